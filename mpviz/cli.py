@@ -1,0 +1,173 @@
+"""The ``mpviz`` command.
+
+Kept light on purpose: a spawned child re-imports the module behind
+``__main__``, so this module imports only the lesson catalogue at the top and
+everything else (the runtime, Textual) inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mpviz.scenarios import LESSONS
+from mpviz.scenarios.base import Param
+from mpviz.sync import START_METHODS
+
+USAGE_EXIT = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_EXIT, f"mpviz: error: {message} (see 'mpviz --help')\n")
+
+
+def _number(kind: type, what: str, low: float, high: float | None = None, inclusive: bool = True):
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+        if value < low or (not inclusive and value == low):
+            bound = f"at least {low}" if inclusive else f"more than {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {text}")
+        return value
+
+    return parse
+
+
+SPEED = _number(float, "a number", 0, 1000, inclusive=False)
+
+
+def _param_type(param: Param):
+    def parse(text: str) -> Any:
+        try:
+            return param.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(param.flag + " ")) from None
+
+    return parse
+
+
+def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
+    lesson = parser.add_argument_group(f"{cls.name} options")
+    for param in cls.params:
+        if isinstance(param.default, bool):
+            lesson.add_argument(param.flag, dest=param.name, action="store_true", help=param.help)
+        else:
+            lesson.add_argument(
+                param.flag,
+                dest=param.name,
+                type=_param_type(param),
+                default=param.default,
+                metavar="N" if isinstance(param.default, int) else "X",
+                help=f"{param.help} (default {param.default})",
+            )
+    common = parser.add_argument_group("run options")
+    common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
+    common.add_argument(
+        "--duration",
+        type=_number(float, "a number of seconds", 0, inclusive=False),
+        metavar="S",
+        help="stop after S seconds",
+    )
+    common.add_argument(
+        "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
+    )
+    common.add_argument(
+        "--speed", type=SPEED, default=1.0, metavar="F", help="lesson time runs F times faster (default 1)"
+    )
+    common.add_argument(
+        "--seed", type=_number(int, "a whole number", 0), metavar="N", help="fix every process's random numbers"
+    )
+    common.add_argument(
+        "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="mpviz",
+        description="Watch the classic Python multiprocessing lessons run as real processes.",
+        epilog="Run 'mpviz' alone for the dashboard, 'mpviz LESSON' to open one lesson, 'mpviz list' for the lessons.",
+    )
+    from mpviz import __version__
+
+    parser.add_argument("--version", action="version", version=f"mpviz {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("list", help="name every lesson and what it teaches")
+    run = commands.add_parser("run", help="run a lesson (the dashboard, or --headless)")
+    lessons = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
+    for name, cls in LESSONS.items():
+        _add_run_options(lessons.add_parser(name, help=cls.teaches, description=cls.teaches), cls)
+    replay = commands.add_parser("replay", help="play a recording made with --record")
+    replay.add_argument("file", type=Path, metavar="FILE.jsonl")
+    replay.add_argument("--speed", type=SPEED, default=1.0, metavar="F", help="play F times faster (default 1)")
+    return parser
+
+
+def fail(message: str) -> int:
+    print(f"mpviz: error: {message}", file=sys.stderr)
+    return USAGE_EXIT
+
+
+def _unwritable(path: Path) -> str:
+    """Why a recording cannot go to ``path`` (empty if it can), checked before any process starts."""
+    if path.is_dir():
+        return "it is a directory"
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
+
+
+def _lesson_params(args: argparse.Namespace) -> dict[str, Any]:
+    return {p.name: getattr(args, p.name) for p in LESSONS[args.lesson].params}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LESSONS:
+        argv.insert(0, "run")  # "mpviz ktv" is "mpviz run ktv"
+    args = build_parser().parse_args(argv)
+
+    if args.command == "list":
+        for cls in LESSONS.values():
+            print(cls.summary())
+        return 0
+
+    if args.command == "run" and args.record is not None:
+        problem = _unwritable(args.record)
+        if problem:
+            return fail(f"cannot write {args.record}: {problem}")
+
+    if args.command == "run" and args.headless:
+        from mpviz import headless
+
+        return headless.run(
+            args.lesson,
+            _lesson_params(args),
+            speed=args.speed,
+            seed=args.seed,
+            method=args.start_method,
+            duration=args.duration,
+            record=args.record,
+        )
+
+    from mpviz.ui import launch
+
+    return launch(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""``mpviz run LESSON --headless``: the lesson as printed lines, then a verdict."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from mpviz.model import Model, line
+from mpviz.runtime import Supervisor
+from mpviz.scenarios import LESSONS
+from mpviz.telemetry import Event, dump_line, now_ns, write_header
+
+# Exit codes: the invariant held, it broke, the run was interrupted by a signal.
+OK, BROKEN = 0, 1
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM, SIGHUP or SIGINT."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise Stop(signum)
+
+
+class Recorder:
+    """Writes every record of a run to a JSONL file, for ``mpviz replay`` and tests."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self._file = path.open("w", encoding="utf-8")
+        write_header(self._file, header)
+
+    def write(self, events: Iterable[Event]) -> None:
+        self._file.writelines(dump_line(e) + "\n" for e in events)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def header(name: str, params: dict[str, Any], speed: float, seed: int | None, method: str) -> dict[str, Any]:
+    return {
+        "lesson": name,
+        "params": params,
+        "speed": speed,
+        "seed": seed,
+        "start_method": method,
+        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run(
+    name: str,
+    params: dict[str, Any],
+    *,
+    speed: float = 1.0,
+    seed: int | None = None,
+    method: str = "spawn",
+    duration: float | None = None,
+    record: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    model = Model()
+    recorder = Recorder(record, header(name, params, speed, seed, method)) if record else None
+    supervisor = Supervisor(method, speed, seed)
+    lesson = LESSONS[name](supervisor, seed=seed, **params)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _raise_stop)
+
+    def take(events: list[Event]) -> None:
+        if recorder:
+            recorder.write(events)
+        for event in events:
+            model.apply_one(event)
+            text = line(event, model.t0 or event.t_ns, model.name_of(event.pid))
+            if text is not None:
+                out.write(text + "\n")
+        out.flush()
+
+    stopped_by: Stop | None = None
+    finished = False
+    ends = None if duration is None else now_ns() + int(duration * 1e9)
+    try:
+        supervisor.run(lesson)
+        while not finished:
+            take(supervisor.read(0.1))
+            now = now_ns()
+            finished = lesson.finished(model, now)
+            if ends is not None and now >= ends:
+                break
+    except Stop as stop:
+        stopped_by = stop
+    finally:
+        # A second signal while stopping must not cut the stop short.
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
+        # Judge the lesson as it stands, before its processes are stopped.
+        now = now_ns()
+        verdict = lesson.verdict(model, now, final=finished)
+        anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
+        try:
+            take(supervisor.stop())
+        finally:
+            supervisor.close()
+            if recorder:
+                recorder.close()
+
+    out.write(f"--- {name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
+    for text in anomalies:
+        out.write(f"! {text}\n")
+    if supervisor.channels.malformed:
+        out.write(f"! {supervisor.channels.malformed} malformed records dropped\n")
+    if verdict.ok is None:
+        out.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
+    else:
+        out.write(verdict.text + "\n")
+    out.flush()
+    if stopped_by is not None:
+        out.write(f"stopped by {stopped_by}\n")
+        return 128 + stopped_by.signum
+    return BROKEN if verdict.ok is False else OK

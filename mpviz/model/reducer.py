@@ -1,0 +1,473 @@
+"""The model: a pure reducer from event records to the state of a lesson.
+
+No I/O, no clock of its own, no Textual: feed it records with :meth:`Model.apply`
+and read processes, primitives, counts and anomalies.  The time "now", where
+an answer depends on it, is always an argument.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+
+from mpviz.model.state import Anomaly, Phase, Prim, Proc, Stats
+from mpviz.telemetry import Event
+
+# How long a starved queue must stay starved before the model calls it a hang:
+# between the last producer's exit and the main process's end signal there is
+# a short moment that is not one.
+HANG_GRACE_NS = 1_500_000_000
+
+LOG_LENGTH = 2000
+
+
+class Model:
+    def __init__(self) -> None:
+        self.procs: dict[int, Proc] = {}
+        self.prims: dict[str, Prim] = {}
+        self.counts: Counter[str] = Counter()
+        self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
+        self.t0: int | None = None
+        self.last_ns: int = 0
+        self.applied = 0
+        # Changes since the views last looked: they redraw only what moved.
+        self.dirty_procs: set[int] = set()
+        self.dirty_prims: set[str] = set()
+        self._handlers: dict[str, Callable[[Event], None]] = {
+            "proc.spawn": self._proc_spawn,
+            "proc.start": self._proc_start,
+            "proc.state": self._proc_state,
+            "proc.error": self._proc_error,
+            "proc.exit": self._proc_exit,
+            "proc.signal": self._proc_signal,
+            "proc.stats": self._proc_stats,
+            "event.set": self._event_set,
+            "event.clear": self._event_clear,
+            "event.wait": self._event_wait,
+            "event.woke": self._event_woke,
+            "event.timeout": self._event_timeout,
+            "queue.put": self._queue_put,
+            "queue.get": self._queue_get,
+            "queue.put_blocked": self._queue_put_blocked,
+            "queue.get_blocked": self._queue_get_blocked,
+            "queue.timeout": self._queue_timeout,
+            "queue.join_wait": self._queue_join_wait,
+            "queue.joined": self._unblock,
+            "queue.task_done": self._touch,
+            "pipe.send": self._pipe_send,
+            "pipe.recv": self._pipe_recv,
+            "pipe.recv_blocked": self._pipe_recv_blocked,
+        }
+        for family in ("lock", "rlock", "sem"):
+            self._handlers[f"{family}.wait"] = self._acq_wait
+            self._handlers[f"{family}.acquired"] = self._acq_acquired
+            self._handlers[f"{family}.released"] = self._acq_released
+            self._handlers[f"{family}.timeout"] = self._acq_timeout
+
+    # --- entry points ----------------------------------------------------
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Apply a batch of records, in time order."""
+        for event in sorted(events, key=_time):
+            self.apply_one(event)
+
+    def apply_one(self, event: Event) -> None:
+        if self.t0 is None:
+            self.t0 = event.t_ns
+        if event.t_ns > self.last_ns:
+            self.last_ns = event.t_ns
+        self.applied += 1
+        handler = self._handlers.get(event.kind)
+        if handler is not None:
+            handler(event)
+        if event.kind != "proc.stats":
+            self.log.append(event)
+            proc = self.procs.get(event.pid)
+            if proc is not None:
+                proc.recent.append(event)
+
+    # --- reading ----------------------------------------------------------
+
+    def proc(self, pid: int) -> Proc:
+        return self.procs[pid]
+
+    def name_of(self, pid: int) -> str:
+        proc = self.procs.get(pid)
+        return proc.name if proc else f"pid {pid}"
+
+    def by_role(self, role: str) -> list[Proc]:
+        return [p for p in self.procs.values() if p.role == role]
+
+    def alive(self) -> list[Proc]:
+        return [p for p in self.procs.values() if p.alive]
+
+    def prim(self, name: str, family: str = "") -> Prim:
+        """The primitive called ``name``; an empty one if it has not reported yet."""
+        prim = self.prims.get(name)
+        if prim is None:
+            prim = self.prims[name] = Prim(name, family)
+        return prim
+
+    def seconds(self, t_ns: int) -> float:
+        """Seconds since the first record."""
+        return (t_ns - (self.t0 or t_ns)) / 1e9
+
+    def take_dirty(self) -> tuple[set[int], set[str]]:
+        procs, prims = self.dirty_procs, self.dirty_prims
+        self.dirty_procs, self.dirty_prims = set(), set()
+        return procs, prims
+
+    def anomalies(self, now_ns: int) -> list[Anomaly]:
+        """What is wrong right now: dead or paused holders, starved queues."""
+        found = []
+        for prim in self.prims.values():
+            if prim.first_pass_ns is not None and (prim.first_set_ns is None or prim.first_pass_ns < prim.first_set_ns):
+                found.append(Anomaly("order", f"a process got through event '{prim.name}' before any set()"))
+            found.extend(self._holder_anomalies(prim))
+            starved = self._starved(prim, now_ns)
+            if starved:
+                found.append(starved)
+        return found
+
+    # --- processes --------------------------------------------------------
+
+    def _get_proc(self, event: Event) -> Proc:
+        proc = self.procs.get(event.pid)
+        if proc is None:
+            proc = self.procs[event.pid] = Proc(event.pid, started_ns=event.t_ns, since_ns=event.t_ns)
+            proc.history.append((event.t_ns, Phase.STARTING, "starting"))
+        return proc
+
+    def _identify(self, proc: Proc, event: Event) -> None:
+        data = event.data
+        proc.role = str(data.get("role", proc.role))
+        proc.label = str(data.get("label", proc.label))
+        ppid = data.get("ppid")
+        proc.ppid = ppid if isinstance(ppid, int) else proc.ppid
+
+    def _proc_spawn(self, event: Event) -> None:
+        self._identify(self._get_proc(event), event)
+        self.dirty_procs.add(event.pid)
+
+    def _proc_start(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        self._identify(proc, event)
+        if proc.phase is Phase.STARTING:
+            self._settle(proc, event.t_ns)
+
+    def _proc_state(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        proc.said = event.obj
+        proc.said_log.append((event.t_ns, event.obj, event.data))
+        self.counts[event.obj] += 1
+        self._settle(proc, event.t_ns)
+
+    def _proc_error(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        proc.error = str(event.data.get("error", ""))
+        self.dirty_procs.add(proc.pid)
+
+    def _proc_exit(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        if not proc.alive:
+            return
+        code = event.data.get("code")
+        proc.exit_code = code if isinstance(code, int) else None
+        signal = event.data.get("signal")
+        proc.exit_signal = str(signal) if signal else None
+        proc.exited_ns = event.t_ns
+        proc.stopped = False
+        proc.blocked = ""
+        # A dead process waits for nothing; but what it holds stays held: a
+        # multiprocessing lock is not released when its holder dies.
+        for prim in self.prims.values():
+            for waiting in (prim.waiters, prim.blocked_get, prim.blocked_put):
+                if waiting.pop(proc.pid, None) is not None:
+                    self.dirty_prims.add(prim.name)
+        self._set_state(proc, event.t_ns, Phase.EXITED, proc.exit_words())
+
+    def _proc_signal(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        if not proc.alive:
+            return
+        if event.obj == "SIGSTOP":
+            proc.stopped = True
+        elif event.obj == "SIGCONT":
+            proc.stopped = False
+        self._settle(proc, event.t_ns)
+        for name in proc.holds:
+            self.dirty_prims.add(name)
+
+    def _proc_stats(self, event: Event) -> None:
+        proc = self.procs.get(event.pid)
+        if proc is None or not proc.alive:
+            return
+        d = event.data
+        proc.stats = Stats(
+            float(d.get("cpu", 0.0)), int(d.get("rss", 0)), int(d.get("threads", 0)), str(d.get("status", ""))
+        )
+        self.dirty_procs.add(proc.pid)
+
+    def _settle(self, proc: Proc, t_ns: int) -> None:
+        """Recompute a process's state in words and its phase from what is known."""
+        if not proc.alive:
+            return
+        if proc.blocked:
+            phase, words = Phase.BLOCKED, proc.blocked
+        elif proc.holds:
+            phase = Phase.HOLDING
+            words = proc.said or "holding " + ", ".join(f"'{n}'" for n in proc.holds)
+        else:
+            phase, words = Phase.RUNNING, proc.said or "running"
+        if proc.stopped:
+            phase, words = Phase.STOPPED, f"paused ({words})"
+        self._set_state(proc, t_ns, phase, words)
+
+    def _set_state(self, proc: Proc, t_ns: int, phase: Phase, words: str) -> None:
+        self.dirty_procs.add(proc.pid)
+        if phase is proc.phase and words == proc.state:
+            return
+        if phase is not proc.phase:
+            proc.totals[proc.phase] = proc.totals.get(proc.phase, 0) + max(0, t_ns - proc.since_ns)
+        proc.phase, proc.state, proc.since_ns = phase, words, t_ns
+        proc.history.append((t_ns, phase, words))
+
+    def _block(self, event: Event, words: str) -> Proc:
+        proc = self._get_proc(event)
+        proc.blocked = words
+        self._settle(proc, event.t_ns)
+        return proc
+
+    def _unblock(self, event: Event) -> Proc:
+        proc = self._get_proc(event)
+        proc.blocked = ""
+        self._settle(proc, event.t_ns)
+        return proc
+
+    def _touch(self, event: Event) -> None:
+        self.dirty_prims.add(event.obj)
+
+    def _prim(self, event: Event) -> Prim:
+        family = event.kind.partition(".")[0]
+        prim = self.prims.get(event.obj)
+        if prim is None:
+            prim = self.prims[event.obj] = Prim(event.obj, family)
+        elif not prim.family:
+            prim.family = family
+        self.dirty_prims.add(prim.name)
+        return prim
+
+    # --- locks and semaphores ----------------------------------------------
+
+    def _acq_facts(self, prim: Prim, event: Event) -> None:
+        value = event.data.get("value")
+        if isinstance(value, int):
+            prim.value = value
+        capacity = event.data.get("of")
+        if isinstance(capacity, int):
+            prim.capacity = capacity
+
+    def _acq_wait(self, event: Event) -> None:
+        prim = self._prim(event)
+        self._acq_facts(prim, event)
+        prim.waiters.setdefault(event.pid, event.t_ns)
+        self._block(event, f"waiting for {prim.word} '{prim.name}'")
+
+    def _acq_acquired(self, event: Event) -> None:
+        prim = self._prim(event)
+        self._acq_facts(prim, event)
+        prim.waiters.pop(event.pid, None)
+        prim.acquisitions += 1
+        if event.pid not in prim.holders:
+            prim.overlap.step(event.t_ns, +1)
+            prim.held_since[event.pid] = event.t_ns
+        prim.holders[event.pid] = prim.holders.get(event.pid, 0) + 1
+        proc = self._get_proc(event)
+        proc.holds[prim.name] = proc.holds.get(prim.name, 0) + 1
+        proc.blocked = ""
+        self._settle(proc, event.t_ns)
+
+    def _acq_released(self, event: Event) -> None:
+        prim = self._prim(event)
+        self._acq_facts(prim, event)
+        if event.pid in prim.holders:
+            self._drop_hold(event.pid, prim, event.t_ns)
+        elif prim.family == "lock":
+            # A multiprocessing Lock has no owner: anyone may release it, and
+            # then its holder holds nothing.
+            earlier = [pid for pid, since in prim.held_since.items() if since < event.t_ns]
+            if earlier:
+                self._drop_hold(earlier[0], prim, event.t_ns, everything=True)
+
+    def _drop_hold(self, pid: int, prim: Prim, t_ns: int, everything: bool = False) -> None:
+        depth = prim.holders.get(pid, 0) - 1
+        if depth <= 0 or everything:
+            prim.holders.pop(pid, None)
+            prim.held_since.pop(pid, None)
+            prim.overlap.step(t_ns, -1)
+        else:
+            prim.holders[pid] = depth
+        proc = self.procs.get(pid)
+        if proc is None:
+            return
+        left = proc.holds.get(prim.name, 0) - 1
+        if left <= 0 or everything:
+            proc.holds.pop(prim.name, None)
+        else:
+            proc.holds[prim.name] = left
+        self._settle(proc, t_ns)
+
+    def _acq_timeout(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.waiters.pop(event.pid, None)
+        self._unblock(event)
+
+    def _holder_anomalies(self, prim: Prim) -> list[Anomaly]:
+        found = []
+        for pid in prim.holders:
+            proc = self.procs.get(pid)
+            if proc is None or not (proc.stopped or not proc.alive):
+                continue
+            waiting = len(prim.waiters)
+            who = f"{prim.word} '{prim.name}' held by"
+            if not proc.alive:
+                if waiting:
+                    text = f"deadlock: {who} dead pid {pid} ({proc.name}); {waiting} waiting forever"
+                else:
+                    text = f"{who} dead pid {pid} ({proc.name}): it will never be released"
+                found.append(Anomaly("dead-holder", text, (pid, *prim.waiters)))
+            else:
+                text = f"{who} paused pid {pid} ({proc.name}); {waiting} waiting until it resumes"
+                found.append(Anomaly("paused-holder", text, (pid, *prim.waiters)))
+        return found
+
+    # --- events -------------------------------------------------------------
+
+    def _event_set(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.flag, prim.changed_ns = True, event.t_ns
+        prim.sets += 1
+        prim.first_set_ns = min(prim.first_set_ns or event.t_ns, event.t_ns)
+
+    def _event_clear(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.flag, prim.changed_ns = False, event.t_ns
+
+    def _event_wait(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.waiters.setdefault(event.pid, event.t_ns)
+        self._block(event, f"waiting for event '{prim.name}'")
+
+    def _event_woke(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.waiters.pop(event.pid, None)
+        prim.first_pass_ns = min(prim.first_pass_ns or event.t_ns, event.t_ns)
+        self._unblock(event)
+
+    def _event_timeout(self, event: Event) -> None:
+        self._prim(event).waiters.pop(event.pid, None)
+        self._unblock(event)
+
+    # --- queues and pipes ---------------------------------------------------
+
+    def _queue_put(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_put.pop(event.pid, None)
+        item = str(event.data.get("item", ""))
+        prim.puts += 1
+        prim.depth += 1
+        prim.last_item = item
+        if event.data.get("none"):
+            prim.pills_put += 1
+        else:
+            prim.putters.add(event.pid)
+        _count(prim.in_flight, item, +1)
+        prim.depth_history.append(prim.depth)
+        proc = self.procs.get(event.pid)
+        if proc is not None and proc.blocked:
+            self._unblock(event)
+
+    def _queue_get(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_get.pop(event.pid, None)
+        item = str(event.data.get("item", ""))
+        prim.gets += 1
+        prim.depth -= 1
+        prim.last_item = item
+        if event.data.get("none"):
+            prim.pills_got += 1
+        _count(prim.in_flight, item, -1)
+        prim.depth_history.append(max(prim.depth, 0))
+        proc = self.procs.get(event.pid)
+        if proc is not None and proc.blocked:
+            self._unblock(event)
+
+    def _queue_put_blocked(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_put.setdefault(event.pid, event.t_ns)
+        self._block(event, f"blocked on put to '{prim.name}' (full)")
+
+    def _queue_get_blocked(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        self._block(event, f"blocked on get from '{prim.name}'")
+
+    def _queue_timeout(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_get.pop(event.pid, None)
+        prim.blocked_put.pop(event.pid, None)
+        self._unblock(event)
+
+    def _queue_join_wait(self, event: Event) -> None:
+        self._block(event, f"waiting for queue '{self._prim(event).name}' to drain")
+
+    def _pipe_send(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.puts += 1
+        prim.last_item = str(event.data.get("item", ""))
+        self.counts[f"pipe.send:{prim.name}"] += 1
+
+    def _pipe_recv(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.gets += 1
+        prim.blocked_get.pop(event.pid, None)
+        prim.last_item = str(event.data.get("item", ""))
+        proc = self.procs.get(event.pid)
+        if proc is not None and proc.blocked:
+            self._unblock(event)
+
+    def _pipe_recv_blocked(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        self._block(event, f"blocked on recv from pipe '{prim.name}'")
+
+    def _starved(self, prim: Prim, now_ns: int) -> Anomaly | None:
+        """Consumers blocked on an empty queue that no living process feeds."""
+        if prim.family != "queue" or not prim.blocked_get or prim.depth > 0 or not prim.putters:
+            return None
+        if any(self.procs[pid].alive for pid in prim.putters if pid in self.procs):
+            return None
+        # Starved since the later of the last producer's exit and the last consumer's block.
+        exits = [self.procs[pid].exited_ns or 0 for pid in prim.putters if pid in self.procs]
+        since = max([*prim.blocked_get.values(), *exits])
+        if now_ns - since < HANG_GRACE_NS:
+            return None
+        n = len(prim.blocked_get)
+        who = "consumer" if n == 1 else "consumers"
+        return Anomaly(
+            "starved",
+            f"hang: {n} {who} blocked on get from empty queue '{prim.name}' and no producer left",
+            tuple(prim.blocked_get),
+        )
+
+
+def _count(counts: dict[str, int], key: str, delta: int) -> None:
+    n = counts.get(key, 0) + delta
+    if n:
+        counts[key] = n
+    else:
+        counts.pop(key, None)
+
+
+def _time(event: Event) -> int:
+    return event.t_ns

@@ -1,0 +1,189 @@
+"""What the model knows: processes and primitives, as plain dataclasses."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+
+class Phase(Enum):
+    """What a process is doing, in the few kinds the timeline colours."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    BLOCKED = "blocked"
+    HOLDING = "holding"
+    STOPPED = "stopped"
+    EXITED = "exited"
+
+
+class Stats(NamedTuple):
+    """One psutil sample of a process."""
+
+    cpu: float
+    rss: int
+    threads: int
+    status: str
+
+
+# Bounds of what is kept per process: enough for the timeline's window and the
+# details pane, flat however long the lesson runs.
+HISTORY = 512
+RECENT_EVENTS = 64
+
+
+@dataclass
+class Proc:
+    pid: int
+    role: str = "process"
+    label: str = ""
+    ppid: int | None = None
+    started_ns: int = 0
+    # What the process last said it does (``report``), and what it is blocked on.
+    said: str = ""
+    blocked: str = ""
+    holds: dict[str, int] = field(default_factory=dict)
+    stopped: bool = False
+    exited_ns: int | None = None
+    exit_code: int | None = None
+    exit_signal: str | None = None
+    error: str = ""
+    # The state in words, the phase, and since when.
+    state: str = "starting"
+    phase: Phase = Phase.STARTING
+    since_ns: int = 0
+    # Nanoseconds spent in each phase before the current one.
+    totals: dict[Phase, int] = field(default_factory=dict)
+    history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    recent: deque[object] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    stats: Stats | None = None
+    # Every state the process said, with when (bounded): lessons read windows from it.
+    said_log: deque[tuple[int, str, dict]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+    @property
+    def alive(self) -> bool:
+        return self.exited_ns is None
+
+    @property
+    def name(self) -> str:
+        return self.label or f"pid {self.pid}"
+
+    def time_in(self, phase: Phase, now_ns: int) -> int:
+        """Nanoseconds spent in ``phase`` so far, the current stretch included."""
+        total = self.totals.get(phase, 0)
+        if self.phase is phase and phase is not Phase.EXITED:
+            total += max(0, now_ns - self.since_ns)
+        return total
+
+    def exit_words(self) -> str:
+        if self.exit_signal:
+            return f"killed by {self.exit_signal}"
+        if self.exit_code is None:
+            return "gone"
+        if self.exit_code == 0:
+            return "done"
+        return f"exited with code {self.exit_code}"
+
+
+class Overlap:
+    """The most holders a primitive had at once, from +1/-1 steps.
+
+    Steps come from different processes' pipes and can arrive a little out of
+    order; they are held back for a window of record time and counted in time
+    order, so the maximum is exact as long as no record is later than that.
+    """
+
+    WINDOW_NS = 5_000_000_000
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, int]] = []
+        self._count = 0
+        self._max = 0
+        self._latest = 0
+
+    def step(self, t_ns: int, delta: int) -> None:
+        heapq.heappush(self._pending, (t_ns, delta))
+        self._latest = max(self._latest, t_ns)
+        while self._pending and self._pending[0][0] <= self._latest - self.WINDOW_NS:
+            self._count += heapq.heappop(self._pending)[1]
+            self._max = max(self._max, self._count)
+
+    @property
+    def max(self) -> int:
+        count, most = self._count, self._max
+        for _, delta in sorted(self._pending):
+            count += delta
+            most = max(most, count)
+        return most
+
+
+@dataclass
+class Prim:
+    """A primitive as the records describe it."""
+
+    name: str
+    family: str  # lock, rlock, sem, event, queue, pipe
+    # Locks and semaphores: who holds it (pid → depth), who waits (pid → since), in order.
+    holders: dict[int, int] = field(default_factory=dict)
+    held_since: dict[int, int] = field(default_factory=dict)
+    waiters: dict[int, int] = field(default_factory=dict)
+    value: int | None = None
+    capacity: int | None = None
+    overlap: Overlap = field(default_factory=Overlap)
+    acquisitions: int = 0
+    # Events.
+    flag: bool = False
+    changed_ns: int | None = None
+    sets: int = 0
+    first_set_ns: int | None = None
+    first_pass_ns: int | None = None
+    # Queues and pipes.
+    depth: int = 0
+    puts: int = 0
+    gets: int = 0
+    pills_put: int = 0
+    pills_got: int = 0
+    putters: set[int] = field(default_factory=set)
+    blocked_get: dict[int, int] = field(default_factory=dict)
+    blocked_put: dict[int, int] = field(default_factory=dict)
+    # Items put and not yet taken (item → count).  A count below zero means
+    # more gets than puts of that item; it can be so for a moment while a put's
+    # record is still on its way, and for good if an item was taken twice.
+    in_flight: dict[str, int] = field(default_factory=dict)
+    depth_history: deque[int] = field(default_factory=lambda: deque(maxlen=240))
+    last_item: str = ""
+
+    @property
+    def word(self) -> str:
+        return FAMILY_WORDS.get(self.family, self.family)
+
+    @property
+    def max_holders(self) -> int:
+        return self.overlap.max
+
+    def unconsumed(self) -> int:
+        return sum(n for n in self.in_flight.values() if n > 0)
+
+    def overconsumed(self) -> list[str]:
+        return [item for item, n in self.in_flight.items() if n < 0]
+
+
+FAMILY_WORDS = {
+    "lock": "lock",
+    "rlock": "rlock",
+    "sem": "semaphore",
+    "event": "event",
+    "queue": "queue",
+    "pipe": "pipe",
+}
+
+
+class Anomaly(NamedTuple):
+    """Something the lesson should make the user see: a deadlock, a hang."""
+
+    kind: str  # dead-holder, paused-holder, starved, order
+    text: str
+    pids: tuple[int, ...] = ()

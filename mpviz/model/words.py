@@ -1,0 +1,95 @@
+"""Each record as one line of plain English: the headless output and the event log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mpviz.model.state import FAMILY_WORDS
+from mpviz.telemetry import Event
+
+
+def _value(data: dict[str, Any]) -> str:
+    if "value" in data and "of" in data:
+        return f" (value {data['value']}/{data['of']})"
+    return ""
+
+
+def _details(data: dict[str, Any]) -> str:
+    shown = [f"{k}={v}" for k, v in data.items() if v is not None and v != ""]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _phrase(event: Event) -> str | None:
+    kind, obj, d = event.kind, event.obj, event.data
+    family, _, op = kind.partition(".")
+    if family in ("lock", "rlock", "sem"):
+        what = f"{FAMILY_WORDS[family]} '{obj}'"
+        return {
+            "wait": f"waits for {what}{_value(d)}",
+            "acquired": f"acquired {what}{_value(d)}",
+            "released": f"released {what}{_value(d)}",
+            "timeout": f"gave up waiting for {what}",
+        }.get(op)
+    if family == "event":
+        return {
+            "set": f"set event '{obj}' (flag True)",
+            "clear": f"cleared event '{obj}' (flag False)",
+            "wait": f"waits for event '{obj}' (flag False)",
+            "woke": f"woke: event '{obj}' is set" if d.get("waited") else f"found event '{obj}' set, goes on",
+            "timeout": f"gave up waiting for event '{obj}'",
+        }.get(op)
+    if family == "queue":
+        item = d.get("item", "")
+        return {
+            "put": f"put {item!r} into queue '{obj}'" + (" (end signal)" if d.get("none") else ""),
+            "get": f"got {item!r} from queue '{obj}'" + (" (end signal)" if d.get("none") else ""),
+            "get_blocked": f"blocked on get: queue '{obj}' is empty",
+            "put_blocked": f"blocked on put: queue '{obj}' is full",
+            "timeout": f"gave up on {d.get('op', 'get')} from queue '{obj}'",
+            "task_done": f"marked a task done on queue '{obj}'",
+            "join_wait": f"waits for queue '{obj}' to drain",
+            "joined": f"queue '{obj}' drained",
+        }.get(op)
+    if family == "pipe":
+        item = d.get("item", "")
+        return {
+            "send": f"sent {item!r} through pipe '{obj}' (end {d.get('end')})",
+            "recv": f"received {item!r} from pipe '{obj}' (end {d.get('end')})",
+            "recv_blocked": f"blocked on recv: pipe '{obj}' (end {d.get('end')}) is empty",
+        }.get(op)
+    if family == "proc":
+        if op == "state":
+            return obj + _details(d)
+        if op == "spawn":
+            return f"started as {d.get('role', 'process')} by pid {d.get('ppid')}"
+        if op == "start":
+            return "is up"
+        if op == "exit":
+            if d.get("signal"):
+                return f"killed by {d['signal']}"
+            return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
+        if op == "error":
+            return f"failed: {d.get('error', '')}"
+        if op == "signal":
+            return {"SIGSTOP": "paused (SIGSTOP)", "SIGCONT": "resumed (SIGCONT)"}.get(obj, f"got {obj}")
+        return None
+    if family == "ui":
+        return f"you: {obj}{_details(d)}"
+    if family == "note":
+        return obj
+    return None
+
+
+def describe(event: Event) -> str | None:
+    """The event in words, or None for records not worth a line (stats samples)."""
+    if event.kind == "proc.stats":
+        return None
+    return _phrase(event) or f"{event.kind} {event.obj}{_details(event.data)}"
+
+
+def line(event: Event, t0: int, who: str) -> str | None:
+    """One log line: seconds since start, pid, actor, what happened."""
+    words = describe(event)
+    if words is None:
+        return None
+    return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {who:<14} {words}"

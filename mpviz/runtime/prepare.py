@@ -1,0 +1,42 @@
+"""What must happen in the dashboard process before any lesson process starts."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
+import resource
+
+_prepared: set[str] = set()
+
+# Lesson code a forkserver loads once, so each fork starts warm.
+FORKSERVER_PRELOAD = ["mpviz.sync", "mpviz.scenarios"]
+
+
+def prepare(method: str) -> None:
+    """Start multiprocessing's helper processes now, while stderr is still a file.
+
+    Inside a running Textual app ``sys.stderr.fileno()`` is -1, and starting
+    the resource tracker (or the forkserver) then fails with "bad value(s) in
+    fds_to_keep" (Textualize/textual#3593).  Started here, before the app,
+    they are reused later.
+    """
+    if method in _prepared:
+        return
+    _raise_file_limit()
+    multiprocessing.resource_tracker.ensure_running()
+    if method == "forkserver":
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        multiprocessing.forkserver.ensure_running()
+    _prepared.add(method)
+
+
+def _raise_file_limit() -> None:
+    """Each child costs the dashboard two descriptors (its pipe and its sentinel):
+    hundreds of children need more than the usual soft limit of 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -1,0 +1,241 @@
+"""The supervisor: starts a lesson's processes, reads their records, signals
+and stops them, and makes sure none outlives the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mpviz import sync
+from mpviz.runtime.channels import Channels
+from mpviz.runtime.prepare import prepare
+from mpviz.runtime.sampler import Sampler
+from mpviz.scenarios.base import Lesson
+from mpviz.sync import Pace
+from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_reporter
+
+# How long stop() waits for children after SIGTERM before it sends SIGKILL.
+STOP_GRACE = 2.0
+
+
+@dataclass
+class Child:
+    process: sync.Process
+    role: str
+    label: str
+
+
+class Supervisor:
+    """Runs one lesson at a time as real processes.
+
+    It implements the lesson's :class:`~mpviz.scenarios.base.Run`: the lesson's
+    main part starts processes and sleeps through it.  One thread (the UI's
+    reader worker, or the headless loop) calls :meth:`read` for batches.
+    """
+
+    def __init__(
+        self, method: str = "spawn", speed: float = 1.0, seed: int | None = None, sample_every: float | None = 1.0
+    ) -> None:
+        prepare(method)
+        sync.use_context(method)
+        self.method = method
+        self.pid = os.getpid()
+        self.pace = Pace(sync.context().RawValue("d", speed), seed)
+        self.children: dict[int, Child] = {}
+        # Processes started by lesson processes (the chat server's connections).
+        self.grandchildren: set[int] = set()
+        self.channels = Channels(self._exit_record)
+        self._stopping = threading.Event()
+        self._stopped = False
+        self._start_lock = threading.Lock()
+        self.lesson: Lesson | None = None
+        self._director: threading.Thread | None = None
+        install_reporter(self.channels.post)
+        emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
+        self.sampler = Sampler()
+        self.sampler.track(self.pid)
+        self._sampling: threading.Thread | None = None
+        if sample_every:
+            self._sampling = threading.Thread(
+                target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
+            )
+            self._sampling.start()
+
+    # --- the Run protocol --------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
+    def speed(self) -> float:
+        return self.pace.speed.value
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        self.pace.speed.value = value
+
+    def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
+        with self._start_lock:
+            if self.stopping:
+                raise RuntimeError("the lesson is stopping")
+            reader, writer = sync.context().Pipe(duplex=False)
+            process = sync.Process(
+                target, args, role=role, label=label, channel=writer, pace=self.pace, watch_exit=False
+            )
+            process.start()
+            writer.close()
+            self.children[process.pid] = Child(process, role, label)
+            self.channels.add(process.pid, reader, process.sentinel)
+            self.sampler.track(process.pid)
+            return process.pid
+
+    def sleep(self, seconds: float) -> bool:
+        remaining = float(seconds)
+        while remaining > 0:
+            step = min(remaining / max(self.speed, 1e-6), 0.1)
+            if self._stopping.wait(step):
+                return False
+            remaining -= step * self.speed
+        return not self.stopping
+
+    def alive(self, pid: int) -> bool:
+        child = self.children.get(pid)
+        return child is not None and child.process.exitcode is None
+
+    def note(self, text: str) -> None:
+        emit("note", text)
+
+    # --- running a lesson ------------------------------------------------------
+
+    def run(self, lesson: Lesson) -> None:
+        """Start the lesson's main part in a thread of its own."""
+        self.lesson = lesson
+        self._director = threading.Thread(target=self._direct, args=(lesson,), name="mpviz-main", daemon=True)
+        self._director.start()
+
+    def _direct(self, lesson: Lesson) -> None:
+        try:
+            lesson.direct()
+        except RuntimeError:
+            if not self.stopping:
+                raise
+        finally:
+            lesson.directing = False
+
+    def act(self, method: str) -> None:
+        """Run a lesson action (a key), and say so in the log."""
+        if self.lesson is None or self.stopping:
+            return
+        action = next((a for a in self.lesson.actions if a.method == method), None)
+        emit("ui.action", action.description if action else method)
+        getattr(self.lesson, method)()
+
+    def read(self, timeout: float = 0.05) -> list[Event]:
+        events = self.channels.read(timeout)
+        for event in events:
+            if event.kind == "proc.spawn" and event.pid not in self.children and event.pid != self.pid:
+                self.grandchildren.add(event.pid)
+                self.sampler.track(event.pid)
+            elif event.kind == "proc.exit":
+                self.grandchildren.discard(event.pid)
+        return events
+
+    def _exit_record(self, pid: int) -> Event:
+        child = self.children[pid]
+        child.process.join(1.0)  # the sentinel fires just before the child can be reaped
+        return Event(now_ns(), pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
+
+    def _sample(self, every: float) -> None:
+        while not self._stopping.wait(every):
+            for event in self.sampler.sample():
+                self.channels.post(event)
+            # A process started by a lesson process is not our child: no
+            # sentinel tells us it ended.  Its parent reports that; should the
+            # parent be killed first, the sampler finding it gone does.
+            for pid in self.sampler.take_gone():
+                if pid in self.grandchildren:
+                    self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+
+    # --- signals -------------------------------------------------------------
+
+    def pids(self) -> list[int]:
+        return [pid for pid in self.children if self.alive(pid)] + sorted(self.grandchildren)
+
+    def signal(self, pid: int, sig: signal.Signals) -> bool:
+        """Send a signal to one lesson process; False if it is not (or no longer) ours."""
+        if pid not in self.children and pid not in self.grandchildren:
+            return False
+        if pid in self.children and not self.alive(pid):
+            return False
+        t = now_ns()
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return False
+        if sig in (signal.SIGSTOP, signal.SIGCONT):
+            emit("proc.signal", sig.name, t_ns=t, pid=pid)
+        return True
+
+    def signal_all(self, sig: signal.Signals) -> int:
+        return sum(self.signal(pid, sig) for pid in self.pids())
+
+    # --- stopping --------------------------------------------------------------
+
+    def stop(self, grace: float = STOP_GRACE) -> list[Event]:
+        """Stop the lesson: SIGTERM (and SIGCONT, for paused ones), wait, SIGKILL.
+
+        Returns the last records, the exits included.  Safe to call twice.
+        """
+        if self._stopped:
+            return []
+        self._stopping.set()
+        if self.lesson is not None:
+            self.lesson.stop()
+        if self._director is not None:
+            self._director.join(1.0)
+        with self._start_lock:  # no start() is half done from here on
+            live = [c.process for pid, c in self.children.items() if self.alive(pid)]
+        others = sorted(self.grandchildren)
+        for process in live:
+            _quietly(os.kill, process.pid, signal.SIGTERM)
+            _quietly(os.kill, process.pid, signal.SIGCONT)
+        for pid in others:
+            _quietly(os.kill, pid, signal.SIGTERM)
+            _quietly(os.kill, pid, signal.SIGCONT)
+        deadline = time.monotonic() + grace
+        for process in live:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in live:
+            if process.exitcode is None:
+                process.kill()
+                process.join(5.0)
+        for pid in others:
+            _quietly(os.kill, pid, signal.SIGKILL)
+        events: list[Event] = []
+        while True:
+            batch = self.channels.read(0.0)
+            events.extend(batch)
+            if not batch:
+                break
+        events.extend(self.channels.flush())
+        self._stopped = True
+        return events
+
+    def close(self) -> None:
+        self.stop()
+        if self._sampling is not None:
+            self._sampling.join(2.0)
+        self.channels.close()
+        uninstall_reporter()
+
+
+def _quietly(kill: Callable[[int, int], None], pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        kill(pid, sig)

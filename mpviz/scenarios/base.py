@@ -1,0 +1,142 @@
+"""What a lesson is: its parameters, its keys, its main process and its invariant.
+
+A lesson module holds the tutorial's worker functions (run in child processes:
+they import only ``mpviz.sync`` and ``mpviz.telemetry``) and a :class:`Lesson`
+subclass that lives in the dashboard process.  The subclass creates the
+primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
+:meth:`Lesson.direct` (a thread of the dashboard, starting processes through a
+:class:`Run`), offers actions for keys, and judges the run from the model.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:  # the model is only read, never imported at run time
+    from mpviz.model import Model
+
+
+@dataclass(frozen=True)
+class Param:
+    """A number or switch of a lesson, given as ``--name`` on the command line."""
+
+    name: str
+    default: int | float | bool | str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, text: str) -> Any:
+        """Turn command-line text into a value, or raise ValueError with a short reason."""
+        if isinstance(self.default, bool):
+            raise ValueError(f"{self.flag} takes no value")
+        if self.choices:
+            if text not in self.choices:
+                raise ValueError(f"{self.flag} must be one of {', '.join(self.choices)}, not {text!r}")
+            return text
+        kind = type(self.default)
+        try:
+            value = kind(text)
+        except ValueError:
+            noun = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{self.flag} must be {noun}, not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{self.flag} must be a finite number, not {text!r}")
+        if self.low is not None and value < self.low:
+            raise ValueError(f"{self.flag} must be at least {_num(self.low)}, not {text}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"{self.flag} must be at most {_num(self.high)}, not {text}")
+        return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a key does to a running lesson: calls ``Lesson.<method>()``."""
+
+    key: str
+    method: str
+    description: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet."""
+
+    ok: bool | None
+    text: str
+
+
+class Run(Protocol):
+    """What a lesson's main part may do: the supervisor provides it."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int: ...
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep in lesson time; False when the run is stopping."""
+        ...
+
+    def alive(self, pid: int) -> bool: ...
+
+    def note(self, text: str) -> None:
+        """Say something in the event log, as the lesson's main process."""
+        ...
+
+
+class Lesson:
+    """A lesson while it runs.  Subclasses fill in the class attributes."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    teaches: ClassVar[str]
+    watch: ClassVar[str]
+    explain: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    actions: ClassVar[tuple[Action, ...]] = ()
+
+    def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
+        self.run = run
+        self.values = {p.name: params.get(p.name, p.default) for p in self.params}
+        # The main part's own random numbers (arrival gaps), seeded like the children's.
+        self.rng = random.Random(None if seed is None else f"{seed}/main")
+        self.directing = True
+
+    def direct(self) -> None:
+        """The tutorial's main part: start the processes.  Runs in a thread."""
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        """True when the lesson has nothing more to do (headless runs then end).
+
+        ``now_ns`` is the time on the records' clock: live, ``monotonic_ns()``.
+        """
+        return False
+
+    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+        return Verdict(None, "")
+
+    def stop(self) -> None:
+        """Called once when the run ends, before the processes are stopped."""
+
+    @classmethod
+    def summary(cls) -> str:
+        return f"{cls.name:<10} {cls.teaches}"
+
+
+def all_exited(model: Model, role: str, expected: int) -> bool:
+    procs = model.by_role(role)
+    return len(procs) >= expected and all(not p.alive for p in procs)

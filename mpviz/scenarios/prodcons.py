@@ -1,0 +1,142 @@
+"""Queue: producers and consumers, and the end signal that lets consumers stop.
+
+The tutorial's first version hangs: when the producer is done, the consumer
+blocks in ``q.get()`` forever.  The fixed version sends ``None`` as an end
+signal — one per consumer, from the main process, once every producer is done.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
+from mpviz.sync import Queue, sleep
+from mpviz.telemetry import report
+
+if TYPE_CHECKING:
+    from mpviz.model import Model
+
+QUEUE = "buns"
+
+
+def consumer(q: Queue) -> None:
+    while True:
+        res = q.get()
+        if res is None:
+            break  # the end signal
+        report("eating", item=res)  # print('%s 吃 %s' % (os.getpid(), res))
+        sleep(random.randint(1, 3))
+    report("done")
+
+
+def consumer_naive(q: Queue) -> None:
+    while True:  # the tutorial's first version: no end signal, so no way out
+        res = q.get()
+        report("eating", item=res)
+        sleep(random.randint(1, 3))
+
+
+def producer(q: Queue, items: int) -> None:
+    for i in range(items):
+        report("producing")
+        sleep(random.randint(1, 3))
+        res = f"bun {i}"
+        q.put(res)
+        report("made", item=res)  # print('%s 生产了 %s' % (os.getpid(), res))
+    report("done")
+
+
+class ProdCons(Lesson):
+    name = "prodcons"
+    title = "Queue: producers and consumers"
+    teaches = "a Queue decouples producers from consumers; None as an end signal lets consumers stop"
+    watch = "the queue's depth rise and fall; in --naive mode the consumers hang on an empty queue"
+    explain = (
+        "Producers put buns into a Queue; consumers get them and eat. get() blocks while the "
+        "queue is empty. When the producers are done, a consumer that calls get() again would "
+        "wait forever, so the main process puts one None per consumer: the end signal."
+    )
+    params = (
+        Param("producers", 1, "producer processes", 0, 200),
+        Param("consumers", 1, "consumer processes", 0, 200),
+        Param("items", 10, "buns each producer makes", 0, 10000),
+        Param("naive", False, "the tutorial's first version: no end signal, the consumers hang"),
+    )
+    actions = (
+        Action("p", "add_producer", "Add producer", "another producer starts making --items buns"),
+        Action("k", "add_consumer", "Add consumer", "another consumer starts eating from the queue"),
+        Action("e", "send_end_signal", "End signal", "the main process puts one None for each consumer still eating"),
+    )
+
+    def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
+        super().__init__(run, seed, **params)
+        self.naive: bool = self.values["naive"]
+        self.q = Queue(name=QUEUE)
+        self.producers: list[int] = []
+        self.consumers: list[int] = []
+        self.signalled = 0
+
+    def direct(self) -> None:
+        for _ in range(self.values["producers"]):
+            self.add_producer()
+        for _ in range(self.values["consumers"]):
+            self.add_consumer()
+        if self.naive:
+            return
+        # The fixed version: wait for every producer (added ones too), then
+        # send one end signal per consumer.
+        while any(self.run.alive(pid) for pid in self.producers):
+            if not self.run.sleep(0.1):
+                return
+        self.run.note("every producer is done: main sends one None per consumer")
+        self.send_end_signal()
+
+    def add_producer(self) -> None:
+        label = f"producer {len(self.producers)}"
+        self.producers.append(self.run.start(producer, (self.q, self.values["items"]), role="producer", label=label))
+
+    def add_consumer(self) -> None:
+        target = consumer_naive if self.naive else consumer
+        label = f"consumer {len(self.consumers)}"
+        self.consumers.append(self.run.start(target, (self.q,), role="consumer", label=label))
+
+    def send_end_signal(self) -> None:
+        waiting = sum(1 for pid in self.consumers if self.run.alive(pid)) - self.signalled
+        for _ in range(max(waiting, 0)):
+            self.q.put(None)
+            self.signalled += 1
+
+    def hang(self, model: Model, now_ns: int) -> str:
+        for anomaly in model.anomalies(now_ns):
+            if anomaly.kind == "starved":
+                return anomaly.text
+        return ""
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        if self.directing:
+            return False
+        if self.naive or self.hang(model, now_ns):
+            return bool(self.hang(model, now_ns))
+        return all_exited(model, "producer", len(self.producers)) and all_exited(model, "consumer", len(self.consumers))
+
+    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+        q = model.prim(QUEUE, "queue")
+        made = q.puts - q.pills_put
+        eaten = q.gets - q.pills_got
+        twice = q.overconsumed()
+        if twice:
+            return Verdict(False, f"taken more often than put: {', '.join(twice[:5])}: invariant broken")
+        text = f"{made} buns made, {eaten} eaten, {q.pills_got} end signals received"
+        hang = self.hang(model, now_ns)
+        if hang:
+            return Verdict(False, f"{text}; {hang}")
+        if not final:
+            return Verdict(None, text)
+        left = q.unconsumed() - (q.pills_put - q.pills_got)
+        stuck = [p.name for p in model.by_role("consumer") if p.alive or p.exit_code != 0]
+        if left:
+            return Verdict(False, f"{text}; {left} never eaten: invariant broken")
+        if stuck:
+            return Verdict(False, f"{text}; {', '.join(stuck)} did not finish: invariant broken")
+        return Verdict(True, f"{text}; every bun eaten exactly once and every consumer exited: invariant held")

@@ -1,0 +1,111 @@
+"""Event: the tutorial's traffic light.
+
+The light is a process that clears the Event (red), then sets it (green),
+every 2 seconds.  Cars are processes too: a car that finds the flag clear
+waits in ``e.wait()`` until the light sets it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
+from mpviz.sync import Event, sleep
+from mpviz.telemetry import report
+
+if TYPE_CHECKING:
+    from mpviz.model import Model
+
+PASSED = "passes the crossing"
+
+
+def car(i: int, e: Event) -> None:
+    if not e.is_set():  # red light
+        report("waiting at the red light")  # print('car{}正在等待'.format(i))
+        e.wait()  # blocks until the light calls e.set()
+    report(PASSED)  # print('car{}通过路口'.format(i))
+
+
+def traffic_light(e: Event, cycling: Event, period: float = 2) -> None:
+    report("red")  # the Event starts clear: red
+    sleep(period)
+    while True:
+        if not cycling.is_set():  # mpviz: a key switches automatic cycling off
+            report("cycling off")
+            cycling.wait()
+        if not e.is_set():
+            report("green")
+            e.set()
+        elif e.is_set():
+            report("red")
+            e.clear()
+        sleep(period)
+
+
+class Traffic(Lesson):
+    name = "traffic"
+    title = "Event: the traffic light"
+    teaches = "Event is a flag processes wait on: cars block in wait() until the light calls set()"
+    watch = "cars that arrive at red wait, and all go together the moment the light turns green"
+    explain = (
+        "An Event holds one flag. wait() blocks while it is clear; set() makes it true and wakes "
+        "every waiter at once; clear() makes later callers wait again. The light process flips "
+        "the flag every 2 s; each car checks is_set() and, at red, waits."
+    )
+    params = (
+        Param("cars", 10, "cars that come to the crossing", 0, 1000),
+        Param("light", 2.0, "seconds the light stays red or green", 0.1, 3600),
+    )
+    actions = (
+        Action("space", "toggle_light", "Toggle light", "set() or clear() the real Event the cars wait on"),
+        Action("o", "toggle_cycling", "Auto on/off", "stop or restart the light's own 2-second cycle"),
+        Action("c", "add_car", "Add car", "a new car drives up to the crossing"),
+    )
+
+    def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
+        super().__init__(run, seed, **params)
+        self.light = Event("light")
+        self.cycling = Event("cycling")
+        self.cycling.set()
+        self.cars = 0
+
+    def direct(self) -> None:
+        period = self.values["light"]
+        self.run.start(traffic_light, (self.light, self.cycling, period), role="light", label="light")
+        for _ in range(self.values["cars"]):
+            if not self.run.sleep(self.rng.randrange(0, 5, 2)):
+                return
+            self.add_car()
+
+    def add_car(self) -> None:
+        i = self.cars
+        self.cars += 1
+        self.run.start(car, (i, self.light), role="car", label=f"car {i}")
+
+    def toggle_light(self) -> None:
+        if self.light.is_set():
+            self.light.clear()
+        else:
+            self.light.set()
+
+    def toggle_cycling(self) -> None:
+        if self.cycling.is_set():
+            self.cycling.clear()
+        else:
+            self.cycling.set()
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        return not self.directing and all_exited(model, "car", self.cars)
+
+    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+        first_set = model.prim("light", "event").first_set_ns
+        passed = early = 0
+        for proc in model.by_role("car"):
+            for t, said, _ in proc.said_log:
+                if said == PASSED:
+                    passed += 1
+                    early += first_set is None or t < first_set
+        if early:
+            return Verdict(False, f"{early} of {passed} cars passed before any set(): invariant broken")
+        text = f"{passed} of {self.cars} cars passed, each after a set() of the light"
+        return Verdict(True, text + ": invariant held") if final else Verdict(None, text)

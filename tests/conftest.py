@@ -1,0 +1,80 @@
+"""Shared fixtures.  Real processes everywhere; every wait has a generous timeout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from mpviz.runtime import prepare
+from mpviz.telemetry import Event, read_recording
+
+# DESIGN.md's Textual trap: start multiprocessing's helpers before any test
+# runs an app, while stderr is still a real file.
+prepare("spawn")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(
+    condition: Callable[[], object], timeout: float = 30.0, every: float = 0.05, what: str = "condition"
+) -> object:
+    """Poll until ``condition()`` is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
+def mpviz(*args: str, timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI as a user would (``python -m mpviz`` in this venv)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mpviz", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs
+    )
+
+
+def load(path: Path) -> tuple[dict, list[Event]]:
+    with path.open(encoding="utf-8") as f:
+        header, events = read_recording(f)
+        return header, list(events)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def lesson_pids(events: list[Event]) -> set[int]:
+    return {e.pid for e in events if e.kind == "proc.spawn"}
+
+
+def none_alive(pids: set[int]) -> bool:
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Iterator[Path]:
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)

@@ -1,0 +1,216 @@
+"""Hand-written record sequences give the right model state."""
+
+from __future__ import annotations
+
+from mpviz.model import Model, Phase, describe
+from mpviz.model.reducer import HANG_GRACE_NS
+from mpviz.telemetry import Event
+
+S = 1_000_000_000
+
+
+def ev(t: float, pid: int, kind: str, obj: str = "", **data: object) -> Event:
+    return Event(int(t * S), pid, kind, obj, dict(data))
+
+
+def spawn(t: float, pid: int, role: str, label: str) -> Event:
+    return ev(t, pid, "proc.spawn", label, role=role, label=label, ppid=1)
+
+
+def test_semaphore_holders_waiters_value_and_phases() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "group", "group 0"), spawn(0, 11, "group", "group 1"), spawn(0, 12, "group", "group 2")])
+    m.apply(
+        [
+            ev(1, 10, "sem.acquired", "rooms", value=1, of=2),
+            ev(1.1, 11, "sem.acquired", "rooms", value=0, of=2),
+            ev(1.2, 12, "sem.wait", "rooms", value=0, of=2),
+            ev(1.3, 10, "proc.state", "enters to sing"),
+        ]
+    )
+    rooms = m.prims["rooms"]
+    assert list(rooms.holders) == [10, 11]
+    assert list(rooms.waiters) == [12]
+    assert (rooms.value, rooms.capacity) == (0, 2)
+    assert m.procs[12].phase is Phase.BLOCKED
+    assert m.procs[12].state == "waiting for semaphore 'rooms'"
+    assert m.procs[10].phase is Phase.HOLDING
+    assert m.procs[10].state == "enters to sing"
+    m.apply([ev(2, 10, "sem.released", "rooms", value=1, of=2), ev(2.1, 12, "sem.acquired", "rooms", value=0, of=2)])
+    assert list(rooms.holders) == [11, 12]
+    assert not rooms.waiters
+    assert m.procs[10].phase is Phase.RUNNING
+    assert rooms.max_holders == 2
+    # Time spent blocked: from 1.2 to 2.1.
+    assert m.procs[12].time_in(Phase.BLOCKED, int(5 * S)) == int(0.9 * S)
+
+
+def test_late_release_does_not_inflate_the_most_holders() -> None:
+    """Records from two pipes may arrive in the wrong order; the maximum is counted in time order."""
+    m = Model()
+    m.apply([ev(1, 10, "lock.acquired", "l")])
+    m.apply([ev(3, 11, "lock.acquired", "l")])  # arrives first...
+    m.apply([ev(2, 10, "lock.released", "l")])  # ...though this came before it
+    assert m.prims["l"].max_holders == 1
+    assert list(m.prims["l"].holders) == [11]
+
+
+def test_lock_without_owner_released_by_another_process() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "lock.acquired", "l"), ev(2, 11, "lock.released", "l")])
+    assert not m.prims["l"].holders
+    assert "l" not in m.procs[10].holds
+
+
+def test_rlock_depth() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "rlock.acquired", "r"), ev(2, 10, "rlock.acquired", "r"), ev(3, 10, "rlock.released", "r")])
+    assert m.prims["r"].holders == {10: 1}
+    m.apply([ev(4, 10, "rlock.released", "r")])
+    assert m.prims["r"].holders == {}
+    assert m.prims["r"].max_holders == 1
+
+
+def test_dead_holder_is_a_named_deadlock() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "buyer", "buyer 0"),
+            spawn(0, 11, "buyer", "buyer 1"),
+            spawn(0, 12, "buyer", "buyer 2"),
+            ev(1, 10, "lock.acquired", "ticket"),
+            ev(1.1, 11, "lock.wait", "ticket"),
+            ev(1.2, 12, "lock.wait", "ticket"),
+            ev(2, 10, "proc.exit", "buyer 0", code=-9, signal="SIGKILL"),
+        ]
+    )
+    (anomaly,) = m.anomalies(int(3 * S))
+    assert anomaly.kind == "dead-holder"
+    assert anomaly.text == "deadlock: lock 'ticket' held by dead pid 10 (buyer 0); 2 waiting forever"
+    assert m.procs[10].state == "killed by SIGKILL"
+    assert m.procs[10].phase is Phase.EXITED
+
+
+def test_paused_holder_and_resume() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "w", "w"), ev(1, 10, "lock.acquired", "l"), ev(1.5, 11, "lock.wait", "l")])
+    m.apply([ev(2, 10, "proc.signal", "SIGSTOP")])
+    assert m.procs[10].phase is Phase.STOPPED
+    assert m.procs[10].state.startswith("paused")
+    assert [a.kind for a in m.anomalies(int(3 * S))] == ["paused-holder"]
+    m.apply([ev(3, 10, "proc.signal", "SIGCONT")])
+    assert m.procs[10].phase is Phase.HOLDING
+    assert m.anomalies(int(4 * S)) == []
+
+
+def test_event_flag_waiters_and_order() -> None:
+    m = Model()
+    m.apply([ev(1, 20, "event.wait", "light"), ev(1.5, 21, "event.wait", "light")])
+    assert list(m.prims["light"].waiters) == [20, 21]
+    assert m.prims["light"].flag is False
+    m.apply([ev(2, 5, "event.set", "light"), ev(2.1, 20, "event.woke", "light", waited=True)])
+    assert m.prims["light"].flag is True
+    assert m.prims["light"].changed_ns == 2 * S
+    assert list(m.prims["light"].waiters) == [21]
+    assert m.anomalies(int(3 * S)) == []
+
+
+def test_wake_before_any_set_is_an_anomaly() -> None:
+    m = Model()
+    m.apply([ev(1, 20, "event.woke", "light", waited=True)])
+    assert [a.kind for a in m.anomalies(int(2 * S))] == ["order"]
+    m.apply([ev(0.5, 5, "event.set", "light")])  # the set was only late
+    assert m.anomalies(int(2 * S)) == []
+
+
+def test_queue_depth_pills_and_exactly_once() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 30, "queue.put", "buns", item="bun 0", none=False),
+            ev(2, 30, "queue.put", "buns", item="bun 1", none=False),
+            ev(3, 31, "queue.get", "buns", item="bun 0", none=False),
+            ev(4, 1, "queue.put", "buns", item="None", none=True),
+        ]
+    )
+    q = m.prims["buns"]
+    assert q.depth == 2
+    assert (q.puts, q.gets, q.pills_put) == (3, 1, 1)
+    assert q.unconsumed() == 2
+    m.apply([ev(5, 31, "queue.get", "buns", item="bun 1", none=False), ev(6, 31, "queue.get", "buns", item="bun 1")])
+    assert q.overconsumed() == ["bun 1"]
+
+
+def test_get_before_put_arrives_is_not_a_duplicate() -> None:
+    m = Model()
+    m.apply([ev(2, 31, "queue.get", "q", item="x")])
+    m.apply([ev(1, 30, "queue.put", "q", item="x")])
+    assert m.prims["q"].overconsumed() == []
+    assert m.prims["q"].unconsumed() == 0
+
+
+def test_starved_consumers_after_the_grace_period() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 30, "producer", "producer 0"),
+            spawn(0, 31, "consumer", "consumer 0"),
+            ev(1, 30, "queue.put", "buns", item="bun 0"),
+            ev(2, 31, "queue.get", "buns", item="bun 0"),
+            ev(3, 31, "queue.get_blocked", "buns"),
+        ]
+    )
+    assert m.anomalies(int(10 * S)) == []  # the producer is alive
+    m.apply([ev(4, 30, "proc.exit", "producer 0", code=0)])
+    assert m.anomalies(4 * S + HANG_GRACE_NS - 1) == []
+    (hang,) = m.anomalies(4 * S + HANG_GRACE_NS)
+    assert hang.kind == "starved"
+    assert hang.pids == (31,)
+    assert m.procs[31].state == "blocked on get from 'buns'"
+    # An end signal unblocks it.
+    m.apply(
+        [
+            ev(5, 1, "queue.put", "buns", item="None", none=True),
+            ev(5.1, 31, "queue.get", "buns", item="None", none=True),
+        ]
+    )
+    assert m.anomalies(int(10 * S)) == []
+    assert m.procs[31].phase is Phase.RUNNING
+
+
+def test_exit_clears_waiting_but_keeps_holding() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 10, "sem.acquired", "s"),
+            ev(1, 11, "sem.wait", "s"),
+            ev(2, 11, "proc.exit", "x", code=-15, signal="SIGTERM"),
+        ]
+    )
+    assert not m.prims["s"].waiters
+    assert m.procs[11].state == "killed by SIGTERM"
+    m.apply([ev(3, 10, "proc.exit", "x", code=0)])
+    assert list(m.prims["s"].holders) == [10]
+
+
+def test_stats_and_history_are_bounded() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "w", "w")])
+    for i in range(5000):
+        m.apply_one(ev(1 + i / 1000, 10, "proc.state", "a" if i % 2 else "b"))
+    m.apply_one(ev(10, 10, "proc.stats", cpu=12.5, rss=1 << 20, threads=3, status="sleeping"))
+    p = m.procs[10]
+    assert p.stats is not None and p.stats.cpu == 12.5 and p.stats.threads == 3
+    assert len(p.history) <= 512
+    assert len(m.log) <= 2000
+    assert p.state == "a"
+
+
+def test_words() -> None:
+    assert describe(ev(1, 1, "sem.wait", "rooms", value=0, of=4)) == "waits for semaphore 'rooms' (value 0/4)"
+    assert describe(ev(1, 1, "proc.exit", "x", code=-9, signal="SIGKILL")) == "killed by SIGKILL"
+    assert (
+        describe(ev(1, 1, "queue.put", "buns", item="None", none=True)) == "put 'None' into queue 'buns' (end signal)"
+    )
+    assert describe(ev(1, 1, "proc.state", "eating", item="bun 3")) == "eating (item=bun 3)"
+    assert describe(ev(1, 1, "proc.stats", cpu=1)) is None

@@ -1,0 +1,152 @@
+"""Killing or pausing children never stalls the rest; the dashboard never leaves a child behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import psutil
+import pytest
+from conftest import ROOT, descendants, none_alive, wait_for
+
+from mpviz.runtime import Supervisor
+from mpviz.telemetry import Event
+
+
+@pytest.fixture
+def supervisor():
+    sup = Supervisor(sample_every=None)
+    yield sup
+    sup.close()
+
+
+def collect(sup: Supervisor, until, timeout: float = 60, got: list[Event] | None = None) -> list[Event]:
+    """Read records into ``got`` until ``until(got)`` holds."""
+    got = [] if got is None else got
+    deadline = time.monotonic() + timeout
+    while not until(got):
+        assert time.monotonic() < deadline, "timed out waiting for records"
+        got.extend(sup.read(0.05))
+    return got
+
+
+def ticks(events: list[Event]) -> Counter[int]:
+    return Counter(e.pid for e in events if e.obj in ("tick", "flood"))
+
+
+def test_kill_and_stop_children_mid_flood_others_keep_reporting(supervisor: Supervisor) -> None:
+    from workers import flood
+
+    n = 20000
+    pids = [supervisor.start(flood, (n,), role="flooder", label=f"f{i}") for i in range(5)]
+    got = collect(supervisor, lambda got: all(ticks(got)[p] > 100 for p in pids[:2]))
+    # Kill one and stop another while they write as fast as they can.
+    supervisor.signal(pids[0], signal.SIGKILL)
+    supervisor.signal(pids[1], signal.SIGSTOP)
+    rest = pids[2:]
+    collect(supervisor, lambda got: all(ticks(got)[p] == n for p in rest), timeout=120, got=got)
+    exits = {e.pid: e.data for e in got if e.kind == "proc.exit"}
+    assert exits[pids[0]]["signal"] == "SIGKILL"
+    assert pids[1] not in exits
+    # The stopped one resumes where it was and finishes too.
+    supervisor.signal(pids[1], signal.SIGCONT)
+    collect(supervisor, lambda got: ticks(got)[pids[1]] == n, timeout=120, got=got)
+    assert supervisor.channels.malformed == 0
+
+
+def test_malformed_records_are_counted_and_dropped(supervisor: Supervisor) -> None:
+    from workers import write_garbage_then_tick
+
+    pid = supervisor.start(write_garbage_then_tick, (), role="bad", label="bad")
+    got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    assert supervisor.channels.malformed == 2
+    assert [e.obj for e in got if e.kind == "proc.state"] == ["after garbage"]
+
+
+def test_grandchildren_report_through_their_parent(supervisor: Supervisor) -> None:
+    from workers import spawn_child
+
+    pid = supervisor.start(spawn_child, (0.2,), role="parent", label="parent")
+    got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    spawned = [e for e in got if e.kind == "proc.spawn" and e.data["role"] == "grandchild"]
+    assert len(spawned) == 1 and spawned[0].data["ppid"] == pid
+    grandchild = spawned[0].pid
+    assert any(e.kind == "proc.start" and e.pid == grandchild for e in got)
+    assert any(e.kind == "proc.exit" and e.pid == grandchild and e.data["code"] == 0 for e in got)
+
+
+def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
+    import textual  # noqa: F401 - the dashboard has it loaded; its children must not
+    from workers import modules
+
+    pid = supervisor.start(modules, (), role="probe", label="probe")
+    got = collect(supervisor, lambda got: any(e.kind == "proc.state" and e.pid == pid for e in got))
+    report = next(e for e in got if e.kind == "proc.state")
+    assert report.data["ui"] == ""
+
+
+def test_modules_a_child_imports_do_not_pull_in_the_ui() -> None:
+    code = (
+        "import sys, mpviz.cli, mpviz.__main__, mpviz.sync, mpviz.telemetry, mpviz.scenarios\n"
+        "from mpviz.scenarios import LESSONS\n"
+        "import importlib\n"
+        "[importlib.import_module(c.__module__) for c in LESSONS.values()]\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'psutil', 'mpviz.ui'))\n"
+        "bad += sorted(m for m in sys.modules if m.startswith(('mpviz.ui', 'mpviz.runtime', 'mpviz.model')))\n"
+        "print(bad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def start_headless(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", *args, "--headless"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def running_children(proc: subprocess.Popen[str], count: int) -> set[int]:
+    """Wait for ``count`` lesson processes past their bootstrap (each leads its own process group)."""
+
+    def enough() -> set[int] | None:
+        kids = set()
+        for p in descendants(proc.pid):
+            try:
+                if "spawn_main" in " ".join(p.cmdline()) and os.getpgid(p.pid) == p.pid:
+                    kids.add(p.pid)
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                continue
+        return kids if len(kids) >= count else None
+
+    return wait_for(enough, 60, what=f"{count} lesson processes")  # type: ignore[return-value]
+
+
+def test_sigkill_of_the_dashboard_leaves_no_child(run_dir) -> None:
+    proc = start_headless("ktv", "--groups", "6", "--speed", "0.2")
+    kids = running_children(proc, 6)
+    # One child paused: it cannot run its watchdog; the kernel must end it.
+    os.kill(sorted(kids)[0], signal.SIGSTOP)
+    proc.kill()
+    proc.wait(30)
+    wait_for(lambda: none_alive(kids), 5, what="children to die with the dashboard")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_sigterm_sighup_sigint_stop_cleanly(sig: signal.Signals) -> None:
+    proc = start_headless("ktv", "--groups", "5", "--speed", "0.2")
+    kids = running_children(proc, 5)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig
+    assert err == ""
+    assert f"stopped by {sig.name}" in out
+    assert out.count("killed by SIGTERM") == 5
+    assert none_alive(kids)

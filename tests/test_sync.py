@@ -1,0 +1,280 @@
+"""mpviz.sync behaves like multiprocessing on the same call sequences, and reports each step."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mpviz import sync
+from mpviz.telemetry import Event, install_reporter, uninstall_reporter
+
+MP = multiprocessing.get_context("spawn")
+
+
+@pytest.fixture
+def records() -> list[Event]:
+    got: list[Event] = []
+    install_reporter(got.append)
+    yield got
+    uninstall_reporter()
+
+
+def play(obj: Any, steps: list[tuple[str, tuple, dict]]) -> list[Any]:
+    """Call each step on obj; note the result or the exception's type."""
+    out = []
+    for name, args, kwargs in steps:
+        try:
+            out.append(getattr(obj, name)(*args, **kwargs))
+        except Exception as exc:
+            out.append(type(exc))
+    return out
+
+
+def s(name: str, *args: Any, **kwargs: Any) -> tuple[str, tuple, dict]:
+    return (name, args, kwargs)
+
+
+SEQUENCES: list[tuple[str, Callable[[], Any], Callable[[], Any], list]] = [
+    (
+        "lock",
+        MP.Lock,
+        lambda: sync.Lock("l"),
+        [
+            s("acquire"),
+            s("acquire", False),
+            s("acquire", True, 0.05),
+            s("release"),
+            s("acquire", block=False),
+            s("release"),
+            s("release"),
+        ],
+    ),
+    (
+        "rlock",
+        MP.RLock,
+        lambda: sync.RLock("r"),
+        [s("acquire"), s("acquire"), s("release"), s("release"), s("release"), s("acquire", timeout=0.01)],
+    ),
+    (
+        "semaphore",
+        lambda: MP.Semaphore(2),
+        lambda: sync.Semaphore(2, "sem"),
+        [
+            s("acquire"),
+            s("get_value"),
+            s("acquire"),
+            s("acquire", False),
+            s("acquire", timeout=0.05),
+            s("get_value"),
+            s("release"),
+            s("release"),
+            s("release"),
+            s("get_value"),
+        ],
+    ),
+    (
+        "bounded semaphore",
+        lambda: MP.BoundedSemaphore(1),
+        lambda: sync.BoundedSemaphore(1, "bsem"),
+        [s("release"), s("acquire"), s("release"), s("get_value")],
+    ),
+    (
+        "event",
+        MP.Event,
+        lambda: sync.Event("e"),
+        [
+            s("is_set"),
+            s("wait", 0.05),
+            s("set"),
+            s("wait"),
+            s("wait", 0),
+            s("is_set"),
+            s("clear"),
+            s("wait", timeout=0.01),
+        ],
+    ),
+    (
+        "queue",
+        lambda: MP.Queue(2),
+        lambda: sync.Queue(2, "q"),
+        [
+            s("put", "a"),
+            s("put", "b"),
+            s("put", "c", False),
+            s("put", "c", timeout=0.05),
+            s("full"),
+            s("get"),
+            s("get", timeout=5),
+            s("get", False),
+            s("get", timeout=0.05),
+            s("put_nowait", None),
+            s("get", timeout=5),
+            s("get_nowait"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "original", "ours", "steps"), SEQUENCES, ids=[x[0] for x in SEQUENCES])
+def test_same_results_as_multiprocessing(
+    name: str, original: Callable, ours: Callable, steps: list, records: list
+) -> None:
+    expected = play(original(), steps)
+    assert play(ours(), steps) == expected
+    assert records, "every primitive reports its steps"
+
+
+def test_lock_reports_wait_only_when_it_blocks(records: list[Event]) -> None:
+    lock = sync.Lock("door")
+    lock.acquire()
+    lock.release()
+    assert [e.kind for e in records] == ["lock.acquired", "lock.released"]
+    records.clear()
+    lock.acquire()
+    t = threading.Thread(target=lock.acquire, kwargs={"timeout": 0.1})
+    t.start()
+    t.join()
+    assert [e.kind for e in records] == ["lock.acquired", "lock.wait", "lock.timeout"]
+    assert {e.obj for e in records} == {"door"}
+
+
+def test_with_statement_and_semaphore_value(records: list[Event]) -> None:
+    sem = sync.Semaphore(3, "rooms")
+    with sem:
+        assert sem.get_value() == 2
+    assert [(e.kind, e.data["value"], e.data["of"]) for e in records] == [
+        ("sem.acquired", 2, 3),
+        ("sem.released", 3, 3),
+    ]
+
+
+def test_release_is_stamped_before_it_happens(records: list[Event]) -> None:
+    """An enabling step carries a time no later than the step it enables."""
+    lock = sync.Lock("order")
+    lock.acquire()
+    got: list[int] = []
+
+    def waiter() -> None:
+        lock.acquire()
+        got.append(records[-1].t_ns)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    lock.release()
+    t.join(10)
+    released = next(e for e in records if e.kind == "lock.released")
+    acquired = [e for e in records if e.kind == "lock.acquired"][-1]
+    assert released.t_ns < acquired.t_ns
+
+
+def test_event_wait_return_values_and_records(records: list[Event]) -> None:
+    e = sync.Event("light")
+    assert e.wait(0.01) is False
+    e.set()
+    assert e.wait() is True
+    assert [r.kind for r in records] == ["event.wait", "event.timeout", "event.set", "event.woke"]
+    assert records[-1].data == {"waited": False}
+
+
+def test_queue_put_get_records_items_and_end_signal(records: list[Event]) -> None:
+    q = sync.Queue(name="buns")
+    q.put("bun 0")
+    q.put(None)
+    assert q.get(timeout=5) == "bun 0"
+    assert q.get(timeout=5) is None
+    kinds = [(r.kind, r.data.get("item"), r.data.get("none")) for r in records]
+    assert kinds == [
+        ("queue.put", "bun 0", False),
+        ("queue.put", "None", True),
+        ("queue.get", "bun 0", False),
+        ("queue.get", "None", True),
+    ]
+
+
+def test_queue_get_on_empty_reports_blocked(records: list[Event]) -> None:
+    q = sync.Queue(name="empty")
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.05)
+    assert [r.kind for r in records] == ["queue.get_blocked", "queue.timeout"]
+
+
+def test_joinable_queue_task_done_and_join(records: list[Event]) -> None:
+    q = sync.JoinableQueue(name="jobs")
+    q.put(1)
+    joined = threading.Event()
+    t = threading.Thread(target=lambda: (q.join(), joined.set()))
+    t.start()
+    assert q.get(timeout=5) == 1
+    assert not joined.wait(0.1)
+    q.task_done()
+    assert joined.wait(10)
+    t.join(10)
+    with pytest.raises(ValueError):
+        q.task_done()  # as multiprocessing: more task_done() than items
+    assert "queue.task_done" in [r.kind for r in records]
+    assert "queue.joined" in [r.kind for r in records]
+
+
+def test_pipe_duplex_and_one_way(records: list[Event]) -> None:
+    a, b = sync.Pipe(name="p")
+    a.send("hi")
+    assert b.poll(5)
+    assert b.recv() == "hi"
+    b.send({"x": 1})
+    assert a.recv() == {"x": 1}
+    r, w = sync.Pipe(duplex=False, name="oneway")
+    w.send(1)
+    assert r.recv() == 1
+    with pytest.raises(OSError):
+        r.send(2)  # as multiprocessing: a read end cannot send
+    assert [x.kind for x in records][:4] == ["pipe.send", "pipe.recv", "pipe.send", "pipe.recv"]
+
+
+def test_primitives_pickle_only_into_a_process_like_multiprocessing() -> None:
+    """Like multiprocessing's own, they travel through Process(args=...), not through pickle.dumps."""
+    for make in (lambda: sync.Lock(), lambda: sync.Semaphore(2), lambda: sync.Event(), lambda: sync.Queue()):
+        with pytest.raises(RuntimeError):
+            pickle.dumps(make())
+
+
+def test_primitives_cross_process_boundaries() -> None:
+    """A lock, a queue and a pipe passed to real spawned processes work across them."""
+    from workers import echo_pipe, hold, put_all
+
+    lock = sync.Lock("shared")
+    holder = sync.Process(hold, (lock, 0.5), watch_exit=False)
+    holder.start()
+    # The child holds the lock for a while: we cannot get it at once, then we can.
+    deadline_ok = False
+    for _ in range(200):
+        if not lock.acquire(False):
+            deadline_ok = True
+            break
+        lock.release()
+        threading.Event().wait(0.02)
+    assert deadline_ok, "the child should have held the lock"
+    assert lock.acquire(timeout=30)
+    lock.release()
+    holder.join(30)
+    assert holder.exitcode == 0
+
+    q = sync.Queue(name="across")
+    p = sync.Process(put_all, (q, ["a", None, 3]), watch_exit=False)
+    p.start()
+    assert [q.get(timeout=30) for _ in range(3)] == ["a", None, 3]
+    p.join(30)
+
+    mine, theirs = sync.Pipe(name="echo")
+    p = sync.Process(echo_pipe, (theirs,), watch_exit=False)
+    p.start()
+    mine.send("ping")
+    assert mine.poll(30)
+    assert mine.recv() == ("echo", "ping")
+    p.join(30)
+    assert p.exitcode == 0

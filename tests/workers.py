@@ -1,0 +1,65 @@
+"""Worker functions for tests: spawned children import this module by name."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mpviz import sync
+from mpviz.telemetry import report
+
+
+def hold(lock: sync.Lock, seconds: float) -> None:
+    with lock:
+        time.sleep(seconds)
+
+
+def take_then_report(lock: sync.Lock) -> None:
+    lock.acquire()
+    report("got it")
+    lock.release()
+
+
+def ticker(n: int, every: float) -> None:
+    """Report a numbered tick every ``every`` seconds."""
+    for i in range(n):
+        report("tick", i=i)
+        time.sleep(every)
+
+
+def flood(n: int) -> None:
+    """Report as fast as the channel takes it."""
+    for i in range(n):
+        report("flood", i=i)
+
+
+def modules() -> None:
+    ui = sorted({m.partition(".")[0] for m in sys.modules} & {"textual", "rich"})
+    report("modules", ui=",".join(ui), main=str(getattr(sys.modules.get("__mp_main__"), "__name__", "")))
+
+
+def put_all(q: sync.Queue, items: list[object]) -> None:
+    for item in items:
+        q.put(item)
+
+
+def echo_pipe(end: sync.PipeEnd) -> None:
+    end.send(("echo", end.recv()))
+
+
+def spawn_child(seconds: float) -> None:
+    """Start a grandchild (as the chat server does) and wait for it."""
+    p = sync.Process(time.sleep, (seconds,), role="grandchild", label="grandchild")
+    p.start()
+    p.join()
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(1)
+
+
+def write_garbage_then_tick() -> None:
+    sync._channel.send_bytes(b"not a pickle")
+    sync._channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
+    report("after garbage")
