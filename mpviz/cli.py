@@ -131,7 +131,7 @@ def _unwritable(path: Path) -> str:
     return ""
 
 
-def _lesson_params(args: argparse.Namespace) -> dict[str, Any]:
+def lesson_params(args: argparse.Namespace) -> dict[str, Any]:
     return {p.name: getattr(args, p.name) for p in LESSONS[args.lesson].params}
 
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return headless.run(
             args.lesson,
-            _lesson_params(args),
+            lesson_params(args),
             speed=args.speed,
             seed=args.seed,
             method=args.start_method,

@@ -83,6 +83,15 @@ def run(
                 out.write(text + "\n")
         out.flush()
 
+    seen: set[str] = set()
+
+    def warn(now: int) -> None:
+        """Print each anomaly (a deadlock, a hang) once, when it first appears."""
+        for anomaly in model.anomalies(now):
+            if anomaly.text not in seen:
+                seen.add(anomaly.text)
+                out.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
+
     stopped_by: Stop | None = None
     finished = False
     ends = None if duration is None else now_ns() + int(duration * 1e9)
@@ -91,6 +100,7 @@ def run(
         while not finished:
             take(supervisor.read(0.1))
             now = now_ns()
+            warn(now)
             finished = lesson.finished(model, now)
             if ends is not None and now >= ends:
                 break
@@ -113,7 +123,7 @@ def run(
 
     out.write(f"--- {name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
     for text in anomalies:
-        out.write(f"! {text}\n")
+        out.write(f"! still: {text}\n")
     if supervisor.channels.malformed:
         out.write(f"! {supervisor.channels.malformed} malformed records dropped\n")
     if verdict.ok is None:

@@ -84,7 +84,7 @@ def test_prodcons_every_item_consumed_once_and_consumers_exit(tmp_path: Path) ->
     last_producer_exit = max(e.t_ns for e in events if e.kind == "proc.exit" and e.pid in producers)
     assert all(e.t_ns > last_producer_exit for e in events if e.kind == "queue.put" and e.data["none"])
     assert code == 0
-    assert "every bun eaten exactly once and every consumer exited: invariant held" in out
+    assert "every item eaten exactly once and every consumer exited: invariant held" in out
 
 
 def test_naive_prodcons_hang_is_detected_and_children_stopped(tmp_path: Path) -> None:

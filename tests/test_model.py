@@ -214,3 +214,17 @@ def test_words() -> None:
     )
     assert describe(ev(1, 1, "proc.state", "eating", item="bun 3")) == "eating (item=bun 3)"
     assert describe(ev(1, 1, "proc.stats", cpu=1)) is None
+
+
+def test_time_in_a_phase_spans_changes_of_words() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 10, "sem.acquired", "rooms"),
+            ev(1, 10, "proc.state", "enters to sing"),
+            ev(4, 10, "proc.state", "leaves"),
+            ev(4.5, 10, "sem.released", "rooms"),
+        ]
+    )
+    assert m.procs[10].time_in(Phase.HOLDING, int(9 * S)) == int(3.5 * S)
+    assert m.procs[10].since_ns == int(4 * S), "the state in words changed at 4 s"

@@ -134,7 +134,8 @@ class Model:
     def _get_proc(self, event: Event) -> Proc:
         proc = self.procs.get(event.pid)
         if proc is None:
-            proc = self.procs[event.pid] = Proc(event.pid, started_ns=event.t_ns, since_ns=event.t_ns)
+            t = event.t_ns
+            proc = self.procs[event.pid] = Proc(event.pid, started_ns=t, since_ns=t, phase_since_ns=t)
             proc.history.append((event.t_ns, Phase.STARTING, "starting"))
         return proc
 
@@ -228,8 +229,10 @@ class Model:
         if phase is proc.phase and words == proc.state:
             return
         if phase is not proc.phase:
-            proc.totals[proc.phase] = proc.totals.get(proc.phase, 0) + max(0, t_ns - proc.since_ns)
-        proc.phase, proc.state, proc.since_ns = phase, words, t_ns
+            proc.totals[proc.phase] = proc.totals.get(proc.phase, 0) + max(0, t_ns - proc.phase_since_ns)
+            proc.phase, proc.phase_since_ns = phase, t_ns
+        if words != proc.state:
+            proc.state, proc.since_ns = words, t_ns
         proc.history.append((t_ns, phase, words))
 
     def _block(self, event: Event, words: str) -> Proc:
@@ -382,7 +385,7 @@ class Model:
         else:
             prim.putters.add(event.pid)
         _count(prim.in_flight, item, +1)
-        prim.depth_history.append(prim.depth)
+        prim.depth_history.append((event.t_ns, prim.depth))
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
             self._unblock(event)
@@ -397,7 +400,7 @@ class Model:
         if event.data.get("none"):
             prim.pills_got += 1
         _count(prim.in_flight, item, -1)
-        prim.depth_history.append(max(prim.depth, 0))
+        prim.depth_history.append((event.t_ns, max(prim.depth, 0)))
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
             self._unblock(event)

@@ -51,10 +51,11 @@ class Proc:
     exit_code: int | None = None
     exit_signal: str | None = None
     error: str = ""
-    # The state in words, the phase, and since when.
+    # The state in words and since when; the phase and since when.
     state: str = "starting"
-    phase: Phase = Phase.STARTING
     since_ns: int = 0
+    phase: Phase = Phase.STARTING
+    phase_since_ns: int = 0
     # Nanoseconds spent in each phase before the current one.
     totals: dict[Phase, int] = field(default_factory=dict)
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
@@ -75,7 +76,7 @@ class Proc:
         """Nanoseconds spent in ``phase`` so far, the current stretch included."""
         total = self.totals.get(phase, 0)
         if self.phase is phase and phase is not Phase.EXITED:
-            total += max(0, now_ns - self.since_ns)
+            total += max(0, now_ns - self.phase_since_ns)
         return total
 
     def exit_words(self) -> str:
@@ -153,12 +154,32 @@ class Prim:
     # more gets than puts of that item; it can be so for a moment while a put's
     # record is still on its way, and for good if an item was taken twice.
     in_flight: dict[str, int] = field(default_factory=dict)
-    depth_history: deque[int] = field(default_factory=lambda: deque(maxlen=240))
+    # (time, depth) after each put and get, for the depth-over-time chart.
+    depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     last_item: str = ""
 
     @property
     def word(self) -> str:
         return FAMILY_WORDS.get(self.family, self.family)
+
+    def depth_over(self, start_ns: int, step_ns: int, columns: int) -> list[int]:
+        """The deepest the queue was in each of ``columns`` steps from ``start_ns``."""
+        out = [0] * columns
+        depth = 0
+        history = iter(self.depth_history)
+        pending = next(history, None)
+        while pending is not None and pending[0] < start_ns:
+            depth = pending[1]
+            pending = next(history, None)
+        for c in range(columns):
+            end = start_ns + (c + 1) * step_ns
+            deepest = depth
+            while pending is not None and pending[0] < end:
+                depth = pending[1]
+                deepest = max(deepest, depth)
+                pending = next(history, None)
+            out[c] = deepest
+        return out
 
     @property
     def max_holders(self) -> int:

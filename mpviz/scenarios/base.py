@@ -72,6 +72,16 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Toggle:
+    """A key that restarts the lesson with a switch flipped (``--naive``, ``--no-lock``)."""
+
+    key: str
+    param: str
+    description: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet."""
 
@@ -108,6 +118,7 @@ class Lesson:
     explain: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     actions: ClassVar[tuple[Action, ...]] = ()
+    toggles: ClassVar[tuple[Toggle, ...]] = ()
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         self.run = run
@@ -126,8 +137,16 @@ class Lesson:
         """
         return False
 
-    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
+        """The invariant's verdict from the model alone (live or replayed).
+
+        ``final`` says the lesson has finished: what is missing then is missing for good.
+        """
         return Verdict(None, "")
+
+    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+        return self.judge(model, self.values, now_ns, final)
 
     def stop(self) -> None:
         """Called once when the run ends, before the processes are stopped."""

@@ -17,9 +17,12 @@ if TYPE_CHECKING:
     from mpviz.model import Model
 
 
+SINGING = "enters to sing"
+
+
 def ktv(i: int, sem: Semaphore) -> None:
     sem.acquire()  # wait for a free room
-    report("enters to sing")  # print('person {} 进来唱歌了'.format(i))
+    report(SINGING)  # print('person {} 进来唱歌了'.format(i))
     sleep(random.randint(1, 5))  # singing
     report("leaves")  # print('person {} 从ktv出去了'.format(i))
     sem.release()
@@ -43,8 +46,7 @@ class Ktv(Lesson):
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
-        self.rooms: int = self.values["rooms"]
-        self.sem = Semaphore(self.rooms, name="rooms")
+        self.sem = Semaphore(self.values["rooms"], name="rooms")
         self.groups = 0
 
     def direct(self) -> None:
@@ -61,12 +63,13 @@ class Ktv(Lesson):
     def finished(self, model: Model, now_ns: int) -> bool:
         return not self.directing and all_exited(model, "group", self.groups)
 
-    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
+        rooms = values["rooms"]
         most = model.prim("rooms", "sem").max_holders
-        sang = sum(1 for p in model.by_role("group") if any(s == "enters to sing" for _, s, _ in p.said_log))
-        if most > self.rooms:
-            return Verdict(False, f"{most} groups inside at once with {self.rooms} rooms: invariant broken")
-        text = f"{sang} of {self.groups} groups sang; at most {most} inside at once (rooms: {self.rooms})"
-        if not final:
-            return Verdict(None, text)
-        return Verdict(True, text + ": invariant held")
+        groups = model.by_role("group")
+        sang = sum(1 for p in groups if any(s == SINGING for _, s, _ in p.said_log))
+        if most > rooms:
+            return Verdict(False, f"{most} groups inside at once with {rooms} rooms: invariant broken")
+        text = f"{sang} of {len(groups)} groups sang; at most {most} inside at once (rooms: {rooms})"
+        return Verdict(True, text + ": invariant held") if final else Verdict(None, text)

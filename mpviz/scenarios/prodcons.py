@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
+from mpviz.scenarios.base import Action, Lesson, Param, Run, Toggle, Verdict, all_exited
 from mpviz.sync import Queue, sleep
 from mpviz.telemetry import report
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from mpviz.model import Model
 
 QUEUE = "buns"
+HANG_SHOWN_NS = 2_000_000_000
+FOODS = ("bun", "dumpling", "noodle", "mooncake", "tea egg", "spring roll")
 
 
 def consumer(q: Queue) -> None:
@@ -37,11 +39,11 @@ def consumer_naive(q: Queue) -> None:
         sleep(random.randint(1, 3))
 
 
-def producer(q: Queue, items: int) -> None:
+def producer(q: Queue, items: int, food: str = "bun") -> None:
     for i in range(items):
         report("producing")
         sleep(random.randint(1, 3))
-        res = f"bun {i}"
+        res = f"{food} {i}"  # '包子%s' % i
         q.put(res)
         report("made", item=res)  # print('%s 生产了 %s' % (os.getpid(), res))
     report("done")
@@ -60,13 +62,16 @@ class ProdCons(Lesson):
     params = (
         Param("producers", 1, "producer processes", 0, 200),
         Param("consumers", 1, "consumer processes", 0, 200),
-        Param("items", 10, "buns each producer makes", 0, 10000),
+        Param("items", 10, "items each producer makes (buns, dumplings, …)", 0, 10000),
         Param("naive", False, "the tutorial's first version: no end signal, the consumers hang"),
     )
     actions = (
-        Action("p", "add_producer", "Add producer", "another producer starts making --items buns"),
-        Action("k", "add_consumer", "Add consumer", "another consumer starts eating from the queue"),
+        Action("p", "add_producer", "Add producer", "another producer starts making its own food"),
+        Action("c", "add_consumer", "Add consumer", "another consumer starts eating from the queue"),
         Action("e", "send_end_signal", "End signal", "the main process puts one None for each consumer still eating"),
+    )
+    toggles = (
+        Toggle("v", "naive", "Naive/fixed", "restart as the tutorial's first version (no end signal) or the fixed one"),
     )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
@@ -76,6 +81,7 @@ class ProdCons(Lesson):
         self.producers: list[int] = []
         self.consumers: list[int] = []
         self.signalled = 0
+        self.hang_seen_ns = 0
 
     def direct(self) -> None:
         for _ in range(self.values["producers"]):
@@ -93,8 +99,11 @@ class ProdCons(Lesson):
         self.send_end_signal()
 
     def add_producer(self) -> None:
-        label = f"producer {len(self.producers)}"
-        self.producers.append(self.run.start(producer, (self.q, self.values["items"]), role="producer", label=label))
+        n = len(self.producers)
+        # Each producer makes its own food, so the queue shows whose item is whose.
+        food = FOODS[n % len(FOODS)] + ("" if n < len(FOODS) else f"#{n // len(FOODS)}")
+        args = (self.q, self.values["items"], food)
+        self.producers.append(self.run.start(producer, args, role="producer", label=f"producer {n}"))
 
     def add_consumer(self) -> None:
         target = consumer_naive if self.naive else consumer
@@ -107,7 +116,8 @@ class ProdCons(Lesson):
             self.q.put(None)
             self.signalled += 1
 
-    def hang(self, model: Model, now_ns: int) -> str:
+    @staticmethod
+    def hang(model: Model, now_ns: int) -> str:
         for anomaly in model.anomalies(now_ns):
             if anomaly.kind == "starved":
                 return anomaly.text
@@ -116,19 +126,26 @@ class ProdCons(Lesson):
     def finished(self, model: Model, now_ns: int) -> bool:
         if self.directing:
             return False
-        if self.naive or self.hang(model, now_ns):
-            return bool(self.hang(model, now_ns))
+        if self.hang(model, now_ns):
+            # Nothing will change any more; end once the hang has been on
+            # show for a while, so the log and recordings carry it too.
+            self.hang_seen_ns = self.hang_seen_ns or now_ns
+            return now_ns - self.hang_seen_ns >= HANG_SHOWN_NS
+        self.hang_seen_ns = 0
+        if self.naive:
+            return False
         return all_exited(model, "producer", len(self.producers)) and all_exited(model, "consumer", len(self.consumers))
 
-    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         q = model.prim(QUEUE, "queue")
         made = q.puts - q.pills_put
         eaten = q.gets - q.pills_got
         twice = q.overconsumed()
         if twice:
             return Verdict(False, f"taken more often than put: {', '.join(twice[:5])}: invariant broken")
-        text = f"{made} buns made, {eaten} eaten, {q.pills_got} end signals received"
-        hang = self.hang(model, now_ns)
+        text = f"{made} items made, {eaten} eaten, {q.pills_got} end signals received"
+        hang = cls.hang(model, now_ns)
         if hang:
             return Verdict(False, f"{text}; {hang}")
         if not final:
@@ -139,4 +156,4 @@ class ProdCons(Lesson):
             return Verdict(False, f"{text}; {left} never eaten: invariant broken")
         if stuck:
             return Verdict(False, f"{text}; {', '.join(stuck)} did not finish: invariant broken")
-        return Verdict(True, f"{text}; every bun eaten exactly once and every consumer exited: invariant held")
+        return Verdict(True, f"{text}; every item eaten exactly once and every consumer exited: invariant held")

@@ -97,15 +97,17 @@ class Traffic(Lesson):
     def finished(self, model: Model, now_ns: int) -> bool:
         return not self.directing and all_exited(model, "car", self.cars)
 
-    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         first_set = model.prim("light", "event").first_set_ns
+        cars = model.by_role("car")
         passed = early = 0
-        for proc in model.by_role("car"):
+        for proc in cars:
             for t, said, _ in proc.said_log:
                 if said == PASSED:
                     passed += 1
                     early += first_set is None or t < first_set
         if early:
             return Verdict(False, f"{early} of {passed} cars passed before any set(): invariant broken")
-        text = f"{passed} of {self.cars} cars passed, each after a set() of the light"
+        text = f"{passed} of {len(cars)} cars passed, each after a set() of the light"
         return Verdict(True, text + ": invariant held") if final else Verdict(None, text)

@@ -1,0 +1,120 @@
+"""The dashboard app, built by a factory the tests call with a replay and a frozen clock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import partial
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from mpviz.scenarios import LESSONS
+from mpviz.ui.screens.home import HomeScreen
+from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
+from mpviz.ui.sources import LiveSource, ReplaySource, Settings, Source
+
+# Seconds the app has to end by itself after SIGTERM or SIGHUP.
+HARD_EXIT_AFTER = 3.0
+
+
+class MpvizApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mpviz"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, source: Source | None = None, defaults: Settings | None = None) -> None:
+        super().__init__()
+        self.defaults = defaults or Settings(lesson=next(iter(LESSONS)))
+        self._first = source
+        # Every source this app opened: all are closed when it ends, whatever happens.
+        self.sources: list[Source] = [] if source is None else [source]
+        self._running_loop: asyncio.AbstractEventLoop | None = None
+
+    def on_mount(self) -> None:
+        self._running_loop = asyncio.get_running_loop()
+        if self._first is not None:
+            self.push_screen(lesson_screen(self._first))
+        else:
+            self.push_screen(HomeScreen())
+
+    # --- lessons ----------------------------------------------------------------
+
+    def open_lesson(self, name: str, params: dict | None = None) -> None:
+        if params is None:
+            params = self.defaults.params if name == self.defaults.lesson else {}
+        settings = replace(self.defaults, lesson=name, params=dict(params), record=None)
+        self.push_screen(lesson_screen(self._start(settings)))
+
+    def _start(self, settings: Settings) -> LiveSource:
+        source = LiveSource(settings)
+        self.sources.append(source)
+        source.begin()
+        return source
+
+    def leave(self, screen: LessonScreen) -> None:
+        """Back to the lessons: the lesson's processes are stopped."""
+        self._close(screen.source)
+        self.pop_screen()
+
+    def restart(self, screen: LessonScreen, toggle: str | None = None) -> None:
+        old = screen.source
+        self._close(old)
+        if isinstance(old, LiveSource):
+            params = dict(old.settings.params)
+            if toggle is not None:
+                params[toggle] = not params.get(toggle, False)
+            new: Source = self._start(replace(old.settings, params=params, speed=old.speed, record=None))
+        else:
+            assert isinstance(old, ReplaySource)
+            new = ReplaySource(old.path, speed=old.speed)
+            self.sources.append(new)
+        self.switch_screen(lesson_screen(new))
+
+    def _close(self, source: Source) -> None:
+        self.run_worker(source.close, thread=True, group="closing", name="stop lesson")
+
+    def close_all(self) -> None:
+        for source in self.sources:
+            source.close()
+
+    def end_by_signal(self, signum: int, frame: object = None) -> None:
+        """SIGTERM or SIGHUP: stop every lesson process, then leave.
+
+        After SIGHUP the terminal is gone, and Textual may never finish
+        restoring it; so the children are stopped first, in a thread, and if
+        the app has not ended a few seconds later the process ends anyway.
+        """
+        threading.Thread(target=self._end_hard, args=(signum,), name="mpviz-end", daemon=True).start()
+        if self._running_loop is not None:
+            # Safe from a signal handler, whatever the loop was doing.
+            self._running_loop.call_soon_threadsafe(partial(self.exit, return_code=128 + signum))
+
+    def _end_hard(self, signum: int) -> None:
+        self.close_all()
+        time.sleep(HARD_EXIT_AFTER)
+        os._exit(128 + signum)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name, cls in LESSONS.items():
+            yield SystemCommand(f"Lesson: {name}", f"{cls.title}: {cls.teaches}", lambda n=name: self._switch_to(n))
+
+    def _switch_to(self, name: str) -> None:
+        if isinstance(self.screen, LessonScreen):
+            self._close(self.screen.source)
+            self.pop_screen()
+        self.open_lesson(name)
+
+
+def make_app(source: Source | None = None, defaults: Settings | None = None) -> MpvizApp:
+    """The app the console script runs and the tests drive."""
+    return MpvizApp(source, defaults)

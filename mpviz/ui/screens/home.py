@@ -1,0 +1,75 @@
+"""The first screen: every lesson, what it teaches, what to watch for."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, OptionList
+from textual.widgets.option_list import Option
+
+from mpviz.scenarios import LESSONS
+
+
+def lesson_option(name: str) -> Option:
+    cls = LESSONS[name]
+    prompt = Text.assemble((f"{name:<10}", "bold"), (cls.title, "bold"), "\n", (f"{'':<10}{cls.teaches}", "dim"))
+    return Option(prompt, id=name)
+
+
+def describe(name: str) -> str:
+    cls = LESSONS[name]
+    params = "\n".join(f"- `--{p.name}` {p.help} (default {p.default})" for p in cls.params)
+    keys = "\n".join(f"- `{a.key}` {a.help or a.description}" for a in (*cls.actions, *cls.toggles))
+    return f"""\
+## {cls.title}
+
+{cls.explain}
+
+**Watch for:** {cls.watch}.
+
+**Keys in this lesson**
+
+{keys}
+
+**From the command line:** `mpviz {name}` or `mpviz run {name} --headless`
+
+{params}
+"""
+
+
+class HomeScreen(Screen):
+    BINDINGS = [Binding("enter", "start", "Start lesson", show=True)]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="≡")
+        with Horizontal(id="home"):
+            yield OptionList(*(lesson_option(name) for name in LESSONS), id="lessons")
+            yield Markdown(describe(next(iter(LESSONS))), id="about")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mpviz"
+        self.sub_title = "multiprocessing lessons, run as real processes"
+        self.query_one("#lessons").border_title = "Lessons: pick one, press Enter"
+        self.query_one("#about").border_title = "About this lesson"
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self.query_one("#about", Markdown).update(describe(event.option.id))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.open_lesson(event.option.id)  # type: ignore[attr-defined]
+
+    def action_start(self) -> None:
+        lessons = self.query_one(OptionList)
+        if lessons.highlighted is not None:
+            option = lessons.get_option_at_index(lessons.highlighted)
+            if option.id:
+                self.app.open_lesson(option.id)  # type: ignore[attr-defined]

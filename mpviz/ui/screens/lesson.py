@@ -1,0 +1,273 @@
+"""The lesson screen: processes, the lesson's picture, the timeline, the log."""
+
+from __future__ import annotations
+
+import signal
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from mpviz.scenarios.base import Lesson
+from mpviz.ui.messages import RecordsArrived
+from mpviz.ui.sources import LiveSource, ReplaySource, Source
+from mpviz.ui.widgets.details import Details
+from mpviz.ui.widgets.event_log import EventLog
+from mpviz.ui.widgets.panels import PANELS, LessonPanel
+from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.timeline import Timeline
+
+# The screen redraws at most this often, whatever the flow of records.
+REFRESH_S = 0.1
+NS = 1_000_000_000
+SPEEDS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32, 64)
+
+# Keys that do the same thing in every lesson.  Lesson keys come from the
+# lesson's actions (see ``lesson_screen``).
+COMMON: list[BindingType] = [
+    Binding("question_mark", "help", "Help"),
+    Binding("r", "restart", "Restart"),
+    Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
+    Binding("minus", "slower", "Slower", key_display="-"),
+    Binding("z", "pause", "Pause/resume"),
+    Binding("Z", "pause_all", "Pause all", show=False),
+    Binding("k", "kill", "Kill"),
+    Binding("space", "replay_pause", "Play/pause"),
+    Binding("n", "step", "Step"),
+    Binding("escape", "home", "Lessons", show=False),
+]
+
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson"}
+REPLAY_ONLY = {"replay_pause", "step"}
+
+
+class Alerts(Static):
+    """The verdict so far, and anything wrong right now (a deadlock, a hang)."""
+
+
+class LessonScreen(Screen):
+    BINDINGS: ClassVar[list[BindingType]] = COMMON
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+        self.model = source.model
+        self._last_second = -1
+        self._frozen = isinstance(source, ReplaySource) and source.frozen
+
+    @property
+    def lesson(self) -> type[Lesson]:
+        return self.source.cls
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="≡")
+        yield Alerts(id="alerts")
+        yield ProcessTable(id="procs")
+        with Horizontal(id="middle"):
+            yield PANELS[self.lesson.name](id="panel")
+            yield Timeline(id="timeline")
+        with Horizontal(id="bottom"):
+            yield EventLog(id="log")
+            yield Details(id="details")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"mpviz · {self.lesson.name}: {self.lesson.title}"
+        self.query_one("#procs").border_title = "Processes"
+        self.query_one("#panel").border_title = self.lesson.title
+        self.query_one("#log").border_title = "Events"
+        self.query_one("#details").border_title = "Selected process"
+        if self._frozen:
+            self._take(self.source.read(0))
+            # Drawn once, after layout, so every widget knows its size.
+            self.call_after_refresh(self.refresh_views)
+            return
+        self.read_records()
+        self.set_interval(REFRESH_S, self.refresh_views)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < 32, "-short")
+        self.set_class(event.size.width < 100, "-narrow")
+        self.query_one(Footer).compact = event.size.width < 120
+        self._last_second = -1  # redraw everything at the new size
+        if self._frozen:
+            self.call_after_refresh(self.refresh_views)
+
+    # --- records in -------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reader", name="channel reader")
+    def read_records(self) -> None:
+        """The one reader of the channels: batches of records, posted to the screen."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            batch = self.source.read(0.05)
+            if batch:
+                self.post_message(RecordsArrived(batch))
+
+    def on_records_arrived(self, message: RecordsArrived) -> None:
+        self._take(message.events)
+
+    def _take(self, events: list) -> None:
+        self.model.apply(events)
+        self.query_one(EventLog).add(self.model, events)
+
+    # --- records out --------------------------------------------------------------
+
+    def refresh_views(self) -> None:
+        now = self.source.now_ns()
+        second = now // NS
+        full = second != self._last_second
+        procs, prims = self.model.take_dirty()
+        if not (procs or prims or full):
+            return
+        self._last_second = second
+        table = self.query_one(ProcessTable)
+        table.sync(self.model, now, None if full else procs)
+        self.query_one(LessonPanel).show(self.model, now, self._values())
+        if full or procs:
+            self.query_one(Timeline).sync(self.model, now)
+        selected = table.selected_pid
+        if full or selected in procs:
+            self.query_one(Details).show(self.model, selected, now)
+        self._show_alerts(now)
+        self._show_status(now)
+
+    def _values(self) -> dict:
+        if isinstance(self.source, LiveSource):
+            return self.source.lesson.values
+        if isinstance(self.source, ReplaySource):
+            return self.source.params
+        return {}
+
+    def _show_alerts(self, now: int) -> None:
+        verdict = self.source.verdict()
+        text = Text()
+        for anomaly in self.model.anomalies(now):
+            if anomaly.text not in verdict.text:
+                text.append(f"⚠ {anomaly.text}\n", style="bold red")
+        mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
+        text.append(f"{mark} {verdict.text}", style=style)
+        alerts = self.query_one(Alerts)
+        alerts.update(text)
+        alerts.set_class(verdict.ok is False or "⚠" in text.plain, "-bad")
+
+    def _show_status(self, now: int) -> None:
+        source = self.source
+        where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
+        alive = sum(1 for p in self.model.procs.values() if p.alive)
+        self.sub_title = f"{where} · speed ×{source.speed:g} · {self.model.seconds(now):.0f} s · {alive} alive"
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        self.query_one(Details).show(self.model, int(key) if key else None, self.source.now_ns())
+
+    # --- keys ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LIVE_ONLY:
+            return self.source.live
+        if action in REPLAY_ONLY:
+            return not self.source.live
+        if action in ("restart", "toggle") and not self.source.live:
+            return action == "restart"
+        return True
+
+    def action_lesson(self, method: str) -> None:
+        self._act(method)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _act(self, method: str) -> None:
+        """Lesson actions start processes: off the event loop."""
+        assert isinstance(self.source, LiveSource)
+        self.source.act(method)
+
+    def action_help(self) -> None:
+        from mpviz.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.lesson, self.active_bindings_help()))
+
+    def active_bindings_help(self) -> list[tuple[str, str]]:
+        keys = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            action = binding.action.partition("(")[0]
+            if self.check_action(action, ()) is False:
+                continue
+            keys.append((self.app.get_key_display(binding), binding.tooltip or binding.description))
+        return keys
+
+    def action_restart(self) -> None:
+        self.app.restart(self)  # type: ignore[attr-defined]
+
+    def action_toggle(self, param: str) -> None:
+        self.app.restart(self, toggle=param)  # type: ignore[attr-defined]
+
+    def action_home(self) -> None:
+        self.app.leave(self)  # type: ignore[attr-defined]
+
+    def _set_speed(self, factor: float) -> None:
+        speed = self.source.speed * factor
+        speed = min(SPEEDS, key=lambda s: abs(s - speed))
+        self.source.set_speed(speed)
+        self.notify(f"speed ×{speed:g}: every sleep takes 1/{speed:g} of its time", timeout=2)
+        self._last_second = -1
+
+    def action_faster(self) -> None:
+        self._set_speed(2)
+
+    def action_slower(self) -> None:
+        self._set_speed(0.5)
+
+    def _selected(self) -> int | None:
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        if proc is None or not proc.alive or proc.role == "main":
+            self.notify("Select a running lesson process first (↑/↓ in the table).", severity="warning", timeout=3)
+            return None
+        return pid
+
+    def action_pause(self) -> None:
+        pid = self._selected()
+        if pid is None or not isinstance(self.source, LiveSource):
+            return
+        sig = signal.SIGCONT if self.model.procs[pid].stopped else signal.SIGSTOP
+        self.source.signal(pid, sig)
+
+    def action_pause_all(self) -> None:
+        if not isinstance(self.source, LiveSource):
+            return
+        stopped = any(p.stopped for p in self.model.procs.values() if p.alive)
+        self.source.signal_all(signal.SIGCONT if stopped else signal.SIGSTOP)
+
+    def action_kill(self) -> None:
+        pid = self._selected()
+        if pid is not None and isinstance(self.source, LiveSource):
+            self.source.signal(pid, signal.SIGKILL)
+
+    def action_replay_pause(self) -> None:
+        if isinstance(self.source, ReplaySource):
+            self.source.toggle_pause()
+            self._last_second = -1
+
+    def action_step(self) -> None:
+        if isinstance(self.source, ReplaySource):
+            if not self.source.paused:
+                self.source.toggle_pause()
+            self._take(self.source.step())
+            self._last_second = -1
+
+
+def lesson_screen(source: Source) -> LessonScreen:
+    """A lesson screen whose bindings include the lesson's own keys."""
+    cls = source.cls
+    keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in cls.actions]
+    keys += [Binding(t.key, f"toggle('{t.param}')", t.description, tooltip=t.help) for t in cls.toggles]
+    screen_cls = type(f"{cls.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    return screen_cls(source)

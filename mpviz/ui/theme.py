@@ -1,0 +1,52 @@
+"""Colours, glyphs and number formats shared by the widgets."""
+
+from __future__ import annotations
+
+from mpviz.model import Phase
+
+# What each phase looks like in the table and on the timeline.  The glyphs
+# differ as well as the colours, so the timeline reads without colour too.
+PHASE_STYLE = {
+    Phase.STARTING: "dim",
+    Phase.RUNNING: "dodger_blue1",
+    Phase.BLOCKED: "bold red1",
+    Phase.HOLDING: "bold green3",
+    Phase.STOPPED: "bold magenta",
+    Phase.EXITED: "grey50",
+}
+
+PHASE_GLYPH = {
+    Phase.STARTING: "·",
+    Phase.RUNNING: "━",
+    Phase.BLOCKED: "▒",
+    Phase.HOLDING: "█",
+    Phase.STOPPED: "▚",
+    Phase.EXITED: " ",
+}
+
+PHASE_WORDS = {
+    Phase.STARTING: "starting",
+    Phase.RUNNING: "running",
+    Phase.BLOCKED: "blocked",
+    Phase.HOLDING: "holding",
+    Phase.STOPPED: "paused",
+    Phase.EXITED: "exited",
+}
+
+
+def duration(ns: int) -> str:
+    """A short, steady duration: whole seconds, so it changes once a second."""
+    s = max(0, ns) // 1_000_000_000
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def seconds(ns: int) -> str:
+    return f"{max(0, ns) / 1e9:.1f}s"
+
+
+def megabytes(rss: int) -> str:
+    return f"{rss / 1048576:.1f}M"

@@ -1,0 +1,29 @@
+"""The headless lines, newest last, bounded."""
+
+from __future__ import annotations
+
+from textual.widgets import Log
+
+from mpviz.model import Model, line
+from mpviz.telemetry import Event
+
+# A flood of records is summarised: only the newest lines of a batch are written.
+MOST_PER_BATCH = 200
+
+
+class EventLog(Log):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
+
+    def add(self, model: Model, events: list[Event]) -> None:
+        skipped = max(0, len(events) - MOST_PER_BATCH)
+        lines = []
+        if skipped:
+            lines.append(f"         … {skipped} more events")
+        t0 = model.t0 or 0
+        for event in events[skipped:]:
+            text = line(event, t0, model.name_of(event.pid))
+            if text is not None:
+                lines.append(text)
+        if lines:
+            self.write_lines(lines)

@@ -1,0 +1,84 @@
+"""Run the real ``mpviz`` in a pseudo-terminal, as a user's terminal would."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _controlling_tty() -> None:
+    # In the child: a session of its own with the pty as its controlling
+    # terminal, so closing the terminal sends it SIGHUP, as a real one does.
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    def __init__(self, *args: str, size: tuple[int, int] = (120, 40)) -> None:
+        self.master, slave = os.openpty()
+        cols, rows = size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mpviz", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            env=env,
+            preexec_fn=_controlling_tty,
+        )
+        os.close(slave)
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.output += data
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def hang_up(self) -> None:
+        """Close the terminal, as closing its window does."""
+        os.close(self.master)
+
+    def lesson_pids(self) -> set[int]:
+        """Lesson processes past their bootstrap (each leads its own process group)."""
+        found = set()
+        try:
+            children = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return found
+        for p in children:
+            try:
+                if "spawn_main" in " ".join(p.cmdline()) and os.getpgid(p.pid) == p.pid:
+                    found.add(p.pid)
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                continue
+        return found
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        with contextlib.suppress(OSError):
+            os.close(self.master)

@@ -1,0 +1,87 @@
+"""However the dashboard ends — q, Ctrl+C, SIGTERM, a closed terminal, SIGKILL — no lesson process survives it."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+
+import pytest
+from conftest import none_alive, wait_for
+from terminal import Terminal
+
+
+@pytest.fixture
+def terminal() -> Iterator[Callable[..., Terminal]]:
+    opened: list[Terminal] = []
+
+    def open_(*args: str, size: tuple[int, int] = (120, 40)) -> Terminal:
+        t = Terminal(*args, size=size)
+        opened.append(t)
+        return t
+
+    yield open_
+    for t in opened:
+        t.close()
+
+
+def running(term: Terminal, count: int) -> set[int]:
+    def enough() -> set[int] | None:
+        pids = term.lesson_pids()
+        return pids if len(pids) >= count else None
+
+    return wait_for(enough, 60, what=f"{count} lesson processes")  # type: ignore[return-value]
+
+
+def drawn(term: Terminal, text: bytes) -> None:
+    wait_for(lambda: text in term.output, 60, what=f"{text!r} on screen")
+
+
+@pytest.mark.parametrize(("keys", "code"), [(b"q", 0), (b"\x03", 0)], ids=["q", "ctrl+c"])
+def test_quit_key(terminal, keys: bytes, code: int) -> None:
+    term = terminal("ktv", "--groups", "5", "--speed", "0.1")
+    kids = running(term, 5)
+    drawn(term, b"Processes")
+    term.type(keys)
+    assert term.proc.wait(30) == code
+    assert none_alive(kids)
+    assert b"\x1b[?1049l" in term.output, "the terminal's main screen is restored"
+
+
+def test_sigterm(terminal) -> None:
+    term = terminal("ktv", "--groups", "5", "--speed", "0.1")
+    kids = running(term, 5)
+    drawn(term, b"Processes")
+    term.proc.send_signal(signal.SIGTERM)
+    assert term.proc.wait(30) == 128 + signal.SIGTERM
+    assert none_alive(kids)
+
+
+def test_terminal_closed(terminal) -> None:
+    term = terminal("ktv", "--groups", "5", "--speed", "0.1")
+    kids = running(term, 5)
+    drawn(term, b"Processes")
+    term.hang_up()
+    term.proc.wait(30)
+    wait_for(lambda: none_alive(kids), 10, what="children to stop after the hang-up")
+
+
+def test_sigkill_with_a_paused_child(terminal) -> None:
+    term = terminal("ktv", "--groups", "5", "--speed", "0.1")
+    kids = running(term, 5)
+    os.kill(min(kids), signal.SIGSTOP)
+    term.proc.kill()
+    term.proc.wait(30)
+    wait_for(lambda: none_alive(kids), 5, what="children to die with the dashboard")
+
+
+def test_home_screen_starts_a_lesson_with_enter(terminal) -> None:
+    term = terminal()
+    drawn(term, b"Lessons")
+    term.type(b"\r")
+    kids = running(term, 5)  # ktv's five groups
+    drawn(term, b"Semaphore")
+    term.type(b"\x1b")  # escape: back to the lessons, the lesson stopped
+    wait_for(lambda: none_alive(kids), 30, what="the lesson's processes to stop")
+    term.type(b"q")
+    assert term.proc.wait(30) == 0

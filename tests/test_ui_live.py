@@ -1,0 +1,120 @@
+"""The live dashboard driven by keys, with real processes behind it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import psutil
+from conftest import none_alive
+from textual.geometry import Region
+from textual.widget import Widget
+
+from mpviz.model import Phase
+from mpviz.ui.app import make_app
+from mpviz.ui.sources import LiveSource, Settings
+from mpviz.ui.widgets.process_table import ProcessTable
+
+SIZE = (120, 40)
+
+
+def text_of(widget: Widget) -> str:
+    """What a widget shows, as plain text."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
+
+
+async def until(pilot, condition: Callable[[], object], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
+    source = LiveSource(Settings(lesson, dict(params), speed=speed, seed=1))
+    source.begin()
+    return source
+
+
+async def test_light_key_lets_waiting_cars_pass() -> None:
+    # A light whose first red lasts an hour: only the key can turn it green.
+    source = live("traffic", speed=20, cars=3, light=3600)
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            waiting = lambda: [c for c in model.by_role("car") if c.phase is Phase.BLOCKED]  # noqa: E731
+            await until(pilot, lambda: len(waiting()) == 3, what="three cars at the red light")
+            assert not source.lesson.light.is_set()
+            assert "RED · cars wait" in text_of(app.screen.query_one("#panel-main"))
+            await pilot.press("space")
+            await until(pilot, lambda: all(not c.alive for c in model.by_role("car")), what="the cars to pass")
+            assert source.lesson.light.is_set(), "the key set the real Event"
+            passed = [c for c in model.by_role("car") if any(s == "passes the crossing" for _, s, _ in c.said_log)]
+            assert len(passed) == 3 and all(c.exit_code == 0 for c in passed)
+            await pilot.pause(0.3)
+            assert "GREEN · cars go" in text_of(app.screen.query_one("#panel-main"))
+            await pilot.press("space")
+            await until(pilot, lambda: not model.prims["light"].flag, what="the light to turn red again")
+    finally:
+        app.close_all()
+
+
+async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
+    source = live("ktv", speed=0.2, rooms=1, groups=1)
+    app = make_app(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            model = source.model
+            await until(pilot, lambda: len(model.by_role("group")) == 1, what="the first group")
+            await pilot.press("a")
+            await until(pilot, lambda: len(model.by_role("group")) == 2, what="the added group")
+            new = model.by_role("group")[1]
+            assert psutil.pid_exists(new.pid)
+            assert psutil.Process(new.pid).ppid() == source.supervisor.pid
+            table = app.screen.query_one(ProcessTable)
+            await until(pilot, lambda: str(new.pid) in table.rows, what="its row")
+            # psutil's figures arrive with the next sample, once a second.
+            await until(pilot, lambda: str(table.get_cell(str(new.pid), "rss")).endswith("M"), what="its RSS")
+            assert table.get_cell(str(new.pid), "status").plain in ("sleeping", "running", "disk-sleep")
+            await pilot.pause(0.2)
+            assert new.phase is Phase.BLOCKED, "one room, taken: the new group waits"
+    finally:
+        app.close_all()
+
+
+async def test_quit_stops_every_child() -> None:
+    source = live("ktv", speed=0.1, groups=4)
+    app = make_app(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(source.supervisor.pids()) == 4, what="four groups")
+            pids = set(source.supervisor.pids())
+            await pilot.press("q")
+        assert app.return_code in (0, None)
+    finally:
+        app.close_all()
+    assert none_alive(pids)
+
+
+async def test_restart_and_speed_keys() -> None:
+    source = live("ktv", speed=0.5, groups=2)
+    app = make_app(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(source.model.by_role("group")) == 2, what="two groups")
+            await pilot.press("plus")
+            assert source.speed == 1.0
+            await pilot.press("minus", "minus")
+            assert source.speed == 0.25
+            old = set(source.supervisor.pids())
+            await pilot.press("r")
+            await until(pilot, lambda: app.screen.source is not source, what="a new run")
+            new = app.screen.source
+            assert new.speed == 0.25, "a restart keeps the speed"
+            await until(pilot, lambda: len(new.model.by_role("group")) == 2, what="the new groups")
+            assert not old & set(new.supervisor.pids())
+            await until(pilot, lambda: none_alive(old), what="the old run's processes to end")
+    finally:
+        app.close_all()
