@@ -24,14 +24,20 @@ def _controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def mpviz_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mpviz", *args]
+
+
 class Terminal:
-    def __init__(self, *args: str, size: tuple[int, int] = (120, 40)) -> None:
+    """A program in a pseudo-terminal of the given size, its output collected."""
+
+    def __init__(self, *args: str, size: tuple[int, int] = (120, 40), argv: list[str] | None = None) -> None:
         self.master, slave = os.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mpviz", *args],
+            argv or mpviz_argv(*args),
             stdin=slave,
             stdout=slave,
             stderr=slave,

@@ -25,7 +25,7 @@ BAD = [
     (["run", "traffic", "--cars", "1e9"], "argument --cars: must be a whole number, not '1e9'"),
     (["run", "traffic", "--light", "0"], "argument --light: must be at least 0.1, not 0"),
     (["run", "prodcons", "--naive=yes"], "argument --naive: ignored explicit argument 'yes'"),
-    (["run", "prodcons", "--items", "100000"], "argument --items: must be at most 10000, not 100000"),
+    (["run", "prodcons", "--items", "2000000"], "argument --items: must be at most 1000000, not 2000000"),
     (["ktv", "--nosuch"], "unrecognized arguments: --nosuch"),
     (["run"], "the following arguments are required: LESSON"),
 ]

@@ -53,8 +53,8 @@ async def test_light_key_lets_waiting_cars_pass() -> None:
             assert source.lesson.light.is_set(), "the key set the real Event"
             passed = [c for c in model.by_role("car") if any(s == "passes the crossing" for _, s, _ in c.said_log)]
             assert len(passed) == 3 and all(c.exit_code == 0 for c in passed)
-            await pilot.pause(0.3)
-            assert "GREEN · cars go" in text_of(app.screen.query_one("#panel-main"))
+            panel = app.screen.query_one("#panel-main")
+            await until(pilot, lambda: "GREEN · cars go" in text_of(panel), what="the lamp to show green")
             await pilot.press("space")
             await until(pilot, lambda: not model.prims["light"].flag, what="the light to turn red again")
     finally:
@@ -74,10 +74,10 @@ async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
             assert psutil.pid_exists(new.pid)
             assert psutil.Process(new.pid).ppid() == source.supervisor.pid
             table = app.screen.query_one(ProcessTable)
-            await until(pilot, lambda: str(new.pid) in table.rows, what="its row")
+            await until(pilot, lambda: new.pid in table._rows, what="its row")
             # psutil's figures arrive with the next sample, once a second.
-            await until(pilot, lambda: str(table.get_cell(str(new.pid), "rss")).endswith("M"), what="its RSS")
-            assert table.get_cell(str(new.pid), "status").plain in ("sleeping", "running", "disk-sleep")
+            await until(pilot, lambda: table.row(new.pid)["rss"].endswith("M"), what="its RSS")
+            assert table.row(new.pid)["status"] in ("sleeping", "running", "disk-sleep")
             await pilot.pause(0.2)
             assert new.phase is Phase.BLOCKED, "one room, taken: the new group waits"
     finally:

@@ -33,6 +33,8 @@ class Model:
         # Changes since the views last looked: they redraw only what moved.
         self.dirty_procs: set[int] = set()
         self.dirty_prims: set[str] = set()
+        # Counts every new entry in any process's history: the timeline redraws when it moves.
+        self.history_changes = 0
         self._handlers: dict[str, Callable[[Event], None]] = {
             "proc.spawn": self._proc_spawn,
             "proc.start": self._proc_start,
@@ -137,6 +139,7 @@ class Model:
             t = event.t_ns
             proc = self.procs[event.pid] = Proc(event.pid, started_ns=t, since_ns=t, phase_since_ns=t)
             proc.history.append((event.t_ns, Phase.STARTING, "starting"))
+            self.history_changes += 1
         return proc
 
     def _identify(self, proc: Proc, event: Event) -> None:
@@ -234,6 +237,7 @@ class Model:
         if words != proc.state:
             proc.state, proc.since_ns = words, t_ns
         proc.history.append((t_ns, phase, words))
+        self.history_changes += 1
 
     def _block(self, event: Event, words: str) -> Proc:
         proc = self._get_proc(event)

@@ -4,6 +4,7 @@ and stops them, and makes sure none outlives the dashboard."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -18,7 +19,7 @@ from mpviz.runtime.prepare import prepare
 from mpviz.runtime.sampler import Sampler
 from mpviz.scenarios.base import Lesson
 from mpviz.sync import Pace
-from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
 STOP_GRACE = 2.0
@@ -48,6 +49,7 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
+        self._exit_seen: dict[int, int] = {}
         # Processes started by lesson processes (the chat server's connections).
         self.grandchildren: set[int] = set()
         self.channels = Channels(self._exit_record)
@@ -105,9 +107,25 @@ class Supervisor:
             remaining -= step * self.speed
         return not self.stopping
 
+    def wait_exit(self, pids: list[int]) -> bool:
+        """Block until every one of ``pids`` has exited (True) or the run stops (False)."""
+        while not self.stopping:
+            sentinels = [self.children[pid].process.sentinel for pid in list(pids) if self.alive(pid)]
+            if not sentinels:
+                return True
+            multiprocessing.connection.wait(sentinels, 0.2)
+        return False
+
     def alive(self, pid: int) -> bool:
         child = self.children.get(pid)
-        return child is not None and child.process.exitcode is None
+        if child is None:
+            return False
+        if child.process.exitcode is None:
+            return True
+        # The first moment anyone here saw it gone: its exit record carries
+        # this time, so that it comes before whatever reacted to it.
+        self._exit_seen.setdefault(pid, now_ns())
+        return False
 
     def note(self, text: str) -> None:
         emit("note", text)
@@ -123,9 +141,11 @@ class Supervisor:
     def _direct(self, lesson: Lesson) -> None:
         try:
             lesson.direct()
-        except RuntimeError:
+        except Exception as exc:
+            # The top of a thread: a failure is shown as main's error (in the
+            # table and the log), not printed over the dashboard.
             if not self.stopping:
-                raise
+                emit("proc.error", "main", {"error": short(f"{type(exc).__name__}: {exc}")})
         finally:
             lesson.directing = False
 
@@ -150,12 +170,12 @@ class Supervisor:
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
         child.process.join(1.0)  # the sentinel fires just before the child can be reaped
-        return Event(now_ns(), pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
+        t = min(self._exit_seen.get(pid, now_ns()), now_ns())
+        return Event(t, pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
-            for event in self.sampler.sample():
-                self.channels.post(event)
+            self.channels.post_many(self.sampler.sample())
             # A process started by a lesson process is not our child: no
             # sentinel tells us it ended.  Its parent reports that; should the
             # parent be killed first, the sampler finding it gone does.

@@ -103,6 +103,10 @@ class Run(Protocol):
 
     def alive(self, pid: int) -> bool: ...
 
+    def wait_exit(self, pids: list[int]) -> bool:
+        """Wait (in real time) until all of ``pids`` have exited; False when the run is stopping."""
+        ...
+
     def note(self, text: str) -> None:
         """Say something in the event log, as the lesson's main process."""
         ...

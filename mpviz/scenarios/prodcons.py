@@ -62,7 +62,7 @@ class ProdCons(Lesson):
     params = (
         Param("producers", 1, "producer processes", 0, 200),
         Param("consumers", 1, "consumer processes", 0, 200),
-        Param("items", 10, "items each producer makes (buns, dumplings, …)", 0, 10000),
+        Param("items", 10, "items each producer makes (buns, dumplings, …)", 0, 1_000_000),
         Param("naive", False, "the tutorial's first version: no end signal, the consumers hang"),
     )
     actions = (
@@ -93,7 +93,7 @@ class ProdCons(Lesson):
         # The fixed version: wait for every producer (added ones too), then
         # send one end signal per consumer.
         while any(self.run.alive(pid) for pid in self.producers):
-            if not self.run.sleep(0.1):
+            if not self.run.wait_exit(self.producers):
                 return
         self.run.note("every producer is done: main sends one None per consumer")
         self.send_end_signal()

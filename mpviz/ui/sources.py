@@ -94,11 +94,13 @@ class LiveSource(Source):
         return time.monotonic_ns()
 
     def read(self, timeout: float) -> list[Event]:
-        if self._closed:
-            return []
-        events = self.supervisor.read(timeout)
-        self._write(events)
-        return events
+        # Under the lock: a restart may close this source while a reader is in here.
+        with self._closing:
+            if self._closed:
+                return []
+            events = self.supervisor.read(timeout)
+            self._write(events)
+            return events
 
     def _write(self, events: list[Event]) -> None:
         if self._record is not None and events:
@@ -165,15 +167,18 @@ class ReplaySource(Source):
         self._cursor = self.t0 + int(at * 1e9)
         self._wall = time.monotonic_ns()
         self._clock: Callable[[], int] = time.monotonic_ns
+        self._lock = threading.Lock()
 
-    # The replay's clock: the cursor in record time.
+    # The replay's clock: the cursor in record time.  The reader worker and
+    # the keys (pause, step, speed) move it from different threads: one lock.
     def now_ns(self) -> int:
-        if not self.paused:
-            wall = self._clock()
-            self._cursor += int((wall - self._wall) * self._speed)
-            self._wall = wall
-            self._cursor = min(self._cursor, self.end_ns)
-        return self._cursor
+        with self._lock:
+            if not self.paused:
+                wall = self._clock()
+                self._cursor += int((wall - self._wall) * self._speed)
+                self._wall = wall
+                self._cursor = min(self._cursor, self.end_ns)
+            return self._cursor
 
     @property
     def done(self) -> bool:
@@ -182,28 +187,38 @@ class ReplaySource(Source):
     def read(self, timeout: float) -> list[Event]:
         """Records up to the cursor.  Waits only when there is nothing due."""
         cursor = self.now_ns()
-        end = self._next
-        while end < len(self.events) and self.events[end].t_ns <= cursor:
-            end += 1
-        batch = self.events[self._next : end]
-        self._next = end
+        with self._lock:
+            end = self._next
+            while end < len(self.events) and self.events[end].t_ns <= cursor:
+                end += 1
+            batch = self.events[self._next : end]
+            self._next = end
         if not batch and not self.frozen:
             time.sleep(timeout)
         return batch
 
     def step(self) -> list[Event]:
-        """Move the cursor to the next record and return it (paused replays)."""
-        if self.done:
-            return []
-        event = self.events[self._next]
-        self._next += 1
-        self._cursor = max(self._cursor, event.t_ns)
-        return [event]
+        """Move the cursor to the next moment and return its records (paused replays).
+
+        A moment, not a record: records made at the same instant (a round of
+        psutil samples) go together, as they did in the run."""
+        with self._lock:
+            if self.done:
+                return []
+            t = self.events[self._next].t_ns
+            end = self._next
+            while end < len(self.events) and self.events[end].t_ns == t:
+                end += 1
+            batch = self.events[self._next : end]
+            self._next = end
+            self._cursor = max(self._cursor, t)
+            return batch
 
     def toggle_pause(self) -> None:
         self.now_ns()
-        self.paused = not self.paused
-        self._wall = self._clock()
+        with self._lock:
+            self.paused = not self.paused
+            self._wall = self._clock()
 
     def verdict(self) -> Verdict:
         # The recorded run ended where the recording ends.
@@ -215,4 +230,5 @@ class ReplaySource(Source):
 
     def set_speed(self, speed: float) -> None:
         self.now_ns()
-        self._speed = speed
+        with self._lock:
+            self._speed = speed

@@ -35,17 +35,14 @@ PHASE_WORDS = {
 
 
 def duration(ns: int) -> str:
-    """A short, steady duration: whole seconds, so it changes once a second."""
+    """A short, steady duration: whole seconds for the first minute, then whole
+    minutes, so that a long wait redraws once a minute, not every second."""
     s = max(0, ns) // 1_000_000_000
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 60}m"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def seconds(ns: int) -> str:
-    return f"{max(0, ns) / 1e9:.1f}s"
 
 
 def megabytes(rss: int) -> str:

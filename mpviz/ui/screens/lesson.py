@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import time
+from collections import deque
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,22 +13,29 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
 from mpviz.scenarios.base import Lesson
+from mpviz.telemetry import Event
 from mpviz.ui.messages import RecordsArrived
 from mpviz.ui.sources import LiveSource, ReplaySource, Source
 from mpviz.ui.widgets.details import Details
-from mpviz.ui.widgets.event_log import EventLog
+from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
 from mpviz.ui.widgets.panels import PANELS, LessonPanel
 from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
+# The drawings (panel, timeline, details) redraw at most this often.
+PICTURE_NS = 250_000_000
+# The reader gathers a flood of records for this long before posting them.
+BATCH_S = 0.03
 NS = 1_000_000_000
-SPEEDS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32, 64)
+SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
 # Keys that do the same thing in every lesson.  Lesson keys come from the
 # lesson's actions (see ``lesson_screen``).
@@ -47,7 +56,7 @@ LIVE_ONLY = {"pause", "pause_all", "kill", "lesson"}
 REPLAY_ONLY = {"replay_pause", "step"}
 
 
-class Alerts(Static):
+class Alerts(TextView):
     """The verdict so far, and anything wrong right now (a deadlock, a hang)."""
 
 
@@ -60,6 +69,12 @@ class LessonScreen(Screen):
         self.model = source.model
         self._last_second = -1
         self._frozen = isinstance(source, ReplaySource) and source.frozen
+        self._refresh_timer: Timer | None = None
+        self._refreshed_at = 0.0
+        self._stale = False  # the drawings are behind the model
+        self._pictured_ns = 0
+        # Records not yet written to the event log: only the newest are kept.
+        self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -89,7 +104,8 @@ class LessonScreen(Screen):
             self.call_after_refresh(self.refresh_views)
             return
         self.read_records()
-        self.set_interval(REFRESH_S, self.refresh_views)
+        # Time passing is shown once a second; records ask for a refresh themselves.
+        self.set_interval(1.0, self.refresh_views)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
@@ -103,40 +119,74 @@ class LessonScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reader", name="channel reader")
     def read_records(self) -> None:
-        """The one reader of the channels: batches of records, posted to the screen."""
+        """The one reader of the channels: records in batches, posted to the screen.
+
+        Under a flood, reads are gathered for up to BATCH_S before one message
+        goes out, so the screen's queue holds a few big batches, and a key
+        press never waits behind thousands of small ones.
+        """
         worker = get_current_worker()
         while not worker.is_cancelled:
-            batch = self.source.read(0.05)
-            if batch:
-                self.post_message(RecordsArrived(batch))
+            batch = self.source.read(0.25)
+            if not batch:
+                continue
+            until = time.monotonic() + BATCH_S
+            while time.monotonic() < until and not worker.is_cancelled:
+                more = self.source.read(max(0.0, until - time.monotonic()))
+                if not more:
+                    break
+                batch.extend(more)
+            self.post_message(RecordsArrived(batch))
 
     def on_records_arrived(self, message: RecordsArrived) -> None:
         self._take(message.events)
 
     def _take(self, events: list) -> None:
         self.model.apply(events)
-        self.query_one(EventLog).add(self.model, events)
+        self._unlogged.extend(events)
+        self._ask_refresh()
+
+    def _ask_refresh(self, at_least: float = 0.0) -> None:
+        """Refresh soon, but not more often than every REFRESH_S, however fast records come."""
+        if self._refresh_timer is None:
+            wait = max(at_least, self._refreshed_at + REFRESH_S - time.monotonic())
+            self._refresh_timer = self.set_timer(max(wait, 0.001), self._refresh_now)  # Textual: no 0 s timers
+
+    def _refresh_now(self) -> None:
+        self._refresh_timer = None
+        self.refresh_views()
 
     # --- records out --------------------------------------------------------------
 
     def refresh_views(self) -> None:
+        """Bring the views up to the model: what moved since the last time, and
+        every second whatever shows the passing of time.  The table, the alerts
+        and the title follow at the tick's pace; the drawings (the lesson's
+        picture, the timeline, the details) at most every PICTURE_NS."""
+        self._refreshed_at = time.monotonic()
+        if self._unlogged:
+            self.query_one(EventLog).add(self.model, list(self._unlogged))
+            self._unlogged.clear()
         now = self.source.now_ns()
         second = now // NS
         full = second != self._last_second
         procs, prims = self.model.take_dirty()
+        self._stale |= bool(procs or prims)
         if not (procs or prims or full):
             return
         self._last_second = second
         table = self.query_one(ProcessTable)
         table.sync(self.model, now, None if full else procs)
-        self.query_one(LessonPanel).show(self.model, now, self._values())
-        if full or procs:
-            self.query_one(Timeline).sync(self.model, now)
-        selected = table.selected_pid
-        if full or selected in procs:
-            self.query_one(Details).show(self.model, selected, now)
         self._show_alerts(now)
         self._show_status(now)
+        if full or (self._stale and now - self._pictured_ns >= PICTURE_NS):
+            self._stale = False
+            self._pictured_ns = now
+            self.query_one(LessonPanel).show(self.model, now, self._values())
+            self.query_one(Timeline).sync(self.model, now)
+            self.query_one(Details).present(self.model, table.selected_pid, now)
+        if self._stale:  # the drawings wait for their turn: make sure it comes
+            self._ask_refresh((self._pictured_ns + PICTURE_NS - now) / NS)
 
     def _values(self) -> dict:
         if isinstance(self.source, LiveSource):
@@ -154,19 +204,18 @@ class LessonScreen(Screen):
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
         text.append(f"{mark} {verdict.text}", style=style)
         alerts = self.query_one(Alerts)
-        alerts.update(text)
+        alerts.show(text)
         alerts.set_class(verdict.ok is False or "⚠" in text.plain, "-bad")
 
     def _show_status(self, now: int) -> None:
         source = self.source
         where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        self.sub_title = f"{where} · speed ×{source.speed:g} · {self.model.seconds(now):.0f} s · {alive} alive"
+        self.sub_title = f"{where} · speed ×{source.speed:g} · {alive} processes alive"
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
-        self.query_one(Details).show(self.model, int(key) if key else None, self.source.now_ns())
+    @on(ProcessTable.Highlighted)
+    def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:
+        self.query_one(Details).present(self.model, event.pid, self.source.now_ns())
 
     # --- keys ----------------------------------------------------------------------
 
@@ -213,11 +262,10 @@ class LessonScreen(Screen):
         self.app.leave(self)  # type: ignore[attr-defined]
 
     def _set_speed(self, factor: float) -> None:
-        speed = self.source.speed * factor
-        speed = min(SPEEDS, key=lambda s: abs(s - speed))
+        low, high = SPEED_RANGE
+        speed = min(max(self.source.speed * factor, low), high)
         self.source.set_speed(speed)
-        self.notify(f"speed ×{speed:g}: every sleep takes 1/{speed:g} of its time", timeout=2)
-        self._last_second = -1
+        self._show_status(self.source.now_ns())
 
     def action_faster(self) -> None:
         self._set_speed(2)
@@ -255,6 +303,7 @@ class LessonScreen(Screen):
         if isinstance(self.source, ReplaySource):
             self.source.toggle_pause()
             self._last_second = -1
+            self._ask_refresh()
 
     def action_step(self) -> None:
         if isinstance(self.source, ReplaySource):

@@ -2,49 +2,50 @@
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from mpviz.model import Model, Phase, describe
-from mpviz.ui.theme import PHASE_STYLE, PHASE_WORDS, megabytes, seconds
+from mpviz.ui.theme import PHASE_STYLE, PHASE_WORDS, duration, megabytes
+from mpviz.ui.widgets.text_view import TextView
 
 RECENT = 12
 
 
-class Details(Static):
-    def show(self, model: Model, pid: int | None, now_ns: int) -> None:
+class Details(TextView):
+    def present(self, model: Model, pid: int | None, now_ns: int) -> None:
         proc = model.procs.get(pid) if pid is not None else None
         if proc is None:
-            self.update(Text("Select a process in the table (↑/↓) to see its details.", style="dim"))
+            self.show(Text("Select a process in the table (↑/↓) to see its details.", style="dim"))
             return
-        head = Text.assemble((proc.name, "bold"), f"  pid {proc.pid}", f"  {proc.role}", style="")
+        text = Text.assemble((proc.name, "bold"), f"  pid {proc.pid}  {proc.role}")
         if proc.ppid:
-            head.append(f"  parent {proc.ppid}", style="dim")
-        facts = Table.grid(padding=(0, 1))
-        facts.add_column(style="dim")
-        facts.add_column()
-        facts.add_row("now", Text(proc.state, style=PHASE_STYLE[proc.phase]))
+            text.append(f"  parent {proc.ppid}", style="dim")
+        text.append("\nnow    ", style="dim")
+        text.append(proc.state, style=PHASE_STYLE[proc.phase])
         if proc.holds:
-            facts.add_row("holds", ", ".join(f"'{n}'" for n in proc.holds))
+            text.append("\nholds  ", style="dim")
+            text.append(", ".join(f"'{n}'" for n in proc.holds))
         spent = [
-            Text(f"{PHASE_WORDS[phase]} {seconds(proc.time_in(phase, now_ns))}", style=PHASE_STYLE[phase])
+            (phase, proc.time_in(phase, now_ns))
             for phase in (Phase.RUNNING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED)
-            if proc.time_in(phase, now_ns)
         ]
-        if spent:
-            facts.add_row("time", Text("  ").join(spent))
+        if any(ns for _, ns in spent):
+            text.append("\ntime   ", style="dim")
+            for phase, ns in spent:
+                if ns:
+                    text.append(f"{PHASE_WORDS[phase]} {duration(ns)}  ", style=PHASE_STYLE[phase])
         if proc.stats and proc.alive:
             s = proc.stats
-            facts.add_row("psutil", f"{s.status}, cpu {s.cpu:.1f}%, rss {megabytes(s.rss)}, {s.threads} threads")
+            text.append("\npsutil ", style="dim")
+            text.append(f"{s.status}, cpu {s.cpu:.1f}%, rss {megabytes(s.rss)}, {s.threads} threads")
         if proc.error:
-            facts.add_row("error", Text(proc.error, style="red"))
+            text.append("\nerror  ", style="dim")
+            text.append(proc.error, style="red")
+        text.append("\nrecent", style="dim")
         t0 = model.t0 or 0
-        recent = Text()
         for event in list(proc.recent)[-RECENT:]:
             words = describe(event)
             if words:
-                recent.append(f"{(event.t_ns - t0) / 1e9:7.2f}  ", style="dim")
-                recent.append(words + "\n")
-        self.update(Group(head, facts, Text("recent", style="dim"), recent))
+                text.append(f"\n{(event.t_ns - t0) / 1e9:7.2f}  ", style="dim")
+                text.append(words)
+        self.show(text)

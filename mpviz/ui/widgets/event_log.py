@@ -7,8 +7,8 @@ from textual.widgets import Log
 from mpviz.model import Model, line
 from mpviz.telemetry import Event
 
-# A flood of records is summarised: only the newest lines of a batch are written.
-MOST_PER_BATCH = 200
+# A flood of records is summarised: only the newest lines of a refresh are written.
+MOST_PER_BATCH = 100
 
 
 class EventLog(Log):
@@ -16,12 +16,9 @@ class EventLog(Log):
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
 
     def add(self, model: Model, events: list[Event]) -> None:
-        skipped = max(0, len(events) - MOST_PER_BATCH)
         lines = []
-        if skipped:
-            lines.append(f"         … {skipped} more events")
         t0 = model.t0 or 0
-        for event in events[skipped:]:
+        for event in events:
             text = line(event, t0, model.name_of(event.pid))
             if text is not None:
                 lines.append(text)

@@ -1,21 +1,25 @@
-"""Each lesson's own picture: the rooms, the lamp, the queue."""
+"""Each lesson's own picture: the rooms, the lamp, the queue.
+
+Drawn as plain ``Text`` (box-drawing characters included) rather than nested
+Rich panels and tables: a panel is rebuilt every refresh, and plain text is
+cheap to compare and to draw.  Times are whole seconds, so a panel changes at
+most once a second while nothing happens.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.columns import Columns
-from rich.console import Group, RenderableType
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Sparkline, Static
+from textual.widgets import Sparkline
 
 from mpviz.model import Model, Phase, Proc
 from mpviz.scenarios.prodcons import QUEUE
-from mpviz.ui.theme import PHASE_STYLE, duration, seconds
+from mpviz.scenarios.traffic import PASSED
+from mpviz.ui.theme import PHASE_STYLE, duration
+from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import window_ns
 
 ROOM_WIDTH = 17
@@ -29,7 +33,7 @@ def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int]
             text.append(", ")
         text.append(proc.name, style=PHASE_STYLE[proc.phase])
         if since is not None and proc.pid in since:
-            text.append(f" {seconds(now_ns - since[proc.pid])}", style="dim")
+            text.append(f" {duration(now_ns - since[proc.pid])}", style="dim")
     if len(procs) > limit:
         text.append(f" … and {len(procs) - limit} more", style="dim")
     if not procs:
@@ -37,17 +41,48 @@ def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int]
     return text
 
 
+def boxes(cells: list[tuple[str, list[Text], str]], width: int) -> Text:
+    """Titled boxes side by side, as many to a row as ``width`` takes."""
+    inner = ROOM_WIDTH - 2
+    per_row = max(1, width // ROOM_WIDTH)
+    out = Text()
+    for start in range(0, len(cells), per_row):
+        row = cells[start : start + per_row]
+        height = max(len(lines) for _, lines, _ in row)
+        top, bottom = Text(), Text()
+        middles = [Text() for _ in range(height)]
+        for title, lines, style in row:
+            label = f" {title} "
+            top.append("╭─" + label + "─" * (inner - 1 - len(label)) + "╮", style=style)
+            for i in range(height):
+                line = lines[i] if i < len(lines) else Text()
+                line = line.copy()
+                line.truncate(inner - 2, overflow="ellipsis", pad=True)
+                middles[i].append("│ ", style=style)
+                middles[i].append_text(line)
+                middles[i].append(" │", style=style)
+            bottom.append("╰" + "─" * inner + "╯", style=style)
+        for line in (top, *middles, bottom):
+            out.append_text(line)
+            out.append("\n")
+    return out
+
+
 class LessonPanel(VerticalScroll):
-    """Base: a scrolling column of Statics that :meth:`show` fills in."""
+    """Base: a scrolling column of TextViews that :meth:`show` fills in."""
 
     PARTS: ClassVar[tuple[str, ...]] = ("main",)
 
     def compose(self) -> ComposeResult:
         for part in self.PARTS:
-            yield Static(id=f"panel-{part}")
+            yield TextView(id=f"panel-{part}")
 
-    def part(self, name: str) -> Static:
-        return self.query_one(f"#panel-{name}", Static)
+    def part(self, name: str) -> TextView:
+        return self.query_one(f"#panel-{name}", TextView)
+
+    @property
+    def inner_width(self) -> int:
+        return max(ROOM_WIDTH, self.scrollable_content_region.width)
 
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -78,40 +113,36 @@ class KtvPanel(LessonPanel):
         holders = list(sem.holders)
         seats = self._seat(holders, rooms)
         free = sem.value if sem.value is not None else rooms - len(holders)
-        title = Text.assemble(("Rooms", "bold"), f"  semaphore 'rooms': value {free} of {rooms} free")
-        slots: list[RenderableType] = []
+        text = Text.assemble(("Rooms", "bold"), f"  semaphore 'rooms': value {free} of {rooms} free\n")
+        cells = []
         for number, pid in enumerate(seats, 1):
             if pid is None:
-                body = Text("free", style="dim", justify="center")
-                slots.append(Panel(body, title=f"room {number}", border_style="grey37", width=ROOM_WIDTH))
+                cells.append((f"room {number}", [Text("free", style="dim"), Text()], "grey37"))
                 continue
             proc = model.procs.get(pid)
-            body = Text(proc.name if proc else f"pid {pid}", style="bold green3", justify="center")
             held = duration(now_ns - sem.held_since.get(pid, now_ns))
-            body.append(f"\npid {pid} · {held}", style="green3")
-            slots.append(Panel(body, title=f"room {number}", border_style="green3", width=ROOM_WIDTH))
-        grid = Columns(slots, padding=(0, 0))
+            lines = [Text(proc.name if proc else f"pid {pid}", style="bold green3"), Text(f"pid {pid} · {held}")]
+            cells.append((f"room {number}", lines, "green3"))
+        text.append_text(boxes(cells, self.inner_width))
         overflow = [pid for pid in holders if pid not in seats]
-        extra = Text()
         if overflow:
-            extra = Text(f"over capacity: {', '.join(str(p) for p in overflow)}", style="bold red")
+            text.append(f"over capacity: {', '.join(str(p) for p in overflow)}\n", style="bold red")
         waiting = [model.procs[p] for p in sem.waiters if p in model.procs]
-        door = Text.assemble(("At the door", "bold"), f"  {len(waiting)} waiting in acquire(), first in line first\n")
-        door.append_text(names(waiting, now_ns, since=sem.waiters))
-        groups = model.by_role("group")
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
-        table.add_column("group")
-        table.add_column("waited", justify="right")
-        table.add_column("sang", justify="right")
-        table.add_column("")
-        for proc in groups[-12:]:
-            table.add_row(
-                proc.name,
-                Text(seconds(proc.time_in(Phase.BLOCKED, now_ns)), style=PHASE_STYLE[Phase.BLOCKED]),
-                Text(seconds(proc.time_in(Phase.HOLDING, now_ns)), style=PHASE_STYLE[Phase.HOLDING]),
-                Text(proc.state, style=PHASE_STYLE[proc.phase]),
-            )
-        self.part("main").update(Group(title, grid, extra, door, Text(), table))
+        text.append("\nAt the door", style="bold")
+        text.append(f"  {len(waiting)} waiting in acquire(), first in line first\n")
+        text.append_text(names(waiting, now_ns, since=sem.waiters))
+        text.append("\n\n")
+        text.append(f"{'group':<11}{'waited':>7}{'sang':>7}  now\n", style="bold")
+        for proc in model.by_role("group")[-12:]:
+            text.append(f"{proc.name:<11}")
+            text.append(f"{duration(proc.time_in(Phase.BLOCKED, now_ns)):>7}", style=PHASE_STYLE[Phase.BLOCKED])
+            text.append(f"{duration(proc.time_in(Phase.HOLDING, now_ns)):>7}", style=PHASE_STYLE[Phase.HOLDING])
+            text.append(f"  {proc.state}\n", style=PHASE_STYLE[proc.phase])
+        text.rstrip()
+        self.part("main").show(text)
+
+
+LAMP_OFF = "grey23"
 
 
 class TrafficPanel(LessonPanel):
@@ -122,37 +153,45 @@ class TrafficPanel(LessonPanel):
         cycling = model.prim("cycling", "event")
         green = light.flag
         colour = "green3" if green else "red1"
-        lit, dark = "██████", "░░░░░░"
-        lamp_rows = [
-            Text("╭──────╮", style="grey50"),
-            Text.assemble(("│", "grey50"), (dark if green else lit, "grey30" if green else "red1"), ("│", "grey50")),
-            Text.assemble(("│", "grey50"), (dark if green else lit, "grey30" if green else "red1"), ("│", "grey50")),
-            Text.assemble(("│", "grey50"), (lit if green else dark, "green3" if green else "grey30"), ("│", "grey50")),
-            Text.assemble(("│", "grey50"), (lit if green else dark, "green3" if green else "grey30"), ("│", "grey50")),
-            Text("╰──────╯", style="grey50"),
+        red_lamp, green_lamp = (LAMP_OFF, "green3") if green else ("red1", LAMP_OFF)
+        lamp = [
+            Text("╭────────╮", style="grey50"),
+            *(Text.assemble(("│", "grey50"), (" ██████ ", red_lamp), ("│", "grey50")) for _ in range(2)),
+            Text("│        │", style="grey50"),
+            *(Text.assemble(("│", "grey50"), (" ██████ ", green_lamp), ("│", "grey50")) for _ in range(2)),
+            Text("╰────────╯", style="grey50"),
         ]
-        lamp = Table.grid(padding=(0, 2))
-        lamp.add_column()
-        lamp.add_column()
-        words = Text("GREEN" if green else "RED", style=f"bold {colour}")
-        words.append(" · cars go" if green else " · cars wait", style="bold")
-        words.append(f"\nevent 'light': flag {green}")
-        words.append(
-            f"\n({'set' if green else 'clear'}: wait() {'returns at once' if green else 'blocks'})", style="dim"
-        )
-        if light.changed_ns is not None:
-            words.append(f"\nchanged {seconds(now_ns - light.changed_ns)} ago")
         auto = cycling.flag or cycling.changed_ns is None
-        words.append(f"\nautomatic cycling {'on' if auto else 'off'}", style="dim")
-        lamp.add_row(Group(*lamp_rows), words)
+        words = [
+            Text.assemble(
+                ("GREEN" if green else "RED", f"bold {colour}"), (" · cars go" if green else " · cars wait", "bold")
+            ),
+            Text(f"event 'light': flag {green}"),
+            Text(f"{'set: wait() returns at once' if green else 'clear: wait() blocks'}", style="dim"),
+            Text(
+                f"changed {duration(now_ns - light.changed_ns)} ago"
+                if light.changed_ns is not None
+                else "not changed yet"
+            ),
+            Text(f"automatic cycling {'on' if auto else 'off'}", style="dim"),
+        ]
+        text = Text()
+        for i, part in enumerate(lamp):
+            text.append_text(part)
+            if i - 1 < len(words) and i >= 1:
+                text.append("  ")
+                text.append_text(words[i - 1])
+            text.append("\n")
         cars = model.by_role("car")
         waiting = [model.procs[p] for p in light.waiters if p in model.procs]
-        passed = [c for c in cars if any(s == "passes the crossing" for _, s, _ in c.said_log)]
-        body = Text.assemble(("\nWaiting at the crossing", "bold"), f"  {len(waiting)} blocked in e.wait()\n")
-        body.append_text(names(waiting, now_ns, since=light.waiters))
-        body.append_text(Text.assemble(("\n\nPassed", "bold"), f"  {len(passed)} of {len(cars)} cars\n"))
-        body.append_text(names(passed, now_ns, limit=20))
-        self.part("main").update(Group(lamp, body))
+        passed = [c for c in cars if any(s == PASSED for _, s, _ in c.said_log)]
+        text.append("\nWaiting at the crossing", style="bold")
+        text.append(f"  {len(waiting)} blocked in e.wait()\n")
+        text.append_text(names(waiting, now_ns, since=light.waiters))
+        text.append("\n\nPassed", style="bold")
+        text.append(f"  {len(passed)} of {len(cars)} cars\n")
+        text.append_text(names(passed, now_ns, limit=20))
+        self.part("main").show(text)
 
 
 class ProdConsPanel(LessonPanel):
@@ -161,41 +200,37 @@ class ProdConsPanel(LessonPanel):
     PARTS = ("queue", "spark", "main")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="panel-queue")
-        yield Sparkline([], id="panel-spark")
-        yield Static(id="panel-main")
+        yield TextView(id="panel-queue")
+        yield Sparkline([0], id="panel-spark")
+        yield TextView(id="panel-main")
 
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         q = model.prim(QUEUE, "queue")
-        depth = max(q.depth, 0)
-        self.part("queue").update(
-            Text.assemble(
-                ("Queue 'buns'", "bold"),
-                "  depth ",
-                (str(depth), "bold"),
-                f"   put {q.puts}  got {q.gets}",
-                (f"   depth over the last {window_ns(model, now_ns) // 1_000_000_000} s:", "dim"),
-            )
-        )
+        window = window_ns(model, now_ns)
+        head = Text.assemble(("Queue 'buns'", "bold"), "  depth ", (str(max(q.depth, 0)), "bold"))
+        head.append(f"  put {q.puts}, got {q.gets}\n")
+        head.append(f"deepest in each moment of the last {window // 1_000_000_000} s:", style="dim")
+        self.part("queue").show(head)
         spark = self.query_one(Sparkline)
         columns = max(1, spark.size.width)
-        window = window_ns(model, now_ns)
-        spark.data = q.depth_over(now_ns - window, max(1, window // columns), columns)
+        data = q.depth_over(now_ns - window, max(1, window // columns), columns)
+        if data != spark.data:
+            spark.data = data
         in_flight = [item for item, n in q.in_flight.items() for _ in range(max(n, 0))]
         body = Text.assemble(("In the queue", "bold"), "  ")
-        body.append(
-            ", ".join(in_flight[:12]) + (" …" if len(in_flight) > 12 else "") or "empty",
-            style="" if in_flight else "dim",
-        )
+        shown = ", ".join(in_flight[:12]) + (" …" if len(in_flight) > 12 else "")
+        body.append(shown or "empty", style="" if in_flight else "dim")
         for role in ("producer", "consumer"):
             procs = model.by_role(role)
             body.append(f"\n\n{role.capitalize()}s", style="bold")
             for proc in procs[-10:]:
-                body.append(f"\n {proc.name:<12}", style=PHASE_STYLE[proc.phase])
-                body.append(proc.state, style=PHASE_STYLE[proc.phase])
+                style = PHASE_STYLE[proc.phase]
+                body.append(f"\n {proc.name:<12}", style=style)
+                body.append(proc.state, style=style)
+                eating = proc.phase is Phase.RUNNING and proc.said == "eating"
                 last = next((d.get("item") for _, s, d in reversed(proc.said_log) if d.get("item")), None)
-                if last and proc.phase is Phase.RUNNING and proc.said == "eating":
-                    body.append(f"  {last}", style="dim")
+                if eating and last:
+                    body.append(f" {last}", style="dim")
             if not procs:
                 body.append("\n none", style="dim")
         body.append("\n\nEnd signals", style="bold")
@@ -204,7 +239,7 @@ class ProdConsPanel(LessonPanel):
         if got_pill:
             body.append(" by ")
             body.append_text(names(got_pill, now_ns))
-        self.part("main").update(body)
+        self.part("main").show(body)
 
 
 PANELS: dict[str, type[LessonPanel]] = {"ktv": KtvPanel, "traffic": TrafficPanel, "prodcons": ProdConsPanel}

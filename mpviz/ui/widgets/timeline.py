@@ -61,17 +61,45 @@ class Timeline(ScrollView):
         super().__init__(**kwargs)
         self.window_ns = WINDOW_STEP_S * NS
         self._procs: list[Proc] = []
-        self._now_ns = 0
+        # The phases drawn in each lane, by pid: only lanes that change are redrawn.
+        self._lanes: dict[int, list[Phase | None]] = {}
+        self._drawn: tuple[int, ...] = ()
+        self._frame: tuple[int, ...] = ()
+        self._grid = (0, NS, 1)  # start, step and columns of the last sync
 
     def sync(self, model: Model, now_ns: int) -> None:
         """Show the lanes as of ``now_ns``: those alive in the window, in order of appearance."""
-        self._now_ns = now_ns
-        self.window_ns = window_ns(model, now_ns)
-        self.border_title = f"Timeline (last {self.window_ns // NS} s)"
-        start = now_ns - self.window_ns
-        self._procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= start]
-        self.virtual_size = Size(self.size.width, len(self._procs) + 2)
-        self.refresh()
+        window = window_ns(model, now_ns)
+        if window != self.window_ns or not self.border_title:
+            self.window_ns = window
+            self.border_title = f"Timeline (last {window // NS} s)"
+        # Look again only when the picture may move: a second has passed, or
+        # some process changed phase.
+        drawn = (now_ns // NS, self.window_ns, model.history_changes, len(model.procs), self.size.width)
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
+        columns = max(1, self.size.width - LABEL)
+        step = max(1, self.window_ns // columns)
+        start = now_ns - step * columns
+        self._grid = (start, step, columns)
+        procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]
+        frame = (self.window_ns, self.size.width, self.size.height, *(p.pid for p in procs))
+        if frame != self._frame:
+            # Other lanes, another size or window: everything moves.
+            self._frame, self._procs, self._lanes = frame, procs, {}
+            self.virtual_size = Size(self.size.width, len(procs) + 2)
+            self.refresh()
+        # Within the frame, redraw the visible lanes whose picture changed.  A
+        # process blocked all minute long draws the same bar second after
+        # second: nothing to redraw.
+        top = self.scroll_offset.y
+        for index in range(top, min(len(procs), top + max(0, self.size.height - 2))):
+            proc = procs[index]
+            phases = lane(proc, start, step, columns)
+            if self._lanes.get(proc.pid) != phases:
+                self._lanes[proc.pid] = phases
+                self.refresh_line(index + 1)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -84,10 +112,11 @@ class Timeline(ScrollView):
         if index >= len(self._procs):
             return Strip.blank(width)
         proc = self._procs[index]
-        step = max(1, self.window_ns // columns)
-        start = self._now_ns - step * columns
+        phases = self._lanes.get(proc.pid)
+        if phases is None:  # scrolled into view since the last sync
+            phases = self._lanes[proc.pid] = lane(proc, *self._grid)
         segments = [Segment(f"{proc.name[: LABEL - 1]:<{LABEL}}", _LABEL_STYLE)]
-        for phase, run in groupby(lane(proc, start, step, columns)):
+        for phase, run in groupby(phases):
             n = sum(1 for _ in run)
             if phase is None:
                 segments.append(Segment(" " * n))

@@ -1,0 +1,337 @@
+"""mpviz's benchmarks: the figures DESIGN.md's budgets name, each next to its anchor measured in the same run.
+
+    .venv/bin/python bench/run.py            # the full run
+    .venv/bin/python bench/run.py --quick    # under 5 minutes on 2 cores
+    .venv/bin/python bench/run.py --json     # one JSON object instead of the table
+
+Everything runs for real: the dashboard is the installed ``mpviz`` in a
+pseudo-terminal, the lessons are real processes, htop and glances (when
+installed) watch the same processes at the same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from terminal import Terminal  # noqa: E402
+
+BUDGETS = {
+    "cpu_pct_100": ("≤", 1.0),
+    "ingest_ratio": ("≥", 0.5),
+    "key_latency_p99_ms": ("<", 100.0),
+    "rss_mb_after_1m": ("≤", 150.0),
+}
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.2) -> object:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(every)
+    return value
+
+
+def at_least(term: Terminal, n: int) -> set[int] | None:
+    pids = term.lesson_pids()
+    return pids if len(pids) >= n else None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def cpu_pct(pid_groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
+    """% of one core used by each group of processes over the same ``seconds``."""
+    before = {name: cpu_seconds(pids) for name, pids in pid_groups.items()}
+    start = time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - start
+    return {name: round(100 * (cpu_seconds(pids) - before[name]) / wall, 2) for name, pids in pid_groups.items()}
+
+
+# --- dashboard CPU, with the anchors watching the same processes --------------
+
+
+def tracking_cpu(n: int, method: str, warm: float, window: float, anchors: bool) -> dict[str, float | None]:
+    log(f"cpu: ktv with {n} live processes ({method}), {warm:.0f} s warm-up, {window:.0f} s measured")
+    dash = Terminal("ktv", "--groups", str(n), "--rooms", "4", "--speed", "0.02", "--start-method", method)
+    others: dict[str, Terminal] = {}
+    try:
+        started = time.monotonic()
+        pids = wait_for(lambda: at_least(dash, n), 600, f"{n} processes")
+        log(f"  {n} processes up in {time.monotonic() - started:.1f} s")
+        watched = ",".join(str(p) for p in sorted(pids))  # type: ignore[arg-type]
+        if anchors and shutil.which("htop"):
+            others["htop"] = Terminal(argv=["htop", "-d", "10", "-p", watched])
+        if anchors and shutil.which("glances"):
+            others["glances"] = Terminal(argv=["glances", "-t", "1"])
+        if anchors:
+            naive = [sys.executable, str(ROOT / "bench" / "naive_table.py"), *watched.split(",")]
+            others["naive"] = Terminal(argv=naive)
+        time.sleep(warm)
+        groups = {"mpviz": [dash.proc.pid]} | {name: [t.proc.pid] for name, t in others.items()}
+        result = cpu_pct(groups, window)
+        return {name: result.get(name) for name in ("mpviz", "htop", "glances", "naive")}
+    finally:
+        for t in others.values():
+            t.close()
+        dash.type(b"q")
+        try:
+            dash.proc.wait(60)
+        finally:
+            dash.close()
+
+
+# --- ingest: channel reader + model against a raw multiprocessing.Queue ----------
+
+
+def _raw_producer(q, n: int) -> None:  # type: ignore[no-untyped-def]
+    pid = os.getpid()
+    for i in range(n):
+        q.put((time.monotonic_ns(), pid, "proc.state", "flood", {"i": i}))
+
+
+def ingest(producers: int, per: int) -> dict[str, float]:
+    import multiprocessing
+
+    from workers import flood
+
+    from mpviz.model import Model
+    from mpviz.runtime import Supervisor
+
+    total = producers * per
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_raw_producer, args=(q, per)) for _ in range(producers)]
+    for p in procs:
+        p.start()
+    q.get()
+    start = time.perf_counter()
+    for _ in range(total - 1):
+        q.get()
+    raw = total / (time.perf_counter() - start)
+    for p in procs:
+        p.join()
+
+    sup = Supervisor(sample_every=None)
+    model = Model()
+    for i in range(producers):
+        sup.start(flood, (per,), role="flooder", label=f"flooder {i}")
+    got = 0
+    start = 0.0
+    while got < total:
+        batch = sup.read(0.05)
+        if batch and not start:
+            start = time.perf_counter()
+        model.apply(batch)
+        got += sum(1 for e in batch if e.obj == "flood")
+    ours = total / (time.perf_counter() - start)
+    sup.close()
+    log(f"ingest: raw multiprocessing.Queue {raw:,.0f}/s, mpviz channels + model {ours:,.0f}/s")
+    return {"raw_queue_per_s": round(raw), "ingest_per_s": round(ours), "ingest_ratio": round(ours / raw, 2)}
+
+
+# --- key latency and memory under a flood of records -------------------------------
+
+FLOOD = ("prodcons", "--producers", "6", "--consumers", "6", "--items", "100000", "--speed", "1000")
+
+
+class Recording:
+    """Counts the records a running dashboard has written to its --record file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self._offset = 0
+
+    def count(self) -> int:
+        if self.path.exists():
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+            self._offset += len(chunk)
+            self.lines += chunk.count(b"\n")
+        return self.lines
+
+
+def flood_dashboard(tmp: Path) -> tuple[Terminal, Recording]:
+    record = tmp / "flood.jsonl"
+    term = Terminal(*FLOOD, "--record", str(record))
+    rec = Recording(record)
+    wait_for(lambda: term.lesson_pids() and rec.count() > 1000, 120, "the flood to start")
+    return term, rec
+
+
+def key_latency(tmp: Path, presses: int) -> dict[str, float]:
+    term, rec = flood_dashboard(tmp)
+    try:
+        time.sleep(2)
+        before, t0 = rec.count(), time.monotonic()
+        latencies = []
+        for i in range(presses):
+            # The flood runs at ×1000, the top speed: halve it, then double it back.
+            key, shows = (b"-", "speed ×500") if i % 2 == 0 else (b"+", "speed ×1000")
+            offset = len(term.output)
+            sent = time.perf_counter()
+            term.type(key)
+            marker = shows.encode()
+            seen = lambda marker=marker, offset=offset: term.output.find(marker, offset) >= 0  # noqa: E731
+            wait_for(seen, 10, f"{shows!r} after {key!r}", every=0.001)
+            latencies.append((time.perf_counter() - sent) * 1000)
+            time.sleep(0.15)
+        rate = (rec.count() - before) / (time.monotonic() - t0)
+    finally:
+        term.type(b"q")
+        term.proc.wait(60)
+        term.close()
+    log("  latencies (ms): " + " ".join(f"{x:.0f}" for x in latencies))
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    log(f"keys: {presses} presses under {rate:,.0f} events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    return {"key_latency_p50_ms": round(p50, 1), "key_latency_p99_ms": round(p99, 1), "flood_events_per_s": round(rate)}
+
+
+def memory(tmp: Path, first: int, second: int) -> dict[str, float]:
+    term, rec = flood_dashboard(tmp)
+    out: dict[str, float] = {}
+    try:
+        proc = psutil.Process(term.proc.pid)
+        for mark in (first, second):
+            wait_for(lambda m=mark: rec.count() >= m, 900, f"{mark:,} events")
+            out[mark] = round(proc.memory_info().rss / 2**20, 1)
+            log(f"memory: {rec.count():,} events, dashboard RSS {out[mark]} MB")
+    finally:
+        term.type(b"q")
+        term.proc.wait(60)
+        term.close()
+    return {f"rss_mb_after_{_short(first)}": out[first], f"rss_mb_after_{_short(second)}": out[second]}
+
+
+def _short(n: int) -> str:
+    return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+# --- start-up of children -------------------------------------------------------------
+
+
+def start_times(n: int) -> dict[str, float]:
+    from workers import ticker
+
+    from mpviz.runtime import Supervisor
+
+    out = {}
+    for method in ("spawn", "forkserver"):
+        sup = Supervisor(method, sample_every=None)
+        start = time.perf_counter()
+        pids = {sup.start(ticker, (1, 0.0), role="w", label=f"w{i}") for i in range(n)}
+        up: set[int] = set()
+        while not pids <= up:
+            up |= {e.pid for e in sup.read(0.05) if e.kind == "proc.start"}
+        out[f"start_{n}_{method}_s"] = round(time.perf_counter() - start, 2)
+        sup.close()
+        log(f"start: {n} children with {method} in {out[f'start_{n}_{method}_s']} s")
+    return out
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else {"cpu100", "cpu500", "ingest", "keys", "memory", "start"}
+    quick = args.quick
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+
+    from mpviz.runtime import prepare
+
+    prepare("spawn")
+    result: dict[str, object] = {
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        "quick": quick,
+    }
+    if "cpu100" in only:
+        cpu = tracking_cpu(100, "spawn", warm=20 if quick else 70, window=20 if quick else 30, anchors=True)
+        result |= {
+            "cpu_pct_100": cpu["mpviz"],
+            "htop_cpu_pct_100": cpu["htop"],
+            "glances_cpu_pct_100": cpu["glances"],
+            "naive_textual_cpu_pct_100": cpu["naive"],
+        }
+    if "cpu500" in only:
+        cpu = tracking_cpu(500, "forkserver", warm=20 if quick else 70, window=20 if quick else 30, anchors=False)
+        result["cpu_pct_500"] = cpu["mpviz"]
+    if "ingest" in only:
+        result |= ingest(4, 25_000 if quick else 100_000)
+    if "keys" in only:
+        result |= key_latency(tmp, 40 if quick else 100)
+    if "memory" in only:
+        result |= memory(tmp, 500_000, 1_000_000) if not quick else memory(tmp, 250_000, 500_000)
+    if "start" in only:
+        result |= start_times(20)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"mpviz benchmarks — {result['machine']}" + (" (quick)" if quick else ""))
+    for key, value in result.items():
+        if key in ("machine", "quick"):
+            continue
+        budget = BUDGETS.get(key) or BUDGETS.get(re.sub(r"after_\d+k$", "after_1m", key))
+        note = ""
+        if budget and isinstance(value, (int, float)):
+            op, bound = budget
+            ok = {"≤": value <= bound, "≥": value >= bound, "<": value < bound}[op]
+            note = f"budget {op} {bound:g}: {'ok' if ok else 'OVER'}"
+        anchor = _anchor(key, result)
+        print(f"  {key:<28} {value!s:>10}   {note}{anchor}")
+    return 0
+
+
+def _anchor(key: str, result: dict[str, object]) -> str:
+    if key != "cpu_pct_100":
+        return ""
+    ours = result[key]
+    parts = []
+    for name in ("htop", "glances", "naive_textual"):
+        theirs = result.get(f"{name}_cpu_pct_100")
+        if isinstance(theirs, (int, float)) and theirs and isinstance(ours, (int, float)):
+            parts.append(f"{ours / theirs:.2f}× {name} ({theirs})")
+    return ("   " + ", ".join(parts)) if parts else ""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
