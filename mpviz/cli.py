@@ -154,15 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and args.headless:
         from mpviz import headless
 
-        return headless.run(
-            args.lesson,
-            lesson_params(args),
-            speed=args.speed,
-            seed=args.seed,
-            method=args.start_method,
-            duration=args.duration,
-            record=args.record,
-        )
+        try:
+            return headless.run(
+                args.lesson,
+                lesson_params(args),
+                speed=args.speed,
+                seed=args.seed,
+                method=args.start_method,
+                duration=args.duration,
+                record=args.record,
+            )
+        except ValueError as exc:  # a lesson refused its input (a bad --db file)
+            return fail(str(exc))
 
     from mpviz.ui import launch
 

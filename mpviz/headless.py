@@ -66,10 +66,11 @@ def run(
     record: Path | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
+    values = LESSONS[name].prepare(params)  # ValueError: refused before anything starts
     model = Model()
-    recorder = Recorder(record, header(name, params, speed, seed, method)) if record else None
+    recorder = Recorder(record, header(name, values, speed, seed, method)) if record else None
     supervisor = Supervisor(method, speed, seed)
-    lesson = LESSONS[name](supervisor, seed=seed, **params)
+    lesson = LESSONS[name](supervisor, seed=seed, **values)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _raise_stop)
 

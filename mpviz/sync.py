@@ -532,6 +532,7 @@ class Process:
         self._watch_exit = watch_exit
         self._exit_lock = threading.Lock()
         self._exit_reported = False
+        self._reap_lock = threading.Lock()
         config = ChildConfig(role, self.label, _method, channel if channel is not None else _channel, pace or _pace)
         self._process = context().Process(
             target=_bootstrap,
@@ -551,16 +552,14 @@ class Process:
             threading.Thread(target=self._await_exit, name=f"mpviz-exit-{self.pid}", daemon=daemon).start()
 
     def _await_exit(self) -> None:
-        multiprocessing.connection.wait([self._process.sentinel])
-        self._process.join()
-        self._report_exit()
+        self._report_exit(reap(self._process, self._reap_lock))
 
-    def _report_exit(self) -> None:
+    def _report_exit(self, code: int | None) -> None:
         with self._exit_lock:
-            if self._exit_reported or self._process.exitcode is None:
+            if self._exit_reported or code is None:
                 return
             self._exit_reported = True
-        emit("proc.exit", self.label, exit_data(self._process.exitcode), pid=self.pid)
+        emit("proc.exit", self.label, exit_data(code), pid=self.pid)
 
     @property
     def pid(self) -> int:
@@ -571,7 +570,8 @@ class Process:
 
     @property
     def exitcode(self) -> int | None:
-        return self._process.exitcode
+        with self._reap_lock:
+            return self._process.exitcode
 
     @property
     def sentinel(self) -> int:
@@ -585,9 +585,9 @@ class Process:
         return self._process.is_alive()
 
     def join(self, timeout: float | None = None) -> None:
-        self._process.join(timeout)
+        code = reap(self._process, self._reap_lock, timeout)
         if self._watch_exit:
-            self._report_exit()
+            self._report_exit(code)
 
     def terminate(self) -> None:
         self._process.terminate()
@@ -600,6 +600,24 @@ class Process:
 
     def __repr__(self) -> str:
         return f"<mpviz Process {self.label!r} pid={self._process.pid}>"
+
+
+def reap(process: Any, lock: threading.Lock, timeout: float | None = None) -> int | None:
+    """The exit code of a multiprocessing process, once it has ended (None: still running).
+
+    Waits on the sentinel, then asks under ``lock``: two threads calling
+    ``waitpid`` for the same child race, and the loser sees no exit code at all.
+    The sentinel fires a moment before the child can be reaped, hence the retries.
+    """
+    if not multiprocessing.connection.wait([process.sentinel], timeout):
+        return None
+    deadline = time.monotonic() + 1.0
+    while True:
+        with lock:
+            code = process.exitcode
+        if code is not None or time.monotonic() > deadline:
+            return code
+        time.sleep(0.001)
 
 
 def exit_data(exitcode: int | None) -> dict[str, Any]:

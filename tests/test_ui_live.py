@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from mpviz.model import Phase
 from mpviz.ui.app import make_app
+from mpviz.ui.screens.lesson import Alerts
 from mpviz.ui.sources import LiveSource, Settings
 from mpviz.ui.widgets.process_table import ProcessTable
 
@@ -116,5 +117,42 @@ async def test_restart_and_speed_keys() -> None:
             await until(pilot, lambda: len(new.model.by_role("group")) == 2, what="the new groups")
             assert not old & set(new.supervisor.pids())
             await until(pilot, lambda: none_alive(old), what="the old run's processes to end")
+    finally:
+        app.close_all()
+
+
+async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -> None:
+    # A long read delay: the first buyer holds the lock while the others line up.
+    source = live("tickets", buyers=4, read_delay=60.0)
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            lock = lambda: model.prims.get("ticket")  # noqa: E731
+            await until(
+                pilot, lambda: lock() and lock().holders and len(lock().waiters) == 3, what="a holder and 3 waiting"
+            )
+            holder = next(iter(lock().holders))
+            table = app.screen.query_one(ProcessTable)
+            table.move_to(holder)
+            await pilot.press("k")
+            await until(pilot, lambda: not model.procs[holder].alive, what="the holder to die")
+            assert model.procs[holder].state == "killed by SIGKILL"
+            alerts = app.screen.query_one(Alerts)
+            name = model.procs[holder].name
+            named = f"deadlock: lock 'ticket' held by dead pid {holder} ({name}); 3 waiting forever"
+            await until(pilot, lambda: named in text_of(alerts), what="the deadlock named")
+            assert "dead: it will never release" in text_of(app.screen.query_one("#panel-main"))
+
+            waiter = next(iter(lock().waiters))
+            table.move_to(waiter)
+            await pilot.press("z")
+            await until(pilot, lambda: psutil.Process(waiter).status() == psutil.STATUS_STOPPED, what="SIGSTOP")
+            await until(pilot, lambda: model.procs[waiter].phase is Phase.STOPPED, what="the row to say paused")
+            await until(pilot, lambda: table.row(waiter)["status"] == "stopped", what="its status")
+            assert model.procs[waiter].state == "paused (waiting for lock 'ticket')"
+            await pilot.press("z")
+            await until(pilot, lambda: psutil.Process(waiter).status() != psutil.STATUS_STOPPED, what="SIGCONT")
+            await until(pilot, lambda: model.procs[waiter].phase is Phase.BLOCKED, what="blocked again, as before")
     finally:
         app.close_all()

@@ -63,3 +63,13 @@ def write_garbage_then_tick() -> None:
     sync._channel.send_bytes(b"not a pickle")
     sync._channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
     report("after garbage")
+
+
+def rewrite_forever(db: str) -> None:
+    """Write the ticket file as fast as possible, the way buyers do."""
+    from mpviz.scenarios.tickets import write_count
+
+    i = 0
+    while True:
+        write_count(db, i % 1000)
+        i += 1

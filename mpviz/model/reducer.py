@@ -26,6 +26,8 @@ class Model:
         self.procs: dict[int, Proc] = {}
         self.prims: dict[str, Prim] = {}
         self.counts: Counter[str] = Counter()
+        # Facts main observed about the lesson's world (what a file holds), by name.
+        self.values: dict[str, dict] = {}
         self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
         self.t0: int | None = None
         self.last_ns: int = 0
@@ -59,6 +61,7 @@ class Model:
             "pipe.send": self._pipe_send,
             "pipe.recv": self._pipe_recv,
             "pipe.recv_blocked": self._pipe_recv_blocked,
+            "data.value": self._data_value,
         }
         for family in ("lock", "rlock", "sem"):
             self._handlers[f"{family}.wait"] = self._acq_wait
@@ -130,6 +133,10 @@ class Model:
             if starved:
                 found.append(starved)
         return found
+
+    def _data_value(self, event: Event) -> None:
+        self.values.setdefault(event.obj, {}).update(event.data)
+        self.dirty_prims.add(event.obj)
 
     # --- processes --------------------------------------------------------
 
@@ -207,10 +214,13 @@ class Model:
         if proc is None or not proc.alive:
             return
         d = event.data
-        proc.stats = Stats(
-            float(d.get("cpu", 0.0)), int(d.get("rss", 0)), int(d.get("threads", 0)), str(d.get("status", ""))
-        )
-        self.dirty_procs.add(proc.pid)
+        old = proc.stats
+        # The thread count comes in every few samples only; keep the last one seen.
+        threads = int(d.get("threads", old.threads if old else 0))
+        stats = Stats(float(d.get("cpu", 0.0)), int(d.get("rss", 0)), threads, str(d.get("status", "")))
+        if stats != old:
+            proc.stats = stats
+            self.dirty_procs.add(proc.pid)
 
     def _settle(self, proc: Proc, t_ns: int) -> None:
         """Recompute a process's state in words and its phase from what is known."""

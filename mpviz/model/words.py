@@ -73,6 +73,13 @@ def _phrase(event: Event) -> str | None:
         if op == "signal":
             return {"SIGSTOP": "paused (SIGSTOP)", "SIGCONT": "resumed (SIGCONT)"}.get(obj, f"got {obj}")
         return None
+    if family == "data":
+        d = event.data
+        if "error" in d:
+            return f"{obj}: {d['error']}"
+        if "count" not in d and "lock" in d:
+            return f"buyers from now on {'take' if d['lock'] else 'skip'} the lock"
+        return f"{obj} holds {d.get('count')}" + (f" (stock {d['stock']})" if "stock" in d else "")
     if family == "ui":
         return f"you: {obj}{_details(d)}"
     if family == "note":

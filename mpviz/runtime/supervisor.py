@@ -107,6 +107,9 @@ class Supervisor:
             remaining -= step * self.speed
         return not self.stopping
 
+    def sleep_real(self, seconds: float) -> bool:
+        return not self._stopping.wait(seconds)
+
     def wait_exit(self, pids: list[int]) -> bool:
         """Block until every one of ``pids`` has exited (True) or the run stops (False)."""
         while not self.stopping:
@@ -120,7 +123,7 @@ class Supervisor:
         child = self.children.get(pid)
         if child is None:
             return False
-        if child.process.exitcode is None:
+        if child.process.exitcode is None:  # sync.Process asks under its reaping lock
             return True
         # The first moment anyone here saw it gone: its exit record carries
         # this time, so that it comes before whatever reacted to it.
@@ -169,7 +172,7 @@ class Supervisor:
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
-        child.process.join(1.0)  # the sentinel fires just before the child can be reaped
+        child.process.join(1.0)
         t = min(self._exit_seen.get(pid, now_ns()), now_ns())
         return Event(t, pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
 

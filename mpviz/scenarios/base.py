@@ -101,6 +101,10 @@ class Run(Protocol):
         """Sleep in lesson time; False when the run is stopping."""
         ...
 
+    def sleep_real(self, seconds: float) -> bool:
+        """Sleep in real time (main's own chores); False when the run is stopping."""
+        ...
+
     def alive(self, pid: int) -> bool: ...
 
     def wait_exit(self, pids: list[int]) -> bool:
@@ -126,7 +130,8 @@ class Lesson:
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         self.run = run
-        self.values = {p.name: params.get(p.name, p.default) for p in self.params}
+        # The parameters, completed by prepare() (which may add its own keys).
+        self.values = {**{p.name: p.default for p in self.params}, **params}
         # The main part's own random numbers (arrival gaps), seeded like the children's.
         self.rng = random.Random(None if seed is None else f"{seed}/main")
         self.directing = True
@@ -154,6 +159,14 @@ class Lesson:
 
     def stop(self) -> None:
         """Called once when the run ends, before the processes are stopped."""
+
+    @classmethod
+    def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Check the values before any process starts; return them completed.
+
+        Raises ValueError with one short sentence for the user (a bad file).
+        """
+        return values
 
     @classmethod
     def summary(cls) -> str:

@@ -31,7 +31,11 @@ def launch(args: argparse.Namespace) -> int:
         # Before the app: inside it, starting multiprocessing's helpers fails (DESIGN.md).
         prepare(defaults.method)
         if args.command == "run":
-            source = LiveSource(defaults)
+            try:
+                source = LiveSource(defaults)
+            except ValueError as exc:  # a lesson refused its input (a bad --db file)
+                print(f"mpviz: error: {exc}", file=sys.stderr)
+                return 2
             source.begin()
     app = make_app(source, defaults)
     for signum in (signal.SIGTERM, signal.SIGHUP):

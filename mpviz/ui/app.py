@@ -52,7 +52,12 @@ class MpvizApp(App[int]):
         if params is None:
             params = self.defaults.params if name == self.defaults.lesson else {}
         settings = replace(self.defaults, lesson=name, params=dict(params), record=None)
-        self.push_screen(lesson_screen(self._start(settings)))
+        try:
+            source = self._start(settings)
+        except ValueError as exc:
+            self.notify(str(exc), title="cannot start the lesson", severity="error")
+            return
+        self.push_screen(lesson_screen(source))
 
     def _start(self, settings: Settings) -> LiveSource:
         source = LiveSource(settings)

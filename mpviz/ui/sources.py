@@ -74,16 +74,18 @@ class LiveSource(Source):
 
         self.settings = settings
         self.cls = settings.cls
+        # ValueError (a bad --db file, say) before any process starts.
+        values = self.cls.prepare(settings.params)
         self.model = Model()
         self.supervisor = Supervisor(settings.method, settings.speed, settings.seed)
-        self.lesson = self.cls(self.supervisor, seed=settings.seed, **settings.params)
+        self.lesson = self.cls(self.supervisor, seed=settings.seed, **values)
         self._record = None
         if settings.record is not None:
             self._record = settings.record.open("w", encoding="utf-8")
             from mpviz.headless import header
 
             s = settings
-            write_header(self._record, header(s.lesson, s.params, s.speed, s.seed, s.method))
+            write_header(self._record, header(s.lesson, values, s.speed, s.seed, s.method))
         self._closed = False
         self._closing = threading.Lock()
 

@@ -42,8 +42,8 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 COMMON: list[BindingType] = [
     Binding("question_mark", "help", "Help"),
     Binding("r", "restart", "Restart"),
-    Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
-    Binding("minus", "slower", "Slower", key_display="-"),
+    Binding("plus,equals_sign", "faster", "Faster", key_display="+", tooltip="faster: lesson time runs twice as fast"),
+    Binding("minus", "slower", "Slower", key_display="-", show=False, tooltip="slower: lesson time runs half as fast"),
     Binding("z", "pause", "Pause/resume"),
     Binding("Z", "pause_all", "Pause all", show=False),
     Binding("k", "kill", "Kill"),
@@ -110,7 +110,7 @@ class LessonScreen(Screen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
         self.set_class(event.size.width < 100, "-narrow")
-        self.query_one(Footer).compact = event.size.width < 120
+        self.query_one(Footer).compact = event.size.width < 140
         self._last_second = -1  # redraw everything at the new size
         if self._frozen:
             self.call_after_refresh(self.refresh_views)
@@ -211,7 +211,7 @@ class LessonScreen(Screen):
         source = self.source
         where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        self.sub_title = f"{where} · speed ×{source.speed:g} · {alive} processes alive"
+        self.sub_title = f"{where} · speed ×{source.speed:g} · {alive} {'process' if alive == 1 else 'processes'} alive"
 
     @on(ProcessTable.Highlighted)
     def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:

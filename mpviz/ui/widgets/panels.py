@@ -16,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Sparkline
 
 from mpviz.model import Model, Phase, Proc
+from mpviz.scenarios import printlock, tickets
 from mpviz.scenarios.prodcons import QUEUE
 from mpviz.scenarios.traffic import PASSED
 from mpviz.ui.theme import PHASE_STYLE, duration
@@ -242,4 +243,107 @@ class ProdConsPanel(LessonPanel):
         self.part("main").show(body)
 
 
-PANELS: dict[str, type[LessonPanel]] = {"ktv": KtvPanel, "traffic": TrafficPanel, "prodcons": ProdConsPanel}
+class TicketsPanel(LessonPanel):
+    """The file's count as the file says it, what was sold, the lock's holder and its line."""
+
+    def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
+        facts = model.values.get(tickets.FILE, {})
+        sold = model.counts[tickets.BOUGHT]
+        stock = facts.get("stock", 0)
+        left = facts.get("count")
+        text = Text.assemble(("Ticket file", "bold"), f"  {facts.get('path', values.get('db', ''))}\n")
+        if "error" in facts:
+            text.append(f"  {facts['error']}\n", style="bold red")
+        text.append("  left ")
+        text.append("?" if left is None else str(left), style="bold")
+        text.append(" (in the file) · sold ")
+        text.append(str(sold), style="bold red" if sold > stock else "bold")
+        text.append(f" · stock {stock}\n")
+        if sold > stock:
+            text.append(f"  OVERSOLD: {sold - stock} tickets that never existed\n", style="bold red")
+        locked = facts.get("lock", True)
+        text.append("  buyers ")
+        text.append("take the lock" if locked else "skip the lock", style="green3" if locked else "bold red")
+        lock = model.prim(tickets.LOCK, "lock")
+        text.append("\n\nLock 'ticket'", style="bold")
+        if lock.holders:
+            for pid in lock.holders:
+                proc = model.procs.get(pid)
+                text.append("  held by ")
+                text.append(proc.name if proc else f"pid {pid}", style=PHASE_STYLE[proc.phase] if proc else "")
+                text.append(f" (pid {pid}) for {duration(now_ns - lock.held_since.get(pid, now_ns))}")
+                if proc is not None and not proc.alive:
+                    text.append(" — dead: it will never release", style="bold red")
+        else:
+            text.append("  free", style="dim")
+        waiting = [model.procs[p] for p in lock.waiters if p in model.procs]
+        text.append(f"\n  waiting ({len(waiting)}): ")
+        text.append_text(names(waiting, now_ns, since=lock.waiters))
+        text.append("\n\nBuyers", style="bold")
+        overlapped = set(tickets.overlapping_buyers(model)) if sold > stock else set()
+        if overlapped:
+            text.append("  ! sold from a stale count", style="bold red")
+        for proc in model.by_role("buyer")[-14:]:
+            style = PHASE_STYLE[proc.phase]
+            text.append("\n!" if proc.name in overlapped else "\n ", style="bold red")
+            text.append(f"{proc.name:<10}", style=style)
+            # A buyer that is done shows what it did: bought, or found none.
+            words = proc.said if not proc.alive and proc.said and proc.exit_code == 0 else proc.state
+            detail = next((d for _, s, d in reversed(proc.said_log) if s == words), {}) if not proc.blocked else {}
+            text.append(
+                words + (f" ({', '.join(f'{k} {v}' for k, v in detail.items())})" if detail else ""), style=style
+            )
+        self.part("main").show(text)
+
+
+class PrintLockPanel(LessonPanel):
+    """The rounds side by side: each worker's running..done as a bar on one time scale."""
+
+    def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
+        by_mode = printlock.rounds(model)
+        spans: dict[str, list[tuple[str, tuple[int, int] | None, Phase]]] = {}
+        longest = 1
+        for mode, procs in by_mode.items():
+            start = min(p.started_ns for p in procs)
+            rows = []
+            for proc in procs:
+                s = printlock.span(proc)
+                if s is None and proc.said == printlock.RUNNING:
+                    s = (next(t for t, w, _ in proc.said_log if w == printlock.RUNNING), now_ns)
+                rows.append(
+                    (proc.label.partition(" ")[2], None if s is None else (s[0] - start, s[1] - start), proc.phase)
+                )
+                if s is not None:
+                    longest = max(longest, s[1] - start)
+            spans[mode] = rows
+        width = max(10, self.inner_width - 9)
+        text = Text.assemble(("Each worker: 'running' to 'done'", "bold"), f" ({longest / 1e9:.1f} s)\n")
+        for mode in printlock.MODES:
+            rows = spans.get(mode)
+            text.append(f"\n{mode}", style="bold")
+            text.append(printlock.HOW[mode] + "\n", style="dim")
+            if not rows:
+                text.append("   not run yet (m: next mode)\n", style="dim")
+                continue
+            glyph, style = ("█", PHASE_STYLE[Phase.HOLDING]) if mode == "lock" else ("━", PHASE_STYLE[Phase.RUNNING])
+            for n, s, phase in rows:
+                text.append(f"  {n:>3}  ")
+                if s is None:
+                    text.append("·" if phase is not Phase.EXITED else "", style="dim")
+                else:
+                    a, b = (round(x * (width - 1) / longest) for x in s)
+                    text.append(" " * a)
+                    text.append(glyph * max(1, b - a), style=style)
+                text.append("\n")
+        verdict = printlock.PrintLock.judge(model, values, now_ns)
+        text.append(f"\n{verdict.text}", style="dim")
+        self.part("main").show(text)
+
+
+PANELS: dict[str, type[LessonPanel]] = {
+    "ktv": KtvPanel,
+    "traffic": TrafficPanel,
+    "prodcons": ProdConsPanel,
+    "tickets": TicketsPanel,
+    "printlock": PrintLockPanel,
+}

@@ -1,0 +1,253 @@
+"""Lock: the tutorial's 12306 ticket rush, on a real JSON file.
+
+Each buyer checks the count without the lock, then takes the lock, reads the
+file, waits (read delay), buys if any are left and writes the file back,
+waits (write delay), releases.  With the lock, buying is serial and never
+oversells; without it, buyers read the same count and sell tickets that do
+not exist — which mpviz catches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
+from mpviz.sync import Lock, context, sleep
+from mpviz.telemetry import emit, report
+
+if TYPE_CHECKING:
+    from mpviz.model import Model
+
+FILE = "ticket file"
+LOCK = "ticket"
+BOUGHT = "bought a ticket"
+SOLD_OUT = "sold out"
+READ = "reads the file"
+
+# How often main looks at the file, to show what it really holds.
+WATCH_S = 0.25
+
+
+class TicketFileError(ValueError):
+    """The ticket file is missing, unreadable or not ``{"count": N}``."""
+
+
+def read_count(db: str) -> int:
+    try:
+        with open(db, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise TicketFileError(f"cannot read {db}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TicketFileError(f"{db} is not valid JSON") from None
+    if not isinstance(data, dict) or type(data.get("count")) is not int or data["count"] < 0:
+        raise TicketFileError(f'{db} must hold a JSON object like {{"count": 3}}')
+    return data["count"]
+
+
+def write_count(db: str, count: int) -> None:
+    """Write the file so that it is valid JSON at every instant.
+
+    A temp file beside it, then ``os.replace``: a buyer killed mid-write
+    leaves the old file whole (and a stray temp file, which main removes).
+    """
+    path = Path(db)
+    try:
+        mode = path.stat().st_mode & 0o777  # mkstemp makes 0600 files: keep the file's own mode
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"count": count}, f)
+        os.chmod(tmp, mode)
+        os.replace(tmp, db)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def delay(fixed: float) -> float:
+    return random.random() if fixed < 0 else fixed
+
+
+def check_ticket(i: int, db: str) -> None:
+    report("checks the count", count=read_count(db))  # print('person{}查询当前余票 : '.format(i), ...)
+
+
+def buy_ticket(i: int, lock: Lock, db: str, use_lock: Any, read_delay: float, write_delay: float) -> None:
+    check_ticket(i, db)
+    locked = bool(use_lock.value)  # mpviz: a key switches the lock off and on
+    if locked:
+        lock.acquire()
+    count = read_count(db)
+    report(READ, count=count)
+    sleep(delay(read_delay))  # the read delay
+    if count > 0:
+        write_count(db, count - 1)
+        report(BOUGHT, left=count - 1)  # print('person{}购票成功'.format(i))
+    else:
+        report(SOLD_OUT)  # print('余票不足,person{}购票失败'.format(i))
+    sleep(delay(write_delay))  # the write delay
+    if locked:
+        lock.release()
+
+
+class Tickets(Lesson):
+    name = "tickets"
+    title = "Lock: the ticket rush"
+    teaches = "a Lock makes read-modify-write of a shared file serial; without it, tickets oversell"
+    watch = "one buyer holds the lock at a time; switch the lock off and watch the file oversell"
+    explain = (
+        "A JSON file holds the tickets left. Each buyer reads it, waits a moment, and writes "
+        "count - 1. With the Lock, one buyer at a time does the whole read-wait-write, so the "
+        "count is always right. Without it, buyers read the same count and each sells a ticket: "
+        "more are sold than ever existed. multiprocessing's Lock has no owner: if its holder is "
+        "killed, everyone waiting waits forever."
+    )
+    params = (
+        Param("stock", 3, "tickets in a new file (an existing --db keeps its count)", 0, 1_000_000),
+        Param("buyers", 5, "buyers in the rush", 0, 1000),
+        Param("db", "", "the ticket file (default: a fresh temporary one)"),
+        Param("no_lock", False, "buy without the lock: the file oversells"),
+        Param(
+            "read_delay", -1.0, "seconds between reading and writing (default: random(), as in the tutorial)", 0, 3600
+        ),
+        Param("write_delay", -1.0, "seconds after writing, before releasing (default: random())", 0, 3600),
+    )
+    actions = (
+        Action("b", "add_buyer", "Add buyer", "another buyer joins the rush"),
+        Action("B", "add_ten", "Add 10", "ten more buyers join the rush"),
+        Action("s", "restock", "Restock", "main puts --stock more tickets into the file"),
+        Action("l", "toggle_lock", "Lock on/off", "buyers from now on use the lock, or not"),
+    )
+
+    @classmethod
+    def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
+        values = dict(values)
+        db = values.get("db") or ""
+        if not db:
+            folder = tempfile.mkdtemp(prefix="mpviz-tickets-")
+            db = os.path.join(folder, "ticket")
+            write_count(db, values.get("stock", 3))
+            values["temporary"] = folder
+        elif not os.path.exists(db):
+            try:
+                write_count(db, values.get("stock", 3))
+            except OSError as exc:
+                raise TicketFileError(f"cannot create {db}: {exc.strerror or exc}") from None
+        else:
+            read_count(db)  # a bad file is refused, and left as it is
+        values["db"] = os.path.abspath(db)
+        return values
+
+    def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
+        super().__init__(run, seed, **params)
+        self.db: str = self.values["db"]
+        self.lock = Lock(LOCK)
+        self.use_lock = context().RawValue("b", 0 if self.values["no_lock"] else 1)
+        self.buyers = 0
+        self.pids: list[int] = []
+        self.stock = 0
+
+    def direct(self) -> None:
+        self.stock = stock = read_count(self.db)
+        emit("data.value", FILE, {"count": stock, "stock": stock, "path": self.db, "lock": bool(self.use_lock.value)})
+        for _ in range(self.values["buyers"]):
+            self.add_buyer()
+        self.directing = False
+        # Keep showing what the file really holds, until the lesson stops; and
+        # once no buyer is left, say so with a last look ("settled").
+        last, settled = stock, False
+        while self.run.sleep_real(WATCH_S):
+            idle = not any(self.run.alive(pid) for pid in self.pids)
+            try:
+                count = read_count(self.db)
+            except TicketFileError as exc:
+                emit("data.value", FILE, {"error": str(exc)})
+                continue
+            if count != last or idle != settled:
+                emit("data.value", FILE, {"count": count, "settled": idle})
+                last, settled = count, idle
+
+    def add_buyer(self) -> None:
+        i = self.buyers
+        self.buyers += 1
+        args = (i, self.lock, self.db, self.use_lock, self.values["read_delay"], self.values["write_delay"])
+        self.pids.append(self.run.start(buy_ticket, args, role="buyer", label=f"buyer {i}"))
+
+    def add_ten(self) -> None:
+        for _ in range(10):
+            self.add_buyer()
+
+    def restock(self) -> None:
+        with self.lock:
+            count = read_count(self.db) + self.values["stock"]
+            write_count(self.db, count)
+            self.stock += self.values["stock"]
+        emit("data.value", FILE, {"count": count, "stock": self.stock})
+
+    def toggle_lock(self) -> None:
+        self.use_lock.value = 0 if self.use_lock.value else 1
+        emit("data.value", FILE, {"lock": bool(self.use_lock.value)})
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        settled = model.values.get(FILE, {}).get("settled", False)
+        return not self.directing and all_exited(model, "buyer", self.buyers) and settled
+
+    def stop(self) -> None:
+        # Stray temp files of buyers killed mid-write; the whole folder if it was ours.
+        folder = Path(self.db).parent
+        for stray in folder.glob(f".{Path(self.db).name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+        temporary = self.values.get("temporary")
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(self.db)
+                os.rmdir(temporary)
+
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
+        facts = model.values.get(FILE, {})
+        stock = facts.get("stock", 0)
+        left = facts.get("count")
+        sold = model.counts[BOUGHT]
+        if sold > stock:
+            overlaps = overlapping_buyers(model)
+            who = f"; read–write windows overlapped: {', '.join(overlaps)}" if overlaps else ""
+            return Verdict(False, f"oversold: {sold} tickets sold of {stock} in stock{who}: invariant broken")
+        if "error" in facts:
+            return Verdict(False, f"the ticket file is broken: {facts['error']}: invariant broken")
+        text = f"{sold} sold, {left} left in the file, {stock} in stock"
+        if final and left is not None and sold + left != stock:
+            return Verdict(False, f"{text}: sold + left != stock: invariant broken")
+        return Verdict(True, f"{text}: sold + left == stock, invariant held") if final else Verdict(None, text)
+
+
+def windows(model: Model) -> list[tuple[int, int, str]]:
+    """Each buyer's read–write window: from reading the file to writing it back."""
+    out = []
+    for proc in model.by_role("buyer"):
+        read = next((t for t, s, _ in proc.said_log if s == READ), None)
+        wrote = next((t for t, s, _ in proc.said_log if s == BOUGHT), None)
+        if read is not None and wrote is not None:
+            out.append((read, wrote, proc.name))
+    return out
+
+
+def overlapping_buyers(model: Model) -> list[str]:
+    """Buyers whose read–write window overlapped another's: each sold from a stale count."""
+    spans = sorted(windows(model))
+    names: list[str] = []
+    for i, (start, end, name) in enumerate(spans):
+        if any(s < end and start < e for j, (s, e, _) in enumerate(spans) if j != i) and name not in names:
+            names.append(name)
+    return names

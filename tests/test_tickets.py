@@ -1,0 +1,148 @@
+"""tickets and printlock on real processes and a real file."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import load, mpviz, none_alive, wait_for
+
+from mpviz.runtime import Supervisor
+from mpviz.scenarios.tickets import read_count, write_count
+
+
+def run(tmp_path: Path, *args: str) -> tuple[int, str, list]:
+    record = tmp_path / "run.jsonl"
+    done = mpviz("run", *args, "--headless", "--record", str(record))
+    assert done.stderr == ""
+    _, events = load(record)
+    assert none_alive({e.pid for e in events if e.kind == "proc.spawn"})
+    return done.returncode, done.stdout, sorted(events, key=lambda e: e.t_ns)
+
+
+def said(events: list, words: str) -> list:
+    return [e for e in events if e.kind == "proc.state" and e.obj == words]
+
+
+def test_with_the_lock_fifty_buyers_never_oversell(tmp_path: Path) -> None:
+    db = tmp_path / "ticket"
+    code, out, events = run(tmp_path, "tickets", "--db", str(db), "--stock", "20", "--buyers", "50", "--speed", "20")
+    assert code == 0, out
+    left = json.loads(db.read_text())["count"]
+    sold = len(said(events, "bought a ticket"))
+    assert (sold, left) == (20, 0)
+    buyers = {e.pid for e in events if e.kind == "proc.spawn" and e.data["role"] == "buyer"}
+    ended = {e.pid for e in said(events, "bought a ticket") + said(events, "sold out")}
+    assert len(buyers) == 50 and ended == buyers, "every buyer ends bought or sold out"
+    # One holder at a time, from the records alone.
+    holders = 0
+    for e in events:
+        holders += {"lock.acquired": 1, "lock.released": -1}.get(e.kind, 0)
+        assert holders <= 1
+    assert "20 sold, 0 left in the file, 20 in stock: sold + left == stock, invariant held" in out
+    assert not list(tmp_path.glob(".ticket.*.tmp")), "no stray temp files"
+
+
+def test_without_the_lock_tickets_oversell_and_mpviz_says_so(tmp_path: Path) -> None:
+    # A one-second read delay: every buyer reads before any writes, not by luck.
+    db = tmp_path / "ticket"
+    code, out, events = run(
+        tmp_path, "tickets", "--db", str(db), "--no-lock", "--read-delay", "1", "--write-delay", "0"
+    )
+    assert code == 1
+    sold = len(said(events, "bought a ticket"))
+    assert sold == 5 and json.loads(db.read_text())["count"] == 2, "five sold from three; the file says two left"
+    assert not any(e.kind.startswith("lock.") for e in events)
+    assert "oversold: 5 tickets sold of 3 in stock; read–write windows overlapped: " in out
+    for n in range(5):
+        assert f"buyer {n}" in out.splitlines()[-1]
+
+
+def test_an_existing_file_keeps_its_count(tmp_path: Path) -> None:
+    db = tmp_path / "ticket"
+    db.write_text('{"count": 2}')
+    code, out, _ = run(tmp_path, "tickets", "--db", str(db), "--buyers", "3", "--speed", "20")
+    assert code == 0
+    assert "2 sold, 0 left in the file, 2 in stock" in out
+
+
+BAD_FILES = [
+    ('{"count": ', "is not valid JSON"),
+    ("[1, 2]", 'must hold a JSON object like {"count": 3}'),
+    ('{"count": "three"}', 'must hold a JSON object like {"count": 3}'),
+    ('{"count": -1}', 'must hold a JSON object like {"count": 3}'),
+    (b"\xff\xfe\x00", "is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES, ids=["truncated", "array", "string", "negative", "binary"])
+def test_a_bad_ticket_file_is_refused_and_left_untouched(tmp_path: Path, content: str | bytes, message: str) -> None:
+    db = tmp_path / "ticket"
+    data = content.encode() if isinstance(content, str) else content
+    db.write_bytes(data)
+    os.chmod(db, 0o640)
+    before = db.stat()
+    done = mpviz("run", "tickets", "--headless", "--db", str(db))
+    assert done.returncode == 2
+    assert done.stderr == f"mpviz: error: {db} {message}\n"
+    assert (
+        db.read_bytes() == data and db.stat().st_mode == before.st_mode and db.stat().st_mtime_ns == before.st_mtime_ns
+    )
+    assert list(tmp_path.iterdir()) == [db]
+
+
+def test_an_unreadable_or_unwritable_path_is_refused(tmp_path: Path) -> None:
+    done = mpviz("run", "tickets", "--headless", "--db", str(tmp_path))
+    assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot read {tmp_path}: Is a directory\n")
+    missing = tmp_path / "no" / "ticket"
+    done = mpviz("run", "tickets", "--headless", "--db", str(missing))
+    assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot create {missing}: No such file or directory\n")
+
+
+def test_the_file_is_valid_json_whenever_a_writer_is_killed(tmp_path: Path) -> None:
+    db = str(tmp_path / "ticket")
+    write_count(db, 3)
+    os.chmod(db, 0o640)
+    from workers import rewrite_forever
+
+    sup = Supervisor(sample_every=None)
+    rng = random.Random(1)
+    try:
+        for _ in range(40):
+            write_count(db, 5000)  # the writer only writes counts below 1000
+            pid = sup.start(rewrite_forever, (db,), role="writer", label="writer")
+            wait_for(lambda: read_count(db) < 1000, 30, what="the writer to be writing")
+            time.sleep(rng.uniform(0, 0.02))
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda pid=pid: not sup.alive(pid), 30, what="the writer to die")
+            assert 0 <= read_count(db) < 1000  # whole, valid JSON, every time
+            assert os.stat(db).st_mode & 0o777 == 0o640
+    finally:
+        sup.close()
+
+
+def test_printlock_lock_and_join_make_it_serial(tmp_path: Path) -> None:
+    code, out, events = run(tmp_path, "printlock", "--speed", "4", "--seed", "1")
+    assert code == 0
+    labels = {e.pid: e.data["label"] for e in events if e.kind == "proc.spawn"}
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    for e in events:
+        if e.kind == "proc.state" and e.obj in ("is running", "is done"):
+            mode = labels[e.pid].split()[0]
+            running[mode] = running.get(mode, 0) + (1 if e.obj == "is running" else -1)
+            most[mode] = max(most.get(mode, 0), running[mode])
+    assert most["lock"] == 1 and most["join"] == 1
+    assert most["none"] > 1, "started together, the workers overlap"
+    # With the lock, "running" and "done" come in pairs from the same worker.
+    lines = [(e.pid, e.obj) for e in events if e.kind == "proc.state" and labels[e.pid].startswith("lock")]
+    assert all(
+        a[0] == b[0] and (a[1], b[1]) == ("is running", "is done") for a, b in zip(lines[::2], lines[1::2], strict=True)
+    )
+    assert all(e.data.get("code") == 0 for e in events if e.kind == "proc.exit"), "every exit code is known"
+    assert "invariant held" in out.splitlines()[-1]
