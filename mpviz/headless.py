@@ -111,7 +111,9 @@ def run(
         # A second signal while stopping must not cut the stop short.
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)
-        # Judge the lesson as it stands, before its processes are stopped.
+        # Judge the lesson as it stands, before its processes are stopped, with
+        # every record already made (some wait in the ordering window).
+        take(supervisor.drain())
         now = now_ns()
         verdict = lesson.verdict(model, now, final=finished)
         anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]

@@ -420,6 +420,11 @@ _pace = Pace()
 _SLEEP_STEP = 0.1
 
 
+def real_seconds(seconds: float) -> float:
+    """How long ``seconds`` of lesson time last now, at the lesson's speed (for timeouts)."""
+    return seconds / _pace.factor()
+
+
 def sleep(seconds: float) -> None:
     """``time.sleep`` in lesson time: divided by the lesson's speed."""
     remaining = float(seconds)

@@ -68,6 +68,9 @@ def record(
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() >= done_at + after_done:
                 break
+        last = sup.drain()
+        recorder.write(last)
+        model.apply(last)
     finally:
         recorder.write(sup.stop())
         sup.close()
@@ -94,6 +97,9 @@ SAMPLES: dict[str, Callable[[], None]] = {
         limit=12.0,
     ),
     "printlock": lambda: record("printlock", "printlock", {}, seed=4),
+    "chat": lambda: record("chat", "chat", {"clients": 3, "messages": 3, "every": 1.0}, seed=5),
+    "pingpong": lambda: record("pingpong", "pingpong", {"rounds": 2}, seed=6),
+    "pingpong-race": lambda: record("pingpong-race", "pingpong", {"rounds": 2, "no_sleep": True}, seed=6),
 }
 
 

@@ -142,7 +142,8 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             name = model.procs[holder].name
             named = f"deadlock: lock 'ticket' held by dead pid {holder} ({name}); 3 waiting forever"
             await until(pilot, lambda: named in text_of(alerts), what="the deadlock named")
-            assert "dead: it will never release" in text_of(app.screen.query_one("#panel-main"))
+            panel = app.screen.query_one("#panel-main")
+            await until(pilot, lambda: "dead: it will never release" in text_of(panel), what="the panel to say so")
 
             waiter = next(iter(lock().waiters))
             table.move_to(waiter)
@@ -154,5 +155,37 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             await pilot.press("z")
             await until(pilot, lambda: psutil.Process(waiter).status() != psutil.STATUS_STOPPED, what="SIGCONT")
             await until(pilot, lambda: model.procs[waiter].phase is Phase.BLOCKED, what="blocked again, as before")
+    finally:
+        app.close_all()
+
+
+async def test_a_typed_line_goes_through_the_selected_client_and_its_reply_shows() -> None:
+    source = live("chat", clients=2, messages=0, every=60.0)
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot,
+                lambda: len([c for c in model.by_role("client") if c.said == "connected"]) == 2,
+                what="two clients",
+            )
+            second = model.by_role("client")[1]
+            app.screen.query_one(ProcessTable).move_to(second.pid)
+            await pilot.press("tab")
+            assert app.focused is app.screen.query_one("#chat-input")
+            await pilot.press(*"bonjour", "enter")
+            replied = lambda: any(s == "got reply" and d["text"] == "bonjour (received)" for _, s, d in second.said_log)  # noqa: E731
+            await until(pilot, replied, what="the reply to the typed line")
+            await until(
+                pilot,
+                lambda: "bonjour (received)" in text_of(app.screen.query_one("#panel-main")),
+                what="the reply on screen",
+            )
+            await pilot.press("escape")
+            assert app.screen.__class__.__name__ == "ChatScreen", "escape leaves the box, not the lesson"
+            await pilot.press("x")
+            await until(pilot, lambda: not second.alive, what="the selected client to close")
+            assert model.by_role("client")[0].alive
     finally:
         app.close_all()

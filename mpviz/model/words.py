@@ -77,9 +77,11 @@ def _phrase(event: Event) -> str | None:
         d = event.data
         if "error" in d:
             return f"{obj}: {d['error']}"
-        if "count" not in d and "lock" in d:
+        if "count" in d:
+            return f"{obj} holds {d['count']}" + (f" (stock {d['stock']})" if "stock" in d else "")
+        if "lock" in d:
             return f"buyers from now on {'take' if d['lock'] else 'skip'} the lock"
-        return f"{obj} holds {d.get('count')}" + (f" (stock {d['stock']})" if "stock" in d else "")
+        return f"{obj}: " + ", ".join(f"{k}={v}" for k, v in d.items())
     if family == "ui":
         return f"you: {obj}{_details(d)}"
     if family == "note":

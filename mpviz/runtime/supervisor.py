@@ -152,13 +152,13 @@ class Supervisor:
         finally:
             lesson.directing = False
 
-    def act(self, method: str) -> None:
+    def act(self, method: str, *args: Any) -> None:
         """Run a lesson action (a key), and say so in the log."""
         if self.lesson is None or self.stopping:
             return
         action = next((a for a in self.lesson.actions if a.method == method), None)
         emit("ui.action", action.description if action else method)
-        getattr(self.lesson, method)()
+        getattr(self.lesson, method)(*args)
 
     def read(self, timeout: float = 0.05) -> list[Event]:
         events = self.channels.read(timeout)
@@ -169,6 +169,10 @@ class Supervisor:
             elif event.kind == "proc.exit":
                 self.grandchildren.discard(event.pid)
         return events
+
+    def drain(self) -> list[Event]:
+        """Every record already made, the ones held back for ordering included."""
+        return self.channels.flush()
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]

@@ -69,6 +69,7 @@ class Action:
     method: str
     description: str
     help: str = ""
+    selected: bool = False  # the method takes the selected process's pid
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 
 from mpviz.telemetry import Malformed
+
+# The smallest terminal the dashboard is usable in.
+MIN_SIZE = (60, 18)
+
+
+def terminal_problem() -> str:
+    """Why the dashboard cannot run here (empty if it can)."""
+    # Textual reads keys from stdin and draws on stderr.
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return "the dashboard needs a terminal; for plain output use: mpviz run LESSON --headless"
+    cols, rows = shutil.get_terminal_size()
+    if cols < MIN_SIZE[0] or rows < MIN_SIZE[1]:
+        return f"the terminal is {cols}×{rows}; the dashboard needs at least {MIN_SIZE[0]}×{MIN_SIZE[1]}"
+    return ""
+
+
+def fail(message: str) -> int:
+    print(f"mpviz: error: {message}", file=sys.stderr)
+    return 2
 
 
 def launch(args: argparse.Namespace) -> int:
@@ -21,9 +41,11 @@ def launch(args: argparse.Namespace) -> int:
             source = ReplaySource(args.file, speed=args.speed)
         except (OSError, Malformed, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"mpviz: error: cannot replay {args.file}: {reason}", file=sys.stderr)
-            return 2
-    else:
+            return fail(f"cannot replay {args.file}: {reason}")
+    problem = terminal_problem()
+    if problem:
+        return fail(problem)
+    if args.command != "replay":
         if args.command == "run":
             from mpviz.cli import lesson_params
 
@@ -34,8 +56,7 @@ def launch(args: argparse.Namespace) -> int:
             try:
                 source = LiveSource(defaults)
             except ValueError as exc:  # a lesson refused its input (a bad --db file)
-                print(f"mpviz: error: {exc}", file=sys.stderr)
-                return 2
+                return fail(str(exc))
             source.begin()
     app = make_app(source, defaults)
     for signum in (signal.SIGTERM, signal.SIGHUP):

@@ -41,10 +41,10 @@ class MpvizApp(App[int]):
 
     def on_mount(self) -> None:
         self._running_loop = asyncio.get_running_loop()
+        # The lessons underneath, so that leaving a lesson always lands there.
+        self.push_screen(HomeScreen())
         if self._first is not None:
             self.push_screen(lesson_screen(self._first))
-        else:
-            self.push_screen(HomeScreen())
 
     # --- lessons ----------------------------------------------------------------
 

@@ -113,8 +113,8 @@ class LiveSource(Source):
         now = self.now_ns()
         return self.lesson.verdict(self.model, now, final=self.lesson.finished(self.model, now))
 
-    def act(self, method: str) -> None:
-        self.supervisor.act(method)
+    def act(self, method: str, *args: Any) -> None:
+        self.supervisor.act(method, *args)
 
     def signal(self, pid: int, sig: signal.Signals) -> bool:
         return self.supervisor.signal(pid, sig)

@@ -23,7 +23,7 @@ from mpviz.ui.messages import RecordsArrived
 from mpviz.ui.sources import LiveSource, ReplaySource, Source
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
-from mpviz.ui.widgets.panels import PANELS, LessonPanel
+from mpviz.ui.widgets.panels import PANELS, ChatPanel, LessonPanel
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
@@ -213,6 +213,25 @@ class LessonScreen(Screen):
         alive = sum(1 for p in self.model.procs.values() if p.alive)
         self.sub_title = f"{where} · speed ×{source.speed:g} · {alive} {'process' if alive == 1 else 'processes'} alive"
 
+    @on(ChatPanel.Typed)
+    def _typed(self, event: ChatPanel.Typed) -> None:
+        """A line typed in the chat panel: through the selected client, or the first one alive."""
+        if not isinstance(self.source, LiveSource):
+            self.notify("This is a replay: nothing to send to.", severity="warning")
+            return
+        selected = self.query_one(ProcessTable).selected_pid
+        clients = [p.pid for p in self.model.by_role("client") if p.alive]
+        pid = selected if selected in clients else (clients[0] if clients else None)
+        if pid is None:
+            self.notify("No client is connected: press c to add one.", severity="warning")
+            return
+        self._send(pid, event.text)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _send(self, pid: int, text: str) -> None:
+        assert isinstance(self.source, LiveSource)
+        self.source.act("send_line", pid, text)
+
     @on(ProcessTable.Highlighted)
     def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:
         self.query_one(Details).present(self.model, event.pid, self.source.now_ns())
@@ -229,13 +248,14 @@ class LessonScreen(Screen):
         return True
 
     def action_lesson(self, method: str) -> None:
-        self._act(method)
+        action = next(a for a in self.lesson.actions if a.method == method)
+        self._act(method, *([self.query_one(ProcessTable).selected_pid] if action.selected else []))
 
     @work(thread=True, group="actions", exit_on_error=False)
-    def _act(self, method: str) -> None:
+    def _act(self, method: str, *args: object) -> None:
         """Lesson actions start processes: off the event loop."""
         assert isinstance(self.source, LiveSource)
-        self.source.act(method)
+        self.source.act(method, *args)
 
     def action_help(self) -> None:
         from mpviz.ui.screens.help import HelpScreen

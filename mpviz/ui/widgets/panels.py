@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Sparkline
+from textual.message import Message
+from textual.widgets import Input, Sparkline
 
 from mpviz.model import Model, Phase, Proc
 from mpviz.scenarios import printlock, tickets
@@ -69,8 +71,12 @@ def boxes(cells: list[tuple[str, list[Text], str]], width: int) -> Text:
     return out
 
 
-class LessonPanel(VerticalScroll):
-    """Base: a scrolling column of TextViews that :meth:`show` fills in."""
+class LessonPanel(VerticalScroll, can_focus=False):
+    """Base: a scrolling column of TextViews that :meth:`show` fills in.
+
+    Not focusable itself: Tab goes from the process table to what the panel
+    holds that takes keys (the chat's input box); the mouse wheel scrolls it.
+    """
 
     PARTS: ClassVar[tuple[str, ...]] = ("main",)
 
@@ -340,10 +346,140 @@ class PrintLockPanel(LessonPanel):
         self.part("main").show(text)
 
 
+def transfers(model: Model) -> dict[str, list[tuple[int | None, int, str]]]:
+    """Messages that went through each queue or pipe: (from pid, to pid, item), oldest first."""
+    sent: dict[str, list[tuple[int, str]]] = {}
+    out: dict[str, list[tuple[int | None, int, str]]] = {}
+    for event in model.log:
+        item = str(event.data.get("item", ""))
+        if event.kind in ("queue.put", "pipe.send"):
+            sent.setdefault(event.obj, []).append((event.pid, item))
+        elif event.kind in ("queue.get", "pipe.recv"):
+            waiting = sent.get(event.obj, [])
+            match = next((i for i, (_, it) in enumerate(waiting) if it == item), None)
+            source = waiting.pop(match)[0] if match is not None else None
+            out.setdefault(event.obj, []).append((source, event.pid, item))
+    return out
+
+
+class PingPongPanel(LessonPanel):
+    """Each round's messages as arrows; main taking its own message back in red."""
+
+    def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
+        channel = values.get("mode", "queue")
+        text = Text.assemble(("Channel: ", "bold"), channel)
+        text.append(
+            "  (one end for everybody)" if channel == "queue" else "  (two ends: main's and the child's)", style="dim"
+        )
+        sleeps = not values.get("no_sleep", False)
+        text.append(f"\nmain {'sleeps 0.5 s' if sleeps else 'does not sleep'} before its get\n")
+        for prim, moves in transfers(model).items():
+            text.append(f"\n{prim}\n", style="bold")
+            for source, target, item in moves:
+                own = source == target
+                style = "bold red" if own else ""
+                text.append(f"  {model.name_of(source) if source else '?':>8} ", style=style)
+                text.append(f"──{item!r}──▶ ", style="bold red" if own else "green3")
+                text.append(model.name_of(target), style=style)
+                if own:
+                    text.append(" ← its own!", style="bold red")
+                text.append("\n")
+        blocked = [p for p in model.procs.values() if p.alive and p.phase is Phase.BLOCKED]
+        if blocked:
+            text.append("\nBlocked now", style="bold")
+            for proc in blocked:
+                text.append(f"\n  {proc.name}: {proc.state}", style=PHASE_STYLE[proc.phase])
+        self.part("main").show(text)
+
+
+class ChatInput(Input):
+    """The line to send; escape gives the keys back to the dashboard."""
+
+    BINDINGS = [Binding("escape", "leave", "Back to the table", show=False)]
+
+    def action_leave(self) -> None:
+        self.screen.query_one("ProcessTable").focus()
+
+
+class ChatPanel(LessonPanel):
+    """The server, a process per connection, the clients, and a box to type a line into."""
+
+    DEFAULT_CSS = """
+    ChatPanel > ChatInput { dock: bottom; }
+    """
+    PARTS = ("main",)
+
+    class Typed(Message):
+        """A line typed in the box, to send through a client."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def compose(self) -> ComposeResult:
+        yield TextView(id="panel-main")
+        yield ChatInput(placeholder="a line to send (Tab here, Enter)", id="chat-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value:
+            self.post_message(self.Typed(event.value))
+            event.input.value = ""
+
+    def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
+        address = model.values.get("server", {}).get("address", "?")
+        host, _, port = address.rpartition(":")
+        text = Text.assemble(
+            ("Server", "bold"), f"  listening on {address}\n", (f"  talk to it: nc {host} {port}", "dim")
+        )
+        for proc in model.by_role("server"):
+            accepted = sum(1 for _, s, _ in proc.said_log if s == "accepted")
+            text.append(f"\n  pid {proc.pid}  {proc.state}  · {accepted} accepted", style=PHASE_STYLE[proc.phase])
+        text.append("\n\nConnections", style="bold")
+        text.append("  a process each", style="dim")
+        for proc in model.by_role("connection")[-8:]:
+            log = proc.said_log
+            peer = next((d.get("peer") for _, s, d in log if s == "serving"), "")
+            got = sum(d.get("bytes", 0) for _, s, d in log if s == "received")
+            put = sum(d.get("bytes", 0) for _, s, d in log if s == "replied")
+            lines = sum(1 for _, s, _ in log if s == "received")
+            style = PHASE_STYLE[proc.phase]
+            text.append(f"\n {proc.name:<8}", style=style)
+            port = peer.rpartition(":")[2]
+            text.append(f":{port:<6} {got}B in, {put}B out, {lines} line{'' if lines == 1 else 's'}", style=style)
+        text.append("\n\nClients", style="bold")
+        for proc in model.by_role("client")[-8:]:
+            log = proc.said_log
+            sent = sum(1 for _, s, _ in log if s == "sent")
+            replies = sum(1 for _, s, _ in log if s == "got reply")
+            text.append(f"\n {proc.name:<9}", style=PHASE_STYLE[proc.phase])
+            text.append(
+                f"sent {sent}, replies {replies}" + ("" if proc.alive else f", {proc.state}"),
+                style=PHASE_STYLE[proc.phase],
+            )
+        recent = sorted(
+            (
+                (t, p.name, s, d.get("text", ""))
+                for p in model.procs.values()
+                for t, s, d in p.said_log
+                if s in ("sent", "got reply")
+            ),
+            key=lambda x: x[0],
+        )[-6:]
+        if recent:
+            text.append("\n\nLast lines", style="bold")
+            for _, who, what, line in recent:
+                arrow = "→" if what == "sent" else "←"
+                text.append(f"\n {who:<9}{arrow} {line}", style="" if what == "sent" else "green3")
+        self.part("main").show(text)
+
+
 PANELS: dict[str, type[LessonPanel]] = {
     "ktv": KtvPanel,
     "traffic": TrafficPanel,
     "prodcons": ProdConsPanel,
     "tickets": TicketsPanel,
     "printlock": PrintLockPanel,
+    "chat": ChatPanel,
+    "pingpong": PingPongPanel,
 }
