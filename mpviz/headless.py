@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from mpviz.model import Model, line
 from mpviz.runtime import Supervisor
 from mpviz.scenarios import LESSONS
-from mpviz.telemetry import Event, dump_line, now_ns, write_header
+from mpviz.telemetry import Event, Recorder, now_ns, recording_header
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
-OK, BROKEN = 0, 1
+OK, BROKEN, USAGE = 0, 1, 2
+PIPE_GONE = 128 + signal.SIGPIPE  # as a shell reports a process ended by SIGPIPE
 
 
 class Stop(Exception):
@@ -30,29 +30,35 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise Stop(signum)
 
 
-class Recorder:
-    """Writes every record of a run to a JSONL file, for ``mpviz replay`` and tests."""
+class Output:
+    """The printed lines; if the reader goes away (``| head``), printing stops quietly."""
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        self._file = path.open("w", encoding="utf-8")
-        write_header(self._file, header)
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self.gone = False
 
-    def write(self, events: Iterable[Event]) -> None:
-        self._file.writelines(dump_line(e) + "\n" for e in events)
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            self._out.write(text)
+        except BrokenPipeError:
+            self.gone = True
 
-    def close(self) -> None:
-        self._file.close()
+    def flush(self) -> None:
+        if self.gone:
+            return
+        try:
+            self._out.flush()
+        except BrokenPipeError:
+            self.gone = True
 
-
-def header(name: str, params: dict[str, Any], speed: float, seed: int | None, method: str) -> dict[str, Any]:
-    return {
-        "lesson": name,
-        "params": params,
-        "speed": speed,
-        "seed": seed,
-        "start_method": method,
-        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    def close_quietly(self) -> None:
+        """Point the real stdout at /dev/null, so the interpreter's last flush finds no broken pipe."""
+        if self.gone and self._out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def run(
@@ -67,8 +73,9 @@ def run(
     out: TextIO = sys.stdout,
 ) -> int:
     values = LESSONS[name].prepare(params)  # ValueError: refused before anything starts
+    out = Output(out)
     model = Model()
-    recorder = Recorder(record, header(name, values, speed, seed, method)) if record else None
+    recorder = Recorder(record, recording_header(name, values, speed, seed, method)) if record else None
     supervisor = Supervisor(method, speed, seed)
     lesson = LESSONS[name](supervisor, seed=seed, **values)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -100,6 +107,8 @@ def run(
         supervisor.run(lesson)
         while not finished:
             take(supervisor.read(0.1))
+            if (recorder and recorder.error) or out.gone:
+                break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
             finished = lesson.finished(model, now)
@@ -124,6 +133,12 @@ def run(
             if recorder:
                 recorder.close()
 
+    if recorder and recorder.error:
+        print(f"mpviz: error: {recorder.error}", file=sys.stderr)
+        return USAGE
+    if out.gone:
+        out.close_quietly()
+        return PIPE_GONE
     out.write(f"--- {name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
     for text in anomalies:
         out.write(f"! still: {text}\n")

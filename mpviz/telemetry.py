@@ -21,12 +21,15 @@ every child imports it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 # A pipe write of at most PIPE_BUF bytes is atomic on POSIX: a record can never
@@ -156,8 +159,50 @@ def dump_line(event: Event) -> str:
     return json.dumps(list(event), ensure_ascii=False, separators=(",", ":"))
 
 
-def write_header(out: TextIO, header: dict[str, Any]) -> None:
-    out.write(json.dumps({"mpviz": 1, **header}, ensure_ascii=False) + "\n")
+def recording_header(
+    lesson: str, params: dict[str, Any], speed: float, seed: int | None, method: str
+) -> dict[str, Any]:
+    return {
+        "lesson": lesson,
+        "params": params,
+        "speed": speed,
+        "seed": seed,
+        "start_method": method,
+        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class Recorder:
+    """Writes every record of a run to a JSONL file, for ``mpviz replay`` and tests.
+
+    A write that fails (a full disk) is remembered in ``error`` and stops the
+    recording; the run decides what to do about it, no traceback.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self.error = ""
+        self._file: TextIO | None = path.open("w", encoding="utf-8")
+        self.write_lines([json.dumps({"mpviz": 1, **header}, ensure_ascii=False)])
+
+    def write(self, events: Iterable[Event]) -> None:
+        self.write_lines(dump_line(e) for e in events)
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.writelines(line + "\n" for line in lines)
+            self._file.flush()
+        except OSError as exc:
+            self.error = f"cannot write {self.path}: {exc.strerror or exc}"
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):  # the error, if any, is already in self.error
+                self._file.close()
+            self._file = None
 
 
 def read_recording(lines: Iterable[str]) -> tuple[dict[str, Any], Iterator[Event]]:

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mpviz.headless import Recorder, header
 from mpviz.model import Model
 from mpviz.runtime import Supervisor, prepare
 from mpviz.scenarios import LESSONS
-from mpviz.telemetry import now_ns
+from mpviz.telemetry import Recorder, now_ns, recording_header
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "recordings"
 
@@ -48,7 +47,7 @@ def record(
     limit: float = 60.0,
 ) -> None:
     values = LESSONS[lesson].prepare(params)
-    recorder = Recorder(OUT / f"{name}.jsonl", header(lesson, values, 1.0, seed, "spawn"))
+    recorder = Recorder(OUT / f"{name}.jsonl", recording_header(lesson, values, 1.0, seed, "spawn"))
     sup = Supervisor("spawn", 1.0, seed)
     model = Model()
     run = LESSONS[lesson](sup, seed=seed, **values)

@@ -48,13 +48,32 @@ def test_quit_key(terminal, keys: bytes, code: int) -> None:
     assert b"\x1b[?1049l" in term.output, "the terminal's main screen is restored"
 
 
-def test_sigterm(terminal) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup(terminal, sig: signal.Signals) -> None:
     term = terminal("ktv", "--groups", "5", "--speed", "0.1")
     kids = running(term, 5)
     drawn(term, b"Processes")
-    term.proc.send_signal(signal.SIGTERM)
-    assert term.proc.wait(30) == 128 + signal.SIGTERM
+    term.proc.send_signal(sig)
+    assert term.proc.wait(30) == 128 + sig
     assert none_alive(kids)
+
+
+def test_a_flood_of_records_does_not_freeze_the_keys(terminal) -> None:
+    """Twelve processes reporting as fast as they can; the speed keys still answer.
+
+    Bounded generously: this checks that keys are not starved, not how fast
+    they are (bench/run.py measures that)."""
+    term = terminal("prodcons", "--producers", "6", "--consumers", "6", "--items", "100000", "--speed", "1000")
+    running(term, 12)
+    drawn(term, b"speed \xc3\x971000")
+    for key, shows in [(b"-", b"speed \xc3\x97500"), (b"+", b"speed \xc3\x971000")] * 3:
+        offset = len(term.output)
+        term.type(key)
+        wait_for(
+            lambda shows=shows, offset=offset: term.output.find(shows, offset) >= 0, 10, every=0.01, what=repr(shows)
+        )
+    term.type(b"q")
+    assert term.proc.wait(60) == 0
 
 
 def test_terminal_closed(terminal) -> None:

@@ -256,10 +256,16 @@ class Supervisor:
         return events
 
     def close(self) -> None:
+        """Stop, and give back everything the run held: a dashboard restarts lessons for hours."""
         self.stop()
         if self._sampling is not None:
             self._sampling.join(2.0)
         self.channels.close()
+        for child in self.children.values():
+            with contextlib.suppress(ValueError):  # still running: only if stop() had to give up on it
+                child.process.close()  # its sentinel
+        self.children.clear()
+        self.lesson = None  # the lesson refers back to us: no cycle left for the GC to find late
         uninstall_reporter()
 
 

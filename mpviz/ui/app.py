@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -15,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from mpviz.scenarios import LESSONS
+from mpviz.scenarios.base import Lesson
 from mpviz.ui.screens.home import HomeScreen
 from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
 from mpviz.ui.sources import LiveSource, ReplaySource, Settings, Source
@@ -76,7 +78,7 @@ class MpvizApp(App[int]):
         if isinstance(old, LiveSource):
             params = dict(old.settings.params)
             if toggle is not None:
-                params[toggle] = not params.get(toggle, False)
+                params[toggle] = toggled(old.cls, toggle, params)
             new: Source = self._start(replace(old.settings, params=params, speed=old.speed, record=None))
         else:
             assert isinstance(old, ReplaySource)
@@ -85,10 +87,16 @@ class MpvizApp(App[int]):
         self.switch_screen(lesson_screen(new))
 
     def _close(self, source: Source) -> None:
-        self.run_worker(source.close, thread=True, group="closing", name="stop lesson")
+        def close() -> None:
+            source.close()
+            # Forgotten once closed: a restarted lesson's model and primitives go with it.
+            with contextlib.suppress(ValueError):
+                self.sources.remove(source)
+
+        self.run_worker(close, thread=True, group="closing", name="stop lesson")
 
     def close_all(self) -> None:
-        for source in self.sources:
+        for source in list(self.sources):
             source.close()
 
     def end_by_signal(self, signum: int, frame: object = None) -> None:
@@ -118,6 +126,15 @@ class MpvizApp(App[int]):
             self._close(self.screen.source)
             self.pop_screen()
         self.open_lesson(name)
+
+
+def toggled(lesson: type[Lesson], name: str, params: dict) -> object:
+    """The next value of a switch: a flag flips, a choice moves on to the next one."""
+    param = next(p for p in lesson.params if p.name == name)
+    value = params.get(name, param.default)
+    if param.choices:
+        return param.choices[(param.choices.index(value) + 1) % len(param.choices)]
+    return not value
 
 
 def make_app(source: Source | None = None, defaults: Settings | None = None) -> MpvizApp:

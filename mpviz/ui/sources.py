@@ -18,7 +18,7 @@ from typing import Any
 from mpviz.model import Model
 from mpviz.scenarios import LESSONS
 from mpviz.scenarios.base import Lesson, Verdict
-from mpviz.telemetry import Event, dump_line, read_recording, write_header
+from mpviz.telemetry import Event, Recorder, read_recording, recording_header
 
 
 @dataclass
@@ -79,13 +79,12 @@ class LiveSource(Source):
         self.model = Model()
         self.supervisor = Supervisor(settings.method, settings.speed, settings.seed)
         self.lesson = self.cls(self.supervisor, seed=settings.seed, **values)
-        self._record = None
-        if settings.record is not None:
-            self._record = settings.record.open("w", encoding="utf-8")
-            from mpviz.headless import header
-
-            s = settings
-            write_header(self._record, header(s.lesson, values, s.speed, s.seed, s.method))
+        s = settings
+        self.recorder = (
+            None
+            if s.record is None
+            else Recorder(s.record, recording_header(s.lesson, values, s.speed, s.seed, s.method))
+        )
         self._closed = False
         self._closing = threading.Lock()
 
@@ -105,9 +104,8 @@ class LiveSource(Source):
             return events
 
     def _write(self, events: list[Event]) -> None:
-        if self._record is not None and events:
-            self._record.writelines(dump_line(e) + "\n" for e in events)
-            self._record.flush()
+        if self.recorder is not None and events:
+            self.recorder.write(events)
 
     def verdict(self) -> Verdict:
         now = self.now_ns()
@@ -137,8 +135,8 @@ class LiveSource(Source):
             events = self.supervisor.stop()
             self.supervisor.close()
             self._write(events)
-            if self._record is not None:
-                self._record.close()
+            if self.recorder is not None:
+                self.recorder.close()
             return events
 
 

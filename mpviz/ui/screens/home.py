@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, OptionList
+from textual.widgets import Footer, Markdown, OptionList
 from textual.widgets.option_list import Option
 
 from mpviz.scenarios import LESSONS
+from mpviz.ui.widgets.title_bar import TitleBar
 
 
 def lesson_option(name: str) -> Option:
@@ -45,15 +46,14 @@ class HomeScreen(Screen):
     BINDINGS = [Binding("enter", "start", "Start lesson", show=True)]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="≡")
+        yield TitleBar()
         with Horizontal(id="home"):
             yield OptionList(*(lesson_option(name) for name in LESSONS), id="lessons")
             yield Markdown(describe(next(iter(LESSONS))), id="about")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "mpviz"
-        self.sub_title = "multiprocessing lessons, run as real processes"
+        self.query_one(TitleBar).set("mpviz", "multiprocessing lessons, run as real processes")
         self.query_one("#lessons").border_title = "Lessons: pick one, press Enter"
         self.query_one("#about").border_title = "About this lesson"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 from collections import deque
@@ -14,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from mpviz.scenarios.base import Lesson
@@ -27,6 +28,7 @@ from mpviz.ui.widgets.panels import PANELS, ChatPanel, LessonPanel
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
+from mpviz.ui.widgets.title_bar import TitleBar
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
@@ -81,7 +83,7 @@ class LessonScreen(Screen):
         return self.source.cls
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="≡")
+        yield TitleBar()
         yield Alerts(id="alerts")
         yield ProcessTable(id="procs")
         with Horizontal(id="middle"):
@@ -93,7 +95,8 @@ class LessonScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"mpviz · {self.lesson.name}: {self.lesson.title}"
+        self._title = f"mpviz · {self.lesson.name}: {self.lesson.title}"
+        self.query_one(TitleBar).set(self._title)
         self.query_one("#procs").border_title = "Processes"
         self.query_one("#panel").border_title = self.lesson.title
         self.query_one("#log").border_title = "Events"
@@ -198,6 +201,9 @@ class LessonScreen(Screen):
     def _show_alerts(self, now: int) -> None:
         verdict = self.source.verdict()
         text = Text()
+        recorder = getattr(self.source, "recorder", None)
+        if recorder is not None and recorder.error:
+            text.append(f"⚠ recording stopped: {recorder.error}\n", style="bold red")
         for anomaly in self.model.anomalies(now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
@@ -211,7 +217,8 @@ class LessonScreen(Screen):
         source = self.source
         where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        self.sub_title = f"{where} · speed ×{source.speed:g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        status = f"{where} · speed ×{source.speed:g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        self.query_one(TitleBar).set(self._title, status)
 
     @on(ChatPanel.Typed)
     def _typed(self, event: ChatPanel.Typed) -> None:
@@ -333,10 +340,16 @@ class LessonScreen(Screen):
             self._last_second = -1
 
 
+@functools.cache
+def screen_class(lesson: type[Lesson]) -> type[LessonScreen]:
+    """The screen class of a lesson: its own keys, then the common ones.
+
+    Made once per lesson: Textual keeps caches per class, and a class made on
+    every restart would keep them all."""
+    keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
+    keys += [Binding(t.key, f"toggle('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
+    return type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+
+
 def lesson_screen(source: Source) -> LessonScreen:
-    """A lesson screen whose bindings include the lesson's own keys."""
-    cls = source.cls
-    keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in cls.actions]
-    keys += [Binding(t.key, f"toggle('{t.param}')", t.description, tooltip=t.help) for t in cls.toggles]
-    screen_cls = type(f"{cls.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
-    return screen_cls(source)
+    return screen_class(source.cls)(source)
