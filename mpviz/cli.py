@@ -26,33 +26,18 @@ class Parser(argparse.ArgumentParser):
         self.exit(USAGE_EXIT, f"mpviz: error: {message} (see 'mpviz --help')\n")
 
 
-def _number(kind: type, what: str, low: float, high: float | None = None, inclusive: bool = True):
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
-        if value < low or (not inclusive and value == low):
-            bound = f"at least {low}" if inclusive else f"more than {low}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"must be at most {high}, not {text}")
-        return value
-
-    return parse
-
-
-SPEED = _number(float, "a number", 0, 1000, inclusive=False)
+# The options every lesson takes, checked like the lessons' own.
+SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
+DURATION = Param("duration", 0.0, "stop after S seconds", above=0, noun="a number of seconds")
+SEED = Param("seed", 0, "fix every process's random numbers", low=0)
 
 
 def _param_type(param: Param):
     def parse(text: str) -> Any:
         try:
             return param.parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc).removeprefix(param.flag + " ")) from None
+        except ValueError as exc:  # argparse says "argument --flag: " before it
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -75,7 +60,7 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
     common.add_argument(
         "--duration",
-        type=_number(float, "a number of seconds", 0, inclusive=False),
+        type=_param_type(DURATION),
         metavar="S",
         help="stop after S seconds",
     )
@@ -83,11 +68,9 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
     )
     common.add_argument(
-        "--speed", type=SPEED, default=1.0, metavar="F", help="lesson time runs F times faster (default 1)"
+        "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help="lesson time runs F times faster (default 1)"
     )
-    common.add_argument(
-        "--seed", type=_number(int, "a whole number", 0), metavar="N", help="fix every process's random numbers"
-    )
+    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help="fix every process's random numbers")
     common.add_argument(
         "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
     )
@@ -110,7 +93,9 @@ def build_parser() -> Parser:
         _add_run_options(lessons.add_parser(name, help=cls.teaches, description=cls.teaches), cls)
     replay = commands.add_parser("replay", help="play a recording made with --record")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
-    replay.add_argument("--speed", type=SPEED, default=1.0, metavar="F", help="play F times faster (default 1)")
+    replay.add_argument(
+        "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help="play F times faster (default 1)"
+    )
     return parser
 
 

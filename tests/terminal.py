@@ -68,7 +68,8 @@ class Terminal:
         os.close(self.master)
 
     def lesson_pids(self) -> set[int]:
-        """Lesson processes past their bootstrap (each leads its own process group)."""
+        """Lesson processes past their bootstrap: each leads its own process group
+        (multiprocessing's helpers, the resource tracker and the forkserver, do not)."""
         found = set()
         try:
             children = psutil.Process(self.proc.pid).children(recursive=True)
@@ -76,9 +77,9 @@ class Terminal:
             return found
         for p in children:
             try:
-                if "spawn_main" in " ".join(p.cmdline()) and os.getpgid(p.pid) == p.pid:
+                if os.getpgid(p.pid) == p.pid:
                     found.add(p.pid)
-            except (psutil.NoSuchProcess, ProcessLookupError):
+            except ProcessLookupError:
                 continue
         return found
 

@@ -32,6 +32,16 @@ async def until(pilot, condition: Callable[[], object], timeout: float = 60, wha
         await pilot.pause(0.05)
 
 
+async def select(pilot, table: ProcessTable, pid: int) -> None:
+    """Put the cursor on ``pid``'s row, once the table shows it (a moment after the model has it)."""
+
+    def chosen() -> bool:
+        table.move_to(pid)
+        return table.selected_pid == pid
+
+    await until(pilot, chosen, what=f"the row of pid {pid}")
+
+
 def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
     source = LiveSource(Settings(lesson, dict(params), speed=speed, seed=1))
     source.begin()
@@ -134,7 +144,7 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             )
             holder = next(iter(lock().holders))
             table = app.screen.query_one(ProcessTable)
-            table.move_to(holder)
+            await select(pilot, table, holder)
             await pilot.press("k")
             await until(pilot, lambda: not model.procs[holder].alive, what="the holder to die")
             assert model.procs[holder].state == "killed by SIGKILL"
@@ -146,7 +156,7 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             await until(pilot, lambda: "dead: it will never release" in text_of(panel), what="the panel to say so")
 
             waiter = next(iter(lock().waiters))
-            table.move_to(waiter)
+            await select(pilot, table, waiter)
             await pilot.press("z")
             await until(pilot, lambda: psutil.Process(waiter).status() == psutil.STATUS_STOPPED, what="SIGSTOP")
             await until(pilot, lambda: model.procs[waiter].phase is Phase.STOPPED, what="the row to say paused")
@@ -171,7 +181,7 @@ async def test_a_typed_line_goes_through_the_selected_client_and_its_reply_shows
                 what="two clients",
             )
             second = model.by_role("client")[1]
-            app.screen.query_one(ProcessTable).move_to(second.pid)
+            await select(pilot, app.screen.query_one(ProcessTable), second.pid)
             await pilot.press("tab")
             assert app.focused is app.screen.query_one("#chat-input")
             await pilot.press(*"bonjour", "enter")

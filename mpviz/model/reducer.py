@@ -215,9 +215,10 @@ class Model:
             return
         d = event.data
         old = proc.stats
-        # The thread count comes in every few samples only; keep the last one seen.
+        # Memory and threads come only when they may have changed; keep the last ones seen.
+        rss = int(d.get("rss", old.rss if old else 0))
         threads = int(d.get("threads", old.threads if old else 0))
-        stats = Stats(float(d.get("cpu", 0.0)), int(d.get("rss", 0)), threads, str(d.get("status", "")))
+        stats = Stats(float(d.get("cpu", 0.0)), rss, threads, str(d.get("status", "")))
         if stats != old:
             proc.stats = stats
             self.dirty_procs.add(proc.pid)

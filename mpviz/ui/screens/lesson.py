@@ -107,8 +107,9 @@ class LessonScreen(Screen):
             self.call_after_refresh(self.refresh_views)
             return
         self.read_records()
-        # Time passing is shown once a second; records ask for a refresh themselves.
-        self.set_interval(1.0, self.refresh_views)
+        # Records ask for a refresh themselves; the passing of time needs one a
+        # second, unless records (the psutil samples, once a second) just did it.
+        self.set_interval(1.0, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
@@ -154,6 +155,10 @@ class LessonScreen(Screen):
         if self._refresh_timer is None:
             wait = max(at_least, self._refreshed_at + REFRESH_S - time.monotonic())
             self._refresh_timer = self.set_timer(max(wait, 0.001), self._refresh_now)  # Textual: no 0 s timers
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._refreshed_at >= 0.9:
+            self.refresh_views()
 
     def _refresh_now(self) -> None:
         self._refresh_timer = None
