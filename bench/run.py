@@ -32,6 +32,8 @@ BUDGETS = {
     "cpu_pct_100": ("≤", 1.0),
     "ingest_ratio": ("≥", 0.5),
     "key_latency_p99_ms": ("<", 100.0),
+    "key_latency_p99_ms_100": ("<", 100.0),
+    "key_latency_p99_ms_500": ("<", 100.0),
     "rss_mb_after_1m": ("≤", 150.0),
     "rss_mb_after_500k": ("≤", 150.0),
 }
@@ -97,7 +99,13 @@ def tracking_cpu(n: int, method: str, warm: float, window: float, anchors: bool)
         time.sleep(warm)
         groups = {"mpviz": [dash.proc.pid]} | {name: [t.proc.pid] for name, t in others.items()}
         result = cpu_pct(groups, window)
-        return {name: result.get(name) for name in ("mpviz", "htop", "glances", "naive")}
+        out = {name: result.get(name) for name in ("mpviz", "htop", "glances", "naive")}
+        for t in others.values():
+            t.close()
+        # Responsive with all of them? Speed the lesson up and back, as a user would.
+        p50, p99 = latencies(dash, 20, (b"+", "speed ×0.04 ·"), (b"-", "speed ×0.02 ·"))
+        log(f"  keys with {n} processes: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        return out | {"key_p50_ms": round(p50, 1), "key_p99_ms": round(p99, 1)}
     finally:
         for t in others.values():
             t.close()
@@ -193,29 +201,33 @@ def key_latency(tmp: Path, presses: int) -> dict[str, float]:
     try:
         time.sleep(2)
         before, t0 = rec.count(), time.monotonic()
-        latencies = []
-        for i in range(presses):
-            # The flood runs at ×1000, the top speed: halve it, then double it back.
-            key, shows = (b"-", "speed ×500") if i % 2 == 0 else (b"+", "speed ×1000")
-            offset = len(term.output)
-            sent = time.perf_counter()
-            term.type(key)
-            marker = shows.encode()
-            seen = lambda marker=marker, offset=offset: term.output.find(marker, offset) >= 0  # noqa: E731
-            wait_for(seen, 10, f"{shows!r} after {key!r}", every=0.001)
-            latencies.append((time.perf_counter() - sent) * 1000)
-            time.sleep(0.15)
+        # The flood runs at ×1000, the top speed: halve it, then double it back.
+        p50, p99 = latencies(term, presses, (b"-", "speed ×500"), (b"+", "speed ×1000"))
         rate = (rec.count() - before) / (time.monotonic() - t0)
     finally:
         term.type(b"q")
         term.proc.wait(60)
         term.close()
-    log("  latencies (ms): " + " ".join(f"{x:.0f}" for x in latencies))
-    latencies.sort()
-    p50 = latencies[len(latencies) // 2]
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     log(f"keys: {presses} presses under {rate:,.0f} events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     return {"key_latency_p50_ms": round(p50, 1), "key_latency_p99_ms": round(p99, 1), "flood_events_per_s": round(rate)}
+
+
+def latencies(term: Terminal, presses: int, *keys: tuple[bytes, str]) -> tuple[float, float]:
+    """p50 and p99 in ms from a key press to the text it makes appear, taking ``keys`` in turn."""
+    taken = []
+    for i in range(presses):
+        key, shows = keys[i % len(keys)]
+        offset = len(term.output)
+        sent = time.perf_counter()
+        term.type(key)
+        marker = shows.encode()
+        seen = lambda marker=marker, offset=offset: term.output.find(marker, offset) >= 0  # noqa: E731
+        wait_for(seen, 10, f"{shows!r} after {key!r}", every=0.001)
+        taken.append((time.perf_counter() - sent) * 1000)
+        time.sleep(0.15)
+    log("  latencies (ms): " + " ".join(f"{x:.0f}" for x in taken))
+    taken.sort()
+    return taken[len(taken) // 2], taken[min(len(taken) - 1, round(0.99 * (len(taken) - 1)))]
 
 
 def memory(tmp: Path, first: int, second: int) -> dict[str, float]:
@@ -289,10 +301,11 @@ def main() -> int:
             "htop_cpu_pct_100": cpu["htop"],
             "glances_cpu_pct_100": cpu["glances"],
             "naive_textual_cpu_pct_100": cpu["naive"],
+            "key_latency_p99_ms_100": cpu["key_p99_ms"],
         }
     if "cpu500" in only:
         cpu = tracking_cpu(500, "forkserver", warm=20 if quick else 70, window=20 if quick else 30, anchors=False)
-        result["cpu_pct_500"] = cpu["mpviz"]
+        result |= {"cpu_pct_500": cpu["mpviz"], "key_latency_p99_ms_500": cpu["key_p99_ms"]}
     if "ingest" in only:
         result |= ingest(4, 25_000 if quick else 100_000)
     if "keys" in only:

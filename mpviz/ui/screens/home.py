@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +18,11 @@ from mpviz.ui.widgets.title_bar import TitleBar
 
 def lesson_option(name: str) -> Option:
     cls = LESSONS[name]
-    prompt = Text.assemble((f"{name:<10}", "bold"), (cls.title, "bold"), "\n", (f"{'':<10}{cls.teaches}", "dim"))
+    # Two columns, so that a narrow terminal wraps the text under the text, not under the name.
+    prompt = Table.grid(padding=(0, 1))
+    prompt.add_column(width=9, no_wrap=True)
+    prompt.add_column()
+    prompt.add_row(Text(name, "bold"), Text.assemble((cls.title, "bold"), "\n", (cls.teaches, "dim")))
     return Option(prompt, id=name)
 
 
@@ -43,7 +48,8 @@ def describe(name: str) -> str:
 
 
 class HomeScreen(Screen):
-    BINDINGS = [Binding("enter", "start", "Start lesson", show=True)]
+    # priority: the list's own Enter would hide this one from the footer.
+    BINDINGS = [Binding("enter", "start", "Start lesson", priority=True)]
 
     def compose(self) -> ComposeResult:
         yield TitleBar()

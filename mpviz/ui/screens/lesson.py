@@ -222,7 +222,9 @@ class LessonScreen(Screen):
         source = self.source
         where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        status = f"{where} · speed ×{source.speed:g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        status = (
+            f"{where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        )
         self.query_one(TitleBar).set(self._title, status)
 
     @on(ChatPanel.Typed)
