@@ -44,7 +44,14 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 COMMON: list[BindingType] = [
     Binding("question_mark", "help", "Help"),
     Binding("r", "restart", "Restart"),
-    Binding("plus,equals_sign", "faster", "Faster", key_display="+", tooltip="faster: lesson time runs twice as fast"),
+    # One footer slot teaches both speed keys.
+    Binding(
+        "plus,equals_sign",
+        "faster",
+        "Speed",
+        key_display="+/-",
+        tooltip="lesson time runs twice as fast (+) or half as fast (-)",
+    ),
     Binding("minus", "slower", "Slower", key_display="-", show=False, tooltip="slower: lesson time runs half as fast"),
     Binding("z", "pause", "Pause/resume"),
     Binding("Z", "pause_all", "Pause all", show=False),
@@ -278,12 +285,15 @@ class LessonScreen(Screen):
 
     def active_bindings_help(self) -> list[tuple[str, str]]:
         keys = []
+        covered: set[str] = set()  # "-" is told with "+/-"
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             action = binding.action.partition("(")[0]
-            if self.check_action(action, ()) is False:
+            display = self.app.get_key_display(binding)
+            if self.check_action(action, ()) is False or display in covered:
                 continue
-            keys.append((self.app.get_key_display(binding), binding.tooltip or binding.description))
+            keys.append((display, binding.tooltip or binding.description))
+            covered.update(display.split("/"))
         return keys
 
     def action_restart(self) -> None:
