@@ -45,9 +45,9 @@ def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int]
 
 
 def boxes(cells: list[tuple[str, list[Text], str]], width: int) -> Text:
-    """Titled boxes side by side, as many to a row as ``width`` takes."""
-    inner = ROOM_WIDTH - 2
+    """Titled boxes side by side, as many to a row as ``width`` takes, widened to fill it."""
     per_row = max(1, width // ROOM_WIDTH)
+    inner = min(width // per_row, ROOM_WIDTH + 8) - 2
     out = Text()
     for start in range(0, len(cells), per_row):
         row = cells[start : start + per_row]
