@@ -152,7 +152,7 @@ def test_pingpong_with_the_sleep_main_gets_the_childs_hello(tmp_path: Path) -> N
     code, out, events = _pingpong(tmp_path)
     main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
     assert [e.data["item"] for e in events if e.kind == "queue.get" and e.pid == main] == ["hello"] * 3
-    assert code == 0 and "3 exchanges over the queue; main always got the child's 'hello'" in out
+    assert code == 0 and "3 exchanges over the queue; main always got the child's 'hello': invariant held" in out
 
 
 def test_pingpong_without_the_sleep_main_takes_its_own_hi(tmp_path: Path) -> None:

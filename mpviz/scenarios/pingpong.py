@@ -111,4 +111,8 @@ class PingPong(Lesson):
         text = f"{replies} exchange{'' if replies == 1 else 's'} over the {channel}"
         if races:
             return Verdict(False, f"{text}; race in {races}: main took back its own 'hi'")
-        return Verdict(True, f"{text}; main always got the child's 'hello'") if final else Verdict(None, text)
+        return (
+            Verdict(True, f"{text}; main always got the child's 'hello': invariant held")
+            if final
+            else Verdict(None, text)
+        )
