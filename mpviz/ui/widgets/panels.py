@@ -173,7 +173,7 @@ class TrafficPanel(LessonPanel):
             Text.assemble(
                 ("GREEN" if green else "RED", f"bold {colour}"), (" · cars go" if green else " · cars wait", "bold")
             ),
-            Text(f"event 'light': flag {green}"),
+            Text(f"'light' flag {green}"),
             Text(f"{'set: wait() returns at once' if green else 'clear: wait() blocks'}", style="dim"),
             Text(
                 f"changed {duration(now_ns - light.changed_ns)} ago"
@@ -182,12 +182,15 @@ class TrafficPanel(LessonPanel):
             ),
             Text(f"automatic cycling {'on' if auto else 'off'}", style="dim"),
         ]
+        room = self.inner_width - lamp[0].cell_len - 2
         text = Text()
         for i, part in enumerate(lamp):
             text.append_text(part)
             if i - 1 < len(words) and i >= 1:
                 text.append("  ")
-                text.append_text(words[i - 1])
+                word = words[i - 1].copy()
+                word.truncate(room, overflow="ellipsis")  # a wrapped line would break the lamp
+                text.append_text(word)
             text.append("\n")
         cars = model.by_role("car")
         waiting = [model.procs[p] for p in light.waiters if p in model.procs]
