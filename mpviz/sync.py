@@ -114,13 +114,6 @@ class _Acquirable:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name, "inner": self._inner}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.name = state["name"]
-        self._inner = state["inner"]
-
     def __repr__(self) -> str:
         return f"<mpviz {type(self).__name__} {self.name!r}>"
 
@@ -160,13 +153,6 @@ class Semaphore(_Acquirable):
 
     def get_value(self) -> int:
         return self._inner.get_value()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**super().__getstate__(), "initial": self.initial}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self.initial = state["initial"]
 
 
 class BoundedSemaphore(Semaphore):
@@ -212,13 +198,6 @@ class Event:
             return True
         emit("event.timeout", self.name)
         return False
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name, "inner": self._inner}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.name = state["name"]
-        self._inner = state["inner"]
 
     def __repr__(self) -> str:
         return f"<mpviz Event {self.name!r}>"
@@ -307,14 +286,6 @@ class Queue:
     def cancel_join_thread(self) -> None:
         self._inner.cancel_join_thread()
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name, "maxsize": self.maxsize, "inner": self._inner}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.name = state["name"]
-        self.maxsize = state["maxsize"]
-        self._inner = state["inner"]
-
     def __repr__(self) -> str:
         return f"<mpviz {type(self).__name__} {self.name!r}>"
 
@@ -377,14 +348,6 @@ class PipeEnd:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name, "end": self.end, "conn": self._conn}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.name = state["name"]
-        self.end = state["end"]
-        self._conn = state["conn"]
 
     def __repr__(self) -> str:
         return f"<mpviz Pipe {self.name!r} end {self.end}>"
