@@ -102,6 +102,7 @@ def tracking_cpu(n: int, method: str, warm: float, window: float, anchors: bool)
         out = {name: result.get(name) for name in ("mpviz", "htop", "glances", "naive")}
         for t in others.values():
             t.close()
+        others.clear()  # closed: nothing left for the finally below
         # Responsive with all of them? Speed the lesson up and back, as a user would.
         p50, p99 = latencies(dash, 20, (b"+", "speed ×0.04 ·"), (b"-", "speed ×0.02 ·"))
         log(f"  keys with {n} processes: p50 {p50:.0f} ms, p99 {p99:.0f} ms")

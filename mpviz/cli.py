@@ -62,15 +62,13 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
         "--duration",
         type=_param_type(DURATION),
         metavar="S",
-        help="stop after S seconds",
+        help=DURATION.help,
     )
     common.add_argument(
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
     )
-    common.add_argument(
-        "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help="lesson time runs F times faster (default 1)"
-    )
-    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help="fix every process's random numbers")
+    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
     common.add_argument(
         "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
     )

@@ -28,15 +28,6 @@ LESSONS = {
 }
 
 
-def lesson_processes(dashboard: int) -> set[int]:
-    try:
-        return {
-            p.pid for p in psutil.Process(dashboard).children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
-        }
-    except psutil.NoSuchProcess:
-        return set()
-
-
 @pytest.mark.soak
 @pytest.mark.timeout(SECONDS + 300)
 @pytest.mark.parametrize("lesson", list(LESSONS))
@@ -50,7 +41,7 @@ def test_soak(lesson: str) -> None:
         start = time.monotonic()
         while time.monotonic() - start < SECONDS:
             time.sleep(5)
-            seen |= lesson_processes(term.proc.pid)
+            seen |= term.lesson_pids()
             term.type(b"r")  # a fresh run of the lesson, in the same dashboard
             samples.append((time.monotonic() - start, dash.memory_info().rss, dash.num_fds()))
             term.output.clear()  # the test's own buffer must not grow either

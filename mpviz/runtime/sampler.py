@@ -26,7 +26,6 @@ class Sampler:
     def __init__(self) -> None:
         self._procs: dict[int, psutil.Process] = {}
         self._rounds = 0
-        self._seen: set[int] = set()
         # pid → (CPU seconds, when), for CPU % as a share of one core since the last sample.
         self._last: dict[int, tuple[float, float]] = {}
         # PIDs found gone (or zombie) since the last call of ``take_gone``.
@@ -49,12 +48,11 @@ class Sampler:
                         raise psutil.ZombieProcess(pid)
                     times = proc.cpu_times()
                     cpu_s = times.user + times.system
-                    ran = self._last.get(pid, (None,))[0] != cpu_s
+                    ran = self._last.get(pid, (None,))[0] != cpu_s  # a first sample counts as ran
                     data = {"cpu": self._percent(pid, cpu_s), "status": status}
-                    if every or ran or pid not in self._seen:
+                    if every or ran:
                         data["rss"] = proc.memory_info().rss
                         data["threads"] = proc.num_threads()
-                        self._seen.add(pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 del self._procs[pid]
                 self._last.pop(pid, None)
