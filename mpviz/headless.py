@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from mpviz.model import Model, line
+from mpviz.model import Model
 from mpviz.runtime import Supervisor
 from mpviz.scenarios import LESSONS
 from mpviz.telemetry import Event, Recorder, now_ns, recording_header
@@ -86,7 +86,7 @@ def run(
             recorder.write(events)
         for event in events:
             model.apply_one(event)
-            text = line(event, model.t0 or event.t_ns, model.name_of(event.pid))
+            text = model.line(event)
             if text is not None:
                 out.write(text + "\n")
         out.flush()

@@ -23,6 +23,7 @@ from ``multiprocessing``; nothing else changes.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -70,6 +71,16 @@ def context() -> BaseContext:
     return multiprocessing.get_context(_method)
 
 
+_serial = itertools.count(1)
+
+
+def new_prim(kind: str, name: str, **facts: Any) -> str:
+    """A new primitive's id, unique in the run, after saying what it is (``prim.new``)."""
+    prim_id = f"{os.getpid()}.{next(_serial)}"
+    emit("prim.new", prim_id, {"kind": kind, "name": name, **facts})
+    return prim_id
+
+
 # --- locks and semaphores ---------------------------------------------------
 
 
@@ -83,30 +94,31 @@ class _Acquirable:
 
     family = "lock"
 
-    def __init__(self, name: str, inner: Any) -> None:
+    def __init__(self, name: str, inner: Any, **facts: Any) -> None:
         self.name = name
         self._inner = inner
+        self.id = new_prim(self.family, name, **facts)
 
     def _facts(self) -> dict[str, Any]:
         return {}
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         if self._inner.acquire(False):
-            emit(f"{self.family}.acquired", self.name, self._facts())
+            emit(f"{self.family}.acquired", self.id, self._facts())
             return True
         if not block:
             return False
-        emit(f"{self.family}.wait", self.name, self._facts())
+        emit(f"{self.family}.wait", self.id, self._facts())
         if self._inner.acquire(True, timeout):
-            emit(f"{self.family}.acquired", self.name, self._facts())
+            emit(f"{self.family}.acquired", self.id, self._facts())
             return True
-        emit(f"{self.family}.timeout", self.name, self._facts())
+        emit(f"{self.family}.timeout", self.id, self._facts())
         return False
 
     def release(self) -> None:
         t = now_ns()
         self._inner.release()
-        emit(f"{self.family}.released", self.name, self._facts(), t_ns=t)
+        emit(f"{self.family}.released", self.id, self._facts(), t_ns=t)
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -142,8 +154,8 @@ class Semaphore(_Acquirable):
     family = "sem"
 
     def __init__(self, value: int = 1, name: str = "semaphore") -> None:
-        super().__init__(name, self._make(value))
         self.initial = value
+        super().__init__(name, self._make(value), value=value)
 
     def _make(self, value: int) -> Any:
         return context().Semaphore(value)
@@ -174,6 +186,7 @@ class Event:
     def __init__(self, name: str = "event") -> None:
         self.name = name
         self._inner = context().Event()
+        self.id = new_prim("event", name)
 
     def is_set(self) -> bool:
         return self._inner.is_set()
@@ -181,22 +194,22 @@ class Event:
     def set(self) -> None:
         t = now_ns()
         self._inner.set()
-        emit("event.set", self.name, t_ns=t)
+        emit("event.set", self.id, t_ns=t)
 
     def clear(self) -> None:
         t = now_ns()
         self._inner.clear()
-        emit("event.clear", self.name, t_ns=t)
+        emit("event.clear", self.id, t_ns=t)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._inner.is_set():
-            emit("event.woke", self.name, {"waited": False})
+            emit("event.woke", self.id, {"waited": False})
             return True
-        emit("event.wait", self.name)
+        emit("event.wait", self.id)
         if self._inner.wait(timeout):
-            emit("event.woke", self.name, {"waited": True})
+            emit("event.woke", self.id, {"waited": True})
             return True
-        emit("event.timeout", self.name)
+        emit("event.timeout", self.id)
         return False
 
     def __repr__(self) -> str:
@@ -224,6 +237,7 @@ class Queue:
         self.name = name
         self.maxsize = maxsize
         self._inner = self._make(maxsize)
+        self.id = new_prim("queue", name, maxsize=maxsize)
 
     def _make(self, maxsize: int) -> Any:
         return context().Queue(maxsize)
@@ -235,14 +249,14 @@ class Queue:
         except queue.Full:
             if not block:
                 raise
-            emit(f"{self.family}.put_blocked", self.name, {"item": short(obj)})
+            emit(f"{self.family}.put_blocked", self.id, {"item": short(obj)})
             try:
                 t = now_ns()
                 self._inner.put(obj, True, timeout)
             except queue.Full:
-                emit(f"{self.family}.timeout", self.name, {"op": "put"})
+                emit(f"{self.family}.timeout", self.id, {"op": "put"})
                 raise
-        emit(f"{self.family}.put", self.name, {"item": short(obj), "none": obj is None}, t_ns=t)
+        emit(f"{self.family}.put", self.id, {"item": short(obj), "none": obj is None}, t_ns=t)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         # An item just put may still be in the putter's feeder thread, so a
@@ -253,13 +267,13 @@ class Queue:
         except queue.Empty:
             if not block:
                 raise
-            emit(f"{self.family}.get_blocked", self.name)
+            emit(f"{self.family}.get_blocked", self.id)
             try:
                 obj = self._inner.get(True, None if timeout is None else max(0.0, timeout - glance))
             except queue.Empty:
-                emit(f"{self.family}.timeout", self.name, {"op": "get"})
+                emit(f"{self.family}.timeout", self.id, {"op": "get"})
                 raise
-        emit(f"{self.family}.get", self.name, {"item": short(obj), "none": obj is None})
+        emit(f"{self.family}.get", self.id, {"item": short(obj), "none": obj is None})
         return obj
 
     def put_nowait(self, obj: Any) -> None:
@@ -299,12 +313,12 @@ class JoinableQueue(Queue):
     def task_done(self) -> None:
         t = now_ns()
         self._inner.task_done()
-        emit("queue.task_done", self.name, t_ns=t)
+        emit("queue.task_done", self.id, t_ns=t)
 
     def join(self) -> None:
-        emit("queue.join_wait", self.name)
+        emit("queue.join_wait", self.id)
         self._inner.join()
-        emit("queue.joined", self.name)
+        emit("queue.joined", self.id)
 
 
 # --- pipe --------------------------------------------------------------------
@@ -313,7 +327,8 @@ class JoinableQueue(Queue):
 class PipeEnd:
     """One end of a ``Pipe``: a ``Connection`` that reports send and recv."""
 
-    def __init__(self, name: str, end: int, conn: Connection) -> None:
+    def __init__(self, prim_id: str, name: str, end: int, conn: Connection) -> None:
+        self.id = prim_id
         self.name = name
         self.end = end
         self._conn = conn
@@ -321,13 +336,13 @@ class PipeEnd:
     def send(self, obj: Any) -> None:
         t = now_ns()
         self._conn.send(obj)
-        emit("pipe.send", self.name, {"end": self.end, "item": short(obj)}, t_ns=t)
+        emit("pipe.send", self.id, {"end": self.end, "item": short(obj)}, t_ns=t)
 
     def recv(self) -> Any:
         if not self._conn.poll(FEEDER_GLANCE):
-            emit("pipe.recv_blocked", self.name, {"end": self.end})
+            emit("pipe.recv_blocked", self.id, {"end": self.end})
         obj = self._conn.recv()
-        emit("pipe.recv", self.name, {"end": self.end, "item": short(obj)})
+        emit("pipe.recv", self.id, {"end": self.end, "item": short(obj)})
         return obj
 
     def poll(self, timeout: float | None = 0.0) -> bool:
@@ -356,7 +371,8 @@ class PipeEnd:
 def Pipe(duplex: bool = True, name: str = "pipe") -> tuple[PipeEnd, PipeEnd]:  # noqa: N802 - mirrors multiprocessing.Pipe
     """``multiprocessing.Pipe``: two connected ends (end 1 only sends when ``duplex`` is false)."""
     a, b = context().Pipe(duplex)
-    return PipeEnd(name, 0, a), PipeEnd(name, 1, b)
+    prim_id = new_prim("pipe", name, duplex=duplex)
+    return PipeEnd(prim_id, name, 0, a), PipeEnd(prim_id, name, 1, b)
 
 
 # --- pace: speed and seed, shared by every lesson process -------------------

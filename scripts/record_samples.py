@@ -28,7 +28,7 @@ Act = Callable[[Model, Supervisor], bool]
 
 def kill_lock_holder(lock: str, waiting: int) -> Act:
     def act(model: Model, sup: Supervisor) -> bool:
-        prim = model.prims.get(lock)
+        prim = model.prim(lock)
         if prim and prim.holders and len(prim.waiters) >= waiting:
             sup.signal(next(iter(prim.holders)), signal.SIGKILL)
             return True

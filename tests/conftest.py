@@ -56,6 +56,13 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def prim_id(events: list[Event], name: str) -> str:
+    """The id of the primitive created with ``name`` (its records carry the id)."""
+    ids = {e.obj for e in events if e.kind == "prim.new" and e.data.get("name") == name}
+    assert len(ids) == 1, f"one primitive named {name!r}, not {len(ids)}"
+    return ids.pop()
+
+
 def lesson_pids(events: list[Event]) -> set[int]:
     return {e.pid for e in events if e.kind == "proc.spawn"}
 

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import load, mpviz, none_alive
+from conftest import load, mpviz, none_alive, prim_id
 
 from mpviz.telemetry import Event
 
@@ -52,11 +52,12 @@ def test_traffic_every_pass_follows_a_set(tmp_path: Path) -> None:
     # arrivals, so whether a car meets red is a race.  A 3-second light is off
     # that grid; with seed 1, four of six cars arrive a full second into a red.
     code, out, events = run(tmp_path, "traffic", "--cars", "6", "--light", "3", "--speed", "4", "--seed", "1")
-    sets = [e.t_ns for e in events if e.kind == "event.set" and e.obj == "light"]
+    light = prim_id(events, "light")
+    sets = [e.t_ns for e in events if e.kind == "event.set" and e.obj == light]
     passes = states(events, "passes the crossing")
     assert len(passes) == 6
     assert all(any(s < p.t_ns for s in sets) for p in passes)
-    waited = {e.pid for e in events if e.kind == "event.wait" and e.obj == "light"}
+    waited = {e.pid for e in events if e.kind == "event.wait" and e.obj == light}
     assert len(waited) >= 3, "cars that meet a red light wait"
     assert waited == {e.pid for e in states(events, "waiting at the red light")}
     # A car that waited woke only after a set.

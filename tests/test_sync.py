@@ -18,11 +18,29 @@ MP = multiprocessing.get_context("spawn")
 
 
 @pytest.fixture
-def records() -> list[Event]:
+def created() -> list[Event]:
     got: list[Event] = []
     install_reporter(got.append)
     yield got
     uninstall_reporter()
+
+
+@pytest.fixture
+def records(created: list[Event]) -> list[Event]:
+    """The records of operations (a primitive's ``prim.new`` left out)."""
+    got: list[Event] = []
+    install_reporter(lambda e: (created if e.kind == "prim.new" else got).append(e))
+    return got
+
+
+def test_a_primitive_says_what_it_is_once_and_its_records_carry_its_id(created: list[Event]) -> None:
+    sem = sync.Semaphore(3, name="rooms")
+    sync.Semaphore(3, name="rooms")
+    sem.acquire()
+    new = [e for e in created if e.kind == "prim.new"]
+    assert [(e.data["kind"], e.data["name"], e.data["value"]) for e in new] == [("sem", "rooms", 3)] * 2
+    assert new[0].obj != new[1].obj, "two primitives never share an id"
+    assert created[-1].kind == "sem.acquired" and created[-1].obj == new[0].obj
 
 
 def play(obj: Any, steps: list[tuple[str, tuple, dict]]) -> list[Any]:
@@ -141,7 +159,7 @@ def test_lock_reports_wait_only_when_it_blocks(records: list[Event]) -> None:
     t.start()
     t.join()
     assert [e.kind for e in records] == ["lock.acquired", "lock.wait", "lock.timeout"]
-    assert {e.obj for e in records} == {"door"}
+    assert {e.obj for e in records} == {lock.id}
 
 
 def test_with_statement_and_semaphore_value(records: list[Event]) -> None:

@@ -62,12 +62,12 @@ async def test_light_key_lets_waiting_cars_pass() -> None:
             await pilot.press("space")
             await until(pilot, lambda: all(not c.alive for c in model.by_role("car")), what="the cars to pass")
             assert source.lesson.light.is_set(), "the key set the real Event"
-            passed = [c for c in model.by_role("car") if any(s == "passes the crossing" for _, s, _ in c.said_log)]
+            passed = [c for c in model.by_role("car") if c.said_count("passes the crossing")]
             assert len(passed) == 3 and all(c.exit_code == 0 for c in passed)
             panel = app.screen.query_one("#panel-main")
             await until(pilot, lambda: "GREEN · cars go" in text_of(panel), what="the lamp to show green")
             await pilot.press("space")
-            await until(pilot, lambda: not model.prims["light"].flag, what="the light to turn red again")
+            await until(pilot, lambda: not model.prim("light").flag, what="the light to turn red again")
     finally:
         app.close_all()
 
@@ -138,7 +138,7 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
     model = source.model
     try:
         async with app.run_test(size=SIZE) as pilot:
-            lock = lambda: model.prims.get("ticket")  # noqa: E731
+            lock = lambda: model.prim("ticket")  # noqa: E731
             await until(
                 pilot, lambda: lock() and lock().holders and len(lock().waiters) == 3, what="a holder and 3 waiting"
             )
@@ -185,7 +185,10 @@ async def test_a_typed_line_goes_through_the_selected_client_and_its_reply_shows
             await pilot.press("tab")
             assert app.focused is app.screen.query_one("#chat-input")
             await pilot.press(*"bonjour", "enter")
-            replied = lambda: any(s == "got reply" and d["text"] == "bonjour (received)" for _, s, d in second.said_log)  # noqa: E731
+            replied = lambda: any(  # noqa: E731
+                e.pid == second.pid and e.obj == "got reply" and e.data.get("text") == "bonjour (received)"
+                for e in list(model.log)
+            )
             await until(pilot, replied, what="the reply to the typed line")
             await until(
                 pilot,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
-from mpviz.model.state import Anomaly, Phase, Prim, Proc, Stats
+from mpviz.model.state import Anomaly, Phase, Prim, Proc, Said, Stats
+from mpviz.model.words import describe, line
 from mpviz.telemetry import Event
 
 # How long a starved queue must stay starved before the model calls it a hang:
@@ -24,7 +25,9 @@ LOG_LENGTH = 2000
 class Model:
     def __init__(self) -> None:
         self.procs: dict[int, Proc] = {}
+        # By id (what the records carry); ``_named`` finds them by display name.
         self.prims: dict[str, Prim] = {}
+        self._named: dict[str, str] = {}
         self.counts: Counter[str] = Counter()
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
@@ -45,6 +48,7 @@ class Model:
             "proc.exit": self._proc_exit,
             "proc.signal": self._proc_signal,
             "proc.stats": self._proc_stats,
+            "prim.new": self._prim_new,
             "event.set": self._event_set,
             "event.clear": self._event_clear,
             "event.wait": self._event_wait,
@@ -93,9 +97,6 @@ class Model:
 
     # --- reading ----------------------------------------------------------
 
-    def proc(self, pid: int) -> Proc:
-        return self.procs[pid]
-
     def name_of(self, pid: int) -> str:
         proc = self.procs.get(pid)
         return proc.name if proc else f"pid {pid}"
@@ -103,15 +104,29 @@ class Model:
     def by_role(self, role: str) -> list[Proc]:
         return [p for p in self.procs.values() if p.role == role]
 
-    def alive(self) -> list[Proc]:
-        return [p for p in self.procs.values() if p.alive]
-
     def prim(self, name: str, family: str = "") -> Prim:
         """The primitive called ``name``; an empty one if it has not reported yet."""
-        prim = self.prims.get(name)
-        if prim is None:
-            prim = self.prims[name] = Prim(name, family)
-        return prim
+        prim_id = self._named.get(name)
+        if prim_id is None:
+            return Prim(name, name, family)
+        return self.prims[prim_id]
+
+    def prim_name(self, prim_id: str) -> str:
+        """The display name of the primitive with this id (the id itself if it never said)."""
+        prim = self.prims.get(prim_id)
+        return prim.name if prim else prim_id
+
+    def describe(self, event: Event) -> str | None:
+        """The record in words, primitives by their display names."""
+        return describe(event, self.prim_name(event.obj))
+
+    def line(self, event: Event) -> str | None:
+        """The record as one log line (the headless output, the event log)."""
+        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self.prim_name(event.obj))
+
+    def said(self, state: str) -> int:
+        """How often any process said ``state``, over the whole run."""
+        return self.counts[state]
 
     def seconds(self, t_ns: int) -> float:
         """Seconds since the first record."""
@@ -169,7 +184,10 @@ class Model:
     def _proc_state(self, event: Event) -> None:
         proc = self._get_proc(event)
         proc.said = event.obj
-        proc.said_log.append((event.t_ns, event.obj, event.data))
+        fact = proc.facts.get(event.obj)
+        if fact is None:
+            fact = proc.facts[event.obj] = Said()
+        fact.add(event.t_ns, event.data)
         self.counts[event.obj] += 1
         self._settle(proc, event.t_ns)
 
@@ -194,7 +212,7 @@ class Model:
         for prim in self.prims.values():
             for waiting in (prim.waiters, prim.blocked_get, prim.blocked_put):
                 if waiting.pop(proc.pid, None) is not None:
-                    self.dirty_prims.add(prim.name)
+                    self.dirty_prims.add(prim.id)
         self._set_state(proc, event.t_ns, Phase.EXITED, proc.exit_words())
 
     def _proc_signal(self, event: Event) -> None:
@@ -206,8 +224,7 @@ class Model:
         elif event.obj == "SIGCONT":
             proc.stopped = False
         self._settle(proc, event.t_ns)
-        for name in proc.holds:
-            self.dirty_prims.add(name)
+        self.dirty_prims.update(proc.holds)
 
     def _proc_stats(self, event: Event) -> None:
         proc = self.procs.get(event.pid)
@@ -231,7 +248,7 @@ class Model:
             phase, words = Phase.BLOCKED, proc.blocked
         elif proc.holds:
             phase = Phase.HOLDING
-            words = proc.said or "holding " + ", ".join(f"'{n}'" for n in proc.holds)
+            words = proc.said or "holding " + ", ".join(f"'{self.prim_name(i)}'" for i in proc.holds)
         else:
             phase, words = Phase.RUNNING, proc.said or "running"
         if proc.stopped:
@@ -263,17 +280,36 @@ class Model:
         return proc
 
     def _touch(self, event: Event) -> None:
-        self.dirty_prims.add(event.obj)
+        self._prim(event)
 
     def _prim(self, event: Event) -> Prim:
-        family = event.kind.partition(".")[0]
         prim = self.prims.get(event.obj)
         if prim is None:
-            prim = self.prims[event.obj] = Prim(event.obj, family)
-        elif not prim.family:
-            prim.family = family
-        self.dirty_prims.add(prim.name)
+            # No prim.new seen (a recording from before ids, or a lost record):
+            # the id is all the name there is.
+            prim = self._add_prim(event.obj, event.obj, event.kind.partition(".")[0])
+        self.dirty_prims.add(prim.id)
         return prim
+
+    def _add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
+        unique, n = name, 1
+        while unique in self._named:
+            n += 1
+            unique = f"{name}#{n}"
+        prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
+        self._named[unique] = prim_id
+        return prim
+
+    def _prim_new(self, event: Event) -> None:
+        if event.obj in self.prims:
+            return
+        d = event.data
+        family = str(d.get("kind", ""))
+        prim = self._add_prim(event.obj, str(d.get("name") or family or event.obj), family, str(d.get("site", "")))
+        capacity = d.get("value")
+        if family == "sem" and type(capacity) is int:
+            prim.capacity = prim.value = capacity
+        self.dirty_prims.add(prim.id)
 
     # --- locks and semaphores ----------------------------------------------
 
@@ -301,7 +337,7 @@ class Model:
             prim.held_since[event.pid] = event.t_ns
         prim.holders[event.pid] = prim.holders.get(event.pid, 0) + 1
         proc = self._get_proc(event)
-        proc.holds[prim.name] = proc.holds.get(prim.name, 0) + 1
+        proc.holds[prim.id] = proc.holds.get(prim.id, 0) + 1
         proc.blocked = ""
         self._settle(proc, event.t_ns)
 
@@ -328,11 +364,11 @@ class Model:
         proc = self.procs.get(pid)
         if proc is None:
             return
-        left = proc.holds.get(prim.name, 0) - 1
+        left = proc.holds.get(prim.id, 0) - 1
         if left <= 0 or everything:
-            proc.holds.pop(prim.name, None)
+            proc.holds.pop(prim.id, None)
         else:
-            proc.holds[prim.name] = left
+            proc.holds[prim.id] = left
         self._settle(proc, t_ns)
 
     def _acq_timeout(self, event: Event) -> None:
@@ -394,7 +430,6 @@ class Model:
         item = str(event.data.get("item", ""))
         prim.puts += 1
         prim.depth += 1
-        prim.last_item = item
         if event.data.get("none"):
             prim.pills_put += 1
         else:
@@ -411,7 +446,6 @@ class Model:
         item = str(event.data.get("item", ""))
         prim.gets += 1
         prim.depth -= 1
-        prim.last_item = item
         if event.data.get("none"):
             prim.pills_got += 1
         _count(prim.in_flight, item, -1)
@@ -442,14 +476,11 @@ class Model:
     def _pipe_send(self, event: Event) -> None:
         prim = self._prim(event)
         prim.puts += 1
-        prim.last_item = str(event.data.get("item", ""))
-        self.counts[f"pipe.send:{prim.name}"] += 1
 
     def _pipe_recv(self, event: Event) -> None:
         prim = self._prim(event)
         prim.gets += 1
         prim.blocked_get.pop(event.pid, None)
-        prim.last_item = str(event.data.get("item", ""))
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
             self._unblock(event)

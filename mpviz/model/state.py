@@ -6,7 +6,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Phase(Enum):
@@ -36,6 +36,36 @@ RECENT_EVENTS = 64
 
 
 @dataclass
+class Said:
+    """Everything a process said about one state, kept for the whole run.
+
+    A display keeps a bounded log; a verdict needs counts that a long run
+    cannot push out of a buffer: how often, first and last, numeric fields
+    added up (``bytes``) and true flags counted (``matched``).
+    """
+
+    count: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    last: dict[str, Any] = field(default_factory=dict)
+    sums: dict[str, float] = field(default_factory=dict)
+    trues: dict[str, int] = field(default_factory=dict)
+
+    def add(self, t_ns: int, data: dict[str, Any]) -> None:
+        if not self.count:
+            self.first_ns = t_ns
+        self.count += 1
+        self.last_ns = max(self.last_ns, t_ns)
+        self.last = data
+        for key, value in data.items():
+            if isinstance(value, bool):
+                if value:
+                    self.trues[key] = self.trues.get(key, 0) + 1
+            elif isinstance(value, (int, float)):
+                self.sums[key] = self.sums.get(key, 0) + value
+
+
+@dataclass
 class Proc:
     pid: int
     role: str = "process"
@@ -61,8 +91,8 @@ class Proc:
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     recent: deque[object] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
-    # Every state the process said, with when (bounded): lessons read windows from it.
-    said_log: deque[tuple[int, str, dict]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # What the process said (``report``), per state, over the whole run: verdicts read these.
+    facts: dict[str, Said] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -71,6 +101,15 @@ class Proc:
     @property
     def name(self) -> str:
         return self.label or f"pid {self.pid}"
+
+    def said_count(self, state: str) -> int:
+        fact = self.facts.get(state)
+        return fact.count if fact else 0
+
+    def first_said(self, state: str) -> int | None:
+        """When the process first said ``state`` (None: never)."""
+        fact = self.facts.get(state)
+        return fact.first_ns if fact else None
 
     def time_in(self, phase: Phase, now_ns: int) -> int:
         """Nanoseconds spent in ``phase`` so far, the current stretch included."""
@@ -123,10 +162,18 @@ class Overlap:
 
 @dataclass
 class Prim:
-    """A primitive as the records describe it."""
+    """A primitive as the records describe it.
 
+    ``id`` is what its records carry (unique in the run); ``name`` is what a
+    person reads: the ``name=`` it was given or the variable it was assigned
+    to, made unique by the model ("lock", "lock#2"); ``site`` is where it was
+    created ("ticket.py:33").
+    """
+
+    id: str
     name: str
-    family: str  # lock, rlock, sem, event, queue, pipe
+    family: str  # lock, rlock, sem, cond, event, barrier, queue, pipe, …
+    site: str = ""
     # Locks and semaphores: who holds it (pid → depth), who waits (pid → since), in order.
     holders: dict[int, int] = field(default_factory=dict)
     held_since: dict[int, int] = field(default_factory=dict)
@@ -156,7 +203,6 @@ class Prim:
     in_flight: dict[str, int] = field(default_factory=dict)
     # (time, depth) after each put and get, for the depth-over-time chart.
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    last_item: str = ""
 
     @property
     def word(self) -> str:

@@ -19,8 +19,8 @@ def _details(data: dict[str, Any]) -> str:
     return f" ({', '.join(shown)})" if shown else ""
 
 
-def _phrase(event: Event) -> str | None:
-    kind, obj, d = event.kind, event.obj, event.data
+def _phrase(event: Event, obj: str) -> str | None:
+    kind, d = event.kind, event.data
     family, _, op = kind.partition(".")
     if family in ("lock", "rlock", "sem"):
         what = f"{FAMILY_WORDS[family]} '{obj}'"
@@ -73,14 +73,14 @@ def _phrase(event: Event) -> str | None:
         if op == "signal":
             return {"SIGSTOP": "paused (SIGSTOP)", "SIGCONT": "resumed (SIGCONT)"}.get(obj, f"got {obj}")
         return None
+    if family == "prim" and op == "new":
+        where = f" at {d['site']}" if d.get("site") else ""
+        return f"created {FAMILY_WORDS.get(str(d.get('kind')), d.get('kind'))} '{obj}'{where}"
     if family == "data":
-        d = event.data
+        if "text" in d:  # the lesson's own words for what it saw
+            return str(d["text"])
         if "error" in d:
             return f"{obj}: {d['error']}"
-        if "count" in d:
-            return f"{obj} holds {d['count']}" + (f" (stock {d['stock']})" if "stock" in d else "")
-        if "lock" in d:
-            return f"buyers from now on {'take' if d['lock'] else 'skip'} the lock"
         return f"{obj}: " + ", ".join(f"{k}={v}" for k, v in d.items())
     if family == "ui":
         return f"you: {obj}{_details(d)}"
@@ -89,16 +89,21 @@ def _phrase(event: Event) -> str | None:
     return None
 
 
-def describe(event: Event) -> str | None:
-    """The event in words, or None for records not worth a line (stats samples)."""
+def describe(event: Event, obj: str | None = None) -> str | None:
+    """The event in words, or None for records not worth a line (stats samples).
+
+    ``obj`` is the display name of the primitive the record is about (the
+    model's, for an id); the record's own ``obj`` if not given.
+    """
     if event.kind == "proc.stats":
         return None
-    return _phrase(event) or f"{event.kind} {event.obj}{_details(event.data)}"
+    name = event.obj if obj is None else obj
+    return _phrase(event, name) or f"{event.kind} {name}{_details(event.data)}"
 
 
-def line(event: Event, t0: int, who: str) -> str | None:
+def line(event: Event, t0: int, who: str, obj: str | None = None) -> str | None:
     """One log line: seconds since start, pid, actor, what happened."""
-    words = describe(event)
+    words = describe(event, obj)
     if words is None:
         return None
     return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {who:<14} {words}"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_LINE = 4096
 SUFFIX = " (received)"  # the tutorial appends an insult; a neutral word here
+SENT, GOT_REPLY = "sent", "got reply"
 TOO_LONG = f"error: line longer than {MAX_LINE} bytes\n".encode()
 
 
@@ -106,12 +107,13 @@ def client(k: int, address: tuple[str, int], inbox: Queue, messages: int, every:
             data = line.encode("utf-8") + b"\n"
             t = now_ns()
             sk.sendall(data)  # the tutorial: sk.send(inp)
-            emit("proc.state", "sent", {"text": short(line), "bytes": len(data)}, t_ns=t)
+            emit("proc.state", SENT, {"text": short(line), "bytes": len(data)}, t_ns=t)
             reply = replies.readline()
             if not reply:
                 report("server closed the connection")
                 return
-            report("got reply", text=short(reply.decode("utf-8", errors="replace").rstrip("\n")), bytes=len(reply))
+            text = reply.decode("utf-8", errors="replace").rstrip("\n")
+            report(GOT_REPLY, text=short(text), bytes=len(reply), matched=text == line.rstrip("\r") + SUFFIX)
             sent += 1
     report("closed")
 
@@ -218,11 +220,11 @@ class Chat(Lesson):
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         sent = answered = wrong = 0
         for proc in model.by_role("client"):
-            lines = [d for _, s, d in proc.said_log if s == "sent"]
-            replies = [d for _, s, d in proc.said_log if s == "got reply"]
-            sent += len(lines)
-            answered += len(replies)
-            wrong += sum(1 for a, b in zip(lines, replies, strict=False) if b.get("text") != a.get("text", "") + SUFFIX)
+            sent += proc.said_count(SENT)
+            replies = proc.facts.get(GOT_REPLY)
+            if replies is not None:
+                answered += replies.count
+                wrong += replies.count - replies.trues.get("matched", 0)
         conns = model.by_role("connection")
         opened, closed = len(conns), sum(1 for c in conns if not c.alive)
         text = f"{answered} of {sent} lines answered; {opened} connections opened, {closed} closed"

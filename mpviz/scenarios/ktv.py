@@ -68,7 +68,7 @@ class Ktv(Lesson):
         rooms = values["rooms"]
         most = model.prim("rooms", "sem").max_holders
         groups = model.by_role("group")
-        sang = sum(1 for p in groups if any(s == SINGING for _, s, _ in p.said_log))
+        sang = sum(1 for p in groups if p.said_count(SINGING))
         if most > rooms:
             return Verdict(False, f"{most} groups inside at once with {rooms} rooms: invariant broken")
         text = f"{sang} of {len(groups)} groups sang; at most {most} inside at once (rooms: {rooms})"

@@ -104,9 +104,7 @@ class PingPong(Lesson):
 
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
-        main = next(iter(model.by_role("main")), None)
-        said = [s for _, s, _ in main.said_log] if main else []
-        races, replies = said.count(TOOK_OWN), said.count(GOT_REPLY)
+        races, replies = model.said(TOOK_OWN), model.said(GOT_REPLY)
         channel = values.get("mode", "queue")
         text = f"{replies} exchange{'' if replies == 1 else 's'} over the {channel}"
         if races:

@@ -41,8 +41,7 @@ def work(n: int, lock: Lock | None) -> None:
 
 def span(proc: Proc) -> tuple[int, int] | None:
     """When a worker said it was running, and when it said it was done."""
-    start = next((t for t, s, _ in proc.said_log if s == RUNNING), None)
-    end = next((t for t, s, _ in proc.said_log if s == DONE), None)
+    start, end = proc.first_said(RUNNING), proc.first_said(DONE)
     return None if start is None or end is None else (start, end)
 
 

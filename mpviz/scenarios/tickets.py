@@ -74,6 +74,11 @@ def write_count(db: str, count: int) -> None:
         raise
 
 
+def holds(count: int, stock: int | None = None) -> str:
+    """The log's line for what main saw in the file."""
+    return f"{FILE} holds {count}" + ("" if stock is None else f" (stock {stock})")
+
+
 def delay(fixed: float) -> float:
     return random.random() if fixed < 0 else fixed
 
@@ -159,7 +164,12 @@ class Tickets(Lesson):
 
     def direct(self) -> None:
         self.stock = stock = read_count(self.db)
-        emit("data.value", FILE, {"count": stock, "stock": stock, "path": self.db, "lock": bool(self.use_lock.value)})
+        locked = bool(self.use_lock.value)
+        emit(
+            "data.value",
+            FILE,
+            {"count": stock, "stock": stock, "path": self.db, "lock": locked, "text": holds(stock, stock)},
+        )
         for _ in range(self.values["buyers"]):
             self.add_buyer()
         self.directing = False
@@ -174,7 +184,7 @@ class Tickets(Lesson):
                 emit("data.value", FILE, {"error": str(exc)})
                 continue
             if count != last or idle != settled:
-                emit("data.value", FILE, {"count": count, "settled": idle})
+                emit("data.value", FILE, {"count": count, "settled": idle, "text": holds(count)})
                 last, settled = count, idle
 
     def add_buyer(self) -> None:
@@ -192,11 +202,14 @@ class Tickets(Lesson):
             count = read_count(self.db) + self.values["stock"]
             write_count(self.db, count)
             self.stock += self.values["stock"]
-        emit("data.value", FILE, {"count": count, "stock": self.stock})
+        emit("data.value", FILE, {"count": count, "stock": self.stock, "text": holds(count, self.stock)})
 
     def toggle_lock(self) -> None:
         self.use_lock.value = 0 if self.use_lock.value else 1
-        emit("data.value", FILE, {"lock": bool(self.use_lock.value)})
+        locked = bool(self.use_lock.value)
+        emit(
+            "data.value", FILE, {"lock": locked, "text": f"buyers from now on {'take' if locked else 'skip'} the lock"}
+        )
 
     def finished(self, model: Model, now_ns: int) -> bool:
         settled = model.values.get(FILE, {}).get("settled", False)
@@ -236,8 +249,7 @@ def windows(model: Model) -> list[tuple[int, int, str]]:
     """Each buyer's read–write window: from reading the file to writing it back."""
     out = []
     for proc in model.by_role("buyer"):
-        read = next((t for t, s, _ in proc.said_log if s == READ), None)
-        wrote = next((t for t, s, _ in proc.said_log if s == BOUGHT), None)
+        read, wrote = proc.first_said(READ), proc.first_said(BOUGHT)
         if read is not None and wrote is not None:
             out.append((read, wrote, proc.name))
     return out

@@ -103,10 +103,10 @@ class Traffic(Lesson):
         cars = model.by_role("car")
         passed = early = 0
         for proc in cars:
-            for t, said, _ in proc.said_log:
-                if said == PASSED:
-                    passed += 1
-                    early += first_set is None or t < first_set
+            t = proc.first_said(PASSED)
+            if t is not None:
+                passed += 1
+                early += first_set is None or t < first_set
         if early:
             return Verdict(False, f"{early} of {passed} cars passed before any set(): invariant broken")
         text = f"{passed} of {len(cars)} cars passed, each after a set() of the light"

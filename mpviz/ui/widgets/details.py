@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from mpviz.model import Model, Phase, describe
+from mpviz.model import Model, Phase
 from mpviz.ui.theme import PHASE_STYLE, PHASE_WORDS, duration, megabytes
 from mpviz.ui.widgets.text_view import TextView
 
@@ -24,7 +24,7 @@ class Details(TextView):
         text.append(proc.state, style=PHASE_STYLE[proc.phase])
         if proc.holds:
             text.append("\nholds  ", style="dim")
-            text.append(", ".join(f"'{n}'" for n in proc.holds))
+            text.append(", ".join(f"'{model.prim_name(n)}'" for n in proc.holds))
         spent = [
             (phase, proc.time_in(phase, now_ns))
             for phase in (Phase.RUNNING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED)
@@ -44,7 +44,7 @@ class Details(TextView):
         text.append("\nrecent", style="dim")
         t0 = model.t0 or 0
         for event in list(proc.recent)[-RECENT:]:
-            words = describe(event)
+            words = model.describe(event)
             if words:
                 text.append(f"\n{(event.t_ns - t0) / 1e9:7.2f}  ", style="dim")
                 text.append(words)

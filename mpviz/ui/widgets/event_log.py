@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Log
 
-from mpviz.model import Model, line
+from mpviz.model import Model
 from mpviz.telemetry import Event
 
 # A flood of records is summarised: only the newest lines of a refresh are written.
@@ -17,9 +17,8 @@ class EventLog(Log):
 
     def add(self, model: Model, events: list[Event]) -> None:
         lines = []
-        t0 = model.t0 or 0
         for event in events:
-            text = line(event, t0, model.name_of(event.pid))
+            text = model.line(event)
             if text is not None:
                 lines.append(text)
         if lines:

@@ -194,7 +194,7 @@ class TrafficPanel(LessonPanel):
             text.append("\n")
         cars = model.by_role("car")
         waiting = [model.procs[p] for p in light.waiters if p in model.procs]
-        passed = [c for c in cars if any(s == PASSED for _, s, _ in c.said_log)]
+        passed = [c for c in cars if c.said_count(PASSED)]
         text.append("\nWaiting at the crossing", style="bold")
         text.append(f"  {len(waiting)} blocked in e.wait()\n")
         text.append_text(names(waiting, now_ns, since=light.waiters))
@@ -238,14 +238,14 @@ class ProdConsPanel(LessonPanel):
                 body.append(f"\n {proc.name:<12}", style=style)
                 body.append(proc.state, style=style)
                 eating = proc.phase is Phase.RUNNING and proc.said == "eating"
-                last = next((d.get("item") for _, s, d in reversed(proc.said_log) if d.get("item")), None)
+                last = proc.facts["eating"].last.get("item") if eating else None
                 if eating and last:
                     body.append(f" {last}", style="dim")
             if not procs:
                 body.append("\n none", style="dim")
         body.append("\n\nEnd signals", style="bold")
         body.append(f"  {q.pills_put} None sent, {q.pills_got} received")
-        got_pill = [p for p in model.by_role("consumer") if any(s == "done" for _, s, _ in p.said_log)]
+        got_pill = [p for p in model.by_role("consumer") if p.said_count("done")]
         if got_pill:
             body.append(" by ")
             body.append_text(names(got_pill, now_ns))
@@ -298,7 +298,8 @@ class TicketsPanel(LessonPanel):
             text.append(f"{proc.name:<10}", style=style)
             # A buyer that is done shows what it did: bought, or found none.
             words = proc.said if not proc.alive and proc.said and proc.exit_code == 0 else proc.state
-            detail = next((d for _, s, d in reversed(proc.said_log) if s == words), {}) if not proc.blocked else {}
+            said = proc.facts.get(words)
+            detail = said.last if said is not None and not proc.blocked else {}
             text.append(
                 words + (f" ({', '.join(f'{k} {v}' for k, v in detail.items())})" if detail else ""), style=style
             )
@@ -317,8 +318,9 @@ class PrintLockPanel(LessonPanel):
             rows = []
             for proc in procs:
                 s = printlock.span(proc)
-                if s is None and proc.said == printlock.RUNNING:
-                    s = (next(t for t, w, _ in proc.said_log if w == printlock.RUNNING), now_ns)
+                started = proc.first_said(printlock.RUNNING)
+                if s is None and started is not None and proc.said == printlock.RUNNING:
+                    s = (started, now_ns)
                 rows.append(
                     (proc.label.partition(" ")[2], None if s is None else (s[0] - start, s[1] - start), proc.phase)
                 )
@@ -436,39 +438,34 @@ class ChatPanel(LessonPanel):
             ("Server", "bold"), f"  listening on {address}\n", (f"  talk to it: nc {host} {port}", "dim")
         )
         for proc in model.by_role("server"):
-            accepted = sum(1 for _, s, _ in proc.said_log if s == "accepted")
+            accepted = proc.said_count("accepted")
             text.append(f"\n  pid {proc.pid}  {proc.state}  · {accepted} accepted", style=PHASE_STYLE[proc.phase])
         text.append("\n\nConnections", style="bold")
         text.append("  a process each", style="dim")
         for proc in model.by_role("connection")[-8:]:
-            log = proc.said_log
-            peer = next((d.get("peer") for _, s, d in log if s == "serving"), "")
-            got = sum(d.get("bytes", 0) for _, s, d in log if s == "received")
-            put = sum(d.get("bytes", 0) for _, s, d in log if s == "replied")
-            lines = sum(1 for _, s, _ in log if s == "received")
+            facts = proc.facts
+            peer = str(facts["serving"].last.get("peer", "")) if "serving" in facts else ""
+            got = int(facts["received"].sums.get("bytes", 0)) if "received" in facts else 0
+            put = int(facts["replied"].sums.get("bytes", 0)) if "replied" in facts else 0
+            lines = proc.said_count("received")
             style = PHASE_STYLE[proc.phase]
             text.append(f"\n {proc.name:<8}", style=style)
             port = peer.rpartition(":")[2]
             text.append(f":{port:<6} {got}B in, {put}B out, {lines} line{'' if lines == 1 else 's'}", style=style)
         text.append("\n\nClients", style="bold")
         for proc in model.by_role("client")[-8:]:
-            log = proc.said_log
-            sent = sum(1 for _, s, _ in log if s == "sent")
-            replies = sum(1 for _, s, _ in log if s == "got reply")
+            sent = proc.said_count("sent")
+            replies = proc.said_count("got reply")
             text.append(f"\n {proc.name:<9}", style=PHASE_STYLE[proc.phase])
             text.append(
                 f"sent {sent}, replies {replies}" + ("" if proc.alive else f", {proc.state}"),
                 style=PHASE_STYLE[proc.phase],
             )
-        recent = sorted(
-            (
-                (t, p.name, s, d.get("text", ""))
-                for p in model.procs.values()
-                for t, s, d in p.said_log
-                if s in ("sent", "got reply")
-            ),
-            key=lambda x: x[0],
-        )[-6:]
+        recent = [
+            (e.t_ns, model.name_of(e.pid), e.obj, e.data.get("text", ""))
+            for e in model.log
+            if e.kind == "proc.state" and e.obj in ("sent", "got reply")
+        ][-6:]
         if recent:
             text.append("\n\nLast lines", style="bold")
             for _, who, what, line in recent:

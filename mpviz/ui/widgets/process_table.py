@@ -50,9 +50,9 @@ Row = tuple[str, ...]
 _PHASE_STYLES = {phase.value: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 
 
-def row_of(proc: Proc, now_ns: int) -> Row:
+def row_of(model: Model, proc: Proc, now_ns: int) -> Row:
     since = "" if proc.phase is Phase.EXITED else duration(now_ns - proc.since_ns)
-    holds = ", ".join(proc.holds)
+    holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
         status = "exited" if not proc.alive else ""
@@ -141,7 +141,7 @@ class ProcessTable(ScrollView, can_focus=True):
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
-            row = row_of(proc, now_ns)
+            row = row_of(model, proc, now_ns)
             if self._rows.get(pid) == row:
                 continue
             self._rows[pid] = row
