@@ -84,8 +84,14 @@ def uninstall_reporter() -> None:
 def emit(
     kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None, pid: int | None = None
 ) -> None:
-    """Send one record through this process's reporter."""
-    _reporter(Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, obj, data or {}))
+    """Send one record through this process's reporter.
+
+    ``obj`` may be a ``StrEnum`` member (a lesson's words): it travels as the
+    plain string, so that no reader has to import the lesson to read it.
+    """
+    _reporter(
+        Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, str(obj), data or {})
+    )
 
 
 def report(state: str, **data: Any) -> None:

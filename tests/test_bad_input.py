@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT, mpviz, wait_for
 from terminal import Terminal
 
-from mpviz.scenarios import LESSONS
-from mpviz.scenarios.base import Param
+from mpviz.lessons import lessons
+from mpviz.lessons.base import Param
 
 
 def _num(x: float) -> str:
@@ -44,8 +44,8 @@ def wrong_values(param: Param) -> list[tuple[str, str]]:
 
 
 CASES = [
-    (lesson, param.flag, value, message)
-    for lesson, cls in LESSONS.items()
+    (cls.name, param.flag, value, message)
+    for cls in lessons()
     for param in cls.params
     for value, message in wrong_values(param)
 ]
@@ -63,10 +63,10 @@ def test_every_option_refuses_wrong_types_and_ranges(lesson: str, flag: str, val
 
 def test_the_table_covers_every_lesson_and_option() -> None:
     covered = {(c[0], c[1]) for c in CASES}
-    for lesson, cls in LESSONS.items():
+    for cls in lessons():
         for param in cls.params:
             if not isinstance(param.default, str) or param.choices:
-                assert (lesson, param.flag) in covered
+                assert (cls.name, param.flag) in covered
 
 
 FILES = [

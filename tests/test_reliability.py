@@ -45,15 +45,15 @@ def test_kill_and_stop_children_mid_flood_others_keep_reporting(supervisor: Supe
     pids = [supervisor.start(flood, (n,), role="flooder", label=f"f{i}") for i in range(5)]
     got = collect(supervisor, lambda got: all(ticks(got)[p] > 100 for p in pids[:2]))
     # Kill one and stop another while they write as fast as they can.
-    supervisor.signal(pids[0], signal.SIGKILL)
-    supervisor.signal(pids[1], signal.SIGSTOP)
+    supervisor.send_signal(pids[0], signal.SIGKILL)
+    supervisor.send_signal(pids[1], signal.SIGSTOP)
     rest = pids[2:]
     collect(supervisor, lambda got: all(ticks(got)[p] == n for p in rest), timeout=120, got=got)
     exits = {e.pid: e.data for e in got if e.kind == "proc.exit"}
     assert exits[pids[0]]["signal"] == "SIGKILL"
     assert pids[1] not in exits
     # The stopped one resumes where it was and finishes too.
-    supervisor.signal(pids[1], signal.SIGCONT)
+    supervisor.send_signal(pids[1], signal.SIGCONT)
     collect(supervisor, lambda got: ticks(got)[pids[1]] == n, timeout=120, got=got)
     assert supervisor.channels.malformed == 0
 
@@ -91,10 +91,10 @@ def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
 
 def test_modules_a_child_imports_do_not_pull_in_the_ui() -> None:
     code = (
-        "import sys, mpviz.cli, mpviz.__main__, mpviz.sync, mpviz.telemetry, mpviz.scenarios\n"
-        "from mpviz.scenarios import LESSONS\n"
+        "import sys, mpviz.cli, mpviz.__main__, mpviz.sync, mpviz.telemetry, mpviz.lessons\n"
+        "from mpviz.lessons import NAMES\n"
         "import importlib\n"
-        "[importlib.import_module(c.__module__) for c in LESSONS.values()]\n"
+        "[importlib.import_module(f'mpviz.lessons.{n}.workers') for n in NAMES]\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'psutil', 'mpviz.ui'))\n"
         "bad += sorted(m for m in sys.modules if m.startswith(('mpviz.ui', 'mpviz.runtime', 'mpviz.model')))\n"
         "print(bad)\n"

@@ -67,7 +67,7 @@ def write_garbage_then_tick() -> None:
 
 def rewrite_forever(db: str) -> None:
     """Write the ticket file as fast as possible, the way buyers do."""
-    from mpviz.scenarios.tickets import write_count
+    from mpviz.lessons.tickets.workers import write_count
 
     i = 0
     while True:

@@ -476,10 +476,14 @@ class Model:
     def _pipe_send(self, event: Event) -> None:
         prim = self._prim(event)
         prim.puts += 1
+        end = _end(event)
+        prim.sent[end] = prim.sent.get(end, 0) + 1
 
     def _pipe_recv(self, event: Event) -> None:
         prim = self._prim(event)
         prim.gets += 1
+        end = _end(event)
+        prim.received[end] = prim.received.get(end, 0) + 1
         prim.blocked_get.pop(event.pid, None)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
@@ -516,6 +520,11 @@ def _count(counts: dict[str, int], key: str, delta: int) -> None:
         counts[key] = n
     else:
         counts.pop(key, None)
+
+
+def _end(event: Event) -> int:
+    end = event.data.get("end")
+    return end if type(end) is int else 0
 
 
 def _time(event: Event) -> int:

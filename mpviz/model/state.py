@@ -195,6 +195,9 @@ class Prim:
     pills_put: int = 0
     pills_got: int = 0
     putters: set[int] = field(default_factory=set)
+    # Pipes: messages sent from each end, and received at each end.
+    sent: dict[int, int] = field(default_factory=dict)
+    received: dict[int, int] = field(default_factory=dict)
     blocked_get: dict[int, int] = field(default_factory=dict)
     blocked_put: dict[int, int] = field(default_factory=dict)
     # Items put and not yet taken (item → count).  A count below zero means

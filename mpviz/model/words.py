@@ -83,6 +83,8 @@ def _phrase(event: Event, obj: str) -> str | None:
             return f"{obj}: {d['error']}"
         return f"{obj}: " + ", ".join(f"{k}={v}" for k, v in d.items())
     if family == "ui":
+        if op == "error":
+            return f"mpviz: {obj} failed: {d.get('error', '')}"
         return f"you: {obj}{_details(d)}"
     if family == "note":
         return obj

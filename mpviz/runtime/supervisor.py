@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpviz import sync
+from mpviz.lessons.base import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.sampler import Sampler
-from mpviz.scenarios.base import Lesson
 from mpviz.sync import Pace
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 
@@ -35,7 +35,7 @@ class Child:
 class Supervisor:
     """Runs one lesson at a time as real processes.
 
-    It implements the lesson's :class:`~mpviz.scenarios.base.Run`: the lesson's
+    It implements the lesson's :class:`~mpviz.lessons.base.Run`: the lesson's
     main part starts processes and sleeps through it.  One thread (the UI's
     reader worker, or the headless loop) calls :meth:`read` for batches.
     """
@@ -152,14 +152,6 @@ class Supervisor:
         finally:
             lesson.directing = False
 
-    def act(self, method: str, *args: Any) -> None:
-        """Run a lesson action (a key), and say so in the log."""
-        if self.lesson is None or self.stopping:
-            return
-        action = next((a for a in self.lesson.actions if a.method == method), None)
-        emit("ui.action", action.description if action else method)
-        getattr(self.lesson, method)(*args)
-
     def read(self, timeout: float = 0.05) -> list[Event]:
         events = self.channels.read(timeout)
         for event in events:
@@ -195,7 +187,7 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [pid for pid in self.children if self.alive(pid)] + sorted(self.grandchildren)
 
-    def signal(self, pid: int, sig: signal.Signals) -> bool:
+    def send_signal(self, pid: int, sig: signal.Signals) -> bool:
         """Send a signal to one lesson process; False if it is not (or no longer) ours."""
         if pid not in self.children and pid not in self.grandchildren:
             return False
@@ -211,7 +203,7 @@ class Supervisor:
         return True
 
     def signal_all(self, sig: signal.Signals) -> int:
-        return sum(self.signal(pid, sig) for pid in self.pids())
+        return sum(self.send_signal(pid, sig) for pid in self.pids())
 
     # --- stopping --------------------------------------------------------------
 

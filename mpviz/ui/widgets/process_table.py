@@ -173,7 +173,7 @@ class ProcessTable(ScrollView, can_focus=True):
     # --- drawing --------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        # Leave room for the vertical scrollbar, so that no horizontal one is needed.
+        # LeaveLesson room for the vertical scrollbar, so that no horizontal one is needed.
         new = layout(event.size.width - self.styles.scrollbar_size_vertical)
         if new != self._layout:
             self._layout = new

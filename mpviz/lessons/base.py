@@ -87,6 +87,30 @@ class Toggle:
 
 
 @dataclass(frozen=True)
+class Shot:
+    """A picture of a recorded run: the README's screenshots and the snapshot tests."""
+
+    name: str
+    at: float  # seconds into the recording
+    caption: str
+    size: tuple[int, int] = (120, 40)
+    press: tuple[str, ...] = ()  # keys pressed before the picture is taken
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A real run of the lesson, recorded by ``scripts/record_samples.py`` for its pictures."""
+
+    name: str
+    params: dict[str, Any]
+    seed: int
+    shots: tuple[Shot, ...] = ()
+    kill_holder: tuple[str, int] | None = None  # kill the holder of this lock once this many wait
+    after_done: float = 0.0  # seconds to go on recording after it finished (or went wrong)
+    limit: float = 60.0
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet."""
 
@@ -132,6 +156,11 @@ class Lesson:
     params: ClassVar[tuple[Param, ...]] = ()
     actions: ClassVar[tuple[Action, ...]] = ()
     toggles: ClassVar[tuple[Toggle, ...]] = ()
+    # Command-line options of a short headless run whose invariant holds (the
+    # tests run it for every lesson), and of a long busy one (the soak).
+    quick: ClassVar[tuple[str, ...]] = ()
+    busy: ClassVar[tuple[str, ...]] = ()
+    samples: ClassVar[tuple[Sample, ...]] = ()
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         self.run = run
@@ -172,6 +201,15 @@ class Lesson:
         Raises ValueError with one short sentence for the user (a bad file).
         """
         return values
+
+    @classmethod
+    def flipped(cls, name: str, params: dict[str, Any]) -> Any:
+        """The next value of a switch (a ``Toggle``): a flag flips, a choice moves on to the next one."""
+        param = next(p for p in cls.params if p.name == name)
+        value = params.get(name, param.default)
+        if param.choices:
+            return param.choices[(param.choices.index(value) + 1) % len(param.choices)]
+        return not value
 
     @classmethod
     def summary(cls) -> str:
