@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
 
 # The options every lesson takes, checked like the lessons' own.
 SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
-DURATION = Param("duration", 0.0, "stop after S seconds", above=0, noun="a number of seconds")
+DURATION = Param("duration", 0.0, "stop after S seconds", above=0, high=10_000_000, noun="a number of seconds")
 SEED = Param("seed", 0, "fix every process's random numbers", low=0)
 
 

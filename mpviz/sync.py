@@ -512,13 +512,14 @@ class Process:
         watch_exit: bool = True,
     ) -> None:
         self.role = role
-        self.label = label or getattr(target, "__name__", "process")
+        self.label: str = label or str(getattr(target, "__name__", "process"))
         self._watch_exit = watch_exit
         self._exit_lock = threading.Lock()
         self._exit_reported = False
         self._reap_lock = threading.Lock()
         config = ChildConfig(role, self.label, _method, channel if channel is not None else _channel, pace or _pace)
-        self._process = context().Process(
+        ctx: Any = context()  # a concrete context: BaseContext itself declares no Process
+        self._process = ctx.Process(
             target=_bootstrap,
             args=(config, target, tuple(args), dict(kwargs or {})),
             name=name or self.label,

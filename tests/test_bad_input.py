@@ -29,11 +29,12 @@ def wrong_values(param: Param) -> list[tuple[str, str]]:
     if isinstance(param.default, str):
         return []  # any text is a path or a name: checked by its own lesson (below)
     noun = "a whole number" if isinstance(param.default, int) else "a number"
-    cases = [("abc", f"must be {noun}, not 'abc'"), ("", f"must be {noun}, not ''")]
+    # Plain ASCII decimals only: int() and float() would take the last three.
+    cases = [(v, f"must be {noun}, not {v!r}") for v in ("abc", "", "5_0", " 3 ", "١٢")]
     if isinstance(param.default, int):
         cases.append(("1.5", "must be a whole number, not '1.5'"))
     else:
-        cases.append(("nan", "must be a finite number, not 'nan'"))
+        cases += [("nan", "must be a number, not 'nan'"), ("1e999", "must be a finite number, not '1e999'")]
     if param.low is not None:
         below = param.low - 1
         cases.append((_num(below), f"must be at least {_num(param.low)}, not {_num(below)}"))

@@ -228,3 +228,30 @@ def test_time_in_a_phase_spans_changes_of_words() -> None:
     )
     assert m.procs[10].time_in(Phase.HOLDING, int(9 * S)) == int(3.5 * S)
     assert m.procs[10].since_ns == int(4 * S), "the state in words changed at 4 s"
+
+
+def test_verdicts_read_facts_kept_for_the_whole_run() -> None:
+    """Ten thousand exchanges: far more than any display buffer keeps, and the verdict stays right."""
+    from mpviz.lessons.chat.lesson import Chat
+    from mpviz.lessons.chat.workers import Said
+
+    m = Model()
+    m.apply([spawn(0, 10, "client", "client 0"), spawn(0, 11, "connection", "conn 0")])
+    n = 10_000
+    for i in range(n):
+        t = 1 + i / 1000
+        m.apply(
+            [
+                ev(t, 10, "proc.state", Said.SENT, text=f"hello {i}", bytes=9),
+                ev(t + 0.0001, 11, "proc.state", Said.RECEIVED, text=f"hello {i}", bytes=9),
+                ev(t + 0.0002, 10, "proc.state", Said.GOT_REPLY, text=f"hello {i} (received)", matched=True),
+            ]
+        )
+    m.apply([ev(20, 11, "proc.exit", "conn 0", code=0), ev(20, 10, "proc.exit", "client 0", code=0)])
+    verdict = Chat.judge(m, {}, 21 * S, final=True)
+    assert verdict.ok is True
+    assert verdict.text.startswith(f"{n} of {n} lines answered; 1 connection opened, 1 closed")
+    assert m.procs[11].facts[Said.RECEIVED].sums["bytes"] == 9 * n
+    # One wrong reply among them is found, however long ago it came.
+    m.apply([ev(0.5, 10, "proc.state", Said.GOT_REPLY, text="garbled", matched=False)])
+    assert "1 reply did not match" in Chat.judge(m, {}, 21 * S, final=True).text

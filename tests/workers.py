@@ -14,12 +14,6 @@ def hold(lock: sync.Lock, seconds: float) -> None:
         time.sleep(seconds)
 
 
-def take_then_report(lock: sync.Lock) -> None:
-    lock.acquire()
-    report("got it")
-    lock.release()
-
-
 def ticker(n: int, every: float) -> None:
     """Report a numbered tick every ``every`` seconds."""
     for i in range(n):
@@ -52,11 +46,6 @@ def spawn_child(seconds: float) -> None:
     p = sync.Process(time.sleep, (seconds,), role="grandchild", label="grandchild")
     p.start()
     p.join()
-
-
-def sleep_forever() -> None:
-    while True:
-        time.sleep(1)
 
 
 def write_garbage_then_tick() -> None:

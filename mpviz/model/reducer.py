@@ -60,7 +60,7 @@ class Model:
             "queue.get_blocked": self._queue_get_blocked,
             "queue.timeout": self._queue_timeout,
             "queue.join_wait": self._queue_join_wait,
-            "queue.joined": self._unblock,
+            "queue.joined": self._queue_joined,
             "queue.task_done": self._touch,
             "pipe.send": self._pipe_send,
             "pipe.recv": self._pipe_recv,
@@ -468,6 +468,9 @@ class Model:
         prim = self._prim(event)
         prim.blocked_get.pop(event.pid, None)
         prim.blocked_put.pop(event.pid, None)
+        self._unblock(event)
+
+    def _queue_joined(self, event: Event) -> None:
         self._unblock(event)
 
     def _queue_join_wait(self, event: Event) -> None:

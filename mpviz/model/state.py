@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from mpviz.telemetry import Event
+
 
 class Phase(Enum):
     """What a process is doing, in the few kinds the timeline colours."""
@@ -89,7 +91,7 @@ class Proc:
     # Nanoseconds spent in each phase before the current one.
     totals: dict[Phase, int] = field(default_factory=dict)
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    recent: deque[object] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)

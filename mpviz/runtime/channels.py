@@ -62,7 +62,6 @@ class Channels:
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._held: list[Event] = []
         self.malformed = 0
-        self.received = 0
 
     def add(self, pid: int, reader: Connection, sentinel: int) -> None:
         os.set_blocking(reader.fileno(), False)
@@ -104,7 +103,6 @@ class Channels:
             got.append(self._inbox.popleft())
         for sentinel, pid in exited:
             got.extend(self._child_exited(sentinel, pid))
-        self.received += len(got)
         return self._settle(got)
 
     def _drain(self, pipe: _Pipe, into: list[Event]) -> None:

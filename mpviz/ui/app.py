@@ -107,13 +107,12 @@ class MpvizApp(App[int]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """One place for every worker that failed: the user is told, no traceback over the screen."""
+        """The app's own workers (stopping a lesson): a failure is told, never a traceback over the screen.
+        A lesson screen's workers are handled by the screen, which also logs them."""
         if event.state is WorkerState.ERROR:
             error = event.worker.error
             text = f"{type(error).__name__}: {error}" if error is not None else "failed"
-            self.notify(f"{event.worker.name}: {text}", title="something went wrong", severity="error")
-            if isinstance(self.screen, LessonScreen):
-                self.screen.note_error(event.worker.name, text)
+            self.notify(text, title=f"{event.worker.name} failed", severity="error")
 
     def end_by_signal(self, signum: int, frame: object = None) -> None:
         """SIGTERM or SIGHUP: stop every lesson process, then leave.

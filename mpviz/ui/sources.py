@@ -49,10 +49,17 @@ class Player(Protocol):
 
 
 class Source(Protocol):
-    model: Model
-    cls: type[Lesson]
-    controls: Controls | None
-    player: Player | None
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def cls(self) -> type[Lesson]: ...
+
+    @property
+    def controls(self) -> Controls | None: ...
+
+    @property
+    def player(self) -> Player | None: ...
 
     @property
     def values(self) -> dict[str, Any]:

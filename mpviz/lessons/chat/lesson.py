@@ -6,7 +6,7 @@ import contextlib
 import socket
 from typing import Any
 
-from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, count
 from mpviz.lessons.chat.workers import Said, client, server
 from mpviz.model import Model
 from mpviz.sync import Queue
@@ -131,9 +131,11 @@ class Chat(Lesson):
                 wrong += replies.count - replies.trues.get("matched", 0)
         conns = model.by_role("connection")
         opened, closed = len(conns), sum(1 for c in conns if not c.alive)
-        text = f"{answered} of {sent} lines answered; {opened} connections opened, {closed} closed"
+        text = f"{answered} of {count(sent, 'line')} answered; {count(opened, 'connection')} opened, {closed} closed"
         if wrong:
-            return Verdict(False, f"{text}; {wrong} replies did not match their line: invariant broken")
+            return Verdict(
+                False, f"{text}; {count(wrong, 'reply', 'replies')} did not match their line: invariant broken"
+            )
         if final and answered != sent:
             return Verdict(False, f"{text}: invariant broken")
         return Verdict(True, f"{text}; every line got its own reply: invariant held") if final else Verdict(None, text)

@@ -37,14 +37,14 @@ class PrintLockPanel(LessonPanel):
         width = max(10, self.inner_width - 9)
         text = Text.assemble(("Each worker: 'running' to 'done'", "bold"), f" ({longest / 1e9:.1f} s)\n")
         for mode in MODES:
-            rows = spans.get(mode)
+            shown = spans.get(mode)
             text.append(f"\n{mode}", style="bold")
             text.append(HOW[mode] + "\n", style="dim")
-            if not rows:
+            if not shown:
                 text.append("   not run yet (m: next mode)\n", style="dim")
                 continue
             glyph, style = ("█", PHASE_STYLE[Phase.HOLDING]) if mode == "lock" else ("━", PHASE_STYLE[Phase.RUNNING])
-            for n, s, phase in rows:
+            for n, s, phase in shown:
                 text.append(f"  {n:>3}  ")
                 if s is None:
                     text.append("·" if phase is not Phase.EXITED else "", style="dim")

@@ -30,7 +30,10 @@ def lesson_option(name: str) -> Option:
 def describe(name: str) -> str:
     cls = lesson_class(name)
     params = "\n".join(f"- `--{p.name}` {p.help} (default {p.default})" for p in cls.params)
-    keys = "\n".join(f"- `{a.key}` {a.help or a.description}" for a in (*cls.actions, *cls.toggles))
+    keys = "\n".join(
+        [f"- `{a.key}` {a.help or a.description}" for a in cls.actions]
+        + [f"- `{t.key}` {t.help or t.description}" for t in cls.toggles]
+    )
     return f"""\
 ## {cls.title}
 

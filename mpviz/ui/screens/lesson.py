@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import time
@@ -344,15 +343,20 @@ class LessonScreen(Screen):
             self._last_second = -1
 
 
-@functools.cache
+_SCREENS: dict[str, type[LessonScreen]] = {}
+
+
 def screen_class(lesson: type[Lesson]) -> type[LessonScreen]:
     """The screen class of a lesson: its own keys, then the common ones.
 
     Made once per lesson: Textual keeps caches per class, and a class made on
     every restart would keep them all."""
-    keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
-    keys += [Binding(t.key, f"flip('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
-    return type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    cls = _SCREENS.get(lesson.name)
+    if cls is None:
+        keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
+        keys += [Binding(t.key, f"flip('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
+        cls = _SCREENS[lesson.name] = type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    return cls
 
 
 def lesson_screen(source: Source) -> LessonScreen:

@@ -9,6 +9,7 @@ draws one primitive as a widget.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 
@@ -160,7 +161,7 @@ def prim_view(model: Model, prim: Prim, now_ns: int) -> Text:
 class PrimitiveView(TextView):
     """One primitive of the model, drawn by its kind."""
 
-    def __init__(self, prim_id: str, **kwargs: object) -> None:
+    def __init__(self, prim_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.prim_id = prim_id
 
