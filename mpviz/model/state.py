@@ -77,6 +77,7 @@ class Proc:
     # What the process last said it does (``report``), and what it is blocked on.
     said: str = ""
     blocked: str = ""
+    waiting_on: str | None = None  # the id of the primitive it is blocked on
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     exited_ns: int | None = None
@@ -93,6 +94,7 @@ class Proc:
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
+    lines: int = 0  # lines it printed, over the run
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
 
@@ -247,9 +249,15 @@ FAMILY_WORDS = {
     "lock": "lock",
     "rlock": "rlock",
     "sem": "semaphore",
+    "cond": "condition",
     "event": "event",
+    "barrier": "barrier",
     "queue": "queue",
     "pipe": "pipe",
+    "value": "value",
+    "array": "array",
+    "pool": "pool",
+    "manager": "manager",
 }
 
 
