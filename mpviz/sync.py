@@ -23,6 +23,7 @@ from ``multiprocessing``; nothing else changes.
 
 from __future__ import annotations
 
+import io
 import itertools
 import multiprocessing
 import multiprocessing.connection
@@ -30,6 +31,7 @@ import os
 import queue
 import random
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +40,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from mpviz.telemetry import ChannelReporter, emit, install_reporter, now_ns, short
+from mpviz import telemetry
+from mpviz.telemetry import SocketReporter, emit, install_reporter, now_ns, short
 
 __all__ = [
     "BoundedSemaphore",
@@ -427,19 +430,42 @@ class ChildConfig:
     role: str
     label: str
     method: str
-    channel: Connection | None
+    endpoint: str | None  # the dashboard's socket
     pace: Pace = field(default_factory=Pace)
 
 
-_channel: Connection | None = None
+_config: ChildConfig | None = None
+_reporter: SocketReporter | None = None
 
 
-def _detach_stdio() -> None:
-    """Send stdin/stdout/stderr away from the terminal the dashboard draws on."""
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+def connect(endpoint: str) -> SocketReporter:
+    """Report to the dashboard at ``endpoint``, and print to it.
+
+    stdout and stderr become pipes whose read ends go to the dashboard with
+    the first message: a print or a traceback never lands on the terminal the
+    dashboard draws on, and is shown as this process's output instead.
+    stdin is nothing.
+    """
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for fd, target in ((out_w, 1), (err_w, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
     os.close(devnull)
+    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out", "err"]})
+    try:
+        reporter = SocketReporter(endpoint, (out_r, err_r), hello)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    # Line by line, as on a terminal: a print shows when it is made.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+    install_reporter(reporter)
+    return reporter
 
 
 def _start_watchdog() -> None:
@@ -462,8 +488,9 @@ def _start_watchdog() -> None:
 
 def _bootstrap(config: ChildConfig, target: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """The first code a lesson process runs, before the lesson's function."""
-    global _channel, _pace
-    _detach_stdio()
+    global _config, _reporter, _pace
+    if config.endpoint is not None:
+        _reporter = connect(config.endpoint)
     # A process group of its own: Ctrl+C at the dashboard's terminal reaches
     # only the dashboard, which stops the children in order; and if the
     # dashboard dies while this process is stopped (SIGSTOP), the kernel sends
@@ -471,10 +498,8 @@ def _bootstrap(config: ChildConfig, target: Callable[..., Any], args: tuple[Any,
     os.setpgid(0, 0)
     _start_watchdog()
     use_context(config.method)
-    _channel = config.channel
+    _config = config
     _pace = config.pace
-    if _channel is not None:
-        install_reporter(ChannelReporter(_channel))
     if _pace.seed is not None:
         random.seed(f"{_pace.seed}/{config.label}")
     emit("proc.start", config.label, {"role": config.role, "label": config.label, "ppid": os.getppid()})
@@ -485,6 +510,9 @@ def _bootstrap(config: ChildConfig, target: Callable[..., Any], args: tuple[Any,
     except BaseException as exc:
         emit("proc.error", config.label, {"error": short(f"{type(exc).__name__}: {exc}")})
         raise
+    finally:
+        if _reporter is not None:
+            _reporter.flush()
 
 
 class Process:
@@ -507,7 +535,7 @@ class Process:
         label: str | None = None,
         name: str | None = None,
         daemon: bool | None = None,
-        channel: Connection | None = None,
+        endpoint: str | None = None,
         pace: Pace | None = None,
         watch_exit: bool = True,
     ) -> None:
@@ -517,7 +545,8 @@ class Process:
         self._exit_lock = threading.Lock()
         self._exit_reported = False
         self._reap_lock = threading.Lock()
-        config = ChildConfig(role, self.label, _method, channel if channel is not None else _channel, pace or _pace)
+        inherited = _config.endpoint if _config is not None else None
+        config = ChildConfig(role, self.label, _method, endpoint or inherited, pace or _pace)
         ctx: Any = context()  # a concrete context: BaseContext itself declares no Process
         self._process = ctx.Process(
             target=_bootstrap,

@@ -49,8 +49,16 @@ def spawn_child(seconds: float) -> None:
 
 
 def write_garbage_then_tick() -> None:
-    sync._channel.send_bytes(b"not a pickle")
-    sync._channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
+    """Frames of garbage on a connection of its own to the dashboard, then a good record."""
+    import marshal
+    import socket
+    import struct
+
+    assert sync._config is not None and sync._config.endpoint is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(sync._config.endpoint)
+        for payload in (b"not marshal", marshal.dumps(("a", "tuple", "of", "wrong", "shape"))):
+            sock.sendall(struct.pack("!I", len(payload)) + payload)
     report("after garbage")
 
 

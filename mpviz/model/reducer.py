@@ -205,9 +205,15 @@ class Model:
 
     def _proc_exit(self, event: Event) -> None:
         proc = self._get_proc(event)
-        if not proc.alive:
-            return
         code = event.data.get("code")
+        if not proc.alive:
+            # Known gone, but not how: a later word (its parent's) may say.
+            if proc.exit_code is None and proc.exit_signal is None and isinstance(code, int):
+                proc.exit_code = code
+                proc.exit_signal = str(event.data["signal"]) if event.data.get("signal") else None
+                proc.state = proc.exit_words()
+                self.dirty_procs.add(proc.pid)
+            return
         proc.exit_code = code if isinstance(code, int) else None
         signal = event.data.get("signal")
         proc.exit_signal = str(signal) if signal else None

@@ -125,7 +125,7 @@ def describe(event: Event, obj: str | None = None) -> str | None:
     ``obj`` is the display name of the primitive the record is about (the
     model's, for an id); the record's own ``obj`` if not given.
     """
-    if event.kind == "proc.stats":
+    if event.kind in ("proc.stats", "proc.stdio"):
         return None
     name = event.obj if obj is None else obj
     return _phrase(event, name) or f"{event.kind} {name}{_details(event.data)}"

@@ -50,7 +50,8 @@ class Supervisor:
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
         self._exit_seen: dict[int, int] = {}
-        # Processes started by lesson processes (the chat server's connections).
+        # Processes started by lesson processes (the chat server's connections),
+        # known from their records.
         self.grandchildren: set[int] = set()
         self.channels = Channels(self._exit_record)
         self._stopping = threading.Event()
@@ -87,14 +88,12 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
-            reader, writer = sync.context().Pipe(duplex=False)
             process = sync.Process(
-                target, args, role=role, label=label, channel=writer, pace=self.pace, watch_exit=False
+                target, args, role=role, label=label, endpoint=self.channels.endpoint, pace=self.pace, watch_exit=False
             )
             process.start()
-            writer.close()
             self.children[process.pid] = Child(process, role, label)
-            self.channels.add(process.pid, reader, process.sentinel)
+            self.channels.add_child(process.pid, process.sentinel)
             self.sampler.track(process.pid)
             return process.pid
 
@@ -155,7 +154,7 @@ class Supervisor:
     def read(self, timeout: float = 0.05) -> list[Event]:
         events = self.channels.read(timeout)
         for event in events:
-            if event.kind == "proc.spawn" and event.pid not in self.children and event.pid != self.pid:
+            if event.kind in ("proc.spawn", "proc.start") and event.pid not in self.children and event.pid != self.pid:
                 self.grandchildren.add(event.pid)
                 self.sampler.track(event.pid)
             elif event.kind == "proc.exit":
