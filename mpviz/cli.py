@@ -19,7 +19,8 @@ from mpviz.lessons.base import Lesson, Param
 from mpviz.sync import START_METHODS
 
 if TYPE_CHECKING:
-    from mpviz.runtime.run import Settings
+    from mpviz.runtime.program import Program
+    from mpviz.runtime.run import ProgramSettings, Settings
 
 USAGE_EXIT = 2
 
@@ -61,22 +62,53 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None
                 metavar="N" if isinstance(param.default, int) else "X",
                 help=f"{param.help} (default {param.default})",
             )
-    common = parser.add_argument_group("run options")
-    common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
-    common.add_argument(
-        "--duration",
-        type=_param_type(DURATION),
-        metavar="S",
-        help=DURATION.help,
-    )
-    common.add_argument(
-        "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
-    )
-    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    common = _add_watch_options(parser)
     common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
     common.add_argument(
         "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
     )
+
+
+def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
+    """The options a lesson and a program share; the group, for more."""
+    common = parser.add_argument_group("run options")
+    common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
+    common.add_argument("--duration", type=_param_type(DURATION), metavar="S", help=DURATION.help)
+    common.add_argument(
+        "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
+    )
+    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    return common
+
+
+def program_parser() -> Parser:
+    parser = Parser(
+        prog="mpviz run",
+        usage="mpviz run PROG.py [options] [-- ARGS ...]  |  mpviz run -m MODULE [options] [-- ARGS ...]",
+        description=(
+            "Watch any Python program, unmodified: its processes at any depth, its locks, queues and "
+            "events named after their variables, what each process prints, and the deadlock or hang named."
+        ),
+        epilog="Only sleeps follow --speed (time.sleep is divided by it).",
+    )
+    parser.add_argument("target", nargs="?", metavar="PROG.py", help="the program")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
+    _add_watch_options(parser)
+    return parser
+
+
+def program_args(argv: list[str]) -> tuple[argparse.Namespace, Program]:
+    """``run PROG.py [options] [-- ARGS]``: mpviz's options before ``--``, the program's after."""
+    from mpviz.runtime.program import Program
+
+    ours, rest = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    parser = program_parser()
+    args = parser.parse_args(ours)
+    if (args.target is None) == (args.module is None):
+        parser.error("name a program file or -m MODULE")
+    if args.module is not None:
+        return args, Program(args.module, rest, module=True)
+    return args, Program(args.target, rest)
 
 
 def build_parser() -> Parser:
@@ -127,10 +159,18 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings(args.lesson, params, args.speed, args.seed, args.start_method, args.record)
 
 
+COMMANDS = ("list", "run", "replay")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in NAMES:
         argv.insert(0, "run")  # "mpviz ktv" is "mpviz run ktv"
+    elif argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        # "mpviz prog.py ARGS": the dashboard on a program, every argument its own.
+        return watch([argv[0], "--", *argv[1:]])
+    if argv[:1] == ["run"] and len(argv) > 1 and argv[1] not in NAMES and (argv[1] == "-m" or argv[1][:1] != "-"):
+        return watch(argv[1:])
     args = build_parser().parse_args(argv)
 
     if args.command == "list":
@@ -147,15 +187,38 @@ def main(argv: list[str] | None = None) -> int:
         from mpviz import headless
 
         try:
-            return headless.run(settings(args), args.duration)
+            return headless.run_lesson(settings(args), args.duration)
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
             return fail(str(exc))
 
     return launch(args)
 
 
-def launch(args: argparse.Namespace) -> int:
-    """The dashboard: on the lessons, on one lesson (``run``), or on a recording (``replay``)."""
+def watch(argv: list[str]) -> int:
+    """``mpviz run PROG.py ...``: a program, in the dashboard or headless."""
+    from mpviz.runtime.run import ProgramSettings
+
+    args, program = program_args(argv)
+    problem = program.problem()
+    if problem:
+        return fail(problem)
+    if args.record is not None:
+        unwritable = _unwritable(args.record)
+        if unwritable:
+            return fail(f"cannot write {args.record}: {unwritable}")
+    settings = ProgramSettings(program, args.speed, args.record, stdin_pipe=not args.headless)
+    if args.headless:
+        from mpviz import headless
+
+        try:
+            return headless.run_program(settings, args.duration)
+        except ValueError as exc:
+            return fail(str(exc))
+    return launch(args, settings)
+
+
+def launch(args: argparse.Namespace, program: ProgramSettings | None = None) -> int:
+    """The dashboard: on the lessons, on one lesson (``run``), on a program, or on a recording (``replay``)."""
     from mpviz.runtime import Settings, prepare
     from mpviz.telemetry import Malformed
     from mpviz.ui import terminal_problem
@@ -164,7 +227,8 @@ def launch(args: argparse.Namespace) -> int:
 
     defaults = Settings(lesson=NAMES[0])
     source: Source | None = None
-    if args.command == "replay":
+    command = getattr(args, "command", None)
+    if command == "replay":
         try:
             source = ReplaySource(args.file, speed=args.speed)
         except (OSError, Malformed, ValueError) as exc:
@@ -173,16 +237,18 @@ def launch(args: argparse.Namespace) -> int:
     problem = terminal_problem()
     if problem:
         return fail(problem)
-    if args.command == "run":
+    if command == "run":
         defaults = settings(args)
-    if args.command != "replay":
+    if command != "replay":
         # Before the app: inside it, starting multiprocessing's helpers fails (DESIGN.md).
         prepare(defaults.method)
-    if args.command == "run":
-        try:
-            source = LiveSource(defaults)
-        except ValueError as exc:  # a lesson refused its input (a bad --db file)
-            return fail(str(exc))
+    try:
+        if program is not None:
+            source = LiveSource.program_run(program)
+        elif command == "run":
+            source = LiveSource.lesson_run(defaults)
+    except ValueError as exc:  # a lesson refused its input (a bad --db file)
+        return fail(str(exc))
     app = make_app(source, defaults)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, app.end_by_signal)

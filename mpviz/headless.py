@@ -1,13 +1,15 @@
-"""``mpviz run LESSON --headless``: the lesson as printed lines, then a verdict."""
+"""``mpviz run LESSON --headless`` and ``mpviz run prog.py --headless``: printed lines, then a verdict."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from typing import TextIO
 
-from mpviz.runtime import LessonRun, Settings
+from mpviz.model import Model, Prim
+from mpviz.runtime import LessonRun, ProgramRun, ProgramSettings, Settings
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -58,11 +60,24 @@ class Output:
             os.close(devnull)
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
-    """Run a lesson, print its records as lines, end with its verdict; the exit code."""
-    lesson_run = LessonRun(settings)  # ValueError: refused before anything starts
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def run_lesson(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+    """A lesson as printed lines, ending with its verdict; the exit code (0 held, 1 broke)."""
+    return _run(LessonRun(settings), duration, out)  # LessonRun: ValueError before anything starts
+
+
+def run_program(settings: ProgramSettings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+    """A program as printed lines (its own prints among them), a summary, and its exit code."""
+    return _run(ProgramRun(settings), duration, out)
+
+
+def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -> int:
     output = Output(out)
-    model = lesson_run.model
+    model = the_run.model
+    # Colour codes that a program prints are kept for a terminal, stripped for a file.
+    keep_colour = out.isatty()
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _raise_stop)
 
@@ -71,7 +86,7 @@ def run(settings: Settings, duration: float | None = None, out: TextIO = sys.std
             model.apply_one(event)
             text = model.line(event)
             if text is not None:
-                output.write(text + "\n")
+                output.write((text if keep_colour else ANSI.sub("", text)) + "\n")
         output.flush()
 
     seen: set[str] = set()
@@ -87,43 +102,50 @@ def run(settings: Settings, duration: float | None = None, out: TextIO = sys.std
     finished = False
     ends = None if duration is None else now_ns() + int(duration * 1e9)
     try:
-        lesson_run.begin()
+        the_run.begin()
         while not finished:
-            take(lesson_run.read(0.1))
-            if lesson_run.record_error or output.gone:
+            take(the_run.read(0.1))
+            if the_run.record_error or output.gone:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
-            finished = lesson_run.finished(now)
+            finished = the_run.finished(now)
             if ends is not None and now >= ends:
                 break
+            if isinstance(the_run, ProgramRun) and _hangs_for_good(model, now):
+                break  # nothing can move any more: say so and stop it
     except Stop as stop:
         stopped_by = stop
     finally:
         # A second signal while stopping must not cut the stop short.
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)
-        # Judge the lesson as it stands, before its processes are stopped, with
+        # Judge the run as it stands, before its processes are stopped, with
         # every record already made (some wait in the ordering window).
-        take(lesson_run.drain())
+        take(the_run.drain())
         now = now_ns()
-        verdict = lesson_run.verdict(now, final=finished)
+        verdict = the_run.verdict(now, final=finished)
         anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
-        take(lesson_run.close())
+        take(the_run.close())
 
-    if lesson_run.record_error:
-        print(f"mpviz: error: {lesson_run.record_error}", file=sys.stderr)
+    if the_run.record_error:
+        print(f"mpviz: error: {the_run.record_error}", file=sys.stderr)
         return USAGE
     if output.gone:
         output.close_quietly()
         return PIPE_GONE
-    output.write(f"--- {settings.lesson}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
+    output.write(f"--- {the_run.name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
+    if isinstance(the_run, ProgramRun):
+        for line in summary(model):
+            output.write(line + "\n")
     for text in anomalies:
         output.write(f"! still: {text}\n")
-    malformed = lesson_run.supervisor.channels.malformed
+    malformed = the_run.supervisor.channels.malformed
     if malformed:
         output.write(f"! {malformed} malformed records dropped\n")
-    if verdict.ok is None:
+    if model.lost:
+        output.write(f"! {model.lost} records lost: processes dropped what the dashboard could not take in time\n")
+    if verdict.ok is None and isinstance(the_run, LessonRun):
         output.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
     else:
         output.write(verdict.text + "\n")
@@ -131,4 +153,52 @@ def run(settings: Settings, duration: float | None = None, out: TextIO = sys.std
     if stopped_by is not None:
         output.write(f"stopped by {stopped_by}\n")
         return 128 + stopped_by.signum
+    if isinstance(the_run, ProgramRun):
+        return the_run.exit_code(ended_by_itself=finished)
     return BROKEN if verdict.ok is False else OK
+
+
+# A program every live process of which is blocked for this long is stopped:
+# nothing can move any more (a deadlock, main waiting on its own event).
+HANG_SHOWN_NS = 2_000_000_000
+
+
+def _hangs_for_good(model: Model, now: int) -> bool:
+    stuck = [a for a in model.anomalies(now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    if not stuck:
+        return False
+    live = [p for p in model.procs.values() if p.alive]
+    return (
+        all(p.waiting_on is not None for p in live)
+        and now - max((p.since_ns for p in live), default=now) > HANG_SHOWN_NS
+    )
+
+
+def summary(model: Model) -> list[str]:
+    """A line per process (how it ended) and per primitive (its figures)."""
+    lines = ["processes:"]
+    for proc in model.procs.values():
+        parent = f" (from {proc.ppid})" if proc.ppid and proc.ppid in model.procs else ""
+        lines.append(f"  {proc.pid:>7}  {proc.name:<20} {proc.state}{parent}")
+    if model.prims:
+        lines.append("primitives:")
+    for prim in model.prims.values():
+        site = f" at {prim.site}" if prim.site else ""
+        lines.append(f"  {prim.word} '{prim.name}'{site}: {figures(prim)}")
+    return lines
+
+
+def figures(prim: Prim) -> str:
+    if prim.family in ("lock", "rlock", "sem", "cond"):
+        return f"{prim.acquisitions} acquired, {prim.waits} waited, at most {prim.max_holders} holding at once"
+    if prim.family == "queue":
+        return f"{prim.puts} put, {prim.gets} got, deepest {prim.deepest}"
+    if prim.family == "event":
+        return f"{prim.sets} set, {prim.clears} cleared, {prim.waits} waited"
+    if prim.family == "pipe":
+        return f"{prim.puts} sent, {prim.gets} received"
+    if prim.family == "barrier":
+        return f"{prim.gets} passed"
+    if prim.family == "pool":
+        return f"{prim.puts} tasks, {prim.gets} results"
+    return "created"

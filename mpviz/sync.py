@@ -438,22 +438,23 @@ _config: ChildConfig | None = None
 _reporter: SocketReporter | None = None
 
 
-def connect(endpoint: str) -> SocketReporter:
+def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
     """Report to the dashboard at ``endpoint``, and print to it.
 
     stdout and stderr become pipes whose read ends go to the dashboard with
     the first message: a print or a traceback never lands on the terminal the
     dashboard draws on, and is shown as this process's output instead.
-    stdin is nothing.
+    stdin is nothing, unless ``keep_stdin``.
     """
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     for fd, target in ((out_w, 1), (err_w, 2)):
         os.dup2(fd, target)
         os.close(fd)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    if not keep_stdin:  # a watched program's main keeps it: it reads what is typed for it
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
     hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out", "err"]})
     try:
         reporter = SocketReporter(endpoint, (out_r, err_r), hello)

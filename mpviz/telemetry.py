@@ -178,6 +178,8 @@ def validate(value: Any) -> Event:
 # Where a process sends its records: the dashboard's socket, named in the
 # environment of a watched program (a lesson's processes get it in their config).
 ENDPOINT_ENV = "MPVIZ_ENDPOINT"
+# A watched program's speed: the path of a file holding one double, mapped by every process.
+SPEED_ENV = "MPVIZ_SPEED_FILE"
 
 # What a process keeps while the dashboard cannot take its records; past
 # this, records are dropped and counted, never waited for.

@@ -8,8 +8,8 @@ import pytest
 from conftest import mpviz
 
 BAD = [
-    (["run", "nosuch"], "invalid choice: 'nosuch'"),
-    (["nosuch"], "invalid choice: 'nosuch'"),
+    (["run", "nosuch"], "no lesson or file 'nosuch'"),
+    (["nosuch"], "no lesson or file 'nosuch'"),
     (["run", "ktv", "--groups", "-1"], "argument --groups: must be at least 0, not -1"),
     (["run", "ktv", "--groups", "2.5"], "argument --groups: must be a whole number, not '2.5'"),
     (["run", "ktv", "--rooms", "0"], "argument --rooms: must be at least 1, not 0"),

@@ -44,7 +44,7 @@ async def select(pilot, table: ProcessTable, pid: int) -> None:
 
 
 def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
-    source = LiveSource(Settings(lesson, dict(params), speed=speed, seed=1))
+    source = LiveSource.lesson_run(Settings(lesson, dict(params), speed=speed, seed=1))
     return source
 
 

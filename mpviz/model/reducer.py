@@ -338,6 +338,7 @@ class Model:
         prim = self._prim(event)
         self._acq_facts(prim, event)
         prim.waiters.setdefault(event.pid, event.t_ns)
+        prim.waits += 1
         self._block(event, f"waiting for {prim.word} '{prim.name}'")
 
     def _acq_acquired(self, event: Event) -> None:
@@ -406,6 +407,7 @@ class Model:
     def _cond_wait(self, event: Event) -> None:
         prim = self._prim(event)
         prim.waiters.setdefault(event.pid, event.t_ns)
+        prim.waits += 1
         self._block(event, f"waiting on condition '{prim.name}'")
 
     def _cond_woke(self, event: Event) -> None:
@@ -459,10 +461,12 @@ class Model:
     def _event_clear(self, event: Event) -> None:
         prim = self._prim(event)
         prim.flag, prim.changed_ns = False, event.t_ns
+        prim.clears += 1
 
     def _event_wait(self, event: Event) -> None:
         prim = self._prim(event)
         prim.waiters.setdefault(event.pid, event.t_ns)
+        prim.waits += 1
         self._block(event, f"waiting for event '{prim.name}'")
 
     def _event_woke(self, event: Event) -> None:
@@ -483,6 +487,7 @@ class Model:
         item = str(event.data.get("item", ""))
         prim.puts += 1
         prim.depth += 1
+        prim.deepest = max(prim.deepest, prim.depth)
         if event.data.get("none"):
             prim.pills_put += 1
         else:
@@ -515,6 +520,7 @@ class Model:
     def _queue_get_blocked(self, event: Event) -> None:
         prim = self._prim(event)
         prim.blocked_get.setdefault(event.pid, event.t_ns)
+        prim.waits += 1
         self._block(event, f"blocked on get from '{prim.name}'")
 
     def _queue_timeout(self, event: Event) -> None:

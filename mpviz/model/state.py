@@ -186,14 +186,17 @@ class Prim:
     capacity: int | None = None
     overlap: Overlap = field(default_factory=Overlap)
     acquisitions: int = 0
+    waits: int = 0  # how often a process had to wait for it
     # Events.
     flag: bool = False
     changed_ns: int | None = None
     sets: int = 0
+    clears: int = 0
     first_set_ns: int | None = None
     first_pass_ns: int | None = None
     # Queues and pipes.
     depth: int = 0
+    deepest: int = 0
     puts: int = 0
     gets: int = 0
     pills_put: int = 0

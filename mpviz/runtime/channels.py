@@ -119,6 +119,14 @@ class Channels:
         with self._lock:
             self._selector.register(sentinel, selectors.EVENT_READ, pid)
 
+    def add_output(self, pid: int, fd: int, stream: str) -> None:
+        """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
+        os.set_blocking(fd, False)
+        output = _Output(fd, pid, stream)
+        with self._lock:
+            self._outputs[fd] = output
+            self._selector.register(fd, selectors.EVENT_READ, output)
+
     def post(self, event: Event) -> None:
         self._inbox.append(event)
         self._wake()
@@ -232,13 +240,10 @@ class Channels:
 
     def _add_outputs(self, event: Event, fds: list[int]) -> None:
         streams = event.data.get("streams", ())
-        for fd, stream in zip(fds, streams if isinstance(streams, list | tuple) else (), strict=False):
-            os.set_blocking(fd, False)
-            output = _Output(fd, event.pid, "err" if stream == "err" else "out")
-            with self._lock:
-                self._outputs[fd] = output
-                self._selector.register(fd, selectors.EVENT_READ, output)
-        for fd in fds[len(streams) :]:
+        names = list(streams) if isinstance(streams, list | tuple) else []
+        for fd, stream in zip(fds, names, strict=False):
+            self.add_output(event.pid, fd, "err" if stream == "err" else "out")
+        for fd in fds[len(names) :]:
             os.close(fd)
 
     def _hang_up(self, conn: _Conn) -> None:

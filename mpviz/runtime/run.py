@@ -1,11 +1,15 @@
-"""One lesson run, wired once: recorder, supervisor, model and lesson.
+"""One run, wired once: recorder, supervisor and model, around a lesson or a watched program.
 
 The headless runner, the dashboard's live source and the sample recorder all
-start a lesson through :class:`LessonRun`, read its records, and close it.
+start a run here, read its records, and close it.  ``read`` (one thread at a
+time) returns the records in time order and writes them to the recording; the
+reader applies them to ``model`` (the dashboard does so on its event loop).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import Any
 from mpviz.lessons import lesson_class
 from mpviz.lessons.base import Lesson, Verdict
 from mpviz.model import Model
+from mpviz.runtime.program import Program, ProgramMain
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, Recorder, emit, now_ns, recording_header
 
@@ -34,32 +39,26 @@ class Settings:
         return lesson_class(self.lesson)
 
 
-class LessonRun:
-    """A lesson running as real processes, its records kept in ``model`` by whoever reads them.
+@dataclass
+class ProgramSettings:
+    """How to run a program: what the command line said."""
 
-    ``read`` (one thread at a time) returns the records in time order and
-    writes them to the recording; the reader applies them to ``model`` (the
-    dashboard does so on its event loop).  Raises ValueError, before any
-    process starts, when the lesson refuses its parameters (a bad --db file).
-    """
+    program: Program
+    speed: float = 1.0
+    record: Path | None = None
+    stdin_pipe: bool = False  # the dashboard types into it; headless, the program reads mpviz's own stdin
 
-    def __init__(self, settings: Settings, sample_every: float | None = 1.0) -> None:
-        s = settings
-        self.settings = settings
-        self.cls = s.cls
-        self.values = self.cls.prepare(s.params)
+
+class BaseRun:
+    """What every run has: its model, its recording, its supervisor."""
+
+    name: str
+
+    def __init__(self, supervisor: Supervisor, recorder: Recorder | None) -> None:
         self.model = Model()
-        self.recorder = (
-            None
-            if s.record is None
-            else Recorder(s.record, recording_header(s.lesson, self.values, s.speed, s.seed, s.method))
-        )
-        self.supervisor = Supervisor(s.method, s.speed, s.seed, sample_every)
-        self.lesson = self.cls(self.supervisor, seed=s.seed, **self.values)
+        self.recorder = recorder
+        self.supervisor = supervisor
         self._closed = False
-
-    def begin(self) -> None:
-        self.supervisor.run(self.lesson)
 
     def read(self, timeout: float) -> list[Event]:
         return self._recorded(self.supervisor.read(timeout))
@@ -77,21 +76,6 @@ class LessonRun:
     def record_error(self) -> str:
         return self.recorder.error if self.recorder is not None else ""
 
-    def finished(self, now: int | None = None) -> bool:
-        return self.lesson.finished(self.model, now_ns() if now is None else now)
-
-    def verdict(self, now: int | None = None, final: bool | None = None) -> Verdict:
-        now = now_ns() if now is None else now
-        return self.lesson.verdict(self.model, now, self.finished(now) if final is None else final)
-
-    def act(self, method: str, *args: Any) -> None:
-        """Run a lesson action (a key), and say so in the log."""
-        if self.supervisor.stopping:
-            return
-        action = next((a for a in self.cls.actions if a.method == method), None)
-        emit("ui.action", action.description if action else method)
-        getattr(self.lesson, method)(*args)
-
     def send_signal(self, pid: int, sig: signal.Signals) -> bool:
         return self.supervisor.send_signal(pid, sig)
 
@@ -107,7 +91,7 @@ class LessonRun:
         self.supervisor.speed = value
 
     def stop(self) -> list[Event]:
-        """Stop the lesson's processes; the last records (the exits) are returned."""
+        """Stop every process of the run; the last records (the exits) are returned."""
         return self._recorded(self.supervisor.stop())
 
     def close(self) -> list[Event]:
@@ -121,3 +105,109 @@ class LessonRun:
             self.supervisor.close()
             if self.recorder is not None:
                 self.recorder.close()
+
+
+class LessonRun(BaseRun):
+    """A lesson running as real processes.
+
+    Raises ValueError, before any process starts, when the lesson refuses its
+    parameters (a bad --db file).
+    """
+
+    def __init__(self, settings: Settings, sample_every: float | None = 1.0) -> None:
+        s = settings
+        self.settings = settings
+        self.cls = s.cls
+        self.name = s.lesson
+        self.values = self.cls.prepare(s.params)
+        header = recording_header(s.lesson, self.values, s.speed, s.seed, s.method)
+        recorder = None if s.record is None else Recorder(s.record, header)
+        super().__init__(Supervisor(s.method, s.speed, s.seed, sample_every), recorder)
+        self.lesson = self.cls(self.supervisor, seed=s.seed, **self.values)
+
+    def begin(self) -> None:
+        self.supervisor.run(self.lesson)
+
+    def finished(self, now: int | None = None) -> bool:
+        return self.lesson.finished(self.model, now_ns() if now is None else now)
+
+    def verdict(self, now: int | None = None, final: bool | None = None) -> Verdict:
+        now = now_ns() if now is None else now
+        return self.lesson.verdict(self.model, now, self.finished(now) if final is None else final)
+
+    def act(self, method: str, *args: Any) -> None:
+        """Run a lesson action (a key), and say so in the log."""
+        if self.supervisor.stopping:
+            return
+        action = next((a for a in self.cls.actions if a.method == method), None)
+        emit("ui.action", action.description if action else method)
+        getattr(self.lesson, method)(*args)
+
+
+class ProgramRun(BaseRun):
+    """A watched program: its main started by the supervisor, every process of it reporting."""
+
+    def __init__(self, settings: ProgramSettings, sample_every: float | None = 1.0) -> None:
+        self.settings = settings
+        self.program = settings.program
+        self.name = self.program.name
+        problem = self.program.problem()
+        if problem:
+            raise ValueError(problem)
+        header = program_header(self.program, settings.speed)
+        recorder = None if settings.record is None else Recorder(settings.record, header)
+        super().__init__(Supervisor(speed=settings.speed, sample_every=sample_every, main_is_here=False), recorder)
+        self.main: ProgramMain | None = None
+
+    def begin(self) -> None:
+        channels = self.supervisor.channels
+        stdin = -1 if self.settings.stdin_pipe else None  # subprocess.PIPE is -1
+        self.main = ProgramMain(self.program, channels.endpoint, self.supervisor.speed_file, stdin)
+        self.supervisor.adopt(self.main, "main", "main", self.main.outputs)
+
+    def finished(self, now: int | None = None) -> bool:
+        """The program ended by itself: its main, and every process it started that mpviz saw."""
+        return self.main is not None and self.main.exitcode is not None and not self.supervisor.pids()
+
+    def verdict(self, now: int | None = None, final: bool | None = None) -> Verdict:
+        now = now_ns() if now is None else now
+        return program_verdict(self.model, self.name, now, self.finished(now) if final is None else final)
+
+    def exit_code(self, ended_by_itself: bool) -> int:
+        """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
+        if self.model.anomalies(now_ns()):
+            return 1
+        if ended_by_itself and self.main is not None and self.main.exitcode is not None:
+            code = self.main.exitcode
+            return code if code >= 0 else 128 - code
+        return 0
+
+    def act(self, method: str, *args: Any) -> None:
+        if method == "send_line" and args:
+            self.send_line(str(args[-1]))
+
+    def send_line(self, line: str) -> None:
+        """A line for the main's stdin (the dashboard's input box)."""
+        if self.main is None or self.main.stdin is None:
+            raise ValueError("the program's input is not the dashboard's")
+        with contextlib.suppress(BrokenPipeError):
+            os.write(self.main.stdin, (line + "\n").encode())
+        emit("ui.input", line)
+
+
+def program_verdict(model: Model, name: str, now: int, final: bool) -> Verdict:
+    """A program's verdict: what went wrong (a deadlock, a hang), or how it ended."""
+    anomalies = model.anomalies(now)
+    if anomalies:
+        return Verdict(False, "; ".join(a.text for a in anomalies))
+    main = next((p for p in model.procs.values() if p.role == "main"), None)
+    ended = f"main {main.state}" if main is not None and not main.alive else "main still running"
+    count = len(model.procs)
+    text = f"{name}: {count} process{'' if count == 1 else 'es'}, {ended}"
+    return Verdict(True, f"{text}; nothing went wrong") if final else Verdict(None, text)
+
+
+def program_header(program: Program, speed: float) -> dict[str, Any]:
+    header = recording_header("", {}, speed, None, "")
+    header.update(program=program.name, argv=program.argv)
+    return header

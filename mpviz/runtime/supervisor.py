@@ -7,11 +7,12 @@ import contextlib
 import multiprocessing.connection
 import os
 import signal
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mpviz import sync
 from mpviz.lessons.base import Lesson
@@ -25,9 +26,28 @@ from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninst
 STOP_GRACE = 2.0
 
 
+class Supervised(Protocol):
+    """A child of the supervisor: a lesson's process, or a watched program's main."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def sentinel(self) -> int: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Child:
-    process: sync.Process
+    process: Supervised
     role: str
     label: str
 
@@ -41,7 +61,12 @@ class Supervisor:
     """
 
     def __init__(
-        self, method: str = "spawn", speed: float = 1.0, seed: int | None = None, sample_every: float | None = 1.0
+        self,
+        method: str = "spawn",
+        speed: float = 1.0,
+        seed: int | None = None,
+        sample_every: float | None = 1.0,
+        main_is_here: bool = True,
     ) -> None:
         prepare(method)
         sync.use_context(method)
@@ -59,8 +84,14 @@ class Supervisor:
         self._start_lock = threading.Lock()
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
+        # Lesson time for a watched program's processes: a file they map (any
+        # depth, any start method); a lesson's get ``pace`` in their config.
+        self.speed_file = os.path.join(os.path.dirname(self.channels.endpoint), "speed")
+        with open(self.speed_file, "wb") as f:
+            f.write(struct.pack("d", speed))
         install_reporter(self.channels.post)
-        emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
+        if main_is_here:  # a lesson's main part runs in this process
+            emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
         self.sampler.track(self.pid)
         self._sampling: threading.Thread | None = None
@@ -83,6 +114,19 @@ class Supervisor:
     @speed.setter
     def speed(self, value: float) -> None:
         self.pace.speed.value = value
+        with open(self.speed_file, "r+b") as f:
+            f.write(struct.pack("d", value))
+
+    def adopt(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None = None) -> int:
+        """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
+        with self._start_lock:
+            self.children[process.pid] = Child(process, role, label)
+            self.channels.add_child(process.pid, process.sentinel)
+            for fd, stream in (outputs or {}).items():
+                self.channels.add_output(process.pid, fd, stream)
+            self.sampler.track(process.pid)
+        emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid)
+        return process.pid
 
     def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
         with self._start_lock:
@@ -184,7 +228,7 @@ class Supervisor:
     # --- signals -------------------------------------------------------------
 
     def pids(self) -> list[int]:
-        return [pid for pid in self.children if self.alive(pid)] + sorted(self.grandchildren)
+        return [pid for pid in list(self.children) if self.alive(pid)] + sorted(self.grandchildren)
 
     def send_signal(self, pid: int, sig: signal.Signals) -> bool:
         """Send a signal to one lesson process; False if it is not (or no longer) ours."""

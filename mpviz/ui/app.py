@@ -63,7 +63,7 @@ class MpvizApp(App[int]):
             params = self.defaults.params if name == self.defaults.lesson else {}
         settings = replace(self.defaults, lesson=name, params=dict(params), record=None)
         try:
-            source = LiveSource(settings)
+            source = LiveSource.lesson_run(settings)
         except ValueError as exc:
             self.notify(str(exc), title="cannot start the lesson", severity="error")
             return

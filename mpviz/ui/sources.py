@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from mpviz.lessons import lesson_class
 from mpviz.lessons.base import Lesson, Verdict
 from mpviz.model import Model
-from mpviz.runtime.run import LessonRun, Settings
+from mpviz.runtime.run import LessonRun, ProgramRun, ProgramSettings, Settings, program_verdict
 from mpviz.telemetry import Event, read_recording
 
 
@@ -53,7 +53,14 @@ class Source(Protocol):
     def model(self) -> Model: ...
 
     @property
-    def cls(self) -> type[Lesson]: ...
+    def lesson(self) -> type[Lesson] | None:
+        """The lesson, or None for a watched program."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The lesson's name, or the program's (``ktv``, ``ticket.py``)."""
+        ...
 
     @property
     def controls(self) -> Controls | None: ...
@@ -88,7 +95,7 @@ class Source(Protocol):
     def set_speed(self, speed: float) -> None: ...
 
     def again(self, flip: str | None = None) -> Source:
-        """A new source for the same lesson (a switch flipped, for a live one).  Call after ``close``."""
+        """A new source for the same run (a switch flipped, for a live lesson).  Call after ``close``."""
         ...
 
     def close(self) -> None:
@@ -97,25 +104,33 @@ class Source(Protocol):
 
 
 class LiveSource:
-    """A lesson running now, as real processes."""
+    """A lesson or a program running now, as real processes."""
 
     player = None
     frozen = False
     where = "live"
 
-    def __init__(self, settings: Settings) -> None:
-        self.run = LessonRun(settings)  # ValueError (a bad --db file) before any process starts
-        self.settings = settings
-        self.cls = self.run.cls
-        self.model = self.run.model
-        self.controls: Controls = self.run
+    def __init__(self, run: LessonRun | ProgramRun) -> None:
+        self.run = run
+        self.model = run.model
+        self.name = run.name
+        self.lesson: type[Lesson] | None = run.cls if isinstance(run, LessonRun) else None
+        self.controls: Controls = run
         self._closed = False
         self._closing = threading.Lock()
-        self.run.begin()
+        run.begin()
+
+    @classmethod
+    def lesson_run(cls, settings: Settings) -> LiveSource:
+        return cls(LessonRun(settings))  # ValueError (a bad --db file) before any process starts
+
+    @classmethod
+    def program_run(cls, settings: ProgramSettings) -> LiveSource:
+        return cls(ProgramRun(settings))
 
     @property
     def values(self) -> dict[str, Any]:
-        return self.run.lesson.values
+        return self.run.lesson.values if isinstance(self.run, LessonRun) else {}
 
     def now_ns(self) -> int:
         return time.monotonic_ns()
@@ -136,10 +151,13 @@ class LiveSource:
         self.run.speed = speed
 
     def again(self, flip: str | None = None) -> LiveSource:
-        params = dict(self.settings.params)
+        run = self.run
+        if isinstance(run, ProgramRun):
+            return LiveSource.program_run(replace(run.settings, speed=self.speed, record=None))
+        params = dict(run.settings.params)
         if flip is not None:
-            params[flip] = self.cls.flipped(flip, params)
-        return LiveSource(replace(self.settings, params=params, speed=self.speed, record=None))
+            params[flip] = run.cls.flipped(flip, params)
+        return LiveSource.lesson_run(replace(run.settings, params=params, speed=self.speed, record=None))
 
     def close(self) -> None:
         with self._closing:  # the app may close a source from a worker while quitting
@@ -162,13 +180,20 @@ class ReplaySource:
             self.header, events = read_recording(f)
             self.events = list(events)
         name = self.header.get("lesson")
-        try:
-            self.cls = lesson_class(str(name))
-        except KeyError:
-            raise ValueError(f"recording of an unknown lesson {name!r}") from None
+        program = self.header.get("program")
+        self.lesson: type[Lesson] | None = None
+        self.params: dict[str, Any] = {}
+        if isinstance(program, str) and program:
+            self.name = program
+        else:
+            try:
+                self.lesson = lesson_class(str(name))
+            except KeyError:
+                raise ValueError(f"recording of an unknown lesson {name!r}") from None
+            self.name = self.lesson.name
+            recorded = self.header.get("params", {})
+            self.params = {p.name: recorded.get(p.name, p.default) for p in self.lesson.params}
         self.path = path
-        recorded = self.header.get("params", {})
-        self.params = {p.name: recorded.get(p.name, p.default) for p in self.cls.params}
         self.model = Model()
         self.player: Player = self
         self.t0 = self.events[0].t_ns if self.events else 0
@@ -245,7 +270,10 @@ class ReplaySource:
 
     def verdict(self) -> Verdict:
         # The recorded run ended where the recording ends.
-        return self.cls.judge(self.model, self.params, self.now_ns(), final=self.done)
+        now = self.now_ns()
+        if self.lesson is None:
+            return program_verdict(self.model, self.name, now, final=self.done)
+        return self.lesson.judge(self.model, self.params, now, final=self.done)
 
     @property
     def speed(self) -> float:

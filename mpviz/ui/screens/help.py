@@ -21,21 +21,31 @@ LEGEND = """\
 """
 
 
-def help_text(lesson: type[Lesson], keys: list[tuple[str, str]]) -> str:
+PROGRAM = """\
+# Watching {name}
+
+Every process of the program is a row of **Processes**, parent before child.
+**Primitives** shows each lock, semaphore, event, queue and pipe it made,
+named after the variable it was assigned to, with who holds it and who waits.
+**Printed** is what each process printed, in its own colour; type a line in
+the box below it for the program's standard input. A deadlock, a lock held
+by a dead process, or a wait nobody can end is named at the top.
+"""
+
+
+def help_text(lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> str:
     rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
+    about = (
+        PROGRAM.format(name=name)
+        if lesson is None
+        else f"# {lesson.title}\n\n{lesson.teaches}.\n\n{lesson.explain}\n\n**Watch for:** {lesson.watch}.\n"
+    )
     return f"""\
-# {lesson.title}
-
-{lesson.teaches}.
-
-{lesson.explain}
-
-**Watch for:** {lesson.watch}.
-
+{about}
 ## Keys
 
 {rows}
-- `q` quit: every lesson process is stopped
+- `q` quit: every process is stopped first
 
 ## Reading the screen
 
@@ -53,14 +63,15 @@ Press `escape` or `?` to close.
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
-    def __init__(self, lesson: type[Lesson], keys: list[tuple[str, str]]) -> None:
+    def __init__(self, lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> None:
         super().__init__()
         self.lesson = lesson
+        self.name_shown = name
         self.keys = keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(help_text(self.lesson, self.keys))
+            yield Markdown(help_text(self.lesson, self.name_shown, self.keys))
 
     def on_mount(self) -> None:
         self.query_one("#help").border_title = "Help"

@@ -1,4 +1,8 @@
-"""The lesson screen: processes, the lesson's picture, the timeline, the log."""
+"""The screen of a run: processes, the lesson's picture (or the program's primitives), the timeline, the log.
+
+A watched program's screen shows its primitives where a lesson shows its
+picture, and what its processes print, with a box to type into its stdin.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from mpviz.lessons import panel_module
@@ -27,7 +31,9 @@ from mpviz.ui.sources import Source
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
 from mpviz.ui.widgets.lesson_panel import LessonPanel
+from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.program_panel import ProgramInput, ProgramPanel
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar
@@ -88,29 +94,39 @@ class LessonScreen(Screen):
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
 
     @property
-    def lesson(self) -> type[Lesson]:
-        return self.source.cls
+    def lesson(self) -> type[Lesson] | None:
+        return self.source.lesson
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Alerts(id="alerts")
-        yield ProcessTable(id="procs")
+        yield ProcessTable(id="procs", tree=self.lesson is None)
         with Horizontal(id="middle"):
-            panel: type[LessonPanel] = import_module(panel_module(self.lesson.name)).PANEL
+            panel: type[LessonPanel] = (
+                ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
+            )
             yield panel(id="panel")
             yield Timeline(id="timeline")
         with Horizontal(id="bottom"):
+            if self.lesson is None:
+                with Vertical(id="printed"):
+                    yield OutputView(id="output")
+                    if self.source.controls is not None:
+                        yield ProgramInput(placeholder="a line for the program's stdin (Tab here, Enter)", id="stdin")
             yield EventLog(id="log")
             yield Details(id="details")
         yield Footer()
 
     def on_mount(self) -> None:
-        self._title = f"mpviz · {self.lesson.name}: {self.lesson.title}"
+        lesson = self.lesson
+        self._title = f"mpviz · {self.source.name}: " + (lesson.title if lesson else "watching a program")
         self.query_one(TitleBar).set(self._title)
         self.query_one("#procs").border_title = "Processes"
-        self.query_one("#panel").border_title = self.lesson.title
+        self.query_one("#panel").border_title = lesson.title if lesson else "Primitives"
         self.query_one("#log").border_title = "Events"
         self.query_one("#details").border_title = "Selected process"
+        if lesson is None:
+            self.query_one("#printed").border_title = "Printed"
         if self._frozen:
             self._take(self.source.read(0))
             # Drawn once, after layout, so every widget knows its size.
@@ -184,6 +200,8 @@ class LessonScreen(Screen):
         self._refreshed_at = time.monotonic()
         if self._unlogged:
             self.query_one(EventLog).add(self.model, list(self._unlogged))
+            for output in self.query(OutputView):
+                output.add(self.model, list(self._unlogged))
             self._unlogged.clear()
         now = self.source.now_ns()
         second = now // NS
@@ -236,6 +254,14 @@ class LessonScreen(Screen):
         selected = [self.query_one(ProcessTable).selected_pid] if message.selected else []
         self._act(message.method, *selected, *message.args)
 
+    @on(Input.Submitted, "#stdin")
+    def _typed(self, event: Input.Submitted) -> None:
+        """A line typed for the program: to its main's stdin."""
+        event.stop()
+        if event.value and self.source.controls is not None:
+            self._act("send_line", event.value)
+            event.input.value = ""
+
     @on(ProcessTable.Highlighted)
     def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:
         self.query_one(Details).present(self.model, event.pid, self.source.now_ns())
@@ -250,7 +276,10 @@ class LessonScreen(Screen):
         return True
 
     def action_lesson(self, method: str) -> None:
-        action = next(a for a in self.lesson.actions if a.method == method)
+        lesson = self.lesson
+        action = next((a for a in lesson.actions if a.method == method), None) if lesson else None
+        if action is None:
+            return
         self._act(method, *([self.query_one(ProcessTable).selected_pid] if action.selected else []))
 
     @work(thread=True, group="actions", exit_on_error=False)
@@ -271,7 +300,7 @@ class LessonScreen(Screen):
     def action_help(self) -> None:
         from mpviz.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.lesson, self.active_bindings_help()))
+        self.app.push_screen(HelpScreen(self.lesson, self.source.name, self.active_bindings_help()))
 
     def active_bindings_help(self) -> list[tuple[str, str]]:
         keys = []
@@ -359,5 +388,9 @@ def screen_class(lesson: type[Lesson]) -> type[LessonScreen]:
     return cls
 
 
+class ProgramScreen(LessonScreen):
+    """A watched program: the keys every lesson has."""
+
+
 def lesson_screen(source: Source) -> LessonScreen:
-    return screen_class(source.cls)(source)
+    return ProgramScreen(source) if source.lesson is None else screen_class(source.lesson)(source)

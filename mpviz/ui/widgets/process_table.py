@@ -51,7 +51,7 @@ Row = tuple[str, ...]
 _PHASE_STYLES = {phase.value: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 
 
-def row_of(model: Model, proc: Proc, now_ns: int) -> Row:
+def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     since = "" if proc.phase is Phase.EXITED else duration(now_ns - proc.since_ns)
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
@@ -62,7 +62,8 @@ def row_of(model: Model, proc: Proc, now_ns: int) -> Row:
         status = "stopped" if proc.stopped else stats.status
         cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
-    return (str(proc.pid), proc.name, state, since, holds, status, cpu, rss, threads, proc.phase.value)
+    who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name
+    return (str(proc.pid), who, state, since, holds, status, cpu, rss, threads, proc.phase.value)
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,11 @@ class ProcessTable(ScrollView, can_focus=True):
             super().__init__()
             self.pid = pid
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, tree: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # A watched program's processes parent before child, each child under its parent.
+        self.as_tree = tree
+        self._depth: dict[int, int] = {}
         self._order: list[int] = []
         self._index: dict[int, int] = {}
         self._rows: dict[int, Row] = {}
@@ -139,10 +143,13 @@ class ProcessTable(ScrollView, can_focus=True):
     def sync(self, model: Model, now_ns: int, pids: set[int] | None) -> None:
         """Bring the rows of ``pids`` (all of them if None) up to date; redraw only rows that changed."""
         added = False
+        if self.as_tree and len(self._depth) != len(model.procs):
+            self._depth = depths(model)
+            pids = None  # depths may have moved: every row again
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
-            row = row_of(model, proc, now_ns)
+            row = row_of(model, proc, now_ns, self._depth.get(pid, 0))
             if self._rows.get(pid) == row:
                 continue
             self._rows[pid] = row
@@ -154,6 +161,12 @@ class ProcessTable(ScrollView, can_focus=True):
             else:
                 self.refresh_line(self._index[pid] + 1)
         if added:
+            if self.as_tree:
+                selected = self.selected_pid
+                self._order = sorted(self._order, key=list(self._depth).index)
+                self._index = {pid: i for i, pid in enumerate(self._order)}
+                if selected is not None:
+                    self.cursor = self._index[selected]
             self.virtual_size = Size(self._layout.width, len(self._order) + 1)
             if len(self._order) == 1 or self.cursor >= len(self._order):
                 self.post_message(self.Highlighted(self.selected_pid))
@@ -245,6 +258,25 @@ class ProcessTable(ScrollView, can_focus=True):
     def move_to(self, pid: int) -> None:
         if pid in self._index:
             self.cursor = self._index[pid]
+
+
+def depths(model: Model) -> dict[int, int]:
+    """Every process's depth under its parent, in tree order: parent first, then its children depth first."""
+    children: dict[int | None, list[int]] = {}
+    for pid, proc in model.procs.items():
+        parent = proc.ppid if proc.ppid in model.procs and proc.ppid != pid else None
+        children.setdefault(parent, []).append(pid)
+    out: dict[int, int] = {}
+    stack = [(pid, 0) for pid in reversed(children.get(None, []))]
+    while stack:
+        pid, depth = stack.pop()
+        if pid in out:
+            continue
+        out[pid] = depth
+        stack.extend((child, depth + 1) for child in reversed(children.get(pid, [])))
+    for pid in model.procs:  # a cycle of parents (pids reused): shown at the top
+        out.setdefault(pid, 0)
+    return out
 
 
 _INDEX = {key: i for i, (key, _, _, _) in enumerate(COLUMNS)}

@@ -1,0 +1,99 @@
+"""Instruments a process of a watched program, before its first line runs.
+
+``mpviz prog.py`` starts the program with ``mpviz/_hook`` first on its
+PYTHONPATH and the dashboard's socket in ``MPVIZ_ENDPOINT``; the hook's
+``sitecustomize`` calls :func:`install_from_env` in every Python process of
+the program, at any depth: the program's main, its spawned children, the
+processes a forkserver forks.  A process forked by another (the fork start
+method, ``os.fork``) is instrumented again right after the fork.
+
+Instrumented, a process reports on a connection of its own, prints to the
+dashboard (its stdout and stderr are pipes the dashboard reads), sleeps in
+lesson time (``time.sleep`` divided by the speed in ``MPVIZ_SPEED_FILE``),
+uses mpviz's multiprocessing, and ends when the dashboard dies.  Only the
+standard library, ``mpviz.telemetry`` and ``mpviz.sync`` are imported here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import mmap
+import os
+import struct
+import sys
+import threading
+import time
+from typing import SupportsIndex
+
+from mpviz import sync
+from mpviz.telemetry import ENDPOINT_ENV, SPEED_ENV, SocketReporter, emit
+
+# multiprocessing's own helper processes: not part of the program.
+HELPERS = ("multiprocessing.resource_tracker",)
+# The forkserver itself is not shown, but what it forks is (after the fork).
+FORKSERVER = "multiprocessing.forkserver"
+
+_reporter: SocketReporter | None = None
+_endpoint = ""
+_real_sleep = time.sleep
+
+
+def _command() -> str:
+    return " ".join(getattr(sys, "orig_argv", sys.argv))
+
+
+def install_from_env() -> None:
+    """Instrument this process if it belongs to a watched program (once)."""
+    global _endpoint
+    endpoint = os.environ.get(ENDPOINT_ENV, "")
+    command = _command()
+    if not endpoint or _endpoint or any(helper in command for helper in HELPERS):
+        return
+    _endpoint = endpoint
+    speed_file = os.environ.get(SPEED_ENV)
+    if speed_file:
+        _follow_speed(speed_file)
+    sync.instrument_multiprocessing()
+    os.register_at_fork(after_in_child=_forked)
+    if FORKSERVER not in command:
+        _connect()
+
+
+def _connect() -> None:
+    """Report and print to the dashboard from this process; end when the dashboard ends."""
+    global _reporter
+    try:
+        _reporter = sync.connect(_endpoint, keep_stdin=True)
+    except OSError:
+        return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
+    emit("proc.start", "", {"ppid": os.getppid(), "argv": _command()[:200]})
+    threading.Thread(target=_watchdog, args=(_reporter,), name="mpviz-watchdog", daemon=True).start()
+    atexit.register(_reporter.flush)
+
+
+def _watchdog(reporter: SocketReporter) -> None:
+    reporter.wait_hang_up()
+    os._exit(sync.ORPHAN_EXIT)
+
+
+def _forked() -> None:
+    """In a child just forked: a connection and pipes of its own, not its parent's."""
+    if _reporter is not None:
+        _reporter.forked()
+    _connect()
+
+
+def _follow_speed(path: str) -> None:
+    """``time.sleep`` divided by the run's speed, read afresh at every call (the keys change it)."""
+    try:
+        with open(path, "rb") as f:
+            shared = mmap.mmap(f.fileno(), 8, prot=mmap.PROT_READ)
+    except OSError:
+        return
+    read = struct.Struct("d").unpack_from
+
+    def sleep(seconds: float | SupportsIndex) -> None:
+        speed = read(shared)[0]
+        _real_sleep(float(seconds) / speed if speed > 0 else seconds)
+
+    time.sleep = sleep

@@ -1,0 +1,109 @@
+"""A watched program: any Python program, unmodified, run with its multiprocessing instrumented.
+
+Its main runs as a child of the supervisor (``python prog.py ARGS`` or
+``python -m module ARGS``, in the current directory, with its own
+``sys.argv`` and ``__name__ == '__main__'``), in a session of its own, with
+``mpviz/_hook`` first on its PYTHONPATH: every Python process of the program
+reports on the supervisor's socket from its first line (``mpviz.inject``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mpviz._hook
+from mpviz.telemetry import ENDPOINT_ENV, SPEED_ENV
+
+HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
+
+
+@dataclass
+class Program:
+    """What to run: a file (``prog.py``) or a module (``-m package.module``), and its arguments."""
+
+    target: str
+    args: list[str] = field(default_factory=list)
+    module: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.target if self.module else Path(self.target).name
+
+    @property
+    def argv(self) -> list[str]:
+        return ["-m", self.target, *self.args] if self.module else [self.target, *self.args]
+
+    def problem(self) -> str:
+        """Why it cannot run (empty if it can): checked before anything starts."""
+        if self.module:
+            return ""
+        path = Path(self.target)
+        if not path.exists():
+            return f"no lesson or file {self.target!r}"
+        if not path.is_file():
+            return f"{self.target} is not a file"
+        if not os.access(path, os.R_OK):
+            return f"cannot read {self.target}"
+        return ""
+
+
+class ProgramMain:
+    """The program's main process, as the supervisor watches its children.
+
+    Its exit code is multiprocessing's convention (minus the signal if a
+    signal ended it), its sentinel a pidfd that is readable once it ended.
+    """
+
+    def __init__(self, program: Program, endpoint: str, speed_file: str, stdin: int | None) -> None:
+        env = dict(os.environ)
+        env[ENDPOINT_ENV] = endpoint
+        env[SPEED_ENV] = speed_file
+        env["PYTHONPATH"] = os.pathsep.join([HOOK, *filter(None, [env.get("PYTHONPATH")])])
+        env.pop("PYTHONSTARTUP", None)
+        # Its own session: the terminal's Ctrl+C reaches only mpviz, which
+        # stops the program in order; and its process group is how every
+        # process it starts is reached at the end.
+        self.popen = subprocess.Popen(
+            [sys.executable, *program.argv],
+            env=env,
+            stdin=stdin,
+            # What it prints before mpviz's hook takes its stdout over (an
+            # interpreter that cannot start): still its output, never the terminal.
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.pid = self.popen.pid
+        self.sentinel = os.pidfd_open(self.pid)
+
+    @property
+    def outputs(self) -> dict[int, str]:
+        assert self.popen.stdout is not None and self.popen.stderr is not None
+        return {os.dup(self.popen.stdout.fileno()): "out", os.dup(self.popen.stderr.fileno()): "err"}
+
+    @property
+    def stdin(self) -> int | None:
+        return self.popen.stdin.fileno() if self.popen.stdin is not None else None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+
+    def close(self) -> None:
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+        os.close(self.sentinel)

@@ -1,0 +1,44 @@
+"""What the processes print, interleaved in time, each process in its own colour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from mpviz.model import Model
+from mpviz.telemetry import Event
+
+# Colours that read on a dark background and differ from the phase colours.
+PALETTE = ("cyan", "gold1", "orchid", "spring_green2", "dark_orange", "sky_blue1", "plum1", "khaki1")
+NAME_WIDTH = 12
+
+
+def colour(model: Model, pid: int) -> str:
+    """A process's colour: by the order it appeared, the same everywhere."""
+    index = list(model.procs).index(pid) if pid in model.procs else pid
+    return PALETTE[index % len(PALETTE)]
+
+
+def printed(model: Model, event: Event) -> Text:
+    """One printed line: who printed it, then the line (its colour codes rendered, never shown raw)."""
+    name = model.name_of(event.pid)[:NAME_WIDTH]
+    text = Text(f"{name:<{NAME_WIDTH}} ", style=colour(model, event.pid))
+    line = Text.from_ansi(str(event.data.get("text", "")))
+    if event.data.get("stream") == "err":
+        line.stylize("red")
+    text.append_text(line)
+    return text
+
+
+class OutputView(RichLog):
+    """The newest lines of every process's stdout and stderr (stderr in red)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_lines=1000, wrap=False, markup=False, auto_scroll=True, **kwargs)
+
+    def add(self, model: Model, events: list[Event]) -> None:
+        for event in events:
+            if event.kind == "proc.output":
+                self.write(printed(model, event))

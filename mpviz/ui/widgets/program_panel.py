@@ -1,0 +1,40 @@
+"""A watched program's primitives, and the box that types into its standard input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Input
+
+from mpviz.model import Model
+from mpviz.ui.widgets.lesson_panel import LessonPanel
+from mpviz.ui.widgets.primitives import prim_view
+
+
+class ProgramPanel(LessonPanel):
+    """One view per primitive of the program, in the order the program made them."""
+
+    def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
+        text = Text()
+        if not model.prims:
+            text.append(
+                "No multiprocessing primitive yet: its locks, semaphores, events, queues and pipes "
+                "appear here as the program makes them, named after their variables.",
+                style="dim",
+            )
+        for i, prim in enumerate(model.prims.values()):
+            if i:
+                text.append("\n\n")
+            text.append_text(prim_view(model, prim, now_ns))
+        self.part("main").show(text)
+
+
+class ProgramInput(Input):
+    """A line for the program's standard input; escape gives the keys back to the dashboard."""
+
+    BINDINGS = [Binding("escape", "leave", "Back to the table", show=False)]
+
+    def action_leave(self) -> None:
+        self.screen.query_one("ProcessTable").focus()
