@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import os
 import shlex
+import shutil
 import signal
 import socket
 import sys
@@ -55,6 +56,10 @@ def dashboard_command(lang: str, args: list[str]) -> str:
     argv = [sys.executable, "-m", "mpviz"]
     if lang != "en":
         argv += ["--lang", lang]  # English is the dashboard's default and needs no option
+    if shutil.which("setpriv"):
+        # Should mpviz serve be killed outright (SIGKILL: no time to end its
+        # visits), the kernel sends each dashboard SIGTERM, and it stops its lessons.
+        argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
     # exec: the visitor's process is the dashboard itself, not a shell waiting for it.
     return "exec " + shlex.join(argv + args)
 
@@ -280,7 +285,7 @@ class ClassroomServer(Server):
         log.info("visitor %d idle for %s", visit.number, _duration(self.idle_timeout))
         await self.end(
             visit,
-            f"Closed after {_duration(self.idle_timeout)} without a key press. Restart opens a new dashboard.",
+            f"Closed after {_duration(self.idle_timeout)} without a key or the mouse. Restart opens a new dashboard.",
         )
 
     async def end(self, visit: Visit, reason: str) -> None:

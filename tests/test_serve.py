@@ -62,9 +62,10 @@ def test_it_listens_on_this_machine_only_unless_asked_and_then_warns(tmp_path: P
 
 
 def test_the_dashboard_command_carries_the_language_and_the_args_after_double_dash() -> None:
-    assert dashboard_command("en", []) == f"exec {shlex.quote(sys.executable)} -m mpviz"
+    pdeathsig = ["setpriv", "--pdeathsig", "TERM", "--"]  # util-linux: on every Debian
+    assert shlex.split(dashboard_command("en", [])) == ["exec", *pdeathsig, sys.executable, "-m", "mpviz"]
     command = shlex.split(dashboard_command("zh", ["my prog.py", "--n", "3"]))
-    assert command == ["exec", sys.executable, "-m", "mpviz", "--lang", "zh", "my prog.py", "--n", "3"]
+    assert command == ["exec", *pdeathsig, sys.executable, "-m", "mpviz", "--lang", "zh", "my prog.py", "--n", "3"]
 
 
 # A visit's dashboard as the sweep meets it: it ignores SIGTERM, starts a child

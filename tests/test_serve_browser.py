@@ -83,6 +83,8 @@ def test_a_visitor_opens_a_lesson_presses_a_key_and_closing_the_tab_ends_every_p
 
     browser.press("a")  # ktv: another group arrives
     browser.wait_screen("group 5")
+    browser.press(Keys.ESCAPE)  # back to the lessons, and into one again
+    assert open_lesson(browser)[0] == mark
 
     seen = {p.pid for p in marked(mark)} | set(browser.pids().values())
     assert len(seen) >= 3
@@ -144,8 +146,8 @@ def test_an_idle_visitor_is_ended_with_a_page_saying_why(
     pids = browser.wait_lesson()
     mark = visit_of(pids["main"])
     seen = {p.pid for p in marked(mark)} | set(pids.values())
-    text = browser.wait_page("without a key press", 60)
-    assert "Closed after 5 s without a key press" in text
+    text = browser.wait_page("without a key or the mouse", 60)
+    assert "Closed after 5 s without a key or the mouse" in text
     wait_for(lambda: not marked(mark) and none_alive(seen), 30, what="no process of the idle visitor left")
 
 
@@ -167,3 +169,15 @@ def test_three_visitors_a_browser_killed_and_the_server_stopped_leave_no_process
     assert server.proc.wait(30) == 0
     for browser in visitors[:2]:
         browser.wait_page("mpviz serve has stopped.", 30)
+
+
+def test_even_sigkill_of_the_server_leaves_no_process_of_a_visitor(
+    serve: Callable[..., Serve], browsers: Callable[[], Browser]
+) -> None:
+    server = serve()
+    browser = browsers()
+    browser.open(server.url)
+    open_lesson(browser)
+    seen = {p.pid for p in server.processes()}
+    server.proc.kill()  # no time to end anything: the kernel tells each dashboard (setpriv --pdeathsig)
+    wait_for(lambda: not server.processes() and none_alive(seen), 10, what="no process of the visitor left")
