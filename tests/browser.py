@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -69,16 +70,20 @@ def have_chromium() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists()
 
 
-def marked(prefix: str) -> list[psutil.Process]:
-    """Live processes whose visit mark starts with ``prefix`` (a server's pid and a dot, or one visit's mark)."""
+def _marked(test: Callable[[str], bool]) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(VISIT_MARK, "").startswith(prefix):
+            if proc.status() != psutil.STATUS_ZOMBIE and test(proc.environ().get(VISIT_MARK, "")):
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    """Live processes of one visit: those whose environment carries its mark."""
+    return _marked(lambda m: m == mark)
 
 
 def none_alive(pids: set[int]) -> bool:
@@ -110,7 +115,7 @@ class Serve:
 
     def processes(self) -> list[psutil.Process]:
         """Every live process of every visitor of this server."""
-        return marked(f"{self.proc.pid}.")
+        return _marked(lambda m: m.startswith(f"{self.proc.pid}."))
 
     def stop(self) -> int:
         if self.proc.poll() is None:
