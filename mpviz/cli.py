@@ -111,6 +111,43 @@ def program_args(argv: list[str]) -> tuple[argparse.Namespace, Program]:
     return args, Program(args.target, rest)
 
 
+# mpviz serve: the dashboard in a browser (mpviz/serve.py, imported only when it runs).
+SERVE_OPTIONS = (
+    (
+        Param("host", "127.0.0.1", "the address to listen on (anyone who reaches it can start processes here)"),
+        "ADDRESS",
+    ),
+    (Param("port", 8000, "the port to listen on (0: any free one)", low=0, high=65535), "N"),
+    (Param("max_visitors", 8, "dashboards at most at once; one more visitor gets a page saying so", low=1), "N"),
+    (Param("idle_timeout", 900, "end a dashboard after S seconds without a key or the mouse", low=1), "S"),
+    (Param("lang", "en", "the dashboards' language", choices=("en", "zh")), "en|zh"),
+)
+
+
+def _add_serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="the dashboard in a browser: every visitor gets their own",
+        description="Serve the dashboard to browsers: every visitor gets their own dashboard and lesson processes, "
+        "ended when their page closes.",
+    )
+    for param, metavar in SERVE_OPTIONS:
+        serve.add_argument(
+            param.flag,
+            dest=param.name,
+            type=_param_type(param),
+            default=param.default,
+            metavar=metavar,
+            help=f"{param.help} (default {param.default})",
+        )
+    serve.add_argument(
+        "dashboard",
+        nargs="*",
+        metavar="-- ARGS",
+        help="what every visitor's dashboard opens, as after 'mpviz' (a lesson and its options, a program)",
+    )
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="mpviz",
@@ -126,6 +163,7 @@ def build_parser() -> Parser:
     chosen = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
     for cls in lessons():
         _add_run_options(chosen.add_parser(cls.name, help=cls.teaches, description=cls.teaches), cls)
+    _add_serve_parser(commands)
     replay = commands.add_parser("replay", help="play a recording made with --record")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.add_argument(
@@ -159,7 +197,7 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings(args.lesson, params, args.speed, args.seed, args.start_method, args.record)
 
 
-COMMANDS = ("list", "run", "replay")
+COMMANDS = ("list", "run", "replay", "serve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         for cls in lessons():
             print(cls.summary())
         return 0
+
+    if args.command == "serve":
+        from mpviz.serve import serve
+
+        return serve(args.host, args.port, args.max_visitors, args.idle_timeout, args.lang, args.dashboard)
 
     if args.command == "run" and args.record is not None:
         problem = _unwritable(args.record)

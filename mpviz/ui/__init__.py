@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -11,6 +12,8 @@ MIN_SIZE = (60, 18)
 
 def terminal_problem() -> str:
     """Why the dashboard cannot run here (empty if it can)."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return ""  # Textual draws through a driver of its own (mpviz serve's browser page), not a terminal
     # Textual reads keys from stdin and draws on stderr.
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return "the dashboard needs a terminal; for plain output use: mpviz run LESSON --headless"
