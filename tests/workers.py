@@ -6,6 +6,8 @@ import sys
 import time
 
 from mpviz import sync
+from mpviz.sync import boot
+from mpviz.sync.connection import Connection
 from mpviz.telemetry import report
 
 
@@ -43,13 +45,13 @@ def put_all(q: sync.Queue, items: list[object]) -> None:
         q.put(item)
 
 
-def echo_pipe(end: sync.PipeEnd) -> None:
+def echo_pipe(end: Connection) -> None:
     end.send(("echo", end.recv()))
 
 
 def spawn_child(seconds: float) -> None:
     """Start a grandchild (as the chat server does) and wait for it."""
-    p = sync.Process(time.sleep, (seconds,), role="grandchild", label="grandchild")
+    p = sync.Process(target=time.sleep, args=(seconds,), role="grandchild", label="grandchild")
     p.start()
     p.join()
 
@@ -60,8 +62,10 @@ def sleep_forever() -> None:
 
 
 def write_garbage_then_tick() -> None:
-    sync._channel.send_bytes(b"not a pickle")
-    sync._channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
+    channel = boot.current.channel
+    assert channel is not None
+    channel.send_bytes(b"not a pickle")
+    channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
     report("after garbage")
 
 

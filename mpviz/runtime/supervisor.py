@@ -19,6 +19,7 @@ from mpviz.runtime.prepare import prepare
 from mpviz.runtime.sampler import Sampler
 from mpviz.scenarios.base import Lesson
 from mpviz.sync import Pace
+from mpviz.sync.process import BaseProcess
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
@@ -27,7 +28,7 @@ STOP_GRACE = 2.0
 
 @dataclass
 class Child:
-    process: sync.Process
+    process: BaseProcess
     role: str
     label: str
 
@@ -49,6 +50,8 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
+        # Two threads asking for the same child's exit code race in waitpid: see reap().
+        self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
         # Processes started by lesson processes (the chat server's connections).
         self.grandchildren: set[int] = set()
@@ -87,16 +90,25 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
-            reader, writer = sync.context().Pipe(duplex=False)
-            process = sync.Process(
-                target, args, role=role, label=label, channel=writer, pace=self.pace, watch_exit=False
+            reader, writer = multiprocessing.connection.Pipe(duplex=False)
+            process = sync.get_context(self.method).Process(
+                target=target,
+                args=args,
+                role=role,
+                label=label,
+                channel=writer,
+                pace=self.pace,
+                guard=True,
+                watch_exit=False,  # we watch their exits ourselves
             )
             process.start()
             writer.close()
-            self.children[process.pid] = Child(process, role, label)
-            self.channels.add(process.pid, reader, process.sentinel)
-            self.sampler.track(process.pid)
-            return process.pid
+            pid = process.pid
+            assert pid is not None
+            self.children[pid] = Child(process, role, label)
+            self.channels.add(pid, reader, process.sentinel)
+            self.sampler.track(pid)
+            return pid
 
     def sleep(self, seconds: float) -> bool:
         remaining = float(seconds)
@@ -123,8 +135,9 @@ class Supervisor:
         child = self.children.get(pid)
         if child is None:
             return False
-        if child.process.exitcode is None:  # sync.Process asks under its reaping lock
-            return True
+        with self._reap_lock:
+            if child.process.exitcode is None:
+                return True
         # The first moment anyone here saw it gone: its exit record carries
         # this time, so that it comes before whatever reacted to it.
         self._exit_seen.setdefault(pid, now_ns())
@@ -176,9 +189,9 @@ class Supervisor:
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
-        child.process.join(1.0)
+        code = reap(child.process, self._reap_lock, 1.0)
         t = min(self._exit_seen.get(pid, now_ns()), now_ns())
-        return Event(t, pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
+        return Event(t, pid, "proc.exit", child.label, sync.exit_data(code))
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
@@ -238,11 +251,11 @@ class Supervisor:
             _quietly(os.kill, pid, signal.SIGCONT)
         deadline = time.monotonic() + grace
         for process in live:
-            process.join(max(0.0, deadline - time.monotonic()))
+            reap(process, self._reap_lock, max(0.0, deadline - time.monotonic()))
         for process in live:
-            if process.exitcode is None:
+            if reap(process, self._reap_lock, 0.0) is None:
                 process.kill()
-                process.join(5.0)
+                reap(process, self._reap_lock, 5.0)
         for pid in others:
             _quietly(os.kill, pid, signal.SIGKILL)
         events: list[Event] = []
@@ -267,6 +280,24 @@ class Supervisor:
         self.children.clear()
         self.lesson = None  # the lesson refers back to us: no cycle left for the GC to find late
         uninstall_reporter()
+
+
+def reap(process: BaseProcess, lock: threading.Lock, timeout: float | None = None) -> int | None:
+    """The exit code of a child, once it has ended (None: still running).
+
+    Waits on the sentinel, then asks under ``lock``: two threads calling
+    ``waitpid`` for the same child race, and the loser sees no exit code at all.
+    The sentinel fires a moment before the child can be reaped, hence the retries.
+    """
+    if not multiprocessing.connection.wait([process.sentinel], timeout):
+        return None
+    deadline = time.monotonic() + 1.0
+    while True:
+        with lock:
+            code = process.exitcode
+        if code is not None or time.monotonic() > deadline:
+            return code
+        time.sleep(0.001)
 
 
 def _quietly(kill: Callable[[int, int], None], pid: int, sig: int) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mpviz.scenarios.base import Action, Lesson, Param, Run, Toggle, Verdict, all_exited
-from mpviz.sync import Pipe, PipeEnd, Queue, sleep
+from mpviz.sync import Pipe, Queue, sleep
+from mpviz.sync.connection import Connection as PipeEnd
 from mpviz.telemetry import emit, report
 
 if TYPE_CHECKING:

@@ -87,7 +87,7 @@ class PrintLock(Lesson):
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
-        self.lock = Lock("print")
+        self.lock = Lock(name="print")
         self.mode = MODES[0] if self.values["mode"] == "all" else self.values["mode"]
         self.started = 0
         self._one_round = threading.Lock()  # a key pressed during a round waits its turn

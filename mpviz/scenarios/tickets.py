@@ -156,7 +156,7 @@ class Tickets(Lesson):
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
         self.db: str = self.values["db"]
-        self.lock = Lock(LOCK)
+        self.lock = Lock(name=LOCK)
         self.use_lock = context().RawValue("b", 0 if self.values["no_lock"] else 1)
         self.buyers = 0
         self.pids: list[int] = []

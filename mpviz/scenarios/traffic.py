@@ -64,8 +64,8 @@ class Traffic(Lesson):
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
-        self.light = Event("light")
-        self.cycling = Event("cycling")
+        self.light = Event(name="light")
+        self.cycling = Event(name="cycling")
         self.cycling.set()
         self.cars = 0
 
