@@ -12,6 +12,7 @@ installed) watch the same processes at the same time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -36,6 +38,7 @@ BUDGETS = {
     "key_latency_p99_ms_500": ("<", 100.0),
     "rss_mb_after_1m": ("≤", 150.0),
     "rss_mb_after_500k": ("≤", 150.0),
+    "sync_lock_us": ("≤", 10.0),
 }
 
 
@@ -273,6 +276,57 @@ def start_times(n: int) -> dict[str, float]:
     return out
 
 
+# --- the cost of reporting: mpviz.sync beside multiprocessing ---------------------------
+
+
+def primitive_costs(n: int) -> dict[str, float]:
+    """µs for an uncontended acquire+release and a put+get round trip, with every record read off a pipe."""
+    import multiprocessing
+    import threading
+
+    from mpviz import sync
+    from mpviz.telemetry import ChannelReporter, install_reporter, uninstall_reporter
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+
+    def read_all() -> None:
+        with contextlib.suppress(EOFError):
+            while True:
+                reader.recv_bytes()
+
+    drain = threading.Thread(target=read_all, daemon=True)
+    drain.start()
+    install_reporter(ChannelReporter(writer))
+    ours, theirs = sync.get_context("spawn"), multiprocessing.get_context("spawn")
+
+    def us(op: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(5):  # the best of five rounds: the machine is shared
+            start = time.perf_counter()
+            for _ in range(n):
+                op()
+            best = min(best, (time.perf_counter() - start) / n * 1e6)
+        return round(best, 2)
+
+    def lock_cycle(lock: Any) -> Callable[[], object]:
+        return lambda: (lock.acquire(), lock.release())
+
+    def round_trip(q: Any) -> Callable[[], object]:
+        return lambda: (q.put(1), q.get())
+
+    out = {
+        "sync_lock_us": us(lock_cycle(ours.Lock(name="bench"))),
+        "mp_lock_us": us(lock_cycle(theirs.Lock())),
+        "sync_queue_us": us(round_trip(ours.Queue(name="bench"))),
+        "mp_queue_us": us(round_trip(theirs.Queue())),
+    }
+    uninstall_reporter()
+    writer.close()
+    drain.join(5)
+    log(f"primitives: {out}")
+    return out
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -280,9 +334,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start")
+    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start,primitives")
     args = parser.parse_args()
-    only = set(args.only.split(",")) if args.only else {"cpu100", "cpu500", "ingest", "keys", "memory", "start"}
+    only = (
+        set(args.only.split(","))
+        if args.only
+        else {"cpu100", "cpu500", "ingest", "keys", "memory", "start", "primitives"}
+    )
     quick = args.quick
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -315,6 +373,8 @@ def main() -> int:
         result |= memory(tmp, 500_000, 1_000_000)
     if "start" in only:
         result |= start_times(20)
+    if "primitives" in only:
+        result |= primitive_costs(2_000 if quick else 20_000)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

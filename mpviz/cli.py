@@ -14,9 +14,12 @@ from typing import Any, NoReturn
 
 from mpviz.scenarios import LESSONS
 from mpviz.scenarios.base import Param
-from mpviz.sync import START_METHODS
 
 USAGE_EXIT = 2
+
+# Never plain fork from the dashboard: it is multi-threaded, and a forked
+# child would inherit Textual's signal handlers (DESIGN.md).
+LESSON_METHODS = ("spawn", "forkserver")
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,7 +73,7 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
     common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
     common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
     common.add_argument(
-        "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
+        "--start-method", choices=LESSON_METHODS, default="spawn", help="how children start (default spawn)"
     )
 
 

@@ -152,7 +152,7 @@ class DefaultContext(_Factories, mp_context.DefaultContext):
     Process = process.Process
 
     def __init__(self) -> None:
-        super().__init__(None)
+        super().__init__(None)  # type: ignore[arg-type]  # its own default is never used: see get_context
 
     def get_context(self, method: str | None = None) -> Any:
         if method is None:

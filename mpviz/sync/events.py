@@ -28,6 +28,7 @@ class Condition(synchronize.Condition):
 
     id: str
     name: str
+    _lock: Any  # multiprocessing's
 
     def __init__(self, lock: Any = None, *, ctx: Any = None, name: str | None = None) -> None:
         self.name, site = name_and_site("cond", name)
@@ -54,12 +55,13 @@ class Condition(synchronize.Condition):
         super().notify(sys.maxsize)
         emit("cond.notify_all", self.id, t_ns=t)
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (*super().__getstate__(), self.id, self.name, self._lock_id)
+    # multiprocessing's state, and ours beside it.
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name, self._lock_id)
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        *theirs, self.id, self.name, self._lock_id = state
-        super().__setstate__(tuple(theirs))
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name, self._lock_id = state
+        super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
 
 
 class Event(synchronize.Event):
@@ -103,6 +105,10 @@ class Barrier(synchronize.Barrier):
     ``barrier.broken``, ``barrier.abort`` and ``barrier.reset``.
     """
 
+    # threading.Barrier's
+    _count: int
+    _parties: int
+
     def __init__(
         self,
         parties: int,
@@ -118,7 +124,7 @@ class Barrier(synchronize.Barrier):
     def _enter(self) -> None:
         # threading.Barrier.wait calls this holding the lock, just before it
         # counts the caller in: the one moment the count is exact.
-        super()._enter()
+        super()._enter()  # type: ignore[misc]  # threading.Barrier's, missing from typeshed
         emit("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
 
     def wait(self, timeout: float | None = None) -> int:
@@ -140,11 +146,12 @@ class Barrier(synchronize.Barrier):
         super().reset()
         emit("barrier.reset", self.id, t_ns=t)
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (*super().__getstate__(), self.id, self.name)
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        # multiprocessing's __init__ calls this with its own five; unpickling adds our two.
-        super().__setstate__(state[:5])
-        if len(state) > 5:
-            self.id, self.name = state[5:]
+    def __setstate__(self, state: Any) -> None:
+        # multiprocessing's __init__ calls this with its own state (five items);
+        # unpickling, with ours beside it.
+        if len(state) == 3:
+            state, self.id, self.name = state
+        super().__setstate__(state)  # type: ignore[misc]  # multiprocessing's, missing from typeshed

@@ -27,6 +27,7 @@ class _Reporting(synchronize.SemLock):
     family = "lock"
     id: str
     name: str
+    _semlock: Any  # multiprocessing's
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
@@ -62,14 +63,14 @@ class _Reporting(synchronize.SemLock):
         self.release()
 
     # multiprocessing pickles the raw semaphore only; ours (id, name …) travels beside it.
-    def __getstate__(self) -> tuple[Any, ...]:
+    def __getstate__(self) -> Any:
         ours = {k: v for k, v in self.__dict__.items() if k not in ("_semlock", "_is_fork_ctx")}
         return (super().__getstate__(), ours)
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
+    def __setstate__(self, state: Any) -> None:
         theirs, ours = state
         self.__dict__.update(ours)
-        super().__setstate__(theirs)
+        super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
 
 
 class Lock(_Reporting, synchronize.Lock):

@@ -46,7 +46,7 @@ class _Traffic:
 def _task_facts(task: tuple[Any, ...]) -> dict[str, Any]:
     _job, _i, func, args, _kwds = task
     n = 1
-    if func is pool.mapstar or func is pool.starmapstar:  # args: ((func, chunk),)
+    if func in (pool.mapstar, pool.starmapstar):  # type: ignore[attr-defined]  # args: ((func, chunk),)
         func, chunk = args[0]
         n = len(chunk)
     return {"func": str(getattr(func, "__qualname__", None) or type(func).__name__), "n": n}
@@ -54,6 +54,11 @@ def _task_facts(task: tuple[Any, ...]) -> dict[str, Any]:
 
 class Pool(pool.Pool):
     """``multiprocessing.Pool``."""
+
+    # multiprocessing's
+    _processes: int
+    _quick_put: Callable[[Any], None]
+    _quick_get: Callable[[], Any]
 
     def __init__(
         self,
@@ -76,6 +81,6 @@ class Pool(pool.Pool):
         self.name = name
 
     def _setup_queues(self) -> None:
-        super()._setup_queues()
+        super()._setup_queues()  # type: ignore[misc]  # multiprocessing's, missing from typeshed
         self._quick_put = self._traffic.sending(self._quick_put)
         self._quick_get = self._traffic.receiving(self._quick_get)

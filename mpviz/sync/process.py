@@ -49,6 +49,9 @@ class BaseProcess(process.BaseProcess):
 
     _mpviz: Launch | None = None
     _mpviz_exit: _Exit | None = None
+    # multiprocessing's
+    _name: str
+    _popen: Any
 
     def __init__(
         self,

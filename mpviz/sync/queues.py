@@ -9,6 +9,7 @@ The queues' internal locks and semaphores come from the plain context.
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from multiprocessing import queues
 from typing import Any
 
@@ -63,12 +64,13 @@ class Queue(queues.Queue):
         emit("queue.get", self.id, _item(obj))
         return obj
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (*super().__getstate__(), self.id, self.name)
+    # multiprocessing's state, and ours beside it.
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        *theirs, self.id, self.name = state
-        super().__setstate__(tuple(theirs))
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name = state
+        super().__setstate__(theirs)
 
 
 class JoinableQueue(Queue, queues.JoinableQueue):
@@ -88,6 +90,8 @@ class JoinableQueue(Queue, queues.JoinableQueue):
 class SimpleQueue(queues.SimpleQueue):
     """``multiprocessing.SimpleQueue``: put and get, nothing else (and no feeder thread)."""
 
+    _poll: Callable[[], bool]  # multiprocessing's
+
     def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
         super().__init__(ctx=plain(ctx))
         self.id, self.name = new_prim("queue", name, maxsize=0, joinable=False, simple=True)
@@ -104,9 +108,9 @@ class SimpleQueue(queues.SimpleQueue):
         emit("queue.get", self.id, _item(obj))
         return obj
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (*super().__getstate__(), self.id, self.name)
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        *theirs, self.id, self.name = state
-        super().__setstate__(tuple(theirs))
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name = state
+        super().__setstate__(theirs)
