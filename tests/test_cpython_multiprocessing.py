@@ -5,128 +5,64 @@ mixing each ``_Test*`` class with ``ProcessesMixin``, whose attributes
 (``Lock``, ``Queue``, ``Process`` …) the tests call.  Here the same classes
 are built with a mixin holding mpviz.sync's classes instead, once per start
 method, and each class runs under its start method (multiprocessing's
-default, which mpviz.sync's default context shares).  A test that cannot
-apply is skipped below with its reason.
+default, which mpviz.sync's default context shares).  The classes are
+built in ``cpython_tests.py``.
+
+Reporting is on throughout, as under the dashboard: this process and every
+process it starts write their records to one pipe that a thread reads.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import unittest
-from typing import Any
+import threading
+from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
-from mpviz import sync
+from mpviz.sync import boot
+from mpviz.telemetry import ChannelReporter, decode, install_reporter, uninstall_reporter
 
-cpython: Any = pytest.importorskip("test._test_multiprocessing", reason="this Python ships without its test package")
+pytest.importorskip("test._test_multiprocessing", reason="this Python ships without its test package")
+
+from cpython_tests import TESTS  # only once the test package is known to be there
 
 # A hung test fails after this many seconds instead of hanging the suite.
 pytestmark = pytest.mark.timeout(120)
 
-CLASSES = [
-    "Lock",
-    "Semaphore",
-    "Condition",
-    "Event",
-    "Barrier",
-    "Queue",
-    "Connection",
-    "Poll",
-    "Value",
-    "Array",
-    "Process",
-    "SubclassingProcess",
-    "Pool",
-]
 
-# test name -> why it cannot apply to mpviz.sync.
-SKIPS: dict[str, str] = {}
+@pytest.fixture(scope="module", autouse=True)
+def records() -> Iterator[Counter[str]]:
+    """Records read while CPython's tests run, counted by kind."""
+    reader, writer = multiprocessing.connection.Pipe(duplex=False)
+    counts: Counter[str] = Counter()
 
+    def read() -> None:
+        try:
+            while True:
+                counts[decode(reader.recv_bytes()).kind] += 1
+        except EOFError:
+            return
 
-class _UpperCaser(sync.Process):
-    """CPython's ``_UpperCaser``, word for word, on mpviz.sync's Process (it subclasses
-    ``multiprocessing.Process`` at import, so its test would not run ours)."""
-
-    def __init__(self) -> None:
-        sync.Process.__init__(self)
-        self.child_conn, self.parent_conn = sync.Pipe()
-
-    def run(self) -> None:
-        self.parent_conn.close()
-        for s in iter(self.child_conn.recv, None):
-            self.child_conn.send(s.upper())
-        self.child_conn.close()
-
-    def submit(self, s: str) -> str:
-        assert type(s) is str
-        self.parent_conn.send(s)
-        return self.parent_conn.recv()
-
-    def stop(self) -> None:
-        self.parent_conn.send(None)
-        self.parent_conn.close()
-        self.child_conn.close()
+    # A daemon: a child a test left running may keep the pipe open.
+    threading.Thread(target=read, name="records", daemon=True).start()
+    install_reporter(ChannelReporter(writer))
+    outside, boot.current = boot.current, boot.Setup(channel=writer)
+    yield counts
+    boot.current = outside
+    uninstall_reporter()
+    writer.close()
 
 
-cpython._UpperCaser = _UpperCaser
+# Collected here, built there.
+globals().update(TESTS)
 
 
-def _mixin(method: str) -> type:
-    ctx = sync.get_context(method)
-
-    class Mixin(cpython.BaseMixin):
-        TYPE = "processes"
-        Process = ctx.Process
-        connection = multiprocessing.connection
-        current_process = staticmethod(sync.current_process)
-        parent_process = staticmethod(sync.parent_process)
-        active_children = staticmethod(sync.active_children)
-        set_executable = staticmethod(sync.set_executable)
-        Pool = staticmethod(ctx.Pool)
-        Pipe = staticmethod(ctx.Pipe)
-        Queue = staticmethod(ctx.Queue)
-        JoinableQueue = staticmethod(ctx.JoinableQueue)
-        Lock = staticmethod(ctx.Lock)
-        RLock = staticmethod(ctx.RLock)
-        Semaphore = staticmethod(ctx.Semaphore)
-        BoundedSemaphore = staticmethod(ctx.BoundedSemaphore)
-        Condition = staticmethod(ctx.Condition)
-        Event = staticmethod(ctx.Event)
-        Barrier = staticmethod(ctx.Barrier)
-        Value = staticmethod(ctx.Value)
-        Array = staticmethod(ctx.Array)
-        RawValue = staticmethod(ctx.RawValue)
-        RawArray = staticmethod(ctx.RawArray)
-
-        @classmethod
-        def setUpClass(cls) -> None:
-            # The tests read multiprocessing's start method (and so do our
-            # default context and a spawned child's preparation).
-            cls.previous_method = multiprocessing.get_start_method(allow_none=True)
-            multiprocessing.set_start_method(method, force=True)
-            super().setUpClass()
-
-        @classmethod
-        def tearDownClass(cls) -> None:
-            super().tearDownClass()
-            multiprocessing.set_start_method(cls.previous_method, force=True)
-
-    return Mixin
-
-
-def _skip(cls: type) -> None:
-    for test, reason in SKIPS.items():
-        if hasattr(cls, test):
-            setattr(cls, test, unittest.skip(reason)(getattr(cls, test)))
-
-
-for _method in sync.START_METHODS:
-    _mix = _mixin(_method)
-    for _name in CLASSES:
-        _base = getattr(cpython, f"_Test{_name}")
-        _cls = type(f"Test{_name}_{_method}", (_base, _mix, unittest.TestCase), {})
-        _cls.__module__ = __name__
-        _skip(_cls)
-        globals()[_cls.__name__] = _cls
+def test_the_tests_above_were_reported(records: Counter[str]) -> None:
+    """Reporting really ran (in the children too), and said what the tests did."""
+    for kind in ("proc.spawn", "proc.start", "proc.exit", "prim.new", "lock.acquired", "sem.released", "cond.wait"):
+        assert records[kind], f"no {kind} record"
+    for kind in ("event.set", "barrier.pass", "queue.put", "queue.get", "pipe.send", "pipe.recv", "pool.task"):
+        assert records[kind], f"no {kind} record"

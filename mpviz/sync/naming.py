@@ -9,7 +9,7 @@ concurrent.futures: the user's line, not ours or the library's.
 
 from __future__ import annotations
 
-import concurrent.futures
+import concurrent
 import functools
 import itertools
 import linecache
@@ -25,7 +25,8 @@ from mpviz.telemetry import emit
 _SYNC = os.path.dirname(__file__) + os.sep
 _LIBRARIES = (
     os.path.dirname(multiprocessing.__file__) + os.sep,
-    os.path.dirname(concurrent.futures.__file__) + os.sep,
+    # Its folder only: importing concurrent.futures would cost every child.
+    os.path.join(os.path.dirname(concurrent.__file__), "futures") + os.sep,
 )
 
 # The assignment targets at the start of a line: "lock", "self.q", "a, b", "(a, b)", "x: T".
