@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from mpviz import sync
 from mpviz.sync import boot
@@ -77,3 +78,31 @@ def rewrite_forever(db: str) -> None:
     while True:
         write_count(db, i % 1000)
         i += 1
+
+
+# --- mpviz.sync's primitives across real processes (test_sync_processes.py) ---
+
+
+def wait_on_condition(cond: Any, ready: Any) -> None:
+    with cond:
+        ready.release()
+        cond.wait(30)
+
+
+def cross_barrier(barrier: Any) -> None:
+    barrier.wait(30)
+
+
+def add_to_shared(value: Any, array: Any) -> None:
+    with value.get_lock():
+        value.value += 1
+    with array.get_lock():
+        array[0] += 1
+
+
+def put_simple(q: Any, item: object) -> None:
+    q.put(item)
+
+
+def square(x: int) -> int:
+    return x * x
