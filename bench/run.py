@@ -279,23 +279,24 @@ def start_times(n: int) -> dict[str, float]:
 # --- the cost of reporting: mpviz.sync beside multiprocessing ---------------------------
 
 
+def _read_all(reader) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(EOFError):
+        while True:
+            reader.recv_bytes()
+
+
 def primitive_costs(n: int) -> dict[str, float]:
     """µs for an uncontended acquire+release and a put+get round trip, with every record read off a pipe."""
     import multiprocessing
-    import threading
 
     from mpviz import sync
     from mpviz.telemetry import ChannelReporter, install_reporter, uninstall_reporter
 
+    # Read in another process, as the dashboard reads a child's records.
     reader, writer = multiprocessing.Pipe(duplex=False)
-
-    def read_all() -> None:
-        with contextlib.suppress(EOFError):
-            while True:
-                reader.recv_bytes()
-
-    drain = threading.Thread(target=read_all, daemon=True)
+    drain = multiprocessing.get_context("spawn").Process(target=_read_all, args=(reader,))
     drain.start()
+    reader.close()
     install_reporter(ChannelReporter(writer))
     ours, theirs = sync.get_context("spawn"), multiprocessing.get_context("spawn")
 
