@@ -18,7 +18,7 @@ from __future__ import annotations
 from multiprocessing import context as mp_context
 from typing import Any
 
-from mpviz.sync import connection, events, locks, managers, pool, process, queues, shared
+from mpviz.sync import connection, events, locks, process, queues
 from mpviz.sync.base import plain
 from mpviz.sync.naming import library_caller
 
@@ -101,6 +101,8 @@ class _Factories(mp_context.BaseContext):
     def Value(self, typecode_or_type: Any, *args: Any, lock: Any = True, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Value(typecode_or_type, *args, lock=lock)
+        from mpviz.sync import shared  # here: it imports ctypes, which most children never need
+
         return shared.Value(typecode_or_type, *args, lock=lock, ctx=self.get_context(), name=name)
 
     def Array(  # noqa: N802
@@ -108,6 +110,8 @@ class _Factories(mp_context.BaseContext):
     ) -> Any:
         if self._internal():
             return plain(self).Array(typecode_or_type, size_or_initializer, lock=lock)
+        from mpviz.sync import shared  # see Value
+
         return shared.Array(typecode_or_type, size_or_initializer, lock=lock, ctx=self.get_context(), name=name)
 
     def Pool(  # noqa: N802
@@ -119,9 +123,13 @@ class _Factories(mp_context.BaseContext):
         *,
         name: str | None = None,
     ) -> Any:
+        from mpviz.sync import pool  # here: every child imports this module, few use a Pool
+
         return pool.Pool(processes, initializer, initargs, maxtasksperchild, context=self.get_context(), name=name)
 
     def Manager(self, *, name: str | None = None) -> Any:  # noqa: N802
+        from mpviz.sync import managers  # here: multiprocessing.managers alone costs a child ~7 ms
+
         manager = managers.SyncManager(ctx=self.get_context(), name=name)
         manager.start()
         return manager
