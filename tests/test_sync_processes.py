@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from workers import add_to_shared, cross_barrier, put_simple, sleep_forever, square, wait_on_condition
+from workers import add_to_shared, cross_barrier, put_simple, sleep_forever, square, use_managed, wait_on_condition
 
 from mpviz import sync
 from mpviz.sync import boot
@@ -177,14 +177,21 @@ def test_a_death_by_signal_is_reported_by_the_parent(ctx: Any, records: Records)
     assert (end.pid, end.obj, end.data) == (p.pid, "sleeper", {"code": -15, "signal": "SIGTERM"})
 
 
-def test_manager_server_is_a_process_of_the_run(ctx: Any, records: Records) -> None:
+def test_manager_server_is_a_process_of_the_run_and_proxy_calls_are_seen(ctx: Any, records: Records) -> None:
     with ctx.Manager() as manager:
         shared = manager.dict()
+        lock = manager.Lock()
         shared["x"] = 1
-        assert dict(shared) == {"x": 1}
-    [server] = records.wait_for("proc.spawn", 1)
+        p = ctx.Process(target=use_managed, args=(shared, lock))
+        p.start()
+        p.join(30)
+        assert dict(shared) == {"x": 1, "child": 1} and p.exitcode == 0
+    server = records.wait_for("proc.spawn", 2)[0]
     assert server.data["role"] == "manager"
     assert [e.data["kind"] for e in records.wait_for("prim.new", 1)] == ["manager"]
+    calls = records.wait_for("manager.call", 5, manager.id)
+    by_child = {(e.data["typeid"], e.data["method"]) for e in calls if e.pid == p.pid}
+    assert by_child == {("Lock", "acquire"), ("Lock", "release"), ("dict", "__setitem__")}
 
 
 # --- bad use keeps multiprocessing's errors ---------------------------------------------------

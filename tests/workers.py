@@ -106,3 +106,8 @@ def put_simple(q: Any, item: object) -> None:
 
 def square(x: int) -> int:
     return x * x
+
+
+def use_managed(shared: Any, lock: Any) -> None:
+    with lock:
+        shared["child"] = 1
