@@ -16,6 +16,7 @@ close, subclassing with ``run()``) is multiprocessing's.  Besides:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -104,7 +105,10 @@ class BaseProcess(process.BaseProcess):
         emit("proc.spawn", launch.label, {"role": launch.role, "label": launch.label, "ppid": os.getpid()}, pid=pid)
         if launch.watch_exit:
             self._mpviz_exit = _Exit(pid, launch.label)
-            threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True).start()
+            watcher = threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True)
+            # No thread to spare must not fail the start: join() still reports a death by signal.
+            with contextlib.suppress(RuntimeError):
+                watcher.start()
 
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)
