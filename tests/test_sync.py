@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -296,3 +297,35 @@ def test_primitives_cross_process_boundaries() -> None:
     assert mine.recv() == ("echo", "ping")
     p.join(30)
     assert p.exitcode == 0
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.q = sync.Queue()
+
+
+def test_names_come_from_the_creating_line_unless_given(created: list[Event]) -> None:
+    lock = sync.Lock()
+    lock_line = sys._getframe().f_lineno - 1
+    a, b = sync.Pipe()
+    assert a.id == b.id, "two ends, one pipe"
+    Holder()
+    sync.Semaphore(2, name="rooms")
+    sync.Event()  # assigned to nothing: named after its kind
+    new = [e.data for e in created if e.kind == "prim.new"]
+    assert [d["name"] for d in new] == ["lock", "a/b", "q", "rooms", "event"]
+    assert new[0]["site"] == f"test_sync.py:{lock_line}" and new[0]["kind"] == lock.family
+
+
+def test_internal_locks_say_nothing(created: list[Event]) -> None:
+    """A Queue, an Event, a Barrier make locks of their own: only the primitive itself is announced."""
+    q = sync.JoinableQueue()
+    e = sync.Event()
+    barrier = sync.Barrier(1)
+    q.put(1)
+    q.get(timeout=5)
+    q.task_done()
+    e.set()
+    barrier.wait()
+    assert {r.data["kind"] for r in created if r.kind == "prim.new"} == {"queue", "event", "barrier"}
+    assert {r.obj for r in created} == {q.id, e.id, barrier.id}
