@@ -39,4 +39,7 @@ def item_text(item: object) -> str:
     """A bounded, printable form of an item, cheap for big ones; never raises (reprlib catches a bad __repr__)."""
     if isinstance(item, str):
         return item if len(item) <= MAX_TEXT else item[: MAX_TEXT - 1] + "…"
+    if isinstance(item, (bytes, bytearray)) and len(item) > MAX_TEXT:
+        # reprlib would build the whole repr first: megabytes for a big message.
+        return repr(item[:MAX_TEXT])[: MAX_TEXT - 1] + "…"
     return _repr.repr(item)
