@@ -122,7 +122,8 @@ def test_pool_workers_and_tasks(ctx: Any, records: Records) -> None:
     assert len(workers) == 2 and {e.data["role"] for e in workers} == {"pool"}
     tasks = records.wait_for("pool.task", 4, pool.id)  # three chunks of two, and the apply
     assert sum(e.data["n"] for e in tasks) == 7 and {e.data["func"] for e in tasks} == {"square"}
-    assert len(records.wait_for("pool.result", len(tasks), pool.id)) == len(tasks)
+    results = records.wait_for("pool.result", len(tasks), pool.id)
+    assert sum(e.data["n"] for e in results) == 7 and all(e.data["ok"] for e in results)
     # Workers report from their own pid (one may be stopped with the pool before it
     # ever ran); the pool's own queues say nothing.
     assert {e.pid for e in records.wait_for("proc.start", 1)} <= {e.pid for e in workers}

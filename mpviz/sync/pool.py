@@ -4,7 +4,7 @@ Built on one of our contexts, its workers are our Process (role "pool"),
 while its internal queues, which multiprocessing makes for itself, come
 plain (see :mod:`mpviz.sync.context`).  The parent reports ``pool.task``
 (``{"func", "n"}``: a task handed to the workers, ``n`` items for a map
-chunk) and ``pool.result`` (``{"ok"}``) as they pass the pool's own pipes.
+chunk) and ``pool.result`` (``{"ok", "n"}``) as they pass the pool's own pipes.
 Which worker runs which task is not reported.
 """
 
@@ -24,12 +24,22 @@ class _Traffic:
 
     id = ""
 
+    def __init__(self) -> None:
+        # Items in each task handed out and not yet back, by (job, index): a
+        # result says how many items it brings.  (One thread adds, another
+        # pops: single dict operations, atomic.)
+        self._items: dict[tuple[int, int], int] = {}
+
     def sending(self, send: Callable[[Any], None]) -> Callable[[Any], None]:
         def put(task: Any) -> None:
+            if task is None:  # a worker is told to stop
+                send(task)
+                return
+            facts = _task_facts(task)
+            self._items[task[0], task[1]] = facts["n"]
             t = now_ns()
             send(task)
-            if task is not None:  # None: a worker is told to stop
-                emit("pool.task", self.id, _task_facts(task), t_ns=t)
+            emit("pool.task", self.id, facts, t_ns=t)
 
         return put
 
@@ -37,7 +47,8 @@ class _Traffic:
         def get() -> Any:
             result = recv()
             if result is not None:
-                emit("pool.result", self.id, {"ok": bool(result[2][0])})
+                job, i, (ok, _value) = result
+                emit("pool.result", self.id, {"ok": bool(ok), "n": self._items.pop((job, i), 1)})
             return result
 
         return get
