@@ -12,7 +12,6 @@ installed) watch the same processes at the same time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -279,25 +278,36 @@ def start_times(n: int) -> dict[str, float]:
 # --- the cost of reporting: mpviz.sync beside multiprocessing ---------------------------
 
 
-def _read_all(reader) -> None:  # type: ignore[no-untyped-def]
-    with contextlib.suppress(EOFError):
-        while True:
-            reader.recv_bytes()
+def _read_socket(path: str, listening) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's side, reduced to reading: take one connection and read it to the end."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(path)
+        listener.listen(1)
+        listening.set()
+        conn, _ = listener.accept()
+        with conn:
+            while conn.recv(1 << 16):
+                pass
 
 
-def primitive_costs(n: int) -> dict[str, float]:
-    """µs for an uncontended acquire+release and a put+get round trip, with every record read off a pipe."""
+def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
+    """µs for an uncontended acquire+release and a put+get round trip, with every record read off a socket."""
     import multiprocessing
 
     from mpviz import sync
-    from mpviz.telemetry import ChannelReporter, install_reporter, uninstall_reporter
+    from mpviz.telemetry import SocketReporter, install_reporter, uninstall_reporter
 
-    # Read in another process, as the dashboard reads a child's records.
-    reader, writer = multiprocessing.Pipe(duplex=False)
-    drain = multiprocessing.get_context("spawn").Process(target=_read_all, args=(reader,))
-    drain.start()
-    reader.close()
-    install_reporter(ChannelReporter(writer))
+    # Read in another process, as the dashboard reads a process's records.
+    path = str(tmp / "records")
+    spawn = multiprocessing.get_context("spawn")
+    listening = spawn.Event()
+    reader = spawn.Process(target=_read_socket, args=(path, listening))
+    reader.start()
+    listening.wait(30)
+    reporter = SocketReporter(path)
+    install_reporter(reporter)
     ours, theirs = sync.get_context("spawn"), multiprocessing.get_context("spawn")
 
     def us(op: Callable[[], object]) -> float:
@@ -322,8 +332,9 @@ def primitive_costs(n: int) -> dict[str, float]:
         "mp_queue_us": us(round_trip(theirs.Queue())),
     }
     uninstall_reporter()
-    writer.close()
-    drain.join(5)
+    reporter.flush()
+    reader.terminate()
+    reader.join(30)
     log(f"primitives: {out}")
     return out
 
@@ -375,7 +386,7 @@ def main() -> int:
     if "start" in only:
         result |= start_times(20)
     if "primitives" in only:
-        result |= primitive_costs(2_000 if quick else 20_000)
+        result |= primitive_costs(2_000 if quick else 20_000, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

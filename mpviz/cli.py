@@ -1,19 +1,24 @@
 """The ``mpviz`` command.
 
 Kept light on purpose: a spawned child re-imports the module behind
-``__main__``, so this module imports only the lesson catalogue at the top and
-everything else (the runtime, Textual) inside the functions that need it.
+``__main__``, so this module imports only the lessons' declarations at the
+top and everything else (the runtime, Textual) inside the functions that need
+it.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from mpviz.scenarios import LESSONS
-from mpviz.scenarios.base import Param
+from mpviz.lessons import NAMES, lesson_class, lessons
+from mpviz.lessons.base import Lesson, Param
+
+if TYPE_CHECKING:
+    from mpviz.runtime.run import Settings
 
 USAGE_EXIT = 2
 
@@ -31,7 +36,7 @@ class Parser(argparse.ArgumentParser):
 
 # The options every lesson takes, checked like the lessons' own.
 SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
-DURATION = Param("duration", 0.0, "stop after S seconds", above=0, noun="a number of seconds")
+DURATION = Param("duration", 0.0, "stop after S seconds", above=0, high=10_000_000, noun="a number of seconds")
 SEED = Param("seed", 0, "fix every process's random numbers", low=0)
 
 
@@ -45,7 +50,7 @@ def _param_type(param: Param):
     return parse
 
 
-def _add_run_options(parser: argparse.ArgumentParser, cls: type) -> None:
+def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None:
     lesson = parser.add_argument_group(f"{cls.name} options")
     for param in cls.params:
         if isinstance(param.default, bool):
@@ -89,9 +94,9 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("list", help="name every lesson and what it teaches")
     run = commands.add_parser("run", help="run a lesson (the dashboard, or --headless)")
-    lessons = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
-    for name, cls in LESSONS.items():
-        _add_run_options(lessons.add_parser(name, help=cls.teaches, description=cls.teaches), cls)
+    chosen = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
+    for cls in lessons():
+        _add_run_options(chosen.add_parser(cls.name, help=cls.teaches, description=cls.teaches), cls)
     replay = commands.add_parser("replay", help="play a recording made with --record")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.add_argument(
@@ -117,18 +122,22 @@ def _unwritable(path: Path) -> str:
     return ""
 
 
-def lesson_params(args: argparse.Namespace) -> dict[str, Any]:
-    return {p.name: getattr(args, p.name) for p in LESSONS[args.lesson].params}
+def settings(args: argparse.Namespace) -> Settings:
+    """What ``mpviz run LESSON ...`` asked for."""
+    from mpviz.runtime.run import Settings
+
+    params = {p.name: getattr(args, p.name) for p in lesson_class(args.lesson).params}
+    return Settings(args.lesson, params, args.speed, args.seed, args.start_method, args.record)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in LESSONS:
+    if argv and argv[0] in NAMES:
         argv.insert(0, "run")  # "mpviz ktv" is "mpviz run ktv"
     args = build_parser().parse_args(argv)
 
     if args.command == "list":
-        for cls in LESSONS.values():
+        for cls in lessons():
             print(cls.summary())
         return 0
 
@@ -141,21 +150,50 @@ def main(argv: list[str] | None = None) -> int:
         from mpviz import headless
 
         try:
-            return headless.run(
-                args.lesson,
-                lesson_params(args),
-                speed=args.speed,
-                seed=args.seed,
-                method=args.start_method,
-                duration=args.duration,
-                record=args.record,
-            )
+            return headless.run(settings(args), args.duration)
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
             return fail(str(exc))
 
-    from mpviz.ui import launch
-
     return launch(args)
+
+
+def launch(args: argparse.Namespace) -> int:
+    """The dashboard: on the lessons, on one lesson (``run``), or on a recording (``replay``)."""
+    from mpviz.runtime import Settings, prepare
+    from mpviz.telemetry import Malformed
+    from mpviz.ui import terminal_problem
+    from mpviz.ui.app import make_app
+    from mpviz.ui.sources import LiveSource, ReplaySource, Source
+
+    defaults = Settings(lesson=NAMES[0])
+    source: Source | None = None
+    if args.command == "replay":
+        try:
+            source = ReplaySource(args.file, speed=args.speed)
+        except (OSError, Malformed, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return fail(f"cannot replay {args.file}: {reason}")
+    problem = terminal_problem()
+    if problem:
+        return fail(problem)
+    if args.command == "run":
+        defaults = settings(args)
+    if args.command != "replay":
+        # Before the app: inside it, starting multiprocessing's helpers fails (DESIGN.md).
+        prepare(defaults.method)
+    if args.command == "run":
+        try:
+            source = LiveSource(defaults)
+        except ValueError as exc:  # a lesson refused its input (a bad --db file)
+            return fail(str(exc))
+    app = make_app(source, defaults)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, app.end_by_signal)
+    try:
+        app.run()
+    finally:
+        app.close_all()
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

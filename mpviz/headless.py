@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from mpviz.model import Model
-from mpviz.runtime import Supervisor
-from mpviz.scenarios import LESSONS
-from mpviz.telemetry import Event, Recorder, now_ns, recording_header
+from mpviz.runtime import LessonRun, Settings
+from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
 OK, BROKEN, USAGE = 0, 1, 2
@@ -61,35 +58,21 @@ class Output:
             os.close(devnull)
 
 
-def run(
-    name: str,
-    params: dict[str, Any],
-    *,
-    speed: float = 1.0,
-    seed: int | None = None,
-    method: str = "spawn",
-    duration: float | None = None,
-    record: Path | None = None,
-    out: TextIO = sys.stdout,
-) -> int:
-    values = LESSONS[name].prepare(params)  # ValueError: refused before anything starts
-    out = Output(out)
-    model = Model()
-    recorder = Recorder(record, recording_header(name, values, speed, seed, method)) if record else None
-    supervisor = Supervisor(method, speed, seed)
-    lesson = LESSONS[name](supervisor, seed=seed, **values)
+def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+    """Run a lesson, print its records as lines, end with its verdict; the exit code."""
+    lesson_run = LessonRun(settings)  # ValueError: refused before anything starts
+    output = Output(out)
+    model = lesson_run.model
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _raise_stop)
 
     def take(events: list[Event]) -> None:
-        if recorder:
-            recorder.write(events)
         for event in events:
             model.apply_one(event)
             text = model.line(event)
             if text is not None:
-                out.write(text + "\n")
-        out.flush()
+                output.write(text + "\n")
+        output.flush()
 
     seen: set[str] = set()
 
@@ -98,20 +81,20 @@ def run(
         for anomaly in model.anomalies(now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
-                out.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
+                output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
 
     stopped_by: Stop | None = None
     finished = False
     ends = None if duration is None else now_ns() + int(duration * 1e9)
     try:
-        supervisor.run(lesson)
+        lesson_run.begin()
         while not finished:
-            take(supervisor.read(0.1))
-            if (recorder and recorder.error) or out.gone:
+            take(lesson_run.read(0.1))
+            if lesson_run.record_error or output.gone:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
-            finished = lesson.finished(model, now)
+            finished = lesson_run.finished(now)
             if ends is not None and now >= ends:
                 break
     except Stop as stop:
@@ -122,34 +105,30 @@ def run(
             signal.signal(signum, signal.SIG_IGN)
         # Judge the lesson as it stands, before its processes are stopped, with
         # every record already made (some wait in the ordering window).
-        take(supervisor.drain())
+        take(lesson_run.drain())
         now = now_ns()
-        verdict = lesson.verdict(model, now, final=finished)
+        verdict = lesson_run.verdict(now, final=finished)
         anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
-        try:
-            take(supervisor.stop())
-        finally:
-            supervisor.close()
-            if recorder:
-                recorder.close()
+        take(lesson_run.close())
 
-    if recorder and recorder.error:
-        print(f"mpviz: error: {recorder.error}", file=sys.stderr)
+    if lesson_run.record_error:
+        print(f"mpviz: error: {lesson_run.record_error}", file=sys.stderr)
         return USAGE
-    if out.gone:
-        out.close_quietly()
+    if output.gone:
+        output.close_quietly()
         return PIPE_GONE
-    out.write(f"--- {name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
+    output.write(f"--- {settings.lesson}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
     for text in anomalies:
-        out.write(f"! still: {text}\n")
-    if supervisor.channels.malformed:
-        out.write(f"! {supervisor.channels.malformed} malformed records dropped\n")
+        output.write(f"! still: {text}\n")
+    malformed = lesson_run.supervisor.channels.malformed
+    if malformed:
+        output.write(f"! {malformed} malformed records dropped\n")
     if verdict.ok is None:
-        out.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
+        output.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
     else:
-        out.write(verdict.text + "\n")
-    out.flush()
+        output.write(verdict.text + "\n")
+    output.flush()
     if stopped_by is not None:
-        out.write(f"stopped by {stopped_by}\n")
+        output.write(f"stopped by {stopped_by}\n")
         return 128 + stopped_by.signum
     return BROKEN if verdict.ok is False else OK

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
-import pickle
+import select
+import socket
+import struct
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -84,8 +87,14 @@ def uninstall_reporter() -> None:
 def emit(
     kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None, pid: int | None = None
 ) -> None:
-    """Send one record through this process's reporter."""
-    _reporter(Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, obj, data or {}))
+    """Send one record through this process's reporter.
+
+    ``obj`` may be a ``StrEnum`` member (a lesson's words): it travels as the
+    plain string, so that no reader has to import the lesson to read it.
+    """
+    _reporter(
+        Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, str(obj), data or {})
+    )
 
 
 def report(state: str, **data: Any) -> None:
@@ -100,12 +109,44 @@ def report(state: str, **data: Any) -> None:
 # --- the wire ---------------------------------------------------------------
 
 
+# A record on the wire is ``marshal`` of the plain tuple: fast, and unlike
+# pickle it cannot make the dashboard import or run anything, whatever a
+# watched program writes on its connection.  Every process of a run is the
+# same interpreter, so the format is the same at both ends.
+
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` made of plain types only (anything else as its short repr)."""
+    if type(value) in PLAIN:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return short(value)
+
+
 def encode(event: Event) -> bytes:
-    payload = pickle.dumps(tuple(event), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        payload = marshal.dumps(tuple(event))
+    except ValueError:  # a value of a type marshal does not know (an enum, a user's class)
+        payload = marshal.dumps((*event[:4], _plain(event.data)))
     if len(payload) > MAX_RECORD_BYTES:
         # Keep the record, drop what made it too big.
-        payload = pickle.dumps((*event[:4], {"truncated": True}), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = marshal.dumps((*event[:4], {"truncated": True}))
     return payload
+
+
+def frame(event: Event) -> bytes:
+    """The record with its length in front, as it goes down a connection."""
+    payload = encode(event)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+_LENGTH = struct.Struct("!I")
+HEADER = _LENGTH.size
 
 
 class Malformed(ValueError):
@@ -114,8 +155,8 @@ class Malformed(ValueError):
 
 def decode(payload: bytes) -> Event:
     try:
-        value = pickle.loads(payload)
-    except Exception as exc:  # pickle raises many types; all mean "malformed"
+        value = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError) as exc:  # all mean "malformed"
         raise Malformed(f"undecodable record: {exc.__class__.__name__}") from exc
     return validate(value)
 
@@ -134,22 +175,155 @@ def validate(value: Any) -> Event:
     raise Malformed(f"not an event: {short(value)}")
 
 
-class ChannelReporter:
-    """A child's reporter: every record goes down its pipe at once.
+# Where a process sends its records: the dashboard's socket, named in the
+# environment of a watched program (a lesson's processes get it in their config).
+ENDPOINT_ENV = "MPVIZ_ENDPOINT"
 
-    Sending at once (no buffering in the child) means a killed child loses
-    nothing it reported, and the dashboard sees each step as it happens.
+# What a process keeps while the dashboard cannot take its records; past
+# this, records are dropped and counted, never waited for.
+BACKLOG_BYTES = 4 << 20
+
+# How long a process's last act waits for the dashboard to take what is left.
+LAST_FLUSH_S = 2.0
+
+
+class SocketReporter:
+    """A process's reporter: its own connection to the dashboard's socket.
+
+    The observer must never stall the observed: a record the socket cannot
+    take right now waits in a bounded backlog, which a helper thread sends as
+    soon as it can; past the bound, records are dropped and counted, and a
+    ``proc.lost`` record says how many once the socket takes records again.
+    Each process connects on its own (a forked child reconnects: see
+    :meth:`forked`), so a record is never shared half-written, and a process
+    killed or stopped mid-write stalls nobody else's records.
     """
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None) -> None:
+        self.path = path
+        # Reentrant: a signal handler of the program may use a primitive while
+        # this very thread is in the middle of a record.
+        self._lock = threading.RLock()
+        self._backlog = bytearray()
+        self._lost = 0
+        self._flusher: threading.Thread | None = None
+        self._sock = self._connect(fds, hello)
+
+    def _connect(self, fds: tuple[int, ...], hello: Event | None) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self.path)
+        if hello is not None:
+            # The first message, blocking: it may carry descriptors (the
+            # process's stdout and stderr) that the dashboard reads from then on.
+            socket.send_fds(sock, [frame(hello)], list(fds))
+        sock.setblocking(False)
+        return sock
 
     def __call__(self, event: Event) -> None:
-        # try/except rather than contextlib.suppress: this runs for every record.
-        try:  # noqa: SIM105
-            self.conn.send_bytes(encode(event))
-        except OSError:
-            pass  # the dashboard is gone; the watchdog ends this process shortly
+        data = frame(event)
+        with self._lock:
+            if self._backlog or self._lost:
+                self._keep(data)
+                return
+            try:
+                sent = self._sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the dashboard is gone; the watchdog ends this process shortly
+            if sent == 0:
+                self._keep(data)
+            elif sent < len(data):
+                # The rest of a record already half on the wire must follow it, whatever the bound.
+                self._backlog += data[sent:]
+                self._start_flusher()
+
+    def _keep(self, data: bytes) -> None:
+        """Under the lock: a whole record into the backlog, or dropped and counted if it is full."""
+        if len(self._backlog) + len(data) > BACKLOG_BYTES:
+            self._lost += 1
+        else:
+            self._backlog += data
+        self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush, name="mpviz-flush", daemon=True)
+            self._flusher.start()
+
+    def _flush(self) -> None:
+        """The helper thread: send the backlog as the socket takes it, then end."""
+        while True:
+            with self._lock:
+                if self._lost and not self._backlog:
+                    self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
+                    self._lost = 0
+                if not self._backlog:
+                    self._flusher = None
+                    return
+                try:
+                    sent = self._sock.send(self._backlog)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self._backlog.clear()
+                    self._flusher = None
+                    return
+                del self._backlog[:sent]
+            if sent == 0:
+                select.select([], [self._sock], [], 1.0)
+
+    def flush(self, timeout: float = LAST_FLUSH_S) -> None:
+        """Send what is left, waiting at most ``timeout`` s: a process's last act.
+
+        The connection stays open: records made later (the exits of children
+        that multiprocessing joins at the very end) still go out; the process's
+        exit closes it."""
+        with self._lock:
+            if self._lost:
+                self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
+                self._lost = 0
+            if not self._backlog:
+                return
+            try:
+                self._sock.settimeout(timeout)
+                self._sock.sendall(self._backlog)
+            except OSError:
+                pass  # the dashboard is gone or too slow: what is left is lost with the process
+            finally:
+                self._backlog.clear()
+                with contextlib.suppress(OSError):
+                    self._sock.setblocking(False)
+
+    def wait_hang_up(self) -> None:
+        """Block until the dashboard closes its end (it died): the watchdog's wait."""
+        sock = self._sock
+        while True:
+            try:
+                readable, _, _ = select.select([sock], [], [])
+            except (OSError, ValueError):
+                return  # closed here
+            if readable:
+                try:
+                    if not sock.recv(1, socket.MSG_PEEK):
+                        return
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return
+
+    def forked(self) -> None:
+        """In a child just forked: forget the parent's connection (without closing the parent's end).
+
+        The lock may have been held by another thread of the parent at the
+        fork: a new one.  The caller connects a new reporter for the child."""
+        self._lock = threading.RLock()
+        self._backlog.clear()
+        self._lost = 0
+        self._flusher = None
+        # Closes only this process's copy of the descriptor: the parent's
+        # connection stays open, and its end of file still means the parent ended.
+        self._sock.close()
 
 
 # --- recordings (JSONL) -------------------------------------------------------

@@ -12,12 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from gallery import SHOTS, Shot  # noqa: E402
+from gallery import SHOTS, Picture  # noqa: E402
 
 from mpviz.runtime import prepare  # noqa: E402
 
 
-async def take(shot: Shot, out: Path) -> None:
+async def take(shot: Picture, out: Path) -> None:
     app = shot.app()
     async with app.run_test(size=shot.size) as pilot:
         for key in shot.press:

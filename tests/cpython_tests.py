@@ -62,6 +62,10 @@ class _UpperCaser(sync.Process):
 cpython._UpperCaser = _UpperCaser
 
 
+# The classes that have run in this process.
+RAN: set[str] = set()
+
+
 def _mixin(method: str) -> type:
     ctx = sync.get_context(method)
 
@@ -93,6 +97,7 @@ def _mixin(method: str) -> type:
         def setUpClass(cls) -> None:
             # The tests read multiprocessing's start method (and so do our
             # default context and a spawned child's preparation).
+            RAN.add(cls.__name__)
             cls.previous_method = multiprocessing.get_start_method(allow_none=True)
             multiprocessing.set_start_method(method, force=True)
             # A forkserver started from here on has this module loaded: its

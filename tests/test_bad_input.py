@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT, mpviz, wait_for
 from terminal import Terminal
 
-from mpviz.scenarios import LESSONS
-from mpviz.scenarios.base import Param
+from mpviz.lessons import lessons
+from mpviz.lessons.base import Param
 
 
 def _num(x: float) -> str:
@@ -29,11 +29,12 @@ def wrong_values(param: Param) -> list[tuple[str, str]]:
     if isinstance(param.default, str):
         return []  # any text is a path or a name: checked by its own lesson (below)
     noun = "a whole number" if isinstance(param.default, int) else "a number"
-    cases = [("abc", f"must be {noun}, not 'abc'"), ("", f"must be {noun}, not ''")]
+    # Plain ASCII decimals only: int() and float() would take the last three.
+    cases = [(v, f"must be {noun}, not {v!r}") for v in ("abc", "", "5_0", " 3 ", "١٢")]
     if isinstance(param.default, int):
         cases.append(("1.5", "must be a whole number, not '1.5'"))
     else:
-        cases.append(("nan", "must be a finite number, not 'nan'"))
+        cases += [("nan", "must be a number, not 'nan'"), ("1e999", "must be a finite number, not '1e999'")]
     if param.low is not None:
         below = param.low - 1
         cases.append((_num(below), f"must be at least {_num(param.low)}, not {_num(below)}"))
@@ -44,8 +45,8 @@ def wrong_values(param: Param) -> list[tuple[str, str]]:
 
 
 CASES = [
-    (lesson, param.flag, value, message)
-    for lesson, cls in LESSONS.items()
+    (cls.name, param.flag, value, message)
+    for cls in lessons()
     for param in cls.params
     for value, message in wrong_values(param)
 ]
@@ -63,10 +64,10 @@ def test_every_option_refuses_wrong_types_and_ranges(lesson: str, flag: str, val
 
 def test_the_table_covers_every_lesson_and_option() -> None:
     covered = {(c[0], c[1]) for c in CASES}
-    for lesson, cls in LESSONS.items():
+    for cls in lessons():
         for param in cls.params:
             if not isinstance(param.default, str) or param.choices:
-                assert (lesson, param.flag) in covered
+                assert (cls.name, param.flag) in covered
 
 
 FILES = [

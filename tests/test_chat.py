@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import load, mpviz, none_alive, wait_for
 
+from mpviz.lessons.chat.lesson import Chat
+from mpviz.lessons.chat.workers import MAX_LINE, SUFFIX
 from mpviz.runtime import Supervisor
-from mpviz.scenarios.chat import MAX_LINE, SUFFIX, Chat
 from mpviz.telemetry import Event
 
 

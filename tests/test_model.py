@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mpviz.model import Model, Phase, describe
-from mpviz.model.reducer import HANG_GRACE_NS
+from mpviz.model.anomalies import HANG_GRACE_NS
 from mpviz.telemetry import Event
 
 S = 1_000_000_000
@@ -11,6 +11,11 @@ S = 1_000_000_000
 
 def ev(t: float, pid: int, kind: str, obj: str = "", **data: object) -> Event:
     return Event(int(t * S), pid, kind, obj, dict(data))
+
+
+def new(t: float, pid: int, prim_id: str, kind: str, name: str, **facts: object) -> Event:
+    """A primitive's ``prim.new``: its id, kind and name."""
+    return Event(int(t * S), pid, "prim.new", prim_id, {"kind": kind, "name": name, **facts})
 
 
 def spawn(t: float, pid: int, role: str, label: str) -> Event:
@@ -228,3 +233,129 @@ def test_time_in_a_phase_spans_changes_of_words() -> None:
     )
     assert m.procs[10].time_in(Phase.HOLDING, int(9 * S)) == int(3.5 * S)
     assert m.procs[10].since_ns == int(4 * S), "the state in words changed at 4 s"
+
+
+def test_verdicts_read_facts_kept_for_the_whole_run() -> None:
+    """Ten thousand exchanges: far more than any display buffer keeps, and the verdict stays right."""
+    from mpviz.lessons.chat.lesson import Chat
+    from mpviz.lessons.chat.workers import Said
+
+    m = Model()
+    m.apply([spawn(0, 10, "client", "client 0"), spawn(0, 11, "connection", "conn 0")])
+    n = 10_000
+    for i in range(n):
+        t = 1 + i / 1000
+        m.apply(
+            [
+                ev(t, 10, "proc.state", Said.SENT, text=f"hello {i}", bytes=9),
+                ev(t + 0.0001, 11, "proc.state", Said.RECEIVED, text=f"hello {i}", bytes=9),
+                ev(t + 0.0002, 10, "proc.state", Said.GOT_REPLY, text=f"hello {i} (received)", matched=True),
+            ]
+        )
+    m.apply([ev(20, 11, "proc.exit", "conn 0", code=0), ev(20, 10, "proc.exit", "client 0", code=0)])
+    verdict = Chat.judge(m, {}, 21 * S, final=True)
+    assert verdict.ok is True
+    assert verdict.text.startswith(f"{n} of {n} lines answered; 1 connection opened, 1 closed")
+    assert m.procs[11].facts[Said.RECEIVED].sums["bytes"] == 9 * n
+    # One wrong reply among them is found, however long ago it came.
+    m.apply([ev(0.5, 10, "proc.state", Said.GOT_REPLY, text="garbled", matched=False)])
+    assert "1 reply did not match" in Chat.judge(m, {}, 21 * S, final=True).text
+
+
+def test_a_lock_order_deadlock_is_named_with_both_processes_and_locks() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 40, "process", "alice"),
+            spawn(0, 41, "process", "bob"),
+            new(0.1, 1, "1.1", "lock", "fork_lock", site="dine.py:7"),
+            new(0.1, 1, "1.2", "lock", "knife_lock", site="dine.py:8"),
+            ev(1, 40, "lock.acquired", "1.1"),
+            ev(1, 41, "lock.acquired", "1.2"),
+            ev(2, 40, "lock.wait", "1.2"),
+        ]
+    )
+    assert m.anomalies(10 * S) == [], "alice waits, but bob may still release"
+    m.apply([ev(3, 41, "lock.wait", "1.1")])
+    (dead,) = m.anomalies(3 * S)
+    assert dead.kind == "deadlock" and set(dead.pids) == {40, 41}
+    assert "alice (pid 40) holds 'fork_lock' and waits for 'knife_lock'" in dead.text
+    assert "bob (pid 41) holds 'knife_lock' and waits for 'fork_lock'" in dead.text
+    # One gives up (a timeout): no deadlock any more.
+    m.apply([ev(4, 41, "lock.timeout", "1.1")])
+    assert [a.kind for a in m.anomalies(4 * S)] == []
+
+
+def test_five_philosophers_make_one_cycle_of_five() -> None:
+    m = Model()
+    for i in range(5):
+        m.apply(
+            [
+                spawn(0, 50 + i, "philosopher", f"philosopher {i}"),
+                new(0, 1, f"f{i}", "lock", f"fork {i}"),
+            ]
+        )
+    m.apply([ev(1, 50 + i, "lock.acquired", f"f{i}") for i in range(5)])
+    m.apply([ev(2, 50 + i, "lock.wait", f"f{(i + 1) % 5}") for i in range(5)])
+    (dead,) = m.anomalies(2 * S)
+    assert dead.kind == "deadlock" and len(dead.pids) == 5
+    assert all(f"'fork {i}'" in dead.text for i in range(5))
+
+
+def test_a_semaphore_with_a_free_unit_is_no_deadlock() -> None:
+    m = Model()
+    m.apply([spawn(0, 60, "p", "a"), spawn(0, 61, "p", "b")])
+    m.apply([new(0, 1, "s", "sem", "s", value=2), new(0, 1, "l", "lock", "l")])
+    m.apply([ev(1, 60, "sem.acquired", "s", value=1, of=2), ev(1, 61, "lock.acquired", "l")])
+    m.apply([ev(2, 60, "lock.wait", "l"), ev(2, 61, "sem.wait", "s", value=1, of=2)])
+    assert not [a for a in m.anomalies(2 * S) if a.kind == "deadlock"]
+    m.apply([ev(3, 62, "sem.acquired", "s", value=0, of=2)])
+    assert [a.kind for a in m.anomalies(3 * S)] == []  # 62 holds a unit and is free to release it
+
+
+def test_the_only_process_waiting_on_its_own_event_hangs() -> None:
+    """The tutorial's second Event example: main waits on an event nobody else can set."""
+    m = Model()
+    m.apply([spawn(0, 70, "main", "main"), new(0, 70, "70.1", "event", "e")])
+    m.apply([ev(1, 70, "event.wait", "70.1")])
+    assert m.anomalies(1 * S + HANG_GRACE_NS - 1) == []
+    (hang,) = m.anomalies(1 * S + HANG_GRACE_NS)
+    assert (
+        hang.kind == "hang"
+        and hang.text == "hang: main (pid 70) waits forever on event 'e': no live process can set it"
+    )
+
+
+def test_every_live_process_blocked_is_a_hang_unless_one_is_paused() -> None:
+    m = Model()
+    m.apply([spawn(0, 80, "main", "main"), spawn(0, 81, "process", "child")])
+    m.apply([ev(1, 80, "queue.get_blocked", "q"), ev(1, 81, "event.wait", "e")])
+    (hang,) = m.anomalies(5 * S)
+    assert hang.text.startswith("hang: all 2 live processes are blocked")
+    m.apply([ev(2, 81, "proc.signal", "SIGSTOP")])
+    assert m.anomalies(10 * S) == []
+
+
+def test_printed_lines_are_kept_per_process_and_in_order() -> None:
+    m = Model()
+    m.apply([spawn(0, 90, "main", "main"), ev(1, 90, "proc.output", "", stream="out", text="person 0 进来唱歌了")])
+    assert m.procs[90].lines == 1
+    assert [e.data["text"] for e in m.output] == ["person 0 进来唱歌了"]
+    assert describe(m.output[0]) == "prints: person 0 进来唱歌了"
+
+
+def test_condition_and_barrier_waiters() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 95, "p", "a"),
+            spawn(0, 96, "p", "b"),
+            new(0, 1, "b1", "barrier", "gate", parties=3),
+        ]
+    )
+    m.apply([ev(1, 95, "barrier.wait", "b1", n_waiting=0, parties=3), ev(1, 96, "cond.wait", "c1")])
+    assert list(m.prims["b1"].waiters) == [95] and m.prims["b1"].capacity == 3
+    assert m.procs[95].state == "waiting at barrier 'gate' (1 of 3)"
+    assert m.procs[96].state == "waiting on condition 'c1'"
+    m.apply([ev(2, 95, "barrier.pass", "b1", index=0), ev(2, 96, "cond.woke", "c1")])
+    assert m.procs[95].waiting_on is None and m.procs[96].waiting_on is None

@@ -89,6 +89,6 @@ async def test_command_palette_opens_a_lesson() -> None:
                     break
                 await pilot.pause(0.05)
             assert app.screen.__class__.__name__ == "TrafficScreen"
-            assert app.screen.source.live
+            assert app.screen.source.controls is not None
     finally:
         app.close_all()

@@ -7,9 +7,9 @@ moment), the psutil figures are the ones recorded, the terminal size is fixed.
 from __future__ import annotations
 
 import pytest
-from gallery import SHOTS, Shot
+from gallery import SHOTS, Picture
 
 
 @pytest.mark.parametrize("shot", SHOTS, ids=[s.name for s in SHOTS])
-def test_screen(snap_compare, shot: Shot) -> None:
+def test_screen(snap_compare, shot: Picture) -> None:
     assert snap_compare(shot.app(), press=list(shot.press), terminal_size=shot.size)

@@ -15,24 +15,16 @@ import pytest
 from conftest import none_alive, wait_for
 from terminal import Terminal
 
-SECONDS = float(os.environ.get("MPVIZ_SOAK_SECONDS", "600"))
+from mpviz.lessons import NAMES, lesson_class
 
-LESSONS = {
-    "ktv": ("--groups", "20", "--speed", "50"),
-    "traffic": ("--cars", "20", "--speed", "50"),
-    "prodcons": ("--producers", "3", "--consumers", "3", "--items", "1000", "--speed", "200"),
-    "tickets": ("--buyers", "20", "--speed", "50"),
-    "printlock": ("--workers", "5", "--speed", "50"),
-    "chat": ("--clients", "10", "--messages", "0", "--every", "0.05"),
-    "pingpong": ("--rounds", "20", "--no-sleep"),
-}
+SECONDS = float(os.environ.get("MPVIZ_SOAK_SECONDS", "600"))
 
 
 @pytest.mark.soak
 @pytest.mark.timeout(SECONDS + 300)
-@pytest.mark.parametrize("lesson", list(LESSONS))
+@pytest.mark.parametrize("lesson", NAMES)
 def test_soak(lesson: str) -> None:
-    term = Terminal(lesson, *LESSONS[lesson])
+    term = Terminal(lesson, *lesson_class(lesson).busy)
     try:
         dash = psutil.Process(term.proc.pid)
         wait_for(lambda: b"Processes" in term.output, 60, what="the dashboard")

@@ -1,49 +1,23 @@
 """mpviz.sync's primitives between real processes, under every start method: the records give the right state.
 
-Records are read as under the dashboard: this process and every child write
-to one pipe, which a thread reads.
+Records are read as the dashboard reads them (see watching.py).
 """
 
 from __future__ import annotations
 
-import multiprocessing.connection
+import multiprocessing
 import pickle
 import queue
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from watching import Records, watching
 from workers import add_to_shared, cross_barrier, put_simple, sleep_forever, square, use_managed, wait_on_condition
 
 from mpviz import sync
-from mpviz.sync import boot
-from mpviz.telemetry import ChannelReporter, Event, decode, install_reporter, uninstall_reporter
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Records:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._lock = threading.Lock()
-
-    def add(self, event: Event) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def of(self, kind: str, obj: str | None = None) -> list[Event]:
-        with self._lock:
-            return [e for e in self.events if e.kind == kind and (obj is None or e.obj == obj)]
-
-    def wait_for(self, kind: str, n: int, obj: str | None = None, timeout: float = 30) -> list[Event]:
-        deadline = threading.Event()
-        for _ in range(int(timeout / 0.02)):
-            got = self.of(kind, obj)
-            if len(got) >= n:
-                return got
-            deadline.wait(0.02)
-        raise AssertionError(f"{len(self.of(kind, obj))} {kind} records, not {n}")
 
 
 @pytest.fixture(params=sync.START_METHODS)
@@ -53,23 +27,8 @@ def ctx(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def records() -> Iterator[Records]:
-    reader, writer = multiprocessing.connection.Pipe(duplex=False)
-    got = Records()
-
-    def read() -> None:
-        try:
-            while True:
-                got.add(decode(reader.recv_bytes()))
-        except EOFError:
-            return
-
-    threading.Thread(target=read, daemon=True).start()
-    install_reporter(ChannelReporter(writer))
-    outside, boot.current = boot.current, boot.Setup(channel=writer)
-    yield got
-    boot.current = outside
-    uninstall_reporter()
-    writer.close()
+    with watching() as got:
+        yield got
 
 
 def test_condition_waiters_and_notify_all(ctx: Any, records: Records) -> None:
@@ -163,8 +122,8 @@ def test_simple_queue_and_process_start_and_exit(ctx: Any, records: Records) -> 
     }
     [start] = records.wait_for("proc.start", 1)
     assert (start.pid, start.data["target"], start.data["label"]) == (p.pid, "put_simple", "put_simple")
-    [end] = records.wait_for("proc.exit", 1)
-    assert (end.pid, end.data) == (p.pid, {"code": 0})
+    ends = records.wait_for("proc.exit", 1)
+    assert (ends[0].pid, ends[0].data) == (p.pid, {"code": 0}), "the child said it first"
 
 
 def test_a_death_by_signal_is_reported_by_the_parent(ctx: Any, records: Records) -> None:
@@ -174,7 +133,7 @@ def test_a_death_by_signal_is_reported_by_the_parent(ctx: Any, records: Records)
     p.terminate()
     p.join(30)
     assert p.exitcode == -15, "join() still gets the exit code"
-    [end] = records.wait_for("proc.exit", 1)
+    [end] = [e for e in records.wait_for("proc.exit", 1) if e.data.get("code") is not None]
     assert (end.pid, end.obj, end.data) == (p.pid, "sleeper", {"code": -15, "signal": "SIGTERM"})
 
 

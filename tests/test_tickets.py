@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import load, mpviz, none_alive, wait_for
 
+from mpviz.lessons.tickets.workers import read_count, write_count
 from mpviz.runtime import Supervisor
-from mpviz.scenarios.tickets import read_count, write_count
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, str, list]:

@@ -11,9 +11,10 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from mpviz.model import Phase
+from mpviz.runtime import Settings
 from mpviz.ui.app import make_app
 from mpviz.ui.screens.lesson import Alerts
-from mpviz.ui.sources import LiveSource, Settings
+from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
 
 SIZE = (120, 40)
@@ -44,7 +45,6 @@ async def select(pilot, table: ProcessTable, pid: int) -> None:
 
 def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
     source = LiveSource(Settings(lesson, dict(params), speed=speed, seed=1))
-    source.begin()
     return source
 
 
@@ -57,11 +57,11 @@ async def test_light_key_lets_waiting_cars_pass() -> None:
         async with app.run_test(size=SIZE) as pilot:
             waiting = lambda: [c for c in model.by_role("car") if c.phase is Phase.BLOCKED]  # noqa: E731
             await until(pilot, lambda: len(waiting()) == 3, what="three cars at the red light")
-            assert not source.lesson.light.is_set()
+            assert not source.run.lesson.light.is_set()
             assert "RED · cars wait" in text_of(app.screen.query_one("#panel-main"))
             await pilot.press("space")
             await until(pilot, lambda: all(not c.alive for c in model.by_role("car")), what="the cars to pass")
-            assert source.lesson.light.is_set(), "the key set the real Event"
+            assert source.run.lesson.light.is_set(), "the key set the real Event"
             passed = [c for c in model.by_role("car") if c.said_count("passes the crossing")]
             assert len(passed) == 3 and all(c.exit_code == 0 for c in passed)
             panel = app.screen.query_one("#panel-main")
@@ -83,7 +83,7 @@ async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
             await until(pilot, lambda: len(model.by_role("group")) == 2, what="the added group")
             new = model.by_role("group")[1]
             assert psutil.pid_exists(new.pid)
-            assert psutil.Process(new.pid).ppid() == source.supervisor.pid
+            assert psutil.Process(new.pid).ppid() == source.run.supervisor.pid
             table = app.screen.query_one(ProcessTable)
             await until(pilot, lambda: new.pid in table._rows, what="its row")
             # psutil's figures arrive with the next sample, once a second.
@@ -100,8 +100,8 @@ async def test_quit_stops_every_child() -> None:
     app = make_app(source)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(source.supervisor.pids()) == 4, what="four groups")
-            pids = set(source.supervisor.pids())
+            await until(pilot, lambda: len(source.run.supervisor.pids()) == 4, what="four groups")
+            pids = set(source.run.supervisor.pids())
             await pilot.press("q")
         assert app.return_code in (0, None)
     finally:
@@ -119,13 +119,13 @@ async def test_restart_and_speed_keys() -> None:
             assert source.speed == 1.0
             await pilot.press("minus", "minus")
             assert source.speed == 0.25
-            old = set(source.supervisor.pids())
+            old = set(source.run.supervisor.pids())
             await pilot.press("r")
             await until(pilot, lambda: app.screen.source is not source, what="a new run")
             new = app.screen.source
             assert new.speed == 0.25, "a restart keeps the speed"
             await until(pilot, lambda: len(new.model.by_role("group")) == 2, what="the new groups")
-            assert not old & set(new.supervisor.pids())
+            assert not old & set(new.run.supervisor.pids())
             await until(pilot, lambda: none_alive(old), what="the old run's processes to end")
     finally:
         app.close_all()

@@ -17,12 +17,6 @@ def hold(lock: sync.Lock, seconds: float) -> None:
         time.sleep(seconds)
 
 
-def take_then_report(lock: sync.Lock) -> None:
-    lock.acquire()
-    report("got it")
-    lock.release()
-
-
 def ticker(n: int, every: float) -> None:
     """Report a numbered tick every ``every`` seconds."""
     for i in range(n):
@@ -57,22 +51,24 @@ def spawn_child(seconds: float) -> None:
     p.join()
 
 
-def sleep_forever() -> None:
-    while True:
-        time.sleep(1)
-
-
 def write_garbage_then_tick() -> None:
-    channel = boot.current.channel
-    assert channel is not None
-    channel.send_bytes(b"not a pickle")
-    channel.send_bytes(__import__("pickle").dumps(("a", "tuple", "of", "wrong", "shape")))
+    """Frames of garbage on a connection of its own to the dashboard, then a good record."""
+    import marshal
+    import socket
+    import struct
+
+    endpoint = boot.current.endpoint
+    assert endpoint is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(endpoint)
+        for payload in (b"not marshal", marshal.dumps(("a", "tuple", "of", "wrong", "shape"))):
+            sock.sendall(struct.pack("!I", len(payload)) + payload)
     report("after garbage")
 
 
 def rewrite_forever(db: str) -> None:
     """Write the ticket file as fast as possible, the way buyers do."""
-    from mpviz.scenarios.tickets import write_count
+    from mpviz.lessons.tickets.workers import write_count
 
     i = 0
     while True:
@@ -111,3 +107,8 @@ def square(x: int) -> int:
 def use_managed(shared: Any, lock: Any) -> None:
     with lock:
         shared["child"] = 1
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(1)

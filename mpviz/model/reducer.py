@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
+from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import Anomaly, Phase, Prim, Proc, Said, Stats
 from mpviz.model.words import describe, line
 from mpviz.telemetry import Event
 
-# How long a starved queue must stay starved before the model calls it a hang:
-# between the last producer's exit and the main process's end signal there is
-# a short moment that is not one.
-HANG_GRACE_NS = 1_500_000_000
-
 LOG_LENGTH = 2000
+OUTPUT_LENGTH = 2000
 
 
 class Model:
@@ -32,6 +29,10 @@ class Model:
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
         self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
+        # What the processes printed, newest last (for display: bounded).
+        self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
+        # Records a process could not send in time and dropped (``proc.lost``), over the run.
+        self.lost = 0
         self.t0: int | None = None
         self.last_ns: int = 0
         self.applied = 0
@@ -49,6 +50,20 @@ class Model:
             "proc.signal": self._proc_signal,
             "proc.stats": self._proc_stats,
             "prim.new": self._prim_new,
+            "proc.output": self._proc_output,
+            "proc.lost": self._proc_lost,
+            "cond.wait": self._cond_wait,
+            "cond.woke": self._cond_woke,
+            "cond.timeout": self._cond_woke,
+            "cond.notify": self._cond_notify,
+            "cond.notify_all": self._cond_notify,
+            "barrier.wait": self._barrier_wait,
+            "barrier.pass": self._barrier_pass,
+            "barrier.broken": self._barrier_broken,
+            "barrier.abort": self._barrier_broken,
+            "barrier.reset": self._barrier_reset,
+            "pool.task": self._pool_task,
+            "pool.result": self._pool_result,
             "event.set": self._event_set,
             "event.clear": self._event_clear,
             "event.wait": self._event_wait,
@@ -60,7 +75,7 @@ class Model:
             "queue.get_blocked": self._queue_get_blocked,
             "queue.timeout": self._queue_timeout,
             "queue.join_wait": self._queue_join_wait,
-            "queue.joined": self._unblock,
+            "queue.joined": self._queue_joined,
             "queue.task_done": self._touch,
             "pipe.send": self._pipe_send,
             "pipe.recv": self._pipe_recv,
@@ -138,16 +153,8 @@ class Model:
         return procs, prims
 
     def anomalies(self, now_ns: int) -> list[Anomaly]:
-        """What is wrong right now: dead or paused holders, starved queues."""
-        found = []
-        for prim in self.prims.values():
-            if prim.first_pass_ns is not None and (prim.first_set_ns is None or prim.first_pass_ns < prim.first_set_ns):
-                found.append(Anomaly("order", f"a process got through event '{prim.name}' before any set()"))
-            found.extend(self._holder_anomalies(prim))
-            starved = self._starved(prim, now_ns)
-            if starved:
-                found.append(starved)
-        return found
+        """What is wrong right now: deadlocks, dead or paused holders, hangs (see ``anomalies.py``)."""
+        return find_anomalies(self, now_ns)
 
     def _data_value(self, event: Event) -> None:
         self.values.setdefault(event.obj, {}).update(event.data)
@@ -198,15 +205,21 @@ class Model:
 
     def _proc_exit(self, event: Event) -> None:
         proc = self._get_proc(event)
-        if not proc.alive:
-            return
         code = event.data.get("code")
+        if not proc.alive:
+            # Known gone, but not how: a later word (its parent's) may say.
+            if proc.exit_code is None and proc.exit_signal is None and isinstance(code, int):
+                proc.exit_code = code
+                proc.exit_signal = str(event.data["signal"]) if event.data.get("signal") else None
+                proc.state = proc.exit_words()
+                self.dirty_procs.add(proc.pid)
+            return
         proc.exit_code = code if isinstance(code, int) else None
         signal = event.data.get("signal")
         proc.exit_signal = str(signal) if signal else None
         proc.exited_ns = event.t_ns
         proc.stopped = False
-        proc.blocked = ""
+        proc.blocked, proc.waiting_on = "", None
         # A dead process waits for nothing; but what it holds stays held: a
         # multiprocessing lock is not released when its holder dies.
         for prim in self.prims.values():
@@ -269,13 +282,13 @@ class Model:
 
     def _block(self, event: Event, words: str) -> Proc:
         proc = self._get_proc(event)
-        proc.blocked = words
+        proc.blocked, proc.waiting_on = words, event.obj
         self._settle(proc, event.t_ns)
         return proc
 
     def _unblock(self, event: Event) -> Proc:
         proc = self._get_proc(event)
-        proc.blocked = ""
+        proc.blocked, proc.waiting_on = "", None
         self._settle(proc, event.t_ns)
         return proc
 
@@ -338,7 +351,7 @@ class Model:
         prim.holders[event.pid] = prim.holders.get(event.pid, 0) + 1
         proc = self._get_proc(event)
         proc.holds[prim.id] = proc.holds.get(prim.id, 0) + 1
-        proc.blocked = ""
+        proc.blocked, proc.waiting_on = "", None
         self._settle(proc, event.t_ns)
 
     def _acq_released(self, event: Event) -> None:
@@ -376,24 +389,64 @@ class Model:
         prim.waiters.pop(event.pid, None)
         self._unblock(event)
 
-    def _holder_anomalies(self, prim: Prim) -> list[Anomaly]:
-        found = []
-        for pid in prim.holders:
-            proc = self.procs.get(pid)
-            if proc is None or not (proc.stopped or not proc.alive):
-                continue
-            waiting = len(prim.waiters)
-            who = f"{prim.word} '{prim.name}' held by"
-            if not proc.alive:
-                if waiting:
-                    text = f"deadlock: {who} dead pid {pid} ({proc.name}); {waiting} waiting forever"
-                else:
-                    text = f"{who} dead pid {pid} ({proc.name}): it will never be released"
-                found.append(Anomaly("dead-holder", text, (pid, *prim.waiters)))
-            else:
-                text = f"{who} paused pid {pid} ({proc.name}); {waiting} waiting until it resumes"
-                found.append(Anomaly("paused-holder", text, (pid, *prim.waiters)))
-        return found
+    # --- what processes print ------------------------------------------------
+
+    def _proc_output(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        proc.lines += 1
+        self.output.append(event)
+        self.dirty_procs.add(proc.pid)
+
+    def _proc_lost(self, event: Event) -> None:
+        n = event.data.get("n")
+        self.lost += n if type(n) is int and n > 0 else 0
+
+    # --- conditions and barriers -----------------------------------------------
+
+    def _cond_wait(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.waiters.setdefault(event.pid, event.t_ns)
+        self._block(event, f"waiting on condition '{prim.name}'")
+
+    def _cond_woke(self, event: Event) -> None:
+        self._prim(event).waiters.pop(event.pid, None)
+        self._unblock(event)
+
+    def _cond_notify(self, event: Event) -> None:
+        self._prim(event).sets += 1
+
+    def _barrier_wait(self, event: Event) -> None:
+        prim = self._prim(event)
+        parties = event.data.get("parties")
+        if type(parties) is int:
+            prim.capacity = parties
+        prim.waiters.setdefault(event.pid, event.t_ns)
+        self._block(event, f"waiting at barrier '{prim.name}' ({len(prim.waiters)} of {prim.capacity or '?'})")
+
+    def _barrier_pass(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.waiters.pop(event.pid, None)
+        prim.gets += 1
+        self._unblock(event)
+
+    def _barrier_broken(self, event: Event) -> None:
+        prim = self._prim(event)
+        prim.flag = True  # broken
+        prim.waiters.pop(event.pid, None)
+        proc = self.procs.get(event.pid)
+        if proc is not None and proc.waiting_on == prim.id:
+            self._unblock(event)
+
+    def _barrier_reset(self, event: Event) -> None:
+        self._prim(event).flag = False
+
+    def _pool_task(self, event: Event) -> None:
+        n = event.data.get("n")
+        self._prim(event).puts += n if type(n) is int else 1
+
+    def _pool_result(self, event: Event) -> None:
+        n = event.data.get("n")
+        self._prim(event).gets += n if type(n) is int else 1
 
     # --- events -------------------------------------------------------------
 
@@ -470,16 +523,23 @@ class Model:
         prim.blocked_put.pop(event.pid, None)
         self._unblock(event)
 
+    def _queue_joined(self, event: Event) -> None:
+        self._unblock(event)
+
     def _queue_join_wait(self, event: Event) -> None:
         self._block(event, f"waiting for queue '{self._prim(event).name}' to drain")
 
     def _pipe_send(self, event: Event) -> None:
         prim = self._prim(event)
         prim.puts += 1
+        end = _end(event)
+        prim.sent[end] = prim.sent.get(end, 0) + 1
 
     def _pipe_recv(self, event: Event) -> None:
         prim = self._prim(event)
         prim.gets += 1
+        end = _end(event)
+        prim.received[end] = prim.received.get(end, 0) + 1
         prim.blocked_get.pop(event.pid, None)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
@@ -490,25 +550,6 @@ class Model:
         prim.blocked_get.setdefault(event.pid, event.t_ns)
         self._block(event, f"blocked on recv from pipe '{prim.name}'")
 
-    def _starved(self, prim: Prim, now_ns: int) -> Anomaly | None:
-        """Consumers blocked on an empty queue that no living process feeds."""
-        if prim.family != "queue" or not prim.blocked_get or prim.depth > 0 or not prim.putters:
-            return None
-        if any(self.procs[pid].alive for pid in prim.putters if pid in self.procs):
-            return None
-        # Starved since the later of the last producer's exit and the last consumer's block.
-        exits = [self.procs[pid].exited_ns or 0 for pid in prim.putters if pid in self.procs]
-        since = max([*prim.blocked_get.values(), *exits])
-        if now_ns - since < HANG_GRACE_NS:
-            return None
-        n = len(prim.blocked_get)
-        who = "consumer" if n == 1 else "consumers"
-        return Anomaly(
-            "starved",
-            f"hang: {n} {who} blocked on get from empty queue '{prim.name}' and no producer left",
-            tuple(prim.blocked_get),
-        )
-
 
 def _count(counts: dict[str, int], key: str, delta: int) -> None:
     n = counts.get(key, 0) + delta
@@ -516,6 +557,11 @@ def _count(counts: dict[str, int], key: str, delta: int) -> None:
         counts[key] = n
     else:
         counts.pop(key, None)
+
+
+def _end(event: Event) -> int:
+    end = event.data.get("end")
+    return end if type(end) is int else 0
 
 
 def _time(event: Event) -> int:

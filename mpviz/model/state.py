@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from mpviz.telemetry import Event
+
 
 class Phase(Enum):
     """What a process is doing, in the few kinds the timeline colours."""
@@ -75,6 +77,7 @@ class Proc:
     # What the process last said it does (``report``), and what it is blocked on.
     said: str = ""
     blocked: str = ""
+    waiting_on: str | None = None  # the id of the primitive it is blocked on
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     exited_ns: int | None = None
@@ -89,8 +92,9 @@ class Proc:
     # Nanoseconds spent in each phase before the current one.
     totals: dict[Phase, int] = field(default_factory=dict)
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    recent: deque[object] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
+    lines: int = 0  # lines it printed, over the run
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
 
@@ -195,6 +199,9 @@ class Prim:
     pills_put: int = 0
     pills_got: int = 0
     putters: set[int] = field(default_factory=set)
+    # Pipes: messages sent from each end, and received at each end.
+    sent: dict[int, int] = field(default_factory=dict)
+    received: dict[int, int] = field(default_factory=dict)
     blocked_get: dict[int, int] = field(default_factory=dict)
     blocked_put: dict[int, int] = field(default_factory=dict)
     # Items put and not yet taken (item → count).  A count below zero means
@@ -242,9 +249,15 @@ FAMILY_WORDS = {
     "lock": "lock",
     "rlock": "rlock",
     "sem": "semaphore",
+    "cond": "condition",
     "event": "event",
+    "barrier": "barrier",
     "queue": "queue",
     "pipe": "pipe",
+    "value": "value",
+    "array": "array",
+    "pool": "pool",
+    "manager": "manager",
 }
 
 

@@ -50,6 +50,30 @@ def _phrase(event: Event, obj: str) -> str | None:
             "join_wait": f"waits for queue '{obj}' to drain",
             "joined": f"queue '{obj}' drained",
         }.get(op)
+    if family == "cond":
+        return {
+            "wait": f"waits on condition '{obj}' (its lock let go)",
+            "woke": f"woke on condition '{obj}' (its lock taken back)",
+            "timeout": f"gave up waiting on condition '{obj}'",
+            "notify": f"notified condition '{obj}'" + (f" ({d['n']})" if d.get("n", 1) != 1 else ""),
+            "notify_all": f"notified every waiter of condition '{obj}'",
+        }.get(op)
+    if family == "barrier":
+        return {
+            "wait": f"arrived at barrier '{obj}' ({d.get('n_waiting', '?')} of {d.get('parties', '?')} waiting)",
+            "pass": f"passed barrier '{obj}'",
+            "broken": f"barrier '{obj}' is broken",
+            "abort": f"aborted barrier '{obj}'",
+            "reset": f"reset barrier '{obj}'",
+        }.get(op)
+    if family == "pool":
+        n = d.get("n", 1)
+        return {
+            "task": f"handed {n} task{'' if n == 1 else 's'} of {d.get('func', '?')} to pool '{obj}'",
+            "result": f"got {n} result{'' if n == 1 else 's'} from pool '{obj}'",
+            "run": f"runs a task of {d.get('func', '?')} from pool '{obj}'",
+            "done": f"finished a task of {d.get('func', '?')} from pool '{obj}'",
+        }.get(op)
     if family == "pipe":
         item = d.get("item", "")
         return {
@@ -70,6 +94,10 @@ def _phrase(event: Event, obj: str) -> str | None:
             return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
         if op == "error":
             return f"failed: {d.get('error', '')}"
+        if op == "output":
+            return ("prints: " if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
+        if op == "lost":
+            return f"{d.get('n')} records lost: the dashboard could not take them in time"
         if op == "signal":
             return {"SIGSTOP": "paused (SIGSTOP)", "SIGCONT": "resumed (SIGCONT)"}.get(obj, f"got {obj}")
         return None
@@ -83,6 +111,8 @@ def _phrase(event: Event, obj: str) -> str | None:
             return f"{obj}: {d['error']}"
         return f"{obj}: " + ", ".join(f"{k}={v}" for k, v in d.items())
     if family == "ui":
+        if op == "error":
+            return f"mpviz: {obj} failed: {d.get('error', '')}"
         return f"you: {obj}{_details(d)}"
     if family == "note":
         return obj
@@ -95,7 +125,7 @@ def describe(event: Event, obj: str | None = None) -> str | None:
     ``obj`` is the display name of the primitive the record is about (the
     model's, for an id); the record's own ``obj`` if not given.
     """
-    if event.kind == "proc.stats":
+    if event.kind in ("proc.stats", "proc.stdio"):
         return None
     name = event.obj if obj is None else obj
     return _phrase(event, name) or f"{event.kind} {name}{_details(event.data)}"

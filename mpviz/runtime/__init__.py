@@ -1,7 +1,8 @@
-"""Running lessons: the supervisor, its channels and the psutil sampler."""
+"""Running lessons: the supervisor, its channels, the psutil sampler, and the wiring of one run."""
 
 from mpviz.runtime.prepare import prepare
+from mpviz.runtime.run import LessonRun, Settings
 from mpviz.runtime.sampler import Sampler
 from mpviz.runtime.supervisor import Supervisor
 
-__all__ = ["Sampler", "Supervisor", "prepare"]
+__all__ = ["LessonRun", "Sampler", "Settings", "Supervisor", "prepare"]

@@ -1,75 +1,122 @@
-"""Reading every child's channel in one thread, in batches, in time order."""
+"""The dashboard's end of the records: one socket every process connects to, and what they print.
+
+Every process of a run, at any depth and under any start method, connects to
+a Unix socket the dashboard listens on (its path is in the process's config,
+or in the environment of a watched program) and writes its records there in
+frames.  Its first message hands over the read ends of two pipes that are
+its stdout and stderr from then on: what it prints becomes ``proc.output``
+records, line by line, even if it is killed a moment later.
+
+One thread reads everything here: the listener, the connections, the output
+pipes, the sentinels of the supervisor's own children (their exit codes) and
+an inbox for records made in this process (the lesson's main part, the keys,
+the sampler).  Records are read in large non-blocking chunks and sorted in
+time order within a short window.
+"""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import selectors
+import shutil
+import socket
 import struct
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 
-from mpviz.telemetry import Event, Malformed, decode, now_ns
+from mpviz.telemetry import HEADER, Event, Malformed, decode, now_ns
 
-# Records from different pipes can arrive out of order by the time it takes a
-# process to get from an operation to its write.  A batch holds back records
-# younger than this, so that a late sibling can join them and be sorted in.
+# Records from different connections can arrive out of order by the time it
+# takes a process to get from an operation to its write.  A batch holds back
+# records younger than this, so that a late sibling can join them and be sorted in.
 SETTLE_NS = 20_000_000
 
-# At most this much is read from one pipe before the others get a turn: a
-# child flooding its channel cannot starve the rest.
+# At most this much is read from one connection before the others get a turn:
+# a process flooding its connection cannot starve the rest.
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
 
-_HEADER = struct.Struct("!i")
+# A line printed without its newline (a prompt) is shown after this long.
+PARTIAL_NS = 200_000_000
+# The longest line kept whole; the rest of a longer one is cut off.
+MAX_LINE = 1000
+
+# A process whose connection closed is taken for ended after this long if no
+# exit record (its own, or its parent's) came: a killed process whose parent
+# is gone too says nothing more.
+GONE_NS = 1_000_000_000
+
+_LENGTH = struct.Struct("!I")
 
 
 @dataclass
-class _Pipe:
-    """The read end of one child's pipe, and the bytes of a record not yet complete."""
+class _Conn:
+    """One process's connection, and the bytes of a record not yet complete."""
 
-    conn: Connection
+    sock: socket.socket
     pid: int
+    fresh: bool = True  # its first read may carry descriptors
     pending: bytearray = field(default_factory=bytearray)
 
 
+@dataclass
+class _Output:
+    """The read end of a process's stdout or stderr, and the line not yet complete."""
+
+    fd: int
+    pid: int
+    stream: str  # "out" or "err"
+    decoder: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    partial: str = ""
+    since_ns: int = 0  # when the partial line began to wait
+
+
 class Channels:
-    """The read ends of the children's pipes, the children's sentinels, and
-    an inbox for records made in this process (main, keys, the sampler).
-
-    Only one thread calls :meth:`read`; :meth:`add` and :meth:`post` may be
-    called from any thread.
-
-    The pipes carry ``Connection.send_bytes`` frames (a 4-byte length, then the
-    record).  They are read here in large non-blocking chunks and split into
-    records directly: ``Connection.poll`` builds a selector on every call,
-    which at ten thousand records a second costs more than everything else.
-    """
+    """Only one thread calls :meth:`read`; :meth:`add_child` and :meth:`post` may be called from any thread."""
 
     def __init__(self, on_exit: Callable[[int], Event]) -> None:
         self._on_exit = on_exit
-        # One selector for the life of the channels, registered once per
-        # descriptor: waiting costs nothing per child, however many there are.
+        # A private directory: only this user's processes can reach the socket.
+        self._dir = tempfile.mkdtemp(prefix="mpviz-")
+        self.endpoint = os.path.join(self._dir, "records")
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.endpoint)
+        self._listener.listen(socket.SOMAXCONN)
+        self._listener.setblocking(False)
+        # One selector for the life of the channels: waiting costs nothing per
+        # process, however many there are.
         self._selector = selectors.DefaultSelector()
-        self._pipes: dict[int, _Pipe] = {}  # read end's fd → pipe
+        self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
         self._lock = threading.Lock()
+        self._conns: dict[int, _Conn] = {}  # socket fd → connection
+        self._outputs: dict[int, _Output] = {}  # pipe fd → output
         self._inbox: deque[Event] = deque()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._held: list[Event] = []
+        # Processes whose connection closed, by when they count as ended; and
+        # those whose exit was told: the first are told only if not the second.
+        self._closed: dict[int, int] = {}
+        self._exited: set[int] = set()
         self.malformed = 0
-        self.received = 0
+        self.cut_short = 0
 
-    def add(self, pid: int, reader: Connection, sentinel: int) -> None:
-        os.set_blocking(reader.fileno(), False)
-        pipe = _Pipe(reader, pid)
+    # --- who is connected ------------------------------------------------------
+
+    def connected(self) -> list[int]:
+        """Processes connected now (their connection still open)."""
         with self._lock:
-            self._pipes[reader.fileno()] = pipe
-            self._selector.register(reader.fileno(), selectors.EVENT_READ, pipe)
+            return sorted({c.pid for c in self._conns.values()})
+
+    def add_child(self, pid: int, sentinel: int) -> None:
+        """A child of this process: its sentinel tells when it ended, ``on_exit`` its exit code."""
+        with self._lock:
             self._selector.register(sentinel, selectors.EVENT_READ, pid)
 
     def post(self, event: Event) -> None:
@@ -86,95 +133,201 @@ class Channels:
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"x")
 
+    # --- reading -----------------------------------------------------------------
+
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held:
+        if self._held or self._closed or any(o.partial for o in self._outputs.values()):
             timeout = min(timeout, SETTLE_NS / 1e9)
-        ready = self._selector.select(timeout)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
-        for key, _ in ready:
-            if key.data is None:
+        for key, _ in self._selector.select(timeout):
+            data = key.data
+            if data is None:
                 os.read(self._wake_r, 65536)
-            elif isinstance(key.data, _Pipe):
-                self._drain(key.data, got)
+            elif data is self._listener:
+                self._accept()
+            elif isinstance(data, _Conn):
+                self._drain(data, got)
+            elif isinstance(data, _Output):
+                self._print(data, got)
             else:
-                exited.append((key.fd, key.data))
+                exited.append((key.fd, data))
         while self._inbox:
             got.append(self._inbox.popleft())
         for sentinel, pid in exited:
             got.extend(self._child_exited(sentinel, pid))
-        self.received += len(got)
-        return self._settle(got)
+        now = now_ns()
+        self._overdue(now, got)
+        for event in got:
+            if event.kind == "proc.exit":
+                self._exited.add(event.pid)
+        return self._settle(got, now)
 
-    def _drain(self, pipe: _Pipe, into: list[Event]) -> None:
-        """Read what is waiting on one pipe; forget the pipe once it is closed."""
-        fd = pipe.conn.fileno()
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except BlockingIOError:
+                return
+            except OSError:
+                return  # out of descriptors, say: the process's records are lost, the run goes on
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            pid = struct.unpack("3i", creds)[0]
+            sock.setblocking(False)
+            conn = _Conn(sock, pid)
+            with self._lock:
+                self._conns[sock.fileno()] = conn
+                self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _drain(self, conn: _Conn, into: list[Event]) -> None:
+        """Read what is waiting on one connection; forget it once it is closed."""
         for _ in range(DRAIN_CHUNKS):
             try:
-                chunk = os.read(fd, READ_CHUNK)
+                if conn.fresh:
+                    conn.fresh = False
+                    chunk, fds, _, _ = socket.recv_fds(conn.sock, READ_CHUNK, 2)
+                    self._split(conn, chunk, into, fds)
+                    if not chunk:
+                        self._hang_up(conn)
+                        return
+                    continue
+                chunk = conn.sock.recv(READ_CHUNK)
             except BlockingIOError:
-                break
+                return
             except OSError:
                 chunk = b""
             if not chunk:
-                if pipe.pending:
-                    self.malformed += 1  # a record cut short: its writer died mid-write
-                self._forget(pipe)
-                break
-            pipe.pending += chunk
-            self._split(pipe, into)
+                self._hang_up(conn)
+                return
+            self._split(conn, chunk, into)
             if len(chunk) < READ_CHUNK:
-                break
+                return
 
-    def _split(self, pipe: _Pipe, into: list[Event]) -> None:
-        buf = pipe.pending
-        view = memoryview(buf)
+    def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
+        buf = conn.pending
+        buf += chunk
         pos, end = 0, len(buf)
-        try:
-            while end - pos >= 4:
-                (size,) = _HEADER.unpack_from(buf, pos)
-                if size < 0:
-                    # Only records over 2 GiB use the long header; ours are tiny.
-                    self.malformed += 1
-                    pos = end
-                    break
-                if end - pos - 4 < size:
-                    break
-                try:
-                    into.append(decode(bytes(view[pos + 4 : pos + 4 + size])))
-                except Malformed:
-                    self.malformed += 1
-                pos += 4 + size
-        finally:
-            view.release()
+        while end - pos >= HEADER:
+            (size,) = _LENGTH.unpack_from(buf, pos)
+            if size > 1 << 20:
+                self.malformed += 1  # not our framing: drop what is there
+                pos = end
+                break
+            if end - pos - HEADER < size:
+                break
+            try:
+                event = decode(bytes(buf[pos + HEADER : pos + HEADER + size]))
+            except Malformed:
+                self.malformed += 1
+            else:
+                if event.kind == "proc.stdio" and fds:
+                    self._add_outputs(event, fds)
+                    fds = None
+                into.append(event)
+            pos += HEADER + size
         del buf[:pos]
+        for fd in fds or ():
+            os.close(fd)  # descriptors nobody asked us to read
 
-    def _forget(self, pipe: _Pipe) -> None:
+    def _add_outputs(self, event: Event, fds: list[int]) -> None:
+        streams = event.data.get("streams", ())
+        for fd, stream in zip(fds, streams if isinstance(streams, list | tuple) else (), strict=False):
+            os.set_blocking(fd, False)
+            output = _Output(fd, event.pid, "err" if stream == "err" else "out")
+            with self._lock:
+                self._outputs[fd] = output
+                self._selector.register(fd, selectors.EVENT_READ, output)
+        for fd in fds[len(streams) :]:
+            os.close(fd)
+
+    def _hang_up(self, conn: _Conn) -> None:
+        if conn.pending:
+            self.cut_short += 1  # its writer died in the middle of a record: not garbage, just gone
         with self._lock:
-            if self._pipes.pop(pipe.conn.fileno(), None) is not None:
-                self._selector.unregister(pipe.conn.fileno())
-        pipe.conn.close()
+            if self._conns.pop(conn.sock.fileno(), None) is not None:
+                self._selector.unregister(conn.sock)
+            still = any(c.pid == conn.pid for c in self._conns.values())
+        conn.sock.close()
+        if not still:
+            self._closed[conn.pid] = now_ns() + GONE_NS
+
+    def _overdue(self, now: int, into: list[Event]) -> None:
+        """Processes whose connection closed a while ago and of whose end nobody told."""
+        for pid, due in list(self._closed.items()):
+            if pid in self._exited or any(e.kind == "proc.exit" and e.pid == pid for e in into):
+                del self._closed[pid]
+            elif now >= due:
+                del self._closed[pid]
+                into.append(Event(now, pid, "proc.exit", "", {"code": None}))
+
+    # --- what processes print ------------------------------------------------------
+
+    def _print(self, output: _Output, into: list[Event]) -> None:
+        try:
+            chunk = os.read(output.fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        now = now_ns()
+        if not chunk:
+            text = output.partial + output.decoder.decode(b"", final=True)
+            if text:
+                into.append(self._line(output, text, now))
+            output.partial = ""
+            with self._lock:
+                if self._outputs.pop(output.fd, None) is not None:
+                    self._selector.unregister(output.fd)
+            os.close(output.fd)
+            return
+        text = output.partial + output.decoder.decode(chunk)
+        *lines, rest = text.split("\n")
+        for line in lines:
+            into.append(self._line(output, line, now))
+        if rest and not output.partial:
+            output.since_ns = now
+        output.partial = rest
+        if len(rest) > MAX_LINE:
+            into.append(self._line(output, rest, now))
+            output.partial = ""
+
+    def _line(self, output: _Output, text: str, t: int) -> Event:
+        text = text.removesuffix("\r")
+        if len(text) > MAX_LINE:
+            text = text[: MAX_LINE - 1] + "…"
+        return Event(t, output.pid, "proc.output", "", {"stream": output.stream, "text": text})
+
+    def _flush_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
+        """Lines printed without their newline for a while (a prompt): shown as they are."""
+        for output in list(self._outputs.values()):
+            if output.partial and (everything or now - output.since_ns >= PARTIAL_NS):
+                into.append(self._line(output, output.partial, now))
+                output.partial = ""
+
+    # --- ends ----------------------------------------------------------------------------
 
     def _child_exited(self, sentinel: int, pid: int) -> list[Event]:
-        """A child ended: take the rest of its records, then its exit."""
+        """A child ended: what it wrote before, then its exit."""
         with self._lock:
             self._selector.unregister(sentinel)
-            pipes = [p for p in self._pipes.values() if p.pid == pid]
+            conns = [c for c in self._conns.values() if c.pid == pid]
+            outputs = [o for o in self._outputs.values() if o.pid == pid]
         got: list[Event] = []
-        for pipe in pipes:
-            # Its own records are all written; processes it started may hold
-            # the pipe open longer, so read what is there, not until EOF.
-            self._drain(pipe, got)
+        for conn in conns:
+            self._drain(conn, got)
+        for output in outputs:
+            self._print(output, got)
         got.append(self._on_exit(pid))
         return got
 
-    def _settle(self, got: list[Event]) -> list[Event]:
+    def _settle(self, got: list[Event], now: int) -> list[Event]:
+        self._flush_partials(now, got)
         pending = self._held + got
         if not pending:
             return []
         pending.sort(key=lambda e: e.t_ns)
-        cut = now_ns() - SETTLE_NS
+        cut = now - SETTLE_NS
         split = len(pending)
         while split and pending[split - 1].t_ns > cut:
             split -= 1
@@ -182,23 +335,33 @@ class Channels:
         return pending[:split]
 
     def flush(self) -> list[Event]:
-        """Everything held back and waiting in the inbox, at the end of a run."""
+        """Everything held back, waiting in the inbox or already written, at the end of a run."""
         got = self._held + list(self._inbox)
         self._inbox.clear()
         self._held = []
         with self._lock:
-            pipes = list(self._pipes.values())
-        for pipe in pipes:
-            self._drain(pipe, got)
+            conns = list(self._conns.values())
+            outputs = list(self._outputs.values())
+        for conn in conns:
+            self._drain(conn, got)
+        for output in outputs:
+            self._print(output, got)
+        self._flush_partials(now_ns(), got, everything=True)
         got.sort(key=lambda e: e.t_ns)
         return got
 
     def close(self) -> None:
         with self._lock:
-            pipes = list(self._pipes.values())
-            self._pipes.clear()
+            conns = list(self._conns.values())
+            outputs = list(self._outputs.values())
+            self._conns.clear()
+            self._outputs.clear()
         self._selector.close()
-        for pipe in pipes:
-            pipe.conn.close()
+        for conn in conns:
+            conn.sock.close()
+        for output in outputs:
+            os.close(output.fd)
+        self._listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
         os.close(self._wake_r)
         os.close(self._wake_w)

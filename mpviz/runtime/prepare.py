@@ -7,10 +7,12 @@ import multiprocessing.forkserver
 import multiprocessing.resource_tracker
 import resource
 
+from mpviz.lessons import NAMES
+
 _prepared: set[str] = set()
 
 # Lesson code a forkserver loads once, so each fork starts warm.
-FORKSERVER_PRELOAD = ["mpviz.sync", "mpviz.scenarios"]
+FORKSERVER_PRELOAD = ["mpviz.sync", *(f"mpviz.lessons.{name}.workers" for name in NAMES)]
 
 
 def prepare(method: str) -> None:

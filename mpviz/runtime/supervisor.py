@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpviz import sync
+from mpviz.lessons.base import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.sampler import Sampler
-from mpviz.scenarios.base import Lesson
 from mpviz.sync import Pace
 from mpviz.sync.process import BaseProcess
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
@@ -36,7 +36,7 @@ class Child:
 class Supervisor:
     """Runs one lesson at a time as real processes.
 
-    It implements the lesson's :class:`~mpviz.scenarios.base.Run`: the lesson's
+    It implements the lesson's :class:`~mpviz.lessons.base.Run`: the lesson's
     main part starts processes and sleeps through it.  One thread (the UI's
     reader worker, or the headless loop) calls :meth:`read` for batches.
     """
@@ -53,7 +53,8 @@ class Supervisor:
         # Two threads asking for the same child's exit code race in waitpid: see reap().
         self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
-        # Processes started by lesson processes (the chat server's connections).
+        # Processes started by lesson processes (the chat server's connections),
+        # known from their records.
         self.grandchildren: set[int] = set()
         self.channels = Channels(self._exit_record)
         self._stopping = threading.Event()
@@ -90,23 +91,21 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
-            reader, writer = multiprocessing.connection.Pipe(duplex=False)
             process = sync.get_context(self.method).Process(
                 target=target,
                 args=args,
                 role=role,
                 label=label,
-                channel=writer,
+                endpoint=self.channels.endpoint,
                 pace=self.pace,
                 guard=True,
                 watch_exit=False,  # we watch their exits ourselves
             )
             process.start()
-            writer.close()
             pid = process.pid
             assert pid is not None
             self.children[pid] = Child(process, role, label)
-            self.channels.add(pid, reader, process.sentinel)
+            self.channels.add_child(pid, process.sentinel)
             self.sampler.track(pid)
             return pid
 
@@ -165,18 +164,10 @@ class Supervisor:
         finally:
             lesson.directing = False
 
-    def act(self, method: str, *args: Any) -> None:
-        """Run a lesson action (a key), and say so in the log."""
-        if self.lesson is None or self.stopping:
-            return
-        action = next((a for a in self.lesson.actions if a.method == method), None)
-        emit("ui.action", action.description if action else method)
-        getattr(self.lesson, method)(*args)
-
     def read(self, timeout: float = 0.05) -> list[Event]:
         events = self.channels.read(timeout)
         for event in events:
-            if event.kind == "proc.spawn" and event.pid not in self.children and event.pid != self.pid:
+            if event.kind in ("proc.spawn", "proc.start") and event.pid not in self.children and event.pid != self.pid:
                 self.grandchildren.add(event.pid)
                 self.sampler.track(event.pid)
             elif event.kind == "proc.exit":
@@ -208,7 +199,7 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [pid for pid in self.children if self.alive(pid)] + sorted(self.grandchildren)
 
-    def signal(self, pid: int, sig: signal.Signals) -> bool:
+    def send_signal(self, pid: int, sig: signal.Signals) -> bool:
         """Send a signal to one lesson process; False if it is not (or no longer) ours."""
         if pid not in self.children and pid not in self.grandchildren:
             return False
@@ -224,7 +215,7 @@ class Supervisor:
         return True
 
     def signal_all(self, sig: signal.Signals) -> int:
-        return sum(self.signal(pid, sig) for pid in self.pids())
+        return sum(self.send_signal(pid, sig) for pid in self.pids())
 
     # --- stopping --------------------------------------------------------------
 
@@ -241,18 +232,18 @@ class Supervisor:
         if self._director is not None:
             self._director.join(1.0)
         with self._start_lock:  # no start() is half done from here on
-            live = [c.process for pid, c in self.children.items() if self.alive(pid)]
+            live = {pid: c.process for pid, c in self.children.items() if self.alive(pid)}
         others = sorted(self.grandchildren)
-        for process in live:
-            _quietly(os.kill, process.pid, signal.SIGTERM)
-            _quietly(os.kill, process.pid, signal.SIGCONT)
+        for pid in live:
+            _quietly(os.kill, pid, signal.SIGTERM)
+            _quietly(os.kill, pid, signal.SIGCONT)
         for pid in others:
             _quietly(os.kill, pid, signal.SIGTERM)
             _quietly(os.kill, pid, signal.SIGCONT)
         deadline = time.monotonic() + grace
-        for process in live:
+        for process in live.values():
             reap(process, self._reap_lock, max(0.0, deadline - time.monotonic()))
-        for process in live:
+        for process in live.values():
             if reap(process, self._reap_lock, 0.0) is None:
                 process.kill()
                 reap(process, self._reap_lock, 5.0)

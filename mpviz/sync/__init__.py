@@ -31,6 +31,7 @@ from __future__ import annotations
 from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from typing import Any
 
+from mpviz.sync import events, locks, pool, process, queues
 from mpviz.sync.boot import ORPHAN_EXIT
 from mpviz.sync.context import default_context
 from mpviz.sync.pace import Pace, real_seconds, sleep
@@ -86,24 +87,26 @@ __all__ = [
 
 START_METHODS = ("fork", "spawn", "forkserver")
 
-# As multiprocessing does it: its public names are its default context's.
+# multiprocessing's public names are its default context's methods.  Ours
+# are too, except the primitives: there our classes themselves (they take the
+# default context when given none), so that ``sync.Lock`` is also a type.
 Array = default_context.Array
-Barrier = default_context.Barrier
-BoundedSemaphore = default_context.BoundedSemaphore
-Condition = default_context.Condition
-Event = default_context.Event
-JoinableQueue = default_context.JoinableQueue
-Lock = default_context.Lock
+Barrier = events.Barrier
+BoundedSemaphore = locks.BoundedSemaphore
+Condition = events.Condition
+Event = events.Event
+JoinableQueue = queues.JoinableQueue
+Lock = locks.Lock
 Manager = default_context.Manager
 Pipe = default_context.Pipe
-Pool = default_context.Pool
-Process = default_context.Process
-Queue = default_context.Queue
-RLock = default_context.RLock
+Pool = pool.Pool
+Process = process.Process
+Queue = queues.Queue
+RLock = locks.RLock
 RawArray = default_context.RawArray
 RawValue = default_context.RawValue
-Semaphore = default_context.Semaphore
-SimpleQueue = default_context.SimpleQueue
+Semaphore = locks.Semaphore
+SimpleQueue = queues.SimpleQueue
 Value = default_context.Value
 active_children = default_context.active_children
 allow_connection_pickling = default_context.allow_connection_pickling

@@ -1,22 +1,25 @@
 """A child's first steps, before multiprocessing's own bootstrap runs its ``run()``.
 
-Where its records go (its reporter) is set up here and only here.  Under
-fork the child inherits its parent's channel: that is safe because a record
-is one pipe write of at most PIPE_BUF bytes, which the kernel never
-interleaves, so parent and child can never share a half-written record.
+Where its records go (its reporter) is set up here and only here: each
+process connects to the dashboard's socket on its own, so a forked child,
+which inherits its parent's connection, drops it and connects anew — parent
+and child never share a half-written record.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import sys
 import threading
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 
+from mpviz import telemetry
 from mpviz.sync import pace
 from mpviz.sync.pace import Pace
-from mpviz.telemetry import ChannelReporter, install_reporter, uninstall_reporter
+from mpviz.telemetry import SocketReporter, install_reporter, now_ns, uninstall_reporter
 
 # Exit code of a lesson process whose dashboard has died.
 ORPHAN_EXIT = 70
@@ -26,14 +29,14 @@ ORPHAN_EXIT = 70
 class Setup:
     """What a process hands down to the processes it starts.
 
-    ``channel``: where their records go (None: nowhere).  ``guard``: lesson
-    processes, and the ones they start, keep away from the dashboard's
-    terminal, sit in a process group of their own and end when their parent
-    dies.  A program's processes are not guarded: they behave exactly as
-    multiprocessing's.
+    ``endpoint``: the dashboard's socket, where their records and their
+    output go (None: nowhere).  ``guard``: lesson processes, and the ones
+    they start, sit in a process group of their own and end when their
+    parent dies.  A program's processes are not guarded: they behave exactly
+    as multiprocessing's.
     """
 
-    channel: Connection | None = None
+    endpoint: str | None = None
     pace: Pace = field(default_factory=Pace)
     guard: bool = False
 
@@ -41,35 +44,68 @@ class Setup:
 # This process's own setup: the dashboard's, a program's main, or what its parent gave it.
 current = Setup()
 
+# This process's connection to the dashboard, once it has one.
+reporter: SocketReporter | None = None
+
 
 def enter(setup: Setup, label: str, parent_sentinel: int | None) -> None:
     """Set this new child up as ``setup`` says."""
-    global current
+    global current, reporter
     current = setup
+    if reporter is not None:
+        reporter.forked()  # a forked child: that connection is its parent's
+        reporter = None
+    if setup.endpoint is not None:
+        reporter = connect(setup.endpoint)
+    else:
+        # A forked child must not keep its parent's in-process reporter.
+        uninstall_reporter()
     if setup.guard:
-        _detach_stdio()
         # A process group of its own: Ctrl+C at the dashboard's terminal reaches
         # only the dashboard, which stops the children in order; and if the
         # dashboard dies while this process is stopped (SIGSTOP), the kernel sends
         # SIGHUP + SIGCONT to the now orphaned group, so it cannot linger stopped.
         os.setpgid(0, 0)
         _start_watchdog(parent_sentinel)
-    if setup.channel is not None:
-        install_reporter(ChannelReporter(setup.channel))
-    else:
-        # A forked child must not keep its parent's in-process reporter.
-        uninstall_reporter()
     pace.current = setup.pace
     if setup.pace.seed is not None:
         random.seed(f"{setup.pace.seed}/{label}")
 
 
-def _detach_stdio() -> None:
-    """Send stdin/stdout/stderr away from the terminal the dashboard draws on."""
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+def leave() -> None:
+    """A child's last act: whatever its reporter still holds goes out."""
+    if reporter is not None:
+        reporter.flush()
+
+
+def connect(endpoint: str) -> SocketReporter:
+    """Report to the dashboard at ``endpoint``, and print to it.
+
+    stdout and stderr become pipes whose read ends go to the dashboard with
+    the first message: a print or a traceback never lands on the terminal the
+    dashboard draws on, and is shown as this process's output instead.
+    stdin is nothing.
+    """
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for fd, target in ((out_w, 1), (err_w, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
     os.close(devnull)
+    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out", "err"]})
+    try:
+        connection = SocketReporter(endpoint, (out_r, err_r), hello)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    # Line by line, as on a terminal: a print shows when it is made.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+    install_reporter(connection)
+    return connection
 
 
 def _start_watchdog(parent_sentinel: int | None) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from multiprocessing import context as mp_context
 from typing import Any
 
-from mpviz.sync import connection, events, locks, process, queues
+from mpviz.sync import connection, events, locks, pool, process, queues
 from mpviz.sync.base import plain
 from mpviz.sync.naming import library_caller
 
@@ -123,8 +123,6 @@ class _Factories(mp_context.BaseContext):
         *,
         name: str | None = None,
     ) -> Any:
-        from mpviz.sync import pool  # here: every child imports this module, few use a Pool
-
         return pool.Pool(processes, initializer, initargs, maxtasksperchild, context=self.get_context(), name=name)
 
     def Manager(self, *, name: str | None = None) -> Any:  # noqa: N802

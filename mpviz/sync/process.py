@@ -23,7 +23,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from multiprocessing import context, process
-from multiprocessing.connection import Connection
 from typing import Any
 
 from mpviz.sync import boot
@@ -65,18 +64,18 @@ class BaseProcess(process.BaseProcess):
         daemon: bool | None = None,
         role: str | None = None,
         label: str | None = None,
-        channel: Connection | None = None,
+        endpoint: str | None = None,
         pace: Pace | None = None,
         guard: bool | None = None,
         watch_exit: bool = True,
     ) -> None:
         """multiprocessing's arguments, and: ``role`` and ``label`` (what the dashboard calls it);
-        ``channel``, ``pace`` and ``guard`` (see :class:`boot.Setup`; by default this process's
+        ``endpoint``, ``pace`` and ``guard`` (see :class:`boot.Setup`; by default this process's
         own); ``watch_exit=False`` when whoever starts it reports its exit (the supervisor)."""
         super().__init__(group, target, name, args, kwargs or {}, daemon=daemon)
         here = boot.current
         setup = boot.Setup(
-            here.channel if channel is None else channel,
+            here.endpoint if endpoint is None else endpoint,
             here.pace if pace is None else pace,
             here.guard if guard is None else guard,
         )
@@ -142,6 +141,7 @@ class BaseProcess(process.BaseProcess):
         code: int = super()._bootstrap(parent_sentinel)  # type: ignore[misc]
         if launch.watch_exit:
             emit("proc.exit", label, exit_data(code))
+        boot.leave()
         return code
 
 

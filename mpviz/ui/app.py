@@ -10,16 +10,20 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
-from mpviz.scenarios import LESSONS
-from mpviz.scenarios.base import Lesson
+from mpviz.lessons import NAMES, lessons
+from mpviz.runtime.run import Settings
+from mpviz.ui.messages import LeaveLesson, OpenLesson, RestartLesson
 from mpviz.ui.screens.home import HomeScreen
 from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
-from mpviz.ui.sources import LiveSource, ReplaySource, Settings, Source
+from mpviz.ui.sources import LiveSource, Source
 
 # Seconds the app has to end by itself after SIGTERM or SIGHUP.
 HARD_EXIT_AFTER = 3.0
@@ -35,7 +39,7 @@ class MpvizApp(App[int]):
 
     def __init__(self, source: Source | None = None, defaults: Settings | None = None) -> None:
         super().__init__()
-        self.defaults = defaults or Settings(lesson=next(iter(LESSONS)))
+        self.defaults = defaults or Settings(lesson=NAMES[0])
         self._first = source
         # Every source this app opened: all are closed when it ends, whatever happens.
         self.sources: list[Source] = [] if source is None else [source]
@@ -50,40 +54,42 @@ class MpvizApp(App[int]):
 
     # --- lessons ----------------------------------------------------------------
 
-    def open_lesson(self, name: str, params: dict | None = None) -> None:
+    @on(OpenLesson)
+    def _open(self, message: OpenLesson) -> None:
+        self.open_lesson(message.name)
+
+    def open_lesson(self, name: str, params: dict[str, Any] | None = None) -> None:
         if params is None:
             params = self.defaults.params if name == self.defaults.lesson else {}
         settings = replace(self.defaults, lesson=name, params=dict(params), record=None)
         try:
-            source = self._start(settings)
+            source = LiveSource(settings)
         except ValueError as exc:
             self.notify(str(exc), title="cannot start the lesson", severity="error")
             return
+        self.sources.append(source)
         self.push_screen(lesson_screen(source))
 
-    def _start(self, settings: Settings) -> LiveSource:
-        source = LiveSource(settings)
-        self.sources.append(source)
-        source.begin()
-        return source
-
-    def leave(self, screen: LessonScreen) -> None:
+    @on(LeaveLesson)
+    def _leave(self, message: LeaveLesson) -> None:
         """Back to the lessons: the lesson's processes are stopped."""
-        self._close(screen.source)
-        self.pop_screen()
+        if isinstance(self.screen, LessonScreen):
+            self._close(self.screen.source)
+            self.pop_screen()
 
-    def restart(self, screen: LessonScreen, toggle: str | None = None) -> None:
-        old = screen.source
+    @on(RestartLesson)
+    def _restart(self, message: RestartLesson) -> None:
+        if not isinstance(self.screen, LessonScreen):
+            return
+        old = self.screen.source
         self._close(old)
-        if isinstance(old, LiveSource):
-            params = dict(old.settings.params)
-            if toggle is not None:
-                params[toggle] = toggled(old.cls, toggle, params)
-            new: Source = self._start(replace(old.settings, params=params, speed=old.speed, record=None))
-        else:
-            assert isinstance(old, ReplaySource)
-            new = ReplaySource(old.path, speed=old.speed)
-            self.sources.append(new)
+        try:
+            new = old.again(message.flip)
+        except ValueError as exc:
+            self.notify(str(exc), title="cannot restart the lesson", severity="error")
+            self.pop_screen()
+            return
+        self.sources.append(new)
         self.switch_screen(lesson_screen(new))
 
     def _close(self, source: Source) -> None:
@@ -98,6 +104,15 @@ class MpvizApp(App[int]):
     def close_all(self) -> None:
         for source in list(self.sources):
             source.close()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (stopping a lesson): a failure is told, never a traceback over the screen.
+        A lesson screen's workers are handled by the screen, which also logs them."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            text = f"{type(error).__name__}: {error}" if error is not None else "failed"
+            self.notify(text, title=f"{event.worker.name} failed", severity="error")
 
     def end_by_signal(self, signum: int, frame: object = None) -> None:
         """SIGTERM or SIGHUP: stop every lesson process, then leave.
@@ -118,23 +133,16 @@ class MpvizApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for name, cls in LESSONS.items():
-            yield SystemCommand(f"Lesson: {name}", f"{cls.title}: {cls.teaches}", lambda n=name: self._switch_to(n))
+        for cls in lessons():
+            yield SystemCommand(
+                f"Lesson: {cls.name}", f"{cls.title}: {cls.teaches}", partial(self._switch_to, cls.name)
+            )
 
     def _switch_to(self, name: str) -> None:
         if isinstance(self.screen, LessonScreen):
             self._close(self.screen.source)
             self.pop_screen()
         self.open_lesson(name)
-
-
-def toggled(lesson: type[Lesson], name: str, params: dict) -> object:
-    """The next value of a switch: a flag flips, a choice moves on to the next one."""
-    param = next(p for p in lesson.params if p.name == name)
-    value = params.get(name, param.default)
-    if param.choices:
-        return param.choices[(param.choices.index(value) + 1) % len(param.choices)]
-    return not value
 
 
 def make_app(source: Source | None = None, defaults: Settings | None = None) -> MpvizApp:

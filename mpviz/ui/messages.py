@@ -1,4 +1,4 @@
-"""The messages the dashboard's workers post."""
+"""The messages the dashboard's widgets and workers post."""
 
 from __future__ import annotations
 
@@ -14,3 +14,32 @@ class RecordsArrived(Message):
     """A batch of records from the reader worker, in time order."""
 
     events: list[Event]
+
+
+@dataclass
+class LessonAction(Message):
+    """A panel asks for a lesson action (the chat's typed line); ``selected``: the
+    selected process's pid goes first in the arguments."""
+
+    method: str
+    args: tuple[object, ...] = ()
+    selected: bool = False
+
+
+@dataclass
+class RestartLesson(Message):
+    """The lesson screen asks the app to run its lesson again (a switch flipped, if ``flip``)."""
+
+    flip: str | None = None
+
+
+@dataclass
+class LeaveLesson(Message):
+    """The lesson screen asks the app to stop its lesson and go back to the lessons."""
+
+
+@dataclass
+class OpenLesson(Message):
+    """The home screen asks the app to start a lesson."""
+
+    name: str

@@ -1,8 +1,10 @@
 """Where the dashboard's records come from: a live lesson, or a recording.
 
-Both give the screens the same things: a model fed with records, the lesson's
-class (its name, keys and verdict), a clock, and ``read()`` for the reader
-worker.  The screens never know which one they show.
+Both give the screens the same things: a model fed with records, the lesson
+(its name, keys and verdict), a clock, and ``read()`` for the reader worker.
+What only one of them can do is a capability, not a type to probe:
+``controls`` (a live run: keys that act on processes) and ``player`` (a
+replay: pause and step).
 """
 
 from __future__ import annotations
@@ -11,85 +13,109 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from mpviz.lessons import lesson_class
+from mpviz.lessons.base import Lesson, Verdict
 from mpviz.model import Model
-from mpviz.scenarios import LESSONS
-from mpviz.scenarios.base import Lesson, Verdict
-from mpviz.telemetry import Event, Recorder, read_recording, recording_header
+from mpviz.runtime.run import LessonRun, Settings
+from mpviz.telemetry import Event, read_recording
 
 
-@dataclass
-class Settings:
-    """How to run a lesson: what the command line said."""
+class Controls(Protocol):
+    """What a live run lets the keys do."""
 
-    lesson: str
-    params: dict[str, Any] = field(default_factory=dict)
-    speed: float = 1.0
-    seed: int | None = None
-    method: str = "spawn"
-    record: Path | None = None
+    def act(self, method: str, *args: Any) -> None: ...
+
+    def send_signal(self, pid: int, sig: signal.Signals) -> bool: ...
+
+    def signal_all(self, sig: signal.Signals) -> int: ...
 
     @property
-    def cls(self) -> type[Lesson]:
-        return LESSONS[self.lesson]
+    def record_error(self) -> str: ...
 
 
-class Source:
-    """The part both sources share."""
+class Player(Protocol):
+    """What a replay lets the keys do."""
 
-    live = False
-    cls: type[Lesson]
-    model: Model
+    @property
+    def paused(self) -> bool: ...
 
-    def now_ns(self) -> int:
-        raise NotImplementedError
+    def toggle_pause(self) -> None: ...
 
-    def read(self, timeout: float) -> list[Event]:
-        raise NotImplementedError
+    def step(self) -> list[Event]: ...
 
-    def verdict(self) -> Verdict:
-        raise NotImplementedError
+
+class Source(Protocol):
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def cls(self) -> type[Lesson]: ...
+
+    @property
+    def controls(self) -> Controls | None: ...
+
+    @property
+    def player(self) -> Player | None: ...
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The lesson's parameters."""
+        ...
+
+    @property
+    def frozen(self) -> bool:
+        """Nothing moves: a replay stopped at one moment (the snapshot tests)."""
+        ...
+
+    @property
+    def where(self) -> str:
+        """``live``, ``replay`` or ``replay, paused``: for the title."""
+        ...
+
+    def now_ns(self) -> int: ...
+
+    def read(self, timeout: float) -> list[Event]: ...
+
+    def verdict(self) -> Verdict: ...
+
+    @property
+    def speed(self) -> float: ...
+
+    def set_speed(self, speed: float) -> None: ...
+
+    def again(self, flip: str | None = None) -> Source:
+        """A new source for the same lesson (a switch flipped, for a live one).  Call after ``close``."""
+        ...
 
     def close(self) -> None:
         """Stop whatever runs; safe to call more than once."""
-
-    @property
-    def speed(self) -> float:
-        raise NotImplementedError
-
-    def set_speed(self, speed: float) -> None:
-        raise NotImplementedError
+        ...
 
 
-class LiveSource(Source):
-    """A lesson running now, as real processes under a supervisor."""
+class LiveSource:
+    """A lesson running now, as real processes."""
 
-    live = True
+    player = None
+    frozen = False
+    where = "live"
 
     def __init__(self, settings: Settings) -> None:
-        from mpviz.runtime import Supervisor  # here, so that replays never start multiprocessing
-
+        self.run = LessonRun(settings)  # ValueError (a bad --db file) before any process starts
         self.settings = settings
-        self.cls = settings.cls
-        # ValueError (a bad --db file, say) before any process starts.
-        values = self.cls.prepare(settings.params)
-        self.model = Model()
-        self.supervisor = Supervisor(settings.method, settings.speed, settings.seed)
-        self.lesson = self.cls(self.supervisor, seed=settings.seed, **values)
-        s = settings
-        self.recorder = (
-            None
-            if s.record is None
-            else Recorder(s.record, recording_header(s.lesson, values, s.speed, s.seed, s.method))
-        )
+        self.cls = self.run.cls
+        self.model = self.run.model
+        self.controls: Controls = self.run
         self._closed = False
         self._closing = threading.Lock()
+        self.run.begin()
 
-    def begin(self) -> None:
-        self.supervisor.run(self.lesson)
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.run.lesson.values
 
     def now_ns(self) -> int:
         return time.monotonic_ns()
@@ -97,67 +123,54 @@ class LiveSource(Source):
     def read(self, timeout: float) -> list[Event]:
         # Under the lock: a restart may close this source while a reader is in here.
         with self._closing:
-            if self._closed:
-                return []
-            events = self.supervisor.read(timeout)
-            self._write(events)
-            return events
-
-    def _write(self, events: list[Event]) -> None:
-        if self.recorder is not None and events:
-            self.recorder.write(events)
+            return [] if self._closed else self.run.read(timeout)
 
     def verdict(self) -> Verdict:
-        now = self.now_ns()
-        return self.lesson.verdict(self.model, now, final=self.lesson.finished(self.model, now))
-
-    def act(self, method: str, *args: Any) -> None:
-        self.supervisor.act(method, *args)
-
-    def signal(self, pid: int, sig: signal.Signals) -> bool:
-        return self.supervisor.signal(pid, sig)
-
-    def signal_all(self, sig: signal.Signals) -> int:
-        return self.supervisor.signal_all(sig)
+        return self.run.verdict()
 
     @property
     def speed(self) -> float:
-        return self.supervisor.speed
+        return self.run.speed
 
     def set_speed(self, speed: float) -> None:
-        self.supervisor.speed = speed
+        self.run.speed = speed
 
-    def close(self) -> list[Event]:
+    def again(self, flip: str | None = None) -> LiveSource:
+        params = dict(self.settings.params)
+        if flip is not None:
+            params[flip] = self.cls.flipped(flip, params)
+        return LiveSource(replace(self.settings, params=params, speed=self.speed, record=None))
+
+    def close(self) -> None:
         with self._closing:  # the app may close a source from a worker while quitting
-            if self._closed:
-                return []
-            self._closed = True
-            events = self.supervisor.stop()
-            self.supervisor.close()
-            self._write(events)
-            if self.recorder is not None:
-                self.recorder.close()
-            return events
+            if not self._closed:
+                self._closed = True
+                self.run.close()
 
 
-class ReplaySource(Source):
+class ReplaySource:
     """A recording played back in lesson time, with pause, step and speed.
 
     ``at`` starts the replay that many seconds in; ``frozen`` keeps it there
     (the snapshot tests): nothing moves, the clock stands still.
     """
 
+    controls = None
+
     def __init__(self, path: Path, speed: float = 1.0, at: float = 0.0, frozen: bool = False) -> None:
         with path.open(encoding="utf-8") as f:
             self.header, events = read_recording(f)
             self.events = list(events)
         name = self.header.get("lesson")
-        if name not in LESSONS:
-            raise ValueError(f"recording of an unknown lesson {name!r}")
+        try:
+            self.cls = lesson_class(str(name))
+        except KeyError:
+            raise ValueError(f"recording of an unknown lesson {name!r}") from None
         self.path = path
-        self.cls = LESSONS[name]
-        self.params = {p.name: self.header.get("params", {}).get(p.name, p.default) for p in self.cls.params}
+        recorded = self.header.get("params", {})
+        self.params = {p.name: recorded.get(p.name, p.default) for p in self.cls.params}
         self.model = Model()
+        self.player: Player = self
         self.t0 = self.events[0].t_ns if self.events else 0
         self.end_ns = self.events[-1].t_ns if self.events else 0
         self.frozen = frozen
@@ -168,6 +181,14 @@ class ReplaySource(Source):
         self._wall = time.monotonic_ns()
         self._clock: Callable[[], int] = time.monotonic_ns
         self._lock = threading.Lock()
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.params
+
+    @property
+    def where(self) -> str:
+        return "replay, paused" if self.paused else "replay"
 
     # The replay's clock: the cursor in record time.  The reader worker and
     # the keys (pause, step, speed) move it from different threads: one lock.
@@ -202,6 +223,8 @@ class ReplaySource(Source):
 
         A moment, not a record: records made at the same instant (a round of
         psutil samples) go together, as they did in the run."""
+        if not self.paused:
+            self.toggle_pause()
         with self._lock:
             if self.done:
                 return []
@@ -232,3 +255,9 @@ class ReplaySource(Source):
         self.now_ns()
         with self._lock:
             self._speed = speed
+
+    def again(self, flip: str | None = None) -> ReplaySource:
+        return ReplaySource(self.path, speed=self._speed)
+
+    def close(self) -> None:
+        """Nothing runs behind a replay."""

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from mpviz.scenarios.base import Lesson
+from mpviz.lessons.base import Lesson
 
 LEGEND = """\
 | on the timeline | means |

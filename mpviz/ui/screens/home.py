@@ -12,12 +12,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown, OptionList
 from textual.widgets.option_list import Option
 
-from mpviz.scenarios import LESSONS
+from mpviz.lessons import NAMES, lesson_class
+from mpviz.ui.messages import OpenLesson
 from mpviz.ui.widgets.title_bar import TitleBar
 
 
 def lesson_option(name: str) -> Option:
-    cls = LESSONS[name]
+    cls = lesson_class(name)
     # Two columns, so that a narrow terminal wraps the text under the text, not under the name.
     prompt = Table.grid(padding=(0, 1))
     prompt.add_column(width=9, no_wrap=True)
@@ -27,9 +28,12 @@ def lesson_option(name: str) -> Option:
 
 
 def describe(name: str) -> str:
-    cls = LESSONS[name]
+    cls = lesson_class(name)
     params = "\n".join(f"- `--{p.name}` {p.help} (default {p.default})" for p in cls.params)
-    keys = "\n".join(f"- `{a.key}` {a.help or a.description}" for a in (*cls.actions, *cls.toggles))
+    keys = "\n".join(
+        [f"- `{a.key}` {a.help or a.description}" for a in cls.actions]
+        + [f"- `{t.key}` {t.help or t.description}" for t in cls.toggles]
+    )
     return f"""\
 ## {cls.title}
 
@@ -54,8 +58,8 @@ class HomeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         with Horizontal(id="home"):
-            yield OptionList(*(lesson_option(name) for name in LESSONS), id="lessons")
-            yield Markdown(describe(next(iter(LESSONS))), id="about")
+            yield OptionList(*(lesson_option(name) for name in NAMES), id="lessons")
+            yield Markdown(describe(NAMES[0]), id="about")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -71,11 +75,11 @@ class HomeScreen(Screen):
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.app.open_lesson(event.option.id)  # type: ignore[attr-defined]
+            self.post_message(OpenLesson(event.option.id))
 
     def action_start(self) -> None:
         lessons = self.query_one(OptionList)
         if lessons.highlighted is not None:
             option = lessons.get_option_at_index(lessons.highlighted)
             if option.id:
-                self.app.open_lesson(option.id)  # type: ignore[attr-defined]
+                self.post_message(OpenLesson(option.id))

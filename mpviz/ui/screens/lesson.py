@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import functools
+import os
 import signal
 import time
 from collections import deque
+from importlib import import_module
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,15 +17,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from mpviz.scenarios.base import Lesson
+from mpviz.lessons import panel_module
+from mpviz.lessons.base import Lesson
 from mpviz.telemetry import Event
-from mpviz.ui.messages import RecordsArrived
-from mpviz.ui.sources import LiveSource, ReplaySource, Source
+from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
+from mpviz.ui.sources import Source
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
-from mpviz.ui.widgets.panels import PANELS, ChatPanel, LessonPanel
+from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
@@ -61,7 +63,7 @@ COMMON: list[BindingType] = [
     Binding("escape", "home", "Lessons", show=False),
 ]
 
-LIVE_ONLY = {"pause", "pause_all", "kill", "lesson"}
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
 REPLAY_ONLY = {"replay_pause", "step"}
 
 
@@ -77,7 +79,7 @@ class LessonScreen(Screen):
         self.source = source
         self.model = source.model
         self._last_second = -1
-        self._frozen = isinstance(source, ReplaySource) and source.frozen
+        self._frozen = source.frozen
         self._refresh_timer: Timer | None = None
         self._refreshed_at = 0.0
         self._stale = False  # the drawings are behind the model
@@ -94,7 +96,8 @@ class LessonScreen(Screen):
         yield Alerts(id="alerts")
         yield ProcessTable(id="procs")
         with Horizontal(id="middle"):
-            yield PANELS[self.lesson.name](id="panel")
+            panel: type[LessonPanel] = import_module(panel_module(self.lesson.name)).PANEL
+            yield panel(id="panel")
             yield Timeline(id="timeline")
         with Horizontal(id="bottom"):
             yield EventLog(id="log")
@@ -197,25 +200,18 @@ class LessonScreen(Screen):
         if full or (self._stale and now - self._pictured_ns >= PICTURE_NS):
             self._stale = False
             self._pictured_ns = now
-            self.query_one(LessonPanel).show(self.model, now, self._values())
+            self.query_one(LessonPanel).show(self.model, now, self.source.values)
             self.query_one(Timeline).sync(self.model, now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if self._stale:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh((self._pictured_ns + PICTURE_NS - now) / NS)
 
-    def _values(self) -> dict:
-        if isinstance(self.source, LiveSource):
-            return self.source.lesson.values
-        if isinstance(self.source, ReplaySource):
-            return self.source.params
-        return {}
-
     def _show_alerts(self, now: int) -> None:
         verdict = self.source.verdict()
         text = Text()
-        recorder = getattr(self.source, "recorder", None)
-        if recorder is not None and recorder.error:
-            text.append(f"⚠ recording stopped: {recorder.error}\n", style="bold red")
+        controls = self.source.controls
+        if controls is not None and controls.record_error:
+            text.append(f"⚠ recording stopped: {controls.record_error}\n", style="bold red")
         for anomaly in self.model.anomalies(now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
@@ -227,31 +223,18 @@ class LessonScreen(Screen):
 
     def _show_status(self, now: int) -> None:
         source = self.source
-        where = "live" if source.live else ("replay, paused" if getattr(source, "paused", False) else "replay")
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        status = (
-            f"{where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
-        )
+        status = f"{source.where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
         self.query_one(TitleBar).set(self._title, status)
 
-    @on(ChatPanel.Typed)
-    def _typed(self, event: ChatPanel.Typed) -> None:
-        """A line typed in the chat panel: through the selected client, or the first one alive."""
-        if not isinstance(self.source, LiveSource):
-            self.notify("This is a replay: nothing to send to.", severity="warning")
+    @on(LessonAction)
+    def _lesson_action(self, message: LessonAction) -> None:
+        """A panel asks for a lesson action (the chat's typed line)."""
+        if self.source.controls is None:
+            self.notify("This is a replay: nothing to act on.", severity="warning")
             return
-        selected = self.query_one(ProcessTable).selected_pid
-        clients = [p.pid for p in self.model.by_role("client") if p.alive]
-        pid = selected if selected in clients else (clients[0] if clients else None)
-        if pid is None:
-            self.notify("No client is connected: press c to add one.", severity="warning")
-            return
-        self._send(pid, event.text)
-
-    @work(thread=True, group="actions", exit_on_error=False)
-    def _send(self, pid: int, text: str) -> None:
-        assert isinstance(self.source, LiveSource)
-        self.source.act("send_line", pid, text)
+        selected = [self.query_one(ProcessTable).selected_pid] if message.selected else []
+        self._act(message.method, *selected, *message.args)
 
     @on(ProcessTable.Highlighted)
     def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:
@@ -261,11 +244,9 @@ class LessonScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY:
-            return self.source.live
+            return self.source.controls is not None
         if action in REPLAY_ONLY:
-            return not self.source.live
-        if action in ("restart", "toggle") and not self.source.live:
-            return action == "restart"
+            return self.source.player is not None
         return True
 
     def action_lesson(self, method: str) -> None:
@@ -275,8 +256,17 @@ class LessonScreen(Screen):
     @work(thread=True, group="actions", exit_on_error=False)
     def _act(self, method: str, *args: object) -> None:
         """Lesson actions start processes: off the event loop."""
-        assert isinstance(self.source, LiveSource)
-        self.source.act(method, *args)
+        if self.source.controls is not None:
+            self.source.controls.act(method, *args)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A key's action or the reader failed: say so on screen and in the event log."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            text = f"{type(error).__name__}: {error}" if error is not None else "failed"
+            self.notify(text, title=f"{event.worker.name} failed", severity="error")
+            self._take([Event(self.source.now_ns(), os.getpid(), "ui.error", event.worker.name, {"error": text})])
 
     def action_help(self) -> None:
         from mpviz.ui.screens.help import HelpScreen
@@ -297,13 +287,13 @@ class LessonScreen(Screen):
         return keys
 
     def action_restart(self) -> None:
-        self.app.restart(self)  # type: ignore[attr-defined]
+        self.post_message(RestartLesson())
 
-    def action_toggle(self, param: str) -> None:
-        self.app.restart(self, toggle=param)  # type: ignore[attr-defined]
+    def action_flip(self, param: str) -> None:
+        self.post_message(RestartLesson(flip=param))
 
     def action_home(self) -> None:
-        self.app.leave(self)  # type: ignore[attr-defined]
+        self.post_message(LeaveLesson())
 
     def _set_speed(self, factor: float) -> None:
         low, high = SPEED_RANGE
@@ -327,45 +317,46 @@ class LessonScreen(Screen):
 
     def action_pause(self) -> None:
         pid = self._selected()
-        if pid is None or not isinstance(self.source, LiveSource):
-            return
-        sig = signal.SIGCONT if self.model.procs[pid].stopped else signal.SIGSTOP
-        self.source.signal(pid, sig)
+        if pid is not None and self.source.controls is not None:
+            sig = signal.SIGCONT if self.model.procs[pid].stopped else signal.SIGSTOP
+            self.source.controls.send_signal(pid, sig)
 
     def action_pause_all(self) -> None:
-        if not isinstance(self.source, LiveSource):
-            return
-        stopped = any(p.stopped for p in self.model.procs.values() if p.alive)
-        self.source.signal_all(signal.SIGCONT if stopped else signal.SIGSTOP)
+        if self.source.controls is not None:
+            stopped = any(p.stopped for p in self.model.procs.values() if p.alive)
+            self.source.controls.signal_all(signal.SIGCONT if stopped else signal.SIGSTOP)
 
     def action_kill(self) -> None:
         pid = self._selected()
-        if pid is not None and isinstance(self.source, LiveSource):
-            self.source.signal(pid, signal.SIGKILL)
+        if pid is not None and self.source.controls is not None:
+            self.source.controls.send_signal(pid, signal.SIGKILL)
 
     def action_replay_pause(self) -> None:
-        if isinstance(self.source, ReplaySource):
-            self.source.toggle_pause()
+        if self.source.player is not None:
+            self.source.player.toggle_pause()
             self._last_second = -1
             self._ask_refresh()
 
     def action_step(self) -> None:
-        if isinstance(self.source, ReplaySource):
-            if not self.source.paused:
-                self.source.toggle_pause()
-            self._take(self.source.step())
+        if self.source.player is not None:
+            self._take(self.source.player.step())
             self._last_second = -1
 
 
-@functools.cache
+_SCREENS: dict[str, type[LessonScreen]] = {}
+
+
 def screen_class(lesson: type[Lesson]) -> type[LessonScreen]:
     """The screen class of a lesson: its own keys, then the common ones.
 
     Made once per lesson: Textual keeps caches per class, and a class made on
     every restart would keep them all."""
-    keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
-    keys += [Binding(t.key, f"toggle('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
-    return type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    cls = _SCREENS.get(lesson.name)
+    if cls is None:
+        keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
+        keys += [Binding(t.key, f"flip('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
+        cls = _SCREENS[lesson.name] = type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    return cls
 
 
 def lesson_screen(source: Source) -> LessonScreen:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.widgets import Log
 
 from mpviz.model import Model
@@ -12,7 +14,7 @@ MOST_PER_BATCH = 100
 
 
 class EventLog(Log):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
 
     def add(self, model: Model, events: list[Event]) -> None:

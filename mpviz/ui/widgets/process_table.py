@@ -9,6 +9,7 @@ lets the whole dashboard stay near htop's cost (see bench/run.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -125,7 +126,7 @@ class ProcessTable(ScrollView, can_focus=True):
             super().__init__()
             self.pid = pid
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._order: list[int] = []
         self._index: dict[int, int] = {}
@@ -173,7 +174,7 @@ class ProcessTable(ScrollView, can_focus=True):
     # --- drawing --------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        # Leave room for the vertical scrollbar, so that no horizontal one is needed.
+        # LeaveLesson room for the vertical scrollbar, so that no horizontal one is needed.
         new = layout(event.size.width - self.styles.scrollbar_size_vertical)
         if new != self._layout:
             self._layout = new
@@ -205,10 +206,11 @@ class ProcessTable(ScrollView, can_focus=True):
             values = self._rows[pid]
             strip = self._line(values, self.rich_style + cursor)  # the cursor's colours, readable on any phase
         else:
-            strip = self._strips.get(pid)
-            if strip is None:
+            cached = self._strips.get(pid)
+            if cached is None:
                 values = self._rows[pid]
-                strip = self._strips[pid] = self._line(values, self.rich_style, _PHASE_STYLES[values[-1]])
+                cached = self._strips[pid] = self._line(values, self.rich_style, _PHASE_STYLES[values[-1]])
+            strip = cached
         return strip.crop_extend(x, x + width, self.rich_style)
 
     def notify_style_update(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -57,7 +58,7 @@ class Timeline(ScrollView):
     Timeline { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.window_ns = WINDOW_STEP_S * NS
         self._procs: list[Proc] = []

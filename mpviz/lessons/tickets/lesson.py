@@ -1,108 +1,29 @@
-"""Lock: the tutorial's 12306 ticket rush, on a real JSON file.
-
-Each buyer checks the count without the lock, then takes the lock, reads the
-file, waits (read delay), buys if any are left and writes the file back,
-waits (write delay), releases.  With the lock, buying is serial and never
-oversells; without it, buyers read the same count and sell tickets that do
-not exist — which mpviz catches.
-"""
+"""The tickets lesson: buyers you can add, restocking, and the lock switched off and on."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import random
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
-from mpviz.sync import Lock, context, sleep
-from mpviz.telemetry import emit, report
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lessons.tickets.workers import Said, TicketFileError, buy_ticket, read_count, write_count
+from mpviz.model import Model
+from mpviz.sync import Lock, context
+from mpviz.telemetry import emit
 
-if TYPE_CHECKING:
-    from mpviz.model import Model
-
-FILE = "ticket file"
-LOCK = "ticket"
-BOUGHT = "bought a ticket"
-SOLD_OUT = "sold out"
-READ = "reads the file"
+FILE = "ticket file"  # what main saw in the file, in the model's values
+LOCK = "ticket"  # the lock's name
 
 # How often main looks at the file, to show what it really holds.
 WATCH_S = 0.25
 
 
-class TicketFileError(ValueError):
-    """The ticket file is missing, unreadable or not ``{"count": N}``."""
-
-
-def read_count(db: str) -> int:
-    try:
-        with open(db, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise TicketFileError(f"cannot read {db}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise TicketFileError(f"{db} is not valid JSON") from None
-    if not isinstance(data, dict) or type(data.get("count")) is not int or data["count"] < 0:
-        raise TicketFileError(f'{db} must hold a JSON object like {{"count": 3}}')
-    return data["count"]
-
-
-def write_count(db: str, count: int) -> None:
-    """Write the file so that it is valid JSON at every instant.
-
-    A temp file beside it, then ``os.replace``: a buyer killed mid-write
-    leaves the old file whole (and a stray temp file, which main removes).
-    """
-    path = Path(db)
-    try:
-        mode = path.stat().st_mode & 0o777  # mkstemp makes 0600 files: keep the file's own mode
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"count": count}, f)
-        os.chmod(tmp, mode)
-        os.replace(tmp, db)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def holds(count: int, stock: int | None = None) -> str:
     """The log's line for what main saw in the file."""
     return f"{FILE} holds {count}" + ("" if stock is None else f" (stock {stock})")
-
-
-def delay(fixed: float) -> float:
-    return random.random() if fixed < 0 else fixed
-
-
-def check_ticket(i: int, db: str) -> None:
-    report("checks the count", count=read_count(db))  # print('person{}查询当前余票 : '.format(i), ...)
-
-
-def buy_ticket(i: int, lock: Lock, db: str, use_lock: Any, read_delay: float, write_delay: float) -> None:
-    check_ticket(i, db)
-    locked = bool(use_lock.value)  # mpviz: a key switches the lock off and on
-    if locked:
-        lock.acquire()
-    count = read_count(db)
-    report(READ, count=count)
-    sleep(delay(read_delay))  # the read delay
-    if count > 0:
-        write_count(db, count - 1)
-        report(BOUGHT, left=count - 1)  # print('person{}购票成功'.format(i))
-    else:
-        report(SOLD_OUT)  # print('余票不足,person{}购票失败'.format(i))
-    sleep(delay(write_delay))  # the write delay
-    if locked:
-        lock.release()
 
 
 class Tickets(Lesson):
@@ -132,6 +53,31 @@ class Tickets(Lesson):
         Action("B", "add_ten", "Add 10", "ten more buyers join the rush"),
         Action("s", "restock", "Restock", "main puts --stock more tickets into the file"),
         Action("l", "toggle_lock", "Lock on/off", "buyers from now on use the lock, or not"),
+    )
+    quick = ("--buyers", "8", "--stock", "5", "--read-delay", "0.05", "--write-delay", "0.01", "--seed", "3")
+    busy = ("--buyers", "20", "--speed", "50")
+    samples = (
+        Sample(
+            "tickets",
+            {"buyers": 5},
+            seed=3,
+            shots=(Shot("tickets", 1.5, "tickets: one buyer holds the lock, the rest wait in line"),),
+        ),
+        Sample(
+            "tickets-oversold",
+            {"buyers": 5, "no_lock": True, "read_delay": 1.0},
+            seed=3,
+            shots=(Shot("tickets-oversold", 2.1, "tickets --no-lock: five tickets sold of three, caught"),),
+        ),
+        Sample(
+            "tickets-deadlock",
+            {"buyers": 4, "read_delay": 2.0},
+            seed=3,
+            kill_holder=(LOCK, 3),
+            after_done=3.0,
+            limit=12.0,
+            shots=(Shot("tickets-deadlock", 2.0, "tickets: the lock holder killed, its waiters stuck for good"),),
+        ),
     )
 
     @classmethod
@@ -232,7 +178,7 @@ class Tickets(Lesson):
         facts = model.values.get(FILE, {})
         stock = facts.get("stock", 0)
         left = facts.get("count")
-        sold = model.counts[BOUGHT]
+        sold = model.said(Said.BOUGHT)
         if sold > stock:
             overlaps = overlapping_buyers(model)
             who = f"; read–write windows overlapped: {', '.join(overlaps)}" if overlaps else ""
@@ -249,7 +195,7 @@ def windows(model: Model) -> list[tuple[int, int, str]]:
     """Each buyer's read–write window: from reading the file to writing it back."""
     out = []
     for proc in model.by_role("buyer"):
-        read, wrote = proc.first_said(READ), proc.first_said(BOUGHT)
+        read, wrote = proc.first_said(Said.READ), proc.first_said(Said.BOUGHT)
         if read is not None and wrote is not None:
             out.append((read, wrote, proc.name))
     return out
@@ -263,3 +209,6 @@ def overlapping_buyers(model: Model) -> list[str]:
         if any(s < end and start < e for j, (s, e, _) in enumerate(spans) if j != i) and name not in names:
             names.append(name)
     return names
+
+
+LESSON = Tickets

@@ -1,45 +1,15 @@
-"""Event: the tutorial's traffic light.
-
-The light is a process that clears the Event (red), then sets it (green),
-every 2 seconds.  Cars are processes too: a car that finds the flag clear
-waits in ``e.wait()`` until the light sets it.
-"""
+"""The traffic lesson: a light process, cars that wait at red, and a key that flips the light."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
-from mpviz.sync import Event, sleep
-from mpviz.telemetry import report
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lessons.traffic.workers import Said, car, traffic_light
+from mpviz.model import Model
+from mpviz.sync import Event
 
-if TYPE_CHECKING:
-    from mpviz.model import Model
-
-PASSED = "passes the crossing"
-
-
-def car(i: int, e: Event) -> None:
-    if not e.is_set():  # red light
-        report("waiting at the red light")  # print('car{}正在等待'.format(i))
-        e.wait()  # blocks until the light calls e.set()
-    report(PASSED)  # print('car{}通过路口'.format(i))
-
-
-def traffic_light(e: Event, cycling: Event, period: float = 2) -> None:
-    report("red")  # the Event starts clear: red
-    sleep(period)
-    while True:
-        if not cycling.is_set():  # mpviz: a key switches automatic cycling off
-            report("cycling off")
-            cycling.wait()
-        if not e.is_set():
-            report("green")
-            e.set()
-        elif e.is_set():
-            report("red")
-            e.clear()
-        sleep(period)
+LIGHT, CYCLING = "light", "cycling"  # the events' names
 
 
 class Traffic(Lesson):
@@ -61,11 +31,25 @@ class Traffic(Lesson):
         Action("o", "toggle_cycling", "Auto on/off", "stop or restart the light's own 2-second cycle"),
         Action("c", "add_car", "Add car", "a new car drives up to the crossing"),
     )
+    quick = ("--cars", "6", "--light", "3", "--speed", "4", "--seed", "1")
+    busy = ("--cars", "20", "--speed", "50")
+    samples = (
+        Sample(
+            "traffic",
+            {"cars": 6, "light": 3.0},
+            seed=1,
+            shots=(
+                Shot("traffic-red", 8.6, "traffic: red, three cars blocked in e.wait()"),
+                Shot("traffic-green", 9.5, "traffic: set() wakes them all at once"),
+                Shot("help", 8.6, "? explains the lesson and every key", press=("question_mark",)),
+            ),
+        ),
+    )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
-        self.light = Event(name="light")
-        self.cycling = Event(name="cycling")
+        self.light = Event(name=LIGHT)
+        self.cycling = Event(name=CYCLING)
         self.cycling.set()
         self.cars = 0
 
@@ -99,11 +83,11 @@ class Traffic(Lesson):
 
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
-        first_set = model.prim("light", "event").first_set_ns
+        first_set = model.prim(LIGHT).first_set_ns
         cars = model.by_role("car")
         passed = early = 0
         for proc in cars:
-            t = proc.first_said(PASSED)
+            t = proc.first_said(Said.PASSED)
             if t is not None:
                 passed += 1
                 early += first_set is None or t < first_set
@@ -111,3 +95,6 @@ class Traffic(Lesson):
             return Verdict(False, f"{early} of {passed} cars passed before any set(): invariant broken")
         text = f"{passed} of {len(cars)} cars passed, each after a set() of the light"
         return Verdict(True, text + ": invariant held") if final else Verdict(None, text)
+
+
+LESSON = Traffic

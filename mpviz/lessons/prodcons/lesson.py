@@ -1,52 +1,17 @@
-"""Queue: producers and consumers, and the end signal that lets consumers stop.
-
-The tutorial's first version hangs: when the producer is done, the consumer
-blocks in ``q.get()`` forever.  The fixed version sends ``None`` as an end
-signal — one per consumer, from the main process, once every producer is done.
-"""
+"""The producer–consumer lesson: a queue, producers and consumers you can add, and the end signal."""
 
 from __future__ import annotations
 
-import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Toggle, Verdict, all_exited
-from mpviz.sync import Queue, sleep
-from mpviz.telemetry import report
-
-if TYPE_CHECKING:
-    from mpviz.model import Model
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
+from mpviz.lessons.prodcons.workers import consumer, consumer_naive, producer
+from mpviz.model import Model
+from mpviz.sync import Queue
 
 QUEUE = "buns"
 HANG_SHOWN_NS = 2_000_000_000
 FOODS = ("bun", "dumpling", "noodle", "mooncake", "tea egg", "spring roll")
-
-
-def consumer(q: Queue) -> None:
-    while True:
-        res = q.get()
-        if res is None:
-            break  # the end signal
-        report("eating", item=res)  # print('%s 吃 %s' % (os.getpid(), res))
-        sleep(random.randint(1, 3))
-    report("done")
-
-
-def consumer_naive(q: Queue) -> None:
-    while True:  # the tutorial's first version: no end signal, so no way out
-        res = q.get()
-        report("eating", item=res)
-        sleep(random.randint(1, 3))
-
-
-def producer(q: Queue, items: int, food: str = "bun") -> None:
-    for i in range(items):
-        report("producing")
-        sleep(random.randint(1, 3))
-        res = f"{food} {i}"  # '包子%s' % i
-        q.put(res)
-        report("made", item=res)  # print('%s 生产了 %s' % (os.getpid(), res))
-    report("done")
 
 
 class ProdCons(Lesson):
@@ -72,6 +37,25 @@ class ProdCons(Lesson):
     )
     toggles = (
         Toggle("v", "naive", "Naive/fixed", "restart as the tutorial's first version (no end signal) or the fixed one"),
+    )
+    quick = ("--producers", "2", "--consumers", "3", "--items", "4", "--speed", "10", "--seed", "2")
+    busy = ("--producers", "3", "--consumers", "3", "--items", "1000", "--speed", "200")
+    samples = (
+        Sample(
+            "prodcons",
+            {"producers": 2, "consumers": 3, "items": 5},
+            seed=2,
+            shots=(
+                Shot("prodcons", 5.0, "prodcons: two producers, three consumers, one queue"),
+                Shot("prodcons-end", 16.5, "prodcons: end signals delivered, every consumer exited"),
+            ),
+        ),
+        Sample(
+            "prodcons-naive",
+            {"items": 4, "naive": True},
+            seed=2,
+            shots=(Shot("prodcons-naive", 14.5, "prodcons --naive: the hang, named"),),
+        ),
     )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
@@ -138,7 +122,7 @@ class ProdCons(Lesson):
 
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
-        q = model.prim(QUEUE, "queue")
+        q = model.prim(QUEUE)
         made = q.puts - q.pills_put
         eaten = q.gets - q.pills_got
         twice = q.overconsumed()
@@ -157,3 +141,6 @@ class ProdCons(Lesson):
         if stuck:
             return Verdict(False, f"{text}; {', '.join(stuck)} did not finish: invariant broken")
         return Verdict(True, f"{text}; every item eaten exactly once and every consumer exited: invariant held")
+
+
+LESSON = ProdCons

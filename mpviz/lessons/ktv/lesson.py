@@ -1,31 +1,15 @@
-"""Semaphore: the tutorial's four mini-KTV rooms.
-
-A ``Semaphore(4)`` lets at most four groups in at once; the fifth waits at
-the door until a group comes out.
-"""
+"""The KTV lesson: groups arrive, four rooms, a semaphore at the door."""
 
 from __future__ import annotations
 
-import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
-from mpviz.sync import Semaphore, sleep
-from mpviz.telemetry import report
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lessons.ktv.workers import Said, ktv
+from mpviz.model import Model
+from mpviz.sync import Semaphore
 
-if TYPE_CHECKING:
-    from mpviz.model import Model
-
-
-SINGING = "enters to sing"
-
-
-def ktv(i: int, sem: Semaphore) -> None:
-    sem.acquire()  # wait for a free room
-    report(SINGING)  # print('person {} 进来唱歌了'.format(i))
-    sleep(random.randint(1, 5))  # singing
-    report("leaves")  # print('person {} 从ktv出去了'.format(i))
-    sem.release()
+ROOMS = "rooms"  # the semaphore's name
 
 
 class Ktv(Lesson):
@@ -43,10 +27,26 @@ class Ktv(Lesson):
         Param("groups", 5, "groups that come to sing", 0, 1000),
     )
     actions = (Action("a", "add_group", "Add group", "a new group arrives and queues for a room"),)
+    quick = ("--groups", "9", "--rooms", "3", "--speed", "10", "--seed", "3")
+    busy = ("--groups", "20", "--speed", "50")
+    samples = (
+        Sample(
+            "ktv",
+            {"groups": 7},
+            seed=3,
+            shots=(
+                Shot("ktv-full", 1.5, "ktv: four rooms taken, three groups wait at the door"),
+                Shot("ktv-late", 5.0, "ktv: the last groups sing"),
+                Shot("ktv-80x24", 1.5, "80×24", size=(80, 24)),
+                Shot("ktv-200x60", 1.5, "200×60", size=(200, 60)),
+                Shot("details", 1.5, "The selected process: its time and its events", press=("down", "down", "down")),
+            ),
+        ),
+    )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
-        self.sem = Semaphore(self.values["rooms"], name="rooms")
+        self.sem = Semaphore(self.values["rooms"], name=ROOMS)
         self.groups = 0
 
     def direct(self) -> None:
@@ -66,10 +66,13 @@ class Ktv(Lesson):
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         rooms = values["rooms"]
-        most = model.prim("rooms", "sem").max_holders
+        most = model.prim(ROOMS).max_holders
         groups = model.by_role("group")
-        sang = sum(1 for p in groups if p.said_count(SINGING))
+        sang = sum(1 for p in groups if p.said_count(Said.SINGING))
         if most > rooms:
             return Verdict(False, f"{most} groups inside at once with {rooms} rooms: invariant broken")
         text = f"{sang} of {len(groups)} groups sang; at most {most} inside at once (rooms: {rooms})"
         return Verdict(True, text + ": invariant held") if final else Verdict(None, text)
+
+
+LESSON = Ktv

@@ -1,38 +1,14 @@
-"""Two-way messages: a Queue both ways (and its race), then a duplex Pipe.
-
-The tutorial's exchange: main puts "hi", the child gets it and puts "hello"
-back, main sleeps 0.5 s and gets.  Without the sleep, main can take its own
-"hi" back out of the queue — a Queue has one end for everybody — and the
-child waits forever.  A duplex Pipe has two ends: what main sends only the
-child can receive, so the same exchange has no race.
-"""
+"""The pingpong lesson: the exchange again and again, over a queue or a pipe, with or without the sleep."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Toggle, Verdict, all_exited
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
+from mpviz.lessons.pingpong.workers import HI, Said, haha, haha_pipe
+from mpviz.model import Model
 from mpviz.sync import Pipe, Queue, sleep
-from mpviz.sync.connection import Connection as PipeEnd
 from mpviz.telemetry import emit, report
-
-if TYPE_CHECKING:
-    from mpviz.model import Model
-
-HI, HELLO = "hi", "hello"
-TOOK_OWN = "took back its own message"
-GOT_REPLY = "got the reply"
-
-
-def haha(q: Queue) -> None:
-    print_ = q.get()  # print(q.get())
-    report("got", item=print_)
-    q.put(HELLO)  # q.put('你好')
-
-
-def haha_pipe(conn: PipeEnd) -> None:
-    report("got", item=conn.recv())  # print(conn.recv())
-    conn.send(HELLO)
 
 
 class PingPong(Lesson):
@@ -55,6 +31,22 @@ class PingPong(Lesson):
     toggles = (
         Toggle("t", "mode", "Queue/Pipe", "restart with the other channel"),
         Toggle("w", "no_sleep", "Sleep on/off", "restart with or without main's 0.5 s sleep"),
+    )
+    quick = ("--rounds", "3", "--speed", "10", "--seed", "6")
+    busy = ("--rounds", "20", "--no-sleep")
+    samples = (
+        Sample(
+            "pingpong",
+            {"rounds": 2},
+            seed=6,
+            shots=(Shot("pingpong", 1.02, "pingpong: 'hi' down, 'hello' back, through one queue"),),
+        ),
+        Sample(
+            "pingpong-race",
+            {"rounds": 2, "no_sleep": True},
+            seed=6,
+            shots=(Shot("pingpong-race", 0.2, "pingpong --no-sleep: main takes its own 'hi' back"),),
+        ),
     )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
@@ -92,20 +84,20 @@ class PingPong(Lesson):
             if reply == HI:
                 # The race.  The tutorial's child would wait forever; here main
                 # puts 'hi' back and, this time, waits for the child before its get.
-                report(TOOK_OWN, round=n)
+                report(Said.TOOK_OWN, round=n)
                 emit("note", f"round {n}: main took back its own 'hi'; it puts it back and waits for the child")
                 q.put(HI)
                 if not self.run.wait_exit([child]):
                     return
                 reply = q.get()
-        report(GOT_REPLY, item=reply, round=n)
+        report(Said.GOT_REPLY, item=reply, round=n)
 
     def finished(self, model: Model, now_ns: int) -> bool:
         return not self.directing and all_exited(model, "child", self.started)
 
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
-        races, replies = model.said(TOOK_OWN), model.said(GOT_REPLY)
+        races, replies = model.said(Said.TOOK_OWN), model.said(Said.GOT_REPLY)
         channel = values.get("mode", "queue")
         text = f"{replies} exchange{'' if replies == 1 else 's'} over the {channel}"
         if races:
@@ -115,3 +107,6 @@ class PingPong(Lesson):
             if final
             else Verdict(None, text)
         )
+
+
+LESSON = PingPong

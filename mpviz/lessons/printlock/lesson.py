@@ -1,47 +1,20 @@
-"""Lock vs join vs nothing: the tutorial's "is running" / "is done" workers.
-
-Three workers each say "n : pid is running", sleep ``random()`` and say
-"n : pid is done".  With nothing, the lines interleave; with a Lock around
-the two lines they come in pairs; with ``join()`` after each start the
-workers run one after another.  The lock turns concurrent into serial.
-"""
+"""The printlock lesson: the same workers in three modes, side by side."""
 
 from __future__ import annotations
 
-import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mpviz.scenarios.base import Action, Lesson, Param, Run, Verdict, all_exited
-from mpviz.sync import Lock, sleep
-from mpviz.telemetry import emit, report
-
-if TYPE_CHECKING:
-    from mpviz.model import Model, Proc
-
-MODES = ("none", "lock", "join")
-HOW = {
-    "none": " (nothing around the prints)",
-    "lock": " (a Lock around both prints)",
-    "join": " (p.join() after each p.start())",
-}
-RUNNING = "is running"
-DONE = "is done"
-
-
-def work(n: int, lock: Lock | None) -> None:
-    if lock is not None:
-        lock.acquire()  # 给进程上锁
-    report(RUNNING)  # print('{} : {} is running'.format(n, os.getpid()))
-    sleep(random.random())
-    report(DONE)  # print('{} : {} is done'.format(n, os.getpid()))
-    if lock is not None:
-        lock.release()  # 给进程下锁
+from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lessons.printlock.workers import HOW, MODES, Said, work
+from mpviz.model import Model, Proc
+from mpviz.sync import Lock
+from mpviz.telemetry import emit
 
 
 def span(proc: Proc) -> tuple[int, int] | None:
     """When a worker said it was running, and when it said it was done."""
-    start, end = proc.first_said(RUNNING), proc.first_said(DONE)
+    start, end = proc.first_said(Said.RUNNING), proc.first_said(Said.DONE)
     return None if start is None or end is None else (start, end)
 
 
@@ -83,6 +56,16 @@ class PrintLock(Lesson):
     actions = (
         Action("m", "next_mode", "Next mode", "run the workers again in the next mode: none → lock → join"),
         Action("g", "again", "Run again", "run the workers again in the mode of the last round"),
+    )
+    quick = ("--workers", "3", "--speed", "10", "--seed", "4")
+    busy = ("--workers", "5", "--speed", "50")
+    samples = (
+        Sample(
+            "printlock",
+            {},
+            seed=4,
+            shots=(Shot("printlock", 2.2, "printlock: nothing, a Lock, join(): concurrent becomes serial"),),
+        ),
     )
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
@@ -138,3 +121,6 @@ class PrintLock(Lesson):
         if broken:
             return Verdict(False, f"{text}: {' and '.join(broken)} should be serial: invariant broken")
         return Verdict(True, f"{text}: invariant held") if final else Verdict(None, text)
+
+
+LESSON = PrintLock

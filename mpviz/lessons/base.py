@@ -11,6 +11,7 @@ primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -44,13 +45,15 @@ class Param:
             if text not in self.choices:
                 raise ValueError(f"must be one of {', '.join(self.choices)}, not {text!r}")
             return text
-        kind = type(self.default)
-        try:
-            value = kind(text)
-        except ValueError:
-            noun = self.noun or ("a whole number" if kind is int else "a number")
-            raise ValueError(f"must be {noun}, not {text!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
+        if isinstance(self.default, str):
+            return text
+        whole = isinstance(self.default, int)
+        # Plain ASCII decimals only: int() and float() also take "5_0", " 3 " and other scripts' digits.
+        if not (WHOLE if whole else DECIMAL).fullmatch(text):
+            noun = self.noun or ("a whole number" if whole else "a number")
+            raise ValueError(f"must be {noun}, not {text!r}")
+        value: float = int(text) if whole else float(text)
+        if value in (float("inf"), float("-inf")):
             raise ValueError(f"must be a finite number, not {text!r}")
         if self.above is not None and value <= self.above:
             raise ValueError(f"must be more than {_num(self.above)}, not {text}")
@@ -59,6 +62,10 @@ class Param:
         if self.high is not None and value > self.high:
             raise ValueError(f"must be at most {_num(self.high)}, not {text}")
         return value
+
+
+WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def _num(x: float) -> str:
@@ -84,6 +91,30 @@ class Toggle:
     param: str
     description: str
     help: str = ""
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A picture of a recorded run: the README's screenshots and the snapshot tests."""
+
+    name: str
+    at: float  # seconds into the recording
+    caption: str
+    size: tuple[int, int] = (120, 40)
+    press: tuple[str, ...] = ()  # keys pressed before the picture is taken
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A real run of the lesson, recorded by ``scripts/record_samples.py`` for its pictures."""
+
+    name: str
+    params: dict[str, Any]
+    seed: int
+    shots: tuple[Shot, ...] = ()
+    kill_holder: tuple[str, int] | None = None  # kill the holder of this lock once this many wait
+    after_done: float = 0.0  # seconds to go on recording after it finished (or went wrong)
+    limit: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +163,11 @@ class Lesson:
     params: ClassVar[tuple[Param, ...]] = ()
     actions: ClassVar[tuple[Action, ...]] = ()
     toggles: ClassVar[tuple[Toggle, ...]] = ()
+    # Command-line options of a short headless run whose invariant holds (the
+    # tests run it for every lesson), and of a long busy one (the soak).
+    quick: ClassVar[tuple[str, ...]] = ()
+    busy: ClassVar[tuple[str, ...]] = ()
+    samples: ClassVar[tuple[Sample, ...]] = ()
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         self.run = run
@@ -174,8 +210,22 @@ class Lesson:
         return values
 
     @classmethod
+    def flipped(cls, name: str, params: dict[str, Any]) -> Any:
+        """The next value of a switch (a ``Toggle``): a flag flips, a choice moves on to the next one."""
+        param = next(p for p in cls.params if p.name == name)
+        value = params.get(name, param.default)
+        if param.choices:
+            return param.choices[(param.choices.index(value) + 1) % len(param.choices)]
+        return not value
+
+    @classmethod
     def summary(cls) -> str:
         return f"{cls.name:<10} {cls.teaches}"
+
+
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``1 connection``, ``2 connections``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def all_exited(model: Model, role: str, expected: int) -> bool:

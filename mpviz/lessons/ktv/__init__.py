@@ -1,0 +1,1 @@
+"""Semaphore: the tutorial's four mini-KTV rooms."""

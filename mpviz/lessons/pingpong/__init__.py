@@ -1,0 +1,1 @@
+"""Queue both ways, and Pipe."""

@@ -1,0 +1,1 @@
+"""Lock vs join vs nothing: the tutorial's running/done lines."""

@@ -1,0 +1,1 @@
+"""Queue: producers, consumers and the end signal."""

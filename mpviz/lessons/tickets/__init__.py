@@ -1,0 +1,1 @@
+"""Lock: the ticket rush on a real JSON file."""

@@ -1,0 +1,1 @@
+"""Event: the tutorial's traffic light."""

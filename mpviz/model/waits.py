@@ -1,0 +1,83 @@
+"""Who waits for whom: the wait-for graph, and the deadlocks in it.
+
+Nodes are processes and primitives; a process *holds* a lock or a semaphore
+(``Prim.holders``) and *waits for* the primitive it is blocked on
+(``Proc.waiting_on``).  A deadlock is a set of live processes each waiting for
+a lock or semaphore with no free unit whose every holder is in the set: none
+of them can ever move, whatever the rest of the program does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from mpviz.model.reducer import Model
+    from mpviz.model.state import Prim
+
+# Primitives that somebody holds, and that only a holder can give back.
+HELD = ("lock", "rlock", "sem")
+
+
+class Link(NamedTuple):
+    """One process of a deadlock: what it holds that the previous one wants, and what it waits for."""
+
+    pid: int
+    holds: str  # a primitive id
+    waits: str  # a primitive id
+
+
+def edges(model: Model) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The graph's edges: (pid, prim id) pairs of holding and of waiting, live processes only."""
+    holds = [(pid, prim.id) for prim in model.prims.values() for pid in prim.holders if _alive(model, pid)]
+    waits = [(p.pid, p.waiting_on) for p in model.procs.values() if p.alive and p.waiting_on is not None]
+    return holds, waits
+
+
+def _alive(model: Model, pid: int) -> bool:
+    proc = model.procs.get(pid)
+    return proc is not None and proc.alive
+
+
+def _exhausted(prim: Prim) -> bool:
+    """No unit left: a waiter can only get in when a holder lets go."""
+    if prim.family == "sem":
+        return bool(prim.holders) and (prim.value is None or prim.value <= 0)
+    return bool(prim.holders)
+
+
+def deadlocked(model: Model) -> list[list[Link]]:
+    """Every deadlock, as a cycle of links in wait order (each waits for what the next one holds)."""
+    stuck: dict[int, Prim] = {}
+    for proc in model.procs.values():
+        prim = model.prims.get(proc.waiting_on) if proc.waiting_on is not None else None
+        if proc.alive and not proc.stopped and prim is not None and prim.family in HELD and _exhausted(prim):
+            stuck[proc.pid] = prim
+    # Let go of whoever waits for a holder outside the set: that holder may
+    # still release (or, dead, is an anomaly of its own, not a cycle).
+    changed = True
+    while changed:
+        changed = False
+        for pid, prim in list(stuck.items()):
+            if any(holder not in stuck for holder in prim.holders):
+                del stuck[pid]
+                changed = True
+    cycles: list[list[Link]] = []
+    seen: set[int] = set()
+    for start in stuck:
+        if start in seen:
+            continue
+        # Walk waiter → a holder of what it waits for, until a process repeats.
+        path: list[int] = []
+        pid = start
+        while pid not in path:
+            path.append(pid)
+            pid = next(h for h in stuck[pid].holders if h in stuck)
+        cycle = path[path.index(pid) :]
+        seen.update(path)
+        links = []
+        for i, member in enumerate(cycle):
+            previous = cycle[i - 1]
+            links.append(Link(member, stuck[previous].id, stuck[member].id))
+        cycles.append(links)
+    return cycles

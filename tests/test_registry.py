@@ -1,0 +1,41 @@
+"""The lesson registry: every lesson is one package whose parts fit together."""
+
+from __future__ import annotations
+
+import inspect
+from importlib import import_module
+
+import pytest
+from conftest import lesson_pids, load, mpviz, none_alive
+
+from mpviz.lessons import NAMES, lesson_class, panel_module
+from mpviz.lessons.base import Lesson
+from mpviz.ui.widgets.lesson_panel import LessonPanel
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_lesson_has_its_parts(name: str) -> None:
+    cls = lesson_class(name)
+    assert issubclass(cls, Lesson) and cls.name == name
+    assert cls.__module__ == f"mpviz.lessons.{name}.lesson"
+    panel = import_module(panel_module(name)).PANEL
+    assert issubclass(panel, LessonPanel)
+    # Every key names a method the lesson has, taking the selected pid if it says so.
+    for action in cls.actions:
+        method = getattr(cls, action.method, None)
+        assert callable(method), f"{name}: key {action.key} calls a missing {action.method}()"
+        wanted = 2 if action.selected else 1
+        assert len(inspect.signature(method).parameters) >= wanted, f"{name}.{action.method} takes the selected pid"
+    for toggle in cls.toggles:
+        assert any(p.name == toggle.param for p in cls.params), f"{name}: key {toggle.key} flips a missing option"
+    assert cls.quick and cls.busy and cls.samples, f"{name} declares its quick run, busy run and samples"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_lesson_runs_headless_and_its_invariant_holds(name: str, tmp_path) -> None:
+    record = tmp_path / "run.jsonl"
+    done = mpviz("run", name, *lesson_class(name).quick, "--headless", "--record", str(record))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert done.stdout.rstrip().endswith("invariant held"), done.stdout[-500:]
+    _, events = load(record)
+    assert none_alive(lesson_pids(events)), "no lesson process outlives the run"
