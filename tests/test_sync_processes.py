@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from watching import Records, watching
-from workers import add_to_shared, cross_barrier, put_simple, sleep_forever, square, use_managed, wait_on_condition
+from workers import (
+    add_to_shared,
+    cross_barrier,
+    put_simple,
+    sleep_forever,
+    square,
+    start_grandchild,
+    use_managed,
+    wait_on_condition,
+)
 
 from mpviz import sync
 
@@ -124,6 +133,19 @@ def test_simple_queue_and_process_start_and_exit(ctx: Any, records: Records) -> 
     assert (start.pid, start.data["target"], start.data["label"]) == (p.pid, "put_simple", "put_simple")
     ends = records.wait_for("proc.exit", 1)
     assert (ends[0].pid, ends[0].data) == (p.pid, {"code": 0}), "the child said it first"
+
+
+def test_a_grandchild_reports_too_with_its_own_connection(ctx: Any, records: Records) -> None:
+    lock = ctx.Lock(name="passed down")
+    child = ctx.Process(target=start_grandchild, args=(lock,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    spawned = records.wait_for("proc.spawn", 2)
+    grandchild = next(e.pid for e in spawned if e.pid != child.pid)
+    assert next(e for e in spawned if e.pid == grandchild).data["ppid"] == child.pid
+    assert {e.pid for e in records.wait_for("lock.acquired", 1, lock.id)} == {grandchild}
+    assert {e.pid for e in records.wait_for("proc.start", 2)} == {child.pid, grandchild}
 
 
 def test_a_death_by_signal_is_reported_by_the_parent(ctx: Any, records: Records) -> None:

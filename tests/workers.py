@@ -112,3 +112,14 @@ def use_managed(shared: Any, lock: Any) -> None:
 def sleep_forever() -> None:
     while True:
         time.sleep(1)
+
+
+def take_lock(lock: Any) -> None:
+    with lock:
+        pass
+
+
+def start_grandchild(lock: Any) -> None:
+    p = sync.Process(target=take_lock, args=(lock,))
+    p.start()
+    p.join()
