@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from mpviz.lessons import NAMES, lesson_class, lessons
 from mpviz.lessons.base import Lesson, Param
-from mpviz.sync import START_METHODS
 
 if TYPE_CHECKING:
     from mpviz.runtime.program import Program
     from mpviz.runtime.run import ProgramSettings, Settings
 
 USAGE_EXIT = 2
+
+# Never plain fork from the dashboard: it is multi-threaded, and a forked
+# child would inherit Textual's signal handlers (DESIGN.md).  Headless, a
+# lesson may fork, as the tutorial's code does.
+START_METHODS = ("fork", "spawn", "forkserver")
+DASHBOARD_METHODS = ("spawn", "forkserver")
 
 
 class Parser(argparse.ArgumentParser):
@@ -65,7 +70,10 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None
     common = _add_watch_options(parser)
     common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
     common.add_argument(
-        "--start-method", choices=START_METHODS, default="spawn", help="how children start (default spawn)"
+        "--start-method",
+        choices=START_METHODS,
+        default="spawn",
+        help="how children start (default spawn; fork only with --headless)",
     )
 
 
@@ -282,6 +290,8 @@ def launch(args: argparse.Namespace, program: ProgramSettings | None = None) -> 
         return fail(problem)
     if command == "run":
         defaults = settings(args)
+        if defaults.method not in DASHBOARD_METHODS:
+            return fail("--start-method fork only with --headless: the dashboard has threads, a fork would copy them")
     if command != "replay":
         # Before the app: inside it, starting multiprocessing's helpers fails (DESIGN.md).
         prepare(defaults.method)

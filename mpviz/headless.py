@@ -147,15 +147,17 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         output.write(f"! {model.lost} records lost: processes dropped what the dashboard could not take in time\n")
     if verdict.ok is None and isinstance(the_run, LessonRun):
         output.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
+    elif verdict.ok is None:
+        output.write(f"{verdict.text}; stopped before it ended: nothing went wrong so far\n")
     else:
         output.write(verdict.text + "\n")
     output.flush()
     if stopped_by is not None:
         output.write(f"stopped by {stopped_by}\n")
         return 128 + stopped_by.signum
-    if isinstance(the_run, ProgramRun):
-        return the_run.exit_code(ended_by_itself=finished)
-    return BROKEN if verdict.ok is False else OK
+    if verdict.ok is False:
+        return BROKEN
+    return the_run.exit_code(ended_by_itself=finished) if isinstance(the_run, ProgramRun) else OK
 
 
 # A program every live process of which is blocked for this long is stopped:

@@ -9,7 +9,7 @@ method, ``os.fork``) is instrumented again right after the fork.
 
 Instrumented, a process reports on a connection of its own, prints to the
 dashboard (its stdout and stderr are pipes the dashboard reads), sleeps in
-lesson time (``time.sleep`` divided by the speed in ``MPVIZ_SPEED_FILE``),
+the run's time (``time.sleep`` divided by the speed in ``MPVIZ_SPEED_FILE``),
 uses mpviz's multiprocessing, and ends when the dashboard dies.  Only the
 standard library, ``mpviz.telemetry`` and ``mpviz.sync`` are imported here.
 """
@@ -26,6 +26,7 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
+from mpviz.sync import boot
 from mpviz.telemetry import ENDPOINT_ENV, SPEED_ENV, SocketReporter, emit
 
 # multiprocessing's own helper processes: not part of the program.
@@ -33,8 +34,6 @@ HELPERS = ("multiprocessing.resource_tracker",)
 # The forkserver itself is not shown, but what it forks is (after the fork).
 FORKSERVER = "multiprocessing.forkserver"
 
-_reporter: SocketReporter | None = None
-_endpoint = ""
 _real_sleep = time.sleep
 
 
@@ -44,12 +43,11 @@ def _command() -> str:
 
 def install_from_env() -> None:
     """Instrument this process if it belongs to a watched program (once)."""
-    global _endpoint
     endpoint = os.environ.get(ENDPOINT_ENV, "")
     command = _command()
-    if not endpoint or _endpoint or any(helper in command for helper in HELPERS):
+    if not endpoint or boot.current.endpoint or any(helper in command for helper in HELPERS):
         return
-    _endpoint = endpoint
+    boot.current = boot.Setup(endpoint)
     speed_file = os.environ.get(SPEED_ENV)
     if speed_file:
         _follow_speed(speed_file)
@@ -61,14 +59,15 @@ def install_from_env() -> None:
 
 def _connect() -> None:
     """Report and print to the dashboard from this process; end when the dashboard ends."""
-    global _reporter
+    endpoint = boot.current.endpoint
+    assert endpoint is not None
     try:
-        _reporter = sync.connect(_endpoint, keep_stdin=True)
+        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
     emit("proc.start", "", {"ppid": os.getppid(), "argv": _command()[:200]})
-    threading.Thread(target=_watchdog, args=(_reporter,), name="mpviz-watchdog", daemon=True).start()
-    atexit.register(_reporter.flush)
+    threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
+    atexit.register(reporter.flush)
 
 
 def _watchdog(reporter: SocketReporter) -> None:
@@ -78,8 +77,9 @@ def _watchdog(reporter: SocketReporter) -> None:
 
 def _forked() -> None:
     """In a child just forked: a connection and pipes of its own, not its parent's."""
-    if _reporter is not None:
-        _reporter.forked()
+    if boot.reporter is not None:
+        boot.reporter.forked()
+        boot.reporter = None
     _connect()
 
 

@@ -203,6 +203,7 @@ class SocketReporter:
 
     def __init__(self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None) -> None:
         self.path = path
+        self.pid = os.getpid()  # a forked child finds a reporter that is not its own
         # Reentrant: a signal handler of the program may use a primitive while
         # this very thread is in the middle of a record.
         self._lock = threading.RLock()

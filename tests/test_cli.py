@@ -23,7 +23,7 @@ BAD = [
     (["run", "ktv", "--duration", "0"], "argument --duration: must be more than 0, not 0"),
     (["run", "ktv", "--seed", "x"], "argument --seed: must be a whole number, not 'x'"),
     (["run", "ktv", "--seed", "-1"], "argument --seed: must be at least 0, not -1"),
-    (["run", "ktv", "--start-method", "fork"], "argument --start-method: invalid choice: 'fork'"),
+    (["run", "ktv", "--start-method", "thread"], "argument --start-method: invalid choice: 'thread'"),
     (["run", "traffic", "--cars", "1e9"], "argument --cars: must be a whole number, not '1e9'"),
     (["run", "traffic", "--light", "0"], "argument --light: must be at least 0.1, not 0"),
     (["run", "prodcons", "--naive=yes"], "argument --naive: ignored explicit argument 'yes'"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +63,7 @@ SEQUENCES: list[tuple[str, Callable[[], Any], Callable[[], Any], list]] = [
     (
         "lock",
         MP.Lock,
-        lambda: sync.Lock("l"),
+        lambda: sync.Lock(name="l"),
         [
             s("acquire"),
             s("acquire", False),
@@ -76,13 +77,13 @@ SEQUENCES: list[tuple[str, Callable[[], Any], Callable[[], Any], list]] = [
     (
         "rlock",
         MP.RLock,
-        lambda: sync.RLock("r"),
+        lambda: sync.RLock(name="r"),
         [s("acquire"), s("acquire"), s("release"), s("release"), s("release"), s("acquire", timeout=0.01)],
     ),
     (
         "semaphore",
         lambda: MP.Semaphore(2),
-        lambda: sync.Semaphore(2, "sem"),
+        lambda: sync.Semaphore(2, name="sem"),
         [
             s("acquire"),
             s("get_value"),
@@ -99,13 +100,13 @@ SEQUENCES: list[tuple[str, Callable[[], Any], Callable[[], Any], list]] = [
     (
         "bounded semaphore",
         lambda: MP.BoundedSemaphore(1),
-        lambda: sync.BoundedSemaphore(1, "bsem"),
+        lambda: sync.BoundedSemaphore(1, name="bsem"),
         [s("release"), s("acquire"), s("release"), s("get_value")],
     ),
     (
         "event",
         MP.Event,
-        lambda: sync.Event("e"),
+        lambda: sync.Event(name="e"),
         [
             s("is_set"),
             s("wait", 0.05),
@@ -120,7 +121,7 @@ SEQUENCES: list[tuple[str, Callable[[], Any], Callable[[], Any], list]] = [
     (
         "queue",
         lambda: MP.Queue(2),
-        lambda: sync.Queue(2, "q"),
+        lambda: sync.Queue(2, name="q"),
         [
             s("put", "a"),
             s("put", "b"),
@@ -149,7 +150,7 @@ def test_same_results_as_multiprocessing(
 
 
 def test_lock_reports_wait_only_when_it_blocks(records: list[Event]) -> None:
-    lock = sync.Lock("door")
+    lock = sync.Lock(name="door")
     lock.acquire()
     lock.release()
     assert [e.kind for e in records] == ["lock.acquired", "lock.released"]
@@ -163,7 +164,7 @@ def test_lock_reports_wait_only_when_it_blocks(records: list[Event]) -> None:
 
 
 def test_with_statement_and_semaphore_value(records: list[Event]) -> None:
-    sem = sync.Semaphore(3, "rooms")
+    sem = sync.Semaphore(3, name="rooms")
     with sem:
         assert sem.get_value() == 2
     assert [(e.kind, e.data["value"], e.data["of"]) for e in records] == [
@@ -174,7 +175,7 @@ def test_with_statement_and_semaphore_value(records: list[Event]) -> None:
 
 def test_release_is_stamped_before_it_happens(records: list[Event]) -> None:
     """An enabling step carries a time no later than the step it enables."""
-    lock = sync.Lock("order")
+    lock = sync.Lock(name="order")
     lock.acquire()
     got: list[int] = []
 
@@ -192,7 +193,7 @@ def test_release_is_stamped_before_it_happens(records: list[Event]) -> None:
 
 
 def test_event_wait_return_values_and_records(records: list[Event]) -> None:
-    e = sync.Event("light")
+    e = sync.Event(name="light")
     assert e.wait(0.01) is False
     e.set()
     assert e.wait() is True
@@ -265,8 +266,8 @@ def test_primitives_cross_process_boundaries() -> None:
     """A lock, a queue and a pipe passed to real spawned processes work across them."""
     from workers import echo_pipe, hold, put_all
 
-    lock = sync.Lock("shared")
-    holder = sync.Process(hold, (lock, 0.5), watch_exit=False)
+    lock = sync.Lock(name="shared")
+    holder = sync.Process(target=hold, args=(lock, 0.5))
     holder.start()
     # The child holds the lock for a while: we cannot get it at once, then we can.
     deadline_ok = False
@@ -283,16 +284,48 @@ def test_primitives_cross_process_boundaries() -> None:
     assert holder.exitcode == 0
 
     q = sync.Queue(name="across")
-    p = sync.Process(put_all, (q, ["a", None, 3]), watch_exit=False)
+    p = sync.Process(target=put_all, args=(q, ["a", None, 3]))
     p.start()
     assert [q.get(timeout=30) for _ in range(3)] == ["a", None, 3]
     p.join(30)
 
     mine, theirs = sync.Pipe(name="echo")
-    p = sync.Process(echo_pipe, (theirs,), watch_exit=False)
+    p = sync.Process(target=echo_pipe, args=(theirs,))
     p.start()
     mine.send("ping")
     assert mine.poll(30)
     assert mine.recv() == ("echo", "ping")
     p.join(30)
     assert p.exitcode == 0
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.q = sync.Queue()
+
+
+def test_names_come_from_the_creating_line_unless_given(created: list[Event]) -> None:
+    lock = sync.Lock()
+    lock_line = sys._getframe().f_lineno - 1
+    a, b = sync.Pipe()
+    assert a.id == b.id, "two ends, one pipe"
+    Holder()
+    sync.Semaphore(2, name="rooms")
+    sync.Event()  # assigned to nothing: named after its kind
+    new = [e.data for e in created if e.kind == "prim.new"]
+    assert [d["name"] for d in new] == ["lock", "a/b", "q", "rooms", "event"]
+    assert new[0]["site"] == f"test_sync.py:{lock_line}" and new[0]["kind"] == lock.family
+
+
+def test_internal_locks_say_nothing(created: list[Event]) -> None:
+    """A Queue, an Event, a Barrier make locks of their own: only the primitive itself is announced."""
+    q = sync.JoinableQueue()
+    e = sync.Event()
+    barrier = sync.Barrier(1)
+    q.put(1)
+    q.get(timeout=5)
+    q.task_done()
+    e.set()
+    barrier.wait()
+    assert {r.data["kind"] for r in created if r.kind == "prim.new"} == {"queue", "event", "barrier"}
+    assert {r.obj for r in created} == {q.id, e.id, barrier.id}

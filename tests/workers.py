@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from mpviz import sync
+from mpviz.sync import boot
+from mpviz.sync.connection import Connection
 from mpviz.telemetry import report
 
 
@@ -37,13 +40,13 @@ def put_all(q: sync.Queue, items: list[object]) -> None:
         q.put(item)
 
 
-def echo_pipe(end: sync.PipeEnd) -> None:
+def echo_pipe(end: Connection) -> None:
     end.send(("echo", end.recv()))
 
 
 def spawn_child(seconds: float) -> None:
     """Start a grandchild (as the chat server does) and wait for it."""
-    p = sync.Process(time.sleep, (seconds,), role="grandchild", label="grandchild")
+    p = sync.Process(target=time.sleep, args=(seconds,), role="grandchild", label="grandchild")
     p.start()
     p.join()
 
@@ -54,9 +57,10 @@ def write_garbage_then_tick() -> None:
     import socket
     import struct
 
-    assert sync._config is not None and sync._config.endpoint is not None
+    endpoint = boot.current.endpoint
+    assert endpoint is not None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(sync._config.endpoint)
+        sock.connect(endpoint)
         for payload in (b"not marshal", marshal.dumps(("a", "tuple", "of", "wrong", "shape"))):
             sock.sendall(struct.pack("!I", len(payload)) + payload)
     report("after garbage")
@@ -70,3 +74,52 @@ def rewrite_forever(db: str) -> None:
     while True:
         write_count(db, i % 1000)
         i += 1
+
+
+# --- mpviz.sync's primitives across real processes (test_sync_processes.py) ---
+
+
+def wait_on_condition(cond: Any, ready: Any) -> None:
+    with cond:
+        ready.release()
+        cond.wait(30)
+
+
+def cross_barrier(barrier: Any) -> None:
+    barrier.wait(30)
+
+
+def add_to_shared(value: Any, array: Any) -> None:
+    with value.get_lock():
+        value.value += 1
+    with array.get_lock():
+        array[0] += 1
+
+
+def put_simple(q: Any, item: object) -> None:
+    q.put(item)
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def use_managed(shared: Any, lock: Any) -> None:
+    with lock:
+        shared["child"] = 1
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(1)
+
+
+def take_lock(lock: Any) -> None:
+    with lock:
+        pass
+
+
+def start_grandchild(lock: Any) -> None:
+    p = sync.Process(target=take_lock, args=(lock,))
+    p.start()
+    p.join()

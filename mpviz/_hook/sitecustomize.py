@@ -15,11 +15,11 @@ def _watch() -> None:
     if not os.environ.get("MPVIZ_ENDPOINT"):
         return
     try:
-        from mpviz import inject
+        from mpviz.inject import install_from_env
     except ImportError as exc:  # another interpreter than mpviz's: it runs unwatched
         print(f"mpviz: this process is not watched: {exc}", file=sys.stderr)
         return
-    inject.install_from_env()
+    install_from_env()
 
 
 def _chain() -> None:

@@ -123,8 +123,14 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
         return [Anomaly("hang", f"hang: {_who(model, proc.pid)} waits forever on {what}: {reason}", (proc.pid,))]
     parts = []
     for proc in live:
-        prim = model.prims.get(proc.waiting_on or "")
-        parts.append(f"{_who(model, proc.pid)} on {prim.word} '{prim.name}'" if prim else _who(model, proc.pid))
+        waits = proc.waiting_on or ""
+        prim = model.prims.get(waits)
+        if prim is not None:
+            parts.append(f"{_who(model, proc.pid)} on {prim.word} '{prim.name}'")
+        elif waits.startswith("pid "):
+            parts.append(f"{_who(model, proc.pid)} joining {model.name_of(int(waits[4:]))}")
+        else:
+            parts.append(_who(model, proc.pid))
     return [
         Anomaly(
             "hang",

@@ -51,6 +51,8 @@ class Model:
             "proc.stats": self._proc_stats,
             "prim.new": self._prim_new,
             "proc.output": self._proc_output,
+            "proc.join": self._proc_join,
+            "proc.joined": self._proc_joined,
             "proc.lost": self._proc_lost,
             "cond.wait": self._cond_wait,
             "cond.woke": self._cond_woke,
@@ -397,6 +399,17 @@ class Model:
         proc.lines += 1
         self.output.append(event)
         self.dirty_procs.add(proc.pid)
+
+    def _proc_join(self, event: Event) -> None:
+        child = event.data.get("child")
+        name = self.name_of(child) if isinstance(child, int) else event.obj
+        proc = self._block(event, f"waiting for {name} to end (join)")
+        proc.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
+
+    def _proc_joined(self, event: Event) -> None:
+        proc = self.procs.get(event.pid)
+        if proc is not None and proc.waiting_on is not None and proc.waiting_on.startswith("pid "):
+            self._unblock(event)
 
     def _proc_lost(self, event: Event) -> None:
         n = event.data.get("n")

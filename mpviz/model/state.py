@@ -77,7 +77,8 @@ class Proc:
     # What the process last said it does (``report``), and what it is blocked on.
     said: str = ""
     blocked: str = ""
-    waiting_on: str | None = None  # the id of the primitive it is blocked on
+    # The id of the primitive it is blocked on, or "pid N" while it joins process N.
+    waiting_on: str | None = None
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     exited_ns: int | None = None

@@ -87,13 +87,19 @@ def _phrase(event: Event, obj: str) -> str | None:
         if op == "spawn":
             return f"started as {d.get('role', 'process')} by pid {d.get('ppid')}"
         if op == "start":
-            return "is up"
+            # A watched program's process says it is up twice: as soon as the
+            # interpreter runs (silent here), then as the process it was started as.
+            return "is up" if d.get("label") else ""
         if op == "exit":
             if d.get("signal"):
                 return f"killed by {d['signal']}"
             return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
         if op == "error":
             return f"failed: {d.get('error', '')}"
+        if op == "join":
+            return f"waits for {obj} (pid {d.get('child')}) to end: join()"
+        if op == "joined":
+            return f"{obj} ended: join() returns" if d.get("ended") else f"stopped waiting for {obj}"
         if op == "output":
             return ("prints: " if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
         if op == "lost":
@@ -128,7 +134,10 @@ def describe(event: Event, obj: str | None = None) -> str | None:
     if event.kind in ("proc.stats", "proc.stdio"):
         return None
     name = event.obj if obj is None else obj
-    return _phrase(event, name) or f"{event.kind} {name}{_details(event.data)}"
+    words = _phrase(event, name)
+    if words == "":
+        return None
+    return words or f"{event.kind} {name}{_details(event.data)}"
 
 
 def line(event: Event, t0: int, who: str, obj: str | None = None) -> str | None:

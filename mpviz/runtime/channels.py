@@ -54,6 +54,18 @@ GONE_NS = 1_000_000_000
 _LENGTH = struct.Struct("!I")
 
 
+def _printed_before_exit(events: list[Event]) -> None:
+    """A line is stamped when it is read, a moment after it was printed; a process prints
+    nothing after its end, so a line read with its exit goes before it."""
+    exits = {e.pid: e.t_ns for e in events if e.kind == "proc.exit"}
+    if not exits:
+        return
+    for i, event in enumerate(events):
+        end = exits.get(event.pid)
+        if event.kind == "proc.output" and end is not None and event.t_ns >= end:
+            events[i] = event._replace(t_ns=end - 1)
+
+
 @dataclass
 class _Conn:
     """One process's connection, and the bytes of a record not yet complete."""
@@ -328,6 +340,7 @@ class Channels:
 
     def _settle(self, got: list[Event], now: int) -> list[Event]:
         self._flush_partials(now, got)
+        _printed_before_exit(got)
         pending = self._held + got
         if not pending:
             return []

@@ -167,7 +167,10 @@ class ProgramRun(BaseRun):
 
     def finished(self, now: int | None = None) -> bool:
         """The program ended by itself: its main, and every process it started that mpviz saw."""
-        return self.main is not None and self.main.exitcode is not None and not self.supervisor.pids()
+        if self.main is None or self.main.exitcode is None or self.supervisor.pids():
+            return False
+        main = self.model.procs.get(self.main.pid)
+        return main is not None and not main.alive  # its end is in the model, as it will be in the recording
 
     def verdict(self, now: int | None = None, final: bool | None = None) -> Verdict:
         now = now_ns() if now is None else now

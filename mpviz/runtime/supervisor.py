@@ -74,6 +74,8 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
+        # Two threads asking for the same child's exit code race in waitpid: see reap().
+        self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
         # Processes started by lesson processes (the chat server's connections),
         # known from their records.
@@ -132,14 +134,23 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
-            process = sync.Process(
-                target, args, role=role, label=label, endpoint=self.channels.endpoint, pace=self.pace, watch_exit=False
+            process = sync.get_context(self.method).Process(
+                target=target,
+                args=args,
+                role=role,
+                label=label,
+                endpoint=self.channels.endpoint,
+                pace=self.pace,
+                guard=True,
+                watch_exit=False,  # we watch their exits ourselves
             )
             process.start()
-            self.children[process.pid] = Child(process, role, label)
-            self.channels.add_child(process.pid, process.sentinel)
-            self.sampler.track(process.pid)
-            return process.pid
+            pid = process.pid
+            assert pid is not None
+            self.children[pid] = Child(process, role, label)
+            self.channels.add_child(pid, process.sentinel)
+            self.sampler.track(pid)
+            return pid
 
     def sleep(self, seconds: float) -> bool:
         remaining = float(seconds)
@@ -166,8 +177,9 @@ class Supervisor:
         child = self.children.get(pid)
         if child is None:
             return False
-        if child.process.exitcode is None:  # sync.Process asks under its reaping lock
-            return True
+        with self._reap_lock:
+            if child.process.exitcode is None:
+                return True
         # The first moment anyone here saw it gone: its exit record carries
         # this time, so that it comes before whatever reacted to it.
         self._exit_seen.setdefault(pid, now_ns())
@@ -211,9 +223,9 @@ class Supervisor:
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
-        child.process.join(1.0)
+        code = reap(child.process, self._reap_lock, 1.0)
         t = min(self._exit_seen.get(pid, now_ns()), now_ns())
-        return Event(t, pid, "proc.exit", child.label, sync.exit_data(child.process.exitcode))
+        return Event(t, pid, "proc.exit", child.label, sync.exit_data(code))
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
@@ -263,23 +275,23 @@ class Supervisor:
         if self._director is not None:
             self._director.join(1.0)
         with self._start_lock:  # no start() is half done from here on
-            live = [c.process for pid, c in self.children.items() if self.alive(pid)]
+            live = {pid: c.process for pid, c in self.children.items() if self.alive(pid)}
         others = sorted(self.grandchildren)
-        for process in live:
-            _quietly(os.kill, process.pid, signal.SIGTERM)
-            _quietly(os.kill, process.pid, signal.SIGCONT)
+        for pid in live:
+            _signal_group(pid, signal.SIGTERM)
+            _signal_group(pid, signal.SIGCONT)
         for pid in others:
             _quietly(os.kill, pid, signal.SIGTERM)
             _quietly(os.kill, pid, signal.SIGCONT)
         deadline = time.monotonic() + grace
-        for process in live:
-            process.join(max(0.0, deadline - time.monotonic()))
-        for process in live:
-            if process.exitcode is None:
+        for process in live.values():
+            reap(process, self._reap_lock, max(0.0, deadline - time.monotonic()))
+        for process in live.values():
+            if reap(process, self._reap_lock, 0.0) is None:
                 process.kill()
-                process.join(5.0)
-        for pid in others:
-            _quietly(os.kill, pid, signal.SIGKILL)
+                reap(process, self._reap_lock, 5.0)
+        for pid in [*others, *live]:
+            _signal_group(pid, signal.SIGKILL)  # whatever a group still holds: processes no record told of
         events: list[Event] = []
         while True:
             batch = self.channels.read(0.0)
@@ -304,6 +316,31 @@ class Supervisor:
         uninstall_reporter()
 
 
+def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None) -> int | None:
+    """The exit code of a child, once it has ended (None: still running).
+
+    Waits on the sentinel, then asks under ``lock``: two threads calling
+    ``waitpid`` for the same child race, and the loser sees no exit code at all.
+    The sentinel fires a moment before the child can be reaped, hence the retries.
+    """
+    if not multiprocessing.connection.wait([process.sentinel], timeout):
+        return None
+    deadline = time.monotonic() + 1.0
+    while True:
+        with lock:
+            code = process.exitcode
+        if code is not None or time.monotonic() > deadline:
+            return code
+        time.sleep(0.001)
+
+
 def _quietly(kill: Callable[[int, int], None], pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         kill(pid, sig)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """A signal to a process and to the group it leads or led: a program's main leads its session,
+    and processes of the program it left behind (not started by multiprocessing) are still in it."""
+    _quietly(os.killpg, pid, sig)
+    _quietly(os.kill, pid, sig)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from mpviz.sync import PipeEnd, Queue
+from mpviz.sync import Queue
+from mpviz.sync.connection import Connection as PipeEnd
 from mpviz.telemetry import report
 
 HI, HELLO = "hi", "hello"

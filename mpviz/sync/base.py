@@ -1,0 +1,45 @@
+"""What every instrumented primitive shares: the plain contexts its helpers come from, and items in words."""
+
+from __future__ import annotations
+
+import reprlib
+from multiprocessing import context
+from typing import Any
+
+from mpviz.telemetry import MAX_TEXT
+
+# multiprocessing's contexts, our own instances: the locks inside an Event, a
+# Queue or a Pool come from these, so they say nothing.  (Instances of our
+# own, so that code which swaps the factories of multiprocessing's shared
+# context objects cannot make them ours.)
+PLAIN: dict[str, context.BaseContext] = {
+    "fork": context.ForkContext(),
+    "spawn": context.SpawnContext(),
+    "forkserver": context.ForkServerContext(),
+}
+
+
+def plain(ctx: Any) -> context.BaseContext:
+    """multiprocessing's own context for the start method of ``ctx`` (ours or theirs; None: the default)."""
+    if ctx is None:
+        ctx = context._default_context.get_context()
+    return PLAIN[ctx.get_start_method()]
+
+
+# Seconds a blocking get or recv waits before it reports itself blocked: an
+# item just put may still be in the putter's feeder thread.
+GLANCE = 0.005
+
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = MAX_TEXT
+_repr.maxlong = 40
+
+
+def item_text(item: object) -> str:
+    """A bounded, printable form of an item, cheap for big ones; never raises (reprlib catches a bad __repr__)."""
+    if isinstance(item, str):
+        return item if len(item) <= MAX_TEXT else item[: MAX_TEXT - 1] + "…"
+    if isinstance(item, (bytes, bytearray)) and len(item) > MAX_TEXT:
+        # reprlib would build the whole repr first: megabytes for a big message.
+        return repr(item[:MAX_TEXT])[: MAX_TEXT - 1] + "…"
+    return _repr.repr(item)

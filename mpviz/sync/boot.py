@@ -1,0 +1,130 @@
+"""A child's first steps, before multiprocessing's own bootstrap runs its ``run()``.
+
+Where its records go (its reporter) is set up here and only here: each
+process connects to the dashboard's socket on its own, so a forked child,
+which inherits its parent's connection, drops it and connects anew — parent
+and child never share a half-written record.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import sys
+import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+
+from mpviz import telemetry
+from mpviz.sync import pace
+from mpviz.sync.pace import Pace
+from mpviz.telemetry import SocketReporter, install_reporter, now_ns, uninstall_reporter
+
+# Exit code of a lesson process whose dashboard has died.
+ORPHAN_EXIT = 70
+
+
+@dataclass
+class Setup:
+    """What a process hands down to the processes it starts.
+
+    ``endpoint``: the dashboard's socket, where their records and their
+    output go (None: nowhere).  ``guard``: lesson processes, and the ones
+    they start, sit in a process group of their own and end when their
+    parent dies.  A program's processes are not guarded: they behave exactly
+    as multiprocessing's.
+    """
+
+    endpoint: str | None = None
+    pace: Pace = field(default_factory=Pace)
+    guard: bool = False
+
+
+# This process's own setup: the dashboard's, a program's main, or what its parent gave it.
+current = Setup()
+
+# This process's connection to the dashboard, once it has one.
+reporter: SocketReporter | None = None
+
+
+def enter(setup: Setup, label: str, parent_sentinel: int | None) -> None:
+    """Set this new child up as ``setup`` says."""
+    global current, reporter
+    current = setup
+    if reporter is not None and reporter.pid != os.getpid():
+        reporter.forked()  # a forked child: that connection is its parent's
+        reporter = None
+    if setup.endpoint is None:
+        # A forked child must not keep its parent's in-process reporter.
+        uninstall_reporter()
+    elif reporter is None:  # (a watched program's fork child has connected already: mpviz.inject)
+        reporter = connect(setup.endpoint)
+    if setup.guard:
+        # A process group of its own: Ctrl+C at the dashboard's terminal reaches
+        # only the dashboard, which stops the children in order; and if the
+        # dashboard dies while this process is stopped (SIGSTOP), the kernel sends
+        # SIGHUP + SIGCONT to the now orphaned group, so it cannot linger stopped.
+        os.setpgid(0, 0)
+        _start_watchdog(parent_sentinel)
+    pace.current = setup.pace
+    if setup.pace.seed is not None:
+        random.seed(f"{setup.pace.seed}/{label}")
+
+
+def leave() -> None:
+    """A child's last act: whatever its reporter still holds goes out."""
+    if reporter is not None:
+        reporter.flush()
+
+
+def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
+    """Report to the dashboard at ``endpoint``, and print to it.
+
+    stdout and stderr become pipes whose read ends go to the dashboard with
+    the first message: a print or a traceback never lands on the terminal the
+    dashboard draws on, and is shown as this process's output instead.
+    stdin is nothing, unless ``keep_stdin`` (a watched program's main reads
+    what is typed for it).
+    """
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for fd, target in ((out_w, 1), (err_w, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    if not keep_stdin:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out", "err"]})
+    try:
+        connection = SocketReporter(endpoint, (out_r, err_r), hello)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    # Line by line, as on a terminal: a print shows when it is made.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+    install_reporter(connection)
+    return connection
+
+
+def _start_watchdog(parent_sentinel: int | None) -> None:
+    """End this process when its parent dies, however it dies.
+
+    The parent sentinel (what ``parent_process().join()`` waits on) works for
+    spawn and forkserver, and unlike PR_SET_PDEATHSIG it does not fire when
+    the thread that started us ends.  Under fork a sibling may hold the
+    sentinel's other end open, so the parent's pid is checked as well.
+    """
+    if parent_sentinel is None:
+        return
+    ppid = os.getppid()
+
+    def watch() -> None:
+        while not wait([parent_sentinel], 1.0) and os.getppid() == ppid:
+            pass
+        os._exit(ORPHAN_EXIT)
+
+    threading.Thread(target=watch, name="mpviz-watchdog", daemon=True).start()

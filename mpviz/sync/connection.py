@@ -1,0 +1,100 @@
+"""Pipe: multiprocessing's own Connection ends, reporting every message.
+
+An end is a ``multiprocessing.connection.Connection`` subclass, so the whole
+API (``send_bytes``, ``recv_bytes_into``, ``poll``, ``fileno`` …), its errors
+and ``multiprocessing.connection.wait`` are multiprocessing's.  It pickles
+like one, and unpickles as ours.
+"""
+
+from __future__ import annotations
+
+from multiprocessing import connection, reduction
+from typing import Any
+
+from mpviz.sync.base import GLANCE, item_text
+from mpviz.sync.naming import new_prim
+from mpviz.telemetry import emit, now_ns
+
+# What a record shows of a message sent as bytes.
+_BYTES_SHOWN = 64
+
+
+class Connection(connection.Connection):
+    """One end of a ``Pipe``: ``end`` is 0 or 1, ``id`` the pipe's."""
+
+    id: str = ""
+    name: str = ""
+    end: int = 0
+
+    def send(self, obj: Any) -> None:
+        t = now_ns()
+        super().send(obj)
+        emit("pipe.send", self.id, {"end": self.end, "item": item_text(obj)}, t_ns=t)
+
+    def send_bytes(self, buf: Any, offset: int = 0, size: int | None = None) -> None:
+        t = now_ns()
+        super().send_bytes(buf, offset, size)
+        emit("pipe.send", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))}, t_ns=t)
+
+    def _wait_for_data(self) -> None:
+        """Report a receive that has to wait (multiprocessing's errors for a closed or write-only end stand)."""
+        if not self.poll(GLANCE):
+            emit("pipe.recv_blocked", self.id, {"end": self.end})
+
+    def recv(self) -> Any:
+        self._wait_for_data()
+        obj = super().recv()
+        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(obj)})
+        return obj
+
+    def recv_bytes(self, maxlength: int | None = None) -> bytes:
+        self._wait_for_data()
+        data = super().recv_bytes(maxlength)
+        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(data[:_BYTES_SHOWN])})
+        return data
+
+    def recv_bytes_into(self, buf: Any, offset: int = 0) -> int:
+        self._wait_for_data()
+        size = super().recv_bytes_into(buf, offset)
+        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))})
+        return size
+
+
+def _head(buf: Any, offset: int, size: int | None) -> bytes:
+    """The first bytes of a message, as ``send_bytes`` counts them (a buffer it accepted, so no error here)."""
+    with memoryview(buf) as view, view.cast("B") if view.itemsize > 1 else view as octets:
+        end = octets.nbytes if size is None else offset + size
+        return bytes(octets[offset : min(end, offset + _BYTES_SHOWN)])
+
+
+def _take(conn: connection.Connection, prim_id: str, name: str, end: int) -> Connection:
+    """Ours, on the descriptor of one of multiprocessing's ends (which lets go of it, so never closes it)."""
+    handle = conn.fileno()
+    conn._handle = None  # type: ignore[attr-defined]
+    return _make(handle, conn.readable, conn.writable, prim_id, name, end)
+
+
+def _make(handle: int, readable: bool, writable: bool, prim_id: str, name: str, end: int) -> Connection:
+    conn = Connection(handle, readable, writable)
+    conn.id, conn.name, conn.end = prim_id, name, end
+    return conn
+
+
+def Pipe(duplex: bool = True, *, name: str | None = None) -> tuple[Connection, Connection]:  # noqa: N802 - mirrors multiprocessing.Pipe
+    """``multiprocessing.Pipe``: two connected ends (end 0 only receives when ``duplex`` is false)."""
+    a, b = connection.Pipe(duplex)
+    prim_id, name = new_prim("pipe", name, duplex=duplex)
+    return _take(a, prim_id, name, 0), _take(b, prim_id, name, 1)
+
+
+def _rebuild(dup: Any, readable: bool, writable: bool, prim_id: str, name: str, end: int) -> Connection:
+    return _make(dup.detach(), readable, writable, prim_id, name, end)
+
+
+def _reduce(conn: Connection) -> tuple[Any, ...]:
+    # multiprocessing.connection.reduce_connection, keeping what makes it ours.
+    dup = reduction.DupFd(conn.fileno())
+    return _rebuild, (dup, conn.readable, conn.writable, conn.id, conn.name, conn.end)
+
+
+reduction.register(Connection, _reduce)

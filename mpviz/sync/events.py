@@ -1,0 +1,157 @@
+"""Condition, Event and Barrier: multiprocessing's own, reporting each step.
+
+Their internal locks and semaphores come from the plain multiprocessing
+context and say nothing; a Condition's own lock (the one its users hold) is
+an instrumented RLock, or the lock it was given.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from multiprocessing import synchronize
+from typing import Any
+
+from mpviz.sync.base import plain
+from mpviz.sync.locks import RLock
+from mpviz.sync.naming import announce, name_and_site, new_prim
+from mpviz.telemetry import emit, now_ns
+
+
+class Condition(synchronize.Condition):
+    """``multiprocessing.Condition``: wait until notified, holding its lock around both.
+
+    Reports ``cond.wait`` as a waiter gives up the lock to sleep, ``cond.woke``
+    or ``cond.timeout`` once it holds the lock again, and ``cond.notify``
+    (``{"n"}``) / ``cond.notify_all``.  The lock reports its own holders.
+    """
+
+    id: str
+    name: str
+    _lock: Any  # multiprocessing's
+
+    def __init__(self, lock: Any = None, *, ctx: Any = None, name: str | None = None) -> None:
+        self.name, site = name_and_site("cond", name)
+        if lock is None:
+            lock = RLock(ctx=ctx, name=f"{self.name}.lock")
+        super().__init__(lock, ctx=plain(ctx))
+        self._lock_id: str = getattr(lock, "id", "")  # "": a lock that does not report
+        self.id = announce("cond", self.name, site, lock=self._lock_id)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._lock._semlock._is_mine():  # else multiprocessing's AssertionError, and nothing happened
+            emit("cond.wait", self.id, {"lock": self._lock_id})
+        woke = super().wait(timeout)
+        emit("cond.woke" if woke else "cond.timeout", self.id)
+        return woke
+
+    def notify(self, n: int = 1) -> None:
+        t = now_ns()
+        super().notify(n)
+        emit("cond.notify", self.id, {"n": n}, t_ns=t)
+
+    def notify_all(self) -> None:
+        t = now_ns()
+        super().notify(sys.maxsize)
+        emit("cond.notify_all", self.id, t_ns=t)
+
+    # multiprocessing's state, and ours beside it.
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name, self._lock_id)
+
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name, self._lock_id = state
+        super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
+
+
+class Event(synchronize.Event):
+    """``multiprocessing.Event``: a flag that processes wait for.
+
+    ``wait`` reports ``event.woke {"waited": False}`` when the flag is already
+    up, else ``event.wait`` then ``event.woke``/``event.timeout``.
+    """
+
+    def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(ctx=plain(ctx))
+        self.id, self.name = new_prim("event", name)
+
+    def set(self) -> None:
+        t = now_ns()
+        super().set()
+        emit("event.set", self.id, t_ns=t)
+
+    def clear(self) -> None:
+        t = now_ns()
+        super().clear()
+        emit("event.clear", self.id, t_ns=t)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.is_set():
+            emit("event.woke", self.id, {"waited": False})
+            return True
+        emit("event.wait", self.id)
+        if super().wait(timeout):
+            emit("event.woke", self.id, {"waited": True})
+            return True
+        emit("event.timeout", self.id)
+        return False
+
+
+class Barrier(synchronize.Barrier):
+    """``multiprocessing.Barrier``: ``parties`` processes wait for each other.
+
+    Reports ``barrier.wait`` on arrival (``{"n_waiting", "parties"}``, counted
+    under the barrier's own lock), ``barrier.pass`` (``{"index"}``),
+    ``barrier.broken``, ``barrier.abort`` and ``barrier.reset``.
+    """
+
+    # threading.Barrier's
+    _count: int
+    _parties: int
+
+    def __init__(
+        self,
+        parties: int,
+        action: Any = None,
+        timeout: float | None = None,
+        *,
+        ctx: Any = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(parties, action, timeout, ctx=plain(ctx))
+        self.id, self.name = new_prim("barrier", name, parties=parties)
+
+    def _enter(self) -> None:
+        # threading.Barrier.wait calls this holding the lock, just before it
+        # counts the caller in: the one moment the count is exact.
+        super()._enter()  # type: ignore[misc]  # threading.Barrier's, missing from typeshed
+        emit("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
+
+    def wait(self, timeout: float | None = None) -> int:
+        try:
+            index = super().wait(timeout)
+        except threading.BrokenBarrierError:
+            emit("barrier.broken", self.id)
+            raise
+        emit("barrier.pass", self.id, {"index": index})
+        return index
+
+    def abort(self) -> None:
+        t = now_ns()
+        super().abort()
+        emit("barrier.abort", self.id, t_ns=t)
+
+    def reset(self) -> None:
+        t = now_ns()
+        super().reset()
+        emit("barrier.reset", self.id, t_ns=t)
+
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
+
+    def __setstate__(self, state: Any) -> None:
+        # multiprocessing's __init__ calls this with its own state (five items);
+        # unpickling, with ours beside it.
+        if len(state) == 3:
+            state, self.id, self.name = state
+        super().__setstate__(state)  # type: ignore[misc]  # multiprocessing's, missing from typeshed

@@ -1,0 +1,118 @@
+"""Lock, RLock, Semaphore and BoundedSemaphore: multiprocessing's own, reporting each step.
+
+They subclass ``multiprocessing.synchronize``'s classes, so blocking,
+timeouts, errors, repr and pickling are multiprocessing's.  multiprocessing
+binds ``acquire``/``release`` to the raw semaphore on each instance (and
+again after unpickling) and sends ``with`` straight to it; here the methods
+stay ours, so every path reports.
+"""
+
+from __future__ import annotations
+
+from multiprocessing import synchronize
+from typing import Any
+
+from mpviz.sync.naming import new_prim
+from mpviz.telemetry import emit, now_ns
+
+
+class _Reporting(synchronize.SemLock):
+    """Reports ``acquired``/``released``, and ``wait``/``timeout`` only around a real wait.
+
+    ``acquire`` first tries without blocking, so a process that gets the
+    primitive at once reports only ``acquired``: the dashboard shows who is
+    stuck, not noise.
+    """
+
+    family = "lock"
+    id: str
+    name: str
+    _semlock: Any  # multiprocessing's
+
+    def _say(self, name: str | None, **facts: Any) -> None:
+        self.id, self.name = new_prim(self.family, name, **facts)
+
+    def _make_methods(self) -> None:
+        """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
+
+    def _facts(self) -> dict[str, Any] | None:
+        return None
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        if self._semlock.acquire(False):
+            emit(f"{self.family}.acquired", self.id, self._facts())
+            return True
+        if not block:
+            return False
+        emit(f"{self.family}.wait", self.id, self._facts())
+        if self._semlock.acquire(True, timeout):
+            emit(f"{self.family}.acquired", self.id, self._facts())
+            return True
+        emit(f"{self.family}.timeout", self.id, self._facts())
+        return False
+
+    def release(self) -> None:
+        t = now_ns()
+        self._semlock.release()
+        emit(f"{self.family}.released", self.id, self._facts(), t_ns=t)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # multiprocessing pickles the raw semaphore only; ours (id, name …) travels beside it.
+    def __getstate__(self) -> Any:
+        ours = {k: v for k, v in self.__dict__.items() if k not in ("_semlock", "_is_fork_ctx")}
+        return (super().__getstate__(), ours)
+
+    def __setstate__(self, state: Any) -> None:
+        theirs, ours = state
+        self.__dict__.update(ours)
+        super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
+
+
+class Lock(_Reporting, synchronize.Lock):
+    """``multiprocessing.Lock``: one holder at a time, and no owner — anyone may release it."""
+
+    family = "lock"
+
+    def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(ctx=ctx)
+        self._say(name)
+
+
+class RLock(_Reporting, synchronize.RLock):
+    """``multiprocessing.RLock``: the holder may acquire it again; each acquire needs a release."""
+
+    family = "rlock"
+
+    def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(ctx=ctx)
+        self._say(name)
+
+
+class Semaphore(_Reporting, synchronize.Semaphore):
+    """``multiprocessing.Semaphore``: a counter; ``acquire`` takes one, blocking at zero.
+
+    Its records carry the value after the step and the start value ("of").
+    """
+
+    family = "sem"
+    initial: int
+
+    def __init__(self, value: int = 1, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(value, ctx=ctx)
+        self.initial = value
+        self._say(name, value=value, bounded=isinstance(self, synchronize.BoundedSemaphore))
+
+    def _facts(self) -> dict[str, Any]:
+        return {"value": self._semlock._get_value(), "of": self.initial}
+
+
+class BoundedSemaphore(Semaphore, synchronize.BoundedSemaphore):
+    """``multiprocessing.BoundedSemaphore``: releasing above the start value raises ``ValueError``.
+
+    (``Semaphore.__init__``'s ``super()`` reaches ``synchronize.BoundedSemaphore`` first.)
+    """

@@ -1,0 +1,92 @@
+"""Ids and names of primitives: who made them, and where.
+
+A primitive's name is the ``name=`` keyword when given; else the variable the
+creating line assigns to (``lock = Lock()`` -> "lock", ``self.q = Queue()`` ->
+"q", ``a, b = Pipe()`` -> "a/b"); else its kind.  Its site is "file.py:LINE"
+of the first frame outside mpviz.sync, multiprocessing and
+concurrent.futures: the user's line, not ours or the library's.
+"""
+
+from __future__ import annotations
+
+import concurrent
+import functools
+import itertools
+import linecache
+import multiprocessing
+import os
+import re
+import sys
+from types import FrameType
+from typing import Any
+
+from mpviz.telemetry import emit
+
+_SYNC = os.path.dirname(__file__) + os.sep
+_LIBRARIES = (
+    os.path.dirname(multiprocessing.__file__) + os.sep,
+    # Its folder only: importing concurrent.futures would cost every child.
+    os.path.join(os.path.dirname(concurrent.__file__), "futures") + os.sep,
+)
+
+# The assignment targets at the start of a line: "lock", "self.q", "a, b", "(a, b)", "x: T".
+_TARGETS = re.compile(r"\s*\(?\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\)?\s*(?::[^=]+)?=(?!=)")
+
+# After a fork the pid changes, so ids stay unique without resetting the count.
+_serial = itertools.count(1)
+
+
+def _caller() -> FrameType | None:
+    """The first frame outside mpviz.sync: whoever asked us for a primitive or a process."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_SYNC):
+        frame = frame.f_back
+    return frame
+
+
+def library_caller() -> str:
+    """The module of multiprocessing or concurrent.futures that asks us ("multiprocessing/pool.py"), or ""."""
+    frame = _caller()
+    if frame is None or not frame.f_code.co_filename.startswith(_LIBRARIES):
+        return ""
+    folder, file = os.path.split(frame.f_code.co_filename)
+    return f"{os.path.basename(folder)}/{file}"
+
+
+def _user_frame() -> FrameType | None:
+    frame = _caller()
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARIES):
+        frame = frame.f_back
+    return frame
+
+
+@functools.lru_cache(maxsize=1024)
+def _assigned(filename: str, lineno: int) -> str:
+    """The variable(s) the line assigns to, "a/b" for several, "" for none."""
+    match = _TARGETS.match(linecache.getline(filename, lineno))
+    if match is None:
+        return ""
+    return "/".join(target.strip().rpartition(".")[2] for target in match.group(1).split(","))
+
+
+def name_and_site(kind: str, name: str | None) -> tuple[str, str]:
+    """A new primitive's name (see the module's doc) and "file.py:LINE" of the line that makes it."""
+    frame = _user_frame()
+    if frame is None:
+        return name or kind, ""
+    if name is None:
+        name = _assigned(frame.f_code.co_filename, frame.f_lineno)
+    return name or kind, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def announce(kind: str, name: str, site: str, **facts: Any) -> str:
+    """Say that a primitive exists (``prim.new``); returns its id, unique in the run."""
+    prim_id = f"{os.getpid()}.{next(_serial)}"
+    emit("prim.new", prim_id, {"kind": kind, "name": name, "site": site, **facts})
+    return prim_id
+
+
+def new_prim(kind: str, name: str | None, **facts: Any) -> tuple[str, str]:
+    """Name a new primitive and say that it exists; its id and its name."""
+    name, site = name_and_site(kind, name)
+    return announce(kind, name, site, **facts), name

@@ -1,0 +1,44 @@
+"""Lesson time: how fast it runs (changed live by the dashboard) and the seed of each process's ``random``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Pace:
+    """How fast lesson time runs, and the seed of each process's ``random``.
+
+    ``speed`` is a shared double (a ``RawValue``) so the dashboard can change it
+    while the lesson runs; every :func:`sleep` in every process follows it.
+    """
+
+    speed: Any = None
+    seed: int | None = None
+
+    def factor(self) -> float:
+        return 1.0 if self.speed is None else max(self.speed.value, 1e-6)
+
+
+# This process's pace; a lesson process gets its own from its bootstrap.
+current = Pace()
+
+# A sleep is cut into steps so a change of speed takes effect within one step.
+_SLEEP_STEP = 0.1
+
+
+def real_seconds(seconds: float) -> float:
+    """How long ``seconds`` of lesson time last now, at the lesson's speed (for timeouts)."""
+    return seconds / current.factor()
+
+
+def sleep(seconds: float) -> None:
+    """``time.sleep`` in lesson time: divided by the lesson's speed."""
+    remaining = float(seconds)
+    while remaining > 0:
+        speed = current.factor()
+        step = min(remaining / speed, _SLEEP_STEP)
+        time.sleep(step)
+        remaining -= step * speed

@@ -1,0 +1,221 @@
+"""Process: multiprocessing's own, a process of the run.
+
+Our classes subclass multiprocessing's per-method Process classes, so the
+whole API (name, daemon, pid, exitcode, sentinel, join, terminate, kill,
+close, subclassing with ``run()``) is multiprocessing's.  Besides:
+
+* the parent reports ``proc.spawn`` when the child has started;
+* the child, before ``run()``, sets itself up (:mod:`mpviz.sync.boot`) and
+  reports ``proc.start``; it reports ``proc.error`` if ``run()`` raises and
+  its own exit code (``proc.exit``) at the end of multiprocessing's bootstrap;
+* a death by signal, which the child cannot report, is reported by the
+  parent: a thread waits with ``waitid(WNOWAIT)``, which leaves the exit
+  status for multiprocessing's ``join()`` to collect (a forkserver child is
+  the forkserver's, not ours: there ``join()`` reports it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from multiprocessing import context, process
+from typing import Any
+
+from mpviz.sync import boot
+from mpviz.sync.naming import library_caller
+from mpviz.sync.pace import Pace
+from mpviz.telemetry import emit, short
+
+# A process made by multiprocessing or concurrent.futures for its own use has this role.
+_ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
+
+
+# How many processes of each target this process has started (their labels' numbers).
+_STARTED: Counter[str] = Counter()
+
+
+@dataclass
+class Launch:
+    """What the child needs to know about itself, decided in the parent."""
+
+    role: str
+    label: str | None
+    setup: boot.Setup
+    watch_exit: bool
+
+
+class BaseProcess(process.BaseProcess):
+    """What all our Process classes add to multiprocessing's."""
+
+    _mpviz: Launch | None = None
+    _mpviz_exit: _Exit | None = None
+    # multiprocessing's
+    _name: str
+    _popen: Any
+
+    def __init__(
+        self,
+        group: None = None,
+        target: Callable[..., object] | None = None,
+        name: str | None = None,
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        daemon: bool | None = None,
+        role: str | None = None,
+        label: str | None = None,
+        endpoint: str | None = None,
+        pace: Pace | None = None,
+        guard: bool | None = None,
+        watch_exit: bool = True,
+    ) -> None:
+        """multiprocessing's arguments, and: ``role`` and ``label`` (what the dashboard calls it);
+        ``endpoint``, ``pace`` and ``guard`` (see :class:`boot.Setup`; by default this process's
+        own); ``watch_exit=False`` when whoever starts it reports its exit (the supervisor)."""
+        super().__init__(group, target, name, args, kwargs or {}, daemon=daemon)
+        here = boot.current
+        setup = boot.Setup(
+            here.endpoint if endpoint is None else endpoint,
+            here.pace if pace is None else pace,
+            here.guard if guard is None else guard,
+        )
+        self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit)
+
+    def _launch(self) -> Launch:
+        if self._mpviz is None:  # a subclass that did not call our __init__
+            self._mpviz = Launch("worker", None, boot.current, True)
+        if self._mpviz.label is None:
+            # Named by the program (or by multiprocessing: "ForkPoolWorker-3"), else by its target.
+            default = type(self).__name__ + "-" + ":".join(str(i) for i in self._identity)
+            target = getattr(self, "_target", None)
+            if self._name != default:
+                self._mpviz.label = self._name
+            elif target is not None:
+                # Numbered per target in the process that starts them: buy_ticket #0, buy_ticket #1 …
+                function = getattr(target, "__name__", type(target).__name__)
+                self._mpviz.label = f"{function} #{_STARTED[function]}"
+                _STARTED[function] += 1
+            else:
+                self._mpviz.label = type(self).__name__
+        return self._mpviz
+
+    def start(self) -> None:
+        launch = self._launch()  # before the child is made: it needs its label
+        super().start()
+        pid = self.pid
+        assert pid is not None and launch.label is not None
+        emit("proc.spawn", launch.label, {"role": launch.role, "label": launch.label, "ppid": os.getpid()}, pid=pid)
+        if launch.watch_exit:
+            self._mpviz_exit = _Exit(pid, launch.label)
+            watcher = threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True)
+            # No thread to spare must not fail the start: join() still reports a death by signal.
+            with contextlib.suppress(RuntimeError):
+                watcher.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        # Say it when join() will wait: the dashboard shows who waits for whom
+        # (a main stuck joining a child that hangs is part of the hang).
+        launch = self._mpviz
+        waits = launch is not None and timeout != 0 and self._popen is not None and self._popen.poll() is None
+        label = str(launch.label) if launch is not None else self.name
+        if waits:
+            emit("proc.join", label, {"child": self.pid})
+        super().join(timeout)
+        code = None if self._popen is None else self._popen.returncode
+        if waits:
+            emit("proc.joined", label, {"child": self.pid, "ended": code is not None})
+        if self._mpviz_exit is not None and code is not None and code < 0:
+            self._mpviz_exit.say(code)
+
+    # --- in the child -------------------------------------------------------
+
+    def _bootstrap(self, parent_sentinel: int | None = None) -> int:
+        launch = self._launch()
+        label = str(launch.label)
+        boot.enter(launch.setup, label, parent_sentinel)
+        run = self.run
+        target = getattr(self, "_target", None)
+        facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}
+
+        def reporting_run() -> None:
+            emit("proc.start", label, facts)
+            try:
+                run()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+                raise
+
+        # multiprocessing's bootstrap calls self.run() and swallows what it
+        # raises (printing the traceback): only a run of our own sees it.
+        self.run = reporting_run  # type: ignore[method-assign]
+        code: int = super()._bootstrap(parent_sentinel)  # type: ignore[misc]
+        if launch.watch_exit:
+            emit("proc.exit", label, exit_data(code))
+        boot.leave()
+        return code
+
+
+class _Exit:
+    """One child's death by signal, said once by whichever of its parent's threads learns it first."""
+
+    def __init__(self, pid: int, label: str) -> None:
+        self.pid = pid
+        self.label = label
+        self._lock = threading.Lock()
+        self._said = False
+
+    def say(self, code: int) -> None:
+        with self._lock:
+            if self._said:
+                return
+            self._said = True
+        emit("proc.exit", self.label, exit_data(code), pid=self.pid)
+
+    def watch(self) -> None:
+        """Wait for the child without reaping it (its exit status stays for ``join()``)."""
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            return  # a forkserver child, or join() reaped it first: join() reports it
+        if info is not None and info.si_code in (os.CLD_KILLED, os.CLD_DUMPED):
+            self.say(-info.si_status)
+
+
+def _name_of(function: object) -> str:
+    return str(getattr(function, "__qualname__", None) or type(function).__name__)
+
+
+def exit_data(exitcode: int | None) -> dict[str, Any]:
+    """The ``proc.exit`` record's data for a multiprocessing exit code."""
+    if exitcode is None:
+        return {"code": None}
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return {"code": exitcode, "signal": name}
+    return {"code": exitcode}
+
+
+class Process(BaseProcess, context.Process):
+    """``multiprocessing.Process``: starts with the default context's method."""
+
+
+class ForkProcess(BaseProcess, context.ForkProcess):
+    pass
+
+
+class SpawnProcess(BaseProcess, context.SpawnProcess):
+    pass
+
+
+class ForkServerProcess(BaseProcess, context.ForkServerProcess):
+    pass

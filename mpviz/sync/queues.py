@@ -1,0 +1,116 @@
+"""Queue, JoinableQueue and SimpleQueue: multiprocessing's own, reporting every put and get.
+
+Each put and get carries a short form of the item, and a put that finds the
+queue full or a get that finds it empty reports itself blocked, so the
+dashboard knows the depth and who is stuck without ever calling ``qsize()``.
+The queues' internal locks and semaphores come from the plain context.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from multiprocessing import queues
+from typing import Any
+
+from mpviz.sync.base import GLANCE, item_text, plain
+from mpviz.sync.naming import new_prim
+from mpviz.telemetry import emit, now_ns
+
+
+def _item(obj: object) -> dict[str, Any]:
+    return {"item": item_text(obj), "none": obj is None}
+
+
+class Queue(queues.Queue):
+    """``multiprocessing.Queue``: FIFO between processes."""
+
+    def __init__(self, maxsize: int = 0, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(maxsize, ctx=plain(ctx))
+        joinable = isinstance(self, queues.JoinableQueue)
+        self.id, self.name = new_prim("queue", name, maxsize=maxsize, joinable=joinable, simple=False)
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        t = now_ns()
+        try:
+            super().put(obj, False)
+        except queue.Full:
+            if not block:
+                raise
+            emit("queue.put_blocked", self.id, {"item": item_text(obj)})
+            try:
+                t = now_ns()
+                super().put(obj, True, timeout)
+            except queue.Full:
+                emit("queue.timeout", self.id, {"op": "put"})
+                raise
+        emit("queue.put", self.id, _item(obj), t_ns=t)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        # An item just put may still be in the putter's feeder thread, so a
+        # blocking get looks a moment before it calls itself blocked.
+        glance = GLANCE if timeout is None else max(0.0, min(GLANCE, timeout))
+        try:
+            obj = super().get(True, glance) if block else super().get(False)
+        except queue.Empty:
+            if not block:
+                raise
+            emit("queue.get_blocked", self.id)
+            try:
+                obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
+            except queue.Empty:
+                emit("queue.timeout", self.id, {"op": "get"})
+                raise
+        emit("queue.get", self.id, _item(obj))
+        return obj
+
+    # multiprocessing's state, and ours beside it.
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
+
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name = state
+        super().__setstate__(theirs)
+
+
+class JoinableQueue(Queue, queues.JoinableQueue):
+    """``multiprocessing.JoinableQueue``: a Queue whose ``join`` waits until every item is marked done."""
+
+    def task_done(self) -> None:
+        t = now_ns()
+        super().task_done()
+        emit("queue.task_done", self.id, t_ns=t)
+
+    def join(self) -> None:
+        emit("queue.join_wait", self.id)
+        super().join()
+        emit("queue.joined", self.id)
+
+
+class SimpleQueue(queues.SimpleQueue):
+    """``multiprocessing.SimpleQueue``: put and get, nothing else (and no feeder thread)."""
+
+    _poll: Callable[[], bool]  # multiprocessing's
+
+    def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
+        super().__init__(ctx=plain(ctx))
+        self.id, self.name = new_prim("queue", name, maxsize=0, joinable=False, simple=True)
+
+    def put(self, obj: Any) -> None:
+        t = now_ns()
+        super().put(obj)
+        emit("queue.put", self.id, _item(obj), t_ns=t)
+
+    def get(self) -> Any:
+        if not self._poll():
+            emit("queue.get_blocked", self.id)
+        obj = super().get()
+        emit("queue.get", self.id, _item(obj))
+        return obj
+
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
+
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name = state
+        super().__setstate__(theirs)

@@ -1,0 +1,12 @@
+"""Pool.map over four workers."""
+
+from multiprocessing import Pool
+
+
+def square(x):
+    return x * x
+
+
+if __name__ == "__main__":
+    with Pool(4) as pool:
+        print(sum(pool.map(square, range(100))))
