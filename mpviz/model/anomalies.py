@@ -38,7 +38,18 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(starved)
     if not any(a.kind in ("deadlock", "dead-holder", "starved") for a in found):
         found.extend(nobody_left(model, now_ns))
-    return found
+    return [doubted(model, a) for a in found]
+
+
+def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
+    """An anomaly about a process that dropped records (``proc.lost``) may be a ghost of the
+    missing ones (a release never seen): said, but as a doubt, which no verdict counts."""
+    lossy = [pid for pid in anomaly.pids if model.lost_by.get(pid)]
+    if not lossy:
+        return anomaly
+    n = sum(model.lost_by[pid] for pid in lossy)
+    who = ", ".join(model.name_of(pid) for pid in lossy)
+    return Anomaly("doubt", f"{anomaly.text} — unsure: {n} records of {who} were lost", anomaly.pids)
 
 
 def _who(model: Model, pid: int) -> str:

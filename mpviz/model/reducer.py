@@ -33,6 +33,7 @@ class Model:
         self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
+        self.lost_by: dict[int, int] = {}
         self.t0: int | None = None
         self.last_ns: int = 0
         self.applied = 0
@@ -413,7 +414,9 @@ class Model:
 
     def _proc_lost(self, event: Event) -> None:
         n = event.data.get("n")
-        self.lost += n if type(n) is int and n > 0 else 0
+        if type(n) is int and n > 0:
+            self.lost += n
+            self.lost_by[event.pid] = self.lost_by.get(event.pid, 0) + n
 
     # --- conditions and barriers -----------------------------------------------
 

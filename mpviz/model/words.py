@@ -93,6 +93,8 @@ def _phrase(event: Event, obj: str) -> str | None:
         if op == "exit":
             if d.get("signal"):
                 return f"killed by {d['signal']}"
+            if d.get("code") is None:
+                return "ended (how, nobody could tell)"
             return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
         if op == "error":
             return f"failed: {d.get('error', '')}"

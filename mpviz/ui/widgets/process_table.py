@@ -31,7 +31,7 @@ from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
 COLUMNS = (
     # key, label, width, drop rank (0: never dropped)
     ("pid", "PID", 7, 0),
-    ("who", "Who", 11, 0),
+    ("who", "Who", 15, 0),
     ("state", "State", 0, 0),
     ("for", "For", 5, 4),
     ("holds", "Holds", 9, 1),
