@@ -38,6 +38,7 @@ BUDGETS = {
     "rss_mb_after_1m": ("≤", 150.0),
     "rss_mb_after_500k": ("≤", 150.0),
     "sync_lock_us": ("≤", 10.0),
+    "watch_overhead_ratio": ("≤", 3.0),
 }
 
 
@@ -339,6 +340,56 @@ def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
     return out
 
 
+# --- a watched program against the same program run plainly ---------------------------------
+
+CONTENTION = """\
+import sys
+from multiprocessing import Lock, Process, Queue
+
+
+def work(lock, q, n):
+    for i in range(n):
+        with lock:
+            pass
+        q.put(i)
+        q.get()
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1])
+    lock, q = Lock(), Queue()
+    workers = [Process(target=work, args=(lock, q, n)) for _ in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+"""
+
+
+def watch_overhead(tmp: Path, n: int, rounds: int) -> dict[str, float]:
+    """Wall time of a contention-heavy program (4 processes, each ``n`` lock acquire/release and
+    ``n`` queue put/get) under ``mpviz run --headless`` over its plain run; best of ``rounds`` each."""
+    import subprocess
+
+    program = tmp / "contention.py"
+    program.write_text(CONTENTION)
+
+    def best(argv: list[str]) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.monotonic()
+            subprocess.run(argv, cwd=tmp, stdout=subprocess.DEVNULL, check=True, timeout=600)
+            times.append(time.monotonic() - start)
+        return min(times)
+
+    plain = best([sys.executable, str(program), str(n)])
+    watched = best([sys.executable, "-m", "mpviz", "run", str(program), "--headless", "--", str(n)])
+    out = {"plain_program_s": round(plain, 2), "watched_program_s": round(watched, 2)}
+    out["watch_overhead_ratio"] = round(watched / plain, 2)
+    log(f"watch overhead: {out}")
+    return out
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -346,12 +397,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start,primitives")
+    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start,primitives,watch")
     args = parser.parse_args()
     only = (
         set(args.only.split(","))
         if args.only
-        else {"cpu100", "cpu500", "ingest", "keys", "memory", "start", "primitives"}
+        else {"cpu100", "cpu500", "ingest", "keys", "memory", "start", "primitives", "watch"}
     )
     quick = args.quick
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
@@ -387,6 +438,8 @@ def main() -> int:
         result |= start_times(20)
     if "primitives" in only:
         result |= primitive_costs(2_000 if quick else 20_000, tmp)
+    if "watch" in only:
+        result |= watch_overhead(tmp, 20_000, 1 if quick else 3)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:
