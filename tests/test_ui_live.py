@@ -235,3 +235,30 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
             assert "nothing went wrong" in text_of(app.screen.query_one(Alerts))
     finally:
         app.close_all()
+
+
+async def test_the_living_come_first_and_are_on_screen() -> None:
+    """Twelve groups in a 160×48 terminal: once many have left, every live group's row is still in view."""
+    source = live("ktv", groups=12, rooms=4)
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            groups = lambda: model.by_role("group")  # noqa: E731
+            await until(
+                pilot,
+                lambda: sum(not g.alive for g in groups()) >= 5 and sum(g.alive for g in groups()) >= 3,
+                timeout=120,
+                what="most groups gone, a few still there",
+            )
+            table = app.screen.query_one(ProcessTable)
+
+            def in_view() -> bool:
+                alive = [p.pid for p in model.procs.values() if p.alive]
+                return table.shown()[: len(alive)] == alive and len(alive) < table.size.height - 1
+
+            await until(pilot, in_view, what="every live process's row first, on screen")
+            await pilot.press("h")
+            assert len(table.shown()) == len(model.procs), "h shows the exited ones too"
+    finally:
+        app.close_all()
