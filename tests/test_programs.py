@@ -23,6 +23,8 @@ import psutil
 import pytest
 from conftest import ROOT, load, none_alive, wait_for
 
+from mpviz.model import Model
+
 SEED = ROOT.parent / "shared" / "seed" / "programs"
 OURS = ROOT / "tests" / "programs"
 tutorial = pytest.mark.skipif(not SEED.is_dir(), reason=f"the tutorial's programs are not at {SEED}")
@@ -283,3 +285,22 @@ def test_a_module_and_bad_names(tmp_path: Path) -> None:
         [sys.executable, "-m", "mpviz", "nosuch.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert (nosuch.returncode, nosuch.stderr) == (2, "mpviz: error: no lesson or file 'nosuch.py'\n")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_every_kind_of_primitive_is_seen_under_every_start_method(tmp_path: Path, method: str) -> None:
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "every_primitive.py", "--record", str(record), cwd=tmp_path, args=(method,))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["[0, 2, 4, 6, 8, 10]"]
+    _, events = load(record)
+    model = Model()
+    model.apply(events)
+    cond, barrier, pool = model.prim("cond"), model.prim("barrier"), model.prim("pool")
+    assert (cond.family, cond.waits) == ("cond", 2), "two processes waited on the condition"
+    assert (barrier.family, barrier.capacity, barrier.gets) == ("barrier", 3, 3), "three arrived and passed"
+    assert (pool.family, pool.puts, pool.gets) == ("pool", 6, 6), "six items handed out, six results back"
+    workers = [p for p in model.procs.values() if p.role == "pool"]
+    assert len(workers) == 2 and all(p.ppid in model.procs for p in workers)
+    assert model.prim("counter").family == "value"
+    assert "nothing went wrong" in done.stdout

@@ -75,6 +75,11 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
         if proc is None or not (proc.stopped or not proc.alive):
             continue
         waiting = len(prim.waiters)
+        if prim.family == "sem" and not waiting:
+            # A semaphore's unit is not owed back the way a lock is: taking the
+            # signal another process gave is how a semaphore signals.  Only
+            # someone stuck waiting makes a dead or paused taker matter.
+            continue
         who = f"{prim.word} '{prim.name}' held by"
         if not proc.alive:
             if waiting:

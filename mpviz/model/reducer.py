@@ -179,7 +179,10 @@ class Model:
         proc.role = str(data.get("role", proc.role))
         proc.label = str(data.get("label", proc.label))
         ppid = data.get("ppid")
-        proc.ppid = ppid if isinstance(ppid, int) else proc.ppid
+        # Who started it (its proc.spawn) is its parent, even when the kernel's
+        # parent is another (a forkserver's child says the forkserver).
+        if isinstance(ppid, int) and (proc.ppid is None or event.kind == "proc.spawn"):
+            proc.ppid = ppid
 
     def _proc_spawn(self, event: Event) -> None:
         self._identify(self._get_proc(event), event)

@@ -9,8 +9,10 @@ from mpviz.telemetry import Event
 
 
 def _value(data: dict[str, Any]) -> str:
-    if "value" in data and "of" in data:
+    if "value" in data and data.get("of"):
         return f" (value {data['value']}/{data['of']})"
+    if "value" in data:  # a semaphore that started at 0: a signal, not a count of free places
+        return f" (value {data['value']})"
     return ""
 
 
