@@ -1,7 +1,7 @@
 """Every kind of primitive, under the start method named on the command line."""
 
-import sys
 import multiprocessing as mp
+import sys
 
 
 def wait_on(cond, ready):
