@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mpviz.lang import T
 from mpviz.model import Phase
 
 # What each phase looks like in the table and on the timeline.  The glyphs
@@ -25,12 +26,12 @@ PHASE_GLYPH = {
 }
 
 PHASE_WORDS = {
-    Phase.STARTING: "starting",
-    Phase.RUNNING: "running",
-    Phase.BLOCKED: "blocked",
-    Phase.HOLDING: "holding",
-    Phase.STOPPED: "paused",
-    Phase.EXITED: "exited",
+    Phase.STARTING: T("starting", "启动中"),
+    Phase.RUNNING: T("running", "运行"),
+    Phase.BLOCKED: T("blocked", "阻塞"),
+    Phase.HOLDING: T("holding", "持有"),
+    Phase.STOPPED: T("paused", "暂停"),
+    Phase.EXITED: T("exited", "已退出"),
 }
 
 

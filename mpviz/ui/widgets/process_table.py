@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
 
@@ -29,17 +30,27 @@ from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
 # takes what the terminal has left, within bounds; on a narrow terminal the
 # columns with a drop rank go first, lowest rank first.
 COLUMNS = (
-    # key, label, width, drop rank (0: never dropped)
-    ("pid", "PID", 7, 0),
-    ("who", "Who", 11, 0),
-    ("state", "State", 0, 0),
-    ("for", "For", 5, 4),
-    ("holds", "Holds", 9, 1),
-    ("status", "Status", 9, 5),
-    ("cpu", "CPU%", 5, 0),
-    ("rss", "RSS", 7, 3),
-    ("threads", "Thr", 3, 2),
+    # key, label (in the current language), width, drop rank (0: never dropped)
+    ("pid", T("PID", "PID"), 7, 0),
+    ("who", T("Who", "进程"), 11, 0),
+    ("state", T("State", "状态"), 0, 0),
+    ("for", T("For", "持续"), 5, 4),
+    ("holds", T("Holds", "持有"), 9, 1),
+    ("status", T("Status", "系统状态"), 9, 5),
+    ("cpu", T("CPU%", "CPU%"), 5, 0),
+    ("rss", T("RSS", "RSS"), 7, 3),
+    ("threads", T("Thr", "Thr"), 3, 2),
 )
+# psutil's words for a process's status, and the table's own.
+STATUS = {
+    "exited": T("exited", "已退出"),
+    "stopped": T("stopped", "已停止"),
+    "sleeping": T("sleeping", "睡眠"),
+    "running": T("running", "运行"),
+    "disk-sleep": T("disk-sleep", "磁盘等待"),
+    "zombie": T("zombie", "僵尸"),
+    "idle": T("idle", "空闲"),
+}
 STATE_WIDTH = (22, 60)
 RIGHT = ("cpu", "rss", "threads")
 GAP = 2
@@ -56,10 +67,11 @@ def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = "exited" if not proc.alive else ""
+        status = str(STATUS["exited"]) if not proc.alive else ""
         cpu = rss = threads = ""
     else:
         status = "stopped" if proc.stopped else stats.status
+        status = str(STATUS[status]) if status in STATUS else status
         cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
     who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name
@@ -198,7 +210,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def _line(self, values: Row | None, style: Style | None, state_style: Style | None = None) -> Strip:
         segments = [Segment(" ")]
         for key, width in zip(self._layout.keys, self._layout.widths, strict=True):
-            text = _LABELS[key] if values is None else values[_INDEX[key]]
+            text = str(_LABELS[key]) if values is None else values[_INDEX[key]]
             cell_style = state_style if key == "state" and state_style is not None else None
             segments.append(Segment(fit(text, width, key in RIGHT), cell_style))
             segments.append(Segment(" " * GAP))
