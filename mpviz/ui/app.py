@@ -164,5 +164,7 @@ def make_app(source: Source | None = None, defaults: Settings | None = None) -> 
             Binding("q", "quit", str(SAY["quit"])),
             Binding("ctrl+c", "quit", str(SAY["quit"]), show=False, priority=True),
         ]
-        cls = _APPS[lang.current()] = type("MpvizApp", (MpvizApp,), {"BINDINGS": keys})
+        cls = _APPS[lang.current()] = type(
+            "MpvizApp", (MpvizApp,), {"BINDINGS": keys, "__module__": __name__}
+        )  # CSS_PATH is beside this module
     return cls(source, defaults)

@@ -34,6 +34,23 @@ PHASE_WORDS = {
     Phase.EXITED: T("exited", "已退出"),
 }
 
+# psutil's words for a process's status, and the table's own.
+STATUS = {
+    "exited": T("exited", "已退出"),
+    "stopped": T("stopped", "已停止"),
+    "sleeping": T("sleeping", "睡眠"),
+    "running": T("running", "运行"),
+    "disk-sleep": T("disk-sleep", "磁盘等待"),
+    "zombie": T("zombie", "僵尸"),
+    "idle": T("idle", "空闲"),
+}
+
+
+def status_words(status: str) -> str:
+    """A psutil status (or "exited", "stopped") in the current language."""
+    words = STATUS.get(status)
+    return status if words is None else str(words)
+
 
 def duration(ns: int) -> str:
     """A short, steady duration: whole seconds for the first minute, then whole

@@ -15,9 +15,7 @@ from mpviz.ui.widgets.primitives import names
 
 SAY = {
     "rooms": T("Rooms", "房间"),
-    "value": T(
-        "  semaphore 'rooms': value {free} of {rooms} free\n", "  信号量 'rooms':值 {free},{rooms} 间中空着 {free} 间\n"
-    ),
+    "value": T("  semaphore 'rooms': value {free} of {rooms} free\n", "  信号量 'rooms':值 {free}(共 {rooms} 间)\n"),
     "room": T("room {n}", "房间 {n}"),
     "free": T("free", "空"),
     "over": T("over capacity: {pids}\n", "超员:{pids}\n"),

@@ -24,7 +24,7 @@ from textual.strip import Strip
 
 from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
-from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
+from mpviz.ui.theme import PHASE_STYLE, duration, megabytes, status_words
 
 # Fixed widths, so that columns do not jump as states come and go.  State
 # takes what the terminal has left, within bounds; on a narrow terminal the
@@ -41,16 +41,6 @@ COLUMNS = (
     ("rss", T("RSS", "RSS"), 7, 3),
     ("threads", T("Thr", "Thr"), 3, 2),
 )
-# psutil's words for a process's status, and the table's own.
-STATUS = {
-    "exited": T("exited", "已退出"),
-    "stopped": T("stopped", "已停止"),
-    "sleeping": T("sleeping", "睡眠"),
-    "running": T("running", "运行"),
-    "disk-sleep": T("disk-sleep", "磁盘等待"),
-    "zombie": T("zombie", "僵尸"),
-    "idle": T("idle", "空闲"),
-}
 STATE_WIDTH = (22, 60)
 RIGHT = ("cpu", "rss", "threads")
 GAP = 2
@@ -67,11 +57,10 @@ def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = str(STATUS["exited"]) if not proc.alive else ""
+        status = status_words("exited") if not proc.alive else ""
         cpu = rss = threads = ""
     else:
-        status = "stopped" if proc.stopped else stats.status
-        status = str(STATUS[status]) if status in STATUS else status
+        status = status_words("stopped" if proc.stopped else stats.status)
         cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
     who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name
