@@ -67,11 +67,17 @@ class T:
     """One text in English and in Chinese; ``{name}`` placeholders are filled by calling it.
 
     Extra values are ignored, so a caller may pass what only one language
-    uses (an English plural).
+    uses (an English plural); the Chinese may not need a value the English
+    does not (ValueError when the text is made).
     """
 
     en: str
     zh: str
+
+    def __post_init__(self) -> None:
+        missing = fields(self.zh) - fields(self.en)
+        if missing:
+            raise ValueError(f"{self.zh!r} needs {', '.join(sorted(missing))}, which {self.en!r} does not")
 
     def __str__(self) -> str:
         return self.zh if _current is Lang.ZH else self.en
@@ -79,10 +85,10 @@ class T:
     def __call__(self, **values: object) -> str:
         return str(self).format(**values)
 
-    def fields(self, lang: Lang) -> set[str]:
-        """The placeholders of the text in ``lang`` (the tests compare them)."""
-        text = self.zh if lang is Lang.ZH else self.en
-        return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+def fields(text: str) -> set[str]:
+    """The names of the placeholders in ``text``."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
 
 
 def english(text: str | T) -> str:
@@ -102,6 +108,8 @@ def vocabulary(words: Mapping[str, str]) -> None:
     """Give the Chinese of record words.  A word already given another meaning is an error:
     the vocabulary is shared by every lesson, so two lessons cannot say one word two ways."""
     for english, chinese in words.items():
+        if fields(chinese) != fields(english):
+            raise ValueError(f"{chinese!r} and {english!r} must fill the same placeholders")
         known = _ZH.setdefault(str(english), chinese)
         if known != chinese:
             raise ValueError(f"{english!r} is already {known!r} in Chinese, not {chinese!r}")

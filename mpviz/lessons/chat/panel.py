@@ -30,7 +30,9 @@ SAY = {
     "conns": T("Connections", "连接"),
     "each": T("  a process each", "  每个一个进程"),
     "bytes": T("{got}B in, {put}B out, {n} {what}", "收 {got}B,发 {put}B,{n} {what}"),
+    "line": T("line", "行"),
     "lines": T("lines", "行"),
+    "recv": T("recv()", "次 recv()"),
     "recvs": T("recv()s", "次 recv()"),
     "joined": T(
         "  {sent} sends → {recvs} recv(): TCP joined them", "  {sent} 次 send → {recvs} 次 recv():TCP 把它们合并了"
@@ -96,7 +98,7 @@ class ChatPanel(LessonPanel):
             style = PHASE_STYLE[proc.phase]
             text.append(f"\n {ljust(proc.name, 8)}", style=style)
             text.append(f":{peer.rpartition(':')[2]:<6} ", style=style)
-            unit = SAY["recvs"] if chunk else SAY["lines"]
+            unit = SAY[("recv" if chunk else "line") + ("" if recvs == 1 else "s")]
             text.append(SAY["bytes"](got=got, put=put, n=recvs, what=unit), style=style)
             # The tutorial's protocol takes one recv() for one message: say when TCP did not keep to that.
             client = ours.get(proc.pid)

@@ -157,8 +157,10 @@ def chat(conn: socket.socket, peer: str, framing: str, idle: float) -> None:
         except OSError:
             if not stop.requested:
                 raise
+        if stop.requested and ended is Said.CLIENT_LEFT:
+            ended = Said.STOPPED  # the stop's shutdown, not the client, ended the loop
     stop.ending()
-    report(Said.STOPPED if stop.requested else ended)
+    report(ended)
 
 
 def server(listener: socket.socket, ready: Event, framing: str, most: int, idle: float) -> None:

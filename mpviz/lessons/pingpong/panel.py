@@ -50,7 +50,7 @@ class PingPongPanel(LessonPanel):
         text.append(str(SAY["one_end" if channel == "queue" else "two_ends"]), style="dim")
         text.append(str(SAY["no_sleep" if values.get("no_sleep", False) else "sleeps"]))
         for prim, moves in transfers(model).items():
-            text.append(f"\n{prim}\n", style="bold")
+            text.append(f"\n{model.prim_name(prim)}\n", style="bold")
             for source, target, item in moves:
                 own = source == target
                 style = "bold red" if own else ""

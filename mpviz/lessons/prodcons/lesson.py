@@ -144,7 +144,7 @@ class ProdCons(Lesson):
             seed=2,
             shots=(
                 Shot("prodcons", 5.0, "prodcons --end-by main: two producers, three consumers, one queue"),
-                Shot("prodcons-end", 16.5, "prodcons --end-by main: end signals delivered, every consumer exited"),
+                Shot("prodcons-end", 17.0, "prodcons --end-by main: end signals delivered, every consumer exited"),
             ),
         ),
         Sample(

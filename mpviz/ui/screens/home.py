@@ -21,7 +21,7 @@ from mpviz.ui.messages import OpenLesson
 from mpviz.ui.widgets.title_bar import TitleBar
 
 SAY = {
-    "watch": T("Watch for:", "注意看:"),
+    "watch": T("**Watch for:** {watch}.", "**注意看:** {watch}。"),
     "keys": T("Keys in this lesson", "这一课的按键"),
     "command": T("From the command line:", "在命令行里:"),
     "or": T("or", "或"),
@@ -55,7 +55,7 @@ def describe(name: str) -> str:
 
 {cls.explain}
 
-**{SAY["watch"]}** {cls.watch}.
+{SAY["watch"](watch=cls.watch)}
 
 **{SAY["keys"]}**
 

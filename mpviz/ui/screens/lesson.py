@@ -417,25 +417,26 @@ _SCREENS: dict[tuple[str, str], type[LessonScreen]] = {}
 
 
 def screen_class(lesson: type[Lesson] | None) -> type[LessonScreen]:
-    """The screen class of a lesson: its own keys, then the common ones, in the current language
-    (a watched program, ``None``: the common ones).
+    """The screen class of a lesson (a watched program: ``None``), its keys in the current language:
+    under a class with the common keys, its own keys, then the common ones again
+    (Textual merges bindings down the classes: the footer shows the common keys first).
 
     Made once per lesson and language: Textual keeps caches per class, and a
     class made on every restart would keep them all."""
     name = lesson.name if lesson else ""
     cls = _SCREENS.get((name, lang.current()))
-    if cls is None:
-        keys: list[BindingType] = []
-        if lesson is not None:
-            keys += [
-                Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
-            ]
-            keys += [
-                Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles
-            ]
-        base = LessonScreen if lesson else ProgramScreen
-        title = f"{lesson.__name__}Screen" if lesson else "ProgramScreen"
-        cls = _SCREENS[(name, lang.current())] = type(title, (base,), {"BINDINGS": keys + common_keys()})
+    if cls is not None:
+        return cls
+    if lesson is None:
+        cls = type("ProgramScreen", (ProgramScreen,), {"BINDINGS": common_keys()})
+    else:
+        keys: list[BindingType] = [
+            Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
+        ]
+        keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+        base = type("LessonScreen", (LessonScreen,), {"BINDINGS": common_keys()})
+        cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
+    _SCREENS[(name, lang.current())] = cls
     return cls
 
 
