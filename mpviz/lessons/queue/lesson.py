@@ -48,7 +48,6 @@ SAY = {
     ),
     "disorder": T("{n} {items} came out of order", "{n} 个取出的顺序不对"),
     "twice": T("taken more often than put: {items}", "取出的次数比放入的多:{items}"),
-    "left": T("{n} put and never got", "{n} 个放入了却没被取出"),
 }
 
 
@@ -196,9 +195,6 @@ class QueueLesson(Lesson):
         twice = [*one_way.overconsumed(), *box.overconsumed()]
         if twice:
             problems.append(SAY["twice"](items=", ".join(twice[:5])))
-        left = box.unconsumed() + one_way.unconsumed()
-        if final and left:
-            problems.append(SAY["left"](n=left))
         if problems:
             return Verdict(False, f"{text}; {'; '.join(problems)}: {BROKEN}")
         return Verdict(True, f"{text}: {HELD}") if final else Verdict(None, text)
