@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mpviz import lang
 from mpviz.lessons import NAMES, lesson_class, lessons
 from mpviz.lessons.base import Lesson, Param
 
@@ -41,6 +42,9 @@ class Parser(argparse.ArgumentParser):
 SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
 DURATION = Param("duration", 0.0, "stop after S seconds", above=0, high=10_000_000, noun="a number of seconds")
 SEED = Param("seed", 0, "fix every process's random numbers", low=0)
+LANG = Param(
+    "lang", "en", f"the language of every word shown (default: ${lang.ENV}, else en)", choices=tuple(lang.Lang)
+)
 
 
 def _param_type(param: Param):
@@ -57,7 +61,7 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None
     lesson = parser.add_argument_group(f"{cls.name} options")
     for param in cls.params:
         if isinstance(param.default, bool):
-            lesson.add_argument(param.flag, dest=param.name, action="store_true", help=param.help)
+            lesson.add_argument(param.flag, dest=param.name, action="store_true", help=str(param.help))
         else:
             lesson.add_argument(
                 param.flag,
@@ -81,12 +85,17 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     """The options a lesson and a program share; the group, for more."""
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
-    common.add_argument("--duration", type=_param_type(DURATION), metavar="S", help=DURATION.help)
+    common.add_argument("--duration", type=_param_type(DURATION), metavar="S", help=str(DURATION.help))
     common.add_argument(
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
     )
     common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    _add_lang_option(common)
     return common
+
+
+def _add_lang_option(parser: Any) -> None:
+    parser.add_argument("--lang", type=_param_type(LANG), metavar="en|zh", help=str(LANG.help))
 
 
 def program_parser() -> Parser:
@@ -165,18 +174,21 @@ def build_parser() -> Parser:
     from mpviz import __version__
 
     parser.add_argument("--version", action="version", version=f"mpviz {__version__}")
+    _add_lang_option(parser)  # taken off the front by main(): "mpviz --lang zh ktv"
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("list", help="name every lesson and what it teaches")
     run = commands.add_parser("run", help="run a lesson (the dashboard, or --headless)")
     chosen = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
     for cls in lessons():
-        _add_run_options(chosen.add_parser(cls.name, help=cls.teaches, description=cls.teaches), cls)
+        teaches = str(cls.teaches)
+        _add_run_options(chosen.add_parser(cls.name, help=teaches, description=teaches), cls)
     _add_serve_parser(commands)
     replay = commands.add_parser("replay", help="play a recording made with --record")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.add_argument(
         "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help="play F times faster (default 1)"
     )
+    _add_lang_option(replay)
     return parser
 
 
@@ -208,8 +220,27 @@ def settings(args: argparse.Namespace) -> Settings:
 COMMANDS = ("list", "run", "replay", "serve")
 
 
+def _front_lang(argv: list[str]) -> str | None:
+    """A ``--lang X`` (or ``--lang=X``) before the command, taken off ``argv`` (mpviz serve's dashboards
+    are started so); None if there is none.  Raises ValueError for a language mpviz does not speak."""
+    if not argv or not (argv[0] == "--lang" or argv[0].startswith("--lang=")):
+        return None
+    flag = argv.pop(0)
+    value = flag.partition("=")[2] if "=" in flag else (argv.pop(0) if argv else "")
+    return str(LANG.parse(value))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The language first: every word from here on is in it.
+    try:
+        front = _front_lang(argv)
+    except ValueError as exc:
+        return fail(f"argument --lang: {exc}")
+    try:
+        lang.use(front or lang.from_env())
+    except ValueError as exc:  # MPVIZ_LANG names a language mpviz does not speak
+        return fail(str(exc))
     if argv and argv[0] in NAMES:
         argv.insert(0, "run")  # "mpviz ktv" is "mpviz run ktv"
     elif argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
@@ -218,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["run"] and len(argv) > 1 and argv[1] not in NAMES and (argv[1] == "-m" or argv[1][:1] != "-"):
         return watch(argv[1:])
     args = build_parser().parse_args(argv)
+    if getattr(args, "lang", None):
+        lang.use(args.lang)
 
     if args.command == "list":
         for cls in lessons():
@@ -250,6 +283,8 @@ def watch(argv: list[str]) -> int:
     from mpviz.runtime.run import ProgramSettings
 
     args, program = program_args(argv)
+    if args.lang:
+        lang.use(args.lang)
     problem = program.problem()
     if problem:
         return fail(problem)

@@ -8,6 +8,8 @@ import signal
 import sys
 from typing import TextIO
 
+from mpviz import lang
+from mpviz.lang import T
 from mpviz.model import Model, Prim
 from mpviz.runtime import LessonRun, ProgramRun, ProgramSettings, Settings
 from mpviz.telemetry import Event, now_ns
@@ -61,6 +63,42 @@ class Output:
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+# The runner's own words, in English and in the tutorial's Chinese.
+SAY = {
+    "end": T("--- {name}: {s:.1f} s, {n} events ---", "--- {name}:{s:.1f} 秒,{n} 条记录 ---"),
+    "still": T("! still: {text}", "! 仍然:{text}"),
+    "malformed": T("! {n} malformed records dropped", "! 丢弃了 {n} 条格式错误的记录"),
+    "lost": T(
+        "! {n} records lost: processes dropped what the dashboard could not take in time",
+        "! 丢失 {n} 条记录:面板来不及接收,进程把它们丢掉了",
+    ),
+    "cut_lesson": T(
+        "{text}; stopped before the lesson finished: no invariant broken so far",
+        "{text};课程结束前被停止:目前没有违反不变式",
+    ),
+    "cut_program": T(
+        "{text}; stopped before it ended: nothing went wrong so far", "{text};程序结束前被停止:目前一切正常"
+    ),
+    "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
+    "processes": T("processes:", "进程:"),
+    "primitives": T("primitives:", "同步原语:"),
+    "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
+    "at": T(" at {site}", "({site})"),
+}
+FIGURES = {
+    "held": T(
+        "{acquisitions} acquired, {waits} waited, at most {most} holding at once",
+        "获得 {acquisitions} 次,等待 {waits} 次,同时最多 {most} 个持有",
+    ),
+    "cond": T("{waits} waited, {sets} notified", "等待 {waits} 次,通知 {sets} 次"),
+    "queue": T("{puts} put, {gets} got, deepest {deepest}", "放入 {puts} 个,取出 {gets} 个,最多积压 {deepest} 个"),
+    "event": T("{sets} set, {clears} cleared, {waits} waited", "set {sets} 次,clear {clears} 次,等待 {waits} 次"),
+    "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
+    "barrier": T("{gets} passed", "通过 {gets} 次"),
+    "pool": T("{puts} tasks, {gets} results", "{puts} 个任务,{gets} 个结果"),
+    "created": T("created", "已创建"),
+}
 
 
 def run_lesson(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
@@ -134,26 +172,26 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
     if output.gone:
         output.close_quietly()
         return PIPE_GONE
-    output.write(f"--- {the_run.name}: {model.seconds(model.last_ns):.1f} s, {model.applied} events ---\n")
+    output.write(SAY["end"](name=the_run.name, s=model.seconds(model.last_ns), n=model.applied) + "\n")
     if isinstance(the_run, ProgramRun):
         for line in summary(model):
             output.write(line + "\n")
     for text in anomalies:
-        output.write(f"! still: {text}\n")
+        output.write(SAY["still"](text=text) + "\n")
     malformed = the_run.supervisor.channels.malformed
     if malformed:
-        output.write(f"! {malformed} malformed records dropped\n")
+        output.write(SAY["malformed"](n=malformed) + "\n")
     if model.lost:
-        output.write(f"! {model.lost} records lost: processes dropped what the dashboard could not take in time\n")
+        output.write(SAY["lost"](n=model.lost) + "\n")
     if verdict.ok is None and isinstance(the_run, LessonRun):
-        output.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
+        output.write(SAY["cut_lesson"](text=verdict.text) + "\n")
     elif verdict.ok is None:
-        output.write(f"{verdict.text}; stopped before it ended: nothing went wrong so far\n")
+        output.write(SAY["cut_program"](text=verdict.text) + "\n")
     else:
         output.write(verdict.text + "\n")
     output.flush()
     if stopped_by is not None:
-        output.write(f"stopped by {stopped_by}\n")
+        output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
     if verdict.ok is False:
         return BROKEN
@@ -178,31 +216,25 @@ def _hangs_for_good(model: Model, now: int) -> bool:
 
 def summary(model: Model) -> list[str]:
     """A line per process (how it ended) and per primitive (its figures)."""
-    lines = ["processes:"]
+    lines = [str(SAY["processes"])]
     for proc in model.procs.values():
-        parent = f" (from {proc.ppid})" if proc.ppid and proc.ppid in model.procs else ""
-        lines.append(f"  {proc.pid:>7}  {proc.name:<20} {proc.state}{parent}")
+        parent = SAY["from"](ppid=proc.ppid) if proc.ppid and proc.ppid in model.procs else ""
+        lines.append(f"  {proc.pid:>7}  {lang.ljust(proc.name, 20)} {proc.state}{parent}")
     if model.prims:
-        lines.append("primitives:")
+        lines.append(str(SAY["primitives"]))
     for prim in model.prims.values():
-        site = f" at {prim.site}" if prim.site else ""
+        site = SAY["at"](site=prim.site) if prim.site else ""
         lines.append(f"  {prim.word} '{prim.name}'{site}: {figures(prim)}")
     return lines
 
 
 def figures(prim: Prim) -> str:
     if prim.family == "cond":
-        return f"{prim.waits} waited, {prim.sets} notified"
+        return FIGURES["cond"](waits=prim.waits, sets=prim.sets)
     if prim.family in ("lock", "rlock", "sem"):
-        return f"{prim.acquisitions} acquired, {prim.waits} waited, at most {prim.max_holders} holding at once"
-    if prim.family == "queue":
-        return f"{prim.puts} put, {prim.gets} got, deepest {prim.deepest}"
-    if prim.family == "event":
-        return f"{prim.sets} set, {prim.clears} cleared, {prim.waits} waited"
-    if prim.family == "pipe":
-        return f"{prim.puts} sent, {prim.gets} received"
-    if prim.family == "barrier":
-        return f"{prim.gets} passed"
-    if prim.family == "pool":
-        return f"{prim.puts} tasks, {prim.gets} results"
-    return "created"
+        return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
+    if prim.family in ("queue", "event", "pipe", "barrier", "pool"):
+        return FIGURES[prim.family](
+            puts=prim.puts, gets=prim.gets, deepest=prim.deepest, sets=prim.sets, clears=prim.clears, waits=prim.waits
+        )
+    return str(FIGURES["created"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from mpviz import lang
 from mpviz.runtime import prepare
 from mpviz.telemetry import Event, read_recording
 
@@ -75,6 +76,14 @@ def none_alive(pids: set[int]) -> bool:
         except psutil.NoSuchProcess:
             continue
     return True
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Every test starts and ends in English, whatever language the one before chose."""
+    lang.use(lang.Lang.EN)
+    yield
+    lang.use(lang.Lang.EN)
 
 
 @pytest.fixture

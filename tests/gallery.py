@@ -1,8 +1,8 @@
 """Every screen worth a picture: used by the snapshot tests and by scripts/screenshots.py.
 
 The home screen, and each lesson's shots (``Lesson.samples``): a recording of
-a real run, frozen at a moment, in a fixed terminal size, with keys pressed
-before the picture is taken.
+a real run, frozen at a moment, in a fixed terminal size and language, with
+keys pressed before the picture is taken.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mpviz import lang
 from mpviz.lessons import lessons
 from mpviz.ui.app import MpvizApp, make_app
 from mpviz.ui.sources import ReplaySource
@@ -25,8 +26,10 @@ class Picture:
     size: tuple[int, int]
     press: tuple[str, ...]
     caption: str
+    language: str = "en"
 
     def app(self) -> MpvizApp:
+        lang.use(self.language)  # every word of the app is in it, from its first screen on
         if self.recording is None:
             return make_app()
         return make_app(ReplaySource(RECORDINGS / f"{self.recording}.jsonl", at=self.at, frozen=True))
@@ -35,6 +38,7 @@ class Picture:
 HOME = [
     Picture("home", None, 0.0, (120, 40), (), "Pick a lesson"),
     Picture("home-prodcons", None, 0.0, (120, 40), ("down", "down"), "Each lesson explained before it starts"),
+    Picture("home-zh", None, 0.0, (120, 40), (), "mpviz --lang zh: the lessons in the tutorial's Chinese", "zh"),
 ]
 
 # Watched programs: recordings of the tutorial's own programs, run unmodified.
@@ -47,7 +51,7 @@ SHOTS = (
     HOME
     + PROGRAMS
     + [
-        Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption)
+        Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption, shot.lang)
         for cls in lessons()
         for sample in cls.samples
         for shot in sample.shots

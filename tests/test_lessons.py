@@ -68,8 +68,20 @@ def test_traffic_every_pass_follows_a_set(tmp_path: Path) -> None:
 
 
 def test_prodcons_every_item_consumed_once_and_consumers_exit(tmp_path: Path) -> None:
+    # Two producers, three consumers: main sends the end signals (the tutorial's closing remark).
     code, out, events = run(
-        tmp_path, "prodcons", "--producers", "2", "--consumers", "3", "--items", "6", "--speed", "10"
+        tmp_path,
+        "prodcons",
+        "--producers",
+        "2",
+        "--consumers",
+        "3",
+        "--items",
+        "6",
+        "--speed",
+        "10",
+        "--end-by",
+        "main",
     )
     put = Counter(e.data["item"] for e in events if e.kind == "queue.put" and not e.data["none"])
     got = Counter(e.data["item"] for e in events if e.kind == "queue.get" and not e.data["none"])
@@ -117,3 +129,4 @@ def test_list_names_every_lesson() -> None:
     assert done.returncode == 0
     names = [line.split()[0] for line in done.stdout.splitlines()]
     assert names[:3] == ["ktv", "traffic", "prodcons"]
+    assert {"event", "queue"} <= set(names)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import random
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from mpviz.lang import T, vocabulary
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
@@ -26,7 +29,7 @@ class Param:
 
     name: str
     default: int | float | bool | str
-    help: str
+    help: str | T
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
@@ -78,8 +81,8 @@ class Action:
 
     key: str
     method: str
-    description: str
-    help: str = ""
+    description: str | T
+    help: str | T = ""
     selected: bool = False  # the method takes the selected process's pid
 
 
@@ -89,8 +92,8 @@ class Toggle:
 
     key: str
     param: str
-    description: str
-    help: str = ""
+    description: str | T
+    help: str | T = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Shot:
     caption: str
     size: tuple[int, int] = (120, 40)
     press: tuple[str, ...] = ()  # keys pressed before the picture is taken
+    lang: str = "en"  # the language of the picture
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,10 @@ class Run(Protocol):
 
     def alive(self, pid: int) -> bool: ...
 
+    def send_signal(self, pid: int, sig: signal.Signals) -> bool:
+        """Signal one lesson process (main ending a wait that would never end); False if it is gone."""
+        ...
+
     def wait_exit(self, pids: list[int]) -> bool:
         """Wait (in real time) until all of ``pids`` have exited; False when the run is stopping."""
         ...
@@ -156,10 +164,11 @@ class Lesson:
     """A lesson while it runs.  Subclasses fill in the class attributes."""
 
     name: ClassVar[str]
-    title: ClassVar[str]
-    teaches: ClassVar[str]
-    watch: ClassVar[str]
-    explain: ClassVar[str] = ""
+    # Shown in the current language (``str(Lesson.title)``); ``heading()`` is the title as the options make it.
+    title: ClassVar[T]
+    teaches: ClassVar[T]
+    watch: ClassVar[T]
+    explain: ClassVar[T] = T("", "")
     params: ClassVar[tuple[Param, ...]] = ()
     actions: ClassVar[tuple[Action, ...]] = ()
     toggles: ClassVar[tuple[Toggle, ...]] = ()
@@ -168,6 +177,12 @@ class Lesson:
     quick: ClassVar[tuple[str, ...]] = ()
     busy: ClassVar[tuple[str, ...]] = ()
     samples: ClassVar[tuple[Sample, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A key's action is recorded by its English description (``ui.action``): shown in the current language.
+        keys: list[Action | Toggle] = [*cls.actions, *cls.toggles]
+        vocabulary({key.description.en: key.description.zh for key in keys if isinstance(key.description, T)})
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         self.run = run
@@ -219,8 +234,18 @@ class Lesson:
         return not value
 
     @classmethod
+    def heading(cls, values: dict[str, Any]) -> str:
+        """The title, as the lesson's options make it ("Semaphore: 2 KTV rooms")."""
+        return str(cls.title)
+
+    @classmethod
     def summary(cls) -> str:
         return f"{cls.name:<10} {cls.teaches}"
+
+
+# The end of every verdict.
+HELD = T("invariant held", "不变式成立")
+BROKEN = T("invariant broken", "不变式被打破")
 
 
 def count(n: int, noun: str, plural: str = "") -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mpviz.lang import T
 from mpviz.model.state import Anomaly, Prim
 from mpviz.model.waits import HELD, deadlocked
 
@@ -26,12 +27,49 @@ if TYPE_CHECKING:
 
 HANG_GRACE_NS = 1_500_000_000
 
+# What is wrong, in English and in the tutorial's Chinese.
+SAY = {
+    "order": T(
+        "a process got through event '{name}' before any set()", "有进程在事件 '{name}' 任何一次 set() 之前就通过了"
+    ),
+    "who": T("{name} (pid {pid})", "{name}(pid {pid})"),
+    "link": T("{who} holds '{holds}' and waits for '{waits}'", "{who} 持有 '{holds}',在等 '{waits}'"),
+    "deadlock": T("deadlock: {parts}", "死锁:{parts}"),
+    "dead_waiting": T(
+        "deadlock: {what} held by dead pid {pid} ({name}); {n} waiting forever",
+        "死锁:{what} 被已死的 pid {pid}({name})持有;{n} 个进程永远等下去",
+    ),
+    "dead": T(
+        "{what} held by dead pid {pid} ({name}): it will never be released",
+        "{what} 被已死的 pid {pid}({name})持有:它永远不会被释放",
+    ),
+    "paused": T(
+        "{what} held by paused pid {pid} ({name}); {n} waiting until it resumes",
+        "{what} 被已暂停的 pid {pid}({name})持有;{n} 个进程等它继续",
+    ),
+    "starved": T(
+        "hang: {n} {consumers} blocked on get from empty queue '{name}' and no producer left",
+        "卡死:{n} 个消费者阻塞在空队列 '{name}' 的 get() 上,而生产者已经没有了",
+    ),
+    "set_it": T("no live process can set it", "没有活着的进程能 set 它"),
+    "release_it": T("no live process can release it", "没有活着的进程能释放它"),
+    "only_one": T("it is the only process left", "它是唯一剩下的进程"),
+    "a_primitive": T("a primitive", "一个同步原语"),
+    "forever": T("hang: {who} waits forever on {what}: {reason}", "卡死:{who} 在{what}上永远等下去:{reason}"),
+    "on": T("{who} on {what}", "{who} 在{what}上"),
+    "joining": T("{who} joining {name}", "{who} 在 join {name}"),
+    "all": T(
+        "hang: all {n} live processes are blocked, nobody can wake them: {parts}",
+        "卡死:活着的 {n} 个进程全都阻塞了,没有谁能唤醒它们:{parts}",
+    ),
+}
+
 
 def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
     found = deadlocks(model)
     for prim in model.prims.values():
         if prim.first_pass_ns is not None and (prim.first_set_ns is None or prim.first_pass_ns < prim.first_set_ns):
-            found.append(Anomaly("order", f"a process got through event '{prim.name}' before any set()"))
+            found.append(Anomaly("order", SAY["order"](name=prim.name)))
         found.extend(held_by_the_gone(model, prim))
         starved = starved_queue(model, prim, now_ns)
         if starved is not None:
@@ -53,17 +91,17 @@ def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
 
 
 def _who(model: Model, pid: int) -> str:
-    return f"{model.name_of(pid)} (pid {pid})"
+    return SAY["who"](name=model.name_of(pid), pid=pid)
 
 
 def deadlocks(model: Model) -> list[Anomaly]:
     found = []
     for cycle in deadlocked(model):
         parts = [
-            f"{_who(model, link.pid)} holds '{model.prim_name(link.holds)}' and waits for '{model.prim_name(link.waits)}'"
+            SAY["link"](who=_who(model, link.pid), holds=model.prim_name(link.holds), waits=model.prim_name(link.waits))
             for link in cycle
         ]
-        found.append(Anomaly("deadlock", "deadlock: " + "; ".join(parts), tuple(link.pid for link in cycle)))
+        found.append(Anomaly("deadlock", SAY["deadlock"](parts="; ".join(parts)), tuple(link.pid for link in cycle)))
     return found
 
 
@@ -80,15 +118,13 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
             # signal another process gave is how a semaphore signals.  Only
             # someone stuck waiting makes a dead or paused taker matter.
             continue
-        who = f"{prim.word} '{prim.name}' held by"
+        what = f"{prim.word} '{prim.name}'"
         if not proc.alive:
-            if waiting:
-                text = f"deadlock: {who} dead pid {pid} ({proc.name}); {waiting} waiting forever"
-            else:
-                text = f"{who} dead pid {pid} ({proc.name}): it will never be released"
+            said = SAY["dead_waiting"] if waiting else SAY["dead"]
+            text = said(what=what, pid=pid, name=proc.name, n=waiting)
             found.append(Anomaly("dead-holder", text, (pid, *prim.waiters)))
         else:
-            text = f"{who} paused pid {pid} ({proc.name}); {waiting} waiting until it resumes"
+            text = SAY["paused"](what=what, pid=pid, name=proc.name, n=waiting)
             found.append(Anomaly("paused-holder", text, (pid, *prim.waiters)))
     return found
 
@@ -105,12 +141,8 @@ def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     if now_ns - since < HANG_GRACE_NS:
         return None
     n = len(prim.blocked_get)
-    who = "consumer" if n == 1 else "consumers"
-    return Anomaly(
-        "starved",
-        f"hang: {n} {who} blocked on get from empty queue '{prim.name}' and no producer left",
-        tuple(prim.blocked_get),
-    )
+    consumers = "consumer" if n == 1 else "consumers"
+    return Anomaly("starved", SAY["starved"](n=n, consumers=consumers, name=prim.name), tuple(prim.blocked_get))
 
 
 def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
@@ -129,28 +161,23 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     if len(live) == 1:
         (proc,) = live
         prim = model.prims.get(proc.waiting_on or "")
-        what = f"{prim.word} '{prim.name}'" if prim else "a primitive"
+        what = f"{prim.word} '{prim.name}'" if prim else str(SAY["a_primitive"])
         if prim is not None and prim.family == "event":
-            reason = "no live process can set it"
+            reason = SAY["set_it"]
         elif prim is not None and prim.family in HELD:
-            reason = "no live process can release it"
+            reason = SAY["release_it"]
         else:
-            reason = "it is the only process left"
-        return [Anomaly("hang", f"hang: {_who(model, proc.pid)} waits forever on {what}: {reason}", (proc.pid,))]
+            reason = SAY["only_one"]
+        text = SAY["forever"](who=_who(model, proc.pid), what=what, reason=reason)
+        return [Anomaly("hang", text, (proc.pid,))]
     parts = []
     for proc in live:
         waits = proc.waiting_on or ""
         prim = model.prims.get(waits)
         if prim is not None:
-            parts.append(f"{_who(model, proc.pid)} on {prim.word} '{prim.name}'")
+            parts.append(SAY["on"](who=_who(model, proc.pid), what=f"{prim.word} '{prim.name}'"))
         elif waits.startswith("pid "):
-            parts.append(f"{_who(model, proc.pid)} joining {model.name_of(int(waits[4:]))}")
+            parts.append(SAY["joining"](who=_who(model, proc.pid), name=model.name_of(int(waits[4:]))))
         else:
             parts.append(_who(model, proc.pid))
-    return [
-        Anomaly(
-            "hang",
-            f"hang: all {len(live)} live processes are blocked, nobody can wake them: " + "; ".join(parts),
-            tuple(p.pid for p in live),
-        )
-    ]
+    return [Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(p.pid for p in live))]

@@ -10,13 +10,30 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
+from mpviz.lang import T
 from mpviz.model.anomalies import find_anomalies
-from mpviz.model.state import Anomaly, Phase, Prim, Proc, Said, Stats
-from mpviz.model.words import describe, line
+from mpviz.model.state import STARTING_WORDS, Anomaly, Phase, Prim, Proc, Said, Stats
+from mpviz.model.words import describe, line, said
 from mpviz.telemetry import Event
 
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
+
+# A process's state in words, in the current language (the records stay English).
+STATES = {
+    "running": T("running", "运行中"),
+    "holding": T("holding {names}", "持有 {names}"),
+    "paused": T("paused ({words})", "已暂停({words})"),
+    "acquire": T("waiting for {word} '{name}'", "等待{word} '{name}'"),
+    "join": T("waiting for {name} to end (join)", "等待 {name} 结束(join)"),
+    "cond": T("waiting on condition '{name}'", "在条件变量 '{name}' 上等待"),
+    "barrier": T("waiting at barrier '{name}' ({n} of {parties})", "在屏障 '{name}' 等待({parties} 个中第 {n} 个)"),
+    "event": T("waiting for event '{name}'", "等待事件 '{name}'"),
+    "put": T("blocked on put to '{name}' (full)", "put 阻塞:'{name}' 已满"),
+    "get": T("blocked on get from '{name}'", "get 阻塞:'{name}' 是空的"),
+    "drain": T("waiting for queue '{name}' to drain", "等待队列 '{name}' 的任务全部完成"),
+    "recv": T("blocked on recv from pipe '{name}'", "recv 阻塞:管道 '{name}'"),
+}
 
 
 class Model:
@@ -170,7 +187,7 @@ class Model:
         if proc is None:
             t = event.t_ns
             proc = self.procs[event.pid] = Proc(event.pid, started_ns=t, since_ns=t, phase_since_ns=t)
-            proc.history.append((event.t_ns, Phase.STARTING, "starting"))
+            proc.history.append((event.t_ns, Phase.STARTING, str(STARTING_WORDS)))
             self.history_changes += 1
         return proc
 
@@ -267,12 +284,20 @@ class Model:
             phase, words = Phase.BLOCKED, proc.blocked
         elif proc.holds:
             phase = Phase.HOLDING
-            words = proc.said or "holding " + ", ".join(f"'{self.prim_name(i)}'" for i in proc.holds)
+            words = self._said(proc) or STATES["holding"](names=", ".join(f"'{self.prim_name(i)}'" for i in proc.holds))
         else:
-            phase, words = Phase.RUNNING, proc.said or "running"
+            phase, words = Phase.RUNNING, self._said(proc) or str(STATES["running"])
         if proc.stopped:
-            phase, words = Phase.STOPPED, f"paused ({words})"
+            phase, words = Phase.STOPPED, STATES["paused"](words=words)
         self._set_state(proc, t_ns, phase, words)
+
+    @staticmethod
+    def _said(proc: Proc) -> str:
+        """What the process last said, in words of the current language ("" if nothing)."""
+        if not proc.said:
+            return ""
+        fact = proc.facts.get(proc.said)
+        return said(proc.said, fact.last if fact else {})
 
     def _set_state(self, proc: Proc, t_ns: int, phase: Phase, words: str) -> None:
         self.dirty_procs.add(proc.pid)
@@ -345,7 +370,7 @@ class Model:
         self._acq_facts(prim, event)
         prim.waiters.setdefault(event.pid, event.t_ns)
         prim.waits += 1
-        self._block(event, f"waiting for {prim.word} '{prim.name}'")
+        self._block(event, STATES["acquire"](word=prim.word, name=prim.name))
 
     def _acq_acquired(self, event: Event) -> None:
         prim = self._prim(event)
@@ -407,7 +432,7 @@ class Model:
     def _proc_join(self, event: Event) -> None:
         child = event.data.get("child")
         name = self.name_of(child) if isinstance(child, int) else event.obj
-        proc = self._block(event, f"waiting for {name} to end (join)")
+        proc = self._block(event, STATES["join"](name=name))
         proc.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
 
     def _proc_joined(self, event: Event) -> None:
@@ -427,7 +452,7 @@ class Model:
         prim = self._prim(event)
         prim.waiters.setdefault(event.pid, event.t_ns)
         prim.waits += 1
-        self._block(event, f"waiting on condition '{prim.name}'")
+        self._block(event, STATES["cond"](name=prim.name))
 
     def _cond_woke(self, event: Event) -> None:
         self._prim(event).waiters.pop(event.pid, None)
@@ -442,7 +467,7 @@ class Model:
         if type(parties) is int:
             prim.capacity = parties
         prim.waiters.setdefault(event.pid, event.t_ns)
-        self._block(event, f"waiting at barrier '{prim.name}' ({len(prim.waiters)} of {prim.capacity or '?'})")
+        self._block(event, STATES["barrier"](name=prim.name, n=len(prim.waiters), parties=prim.capacity or "?"))
 
     def _barrier_pass(self, event: Event) -> None:
         prim = self._prim(event)
@@ -486,7 +511,7 @@ class Model:
         prim = self._prim(event)
         prim.waiters.setdefault(event.pid, event.t_ns)
         prim.waits += 1
-        self._block(event, f"waiting for event '{prim.name}'")
+        self._block(event, STATES["event"](name=prim.name))
 
     def _event_woke(self, event: Event) -> None:
         prim = self._prim(event)
@@ -534,13 +559,14 @@ class Model:
     def _queue_put_blocked(self, event: Event) -> None:
         prim = self._prim(event)
         prim.blocked_put.setdefault(event.pid, event.t_ns)
-        self._block(event, f"blocked on put to '{prim.name}' (full)")
+        prim.put_waits += 1
+        self._block(event, STATES["put"](name=prim.name))
 
     def _queue_get_blocked(self, event: Event) -> None:
         prim = self._prim(event)
         prim.blocked_get.setdefault(event.pid, event.t_ns)
         prim.waits += 1
-        self._block(event, f"blocked on get from '{prim.name}'")
+        self._block(event, STATES["get"](name=prim.name))
 
     def _queue_timeout(self, event: Event) -> None:
         prim = self._prim(event)
@@ -552,7 +578,7 @@ class Model:
         self._unblock(event)
 
     def _queue_join_wait(self, event: Event) -> None:
-        self._block(event, f"waiting for queue '{self._prim(event).name}' to drain")
+        self._block(event, STATES["drain"](name=self._prim(event).name))
 
     def _pipe_send(self, event: Event) -> None:
         prim = self._prim(event)
@@ -573,7 +599,7 @@ class Model:
     def _pipe_recv_blocked(self, event: Event) -> None:
         prim = self._prim(event)
         prim.blocked_get.setdefault(event.pid, event.t_ns)
-        self._block(event, f"blocked on recv from pipe '{prim.name}'")
+        self._block(event, STATES["recv"](name=prim.name))
 
 
 def _count(counts: dict[str, int], key: str, delta: int) -> None:

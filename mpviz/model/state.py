@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from mpviz import lang
+from mpviz.lang import T
 from mpviz.telemetry import Event
 
 
@@ -30,6 +32,8 @@ class Stats(NamedTuple):
     threads: int
     status: str
 
+
+STARTING_WORDS = T("starting", "启动中")
 
 # Bounds of what is kept per process: enough for the timeline's window and the
 # details pane, flat however long the lesson runs.
@@ -85,8 +89,8 @@ class Proc:
     exit_code: int | None = None
     exit_signal: str | None = None
     error: str = ""
-    # The state in words and since when; the phase and since when.
-    state: str = "starting"
+    # The state in words (the current language's) and since when; the phase and since when.
+    state: str = field(default_factory=lambda: str(STARTING_WORDS))
     since_ns: int = 0
     phase: Phase = Phase.STARTING
     phase_since_ns: int = 0
@@ -105,7 +109,8 @@ class Proc:
 
     @property
     def name(self) -> str:
-        return self.label or f"pid {self.pid}"
+        """Its label in the current language ("group 3"), or its pid."""
+        return lang.label(self.label) if self.label else f"pid {self.pid}"
 
     def said_count(self, state: str) -> int:
         fact = self.facts.get(state)
@@ -125,12 +130,20 @@ class Proc:
 
     def exit_words(self) -> str:
         if self.exit_signal:
-            return f"killed by {self.exit_signal}"
+            return EXIT_WORDS["killed"](signal=self.exit_signal)
         if self.exit_code is None:
-            return "gone"
+            return str(EXIT_WORDS["gone"])
         if self.exit_code == 0:
-            return "done"
-        return f"exited with code {self.exit_code}"
+            return str(EXIT_WORDS["done"])
+        return EXIT_WORDS["code"](code=self.exit_code)
+
+
+EXIT_WORDS = {
+    "killed": T("killed by {signal}", "被 {signal} 杀死"),
+    "gone": T("gone", "已消失"),
+    "done": T("done", "已结束"),
+    "code": T("exited with code {code}", "已退出,退出码 {code}"),
+}
 
 
 class Overlap:
@@ -188,6 +201,7 @@ class Prim:
     overlap: Overlap = field(default_factory=Overlap)
     acquisitions: int = 0
     waits: int = 0  # how often a process had to wait for it
+    put_waits: int = 0  # queues: how often a put found it full and waited
     # Events.
     flag: bool = False
     changed_ns: int | None = None
@@ -217,7 +231,8 @@ class Prim:
 
     @property
     def word(self) -> str:
-        return FAMILY_WORDS.get(self.family, self.family)
+        """What kind of primitive it is, in words of the current language ("semaphore")."""
+        return family_word(self.family)
 
     def depth_over(self, start_ns: int, step_ns: int, columns: int) -> list[int]:
         """The deepest the queue was in each of ``columns`` steps from ``start_ns``."""
@@ -250,19 +265,25 @@ class Prim:
 
 
 FAMILY_WORDS = {
-    "lock": "lock",
-    "rlock": "rlock",
-    "sem": "semaphore",
-    "cond": "condition",
-    "event": "event",
-    "barrier": "barrier",
-    "queue": "queue",
-    "pipe": "pipe",
-    "value": "value",
-    "array": "array",
-    "pool": "pool",
-    "manager": "manager",
+    "lock": T("lock", "锁"),
+    "rlock": T("rlock", "可重入锁"),
+    "sem": T("semaphore", "信号量"),
+    "cond": T("condition", "条件变量"),
+    "event": T("event", "事件"),
+    "barrier": T("barrier", "屏障"),
+    "queue": T("queue", "队列"),
+    "pipe": T("pipe", "管道"),
+    "value": T("value", "共享值"),
+    "array": T("array", "共享数组"),
+    "pool": T("pool", "进程池"),
+    "manager": T("manager", "管理器"),
 }
+
+
+def family_word(family: str) -> str:
+    """A kind of primitive in words of the current language; the kind itself if it has none."""
+    words = FAMILY_WORDS.get(family)
+    return family if words is None else str(words)
 
 
 class Anomaly(NamedTuple):

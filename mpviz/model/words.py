@@ -1,131 +1,204 @@
-"""Each record as one line of plain English: the headless output and the event log."""
+"""Each record as one line of words, in English or the tutorial's Chinese: the headless output and the event log.
+
+A lesson's own words (a ``proc.state``, a note, a ``data.value`` text) are
+English in the record; :func:`spoken` gives them in the current language
+(``mpviz.lang``) and fills their ``{placeholders}`` from the record's data.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from string import Formatter
 from typing import Any
 
-from mpviz.model.state import FAMILY_WORDS
+from mpviz import lang
+from mpviz.lang import T
+from mpviz.model.state import family_word
 from mpviz.telemetry import Event
+
+
+def spoken(words: str, data: Mapping[str, Any]) -> tuple[str, set[str]]:
+    """A lesson's words in the current language, their placeholders filled from ``data``; and the keys used."""
+    text = lang.word(words)
+    if "{" not in text:
+        return text, set()
+    try:
+        keys = {name for _, name, _, _ in Formatter().parse(text) if name}
+        return text.format_map(data), keys
+    except (KeyError, ValueError, IndexError, AttributeError):
+        return text, set()  # not a template after all: the words as they are
+
+
+def said(state: str, data: Mapping[str, Any]) -> str:
+    """What a process said, as its state: the words, without the data they do not name."""
+    return spoken(state, data)[0]
+
+
+VALUE = T(" (value {value}/{of})", " (值 {value}/{of})")
+SIGNAL_VALUE = T(" (value {value})", " (值 {value})")
 
 
 def _value(data: dict[str, Any]) -> str:
     if "value" in data and data.get("of"):
-        return f" (value {data['value']}/{data['of']})"
+        return VALUE(value=data["value"], of=data["of"])
     if "value" in data:  # a semaphore that started at 0: a signal, not a count of free places
-        return f" (value {data['value']})"
+        return SIGNAL_VALUE(value=data["value"])
     return ""
 
 
-def _details(data: dict[str, Any]) -> str:
-    shown = [f"{k}={v}" for k, v in data.items() if v is not None and v != ""]
+def _details(data: dict[str, Any], skip: set[str] | None = None) -> str:
+    shown = [f"{k}={v}" for k, v in data.items() if v is not None and v != "" and k not in (skip or ())]
     return f" ({', '.join(shown)})" if shown else ""
+
+
+ACQ = {
+    "wait": T("waits for {what}{value}", "等待{what}{value}"),
+    "acquired": T("acquired {what}{value}", "获得了{what}{value}"),
+    "released": T("released {what}{value}", "释放了{what}{value}"),
+    "timeout": T("gave up waiting for {what}", "不再等待{what}"),
+}
+EVENT = {
+    "set": T("set event '{obj}' (flag True)", "set 事件 '{obj}'(Flag 设为 True)"),
+    "clear": T("cleared event '{obj}' (flag False)", "clear 事件 '{obj}'(Flag 设为 False)"),
+    "wait": T("waits for event '{obj}' (flag False)", "wait 事件 '{obj}':Flag 为 False,阻塞"),
+    "timeout": T("gave up waiting for event '{obj}'", "不再等待事件 '{obj}'"),
+}
+WOKE = T("woke: event '{obj}' is set", "醒来:事件 '{obj}' 已 set")
+PASSED = T("found event '{obj}' set, goes on", "事件 '{obj}' 已 set,wait() 不阻塞,继续")
+END_SIGNAL = T(" (end signal)", "(结束信号)")
+QUEUE = {
+    "put": T("put {item!r} into queue '{obj}'", "把 {item!r} 放入队列 '{obj}'"),
+    "get": T("got {item!r} from queue '{obj}'", "从队列 '{obj}' 取出 {item!r}"),
+    "get_blocked": T("blocked on get: queue '{obj}' is empty", "get 阻塞:队列 '{obj}' 是空的"),
+    "put_blocked": T("blocked on put: queue '{obj}' is full", "put 阻塞:队列 '{obj}' 已满"),
+    "timeout": T("gave up on {op} from queue '{obj}'", "队列 '{obj}' 的 {op} 超时,不再等待"),
+    "task_done": T("marked a task done on queue '{obj}'", "在队列 '{obj}' 上标记一个任务完成"),
+    "join_wait": T("waits for queue '{obj}' to drain", "等待队列 '{obj}' 的任务全部完成"),
+    "joined": T("queue '{obj}' drained", "队列 '{obj}' 的任务全部完成"),
+}
+COND = {
+    "wait": T("waits on condition '{obj}' (its lock let go)", "在条件变量 '{obj}' 上等待(先放开它的锁)"),
+    "woke": T("woke on condition '{obj}' (its lock taken back)", "在条件变量 '{obj}' 上醒来(重新拿到锁)"),
+    "timeout": T("gave up waiting on condition '{obj}'", "不再等待条件变量 '{obj}'"),
+    "notify": T("notified condition '{obj}'{n}", "通知条件变量 '{obj}'{n}"),
+    "notify_all": T("notified every waiter of condition '{obj}'", "通知条件变量 '{obj}' 的所有等待者"),
+}
+BARRIER = {
+    "wait": T("arrived at barrier '{obj}' ({n} of {parties} waiting)", "到达屏障 '{obj}'({parties} 个中 {n} 个在等)"),
+    "pass": T("passed barrier '{obj}'", "通过屏障 '{obj}'"),
+    "broken": T("barrier '{obj}' is broken", "屏障 '{obj}' 已损坏"),
+    "abort": T("aborted barrier '{obj}'", "中止屏障 '{obj}'"),
+    "reset": T("reset barrier '{obj}'", "重置屏障 '{obj}'"),
+}
+POOL = {
+    "task": T("handed {n} {tasks} of {func} to pool '{obj}'", "把 {n} 个 {func} 任务交给进程池 '{obj}'"),
+    "result": T("got {n} {results} from pool '{obj}'", "从进程池 '{obj}' 取回 {n} 个结果"),
+    "run": T("runs a task of {func} from pool '{obj}'", "运行进程池 '{obj}' 的一个 {func} 任务"),
+    "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
+}
+PIPE = {
+    "send": T("sent {item!r} through pipe '{obj}' (end {end})", "通过管道 '{obj}' 发送 {item!r}(端 {end})"),
+    "recv": T("received {item!r} from pipe '{obj}' (end {end})", "从管道 '{obj}' 收到 {item!r}(端 {end})"),
+    "recv_blocked": T("blocked on recv: pipe '{obj}' (end {end}) is empty", "recv 阻塞:管道 '{obj}'(端 {end})是空的"),
+}
+PROC = {
+    "spawn": T("started as {role} by pid {ppid}", "由 pid {ppid} 启动,身份:{role}"),
+    "up": T("is up", "已启动"),
+    "killed": T("killed by {signal}", "被 {signal} 杀死"),
+    "exited": T("exited", "已退出"),
+    "ended": T("ended (how, nobody could tell)", "已结束(无从得知怎样结束)"),
+    "exited_code": T("exited with code {code}", "已退出,退出码 {code}"),
+    "error": T("failed: {error}", "出错:{error}"),
+    "join": T("waits for {obj} (pid {child}) to end: join()", "join():等待 {obj}(pid {child})结束"),
+    "joined": T("{obj} ended: join() returns", "{obj} 已结束:join() 返回"),
+    "join_gave_up": T("stopped waiting for {obj}", "不再等待 {obj}"),
+    "prints": T("prints: ", "打印:"),
+    "lost": T("{n} records lost: the dashboard could not take them in time", "丢失 {n} 条记录:面板来不及接收"),
+    "SIGSTOP": T("paused (SIGSTOP)", "已暂停(SIGSTOP)"),
+    "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
+    "signal": T("got {obj}", "收到 {obj}"),
+}
+CREATED = T("created {kind} '{obj}'{where}", "创建了{kind} '{obj}'{where}")
+AT = T(" at {site}", "({site})")
+UI_ERROR = T("mpviz: {obj} failed: {error}", "mpviz:{obj} 失败:{error}")
+YOU = T("you: {obj}{details}", "你:{obj}{details}")
 
 
 def _phrase(event: Event, obj: str) -> str | None:
     kind, d = event.kind, event.data
     family, _, op = kind.partition(".")
     if family in ("lock", "rlock", "sem"):
-        what = f"{FAMILY_WORDS[family]} '{obj}'"
-        return {
-            "wait": f"waits for {what}{_value(d)}",
-            "acquired": f"acquired {what}{_value(d)}",
-            "released": f"released {what}{_value(d)}",
-            "timeout": f"gave up waiting for {what}",
-        }.get(op)
+        acq = ACQ.get(op)
+        return acq(what=f"{family_word(family)} '{obj}'", value=_value(d)) if acq else None
     if family == "event":
-        return {
-            "set": f"set event '{obj}' (flag True)",
-            "clear": f"cleared event '{obj}' (flag False)",
-            "wait": f"waits for event '{obj}' (flag False)",
-            "woke": f"woke: event '{obj}' is set" if d.get("waited") else f"found event '{obj}' set, goes on",
-            "timeout": f"gave up waiting for event '{obj}'",
-        }.get(op)
+        if op == "woke":
+            return (WOKE if d.get("waited") else PASSED)(obj=obj)
+        return EVENT[op](obj=obj) if op in EVENT else None
     if family == "queue":
-        item = d.get("item", "")
-        return {
-            "put": f"put {item!r} into queue '{obj}'" + (" (end signal)" if d.get("none") else ""),
-            "get": f"got {item!r} from queue '{obj}'" + (" (end signal)" if d.get("none") else ""),
-            "get_blocked": f"blocked on get: queue '{obj}' is empty",
-            "put_blocked": f"blocked on put: queue '{obj}' is full",
-            "timeout": f"gave up on {d.get('op', 'get')} from queue '{obj}'",
-            "task_done": f"marked a task done on queue '{obj}'",
-            "join_wait": f"waits for queue '{obj}' to drain",
-            "joined": f"queue '{obj}' drained",
-        }.get(op)
+        words = QUEUE.get(op)
+        if words is None:
+            return None
+        text = words(item=d.get("item", ""), obj=obj, op=d.get("op", "get"))
+        return text + (str(END_SIGNAL) if op in ("put", "get") and d.get("none") else "")
     if family == "cond":
-        return {
-            "wait": f"waits on condition '{obj}' (its lock let go)",
-            "woke": f"woke on condition '{obj}' (its lock taken back)",
-            "timeout": f"gave up waiting on condition '{obj}'",
-            "notify": f"notified condition '{obj}'" + (f" ({d['n']})" if d.get("n", 1) != 1 else ""),
-            "notify_all": f"notified every waiter of condition '{obj}'",
-        }.get(op)
+        n = f" ({d['n']})" if d.get("n", 1) != 1 else ""
+        return COND[op](obj=obj, n=n) if op in COND else None
     if family == "barrier":
-        return {
-            "wait": f"arrived at barrier '{obj}' ({d.get('n_waiting', '?')} of {d.get('parties', '?')} waiting)",
-            "pass": f"passed barrier '{obj}'",
-            "broken": f"barrier '{obj}' is broken",
-            "abort": f"aborted barrier '{obj}'",
-            "reset": f"reset barrier '{obj}'",
-        }.get(op)
+        return BARRIER[op](obj=obj, n=d.get("n_waiting", "?"), parties=d.get("parties", "?")) if op in BARRIER else None
     if family == "pool":
         n = d.get("n", 1)
-        return {
-            "task": f"handed {n} task{'' if n == 1 else 's'} of {d.get('func', '?')} to pool '{obj}'",
-            "result": f"got {n} result{'' if n == 1 else 's'} from pool '{obj}'",
-            "run": f"runs a task of {d.get('func', '?')} from pool '{obj}'",
-            "done": f"finished a task of {d.get('func', '?')} from pool '{obj}'",
-        }.get(op)
+        plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
+        return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None
     if family == "pipe":
-        item = d.get("item", "")
-        return {
-            "send": f"sent {item!r} through pipe '{obj}' (end {d.get('end')})",
-            "recv": f"received {item!r} from pipe '{obj}' (end {d.get('end')})",
-            "recv_blocked": f"blocked on recv: pipe '{obj}' (end {d.get('end')}) is empty",
-        }.get(op)
+        return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
     if family == "proc":
-        if op == "state":
-            return obj + _details(d)
-        if op == "spawn":
-            return f"started as {d.get('role', 'process')} by pid {d.get('ppid')}"
-        if op == "start":
-            # A watched program's process says it is up twice: as soon as the
-            # interpreter runs (silent here), then as the process it was started as.
-            return "is up" if d.get("label") else ""
-        if op == "exit":
-            if d.get("signal"):
-                return f"killed by {d['signal']}"
-            if d.get("code") is None:
-                return "ended (how, nobody could tell)"
-            return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
-        if op == "error":
-            return f"failed: {d.get('error', '')}"
-        if op == "join":
-            return f"waits for {obj} (pid {d.get('child')}) to end: join()"
-        if op == "joined":
-            return f"{obj} ended: join() returns" if d.get("ended") else f"stopped waiting for {obj}"
-        if op == "output":
-            return ("prints: " if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
-        if op == "lost":
-            return f"{d.get('n')} records lost: the dashboard could not take them in time"
-        if op == "signal":
-            return {"SIGSTOP": "paused (SIGSTOP)", "SIGCONT": "resumed (SIGCONT)"}.get(obj, f"got {obj}")
-        return None
+        return _proc(op, obj, d)
     if family == "prim" and op == "new":
-        where = f" at {d['site']}" if d.get("site") else ""
-        return f"created {FAMILY_WORDS.get(str(d.get('kind')), d.get('kind'))} '{obj}'{where}"
+        where = AT(site=d["site"]) if d.get("site") else ""
+        return CREATED(kind=family_word(str(d.get("kind"))), obj=obj, where=where)
     if family == "data":
         if "text" in d:  # the lesson's own words for what it saw
-            return str(d["text"])
+            return spoken(str(d["text"]), d)[0]
         if "error" in d:
             return f"{obj}: {d['error']}"
         return f"{obj}: " + ", ".join(f"{k}={v}" for k, v in d.items())
     if family == "ui":
         if op == "error":
-            return f"mpviz: {obj} failed: {d.get('error', '')}"
-        return f"you: {obj}{_details(d)}"
+            return UI_ERROR(obj=obj, error=d.get("error", ""))
+        return YOU(obj=lang.word(obj), details=_details(d))
     if family == "note":
-        return obj
+        return spoken(obj, d)[0]
+    return None
+
+
+def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
+    if op == "state":
+        text, used = spoken(obj, d)
+        return text + _details(d, used)
+    if op == "spawn":
+        return PROC["spawn"](role=lang.word(str(d.get("role", "process"))), ppid=d.get("ppid"))
+    if op == "start":
+        # A watched program's process says it is up twice: as soon as the
+        # interpreter runs (silent here), then as the process it was started as.
+        return str(PROC["up"]) if d.get("label") else ""
+    if op == "exit":
+        if d.get("signal"):
+            return PROC["killed"](signal=d["signal"])
+        if d.get("code") is None:
+            return str(PROC["ended"])
+        return str(PROC["exited"]) if d.get("code") == 0 else PROC["exited_code"](code=d.get("code"))
+    if op == "error":
+        return PROC["error"](error=d.get("error", ""))
+    if op == "join":
+        return PROC["join"](obj=lang.label(obj), child=d.get("child"))
+    if op == "joined":
+        return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
+    if op == "output":
+        return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
+    if op == "lost":
+        return PROC["lost"](n=d.get("n"))
+    if op == "signal":
+        return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None
 
 
@@ -144,9 +217,12 @@ def describe(event: Event, obj: str | None = None) -> str | None:
     return words or f"{event.kind} {name}{_details(event.data)}"
 
 
+WHO = 14
+
+
 def line(event: Event, t0: int, who: str, obj: str | None = None) -> str | None:
     """One log line: seconds since start, pid, actor, what happened."""
     words = describe(event, obj)
     if words is None:
         return None
-    return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {who:<14} {words}"
+    return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {lang.ljust(who, WHO)} {words}"

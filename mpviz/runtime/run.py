@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mpviz.lang import english
 from mpviz.lessons import lesson_class
 from mpviz.lessons.base import Lesson, Verdict
 from mpviz.model import Model
@@ -140,7 +141,7 @@ class LessonRun(BaseRun):
         if self.supervisor.stopping:
             return
         action = next((a for a in self.cls.actions if a.method == method), None)
-        emit("ui.action", action.description if action else method)
+        emit("ui.action", english(action.description) if action else method)  # records are English
         getattr(self.lesson, method)(*args)
 
 

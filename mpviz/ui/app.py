@@ -10,18 +10,20 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from mpviz import lang
+from mpviz.lang import T
 from mpviz.lessons import NAMES, lessons
 from mpviz.runtime.run import Settings
 from mpviz.ui.messages import LeaveLesson, OpenLesson, RestartLesson
-from mpviz.ui.screens.home import HomeScreen
+from mpviz.ui.screens.home import home_screen
 from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
 from mpviz.ui.sources import LiveSource, Source
 
@@ -29,13 +31,19 @@ from mpviz.ui.sources import LiveSource, Source
 HARD_EXIT_AFTER = 3.0
 
 
+SAY = {
+    "quit": T("Quit", "退出"),
+    "cannot_start": T("cannot start the lesson", "无法开始这一课"),
+    "cannot_restart": T("cannot restart the lesson", "无法重新开始这一课"),
+    "failed": T("{name} failed", "{name} 失败"),
+    "lesson": T("Lesson: {name}", "课程:{name}"),
+}
+
+
 class MpvizApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mpviz"
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = []  # make_app()'s classes have the keys, in their language
 
     def __init__(self, source: Source | None = None, defaults: Settings | None = None) -> None:
         super().__init__()
@@ -48,7 +56,7 @@ class MpvizApp(App[int]):
     def on_mount(self) -> None:
         self._running_loop = asyncio.get_running_loop()
         # The lessons underneath, so that leaving a lesson always lands there.
-        self.push_screen(HomeScreen())
+        self.push_screen(home_screen())
         if self._first is not None:
             self.push_screen(lesson_screen(self._first))
 
@@ -65,7 +73,7 @@ class MpvizApp(App[int]):
         try:
             source = LiveSource.lesson_run(settings)
         except ValueError as exc:
-            self.notify(str(exc), title="cannot start the lesson", severity="error")
+            self.notify(str(exc), title=str(SAY["cannot_start"]), severity="error")
             return
         self.sources.append(source)
         self.push_screen(lesson_screen(source))
@@ -86,7 +94,7 @@ class MpvizApp(App[int]):
         try:
             new = old.again(message.flip)
         except ValueError as exc:
-            self.notify(str(exc), title="cannot restart the lesson", severity="error")
+            self.notify(str(exc), title=str(SAY["cannot_restart"]), severity="error")
             self.pop_screen()
             return
         self.sources.append(new)
@@ -112,7 +120,7 @@ class MpvizApp(App[int]):
         if event.state is WorkerState.ERROR:
             error = event.worker.error
             text = f"{type(error).__name__}: {error}" if error is not None else "failed"
-            self.notify(text, title=f"{event.worker.name} failed", severity="error")
+            self.notify(text, title=SAY["failed"](name=event.worker.name), severity="error")
 
     def end_by_signal(self, signum: int, frame: object = None) -> None:
         """SIGTERM or SIGHUP: stop every lesson process, then leave.
@@ -135,7 +143,7 @@ class MpvizApp(App[int]):
         yield from super().get_system_commands(screen)
         for cls in lessons():
             yield SystemCommand(
-                f"Lesson: {cls.name}", f"{cls.title}: {cls.teaches}", partial(self._switch_to, cls.name)
+                SAY["lesson"](name=cls.name), f"{cls.title}: {cls.teaches}", partial(self._switch_to, cls.name)
             )
 
     def _switch_to(self, name: str) -> None:
@@ -145,6 +153,18 @@ class MpvizApp(App[int]):
         self.open_lesson(name)
 
 
+_APPS: dict[str, type[MpvizApp]] = {}
+
+
 def make_app(source: Source | None = None, defaults: Settings | None = None) -> MpvizApp:
-    """The app the console script runs and the tests drive."""
-    return MpvizApp(source, defaults)
+    """The app the console script runs and the tests drive, its keys in the current language."""
+    cls = _APPS.get(lang.current())
+    if cls is None:
+        keys = [
+            Binding("q", "quit", str(SAY["quit"])),
+            Binding("ctrl+c", "quit", str(SAY["quit"]), show=False, priority=True),
+        ]
+        cls = _APPS[lang.current()] = type(
+            "MpvizApp", (MpvizApp,), {"BINDINGS": keys, "__module__": __name__}
+        )  # CSS_PATH is beside this module
+    return cls(source, defaults)

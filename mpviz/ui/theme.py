@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mpviz.lang import T
 from mpviz.model import Phase
 
 # What each phase looks like in the table and on the timeline.  The glyphs
@@ -25,13 +26,30 @@ PHASE_GLYPH = {
 }
 
 PHASE_WORDS = {
-    Phase.STARTING: "starting",
-    Phase.RUNNING: "running",
-    Phase.BLOCKED: "blocked",
-    Phase.HOLDING: "holding",
-    Phase.STOPPED: "paused",
-    Phase.EXITED: "exited",
+    Phase.STARTING: T("starting", "启动中"),
+    Phase.RUNNING: T("running", "运行"),
+    Phase.BLOCKED: T("blocked", "阻塞"),
+    Phase.HOLDING: T("holding", "持有"),
+    Phase.STOPPED: T("paused", "暂停"),
+    Phase.EXITED: T("exited", "已退出"),
 }
+
+# psutil's words for a process's status, and the table's own.
+STATUS = {
+    "exited": T("exited", "已退出"),
+    "stopped": T("stopped", "已停止"),
+    "sleeping": T("sleeping", "睡眠"),
+    "running": T("running", "运行"),
+    "disk-sleep": T("disk-sleep", "磁盘等待"),
+    "zombie": T("zombie", "僵尸"),
+    "idle": T("idle", "空闲"),
+}
+
+
+def status_words(status: str) -> str:
+    """A psutil status (or "exited", "stopped") in the current language."""
+    words = STATUS.get(status)
+    return status if words is None else str(words)
 
 
 def duration(ns: int) -> str:

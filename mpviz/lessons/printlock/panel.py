@@ -1,4 +1,4 @@
-"""The rounds side by side: each worker's "running" to "done" as a bar on one time scale."""
+"""The rounds side by side: each worker's "running" to "done" as a bar, and the lines it printed."""
 
 from __future__ import annotations
 
@@ -6,15 +6,23 @@ from typing import Any
 
 from rich.text import Text
 
-from mpviz.lessons.printlock.lesson import PrintLock, rounds, span
-from mpviz.lessons.printlock.workers import HOW, MODES, Said
+from mpviz.lang import T
+from mpviz.lessons.printlock.lesson import HOW, PrintLock, rounds, span
+from mpviz.lessons.printlock.workers import MODES, Said
 from mpviz.model import Model, Phase
 from mpviz.ui.theme import PHASE_STYLE
 from mpviz.ui.widgets.lesson_panel import LessonPanel
+from mpviz.ui.widgets.output import colour
+
+SAY = {
+    "head": T("Each worker: 'running' to 'done'", "每个进程:从 'running' 到 'done'"),
+    "not_yet": T("   not run yet (m: next mode)\n", "   还没运行(m:下一种)\n"),
+    "printed": T("   printed:\n", "   打印出来的:\n"),
+}
 
 
 class PrintLockPanel(LessonPanel):
-    """The rounds side by side: each worker's running..done as a bar on one time scale."""
+    """The rounds side by side: each worker's running..done as a bar on one time scale, and its printed lines."""
 
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         by_mode = rounds(model)
@@ -35,13 +43,13 @@ class PrintLockPanel(LessonPanel):
                     longest = max(longest, s[1] - start)
             spans[mode] = rows
         width = max(10, self.inner_width - 9)
-        text = Text.assemble(("Each worker: 'running' to 'done'", "bold"), f" ({longest / 1e9:.1f} s)\n")
+        text = Text.assemble((str(SAY["head"]), "bold"), f" ({longest / 1e9:.1f} s)\n")
         for mode in MODES:
             shown = spans.get(mode)
             text.append(f"\n{mode}", style="bold")
-            text.append(HOW[mode] + "\n", style="dim")
+            text.append(f"{HOW[mode]}\n", style="dim")
             if not shown:
-                text.append("   not run yet (m: next mode)\n", style="dim")
+                text.append(str(SAY["not_yet"]), style="dim")
                 continue
             glyph, style = ("█", PHASE_STYLE[Phase.HOLDING]) if mode == "lock" else ("━", PHASE_STYLE[Phase.RUNNING])
             for n, s, phase in shown:
@@ -53,8 +61,15 @@ class PrintLockPanel(LessonPanel):
                     text.append(" " * a)
                     text.append(glyph * max(1, b - a), style=style)
                 text.append("\n")
+            # The lines themselves, in the order they were printed: interleaved, or in pairs.
+            pids = {p.pid for p in by_mode[mode]}
+            printed = [e for e in model.output if e.pid in pids]
+            if printed:
+                text.append(str(SAY["printed"]), style="dim")
+                for event in printed:
+                    text.append(f"     {event.data.get('text', '')}\n", style=colour(model, event.pid))
         verdict = PrintLock.judge(model, values, now_ns)
-        text.append(f"\n{verdict.text}", style="dim")
+        text.append(f"\n{verdict.text}", style="bold red" if verdict.ok is False else "dim")
         self.part("main").show(text)
 
 

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lang import T, vocabulary
+from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
 from mpviz.lessons.tickets.workers import Said, TicketFileError, buy_ticket, read_count, write_count
 from mpviz.model import Model
 from mpviz.sync import Lock, context
@@ -21,38 +22,104 @@ LOCK = "ticket"  # the lock's name
 WATCH_S = 0.25
 
 
-def holds(count: int, stock: int | None = None) -> str:
-    """The log's line for what main saw in the file."""
-    return f"{FILE} holds {count}" + ("" if stock is None else f" (stock {stock})")
+# Main's words for what it saw in the file, and for the lock's switch; the numbers come from the record.
+HOLDS = f"{FILE} holds {{count}}"
+HOLDS_STOCK = f"{FILE} holds {{count}} (stock {{stock}})"
+TAKE, SKIP = "buyers from now on take the lock", "buyers from now on skip the lock"
+
+# The tutorial prints 'person{}查询当前余票', 'person{}购票成功' and '余票不足,person{}购票失败'.
+vocabulary(
+    {
+        Said.CHECKS: "查询当前余票",
+        Said.READ: "读取票文件",
+        Said.BOUGHT: "购票成功",
+        Said.SOLD_OUT: "余票不足,购票失败",
+        "buyer": "person",
+        HOLDS: "票文件里还剩 {count} 张",
+        HOLDS_STOCK: "票文件里还剩 {count} 张(共 {stock} 张)",
+        TAKE: "之后的买票人都要拿锁",
+        SKIP: "之后的买票人都不拿锁",
+    }
+)
+SAY = {
+    "oversold": T(
+        "oversold: {sold} tickets sold of {stock} in stock{who}", "超卖:一共 {stock} 张票,卖出了 {sold} 张{who}"
+    ),
+    "overlapped": T("; read–write windows overlapped: {names}", ";读写的时间段重叠了:{names}"),
+    "broken_file": T("the ticket file is broken: {error}", "票文件坏了:{error}"),
+    "counts": T(
+        "{sold} sold, {left} left in the file, {stock} in stock", "卖出 {sold} 张,文件里剩 {left} 张,一共 {stock} 张"
+    ),
+    "wrong": T("sold + left != stock", "卖出 + 剩下 != 总数"),
+    "right": T("sold + left == stock", "卖出 + 剩下 == 总数"),
+}
 
 
 class Tickets(Lesson):
     name = "tickets"
-    title = "Lock: the ticket rush"
-    teaches = "a Lock makes read-modify-write of a shared file serial; without it, tickets oversell"
-    watch = "one buyer holds the lock at a time; switch the lock off and watch the file oversell"
-    explain = (
+    title = T("Lock: the ticket rush", "锁:12306 抢票")
+    teaches = T(
+        "a Lock makes read-modify-write of a shared file serial; without it, tickets oversell",
+        "锁让对共享文件的读-改-写变成串行;不加锁,票就会超卖",
+    )
+    watch = T(
+        "one buyer holds the lock at a time; switch the lock off and watch the file oversell",
+        "同一时间只有一个买票人拿着锁;把锁关掉,看文件超卖",
+    )
+    explain = T(
         "A JSON file holds the tickets left. Each buyer reads it, waits a moment, and writes "
         "count - 1. With the Lock, one buyer at a time does the whole read-wait-write, so the "
         "count is always right. Without it, buyers read the same count and each sells a ticket: "
         "more are sold than ever existed. multiprocessing's Lock has no owner: if its holder is "
-        "killed, everyone waiting waits forever."
+        "killed, everyone waiting waits forever.",
+        "一个 JSON 文件记着剩下的票数。每个买票人读它,等一会儿,再写回 count - 1。加锁时,同一时间只有一个"
+        "买票人做完整个读-等-写,票数总是对的。不加锁,买票人读到同一个票数,各卖一张:卖出的比有的还多。"
+        "multiprocessing 的锁没有主人:持有锁的进程被杀掉,等锁的进程就永远等下去。",
     )
     params = (
-        Param("stock", 3, "tickets in a new file (an existing --db keeps its count)", 0, 1_000_000),
-        Param("buyers", 5, "buyers in the rush", 0, 1000),
-        Param("db", "", "the ticket file (default: a fresh temporary one)"),
-        Param("no_lock", False, "buy without the lock: the file oversells"),
         Param(
-            "read_delay", -1.0, "seconds between reading and writing (default: random(), as in the tutorial)", 0, 3600
+            "stock",
+            3,
+            T("tickets in a new file (an existing --db keeps its count)", "新文件里的票数(已有的 --db 保留它的票数)"),
+            0,
+            1_000_000,
         ),
-        Param("write_delay", -1.0, "seconds after writing, before releasing (default: random())", 0, 3600),
+        Param("buyers", 5, T("buyers in the rush", "抢票的人数"), 0, 1000),
+        Param("db", "", T("the ticket file (default: a fresh temporary one)", "票文件(默认:一个新的临时文件)")),
+        Param("no_lock", False, T("buy without the lock: the file oversells", "不加锁买票:文件超卖")),
+        Param(
+            "read_delay",
+            -1.0,
+            T(
+                "seconds between reading and writing (default: random(), as in the tutorial)",
+                "读和写之间等几秒(默认:random(),和教程一样)",
+            ),
+            0,
+            3600,
+        ),
+        Param(
+            "write_delay",
+            -1.0,
+            T("seconds after writing, before releasing (default: random())", "写完后、释放锁前等几秒(默认:random())"),
+            0,
+            3600,
+        ),
     )
     actions = (
-        Action("b", "add_buyer", "Add buyer", "another buyer joins the rush"),
-        Action("B", "add_ten", "Add 10", "ten more buyers join the rush"),
-        Action("s", "restock", "Restock", "main puts --stock more tickets into the file"),
-        Action("l", "toggle_lock", "Lock on/off", "buyers from now on use the lock, or not"),
+        Action("b", "add_buyer", T("Add buyer", "加一个买票人"), T("another buyer joins the rush", "又一个人来抢票")),
+        Action("B", "add_ten", T("Add 10", "加 10 个"), T("ten more buyers join the rush", "又来十个人抢票")),
+        Action(
+            "s",
+            "restock",
+            T("Restock", "补票"),
+            T("main puts --stock more tickets into the file", "主进程往文件里再补 --stock 张票"),
+        ),
+        Action(
+            "l",
+            "toggle_lock",
+            T("Lock on/off", "锁开/关"),
+            T("buyers from now on use the lock, or not", "之后的买票人用锁,或不用"),
+        ),
     )
     quick = ("--buyers", "8", "--stock", "5", "--read-delay", "0.05", "--write-delay", "0.01", "--seed", "3")
     busy = ("--buyers", "20", "--speed", "50")
@@ -114,7 +181,7 @@ class Tickets(Lesson):
         emit(
             "data.value",
             FILE,
-            {"count": stock, "stock": stock, "path": self.db, "lock": locked, "text": holds(stock, stock)},
+            {"count": stock, "stock": stock, "path": self.db, "lock": locked, "text": HOLDS_STOCK},
         )
         for _ in range(self.values["buyers"]):
             self.add_buyer()
@@ -130,7 +197,7 @@ class Tickets(Lesson):
                 emit("data.value", FILE, {"error": str(exc)})
                 continue
             if count != last or idle != settled:
-                emit("data.value", FILE, {"count": count, "settled": idle, "text": holds(count)})
+                emit("data.value", FILE, {"count": count, "settled": idle, "text": HOLDS})
                 last, settled = count, idle
 
     def add_buyer(self) -> None:
@@ -148,14 +215,12 @@ class Tickets(Lesson):
             count = read_count(self.db) + self.values["stock"]
             write_count(self.db, count)
             self.stock += self.values["stock"]
-        emit("data.value", FILE, {"count": count, "stock": self.stock, "text": holds(count, self.stock)})
+        emit("data.value", FILE, {"count": count, "stock": self.stock, "text": HOLDS_STOCK})
 
     def toggle_lock(self) -> None:
         self.use_lock.value = 0 if self.use_lock.value else 1
         locked = bool(self.use_lock.value)
-        emit(
-            "data.value", FILE, {"lock": locked, "text": f"buyers from now on {'take' if locked else 'skip'} the lock"}
-        )
+        emit("data.value", FILE, {"lock": locked, "text": TAKE if locked else SKIP})
 
     def finished(self, model: Model, now_ns: int) -> bool:
         settled = model.values.get(FILE, {}).get("settled", False)
@@ -181,14 +246,14 @@ class Tickets(Lesson):
         sold = model.said(Said.BOUGHT)
         if sold > stock:
             overlaps = overlapping_buyers(model)
-            who = f"; read–write windows overlapped: {', '.join(overlaps)}" if overlaps else ""
-            return Verdict(False, f"oversold: {sold} tickets sold of {stock} in stock{who}: invariant broken")
+            who = SAY["overlapped"](names=", ".join(overlaps)) if overlaps else ""
+            return Verdict(False, f"{SAY['oversold'](sold=sold, stock=stock, who=who)}: {BROKEN}")
         if "error" in facts:
-            return Verdict(False, f"the ticket file is broken: {facts['error']}: invariant broken")
-        text = f"{sold} sold, {left} left in the file, {stock} in stock"
+            return Verdict(False, f"{SAY['broken_file'](error=facts['error'])}: {BROKEN}")
+        text = SAY["counts"](sold=sold, left=left, stock=stock)
         if final and left is not None and sold + left != stock:
-            return Verdict(False, f"{text}: sold + left != stock: invariant broken")
-        return Verdict(True, f"{text}: sold + left == stock, invariant held") if final else Verdict(None, text)
+            return Verdict(False, f"{text}: {SAY['wrong']}: {BROKEN}")
+        return Verdict(True, f"{text}: {SAY['right']}, {HELD}") if final else Verdict(None, text)
 
 
 def windows(model: Model) -> list[tuple[int, int, str]]:

@@ -6,12 +6,27 @@ from typing import Any
 
 from rich.text import Text
 
+from mpviz.lang import T, ljust, word
 from mpviz.lessons.tickets.lesson import FILE, LOCK, overlapping_buyers
 from mpviz.lessons.tickets.workers import Said
 from mpviz.model import Model
 from mpviz.ui.theme import PHASE_STYLE
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.primitives import holders, waiters
+
+SAY = {
+    "file": T("Ticket file", "票文件"),
+    "left": T("  left ", "  剩 "),
+    "sold": T(" (in the file) · sold ", "(文件里)· 卖出 "),
+    "stock": T(" · stock {stock}\n", " · 一共 {stock}\n"),
+    "oversold": T("  OVERSOLD: {n} tickets that never existed\n", "  超卖:{n} 张根本不存在的票\n"),
+    "buyers": T("  buyers ", "  买票人 "),
+    "take": T("take the lock", "拿锁"),
+    "skip": T("skip the lock", "不拿锁"),
+    "lock": T("Lock '{name}'", "锁 '{name}'"),
+    "who": T("Buyers", "买票人"),
+    "stale": T("  ! sold from a stale count", "  ! 按过期的票数卖了票"),
+}
 
 
 class TicketsPanel(LessonPanel):
@@ -22,38 +37,39 @@ class TicketsPanel(LessonPanel):
         sold = model.said(Said.BOUGHT)
         stock = facts.get("stock", 0)
         left = facts.get("count")
-        text = Text.assemble(("Ticket file", "bold"), f"  {facts.get('path', values.get('db', ''))}\n")
+        text = Text.assemble((str(SAY["file"]), "bold"), f"  {facts.get('path', values.get('db', ''))}\n")
         if "error" in facts:
             text.append(f"  {facts['error']}\n", style="bold red")
-        text.append("  left ")
+        text.append(str(SAY["left"]))
         text.append("?" if left is None else str(left), style="bold")
-        text.append(" (in the file) · sold ")
+        text.append(str(SAY["sold"]))
         text.append(str(sold), style="bold red" if sold > stock else "bold")
-        text.append(f" · stock {stock}\n")
+        text.append(SAY["stock"](stock=stock))
         if sold > stock:
-            text.append(f"  OVERSOLD: {sold - stock} tickets that never existed\n", style="bold red")
+            text.append(SAY["oversold"](n=sold - stock), style="bold red")
         locked = facts.get("lock", True)
-        text.append("  buyers ")
-        text.append("take the lock" if locked else "skip the lock", style="green3" if locked else "bold red")
+        text.append(str(SAY["buyers"]))
+        text.append(str(SAY["take" if locked else "skip"]), style="green3" if locked else "bold red")
         lock = model.prim(LOCK)
-        text.append(f"\n\nLock '{lock.name}'", style="bold")
+        text.append(f"\n\n{SAY['lock'](name=lock.name)}", style="bold")
         text.append_text(holders(model, lock, now_ns))
         text.append("\n")
         text.append_text(waiters(model, lock, now_ns))
-        text.append("\n\nBuyers", style="bold")
+        text.append(f"\n\n{SAY['who']}", style="bold")
         overlapped = set(overlapping_buyers(model)) if sold > stock else set()
         if overlapped:
-            text.append("  ! sold from a stale count", style="bold red")
+            text.append(str(SAY["stale"]), style="bold red")
         for proc in model.by_role("buyer")[-14:]:
             style = PHASE_STYLE[proc.phase]
             text.append("\n!" if proc.name in overlapped else "\n ", style="bold red")
-            text.append(f"{proc.name:<10}", style=style)
+            text.append(ljust(proc.name, 10), style=style)
             # A buyer that is done shows what it did: bought, or found none.
             words = proc.said if not proc.alive and proc.said and proc.exit_code == 0 else proc.state
             said = proc.facts.get(words)
             detail = said.last if said is not None and not proc.blocked else {}
             text.append(
-                words + (f" ({', '.join(f'{k} {v}' for k, v in detail.items())})" if detail else ""), style=style
+                word(words) + (f" ({', '.join(f'{k} {v}' for k, v in detail.items())})" if detail else ""),
+                style=style,
             )
         self.part("main").show(text)
 

@@ -8,9 +8,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from mpviz.lang import T
 from mpviz.lessons.base import Lesson
 
-LEGEND = """\
+LEGEND = T(
+    """\
 | on the timeline | means |
 |---|---|
 | `━━` blue | running: doing its own work |
@@ -18,10 +20,21 @@ LEGEND = """\
 | `▒▒` red | blocked: waiting for a lock, a semaphore, an event, a queue or a pipe |
 | `▚▚` magenta | paused (SIGSTOP) |
 | `··` grey | starting up |
-"""
+""",
+    """\
+| 时间线上 | 意思 |
+|---|---|
+| `━━` 蓝 | 运行:在做自己的事 |
+| `██` 绿 | 持有一把锁或一个信号量 |
+| `▒▒` 红 | 阻塞:在等锁、信号量、事件、队列或管道 |
+| `▚▚` 品红 | 暂停(SIGSTOP) |
+| `··` 灰 | 启动中 |
+""",
+)
 
 
-PROGRAM = """\
+PROGRAM = T(
+    """\
 # Watching {name}
 
 Every process of the program is a row of **Processes**, parent before child.
@@ -30,17 +43,25 @@ named after the variable it was assigned to, with who holds it and who waits.
 **Printed** is what each process printed, in its own colour; type a line in
 the box below it for the program's standard input. A deadlock, a lock held
 by a dead process, or a wait nobody can end is named at the top.
-"""
+""",
+    """\
+# 观察 {name}
 
+程序的每个进程是 **进程** 里的一行,父进程在子进程前面。
+**同步原语** 列出它创建的每个锁、信号量、事件、队列和管道,以赋给的变量命名,
+显示谁持有、谁在等。**打印输出** 是每个进程打印的内容,各用自己的颜色;
+在下面的框里输入一行,就送到程序的标准输入。死锁、被已死进程持有的锁、
+谁也结束不了的等待,会在最上面指出来。
+""",
+)
 
-def help_text(lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> str:
-    rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
-    about = (
-        PROGRAM.format(name=name)
-        if lesson is None
-        else f"# {lesson.title}\n\n{lesson.teaches}.\n\n{lesson.explain}\n\n**Watch for:** {lesson.watch}.\n"
-    )
-    return f"""\
+ABOUT = T(
+    "# {title}\n\n{teaches}.\n\n{explain}\n\n**Watch for:** {watch}.\n",
+    "# {title}\n\n{teaches}。\n\n{explain}\n\n**注意看:** {watch}。\n",
+)
+
+BODY = T(
+    """\
 {about}
 ## Keys
 
@@ -55,9 +76,40 @@ it waits on. *Status*, *CPU%*, *RSS* and *Thr* come from psutil once a second.
 psutil cannot tell "blocked on a lock" from "sleeping": the blocked states come
 from the records the primitives send.
 
-{LEGEND}
+{legend}
 Press `escape` or `?` to close.
-"""
+""",
+    """\
+{about}
+## 按键
+
+{rows}
+- `q` 退出:先停掉每个进程
+
+## 怎么看这个界面
+
+**进程** 的每一行是一个真实的 PID。*状态* 用这一课的话说进程在做什么;阻塞时,
+说的是它在等的那个同步原语。*系统状态*、*CPU%*、*RSS* 和 *Thr* 每秒从 psutil 读一次。
+psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发出的记录。
+
+{legend}
+按 `escape` 或 `?` 关闭。
+""",
+)
+
+
+TITLE = T("Help", "帮助")
+CLOSE = T("escape to close", "escape 关闭")
+
+
+def help_text(lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> str:
+    rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
+    about = (
+        PROGRAM(name=name)
+        if lesson is None
+        else ABOUT(title=lesson.title, teaches=lesson.teaches, explain=lesson.explain, watch=lesson.watch)
+    )
+    return BODY(about=about, rows=rows, legend=LEGEND)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -74,5 +126,5 @@ class HelpScreen(ModalScreen[None]):
             yield Markdown(help_text(self.lesson, self.name_shown, self.keys))
 
     def on_mount(self) -> None:
-        self.query_one("#help").border_title = "Help"
-        self.query_one("#help").border_subtitle = "escape to close"
+        self.query_one("#help").border_title = str(TITLE)
+        self.query_one("#help").border_subtitle = str(CLOSE)

@@ -23,6 +23,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from mpviz import lang
+from mpviz.lang import T
 from mpviz.lessons import panel_module
 from mpviz.lessons.base import Lesson
 from mpviz.telemetry import Event
@@ -49,35 +51,71 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
 # Keys that do the same thing in every lesson.  Lesson keys come from the
 # lesson's actions (see ``lesson_screen``).
-COMMON: list[BindingType] = [
-    Binding("question_mark", "help", "Help"),
-    Binding("r", "restart", "Restart"),
-    # One footer slot teaches both speed keys.
-    Binding(
-        "plus,equals_sign",
-        "faster",
-        "Speed",
-        key_display="+/-",
-        tooltip="lesson time runs twice as fast (+) or half as fast (-)",
+KEYS = {
+    "help": T("Help", "帮助"),
+    "restart": T("Restart", "重来"),
+    "speed": T("Speed", "速度"),
+    "speed_tip": T("lesson time runs twice as fast (+) or half as fast (-)", "课程时间快一倍(+)或慢一半(-)"),
+    "slower": T("Slower", "慢一点"),
+    "slower_tip": T("slower: lesson time runs half as fast", "慢一点:课程时间慢一半"),
+    "pause": T("Pause/resume", "暂停/继续"),
+    "pause_all": T("Pause all", "全部暂停"),
+    "kill": T("Kill", "杀掉"),
+    "exited": T("Exited", "已退出"),
+    "exited_tip": T("show the exited processes, or fold them into one line", "显示已退出的进程,或折成一行"),
+    "sort": T("Sort", "排序"),
+    "sort_tip": T("sort the processes by CPU, state, PID (< back)", "按 CPU、状态、PID 排序(< 往回)"),
+    "sort_back": T("Sort back", "往回排序"),
+    "filter": T("Filter", "筛选"),
+    "filter_tip": T("show only the processes whose name has what you type", "只显示名字里有你输入的字的进程"),
+    "play": T("Play/pause", "播放/暂停"),
+    "step": T("Step", "单步"),
+    "home": T("Lessons", "课程"),
+}
+
+
+def common_keys() -> list[BindingType]:
+    """The keys every lesson has, described in the current language."""
+    return [
+        Binding("question_mark", "help", str(KEYS["help"])),
+        Binding("r", "restart", str(KEYS["restart"])),
+        # One footer slot teaches both speed keys.
+        Binding("plus,equals_sign", "faster", str(KEYS["speed"]), key_display="+/-", tooltip=str(KEYS["speed_tip"])),
+        Binding("minus", "slower", str(KEYS["slower"]), key_display="-", show=False, tooltip=str(KEYS["slower_tip"])),
+        Binding("z", "pause", str(KEYS["pause"])),
+        Binding("Z", "pause_all", str(KEYS["pause_all"]), show=False),
+        Binding("k", "kill", str(KEYS["kill"])),
+        Binding("h", "exited", str(KEYS["exited"]), tooltip=str(KEYS["exited_tip"])),
+        Binding("greater_than_sign", "sort(1)", str(KEYS["sort"]), key_display="</>", tooltip=str(KEYS["sort_tip"])),
+        Binding("less_than_sign", "sort(-1)", str(KEYS["sort_back"]), show=False, tooltip=str(KEYS["sort_tip"])),
+        Binding("slash", "filter", str(KEYS["filter"]), tooltip=str(KEYS["filter_tip"])),
+        Binding("space", "replay_pause", str(KEYS["play"])),
+        Binding("n", "step", str(KEYS["step"])),
+        Binding("escape", "home", str(KEYS["home"]), show=False),
+    ]
+
+
+SAY = {
+    "program": T("watching a program", "观察一个程序"),
+    "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
+    "processes": T("Processes", "进程"),
+    "primitives": T("Primitives", "同步原语"),
+    "events": T("Events", "事件记录"),
+    "selected": T("Selected process", "选中的进程"),
+    "printed": T("Printed", "打印输出"),
+    "filter": T(
+        "only processes whose name has… (Enter keeps it, Esc clears)", "只看名字里有……的进程(回车保留,Esc 清除)"
     ),
-    Binding("minus", "slower", "Slower", key_display="-", show=False, tooltip="slower: lesson time runs half as fast"),
-    Binding("z", "pause", "Pause/resume"),
-    Binding("Z", "pause_all", "Pause all", show=False),
-    Binding("k", "kill", "Kill"),
-    Binding("h", "exited", "Exited", tooltip="show the exited processes, or fold them into one line"),
-    Binding(
-        "greater_than_sign",
-        "sort(1)",
-        "Sort",
-        key_display="</>",
-        tooltip="sort the processes by CPU, state, PID (< back)",
+    "record_error": T("⚠ recording stopped: {error}\n", "⚠ 录制停止了:{error}\n"),
+    "status": T("{where} · speed ×{speed:g} · {n} {processes} alive", "{where} · 速度 ×{speed:g} · {n} 个进程活着"),
+    "live": T("live", "实时"),
+    "replay": T("replay", "回放"),
+    "replay, paused": T("replay, paused", "回放,已暂停"),
+    "a_replay": T("This is a replay: nothing to act on.", "这是回放:没有可以操作的。"),
+    "select": T(
+        "Select a running lesson process first (↑/↓ in the table).", "先选一个正在运行的课程进程(在表格里按 ↑/↓)。"
     ),
-    Binding("less_than_sign", "sort(-1)", "Sort back", show=False, tooltip="the sort before"),
-    Binding("slash", "filter", "Filter", tooltip="show only the processes whose name has what you type"),
-    Binding("space", "replay_pause", "Play/pause"),
-    Binding("n", "step", "Step"),
-    Binding("escape", "home", "Lessons", show=False),
-]
+}
 
 LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
 REPLAY_ONLY = {"replay_pause", "step"}
@@ -102,7 +140,7 @@ class FilterInput(Input):
 
 
 class LessonScreen(Screen):
-    BINDINGS: ClassVar[list[BindingType]] = COMMON
+    BINDINGS: ClassVar[list[BindingType]] = []  # the screen classes of lesson_screen() have the keys
 
     def __init__(self, source: Source) -> None:
         super().__init__()
@@ -125,7 +163,7 @@ class LessonScreen(Screen):
         yield TitleBar()
         yield Alerts(id="alerts")
         yield ProcessTable(id="procs", tree=self.lesson is None)
-        yield FilterInput(placeholder="only processes whose name has… (Enter keeps it, Esc clears)", id="filter")
+        yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
             panel: type[LessonPanel] = (
                 ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
@@ -137,21 +175,22 @@ class LessonScreen(Screen):
                 with Vertical(id="printed"):
                     yield OutputView(id="output")
                     if self.source.controls is not None:
-                        yield ProgramInput(placeholder="a line for the program's stdin (Tab here, Enter)", id="stdin")
+                        yield ProgramInput(placeholder=str(SAY["stdin"]), id="stdin")
             yield EventLog(id="log")
             yield Details(id="details")
         yield Footer()
 
     def on_mount(self) -> None:
         lesson = self.lesson
-        self._title = f"mpviz · {self.source.name}: " + (lesson.title if lesson else "watching a program")
+        heading = lesson.heading(self.source.values) if lesson else str(SAY["program"])
+        self._title = f"mpviz · {self.source.name}: {heading}"
         self.query_one(TitleBar).set(self._title)
-        self.query_one("#procs").border_title = "Processes"
-        self.query_one("#panel").border_title = lesson.title if lesson else "Primitives"
-        self.query_one("#log").border_title = "Events"
-        self.query_one("#details").border_title = "Selected process"
+        self.query_one("#procs").border_title = str(SAY["processes"])
+        self.query_one("#panel").border_title = heading if lesson else str(SAY["primitives"])
+        self.query_one("#log").border_title = str(SAY["events"])
+        self.query_one("#details").border_title = str(SAY["selected"])
         if lesson is None:
-            self.query_one("#printed").border_title = "Printed"
+            self.query_one("#printed").border_title = str(SAY["printed"])
         if self._frozen:
             self._take(self.source.read(0))
             # Drawn once, after layout, so every widget knows its size.
@@ -254,7 +293,7 @@ class LessonScreen(Screen):
         text = Text()
         controls = self.source.controls
         if controls is not None and controls.record_error:
-            text.append(f"⚠ recording stopped: {controls.record_error}\n", style="bold red")
+            text.append(SAY["record_error"](error=controls.record_error), style="bold red")
         for anomaly in self.model.anomalies(now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
@@ -267,14 +306,20 @@ class LessonScreen(Screen):
     def _show_status(self, now: int) -> None:
         source = self.source
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        status = f"{source.where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        where = SAY.get(source.where)
+        status = SAY["status"](
+            where=where or source.where,
+            speed=round(source.speed, 3),
+            n=alive,
+            processes="process" if alive == 1 else "processes",
+        )
         self.query_one(TitleBar).set(self._title, status)
 
     @on(LessonAction)
     def _lesson_action(self, message: LessonAction) -> None:
         """A panel asks for a lesson action (the chat's typed line)."""
         if self.source.controls is None:
-            self.notify("This is a replay: nothing to act on.", severity="warning")
+            self.notify(str(SAY["a_replay"]), severity="warning")
             return
         selected = [self.query_one(ProcessTable).selected_pid] if message.selected else []
         self._act(message.method, *selected, *message.args)
@@ -374,7 +419,7 @@ class LessonScreen(Screen):
         pid = self.query_one(ProcessTable).selected_pid
         proc = self.model.procs.get(pid) if pid is not None else None
         if proc is None or not proc.alive or proc.role == "main":
-            self.notify("Select a running lesson process first (↑/↓ in the table).", severity="warning", timeout=3)
+            self.notify(str(SAY["select"]), severity="warning", timeout=3)
             return None
         return pid
 
@@ -399,7 +444,7 @@ class LessonScreen(Screen):
 
     def action_sort(self, step: int) -> None:
         words = self.query_one(ProcessTable).next_sort(step)
-        self.query_one("#procs").border_title = f"Processes {words}"
+        self.query_one("#procs").border_title = f"{SAY['processes']} {words}"
 
     def action_filter(self) -> None:
         box = self.query_one(FilterInput)
@@ -418,19 +463,30 @@ class LessonScreen(Screen):
             self._last_second = -1
 
 
-_SCREENS: dict[str, type[LessonScreen]] = {}
+_SCREENS: dict[tuple[str, str], type[LessonScreen]] = {}
 
 
-def screen_class(lesson: type[Lesson]) -> type[LessonScreen]:
-    """The screen class of a lesson: its own keys, then the common ones.
+def screen_class(lesson: type[Lesson] | None) -> type[LessonScreen]:
+    """The screen class of a lesson (a watched program: ``None``), its keys in the current language:
+    under a class with the common keys, its own keys, then the common ones again
+    (Textual merges bindings down the classes: the footer shows the common keys first).
 
-    Made once per lesson: Textual keeps caches per class, and a class made on
-    every restart would keep them all."""
-    cls = _SCREENS.get(lesson.name)
-    if cls is None:
-        keys = [Binding(a.key, f"lesson('{a.method}')", a.description, tooltip=a.help) for a in lesson.actions]
-        keys += [Binding(t.key, f"flip('{t.param}')", t.description, tooltip=t.help) for t in lesson.toggles]
-        cls = _SCREENS[lesson.name] = type(f"{lesson.__name__}Screen", (LessonScreen,), {"BINDINGS": keys + COMMON})
+    Made once per lesson and language: Textual keeps caches per class, and a
+    class made on every restart would keep them all."""
+    name = lesson.name if lesson else ""
+    cls = _SCREENS.get((name, lang.current()))
+    if cls is not None:
+        return cls
+    if lesson is None:
+        cls = type("ProgramScreen", (ProgramScreen,), {"BINDINGS": common_keys()})
+    else:
+        keys: list[BindingType] = [
+            Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
+        ]
+        keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+        base = type("LessonScreen", (LessonScreen,), {"BINDINGS": common_keys()})
+        cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
+    _SCREENS[(name, lang.current())] = cls
     return cls
 
 
@@ -439,4 +495,4 @@ class ProgramScreen(LessonScreen):
 
 
 def lesson_screen(source: Source) -> LessonScreen:
-    return ProgramScreen(source) if source.lesson is None else screen_class(source.lesson)(source)
+    return screen_class(source.lesson)(source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -33,7 +34,7 @@ def boxes(cells: list[tuple[str, list[Text], str]], width: int) -> Text:
         middles = [Text() for _ in range(height)]
         for title, lines, style in row:
             label = f" {title} "
-            top.append("╭─" + label + "─" * (inner - 1 - len(label)) + "╮", style=style)
+            top.append("╭─" + label + "─" * (inner - 1 - cell_len(label)) + "╮", style=style)
             for i in range(height):
                 line = lines[i] if i < len(lines) else Text()
                 line = line.copy()

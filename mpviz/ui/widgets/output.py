@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual.widgets import RichLog
 
@@ -23,8 +24,8 @@ def colour(model: Model, pid: int) -> str:
 
 def printed(model: Model, event: Event) -> Text:
     """One printed line: who printed it, then the line (its colour codes rendered, never shown raw)."""
-    name = model.name_of(event.pid)[:NAME_WIDTH]
-    text = Text(f"{name:<{NAME_WIDTH}} ", style=colour(model, event.pid))
+    name = set_cell_size(model.name_of(event.pid), NAME_WIDTH)  # cut or padded, wide characters counted
+    text = Text(f"{name} ", style=colour(model, event.pid))
     line = Text.from_ansi(str(event.data.get("text", "")))
     if event.data.get("stream") == "err":
         line.stylize("red")

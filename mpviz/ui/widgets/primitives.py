@@ -13,9 +13,40 @@ from typing import Any
 
 from rich.text import Text
 
+from mpviz.lang import T
 from mpviz.model import Model, Prim, Proc
 from mpviz.ui.theme import PHASE_STYLE, duration
 from mpviz.ui.widgets.text_view import TextView
+
+SAY = {
+    "more": T(" … and {n} more", " …… 还有 {n} 个"),
+    "nobody": T("nobody", "没有"),
+    "free": T("  free", "  空闲"),
+    "held_by": T("  held by ", "  持有者 "),
+    "for": T(" (pid {pid}) for {held}", "(pid {pid}),已 {held}"),
+    "dead": T(" — dead: it will never release", " —— 已死:它永远不会释放"),
+    "waiting": T("  {what} ({n}): ", "  {what}({n}):"),
+    "waiting_word": T("waiting", "在等"),
+    "acquired": T("  {n} acquired\n", "  获得 {n} 次\n"),
+    "value": T("\n  value {free} of {capacity}", "\n  值 {free} / {capacity}"),
+    "most": T("  most at once {most}\n", "  同时最多 {most} 个\n"),
+    "inside": T("  inside ({n}): ", "  在里面({n}):"),
+    "dead_inside": T("\n  {names} dead inside: never released", "\n  {names} 死在里面:永远不会释放"),
+    "flag": T("  flag ", "  Flag "),
+    "sets": T("  {n} set()  {changed}\n", "  set() {n} 次  {changed}\n"),
+    "changed": T("changed {ago} ago", "{ago} 前变的"),
+    "never": T("never changed", "从没变过"),
+    "blocked_wait": T("blocked in wait()", "阻塞在 wait() 里"),
+    "depth": T("  depth ", "  里面有 "),
+    "put_got": T("  put {puts}, got {gets}\n", "  放入 {puts},取出 {gets}\n"),
+    "in_it": T("  in it: ", "  里面是:"),
+    "empty": T("empty", "空"),
+    "blocked_get": T("blocked on get", "阻塞在 get 上"),
+    "blocked_put": T("blocked on put (full)", "阻塞在 put 上(满了)"),
+    "to_end": T("\n  to end {end}: {sent} sent, ", "\n  发往端 {end}:发了 {sent} 个,"),
+    "in_flight": T("{n} in flight", "{n} 个在路上"),
+    "blocked_recv": T("blocked on recv", "阻塞在 recv 上"),
+}
 
 
 def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int] | None = None) -> Text:
@@ -28,9 +59,9 @@ def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int]
         if since is not None and proc.pid in since:
             text.append(f" {duration(now_ns - since[proc.pid])}", style="dim")
     if len(procs) > limit:
-        text.append(f" … and {len(procs) - limit} more", style="dim")
+        text.append(SAY["more"](n=len(procs) - limit), style="dim")
     if not procs:
-        text.append("nobody", style="dim")
+        text.append(str(SAY["nobody"]), style="dim")
     return text
 
 
@@ -40,7 +71,7 @@ def _procs(model: Model, pids: dict[int, int]) -> list[Proc]:
 
 def title(prim: Prim) -> Text:
     """``Lock 'ticket'`` and where it was made, if known."""
-    text = Text.assemble((f"{prim.word.capitalize()} '{prim.name}'", "bold"))
+    text = Text.assemble((f"{prim.word[:1].upper()}{prim.word[1:]} '{prim.name}'", "bold"))
     if prim.site:
         text.append(f"  {prim.site}", style="dim")
     return text
@@ -50,24 +81,24 @@ def holders(model: Model, prim: Prim, now_ns: int) -> Text:
     """Who holds it, for how long; a dead holder said to be dead."""
     text = Text()
     if not prim.holders:
-        text.append("  free", style="dim")
+        text.append(str(SAY["free"]), style="dim")
         return text
     for i, pid in enumerate(prim.holders):
         proc = model.procs.get(pid)
-        text.append("  held by " if i == 0 else ", ")
+        text.append(str(SAY["held_by"]) if i == 0 else ", ")
         text.append(proc.name if proc else f"pid {pid}", style=PHASE_STYLE[proc.phase] if proc else "")
-        text.append(f" (pid {pid}) for {duration(now_ns - prim.held_since.get(pid, now_ns))}")
+        text.append(SAY["for"](pid=pid, held=duration(now_ns - prim.held_since.get(pid, now_ns))))
         if proc is not None and not proc.alive:
-            text.append(" — dead: it will never release", style="bold red")
+            text.append(str(SAY["dead"]), style="bold red")
     return text
 
 
 def waiters(
-    model: Model, prim: Prim, now_ns: int, waiting: dict[int, int] | None = None, what: str = "waiting"
+    model: Model, prim: Prim, now_ns: int, waiting: dict[int, int] | None = None, what: T = SAY["waiting_word"]
 ) -> Text:
     """Who waits, first in line first, with how long."""
     pids = prim.waiters if waiting is None else waiting
-    text = Text(f"  {what} ({len(pids)}): ")
+    text = Text(SAY["waiting"](what=what, n=len(pids)))
     text.append_text(names(_procs(model, pids), now_ns, since=pids))
     return text
 
@@ -75,7 +106,7 @@ def waiters(
 def lock_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """A lock or an RLock: its holder, its line of waiters, how often it was taken."""
     text = title(prim)
-    text.append(f"  {prim.acquisitions} acquired\n", style="dim")
+    text.append(SAY["acquired"](n=prim.acquisitions), style="dim")
     text.append_text(holders(model, prim, now_ns))
     text.append("\n")
     text.append_text(waiters(model, prim, now_ns))
@@ -87,15 +118,16 @@ def semaphore_view(model: Model, prim: Prim, now_ns: int) -> Text:
     text = title(prim)
     capacity = prim.capacity if prim.capacity is not None else len(prim.holders)
     free = prim.value if prim.value is not None else max(0, capacity - len(prim.holders))
-    text.append(f"\n  value {free} of {capacity}  ")
+    text.append(SAY["value"](free=free, capacity=capacity))
+    text.append("  ")
     text.append("■" * len(prim.holders), style="bold green3")
     text.append("□" * max(0, free), style="dim")
-    text.append(f"  most at once {prim.max_holders}\n")
-    text.append(f"  inside ({len(prim.holders)}): ")
+    text.append(SAY["most"](most=prim.max_holders))
+    text.append(SAY["inside"](n=len(prim.holders)))
     text.append_text(names(_procs(model, prim.holders), now_ns, since=prim.held_since))
     dead = [p for p in _procs(model, prim.holders) if not p.alive]
     if dead:
-        text.append(f"\n  {', '.join(p.name for p in dead)} dead inside: never released", style="bold red")
+        text.append(SAY["dead_inside"](names=", ".join(p.name for p in dead)), style="bold red")
     text.append("\n")
     text.append_text(waiters(model, prim, now_ns))
     return text
@@ -104,30 +136,31 @@ def semaphore_view(model: Model, prim: Prim, now_ns: int) -> Text:
 def event_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """An event: its flag, who waits for it, when it last changed."""
     text = title(prim)
-    text.append("  flag ")
+    text.append(str(SAY["flag"]))
     text.append(str(prim.flag), style="bold green3" if prim.flag else "bold red1")
-    changed = f"changed {duration(now_ns - prim.changed_ns)} ago" if prim.changed_ns is not None else "never changed"
-    text.append(f"  {prim.sets} set()  {changed}\n", style="dim")
-    text.append_text(waiters(model, prim, now_ns, what="blocked in wait()"))
+    ago = duration(now_ns - prim.changed_ns) if prim.changed_ns is not None else ""
+    changed = SAY["changed"](ago=ago) if prim.changed_ns is not None else str(SAY["never"])
+    text.append(SAY["sets"](n=prim.sets, changed=changed), style="dim")
+    text.append_text(waiters(model, prim, now_ns, what=SAY["blocked_wait"]))
     return text
 
 
 def queue_view(model: Model, prim: Prim, now_ns: int, limit: int = 12) -> Text:
     """A queue: depth, what is in it, who is blocked on get or put."""
     text = title(prim)
-    text.append("  depth ")
+    text.append(str(SAY["depth"]))
     text.append(str(max(prim.depth, 0)), style="bold")
-    text.append(f"  put {prim.puts}, got {prim.gets}\n")
+    text.append(SAY["put_got"](puts=prim.puts, gets=prim.gets))
     in_flight = [item for item, n in prim.in_flight.items() for _ in range(max(n, 0))]
-    text.append("  in it: ")
+    text.append(str(SAY["in_it"]))
     shown = ", ".join(in_flight[:limit]) + (" …" if len(in_flight) > limit else "")
-    text.append(shown or "empty", style="" if in_flight else "dim")
+    text.append(shown or str(SAY["empty"]), style="" if in_flight else "dim")
     if prim.blocked_get:
         text.append("\n")
-        text.append_text(waiters(model, prim, now_ns, prim.blocked_get, "blocked on get"))
+        text.append_text(waiters(model, prim, now_ns, prim.blocked_get, SAY["blocked_get"]))
     if prim.blocked_put:
         text.append("\n")
-        text.append_text(waiters(model, prim, now_ns, prim.blocked_put, "blocked on put (full)"))
+        text.append_text(waiters(model, prim, now_ns, prim.blocked_put, SAY["blocked_put"]))
     return text
 
 
@@ -137,11 +170,11 @@ def pipe_view(model: Model, prim: Prim, now_ns: int) -> Text:
     for end, other in ((0, 1), (1, 0)):
         sent = prim.sent.get(other, 0)
         waiting = sent - prim.received.get(end, 0)
-        text.append(f"\n  to end {end}: {sent} sent, ")
-        text.append(f"{max(waiting, 0)} in flight", style="bold" if waiting > 0 else "dim")
+        text.append(SAY["to_end"](end=end, sent=sent))
+        text.append(SAY["in_flight"](n=max(waiting, 0)), style="bold" if waiting > 0 else "dim")
     if prim.blocked_get:
         text.append("\n")
-        text.append_text(waiters(model, prim, now_ns, prim.blocked_get, "blocked on recv"))
+        text.append_text(waiters(model, prim, now_ns, prim.blocked_get, SAY["blocked_recv"]))
     return text
 
 

@@ -22,23 +22,24 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
-from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
+from mpviz.ui.theme import PHASE_STYLE, duration, megabytes, status_words
 
 # Fixed widths, so that columns do not jump as states come and go.  State
 # takes what the terminal has left, within bounds; on a narrow terminal the
 # columns with a drop rank go first, lowest rank first.
 COLUMNS = (
-    # key, label, width, drop rank (0: never dropped)
-    ("pid", "PID", 7, 0),
-    ("who", "Who", 15, 0),
-    ("state", "State", 0, 0),
-    ("for", "For", 5, 4),
-    ("holds", "Holds", 9, 1),
-    ("status", "Status", 9, 5),
-    ("cpu", "CPU%", 5, 0),
-    ("rss", "RSS", 7, 3),
-    ("threads", "Thr", 3, 2),
+    # key, label (in the current language), width, drop rank (0: never dropped)
+    ("pid", T("PID", "PID"), 7, 0),
+    ("who", T("Who", "进程"), 15, 0),
+    ("state", T("State", "状态"), 0, 0),
+    ("for", T("For", "持续"), 5, 4),
+    ("holds", T("Holds", "持有"), 9, 1),
+    ("status", T("Status", "系统状态"), 9, 5),
+    ("cpu", T("CPU%", "CPU%"), 5, 0),
+    ("rss", T("RSS", "RSS"), 7, 3),
+    ("threads", T("Thr", "Thr"), 3, 2),
 )
 STATE_WIDTH = (22, 60)
 RIGHT = ("cpu", "rss", "threads")
@@ -56,10 +57,10 @@ def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = "exited" if not proc.alive else ""
+        status = status_words("exited") if not proc.alive else ""
         cpu = rss = threads = ""
     else:
-        status = "stopped" if proc.stopped else stats.status
+        status = status_words("stopped" if proc.stopped else stats.status)
         cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
     who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name
@@ -101,7 +102,13 @@ def fit(text: str, width: int, right: bool = False) -> str:
 
 # How the rows can be ordered (``<`` and ``>`` go through them).
 SORTS = ("start", "cpu", "state", "pid")
-SORT_WORDS = {"start": "in order of start", "cpu": "by CPU", "state": "by state", "pid": "by PID"}
+SORT_WORDS = {
+    "start": T("in order of start", "按启动顺序"),
+    "cpu": T("by CPU", "按 CPU"),
+    "state": T("by state", "按状态"),
+    "pid": T("by PID", "按 PID"),
+}
+FOLDED = T("  {n} more exited — h to show them", "  还有 {n} 个已退出 —— 按 h 显示")
 # The line that stands for the exited processes while they are folded.
 FOLD = -1
 
@@ -236,7 +243,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def next_sort(self, step: int) -> str:
         self.sort = SORTS[(SORTS.index(self.sort) + step) % len(SORTS)]
         self.order_rows()
-        return SORT_WORDS[self.sort]
+        return str(SORT_WORDS[self.sort])
 
     def set_filter(self, text: str) -> None:
         self.filter = text
@@ -276,7 +283,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def _line(self, values: Row | None, style: Style | None, state_style: Style | None = None) -> Strip:
         segments = [Segment(" ")]
         for key, width in zip(self._layout.keys, self._layout.widths, strict=True):
-            text = _LABELS[key] if values is None else values[_INDEX[key]]
+            text = str(_LABELS[key]) if values is None else values[_INDEX[key]]
             cell_style = state_style if key == "state" and state_style is not None else None
             segments.append(Segment(fit(text, width, key in RIGHT), cell_style))
             segments.append(Segment(" " * GAP))
@@ -296,7 +303,7 @@ class ProcessTable(ScrollView, can_focus=True):
             style = self.rich_style + (
                 self.get_component_rich_style("process-table--cursor") if index == self.cursor else Style()
             )
-            words = f"  {self._folded} more exited — h to show them"
+            words = FOLDED(n=self._folded)
             return Strip([Segment(words, style + _DIM)]).crop_extend(x, x + width, style)
         if index == self.cursor:
             cursor = self.get_component_rich_style("process-table--cursor")

@@ -8,9 +8,16 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Input
 
+from mpviz.lang import T
 from mpviz.model import Model
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.primitives import prim_view
+
+NONE_YET = T(
+    "No multiprocessing primitive yet: its locks, semaphores, events, queues and pipes "
+    "appear here as the program makes them, named after their variables.",
+    "还没有 multiprocessing 的同步原语:程序创建的锁、信号量、事件、队列和管道会出现在这里,以它们的变量名命名。",
+)
 
 
 class ProgramPanel(LessonPanel):
@@ -19,11 +26,7 @@ class ProgramPanel(LessonPanel):
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         text = Text()
         if not model.prims:
-            text.append(
-                "No multiprocessing primitive yet: its locks, semaphores, events, queues and pipes "
-                "appear here as the program makes them, named after their variables.",
-                style="dim",
-            )
+            text.append(str(NONE_YET), style="dim")
         for i, prim in enumerate(model.prims.values()):
             if i:
                 text.append("\n\n")

@@ -32,6 +32,11 @@ class TextView(Widget):
         self._strips: list[Strip] = []
         self._wrapped_at = -1
 
+    @property
+    def plain(self) -> str:
+        """What it shows, as plain text before wrapping."""
+        return self._shown.plain if self._shown is not None else ""
+
     def show(self, text: Text) -> None:
         if self._shown is not None and text == self._shown and text.style == self._shown.style:
             return

@@ -5,12 +5,14 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_GLYPH, PHASE_STYLE, PHASE_WORDS
 
@@ -27,6 +29,9 @@ def window_ns(model: Model, now_ns: int) -> int:
     steps = -(-elapsed // (WINDOW_STEP_S * NS))
     return min(max(steps, 1) * WINDOW_STEP_S, WINDOW_MAX_S) * NS
 
+
+TITLE = T("Timeline (last {s} s)", "时间线(最近 {s} 秒)")
+NOW = T("now", "现在")
 
 _STYLES = {phase: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 _LABEL_STYLE = Style.parse("bold")
@@ -73,7 +78,7 @@ class Timeline(ScrollView):
         window = window_ns(model, now_ns)
         if window != self.window_ns or not self.border_title:
             self.window_ns = window
-            self.border_title = f"Timeline (last {window // NS} s)"
+            self.border_title = TITLE(s=window // NS)
         # Look again only when the picture may move: a second has passed, or
         # some process changed phase.
         drawn = (now_ns // NS, self.window_ns, model.history_changes, len(model.procs), self.size.width)
@@ -116,7 +121,7 @@ class Timeline(ScrollView):
         phases = self._lanes.get(proc.pid)
         if phases is None:  # scrolled into view since the last sync
             phases = self._lanes[proc.pid] = lane(proc, *self._grid)
-        segments = [Segment(f"{proc.name[: LABEL - 1]:<{LABEL}}", _LABEL_STYLE)]
+        segments = [Segment(set_cell_size(proc.name, LABEL - 1) + " ", _LABEL_STYLE)]
         for phase, run in groupby(phases):
             n = sum(1 for _ in run)
             if phase is None:
@@ -139,5 +144,6 @@ class Timeline(ScrollView):
         axis[: len(left)] = left
         mid = columns // 2 - len(middle) // 2
         axis[mid : mid + len(middle)] = middle
-        axis[columns - 3 :] = "now"
-        return Strip([Segment(" " * LABEL), Segment("".join(axis)[:columns], _DIM)]).crop(0, width)
+        now = str(NOW)
+        axis[columns - cell_len(now) :] = now  # a wide character takes two cells
+        return Strip([Segment(" " * LABEL), Segment("".join(axis), _DIM)]).crop(0, width)

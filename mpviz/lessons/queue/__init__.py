@@ -1,0 +1,1 @@
+"""Queue: the tutorial's one-way example, and the methods it explains."""
