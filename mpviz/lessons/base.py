@@ -203,9 +203,11 @@ class Lesson:
 
     @classmethod
     def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """Check the values before any process starts; return them completed.
+        """Check the values before anything is created; return them completed.
 
         Raises ValueError with one short sentence for the user (a bad file).
+        A refused run leaves nothing behind: what the lesson creates (a file,
+        a socket) is created in ``__init__``.
         """
         return values
 
