@@ -171,6 +171,24 @@ def test_a_read_only_file_or_folder_is_refused(tmp_path: Path, as_a_user: dict) 
         folder.chmod(0o755)
 
 
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "new"])
+def test_the_ticket_file_is_never_the_recording(tmp_path: Path, exists: bool) -> None:
+    """The same file for --db and --record (by any name) is refused, and nothing is created."""
+    db = tmp_path / "tickets.json"
+    if exists:
+        db.write_text('{"count": 3}')
+    link = tmp_path / "link.json"
+    link.symlink_to(db.name)
+    for record in (str(db), f"{tmp_path}/./tickets.json", str(link)):
+        done = mpviz("run", "tickets", "--headless", "--db", str(db), "--record", record)
+        assert (done.returncode, done.stderr) == (
+            2,
+            f"mpviz: error: --db and --record name the same file: {Path(record)}\n",
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["link.json", "tickets.json"] if exists else ["link.json"])
+    assert not exists or db.read_text() == '{"count": 3}'
+
+
 def test_the_file_is_valid_json_whenever_a_writer_is_killed(tmp_path: Path) -> None:
     db = str(tmp_path / "ticket")
     write_count(db, 3)

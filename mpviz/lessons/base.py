@@ -32,6 +32,7 @@ class Param:
     choices: tuple[str, ...] = ()
     above: float | None = None  # a lower bound the value must exceed (speed > 0)
     noun: str = ""  # what a value is, when "a number" says too little
+    file: bool = False  # a file the lesson writes: never the run's recording
 
     @property
     def flag(self) -> str:

@@ -9,8 +9,10 @@ reader applies them to ``model`` (the dashboard does so on its event loop).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +123,8 @@ class LessonRun(BaseRun):
         self.name = s.lesson
         self.values = self.cls.prepare(s.params)
         header = recording_header(s.lesson, self.values, s.speed, s.seed, s.method)
-        recorder = None if s.record is None else Recorder(s.record, header)
+        files = [(p.flag, self.values[p.name]) for p in self.cls.params if p.file and self.values.get(p.name)]
+        recorder = open_recording(s.record, header, files)
         super().__init__(Supervisor(s.method, s.speed, s.seed, sample_every), recorder)
         self.lesson = self.cls(self.supervisor, seed=s.seed, **self.values)
 
@@ -155,7 +158,7 @@ class ProgramRun(BaseRun):
         if problem:
             raise ValueError(problem)
         header = program_header(self.program, settings.speed)
-        recorder = None if settings.record is None else Recorder(settings.record, header)
+        recorder = open_recording(settings.record, header)
         super().__init__(Supervisor(speed=settings.speed, sample_every=sample_every, main_is_here=False), recorder)
         self.main: ProgramMain | None = None
 
@@ -208,6 +211,31 @@ def program_verdict(model: Model, name: str, now: int, final: bool) -> Verdict:
     count = len(model.procs)
     text = f"{name}: {count} process{'' if count == 1 else 'es'}, {ended}"
     return Verdict(True, f"{text}; nothing went wrong") if final else Verdict(None, text)
+
+
+def open_recording(path: Path | None, header: dict[str, Any], files: Iterable[tuple[str, str]] = ()) -> Recorder | None:
+    """The run's recording: never onto a file the lesson writes (``files``: flag, path), never a FIFO no one reads.
+
+    Raises ValueError with one short sentence for the user.
+    """
+    if path is None:
+        return None
+    for flag, file in files:
+        if same_file(file, path):
+            raise ValueError(f"{flag} and --record name the same file: {path}")
+    try:
+        return Recorder(path, header)
+    except OSError as exc:
+        reason = "no one reads it" if exc.errno == errno.ENXIO else exc.strerror or str(exc)
+        raise ValueError(f"cannot write {path}: {reason}") from None
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: the same inode, or (not made yet) the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def program_header(program: Program, speed: float) -> dict[str, Any]:

@@ -42,7 +42,7 @@ class Tickets(Lesson):
     params = (
         Param("stock", 3, "tickets in a new file (an existing --db keeps its count)", 0, 1_000_000),
         Param("buyers", 5, "buyers in the rush", 0, 1000),
-        Param("db", "", "the ticket file (default: a fresh temporary one)"),
+        Param("db", "", "the ticket file (default: a fresh temporary one)", file=True),
         Param("no_lock", False, "buy without the lock: the file oversells"),
         Param(
             "read_delay", -1.0, "seconds between reading and writing (default: random(), as in the tutorial)", 0, 3600
