@@ -114,6 +114,8 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
                 break
             if isinstance(the_run, ProgramRun) and _hangs_for_good(model, now):
                 break  # nothing can move any more: say so and stop it
+            if isinstance(the_run, LessonRun) and the_run.failure:
+                break  # the lesson's main part failed: the lesson can never finish
     except Stop as stop:
         stopped_by = stop
     finally:
@@ -145,7 +147,10 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         output.write(f"! {malformed} malformed records dropped\n")
     if model.lost:
         output.write(f"! {model.lost} records lost: processes dropped what the dashboard could not take in time\n")
-    if verdict.ok is None and isinstance(the_run, LessonRun):
+    failure = the_run.failure if isinstance(the_run, LessonRun) else ""
+    if failure and verdict.ok is not False:
+        output.write(f"{verdict.text}; stopped: main failed: {failure}\n")
+    elif verdict.ok is None and isinstance(the_run, LessonRun):
         output.write(f"{verdict.text}; stopped before the lesson finished: no invariant broken so far\n")
     elif verdict.ok is None:
         output.write(f"{verdict.text}; stopped before it ended: nothing went wrong so far\n")
@@ -155,7 +160,7 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
     if stopped_by is not None:
         output.write(f"stopped by {stopped_by}\n")
         return 128 + stopped_by.signum
-    if verdict.ok is False:
+    if verdict.ok is False or failure:
         return BROKEN
     return the_run.exit_code(ended_by_itself=finished) if isinstance(the_run, ProgramRun) else OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import time
 from pathlib import Path
@@ -187,6 +188,25 @@ def test_the_ticket_file_is_never_the_recording(tmp_path: Path, exists: bool) ->
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == (["link.json", "tickets.json"] if exists else ["link.json"])
     assert not exists or db.read_text() == '{"count": 3}'
+
+
+def test_a_headless_run_ends_when_main_fails(tmp_path: Path) -> None:
+    """Main cannot start its buyers (too few file descriptors): the run ends with the error,
+    exit 1, and no process left.  It used to wait for the lesson to finish, for ever."""
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (60, 60))
+
+    record = tmp_path / "run.jsonl"
+    done = mpviz(
+        "run", "tickets", "--headless", "--buyers", "100", "--speed", "50", "--record", str(record),
+        timeout=120, preexec_fn=few_descriptors,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[-1].endswith("stopped: main failed: OSError: [Errno 24] Too many open files")
+    _, events = load(record)
+    assert none_alive({e.pid for e in events if e.kind == "proc.spawn"})
 
 
 def test_the_file_is_valid_json_whenever_a_writer_is_killed(tmp_path: Path) -> None:

@@ -146,6 +146,12 @@ class LessonRun(BaseRun):
         emit("ui.action", action.description if action else method)
         getattr(self.lesson, method)(*args)
 
+    @property
+    def failure(self) -> str:
+        """Why the lesson's main part failed ("" if it has not): the lesson cannot finish then."""
+        main = self.model.procs.get(self.supervisor.pid)
+        return main.error if main is not None else ""
+
 
 class ProgramRun(BaseRun):
     """A watched program: its main started by the supervisor, every process of it reporting."""
