@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import psutil
 import pytest
 from conftest import none_alive, wait_for
 from terminal import Terminal
@@ -104,3 +106,49 @@ def test_home_screen_starts_a_lesson_with_enter(terminal) -> None:
     wait_for(lambda: none_alive(kids), 30, what="the lesson's processes to stop")
     term.type(b"q")
     assert term.proc.wait(30) == 0
+
+
+def paused(pids: set[int]) -> bool:
+    try:
+        return all(psutil.Process(pid).status() == psutil.STATUS_STOPPED for pid in pids)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def recorded(record: Path, text: str) -> None:
+    """Wait for a record in the run's recording (the screen's log may have scrolled away from it)."""
+    wait_for(lambda: text in record.read_text(encoding="utf-8"), 60, what=f"{text} in the recording")
+
+
+def test_quit_with_paused_workers_and_an_action_waiting_on_them(terminal, tmp_path: Path) -> None:
+    """Z pauses every worker; g asks for another round, which waits for the paused round to end.
+    q resumes and stops them all, and the dashboard ends (it used to hang, the workers paused)."""
+    record = tmp_path / "run.jsonl"
+    term = terminal("run", "printlock", "--mode", "lock", "--workers", "3", "--speed", "0.1", "--record", str(record))
+    kids = running(term, 3)
+    drawn(term, b"Processes")
+    term.type(b"Z")
+    wait_for(lambda: paused(kids), 30, what="the workers to be paused")
+    term.type(b"g")
+    recorded(record, '"ui.action","Run again"')  # the action has begun: it waits for the round to end
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive(kids)
+
+
+@pytest.mark.parametrize("pause", [True, False], ids=["holder paused", "holder sleeping"])
+def test_quit_while_restock_waits_for_the_lock(terminal, tmp_path: Path, pause: bool) -> None:
+    """The buyer holds the lock for ten minutes (paused, or in its read delay); restock waits for it.
+    q ends everything at once: the waiting restock is abandoned (it used to take the whole delay, or for ever)."""
+    record = tmp_path / "run.jsonl"
+    term = terminal("run", "tickets", "--buyers", "1", "--read-delay", "600", "--record", str(record))
+    (buyer,) = running(term, 1)
+    drawn(term, b"reads the file")  # the buyer holds the lock
+    if pause:
+        term.type(b"\x1b[Bz")  # down to the buyer's row (under main's), and pause it
+        wait_for(lambda: paused({buyer}), 30, what="the buyer to be paused")
+    term.type(b"s")
+    recorded(record, '"lock.wait"')  # main's restock waits for the lock
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive({buyer})

@@ -12,8 +12,10 @@ import contextlib
 import errno
 import os
 import signal
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,28 @@ class BaseRun:
     def signal_all(self, sig: signal.Signals) -> int:
         return self.supervisor.signal_all(sig)
 
+    def _until_stopped(self, action: Callable[[], object]) -> None:
+        """Do a key's action, waiting for it only while the run goes on.
+
+        An action may wait on a lesson process (restock takes the lock a paused
+        buyer holds): once the run stops it is abandoned in a daemon thread, so
+        that quitting never waits for it.  Its failure is raised here.
+        """
+        failed: list[Exception] = []
+
+        def call() -> None:
+            try:
+                action()
+            except Exception as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=call, name="mpviz-action", daemon=True)
+        thread.start()
+        while thread.is_alive() and not self.supervisor.stopping:
+            thread.join(0.1)
+        if failed:
+            raise failed[0]
+
     @property
     def speed(self) -> float:
         return self.supervisor.speed
@@ -144,7 +168,7 @@ class LessonRun(BaseRun):
             return
         action = next((a for a in self.cls.actions if a.method == method), None)
         emit("ui.action", action.description if action else method)
-        getattr(self.lesson, method)(*args)
+        self._until_stopped(partial(getattr(self.lesson, method), *args))
 
     @property
     def failure(self) -> str:
@@ -196,7 +220,7 @@ class ProgramRun(BaseRun):
 
     def act(self, method: str, *args: Any) -> None:
         if method == "send_line" and args:
-            self.send_line(str(args[-1]))
+            self._until_stopped(partial(self.send_line, str(args[-1])))  # a program that reads nothing fills the pipe
 
     def send_line(self, line: str) -> None:
         """A line for the main's stdin (the dashboard's input box)."""

@@ -105,6 +105,17 @@ class MpvizApp(App[int]):
         for source in list(self.sources):
             source.close()
 
+    async def action_quit(self) -> None:
+        """Stop every process (the paused ones too) as the app ends, not after.
+
+        The app's end waits for the keys' actions, and an action may wait on a
+        lesson process (restock, on the lock a paused buyer holds); once its
+        run stops, the action gives up.  The command line's ``close_all`` then
+        waits for the stop to finish.
+        """
+        threading.Thread(target=self.close_all, name="mpviz-quit", daemon=True).start()
+        self.exit()
+
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (stopping a lesson): a failure is told, never a traceback over the screen.
