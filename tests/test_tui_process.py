@@ -152,3 +152,21 @@ def test_quit_while_restock_waits_for_the_lock(terminal, tmp_path: Path, pause: 
     term.type(b"q")
     assert term.proc.wait(30) == 0
     assert none_alive({buyer})
+
+
+def test_quit_after_the_dashboard_was_stopped_and_continued(terminal) -> None:
+    """kill -STOP then kill -CONT of the dashboard, five times, keys in between: q still ends it.
+    Textual resumed on every SIGCONT, with a second input thread left blocked on the terminal."""
+    term = terminal("run", "traffic")
+    kids = running(term, 2)
+    drawn(term, b"Processes")
+    for speed in (b"2", b"4", b"8", b"16", b"32"):
+        term.proc.send_signal(signal.SIGSTOP)
+        wait_for(lambda: paused({term.proc.pid}), 30, what="the dashboard to be stopped")
+        term.proc.send_signal(signal.SIGCONT)
+        shown, offset = b"speed \xc3\x97" + speed, len(term.output)
+        term.type(b"+")
+        wait_for(lambda shown=shown, offset=offset: term.output.find(shown, offset) >= 0, 30, what=repr(shown))
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive(kids)

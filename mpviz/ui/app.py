@@ -15,6 +15,8 @@ from typing import Any
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -27,6 +29,18 @@ from mpviz.ui.sources import LiveSource, Source
 
 # Seconds the app has to end by itself after SIGTERM or SIGHUP.
 HARD_EXIT_AFTER = 3.0
+
+
+class ResumingDriver(LinuxDriver):
+    """Textual's terminal driver, resumed by SIGCONT only if it was suspended."""
+
+    def _sigcont_application(self, *_: object) -> None:
+        # Textual resumes on every SIGCONT.  After a SIGSTOP from outside (kill -STOP,
+        # not Ctrl+Z) nothing was suspended: resuming would start a second input
+        # thread, left blocked reading the terminal when the app ends, and the
+        # process would never exit.
+        if self._key_thread is None or not self._key_thread.is_alive():
+            super()._sigcont_application()
 
 
 class MpvizApp(App[int]):
@@ -44,6 +58,10 @@ class MpvizApp(App[int]):
         # Every source this app opened: all are closed when it ends, whatever happens.
         self.sources: list[Source] = [] if source is None else [source]
         self._running_loop: asyncio.AbstractEventLoop | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        return ResumingDriver if driver is LinuxDriver else driver  # a browser's driver (mpviz serve) is kept
 
     def on_mount(self) -> None:
         self._running_loop = asyncio.get_running_loop()
