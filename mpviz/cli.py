@@ -183,6 +183,10 @@ def build_parser() -> Parser:
     return parser
 
 
+# The dashboard runs until it is quit; a timed run is a headless one.
+NO_DURATION = "--duration only with --headless: the dashboard runs until you quit it"
+
+
 def fail(message: str) -> int:
     print(f"mpviz: error: {message}", file=sys.stderr)
     return USAGE_EXIT
@@ -249,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         problem = _unwritable(args.record)
         if problem:
             return fail(f"cannot write {args.record}: {problem}")
+    if args.command == "run" and args.duration is not None and not args.headless:
+        return fail(NO_DURATION)
 
     if args.command == "run" and args.headless:
         from mpviz import headless
@@ -273,6 +279,8 @@ def watch(argv: list[str]) -> int:
         unwritable = _unwritable(args.record)
         if unwritable:
             return fail(f"cannot write {args.record}: {unwritable}")
+    if args.duration is not None and not args.headless:
+        return fail(NO_DURATION)
     settings = ProgramSettings(program, args.speed, args.record, stdin_pipe=not args.headless)
     if args.headless:
         from mpviz import headless

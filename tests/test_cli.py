@@ -125,6 +125,14 @@ def test_record_to_a_fifo(tmp_path: Path) -> None:
     assert sum(e.kind == "proc.exit" for e in events) == 2, "every record, to the last"
 
 
+def test_duration_only_headless() -> None:
+    """The dashboard runs until it is quit: --duration there is refused, not ignored."""
+    message = "mpviz: error: --duration only with --headless: the dashboard runs until you quit it\n"
+    for args in (["run", "traffic"], ["traffic"], ["run", "tests/programs/pool_map.py"]):
+        done = mpviz(*args, "--duration", "2", timeout=60)
+        assert (done.returncode, done.stderr) == (2, message)
+
+
 def test_help_and_version() -> None:
     done = mpviz("--help")
     assert done.returncode == 0
