@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -169,4 +170,21 @@ def test_quit_after_the_dashboard_was_stopped_and_continued(terminal) -> None:
         wait_for(lambda shown=shown, offset=offset: term.output.find(shown, offset) >= 0, 30, what=repr(shown))
     term.type(b"q")
     assert term.proc.wait(30) == 0
+    assert none_alive(kids)
+
+
+def test_a_storm_of_pause_all_while_processes_start(terminal) -> None:
+    """Z twenty times a second while forty processes start: no crash (the supervisor's
+    list of processes changing under it), and q ends everything."""
+    term = terminal("run", "ktv", "--groups", "40", "--speed", "0.2")
+    drawn(term, b"Processes")
+    deadline = time.monotonic() + 120
+    while len(term.lesson_pids()) < 40 and time.monotonic() < deadline and term.proc.poll() is None:
+        term.type(b"Z")
+        time.sleep(0.05)  # the storm's pace, not a wait for something
+    assert term.proc.poll() is None, term.output[-3000:]
+    kids = running(term, 40)
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert b"Traceback" not in term.output and b"RuntimeError" not in term.output
     assert none_alive(kids)
