@@ -30,7 +30,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from terminal import Terminal  # noqa: E402
 
 BUDGETS = {
-    "cpu_pct_100": ("≤", 1.0),
+    "cpu_ratio_htop_100": ("≤", 1.0),
+    "cpu_ratio_htop_100_busy": ("≤", 1.0),
+    "key_latency_p99_ms_1000": ("<", 100.0),
+    "rss_mb_1000": ("≤", 200.0),
     "ingest_ratio": ("≥", 0.5),
     "key_latency_p99_ms": ("<", 100.0),
     "key_latency_p99_ms_100": ("<", 100.0),
@@ -38,6 +41,7 @@ BUDGETS = {
     "rss_mb_after_1m": ("≤", 150.0),
     "rss_mb_after_500k": ("≤", 150.0),
     "sync_lock_us": ("≤", 10.0),
+    "watch_overhead_ratio": ("≤", 3.0),
 }
 
 
@@ -82,26 +86,46 @@ def cpu_pct(pid_groups: dict[str, list[int]], seconds: float) -> dict[str, float
 # --- dashboard CPU, with the anchors watching the same processes --------------
 
 
-def tracking_cpu(n: int, method: str, warm: float, window: float, anchors: bool) -> dict[str, float | None]:
-    log(f"cpu: ktv with {n} live processes ({method}), {warm:.0f} s warm-up, {window:.0f} s measured")
-    dash = Terminal("ktv", "--groups", str(n), "--rooms", "4", "--speed", "0.02", "--start-method", method)
+# The two scenes mpviz's CPU is measured in, beside htop, btop and glances watching the same processes:
+# "quiet": 100 groups that hardly move (4 rooms, lesson time ×0.02), a 120×40 terminal;
+# "busy": 100 groups queuing for 1 room at full speed (a group enters every 1–5 s), 160×50.
+SCENES = {
+    "quiet": (("--rooms", "4", "--speed", "0.02"), (120, 40)),
+    "busy": (("--rooms", "1"), (160, 50)),
+}
+
+
+def tracking_cpu(
+    n: int, method: str, warm: float, window: float, anchors: bool, scene: str = "quiet"
+) -> dict[str, float | None]:
+    options, size = SCENES[scene]
+    log(f"cpu: ktv with {n} live processes ({method}, {scene}), {warm:.0f} s warm-up, {window:.0f} s measured")
+    dash = Terminal("ktv", "--groups", str(n), *options, "--start-method", method, size=size)
     others: dict[str, Terminal] = {}
     try:
         started = time.monotonic()
-        pids = wait_for(lambda: at_least(dash, n), 600, f"{n} processes")
-        log(f"  {n} processes up in {time.monotonic() - started:.1f} s")
+        pids = wait_for(lambda: at_least(dash, n), 900, f"{n} processes")
+        start_s = time.monotonic() - started
+        log(f"  {n} processes up in {start_s:.1f} s")
         watched = ",".join(str(p) for p in sorted(pids))  # type: ignore[arg-type]
         if anchors and shutil.which("htop"):
-            others["htop"] = Terminal(argv=["htop", "-d", "10", "-p", watched])
+            others["htop"] = Terminal(argv=["htop", "-d", "10", "-p", watched], size=size)
+        if anchors and shutil.which("btop"):
+            # btop has no pid filter: it watches the whole machine, these processes among them.
+            others["btop"] = Terminal(argv=["btop", "--utf-force"], size=size)
         if anchors and shutil.which("glances"):
-            others["glances"] = Terminal(argv=["glances", "-t", "1"])
+            others["glances"] = Terminal(argv=["glances", "-t", "1"], size=size)
         if anchors:
             naive = [sys.executable, str(ROOT / "bench" / "naive_table.py"), *watched.split(",")]
-            others["naive"] = Terminal(argv=naive)
+            others["naive"] = Terminal(argv=naive, size=size)
         time.sleep(warm)
         groups = {"mpviz": [dash.proc.pid]} | {name: [t.proc.pid] for name, t in others.items()}
         result = cpu_pct(groups, window)
-        out = {name: result.get(name) for name in ("mpviz", "htop", "glances", "naive")}
+        out: dict[str, float | None] = {
+            name: result.get(name) for name in ("mpviz", "htop", "btop", "glances", "naive")
+        }
+        out["rss_mb"] = round(psutil.Process(dash.proc.pid).memory_info().rss / 2**20, 1)
+        out["start_s"] = round(start_s, 1)
         for t in others.values():
             t.close()
         others.clear()  # closed: nothing left for the finally below
@@ -339,6 +363,56 @@ def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
     return out
 
 
+# --- a watched program against the same program run plainly ---------------------------------
+
+CONTENTION = """\
+import sys
+from multiprocessing import Lock, Process, Queue
+
+
+def work(lock, q, n):
+    for i in range(n):
+        with lock:
+            pass
+        q.put(i)
+        q.get()
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1])
+    lock, q = Lock(), Queue()
+    workers = [Process(target=work, args=(lock, q, n)) for _ in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+"""
+
+
+def watch_overhead(tmp: Path, n: int, rounds: int) -> dict[str, float]:
+    """Wall time of a contention-heavy program (4 processes, each ``n`` lock acquire/release and
+    ``n`` queue put/get) under ``mpviz run --headless`` over its plain run; best of ``rounds`` each."""
+    import subprocess
+
+    program = tmp / "contention.py"
+    program.write_text(CONTENTION)
+
+    def best(argv: list[str]) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.monotonic()
+            subprocess.run(argv, cwd=tmp, stdout=subprocess.DEVNULL, check=True, timeout=600)
+            times.append(time.monotonic() - start)
+        return min(times)
+
+    plain = best([sys.executable, str(program), str(n)])
+    watched = best([sys.executable, "-m", "mpviz", "run", str(program), "--headless", "--", str(n)])
+    out = {"plain_program_s": round(plain, 2), "watched_program_s": round(watched, 2)}
+    out["watch_overhead_ratio"] = round(watched / plain, 2)
+    log(f"watch overhead: {out}")
+    return out
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -346,12 +420,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: cpu100,cpu500,ingest,keys,memory,start,primitives")
+    parser.add_argument(
+        "--only", help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch"
+    )
     args = parser.parse_args()
     only = (
         set(args.only.split(","))
         if args.only
-        else {"cpu100", "cpu500", "ingest", "keys", "memory", "start", "primitives"}
+        else {"cpu100", "cpu500", "cpu1000", "ingest", "keys", "memory", "start", "primitives", "watch"}
     )
     quick = args.quick
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
@@ -365,18 +441,32 @@ def main() -> int:
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         "quick": quick,
     }
+    warm, window = (20, 20) if quick else (70, 30)
     if "cpu100" in only:
-        cpu = tracking_cpu(100, "spawn", warm=20 if quick else 70, window=20 if quick else 30, anchors=True)
-        result |= {
-            "cpu_pct_100": cpu["mpviz"],
-            "htop_cpu_pct_100": cpu["htop"],
-            "glances_cpu_pct_100": cpu["glances"],
-            "naive_textual_cpu_pct_100": cpu["naive"],
-            "key_latency_p99_ms_100": cpu["key_p99_ms"],
-        }
+        for scene, suffix in (("quiet", ""), ("busy", "_busy")):
+            cpu = tracking_cpu(100, "spawn", warm=warm, window=window, anchors=True, scene=scene)
+            result |= {
+                f"cpu_pct_100{suffix}": cpu["mpviz"],
+                f"htop_cpu_pct_100{suffix}": cpu["htop"],
+                f"btop_cpu_pct_100{suffix}": cpu["btop"],
+                f"glances_cpu_pct_100{suffix}": cpu["glances"],
+                f"naive_textual_cpu_pct_100{suffix}": cpu["naive"],
+                f"key_latency_p99_ms_100{suffix}": cpu["key_p99_ms"],
+            }
+            mpviz, htop = cpu["mpviz"], cpu["htop"]
+            if mpviz is not None and htop:
+                result[f"cpu_ratio_htop_100{suffix}"] = round(mpviz / htop, 2)
     if "cpu500" in only:
-        cpu = tracking_cpu(500, "forkserver", warm=20 if quick else 70, window=20 if quick else 30, anchors=False)
+        cpu = tracking_cpu(500, "forkserver", warm=warm, window=window, anchors=False)
         result |= {"cpu_pct_500": cpu["mpviz"], "key_latency_p99_ms_500": cpu["key_p99_ms"]}
+    if "cpu1000" in only:
+        cpu = tracking_cpu(1000, "forkserver", warm=warm, window=window, anchors=False)
+        result |= {
+            "cpu_pct_1000": cpu["mpviz"],
+            "key_latency_p99_ms_1000": cpu["key_p99_ms"],
+            "rss_mb_1000": cpu["rss_mb"],
+            "start_1000_s": cpu["start_s"],
+        }
     if "ingest" in only:
         result |= ingest(4, 25_000 if quick else 100_000)
     if "keys" in only:
@@ -387,6 +477,8 @@ def main() -> int:
         result |= start_times(20)
     if "primitives" in only:
         result |= primitive_costs(2_000 if quick else 20_000, tmp)
+    if "watch" in only:
+        result |= watch_overhead(tmp, 20_000, 1 if quick else 3)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:
@@ -408,12 +500,13 @@ def main() -> int:
 
 
 def _anchor(key: str, result: dict[str, object]) -> str:
-    if key != "cpu_pct_100":
+    if key not in ("cpu_pct_100", "cpu_pct_100_busy"):
         return ""
+    suffix = key.removeprefix("cpu_pct_100")
     ours = result[key]
     parts = []
-    for name in ("htop", "glances", "naive_textual"):
-        theirs = result.get(f"{name}_cpu_pct_100")
+    for name in ("htop", "btop", "glances", "naive_textual"):
+        theirs = result.get(f"{name}_cpu_pct_100{suffix}")
         if isinstance(theirs, (int, float)) and theirs and isinstance(ours, (int, float)):
             parts.append(f"{ours / theirs:.2f}× {name} ({theirs})")
     return ("   " + ", ".join(parts)) if parts else ""

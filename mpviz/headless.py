@@ -196,7 +196,9 @@ def summary(model: Model) -> list[str]:
 
 
 def figures(prim: Prim) -> str:
-    if prim.family in ("lock", "rlock", "sem", "cond"):
+    if prim.family == "cond":
+        return f"{prim.waits} waited, {prim.sets} notified"
+    if prim.family in ("lock", "rlock", "sem"):
         return f"{prim.acquisitions} acquired, {prim.waits} waited, at most {prim.max_holders} holding at once"
     if prim.family == "queue":
         return f"{prim.puts} put, {prim.gets} got, deepest {prim.deepest}"

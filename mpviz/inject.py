@@ -65,7 +65,7 @@ def _connect() -> None:
         reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
-    emit("proc.start", "", {"ppid": os.getppid(), "argv": _command()[:200]})
+    emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(getattr(sys, "orig_argv", sys.argv)[1:])[:200]})
     threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
 

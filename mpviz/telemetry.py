@@ -189,6 +189,26 @@ BACKLOG_BYTES = 4 << 20
 LAST_FLUSH_S = 2.0
 
 
+def lost_note(endpoint: str, pid: int, n: int | None = None) -> str:
+    """The note of records a process could not send before it ended (written if ``n``); its path."""
+    path = os.path.join(os.path.dirname(endpoint), f"lost.{pid}")
+    if n:
+        with contextlib.suppress(OSError), open(path, "w", encoding="ascii") as f:
+            f.write(str(n))
+    return path
+
+
+def frames(data: bytes | bytearray) -> int:
+    """How many records (whole or begun) a run of frames holds."""
+    pos = count = 0
+    while pos < len(data):
+        if len(data) - pos < HEADER:
+            return count + 1
+        pos += HEADER + _LENGTH.unpack_from(data, pos)[0]
+        count += 1
+    return count
+
+
 class SocketReporter:
     """A process's reporter: its own connection to the dashboard's socket.
 
@@ -277,24 +297,28 @@ class SocketReporter:
                 select.select([], [self._sock], [], 1.0)
 
     def flush(self, timeout: float = LAST_FLUSH_S) -> None:
-        """Send what is left, waiting at most ``timeout`` s: a process's last act.
+        """Send what is left, waiting at most ``timeout`` s for each part: a process's last act.
 
         The connection stays open: records made later (the exits of children
         that multiprocessing joins at the very end) still go out; the process's
         exit closes it."""
         with self._lock:
-            if self._lost:
-                self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
-                self._lost = 0
-            if not self._backlog:
+            if not self._backlog and not self._lost:
                 return
             try:
                 self._sock.settimeout(timeout)
-                self._sock.sendall(self._backlog)
+                while self._backlog:
+                    del self._backlog[: self._sock.send(self._backlog)]
+                if self._lost:
+                    self._sock.sendall(frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost})))
             except OSError:
-                pass  # the dashboard is gone or too slow: what is left is lost with the process
+                # The dashboard is gone, or stopped: what is left goes with the
+                # process.  Say how much in a note beside the socket, which the
+                # dashboard reads when this connection closes.
+                lost_note(self.path, os.getpid(), self._lost + frames(self._backlog))
             finally:
                 self._backlog.clear()
+                self._lost = 0
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
 

@@ -10,16 +10,23 @@ moments (the samples' shots).
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from mpviz.lessons import lessons
 from mpviz.lessons.base import Lesson, Sample
-from mpviz.runtime import LessonRun, Settings, prepare
+from mpviz.runtime import LessonRun, Program, ProgramRun, ProgramSettings, Settings, prepare
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "recordings"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "recordings"
+# The tutorial's own programs, run unmodified (from a scratch copy: some write files).
+SEED = ROOT.parent / "shared" / "seed" / "programs"
+PROGRAMS = {"ktv-program": "ktv.py"}
 
 
 def kill_holder(run: LessonRun, lock: str, waiting: int) -> bool:
@@ -54,6 +61,24 @@ def record(cls: type[Lesson], sample: Sample) -> None:
     print(f"tests/recordings/{sample.name}.jsonl  {verdict.text}")
 
 
+def record_program(name: str, program: str) -> None:
+    """The tutorial's program, watched until it ends by itself."""
+    with tempfile.TemporaryDirectory() as scratch:
+        shutil.copytree(SEED, scratch, dirs_exist_ok=True)
+        os.chdir(scratch)
+        run = ProgramRun(ProgramSettings(Program(program), record=OUT / f"{name}.jsonl"))
+        run.begin()
+        try:
+            while not run.finished():
+                run.model.apply(run.read(0.1))
+            run.model.apply(run.drain())
+            verdict = run.verdict()
+        finally:
+            run.close()
+            os.chdir(ROOT)
+    print(f"tests/recordings/{name}.jsonl  {verdict.text}")
+
+
 def main() -> None:
     prepare("spawn")
     wanted = set(sys.argv[1:])
@@ -61,6 +86,9 @@ def main() -> None:
         for sample in cls.samples:
             if not wanted or sample.name in wanted:
                 record(cls, sample)
+    for name, program in PROGRAMS.items():
+        if (not wanted or name in wanted) and SEED.is_dir():
+            record_program(name, program)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,19 @@ HOME = [
     Picture("home-prodcons", None, 0.0, (120, 40), ("down", "down"), "Each lesson explained before it starts"),
 ]
 
-SHOTS = HOME + [
-    Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption)
-    for cls in lessons()
-    for sample in cls.samples
-    for shot in sample.shots
+# Watched programs: recordings of the tutorial's own programs, run unmodified.
+PROGRAMS = [
+    Picture("ktv-program", "ktv-program", 1.5, (120, 40), (), "mpviz ktv.py: the tutorial's own program, watched"),
+    Picture("ktv-program-80x24", "ktv-program", 1.5, (80, 24), (), "the same at 80×24"),
 ]
+
+SHOTS = (
+    HOME
+    + PROGRAMS
+    + [
+        Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption)
+        for cls in lessons()
+        for sample in cls.samples
+        for shot in sample.shots
+    ]
+)

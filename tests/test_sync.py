@@ -312,8 +312,10 @@ def test_names_come_from_the_creating_line_unless_given(created: list[Event]) ->
     Holder()
     sync.Semaphore(2, name="rooms")
     sync.Event()  # assigned to nothing: named after its kind
+    door, line = sync.Lock(), sync.Queue()  # each call its own variable
     new = [e.data for e in created if e.kind == "prim.new"]
-    assert [d["name"] for d in new] == ["lock", "a/b", "q", "rooms", "event"]
+    assert [d["name"] for d in new] == ["lock", "a/b", "q", "rooms", "event", "door", "line"]
+    assert door.id != line.id
     assert new[0]["site"] == f"test_sync.py:{lock_line}" and new[0]["kind"] == lock.family
 
 

@@ -11,10 +11,11 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from mpviz.model import Phase
-from mpviz.runtime import Settings
+from mpviz.runtime import Program, ProgramSettings, Settings
 from mpviz.ui.app import make_app
 from mpviz.ui.screens.lesson import Alerts
 from mpviz.ui.sources import LiveSource
+from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
 
 SIZE = (120, 40)
@@ -200,5 +201,64 @@ async def test_a_typed_line_goes_through_the_selected_client_and_its_reply_shows
             await pilot.press("x")
             await until(pilot, lambda: not second.alive, what="the selected client to close")
             assert model.by_role("client")[0].alive
+    finally:
+        app.close_all()
+
+
+async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path) -> None:
+    """A program in the dashboard: its lock under its own name, and a line typed for its stdin."""
+    program = tmp_path / "ask.py"
+    program.write_text(
+        "from multiprocessing import Lock\n"
+        "door = Lock()\n"
+        "with door:\n"
+        "    line = input('say: ')\n"
+        "print('you said', line)\n"
+    )
+    source = LiveSource.program_run(ProgramSettings(Program(str(program)), stdin_pipe=True))
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: model.prim("door").holders, what="the program to hold its lock 'door'")
+            panel = app.screen.query_one("#panel-main")
+            await until(pilot, lambda: "Lock 'door'  ask.py:2" in text_of(panel), what="the lock on screen")
+            await until(pilot, lambda: "say:" in text_of(app.screen.query_one(OutputView)), what="the prompt")
+            app.screen.query_one("#stdin").focus()
+            await pilot.press(*"hello", "enter")
+            await until(
+                pilot,
+                lambda: "you said hello" in text_of(app.screen.query_one(OutputView)),
+                what="the program's answer in the printed pane",
+            )
+            await until(pilot, lambda: not any(p.alive for p in model.procs.values()), what="the program to end")
+            assert "nothing went wrong" in text_of(app.screen.query_one(Alerts))
+    finally:
+        app.close_all()
+
+
+async def test_the_living_come_first_and_are_on_screen() -> None:
+    """Twelve groups in a 160×48 terminal: once many have left, every live group's row is still in view."""
+    source = live("ktv", groups=12, rooms=4)
+    app = make_app(source)
+    model = source.model
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            groups = lambda: model.by_role("group")  # noqa: E731
+            await until(
+                pilot,
+                lambda: sum(not g.alive for g in groups()) >= 5 and sum(g.alive for g in groups()) >= 3,
+                timeout=120,
+                what="most groups gone, a few still there",
+            )
+            table = app.screen.query_one(ProcessTable)
+
+            def in_view() -> bool:
+                alive = [p.pid for p in model.procs.values() if p.alive]
+                return table.shown()[: len(alive)] == alive and len(alive) < table.size.height - 1
+
+            await until(pilot, in_view, what="every live process's row first, on screen")
+            await pilot.press("h")
+            assert len(table.shown()) == len(model.procs), "h shows the exited ones too"
     finally:
         app.close_all()

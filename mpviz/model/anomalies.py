@@ -38,7 +38,18 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(starved)
     if not any(a.kind in ("deadlock", "dead-holder", "starved") for a in found):
         found.extend(nobody_left(model, now_ns))
-    return found
+    return [doubted(model, a) for a in found]
+
+
+def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
+    """An anomaly about a process that dropped records (``proc.lost``) may be a ghost of the
+    missing ones (a release never seen): said, but as a doubt, which no verdict counts."""
+    lossy = [pid for pid in anomaly.pids if model.lost_by.get(pid)]
+    if not lossy:
+        return anomaly
+    n = sum(model.lost_by[pid] for pid in lossy)
+    who = ", ".join(model.name_of(pid) for pid in lossy)
+    return Anomaly("doubt", f"{anomaly.text} — unsure: {n} records of {who} were lost", anomaly.pids)
 
 
 def _who(model: Model, pid: int) -> str:
@@ -64,6 +75,11 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
         if proc is None or not (proc.stopped or not proc.alive):
             continue
         waiting = len(prim.waiters)
+        if prim.family == "sem" and not waiting:
+            # A semaphore's unit is not owed back the way a lock is: taking the
+            # signal another process gave is how a semaphore signals.  Only
+            # someone stuck waiting makes a dead or paused taker matter.
+            continue
         who = f"{prim.word} '{prim.name}' held by"
         if not proc.alive:
             if waiting:

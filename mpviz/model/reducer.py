@@ -33,6 +33,7 @@ class Model:
         self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
+        self.lost_by: dict[int, int] = {}
         self.t0: int | None = None
         self.last_ns: int = 0
         self.applied = 0
@@ -178,7 +179,10 @@ class Model:
         proc.role = str(data.get("role", proc.role))
         proc.label = str(data.get("label", proc.label))
         ppid = data.get("ppid")
-        proc.ppid = ppid if isinstance(ppid, int) else proc.ppid
+        # Who started it (its proc.spawn) is its parent, even when the kernel's
+        # parent is another (a forkserver's child says the forkserver).
+        if isinstance(ppid, int) and (proc.ppid is None or event.kind == "proc.spawn"):
+            proc.ppid = ppid
 
     def _proc_spawn(self, event: Event) -> None:
         self._identify(self._get_proc(event), event)
@@ -413,7 +417,9 @@ class Model:
 
     def _proc_lost(self, event: Event) -> None:
         n = event.data.get("n")
-        self.lost += n if type(n) is int and n > 0 else 0
+        if type(n) is int and n > 0:
+            self.lost += n
+            self.lost_by[event.pid] = self.lost_by.get(event.pid, 0) + n
 
     # --- conditions and barriers -----------------------------------------------
 

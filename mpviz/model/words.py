@@ -9,8 +9,10 @@ from mpviz.telemetry import Event
 
 
 def _value(data: dict[str, Any]) -> str:
-    if "value" in data and "of" in data:
+    if "value" in data and data.get("of"):
         return f" (value {data['value']}/{data['of']})"
+    if "value" in data:  # a semaphore that started at 0: a signal, not a count of free places
+        return f" (value {data['value']})"
     return ""
 
 
@@ -93,6 +95,8 @@ def _phrase(event: Event, obj: str) -> str | None:
         if op == "exit":
             if d.get("signal"):
                 return f"killed by {d['signal']}"
+            if d.get("code") is None:
+                return "ended (how, nobody could tell)"
             return "exited" if d.get("code") == 0 else f"exited with code {d.get('code')}"
         if op == "error":
             return f"failed: {d.get('error', '')}"

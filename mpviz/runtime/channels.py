@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mpviz.telemetry import HEADER, Event, Malformed, decode, now_ns
+from mpviz.telemetry import HEADER, Event, Malformed, decode, lost_note, now_ns
 
 # Records from different connections can arrive out of order by the time it
 # takes a process to get from an operation to its write.  A batch holds back
@@ -268,6 +268,18 @@ class Channels:
         conn.sock.close()
         if not still:
             self._closed[conn.pid] = now_ns() + GONE_NS
+            self._read_lost_note(conn.pid)
+
+    def _read_lost_note(self, pid: int) -> None:
+        """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
+        path = lost_note(self.endpoint, pid)
+        try:
+            with open(path, encoding="ascii") as f:
+                n = int(f.read(20))
+            os.unlink(path)
+        except (OSError, ValueError):
+            return
+        self.post(Event(now_ns(), pid, "proc.lost", "", {"n": n}))
 
     def _overdue(self, now: int, into: list[Event]) -> None:
         """Processes whose connection closed a while ago and of whose end nobody told."""

@@ -211,7 +211,7 @@ class ProgramRun(BaseRun):
 
     def exit_code(self, ended_by_itself: bool) -> int:
         """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
-        if self.model.anomalies(now_ns()):
+        if any(a.kind != "doubt" for a in self.model.anomalies(now_ns())):
             return 1
         if ended_by_itself and self.main is not None and self.main.exitcode is not None:
             code = self.main.exitcode
@@ -233,7 +233,7 @@ class ProgramRun(BaseRun):
 
 def program_verdict(model: Model, name: str, now: int, final: bool) -> Verdict:
     """A program's verdict: what went wrong (a deadlock, a hang), or how it ended."""
-    anomalies = model.anomalies(now)
+    anomalies = [a for a in model.anomalies(now) if a.kind != "doubt"]
     if anomalies:
         return Verdict(False, "; ".join(a.text for a in anomalies))
     main = next((p for p in model.procs.values() if p.role == "main"), None)

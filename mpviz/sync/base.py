@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+import select
 from multiprocessing import context
 from typing import Any
 
@@ -29,6 +30,17 @@ def plain(ctx: Any) -> context.BaseContext:
 # Seconds a blocking get or recv waits before it reports itself blocked: an
 # item just put may still be in the putter's feeder thread.
 GLANCE = 0.005
+
+
+def readable(fd: int, seconds: float) -> bool:
+    """Is there something to read on ``fd``, now or within ``seconds``?
+
+    A bare ``poll``: multiprocessing's own ``Connection.poll`` builds a
+    selector at every call, which costs more than a get or a recv itself."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
+
 
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = MAX_TEXT

@@ -8,10 +8,11 @@ like one, and unpickles as ours.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from multiprocessing import connection, reduction
 from typing import Any
 
-from mpviz.sync.base import GLANCE, item_text
+from mpviz.sync.base import GLANCE, item_text, readable
 from mpviz.sync.naming import new_prim
 from mpviz.telemetry import emit, now_ns
 
@@ -25,6 +26,9 @@ class Connection(connection.Connection):
     id: str = ""
     name: str = ""
     end: int = 0
+    # multiprocessing's checks (typeshed does not declare them)
+    _check_closed: Callable[[], None]
+    _check_readable: Callable[[], None]
 
     def send(self, obj: Any) -> None:
         t = now_ns()
@@ -38,7 +42,9 @@ class Connection(connection.Connection):
 
     def _wait_for_data(self) -> None:
         """Report a receive that has to wait (multiprocessing's errors for a closed or write-only end stand)."""
-        if not self.poll(GLANCE):
+        self._check_closed()  # multiprocessing's checks, and its errors
+        self._check_readable()
+        if not readable(self.fileno(), GLANCE):
             emit("pipe.recv_blocked", self.id, {"end": self.end})
 
     def recv(self) -> Any:

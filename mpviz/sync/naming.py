@@ -9,6 +9,7 @@ concurrent.futures: the user's line, not ours or the library's.
 
 from __future__ import annotations
 
+import ast
 import concurrent
 import functools
 import itertools
@@ -61,12 +62,36 @@ def _user_frame() -> FrameType | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _assigned(filename: str, lineno: int) -> str:
-    """The variable(s) the line assigns to, "a/b" for several, "" for none."""
-    match = _TARGETS.match(linecache.getline(filename, lineno))
+def _assigned(filename: str, lineno: int, column: int) -> str:
+    """The variable(s) the line assigns to, "a/b" for several, "" for none.
+
+    ``lock, q = Lock(), Queue()``: the call at ``column`` (the one being made)
+    gets its own variable."""
+    line = linecache.getline(filename, lineno)
+    match = _TARGETS.match(line)
     if match is None:
         return ""
-    return "/".join(target.strip().rpartition(".")[2] for target in match.group(1).split(","))
+    targets = [target.strip().rpartition(".")[2] for target in match.group(1).split(",")]
+    if len(targets) > 1 and column >= 0:
+        indent = len(line) - len(line.lstrip())
+        try:
+            statement = ast.parse(line.strip()).body[0]
+        except (SyntaxError, IndexError):  # a statement over several lines
+            statement = None
+        values = statement.value if isinstance(statement, ast.Assign) else None
+        if isinstance(values, ast.Tuple) and len(values.elts) == len(targets):
+            for target, value in zip(targets, values.elts, strict=True):
+                if value.col_offset + indent <= column < (value.end_col_offset or 0) + indent:
+                    return target
+    return "/".join(targets)
+
+
+def _column(frame: FrameType) -> int:
+    """The column where the call being made in ``frame`` starts (-1 if unknown)."""
+    positions = list(frame.f_code.co_positions())
+    index = frame.f_lasti // 2
+    column = positions[index][2] if index < len(positions) else None
+    return -1 if column is None else column
 
 
 def name_and_site(kind: str, name: str | None) -> tuple[str, str]:
@@ -75,7 +100,7 @@ def name_and_site(kind: str, name: str | None) -> tuple[str, str]:
     if frame is None:
         return name or kind, ""
     if name is None:
-        name = _assigned(frame.f_code.co_filename, frame.f_lineno)
+        name = _assigned(frame.f_code.co_filename, frame.f_lineno, _column(frame))
     return name or kind, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 

@@ -9,11 +9,10 @@ The queues' internal locks and semaphores come from the plain context.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
 from multiprocessing import queues
 from typing import Any
 
-from mpviz.sync.base import GLANCE, item_text, plain
+from mpviz.sync.base import GLANCE, item_text, plain, readable
 from mpviz.sync.naming import new_prim
 from mpviz.telemetry import emit, now_ns
 
@@ -24,6 +23,8 @@ def _item(obj: object) -> dict[str, Any]:
 
 class Queue(queues.Queue):
     """``multiprocessing.Queue``: FIFO between processes."""
+
+    _reader: Any  # multiprocessing's
 
     def __init__(self, maxsize: int = 0, *, ctx: Any = None, name: str | None = None) -> None:
         super().__init__(maxsize, ctx=plain(ctx))
@@ -47,20 +48,21 @@ class Queue(queues.Queue):
         emit("queue.put", self.id, _item(obj), t_ns=t)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        # An item just put may still be in the putter's feeder thread, so a
-        # blocking get looks a moment before it calls itself blocked.
-        glance = GLANCE if timeout is None else max(0.0, min(GLANCE, timeout))
-        try:
-            obj = super().get(True, glance) if block else super().get(False)
-        except queue.Empty:
-            if not block:
-                raise
-            emit("queue.get_blocked", self.id)
-            try:
-                obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
-            except queue.Empty:
-                emit("queue.timeout", self.id, {"op": "get"})
-                raise
+        if not block:
+            obj = super().get(False)
+        else:
+            # An item just put may still be in the putter's feeder thread, so a
+            # blocking get looks a moment before it calls itself blocked.
+            glance = GLANCE if timeout is None else max(0.0, min(GLANCE, timeout))
+            if readable(self._reader.fileno(), glance):
+                obj = super().get(True, timeout)
+            else:
+                emit("queue.get_blocked", self.id)
+                try:
+                    obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
+                except queue.Empty:
+                    emit("queue.timeout", self.id, {"op": "get"})
+                    raise
         emit("queue.get", self.id, _item(obj))
         return obj
 
@@ -90,7 +92,7 @@ class JoinableQueue(Queue, queues.JoinableQueue):
 class SimpleQueue(queues.SimpleQueue):
     """``multiprocessing.SimpleQueue``: put and get, nothing else (and no feeder thread)."""
 
-    _poll: Callable[[], bool]  # multiprocessing's
+    _reader: Any  # multiprocessing's
 
     def __init__(self, *, ctx: Any = None, name: str | None = None) -> None:
         super().__init__(ctx=plain(ctx))
@@ -102,7 +104,7 @@ class SimpleQueue(queues.SimpleQueue):
         emit("queue.put", self.id, _item(obj), t_ns=t)
 
     def get(self) -> Any:
-        if not self._poll():
+        if not readable(self._reader.fileno(), 0):
             emit("queue.get_blocked", self.id)
         obj = super().get()
         emit("queue.get", self.id, _item(obj))

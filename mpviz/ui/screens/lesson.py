@@ -64,6 +64,16 @@ COMMON: list[BindingType] = [
     Binding("z", "pause", "Pause/resume"),
     Binding("Z", "pause_all", "Pause all", show=False),
     Binding("k", "kill", "Kill"),
+    Binding("h", "exited", "Exited", tooltip="show the exited processes, or fold them into one line"),
+    Binding(
+        "greater_than_sign",
+        "sort(1)",
+        "Sort",
+        key_display="</>",
+        tooltip="sort the processes by CPU, state, PID (< back)",
+    ),
+    Binding("less_than_sign", "sort(-1)", "Sort back", show=False, tooltip="the sort before"),
+    Binding("slash", "filter", "Filter", tooltip="show only the processes whose name has what you type"),
     Binding("space", "replay_pause", "Play/pause"),
     Binding("n", "step", "Step"),
     Binding("escape", "home", "Lessons", show=False),
@@ -75,6 +85,20 @@ REPLAY_ONLY = {"replay_pause", "step"}
 
 class Alerts(TextView):
     """The verdict so far, and anything wrong right now (a deadlock, a hang)."""
+
+
+class FilterInput(Input):
+    """The name to filter the processes by; hidden until ``/``; escape clears it."""
+
+    BINDINGS = [Binding("escape", "clear", "Clear the filter", show=False)]
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.display = False
+        self.screen.query_one(ProcessTable).focus()
 
 
 class LessonScreen(Screen):
@@ -101,6 +125,7 @@ class LessonScreen(Screen):
         yield TitleBar()
         yield Alerts(id="alerts")
         yield ProcessTable(id="procs", tree=self.lesson is None)
+        yield FilterInput(placeholder="only processes whose name has… (Enter keeps it, Esc clears)", id="filter")
         with Horizontal(id="middle"):
             panel: type[LessonPanel] = (
                 ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
@@ -254,6 +279,15 @@ class LessonScreen(Screen):
         selected = [self.query_one(ProcessTable).selected_pid] if message.selected else []
         self._act(message.method, *selected, *message.args)
 
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ProcessTable).set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(ProcessTable).focus()
+
     @on(Input.Submitted, "#stdin")
     def _typed(self, event: Input.Submitted) -> None:
         """A line typed for the program: to its main's stdin."""
@@ -359,6 +393,18 @@ class LessonScreen(Screen):
         pid = self._selected()
         if pid is not None and self.source.controls is not None:
             self.source.controls.send_signal(pid, signal.SIGKILL)
+
+    def action_exited(self) -> None:
+        self.query_one(ProcessTable).toggle_exited()
+
+    def action_sort(self, step: int) -> None:
+        words = self.query_one(ProcessTable).next_sort(step)
+        self.query_one("#procs").border_title = f"Processes {words}"
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        box.display = True
+        box.focus()
 
     def action_replay_pause(self) -> None:
         if self.source.player is not None:

@@ -12,7 +12,7 @@ from mpviz.telemetry import Event
 
 # Colours that read on a dark background and differ from the phase colours.
 PALETTE = ("cyan", "gold1", "orchid", "spring_green2", "dark_orange", "sky_blue1", "plum1", "khaki1")
-NAME_WIDTH = 12
+NAME_WIDTH = 14
 
 
 def colour(model: Model, pid: int) -> str:

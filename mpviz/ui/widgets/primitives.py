@@ -83,16 +83,19 @@ def lock_view(model: Model, prim: Prim, now_ns: int) -> Text:
 
 
 def semaphore_view(model: Model, prim: Prim, now_ns: int) -> Text:
-    """A semaphore: its value as free and taken slots, holders and waiters."""
+    """A semaphore: its value as free and taken slots, who is inside and for how long, who waits."""
     text = title(prim)
     capacity = prim.capacity if prim.capacity is not None else len(prim.holders)
     free = prim.value if prim.value is not None else max(0, capacity - len(prim.holders))
-    text.append(f"  value {free} of {capacity}\n")
-    text.append("  ")
+    text.append(f"\n  value {free} of {capacity}  ")
     text.append("■" * len(prim.holders), style="bold green3")
     text.append("□" * max(0, free), style="dim")
-    text.append(f"  {len(prim.holders)} inside, most at once {prim.max_holders}\n")
-    text.append_text(holders(model, prim, now_ns))
+    text.append(f"  most at once {prim.max_holders}\n")
+    text.append(f"  inside ({len(prim.holders)}): ")
+    text.append_text(names(_procs(model, prim.holders), now_ns, since=prim.held_since))
+    dead = [p for p in _procs(model, prim.holders) if not p.alive]
+    if dead:
+        text.append(f"\n  {', '.join(p.name for p in dead)} dead inside: never released", style="bold red")
     text.append("\n")
     text.append_text(waiters(model, prim, now_ns))
     return text

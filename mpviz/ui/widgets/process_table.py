@@ -31,7 +31,7 @@ from mpviz.ui.theme import PHASE_STYLE, duration, megabytes
 COLUMNS = (
     # key, label, width, drop rank (0: never dropped)
     ("pid", "PID", 7, 0),
-    ("who", "Who", 11, 0),
+    ("who", "Who", 15, 0),
     ("state", "State", 0, 0),
     ("for", "For", 5, 4),
     ("holds", "Holds", 9, 1),
@@ -99,8 +99,21 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return set_cell_size(text.rjust(width) if right else text, width)
 
 
+# How the rows can be ordered (``<`` and ``>`` go through them).
+SORTS = ("start", "cpu", "state", "pid")
+SORT_WORDS = {"start": "in order of start", "cpu": "by CPU", "state": "by state", "pid": "by PID"}
+# The line that stands for the exited processes while they are folded.
+FOLD = -1
+
+
 class ProcessTable(ScrollView, can_focus=True):
-    """Rows keyed by PID, in order of appearance; a cursor that live updates never move."""
+    """Rows keyed by PID, the living first; a cursor that live updates never move off its process.
+
+    Exited processes come after the living, folded into one line when all
+    rows would not fit (``h`` shows or folds them); rows can be sorted by CPU,
+    state or PID, and filtered by name.  A watched program's processes are a
+    tree: each child under its parent (its "start" order).
+    """
 
     DEFAULT_CSS = """
     ProcessTable { height: 1fr; }
@@ -131,18 +144,27 @@ class ProcessTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         # A watched program's processes parent before child, each child under its parent.
         self.as_tree = tree
+        self.sort = SORTS[0]
+        self.show_exited = False
+        self.filter = ""
         self._depth: dict[int, int] = {}
-        self._order: list[int] = []
+        self._order: list[int] = []  # what is shown, in order: pids, and maybe FOLD
         self._index: dict[int, int] = {}
         self._rows: dict[int, Row] = {}
         self._strips: dict[int, Strip] = {}
+        self._alive: dict[int, bool] = {}
+        self._cpu: dict[int, float] = {}
+        self._folded = 0
+        self._arranged = 0  # how many processes the order knows
+        self._model: Model | None = None
         self._layout = layout(120)
 
     # --- data ------------------------------------------------------------------
 
     def sync(self, model: Model, now_ns: int, pids: set[int] | None) -> None:
         """Bring the rows of ``pids`` (all of them if None) up to date; redraw only rows that changed."""
-        added = False
+        self._model = model
+        moved = False
         if self.as_tree and len(self._depth) != len(model.procs):
             self._depth = depths(model)
             pids = None  # depths may have moved: every row again
@@ -154,31 +176,86 @@ class ProcessTable(ScrollView, can_focus=True):
                 continue
             self._rows[pid] = row
             self._strips.pop(pid, None)
-            if pid not in self._index:
-                self._index[pid] = len(self._order)
-                self._order.append(pid)
-                added = True
-            else:
+            cpu = proc.stats.cpu if proc.stats and proc.alive else 0.0
+            if self._alive.get(pid) != proc.alive or (self.sort == "cpu" and self._cpu.get(pid) != cpu):
+                moved = True
+            self._alive[pid] = proc.alive
+            self._cpu[pid] = cpu
+            if self.sort == "state":
+                moved = True
+            if pid in self._index:
                 self.refresh_line(self._index[pid] + 1)
-        if added:
-            if self.as_tree:
-                selected = self.selected_pid
-                self._order = sorted(self._order, key=list(self._depth).index)
-                self._index = {pid: i for i, pid in enumerate(self._order)}
-                if selected is not None:
-                    self.cursor = self._index[selected]
-            self.virtual_size = Size(self._layout.width, len(self._order) + 1)
-            if len(self._order) == 1 or self.cursor >= len(self._order):
+        if moved or len(self._alive) != self._arranged:
+            self.order_rows()
+
+    def order_rows(self) -> None:
+        """Put the rows in order: the living, sorted, then the exited (or one line for them)."""
+        model = self._model
+        if model is None:
+            return
+        selected = self.selected_pid
+        self._arranged = len(self._alive)
+        base = list(self._depth) if self.as_tree else list(model.procs)
+        wanted = self.filter.casefold()
+        shown = [pid for pid in base if pid in self._rows and wanted in model.procs[pid].name.casefold()]
+        live = [pid for pid in shown if self._alive.get(pid)]
+        gone = [pid for pid in shown if not self._alive.get(pid)]
+        if self.sort == "cpu":
+            live.sort(key=lambda pid: -self._cpu.get(pid, 0.0))
+        elif self.sort == "state":
+            live.sort(key=lambda pid: (model.procs[pid].phase.value, model.procs[pid].state))
+        elif self.sort == "pid":
+            live.sort()
+            gone.sort()
+        room = max(1, self.size.height - 1) if self.size.height else len(shown)
+        if gone and not self.show_exited and len(shown) > room:
+            # As many of the exited as fit, the latest to end; one line for the rest.
+            keep = max(0, room - len(live) - 1)
+            latest = sorted(gone, key=lambda pid: model.procs[pid].exited_ns or 0)[len(gone) - keep :] if keep else []
+            order = live + [pid for pid in gone if pid in latest] + [FOLD]
+            self._folded = len(gone) - len(latest)
+        else:
+            order = live + gone
+            self._folded = 0
+        if order != self._order:
+            self._order = order
+            self._index = {pid: i for i, pid in enumerate(order) if pid != FOLD}
+            self.virtual_size = Size(self._layout.width, len(order) + 1)
+            if selected in self._index:
+                self.set_reactive(ProcessTable.cursor, self._index[selected])
+            elif self.cursor >= len(order):
+                self.set_reactive(ProcessTable.cursor, max(0, len(order) - 1))
+            if self.selected_pid != selected:
                 self.post_message(self.Highlighted(self.selected_pid))
             self.refresh()
 
+    def toggle_exited(self) -> None:
+        self.show_exited = not self.show_exited
+        self.order_rows()
+
+    def next_sort(self, step: int) -> str:
+        self.sort = SORTS[(SORTS.index(self.sort) + step) % len(SORTS)]
+        self.order_rows()
+        return SORT_WORDS[self.sort]
+
+    def set_filter(self, text: str) -> None:
+        self.filter = text
+        self.order_rows()
+
     @property
     def selected_pid(self) -> int | None:
-        return self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
+        if 0 <= self.cursor < len(self._order):
+            pid = self._order[self.cursor]
+            return None if pid == FOLD else pid
+        return None
 
     @property
     def row_count(self) -> int:
         return len(self._order)
+
+    def shown(self) -> list[int]:
+        """The pids of the rows shown, in order (the folded exited ones are not)."""
+        return [pid for pid in self._order if pid != FOLD]
 
     def row(self, pid: int) -> dict[str, str]:
         """The row of ``pid`` by column key (for tests and the details pane)."""
@@ -187,7 +264,8 @@ class ProcessTable(ScrollView, can_focus=True):
     # --- drawing --------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        # LeaveLesson room for the vertical scrollbar, so that no horizontal one is needed.
+        self.order_rows()  # room for more rows, or for fewer
+        # Leave room for the vertical scrollbar, so that no horizontal one is needed.
         new = layout(event.size.width - self.styles.scrollbar_size_vertical)
         if new != self._layout:
             self._layout = new
@@ -214,6 +292,12 @@ class ProcessTable(ScrollView, can_focus=True):
         if index >= len(self._order):
             return Strip.blank(width, self.rich_style)
         pid = self._order[index]
+        if pid == FOLD:
+            style = self.rich_style + (
+                self.get_component_rich_style("process-table--cursor") if index == self.cursor else Style()
+            )
+            words = f"  {self._folded} more exited — h to show them"
+            return Strip([Segment(words, style + _DIM)]).crop_extend(x, x + width, style)
         if index == self.cursor:
             cursor = self.get_component_rich_style("process-table--cursor")
             values = self._rows[pid]
@@ -280,4 +364,5 @@ def depths(model: Model) -> dict[int, int]:
 
 
 _INDEX = {key: i for i, (key, _, _, _) in enumerate(COLUMNS)}
+_DIM = Style(dim=True, italic=True)
 _LABELS = {key: label for key, label, _, _ in COLUMNS}

@@ -14,7 +14,7 @@ from textual.strip import Strip
 from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_GLYPH, PHASE_STYLE, PHASE_WORDS
 
-LABEL = 13
+LABEL = 16
 NS = 1_000_000_000
 # The window grows with the run, in steps, up to a minute: a short lesson
 # fills the width instead of huddling at the right edge.

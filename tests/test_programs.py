@@ -1,0 +1,306 @@
+"""Any program, unmodified, watched: the tutorial's own programs and programs of our own, on real processes.
+
+The tutorial's programs are read from ``../shared/seed/programs/`` beside the
+repository (the tutorial's code with its line breaks restored); the tests that
+need them are skipped where that folder is absent.  They run from a scratch
+copy, as the tutorial's reader would run them (the ticket program rewrites
+its file in the current directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, load, none_alive, wait_for
+
+from mpviz.model import Model
+
+SEED = ROOT.parent / "shared" / "seed" / "programs"
+OURS = ROOT / "tests" / "programs"
+tutorial = pytest.mark.skipif(not SEED.is_dir(), reason=f"the tutorial's programs are not at {SEED}")
+
+
+def watch(
+    prog: str | Path,
+    *options: str,
+    cwd: Path,
+    args: tuple[str, ...] = (),
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``mpviz run PROG --headless [options] -- ARGS``, as a user types it."""
+    argv = [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", *options, "--", *args]
+    return subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def printed(out: str) -> list[str]:
+    """The lines the program's processes printed, in the headless output."""
+    return [line.split(" prints: ", 1)[1] for line in out.splitlines() if " prints: " in line]
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    if SEED.is_dir():
+        for program in SEED.iterdir():
+            shutil.copy(program, tmp_path / program.name)
+        (tmp_path / "ticket").chmod(0o644)
+    return tmp_path
+
+
+@tutorial
+def test_the_tutorials_ktv(scratch: Path) -> None:
+    record = scratch / "ktv.jsonl"
+    done = watch("ktv.py", "--speed", "10", "--record", str(record), cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(line for line in printed(done.stdout) if "进来唱歌了" in line) == [
+        f"person {i} 进来唱歌了" for i in range(5)
+    ]
+    assert "semaphore 'sem' at ktv.py:15: 5 acquired, 1 waited, at most 4 holding at once" in done.stdout
+    header, events = load(record)
+    assert header["program"] == "ktv.py"
+    ids = {e.obj for e in events if e.kind == "prim.new" and e.data["name"] == "sem"}
+    inside, most = set(), 0
+    for e in sorted(events, key=lambda e: e.t_ns):
+        if e.obj in ids and e.kind == "sem.acquired":
+            inside.add(e.pid)
+            most = max(most, len(inside))
+        elif e.obj in ids and e.kind == "sem.released":
+            inside.discard(e.pid)
+    assert most == 4
+
+
+@tutorial
+def test_the_tutorials_ticket_rush(scratch: Path) -> None:
+    done = watch("ticket.py", cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sum("购票成功" in line for line in printed(done.stdout)) == 3
+    assert json.loads((scratch / "ticket").read_text()) == {"count": 0}
+    assert "lock 'lock' at ticket.py:34: 5 acquired" in done.stdout
+
+
+@tutorial
+def test_the_tutorials_naive_producer_consumer_hangs_and_is_named(scratch: Path) -> None:
+    done = watch("prodcons_naive.py", "--speed", "10", cwd=scratch)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "hang: 1 consumer blocked on get from empty queue 'q' and no producer left" in done.stdout
+
+
+@tutorial
+def test_the_tutorials_fixed_producer_consumer_ends(scratch: Path) -> None:
+    done = watch("prodcons_fixed.py", "--speed", "10", cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "queue 'q' at prodcons_fixed.py:23: 11 put, 11 got" in done.stdout
+    assert "nothing went wrong" in done.stdout
+
+
+@tutorial
+def test_the_tutorials_second_event_example_waits_forever(scratch: Path) -> None:
+    done = watch("event2.py", cwd=scratch)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert printed(done.stdout) == ["False"]
+    assert "hang: main (pid" in done.stdout and "waits forever on event 'e': no live process can set it" in done.stdout
+
+
+@tutorial
+def test_the_tutorials_two_way_queue(scratch: Path) -> None:
+    done = watch("queue2.py", cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(printed(done.stdout)) == ["hi", "你好"]
+
+
+@tutorial
+def test_the_tutorials_traffic_light_is_stopped_by_duration(scratch: Path) -> None:
+    done = watch("traffic.py", "--speed", "4", "--duration", "4", cwd=scratch)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = printed(done.stdout)
+    assert any("绿灯亮" in line for line in lines) and any("通过路口" in line for line in lines)
+    assert "\x1b[" not in done.stdout, "colour codes are stripped when the output is not a terminal"
+    assert "stopped before it ended" in done.stdout
+
+
+@tutorial
+def test_the_tutorials_chat_server_and_its_client_through_stdin(scratch: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", "chat_server.py", "--headless", "--duration", "60", "--", port],
+        cwd=scratch,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def listening() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", int(port))) == 0
+
+        wait_for(listening, 60, what="the tutorial's server to listen")
+        client = watch("chat_client.py", cwd=scratch, args=(port,), stdin="hello\nworld\n")
+        assert printed(client.stdout)[:2] == [">>>hello_sb", ">>>world_sb"]
+        assert client.returncode == 1, "the tutorial's client ends on EOFError at the end of its input"
+        assert "EOFError" in client.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, _ = server.communicate(timeout=60)
+    assert "chat #0" in out and "prints: hello" in out
+
+
+def test_a_lock_order_deadlock_is_named(tmp_path: Path) -> None:
+    done = watch(OURS / "deadlock.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "holds 'fork_lock' and waits for 'knife_lock'" in done.stdout
+    assert "holds 'knife_lock' and waits for 'fork_lock'" in done.stdout
+    assert "alice (pid" in done.stdout and "bob (pid" in done.stdout
+
+
+def test_pool_map(tmp_path: Path) -> None:
+    done = watch(OURS / "pool_map.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["328350"]
+    assert done.stdout.count("PoolWorker-") >= 4
+    assert "pool 'pool' at pool_map.py:11: 100 tasks, 100 results" in done.stdout
+
+
+def test_process_pool_executor_with_a_spawn_context(tmp_path: Path) -> None:
+    done = watch(OURS / "executor.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["36100"]
+    assert "_process_worker #1" in done.stdout
+
+
+def test_a_managers_dict(tmp_path: Path) -> None:
+    done = watch(OURS / "manager_dict.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["[(0, 0), (1, 10), (2, 20)]"]
+    assert "SyncManager-1" in done.stdout and "fill #2" in done.stdout
+
+
+def test_a_grandchild_under_fork_takes_a_lock_passed_down(tmp_path: Path) -> None:
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "fork_grandchild.py", "--record", str(record), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _, events = load(record)
+    spawned = {e.data["label"]: (e.pid, e.data["ppid"]) for e in events if e.kind == "proc.spawn"}
+    child, grandchild = spawned["child #0"], spawned["grandchild #0"]
+    assert grandchild[1] == child[0], "the grandchild's parent is the child"
+    lock = next(e.obj for e in events if e.kind == "prim.new" and e.data["name"] == "lock")
+    assert any(e.kind == "lock.acquired" and e.obj == lock and e.pid == grandchild[0] for e in events)
+    assert "grandchild holds the lock" in printed(done.stdout)
+
+
+def test_a_child_that_raises(tmp_path: Path) -> None:
+    done = watch(OURS / "raises.py", cwd=tmp_path)
+    assert done.returncode == 0, "the program itself ended well"
+    assert "fail #0        failed: ValueError: no such ticket" in done.stdout
+    assert "stderr: ValueError: no such ticket" in done.stdout
+    assert "fail #0              exited with code 1" in done.stdout
+    assert printed(done.stdout) == ["child exit code 1"]
+
+
+def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None:
+    """mpviz stopped (SIGSTOP) while the program floods it with records: the program runs to its end,
+    what could not be sent is dropped and counted, and said once mpviz goes on."""
+    started, finished = tmp_path / "started", tmp_path / "done"
+    argv = [
+        sys.executable,
+        "-m",
+        "mpviz",
+        "run",
+        str(OURS / "flood.py"),
+        "--headless",
+        "--",
+        str(started),
+        str(finished),
+        "300000",
+    ]
+    with (tmp_path / "out.txt").open("w") as out:
+        mpviz = subprocess.Popen(argv, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(started.exists, 60, what="the program to start")
+            mpviz.send_signal(signal.SIGSTOP)
+            wait_for(finished.exists, 120, what="the program to end while mpviz is stopped")
+            mpviz.send_signal(signal.SIGCONT)
+            assert mpviz.wait(120) == 0
+        finally:
+            mpviz.send_signal(signal.SIGCONT)
+            mpviz.kill()
+    assert "records lost" in (tmp_path / "out.txt").read_text()
+
+
+def test_sigkill_of_mpviz_leaves_no_process_of_the_program(tmp_path: Path) -> None:
+    mpviz = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", str(OURS / "sleepers.py"), "--headless"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        program: list[psutil.Process] = []
+
+        def four() -> bool:
+            program[:] = [
+                p
+                for p in psutil.Process(mpviz.pid).children(recursive=True)
+                if "sleepers" in " ".join(p.cmdline()) or "multiprocessing" in " ".join(p.cmdline())
+            ]
+            return len(program) >= 4  # main, parent, two sleepers
+
+        wait_for(four, 60, what="the program's four processes")
+        pids = {p.pid for p in program}
+    finally:
+        os.kill(mpviz.pid, signal.SIGKILL)
+        mpviz.wait(10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not none_alive(pids):
+        time.sleep(0.1)
+    assert none_alive(pids), "no process of the program outlives mpviz"
+
+
+def test_a_module_and_bad_names(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "hello.py").write_text("import sys\nprint('hello', *sys.argv[1:])\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mpviz", "run", "-m", "pkg.hello", "--headless", "--", "a", "b"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["hello a b"]
+    nosuch = subprocess.run(
+        [sys.executable, "-m", "mpviz", "nosuch.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert (nosuch.returncode, nosuch.stderr) == (2, "mpviz: error: no lesson or file 'nosuch.py'\n")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_every_kind_of_primitive_is_seen_under_every_start_method(tmp_path: Path, method: str) -> None:
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "every_primitive.py", "--record", str(record), cwd=tmp_path, args=(method,))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["[0, 2, 4, 6, 8, 10]"]
+    _, events = load(record)
+    model = Model()
+    model.apply(events)
+    cond, barrier, pool = model.prim("cond"), model.prim("barrier"), model.prim("pool")
+    assert (cond.family, cond.waits) == ("cond", 2), "two processes waited on the condition"
+    assert (barrier.family, barrier.capacity, barrier.gets) == ("barrier", 3, 3), "three arrived and passed"
+    assert (pool.family, pool.puts, pool.gets) == ("pool", 6, 6), "six items handed out, six results back"
+    workers = [p for p in model.procs.values() if p.role == "pool"]
+    assert len(workers) == 2 and all(p.ppid in model.procs for p in workers)
+    assert model.prim("counter").family == "value"
+    assert "nothing went wrong" in done.stdout
