@@ -9,7 +9,10 @@ it.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import signal
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -192,21 +195,38 @@ def build_parser() -> Parser:
     return parser
 
 
+# The dashboard runs until it is quit; a timed run is a headless one.
+NO_DURATION = "--duration only with --headless: the dashboard runs until you quit it"
+
+
 def fail(message: str) -> int:
     print(f"mpviz: error: {message}", file=sys.stderr)
     return USAGE_EXIT
 
 
 def _unwritable(path: Path) -> str:
-    """Why a recording cannot go to ``path`` (empty if it can), checked before any process starts."""
-    if path.is_dir():
-        return "it is a directory"
+    """Why a recording cannot go to ``path`` (empty if it can), checked before any process starts.
+
+    It creates nothing (a refused run leaves no file behind) and opens nothing
+    (a FIFO's reader would see its end): the recording is opened once, by the run.
+    """
     try:
-        with path.open("a", encoding="utf-8"):
-            pass
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        folder = path.parent
+        try:
+            if not stat.S_ISDIR(folder.stat().st_mode):
+                return os.strerror(errno.ENOTDIR)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return "" if os.access(folder, os.W_OK | os.X_OK) else os.strerror(errno.EACCES)
     except OSError as exc:
         return exc.strerror or str(exc)
-    return ""
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    if stat.S_ISBLK(mode):
+        return "it is a block device"
+    return "" if os.access(path, os.W_OK) else os.strerror(errno.EACCES)
 
 
 def settings(args: argparse.Namespace) -> Settings:
@@ -266,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         problem = _unwritable(args.record)
         if problem:
             return fail(f"cannot write {args.record}: {problem}")
+    if args.command == "run" and args.duration is not None and not args.headless:
+        return fail(NO_DURATION)
 
     if args.command == "run" and args.headless:
         from mpviz import headless
@@ -292,6 +314,8 @@ def watch(argv: list[str]) -> int:
         unwritable = _unwritable(args.record)
         if unwritable:
             return fail(f"cannot write {args.record}: {unwritable}")
+    if args.duration is not None and not args.headless:
+        return fail(NO_DURATION)
     settings = ProgramSettings(program, args.speed, args.record, stdin_pipe=not args.headless)
     if args.headless:
         from mpviz import headless

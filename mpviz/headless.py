@@ -80,6 +80,7 @@ SAY = {
     "cut_program": T(
         "{text}; stopped before it ended: nothing went wrong so far", "{text};程序结束前被停止:目前一切正常"
     ),
+    "main_failed": T("{text}; stopped: main failed: {failure}", "{text};停止了:主进程出错:{failure}"),
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
     "processes": T("processes:", "进程:"),
     "primitives": T("primitives:", "同步原语:"),
@@ -152,6 +153,8 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
                 break
             if isinstance(the_run, ProgramRun) and _hangs_for_good(model, now):
                 break  # nothing can move any more: say so and stop it
+            if isinstance(the_run, LessonRun) and the_run.failure:
+                break  # the lesson's main part failed: the lesson can never finish
     except Stop as stop:
         stopped_by = stop
     finally:
@@ -183,7 +186,10 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         output.write(SAY["malformed"](n=malformed) + "\n")
     if model.lost:
         output.write(SAY["lost"](n=model.lost) + "\n")
-    if verdict.ok is None and isinstance(the_run, LessonRun):
+    failure = the_run.failure if isinstance(the_run, LessonRun) else ""
+    if failure and verdict.ok is not False:
+        output.write(SAY["main_failed"](text=verdict.text, failure=failure) + "\n")
+    elif verdict.ok is None and isinstance(the_run, LessonRun):
         output.write(SAY["cut_lesson"](text=verdict.text) + "\n")
     elif verdict.ok is None:
         output.write(SAY["cut_program"](text=verdict.text) + "\n")
@@ -193,7 +199,7 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if verdict.ok is False:
+    if verdict.ok is False or failure:
         return BROKEN
     return the_run.exit_code(ended_by_itself=finished) if isinstance(the_run, ProgramRun) else OK
 

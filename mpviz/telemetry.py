@@ -383,7 +383,10 @@ class Recorder:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self.error = ""
-        self._file: TextIO | None = path.open("w", encoding="utf-8")
+        # O_NONBLOCK for the open only: a FIFO that no one reads is refused (ENXIO) instead of waited on.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+        os.set_blocking(fd, True)
+        self._file: TextIO | None = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self.write_lines([json.dumps({"mpviz": 1, **header}, ensure_ascii=False)])
 
     def write(self, events: Iterable[Event]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -94,3 +95,40 @@ def run_dir(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         os.chdir(old)
+
+
+# Root ignores file permissions through three capabilities; dropped from the
+# bounding set before exec, the program and every process it starts are held
+# to the permission bits, as an unprivileged user is.
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+
+
+def _as_a_user() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.fixture
+def as_a_user(tmp_path: Path) -> dict[str, object]:
+    """Keyword arguments for ``mpviz(...)`` that run it as a user who cannot write read-only files.
+
+    Not root: nothing to do.  Root (CI, containers): root without its override
+    of file permissions; skipped only where root cannot drop it.
+    """
+    if os.geteuid() != 0:
+        return {}
+    probe = tmp_path / "read-only probe"
+    probe.touch(mode=0o444)
+    check = [sys.executable, "-c", "import os, sys; sys.exit(os.access(sys.argv[1], os.W_OK))", str(probe)]
+    try:
+        done = subprocess.run(check, preexec_fn=_as_a_user, timeout=60)
+    except subprocess.SubprocessError:
+        pytest.skip("root here cannot give up its override of file permissions (no CAP_SETPCAP)")
+    finally:
+        probe.unlink()
+    if done.returncode != 0:
+        pytest.skip("root here keeps its override of file permissions")
+    return {"preexec_fn": _as_a_user}

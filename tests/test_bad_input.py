@@ -93,6 +93,10 @@ FILES = [
         "mpviz: error: --host '256.1.1.1' is not an address this machine can listen on\n",
     ),
     (
+        ["run", "chat", "--host", "192.0.2.1"],  # an address of no machine here (TEST-NET-1)
+        "mpviz: error: --host '192.0.2.1' cannot be used (Cannot assign requested address)\n",
+    ),
+    (
         ["run", "chat", "--host", "8.8.8.8", "--port", "7"],
         "mpviz: error: port 7 on 8.8.8.8 cannot be used (Cannot assign requested address)\n",
     ),
@@ -128,6 +132,17 @@ def test_a_terminal_too_small() -> None:
         assert term.proc.wait(60) == 2
         wait_for(lambda: b"\n" in term.output, 10, what="the message")
         assert b"mpviz: error: the terminal is 40\xc3\x9710; the dashboard needs at least 60\xc3\x9718" in term.output
+        assert b"Traceback" not in term.output
+    finally:
+        term.close()
+
+
+def test_a_host_not_on_this_machine_in_the_dashboard() -> None:
+    term = Terminal("run", "chat", "--host", "192.0.2.1")
+    try:
+        assert term.proc.wait(60) == 2
+        wait_for(lambda: b"\n" in term.output, 10, what="the message")
+        assert b"mpviz: error: --host '192.0.2.1' cannot be used (Cannot assign requested address)" in term.output
         assert b"Traceback" not in term.output
     finally:
         term.close()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import select
+import threading
 from pathlib import Path
 
 import pytest
 from conftest import mpviz
+
+from mpviz.telemetry import read_recording
 
 BAD = [
     (["run", "nosuch"], "no lesson or file 'nosuch'"),
@@ -58,6 +63,74 @@ def test_record_onto_a_directory(tmp_path: Path) -> None:
     done = mpviz("run", "ktv", "--headless", "--record", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.endswith("it is a directory\n")
+
+
+def test_record_where_the_user_cannot_write(tmp_path: Path, as_a_user: dict) -> None:
+    """A folder the user cannot enter, or cannot write: one line, no traceback, nothing created."""
+    closed, read_only = tmp_path / "closed", tmp_path / "read-only"
+    closed.mkdir(mode=0o000)
+    read_only.mkdir(mode=0o555)
+    try:
+        for folder in (closed, read_only):
+            record = folder / "run.jsonl"
+            done = mpviz("run", "ktv", "--headless", "--record", str(record), **as_a_user)
+            assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot write {record}: Permission denied\n")
+            assert not record.exists()
+    finally:
+        closed.chmod(0o755)
+        read_only.chmod(0o755)
+
+
+def test_a_refused_run_creates_nothing(tmp_path: Path) -> None:
+    """Not the recording, not the ticket file: everything is checked before anything is made."""
+    record, db = tmp_path / "leftover.jsonl", tmp_path / "new.json"
+    done = mpviz("run", "tickets", "--headless", "--db", "/proc/version", "--record", str(record))
+    assert (done.returncode, done.stderr) == (2, "mpviz: error: /proc/version is not valid JSON\n")
+    done = mpviz("run", "chat", "--headless", "--host", "256.1.1.1", "--record", str(record))
+    assert done.returncode == 2
+    done = mpviz("run", "tickets", "--headless", "--db", str(db), "--record", str(tmp_path / "no" / "run.jsonl"))
+    assert done.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_to_a_fifo(tmp_path: Path) -> None:
+    """With a reader, the recording flows through the FIFO, opened once; with none, it is refused at once."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    done = mpviz("run", "ktv", "--headless", "--groups", "1", "--record", str(fifo), timeout=60)
+    assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot write {fifo}: no one reads it\n")
+
+    # A reader from now on, before mpviz starts (O_NONBLOCK: the open does not wait for a writer).
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    data = bytearray()
+
+    def read() -> None:
+        # Until the writer's end: on Linux, a FIFO no writer has opened yet is not readable.
+        while select.select([fd], [], [], 60)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            data.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        done = mpviz("run", "ktv", "--headless", "--groups", "2", "--speed", "20", "--record", str(fifo))
+        reader.join(60)
+    finally:
+        os.close(fd)
+    assert done.returncode == 0, done.stderr
+    header, events = read_recording(data.decode().splitlines())
+    assert header["lesson"] == "ktv"
+    assert sum(e.kind == "proc.exit" for e in events) == 2, "every record, to the last"
+
+
+def test_duration_only_headless() -> None:
+    """The dashboard runs until it is quit: --duration there is refused, not ignored."""
+    message = "mpviz: error: --duration only with --headless: the dashboard runs until you quit it\n"
+    for args in (["run", "traffic"], ["traffic"], ["run", "tests/programs/pool_map.py"]):
+        done = mpviz(*args, "--duration", "2", timeout=60)
+        assert (done.returncode, done.stderr) == (2, message)
 
 
 def test_help_and_version() -> None:

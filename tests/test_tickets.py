@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import time
 from pathlib import Path
@@ -71,16 +72,43 @@ def test_an_existing_file_keeps_its_count(tmp_path: Path) -> None:
     assert "2 sold, 0 left in the file, 2 in stock" in out
 
 
+def test_a_symlinked_file_is_written_through(tmp_path: Path) -> None:
+    """The link stays a link; its target is the ticket file."""
+    target = tmp_path / "target.json"
+    target.write_text('{"count": 3}\n')
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    code, out, _ = run(tmp_path, "tickets", "--db", str(link), "--buyers", "5", "--speed", "20")
+    assert code == 0, out
+    assert os.readlink(link) == target.name
+    assert target.read_text() == '{"count": 0}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "run.jsonl", "target.json"], "no stray temp file"
+
+
+def test_only_the_count_changes(tmp_path: Path) -> None:
+    """Other keys, their order, the indentation and the words stay as they were."""
+    db = tmp_path / "ticket.json"
+    before = '{\n    "owner": "Ålice",\n    "count" :  3,\n    "history": [{"count": 9}, "\\"count\\": 1"]\n}\n'
+    db.write_text(before, encoding="utf-8")
+    code, out, _ = run(tmp_path, "tickets", "--db", str(db), "--buyers", "2", "--speed", "20")
+    assert code == 0, out
+    assert db.read_text(encoding="utf-8") == before.replace('"count" :  3', '"count" :  1')
+
+
 BAD_FILES = [
     ('{"count": ', "is not valid JSON"),
     ("[1, 2]", 'must hold a JSON object like {"count": 3}'),
     ('{"count": "three"}', 'must hold a JSON object like {"count": 3}'),
     ('{"count": -1}', 'must hold a JSON object like {"count": 3}'),
     (b"\xff\xfe\x00", "is not valid JSON"),
+    ("[" * 100_000 + "]" * 100_000, "is nested too deeply: not a ticket file"),
+    ('{"count": 5, "pad": "' + "x" * (1 << 21) + '"}', "is over 1 MiB: not a ticket file"),
 ]
 
 
-@pytest.mark.parametrize(("content", "message"), BAD_FILES, ids=["truncated", "array", "string", "negative", "binary"])
+@pytest.mark.parametrize(
+    ("content", "message"), BAD_FILES, ids=["truncated", "array", "string", "negative", "binary", "nested", "big"]
+)
 def test_a_bad_ticket_file_is_refused_and_left_untouched(tmp_path: Path, content: str | bytes, message: str) -> None:
     db = tmp_path / "ticket"
     data = content.encode() if isinstance(content, str) else content
@@ -102,6 +130,83 @@ def test_an_unreadable_or_unwritable_path_is_refused(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "ticket"
     done = mpviz("run", "tickets", "--headless", "--db", str(missing))
     assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot create {missing}: No such file or directory\n")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """A FIFO would block the read for ever; /dev/zero never ends."""
+    db = Path(kind)
+    if kind == "fifo":
+        db = tmp_path / "fifo"
+        os.mkfifo(db)
+    done = mpviz("run", "tickets", "--headless", "--db", str(db), timeout=60)
+    assert (done.returncode, done.stderr) == (2, f"mpviz: error: {db} is not a regular file\n")
+
+
+def test_a_read_only_file_or_folder_is_refused(tmp_path: Path, as_a_user: dict) -> None:
+    """Refused up front, untouched, rather than rewritten (a read-only file) or a buyer
+    dying on its temp file while it holds the lock (a read-only folder)."""
+    read_only = tmp_path / "read-only.json"
+    read_only.write_text('{"count": 3}')
+    read_only.chmod(0o444)
+    done = mpviz("run", "tickets", "--headless", "--db", str(read_only), timeout=60, **as_a_user)
+    assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot write {read_only}: Permission denied\n")
+    assert read_only.read_text() == '{"count": 3}'
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    inside = folder / "ticket.json"
+    inside.write_text('{"count": 3}')
+    folder.chmod(0o555)
+    try:
+        done = mpviz("run", "tickets", "--headless", "--db", str(inside), timeout=60, **as_a_user)
+        assert (done.returncode, done.stderr) == (
+            2,
+            f"mpviz: error: cannot write {inside}: {folder} takes no temp file (Permission denied)\n",
+        )
+        new = folder / "new.json"
+        done = mpviz("run", "tickets", "--headless", "--db", str(new), timeout=60, **as_a_user)
+        assert (done.returncode, done.stderr) == (2, f"mpviz: error: cannot create {new}: Permission denied\n")
+        assert [p.name for p in folder.iterdir()] == ["ticket.json"] and inside.read_text() == '{"count": 3}'
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "new"])
+def test_the_ticket_file_is_never_the_recording(tmp_path: Path, exists: bool) -> None:
+    """The same file for --db and --record (by any name) is refused, and nothing is created."""
+    db = tmp_path / "tickets.json"
+    if exists:
+        db.write_text('{"count": 3}')
+    link = tmp_path / "link.json"
+    link.symlink_to(db.name)
+    for record in (str(db), f"{tmp_path}/./tickets.json", str(link)):
+        done = mpviz("run", "tickets", "--headless", "--db", str(db), "--record", record)
+        assert (done.returncode, done.stderr) == (
+            2,
+            f"mpviz: error: --db and --record name the same file: {Path(record)}\n",
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["link.json", "tickets.json"] if exists else ["link.json"])
+    assert not exists or db.read_text() == '{"count": 3}'
+
+
+def test_a_headless_run_ends_when_main_fails(tmp_path: Path) -> None:
+    """Main cannot start its buyers (too few file descriptors): the run ends with the error,
+    exit 1, and no process left.  It used to wait for the lesson to finish, for ever."""
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (60, 60))
+
+    record = tmp_path / "run.jsonl"
+    done = mpviz(
+        "run", "tickets", "--headless", "--buyers", "100", "--speed", "50", "--record", str(record),
+        timeout=120, preexec_fn=few_descriptors,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[-1].endswith("stopped: main failed: OSError: [Errno 24] Too many open files")
+    _, events = load(record)
+    assert none_alive({e.pid for e in events if e.kind == "proc.spawn"})
 
 
 def test_the_file_is_valid_json_whenever_a_writer_is_killed(tmp_path: Path) -> None:

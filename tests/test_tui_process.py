@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import psutil
 import pytest
 from conftest import none_alive, wait_for
 from terminal import Terminal
@@ -104,3 +107,84 @@ def test_home_screen_starts_a_lesson_with_enter(terminal) -> None:
     wait_for(lambda: none_alive(kids), 30, what="the lesson's processes to stop")
     term.type(b"q")
     assert term.proc.wait(30) == 0
+
+
+def paused(pids: set[int]) -> bool:
+    try:
+        return all(psutil.Process(pid).status() == psutil.STATUS_STOPPED for pid in pids)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def recorded(record: Path, text: str) -> None:
+    """Wait for a record in the run's recording (the screen's log may have scrolled away from it)."""
+    wait_for(lambda: text in record.read_text(encoding="utf-8"), 60, what=f"{text} in the recording")
+
+
+def test_quit_with_paused_workers_and_an_action_waiting_on_them(terminal, tmp_path: Path) -> None:
+    """Z pauses every worker; g asks for another round, which waits for the paused round to end.
+    q resumes and stops them all, and the dashboard ends (it used to hang, the workers paused)."""
+    record = tmp_path / "run.jsonl"
+    term = terminal("run", "printlock", "--mode", "lock", "--workers", "3", "--speed", "0.1", "--record", str(record))
+    kids = running(term, 3)
+    drawn(term, b"Processes")
+    term.type(b"Z")
+    wait_for(lambda: paused(kids), 30, what="the workers to be paused")
+    term.type(b"g")
+    recorded(record, '"ui.action","Run again"')  # the action has begun: it waits for the round to end
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive(kids)
+
+
+@pytest.mark.parametrize("pause", [True, False], ids=["holder paused", "holder sleeping"])
+def test_quit_while_restock_waits_for_the_lock(terminal, tmp_path: Path, pause: bool) -> None:
+    """The buyer holds the lock for ten minutes (paused, or in its read delay); restock waits for it.
+    q ends everything at once: the waiting restock is abandoned (it used to take the whole delay, or for ever)."""
+    record = tmp_path / "run.jsonl"
+    term = terminal("run", "tickets", "--buyers", "1", "--read-delay", "600", "--record", str(record))
+    (buyer,) = running(term, 1)
+    drawn(term, b"reads the file")  # the buyer holds the lock
+    if pause:
+        term.type(b"\x1b[Bz")  # down to the buyer's row (under main's), and pause it
+        wait_for(lambda: paused({buyer}), 30, what="the buyer to be paused")
+    term.type(b"s")
+    recorded(record, '"lock.wait"')  # main's restock waits for the lock
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive({buyer})
+
+
+def test_quit_after_the_dashboard_was_stopped_and_continued(terminal) -> None:
+    """kill -STOP then kill -CONT of the dashboard, five times, keys in between: q still ends it.
+    Textual resumed on every SIGCONT, with a second input thread left blocked on the terminal."""
+    term = terminal("run", "traffic")
+    kids = running(term, 2)
+    drawn(term, b"Processes")
+    for speed in (b"2", b"4", b"8", b"16", b"32"):
+        term.proc.send_signal(signal.SIGSTOP)
+        wait_for(lambda: paused({term.proc.pid}), 30, what="the dashboard to be stopped")
+        term.proc.send_signal(signal.SIGCONT)
+        shown, offset = b"speed \xc3\x97" + speed, len(term.output)
+        term.type(b"+")
+        wait_for(lambda shown=shown, offset=offset: term.output.find(shown, offset) >= 0, 30, what=repr(shown))
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert none_alive(kids)
+
+
+def test_a_storm_of_pause_all_while_processes_start(terminal) -> None:
+    """Z twenty times a second while forty processes start: no crash (the supervisor's
+    list of processes changing under it), and q ends everything."""
+    term = terminal("run", "ktv", "--groups", "40", "--speed", "0.2")
+    drawn(term, b"Processes")
+    deadline = time.monotonic() + 120
+    while len(term.lesson_pids()) < 40 and time.monotonic() < deadline and term.proc.poll() is None:
+        term.type(b"Z")
+        time.sleep(0.05)  # the storm's pace, not a wait for something
+    assert term.proc.poll() is None, term.output[-3000:]
+    kids = running(term, 40)
+    term.type(b"q")
+    assert term.proc.wait(30) == 0
+    assert b"Traceback" not in term.output and b"RuntimeError" not in term.output
+    assert none_alive(kids)

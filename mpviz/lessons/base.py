@@ -35,6 +35,7 @@ class Param:
     choices: tuple[str, ...] = ()
     above: float | None = None  # a lower bound the value must exceed (speed > 0)
     noun: str = ""  # what a value is, when "a number" says too little
+    file: bool = False  # a file the lesson writes: never the run's recording
 
     @property
     def flag(self) -> str:
@@ -218,9 +219,11 @@ class Lesson:
 
     @classmethod
     def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """Check the values before any process starts; return them completed.
+        """Check the values before anything is created; return them completed.
 
         Raises ValueError with one short sentence for the user (a bad file).
+        A refused run leaves nothing behind: what the lesson creates (a file,
+        a socket) is created in ``__init__``.
         """
         return values
 

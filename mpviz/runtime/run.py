@@ -9,9 +9,13 @@ reader applies them to ``model`` (the dashboard does so on its event loop).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +87,28 @@ class BaseRun:
     def signal_all(self, sig: signal.Signals) -> int:
         return self.supervisor.signal_all(sig)
 
+    def _until_stopped(self, action: Callable[[], object]) -> None:
+        """Do a key's action, waiting for it only while the run goes on.
+
+        An action may wait on a lesson process (restock takes the lock a paused
+        buyer holds): once the run stops it is abandoned in a daemon thread, so
+        that quitting never waits for it.  Its failure is raised here.
+        """
+        failed: list[Exception] = []
+
+        def call() -> None:
+            try:
+                action()
+            except Exception as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=call, name="mpviz-action", daemon=True)
+        thread.start()
+        while thread.is_alive() and not self.supervisor.stopping:
+            thread.join(0.1)
+        if failed:
+            raise failed[0]
+
     @property
     def speed(self) -> float:
         return self.supervisor.speed
@@ -122,7 +148,8 @@ class LessonRun(BaseRun):
         self.name = s.lesson
         self.values = self.cls.prepare(s.params)
         header = recording_header(s.lesson, self.values, s.speed, s.seed, s.method)
-        recorder = None if s.record is None else Recorder(s.record, header)
+        files = [(p.flag, self.values[p.name]) for p in self.cls.params if p.file and self.values.get(p.name)]
+        recorder = open_recording(s.record, header, files)
         super().__init__(Supervisor(s.method, s.speed, s.seed, sample_every), recorder)
         self.lesson = self.cls(self.supervisor, seed=s.seed, **self.values)
 
@@ -142,7 +169,13 @@ class LessonRun(BaseRun):
             return
         action = next((a for a in self.cls.actions if a.method == method), None)
         emit("ui.action", english(action.description) if action else method)  # records are English
-        getattr(self.lesson, method)(*args)
+        self._until_stopped(partial(getattr(self.lesson, method), *args))
+
+    @property
+    def failure(self) -> str:
+        """Why the lesson's main part failed ("" if it has not): the lesson cannot finish then."""
+        main = self.model.procs.get(self.supervisor.pid)
+        return main.error if main is not None else ""
 
 
 class ProgramRun(BaseRun):
@@ -156,7 +189,7 @@ class ProgramRun(BaseRun):
         if problem:
             raise ValueError(problem)
         header = program_header(self.program, settings.speed)
-        recorder = None if settings.record is None else Recorder(settings.record, header)
+        recorder = open_recording(settings.record, header)
         super().__init__(Supervisor(speed=settings.speed, sample_every=sample_every, main_is_here=False), recorder)
         self.main: ProgramMain | None = None
 
@@ -188,7 +221,7 @@ class ProgramRun(BaseRun):
 
     def act(self, method: str, *args: Any) -> None:
         if method == "send_line" and args:
-            self.send_line(str(args[-1]))
+            self._until_stopped(partial(self.send_line, str(args[-1])))  # a program that reads nothing fills the pipe
 
     def send_line(self, line: str) -> None:
         """A line for the main's stdin (the dashboard's input box)."""
@@ -209,6 +242,31 @@ def program_verdict(model: Model, name: str, now: int, final: bool) -> Verdict:
     count = len(model.procs)
     text = f"{name}: {count} process{'' if count == 1 else 'es'}, {ended}"
     return Verdict(True, f"{text}; nothing went wrong") if final else Verdict(None, text)
+
+
+def open_recording(path: Path | None, header: dict[str, Any], files: Iterable[tuple[str, str]] = ()) -> Recorder | None:
+    """The run's recording: never onto a file the lesson writes (``files``: flag, path), never a FIFO no one reads.
+
+    Raises ValueError with one short sentence for the user.
+    """
+    if path is None:
+        return None
+    for flag, file in files:
+        if same_file(file, path):
+            raise ValueError(f"{flag} and --record name the same file: {path}")
+    try:
+        return Recorder(path, header)
+    except OSError as exc:
+        reason = "no one reads it" if exc.errno == errno.ENXIO else exc.strerror or str(exc)
+        raise ValueError(f"cannot write {path}: {reason}") from None
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: the same inode, or (not made yet) the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def program_header(program: Program, speed: float) -> dict[str, Any]:

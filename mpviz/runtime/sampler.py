@@ -58,6 +58,8 @@ class Sampler:
                 self._last.pop(pid, None)
                 self._gone.append(pid)
                 continue
+            except OSError:  # out of file descriptors for a moment: this one waits for the next round
+                continue
             events.append(Event(t, pid, "proc.stats", "", data))
         return events
 

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -40,6 +42,18 @@ SAY = {
 }
 
 
+class ResumingDriver(LinuxDriver):
+    """Textual's terminal driver, resumed by SIGCONT only if it was suspended."""
+
+    def _sigcont_application(self, *_: object) -> None:
+        # Textual resumes on every SIGCONT.  After a SIGSTOP from outside (kill -STOP,
+        # not Ctrl+Z) nothing was suspended: resuming would start a second input
+        # thread, left blocked reading the terminal when the app ends, and the
+        # process would never exit.
+        if self._key_thread is None or not self._key_thread.is_alive():
+            super()._sigcont_application()
+
+
 class MpvizApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mpviz"
@@ -52,6 +66,10 @@ class MpvizApp(App[int]):
         # Every source this app opened: all are closed when it ends, whatever happens.
         self.sources: list[Source] = [] if source is None else [source]
         self._running_loop: asyncio.AbstractEventLoop | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        return ResumingDriver if driver is LinuxDriver else driver  # a browser's driver (mpviz serve) is kept
 
     def on_mount(self) -> None:
         self._running_loop = asyncio.get_running_loop()
@@ -112,6 +130,17 @@ class MpvizApp(App[int]):
     def close_all(self) -> None:
         for source in list(self.sources):
             source.close()
+
+    async def action_quit(self) -> None:
+        """Stop every process (the paused ones too) as the app ends, not after.
+
+        The app's end waits for the keys' actions, and an action may wait on a
+        lesson process (restock, on the lock a paused buyer holds); once its
+        run stops, the action gives up.  The command line's ``close_all`` then
+        waits for the stop to finish.
+        """
+        threading.Thread(target=self.close_all, name="mpviz-quit", daemon=True).start()
+        self.exit()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

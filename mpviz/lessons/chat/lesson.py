@@ -215,13 +215,13 @@ class Chat(Lesson):
             socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:
             raise ValueError(f"--host {host!r} is not an address this machine can listen on") from None
-        if port:
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-                try:
-                    probe.bind((host, port))
-                except OSError as exc:
-                    what = "is in use" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
-                    raise ValueError(f"port {port} on {host} {what}") from None
+        # Port 0 too: an address that is not this machine's is refused here, not by a traceback later.
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                what = "is in use" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
+                raise ValueError(f"port {port} on {host} {what}" if port else f"--host {host!r} {what}") from None
         values["host"] = host
         if not values.get("idle_timeout") and os.environ.get(SERVE_VISIT):
             values["idle_timeout"] = SERVE_IDLE  # a visitor's silent connections must not stay forever

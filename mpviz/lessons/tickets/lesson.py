@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -85,7 +86,9 @@ class Tickets(Lesson):
             1_000_000,
         ),
         Param("buyers", 5, T("buyers in the rush", "抢票的人数"), 0, 1000),
-        Param("db", "", T("the ticket file (default: a fresh temporary one)", "票文件(默认:一个新的临时文件)")),
+        Param(
+            "db", "", T("the ticket file (default: a fresh temporary one)", "票文件(默认:一个新的临时文件)"), file=True
+        ),
         Param("no_lock", False, T("buy without the lock: the file oversells", "不加锁买票:文件超卖")),
         Param(
             "read_delay",
@@ -149,26 +152,40 @@ class Tickets(Lesson):
 
     @classmethod
     def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a --db mpviz could not use; create nothing (``__init__`` does, once the whole run is accepted)."""
         values = dict(values)
         db = values.get("db") or ""
         if not db:
-            folder = tempfile.mkdtemp(prefix="mpviz-tickets-")
-            db = os.path.join(folder, "ticket")
-            write_count(db, values.get("stock", 3))
-            values["temporary"] = folder
-        elif not os.path.exists(db):
-            try:
-                write_count(db, values.get("stock", 3))
-            except OSError as exc:
-                raise TicketFileError(f"cannot create {db}: {exc.strerror or exc}") from None
-        else:
+            return values
+        target = os.path.realpath(db)  # through a symlink: its target is what is written
+        if os.path.exists(target):
             read_count(db)  # a bad file is refused, and left as it is
+            if not os.access(target, os.W_OK):
+                raise TicketFileError(f"cannot write {db}: {os.strerror(errno.EACCES)}")
+        # Every write goes through a temp file beside the file: the folder must take one.
+        folder = os.path.dirname(target)
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if os.path.exists(target):
+                raise TicketFileError(f"cannot write {db}: {folder} takes no temp file ({reason})") from None
+            raise TicketFileError(f"cannot create {db}: {reason}") from None
         values["db"] = os.path.abspath(db)
         return values
 
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
+        if not self.values["db"]:
+            folder = tempfile.mkdtemp(prefix="mpviz-tickets-")
+            self.values.update(db=os.path.join(folder, "ticket"), temporary=folder)
         self.db: str = self.values["db"]
+        if not os.path.exists(self.db):
+            try:
+                write_count(self.db, self.values["stock"])
+            except OSError as exc:
+                raise TicketFileError(f"cannot create {self.db}: {exc.strerror or exc}") from None
         self.lock = Lock(name=LOCK)
         self.use_lock = context().RawValue("b", 0 if self.values["no_lock"] else 1)
         self.buyers = 0
@@ -227,9 +244,9 @@ class Tickets(Lesson):
         return not self.directing and all_exited(model, "buyer", self.buyers) and settled
 
     def stop(self) -> None:
-        # Stray temp files of buyers killed mid-write; the whole folder if it was ours.
-        folder = Path(self.db).parent
-        for stray in folder.glob(f".{Path(self.db).name}.*.tmp"):
+        # Stray temp files of buyers killed mid-write (beside the file a link points to); the whole folder if it was ours.
+        target = Path(os.path.realpath(self.db))
+        for stray in target.parent.glob(f".{target.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stray.unlink()
         temporary = self.values.get("temporary")
