@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from gallery import RECORDINGS
 
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import ReplaySource
+from mpviz.ui.widgets.event_log import EventLog
 from mpviz.ui.widgets.process_table import ProcessTable
 
 
@@ -92,3 +94,23 @@ async def test_command_palette_opens_a_lesson() -> None:
             assert app.screen.source.controls is not None
     finally:
         app.close_all()
+
+
+async def test_the_event_log_keeps_following_when_it_shrinks() -> None:
+    """The alerts growing (a deadlock's warning) or the terminal shrinking make the log shorter:
+    its newest lines stay in view."""
+    source = ReplaySource(RECORDINGS / "chat.jsonl", speed=2.0)
+    app = make_app(source)
+    async with app.run_test(size=(120, 48)) as pilot:
+        log = app.screen.query_one(EventLog)
+        deadline = time.monotonic() + 60
+        while log.line_count <= log.size.height + 5:
+            assert time.monotonic() < deadline, "too few lines to scroll"
+            await pilot.pause(0.05)
+        await pilot.resize_terminal(120, 40)
+        seen = log.line_count
+        while log.line_count < seen + 3:  # more lines come after the log shrank
+            assert time.monotonic() < deadline, "nothing came after the log shrank"
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert log.is_vertical_scroll_end, "the log still shows its newest lines"

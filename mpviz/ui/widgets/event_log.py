@@ -17,6 +17,12 @@ class EventLog(Log):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
 
+    def on_resize(self) -> None:
+        # Log follows new lines only while its view is at the end; a neighbour
+        # growing (the alerts) shrinks it, and its end moves past the view:
+        # keep following, as a user watching the newest lines expects.
+        self.scroll_end(animate=False)
+
     def add(self, model: Model, events: list[Event]) -> None:
         lines = []
         for event in events:

@@ -39,6 +39,9 @@ class OutputView(RichLog):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, wrap=False, markup=False, auto_scroll=True, **kwargs)
 
+    def on_resize(self) -> None:
+        self.scroll_end(animate=False)  # keep following the newest lines (see EventLog.on_resize)
+
     def add(self, model: Model, events: list[Event]) -> None:
         for event in events:
             if event.kind == "proc.output":
