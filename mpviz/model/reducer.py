@@ -7,11 +7,13 @@ an answer depends on it, is always an argument.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
 from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import Anomaly, Phase, Prim, Proc, Said, Stats
+from mpviz.model.stats import Activity, Durations
 from mpviz.model.words import describe, line
 from mpviz.telemetry import Event
 
@@ -54,6 +56,8 @@ class Model:
             "proc.join": self._proc_join,
             "proc.joined": self._proc_joined,
             "proc.lost": self._proc_lost,
+            "proc.sleep": self._proc_sleep,
+            "proc.slept": self._proc_sleep,
             "cond.wait": self._cond_wait,
             "cond.woke": self._cond_woke,
             "cond.timeout": self._cond_woke,
@@ -225,9 +229,16 @@ class Model:
         # A dead process waits for nothing; but what it holds stays held: a
         # multiprocessing lock is not released when its holder dies.
         for prim in self.prims.values():
-            for waiting in (prim.waiters, prim.blocked_get, prim.blocked_put):
-                if waiting.pop(proc.pid, None) is not None:
+            timing = prim.timing
+            for waiting, durations in (
+                (prim.waiters, timing.waited),
+                (prim.blocked_get, timing.get_blocked),
+                (prim.blocked_put, timing.put_blocked),
+            ):
+                if _stop_waiting(waiting, proc.pid, event.t_ns, durations):
                     self.dirty_prims.add(prim.id)
+        proc.sleeping = False
+        proc.split.end(event.t_ns)
         self._set_state(proc, event.t_ns, Phase.EXITED, proc.exit_words())
 
     def _proc_signal(self, event: Event) -> None:
@@ -248,9 +259,12 @@ class Model:
         d = event.data
         old = proc.stats
         # Memory and threads come only when they may have changed; keep the last ones seen.
-        rss = int(d.get("rss", old.rss if old else 0))
-        threads = int(d.get("threads", old.threads if old else 0))
-        stats = Stats(float(d.get("cpu", 0.0)), rss, threads, str(d.get("status", "")))
+        # A value of the wrong kind (a crafted record) counts as not given.
+        rss = _amount(d.get("rss"), old.rss if old else 0)
+        threads = _amount(d.get("threads"), old.threads if old else 0)
+        cpu = d.get("cpu")
+        percent = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else 0.0
+        stats = Stats(percent, rss, threads, str(d.get("status", "")))
         if stats != old:
             proc.stats = stats
             self.dirty_procs.add(proc.pid)
@@ -269,6 +283,32 @@ class Model:
         if proc.stopped:
             phase, words = Phase.STOPPED, f"paused ({words})"
         self._set_state(proc, t_ns, phase, words)
+        proc.split.move(self._activity(proc), t_ns)
+
+    def _activity(self, proc: Proc) -> Activity:
+        """What the process spends this stretch of its time on (see ``TimeSplit``)."""
+        if proc.stopped:
+            return Activity.OTHER
+        if proc.blocked:
+            prim = self.prims.get(proc.waiting_on or "")
+            family = prim.family if prim is not None else ""
+            if family in ("lock", "rlock", "sem", "cond"):
+                return Activity.LOCK
+            if family in ("queue", "pipe"):
+                return Activity.QUEUE
+            if family == "event":
+                return Activity.EVENT
+            return Activity.OTHER  # joining a process, at a barrier
+        if proc.holds:
+            return Activity.HOLDING
+        if proc.sleeping:
+            return Activity.SLEEPING
+        return Activity.RUNNING
+
+    def _proc_sleep(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        proc.sleeping = event.kind == "proc.sleep"
+        self._settle(proc, event.t_ns)
 
     def _set_state(self, proc: Proc, t_ns: int, phase: Phase, words: str) -> None:
         self.dirty_procs.add(proc.pid)
@@ -339,14 +379,14 @@ class Model:
     def _acq_wait(self, event: Event) -> None:
         prim = self._prim(event)
         self._acq_facts(prim, event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, f"waiting for {prim.word} '{prim.name}'")
 
     def _acq_acquired(self, event: Event) -> None:
         prim = self._prim(event)
         self._acq_facts(prim, event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.acquisitions += 1
         if event.pid not in prim.holders:
             prim.overlap.step(event.t_ns, +1)
@@ -373,7 +413,7 @@ class Model:
         depth = prim.holders.get(pid, 0) - 1
         if depth <= 0 or everything:
             prim.holders.pop(pid, None)
-            prim.held_since.pop(pid, None)
+            _stop_waiting(prim.held_since, pid, t_ns, prim.timing.held)
             prim.overlap.step(t_ns, -1)
         else:
             prim.holders[pid] = depth
@@ -389,7 +429,7 @@ class Model:
 
     def _acq_timeout(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     # --- what processes print ------------------------------------------------
@@ -419,12 +459,13 @@ class Model:
 
     def _cond_wait(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, f"waiting on condition '{prim.name}'")
 
     def _cond_woke(self, event: Event) -> None:
-        self._prim(event).waiters.pop(event.pid, None)
+        prim = self._prim(event)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     def _cond_notify(self, event: Event) -> None:
@@ -435,19 +476,19 @@ class Model:
         parties = event.data.get("parties")
         if type(parties) is int:
             prim.capacity = parties
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         self._block(event, f"waiting at barrier '{prim.name}' ({len(prim.waiters)} of {prim.capacity or '?'})")
 
     def _barrier_pass(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.gets += 1
         self._unblock(event)
 
     def _barrier_broken(self, event: Event) -> None:
         prim = self._prim(event)
         prim.flag = True  # broken
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.waiting_on == prim.id:
             self._unblock(event)
@@ -478,25 +519,26 @@ class Model:
 
     def _event_wait(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, f"waiting for event '{prim.name}'")
 
     def _event_woke(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.first_pass_ns = min(prim.first_pass_ns or event.t_ns, event.t_ns)
         self._unblock(event)
 
     def _event_timeout(self, event: Event) -> None:
-        self._prim(event).waiters.pop(event.pid, None)
+        prim = self._prim(event)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     # --- queues and pipes ---------------------------------------------------
 
     def _queue_put(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_put.pop(event.pid, None)
+        _stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
         item = str(event.data.get("item", ""))
         prim.puts += 1
         prim.depth += 1
@@ -513,7 +555,7 @@ class Model:
 
     def _queue_get(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
         item = str(event.data.get("item", ""))
         prim.gets += 1
         prim.depth -= 1
@@ -527,19 +569,19 @@ class Model:
 
     def _queue_put_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_put.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_put, event)
         self._block(event, f"blocked on put to '{prim.name}' (full)")
 
     def _queue_get_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_get, event)
         prim.waits += 1
         self._block(event, f"blocked on get from '{prim.name}'")
 
     def _queue_timeout(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.pop(event.pid, None)
-        prim.blocked_put.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
+        _stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
         self._unblock(event)
 
     def _queue_joined(self, event: Event) -> None:
@@ -559,15 +601,36 @@ class Model:
         prim.gets += 1
         end = _end(event)
         prim.received[end] = prim.received.get(end, 0) + 1
-        prim.blocked_get.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
             self._unblock(event)
 
     def _pipe_recv_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_get, event)
         self._block(event, f"blocked on recv from pipe '{prim.name}'")
+
+
+def _amount(value: object, default: int) -> int:
+    """A count or a size from a record: a whole number, not negative; ``default`` otherwise."""
+    return value if type(value) is int and value >= 0 else default
+
+
+def _start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
+    """A process starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
+    waiting.setdefault(event.pid, event.t_ns)
+    timing = prim.timing
+    timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
+
+
+def _stop_waiting(waiting: dict[int, int], pid: int, t_ns: int, durations: Durations) -> bool:
+    """A process stops waiting (or holding): how long it did goes into ``durations``.  False if it was not."""
+    since = waiting.pop(pid, None)
+    if since is None:
+        return False
+    durations.add(t_ns - since)
+    return True
 
 
 def _count(counts: dict[str, int], key: str, delta: int) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from mpviz.model.stats import PrimTiming, TimeSplit
 from mpviz.telemetry import Event
 
 
@@ -81,6 +82,7 @@ class Proc:
     waiting_on: str | None = None
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
+    sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
@@ -98,6 +100,11 @@ class Proc:
     lines: int = 0  # lines it printed, over the run
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
+    # Its lifetime cut into running, holding, waiting …: the contention figures.
+    split: TimeSplit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.split = TimeSplit(self.started_ns)
 
     @property
     def alive(self) -> bool:
@@ -214,6 +221,8 @@ class Prim:
     in_flight: dict[str, int] = field(default_factory=dict)
     # (time, depth) after each put and get, for the depth-over-time chart.
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # How long waits, holds and blocked gets and puts lasted, over the whole run.
+    timing: PrimTiming = field(default_factory=PrimTiming)
 
     @property
     def word(self) -> str:
