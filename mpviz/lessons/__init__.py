@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mpviz.lessons.base import Lesson
 
 # The order the home screen and ``mpviz list`` show them in.
-NAMES: tuple[str, ...] = ("ktv", "traffic", "prodcons", "tickets", "printlock", "chat", "pingpong")
+NAMES: tuple[str, ...] = ("ktv", "traffic", "prodcons", "tickets", "printlock", "chat", "pingpong", "philosophers")
 
 
 @cache

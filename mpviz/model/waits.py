@@ -81,3 +81,14 @@ def deadlocked(model: Model) -> list[list[Link]]:
             links.append(Link(member, stuck[previous].id, stuck[member].id))
         cycles.append(links)
     return cycles
+
+
+def cycle_lines(model: Model, cycle: list[Link]) -> list[str]:
+    """A deadlock drawn as a ring, one process a line, each waiting for what the next one holds."""
+    lines = []
+    last = len(cycle) - 1
+    for i, link in enumerate(cycle):
+        ring = "↺ " if not last else "╭▶ " if i == 0 else "╰─ " if i == last else "│  "
+        who = f"{model.name_of(link.pid)} (pid {link.pid})"
+        lines.append(f"{ring}{who} holds '{model.prim_name(link.holds)}', waits for '{model.prim_name(link.waits)}'")
+    return lines

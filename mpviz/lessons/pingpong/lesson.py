@@ -30,7 +30,7 @@ class PingPong(Lesson):
     actions = (Action("g", "again", "Send again", "another exchange: a new child, 'hi' down, 'hello' back"),)
     toggles = (
         Toggle("t", "mode", "Queue/Pipe", "restart with the other channel"),
-        Toggle("w", "no_sleep", "Sleep on/off", "restart with or without main's 0.5 s sleep"),
+        Toggle("d", "no_sleep", "Sleep on/off", "restart with or without main's 0.5 s sleep"),
     )
     quick = ("--rounds", "3", "--speed", "10", "--seed", "6")
     busy = ("--rounds", "20", "--no-sleep")
