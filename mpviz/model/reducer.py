@@ -43,7 +43,20 @@ class Model:
         self.dirty_prims: set[str] = set()
         # Counts every new entry in any process's history: the timeline redraws when it moves.
         self.history_changes = 0
-        self._handlers: dict[str, Callable[[Event], None]] = {
+        self._handlers = self._make_handlers()
+
+    # A model is pickled whole for a replay's checkpoints; its handlers are bound methods, made again.
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_handlers"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._handlers = self._make_handlers()
+
+    def _make_handlers(self) -> dict[str, Callable[[Event], None]]:
+        handlers: dict[str, Callable[[Event], None]] = {
             "proc.spawn": self._proc_spawn,
             "proc.start": self._proc_start,
             "proc.state": self._proc_state,
@@ -89,10 +102,11 @@ class Model:
             "data.value": self._data_value,
         }
         for family in ("lock", "rlock", "sem"):
-            self._handlers[f"{family}.wait"] = self._acq_wait
-            self._handlers[f"{family}.acquired"] = self._acq_acquired
-            self._handlers[f"{family}.released"] = self._acq_released
-            self._handlers[f"{family}.timeout"] = self._acq_timeout
+            handlers[f"{family}.wait"] = self._acq_wait
+            handlers[f"{family}.acquired"] = self._acq_acquired
+            handlers[f"{family}.released"] = self._acq_released
+            handlers[f"{family}.timeout"] = self._acq_timeout
+        return handlers
 
     # --- entry points ----------------------------------------------------
 

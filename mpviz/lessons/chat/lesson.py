@@ -36,6 +36,7 @@ class Chat(Lesson):
         Action("c", "add_client", "Add client", "another client connects and starts talking"),
         Action("x", "close_selected", "Close client", "the selected client (or the newest) disconnects", selected=True),
     )
+    facts = {"address": str}
     quick = ("--clients", "3", "--messages", "3", "--every", "0.05", "--seed", "5")
     busy = ("--clients", "10", "--messages", "0", "--every", "0.05")
     samples = (

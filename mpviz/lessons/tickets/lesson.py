@@ -51,9 +51,10 @@ class Tickets(Lesson):
     actions = (
         Action("b", "add_buyer", "Add buyer", "another buyer joins the rush"),
         Action("B", "add_ten", "Add 10", "ten more buyers join the rush"),
-        Action("s", "restock", "Restock", "main puts --stock more tickets into the file"),
+        Action("t", "restock", "Restock", "main puts --stock more tickets into the file"),
         Action("l", "toggle_lock", "Lock on/off", "buyers from now on use the lock, or not"),
     )
+    facts = {"count": int, "stock": int, "path": str, "lock": bool, "settled": bool, "text": str, "error": str}
     quick = ("--buyers", "8", "--stock", "5", "--read-delay", "0.05", "--write-delay", "0.01", "--seed", "3")
     busy = ("--buyers", "20", "--speed", "50")
     samples = (

@@ -20,14 +20,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import ContentSwitcher, Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from mpviz.lessons import panel_module
 from mpviz.lessons.base import Lesson
+from mpviz.model import Model
 from mpviz.telemetry import Event
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.sources import Source
+from mpviz.ui.widgets.contention import ContentionView
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
 from mpviz.ui.widgets.lesson_panel import LessonPanel
@@ -36,7 +38,8 @@ from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.program_panel import ProgramInput, ProgramPanel
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
-from mpviz.ui.widgets.title_bar import TitleBar
+from mpviz.ui.widgets.title_bar import TitleBar, position_bar
+from mpviz.ui.widgets.wait_graph import WaitGraph
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
@@ -66,11 +69,20 @@ COMMON: list[BindingType] = [
     Binding("k", "kill", "Kill"),
     Binding("space", "replay_pause", "Play/pause"),
     Binding("n", "step", "Step"),
+    Binding("w", "view('graph')", "Waits", tooltip="the wait-for graph: who holds what, who waits, deadlocks"),
+    Binding("s", "view('contention')", "Stats", tooltip="contention: waits and holds, each process's time"),
+    # A replay's scrubber: before the process table's own keys, in a replay only.
+    Binding("left", "seek(-1)", "Seek", key_display="←/→", priority=True, tooltip="replay: back or on 1 s"),
+    Binding("right", "seek(1)", "On 1 s", show=False, priority=True),
+    Binding("shift+left", "seek(-10)", "Back 10 s", show=False, priority=True, tooltip="replay: back 10 s"),
+    Binding("shift+right", "seek(10)", "On 10 s", show=False, priority=True, tooltip="replay: on 10 s"),
+    Binding("home", "seek_edge(0)", "Start", show=False, priority=True, tooltip="replay: the start"),
+    Binding("end", "seek_edge(1)", "End", show=False, priority=True, tooltip="replay: the end"),
     Binding("escape", "home", "Lessons", show=False),
 ]
 
 LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
-REPLAY_ONLY = {"replay_pause", "step"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
 
 
 class Alerts(TextView):
@@ -106,7 +118,10 @@ class LessonScreen(Screen):
                 ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
             )
             yield panel(id="panel")
-            yield Timeline(id="timeline")
+            with ContentSwitcher(initial="timeline", id="views"):
+                yield Timeline(id="timeline")
+                yield WaitGraph(id="graph")
+                yield ContentionView(id="contention")
         with Horizontal(id="bottom"):
             if self.lesson is None:
                 with Vertical(id="printed"):
@@ -124,6 +139,8 @@ class LessonScreen(Screen):
         self.query_one("#procs").border_title = "Processes"
         self.query_one("#panel").border_title = lesson.title if lesson else "Primitives"
         self.query_one("#log").border_title = "Events"
+        self.query_one("#graph").border_title = "Wait-for graph (w: back to the timeline)"
+        self.query_one("#contention").border_title = "Contention (s: back to the timeline)"
         self.query_one("#details").border_title = "Selected process"
         if lesson is None:
             self.query_one("#printed").border_title = "Printed"
@@ -156,25 +173,44 @@ class LessonScreen(Screen):
         press never waits behind thousands of small ones.
         """
         worker = get_current_worker()
+        posted = self.source.model
         while not worker.is_cancelled:
             batch = self.source.read(0.25)
-            if not batch:
+            # A replay's seek makes a new model in read(): handed over with the records after it.
+            if not batch and self.source.model is posted:
                 continue
+            posted = self.source.model
             until = time.monotonic() + BATCH_S
             while time.monotonic() < until and not worker.is_cancelled:
                 more = self.source.read(max(0.0, until - time.monotonic()))
                 if not more:
                     break
                 batch.extend(more)
-            self.post_message(RecordsArrived(batch))
+            self.post_message(RecordsArrived(batch, posted))
 
     def on_records_arrived(self, message: RecordsArrived) -> None:
-        self._take(message.events)
+        self._take(message.events, message.model)
 
-    def _take(self, events: list) -> None:
+    def _take(self, events: list, model: Model | None = None) -> None:
+        if model is not None and model is not self.model:
+            self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
         self._ask_refresh()
+
+    def _swap(self, model: Model) -> None:
+        """A replay moved to another moment: every view starts again from the new model."""
+        self.model = model
+        self._unlogged.clear()
+        recent = list(model.log)[-MOST_PER_BATCH:]
+        log = self.query_one(EventLog)
+        log.clear()
+        log.add(model, recent)
+        for output in self.query(OutputView):
+            output.clear()
+            output.add(model, list(model.output)[-MOST_PER_BATCH:])
+        self.query_one(ProcessTable).reset()
+        self._last_second = -1
 
     def _ask_refresh(self, at_least: float = 0.0) -> None:
         """Refresh soon, but not more often than every REFRESH_S, however fast records come."""
@@ -219,10 +255,20 @@ class LessonScreen(Screen):
             self._stale = False
             self._pictured_ns = now
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
-            self.query_one(Timeline).sync(self.model, now)
+            self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if self._stale:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh((self._pictured_ns + PICTURE_NS - now) / NS)
+
+    def _sync_view(self, now: int) -> None:
+        """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
+        shown = self.query_one(ContentSwitcher).current
+        if shown == "graph":
+            self.query_one(WaitGraph).present(self.model, now)
+        elif shown == "contention":
+            self.query_one(ContentionView).present(self.model, now)
+        else:
+            self.query_one(Timeline).sync(self.model, now)
 
     def _show_alerts(self, now: int) -> None:
         verdict = self.source.verdict()
@@ -230,6 +276,9 @@ class LessonScreen(Screen):
         controls = self.source.controls
         if controls is not None and controls.record_error:
             text.append(f"⚠ recording stopped: {controls.record_error}\n", style="bold red")
+        player = self.source.player
+        if player is not None and player.problem:
+            text.append(f"⚠ {player.problem}\n", style="bold red")
         for anomaly in self.model.anomalies(now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
@@ -242,7 +291,12 @@ class LessonScreen(Screen):
     def _show_status(self, now: int) -> None:
         source = self.source
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        status = f"{source.where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        where = source.where
+        if source.player is not None:
+            where += " " + position_bar(*source.player.position())
+        status = (
+            f"{where} · speed ×{round(source.speed, 3):g} · {alive} {'process' if alive == 1 else 'processes'} alive"
+        )
         self.query_one(TitleBar).set(self._title, status)
 
     @on(LessonAction)
@@ -370,6 +424,33 @@ class LessonScreen(Screen):
         if self.source.player is not None:
             self._take(self.source.player.step())
             self._last_second = -1
+
+    def action_seek(self, seconds: float) -> None:
+        if self.source.player is not None:
+            self.source.player.seek(seconds)
+            self._moved()
+
+    def action_seek_edge(self, end: int) -> None:
+        player = self.source.player
+        if player is not None:
+            player.seek_to(player.end_ns if end else player.t0)
+            self._moved()
+
+    def _moved(self) -> None:
+        """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
+        self._last_second = -1
+        if self._frozen:
+            self._take(self.source.read(0), self.source.model)
+            self.refresh_views()
+        else:
+            self._show_status(self.source.now_ns())
+
+    def action_view(self, name: str) -> None:
+        """Show ``name`` beside the picture, or the timeline again if it is shown."""
+        views = self.query_one(ContentSwitcher)
+        views.current = "timeline" if views.current == name else name
+        self._last_second = -1
+        self.call_after_refresh(self.refresh_views)  # once the view has its size
 
 
 _SCREENS: dict[str, type[LessonScreen]] = {}

@@ -172,6 +172,11 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.post_message(self.Highlighted(self.selected_pid))
             self.refresh()
 
+    def reset(self) -> None:
+        """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
+        self._depth, self._order, self._index, self._rows, self._strips = {}, [], {}, {}, {}
+        self.refresh()
+
     @property
     def selected_pid(self) -> int | None:
         return self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None

@@ -1,0 +1,114 @@
+"""Contention: how long processes waited for each primitive and held it, and where each process's time went.
+
+The same figures as ``mpviz stats`` (``mpviz.model.stats.contention``), drawn
+for the screen: a few lines per primitive, then a stacked bar per process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+from mpviz.model import Model
+from mpviz.model.stats import Activity, contention, seconds
+from mpviz.ui.widgets.text_view import TextView
+
+# How each part of a process's time looks in its bar: the glyph tells them apart without colour too.
+ACTIVITY_STYLE = {
+    Activity.RUNNING: ("█", "dodger_blue1"),
+    Activity.HOLDING: ("█", "green3"),
+    Activity.LOCK: ("▒", "red1"),
+    Activity.QUEUE: ("▒", "dark_orange"),
+    Activity.EVENT: ("▒", "gold1"),
+    Activity.SLEEPING: ("░", "grey62"),
+    Activity.OTHER: ("·", "grey50"),
+}
+NAME = 14
+
+
+def _times(label: str, figures: dict[str, Any], p99: bool = True) -> Text:
+    text = Text(f"  {label:<5}", style="dim")
+    if not figures["count"]:
+        text.append("none", style="dim")
+        return text
+    text.append(f"p50 {seconds(figures['p50_s'])}")
+    if p99:
+        text.append(f"  p99 {seconds(figures['p99_s'])}")
+    text.append(f"  max {seconds(figures['max_s'])}", style="bold")
+    return text
+
+
+def _primitive(p: dict[str, Any]) -> Text:
+    text = Text.assemble((f"{p['kind']} '{p['name']}'", "bold"))
+    if "hold" in p:
+        text.append(f"  {p['acquisitions']} acquired · {p['waits']} waited · most waiting {p['most_waiting']}\n")
+        text.append_text(_times("wait", p["wait"]))
+        text.append("\n")
+        text.append_text(_times("hold", p["hold"], p99=False))
+    elif "deepest" in p:
+        text.append(f"  {p['puts']} put · {p['gets']} got · deepest {p['deepest']}\n")
+        text.append("  blocked  ", style="dim")
+        text.append(f"getters {seconds(p['get_blocked']['total_s'])} · putters {seconds(p['put_blocked']['total_s'])}")
+    elif "sets" in p:
+        text.append(f"  {p['sets']} set · {p['clears']} cleared · {p['waits']} waits\n")
+        text.append_text(_times("wait", p["wait"]))
+    else:
+        text.append(f"  {p['passed']} passed\n")
+        text.append_text(_times("wait", p["wait"]))
+    return text
+
+
+def bar(times: dict[str, float], lifetime: float, width: int) -> Text:
+    """A process's lifetime as one bar, each activity its share of the width."""
+    text = Text()
+    used = 0
+    shares = [(activity, times[activity.value]) for activity in Activity]
+    for i, (activity, spent) in enumerate(shares):
+        cells = width - used if i == len(shares) - 1 else round(width * spent / lifetime) if lifetime else 0
+        cells = max(0, min(cells, width - used))
+        if i == len(shares) - 1 and not spent:
+            cells = 0
+        glyph, style = ACTIVITY_STYLE[activity]
+        text.append(glyph * cells, style=style)
+        used += cells
+    return text
+
+
+def contention_text(model: Model, now_ns: int, width: int) -> Text:
+    figures = contention(model, now_ns)
+    text = Text()
+    for p in figures["primitives"]:
+        text.append_text(_primitive(p))
+        text.append("\n")
+    if not figures["primitives"]:
+        text.append("no primitive used yet\n", style="dim")
+    text.append("\nTime per process  ", style="bold")
+    for activity in Activity:
+        glyph, style = ACTIVITY_STYLE[activity]
+        text.append(glyph, style=style)
+        text.append(f"{activity.value} ", style="dim")
+    text.append("\n")
+    columns = max(8, width - NAME - 9)
+    for p in figures["processes"]:
+        text.append(f"{p['name'][: NAME - 1]:<{NAME}}")
+        text.append_text(bar(p["time_s"], p["lifetime_s"], columns))
+        text.append(f" {seconds(p['lifetime_s']):>8}\n", style="dim")
+    text.rstrip()
+    return text
+
+
+class ContentionView(VerticalScroll, can_focus=False):
+    """The contention figures of the run (the ``s`` key)."""
+
+    def compose(self) -> ComposeResult:
+        yield TextView()
+
+    def present(self, model: Model, now_ns: int) -> None:
+        # The switcher it sits in has its size even on the refresh that first shows this view.
+        outer = self.parent.size.width if isinstance(self.parent, Widget) else self.size.width
+        width = max(30, outer - 5)  # the border, the padding, the scroll bar
+        self.query_one(TextView).show(contention_text(model, now_ns, width))
