@@ -84,11 +84,13 @@ def deadlocked(model: Model) -> list[list[Link]]:
 
 
 def cycle_lines(model: Model, cycle: list[Link]) -> list[str]:
-    """A deadlock drawn as a ring, one process a line, each waiting for what the next one holds."""
+    """A deadlock drawn as a ring, one process a line, each waiting for what the next one holds.
+
+    Short enough for a lesson's panel: the anomaly's text names the pids."""
     lines = []
     last = len(cycle) - 1
     for i, link in enumerate(cycle):
         ring = "↺ " if not last else "╭▶ " if i == 0 else "╰─ " if i == last else "│  "
-        who = f"{model.name_of(link.pid)} (pid {link.pid})"
-        lines.append(f"{ring}{who} holds '{model.prim_name(link.holds)}', waits for '{model.prim_name(link.waits)}'")
+        holds, waits = model.prim_name(link.holds), model.prim_name(link.waits)
+        lines.append(f"{ring}{model.name_of(link.pid)} holds {holds}, waits for {waits}")
     return lines

@@ -40,6 +40,8 @@ class Ktv(Lesson):
                 Shot("ktv-80x24", 1.5, "80×24", size=(80, 24)),
                 Shot("ktv-200x60", 1.5, "200×60", size=(200, 60)),
                 Shot("details", 1.5, "The selected process: its time and its events", press=("down", "down", "down")),
+                Shot("ktv-contention", 5.0, "s: waits and holds of 'rooms', each group's time", press=("s",)),
+                Shot("ktv-scrubbed", 1.5, "A replay scrubbed: End, then ← twice", press=("end", "left", "left")),
             ),
         ),
     )

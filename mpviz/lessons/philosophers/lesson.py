@@ -7,7 +7,7 @@ from typing import Any
 from mpviz.lessons.base import Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited, count
 from mpviz.lessons.philosophers.workers import Said, philosopher
 from mpviz.model import Model
-from mpviz.sync import Event, Lock, Semaphore
+from mpviz.sync import Barrier, Lock, Semaphore
 from mpviz.telemetry import emit
 
 TABLE = "table"  # the lesson's facts: the deadlock, once seen
@@ -46,7 +46,20 @@ class Philosophers(Lesson):
             {},
             seed=1,
             after_done=1.0,
-            shots=(Shot("philosophers-deadlock", 4.0, "philosophers: five forks held, five waits, one cycle"),),
+            shots=(Shot("philosophers-deadlock", 2.4, "philosophers: five forks held, five waits, one cycle"),),
+        ),
+        Sample(
+            "philosophers-waiter",
+            {"fix": "waiter"},
+            seed=1,
+            shots=(
+                Shot(
+                    "philosophers-waiter",
+                    3.0,
+                    "--fix waiter: at most four at the table; s: the contention",
+                    press=("s",),
+                ),
+            ),
         ),
     )
 
@@ -54,7 +67,7 @@ class Philosophers(Lesson):
         super().__init__(run, seed, **params)
         n, fix = self.values["philosophers"], self.values["fix"]
         self.forks = [Lock(name=fork(i)) for i in range(n)]
-        self.dinner = Event(name="dinner")
+        self.seated = Barrier(n, name="seated")
         self.waiter = Semaphore(n - 1, name=WAITER) if fix == "waiter" else None
         self.deadlock_seen_ns = 0
 
@@ -64,10 +77,8 @@ class Philosophers(Lesson):
             left, right = i, (i + 1) % n
             if fix == "ordered":
                 left, right = min(left, right), max(left, right)
-            args = (self.forks[left], self.forks[right], self.values["meals"], self.dinner, self.waiter)
-            self.run.start(philosopher, args, role="philosopher", label=f"philosopher {i}")
-        self.run.note("dinner is served: everyone sits down at once")
-        self.dinner.set()
+            args = (self.forks[left], self.forks[right], self.values["meals"], self.seated, self.waiter)
+            self.run.start(philosopher, args, role="philosopher", label=f"phil {i}")
 
     @staticmethod
     def deadlock(model: Model, now_ns: int) -> str:

@@ -21,12 +21,14 @@ class PhilosophersPanel(LessonPanel):
         text = Text.assemble(("Wait-for graph", "bold"), f"  fix: {values.get('fix', 'none')}\n")
         text.append_text(wait_graph(model, now_ns))
         text.append("\n\n")
-        text.append(f"{'philosopher':<15}{'forks':<14}{'meals':>5}  now\n", style="bold")
+        text.append(f"{'philosopher':<12}{'forks':<7}{'meals':>5}  now\n", style="bold")
         names = {model.prim(fork(i)).id: str(i) for i in range(values.get("philosophers", 5))}
         for proc in model.by_role("philosopher"):
             held = ",".join(names.get(prim_id, "?") for prim_id in proc.holds) or "-"
-            text.append(f"{proc.name:<15}{held:<14}{proc.said_count(Said.EATING):>5}  ")
-            text.append(proc.state + "\n", style=PHASE_STYLE[proc.phase])
+            text.append(f"{proc.name:<12}{held:<7}{proc.said_count(Said.EATING):>5}  ")
+            waits = model.prims.get(proc.waiting_on or "")
+            now = f"waits for {waits.name}" if waits is not None and proc.alive else proc.state
+            text.append(now + "\n", style=PHASE_STYLE[proc.phase])
         text.rstrip()
         self.part("main").show(text)
 

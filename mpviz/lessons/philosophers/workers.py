@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from enum import StrEnum
 
-from mpviz.sync import Event, Lock, Semaphore, sleep
+from mpviz.sync import Barrier, Lock, Semaphore, sleep
 from mpviz.telemetry import report
 
 
@@ -24,11 +24,11 @@ class Said(StrEnum):
     FULL = "has eaten enough"
 
 
-def philosopher(first: Lock, second: Lock, meals: int, dinner: Event, waiter: Semaphore | None = None) -> None:
-    dinner.wait()  # everyone sits down at once
+def philosopher(first: Lock, second: Lock, meals: int, seated: Barrier, waiter: Semaphore | None = None) -> None:
+    seated.wait()  # dinner starts when everyone is at the table
     for meal in range(meals):
         report(Said.THINKING)
-        sleep(random.random())
+        sleep(random.uniform(0, 0.5))
         if waiter is not None:
             waiter.acquire()  # at most four at the table at once: one of them always gets both forks
         first.acquire()

@@ -31,34 +31,40 @@ NAME = 14
 
 
 def _times(label: str, figures: dict[str, Any], p99: bool = True) -> Text:
-    text = Text(f"  {label:<5}", style="dim")
+    text = Text(f"{label} ", style="dim")
     if not figures["count"]:
         text.append("none", style="dim")
         return text
     text.append(f"p50 {seconds(figures['p50_s'])}")
     if p99:
-        text.append(f"  p99 {seconds(figures['p99_s'])}")
-    text.append(f"  max {seconds(figures['max_s'])}", style="bold")
+        text.append(f" p99 {seconds(figures['p99_s'])}")
+    text.append(f" max {seconds(figures['max_s'])}", style="bold")
     return text
 
 
 def _primitive(p: dict[str, Any]) -> Text:
+    """Two lines: its counts, then how long waits (and holds) lasted."""
     text = Text.assemble((f"{p['kind']} '{p['name']}'", "bold"))
+    second = Text("  ")
     if "hold" in p:
-        text.append(f"  {p['acquisitions']} acquired · {p['waits']} waited · most waiting {p['most_waiting']}\n")
-        text.append_text(_times("wait", p["wait"]))
-        text.append("\n")
-        text.append_text(_times("hold", p["hold"], p99=False))
+        text.append(f"  {p['acquisitions']} acquired · {p['waits']} waited · most waiting {p['most_waiting']}")
+        second.append_text(_times("wait", p["wait"]))
+        second.append(" · ", style="dim")
+        second.append_text(_times("hold", p["hold"], p99=False))
     elif "deepest" in p:
-        text.append(f"  {p['puts']} put · {p['gets']} got · deepest {p['deepest']}\n")
-        text.append("  blocked  ", style="dim")
-        text.append(f"getters {seconds(p['get_blocked']['total_s'])} · putters {seconds(p['put_blocked']['total_s'])}")
+        text.append(f"  {p['puts']} put · {p['gets']} got · deepest {p['deepest']}")
+        second.append("blocked: ", style="dim")
+        second.append(
+            f"getters {seconds(p['get_blocked']['total_s'])} · putters {seconds(p['put_blocked']['total_s'])}"
+        )
     elif "sets" in p:
-        text.append(f"  {p['sets']} set · {p['clears']} cleared · {p['waits']} waits\n")
-        text.append_text(_times("wait", p["wait"]))
+        text.append(f"  {p['sets']} set · {p['clears']} cleared · {p['waits']} waits")
+        second.append_text(_times("wait", p["wait"]))
     else:
-        text.append(f"  {p['passed']} passed\n")
-        text.append_text(_times("wait", p["wait"]))
+        text.append(f"  {p['passed']} passed")
+        second.append_text(_times("wait", p["wait"]))
+    text.append("\n")
+    text.append_text(second)
     return text
 
 
@@ -79,14 +85,9 @@ def bar(times: dict[str, float], lifetime: float, width: int) -> Text:
 
 
 def contention_text(model: Model, now_ns: int, width: int) -> Text:
+    """Where each process's time went (a stacked bar each), then each primitive's figures."""
     figures = contention(model, now_ns)
     text = Text()
-    for p in figures["primitives"]:
-        text.append_text(_primitive(p))
-        text.append("\n")
-    if not figures["primitives"]:
-        text.append("no primitive used yet\n", style="dim")
-    text.append("\nTime per process  ", style="bold")
     for activity in Activity:
         glyph, style = ACTIVITY_STYLE[activity]
         text.append(glyph, style=style)
@@ -97,6 +98,9 @@ def contention_text(model: Model, now_ns: int, width: int) -> Text:
         text.append(f"{p['name'][: NAME - 1]:<{NAME}}")
         text.append_text(bar(p["time_s"], p["lifetime_s"], columns))
         text.append(f" {seconds(p['lifetime_s']):>8}\n", style="dim")
+    for p in figures["primitives"]:
+        text.append("\n")
+        text.append_text(_primitive(p))
     text.rstrip()
     return text
 
@@ -110,5 +114,5 @@ class ContentionView(VerticalScroll, can_focus=False):
     def present(self, model: Model, now_ns: int) -> None:
         # The switcher it sits in has its size even on the refresh that first shows this view.
         outer = self.parent.size.width if isinstance(self.parent, Widget) else self.size.width
-        width = max(30, outer - 5)  # the border, the padding, the scroll bar
+        width = max(30, outer - 7)  # the border, the padding, the scroll bar
         self.query_one(TextView).show(contention_text(model, now_ns, width))

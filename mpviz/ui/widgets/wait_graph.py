@@ -57,16 +57,18 @@ def _state(prim: Prim) -> str:
 def wait_graph(model: Model, now_ns: int) -> Text:
     """The whole graph as text: deadlocks first, then every primitive with edges, then joins."""
     text = Text()
+    in_cycles: set[str] = set()
     for cycle in deadlocked(model):
-        text.append(f"DEADLOCK: {len(cycle)} processes, each waits for what the next one holds\n", style="bold red")
+        text.append(f"DEADLOCK: a cycle of {len(cycle)}, none can ever move\n", style="bold red")
         for line in cycle_lines(model, cycle):
             text.append(line + "\n", style="red")
         text.append("\n")
-    drawn = 0
+        in_cycles.update(link.waits for link in cycle)
+    drawn = len(in_cycles)
     for prim in model.prims.values():
         waiting = {**prim.waiters, **prim.blocked_get, **prim.blocked_put}
-        if not (prim.holders or waiting):
-            continue
+        if not (prim.holders or waiting) or prim.id in in_cycles:
+            continue  # (a primitive in a cycle is drawn in the ring)
         drawn += 1
         text.append(f"{prim.word} '{prim.name}'", style="bold")
         text.append(f"  {_state(prim)}\n", style="dim")
