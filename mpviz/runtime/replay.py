@@ -13,11 +13,13 @@ however long the recording.  When the checkpoints grow past
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import pickle
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +27,36 @@ from mpviz.model import Model
 from mpviz.recording import MAX_LINE, Header, Position, Stream, check_event, open_recording, read_header
 from mpviz.telemetry import Malformed
 
-CHECKPOINT_EVERY = 4000
+CHECKPOINT_EVERY = 2000
 MAX_CHECKPOINTS = 512
 MAX_BYTES = 64 << 20
 # How much of the file's end is read to guess where the recording ends before the scan gets there.
 TAIL_BYTES = 64 << 10
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector, rarely: a model churns through many small objects, and
+    pickling one makes many more; with the default thresholds, full collections of everything
+    the process holds took most of a scan's time.  (Process-wide; the old thresholds come back.)"""
+    with _gc_lock:
+        global _gc_users, _gc_thresholds
+        if not _gc_users:
+            _gc_thresholds = gc.get_threshold()
+            gc.set_threshold(50_000, 20, 20)
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if not _gc_users:
+                gc.set_threshold(*_gc_thresholds)
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_thresholds = gc.get_threshold()
 
 
 @dataclass(frozen=True)
@@ -79,7 +106,7 @@ class Index:
     def scan(self) -> None:
         """Read the recording to its end, keeping checkpoints; the end, or what stopped it, is kept."""
         model = Model()
-        with open_recording(self.path) as f:
+        with _fewer_collections(), open_recording(self.path) as f:
             stream = Stream(f, Stream.start_position(self.header), self.header.facts)
             try:
                 for event in stream:
@@ -173,12 +200,13 @@ class Recording:
     def moment(self, t_ns: int) -> Moment:
         """The model with every record up to ``t_ns`` applied, from the nearest checkpoint; the stream after it."""
         checkpoint = self.index.best(t_ns)
-        model, position = checkpoint.restore()
-        stream = Stream(self._f, position, self.header.facts)
-        applied = checkpoint.applied
-        while (next_ns := stream.peek_ns()) is not None and next_ns <= t_ns:
-            model.apply_one(next(stream))
-            applied += 1
+        with _fewer_collections():
+            model, position = checkpoint.restore()
+            stream = Stream(self._f, position, self.header.facts)
+            applied = checkpoint.applied
+            while (next_ns := stream.peek_ns()) is not None and next_ns <= t_ns:
+                model.apply_one(next(stream))
+                applied += 1
         return Moment(model, stream, applied)
 
     def close(self) -> None:

@@ -223,6 +223,7 @@ class ReplaySource:
         self._clock: Callable[[], int] = time.monotonic_ns
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._closed = False
 
     @property
     def values(self) -> dict[str, Any]:
@@ -251,7 +252,7 @@ class ReplaySource:
     def done(self) -> bool:
         """Every record played (or the recording broke off here)."""
         with self._lock:
-            return bool(self._broken) or self._peek() is None
+            return self._closed or bool(self._broken) or self._peek() is None
 
     @property
     def problem(self) -> str:
@@ -275,6 +276,8 @@ class ReplaySource:
             self.recording.index.start()
         cursor = self.now_ns()
         with self._lock:
+            if self._closed:
+                return []
             if self._seek_to is not None:
                 self._seek(self._seek_to)
                 self._seek_to = None
@@ -332,7 +335,7 @@ class ReplaySource:
         if not self.paused:
             self.toggle_pause()
         with self._lock:
-            if self._seek_to is not None:
+            if self._seek_to is not None or self._closed:
                 return []  # the seek comes first, with the next read
             t = self._peek()
             if t is None:
@@ -367,5 +370,8 @@ class ReplaySource:
         return ReplaySource(self.path, speed=self._speed)
 
     def close(self) -> None:
-        """Nothing runs behind a replay but the scan of its file."""
-        self.recording.close()
+        """Nothing runs behind a replay but the scan of its file.  Safe to call more than once."""
+        with self._lock:  # the reader worker may be in read(), using the file
+            if not self._closed:
+                self._closed = True
+                self.recording.close()

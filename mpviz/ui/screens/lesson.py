@@ -71,11 +71,11 @@ COMMON: list[BindingType] = [
     Binding("n", "step", "Step"),
     Binding("w", "view('graph')", "Waits", tooltip="the wait-for graph: who holds what, who waits, deadlocks"),
     Binding("s", "view('contention')", "Stats", tooltip="contention: waits and holds, each process's time"),
-    # A replay's scrubber.  Home and End go before the process table's own, in a replay only.
-    Binding("left", "seek(-1)", "Seek", key_display="←/→", tooltip="replay: back or on 1 s"),
-    Binding("right", "seek(1)", "On 1 s", show=False),
-    Binding("shift+left", "seek(-10)", "Back 10 s", show=False, tooltip="replay: back 10 s"),
-    Binding("shift+right", "seek(10)", "On 10 s", show=False, tooltip="replay: on 10 s"),
+    # A replay's scrubber, before the process table's own keys (in a replay only).
+    Binding("left", "seek(-1)", "Seek", key_display="←/→", priority=True, tooltip="replay: back or on 1 s"),
+    Binding("right", "seek(1)", "On 1 s", show=False, priority=True),
+    Binding("shift+left", "seek(-10)", "Back 10 s", show=False, priority=True, tooltip="replay: back 10 s"),
+    Binding("shift+right", "seek(10)", "On 10 s", show=False, priority=True, tooltip="replay: on 10 s"),
     Binding("home", "seek_edge(0)", "Start", show=False, priority=True, tooltip="replay: the start"),
     Binding("end", "seek_edge(1)", "End", show=False, priority=True, tooltip="replay: the end"),
     Binding("escape", "home", "Lessons", show=False),
