@@ -22,6 +22,7 @@ and restored, so that a replay can start again from a checkpoint.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import json
 import os
@@ -52,7 +53,10 @@ def open_recording(path: Path) -> BinaryIO:
     Opened without blocking first: a FIFO with no writer would block the open itself."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
             raise Malformed("not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

@@ -184,7 +184,9 @@ class TraceBuilder:
         here = (event.t_ns, event.pid)
         name = self.model.prim_name(event.obj)
         if family in ("lock", "rlock", "sem"):
-            if op == "released":
+            prim = self.model.prims.get(event.obj)
+            if op == "released" and prim is not None and prim.waiters:
+                # A release with someone waiting hands over: to the next acquire after a wait.
                 self._releases.setdefault(event.obj, deque()).append(here)
             elif op == "acquired" and waited and self._releases.get(event.obj):
                 self._flow(self._releases[event.obj].popleft(), here, f"release '{name}'", f"acquire '{name}'")

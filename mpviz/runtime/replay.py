@@ -3,9 +3,10 @@
 The file is never read whole.  :class:`Index` scans it once, in a thread of
 its own, applying every record to a model of its own and keeping a
 checkpoint every ``every`` records: that model and the stream's position,
-pickled and compressed.  :meth:`Index.model_at` restores the last checkpoint
-before a moment and applies the records up to it: at most ``every`` records,
-however long the recording.  When the checkpoints grow past
+pickled (in memory: nothing pickled is ever read from a file) and
+compressed.  :meth:`Recording.moment` restores the last checkpoint before a
+moment and applies the records up to it: at most ``every`` records, however
+long the recording.  When the checkpoints grow past
 ``MAX_CHECKPOINTS`` or ``MAX_BYTES``, every other one is dropped and
 ``every`` doubles: memory stays bounded whatever the file's size.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mpviz.model import Model
-from mpviz.recording import MAX_LINE, Header, Position, Stream, check_event, open_recording, read_header
+from mpviz.recording import MAX_GAP_NS, MAX_LINE, Header, Position, Stream, check_event, open_recording, read_header
 from mpviz.telemetry import Malformed
 
 CHECKPOINT_EVERY = 2000
@@ -32,6 +33,11 @@ MAX_CHECKPOINTS = 512
 MAX_BYTES = 64 << 20
 # How much of the file's end is read to guess where the recording ends before the scan gets there.
 TAIL_BYTES = 64 << 10
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_thresholds = gc.get_threshold()
 
 
 @contextlib.contextmanager
@@ -54,11 +60,6 @@ def _fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_thresholds)
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_thresholds = gc.get_threshold()
-
-
 @dataclass(frozen=True)
 class Checkpoint:
     t_ns: int  # the time of the last record applied (0: none yet)
@@ -75,7 +76,7 @@ class Checkpoint:
 
 
 class Index:
-    """Checkpoints along a recording, made by :meth:`scan` (in a thread), used by :meth:`model_at`."""
+    """Checkpoints along a recording, made by :meth:`scan` (in a thread), used by ``Recording.moment``."""
 
     def __init__(self, path: Path, header: Header) -> None:
         self.path = path
@@ -187,14 +188,15 @@ class Recording:
         return max(self._guess_ns, self.index.covered_ns, self.t0)
 
     def _tail_ns(self) -> int:
-        """The latest time among the last records of the file."""
+        """The latest time among the last records of the file (one more than a day on is no guess)."""
         size = os.fstat(self._f.fileno()).st_size
         self._f.seek(max(self.header.size, size - TAIL_BYTES))
         latest = 0
         for raw in self._f.read(TAIL_BYTES).split(b"\n")[1:]:
             if len(raw) < MAX_LINE:
                 with contextlib.suppress(ValueError, RecursionError, Malformed):
-                    latest = max(latest, check_event(json.loads(raw), self.header.facts).t_ns)
+                    t_ns = check_event(json.loads(raw), self.header.facts).t_ns
+                    latest = max(latest, t_ns if t_ns <= self.t0 + MAX_GAP_NS else 0)
         return latest
 
     def moment(self, t_ns: int) -> Moment:
