@@ -5,6 +5,8 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import deque
+from collections.abc import Iterable
+from itertools import accumulate
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
@@ -25,6 +27,15 @@ class Phase(Enum):
 
 
 PHASES = list(Phase)
+
+
+def _gaps(times: Iterable[int]) -> array[int]:
+    """Times as the gaps between them (the first from 0): small numbers, which compress well."""
+    out, last = array("q"), 0
+    for t in times:
+        out.append(t - last)
+        last = t
+    return out
 
 
 class Stats(NamedTuple):
@@ -115,7 +126,7 @@ class Proc:
         state = self.__dict__.copy()
         history = self.history
         state["history"] = (
-            array("q", (t for t, _, _ in history)),
+            _gaps(t for t, _, _ in history),
             bytes(PHASES.index(phase) for _, phase, _ in history),
             [words for _, _, words in history],
         )
@@ -123,7 +134,8 @@ class Proc:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         times, phases, words = state["history"]
-        state["history"] = deque(zip(times, map(PHASES.__getitem__, phases), words, strict=True), maxlen=HISTORY)
+        phases = map(PHASES.__getitem__, phases)
+        state["history"] = deque(zip(accumulate(times), phases, words, strict=True), maxlen=HISTORY)
         self.__dict__.update(state)
 
     @property
@@ -184,14 +196,16 @@ class Overlap:
             self._max = max(self._max, self._count)
 
     # A replay's checkpoints pickle the model: the steps as two arrays pickle far quicker than tuples.
+    # Sorted first: a sorted list is a heap too, and the gaps between sorted times compress well.
     def __getstate__(self) -> tuple[int, int, int, array[int], array[int]]:
-        times = array("q", (t for t, _ in self._pending))
-        deltas = array("b", (d for _, d in self._pending))
+        pending = sorted(self._pending)
+        times = _gaps(t for t, _ in pending)
+        deltas = array("b", (d for _, d in pending))
         return self._count, self._max, self._latest, times, deltas
 
     def __setstate__(self, state: tuple[int, int, int, array[int], array[int]]) -> None:
-        self._count, self._max, self._latest, times, deltas = state
-        self._pending = list(zip(times, deltas, strict=True))  # the same order: still a heap
+        self._count, self._max, self._latest, gaps, deltas = state
+        self._pending = list(zip(accumulate(gaps), deltas, strict=True))
 
     @property
     def max(self) -> int:

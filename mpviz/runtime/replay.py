@@ -35,6 +35,18 @@ MAX_BYTES = 64 << 20
 TAIL_BYTES = 64 << 10
 
 
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No cyclic garbage collection for a moment (a seek: well under a second), then as before."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 _gc_lock = threading.Lock()
 _gc_users = 0
 _gc_thresholds = gc.get_threshold()
@@ -202,7 +214,7 @@ class Recording:
     def moment(self, t_ns: int) -> Moment:
         """The model with every record up to ``t_ns`` applied, from the nearest checkpoint; the stream after it."""
         checkpoint = self.index.best(t_ns)
-        with _fewer_collections():
+        with _no_collections():
             model, position = checkpoint.restore()
             stream = Stream(self._f, position, self.header.facts)
             applied = checkpoint.applied
