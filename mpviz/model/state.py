@@ -6,9 +6,9 @@ import heapq
 from array import array
 from collections import deque
 from collections.abc import Iterable
-from itertools import accumulate
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from mpviz.model.stats import PrimTiming, TimeSplit

@@ -43,13 +43,13 @@ def _times(label: str, figures: dict[str, Any], p99: bool = True) -> Text:
 
 
 def _primitive(p: dict[str, Any]) -> Text:
-    """Two lines: its counts, then how long waits (and holds) lasted."""
+    """Its counts, then how long waits (and holds) lasted, a line each."""
     text = Text.assemble((f"{p['kind']} '{p['name']}'", "bold"))
     second = Text("  ")
     if "hold" in p:
         text.append(f"  {p['acquisitions']} acquired · {p['waits']} waited · most waiting {p['most_waiting']}")
         second.append_text(_times("wait", p["wait"]))
-        second.append(" · ", style="dim")
+        second.append("\n  ")
         second.append_text(_times("hold", p["hold"], p99=False))
     elif "deepest" in p:
         text.append(f"  {p['puts']} put · {p['gets']} got · deepest {p['deepest']}")
