@@ -43,69 +43,61 @@ class Model:
         self.dirty_prims: set[str] = set()
         # Counts every new entry in any process's history: the timeline redraws when it moves.
         self.history_changes = 0
-        self._handlers = self._make_handlers()
 
-    # A model is pickled whole for a replay's checkpoints; its handlers are bound methods, made again.
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        del state["_handlers"]
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._handlers = self._make_handlers()
-
-    def _make_handlers(self) -> dict[str, Callable[[Event], None]]:
-        handlers: dict[str, Callable[[Event], None]] = {
-            "proc.spawn": self._proc_spawn,
-            "proc.start": self._proc_start,
-            "proc.state": self._proc_state,
-            "proc.error": self._proc_error,
-            "proc.exit": self._proc_exit,
-            "proc.signal": self._proc_signal,
-            "proc.stats": self._proc_stats,
-            "prim.new": self._prim_new,
-            "proc.output": self._proc_output,
-            "proc.join": self._proc_join,
-            "proc.joined": self._proc_joined,
-            "proc.lost": self._proc_lost,
-            "proc.sleep": self._proc_sleep,
-            "proc.slept": self._proc_sleep,
-            "cond.wait": self._cond_wait,
-            "cond.woke": self._cond_woke,
-            "cond.timeout": self._cond_woke,
-            "cond.notify": self._cond_notify,
-            "cond.notify_all": self._cond_notify,
-            "barrier.wait": self._barrier_wait,
-            "barrier.pass": self._barrier_pass,
-            "barrier.broken": self._barrier_broken,
-            "barrier.abort": self._barrier_broken,
-            "barrier.reset": self._barrier_reset,
-            "pool.task": self._pool_task,
-            "pool.result": self._pool_result,
-            "event.set": self._event_set,
-            "event.clear": self._event_clear,
-            "event.wait": self._event_wait,
-            "event.woke": self._event_woke,
-            "event.timeout": self._event_timeout,
-            "queue.put": self._queue_put,
-            "queue.get": self._queue_get,
-            "queue.put_blocked": self._queue_put_blocked,
-            "queue.get_blocked": self._queue_get_blocked,
-            "queue.timeout": self._queue_timeout,
-            "queue.join_wait": self._queue_join_wait,
-            "queue.joined": self._queue_joined,
-            "queue.task_done": self._touch,
-            "pipe.send": self._pipe_send,
-            "pipe.recv": self._pipe_recv,
-            "pipe.recv_blocked": self._pipe_recv_blocked,
-            "data.value": self._data_value,
+    # The handlers are the class's functions, not bound methods kept by each model: a model
+    # refers to nothing that refers back to it, so a dropped one (a replay's seek) goes at once.
+    @classmethod
+    def _make_handlers(cls) -> dict[str, Callable[[Model, Event], None]]:
+        handlers: dict[str, Callable[[Model, Event], None]] = {
+            "proc.spawn": cls._proc_spawn,
+            "proc.start": cls._proc_start,
+            "proc.state": cls._proc_state,
+            "proc.error": cls._proc_error,
+            "proc.exit": cls._proc_exit,
+            "proc.signal": cls._proc_signal,
+            "proc.stats": cls._proc_stats,
+            "prim.new": cls._prim_new,
+            "proc.output": cls._proc_output,
+            "proc.join": cls._proc_join,
+            "proc.joined": cls._proc_joined,
+            "proc.lost": cls._proc_lost,
+            "proc.sleep": cls._proc_sleep,
+            "proc.slept": cls._proc_sleep,
+            "cond.wait": cls._cond_wait,
+            "cond.woke": cls._cond_woke,
+            "cond.timeout": cls._cond_woke,
+            "cond.notify": cls._cond_notify,
+            "cond.notify_all": cls._cond_notify,
+            "barrier.wait": cls._barrier_wait,
+            "barrier.pass": cls._barrier_pass,
+            "barrier.broken": cls._barrier_broken,
+            "barrier.abort": cls._barrier_broken,
+            "barrier.reset": cls._barrier_reset,
+            "pool.task": cls._pool_task,
+            "pool.result": cls._pool_result,
+            "event.set": cls._event_set,
+            "event.clear": cls._event_clear,
+            "event.wait": cls._event_wait,
+            "event.woke": cls._event_woke,
+            "event.timeout": cls._event_timeout,
+            "queue.put": cls._queue_put,
+            "queue.get": cls._queue_get,
+            "queue.put_blocked": cls._queue_put_blocked,
+            "queue.get_blocked": cls._queue_get_blocked,
+            "queue.timeout": cls._queue_timeout,
+            "queue.join_wait": cls._queue_join_wait,
+            "queue.joined": cls._queue_joined,
+            "queue.task_done": cls._touch,
+            "pipe.send": cls._pipe_send,
+            "pipe.recv": cls._pipe_recv,
+            "pipe.recv_blocked": cls._pipe_recv_blocked,
+            "data.value": cls._data_value,
         }
         for family in ("lock", "rlock", "sem"):
-            handlers[f"{family}.wait"] = self._acq_wait
-            handlers[f"{family}.acquired"] = self._acq_acquired
-            handlers[f"{family}.released"] = self._acq_released
-            handlers[f"{family}.timeout"] = self._acq_timeout
+            handlers[f"{family}.wait"] = cls._acq_wait
+            handlers[f"{family}.acquired"] = cls._acq_acquired
+            handlers[f"{family}.released"] = cls._acq_released
+            handlers[f"{family}.timeout"] = cls._acq_timeout
         return handlers
 
     # --- entry points ----------------------------------------------------
@@ -121,9 +113,9 @@ class Model:
         if event.t_ns > self.last_ns:
             self.last_ns = event.t_ns
         self.applied += 1
-        handler = self._handlers.get(event.kind)
+        handler = _HANDLERS.get(event.kind)
         if handler is not None:
-            handler(event)
+            handler(self, event)
         if event.kind != "proc.stats":
             self.log.append(event)
             proc = self.procs.get(event.pid)
@@ -624,6 +616,9 @@ class Model:
         prim = self._prim(event)
         _start_waiting(prim, prim.blocked_get, event)
         self._block(event, f"blocked on recv from pipe '{prim.name}'")
+
+
+_HANDLERS = Model._make_handlers()
 
 
 def _amount(value: object, default: int) -> int:
