@@ -28,8 +28,8 @@ from mpviz.model import Model
 from mpviz.recording import MAX_GAP_NS, MAX_LINE, Header, Position, Stream, check_event, open_recording, read_header
 from mpviz.telemetry import Malformed
 
-CHECKPOINT_EVERY = 2000
-MAX_CHECKPOINTS = 512
+CHECKPOINT_EVERY = 1000
+MAX_CHECKPOINTS = 1024
 MAX_BYTES = 64 << 20
 # How much of the file's end is read to guess where the recording ends before the scan gets there.
 TAIL_BYTES = 64 << 10
