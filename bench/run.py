@@ -42,6 +42,9 @@ BUDGETS = {
     "rss_mb_after_500k": ("≤", 150.0),
     "sync_lock_us": ("≤", 10.0),
     "watch_overhead_ratio": ("≤", 3.0),
+    "seek_p99_ms": ("<", 100.0),
+    "replay_first_screen_s": ("<", 2.0),
+    "replay_rss_mb": ("≤", 150.0),
 }
 
 
@@ -413,6 +416,121 @@ def watch_overhead(tmp: Path, n: int, rounds: int) -> dict[str, float]:
     return out
 
 
+# --- replay: seeking in a long recording, and the first screen of a big one ---------------------
+
+
+def synthetic_recording(path: Path, events: int, pad: int = 0, size: int = 0) -> Path:
+    """A KTV-like recording of ``events`` records (or of ``size`` bytes): 40 groups, 8 rooms, psutil rounds.
+
+    ``pad`` bytes of text make the waiters' records longer, for a bigger file."""
+    groups, rooms = 40, 8
+    pids = [20_000 + i for i in range(groups)]
+    text = "x" * pad
+    with path.open("w") as f:
+        written = [0, 0]  # records, bytes
+
+        def put(record: object) -> None:
+            line = json.dumps(record) + "\n"
+            f.write(line)
+            written[0] += 1
+            written[1] += len(line)
+
+        put({"mpviz": 1, "lesson": "ktv", "params": {"rooms": rooms, "groups": groups}})
+        written[0] = 0
+        for i, pid in enumerate(pids):
+            put([i, pid, "proc.spawn", f"group {i}", {"role": "group", "label": f"group {i}"}])
+        put([100, 1, "prim.new", "s1", {"kind": "sem", "name": "rooms", "value": rooms}])
+        t, inside, waiting, step = 1_000, [], [], 0
+        while (written[1] < size) if size else (written[0] < events):
+            t += 199_997  # about 5,000 records a second: a busy run
+            pid = pids[step % groups]
+            step += 1
+            if pid in inside:
+                inside.remove(pid)
+                put([t, pid, "sem.released", "s1", {"value": rooms - len(inside), "of": rooms}])
+                if waiting:
+                    other = waiting.pop(0)
+                    inside.append(other)
+                    put([t + 1, other, "sem.acquired", "s1", {"value": rooms - len(inside), "of": rooms}])
+            elif pid in waiting:
+                put([t, pid, "proc.state", "still waiting", {"note": text}])
+            elif len(inside) < rooms:
+                inside.append(pid)
+                put([t, pid, "sem.acquired", "s1", {"value": rooms - len(inside), "of": rooms}])
+            else:
+                waiting.append(pid)
+                put([t, pid, "sem.wait", "s1", {"value": 0, "of": rooms}])
+            if step % 1000 == 0:
+                for other in pids:
+                    put([t, other, "proc.stats", "", {"cpu": 1.0, "rss": 20_000_000, "threads": 2}])
+    return path
+
+
+def replay_seek(tmp: Path, events: int, seeks: int) -> dict[str, float]:
+    """p50 and p99 of a seek (the model at a random moment, from the nearest checkpoint) once indexed."""
+    import random
+
+    from mpviz.runtime.replay import Recording
+
+    path = synthetic_recording(tmp / "long.jsonl", events)
+    recording = Recording(path)
+    start = time.perf_counter()
+    recording.index.scan()
+    indexed = time.perf_counter() - start
+    rng = random.Random(1)
+    taken, cpu = [], []
+    for _ in range(seeks):
+        t = rng.randrange(recording.t0, recording.end_ns)
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        recording.moment(t)
+        taken.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    p50, p99 = _quantiles(taken)
+    _, cpu_p99 = _quantiles(cpu)
+    log(
+        f"replay: {recording.index.records:,} records indexed in {indexed:.1f} s, {recording.index.checkpoints} "
+        f"checkpoints; {seeks} seeks: p50 {p50:.1f} ms, p99 {p99:.1f} ms (CPU time p99 {cpu_p99:.1f} ms)"
+    )
+    recording.close()
+    return {
+        "seek_p50_ms": round(p50, 1),
+        "seek_p99_ms": round(p99, 1),
+        "seek_cpu_p99_ms": round(cpu_p99, 1),
+        "replay_index_s": round(indexed, 1),
+    }
+
+
+def _quantiles(taken: list[float]) -> tuple[float, float]:
+    taken = sorted(taken)
+    return taken[len(taken) // 2], taken[min(len(taken) - 1, round(0.99 * (len(taken) - 1)))]
+
+
+def replay_first_screen(tmp: Path, megabytes: int) -> dict[str, float]:
+    """``mpviz replay`` on a big recording: seconds to its first screen, and its RSS while it scans the file."""
+    path = tmp / "big.jsonl"
+    synthetic_recording(path, 0, pad=200, size=megabytes * 1_000_000)
+    size = path.stat().st_size / 1e6
+    start = time.monotonic()
+    term = Terminal("replay", str(path))
+    try:
+        wait_for(lambda: b"replay" in term.output and b"Processes" in term.output, 60, "the first screen", every=0.01)
+        first = time.monotonic() - start
+        proc = psutil.Process(term.proc.pid)
+        peak = 0.0
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            peak = max(peak, proc.memory_info().rss / 2**20)
+            time.sleep(0.2)
+    finally:
+        term.type(b"q")
+        term.proc.wait(60)
+        term.close()
+    log(
+        f"replay: {size:.0f} MB recording, first screen in {first:.2f} s, RSS at most {peak:.0f} MB in its first minute"
+    )
+    return {"replay_first_screen_s": round(first, 2), "replay_rss_mb": round(peak, 1), "replay_file_mb": round(size)}
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -421,13 +539,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--only", help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch"
+        "--only", help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,replay"
     )
     args = parser.parse_args()
     only = (
         set(args.only.split(","))
         if args.only
-        else {"cpu100", "cpu500", "cpu1000", "ingest", "keys", "memory", "start", "primitives", "watch"}
+        else {"cpu100", "cpu500", "cpu1000", "ingest", "keys", "memory", "start", "primitives", "watch", "replay"}
     )
     quick = args.quick
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
@@ -479,6 +597,9 @@ def main() -> int:
         result |= primitive_costs(2_000 if quick else 20_000, tmp)
     if "watch" in only:
         result |= watch_overhead(tmp, 20_000, 1 if quick else 3)
+    if "replay" in only:
+        result |= replay_seek(tmp, 1_000_000, 100 if quick else 500)
+        result |= replay_first_screen(tmp, 200)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

@@ -14,6 +14,7 @@ import os
 import signal
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -94,6 +95,9 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     )
     common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
     _add_lang_option(common)
+    common.add_argument(
+        "--trace-out", type=Path, metavar="TRACE.json", help="at the end, write the run as a Perfetto / Chrome trace"
+    )
     return common
 
 
@@ -186,6 +190,7 @@ def build_parser() -> Parser:
         teaches = str(cls.teaches)
         _add_run_options(chosen.add_parser(cls.name, help=teaches, description=teaches), cls)
     _add_serve_parser(commands)
+    _add_insight_parsers(commands)
     replay = commands.add_parser("replay", help="play a recording made with --record")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.add_argument(
@@ -237,7 +242,7 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings(args.lesson, params, args.speed, args.seed, args.start_method, args.record)
 
 
-COMMANDS = ("list", "run", "replay", "serve")
+COMMANDS = ("list", "run", "replay", "serve", "stats", "export")
 
 
 def _front_lang(argv: list[str]) -> str | None:
@@ -282,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(args.host, args.port, args.max_visitors, args.idle_timeout, args.lang, args.dashboard)
 
+    if args.command in ("stats", "export"):
+        return _report(args)
+    return _traced(args, lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``mpviz run LESSON`` (headless or in the dashboard), ``mpviz replay``, or the dashboard alone."""
     if args.command == "run" and args.record is not None:
         problem = _unwritable(args.record)
         if problem:
@@ -302,8 +314,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def watch(argv: list[str]) -> int:
     """``mpviz run PROG.py ...``: a program, in the dashboard or headless."""
-    from mpviz.runtime.run import ProgramSettings
-
     args, program = program_args(argv)
     if args.lang:
         lang.use(args.lang)
@@ -316,6 +326,12 @@ def watch(argv: list[str]) -> int:
             return fail(f"cannot write {args.record}: {unwritable}")
     if args.duration is not None and not args.headless:
         return fail(NO_DURATION)
+    return _traced(args, lambda: _watch(args, program))
+
+
+def _watch(args: argparse.Namespace, program: Program) -> int:
+    from mpviz.runtime.run import ProgramSettings
+
     settings = ProgramSettings(program, args.speed, args.record, stdin_pipe=not args.headless)
     if args.headless:
         from mpviz import headless
@@ -369,6 +385,66 @@ def launch(args: argparse.Namespace, program: ProgramSettings | None = None) -> 
     finally:
         app.close_all()
     return app.return_code or 0
+
+
+# --- mpviz stats, mpviz export, --trace-out: what a recording says about contention ------------
+
+
+def _add_insight_parsers(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats",
+        help="contention in a recording: waits and holds per primitive, each process's time",
+        description="Contention figures of a recorded run: per lock, semaphore and condition the waits "
+        "(p50, p99, max) and holds, per queue the time blocked, per event the waits, and each process's "
+        "time split into running, holding, waiting for a lock, blocked on a queue, waiting on an event, sleeping.",
+    )
+    stats.add_argument("file", type=Path, metavar="FILE.jsonl")
+    stats.add_argument("--json", action="store_true", help="one JSON object (its keys: see the README)")
+    export = commands.add_parser(
+        "export",
+        help="a recording as a Perfetto / Chrome trace (open it in ui.perfetto.dev)",
+        description="Write a recorded run in the JSON trace event format: a track per process, slices for "
+        "waits and holds, counters, and arrows from each release, put, set() and send to what it let through.",
+    )
+    export.add_argument("file", type=Path, metavar="FILE.jsonl")
+    export.add_argument("-o", dest="out", type=Path, required=True, metavar="TRACE.json", help="where the trace goes")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from mpviz import insight
+    from mpviz.telemetry import Malformed
+
+    try:
+        if args.command == "stats":
+            return insight.stats(args.file, args.json)
+        problem = insight.unwritable(args.out)
+        if problem:
+            return fail(f"cannot write {args.out}: {problem}")
+        return insight.export(args.file, args.out)
+    except (OSError, Malformed) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return fail(f"cannot read {args.file}: {reason}")
+
+
+def _traced(args: argparse.Namespace, run: Callable[[], int]) -> int:
+    """``--trace-out``: the run is recorded (to a temporary file if not ``--record``), then written as a trace."""
+    out: Path | None = getattr(args, "trace_out", None)
+    if out is None:
+        return run()
+    from mpviz import insight
+
+    problem = insight.unwritable(out)
+    if problem:
+        return fail(f"cannot write {out}: {problem}")
+    with insight.recording_for(args) as record:
+        code = run()
+        if record.exists() and record.stat().st_size:
+            try:
+                insight.write_trace_of(record, out)
+            except (OSError, ValueError) as exc:
+                return fail(f"cannot write the trace to {out}: {exc}")
+            print(f"mpviz: trace of the run in {out} (open it in ui.perfetto.dev)", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

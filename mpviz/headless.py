@@ -6,11 +6,14 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model import Model, Prim
+from mpviz.model.stats import contention, table
+from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import LessonRun, ProgramRun, ProgramSettings, Settings
 from mpviz.telemetry import Event, now_ns
 
@@ -45,6 +48,10 @@ class Output:
             self._out.write(text)
         except BrokenPipeError:
             self.gone = True
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         if self.gone:
@@ -136,6 +143,10 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
+                if anomaly.kind == "deadlock":
+                    for cycle in deadlocked(model):
+                        if tuple(link.pid for link in cycle) == anomaly.pids:
+                            output.writelines(f"{'':34}{line}\n" for line in cycle_lines(model, cycle))
 
     stopped_by: Stop | None = None
     finished = False
@@ -179,6 +190,8 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
     if isinstance(the_run, ProgramRun):
         for line in summary(model):
             output.write(line + "\n")
+    # The contention figures, as ``mpviz stats`` prints them.
+    output.writelines(line + "\n" for line in table(contention(model, model.last_ns)))
     for text in anomalies:
         output.write(SAY["still"](text=text) + "\n")
     malformed = the_run.supervisor.channels.malformed

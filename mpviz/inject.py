@@ -35,6 +35,8 @@ HELPERS = ("multiprocessing.resource_tracker",)
 FORKSERVER = "multiprocessing.forkserver"
 
 _real_sleep = time.sleep
+# The shortest sleep of a watched program that is said (``proc.sleep``), in real seconds.
+SAID_SLEEP_S = 0.001
 
 
 def _command() -> str:
@@ -94,6 +96,14 @@ def _follow_speed(path: str) -> None:
 
     def sleep(seconds: float | SupportsIndex) -> None:
         speed = read(shared)[0]
-        _real_sleep(float(seconds) / speed if speed > 0 else seconds)
+        real = float(seconds) / speed if speed > 0 else float(seconds)
+        # Said only for the main thread's sleeps, and not for the shortest
+        # (a polling loop): a helper thread's sleep is not the process asleep.
+        said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
+        if said:
+            emit("proc.sleep", "", {"s": float(seconds)})
+        _real_sleep(real)
+        if said:
+            emit("proc.slept")
 
     time.sleep = sleep

@@ -25,7 +25,7 @@ from mpviz.runtime import LessonRun, Program, ProgramRun, ProgramSettings, Setti
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "recordings"
 # The tutorial's own programs, run unmodified (from a scratch copy: some write files).
-SEED = ROOT.parent / "shared" / "seed" / "programs"
+SEED = ROOT / "tests" / "tutorial"
 PROGRAMS = {"ktv-program": "ktv.py"}
 
 

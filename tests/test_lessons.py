@@ -121,7 +121,10 @@ def test_headless_lines_read_like_the_tutorial(tmp_path: Path) -> None:
     lines = out.splitlines()
     assert any(line.split()[2:4] == ["group", "0"] and line.endswith("enters to sing") for line in lines)
     assert any("acquired semaphore 'rooms' (value" in line for line in lines)
-    assert lines[-2].startswith("--- ktv: ")
+    end = next(i for i, line in enumerate(lines) if line.startswith("--- ktv: "))
+    # Then the contention table (a primitive, a line per process), then the verdict.
+    assert lines[end + 1].startswith("lock / semaphore / condition") and lines[end + 2].startswith("semaphore 'rooms'")
+    assert lines[end + 3].startswith("process") and len(lines) == end + 4 + 3 + 1
 
 
 def test_list_names_every_lesson() -> None:

@@ -1,8 +1,7 @@
 """Any program, unmodified, watched: the tutorial's own programs and programs of our own, on real processes.
 
-The tutorial's programs are read from ``../shared/seed/programs/`` beside the
-repository (the tutorial's code with its line breaks restored); the tests that
-need them are skipped where that folder is absent.  They run from a scratch
+The tutorial's programs are in ``tests/tutorial/`` (the tutorial's code with
+its line breaks restored, nothing else changed).  They run from a scratch
 copy, as the tutorial's reader would run them (the ticket program rewrites
 its file in the current directory).
 """
@@ -25,9 +24,8 @@ from conftest import ROOT, load, none_alive, wait_for
 
 from mpviz.model import Model
 
-SEED = ROOT.parent / "shared" / "seed" / "programs"
+SEED = ROOT / "tests" / "tutorial"  # the tutorial's own programs, unchanged
 OURS = ROOT / "tests" / "programs"
-tutorial = pytest.mark.skipif(not SEED.is_dir(), reason=f"the tutorial's programs are not at {SEED}")
 
 
 def watch(
@@ -57,7 +55,6 @@ def scratch(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@tutorial
 def test_the_tutorials_ktv(scratch: Path) -> None:
     record = scratch / "ktv.jsonl"
     done = watch("ktv.py", "--speed", "10", "--record", str(record), cwd=scratch)
@@ -79,7 +76,6 @@ def test_the_tutorials_ktv(scratch: Path) -> None:
     assert most == 4
 
 
-@tutorial
 def test_the_tutorials_ticket_rush(scratch: Path) -> None:
     done = watch("ticket.py", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -88,14 +84,12 @@ def test_the_tutorials_ticket_rush(scratch: Path) -> None:
     assert "lock 'lock' at ticket.py:34: 5 acquired" in done.stdout
 
 
-@tutorial
 def test_the_tutorials_naive_producer_consumer_hangs_and_is_named(scratch: Path) -> None:
     done = watch("prodcons_naive.py", "--speed", "10", cwd=scratch)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "hang: 1 consumer blocked on get from empty queue 'q' and no producer left" in done.stdout
 
 
-@tutorial
 def test_the_tutorials_fixed_producer_consumer_ends(scratch: Path) -> None:
     done = watch("prodcons_fixed.py", "--speed", "10", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -103,7 +97,6 @@ def test_the_tutorials_fixed_producer_consumer_ends(scratch: Path) -> None:
     assert "nothing went wrong" in done.stdout
 
 
-@tutorial
 def test_the_tutorials_second_event_example_waits_forever(scratch: Path) -> None:
     done = watch("event2.py", cwd=scratch)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -111,14 +104,12 @@ def test_the_tutorials_second_event_example_waits_forever(scratch: Path) -> None
     assert "hang: main (pid" in done.stdout and "waits forever on event 'e': no live process can set it" in done.stdout
 
 
-@tutorial
 def test_the_tutorials_two_way_queue(scratch: Path) -> None:
     done = watch("queue2.py", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(printed(done.stdout)) == ["hi", "你好"]
 
 
-@tutorial
 def test_the_tutorials_traffic_light_is_stopped_by_duration(scratch: Path) -> None:
     done = watch("traffic.py", "--speed", "4", "--duration", "4", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -128,7 +119,6 @@ def test_the_tutorials_traffic_light_is_stopped_by_duration(scratch: Path) -> No
     assert "stopped before it ended" in done.stdout
 
 
-@tutorial
 def test_the_tutorials_chat_server_and_its_client_through_stdin(scratch: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

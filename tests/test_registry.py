@@ -39,3 +39,20 @@ def test_each_lesson_runs_headless_and_its_invariant_holds(name: str, tmp_path) 
     assert done.stdout.rstrip().endswith("invariant held"), done.stdout[-500:]
     _, events = load(record)
     assert none_alive(lesson_pids(events)), "no lesson process outlives the run"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_lesson_key_hides_a_key_every_screen_has(name: str) -> None:
+    """w (the wait-for graph), s (contention), the replay's and the app's keys work in every lesson."""
+    from textual.binding import Binding
+
+    from mpviz.ui.app import MpvizApp
+    from mpviz.ui.screens.lesson import REPLAY_ONLY, common_keys
+
+    # A lesson's keys act on a live run: a replay's keys (space, n, ←) may be the same.
+    bindings = [b for b in [*common_keys(), *MpvizApp.BINDINGS] if isinstance(b, Binding)]
+    common = {key for b in bindings if b.action.partition("(")[0] not in REPLAY_ONLY for key in b.key.split(",")}
+    cls = lesson_class(name)
+    keys = [a.key for a in cls.actions] + [t.key for t in cls.toggles]
+    assert not set(keys) & common, f"{name}: {sorted(set(keys) & common)} taken by every screen"
+    assert len(keys) == len(set(keys)), f"{name}: a key used twice"

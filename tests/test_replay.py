@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
 import pytest
-from conftest import mpviz
+from conftest import load, mpviz
 from gallery import RECORDINGS
 
+from mpviz.model import Model
+from mpviz.model.stats import contention
+from mpviz.runtime import replay
+from mpviz.telemetry import Event
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import ReplaySource
 from mpviz.ui.widgets.event_log import EventLog
 from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.title_bar import TitleBar
 
 
 @pytest.mark.parametrize(
@@ -38,6 +44,7 @@ def test_bad_recordings_are_one_line_and_exit_2(tmp_path: Path, content: str | N
 
 async def test_replay_plays_pauses_and_steps() -> None:
     source = ReplaySource(RECORDINGS / "ktv.jsonl", speed=4)
+    _, events = load(RECORDINGS / "ktv.jsonl")
     app = make_app(source)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
@@ -48,8 +55,8 @@ async def test_replay_plays_pauses_and_steps() -> None:
         frozen = source.model.applied
         await pilot.pause(0.5)
         assert source.model.applied == frozen, "paused: nothing moves"
-        moment = source.events[frozen].t_ns
-        same = sum(1 for e in source.events if e.t_ns == moment)
+        moment = events[frozen].t_ns
+        same = sum(1 for e in events if e.t_ns == moment)
         await pilot.press("n")
         assert source.model.applied == frozen + same, "n steps to the next moment, and its records only"
         assert source.now_ns() == moment
@@ -66,13 +73,14 @@ async def test_replay_plays_pauses_and_steps() -> None:
 
 async def test_replay_to_the_end_gives_the_recorded_verdict() -> None:
     source = ReplaySource(RECORDINGS / "ktv.jsonl", speed=64)
+    _, events = load(RECORDINGS / "ktv.jsonl")
     app = make_app(source)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(400):
-            if source.model.applied == len(source.events):
+            if source.model.applied == len(events):
                 break
             await pilot.pause(0.05)
-        assert source.done and source.model.applied == len(source.events)
+        assert source.done and source.model.applied == len(events)
         verdict = source.verdict()
         assert verdict.ok is True
         assert verdict.text == "7 of 7 groups sang; at most 4 inside at once (rooms: 4): invariant held"
@@ -114,3 +122,92 @@ async def test_the_event_log_keeps_following_when_it_shrinks() -> None:
             await pilot.pause(0.05)
         await pilot.pause()
         assert log.is_vertical_scroll_end, "the log still shows its newest lines"
+
+
+def fingerprint(model: Model, now_ns: int) -> object:
+    """What the views read of a model: equal fingerprints, equal screens."""
+    procs = {p.pid: (p.state, p.phase, dict(p.holds), p.waiting_on, p.alive, p.lines) for p in model.procs.values()}
+    prims = {
+        p.id: (dict(p.holders), dict(p.waiters), p.value, p.depth, p.flag, p.puts, p.gets, p.max_holders)
+        for p in model.prims.values()
+    }
+    return model.applied, procs, prims, contention(model, now_ns), [e.t_ns for e in model.log]
+
+
+def straight(events: list[Event], t_ns: int) -> Model:
+    model = Model()
+    for event in events:
+        if event.t_ns <= t_ns:
+            model.apply_one(event)
+    return model
+
+
+@pytest.mark.parametrize("name", ["prodcons", "ktv", "tickets-deadlock"])
+def test_a_moment_from_checkpoints_is_the_moment_played_straight(monkeypatch, name: str) -> None:
+    monkeypatch.setattr(replay, "CHECKPOINT_EVERY", 7)
+    monkeypatch.setattr(replay, "MAX_CHECKPOINTS", 4)  # thinned, and thinned again
+    path = RECORDINGS / f"{name}.jsonl"
+    _, events = load(path)
+    recording = replay.Recording(path)
+    recording.index.scan()
+    assert recording.index.done and recording.index.records == len(events)
+    assert recording.index.every > 7 and recording.index.checkpoints <= 4
+    assert recording.end_ns == max(e.t_ns for e in events)
+    rng = random.Random(4)
+    moments = [recording.t0 - 1, recording.t0, recording.end_ns, *(rng.choice(events).t_ns for _ in range(20))]
+    for t in moments:
+        moment = recording.moment(t)
+        assert fingerprint(moment.model, t) == fingerprint(straight(events, t), t)
+        assert moment.applied == moment.model.applied
+    recording.close()
+
+
+def test_seeks_back_and_forth_give_the_moment() -> None:
+    path = RECORDINGS / "prodcons.jsonl"
+    _, events = load(path)
+    source = ReplaySource(path, at=3.0, frozen=True)
+    source.model.apply(source.read(0))
+    t0 = source.t0
+    for seconds in (5.0, 9.5, 2.0, 16.0, 0.0, 30.0, 7.25):
+        source.seek_to(t0 + int(seconds * 1e9))
+        batch = source.read(0)
+        source.model.apply(batch)
+        now = source.now_ns()
+        assert now == min(t0 + int(seconds * 1e9), source.end_ns)
+        assert fingerprint(source.model, now) == fingerprint(straight(events, now), now), seconds
+    source.close()
+
+
+async def test_scrub_keys_move_the_replay(tmp_path: Path) -> None:
+    path = RECORDINGS / "prodcons.jsonl"
+    _, events = load(path)
+    source = ReplaySource(path)
+    app = make_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("space")  # paused
+        screen = app.screen
+
+        async def at(seconds: float) -> None:
+            target = min(source.t0 + int(seconds * 1e9), source.end_ns)
+            for _ in range(200):
+                if source.now_ns() == target and screen.model.applied == straight(events, target).applied:
+                    return
+                await pilot.pause(0.02)
+            raise AssertionError(f"not at {seconds} s: {(source.now_ns() - source.t0) / 1e9} s")
+
+        start = (source.now_ns() - source.t0) / 1e9
+        await pilot.press("end")
+        await at(100)
+        assert screen.model.applied == len(events)
+        await pilot.press("home")
+        await at(0)
+        await pilot.press("shift+right", "right", "right")
+        await at(12)
+        await pilot.press("left")
+        await at(11)
+        await pilot.press("shift+left")
+        await at(1)
+        assert "0:01 / 0:16" in screen.query_one(TitleBar).plain
+        assert screen.model is source.model
+        assert start < 1
+    source.close()

@@ -148,7 +148,7 @@ def test_quit_while_restock_waits_for_the_lock(terminal, tmp_path: Path, pause: 
     if pause:
         term.type(b"\x1b[Bz")  # down to the buyer's row (under main's), and pause it
         wait_for(lambda: paused({buyer}), 30, what="the buyer to be paused")
-    term.type(b"s")
+    term.type(b"t")  # restock
     recorded(record, '"lock.wait"')  # main's restock waits for the lock
     term.type(b"q")
     assert term.proc.wait(30) == 0

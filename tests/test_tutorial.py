@@ -1,5 +1,5 @@
 """Faithful to the tutorial: its Event and Queue basics, its end signal, its races and interleavings named,
-its own programs talking to mpviz (they are read from ../shared/seed/programs, never copied here)."""
+its own programs (tests/tutorial/) talking to mpviz."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import ROOT, load, mpviz, none_alive, prim_id, wait_for
 from test_ui_live import SIZE, live, until
 
@@ -17,7 +16,7 @@ from mpviz.telemetry import Event
 from mpviz.ui.app import make_app
 from mpviz.ui.widgets.text_view import TextView
 
-PROGRAMS = ROOT.parent / "shared" / "seed" / "programs"
+PROGRAMS = ROOT / "tests" / "tutorial"
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, str, list[Event]]:
@@ -78,7 +77,7 @@ async def test_the_set_key_lets_a_wait_that_would_never_end_return() -> None:
                 ),
                 what="the panel to name the wait",
             )
-            await pilot.press("s")
+            await pilot.press("t")
             await until(pilot, lambda: not example().alive, what="the example to end")  # type: ignore[union-attr]
             proc = example()
             assert proc is not None and proc.said_count("got past wait(): the line after it runs") == 1
@@ -213,7 +212,6 @@ def listening(server: subprocess.Popen[str]) -> None:
     expect(server, r"server +listening")
 
 
-@pytest.mark.skipif(not PROGRAMS.is_dir(), reason=f"the tutorial's programs are not in {PROGRAMS}")
 def test_the_tutorials_own_client_gets_its_replies(tmp_path: Path) -> None:
     port = free_port()
     record = tmp_path / "chat.jsonl"

@@ -24,7 +24,18 @@ if TYPE_CHECKING:
     from mpviz.lessons.base import Lesson
 
 # The order the home screen and ``mpviz list`` show them in.
-NAMES: tuple[str, ...] = ("ktv", "traffic", "prodcons", "tickets", "printlock", "chat", "pingpong", "event", "queue")
+NAMES: tuple[str, ...] = (
+    "ktv",
+    "traffic",
+    "prodcons",
+    "tickets",
+    "printlock",
+    "chat",
+    "pingpong",
+    "event",
+    "queue",
+    "philosophers",
+)
 
 
 @cache

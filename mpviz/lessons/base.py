@@ -67,6 +67,26 @@ class Param:
             raise ValueError(f"must be at most {_num(self.high)}, not {text}")
         return value
 
+    def check(self, value: Any) -> Any:
+        """A value read from a recording, checked as the same value typed on the command line is.
+
+        Raises ValueError with a short reason (a recording may say anything)."""
+        if type(value) is type(self.default) and value == self.default:
+            return value  # what the command line gives without the option (-1: "random", say)
+        if isinstance(self.default, bool):
+            if type(value) is not bool:
+                raise ValueError(f"must be true or false, not {value!r:.40}")
+            return value
+        if isinstance(self.default, str):
+            if not isinstance(value, str):
+                raise ValueError(f"must be text, not {value!r:.40}")
+            return self.parse(value)
+        whole = isinstance(self.default, int)
+        if type(value) not in ((int,) if whole else (int, float)):
+            noun = self.noun or ("a whole number" if whole else "a number")
+            raise ValueError(f"must be {noun}, not {value!r:.40}")
+        return self.parse(repr(value)) if whole else float(self.parse(repr(float(value))))
+
 
 WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
 DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
@@ -178,6 +198,9 @@ class Lesson:
     quick: ClassVar[tuple[str, ...]] = ()
     busy: ClassVar[tuple[str, ...]] = ()
     samples: ClassVar[tuple[Sample, ...]] = ()
+    # What the main part reports about the lesson's world (``data.value``): the
+    # type of each field, checked when a recording is read.
+    facts: ClassVar[dict[str, type | tuple[type, ...]]] = {"text": str}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -7,12 +7,14 @@ an answer depends on it, is always an argument.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 
 from mpviz.lang import T
 from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import STARTING_WORDS, Anomaly, Phase, Prim, Proc, Said, Stats
+from mpviz.model.stats import Activity, Durations
 from mpviz.model.words import describe, line, said
 from mpviz.telemetry import Event
 
@@ -59,54 +61,62 @@ class Model:
         self.dirty_prims: set[str] = set()
         # Counts every new entry in any process's history: the timeline redraws when it moves.
         self.history_changes = 0
-        self._handlers: dict[str, Callable[[Event], None]] = {
-            "proc.spawn": self._proc_spawn,
-            "proc.start": self._proc_start,
-            "proc.state": self._proc_state,
-            "proc.error": self._proc_error,
-            "proc.exit": self._proc_exit,
-            "proc.signal": self._proc_signal,
-            "proc.stats": self._proc_stats,
-            "prim.new": self._prim_new,
-            "proc.output": self._proc_output,
-            "proc.join": self._proc_join,
-            "proc.joined": self._proc_joined,
-            "proc.lost": self._proc_lost,
-            "cond.wait": self._cond_wait,
-            "cond.woke": self._cond_woke,
-            "cond.timeout": self._cond_woke,
-            "cond.notify": self._cond_notify,
-            "cond.notify_all": self._cond_notify,
-            "barrier.wait": self._barrier_wait,
-            "barrier.pass": self._barrier_pass,
-            "barrier.broken": self._barrier_broken,
-            "barrier.abort": self._barrier_broken,
-            "barrier.reset": self._barrier_reset,
-            "pool.task": self._pool_task,
-            "pool.result": self._pool_result,
-            "event.set": self._event_set,
-            "event.clear": self._event_clear,
-            "event.wait": self._event_wait,
-            "event.woke": self._event_woke,
-            "event.timeout": self._event_timeout,
-            "queue.put": self._queue_put,
-            "queue.get": self._queue_get,
-            "queue.put_blocked": self._queue_put_blocked,
-            "queue.get_blocked": self._queue_get_blocked,
-            "queue.timeout": self._queue_timeout,
-            "queue.join_wait": self._queue_join_wait,
-            "queue.joined": self._queue_joined,
-            "queue.task_done": self._touch,
-            "pipe.send": self._pipe_send,
-            "pipe.recv": self._pipe_recv,
-            "pipe.recv_blocked": self._pipe_recv_blocked,
-            "data.value": self._data_value,
+
+    # The handlers are the class's functions, not bound methods kept by each model: a model
+    # refers to nothing that refers back to it, so a dropped one (a replay's seek) goes at once.
+    @classmethod
+    def _make_handlers(cls) -> dict[str, Callable[[Model, Event], None]]:
+        handlers: dict[str, Callable[[Model, Event], None]] = {
+            "proc.spawn": cls._proc_spawn,
+            "proc.start": cls._proc_start,
+            "proc.state": cls._proc_state,
+            "proc.error": cls._proc_error,
+            "proc.exit": cls._proc_exit,
+            "proc.signal": cls._proc_signal,
+            "proc.stats": cls._proc_stats,
+            "prim.new": cls._prim_new,
+            "proc.output": cls._proc_output,
+            "proc.join": cls._proc_join,
+            "proc.joined": cls._proc_joined,
+            "proc.lost": cls._proc_lost,
+            "proc.sleep": cls._proc_sleep,
+            "proc.slept": cls._proc_sleep,
+            "cond.wait": cls._cond_wait,
+            "cond.woke": cls._cond_woke,
+            "cond.timeout": cls._cond_woke,
+            "cond.notify": cls._cond_notify,
+            "cond.notify_all": cls._cond_notify,
+            "barrier.wait": cls._barrier_wait,
+            "barrier.pass": cls._barrier_pass,
+            "barrier.broken": cls._barrier_broken,
+            "barrier.abort": cls._barrier_broken,
+            "barrier.reset": cls._barrier_reset,
+            "pool.task": cls._pool_task,
+            "pool.result": cls._pool_result,
+            "event.set": cls._event_set,
+            "event.clear": cls._event_clear,
+            "event.wait": cls._event_wait,
+            "event.woke": cls._event_woke,
+            "event.timeout": cls._event_timeout,
+            "queue.put": cls._queue_put,
+            "queue.get": cls._queue_get,
+            "queue.put_blocked": cls._queue_put_blocked,
+            "queue.get_blocked": cls._queue_get_blocked,
+            "queue.timeout": cls._queue_timeout,
+            "queue.join_wait": cls._queue_join_wait,
+            "queue.joined": cls._queue_joined,
+            "queue.task_done": cls._touch,
+            "pipe.send": cls._pipe_send,
+            "pipe.recv": cls._pipe_recv,
+            "pipe.recv_blocked": cls._pipe_recv_blocked,
+            "data.value": cls._data_value,
         }
         for family in ("lock", "rlock", "sem"):
-            self._handlers[f"{family}.wait"] = self._acq_wait
-            self._handlers[f"{family}.acquired"] = self._acq_acquired
-            self._handlers[f"{family}.released"] = self._acq_released
-            self._handlers[f"{family}.timeout"] = self._acq_timeout
+            handlers[f"{family}.wait"] = cls._acq_wait
+            handlers[f"{family}.acquired"] = cls._acq_acquired
+            handlers[f"{family}.released"] = cls._acq_released
+            handlers[f"{family}.timeout"] = cls._acq_timeout
+        return handlers
 
     # --- entry points ----------------------------------------------------
 
@@ -121,9 +131,9 @@ class Model:
         if event.t_ns > self.last_ns:
             self.last_ns = event.t_ns
         self.applied += 1
-        handler = self._handlers.get(event.kind)
+        handler = _HANDLERS.get(event.kind)
         if handler is not None:
-            handler(event)
+            handler(self, event)
         if event.kind != "proc.stats":
             self.log.append(event)
             proc = self.procs.get(event.pid)
@@ -246,9 +256,16 @@ class Model:
         # A dead process waits for nothing; but what it holds stays held: a
         # multiprocessing lock is not released when its holder dies.
         for prim in self.prims.values():
-            for waiting in (prim.waiters, prim.blocked_get, prim.blocked_put):
-                if waiting.pop(proc.pid, None) is not None:
+            timing = prim.timing
+            for waiting, durations in (
+                (prim.waiters, timing.waited),
+                (prim.blocked_get, timing.get_blocked),
+                (prim.blocked_put, timing.put_blocked),
+            ):
+                if _stop_waiting(waiting, proc.pid, event.t_ns, durations):
                     self.dirty_prims.add(prim.id)
+        proc.sleeping = False
+        proc.split.end(event.t_ns)
         self._set_state(proc, event.t_ns, Phase.EXITED, proc.exit_words())
 
     def _proc_signal(self, event: Event) -> None:
@@ -269,9 +286,12 @@ class Model:
         d = event.data
         old = proc.stats
         # Memory and threads come only when they may have changed; keep the last ones seen.
-        rss = int(d.get("rss", old.rss if old else 0))
-        threads = int(d.get("threads", old.threads if old else 0))
-        stats = Stats(float(d.get("cpu", 0.0)), rss, threads, str(d.get("status", "")))
+        # A value of the wrong kind (a crafted record) counts as not given.
+        rss = _amount(d.get("rss"), old.rss if old else 0)
+        threads = _amount(d.get("threads"), old.threads if old else 0)
+        cpu = d.get("cpu")
+        percent = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else 0.0
+        stats = Stats(percent, rss, threads, str(d.get("status", "")))
         if stats != old:
             proc.stats = stats
             self.dirty_procs.add(proc.pid)
@@ -290,6 +310,32 @@ class Model:
         if proc.stopped:
             phase, words = Phase.STOPPED, STATES["paused"](words=words)
         self._set_state(proc, t_ns, phase, words)
+        proc.split.move(self._activity(proc), t_ns)
+
+    def _activity(self, proc: Proc) -> Activity:
+        """What the process spends this stretch of its time on (see ``TimeSplit``)."""
+        if proc.stopped:
+            return Activity.OTHER
+        if proc.blocked:
+            prim = self.prims.get(proc.waiting_on or "")
+            family = prim.family if prim is not None else ""
+            if family in ("lock", "rlock", "sem", "cond"):
+                return Activity.LOCK
+            if family in ("queue", "pipe"):
+                return Activity.QUEUE
+            if family == "event":
+                return Activity.EVENT
+            return Activity.OTHER  # joining a process, at a barrier
+        if proc.holds:
+            return Activity.HOLDING
+        if proc.sleeping:
+            return Activity.SLEEPING
+        return Activity.RUNNING
+
+    def _proc_sleep(self, event: Event) -> None:
+        proc = self._get_proc(event)
+        proc.sleeping = event.kind == "proc.sleep"
+        self._settle(proc, event.t_ns)
 
     @staticmethod
     def _said(proc: Proc) -> str:
@@ -368,14 +414,14 @@ class Model:
     def _acq_wait(self, event: Event) -> None:
         prim = self._prim(event)
         self._acq_facts(prim, event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, STATES["acquire"](word=prim.word, name=prim.name))
 
     def _acq_acquired(self, event: Event) -> None:
         prim = self._prim(event)
         self._acq_facts(prim, event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.acquisitions += 1
         if event.pid not in prim.holders:
             prim.overlap.step(event.t_ns, +1)
@@ -402,7 +448,7 @@ class Model:
         depth = prim.holders.get(pid, 0) - 1
         if depth <= 0 or everything:
             prim.holders.pop(pid, None)
-            prim.held_since.pop(pid, None)
+            _stop_waiting(prim.held_since, pid, t_ns, prim.timing.held)
             prim.overlap.step(t_ns, -1)
         else:
             prim.holders[pid] = depth
@@ -418,7 +464,7 @@ class Model:
 
     def _acq_timeout(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     # --- what processes print ------------------------------------------------
@@ -450,12 +496,13 @@ class Model:
 
     def _cond_wait(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, STATES["cond"](name=prim.name))
 
     def _cond_woke(self, event: Event) -> None:
-        self._prim(event).waiters.pop(event.pid, None)
+        prim = self._prim(event)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     def _cond_notify(self, event: Event) -> None:
@@ -466,19 +513,19 @@ class Model:
         parties = event.data.get("parties")
         if type(parties) is int:
             prim.capacity = parties
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         self._block(event, STATES["barrier"](name=prim.name, n=len(prim.waiters), parties=prim.capacity or "?"))
 
     def _barrier_pass(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.gets += 1
         self._unblock(event)
 
     def _barrier_broken(self, event: Event) -> None:
         prim = self._prim(event)
         prim.flag = True  # broken
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.waiting_on == prim.id:
             self._unblock(event)
@@ -509,25 +556,26 @@ class Model:
 
     def _event_wait(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.waiters, event)
         prim.waits += 1
         self._block(event, STATES["event"](name=prim.name))
 
     def _event_woke(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.waiters.pop(event.pid, None)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         prim.first_pass_ns = min(prim.first_pass_ns or event.t_ns, event.t_ns)
         self._unblock(event)
 
     def _event_timeout(self, event: Event) -> None:
-        self._prim(event).waiters.pop(event.pid, None)
+        prim = self._prim(event)
+        _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         self._unblock(event)
 
     # --- queues and pipes ---------------------------------------------------
 
     def _queue_put(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_put.pop(event.pid, None)
+        _stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
         item = str(event.data.get("item", ""))
         prim.puts += 1
         prim.depth += 1
@@ -544,7 +592,7 @@ class Model:
 
     def _queue_get(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
         item = str(event.data.get("item", ""))
         prim.gets += 1
         prim.depth -= 1
@@ -558,20 +606,20 @@ class Model:
 
     def _queue_put_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_put.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_put, event)
         prim.put_waits += 1
         self._block(event, STATES["put"](name=prim.name))
 
     def _queue_get_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_get, event)
         prim.waits += 1
         self._block(event, STATES["get"](name=prim.name))
 
     def _queue_timeout(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.pop(event.pid, None)
-        prim.blocked_put.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
+        _stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
         self._unblock(event)
 
     def _queue_joined(self, event: Event) -> None:
@@ -591,15 +639,39 @@ class Model:
         prim.gets += 1
         end = _end(event)
         prim.received[end] = prim.received.get(end, 0) + 1
-        prim.blocked_get.pop(event.pid, None)
+        _stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.blocked:
             self._unblock(event)
 
     def _pipe_recv_blocked(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.blocked_get.setdefault(event.pid, event.t_ns)
+        _start_waiting(prim, prim.blocked_get, event)
         self._block(event, STATES["recv"](name=prim.name))
+
+
+_HANDLERS = Model._make_handlers()
+
+
+def _amount(value: object, default: int) -> int:
+    """A count or a size from a record: a whole number, not negative; ``default`` otherwise."""
+    return value if type(value) is int and value >= 0 else default
+
+
+def _start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
+    """A process starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
+    waiting.setdefault(event.pid, event.t_ns)
+    timing = prim.timing
+    timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
+
+
+def _stop_waiting(waiting: dict[int, int], pid: int, t_ns: int, durations: Durations) -> bool:
+    """A process stops waiting (or holding): how long it did goes into ``durations``.  False if it was not."""
+    since = waiting.pop(pid, None)
+    if since is None:
+        return False
+    durations.add(t_ns - since)
+    return True
 
 
 def _count(counts: dict[str, int], key: str, delta: int) -> None:

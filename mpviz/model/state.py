@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.model.stats import PrimTiming, TimeSplit
 from mpviz.telemetry import Event
 
 
@@ -22,6 +26,18 @@ class Phase(Enum):
     HOLDING = "holding"
     STOPPED = "stopped"
     EXITED = "exited"
+
+
+PHASES = list(Phase)
+
+
+def _gaps(times: Iterable[int]) -> array[int]:
+    """Times as the gaps between them (the first from 0): small numbers, which compress well."""
+    out, last = array("q"), 0
+    for t in times:
+        out.append(t - last)
+        last = t
+    return out
 
 
 class Stats(NamedTuple):
@@ -85,6 +101,7 @@ class Proc:
     waiting_on: str | None = None
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
+    sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
@@ -102,6 +119,28 @@ class Proc:
     lines: int = 0  # lines it printed, over the run
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
+    # Its lifetime cut into running, holding, waiting …: the contention figures.
+    split: TimeSplit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.split = TimeSplit(self.started_ns)
+
+    # A replay's checkpoints pickle the model: the history as columns pickles far quicker than tuples.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        history = self.history
+        state["history"] = (
+            _gaps(t for t, _, _ in history),
+            bytes(PHASES.index(phase) for _, phase, _ in history),
+            [words for _, _, words in history],
+        )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        times, phases, words = state["history"]
+        phases = map(PHASES.__getitem__, phases)
+        state["history"] = deque(zip(accumulate(times), phases, words, strict=True), maxlen=HISTORY)
+        self.__dict__.update(state)
 
     @property
     def alive(self) -> bool:
@@ -169,6 +208,18 @@ class Overlap:
             self._count += heapq.heappop(self._pending)[1]
             self._max = max(self._max, self._count)
 
+    # A replay's checkpoints pickle the model: the steps as two arrays pickle far quicker than tuples.
+    # Sorted first: a sorted list is a heap too, and the gaps between sorted times compress well.
+    def __getstate__(self) -> tuple[int, int, int, array[int], array[int]]:
+        pending = sorted(self._pending)
+        times = _gaps(t for t, _ in pending)
+        deltas = array("b", (d for _, d in pending))
+        return self._count, self._max, self._latest, times, deltas
+
+    def __setstate__(self, state: tuple[int, int, int, array[int], array[int]]) -> None:
+        self._count, self._max, self._latest, gaps, deltas = state
+        self._pending = list(zip(accumulate(gaps), deltas, strict=True))
+
     @property
     def max(self) -> int:
         count, most = self._count, self._max
@@ -228,6 +279,8 @@ class Prim:
     in_flight: dict[str, int] = field(default_factory=dict)
     # (time, depth) after each put and get, for the depth-over-time chart.
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # How long waits, holds and blocked gets and puts lasted, over the whole run.
+    timing: PrimTiming = field(default_factory=PrimTiming)
 
     @property
     def word(self) -> str:

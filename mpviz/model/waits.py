@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from mpviz.lang import T
+
 if TYPE_CHECKING:
     from mpviz.model.reducer import Model
     from mpviz.model.state import Prim
@@ -81,3 +83,19 @@ def deadlocked(model: Model) -> list[list[Link]]:
             links.append(Link(member, stuck[previous].id, stuck[member].id))
         cycles.append(links)
     return cycles
+
+
+RING = T("{name} holds {holds}, waits for {waits}", "{name} 持有 {holds},在等 {waits}")
+
+
+def cycle_lines(model: Model, cycle: list[Link]) -> list[str]:
+    """A deadlock drawn as a ring, one process a line, each waiting for what the next one holds.
+
+    Short enough for a lesson's panel: the anomaly's text names the pids."""
+    lines = []
+    last = len(cycle) - 1
+    for i, link in enumerate(cycle):
+        ring = "↺ " if not last else "╭▶ " if i == 0 else "╰─ " if i == last else "│  "
+        holds, waits = model.prim_name(link.holds), model.prim_name(link.waits)
+        lines.append(ring + RING(name=model.name_of(link.pid), holds=holds, waits=waits))
+    return lines

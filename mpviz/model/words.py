@@ -208,7 +208,7 @@ def describe(event: Event, obj: str | None = None) -> str | None:
     ``obj`` is the display name of the primitive the record is about (the
     model's, for an id); the record's own ``obj`` if not given.
     """
-    if event.kind in ("proc.stats", "proc.stdio"):
+    if event.kind in ("proc.stats", "proc.stdio", "proc.sleep", "proc.slept"):
         return None
     name = event.obj if obj is None else obj
     words = _phrase(event, name)

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mpviz.telemetry import emit
+
 
 @dataclass
 class Pace:
@@ -35,10 +37,17 @@ def real_seconds(seconds: float) -> float:
 
 
 def sleep(seconds: float) -> None:
-    """``time.sleep`` in lesson time: divided by the lesson's speed."""
+    """``time.sleep`` in lesson time: divided by the lesson's speed.
+
+    Said as ``proc.sleep`` … ``proc.slept``, so that a process's time splits
+    into sleeping and running (the contention figures)."""
     remaining = float(seconds)
+    if remaining <= 0:
+        return
+    emit("proc.sleep", "", {"s": remaining})
     while remaining > 0:
         speed = current.factor()
         step = min(remaining / speed, _SLEEP_STEP)
         time.sleep(step)
         remaining -= step * speed
+    emit("proc.slept")

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from mpviz.model import Model
 from mpviz.telemetry import Event
 
 
 @dataclass
 class RecordsArrived(Message):
-    """A batch of records from the reader worker, in time order."""
+    """A batch of records from the reader worker, in time order, and the model they go to
+    (a replay's seek makes a new one)."""
 
     events: list[Event]
+    model: Model | None = None
 
 
 @dataclass

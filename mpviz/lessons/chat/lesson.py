@@ -196,6 +196,7 @@ class Chat(Lesson):
             selected=True,
         ),
     )
+    facts = {"address": str}
     quick = ("--clients", "3", "--messages", "3", "--every", "0.05", "--seed", "5")
     busy = ("--clients", "10", "--messages", "0", "--every", "0.05")
     samples = (

@@ -82,11 +82,12 @@ class EventLesson(Lesson):
         ),
     )
     actions = (
+        # t and f: the flag True, the flag False (s is every screen's contention view).
         Action(
-            "s", "set_flag", T("set()", "set()"), T("set() the current example's event", "对当前示例的事件调用 set()")
+            "t", "set_flag", T("set()", "set()"), T("set() the current example's event", "对当前示例的事件调用 set()")
         ),
         Action(
-            "c",
+            "f",
             "clear_flag",
             T("clear()", "clear()"),
             T("clear() the current example's event", "对当前示例的事件调用 clear()"),

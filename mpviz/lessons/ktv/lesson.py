@@ -68,6 +68,8 @@ class Ktv(Lesson):
                 Shot("details", 1.5, "The selected process: its time and its events", press=("down", "down", "down")),
                 Shot("ktv-zh", 1.5, "ktv --lang zh: the tutorial's own words", lang="zh"),
                 Shot("ktv-zh-80x24", 1.5, "ktv --lang zh at 80×24", size=(80, 24), lang="zh"),
+                Shot("ktv-contention", 5.0, "s: waits and holds of 'rooms', each group's time", press=("s",)),
+                Shot("ktv-scrubbed", 1.5, "A replay scrubbed: End, then ← twice", press=("end", "left", "left")),
             ),
         ),
     )

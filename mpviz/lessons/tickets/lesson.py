@@ -112,7 +112,7 @@ class Tickets(Lesson):
         Action("b", "add_buyer", T("Add buyer", "加一个买票人"), T("another buyer joins the rush", "又一个人来抢票")),
         Action("B", "add_ten", T("Add 10", "加 10 个"), T("ten more buyers join the rush", "又来十个人抢票")),
         Action(
-            "s",
+            "t",
             "restock",
             T("Restock", "补票"),
             T("main puts --stock more tickets into the file", "主进程往文件里再补 --stock 张票"),
@@ -124,6 +124,7 @@ class Tickets(Lesson):
             T("buyers from now on use the lock, or not", "之后的买票人用锁,或不用"),
         ),
     )
+    facts = {"count": int, "stock": int, "path": str, "lock": bool, "settled": bool, "text": str, "error": str}
     quick = ("--buyers", "8", "--stock", "5", "--read-delay", "0.05", "--write-delay", "0.01", "--seed", "3")
     busy = ("--buyers", "20", "--speed", "50")
     samples = (

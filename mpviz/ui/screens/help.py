@@ -113,7 +113,7 @@ def help_text(lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", str(CLOSE))]
 
     def __init__(self, lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> None:
         super().__init__()

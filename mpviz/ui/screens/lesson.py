@@ -20,16 +20,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import ContentSwitcher, Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.lessons import panel_module
 from mpviz.lessons.base import Lesson
+from mpviz.model import Model
 from mpviz.telemetry import Event
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.sources import Source
+from mpviz.ui.widgets.contention import ContentionView
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
 from mpviz.ui.widgets.lesson_panel import LessonPanel
@@ -38,7 +40,8 @@ from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.program_panel import ProgramInput, ProgramPanel
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
-from mpviz.ui.widgets.title_bar import TitleBar
+from mpviz.ui.widgets.title_bar import TitleBar, position_bar
+from mpviz.ui.widgets.wait_graph import WaitGraph
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
@@ -67,9 +70,21 @@ KEYS = {
     "sort_tip": T("sort the processes by CPU, state, PID (< back)", "按 CPU、状态、PID 排序(< 往回)"),
     "sort_back": T("Sort back", "往回排序"),
     "filter": T("Filter", "筛选"),
+    "clear_filter": T("Clear the filter", "清除筛选"),
     "filter_tip": T("show only the processes whose name has what you type", "只显示名字里有你输入的字的进程"),
     "play": T("Play/pause", "播放/暂停"),
     "step": T("Step", "单步"),
+    "waits": T("Waits", "等待图"),
+    "waits_tip": T("the wait-for graph: who holds what, who waits, deadlocks", "等待图:谁持有什么,谁在等,死锁"),
+    "stats": T("Stats", "统计"),
+    "stats_tip": T("contention: waits and holds, each process's time", "争用:等待与持有,每个进程的时间"),
+    "seek": T("Seek", "跳转"),
+    "seek_tip": T("replay: back or on 1 s", "回放:后退或前进 1 秒"),
+    "on1": T("On 1 s", "前进 1 秒"),
+    "back10": T("replay: back 10 s", "回放:后退 10 秒"),
+    "on10": T("replay: on 10 s", "回放:前进 10 秒"),
+    "start": T("replay: the start", "回放:开头"),
+    "end": T("replay: the end", "回放:结尾"),
     "home": T("Lessons", "课程"),
 }
 
@@ -86,11 +101,27 @@ def common_keys() -> list[BindingType]:
         Binding("Z", "pause_all", str(KEYS["pause_all"]), show=False),
         Binding("k", "kill", str(KEYS["kill"])),
         Binding("h", "exited", str(KEYS["exited"]), tooltip=str(KEYS["exited_tip"])),
-        Binding("greater_than_sign", "sort(1)", str(KEYS["sort"]), key_display="</>", tooltip=str(KEYS["sort_tip"])),
+        Binding(
+            "greater_than_sign",
+            "sort(1)",
+            str(KEYS["sort"]),
+            key_display="</>",
+            show=False,
+            tooltip=str(KEYS["sort_tip"]),
+        ),
         Binding("less_than_sign", "sort(-1)", str(KEYS["sort_back"]), show=False, tooltip=str(KEYS["sort_tip"])),
-        Binding("slash", "filter", str(KEYS["filter"]), tooltip=str(KEYS["filter_tip"])),
+        Binding("slash", "filter", str(KEYS["filter"]), show=False, tooltip=str(KEYS["filter_tip"])),
         Binding("space", "replay_pause", str(KEYS["play"])),
         Binding("n", "step", str(KEYS["step"])),
+        Binding("w", "view('graph')", str(KEYS["waits"]), tooltip=str(KEYS["waits_tip"])),
+        Binding("s", "view('contention')", str(KEYS["stats"]), tooltip=str(KEYS["stats_tip"])),
+        # A replay's scrubber, before the process table's own keys (in a replay only).
+        Binding("left", "seek(-1)", str(KEYS["seek"]), key_display="←/→", priority=True, tooltip=str(KEYS["seek_tip"])),
+        Binding("right", "seek(1)", str(KEYS["on1"]), show=False, priority=True),
+        Binding("shift+left", "seek(-10)", str(KEYS["back10"]), show=False, priority=True, tooltip=str(KEYS["back10"])),
+        Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
+        Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
+        Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
         Binding("escape", "home", str(KEYS["home"]), show=False),
     ]
 
@@ -98,6 +129,7 @@ def common_keys() -> list[BindingType]:
 SAY = {
     "program": T("watching a program", "观察一个程序"),
     "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
+    "table_keys": T("< > sort · / filter", "< > 排序 · / 筛选"),
     "processes": T("Processes", "进程"),
     "primitives": T("Primitives", "同步原语"),
     "events": T("Events", "事件记录"),
@@ -115,10 +147,12 @@ SAY = {
     "select": T(
         "Select a running lesson process first (↑/↓ in the table).", "先选一个正在运行的课程进程(在表格里按 ↑/↓)。"
     ),
+    "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
+    "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
 }
 
 LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
-REPLAY_ONLY = {"replay_pause", "step"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
 
 
 class Alerts(TextView):
@@ -128,7 +162,7 @@ class Alerts(TextView):
 class FilterInput(Input):
     """The name to filter the processes by; hidden until ``/``; escape clears it."""
 
-    BINDINGS = [Binding("escape", "clear", "Clear the filter", show=False)]
+    BINDINGS = [Binding("escape", "clear", str(KEYS["clear_filter"]), show=False)]
 
     def on_mount(self) -> None:
         self.display = False
@@ -169,7 +203,10 @@ class LessonScreen(Screen):
                 ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
             )
             yield panel(id="panel")
-            yield Timeline(id="timeline")
+            with ContentSwitcher(initial="timeline", id="views"):
+                yield Timeline(id="timeline")
+                yield WaitGraph(id="graph")
+                yield ContentionView(id="contention")
         with Horizontal(id="bottom"):
             if self.lesson is None:
                 with Vertical(id="printed"):
@@ -186,8 +223,11 @@ class LessonScreen(Screen):
         self._title = f"mpviz · {self.source.name}: {heading}"
         self.query_one(TitleBar).set(self._title)
         self.query_one("#procs").border_title = str(SAY["processes"])
+        self.query_one("#procs").border_subtitle = str(SAY["table_keys"])  # the keys the footer has no room for
         self.query_one("#panel").border_title = heading if lesson else str(SAY["primitives"])
         self.query_one("#log").border_title = str(SAY["events"])
+        self.query_one("#graph").border_title = str(SAY["graph"])
+        self.query_one("#contention").border_title = str(SAY["contention"])
         self.query_one("#details").border_title = str(SAY["selected"])
         if lesson is None:
             self.query_one("#printed").border_title = str(SAY["printed"])
@@ -220,25 +260,46 @@ class LessonScreen(Screen):
         press never waits behind thousands of small ones.
         """
         worker = get_current_worker()
+        posted = self.source.model
         while not worker.is_cancelled:
             batch = self.source.read(0.25)
-            if not batch:
+            # A replay's seek makes a new model in read(): handed over with the records after it.
+            if not batch and self.source.model is posted:
                 continue
+            posted = self.source.model
             until = time.monotonic() + BATCH_S
             while time.monotonic() < until and not worker.is_cancelled:
                 more = self.source.read(max(0.0, until - time.monotonic()))
                 if not more:
                     break
                 batch.extend(more)
-            self.post_message(RecordsArrived(batch))
+            self.post_message(RecordsArrived(batch, posted))
 
     def on_records_arrived(self, message: RecordsArrived) -> None:
-        self._take(message.events)
+        self._take(message.events, message.model)
 
-    def _take(self, events: list) -> None:
+    def _take(self, events: list, model: Model | None = None) -> None:
+        if model is not None and model is not self.model:
+            self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
         self._ask_refresh()
+
+    def _swap(self, model: Model) -> None:
+        """A replay moved to another moment: every view starts again from the new model."""
+        self.model = model
+        self._unlogged.clear()
+        recent = list(model.log)[-MOST_PER_BATCH:]
+        log = self.query_one(EventLog)
+        log.clear()
+        log.add(model, recent)
+        self.call_after_refresh(log.scroll_end, animate=False)  # once it knows its new length
+        for output in self.query(OutputView):
+            output.clear()
+            output.add(model, list(model.output)[-MOST_PER_BATCH:])
+            self.call_after_refresh(output.scroll_end, animate=False)
+        self.query_one(ProcessTable).reset()
+        self._last_second = -1
 
     def _ask_refresh(self, at_least: float = 0.0) -> None:
         """Refresh soon, but not more often than every REFRESH_S, however fast records come."""
@@ -283,10 +344,20 @@ class LessonScreen(Screen):
             self._stale = False
             self._pictured_ns = now
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
-            self.query_one(Timeline).sync(self.model, now)
+            self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if self._stale:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh((self._pictured_ns + PICTURE_NS - now) / NS)
+
+    def _sync_view(self, now: int) -> None:
+        """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
+        shown = self.query_one(ContentSwitcher).current
+        if shown == "graph":
+            self.query_one(WaitGraph).present(self.model, now)
+        elif shown == "contention":
+            self.query_one(ContentionView).present(self.model, now)
+        else:
+            self.query_one(Timeline).sync(self.model, now)
 
     def _show_alerts(self, now: int) -> None:
         verdict = self.source.verdict()
@@ -294,6 +365,9 @@ class LessonScreen(Screen):
         controls = self.source.controls
         if controls is not None and controls.record_error:
             text.append(SAY["record_error"](error=controls.record_error), style="bold red")
+        player = self.source.player
+        if player is not None and player.problem:
+            text.append(f"⚠ {player.problem}\n", style="bold red")
         for anomaly in self.model.anomalies(now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
@@ -306,9 +380,11 @@ class LessonScreen(Screen):
     def _show_status(self, now: int) -> None:
         source = self.source
         alive = sum(1 for p in self.model.procs.values() if p.alive)
-        where = SAY.get(source.where)
+        where = str(SAY.get(source.where) or source.where)
+        if source.player is not None:
+            where += " " + position_bar(*source.player.position())
         status = SAY["status"](
-            where=where or source.where,
+            where=where,
             speed=round(source.speed, 3),
             n=alive,
             processes="process" if alive == 1 else "processes",
@@ -461,6 +537,33 @@ class LessonScreen(Screen):
         if self.source.player is not None:
             self._take(self.source.player.step())
             self._last_second = -1
+
+    def action_seek(self, seconds: float) -> None:
+        if self.source.player is not None:
+            self.source.player.seek(seconds)
+            self._moved()
+
+    def action_seek_edge(self, end: int) -> None:
+        player = self.source.player
+        if player is not None:
+            player.seek_to(player.end_ns if end else player.t0)
+            self._moved()
+
+    def _moved(self) -> None:
+        """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
+        self._last_second = -1
+        if self._frozen:
+            self._take(self.source.read(0), self.source.model)
+            self.refresh_views()
+        else:
+            self._show_status(self.source.now_ns())
+
+    def action_view(self, name: str) -> None:
+        """Show ``name`` beside the picture, or the timeline again if it is shown."""
+        views = self.query_one(ContentSwitcher)
+        views.current = "timeline" if views.current == name else name
+        self._last_second = -1
+        self.call_after_refresh(self.refresh_views)  # once the view has its size
 
 
 _SCREENS: dict[tuple[str, str], type[LessonScreen]] = {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.cells import set_cell_size
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from mpviz.model import Model
@@ -39,7 +40,8 @@ class OutputView(RichLog):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, wrap=False, markup=False, auto_scroll=True, **kwargs)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        # Textual calls RichLog's own on_resize too (handlers run along the MRO).
         self.scroll_end(animate=False)  # keep following the newest lines (see EventLog.on_resize)
 
     def add(self, model: Model, events: list[Event]) -> None:

@@ -249,6 +249,12 @@ class ProcessTable(ScrollView, can_focus=True):
         self.filter = text
         self.order_rows()
 
+    def reset(self) -> None:
+        """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
+        self._depth, self._order, self._index, self._rows, self._strips = {}, [], {}, {}, {}
+        self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
+        self.refresh()
+
     @property
     def selected_pid(self) -> int | None:
         if 0 <= self.cursor < len(self._order):

@@ -34,10 +34,13 @@ class ProgramPanel(LessonPanel):
         self.part("main").show(text)
 
 
+BACK = T("Back to the table", "回到进程表")
+
+
 class ProgramInput(Input):
     """A line for the program's standard input; escape gives the keys back to the dashboard."""
 
-    BINDINGS = [Binding("escape", "leave", "Back to the table", show=False)]
+    BINDINGS = [Binding("escape", "leave", str(BACK), show=False)]
 
     def action_leave(self) -> None:
         self.screen.query_one("ProcessTable").focus()

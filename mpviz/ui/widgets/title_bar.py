@@ -27,3 +27,16 @@ class TitleBar(TextView):
             text.append("  —  ", style="dim")
             text.append(status, style="dim")
         self.show(text)
+
+
+def position_bar(played: float, total: float, width: int = 16) -> str:
+    """Where a replay is: ``0:12 / 1:05 ━━━●──────``."""
+    filled = round(width * played / total) if total > 0 else 0
+    filled = min(max(filled, 0), width)
+    bar = "━" * filled + "●" + "─" * (width - filled)
+    return f"{_clock(played)} / {_clock(total)} {bar}"
+
+
+def _clock(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"

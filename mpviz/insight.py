@@ -1,0 +1,106 @@
+"""``mpviz stats``, ``mpviz export`` and ``--trace-out``: what a recording says about contention.
+
+Each reads a recording once, as a stream (``mpviz.recording``), into a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mpviz.model import Model
+from mpviz.model.stats import contention, table
+from mpviz.recording import Header, Stream, read_all
+from mpviz.telemetry import Event
+from mpviz.trace import TraceBuilder, write_trace
+
+
+def _read(path: Path, take: Callable[[Event], None]) -> tuple[Header, Stream]:
+    """Every record of the recording to ``take``; bad lines said on stderr."""
+    header, stream = read_all(path)
+    with contextlib.closing(stream):
+        for event in stream:
+            take(event)
+    if stream.bad:
+        print(
+            f"mpviz: warning: {stream.bad} bad lines skipped in {path} (the first at {stream.first_bad})",
+            file=sys.stderr,
+        )
+    return header, stream
+
+
+def stats(path: Path, as_json: bool) -> int:
+    """The contention figures of a recording, as a table or one JSON object (keys in the README)."""
+    model = Model()
+    header, stream = _read(path, model.apply_one)
+    figures = contention(model, model.last_ns)
+    if as_json:
+        kind = "program" if header.lesson is None else "lesson"
+        print(json.dumps({kind: header.name, "records": model.applied, "bad_lines": stream.bad, **figures}, indent=2))
+        return 0
+    print(f"{header.name}: {figures['duration_s']:.1f} s, {model.applied} records")
+    for line in table(figures):
+        print(line)
+    return 0
+
+
+def export(path: Path, out: Path) -> int:
+    """The recording as a Perfetto / Chrome trace in ``out``."""
+    trace = write_trace_of(path, out)
+    events = trace["traceEvents"]
+    slices = sum(1 for e in events if e["ph"] == "X" and "bind_id" not in e)
+    arrows = sum(1 for e in events if e.get("flow_out"))
+    print(f"{out}: {slices} slices, {arrows} arrows; open it in ui.perfetto.dev or chrome://tracing")
+    return 0
+
+
+def write_trace_of(path: Path, out: Path) -> dict[str, Any]:
+    """Read the recording, write its trace to ``out`` (whole or not at all), return the trace."""
+    builder = TraceBuilder()
+    _read(path, builder.add)
+    trace = builder.finish()
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            write_trace(trace, f)
+        os.replace(name, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return trace
+
+
+def unwritable(path: Path) -> str:
+    """Why a file cannot be written at ``path`` (empty if it can); creates nothing."""
+    if path.is_dir():
+        return "it is a directory"
+    folder = path.parent
+    if not folder.is_dir():
+        return "no such directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "permission denied"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "permission denied"
+    return ""
+
+
+@contextlib.contextmanager
+def recording_for(args: Any) -> Iterator[Path]:
+    """The run's recording: ``--record``'s file, or a temporary one (set on ``args``, removed after)."""
+    if args.record is not None:
+        yield args.record
+        return
+    fd, name = tempfile.mkstemp(prefix="mpviz-trace-", suffix=".jsonl")
+    os.close(fd)
+    args.record = Path(name)
+    try:
+        yield args.record
+    finally:
+        args.record.unlink(missing_ok=True)

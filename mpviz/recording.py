@@ -1,0 +1,370 @@
+"""Reading a recording: a header and a stream of records, every field checked, in time order.
+
+A recording is JSONL: a header (``{"mpviz": 1, "lesson": …}`` or ``"program"``)
+then one record a line, ``[t_ns, pid, kind, obj, data]``.  Whatever a file
+holds, reading it never hangs, never takes memory in proportion to its size,
+and never hands the model a value of the wrong kind:
+
+* only a regular file is opened (a FIFO or a device is refused, not read);
+* the header's lesson parameters pass the same checks as the command line's;
+* a record line is checked field by field, by its kind (``FIELDS``, and the
+  lesson's own ``facts`` for ``data.value``); a bad line among the first
+  records refuses the file (it is not a recording), a bad line later on is
+  counted and skipped (:class:`Stream` keeps the count and the first one);
+* records a little out of time order (two processes' records written in
+  the other order) are sorted within a window of ``REORDER`` records; one
+  further back, or a jump of more than a day, stops the stream with its line
+  number (:class:`~mpviz.telemetry.Malformed`).
+
+:class:`Stream` reads from any byte offset, and its position can be saved
+and restored, so that a replay can start again from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mpviz.lessons import lesson_class
+from mpviz.lessons.base import Lesson
+from mpviz.telemetry import Event, Malformed
+
+# The longest line read whole: a record is at most 4 KiB on the wire.
+MAX_LINE = 64 * 1024
+# Records held back to be sorted in time order.
+REORDER = 1024
+# A record this much later than every one before it is not from the same run.
+MAX_GAP_NS = 24 * 3600 * 1_000_000_000
+# Numbers in a record: times and pids fit a C long; counts and sizes stay finite when added up.
+MAX_INT = 2**63 - 1
+MAX_FLOAT = 2.0**53
+
+
+def open_recording(path: Path) -> BinaryIO:
+    """The file, opened for reading if it is a regular file; OSError or Malformed otherwise.
+
+    Opened without blocking first: a FIFO with no writer would block the open itself."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise Malformed("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# --- the header -------------------------------------------------------------------------
+
+
+@dataclass
+class Header:
+    """What a recording says about itself: a lesson and its checked parameters, or a program."""
+
+    raw: dict[str, Any]
+    name: str  # the lesson's name, or the program's
+    lesson: type[Lesson] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    size: int = 0  # bytes of the header line: records start there
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self.lesson.facts if self.lesson is not None else {}
+
+
+HEADER_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "lesson": lambda v: isinstance(v, str),
+    "program": lambda v: isinstance(v, str),
+    "params": lambda v: isinstance(v, dict),
+    "speed": lambda v: _number(v) and v > 0,
+    "seed": lambda v: v is None or _whole(v),
+    "start_method": lambda v: isinstance(v, str),
+    "recorded": lambda v: isinstance(v, str),
+    "argv": lambda v: isinstance(v, list) and all(isinstance(a, str) for a in v),
+}
+
+
+def read_header(f: BinaryIO) -> Header:
+    """Line 1 of an open recording, checked; Malformed with the reason otherwise."""
+    line = f.readline(MAX_LINE + 1)
+    if not line:
+        raise Malformed("empty file, not an mpviz recording")
+    if len(line) > MAX_LINE:
+        raise Malformed("line 1 is too long: not an mpviz recording")
+    try:
+        raw = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise Malformed("line 1 is not JSON: not an mpviz recording") from None
+    if not isinstance(raw, dict) or raw.get("mpviz") != 1:
+        raise Malformed("line 1 is not an mpviz recording header")
+    for key, ok in HEADER_FIELDS.items():
+        if key in raw and not ok(raw[key]):
+            raise Malformed(f"line 1: {key} {_shown(raw[key])} is not what a recording holds")
+    program = raw.get("program")
+    if program:
+        return Header(raw, program, size=len(line))
+    name = raw.get("lesson")
+    try:
+        lesson = lesson_class(str(name))
+    except KeyError:
+        raise Malformed(f"recording of an unknown lesson {name!r}") from None
+    recorded = raw.get("params", {})
+    params = {}
+    for param in lesson.params:
+        value = recorded.get(param.name, param.default)
+        try:
+            params[param.name] = param.check(value)
+        except ValueError as exc:
+            raise Malformed(f"line 1: {param.flag} {exc}") from None
+    return Header(raw, lesson.name, lesson, params, len(line))
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+# --- the records -----------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _whole(v: Any) -> bool:
+    return type(v) is int and -MAX_INT <= v <= MAX_INT
+
+
+def _number(v: Any) -> bool:
+    return _whole(v) or (type(v) is float and abs(v) <= MAX_FLOAT)
+
+
+def _count(v: Any) -> bool:
+    return _whole(v) and v >= 0
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _flag(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _maybe(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _end(v: Any) -> bool:
+    return v in (0, 1) and type(v) is int
+
+
+# The fields a kind of record may carry, and what each must be.  Fields not
+# listed may be anything plain (a lesson's own words): text, numbers, flags.
+FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "proc.stats": {"cpu": lambda v: _number(v) and v >= 0, "rss": _count, "threads": _count, "status": _text},
+    "proc.spawn": {"role": _text, "label": _text, "ppid": _maybe(_count)},
+    "proc.start": {"role": _text, "label": _text, "ppid": _maybe(_count)},
+    "proc.exit": {"code": _maybe(_whole), "signal": _maybe(_text)},
+    "proc.error": {"error": _text},
+    "proc.join": {"child": _count},
+    "proc.joined": {"child": _count, "ended": _flag},
+    "proc.output": {"text": _text, "stream": _text},
+    "proc.lost": {"n": _count},
+    "proc.sleep": {"s": lambda v: _number(v) and v >= 0},
+    "prim.new": {"kind": _text, "name": _maybe(_text), "site": _text, "value": _whole, "maxsize": _whole},
+    "queue.put": {"item": _text, "none": _flag},
+    "queue.get": {"item": _text, "none": _flag},
+    "queue.put_blocked": {"item": _text},
+    "queue.timeout": {"op": _text},
+    "pipe.send": {"end": _end, "item": _text},
+    "pipe.recv": {"end": _end, "item": _text},
+    "pipe.recv_blocked": {"end": _end},
+    "event.woke": {"waited": _flag},
+    "cond.wait": {"lock": _text},
+    "cond.notify": {"n": _whole},
+    "barrier.wait": {"n_waiting": _count, "parties": _count},
+    "barrier.pass": {"index": _whole},
+    "pool.task": {"n": _count, "func": _text},
+    "pool.result": {"n": _count, "ok": _flag},
+}
+for _family in ("lock", "rlock", "sem"):
+    for _op in ("wait", "acquired", "released", "timeout"):
+        FIELDS[f"{_family}.{_op}"] = {"value": _whole, "of": _whole}
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Text, a number that stays finite, a flag, nothing; or a short list or dict of them."""
+    if value is None or isinstance(value, (str, bool)):
+        return True
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if depth < 2 and isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 2 and isinstance(value, dict):
+        return all(_plain(v, depth + 1) for v in value.values())
+    return False
+
+
+def check_event(value: Any, facts: dict[str, Any]) -> Event:
+    """A parsed line as an event, every field checked; Malformed with the reason otherwise.
+
+    ``facts`` are the types of the lesson's ``data.value`` fields (``Lesson.facts``)."""
+    if not (isinstance(value, list) and len(value) == 5):
+        raise Malformed("not an event")
+    t_ns, pid, kind, obj, data = value
+    if not (_count(t_ns) and _count(pid) and pid < 2**31):
+        raise Malformed("time or pid out of range")
+    if not (isinstance(kind, str) and isinstance(obj, str) and isinstance(data, dict)):
+        raise Malformed("not an event")
+    fields = FIELDS.get(kind, {})
+    for key, field_value in data.items():
+        check = fields.get(key)
+        if kind == "data.value" and key in facts:
+            ok = type(field_value) in facts[key] if isinstance(facts[key], tuple) else type(field_value) is facts[key]
+        else:
+            ok = check(field_value) if check is not None else _plain(field_value)
+        if not ok:
+            raise Malformed(f"{kind} {key} {_shown(field_value)} is not what it must be")
+    return Event(t_ns, pid, kind, obj, data)
+
+
+@dataclass
+class Position:
+    """Where a stream is: what a checkpoint saves to start reading again from there."""
+
+    offset: int  # of the next line to read
+    line: int  # its number
+    held: list[tuple[int, int, Event]]  # read, not yet given out (a heap: time, line, event)
+    given_ns: int  # the time of the last event given out
+    latest_ns: int  # the latest time read
+
+
+class Stream:
+    """The records of an open recording from ``position`` on: checked, and in time order.
+
+    Iterating gives events; a bad line is skipped and counted (``bad``, and
+    ``first_bad`` for the first one).  Out of order beyond the window, or a
+    jump of more than a day, raises Malformed with the line number.
+    """
+
+    def __init__(self, f: BinaryIO, position: Position, facts: dict[str, Any]) -> None:
+        self._f = f
+        self._facts = facts
+        self._offset = position.offset
+        self._line = position.line
+        self._held = list(position.held)
+        self._given_ns = position.given_ns
+        self._latest_ns = position.latest_ns
+        self._eof = False
+        self.bad = 0
+        self.first_bad = ""
+        f.seek(position.offset)
+
+    @staticmethod
+    def start_position(header: Header) -> Position:
+        """Where the records of a recording begin: line 2."""
+        return Position(header.size, 2, [], 0, 0)
+
+    def position(self) -> Position:
+        return Position(self._offset, self._line, list(self._held), self._given_ns, self._latest_ns)
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        while len(self._held) < REORDER and not self._eof:
+            self._read_one()
+        if not self._held:
+            raise StopIteration
+        t_ns, _, event = heapq.heappop(self._held)
+        self._given_ns = t_ns
+        return event
+
+    def peek_ns(self) -> int | None:
+        """The time of the next event, or None at the end (reads ahead as ``next`` would)."""
+        while len(self._held) < REORDER and not self._eof:
+            self._read_one()
+        return self._held[0][0] if self._held else None
+
+    def check_start(self) -> int | None:
+        """Read the first window: a bad line there means the file is not a recording (Malformed).
+
+        The time of the first record (None: there is none)."""
+        first = self.peek_ns()
+        if self.bad:
+            raise Malformed(self.first_bad)
+        return first
+
+    def _read_one(self) -> None:
+        number = self._line
+        raw = self._f.readline(MAX_LINE + 1)
+        if not raw:
+            self._eof = True
+            return
+        self._line += 1
+        self._offset += len(raw)
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            self._offset += self._skip_rest()
+            self._bad(number, "longer than 64 KiB")
+            return
+        if not raw.strip():
+            return
+        try:
+            event = check_event(json.loads(raw, parse_constant=_no_constant), self._facts)
+        except Malformed as exc:
+            self._bad(number, str(exc))
+            return
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep
+            self._bad(number, "not JSON")
+            return
+        t_ns = event.t_ns
+        if self._latest_ns and t_ns > self._latest_ns + MAX_GAP_NS:
+            gap = (t_ns - self._latest_ns) / 1e9
+            raise Malformed(f"line {number}: a jump of {gap:.3g} s after the records before it: not one run")
+        if t_ns < self._given_ns:
+            back = (self._given_ns - t_ns) / 1e9
+            raise Malformed(f"line {number}: {back:.3g} s before records already read: not in time order")
+        self._latest_ns = max(self._latest_ns, t_ns)
+        heapq.heappush(self._held, (t_ns, number, event))
+
+    def _skip_rest(self) -> int:
+        """Skip to the end of an overlong line, in bounded steps; the bytes skipped."""
+        skipped = 0
+        while chunk := self._f.readline(MAX_LINE):
+            skipped += len(chunk)
+            if chunk.endswith(b"\n"):
+                break
+        return skipped
+
+    def close(self) -> None:
+        self._f.close()
+
+    def _bad(self, number: int, reason: str) -> None:
+        self.bad += 1
+        if not self.first_bad:
+            self.first_bad = f"line {number}: {reason}"
+
+
+def read_all(path: Path) -> tuple[Header, Stream]:
+    """A recording opened for one pass (``mpviz stats``, ``mpviz export``): its header and its stream."""
+    f = open_recording(path)
+    try:
+        header = read_header(f)
+        stream = Stream(f, Stream.start_position(header), header.facts)
+        stream.check_start()
+    except BaseException:
+        f.close()
+        raise
+    return header, stream

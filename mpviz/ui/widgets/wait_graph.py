@@ -1,0 +1,118 @@
+"""The wait-for graph: who holds what, who waits for what, and the cycles that never end.
+
+Nodes are processes and primitives; each primitive someone holds or waits
+for is drawn with its edges, waiters on one side and holders on the other.
+A deadlock comes first, drawn as a ring and named with every process and
+primitive in it; a dead or paused holder is marked.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+
+from mpviz.lang import T
+from mpviz.model import Model, Prim, Proc
+from mpviz.model.waits import cycle_lines, deadlocked
+from mpviz.ui.theme import PHASE_STYLE, duration
+from mpviz.ui.widgets.text_view import TextView
+
+SAY = {
+    "dead": T(" ✝ dead", " ✝ 已死"),
+    "paused": T(" ⏸ paused", " ⏸ 已暂停"),
+    "free_of": T("{free} of {capacity} free", "{capacity} 个中空 {free} 个"),
+    "held": T("held", "被持有"),
+    "free": T("free", "空闲"),
+    "flag": T("flag {flag}", "标志 {flag}"),
+    "depth": T("depth {depth}", "深度 {depth}"),
+    "deadlock": T("DEADLOCK: a cycle of {n}, none can ever move", "死锁:{n} 个进程成环,谁也动不了"),
+    "waiting": T("waiting ▶", "等待 ▶"),
+    "held_by": T("held by ◀", "持有者 ◀"),
+    "nobody": T("nobody holds or waits for anything right now", "现在谁也没持有、也没在等什么"),
+}
+
+
+def _who(model: Model, pid: int, now_ns: int, since: int | None = None) -> Text:
+    """A process as a node: its name in its phase's colour, how long, and whether it can still move."""
+    proc: Proc | None = model.procs.get(pid)
+    text = Text(proc.name if proc else f"pid {pid}", style=PHASE_STYLE[proc.phase] if proc else "")
+    if since is not None:
+        text.append(f" {duration(now_ns - since)}", style="dim")
+    if proc is not None and not proc.alive:
+        text.append(str(SAY["dead"]), style="bold red")
+    elif proc is not None and proc.stopped:
+        text.append(str(SAY["paused"]), style="bold magenta")
+    return text
+
+
+def _edge(model: Model, label: str, pids: dict[int, int], now_ns: int) -> Text:
+    text = Text(f"  {label} ", style="dim")
+    for i, (pid, since) in enumerate(pids.items()):
+        if i:
+            text.append(", ")
+        text.append_text(_who(model, pid, now_ns, since))
+    return text
+
+
+def _state(prim: Prim) -> str:
+    if prim.family == "sem":
+        capacity = prim.capacity if prim.capacity is not None else len(prim.holders)
+        free = prim.value if prim.value is not None else max(0, capacity - len(prim.holders))
+        return SAY["free_of"](free=free, capacity=capacity)
+    if prim.family in ("lock", "rlock"):
+        return str(SAY["held"] if prim.holders else SAY["free"])
+    if prim.family == "event":
+        return SAY["flag"](flag=prim.flag)
+    if prim.family == "queue":
+        return SAY["depth"](depth=max(prim.depth, 0))
+    return ""
+
+
+def wait_graph(model: Model, now_ns: int) -> Text:
+    """The whole graph as text: deadlocks first, then every primitive with edges, then joins."""
+    text = Text()
+    in_cycles: set[str] = set()
+    for cycle in deadlocked(model):
+        text.append(SAY["deadlock"](n=len(cycle)) + "\n", style="bold red")
+        for line in cycle_lines(model, cycle):
+            text.append(line + "\n", style="red")
+        text.append("\n")
+        in_cycles.update(link.waits for link in cycle)
+    drawn = len(in_cycles)
+    for prim in model.prims.values():
+        waiting = {**prim.waiters, **prim.blocked_get, **prim.blocked_put}
+        if not (prim.holders or waiting) or prim.id in in_cycles:
+            continue  # (a primitive in a cycle is drawn in the ring)
+        drawn += 1
+        text.append(f"{prim.word} '{prim.name}'", style="bold")
+        text.append(f"  {_state(prim)}\n", style="dim")
+        if waiting:
+            text.append_text(_edge(model, str(SAY["waiting"]), waiting, now_ns))
+            text.append("\n")
+        if prim.holders:
+            held = {pid: prim.held_since.get(pid, now_ns) for pid in prim.holders}
+            text.append_text(_edge(model, str(SAY["held_by"]), held, now_ns))
+            text.append("\n")
+    for proc in model.procs.values():
+        target = proc.waiting_on or ""
+        if proc.alive and target.startswith("pid "):
+            drawn += 1
+            text.append_text(_who(model, proc.pid, now_ns, proc.since_ns))
+            text.append(" ──join──▶ ", style="dim")
+            text.append_text(_who(model, int(target[4:]), now_ns))
+            text.append("\n")
+    if not drawn:
+        text.append(str(SAY["nobody"]), style="dim")
+    text.rstrip()
+    return text
+
+
+class WaitGraph(VerticalScroll, can_focus=False):
+    """The wait-for graph of the run (the ``w`` key), scrolling when it is long."""
+
+    def compose(self) -> ComposeResult:
+        yield TextView()
+
+    def present(self, model: Model, now_ns: int) -> None:
+        self.query_one(TextView).show(wait_graph(model, now_ns))
