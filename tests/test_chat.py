@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import load, mpviz, none_alive, wait_for
 
-from mpviz.lessons.chat.lesson import Chat
+from mpviz.lessons.chat.lesson import SERVE_IDLE, SERVE_VISIT, Chat
 from mpviz.lessons.chat.workers import MAX_LINE, SUFFIX
 from mpviz.runtime import Supervisor
 from mpviz.telemetry import Event
@@ -180,3 +180,19 @@ def test_pingpong_over_a_pipe_has_no_race(tmp_path: Path) -> None:
     main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
     assert [e.data["item"] for e in events if e.kind == "pipe.recv" and e.pid == main] == ["hello"] * 3
     assert code == 0 and "3 exchanges over the pipe" in out
+
+
+def test_a_visitors_chat_closes_silent_connections_and_every_chat_has_a_connection_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under ``mpviz serve`` a silent client must not keep its process for ever; on the command
+    line the tutorial's spirit holds (no timeout) unless asked. Both have a connection limit."""
+    defaults = {p.name: p.default for p in Chat.params}
+    monkeypatch.delenv(SERVE_VISIT, raising=False)
+    plain = Chat.prepare(defaults)
+    assert plain["idle_timeout"] == 0 and plain["max_connections"] == 64
+    monkeypatch.setenv(SERVE_VISIT, "1")
+    visit = Chat.prepare(defaults)
+    assert visit["idle_timeout"] == SERVE_IDLE and visit["max_connections"] == 64
+    asked = Chat.prepare(defaults | {"idle_timeout": 5.0})
+    assert asked["idle_timeout"] == 5.0, "a timeout the visitor asked for wins"

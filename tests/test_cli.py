@@ -28,6 +28,12 @@ BAD = [
     (["run", "ktv", "--duration", "0"], "argument --duration: must be more than 0, not 0"),
     (["run", "ktv", "--seed", "x"], "argument --seed: must be a whole number, not 'x'"),
     (["run", "ktv", "--seed", "-1"], "argument --seed: must be at least 0, not -1"),
+    # Plain ASCII decimals only, for the run's own options as for a lesson's.
+    (["run", "ktv", "--speed", "5_0"], "argument --speed: must be a number, not '5_0'"),
+    (["run", "ktv", "--duration", " 3 "], "argument --duration: must be a number of seconds, not ' 3 '"),
+    (["run", "ktv", "--seed", "١٢"], "argument --seed: must be a whole number, not '١٢'"),
+    (["serve", "--port", "5_0"], "argument --port: must be a whole number, not '5_0'"),
+    (["serve", "--max-visitors", " 3 "], "argument --max-visitors: must be a whole number, not ' 3 '"),
     (["run", "ktv", "--start-method", "thread"], "argument --start-method: invalid choice: 'thread'"),
     (["run", "traffic", "--cars", "1e9"], "argument --cars: must be a whole number, not '1e9'"),
     (["run", "traffic", "--light", "0"], "argument --light: must be at least 0.1, not 0"),

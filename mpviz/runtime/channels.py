@@ -144,9 +144,10 @@ class Channels:
         self._wake()
 
     def post_many(self, events: list[Event]) -> None:
-        """Several records with one wake-up (the sampler's round)."""
-        self._inbox.extend(events)
-        self._wake()
+        """Several records with one wake-up (the sampler's round); none, no wake-up."""
+        if events:
+            self._inbox.extend(events)
+            self._wake()
 
     def _wake(self) -> None:
         # BlockingIOError: already awake, the pipe is full of wake-ups.

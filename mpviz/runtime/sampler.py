@@ -30,6 +30,9 @@ class Sampler:
         self._last: dict[int, tuple[float, float]] = {}
         # PIDs found gone (or zombie) since the last call of ``take_gone``.
         self._gone: list[int] = []
+        # pid → the figures last sent: a process whose figures did not move sends nothing
+        # (most lesson processes wait most of the time; the model keeps the last figures).
+        self._sent: dict[int, dict[str, object]] = {}
 
     def track(self, pid: int) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -49,17 +52,22 @@ class Sampler:
                     times = proc.cpu_times()
                     cpu_s = times.user + times.system
                     ran = self._last.get(pid, (None,))[0] != cpu_s  # a first sample counts as ran
-                    data = {"cpu": self._percent(pid, cpu_s), "status": status}
+                    data: dict[str, object] = {"cpu": self._percent(pid, cpu_s), "status": status}
                     if every or ran:
                         data["rss"] = proc.memory_info().rss
                         data["threads"] = proc.num_threads()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 del self._procs[pid]
                 self._last.pop(pid, None)
+                self._sent.pop(pid, None)
                 self._gone.append(pid)
                 continue
             except OSError:  # out of file descriptors for a moment: this one waits for the next round
                 continue
+            sent = self._sent.get(pid)
+            if sent is not None and all(sent.get(key) == value for key, value in data.items()):
+                continue
+            self._sent[pid] = sent | data if sent else data
             events.append(Event(t, pid, "proc.stats", "", data))
         return events
 

@@ -48,7 +48,7 @@ current = Setup()
 reporter: SocketReporter | None = None
 
 
-def enter(setup: Setup, label: str, parent_sentinel: int | None) -> None:
+def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool = False) -> None:
     """Set this new child up as ``setup`` says."""
     global current, reporter
     current = setup
@@ -66,7 +66,7 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None) -> None:
         # dashboard dies while this process is stopped (SIGSTOP), the kernel sends
         # SIGHUP + SIGCONT to the now orphaned group, so it cannot linger stopped.
         os.setpgid(0, 0)
-        _start_watchdog(parent_sentinel)
+        _start_watchdog(parent_sentinel, spawned)
     pace.current = setup.pace
     if setup.pace.seed is not None:
         random.seed(f"{setup.pace.seed}/{label}")
@@ -110,20 +110,23 @@ def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
     return connection
 
 
-def _start_watchdog(parent_sentinel: int | None) -> None:
+def _start_watchdog(parent_sentinel: int | None, spawned: bool) -> None:
     """End this process when its parent dies, however it dies.
 
     The parent sentinel (what ``parent_process().join()`` waits on) works for
     spawn and forkserver, and unlike PR_SET_PDEATHSIG it does not fire when
     the thread that started us ends.  Under fork a sibling may hold the
-    sentinel's other end open, so the parent's pid is checked as well.
+    sentinel's other end open, so the parent's pid is checked as well, once
+    a second.  A spawned child has the only copy: it just waits, and a
+    hundred idle children do not wake a hundred times a second.
     """
     if parent_sentinel is None:
         return
     ppid = os.getppid()
+    every = None if spawned else 1.0
 
     def watch() -> None:
-        while not wait([parent_sentinel], 1.0) and os.getppid() == ppid:
+        while not wait([parent_sentinel], every) and os.getppid() == ppid:
             pass
         os._exit(ORPHAN_EXIT)
 

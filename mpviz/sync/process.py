@@ -17,6 +17,7 @@ close, subclassing with ``run()``) is multiprocessing's.  Besides:
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import threading
@@ -137,7 +138,8 @@ class BaseProcess(process.BaseProcess):
     def _bootstrap(self, parent_sentinel: int | None = None) -> int:
         launch = self._launch()
         label = str(launch.label)
-        boot.enter(launch.setup, label, parent_sentinel)
+        method = getattr(self, "_start_method", None) or multiprocessing.get_start_method(allow_none=True)
+        boot.enter(launch.setup, label, parent_sentinel, spawned=method == "spawn")
         run = self.run
         target = getattr(self, "_target", None)
         facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}

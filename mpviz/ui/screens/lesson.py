@@ -283,7 +283,10 @@ class LessonScreen(Screen):
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
-        self._ask_refresh()
+        # The psutil samples alone wait for the tick: drawn with the passing second
+        # they cost one pass of the screen a second instead of two.
+        if any(e.kind != "proc.stats" for e in events):
+            self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
         """A replay moved to another moment: every view starts again from the new model."""
@@ -337,7 +340,7 @@ class LessonScreen(Screen):
             return
         self._last_second = second
         table = self.query_one(ProcessTable)
-        table.sync(self.model, now, None if full else procs)
+        table.sync(self.model, now, procs, clock=full)
         self._show_alerts(now)
         self._show_status(now)
         if full or (self._stale and now - self._pictured_ns >= PICTURE_NS):

@@ -164,36 +164,74 @@ class ProcessTable(ScrollView, can_focus=True):
         self._folded = 0
         self._arranged = 0  # how many processes the order knows
         self._model: Model | None = None
+        self._now_ns = 0
+        self._stale: set[int] = set()  # rows out of sight whose process changed since they were made
         self._layout = layout(120)
 
     # --- data ------------------------------------------------------------------
 
-    def sync(self, model: Model, now_ns: int, pids: set[int] | None) -> None:
-        """Bring the rows of ``pids`` (all of them if None) up to date; redraw only rows that changed."""
+    def sync(self, model: Model, now_ns: int, pids: set[int] | None, clock: bool = False) -> None:
+        """Bring the rows of ``pids`` (all of them if None) up to date; redraw only rows that changed.
+
+        With ``clock`` (a second passed) the rows in view are brought up to date too, for their
+        times. The others' times wait until they scroll into view: with hundreds of processes,
+        refreshing every row each second cost more than all the drawing."""
         self._model = model
+        self._now_ns = now_ns
         moved = False
         if self.as_tree and len(self._depth) != len(model.procs):
             self._depth = depths(model)
             pids = None  # depths may have moved: every row again
+        in_view = self._in_view()
+        if pids is not None:
+            pids = pids | in_view if clock else set(pids)
+            if len(self._rows) != len(model.procs):
+                pids.update(pid for pid in model.procs if pid not in self._rows)
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
-            row = row_of(model, proc, now_ns, self._depth.get(pid, 0))
-            if self._rows.get(pid) == row:
-                continue
-            self._rows[pid] = row
-            self._strips.pop(pid, None)
             cpu = proc.stats.cpu if proc.stats and proc.alive else 0.0
             if self._alive.get(pid) != proc.alive or (self.sort == "cpu" and self._cpu.get(pid) != cpu):
                 moved = True
             self._alive[pid] = proc.alive
             self._cpu[pid] = cpu
+            if pid in self._rows and pid not in in_view:
+                # Out of sight: its row is made when it is drawn (a psutil sample a second
+                # for hundreds of hidden rows would cost more than all the drawing).
+                self._stale.add(pid)
+                moved |= self.sort == "state"
+                continue
+            row = row_of(model, proc, now_ns, self._depth.get(pid, 0))
+            self._stale.discard(pid)
+            if self._rows.get(pid) == row:
+                continue
+            self._rows[pid] = row
+            self._strips.pop(pid, None)
             if self.sort == "state":
                 moved = True
             if pid in self._index:
                 self.refresh_line(self._index[pid] + 1)
         if moved or len(self._alive) != self._arranged:
             self.order_rows()
+
+    def _row(self, pid: int) -> Row:
+        """The row of ``pid``, made now if it was left stale out of sight."""
+        if pid in self._stale and self._model is not None and pid in self._model.procs:
+            self._stale.discard(pid)
+            row = row_of(self._model, self._model.procs[pid], self._now_ns, self._depth.get(pid, 0))
+            if row != self._rows.get(pid):
+                self._rows[pid] = row
+                self._strips.pop(pid, None)
+        return self._rows[pid]
+
+    def _in_view(self) -> set[int]:
+        top = round(self.scroll_offset.y)
+        return {pid for pid in self._order[top : top + max(1, self.size.height - 1)] if pid != FOLD}
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self._model is not None and round(old) != round(new):
+            self.sync(self._model, self._now_ns, set(), clock=True)  # the rows coming into view, up to date
 
     def order_rows(self) -> None:
         """Put the rows in order: the living, sorted, then the exited (or one line for them)."""
@@ -253,6 +291,7 @@ class ProcessTable(ScrollView, can_focus=True):
         """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
         self._depth, self._order, self._index, self._rows, self._strips = {}, [], {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
+        self._stale = set()
         self.refresh()
 
     @property
@@ -272,7 +311,7 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def row(self, pid: int) -> dict[str, str]:
         """The row of ``pid`` by column key (for tests and the details pane)."""
-        return dict(zip((c[0] for c in COLUMNS), self._rows[pid], strict=False))
+        return dict(zip((c[0] for c in COLUMNS), self._row(pid), strict=False))
 
     # --- drawing --------------------------------------------------------------------
 
@@ -311,14 +350,13 @@ class ProcessTable(ScrollView, can_focus=True):
             )
             words = FOLDED(n=self._folded)
             return Strip([Segment(words, style + _DIM)]).crop_extend(x, x + width, style)
+        values = self._row(pid)
         if index == self.cursor:
             cursor = self.get_component_rich_style("process-table--cursor")
-            values = self._rows[pid]
             strip = self._line(values, self.rich_style + cursor)  # the cursor's colours, readable on any phase
         else:
             cached = self._strips.get(pid)
             if cached is None:
-                values = self._rows[pid]
                 cached = self._strips[pid] = self._line(values, self.rich_style, _PHASE_STYLES[values[-1]])
             strip = cached
         return strip.crop_extend(x, x + width, self.rich_style)
