@@ -232,7 +232,8 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
                 what="the program's answer in the printed pane",
             )
             await until(pilot, lambda: not any(p.alive for p in model.procs.values()), what="the program to end")
-            assert "nothing went wrong" in text_of(app.screen.query_one(Alerts))
+            # The alerts follow the model at the next redraw, not at once.
+            await until(pilot, lambda: "nothing went wrong" in text_of(app.screen.query_one(Alerts)), what="no alert")
     finally:
         app.close_all()
 

@@ -345,7 +345,10 @@ class LessonScreen(Screen):
         self._show_status(now)
         if full or (self._stale and now - self._pictured_ns >= PICTURE_NS):
             self._stale = False
-            self._pictured_ns = now
+            # The pace is for floods of records: the second's redraw does not count, or a
+            # record just after it would be drawn in two passes (the table now, the pictures later).
+            if not full:
+                self._pictured_ns = now
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
             self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
