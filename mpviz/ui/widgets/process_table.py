@@ -201,12 +201,8 @@ class ProcessTable(ScrollView, can_focus=True):
                 self._stale.add(pid)
                 moved |= self.sort == "state"
                 continue
-            row = row_of(model, proc, now_ns, self._depth.get(pid, 0))
-            self._stale.discard(pid)
-            if self._rows.get(pid) == row:
+            if not self._remake(pid):
                 continue
-            self._rows[pid] = row
-            self._strips.pop(pid, None)
             if self.sort == "state":
                 moved = True
             if pid in self._index:
@@ -214,14 +210,21 @@ class ProcessTable(ScrollView, can_focus=True):
         if moved or len(self._alive) != self._arranged:
             self.order_rows()
 
+    def _remake(self, pid: int) -> bool:
+        """Make the row of ``pid`` (its process in the last synced model) again; True if it changed."""
+        assert self._model is not None
+        self._stale.discard(pid)
+        row = row_of(self._model, self._model.procs[pid], self._now_ns, self._depth.get(pid, 0))
+        if self._rows.get(pid) == row:
+            return False
+        self._rows[pid] = row
+        self._strips.pop(pid, None)
+        return True
+
     def _row(self, pid: int) -> Row:
         """The row of ``pid``, made now if it was left stale out of sight."""
         if pid in self._stale and self._model is not None and pid in self._model.procs:
-            self._stale.discard(pid)
-            row = row_of(self._model, self._model.procs[pid], self._now_ns, self._depth.get(pid, 0))
-            if row != self._rows.get(pid):
-                self._rows[pid] = row
-                self._strips.pop(pid, None)
+            self._remake(pid)
         return self._rows[pid]
 
     def _in_view(self) -> set[int]:
