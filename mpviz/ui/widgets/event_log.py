@@ -8,12 +8,13 @@ from textual.widgets import Log
 
 from mpviz.model import Model
 from mpviz.telemetry import Event
+from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 # A flood of records is summarised: only the newest lines of a refresh are written.
 MOST_PER_BATCH = 100
 
 
-class EventLog(Log):
+class EventLog(Log, SteadyScrollView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
 

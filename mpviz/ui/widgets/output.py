@@ -11,6 +11,7 @@ from textual.widgets import RichLog
 
 from mpviz.model import Model
 from mpviz.telemetry import Event
+from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 # Colours that read on a dark background and differ from the phase colours.
 PALETTE = ("cyan", "gold1", "orchid", "spring_green2", "dark_orange", "sky_blue1", "plum1", "khaki1")
@@ -34,7 +35,7 @@ def printed(model: Model, event: Event) -> Text:
     return text
 
 
-class OutputView(RichLog):
+class OutputView(RichLog, SteadyScrollView):
     """The newest lines of every process's stdout and stderr (stderr in red)."""
 
     def __init__(self, **kwargs: Any) -> None:

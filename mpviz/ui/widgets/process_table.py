@@ -19,12 +19,12 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_STYLE, duration, megabytes, status_words
+from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 # Fixed widths, so that columns do not jump as states come and go.  State
 # takes what the terminal has left, within bounds; on a narrow terminal the
@@ -113,7 +113,7 @@ FOLDED = T("  {n} more exited — h to show them", "  还有 {n} 个已退出 �
 FOLD = -1
 
 
-class ProcessTable(ScrollView, can_focus=True):
+class ProcessTable(SteadyScrollView, can_focus=True):
     """Rows keyed by PID, the living first; a cursor that live updates never move off its process.
 
     Exited processes come after the living, folded into one line when all

@@ -31,6 +31,8 @@ class TextView(Widget):
         self._shown: Text | None = None
         self._strips: list[Strip] = []
         self._wrapped_at = -1
+        # Each line of the text as wrapped at ``_wrapped_at``, by its text and styles.
+        self._known: dict[tuple[object, ...], list[Strip]] = {}
 
     @property
     def plain(self) -> str:
@@ -44,12 +46,25 @@ class TextView(Widget):
         self._wrap(self.content_size.width, redraw=True)
 
     def _wrap(self, width: int, redraw: bool = False) -> None:
-        """The text as lines ``width`` cells wide; with ``redraw``, the changed lines redrawn."""
+        """The text as lines ``width`` cells wide; with ``redraw``, the changed lines redrawn.
+
+        Each line of the text is wrapped on its own and kept: a panel whose one line
+        ticks (a duration) wraps that line again, not the thirty around it."""
         if width <= 0 or self._shown is None or not self.is_mounted:
             return
         console = self.app.console
-        lines = console.render_lines(self._shown, console.options.update_width(width), style=self.rich_style, pad=False)
-        new = [Strip(line).extend_cell_length(width, self.rich_style) for line in lines]
+        options = console.options.update_width(width)
+        known = self._known if width == self._wrapped_at else {}
+        self._known = {}
+        new: list[Strip] = []
+        for line in self._shown.split("\n", allow_blank=True):
+            key = (line.plain, tuple(line.spans), line.style)
+            strips = known.get(key)
+            if strips is None:
+                lines = console.render_lines(line, options, style=self.rich_style, pad=False)
+                strips = [Strip(segments).extend_cell_length(width, self.rich_style) for segments in lines]
+            self._known[key] = strips
+            new.extend(strips)
         old, self._strips, self._wrapped_at = self._strips, new, width
         if not redraw:
             return

@@ -9,12 +9,12 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mpviz.lang import T
 from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_GLYPH, PHASE_STYLE, PHASE_WORDS
+from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 LABEL = 16
 NS = 1_000_000_000
@@ -39,29 +39,44 @@ _DIM = Style.parse("grey50")
 
 
 def lane(proc: Proc, start_ns: int, step_ns: int, columns: int) -> list[Phase | None]:
-    """The phase that filled most of each column of the window, or None (not alive)."""
-    spans: list[dict[Phase, int]] = [{} for _ in range(columns)]
+    """The phase that filled most of each column of the window, or None (not alive).
+
+    Every visible lane is drawn again each second: the columns a phase covers
+    whole are filled in one slice, and only the few a phase change falls in
+    weigh the phases that share them."""
+    out: list[Phase | None] = [None] * columns
+    shared: dict[int, dict[Phase, int]] = {}
     end_ns = start_ns + step_ns * columns
     history = list(proc.history)
     for i, (t, phase, _) in enumerate(history):
         until = history[i + 1][0] if i + 1 < len(history) else end_ns
-        if phase is Phase.EXITED or until <= start_ns or t >= end_ns:
-            continue
         t, until = max(t, start_ns), min(until, end_ns)
+        if phase is Phase.EXITED or until <= t:
+            continue
         first, last = (t - start_ns) // step_ns, (until - 1 - start_ns) // step_ns
-        for c in range(first, last + 1):
-            c_start = start_ns + c * step_ns
-            covered = min(until, c_start + step_ns) - max(t, c_start)
-            spans[c][phase] = spans[c].get(phase, 0) + covered
-    return [max(s, key=s.__getitem__) if s else None for s in spans]
+        whole_from = first if t == start_ns + first * step_ns else first + 1
+        whole_to = last if until == start_ns + (last + 1) * step_ns else last - 1
+        if whole_from <= whole_to:
+            out[whole_from : whole_to + 1] = [phase] * (whole_to - whole_from + 1)
+        for c in {first, last}:
+            if not whole_from <= c <= whole_to:
+                c_start = start_ns + c * step_ns
+                spans = shared.setdefault(c, {})
+                spans[phase] = spans.get(phase, 0) + min(until, c_start + step_ns) - max(t, c_start)
+    for c, spans in shared.items():
+        out[c] = max(spans, key=spans.__getitem__)
+    return out
 
 
-class Timeline(ScrollView):
+class Timeline(SteadyScrollView):
     """Lanes scroll left as time passes; the right edge is now."""
 
+    # Room for the vertical scrollbar is kept whether it shows or not: the lanes'
+    # width does not change when it comes, and "now" is never under it.
     DEFAULT_CSS = """
-    Timeline { height: 1fr; }
+    Timeline { height: 1fr; overflow-x: hidden; scrollbar-gutter: stable; }
     """
+    repaint_on_length = False  # sync redraws the rows that changed
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -69,8 +84,8 @@ class Timeline(ScrollView):
         self._procs: list[Proc] = []
         # The phases drawn in each lane, by pid: only lanes that change are redrawn.
         self._lanes: dict[int, list[Phase | None]] = {}
-        self._drawn: tuple[int, ...] = ()
-        self._frame: tuple[int, ...] = ()
+        self._drawn: tuple[object, ...] = ()
+        self._frame: tuple[object, ...] = ()
         self._grid = (0, NS, 1)  # start, step and columns of the last sync
 
     def sync(self, model: Model, now_ns: int) -> None:
@@ -81,38 +96,51 @@ class Timeline(ScrollView):
             self.border_title = TITLE(s=window // NS)
         # Look again only when the picture may move: a second has passed, or
         # some process changed phase.
-        drawn = (now_ns // NS, self.window_ns, model.history_changes, len(model.procs), self.size.width)
+        view = self.scrollable_content_region.size  # without the scrollbar, when there is one
+        drawn = (now_ns // NS, self.window_ns, model.history_changes, len(model.procs), view)
         if drawn == self._drawn:
             return
         self._drawn = drawn
-        columns = max(1, self.size.width - LABEL)
+        columns = max(1, view.width - LABEL)
         step = max(1, self.window_ns // columns)
         start = now_ns - step * columns
         self._grid = (start, step, columns)
         procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]
-        frame = (self.window_ns, self.size.width, self.size.height, *(p.pid for p in procs))
+        frame = (self.window_ns, view)
         if frame != self._frame:
-            # Other lanes, another size or window: everything moves.
-            self._frame, self._procs, self._lanes = frame, procs, {}
-            self.virtual_size = Size(self.size.width, len(procs) + 2)
+            # Another size or window: every lane moves.
+            self._frame, self._lanes = frame, {}
             self.refresh()
-        # Within the frame, redraw the visible lanes whose picture changed.  A
-        # process blocked all minute long draws the same bar second after
-        # second: nothing to redraw.
+        shown, self._procs = self._procs, procs
+        if len(procs) != len(shown):
+            # No width: nothing to scroll sideways (and Textual updates the scrollbar
+            # at a layout only when this differs from the view's size).
+            self.virtual_size = Size(0, len(procs) + 2)
+            pids = {p.pid for p in procs}
+            self._lanes = {pid: phases for pid, phases in self._lanes.items() if pid in pids}
+        # Redraw the visible rows whose lane or picture changed: a process leaving
+        # the window moves the rows below it up; a process blocked all minute long
+        # draws the same bar second after second, nothing to redraw.
         top = self.scroll_offset.y
-        for index in range(top, min(len(procs), top + max(0, self.size.height - 2))):
+        rows = range(top, top + max(0, view.height - 2))
+        for index in rows:
+            if index >= len(procs):
+                if index < len(shown):
+                    self.refresh_line(index + 1)  # a lane left: its row is blank now
+                continue
             proc = procs[index]
             phases = lane(proc, start, step, columns)
-            if self._lanes.get(proc.pid) != phases:
+            moved = index >= len(shown) or shown[index] is not proc
+            if moved or self._lanes.get(proc.pid) != phases:
                 self._lanes[proc.pid] = phases
                 self.refresh_line(index + 1)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width, height = self.scrollable_content_region.size
         columns = max(1, width - LABEL)
         if y == 0:
             return self._legend(width)
-        if y == self.size.height - 1:
+        if y == height - 1:
             return self._axis(columns, width)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self._procs):

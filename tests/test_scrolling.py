@@ -1,0 +1,63 @@
+"""Logs that grow without a layout of the screen: line after line, their scrollbars and lines are
+those of a log given all its lines at once."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets import Log, RichLog
+
+from mpviz.ui.widgets.event_log import EventLog
+from mpviz.ui.widgets.output import OutputView
+
+SIZE = (40, 8)
+
+
+def lines(n: int) -> list[str]:
+    # Mostly short lines, now and then one wider than the log: both scrollbars come and go.
+    return [
+        f"line {i}" + (" and a long tail, well past the right edge of the log" if i % 7 == 3 else "") for i in range(n)
+    ]
+
+
+class One(App[None]):
+    def __init__(self, log: Log | RichLog) -> None:
+        super().__init__()
+        self.log_view = log
+
+    def compose(self) -> ComposeResult:
+        yield self.log_view
+
+
+def write(log: Log | RichLog, new: list[str]) -> None:
+    if isinstance(log, Log):
+        log.write_lines(new)
+    else:
+        for line in new:
+            log.write(line)
+
+
+async def picture(log: Log | RichLog, all_lines: list[str]) -> str:
+    app = One(log)
+    async with app.run_test(size=SIZE) as pilot:
+        write(log, all_lines)
+        await pilot.pause()
+        await pilot.pause()
+        return app.export_screenshot()
+
+
+async def test_the_logs_grow_line_by_line_as_if_written_at_once() -> None:
+    for make in (EventLog, OutputView):
+        app = One(make())
+        written: list[str] = []
+        seen = {}
+        async with app.run_test(size=SIZE) as pilot:
+            for count in (1, 2, 3, 5, 6, 7, 9, 14, 15, 30):
+                new = lines(count)[len(written) :]
+                write(app.log_view, new)
+                written += new
+                await pilot.pause()
+                await pilot.pause()
+                seen[count] = app.export_screenshot()
+            assert app.log_view.show_vertical_scrollbar and app.log_view.show_horizontal_scrollbar
+        for count, drawn in seen.items():
+            assert drawn == await picture(make(), lines(count)), f"{make.__name__} with {count} lines"

@@ -1,0 +1,84 @@
+"""The timeline's lanes: the right phase in each column, and a screen that matches a fresh drawing
+however lanes come and go."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from mpviz.model import Model, Phase
+from mpviz.telemetry import Event
+from mpviz.ui.widgets.timeline import LABEL, Timeline, lane
+
+S = 1_000_000_000
+
+
+def ev(t: float, pid: int, kind: str, obj: str = "", **data: object) -> Event:
+    return Event(int(t * S), pid, kind, obj, dict(data))
+
+
+def group(pid: int, start: float, wait: float, hold: float) -> list[Event]:
+    """A process that starts, waits for the lock, holds it, and exits."""
+    label = f"group {pid}"
+    return [
+        ev(start, pid, "proc.spawn", label, role="group", label=label, ppid=1),
+        ev(start + 0.5, pid, "lock.wait", "door"),
+        ev(start + 0.5 + wait, pid, "lock.acquired", "door"),
+        ev(start + 0.5 + wait + hold, pid, "lock.released", "door"),
+        ev(start + 0.5 + wait + hold, pid, "proc.exit", "", code=0),
+    ]
+
+
+def test_each_column_shows_the_phase_that_filled_most_of_it() -> None:
+    model = Model()
+    # Starts at 1.0, blocked 1.5–3.7, holds 3.7–5.2, exits at 5.2.
+    model.apply(group(7, start=1.0, wait=2.2, hold=1.5))
+    phases = lane(model.procs[7], 0, S, 8)
+    running = model.procs[7].history[0][1]
+    assert phases == [None, running, Phase.BLOCKED, Phase.BLOCKED, Phase.HOLDING, Phase.HOLDING, None, None]
+    # Column 1 (1.0–2.0 s): half running, half blocked; the earlier one wins the tie.
+    assert lane(model.procs[7], S // 2, S, 2) == [running, Phase.BLOCKED]
+    # A window before it started or after it ended is empty.
+    assert lane(model.procs[7], 10 * S, S, 3) == [None, None, None]
+
+
+class TimelineApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Timeline()
+
+
+async def test_lanes_that_come_and_go_leave_the_screen_as_a_fresh_drawing_would() -> None:
+    """Twelve processes over four minutes, more than the rows shown, most of them blocked for
+    longer than the window (a bar that does not change as the window moves): at each moment the
+    screen, drawn line by line as lanes left the window and moved up, equals the timeline drawn anew."""
+    model = Model()
+    for n in range(12):
+        model.apply(group(100 + n, start=5.0 * n, wait=70.0 + 3 * n + 4 * (n % 3), hold=2.5 + n % 4))
+    size = (LABEL + 40, 9)
+    screens = {}
+    app = TimelineApp()
+    async with app.run_test(size=size) as pilot:
+        timeline = app.query_one(Timeline)
+        lanes_shown = set()
+        for second in range(2, 240, 2):
+            now = second * S
+            timeline.sync(model, now)
+            await pilot.pause()
+            screens[second] = drawn = app.export_screenshot()
+            lanes_shown.add(len(timeline._procs))
+            # Scrolls down to the last lane, not past it: the legend and the axis take two rows.
+            assert timeline.max_scroll_y == max(0, len(timeline._procs) + 2 - timeline.size.height)
+            # The same moment drawn again from nothing: every line of it.
+            timeline._frame = ()
+            timeline._drawn = ()
+            timeline.sync(model, now)
+            await pilot.pause()
+            assert drawn == app.export_screenshot(), f"the screen at {second} s differs from a fresh drawing"
+        assert max(lanes_shown) > timeline.size.height - 2, "more lanes than rows, at some moment"
+        assert 0 in lanes_shown, "and at the end none"
+    # The scrollbar too: a timeline that shows only this moment, in an app of its own.
+    for second in range(10, 240, 20):
+        app = TimelineApp()
+        async with app.run_test(size=size) as pilot:
+            app.query_one(Timeline).sync(model, second * S)
+            await pilot.pause()
+            assert screens[second] == app.export_screenshot(), f"the timeline at {second} s, drawn alone"
