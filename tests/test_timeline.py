@@ -82,3 +82,30 @@ async def test_lanes_that_come_and_go_leave_the_screen_as_a_fresh_drawing_would(
             app.query_one(Timeline).sync(model, second * S)
             await pilot.pause()
             assert screens[second] == app.export_screenshot(), f"the timeline at {second} s, drawn alone"
+
+
+async def test_the_living_come_first_when_the_lanes_do_not_fit() -> None:
+    """Eight processes that ended a moment ago and three still waiting, in a view of five lanes:
+    the three living are on screen, those that ended below them; with room for all, the order
+    is the order they came in."""
+    now = 30 * S
+    events = [e for n in range(8) for e in group(200 + n, start=1.0 + n, wait=0.5, hold=0.5)]
+    events += [e for n in range(3) for e in group(300 + n, start=10.0 + n, wait=100.0, hold=1.0)]
+    model = Model()
+    model.apply(sorted((e for e in events if e.t_ns <= now), key=lambda e: e.t_ns))  # the run so far
+    alive = [300, 301, 302]
+    app = TimelineApp()
+    async with app.run_test(size=(LABEL + 40, 7)) as pilot:  # the legend, five lanes, the axis
+        timeline = app.query_one(Timeline)
+        timeline.sync(model, now)
+        await pilot.pause()
+        assert [p.pid for p in timeline._procs[:3]] == alive
+        assert [p.pid for p in timeline._procs[3:]] == list(range(200, 208))
+        on_screen = [timeline.render_line(y).text.split("  ")[0] for y in range(1, 6)]
+        assert on_screen == ["group 300", "group 301", "group 302", "group 200", "group 201"]
+    app = TimelineApp()
+    async with app.run_test(size=(LABEL + 40, 14)) as pilot:  # room for all eleven
+        timeline = app.query_one(Timeline)
+        timeline.sync(model, now)
+        await pilot.pause()
+        assert [p.pid for p in timeline._procs] == [*range(200, 208), *alive]

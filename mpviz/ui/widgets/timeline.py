@@ -89,7 +89,8 @@ class Timeline(SteadyScrollView):
         self._grid = (0, NS, 1)  # start, step and columns of the last sync
 
     def sync(self, model: Model, now_ns: int) -> None:
-        """Show the lanes as of ``now_ns``: those alive in the window, in order of appearance."""
+        """Show the lanes as of ``now_ns``: those alive in the window, in order of appearance
+        (the living first when they do not all fit)."""
         window = window_ns(model, now_ns)
         if window != self.window_ns or not self.border_title:
             self.window_ns = window
@@ -106,6 +107,10 @@ class Timeline(SteadyScrollView):
         start = now_ns - step * columns
         self._grid = (start, step, columns)
         procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]
+        if len(procs) > view.height - 2:
+            # More lanes than rows: the living first, as in the table; those that ended
+            # in the last minute below them, instead of hiding the living from view.
+            procs = [p for p in procs if p.exited_ns is None] + [p for p in procs if p.exited_ns is not None]
         frame = (self.window_ns, view)
         if frame != self._frame:
             # Another size or window: every lane moves.
