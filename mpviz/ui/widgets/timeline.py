@@ -121,6 +121,7 @@ class Timeline(SteadyScrollView):
             # No width: nothing to scroll sideways (and Textual updates the scrollbar
             # at a layout only when this differs from the view's size).
             self.virtual_size = Size(0, len(procs) + 2)
+        if len(self._lanes) > len(procs):  # lanes that left the window are forgotten
             pids = {p.pid for p in procs}
             self._lanes = {pid: phases for pid, phases in self._lanes.items() if pid in pids}
         # Redraw the visible rows whose lane or picture changed: a process leaving
