@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from textual.widget import Widget
 
 from mpviz.model import Phase
 from mpviz.runtime import Program, ProgramSettings, Settings
+from mpviz.runtime.run import ProgramRun
 from mpviz.ui.app import make_app
 from mpviz.ui.screens.lesson import Alerts
 from mpviz.ui.sources import LiveSource
@@ -263,3 +265,37 @@ async def test_the_living_come_first_and_are_on_screen() -> None:
             assert len(table.shown()) == len(model.procs), "h shows the exited ones too"
     finally:
         app.close_all()
+
+
+def test_closing_a_live_source_lets_a_waiting_reader_go_at_once(tmp_path) -> None:
+    """The screen's reader waits long for records; closing the run (a quit, a restart) wakes it."""
+    program = tmp_path / "quiet.py"
+    program.write_text("import time\ntime.sleep(600)\n")
+    # No psutil samples: after the program's first records, nothing at all comes.
+    source = LiveSource(ProgramRun(ProgramSettings(Program(str(program))), sample_every=None))
+    waiting_since: list[float] = []
+    pids: set[int] = set()
+    returned = threading.Event()
+
+    def reader() -> None:
+        while not source._stopping:
+            waiting_since[:] = [time.monotonic()]
+            # Nothing wakes it in ten minutes but records and the closing.
+            pids.update(e.pid for e in source.read(600) if e.kind == "proc.start")
+            waiting_since.clear()
+        returned.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        # The program's first records read, the reader waits: a quiet second in read().
+        deadline = time.monotonic() + 60
+        while not (waiting_since and time.monotonic() - waiting_since[0] > 1.0):
+            assert time.monotonic() < deadline, "the reader never waited"
+            time.sleep(0.05)
+    finally:
+        # From a thread of its own: a close that did not wake the reader would wait with it.
+        closing = threading.Thread(target=source.close, daemon=True)
+        closing.start()
+    assert returned.wait(60), "the reader still waits after the run closed"
+    closing.join(60)
+    assert not closing.is_alive() and pids and none_alive(pids)

@@ -109,6 +109,7 @@ class Channels:
         self._outputs: dict[int, _Output] = {}  # pipe fd → output
         self._inbox: deque[Event] = deque()
         self._wake_r, self._wake_w = os.pipe()
+        self._shut = False
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._held: list[Event] = []
@@ -141,18 +142,21 @@ class Channels:
 
     def post(self, event: Event) -> None:
         self._inbox.append(event)
-        self._wake()
+        self.wake()
 
     def post_many(self, events: list[Event]) -> None:
         """Several records with one wake-up (the sampler's round); none, no wake-up."""
         if events:
             self._inbox.extend(events)
-            self._wake()
+            self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """End a ``read`` waiting for records now (records posted, or the run closing)."""
+        # Under the lock, never after ``close``: the pipe's number may be another file's by then.
         # BlockingIOError: already awake, the pipe is full of wake-ups.
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._wake_w, b"x")
+        with self._lock, contextlib.suppress(BlockingIOError):
+            if not self._shut:
+                os.write(self._wake_w, b"x")
 
     # --- reading -----------------------------------------------------------------
 
@@ -383,6 +387,7 @@ class Channels:
 
     def close(self) -> None:
         with self._lock:
+            self._shut = True
             conns = list(self._conns.values())
             outputs = list(self._outputs.values())
             self._conns.clear()

@@ -72,6 +72,10 @@ class BaseRun:
         """Every record already made, the ones held back for ordering included."""
         return self._recorded(self.supervisor.drain())
 
+    def wake(self) -> None:
+        """A ``read`` waiting for records returns at once."""
+        self.supervisor.channels.wake()
+
     def _recorded(self, events: list[Event]) -> list[Event]:
         if self.recorder is not None and events:
             self.recorder.write(events)

@@ -24,6 +24,8 @@ from mpviz.runtime.replay import Recording
 from mpviz.runtime.run import LessonRun, ProgramRun, ProgramSettings, Settings, program_verdict
 from mpviz.telemetry import Event, Malformed
 
+# A replay playing reads the records that fell due at least this often.
+PLAY_POLL_S = 0.25
 SKIPPED = T("{bad} bad {lines} skipped (the first at {first})", "跳过了 {bad} 行坏记录(第一处在 {first})")
 BREAKS_OFF = T("the recording breaks off at {where}", "录制在 {where} 处中断")
 
@@ -138,6 +140,7 @@ class LiveSource:
         self.lesson: type[Lesson] | None = run.cls if isinstance(run, LessonRun) else None
         self.controls: Controls = run
         self._closed = False
+        self._stopping = False  # closing: a read returns at once instead of waiting
         self._closing = threading.Lock()
         run.begin()
 
@@ -158,8 +161,10 @@ class LiveSource:
 
     def read(self, timeout: float) -> list[Event]:
         # Under the lock: a restart may close this source while a reader is in here.
+        # Records wake it up: it can wait long, and the screen's reader wakes once a
+        # second instead of four times.
         with self._closing:
-            return [] if self._closed else self.run.read(timeout)
+            return [] if self._closed or self._stopping else self.run.read(timeout)
 
     def verdict(self) -> Verdict:
         return self.run.verdict()
@@ -181,6 +186,8 @@ class LiveSource:
         return LiveSource.lesson_run(replace(run.settings, params=params, speed=self.speed, record=None))
 
     def close(self) -> None:
+        self._stopping = True
+        self.run.wake()  # a reader waiting for records lets go of the lock now
         with self._closing:  # the app may close a source from a worker while quitting
             if not self._closed:
                 self._closed = True
@@ -287,7 +294,8 @@ class ReplaySource:
                 self._seek_to = None
             batch = self._take(cursor)
         if not batch and not self.frozen:
-            self._wake.wait(timeout)
+            # Nothing wakes it when a record falls due: it looks again at least this often.
+            self._wake.wait(min(timeout, PLAY_POLL_S))
             self._wake.clear()
         return batch
 

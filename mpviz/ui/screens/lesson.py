@@ -49,6 +49,9 @@ REFRESH_S = 0.1
 PICTURE_NS = 250_000_000
 # The reader gathers a flood of records for this long before posting them.
 BATCH_S = 0.03
+# With nothing to read, the reader waits this long (a live run's records and its
+# closing wake it at once; a replay looks more often, see ReplaySource.read).
+READ_WAIT_S = 1.0
 NS = 1_000_000_000
 SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
@@ -262,7 +265,7 @@ class LessonScreen(Screen):
         worker = get_current_worker()
         posted = self.source.model
         while not worker.is_cancelled:
-            batch = self.source.read(0.25)
+            batch = self.source.read(READ_WAIT_S)
             # A replay's seek makes a new model in read(): handed over with the records after it.
             if not batch and self.source.model is posted:
                 continue
