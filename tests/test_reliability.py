@@ -146,7 +146,7 @@ def test_sigkill_of_the_dashboard_leaves_no_child(run_dir) -> None:
     os.kill(sorted(kids)[0], signal.SIGSTOP)
     proc.kill()
     proc.wait(30)
-    wait_for(lambda: none_alive(kids), 5, what="children to die with the dashboard")
+    wait_for(lambda: none_alive(kids), 30, what="children to die with the dashboard")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])

@@ -94,7 +94,7 @@ def test_sigkill_with_a_paused_child(terminal) -> None:
     os.kill(min(kids), signal.SIGSTOP)
     term.proc.kill()
     term.proc.wait(30)
-    wait_for(lambda: none_alive(kids), 5, what="children to die with the dashboard")
+    wait_for(lambda: none_alive(kids), 30, what="children to die with the dashboard")
 
 
 def test_home_screen_starts_a_lesson_with_enter(terminal) -> None:
@@ -188,3 +188,44 @@ def test_a_storm_of_pause_all_while_processes_start(terminal) -> None:
     assert term.proc.wait(30) == 0
     assert b"Traceback" not in term.output and b"RuntimeError" not in term.output
     assert none_alive(kids)
+
+
+def _select_waiters(pid: int) -> dict[int, int]:
+    """The threads of ``pid`` waiting in select() (the terminal's input thread), by their
+    count of voluntary context switches (one per wake-up)."""
+    waiting = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/wchan") as f:
+                wchan = f.read()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                switches = next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+        except (OSError, StopIteration):
+            continue
+        if wchan.startswith("poll_schedule_timeout"):  # select() and poll(); the others use epoll or futexes
+            waiting[int(tid)] = switches
+    return waiting
+
+
+def test_the_input_thread_sleeps_until_a_key_and_a_lone_escape_still_works(terminal) -> None:
+    """Textual's input thread wakes ten times a second; ours waits for a key. An Escape typed
+    into that sleep is still told from the start of a sequence: it leaves the lesson."""
+    term = terminal()
+    drawn(term, b"Lessons")
+    term.type(b"\r")
+    running(term, 5)
+    drawn(term, b"Semaphore")
+
+    def asleep() -> bool:
+        before = _select_waiters(term.proc.pid)
+        time.sleep(2)
+        after = _select_waiters(term.proc.pid)
+        # Polling, it would have woken about twenty times in these two seconds.
+        return any(tid in before and after[tid] - before[tid] <= 2 for tid in after)
+
+    wait_for(asleep, 60, what="the input thread asleep, not polling")
+    before = len(term.output)
+    term.type(b"\x1b")
+    wait_for(lambda: b"Lessons" in term.output[before:], 30, what="Escape back to the lessons")
+    term.type(b"q")
+    assert term.proc.wait(30) == 0

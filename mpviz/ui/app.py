@@ -24,6 +24,7 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.lessons import NAMES, lessons
 from mpviz.runtime.run import Settings
+from mpviz.ui.driver import TerminalDriver
 from mpviz.ui.messages import LeaveLesson, OpenLesson, RestartLesson
 from mpviz.ui.screens.home import home_screen
 from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
@@ -42,18 +43,6 @@ SAY = {
 }
 
 
-class ResumingDriver(LinuxDriver):
-    """Textual's terminal driver, resumed by SIGCONT only if it was suspended."""
-
-    def _sigcont_application(self, *_: object) -> None:
-        # Textual resumes on every SIGCONT.  After a SIGSTOP from outside (kill -STOP,
-        # not Ctrl+Z) nothing was suspended: resuming would start a second input
-        # thread, left blocked reading the terminal when the app ends, and the
-        # process would never exit.
-        if self._key_thread is None or not self._key_thread.is_alive():
-            super()._sigcont_application()
-
-
 class MpvizApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mpviz"
@@ -69,7 +58,7 @@ class MpvizApp(App[int]):
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
-        return ResumingDriver if driver is LinuxDriver else driver  # a browser's driver (mpviz serve) is kept
+        return TerminalDriver if driver is LinuxDriver else driver  # a browser's driver (mpviz serve) is kept
 
     def on_mount(self) -> None:
         self._running_loop = asyncio.get_running_loop()
