@@ -164,7 +164,7 @@ class LiveSource:
         # Records wake it up: it can wait long, and the screen's reader wakes once a
         # second instead of four times.
         with self._closing:
-            return [] if self._closed or self._stopping else self.run.read(timeout)
+            return [] if self._stopping else self.run.read(timeout)  # set before _closed, and with it
 
     def verdict(self) -> Verdict:
         return self.run.verdict()
