@@ -199,7 +199,7 @@ def ingest(producers: int, per: int) -> dict[str, float]:
     # A flooder never waits for the reader: what its backlog cannot hold is dropped and
     # counted (proc.lost), so the records that arrive and those counted lost make the total.
     while got + lost < total:
-        batch = sup.read(0.05)
+        batch = sup.channels.read(0.05)
         if batch and not start:
             start = time.perf_counter()
         model.apply(batch)
@@ -316,7 +316,7 @@ def start_times(n: int) -> dict[str, float]:
         pids = {sup.start(ticker, (1, 0.0), role="w", label=f"w{i}") for i in range(n)}
         up: set[int] = set()
         while not pids <= up:
-            up |= {e.pid for e in sup.read(0.05) if e.kind == "proc.start"}
+            up |= {e.pid for e in sup.channels.read(0.05) if e.kind == "proc.start"}
         out[f"start_{n}_{method}_s"] = round(time.perf_counter() - start, 2)
         sup.close()
         log(f"start: {n} children with {method} in {out[f'start_{n}_{method}_s']} s")
@@ -345,7 +345,8 @@ def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
     import multiprocessing
 
     from mpviz import sync
-    from mpviz.telemetry import SocketReporter, install_reporter, uninstall_reporter
+    from mpviz.telemetry import install_reporter, uninstall_reporter
+    from mpviz.telemetry.reporter import SocketReporter
 
     # Read in another process, as the dashboard reads a process's records.
     path = str(tmp / "records")
@@ -491,7 +492,7 @@ def replay_seek(tmp: Path, events: int, seeks: int) -> dict[str, float]:
     """p50 and p99 of a seek (the model at a random moment, from the nearest checkpoint) once indexed."""
     import random
 
-    from mpviz.runtime.replay import Recording
+    from mpviz.recording.index import Recording
 
     path = synthetic_recording(tmp / "long.jsonl", events)
     recording = Recording(path)

@@ -14,7 +14,7 @@ from mpviz.lang import T
 from mpviz.model import Model, Prim
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
-from mpviz.runtime import LessonRun, ProgramRun, ProgramSettings, Settings
+from mpviz.runtime import Run, Settings
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -80,13 +80,6 @@ SAY = {
         "! {n} records lost: processes dropped what the dashboard could not take in time",
         "! 丢失 {n} 条记录:面板来不及接收,进程把它们丢掉了",
     ),
-    "cut_lesson": T(
-        "{text}; stopped before the lesson finished: no invariant broken so far",
-        "{text};课程结束前被停止:目前没有违反不变式",
-    ),
-    "cut_program": T(
-        "{text}; stopped before it ended: nothing went wrong so far", "{text};程序结束前被停止:目前一切正常"
-    ),
     "main_failed": T("{text}; stopped: main failed: {failure}", "{text};停止了:主进程出错:{failure}"),
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
     "processes": T("processes:", "进程:"),
@@ -109,19 +102,21 @@ FIGURES = {
 }
 
 
-def run_lesson(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
-    """A lesson as printed lines, ending with its verdict; the exit code (0 held, 1 broke)."""
-    return _run(LessonRun(settings), duration, out)  # LessonRun: ValueError before anything starts
+def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+    """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
+
+    A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
+    something went wrong, else its main's own exit code.  Raises ValueError,
+    before anything starts, when the lesson refuses its input.
+    """
+    return _run(Run(settings), duration, out)
 
 
-def run_program(settings: ProgramSettings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
-    """A program as printed lines (its own prints among them), a summary, and its exit code."""
-    return _run(ProgramRun(settings), duration, out)
-
-
-def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -> int:
+def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     output = Output(out)
-    model = the_run.model
+    # The model is this loop's own: records go from the run straight into it.
+    model = Model()
+    lesson = the_run.lesson
     # Colour codes that a program prints are kept for a terminal, stripped for a file.
     keep_colour = out.isatty()
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -159,12 +154,12 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
-            finished = the_run.finished(now)
+            finished = the_run.finished(model, now)
             if ends is not None and now >= ends:
                 break
-            if isinstance(the_run, ProgramRun) and _hangs_for_good(model, now):
+            if lesson.stop_when_stuck and _hangs_for_good(model, now):
                 break  # nothing can move any more: say so and stop it
-            if isinstance(the_run, LessonRun) and the_run.failure:
+            if the_run.failure(model):
                 break  # the lesson's main part failed: the lesson can never finish
     except Stop as stop:
         stopped_by = stop
@@ -176,7 +171,7 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         # every record already made (some wait in the ordering window).
         take(the_run.drain())
         now = now_ns()
-        verdict = the_run.verdict(now, final=finished)
+        verdict = the_run.verdict(model, now, final=finished)
         anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
         take(the_run.close())
 
@@ -187,34 +182,32 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         output.close_quietly()
         return PIPE_GONE
     output.write(SAY["end"](name=the_run.name, s=model.seconds(model.last_ns), n=model.applied) + "\n")
-    if isinstance(the_run, ProgramRun):
+    if lesson.summary_at_end:
         for line in summary(model):
             output.write(line + "\n")
     # The contention figures, as ``mpviz stats`` prints them.
     output.writelines(line + "\n" for line in table(contention(model, model.last_ns)))
     for text in anomalies:
         output.write(SAY["still"](text=text) + "\n")
-    malformed = the_run.supervisor.channels.malformed
+    malformed = the_run.malformed
     if malformed:
         output.write(SAY["malformed"](n=malformed) + "\n")
     if model.lost:
         output.write(SAY["lost"](n=model.lost) + "\n")
-    failure = the_run.failure if isinstance(the_run, LessonRun) else ""
+    failure = the_run.failure(model)
     if failure and verdict.ok is not False:
         output.write(SAY["main_failed"](text=verdict.text, failure=failure) + "\n")
-    elif verdict.ok is None and isinstance(the_run, LessonRun):
-        output.write(SAY["cut_lesson"](text=verdict.text) + "\n")
     elif verdict.ok is None:
-        output.write(SAY["cut_program"](text=verdict.text) + "\n")
+        output.write(lesson.stopped_early(text=verdict.text) + "\n")
     else:
         output.write(verdict.text + "\n")
     output.flush()
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if verdict.ok is False or failure:
+    if failure:
         return BROKEN
-    return the_run.exit_code(ended_by_itself=finished) if isinstance(the_run, ProgramRun) else OK
+    return lesson.exit_code(model, verdict, ended_by_itself=finished)
 
 
 # A program every live process of which is blocked for this long is stopped:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mpviz.model import Model
 from mpviz.model.stats import contention, table
-from mpviz.recording import Header, Stream, read_all
+from mpviz.recording.reader import Header, Stream, read_all
 from mpviz.telemetry import Event
 from mpviz.trace import TraceBuilder, write_trace
 
@@ -75,20 +75,6 @@ def write_trace_of(path: Path, out: Path) -> dict[str, Any]:
             os.unlink(name)
         raise
     return trace
-
-
-def unwritable(path: Path) -> str:
-    """Why a file cannot be written at ``path`` (empty if it can); creates nothing."""
-    if path.is_dir():
-        return "it is a directory"
-    folder = path.parent
-    if not folder.is_dir():
-        return "no such directory"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return "permission denied"
-    if path.exists() and not os.access(path, os.W_OK):
-        return "permission denied"
-    return ""
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from mpviz.lang import T, vocabulary
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
+    from mpviz.program import Program
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,12 @@ class Run(Protocol):
         """Wait (in real time) until all of ``pids`` have exited; False when the run is stopping."""
         ...
 
-    def note(self, text: str) -> None:
-        """Say something in the event log, as the lesson's main process."""
+    def start_program(self, program: Program, stdin_pipe: bool) -> int:
+        """Start a watched program's main (``stdin_pipe``: the dashboard types into its stdin)."""
+        ...
+
+    def write_stdin(self, line: str) -> None:
+        """A line for the watched program's stdin (ValueError if its stdin is not the dashboard's)."""
         ...
 
 
@@ -204,6 +209,21 @@ class Lesson:
     facts: ClassVar[dict[str, type | tuple[type, ...]]] = {"text": str}
     # The module of its panel (``PANEL``): by default ``panel.py`` beside the lesson's module.
     panel_module: ClassVar[str] = ""
+    # What the screen shows besides the panel: what the processes print, with a box for the
+    # main's stdin (``printed``); the processes as a tree, children under their parents (``tree``).
+    printed: ClassVar[bool] = False
+    tree: ClassVar[bool] = False
+    # The main part runs in the dashboard, as the process "main" (a watched program's main is a
+    # process of its own); a run that can no longer move is stopped headless (``stop_when_stuck``).
+    main_is_here: ClassVar[bool] = True
+    stop_when_stuck: ClassVar[bool] = False
+    # Headless: a line per process and per primitive before the verdict (a program's are not known
+    # in advance); and what the verdict adds when the run was stopped before it finished.
+    summary_at_end: ClassVar[bool] = False
+    stopped_early: ClassVar[T] = T(
+        "{text}; stopped before the lesson finished: no invariant broken so far",
+        "{text};课程结束前被停止:目前没有违反不变式",
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -271,6 +291,35 @@ class Lesson:
     def summary(cls) -> str:
         return f"{cls.name:<10} {cls.teaches}"
 
+    @classmethod
+    def panel_title(cls, values: dict[str, Any]) -> str:
+        """The title of its panel."""
+        return cls.heading(values)
+
+    @classmethod
+    def called(cls, values: dict[str, Any]) -> str:
+        """The run's name, in the title and the headless end line (a watched program's file name)."""
+        return cls.name
+
+    @classmethod
+    def about(cls, name: str) -> str:
+        """What the lesson teaches, for the help screen (Markdown)."""
+        return ABOUT(title=cls.title, teaches=cls.teaches, explain=cls.explain, watch=cls.watch)
+
+    @classmethod
+    def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """What a recording's header says the run was (read back by ``mpviz.recording.reader``)."""
+        return {"lesson": cls.name, "params": values}
+
+    def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
+        """The headless run's exit code: 1 when the invariant broke, else 0."""
+        return 1 if verdict.ok is False else 0
+
+
+ABOUT = T(
+    "# {title}\n\n{teaches}.\n\n{explain}\n\n**Watch for:** {watch}.\n",
+    "# {title}\n\n{teaches}。\n\n{explain}\n\n**注意看:** {watch}。\n",
+)
 
 # The end of every verdict.
 HELD = T("invariant held", "不变式成立")

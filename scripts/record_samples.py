@@ -19,8 +19,10 @@ import time
 from pathlib import Path
 
 from mpviz.lesson import Lesson, Sample
+from mpviz.model import Model
+from mpviz.program import Program, Watched
 from mpviz.registry import lessons
-from mpviz.runtime import LessonRun, Program, ProgramRun, ProgramSettings, Settings, prepare
+from mpviz.runtime import Run, Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "recordings"
@@ -29,9 +31,9 @@ SEED = ROOT / "tests" / "tutorial"
 PROGRAMS = {"ktv-program": "ktv.py"}
 
 
-def kill_holder(run: LessonRun, lock: str, waiting: int) -> bool:
+def kill_holder(run: Run, model: Model, lock: str, waiting: int) -> bool:
     """Kill the lock's holder once ``waiting`` processes wait for it; True once done."""
-    prim = run.model.prim(lock)
+    prim = model.prim(lock)
     if prim.holders and len(prim.waiters) >= waiting:
         run.send_signal(next(iter(prim.holders)), signal.SIGKILL)
         return True
@@ -39,23 +41,24 @@ def kill_holder(run: LessonRun, lock: str, waiting: int) -> bool:
 
 
 def record(cls: type[Lesson], sample: Sample) -> None:
-    run = LessonRun(Settings(cls.name, dict(sample.params), seed=sample.seed, record=OUT / f"{sample.name}.jsonl"))
+    run = Run(Settings(cls, dict(sample.params), seed=sample.seed, record=OUT / f"{sample.name}.jsonl"))
+    model = Model()
     act = sample.kill_holder
     run.begin()
     ends = time.monotonic() + sample.limit
     done_at = None
     try:
         while time.monotonic() < ends:
-            run.model.apply(run.read(0.1))
-            if act is not None and kill_holder(run, *act):
+            model.apply(run.read(0.1))
+            if act is not None and kill_holder(run, model, *act):
                 act = None
-            gone_wrong = act is None and sample.after_done and run.model.anomalies(time.monotonic_ns())
-            if done_at is None and (run.finished() or gone_wrong):
+            gone_wrong = act is None and sample.after_done and model.anomalies(time.monotonic_ns())
+            if done_at is None and (run.finished(model) or gone_wrong):
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() >= done_at + sample.after_done:
                 break
-        run.model.apply(run.drain())
-        verdict = run.verdict()
+        model.apply(run.drain())
+        verdict = run.verdict(model)
     finally:
         run.close()
     print(f"tests/recordings/{sample.name}.jsonl  {verdict.text}")
@@ -66,13 +69,14 @@ def record_program(name: str, program: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         shutil.copytree(SEED, scratch, dirs_exist_ok=True)
         os.chdir(scratch)
-        run = ProgramRun(ProgramSettings(Program(program), record=OUT / f"{name}.jsonl"))
+        run = Run(Settings(Watched, {"program": Program(program)}, record=OUT / f"{name}.jsonl"))
+        model = Model()
         run.begin()
         try:
-            while not run.finished():
-                run.model.apply(run.read(0.1))
-            run.model.apply(run.drain())
-            verdict = run.verdict()
+            while not run.finished(model):
+                model.apply(run.read(0.1))
+            model.apply(run.drain())
+            verdict = run.verdict(model)
         finally:
             run.close()
             os.chdir(ROOT)

@@ -14,8 +14,9 @@ import psutil
 import pytest
 
 from mpviz import lang
+from mpviz.recording.reader import read_all
 from mpviz.runtime import prepare
-from mpviz.telemetry import Event, read_recording
+from mpviz.telemetry import Event
 
 # DESIGN.md's Textual trap: start multiprocessing's helpers before any test
 # runs an app, while stderr is still a real file.
@@ -46,9 +47,13 @@ def mpviz(*args: str, timeout: float = 120, **kwargs: object) -> subprocess.Comp
 
 
 def load(path: Path) -> tuple[dict, list[Event]]:
-    with path.open(encoding="utf-8") as f:
-        header, events = read_recording(f)
-        return header, list(events)
+    """A recording's header (as written) and its records, read as ``mpviz replay`` reads them:
+    every field checked, in time order."""
+    header, stream = read_all(path)
+    try:
+        return header.raw, list(stream)
+    finally:
+        stream.close()
 
 
 def descendants(pid: int) -> list[psutil.Process]:

@@ -27,7 +27,7 @@ class Running:
         self.events: list[Event] = []
 
     def pump(self) -> list[Event]:
-        self.events += self.sup.read(0.05)
+        self.events += self.sup.channels.read(0.05)
         return self.events
 
     def until(self, condition, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -173,4 +173,4 @@ def test_trace_out_on_a_lesson_and_on_a_program(tmp_path: Path) -> None:
     check_trace(trace)
     assert any(e["ph"] == "i" and e["name"].startswith("deadlock: ") for e in trace["traceEvents"])
     refused = mpviz("run", "ktv", "--headless", "--trace-out", str(tmp_path))
-    assert refused.returncode == 2 and refused.stderr == f"mpviz: error: cannot write {tmp_path}: it is a directory\n"
+    assert refused.returncode == 2 and refused.stderr == f"mpviz: error: cannot write {tmp_path}: Is a directory\n"

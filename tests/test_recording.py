@@ -16,7 +16,7 @@ import pytest
 from conftest import mpviz
 from gallery import RECORDINGS
 
-from mpviz.recording import REORDER, Stream, read_all
+from mpviz.recording.reader import REORDER, Stream, read_all
 from mpviz.telemetry import Malformed
 from mpviz.ui.sources import ReplaySource
 

@@ -47,7 +47,7 @@ def test_no_lesson_key_hides_a_key_every_screen_has(name: str) -> None:
     from textual.binding import Binding
 
     from mpviz.ui.app import MpvizApp
-    from mpviz.ui.screens.lesson import REPLAY_ONLY, common_keys
+    from mpviz.ui.keys import REPLAY_ONLY, common_keys
 
     # A lesson's keys act on a live run: a replay's keys (space, n, ←) may be the same.
     bindings = [b for b in [*common_keys(), *MpvizApp.BINDINGS] if isinstance(b, Binding)]

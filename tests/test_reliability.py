@@ -30,7 +30,7 @@ def collect(sup: Supervisor, until, timeout: float = 60, got: list[Event] | None
     deadline = time.monotonic() + timeout
     while not until(got):
         assert time.monotonic() < deadline, "timed out waiting for records"
-        got.extend(sup.read(0.05))
+        got.extend(sup.channels.read(0.05))
     return got
 
 

@@ -12,7 +12,7 @@ from gallery import RECORDINGS
 
 from mpviz.model import Model
 from mpviz.model.stats import contention
-from mpviz.runtime import replay
+from mpviz.recording import index
 from mpviz.telemetry import Event
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import ReplaySource
@@ -144,11 +144,11 @@ def straight(events: list[Event], t_ns: int) -> Model:
 
 @pytest.mark.parametrize("name", ["prodcons", "ktv", "tickets-deadlock"])
 def test_a_moment_from_checkpoints_is_the_moment_played_straight(monkeypatch, name: str) -> None:
-    monkeypatch.setattr(replay, "CHECKPOINT_EVERY", 7)
-    monkeypatch.setattr(replay, "MAX_CHECKPOINTS", 4)  # thinned, and thinned again
+    monkeypatch.setattr(index, "CHECKPOINT_EVERY", 7)
+    monkeypatch.setattr(index, "MAX_CHECKPOINTS", 4)  # thinned, and thinned again
     path = RECORDINGS / f"{name}.jsonl"
     _, events = load(path)
-    recording = replay.Recording(path)
+    recording = index.Recording(path)
     recording.index.scan()
     assert recording.index.done and recording.index.records == len(events)
     assert recording.index.every > 7 and recording.index.checkpoints <= 4

@@ -12,10 +12,11 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from mpviz.model import Phase
-from mpviz.runtime import Program, ProgramSettings, Settings
-from mpviz.runtime.run import ProgramRun
+from mpviz.program import Program, Watched
+from mpviz.registry import lesson_class
+from mpviz.runtime import Run, Settings
 from mpviz.ui.app import make_app
-from mpviz.ui.screens.lesson import Alerts
+from mpviz.ui.screens.run import Alerts
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
@@ -47,7 +48,7 @@ async def select(pilot, table: ProcessTable, pid: int) -> None:
 
 
 def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
-    source = LiveSource.lesson_run(Settings(lesson, dict(params), speed=speed, seed=1))
+    source = LiveSource.start(Settings(lesson_class(lesson), dict(params), speed=speed, seed=1))
     return source
 
 
@@ -217,7 +218,7 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
         "    line = input('say: ')\n"
         "print('you said', line)\n"
     )
-    source = LiveSource.program_run(ProgramSettings(Program(str(program)), stdin_pipe=True))
+    source = LiveSource.start(Settings(Watched, {"program": Program(str(program)), "stdin_pipe": True}))
     app = make_app(source)
     model = source.model
     try:
@@ -272,7 +273,7 @@ def test_closing_a_live_source_lets_a_waiting_reader_go_at_once(tmp_path) -> Non
     program = tmp_path / "quiet.py"
     program.write_text("import time\ntime.sleep(600)\n")
     # No psutil samples: after the program's first records, nothing at all comes.
-    source = LiveSource(ProgramRun(ProgramSettings(Program(str(program))), sample_every=None))
+    source = LiveSource(Run(Settings(Watched, {"program": Program(str(program))}), sample_every=None))
     waiting_since: list[float] = []
     pids: set[int] = set()
     returned = threading.Event()

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 from mpviz.runtime.channels import Channels
 from mpviz.sync import boot
-from mpviz.telemetry import Event, SocketReporter, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import Event, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry.reporter import SocketReporter
 
 
 class Records:

@@ -29,7 +29,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mpviz.telemetry import HEADER, Event, Malformed, decode, lost_note, now_ns
+from mpviz.telemetry import Event, now_ns
+from mpviz.telemetry.reporter import lost_note
+from mpviz.telemetry.wire import Splitter
 
 # Records from different connections can arrive out of order by the time it
 # takes a process to get from an operation to its write.  A batch holds back
@@ -43,15 +45,13 @@ DRAIN_CHUNKS = 4
 
 # A line printed without its newline (a prompt) is shown after this long.
 PARTIAL_NS = 200_000_000
-# The longest line kept whole; the rest of a longer one is cut off.
-MAX_LINE = 1000
+# The longest printed line kept whole; the rest of a longer one is cut off.
+MAX_PRINTED_LINE = 1000
 
 # A process whose connection closed is taken for ended after this long if no
 # exit record (its own, or its parent's) came: a killed process whose parent
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
-
-_LENGTH = struct.Struct("!I")
 
 
 def _printed_before_exit(events: list[Event]) -> None:
@@ -71,9 +71,9 @@ class _Conn:
     """One process's connection, and the bytes of a record not yet complete."""
 
     sock: socket.socket
-    pid: int
+    pid: int  # the peer's, from the kernel (SO_PEERCRED)
     fresh: bool = True  # its first read may carry descriptors
-    pending: bytearray = field(default_factory=bytearray)
+    frames: Splitter = field(default_factory=Splitter)
 
 
 @dataclass
@@ -89,10 +89,16 @@ class _Output:
 
 
 class Channels:
-    """Only one thread calls :meth:`read`; :meth:`add_child` and :meth:`post` may be called from any thread."""
+    """Only one thread calls :meth:`read`; :meth:`add_child` and :meth:`post` may be called from any thread.
 
-    def __init__(self, on_exit: Callable[[int], Event]) -> None:
+    ``on_exit(pid)`` makes the exit record of a child whose sentinel fired;
+    ``on_connect(pid)`` is told of each process that connects (by its real
+    pid, from the kernel), the first time it does.
+    """
+
+    def __init__(self, on_exit: Callable[[int], Event], on_connect: Callable[[int], None] = lambda pid: None) -> None:
         self._on_exit = on_exit
+        self._on_connect = on_connect
         # A private directory: only this user's processes can reach the socket.
         self._dir = tempfile.mkdtemp(prefix="mpviz-")
         self.endpoint = os.path.join(self._dir, "records")
@@ -117,15 +123,17 @@ class Channels:
         # those whose exit was told: the first are told only if not the second.
         self._closed: dict[int, int] = {}
         self._exited: set[int] = set()
-        self.malformed = 0
-        self.cut_short = 0
+        # Every process that ever connected: the processes of the run.
+        self.seen: set[int] = set()
+        self._malformed = 0  # in connections already closed
+
+    @property
+    def malformed(self) -> int:
+        """Frames that were not records, over the run."""
+        with self._lock:
+            return self._malformed + sum(c.frames.malformed for c in self._conns.values())
 
     # --- who is connected ------------------------------------------------------
-
-    def connected(self) -> list[int]:
-        """Processes connected now (their connection still open)."""
-        with self._lock:
-            return sorted({c.pid for c in self._conns.values()})
 
     def add_child(self, pid: int, sentinel: int) -> None:
         """A child of this process: its sentinel tells when it ended, ``on_exit`` its exit code."""
@@ -204,6 +212,9 @@ class Channels:
             with self._lock:
                 self._conns[sock.fileno()] = conn
                 self._selector.register(sock, selectors.EVENT_READ, conn)
+            if pid not in self.seen:
+                self.seen.add(pid)
+                self._on_connect(pid)
 
     def _drain(self, conn: _Conn, into: list[Event]) -> None:
         """Read what is waiting on one connection; forget it once it is closed."""
@@ -230,28 +241,11 @@ class Channels:
                 return
 
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
-        buf = conn.pending
-        buf += chunk
-        pos, end = 0, len(buf)
-        while end - pos >= HEADER:
-            (size,) = _LENGTH.unpack_from(buf, pos)
-            if size > 1 << 20:
-                self.malformed += 1  # not our framing: drop what is there
-                pos = end
-                break
-            if end - pos - HEADER < size:
-                break
-            try:
-                event = decode(bytes(buf[pos + HEADER : pos + HEADER + size]))
-            except Malformed:
-                self.malformed += 1
-            else:
-                if event.kind == "proc.stdio" and fds:
-                    self._add_outputs(event, fds)
-                    fds = None
-                into.append(event)
-            pos += HEADER + size
-        del buf[:pos]
+        for event in conn.frames.feed(chunk):
+            if event.kind == "proc.stdio" and fds:
+                self._add_outputs(event, fds)
+                fds = None
+            into.append(event)
         for fd in fds or ():
             os.close(fd)  # descriptors nobody asked us to read
 
@@ -264,11 +258,10 @@ class Channels:
             os.close(fd)
 
     def _hang_up(self, conn: _Conn) -> None:
-        if conn.pending:
-            self.cut_short += 1  # its writer died in the middle of a record: not garbage, just gone
         with self._lock:
             if self._conns.pop(conn.sock.fileno(), None) is not None:
                 self._selector.unregister(conn.sock)
+                self._malformed += conn.frames.malformed
             still = any(c.pid == conn.pid for c in self._conns.values())
         conn.sock.close()
         if not still:
@@ -322,14 +315,14 @@ class Channels:
         if rest and not output.partial:
             output.since_ns = now
         output.partial = rest
-        if len(rest) > MAX_LINE:
+        if len(rest) > MAX_PRINTED_LINE:
             into.append(self._line(output, rest, now))
             output.partial = ""
 
     def _line(self, output: _Output, text: str, t: int) -> Event:
         text = text.removesuffix("\r")
-        if len(text) > MAX_LINE:
-            text = text[: MAX_LINE - 1] + "…"
+        if len(text) > MAX_PRINTED_LINE:
+            text = text[: MAX_PRINTED_LINE - 1] + "…"
         return Event(t, output.pid, "proc.output", "", {"stream": output.stream, "text": text})
 
     def _flush_partials(self, now: int, into: list[Event], everything: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""A watched program: any Python program, unmodified, run with its multiprocessing instrumented.
+"""A watched program's main process: any Python program, unmodified, run with its multiprocessing instrumented.
 
 Its main runs as a child of the supervisor (``python prog.py ARGS`` or
 ``python -m module ARGS``, in the current directory, with its own
@@ -13,43 +13,12 @@ import contextlib
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import mpviz._hook
-from mpviz.telemetry import ENDPOINT_ENV, SPEED_ENV
+from mpviz.program import Program
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
-
-
-@dataclass
-class Program:
-    """What to run: a file (``prog.py``) or a module (``-m package.module``), and its arguments."""
-
-    target: str
-    args: list[str] = field(default_factory=list)
-    module: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.target if self.module else Path(self.target).name
-
-    @property
-    def argv(self) -> list[str]:
-        return ["-m", self.target, *self.args] if self.module else [self.target, *self.args]
-
-    def problem(self) -> str:
-        """Why it cannot run (empty if it can): checked before anything starts."""
-        if self.module:
-            return ""
-        path = Path(self.target)
-        if not path.exists():
-            return f"no lesson or file {self.target!r}"
-        if not path.is_file():
-            return f"{self.target} is not a file"
-        if not os.access(path, os.R_OK):
-            return f"cannot read {self.target}"
-        return ""
 
 
 class ProgramMain:

@@ -1,4 +1,4 @@
-"""The supervisor: starts a lesson's processes, reads their records, signals
+"""The supervisor: starts a run's processes, listens for their records, signals
 and stops them, and makes sure none outlives the dashboard."""
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Any, Protocol
 
 from mpviz import sync
 from mpviz.lesson import Lesson
+from mpviz.program import Program
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
+from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
 from mpviz.sync import Pace
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
@@ -53,11 +55,11 @@ class Child:
 
 
 class Supervisor:
-    """Runs one lesson at a time as real processes.
+    """Runs one lesson (or one watched program) at a time as real processes.
 
-    It implements the lesson's :class:`~mpviz.lesson.Run`: the lesson's
-    main part starts processes and sleeps through it.  One thread (the UI's
-    reader worker, or the headless loop) calls :meth:`read` for batches.
+    It implements the lesson's :class:`~mpviz.lesson.Run`: the lesson's main
+    part starts processes and sleeps through it.  Its channels take every
+    process's records; whoever owns the model reads them (``runtime.run.Run.read``).
     """
 
     def __init__(
@@ -77,15 +79,16 @@ class Supervisor:
         # Two threads asking for the same child's exit code race in waitpid: see reap().
         self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
-        # Processes started by lesson processes (the chat server's connections),
-        # known from their records.
+        # Processes started by lesson processes (the chat server's connections, a
+        # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record)
+        self.channels = Channels(self._exit_record, self._connected)
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
+        self._program: ProgramMain | None = None
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
         self.speed_file = os.path.join(os.path.dirname(self.channels.endpoint), "speed")
@@ -123,6 +126,7 @@ class Supervisor:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
         with self._start_lock:
             self.children[process.pid] = Child(process, role, label)
+            self.grandchildren.discard(process.pid)  # it may have connected before it was ours
             self.channels.add_child(process.pid, process.sentinel)
             for fd, stream in (outputs or {}).items():
                 self.channels.add_output(process.pid, fd, stream)
@@ -148,9 +152,27 @@ class Supervisor:
             pid = process.pid
             assert pid is not None
             self.children[pid] = Child(process, role, label)
+            self.grandchildren.discard(pid)  # it may have connected before it was ours
             self.channels.add_child(pid, process.sentinel)
             self.sampler.track(pid)
             return pid
+
+    def start_program(self, program: Program, stdin_pipe: bool) -> int:
+        """Start a watched program's main: its records and its output come to the channels."""
+        with self._start_lock:
+            if self.stopping:
+                raise RuntimeError("the run is stopping")
+            stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
+            self._program = ProgramMain(program, self.channels.endpoint, self.speed_file, stdin)
+        return self.adopt(self._program, "main", "main", self._program.outputs)
+
+    def write_stdin(self, line: str) -> None:
+        main = self._program
+        if main is None or main.stdin is None:
+            raise ValueError("the program's input is not the dashboard's")
+        with contextlib.suppress(BrokenPipeError):
+            os.write(main.stdin, (line + "\n").encode())
+        emit("ui.input", line)
 
     def sleep(self, seconds: float) -> bool:
         remaining = float(seconds)
@@ -185,9 +207,6 @@ class Supervisor:
         self._exit_seen.setdefault(pid, now_ns())
         return False
 
-    def note(self, text: str) -> None:
-        emit("note", text)
-
     # --- running a lesson ------------------------------------------------------
 
     def run(self, lesson: Lesson) -> None:
@@ -207,19 +226,11 @@ class Supervisor:
         finally:
             lesson.directing = False
 
-    def read(self, timeout: float = 0.05) -> list[Event]:
-        events = self.channels.read(timeout)
-        for event in events:
-            if event.kind in ("proc.spawn", "proc.start") and event.pid not in self.children and event.pid != self.pid:
-                self.grandchildren.add(event.pid)
-                self.sampler.track(event.pid)
-            elif event.kind == "proc.exit":
-                self.grandchildren.discard(event.pid)
-        return events
-
-    def drain(self) -> list[Event]:
-        """Every record already made, the ones held back for ordering included."""
-        return self.channels.flush()
+    def _connected(self, pid: int) -> None:
+        """A process connected (the channels' thread): one of the run's, ours or not."""
+        if pid not in self.children and pid != self.pid:
+            self.grandchildren.add(pid)
+        self.sampler.track(pid)
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
@@ -235,6 +246,7 @@ class Supervisor:
             # parent be killed first, the sampler finding it gone does.
             for pid in self.sampler.take_gone():
                 if pid in self.grandchildren:
+                    self.grandchildren.discard(pid)
                     self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
 
     # --- signals -------------------------------------------------------------

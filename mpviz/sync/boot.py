@@ -19,7 +19,8 @@ from multiprocessing.connection import wait
 from mpviz import telemetry
 from mpviz.sync import pace
 from mpviz.sync.pace import Pace
-from mpviz.telemetry import SocketReporter, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry.reporter import SocketReporter
 
 # Exit code of a lesson process whose dashboard has died.
 ORPHAN_EXIT = 70

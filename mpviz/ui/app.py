@@ -22,12 +22,12 @@ from textual.worker import Worker, WorkerState
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.registry import NAMES, lessons
+from mpviz.registry import NAMES, lesson_class, lessons
 from mpviz.runtime.run import Settings
 from mpviz.ui.driver import TerminalDriver
 from mpviz.ui.messages import LeaveLesson, OpenLesson, RestartLesson
 from mpviz.ui.screens.home import home_screen
-from mpviz.ui.screens.lesson import LessonScreen, lesson_screen
+from mpviz.ui.screens.run import RunScreen, run_screen
 from mpviz.ui.sources import LiveSource, Source
 
 # Seconds the app has to end by itself after SIGTERM or SIGHUP.
@@ -50,7 +50,7 @@ class MpvizApp(App[int]):
 
     def __init__(self, source: Source | None = None, defaults: Settings | None = None) -> None:
         super().__init__()
-        self.defaults = defaults or Settings(lesson=NAMES[0])
+        self.defaults = defaults or Settings(lesson_class(NAMES[0]))
         self._first = source
         # Every source this app opened: all are closed when it ends, whatever happens.
         self.sources: list[Source] = [] if source is None else [source]
@@ -65,7 +65,7 @@ class MpvizApp(App[int]):
         # The lessons underneath, so that leaving a lesson always lands there.
         self.push_screen(home_screen())
         if self._first is not None:
-            self.push_screen(lesson_screen(self._first))
+            self.push_screen(run_screen(self._first))
 
     # --- lessons ----------------------------------------------------------------
 
@@ -74,27 +74,28 @@ class MpvizApp(App[int]):
         self.open_lesson(message.name)
 
     def open_lesson(self, name: str, params: dict[str, Any] | None = None) -> None:
+        cls = lesson_class(name)
         if params is None:
-            params = self.defaults.params if name == self.defaults.lesson else {}
-        settings = replace(self.defaults, lesson=name, params=dict(params), record=None)
+            params = self.defaults.params if cls is self.defaults.lesson else {}
+        settings = replace(self.defaults, lesson=cls, params=dict(params), record=None)
         try:
-            source = LiveSource.lesson_run(settings)
+            source = LiveSource.start(settings)
         except ValueError as exc:
             self.notify(str(exc), title=str(SAY["cannot_start"]), severity="error")
             return
         self.sources.append(source)
-        self.push_screen(lesson_screen(source))
+        self.push_screen(run_screen(source))
 
     @on(LeaveLesson)
     def _leave(self, message: LeaveLesson) -> None:
         """Back to the lessons: the lesson's processes are stopped."""
-        if isinstance(self.screen, LessonScreen):
+        if isinstance(self.screen, RunScreen):
             self._close(self.screen.source)
             self.pop_screen()
 
     @on(RestartLesson)
     def _restart(self, message: RestartLesson) -> None:
-        if not isinstance(self.screen, LessonScreen):
+        if not isinstance(self.screen, RunScreen):
             return
         old = self.screen.source
         self._close(old)
@@ -105,7 +106,7 @@ class MpvizApp(App[int]):
             self.pop_screen()
             return
         self.sources.append(new)
-        self.switch_screen(lesson_screen(new))
+        self.switch_screen(run_screen(new))
 
     def _close(self, source: Source) -> None:
         def close() -> None:
@@ -165,7 +166,7 @@ class MpvizApp(App[int]):
             )
 
     def _switch_to(self, name: str) -> None:
-        if isinstance(self.screen, LessonScreen):
+        if isinstance(self.screen, RunScreen):
             self._close(self.screen.source)
             self.pop_screen()
         self.open_lesson(name)

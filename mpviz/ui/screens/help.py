@@ -33,33 +33,6 @@ LEGEND = T(
 )
 
 
-PROGRAM = T(
-    """\
-# Watching {name}
-
-Every process of the program is a row of **Processes**, parent before child.
-**Primitives** shows each lock, semaphore, event, queue and pipe it made,
-named after the variable it was assigned to, with who holds it and who waits.
-**Printed** is what each process printed, in its own colour; type a line in
-the box below it for the program's standard input. A deadlock, a lock held
-by a dead process, or a wait nobody can end is named at the top.
-""",
-    """\
-# 观察 {name}
-
-程序的每个进程是 **进程** 里的一行,父进程在子进程前面。
-**同步原语** 列出它创建的每个锁、信号量、事件、队列和管道,以赋给的变量命名,
-显示谁持有、谁在等。**打印输出** 是每个进程打印的内容,各用自己的颜色;
-在下面的框里输入一行,就送到程序的标准输入。死锁、被已死进程持有的锁、
-谁也结束不了的等待,会在最上面指出来。
-""",
-)
-
-ABOUT = T(
-    "# {title}\n\n{teaches}.\n\n{explain}\n\n**Watch for:** {watch}.\n",
-    "# {title}\n\n{teaches}。\n\n{explain}\n\n**注意看:** {watch}。\n",
-)
-
 BODY = T(
     """\
 {about}
@@ -102,20 +75,15 @@ TITLE = T("Help", "帮助")
 CLOSE = T("escape to close", "escape 关闭")
 
 
-def help_text(lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> str:
+def help_text(lesson: type[Lesson], name: str, keys: list[tuple[str, str]]) -> str:
     rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
-    about = (
-        PROGRAM(name=name)
-        if lesson is None
-        else ABOUT(title=lesson.title, teaches=lesson.teaches, explain=lesson.explain, watch=lesson.watch)
-    )
-    return BODY(about=about, rows=rows, legend=LEGEND)
+    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND)
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", str(CLOSE))]
 
-    def __init__(self, lesson: type[Lesson] | None, name: str, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, lesson: type[Lesson], name: str, keys: list[tuple[str, str]]) -> None:
         super().__init__()
         self.lesson = lesson
         self.name_shown = name

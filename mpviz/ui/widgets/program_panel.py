@@ -34,6 +34,8 @@ class ProgramPanel(LessonPanel):
         self.part("main").show(text)
 
 
+PANEL = ProgramPanel
+
 BACK = T("Back to the table", "回到进程表")
 
 

@@ -1,7 +1,10 @@
-"""The screen of a run: processes, the lesson's picture (or the program's primitives), the timeline, the log.
+"""The screen of a run, live or replayed: processes, the lesson's picture, the timeline, the log.
 
-A watched program's screen shows its primitives where a lesson shows its
-picture, and what its processes print, with a box to type into its stdin.
+One screen for lessons and watched programs alike: a program is a lesson
+(:class:`~mpviz.program.Watched`) whose panel draws its primitives and which
+asks for what its processes print, with a box to type into its stdin
+(``Lesson.printed``).  The keys are in :mod:`mpviz.ui.keys`, the redraw
+pacing in :mod:`mpviz.ui.pacing`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from mpviz.lesson import Lesson
 from mpviz.model import Model
 from mpviz.registry import panel_class
 from mpviz.telemetry import Event
+from mpviz.ui.keys import KEYS, LIVE_ONLY, REPLAY_ONLY, common_keys
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
+from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.contention import ContentionView
 from mpviz.ui.widgets.details import Details
@@ -36,104 +41,24 @@ from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
-from mpviz.ui.widgets.program_panel import ProgramInput, ProgramPanel
+from mpviz.ui.widgets.program_panel import ProgramInput
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
 from mpviz.ui.widgets.wait_graph import WaitGraph
 
-# The screen redraws at most this often, whatever the flow of records.
-REFRESH_S = 0.1
-# The drawings (panel, timeline, details) redraw at most this often.
-PICTURE_NS = 250_000_000
 # The reader gathers a flood of records for this long before posting them.
 BATCH_S = 0.03
 # With nothing to read, the reader waits this long (a live run's records and its
-# closing wake it at once; a replay looks more often, see ReplaySource.read).
+# closing wake it at once; a replay looks more often, see Player.read).
 READ_WAIT_S = 1.0
-NS = 1_000_000_000
 SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
-
-# Keys that do the same thing in every lesson.  Lesson keys come from the
-# lesson's actions (see ``lesson_screen``).
-KEYS = {
-    "help": T("Help", "帮助"),
-    "restart": T("Restart", "重来"),
-    "speed": T("Speed", "速度"),
-    "speed_tip": T("lesson time runs twice as fast (+) or half as fast (-)", "课程时间快一倍(+)或慢一半(-)"),
-    "slower": T("Slower", "慢一点"),
-    "slower_tip": T("slower: lesson time runs half as fast", "慢一点:课程时间慢一半"),
-    "pause": T("Pause/resume", "暂停/继续"),
-    "pause_all": T("Pause all", "全部暂停"),
-    "kill": T("Kill", "杀掉"),
-    "exited": T("Exited", "已退出"),
-    "exited_tip": T("show the exited processes, or fold them into one line", "显示已退出的进程,或折成一行"),
-    "sort": T("Sort", "排序"),
-    "sort_tip": T("sort the processes by CPU, state, PID (< back)", "按 CPU、状态、PID 排序(< 往回)"),
-    "sort_back": T("Sort back", "往回排序"),
-    "filter": T("Filter", "筛选"),
-    "clear_filter": T("Clear the filter", "清除筛选"),
-    "filter_tip": T("show only the processes whose name has what you type", "只显示名字里有你输入的字的进程"),
-    "play": T("Play/pause", "播放/暂停"),
-    "step": T("Step", "单步"),
-    "waits": T("Waits", "等待图"),
-    "waits_tip": T("the wait-for graph: who holds what, who waits, deadlocks", "等待图:谁持有什么,谁在等,死锁"),
-    "stats": T("Stats", "统计"),
-    "stats_tip": T("contention: waits and holds, each process's time", "争用:等待与持有,每个进程的时间"),
-    "seek": T("Seek", "跳转"),
-    "seek_tip": T("replay: back or on 1 s", "回放:后退或前进 1 秒"),
-    "on1": T("On 1 s", "前进 1 秒"),
-    "back10": T("replay: back 10 s", "回放:后退 10 秒"),
-    "on10": T("replay: on 10 s", "回放:前进 10 秒"),
-    "start": T("replay: the start", "回放:开头"),
-    "end": T("replay: the end", "回放:结尾"),
-    "home": T("Lessons", "课程"),
-}
-
-
-def common_keys() -> list[BindingType]:
-    """The keys every lesson has, described in the current language."""
-    return [
-        Binding("question_mark", "help", str(KEYS["help"])),
-        Binding("r", "restart", str(KEYS["restart"])),
-        # One footer slot teaches both speed keys.
-        Binding("plus,equals_sign", "faster", str(KEYS["speed"]), key_display="+/-", tooltip=str(KEYS["speed_tip"])),
-        Binding("minus", "slower", str(KEYS["slower"]), key_display="-", show=False, tooltip=str(KEYS["slower_tip"])),
-        Binding("z", "pause", str(KEYS["pause"])),
-        Binding("Z", "pause_all", str(KEYS["pause_all"]), show=False),
-        Binding("k", "kill", str(KEYS["kill"])),
-        Binding("h", "exited", str(KEYS["exited"]), tooltip=str(KEYS["exited_tip"])),
-        Binding(
-            "greater_than_sign",
-            "sort(1)",
-            str(KEYS["sort"]),
-            key_display="</>",
-            show=False,
-            tooltip=str(KEYS["sort_tip"]),
-        ),
-        Binding("less_than_sign", "sort(-1)", str(KEYS["sort_back"]), show=False, tooltip=str(KEYS["sort_tip"])),
-        Binding("slash", "filter", str(KEYS["filter"]), show=False, tooltip=str(KEYS["filter_tip"])),
-        Binding("space", "replay_pause", str(KEYS["play"])),
-        Binding("n", "step", str(KEYS["step"])),
-        Binding("w", "view('graph')", str(KEYS["waits"]), tooltip=str(KEYS["waits_tip"])),
-        Binding("s", "view('contention')", str(KEYS["stats"]), tooltip=str(KEYS["stats_tip"])),
-        # A replay's scrubber, before the process table's own keys (in a replay only).
-        Binding("left", "seek(-1)", str(KEYS["seek"]), key_display="←/→", priority=True, tooltip=str(KEYS["seek_tip"])),
-        Binding("right", "seek(1)", str(KEYS["on1"]), show=False, priority=True),
-        Binding("shift+left", "seek(-10)", str(KEYS["back10"]), show=False, priority=True, tooltip=str(KEYS["back10"])),
-        Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
-        Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
-        Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
-        Binding("escape", "home", str(KEYS["home"]), show=False),
-    ]
 
 
 SAY = {
-    "program": T("watching a program", "观察一个程序"),
     "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
     "table_keys": T("< > sort · / filter", "< > 排序 · / 筛选"),
     "processes": T("Processes", "进程"),
-    "primitives": T("Primitives", "同步原语"),
     "events": T("Events", "事件记录"),
     "selected": T("Selected process", "选中的进程"),
     "printed": T("Printed", "打印输出"),
@@ -152,9 +77,6 @@ SAY = {
     "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
     "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
 }
-
-LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
-REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
 
 
 class Alerts(TextView):
@@ -175,40 +97,36 @@ class FilterInput(Input):
         self.screen.query_one(ProcessTable).focus()
 
 
-class LessonScreen(Screen):
+class RunScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = []  # the screen classes of lesson_screen() have the keys
 
     def __init__(self, source: Source) -> None:
         super().__init__()
         self.source = source
         self.model = source.model
-        self._last_second = -1
         self._frozen = source.frozen
         self._refresh_timer: Timer | None = None
-        self._refreshed_at = 0.0
-        self._stale = False  # the drawings are behind the model
-        self._pictured_ns = 0
+        self._pace = Pacer()
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
 
     @property
-    def lesson(self) -> type[Lesson] | None:
+    def lesson(self) -> type[Lesson]:
         return self.source.lesson
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Alerts(id="alerts")
-        yield ProcessTable(id="procs", tree=self.lesson is None)
+        yield ProcessTable(id="procs", tree=self.lesson.tree)
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
-            panel: type[LessonPanel] = ProgramPanel if self.lesson is None else panel_class(self.lesson)
-            yield panel(id="panel")
+            yield panel_class(self.lesson)(id="panel")
             with ContentSwitcher(initial="timeline", id="views"):
                 yield Timeline(id="timeline")
                 yield WaitGraph(id="graph")
                 yield ContentionView(id="contention")
         with Horizontal(id="bottom"):
-            if self.lesson is None:
+            if self.lesson.printed:
                 with Vertical(id="printed"):
                     yield OutputView(id="output")
                     if self.source.controls is not None:
@@ -219,17 +137,18 @@ class LessonScreen(Screen):
 
     def on_mount(self) -> None:
         lesson = self.lesson
-        heading = lesson.heading(self.source.values) if lesson else str(SAY["program"])
+        self.set_class(lesson.printed, "-printed")
+        heading = lesson.heading(self.source.values)
         self._title = f"mpviz · {self.source.name}: {heading}"
         self.query_one(TitleBar).set(self._title)
         self.query_one("#procs").border_title = str(SAY["processes"])
         self.query_one("#procs").border_subtitle = str(SAY["table_keys"])  # the keys the footer has no room for
-        self.query_one("#panel").border_title = heading if lesson else str(SAY["primitives"])
+        self.query_one("#panel").border_title = lesson.panel_title(self.source.values)
         self.query_one("#log").border_title = str(SAY["events"])
         self.query_one("#graph").border_title = str(SAY["graph"])
         self.query_one("#contention").border_title = str(SAY["contention"])
         self.query_one("#details").border_title = str(SAY["selected"])
-        if lesson is None:
+        if lesson.printed:
             self.query_one("#printed").border_title = str(SAY["printed"])
         if self._frozen:
             self._take(self.source.read(0))
@@ -245,7 +164,7 @@ class LessonScreen(Screen):
         self.set_class(event.size.height < 32, "-short")
         self.set_class(event.size.width < 100, "-narrow")
         self.query_one(Footer).compact = event.size.width < 140
-        self._last_second = -1  # redraw everything at the new size
+        self._pace.reset()  # redraw everything at the new size
         if self._frozen:
             self.call_after_refresh(self.refresh_views)
 
@@ -302,16 +221,15 @@ class LessonScreen(Screen):
             output.add(model, list(model.output)[-MOST_PER_BATCH:])
             self.call_after_refresh(output.scroll_end, animate=False)
         self.query_one(ProcessTable).reset()
-        self._last_second = -1
+        self._pace.reset()
 
     def _ask_refresh(self, at_least: float = 0.0) -> None:
-        """Refresh soon, but not more often than every REFRESH_S, however fast records come."""
+        """Refresh soon, but not more often than the pace allows, however fast records come."""
         if self._refresh_timer is None:
-            wait = max(at_least, self._refreshed_at + REFRESH_S - time.monotonic())
-            self._refresh_timer = self.set_timer(max(wait, 0.001), self._refresh_now)  # Textual: no 0 s timers
+            self._refresh_timer = self.set_timer(self._pace.wait(time.monotonic(), at_least), self._refresh_now)
 
     def _tick(self) -> None:
-        if time.monotonic() - self._refreshed_at >= 0.9:
+        if time.monotonic() - self._pace.refreshed_at >= 0.9:
             self.refresh_views()
 
     def _refresh_now(self) -> None:
@@ -321,39 +239,28 @@ class LessonScreen(Screen):
     # --- records out --------------------------------------------------------------
 
     def refresh_views(self) -> None:
-        """Bring the views up to the model: what moved since the last time, and
-        every second whatever shows the passing of time.  The table, the alerts
-        and the title follow at the tick's pace; the drawings (the lesson's
-        picture, the timeline, the details) at most every PICTURE_NS."""
-        self._refreshed_at = time.monotonic()
+        """Bring the views up to the model: what moved since the last time, and every second
+        whatever shows the passing of time (see :mod:`mpviz.ui.pacing`)."""
         if self._unlogged:
             self.query_one(EventLog).add(self.model, list(self._unlogged))
             for output in self.query(OutputView):
                 output.add(self.model, list(self._unlogged))
             self._unlogged.clear()
         now = self.source.now_ns()
-        second = now // NS
-        full = second != self._last_second
         procs, prims = self.model.take_dirty()
-        self._stale |= bool(procs or prims)
-        if not (procs or prims or full):
+        plan = self._pace.plan(now, bool(procs or prims), time.monotonic())
+        if plan is None:
             return
-        self._last_second = second
         table = self.query_one(ProcessTable)
-        table.sync(self.model, now, procs, clock=full)
+        table.sync(self.model, now, procs, clock=plan.full)
         self._show_alerts(now)
         self._show_status(now)
-        if full or (self._stale and now - self._pictured_ns >= PICTURE_NS):
-            self._stale = False
-            # The pace is for floods of records: the second's redraw does not count, or a
-            # record just after it would be drawn in two passes (the table now, the pictures later).
-            if not full:
-                self._pictured_ns = now
+        if plan.pictures:
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
             self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
-        if self._stale:  # the drawings wait for their turn: make sure it comes
-            self._ask_refresh((self._pictured_ns + PICTURE_NS - now) / NS)
+        if plan.later is not None:  # the drawings wait for their turn: make sure it comes
+            self._ask_refresh(plan.later)
 
     def _sync_view(self, now: int) -> None:
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
@@ -437,8 +344,7 @@ class LessonScreen(Screen):
         return True
 
     def action_lesson(self, method: str) -> None:
-        lesson = self.lesson
-        action = next((a for a in lesson.actions if a.method == method), None) if lesson else None
+        action = next((a for a in self.lesson.actions if a.method == method), None)
         if action is None:
             return
         self._act(method, *([self.query_one(ProcessTable).selected_pid] if action.selected else []))
@@ -536,13 +442,13 @@ class LessonScreen(Screen):
     def action_replay_pause(self) -> None:
         if self.source.player is not None:
             self.source.player.toggle_pause()
-            self._last_second = -1
+            self._pace.reset()
             self._ask_refresh()
 
     def action_step(self) -> None:
         if self.source.player is not None:
             self._take(self.source.player.step())
-            self._last_second = -1
+            self._pace.reset()
 
     def action_seek(self, seconds: float) -> None:
         if self.source.player is not None:
@@ -557,7 +463,7 @@ class LessonScreen(Screen):
 
     def _moved(self) -> None:
         """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
-        self._last_second = -1
+        self._pace.reset()
         if self._frozen:
             self._take(self.source.read(0), self.source.model)
             self.refresh_views()
@@ -568,40 +474,32 @@ class LessonScreen(Screen):
         """Show ``name`` beside the picture, or the timeline again if it is shown."""
         views = self.query_one(ContentSwitcher)
         views.current = "timeline" if views.current == name else name
-        self._last_second = -1
+        self._pace.reset()
         self.call_after_refresh(self.refresh_views)  # once the view has its size
 
 
-_SCREENS: dict[tuple[str, str], type[LessonScreen]] = {}
+_SCREENS: dict[tuple[str, str], type[RunScreen]] = {}
 
 
-def screen_class(lesson: type[Lesson] | None) -> type[LessonScreen]:
-    """The screen class of a lesson (a watched program: ``None``), its keys in the current language:
-    under a class with the common keys, its own keys, then the common ones again
-    (Textual merges bindings down the classes: the footer shows the common keys first).
+def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
+    """The screen class of a lesson, its keys in the current language: under a class with the
+    common keys, its own keys, then the common ones again (Textual merges bindings down the
+    classes: the footer shows the common keys first).
 
     Made once per lesson and language: Textual keeps caches per class, and a
     class made on every restart would keep them all."""
-    name = lesson.name if lesson else ""
-    cls = _SCREENS.get((name, lang.current()))
+    cls = _SCREENS.get((lesson.name, lang.current()))
     if cls is not None:
         return cls
-    if lesson is None:
-        cls = type("ProgramScreen", (ProgramScreen,), {"BINDINGS": common_keys()})
-    else:
-        keys: list[BindingType] = [
-            Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
-        ]
-        keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
-        base = type("LessonScreen", (LessonScreen,), {"BINDINGS": common_keys()})
-        cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
-    _SCREENS[(name, lang.current())] = cls
+    keys: list[BindingType] = [
+        Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
+    ]
+    keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})
+    cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
+    _SCREENS[(lesson.name, lang.current())] = cls
     return cls
 
 
-class ProgramScreen(LessonScreen):
-    """A watched program: the keys every lesson has."""
-
-
-def lesson_screen(source: Source) -> LessonScreen:
+def run_screen(source: Source) -> RunScreen:
     return screen_class(source.lesson)(source)

@@ -1,4 +1,4 @@
-"""Reading a recording: a header and a stream of records, every field checked, in time order.
+"""Reading a recording: its header, and a stream of its records, every field checked, in time order.
 
 A recording is JSONL: a header (``{"mpviz": 1, "lesson": …}`` or ``"program"``)
 then one record a line, ``[t_ns, pid, kind, obj, data]``.  Whatever a file
@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mpviz.lesson import Lesson
+from mpviz.program import Program, Watched
 from mpviz.registry import lesson_class
 from mpviz.telemetry import Event, Malformed
 
-# The longest line read whole: a record is at most 4 KiB on the wire.
-MAX_LINE = 64 * 1024
+# The longest line of a recording read whole (a record is at most 4 KiB on the wire).
+MAX_RECORD_LINE = 64 * 1024
 # Records held back to be sorted in time order.
 REORDER = 1024
 # A record this much later than every one before it is not from the same run.
@@ -47,7 +48,7 @@ MAX_INT = 2**63 - 1
 MAX_FLOAT = 2.0**53
 
 
-def open_recording(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> BinaryIO:
     """The file, opened for reading if it is a regular file; OSError or Malformed otherwise.
 
     Opened without blocking first: a FIFO with no writer would block the open itself."""
@@ -70,17 +71,17 @@ def open_recording(path: Path) -> BinaryIO:
 
 @dataclass
 class Header:
-    """What a recording says about itself: a lesson and its checked parameters, or a program."""
+    """What a recording says about itself: a lesson and its checked parameters, or a program (``Watched``)."""
 
     raw: dict[str, Any]
     name: str  # the lesson's name, or the program's
-    lesson: type[Lesson] | None = None
+    lesson: type[Lesson]
     params: dict[str, Any] = field(default_factory=dict)
     size: int = 0  # bytes of the header line: records start there
 
     @property
     def facts(self) -> dict[str, Any]:
-        return self.lesson.facts if self.lesson is not None else {}
+        return self.lesson.facts
 
 
 HEADER_FIELDS: dict[str, Callable[[Any], bool]] = {
@@ -97,10 +98,10 @@ HEADER_FIELDS: dict[str, Callable[[Any], bool]] = {
 
 def read_header(f: BinaryIO) -> Header:
     """Line 1 of an open recording, checked; Malformed with the reason otherwise."""
-    line = f.readline(MAX_LINE + 1)
+    line = f.readline(MAX_RECORD_LINE + 1)
     if not line:
         raise Malformed("empty file, not an mpviz recording")
-    if len(line) > MAX_LINE:
+    if len(line) > MAX_RECORD_LINE:
         raise Malformed("line 1 is too long: not an mpviz recording")
     try:
         raw = json.loads(line, parse_constant=_no_constant)
@@ -113,7 +114,8 @@ def read_header(f: BinaryIO) -> Header:
             raise Malformed(f"line 1: {key} {_shown(raw[key])} is not what a recording holds")
     program = raw.get("program")
     if program:
-        return Header(raw, program, size=len(line))
+        watched = Program.from_argv(raw.get("argv") or [program])
+        return Header(raw, program, Watched, {"program": watched}, size=len(line))
     name = raw.get("lesson")
     try:
         lesson = lesson_class(str(name))
@@ -309,13 +311,13 @@ class Stream:
 
     def _read_one(self) -> None:
         number = self._line
-        raw = self._f.readline(MAX_LINE + 1)
+        raw = self._f.readline(MAX_RECORD_LINE + 1)
         if not raw:
             self._eof = True
             return
         self._line += 1
         self._offset += len(raw)
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+        if len(raw) > MAX_RECORD_LINE and not raw.endswith(b"\n"):
             self._offset += self._skip_rest()
             self._bad(number, "longer than 64 KiB")
             return
@@ -342,7 +344,7 @@ class Stream:
     def _skip_rest(self) -> int:
         """Skip to the end of an overlong line, in bounded steps; the bytes skipped."""
         skipped = 0
-        while chunk := self._f.readline(MAX_LINE):
+        while chunk := self._f.readline(MAX_RECORD_LINE):
             skipped += len(chunk)
             if chunk.endswith(b"\n"):
                 break
@@ -359,7 +361,7 @@ class Stream:
 
 def read_all(path: Path) -> tuple[Header, Stream]:
     """A recording opened for one pass (``mpviz stats``, ``mpviz export``): its header and its stream."""
-    f = open_recording(path)
+    f = open_regular(path)
     try:
         header = read_header(f)
         stream = Stream(f, Stream.start_position(header), header.facts)

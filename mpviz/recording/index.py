@@ -1,4 +1,4 @@
-"""A recording as a player reads it: records as they come, and the model at any moment, fast.
+"""A recording's index: the model at any moment of it, fast, from checkpoints a thread keeps as it scans.
 
 The file is never read whole.  :class:`Index` scans it once, in a thread of
 its own, applying every record to a model of its own and keeping a
@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mpviz.model import Model
-from mpviz.recording import MAX_GAP_NS, MAX_LINE, Header, Position, Stream, check_event, open_recording, read_header
+from mpviz.recording.reader import (
+    MAX_GAP_NS,
+    MAX_RECORD_LINE,
+    Header,
+    Position,
+    Stream,
+    check_event,
+    open_regular,
+    read_header,
+)
 from mpviz.telemetry import Malformed
 
 CHECKPOINT_EVERY = 1000
@@ -119,7 +128,7 @@ class Index:
     def scan(self) -> None:
         """Read the recording to its end, keeping checkpoints; the end, or what stopped it, is kept."""
         model = Model()
-        with _fewer_collections(), open_recording(self.path) as f:
+        with _fewer_collections(), open_regular(self.path) as f:
             stream = Stream(f, Stream.start_position(self.header), self.header.facts)
             try:
                 for event in stream:
@@ -181,7 +190,7 @@ class Recording:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._f = open_recording(path)
+        self._f = open_regular(path)
         try:
             self.header = read_header(self._f)
             first = Stream(self._f, Stream.start_position(self.header), self.header.facts)
@@ -205,7 +214,7 @@ class Recording:
         self._f.seek(max(self.header.size, size - TAIL_BYTES))
         latest = 0
         for raw in self._f.read(TAIL_BYTES).split(b"\n")[1:]:
-            if len(raw) < MAX_LINE:
+            if len(raw) < MAX_RECORD_LINE:
                 with contextlib.suppress(ValueError, RecursionError, Malformed):
                     t_ns = check_event(json.loads(raw), self.header.facts).t_ns
                     latest = max(latest, t_ns if t_ns <= self.t0 + MAX_GAP_NS else 0)

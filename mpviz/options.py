@@ -1,0 +1,210 @@
+"""The command line's words: every command, its options, and how each value is checked.
+
+Kept light on purpose, like :mod:`mpviz.cli`: a spawned child re-imports the
+module behind ``__main__``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mpviz import lang
+from mpviz.lesson import Lesson, Param
+from mpviz.program import Program
+from mpviz.registry import lessons
+
+USAGE_EXIT = 2
+
+# Never plain fork from the dashboard: it is multi-threaded, and a forked
+# child would inherit Textual's signal handlers (docs/ARCHITECTURE.md).
+# Headless, a lesson may fork, as the tutorial's code does.
+START_METHODS = ("fork", "spawn", "forkserver")
+DASHBOARD_METHODS = ("spawn", "forkserver")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_EXIT, f"mpviz: error: {message} (see 'mpviz --help')\n")
+
+
+# The options every lesson takes, checked like the lessons' own.
+SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
+DURATION = Param("duration", 0.0, "stop after S seconds", above=0, high=10_000_000, noun="a number of seconds")
+SEED = Param("seed", 0, "fix every process's random numbers", low=0)
+LANG = Param(
+    "lang", "en", f"the language of every word shown (default: ${lang.ENV}, else en)", choices=tuple(lang.Lang)
+)
+
+
+def _param_type(param: Param):
+    def parse(text: str) -> Any:
+        try:
+            return param.parse(text)
+        except ValueError as exc:  # argparse says "argument --flag: " before it
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None:
+    lesson = parser.add_argument_group(f"{cls.name} options")
+    for param in cls.params:
+        if isinstance(param.default, bool):
+            lesson.add_argument(param.flag, dest=param.name, action="store_true", help=str(param.help))
+        else:
+            lesson.add_argument(
+                param.flag,
+                dest=param.name,
+                type=_param_type(param),
+                default=param.default,
+                metavar="N" if isinstance(param.default, int) else "X",
+                help=f"{param.help} (default {param.default})",
+            )
+    common = _add_watch_options(parser)
+    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
+    common.add_argument(
+        "--start-method",
+        choices=START_METHODS,
+        default="spawn",
+        help="how children start (default spawn; fork only with --headless)",
+    )
+
+
+def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
+    """The options a lesson and a program share; the group, for more."""
+    common = parser.add_argument_group("run options")
+    common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
+    common.add_argument("--duration", type=_param_type(DURATION), metavar="S", help=str(DURATION.help))
+    common.add_argument(
+        "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
+    )
+    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    _add_lang_option(common)
+    common.add_argument(
+        "--trace-out", type=Path, metavar="TRACE.json", help="at the end, write the run as a Perfetto / Chrome trace"
+    )
+    return common
+
+
+def _add_lang_option(parser: Any) -> None:
+    parser.add_argument("--lang", type=_param_type(LANG), metavar="en|zh", help=str(LANG.help))
+
+
+def program_parser() -> Parser:
+    parser = Parser(
+        prog="mpviz run",
+        usage="mpviz run PROG.py [options] [-- ARGS ...]  |  mpviz run -m MODULE [options] [-- ARGS ...]",
+        description=(
+            "Watch any Python program, unmodified: its processes at any depth, its locks, queues and "
+            "events named after their variables, what each process prints, and the deadlock or hang named."
+        ),
+        epilog="Only sleeps follow --speed (time.sleep is divided by it).",
+    )
+    parser.add_argument("target", nargs="?", metavar="PROG.py", help="the program")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
+    _add_watch_options(parser)
+    return parser
+
+
+def program_args(argv: list[str]) -> tuple[argparse.Namespace, Program]:
+    """``run PROG.py [options] [-- ARGS]``: mpviz's options before ``--``, the program's after."""
+    ours, rest = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    parser = program_parser()
+    args = parser.parse_args(ours)
+    if (args.target is None) == (args.module is None):
+        parser.error("name a program file or -m MODULE")
+    if args.module is not None:
+        return args, Program(args.module, tuple(rest), module=True)
+    return args, Program(args.target, tuple(rest))
+
+
+# mpviz serve: the dashboard in a browser (mpviz/serve.py, imported only when it runs).
+SERVE_OPTIONS = (
+    (
+        Param("host", "127.0.0.1", "the address to listen on (anyone who reaches it can start processes here)"),
+        "ADDRESS",
+    ),
+    (Param("port", 8000, "the port to listen on (0: any free one)", low=0, high=65535), "N"),
+    (Param("max_visitors", 8, "dashboards at most at once; one more visitor gets a page saying so", low=1), "N"),
+    (Param("idle_timeout", 900, "end a dashboard after S seconds without a key or the mouse", low=1), "S"),
+    (Param("lang", "en", "the dashboards' language", choices=("en", "zh")), "en|zh"),
+)
+
+
+def _add_serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="the dashboard in a browser: every visitor gets their own",
+        description="Serve the dashboard to browsers: every visitor gets their own dashboard and lesson processes, "
+        "ended when their page closes.",
+    )
+    for param, metavar in SERVE_OPTIONS:
+        serve.add_argument(
+            param.flag,
+            dest=param.name,
+            type=_param_type(param),
+            default=param.default,
+            metavar=metavar,
+            help=f"{param.help} (default {param.default})",
+        )
+    serve.add_argument(
+        "dashboard",
+        nargs="*",
+        metavar="-- ARGS",
+        help="what every visitor's dashboard opens, as after 'mpviz' (a lesson and its options, a program)",
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="mpviz",
+        description="Watch the classic Python multiprocessing lessons run as real processes.",
+        epilog="Run 'mpviz' alone for the dashboard, 'mpviz LESSON' to open one lesson, 'mpviz list' for the lessons.",
+    )
+    from mpviz import __version__
+
+    parser.add_argument("--version", action="version", version=f"mpviz {__version__}")
+    _add_lang_option(parser)  # taken off the front by main(): "mpviz --lang zh ktv"
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("list", help="name every lesson and what it teaches")
+    run = commands.add_parser("run", help="run a lesson (the dashboard, or --headless)")
+    chosen = run.add_subparsers(dest="lesson", metavar="LESSON", required=True)
+    for cls in lessons():
+        teaches = str(cls.teaches)
+        _add_run_options(chosen.add_parser(cls.name, help=teaches, description=teaches), cls)
+    _add_serve_parser(commands)
+    _add_insight_parsers(commands)
+    replay = commands.add_parser("replay", help="play a recording made with --record")
+    replay.add_argument("file", type=Path, metavar="FILE.jsonl")
+    replay.add_argument(
+        "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help="play F times faster (default 1)"
+    )
+    _add_lang_option(replay)
+    return parser
+
+
+# --- mpviz stats, mpviz export, --trace-out: what a recording says about contention ------------
+
+
+def _add_insight_parsers(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats",
+        help="contention in a recording: waits and holds per primitive, each process's time",
+        description="Contention figures of a recorded run: per lock, semaphore and condition the waits "
+        "(p50, p99, max) and holds, per queue the time blocked, per event the waits, and each process's "
+        "time split into running, holding, waiting for a lock, blocked on a queue, waiting on an event, sleeping.",
+    )
+    stats.add_argument("file", type=Path, metavar="FILE.jsonl")
+    stats.add_argument("--json", action="store_true", help="one JSON object (its keys: see the README)")
+    export = commands.add_parser(
+        "export",
+        help="a recording as a Perfetto / Chrome trace (open it in ui.perfetto.dev)",
+        description="Write a recorded run in the JSON trace event format: a track per process, slices for "
+        "waits and holds, counters, and arrows from each release, put, set() and send to what it let through.",
+    )
+    export.add_argument("file", type=Path, metavar="FILE.jsonl")
+    export.add_argument("-o", dest="out", type=Path, required=True, metavar="TRACE.json", help="where the trace goes")

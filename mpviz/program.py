@@ -1,0 +1,187 @@
+"""A watched program: any Python program, unmodified, watched as a lesson is.
+
+``mpviz prog.py`` runs the program's main as a child of the supervisor (see
+:mod:`mpviz.runtime.program`), every Python process of it reporting through
+mpviz's multiprocessing.  To the screens, the headless runner and a replay it
+is a kind of lesson, :class:`Watched`: its main part starts the program, its
+verdict names what went wrong (a deadlock, a hang) or how it ended, its panel
+draws its primitives, and what its processes print is shown with a box for
+its standard input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mpviz.lang import T
+from mpviz.lesson import Lesson, Run, Verdict
+
+if TYPE_CHECKING:  # the model is only read, never imported at run time
+    from mpviz.model import Model
+
+
+@dataclass(frozen=True)
+class Program:
+    """What to run: a file (``prog.py``) or a module (``-m package.module``), and its arguments."""
+
+    target: str
+    args: tuple[str, ...] = field(default=())
+    module: bool = False
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> Program:
+        """The program a recording's ``argv`` ran (``[prog.py, ARGS…]`` or ``[-m, module, ARGS…]``)."""
+        if argv[:1] == ["-m"] and len(argv) > 1:
+            return cls(argv[1], tuple(argv[2:]), module=True)
+        return cls(argv[0] if argv else "?", tuple(argv[1:]))
+
+    @property
+    def name(self) -> str:
+        return self.target if self.module else Path(self.target).name
+
+    @property
+    def argv(self) -> list[str]:
+        return ["-m", self.target, *self.args] if self.module else [self.target, *self.args]
+
+    def problem(self) -> str:
+        """Why it cannot run (empty if it can): checked before anything starts."""
+        if self.module:
+            return ""
+        path = Path(self.target)
+        if not path.exists():
+            return f"no lesson or file {self.target!r}"
+        if not path.is_file():
+            return f"{self.target} is not a file"
+        if not os.access(path, os.R_OK):
+            return f"cannot read {self.target}"
+        return ""
+
+
+ABOUT = T(
+    """\
+# Watching {name}
+
+Every process of the program is a row of **Processes**, parent before child.
+**Primitives** shows each lock, semaphore, event, queue and pipe it made,
+named after the variable it was assigned to, with who holds it and who waits.
+**Printed** is what each process printed, in its own colour; type a line in
+the box below it for the program's standard input. A deadlock, a lock held
+by a dead process, or a wait nobody can end is named at the top.
+""",
+    """\
+# 观察 {name}
+
+程序的每个进程是 **进程** 里的一行,父进程在子进程前面。
+**同步原语** 列出它创建的每个锁、信号量、事件、队列和管道,以赋给的变量命名,
+显示谁持有、谁在等。**打印输出** 是每个进程打印的内容,各用自己的颜色;
+在下面的框里输入一行,就送到程序的标准输入。死锁、被已死进程持有的锁、
+谁也结束不了的等待,会在最上面指出来。
+""",
+)
+
+PRIMITIVES = T("Primitives", "同步原语")
+SAY = {
+    "processes": T("{n} {processes}", "{n} 个进程"),
+    "main_ended": T("main {state}", "主进程{state}"),
+    "main_running": T("main still running", "主进程仍在运行"),
+    "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
+}
+
+
+class Watched(Lesson):
+    """A program as the subject of a run: ``values`` holds its :class:`Program` (``program``) and
+    whether the dashboard types into its stdin (``stdin_pipe``; headless, it reads mpviz's own)."""
+
+    name = "program"
+    title = T("watching a program", "观察一个程序")
+    teaches = T(
+        "any Python program, unmodified, with its multiprocessing instrumented",
+        "任何 Python 程序,原样运行,它的多进程被观察",
+    )
+    watch = T(
+        "a deadlock, a lock held by a dead process, a wait nobody can end",
+        "死锁、被已死进程持有的锁、谁也结束不了的等待",
+    )
+    panel_module = "mpviz.ui.widgets.program_panel"
+    printed = True
+    tree = True
+    main_is_here = False
+    stop_when_stuck = True
+    summary_at_end = True
+    stopped_early = T(
+        "{text}; stopped before it ended: nothing went wrong so far", "{text};程序结束前被停止:目前一切正常"
+    )
+
+    def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
+        super().__init__(run, seed, **params)
+        self.program: Program = self.values["program"]
+
+    @classmethod
+    def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
+        program = values.get("program")
+        if not isinstance(program, Program):
+            raise ValueError("no program to watch")
+        problem = program.problem()
+        if problem:
+            raise ValueError(problem)
+        return {"stdin_pipe": False, **values}
+
+    @classmethod
+    def called(cls, values: dict[str, Any]) -> str:
+        program = values.get("program")
+        return program.name if isinstance(program, Program) else cls.name
+
+    @classmethod
+    def panel_title(cls, values: dict[str, Any]) -> str:
+        return str(PRIMITIVES)
+
+    @classmethod
+    def about(cls, name: str) -> str:
+        return ABOUT(name=name)
+
+    @classmethod
+    def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
+        program: Program = values["program"]
+        return {"program": program.name, "argv": program.argv}
+
+    def direct(self) -> None:
+        self.run.start_program(self.program, self.values["stdin_pipe"])
+
+    def send_line(self, line: str) -> None:
+        """A line for the main's stdin (the dashboard's input box)."""
+        self.run.write_stdin(line)
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        """The program ended by itself: its main, and every process of it that mpviz saw."""
+        main = _main(model)
+        return main is not None and not any(p.alive for p in model.procs.values())
+
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
+        from mpviz.model.anomalies import find_anomalies  # the model is read here, not imported with the contract
+
+        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind != "doubt"]
+        if anomalies:
+            return Verdict(False, "; ".join(a.text for a in anomalies))
+        main = _main(model)
+        ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
+        count = len(model.procs)
+        text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
+        return Verdict(True, SAY["nothing"](text=text)) if final else Verdict(None, text)
+
+    def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
+        """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
+        if verdict.ok is False:
+            return 1
+        main = _main(model)
+        if ended_by_itself and main is not None and main.exit_code is not None:
+            code = main.exit_code
+            return code if code >= 0 else 128 - code
+        return 0
+
+
+def _main(model: Model) -> Any:
+    return next((p for p in model.procs.values() if p.role == "main"), None)

@@ -1,0 +1,91 @@
+"""The event record, and this process's reporter.
+
+Every process that takes part in a run reports what it does as small flat
+records, ``Event(t_ns, pid, kind, obj, data)``:
+
+* ``t_ns`` — ``time.monotonic_ns()``, system-wide on Linux, so records from
+  different processes can be put in one order;
+* ``pid`` — the process the record is about (the reporter itself, except for
+  the ``proc.*`` records that a parent writes about its child);
+* ``kind`` — a dotted name: ``lock.acquired``, ``queue.put``, ``proc.state`` …;
+* ``obj`` — the primitive or state the record concerns (a primitive's id,
+  ``"singing"``);
+* ``data`` — a small dict of plain values.
+
+Where a record goes is this process's reporter: nowhere (a process nobody
+watches), the dashboard's own inbox (in the dashboard), or the process's
+connection to the dashboard (:mod:`mpviz.telemetry.reporter`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+# The longest text a record carries for an item, a message or an error.
+MAX_TEXT = 200
+
+
+class Event(NamedTuple):
+    t_ns: int
+    pid: int
+    kind: str
+    obj: str
+    data: dict[str, Any]
+
+
+class Malformed(ValueError):
+    """Something read (a frame on a connection, a line of a recording) that is not a valid record."""
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()
+
+
+def short(value: object) -> str:
+    """A bounded, printable form of a value for a record."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+Reporter = Callable[[Event], None]
+
+
+def _discard(event: Event) -> None:
+    """Reporter of a process that nobody watches: primitives still work."""
+
+
+_reporter: Reporter = _discard
+
+
+def install_reporter(reporter: Reporter) -> None:
+    global _reporter
+    _reporter = reporter
+
+
+def uninstall_reporter() -> None:
+    install_reporter(_discard)
+
+
+def emit(
+    kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None, pid: int | None = None
+) -> None:
+    """Send one record through this process's reporter.
+
+    ``obj`` may be a ``StrEnum`` member (a lesson's words): it travels as the
+    plain string, so that no reader has to import the lesson to read it.
+    """
+    _reporter(
+        Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, str(obj), data or {})
+    )
+
+
+def report(state: str, **data: Any) -> None:
+    """Say what this process is doing now, in words ("singing", "bought a ticket").
+
+    This is the one call lesson code makes besides using the primitives: it
+    names the states the lesson is about.
+    """
+    emit("proc.state", state, data)

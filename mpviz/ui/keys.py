@@ -1,0 +1,87 @@
+"""The keys every run screen has, described in the current language, and when each works.
+
+A lesson's own keys come from its actions and toggles (see
+``mpviz.ui.screens.run.screen_class``); these are the rest.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+from mpviz.lang import T
+
+KEYS = {
+    "help": T("Help", "帮助"),
+    "restart": T("Restart", "重来"),
+    "speed": T("Speed", "速度"),
+    "speed_tip": T("lesson time runs twice as fast (+) or half as fast (-)", "课程时间快一倍(+)或慢一半(-)"),
+    "slower": T("Slower", "慢一点"),
+    "slower_tip": T("slower: lesson time runs half as fast", "慢一点:课程时间慢一半"),
+    "pause": T("Pause/resume", "暂停/继续"),
+    "pause_all": T("Pause all", "全部暂停"),
+    "kill": T("Kill", "杀掉"),
+    "exited": T("Exited", "已退出"),
+    "exited_tip": T("show the exited processes, or fold them into one line", "显示已退出的进程,或折成一行"),
+    "sort": T("Sort", "排序"),
+    "sort_tip": T("sort the processes by CPU, state, PID (< back)", "按 CPU、状态、PID 排序(< 往回)"),
+    "sort_back": T("Sort back", "往回排序"),
+    "filter": T("Filter", "筛选"),
+    "clear_filter": T("Clear the filter", "清除筛选"),
+    "filter_tip": T("show only the processes whose name has what you type", "只显示名字里有你输入的字的进程"),
+    "play": T("Play/pause", "播放/暂停"),
+    "step": T("Step", "单步"),
+    "waits": T("Waits", "等待图"),
+    "waits_tip": T("the wait-for graph: who holds what, who waits, deadlocks", "等待图:谁持有什么,谁在等,死锁"),
+    "stats": T("Stats", "统计"),
+    "stats_tip": T("contention: waits and holds, each process's time", "争用:等待与持有,每个进程的时间"),
+    "seek": T("Seek", "跳转"),
+    "seek_tip": T("replay: back or on 1 s", "回放:后退或前进 1 秒"),
+    "on1": T("On 1 s", "前进 1 秒"),
+    "back10": T("replay: back 10 s", "回放:后退 10 秒"),
+    "on10": T("replay: on 10 s", "回放:前进 10 秒"),
+    "start": T("replay: the start", "回放:开头"),
+    "end": T("replay: the end", "回放:结尾"),
+    "home": T("Lessons", "课程"),
+}
+
+
+def common_keys() -> list[BindingType]:
+    """The keys every lesson has, described in the current language."""
+    return [
+        Binding("question_mark", "help", str(KEYS["help"])),
+        Binding("r", "restart", str(KEYS["restart"])),
+        # One footer slot teaches both speed keys.
+        Binding("plus,equals_sign", "faster", str(KEYS["speed"]), key_display="+/-", tooltip=str(KEYS["speed_tip"])),
+        Binding("minus", "slower", str(KEYS["slower"]), key_display="-", show=False, tooltip=str(KEYS["slower_tip"])),
+        Binding("z", "pause", str(KEYS["pause"])),
+        Binding("Z", "pause_all", str(KEYS["pause_all"]), show=False),
+        Binding("k", "kill", str(KEYS["kill"])),
+        Binding("h", "exited", str(KEYS["exited"]), tooltip=str(KEYS["exited_tip"])),
+        Binding(
+            "greater_than_sign",
+            "sort(1)",
+            str(KEYS["sort"]),
+            key_display="</>",
+            show=False,
+            tooltip=str(KEYS["sort_tip"]),
+        ),
+        Binding("less_than_sign", "sort(-1)", str(KEYS["sort_back"]), show=False, tooltip=str(KEYS["sort_tip"])),
+        Binding("slash", "filter", str(KEYS["filter"]), show=False, tooltip=str(KEYS["filter_tip"])),
+        Binding("space", "replay_pause", str(KEYS["play"])),
+        Binding("n", "step", str(KEYS["step"])),
+        Binding("w", "view('graph')", str(KEYS["waits"]), tooltip=str(KEYS["waits_tip"])),
+        Binding("s", "view('contention')", str(KEYS["stats"]), tooltip=str(KEYS["stats_tip"])),
+        # A replay's scrubber, before the process table's own keys (in a replay only).
+        Binding("left", "seek(-1)", str(KEYS["seek"]), key_display="←/→", priority=True, tooltip=str(KEYS["seek_tip"])),
+        Binding("right", "seek(1)", str(KEYS["on1"]), show=False, priority=True),
+        Binding("shift+left", "seek(-10)", str(KEYS["back10"]), show=False, priority=True, tooltip=str(KEYS["back10"])),
+        Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
+        Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
+        Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
+        Binding("escape", "home", str(KEYS["home"]), show=False),
+    ]
+
+
+# Keys for a live run only, and for a replay only (``check_action``).
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
