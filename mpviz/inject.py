@@ -27,7 +27,8 @@ from typing import SupportsIndex
 
 from mpviz import sync
 from mpviz.sync import boot
-from mpviz.telemetry import ENDPOINT_ENV, SPEED_ENV, SocketReporter, emit
+from mpviz.telemetry import emit
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -39,14 +40,15 @@ _real_sleep = time.sleep
 SAID_SLEEP_S = 0.001
 
 
-def _command() -> str:
-    return " ".join(getattr(sys, "orig_argv", sys.argv))
+def _argv() -> list[str]:
+    """How this interpreter was started (``python prog.py ARGS``)."""
+    return list(getattr(sys, "orig_argv", sys.argv))
 
 
 def install_from_env() -> None:
     """Instrument this process if it belongs to a watched program (once)."""
     endpoint = os.environ.get(ENDPOINT_ENV, "")
-    command = _command()
+    command = " ".join(_argv())
     if not endpoint or boot.current.endpoint or any(helper in command for helper in HELPERS):
         return
     boot.current = boot.Setup(endpoint)
@@ -67,7 +69,7 @@ def _connect() -> None:
         reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
-    emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(getattr(sys, "orig_argv", sys.argv)[1:])[:200]})
+    emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
 

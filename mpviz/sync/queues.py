@@ -21,7 +21,21 @@ def _item(obj: object) -> dict[str, Any]:
     return {"item": item_text(obj), "none": obj is None}
 
 
-class Queue(queues.Queue):
+class _Named:
+    """A queue that travels with its id and name: multiprocessing's state, and ours beside it."""
+
+    id: str
+    name: str
+
+    def __getstate__(self) -> Any:
+        return (super().__getstate__(), self.id, self.name)
+
+    def __setstate__(self, state: Any) -> None:
+        theirs, self.id, self.name = state
+        super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's
+
+
+class Queue(_Named, queues.Queue):
     """``multiprocessing.Queue``: FIFO between processes."""
 
     _reader: Any  # multiprocessing's
@@ -66,14 +80,6 @@ class Queue(queues.Queue):
         emit("queue.get", self.id, _item(obj))
         return obj
 
-    # multiprocessing's state, and ours beside it.
-    def __getstate__(self) -> Any:
-        return (super().__getstate__(), self.id, self.name)
-
-    def __setstate__(self, state: Any) -> None:
-        theirs, self.id, self.name = state
-        super().__setstate__(theirs)
-
 
 class JoinableQueue(Queue, queues.JoinableQueue):
     """``multiprocessing.JoinableQueue``: a Queue whose ``join`` waits until every item is marked done."""
@@ -89,7 +95,7 @@ class JoinableQueue(Queue, queues.JoinableQueue):
         emit("queue.joined", self.id)
 
 
-class SimpleQueue(queues.SimpleQueue):
+class SimpleQueue(_Named, queues.SimpleQueue):
     """``multiprocessing.SimpleQueue``: put and get, nothing else (and no feeder thread)."""
 
     _reader: Any  # multiprocessing's
@@ -109,10 +115,3 @@ class SimpleQueue(queues.SimpleQueue):
         obj = super().get()
         emit("queue.get", self.id, _item(obj))
         return obj
-
-    def __getstate__(self) -> Any:
-        return (super().__getstate__(), self.id, self.name)
-
-    def __setstate__(self, state: Any) -> None:
-        theirs, self.id, self.name = state
-        super().__setstate__(theirs)

@@ -1,22 +1,19 @@
 """One view per kind of primitive, drawn from the model alone.
 
 Lesson panels put them where they fit; a watched program shows one for each
-of its primitives.  Each view is a function from a primitive to ``Text`` (so
-that a panel can place it among its own words) and :class:`PrimitiveView`
-draws one primitive as a widget.
+of its primitives.  Each view is a function from a primitive to ``Text``, so
+that a panel can place it among its own words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich.text import Text
 
 from mpviz.lang import T
 from mpviz.model import Model, Prim, Proc
 from mpviz.ui.theme import PHASE_STYLE, duration
-from mpviz.ui.widgets.text_view import TextView
 
 SAY = {
     "more": T(" … and {n} more", " …… 还有 {n} 个"),
@@ -192,16 +189,3 @@ def prim_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """The view of any primitive, by its kind; a plain title for kinds without one."""
     view = VIEWS.get(prim.family)
     return view(model, prim, now_ns) if view else title(prim)
-
-
-class PrimitiveView(TextView):
-    """One primitive of the model, drawn by its kind."""
-
-    def __init__(self, prim_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.prim_id = prim_id
-
-    def present(self, model: Model, now_ns: int) -> None:
-        prim = model.prims.get(self.prim_id)
-        if prim is not None:
-            self.show(prim_view(model, prim, now_ns))
