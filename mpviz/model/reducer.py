@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from mpviz.lang import T
 from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import STARTING_WORDS, Anomaly, Phase, Prim, Proc, Said, Stats
-from mpviz.model.stats import Activity, Durations
+from mpviz.model.timing import Activity, Durations
 from mpviz.model.words import describe, line, said
 from mpviz.telemetry import Event
 

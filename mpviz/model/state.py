@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model.stats import PrimTiming, TimeSplit
+from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.telemetry import Event
 
 
