@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model.timing import PrimTiming, TimeSplit
+from mpviz.model.words import FAMILY_WORDS
 from mpviz.telemetry import Event
 
 
@@ -285,7 +286,7 @@ class Prim:
     @property
     def word(self) -> str:
         """What kind of primitive it is, in words of the current language ("semaphore")."""
-        return family_word(self.family)
+        return lang.words_for(self.family, FAMILY_WORDS)
 
     def depth_over(self, start_ns: int, step_ns: int, columns: int) -> list[int]:
         """The deepest the queue was in each of ``columns`` steps from ``start_ns``."""
@@ -315,28 +316,6 @@ class Prim:
 
     def overconsumed(self) -> list[str]:
         return [item for item, n in self.in_flight.items() if n < 0]
-
-
-FAMILY_WORDS = {
-    "lock": T("lock", "锁"),
-    "rlock": T("rlock", "可重入锁"),
-    "sem": T("semaphore", "信号量"),
-    "cond": T("condition", "条件变量"),
-    "event": T("event", "事件"),
-    "barrier": T("barrier", "屏障"),
-    "queue": T("queue", "队列"),
-    "pipe": T("pipe", "管道"),
-    "value": T("value", "共享值"),
-    "array": T("array", "共享数组"),
-    "pool": T("pool", "进程池"),
-    "manager": T("manager", "管理器"),
-}
-
-
-def family_word(family: str) -> str:
-    """A kind of primitive in words of the current language; the kind itself if it has none."""
-    words = FAMILY_WORDS.get(family)
-    return family if words is None else str(words)
 
 
 class Anomaly(NamedTuple):
