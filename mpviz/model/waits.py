@@ -29,18 +29,6 @@ class Link(NamedTuple):
     waits: str  # a primitive id
 
 
-def edges(model: Model) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The graph's edges: (pid, prim id) pairs of holding and of waiting, live processes only."""
-    holds = [(pid, prim.id) for prim in model.prims.values() for pid in prim.holders if _alive(model, pid)]
-    waits = [(p.pid, p.waiting_on) for p in model.procs.values() if p.alive and p.waiting_on is not None]
-    return holds, waits
-
-
-def _alive(model: Model, pid: int) -> bool:
-    proc = model.procs.get(pid)
-    return proc is not None and proc.alive
-
-
 def _exhausted(prim: Prim) -> bool:
     """No unit left: a waiter can only get in when a holder lets go."""
     if prim.family == "sem":
