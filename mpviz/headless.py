@@ -99,12 +99,12 @@ FIGURES = {
         "{acquisitions} acquired, {waits} waited, at most {most} holding at once",
         "获得 {acquisitions} 次,等待 {waits} 次,同时最多 {most} 个持有",
     ),
-    "cond": T("{waits} waited, {sets} notified", "等待 {waits} 次,通知 {sets} 次"),
+    "cond": T("{waits} waited, {notifies} notified", "等待 {waits} 次,通知 {notifies} 次"),
     "queue": T("{puts} put, {gets} got, deepest {deepest}", "放入 {puts} 个,取出 {gets} 个,最多积压 {deepest} 个"),
     "event": T("{sets} set, {clears} cleared, {waits} waited", "set {sets} 次,clear {clears} 次,等待 {waits} 次"),
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
-    "barrier": T("{gets} passed", "通过 {gets} 次"),
-    "pool": T("{puts} tasks, {gets} results", "{puts} 个任务,{gets} 个结果"),
+    "barrier": T("{passed} passed", "通过 {passed} 次"),
+    "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "created": T("created", "已创建"),
 }
 
@@ -249,11 +249,19 @@ def summary(model: Model) -> list[str]:
 
 def figures(prim: Prim) -> str:
     if prim.family == "cond":
-        return FIGURES["cond"](waits=prim.waits, sets=prim.sets)
+        return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):
         return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
     if prim.family in ("queue", "event", "pipe", "barrier", "pool"):
         return FIGURES[prim.family](
-            puts=prim.puts, gets=prim.gets, deepest=prim.deepest, sets=prim.sets, clears=prim.clears, waits=prim.waits
+            puts=prim.puts,
+            gets=prim.gets,
+            deepest=prim.deepest,
+            sets=prim.sets,
+            clears=prim.clears,
+            waits=prim.waits,
+            passed=prim.passed,
+            tasks=prim.tasks,
+            results=prim.results,
         )
     return str(FIGURES["created"])

@@ -231,7 +231,7 @@ class TraceBuilder:
         elif family == "queue" and op in ("put", "get"):
             self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
         elif family == "event" and op in ("set", "clear"):
-            self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.flag))
+            self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
         self.events.append(

@@ -112,9 +112,9 @@ def test_event_flag_waiters_and_order() -> None:
     m = Model()
     m.apply([ev(1, 20, "event.wait", "light"), ev(1.5, 21, "event.wait", "light")])
     assert list(m.prims["light"].waiters) == [20, 21]
-    assert m.prims["light"].flag is False
+    assert m.prims["light"].is_set is False
     m.apply([ev(2, 5, "event.set", "light"), ev(2.1, 20, "event.woke", "light", waited=True)])
-    assert m.prims["light"].flag is True
+    assert m.prims["light"].is_set is True
     assert m.prims["light"].changed_ns == 2 * S
     assert list(m.prims["light"].waiters) == [21]
     assert m.anomalies(int(3 * S)) == []

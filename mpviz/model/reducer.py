@@ -506,7 +506,7 @@ class Model:
         self._unblock(event)
 
     def _cond_notify(self, event: Event) -> None:
-        self._prim(event).sets += 1
+        self._prim(event).notifies += 1
 
     def _barrier_wait(self, event: Event) -> None:
         prim = self._prim(event)
@@ -519,39 +519,39 @@ class Model:
     def _barrier_pass(self, event: Event) -> None:
         prim = self._prim(event)
         _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
-        prim.gets += 1
+        prim.passed += 1
         self._unblock(event)
 
     def _barrier_broken(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.flag = True  # broken
+        prim.broken = True
         _stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
         proc = self.procs.get(event.pid)
         if proc is not None and proc.waiting_on == prim.id:
             self._unblock(event)
 
     def _barrier_reset(self, event: Event) -> None:
-        self._prim(event).flag = False
+        self._prim(event).broken = False
 
     def _pool_task(self, event: Event) -> None:
         n = event.data.get("n")
-        self._prim(event).puts += n if type(n) is int else 1
+        self._prim(event).tasks += n if type(n) is int else 1
 
     def _pool_result(self, event: Event) -> None:
         n = event.data.get("n")
-        self._prim(event).gets += n if type(n) is int else 1
+        self._prim(event).results += n if type(n) is int else 1
 
     # --- events -------------------------------------------------------------
 
     def _event_set(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.flag, prim.changed_ns = True, event.t_ns
+        prim.is_set, prim.changed_ns = True, event.t_ns
         prim.sets += 1
         prim.first_set_ns = min(prim.first_set_ns or event.t_ns, event.t_ns)
 
     def _event_clear(self, event: Event) -> None:
         prim = self._prim(event)
-        prim.flag, prim.changed_ns = False, event.t_ns
+        prim.is_set, prim.changed_ns = False, event.t_ns
         prim.clears += 1
 
     def _event_wait(self, event: Event) -> None:

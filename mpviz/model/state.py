@@ -254,13 +254,21 @@ class Prim:
     acquisitions: int = 0
     waits: int = 0  # how often a process had to wait for it
     put_waits: int = 0  # queues: how often a put found it full and waited
-    # Events.
-    flag: bool = False
+    # Events: the flag, when it last changed, how often set and cleared, the first set and pass.
+    is_set: bool = False
     changed_ns: int | None = None
     sets: int = 0
     clears: int = 0
     first_set_ns: int | None = None
     first_pass_ns: int | None = None
+    # Conditions: how often notified (``notify`` or ``notify_all``).
+    notifies: int = 0
+    # Barriers: broken (until reset), and how many processes passed.
+    broken: bool = False
+    passed: int = 0
+    # Pools: tasks handed out, results got back.
+    tasks: int = 0
+    results: int = 0
     # Queues and pipes.
     depth: int = 0
     deepest: int = 0

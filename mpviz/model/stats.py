@@ -51,7 +51,7 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
                 "wait": _ongoing(timing.waited, prim.waiters, now_ns).figures(),
             }
         else:  # a barrier
-            row |= {"passed": prim.gets, "wait": _ongoing(timing.waited, prim.waiters, now_ns).figures()}
+            row |= {"passed": prim.passed, "wait": _ongoing(timing.waited, prim.waiters, now_ns).figures()}
         row["most_waiting"] = timing.most_waiting
         prims.append(row)
     procs = []
