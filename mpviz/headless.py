@@ -11,7 +11,7 @@ from typing import TextIO
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model import Model, Prim
+from mpviz.model import Model, Prim, find_anomalies
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import LessonRun, ProgramRun, ProgramSettings, Settings
@@ -139,7 +139,7 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
 
     def warn(now: int) -> None:
         """Print each anomaly (a deadlock, a hang) once, when it first appears."""
-        for anomaly in model.anomalies(now):
+        for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
@@ -177,7 +177,7 @@ def _run(the_run: LessonRun | ProgramRun, duration: float | None, out: TextIO) -
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(now, final=finished)
-        anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
+        anomalies = [a.text for a in find_anomalies(model, now) if a.text not in verdict.text]
         take(the_run.close())
 
     if the_run.record_error:
@@ -223,7 +223,7 @@ HANG_SHOWN_NS = 2_000_000_000
 
 
 def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in model.anomalies(now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from mpviz.model import Model, Prim, Proc
+from mpviz.model import Model, Prim, Proc, find_anomalies
 from mpviz.telemetry import Event
 
 # Tracks that are not a process's own: above every real pid (at most 2**22 on Linux).
@@ -248,7 +248,7 @@ class TraceBuilder:
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
-        for anomaly in self.model.anomalies(t_ns):
+        for anomaly in find_anomalies(self.model, t_ns):
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
                 self.events.append(

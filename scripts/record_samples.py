@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mpviz.lessons import lessons
 from mpviz.lessons.base import Lesson, Sample
+from mpviz.model import find_anomalies
 from mpviz.runtime import LessonRun, Program, ProgramRun, ProgramSettings, Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def record(cls: type[Lesson], sample: Sample) -> None:
             run.model.apply(run.read(0.1))
             if act is not None and kill_holder(run, *act):
                 act = None
-            gone_wrong = act is None and sample.after_done and run.model.anomalies(time.monotonic_ns())
+            gone_wrong = act is None and sample.after_done and find_anomalies(run.model, time.monotonic_ns())
             if done_at is None and (run.finished() or gone_wrong):
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() >= done_at + sample.after_done:

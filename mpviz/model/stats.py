@@ -8,12 +8,10 @@ counted up to it.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mpviz.model.state import Model
 from mpviz.model.timing import Activity, Durations, in_seconds
-
-if TYPE_CHECKING:
-    from mpviz.model.reducer import Model
 
 # The families that have contention figures, and the ones counted like a lock.
 HELD_FAMILIES = ("lock", "rlock", "sem", "cond")

@@ -9,13 +9,10 @@ of them can ever move, whatever the rest of the program does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from mpviz.lang import T
-
-if TYPE_CHECKING:
-    from mpviz.model.reducer import Model
-    from mpviz.model.state import Prim
+from mpviz.model.state import Model, Prim
 
 # Primitives that somebody holds, and that only a holder can give back.
 HELD = ("lock", "rlock", "sem")

@@ -22,7 +22,7 @@ from typing import Any
 from mpviz.lang import english
 from mpviz.lessons import lesson_class
 from mpviz.lessons.base import Lesson, Verdict
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.runtime.program import Program, ProgramMain
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, Recorder, emit, now_ns, recording_header
@@ -216,7 +216,7 @@ class ProgramRun(BaseRun):
 
     def exit_code(self, ended_by_itself: bool) -> int:
         """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
-        if any(a.kind != "doubt" for a in self.model.anomalies(now_ns())):
+        if any(a.kind != "doubt" for a in find_anomalies(self.model, now_ns())):
             return 1
         if ended_by_itself and self.main is not None and self.main.exitcode is not None:
             code = self.main.exitcode
@@ -238,7 +238,7 @@ class ProgramRun(BaseRun):
 
 def program_verdict(model: Model, name: str, now: int, final: bool) -> Verdict:
     """A program's verdict: what went wrong (a deadlock, a hang), or how it ended."""
-    anomalies = [a for a in model.anomalies(now) if a.kind != "doubt"]
+    anomalies = [a for a in find_anomalies(model, now) if a.kind != "doubt"]
     if anomalies:
         return Verdict(False, "; ".join(a.text for a in anomalies))
     main = next((p for p in model.procs.values() if p.role == "main"), None)

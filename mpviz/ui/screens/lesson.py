@@ -27,7 +27,7 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.lessons import panel_module
 from mpviz.lessons.base import Lesson
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.telemetry import Event
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.sources import Source
@@ -377,7 +377,7 @@ class LessonScreen(Screen):
         player = self.source.player
         if player is not None and player.problem:
             text.append(f"⚠ {player.problem}\n", style="bold red")
-        for anomaly in self.model.anomalies(now):
+        for anomaly in find_anomalies(self.model, now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
