@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import grimp
+
 from mpviz.model import Model, Phase, describe, find_anomalies
 from mpviz.model.anomalies import HANG_GRACE_NS
 from mpviz.telemetry import Event
@@ -359,3 +361,16 @@ def test_condition_and_barrier_waiters() -> None:
     assert m.procs[96].state == "waiting on condition 'c1'"
     m.apply([ev(2, 95, "barrier.pass", "b1", index=0), ev(2, 96, "cond.woke", "c1")])
     assert m.procs[95].waiting_on is None and m.procs[96].waiting_on is None
+
+
+def test_the_model_makes_no_import_circle() -> None:
+    """No module of the model imports one that imports it back, not even for the type checker only."""
+    graph = grimp.build_graph("mpviz", include_external_packages=False, exclude_type_checking_imports=False)
+    modules = {"mpviz.model", *graph.find_descendants("mpviz.model")}
+    circles = [
+        (a, b)
+        for a in sorted(modules)
+        for b in sorted(graph.find_modules_directly_imported_by(a) & modules)
+        if graph.chain_exists(importer=b, imported=a)
+    ]
+    assert circles == []
