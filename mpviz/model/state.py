@@ -354,6 +354,8 @@ OUTPUT_LENGTH = 2000
 
 
 class Model:
+    """A run's state, from its records: processes, primitives, counts, what was printed."""
+
     def __init__(self) -> None:
         self.procs: dict[int, Proc] = {}
         # By id (what the records carry); ``_named`` finds them by display name.
