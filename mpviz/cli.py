@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mpviz import lang
-from mpviz.lessons import NAMES, lesson_class, lessons
-from mpviz.lessons.base import Lesson, Param
+from mpviz.lesson import Lesson, Param
+from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
     from mpviz.runtime.program import Program

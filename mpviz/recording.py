@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mpviz.lessons import lesson_class
-from mpviz.lessons.base import Lesson
+from mpviz.lesson import Lesson
+from mpviz.registry import lesson_class
 from mpviz.telemetry import Event, Malformed
 
 # The longest line read whole: a record is at most 4 KiB on the wire.

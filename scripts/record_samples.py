@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mpviz.lessons import lessons
-from mpviz.lessons.base import Lesson, Sample
+from mpviz.lesson import Lesson, Sample
 from mpviz.model import find_anomalies
+from mpviz.registry import lessons
 from mpviz.runtime import LessonRun, Program, ProgramRun, ProgramSettings, Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent

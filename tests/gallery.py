@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mpviz import lang
-from mpviz.lessons import lessons
+from mpviz.registry import lessons
 from mpviz.ui.app import MpvizApp, make_app
 from mpviz.ui.sources import ReplaySource
 

@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT, mpviz, wait_for
 from terminal import Terminal
 
-from mpviz.lessons import lessons
-from mpviz.lessons.base import Param
+from mpviz.lesson import Param
+from mpviz.registry import lessons
 
 
 def _num(x: float) -> str:

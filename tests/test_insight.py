@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, load, mpviz
 from gallery import RECORDINGS
 
-from mpviz.lessons import NAMES, lesson_class
+from mpviz.registry import NAMES, lesson_class
 
 # The lessons with a hand-over (a release that lets a waiter in, a put taken, a set() that wakes, a send received).
 HANDOVERS = ("ktv", "tickets", "prodcons", "traffic", "pingpong", "philosophers")

@@ -11,9 +11,9 @@ from conftest import load, mpviz
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.lessons import NAMES, lesson_class, panel_module
 from mpviz.lessons.ktv.lesson import Ktv
 from mpviz.model import Model, describe
+from mpviz.registry import NAMES, lesson_class, panel_class
 from mpviz.telemetry import Event
 
 
@@ -25,8 +25,7 @@ def test_every_module_loads_its_words() -> None:
     """A text whose Chinese needs a value its English does not, or a record word given two
     meanings by two lessons, is an error when its module loads: load them all."""
     for name in NAMES:
-        lesson_class(name)
-        importlib.import_module(panel_module(name))
+        panel_class(lesson_class(name))
     importlib.import_module("mpviz.ui.app")
 
 

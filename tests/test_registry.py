@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from importlib import import_module
 
 import pytest
 from conftest import lesson_pids, load, mpviz, none_alive
 
-from mpviz.lessons import NAMES, lesson_class, panel_module
-from mpviz.lessons.base import Lesson
+from mpviz.lesson import Lesson
+from mpviz.registry import NAMES, lesson_class, panel_class
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 
 
@@ -18,7 +17,8 @@ def test_each_lesson_has_its_parts(name: str) -> None:
     cls = lesson_class(name)
     assert issubclass(cls, Lesson) and cls.name == name
     assert cls.__module__ == f"mpviz.lessons.{name}.lesson"
-    panel = import_module(panel_module(name)).PANEL
+    panel = panel_class(cls)
+    assert panel.__module__ == f"mpviz.lessons.{name}.panel"
     assert issubclass(panel, LessonPanel)
     # Every key names a method the lesson has, taking the selected pid if it says so.
     for action in cls.actions:

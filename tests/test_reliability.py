@@ -102,9 +102,9 @@ def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
 def test_modules_a_child_imports_do_not_pull_in_the_ui() -> None:
     code = (
         "import sys, mpviz.cli, mpviz.__main__, mpviz.sync, mpviz.telemetry, mpviz.lessons\n"
-        "from mpviz.lessons import NAMES\n"
+        "from mpviz.registry import workers_modules\n"
         "import importlib\n"
-        "[importlib.import_module(f'mpviz.lessons.{n}.workers') for n in NAMES]\n"
+        "[importlib.import_module(m) for m in workers_modules()]\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'psutil', 'mpviz.ui'))\n"
         "bad += sorted(m for m in sys.modules if m.startswith(('mpviz.ui', 'mpviz.runtime', 'mpviz.model')))\n"
         "print(bad)\n"

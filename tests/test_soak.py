@@ -15,7 +15,7 @@ import pytest
 from conftest import none_alive, wait_for
 from terminal import Terminal
 
-from mpviz.lessons import NAMES, lesson_class
+from mpviz.registry import NAMES, lesson_class
 
 SECONDS = float(os.environ.get("MPVIZ_SOAK_SECONDS", "600"))
 

@@ -7,12 +7,12 @@ import multiprocessing.forkserver
 import multiprocessing.resource_tracker
 import resource
 
-from mpviz.lessons import NAMES
+from mpviz.registry import workers_modules
 
 _prepared: set[str] = set()
 
 # Lesson code a forkserver loads once, so each fork starts warm.
-FORKSERVER_PRELOAD = ["mpviz.sync", *(f"mpviz.lessons.{name}.workers" for name in NAMES)]
+FORKSERVER_PRELOAD = ["mpviz.sync", *workers_modules()]
 
 
 def prepare(method: str) -> None:

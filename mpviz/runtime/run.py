@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mpviz.lang import english
-from mpviz.lessons import lesson_class
-from mpviz.lessons.base import Lesson, Verdict
+from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model, find_anomalies
+from mpviz.registry import lesson_class
 from mpviz.runtime.program import Program, ProgramMain
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, Recorder, emit, now_ns, recording_header

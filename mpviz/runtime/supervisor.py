@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mpviz import sync
-from mpviz.lessons.base import Lesson
+from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.sampler import Sampler
@@ -55,7 +55,7 @@ class Child:
 class Supervisor:
     """Runs one lesson at a time as real processes.
 
-    It implements the lesson's :class:`~mpviz.lessons.base.Run`: the lesson's
+    It implements the lesson's :class:`~mpviz.lesson.Run`: the lesson's
     main part starts processes and sleeps through it.  One thread (the UI's
     reader worker, or the headless loop) calls :meth:`read` for batches.
     """

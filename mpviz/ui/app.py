@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.lessons import NAMES, lessons
+from mpviz.registry import NAMES, lessons
 from mpviz.runtime.run import Settings
 from mpviz.ui.driver import TerminalDriver
 from mpviz.ui.messages import LeaveLesson, OpenLesson, RestartLesson

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mpviz.lang import T
-from mpviz.lessons.base import Lesson, Verdict
+from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.runtime.replay import Recording
 from mpviz.runtime.run import LessonRun, ProgramRun, ProgramSettings, Settings, program_verdict

@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict
+from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict
 from mpviz.lessons.chat.workers import Said, client, server
 from mpviz.model import Model, Proc
 from mpviz.sync import Queue

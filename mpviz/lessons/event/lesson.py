@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
 from mpviz.lessons.event.workers import EXAMPLES, Said
 from mpviz.model import Model, Proc, find_anomalies
 from mpviz.sync import Event

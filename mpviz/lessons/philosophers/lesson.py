@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
+from mpviz.lesson import BROKEN, HELD, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
 from mpviz.lessons.philosophers.workers import Said, philosopher
 from mpviz.model import Model, find_anomalies
 from mpviz.sync import Barrier, Lock, Semaphore

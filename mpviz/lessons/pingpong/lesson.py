@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import Action, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
+from mpviz.lesson import Action, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
 from mpviz.lessons.pingpong.workers import HI, Said, haha, haha_pipe
 from mpviz.model import Model, Phase, Proc
 from mpviz.sync import Pipe, Queue, sleep

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
 from mpviz.lessons.printlock.workers import MODES, Said, work
 from mpviz.model import Model, Proc
 from mpviz.sync import Lock

@@ -6,7 +6,7 @@ import queue
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict
+from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict
 from mpviz.lessons.queue.workers import Said, consumer, get_one, haha, producer, put_one
 from mpviz.model import Model
 from mpviz.sync import Queue

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mpviz.lang import T, vocabulary
-from mpviz.lessons.base import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
+from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
 from mpviz.lessons.tickets.workers import Said, TicketFileError, buy_ticket, read_count, write_count
 from mpviz.model import Model
 from mpviz.sync import Lock, context

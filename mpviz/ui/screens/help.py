@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from mpviz.lang import T
-from mpviz.lessons.base import Lesson
+from mpviz.lesson import Lesson
 
 LEGEND = T(
     """\

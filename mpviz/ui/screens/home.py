@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.lessons import NAMES, lesson_class
+from mpviz.registry import NAMES, lesson_class
 from mpviz.ui.messages import OpenLesson
 from mpviz.ui.widgets.title_bar import TitleBar
 

@@ -10,7 +10,6 @@ import os
 import signal
 import time
 from collections import deque
-from importlib import import_module
 from typing import ClassVar
 
 from rich.text import Text
@@ -25,9 +24,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.lessons import panel_module
-from mpviz.lessons.base import Lesson
+from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
+from mpviz.registry import panel_class
 from mpviz.telemetry import Event
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.sources import Source
@@ -202,9 +201,7 @@ class LessonScreen(Screen):
         yield ProcessTable(id="procs", tree=self.lesson is None)
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
-            panel: type[LessonPanel] = (
-                ProgramPanel if self.lesson is None else import_module(panel_module(self.lesson.name)).PANEL
-            )
+            panel: type[LessonPanel] = ProgramPanel if self.lesson is None else panel_class(self.lesson)
             yield panel(id="panel")
             with ContentSwitcher(initial="timeline", id="views"):
                 yield Timeline(id="timeline")

@@ -1,8 +1,9 @@
-"""What a lesson is: its parameters, its keys, its main process and its invariant.
+"""The lesson contract: what a lesson is — its parameters, its keys, its main process and its invariant.
 
-A lesson module holds the tutorial's worker functions (run in child processes:
-they import only ``mpviz.sync`` and ``mpviz.telemetry``) and a :class:`Lesson`
-subclass that lives in the dashboard process.  The subclass creates the
+A lesson's package (``mpviz/lessons/NAME/``, listed in :mod:`mpviz.registry`)
+holds the tutorial's worker functions (run in child processes: they import
+only ``mpviz.sync`` and ``mpviz.telemetry``) and a :class:`Lesson` subclass
+that lives in the dashboard process.  The subclass creates the
 primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
 :meth:`Lesson.direct` (a thread of the dashboard, starting processes through a
 :class:`Run`), offers actions for keys, and judges the run from the model.
@@ -201,6 +202,8 @@ class Lesson:
     # What the main part reports about the lesson's world (``data.value``): the
     # type of each field, checked when a recording is read.
     facts: ClassVar[dict[str, type | tuple[type, ...]]] = {"text": str}
+    # The module of its panel (``PANEL``): by default ``panel.py`` beside the lesson's module.
+    panel_module: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
