@@ -11,7 +11,7 @@ from typing import TextIO
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model import Model, Prim
+from mpviz.model import Model, Prim, find_anomalies
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
@@ -92,12 +92,12 @@ FIGURES = {
         "{acquisitions} acquired, {waits} waited, at most {most} holding at once",
         "获得 {acquisitions} 次,等待 {waits} 次,同时最多 {most} 个持有",
     ),
-    "cond": T("{waits} waited, {sets} notified", "等待 {waits} 次,通知 {sets} 次"),
+    "cond": T("{waits} waited, {notifies} notified", "等待 {waits} 次,通知 {notifies} 次"),
     "queue": T("{puts} put, {gets} got, deepest {deepest}", "放入 {puts} 个,取出 {gets} 个,最多积压 {deepest} 个"),
     "event": T("{sets} set, {clears} cleared, {waits} waited", "set {sets} 次,clear {clears} 次,等待 {waits} 次"),
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
-    "barrier": T("{gets} passed", "通过 {gets} 次"),
-    "pool": T("{puts} tasks, {gets} results", "{puts} 个任务,{gets} 个结果"),
+    "barrier": T("{passed} passed", "通过 {passed} 次"),
+    "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "created": T("created", "已创建"),
 }
 
@@ -134,7 +134,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
 
     def warn(now: int) -> None:
         """Print each anomaly (a deadlock, a hang) once, when it first appears."""
-        for anomaly in model.anomalies(now):
+        for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
@@ -172,7 +172,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(model, now, final=finished)
-        anomalies = [a.text for a in model.anomalies(now) if a.text not in verdict.text]
+        anomalies = [a.text for a in find_anomalies(model, now) if a.text not in verdict.text]
         take(the_run.close())
 
     if the_run.record_error:
@@ -216,7 +216,7 @@ HANG_SHOWN_NS = 2_000_000_000
 
 
 def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in model.anomalies(now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]
@@ -242,11 +242,19 @@ def summary(model: Model) -> list[str]:
 
 def figures(prim: Prim) -> str:
     if prim.family == "cond":
-        return FIGURES["cond"](waits=prim.waits, sets=prim.sets)
+        return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):
         return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
     if prim.family in ("queue", "event", "pipe", "barrier", "pool"):
         return FIGURES[prim.family](
-            puts=prim.puts, gets=prim.gets, deepest=prim.deepest, sets=prim.sets, clears=prim.clears, waits=prim.waits
+            puts=prim.puts,
+            gets=prim.gets,
+            deepest=prim.deepest,
+            sets=prim.sets,
+            clears=prim.clears,
+            waits=prim.waits,
+            passed=prim.passed,
+            tasks=prim.tasks,
+            results=prim.results,
         )
     return str(FIGURES["created"])

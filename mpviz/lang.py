@@ -10,7 +10,9 @@ language.  Words are chosen when they are shown:
   text in the current language, ``t(n=3)`` fills in its ``{n}``;
 * :func:`vocabulary` gives the Chinese of record words (``"enters to sing"``:
   ``"进来唱歌了"``) and of the nouns processes are labelled with; :func:`word`
-  and :func:`label` look them up.
+  and :func:`label` look them up;
+* :func:`words_for` picks a key's text from a table of them (a kind of
+  primitive, a psutil status), the key itself when the table has none.
 
 The language is the process's own, chosen once (``--lang``, or the
 ``MPVIZ_LANG`` environment variable) before anything is shown.  Only the
@@ -118,6 +120,13 @@ def vocabulary(words: Mapping[str, str]) -> None:
 def word(english: str) -> str:
     """A record word in the current language (unchanged if it has no translation)."""
     return _ZH.get(english, english) if _current is Lang.ZH else english
+
+
+def words_for(key: str, table: Mapping[str, T]) -> str:
+    """The words ``table`` gives ``key`` (a kind of primitive, a process status), in the current
+    language; the key itself if it has none."""
+    words = table.get(key)
+    return key if words is None else str(words)
 
 
 def label(text: str) -> str:

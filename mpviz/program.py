@@ -161,7 +161,8 @@ class Watched(Lesson):
 
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
-        from mpviz.model.anomalies import find_anomalies  # the model is read here, not imported with the contract
+        # Here, not at the top: the command line imports this module, and every spawned child the command line.
+        from mpviz.model.anomalies import find_anomalies
 
         anomalies = [a for a in find_anomalies(model, now_ns) if a.kind != "doubt"]
         if anomalies:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from mpviz.model import Model, Prim, Proc
+from mpviz.model import Model, Prim, Proc, find_anomalies
 from mpviz.telemetry import Event
 
 # Tracks that are not a process's own: above every real pid (at most 2**22 on Linux).
@@ -231,7 +231,7 @@ class TraceBuilder:
         elif family == "queue" and op in ("put", "get"):
             self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
         elif family == "event" and op in ("set", "clear"):
-            self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.flag))
+            self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
         self.events.append(
@@ -248,7 +248,7 @@ class TraceBuilder:
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
-        for anomaly in self.model.anomalies(t_ns):
+        for anomaly in find_anomalies(self.model, t_ns):
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
                 self.events.append(

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from mpviz.lesson import Lesson, Sample
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.program import Program, Watched
 from mpviz.registry import lessons
 from mpviz.runtime import Run, Settings, prepare
@@ -52,7 +52,7 @@ def record(cls: type[Lesson], sample: Sample) -> None:
             model.apply(run.read(0.1))
             if act is not None and kill_holder(run, model, *act):
                 act = None
-            gone_wrong = act is None and sample.after_done and model.anomalies(time.monotonic_ns())
+            gone_wrong = act is None and sample.after_done and find_anomalies(model, time.monotonic_ns())
             if done_at is None and (run.finished(model) or gone_wrong):
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() >= done_at + sample.after_done:

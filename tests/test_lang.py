@@ -57,6 +57,14 @@ def test_words_follow_the_language_and_the_records_stay_english() -> None:
     assert Ktv.heading({"rooms": 4}) == "Semaphore: 4 KTV rooms"
 
 
+def test_a_keys_words_from_a_table_or_the_key_itself() -> None:
+    """One helper for the kinds of primitive and psutil's statuses."""
+    table = {"sem": T("semaphore", "信号量")}
+    assert lang.words_for("sem", table) == "semaphore" and lang.words_for("tuple", table) == "tuple"
+    lang.use("zh")
+    assert lang.words_for("sem", table) == "信号量" and lang.words_for("tuple", table) == "tuple"
+
+
 def test_wide_characters_are_measured_in_cells() -> None:
     assert lang.cells("进来唱歌了") == 10 and lang.cells("group 0") == 7
     assert lang.ljust("主进程", 8) == "主进程  " and lang.rjust("等了", 6) == "  等了"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mpviz.model import Model, Phase, describe
+import grimp
+
+from mpviz.model import Model, Phase, describe, find_anomalies
 from mpviz.model.anomalies import HANG_GRACE_NS
 from mpviz.telemetry import Event
 
@@ -89,7 +91,7 @@ def test_dead_holder_is_a_named_deadlock() -> None:
             ev(2, 10, "proc.exit", "buyer 0", code=-9, signal="SIGKILL"),
         ]
     )
-    (anomaly,) = m.anomalies(int(3 * S))
+    (anomaly,) = find_anomalies(m, int(3 * S))
     assert anomaly.kind == "dead-holder"
     assert anomaly.text == "deadlock: lock 'ticket' held by dead pid 10 (buyer 0); 2 waiting forever"
     assert m.procs[10].state == "killed by SIGKILL"
@@ -102,30 +104,30 @@ def test_paused_holder_and_resume() -> None:
     m.apply([ev(2, 10, "proc.signal", "SIGSTOP")])
     assert m.procs[10].phase is Phase.STOPPED
     assert m.procs[10].state.startswith("paused")
-    assert [a.kind for a in m.anomalies(int(3 * S))] == ["paused-holder"]
+    assert [a.kind for a in find_anomalies(m, int(3 * S))] == ["paused-holder"]
     m.apply([ev(3, 10, "proc.signal", "SIGCONT")])
     assert m.procs[10].phase is Phase.HOLDING
-    assert m.anomalies(int(4 * S)) == []
+    assert find_anomalies(m, int(4 * S)) == []
 
 
 def test_event_flag_waiters_and_order() -> None:
     m = Model()
     m.apply([ev(1, 20, "event.wait", "light"), ev(1.5, 21, "event.wait", "light")])
     assert list(m.prims["light"].waiters) == [20, 21]
-    assert m.prims["light"].flag is False
+    assert m.prims["light"].is_set is False
     m.apply([ev(2, 5, "event.set", "light"), ev(2.1, 20, "event.woke", "light", waited=True)])
-    assert m.prims["light"].flag is True
+    assert m.prims["light"].is_set is True
     assert m.prims["light"].changed_ns == 2 * S
     assert list(m.prims["light"].waiters) == [21]
-    assert m.anomalies(int(3 * S)) == []
+    assert find_anomalies(m, int(3 * S)) == []
 
 
 def test_wake_before_any_set_is_an_anomaly() -> None:
     m = Model()
     m.apply([ev(1, 20, "event.woke", "light", waited=True)])
-    assert [a.kind for a in m.anomalies(int(2 * S))] == ["order"]
+    assert [a.kind for a in find_anomalies(m, int(2 * S))] == ["order"]
     m.apply([ev(0.5, 5, "event.set", "light")])  # the set was only late
-    assert m.anomalies(int(2 * S)) == []
+    assert find_anomalies(m, int(2 * S)) == []
 
 
 def test_queue_depth_pills_and_exactly_once() -> None:
@@ -165,10 +167,10 @@ def test_starved_consumers_after_the_grace_period() -> None:
             ev(3, 31, "queue.get_blocked", "buns"),
         ]
     )
-    assert m.anomalies(int(10 * S)) == []  # the producer is alive
+    assert find_anomalies(m, int(10 * S)) == []  # the producer is alive
     m.apply([ev(4, 30, "proc.exit", "producer 0", code=0)])
-    assert m.anomalies(4 * S + HANG_GRACE_NS - 1) == []
-    (hang,) = m.anomalies(4 * S + HANG_GRACE_NS)
+    assert find_anomalies(m, 4 * S + HANG_GRACE_NS - 1) == []
+    (hang,) = find_anomalies(m, 4 * S + HANG_GRACE_NS)
     assert hang.kind == "starved"
     assert hang.pids == (31,)
     assert m.procs[31].state == "blocked on get from 'buns'"
@@ -179,7 +181,7 @@ def test_starved_consumers_after_the_grace_period() -> None:
             ev(5.1, 31, "queue.get", "buns", item="None", none=True),
         ]
     )
-    assert m.anomalies(int(10 * S)) == []
+    assert find_anomalies(m, int(10 * S)) == []
     assert m.procs[31].phase is Phase.RUNNING
 
 
@@ -275,15 +277,15 @@ def test_a_lock_order_deadlock_is_named_with_both_processes_and_locks() -> None:
             ev(2, 40, "lock.wait", "1.2"),
         ]
     )
-    assert m.anomalies(10 * S) == [], "alice waits, but bob may still release"
+    assert find_anomalies(m, 10 * S) == [], "alice waits, but bob may still release"
     m.apply([ev(3, 41, "lock.wait", "1.1")])
-    (dead,) = m.anomalies(3 * S)
+    (dead,) = find_anomalies(m, 3 * S)
     assert dead.kind == "deadlock" and set(dead.pids) == {40, 41}
     assert "alice (pid 40) holds 'fork_lock' and waits for 'knife_lock'" in dead.text
     assert "bob (pid 41) holds 'knife_lock' and waits for 'fork_lock'" in dead.text
     # One gives up (a timeout): no deadlock any more.
     m.apply([ev(4, 41, "lock.timeout", "1.1")])
-    assert [a.kind for a in m.anomalies(4 * S)] == []
+    assert [a.kind for a in find_anomalies(m, 4 * S)] == []
 
 
 def test_five_philosophers_make_one_cycle_of_five() -> None:
@@ -297,7 +299,7 @@ def test_five_philosophers_make_one_cycle_of_five() -> None:
         )
     m.apply([ev(1, 50 + i, "lock.acquired", f"f{i}") for i in range(5)])
     m.apply([ev(2, 50 + i, "lock.wait", f"f{(i + 1) % 5}") for i in range(5)])
-    (dead,) = m.anomalies(2 * S)
+    (dead,) = find_anomalies(m, 2 * S)
     assert dead.kind == "deadlock" and len(dead.pids) == 5
     assert all(f"'fork {i}'" in dead.text for i in range(5))
 
@@ -308,9 +310,9 @@ def test_a_semaphore_with_a_free_unit_is_no_deadlock() -> None:
     m.apply([new(0, 1, "s", "sem", "s", value=2), new(0, 1, "l", "lock", "l")])
     m.apply([ev(1, 60, "sem.acquired", "s", value=1, of=2), ev(1, 61, "lock.acquired", "l")])
     m.apply([ev(2, 60, "lock.wait", "l"), ev(2, 61, "sem.wait", "s", value=1, of=2)])
-    assert not [a for a in m.anomalies(2 * S) if a.kind == "deadlock"]
+    assert not [a for a in find_anomalies(m, 2 * S) if a.kind == "deadlock"]
     m.apply([ev(3, 62, "sem.acquired", "s", value=0, of=2)])
-    assert [a.kind for a in m.anomalies(3 * S)] == []  # 62 holds a unit and is free to release it
+    assert [a.kind for a in find_anomalies(m, 3 * S)] == []  # 62 holds a unit and is free to release it
 
 
 def test_the_only_process_waiting_on_its_own_event_hangs() -> None:
@@ -318,8 +320,8 @@ def test_the_only_process_waiting_on_its_own_event_hangs() -> None:
     m = Model()
     m.apply([spawn(0, 70, "main", "main"), new(0, 70, "70.1", "event", "e")])
     m.apply([ev(1, 70, "event.wait", "70.1")])
-    assert m.anomalies(1 * S + HANG_GRACE_NS - 1) == []
-    (hang,) = m.anomalies(1 * S + HANG_GRACE_NS)
+    assert find_anomalies(m, 1 * S + HANG_GRACE_NS - 1) == []
+    (hang,) = find_anomalies(m, 1 * S + HANG_GRACE_NS)
     assert (
         hang.kind == "hang"
         and hang.text == "hang: main (pid 70) waits forever on event 'e': no live process can set it"
@@ -330,10 +332,10 @@ def test_every_live_process_blocked_is_a_hang_unless_one_is_paused() -> None:
     m = Model()
     m.apply([spawn(0, 80, "main", "main"), spawn(0, 81, "process", "child")])
     m.apply([ev(1, 80, "queue.get_blocked", "q"), ev(1, 81, "event.wait", "e")])
-    (hang,) = m.anomalies(5 * S)
+    (hang,) = find_anomalies(m, 5 * S)
     assert hang.text.startswith("hang: all 2 live processes are blocked")
     m.apply([ev(2, 81, "proc.signal", "SIGSTOP")])
-    assert m.anomalies(10 * S) == []
+    assert find_anomalies(m, 10 * S) == []
 
 
 def test_printed_lines_are_kept_per_process_and_in_order() -> None:
@@ -359,3 +361,16 @@ def test_condition_and_barrier_waiters() -> None:
     assert m.procs[96].state == "waiting on condition 'c1'"
     m.apply([ev(2, 95, "barrier.pass", "b1", index=0), ev(2, 96, "cond.woke", "c1")])
     assert m.procs[95].waiting_on is None and m.procs[96].waiting_on is None
+
+
+def test_the_model_makes_no_import_circle() -> None:
+    """No module of the model imports one that imports it back, not even for the type checker only."""
+    graph = grimp.build_graph("mpviz", include_external_packages=False, exclude_type_checking_imports=False)
+    modules = {"mpviz.model", *graph.find_descendants("mpviz.model")}
+    circles = [
+        (a, b)
+        for a in sorted(modules)
+        for b in sorted(graph.find_modules_directly_imported_by(a) & modules)
+        if graph.chain_exists(importer=b, imported=a)
+    ]
+    assert circles == []

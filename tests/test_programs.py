@@ -288,8 +288,8 @@ def test_every_kind_of_primitive_is_seen_under_every_start_method(tmp_path: Path
     model.apply(events)
     cond, barrier, pool = model.prim("cond"), model.prim("barrier"), model.prim("pool")
     assert (cond.family, cond.waits) == ("cond", 2), "two processes waited on the condition"
-    assert (barrier.family, barrier.capacity, barrier.gets) == ("barrier", 3, 3), "three arrived and passed"
-    assert (pool.family, pool.puts, pool.gets) == ("pool", 6, 6), "six items handed out, six results back"
+    assert (barrier.family, barrier.capacity, barrier.passed) == ("barrier", 3, 3), "three arrived and passed"
+    assert (pool.family, pool.tasks, pool.results) == ("pool", 6, 6), "six items handed out, six results back"
     workers = [p for p in model.procs.values() if p.role == "pool"]
     assert len(workers) == 2 and all(p.ppid in model.procs for p in workers)
     assert model.prim("counter").family == "value"

@@ -128,7 +128,10 @@ def fingerprint(model: Model, now_ns: int) -> object:
     """What the views read of a model: equal fingerprints, equal screens."""
     procs = {p.pid: (p.state, p.phase, dict(p.holds), p.waiting_on, p.alive, p.lines) for p in model.procs.values()}
     prims = {
-        p.id: (dict(p.holders), dict(p.waiters), p.value, p.depth, p.flag, p.puts, p.gets, p.max_holders)
+        p.id: (
+            (dict(p.holders), dict(p.waiters), p.value, p.depth, p.is_set, p.broken),
+            (p.puts, p.gets, p.passed, p.tasks, p.results, p.max_holders),
+        )
         for p in model.prims.values()
     }
     return model.applied, procs, prims, contention(model, now_ns), [e.t_ns for e in model.log]

@@ -7,7 +7,8 @@ import random
 from test_model import S, ev, new, spawn
 
 from mpviz.model import Model
-from mpviz.model.stats import Activity, Durations, contention, seconds, table
+from mpviz.model.stats import contention, seconds, table
+from mpviz.model.timing import Activity, Durations
 
 
 def test_durations_are_exact_while_few() -> None:

@@ -71,7 +71,7 @@ async def test_light_key_lets_waiting_cars_pass() -> None:
             panel = app.screen.query_one("#panel-main")
             await until(pilot, lambda: "GREEN · cars go" in text_of(panel), what="the lamp to show green")
             await pilot.press("space")
-            await until(pilot, lambda: not model.prim("light").flag, what="the light to turn red again")
+            await until(pilot, lambda: not model.prim("light").is_set, what="the light to turn red again")
     finally:
         app.close_all()
 

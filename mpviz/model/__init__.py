@@ -1,7 +1,13 @@
-"""The pure model: records in, lesson state out (no I/O, no Textual)."""
+"""The pure model: records in, lesson state out (no I/O, no Textual).
 
-from mpviz.model.reducer import Model
-from mpviz.model.state import Anomaly, Phase, Prim, Proc, Said, Stats
+``state.py`` holds the model; importing the handler modules here fills its
+table of record kinds (see ``reducer.py``), so that any import of the model
+comes with every handler.
+"""
+
+from mpviz.model import events, locks, pools, procs, queues  # noqa: F401  (each fills the handler table)
+from mpviz.model.anomalies import find_anomalies
+from mpviz.model.state import Anomaly, Model, Phase, Prim, Proc, Said, Stats
 from mpviz.model.words import describe, line
 
-__all__ = ["Anomaly", "Model", "Phase", "Prim", "Proc", "Said", "Stats", "describe", "line"]
+__all__ = ["Anomaly", "Model", "Phase", "Prim", "Proc", "Said", "Stats", "describe", "find_anomalies", "line"]

@@ -16,14 +16,9 @@ that is not one).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mpviz.lang import T
-from mpviz.model.state import Anomaly, Prim
+from mpviz.model.state import Anomaly, Model, Prim
 from mpviz.model.waits import HELD, deadlocked
-
-if TYPE_CHECKING:
-    from mpviz.model.reducer import Model
 
 HANG_GRACE_NS = 1_500_000_000
 
@@ -66,6 +61,7 @@ SAY = {
 
 
 def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
+    """What is wrong at ``now_ns``: deadlocks, dead or paused holders, hangs, an event's order broken."""
     found = deadlocks(model)
     for prim in model.prims.values():
         if prim.first_pass_ns is not None and (prim.first_set_ns is None or prim.first_pass_ns < prim.first_set_ns):

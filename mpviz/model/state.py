@@ -1,11 +1,26 @@
-"""What the model knows: processes and primitives, as plain dataclasses."""
+"""What the model knows: processes and primitives, as plain dataclasses, and the model that holds them.
+
+No I/O, no clock of its own, no Textual: feed a :class:`Model` records with
+:meth:`Model.apply` and read processes, primitives, counts and facts.  The
+time "now", where an answer depends on it, is always an argument.
+
+What a record does to the model is its kind's handler, in the table
+:data:`HANDLERS` that this module owns and knows nothing else of: the handler
+modules (``procs.py``, ``locks.py``, ``queues.py``, ``events.py``,
+``pools.py``, with the steps they share in ``reducer.py``) fill it with
+:func:`handles` as ``mpviz.model`` imports them.  They import this module and
+it imports none of them, so the model's modules make no import circle.  The
+readers that need more than the state (``find_anomalies``, the contention
+figures of ``stats.py``, the wait-for graph) are functions of a model in
+modules of their own, for the same reason.
+"""
 
 from __future__ import annotations
 
 import heapq
 from array import array
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import accumulate
@@ -13,7 +28,8 @@ from typing import Any, NamedTuple
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model.stats import PrimTiming, TimeSplit
+from mpviz.model.timing import PrimTiming, TimeSplit
+from mpviz.model.words import FAMILY_WORDS, describe, line
 from mpviz.telemetry import Event
 
 
@@ -253,13 +269,21 @@ class Prim:
     acquisitions: int = 0
     waits: int = 0  # how often a process had to wait for it
     put_waits: int = 0  # queues: how often a put found it full and waited
-    # Events.
-    flag: bool = False
+    # Events: the flag, when it last changed, how often set and cleared, the first set and pass.
+    is_set: bool = False
     changed_ns: int | None = None
     sets: int = 0
     clears: int = 0
     first_set_ns: int | None = None
     first_pass_ns: int | None = None
+    # Conditions: how often notified (``notify`` or ``notify_all``).
+    notifies: int = 0
+    # Barriers: broken (until reset), and how many processes passed.
+    broken: bool = False
+    passed: int = 0
+    # Pools: tasks handed out, results got back.
+    tasks: int = 0
+    results: int = 0
     # Queues and pipes.
     depth: int = 0
     deepest: int = 0
@@ -285,7 +309,7 @@ class Prim:
     @property
     def word(self) -> str:
         """What kind of primitive it is, in words of the current language ("semaphore")."""
-        return family_word(self.family)
+        return lang.words_for(self.family, FAMILY_WORDS)
 
     def depth_over(self, start_ns: int, step_ns: int, columns: int) -> list[int]:
         """The deepest the queue was in each of ``columns`` steps from ``start_ns``."""
@@ -317,31 +341,137 @@ class Prim:
         return [item for item, n in self.in_flight.items() if n < 0]
 
 
-FAMILY_WORDS = {
-    "lock": T("lock", "锁"),
-    "rlock": T("rlock", "可重入锁"),
-    "sem": T("semaphore", "信号量"),
-    "cond": T("condition", "条件变量"),
-    "event": T("event", "事件"),
-    "barrier": T("barrier", "屏障"),
-    "queue": T("queue", "队列"),
-    "pipe": T("pipe", "管道"),
-    "value": T("value", "共享值"),
-    "array": T("array", "共享数组"),
-    "pool": T("pool", "进程池"),
-    "manager": T("manager", "管理器"),
-}
-
-
-def family_word(family: str) -> str:
-    """A kind of primitive in words of the current language; the kind itself if it has none."""
-    words = FAMILY_WORDS.get(family)
-    return family if words is None else str(words)
-
-
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
     kind: str  # dead-holder, paused-holder, starved, order
     text: str
     pids: tuple[int, ...] = ()
+
+
+LOG_LENGTH = 2000
+OUTPUT_LENGTH = 2000
+
+
+class Model:
+    """A run's state, from its records: processes, primitives, counts, what was printed."""
+
+    def __init__(self) -> None:
+        self.procs: dict[int, Proc] = {}
+        # By id (what the records carry); ``_named`` finds them by display name.
+        self.prims: dict[str, Prim] = {}
+        self._named: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        # Facts main observed about the lesson's world (what a file holds), by name.
+        self.values: dict[str, dict] = {}
+        self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
+        # What the processes printed, newest last (for display: bounded).
+        self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
+        # Records a process could not send in time and dropped (``proc.lost``), over the run.
+        self.lost = 0
+        self.lost_by: dict[int, int] = {}
+        self.t0: int | None = None
+        self.last_ns: int = 0
+        self.applied = 0
+        # Changes since the views last looked: they redraw only what moved.
+        self.dirty_procs: set[int] = set()
+        self.dirty_prims: set[str] = set()
+        # Counts every new entry in any process's history: the timeline redraws when it moves.
+        self.history_changes = 0
+
+    # --- entry points ----------------------------------------------------
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Apply a batch of records, in time order."""
+        for event in sorted(events, key=_time):
+            self.apply_one(event)
+
+    def apply_one(self, event: Event) -> None:
+        if self.t0 is None:
+            self.t0 = event.t_ns
+        if event.t_ns > self.last_ns:
+            self.last_ns = event.t_ns
+        self.applied += 1
+        handler = HANDLERS.get(event.kind)
+        if handler is not None:
+            handler(self, event)
+        if event.kind != "proc.stats":
+            self.log.append(event)
+            proc = self.procs.get(event.pid)
+            if proc is not None:
+                proc.recent.append(event)
+
+    def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
+        """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
+        unique, n = name, 1
+        while unique in self._named:
+            n += 1
+            unique = f"{name}#{n}"
+        prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
+        self._named[unique] = prim_id
+        return prim
+
+    # --- reading ----------------------------------------------------------
+
+    def name_of(self, pid: int) -> str:
+        proc = self.procs.get(pid)
+        return proc.name if proc else f"pid {pid}"
+
+    def by_role(self, role: str) -> list[Proc]:
+        return [p for p in self.procs.values() if p.role == role]
+
+    def prim(self, name: str, family: str = "") -> Prim:
+        """The primitive called ``name``; an empty one if it has not reported yet."""
+        prim_id = self._named.get(name)
+        if prim_id is None:
+            return Prim(name, name, family)
+        return self.prims[prim_id]
+
+    def prim_name(self, prim_id: str) -> str:
+        """The display name of the primitive with this id (the id itself if it never said)."""
+        prim = self.prims.get(prim_id)
+        return prim.name if prim else prim_id
+
+    def describe(self, event: Event) -> str | None:
+        """The record in words, primitives by their display names."""
+        return describe(event, self.prim_name(event.obj))
+
+    def line(self, event: Event) -> str | None:
+        """The record as one log line (the headless output, the event log)."""
+        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self.prim_name(event.obj))
+
+    def said(self, state: str) -> int:
+        """How often any process said ``state``, over the whole run."""
+        return self.counts[state]
+
+    def seconds(self, t_ns: int) -> float:
+        """Seconds since the first record."""
+        return (t_ns - (self.t0 or t_ns)) / 1e9
+
+    def take_dirty(self) -> tuple[set[int], set[str]]:
+        procs, prims = self.dirty_procs, self.dirty_prims
+        self.dirty_procs, self.dirty_prims = set(), set()
+        return procs, prims
+
+
+def _time(event: Event) -> int:
+    return event.t_ns
+
+
+# What a record of a kind does to the model.  Plain functions, not bound methods kept by
+# each model: a model refers to nothing that refers back to it, so a dropped one (a
+# replay's seek) goes at once.
+Handler = Callable[[Model, Event], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    """Make the decorated function the handler of records of these kinds (one handler a kind)."""
+
+    def register(handler: Handler) -> Handler:
+        for kind in kinds:
+            if HANDLERS.setdefault(kind, handler) is not handler:
+                raise ValueError(f"{kind} has a handler already: {HANDLERS[kind].__qualname__}")
+        return handler
+
+    return register

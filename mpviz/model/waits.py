@@ -9,13 +9,10 @@ of them can ever move, whatever the rest of the program does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from mpviz.lang import T
-
-if TYPE_CHECKING:
-    from mpviz.model.reducer import Model
-    from mpviz.model.state import Prim
+from mpviz.model.state import Model, Prim
 
 # Primitives that somebody holds, and that only a holder can give back.
 HELD = ("lock", "rlock", "sem")
@@ -27,18 +24,6 @@ class Link(NamedTuple):
     pid: int
     holds: str  # a primitive id
     waits: str  # a primitive id
-
-
-def edges(model: Model) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The graph's edges: (pid, prim id) pairs of holding and of waiting, live processes only."""
-    holds = [(pid, prim.id) for prim in model.prims.values() for pid in prim.holders if _alive(model, pid)]
-    waits = [(p.pid, p.waiting_on) for p in model.procs.values() if p.alive and p.waiting_on is not None]
-    return holds, waits
-
-
-def _alive(model: Model, pid: int) -> bool:
-    proc = model.procs.get(pid)
-    return proc is not None and proc.alive
 
 
 def _exhausted(prim: Prim) -> bool:

@@ -13,7 +13,6 @@ from typing import Any
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model.state import family_word
 from mpviz.telemetry import Event
 
 
@@ -32,6 +31,23 @@ def spoken(words: str, data: Mapping[str, Any]) -> tuple[str, set[str]]:
 def said(state: str, data: Mapping[str, Any]) -> str:
     """What a process said, as its state: the words, without the data they do not name."""
     return spoken(state, data)[0]
+
+
+# Each kind of primitive (a record's family) in words: ``Prim.word``, and the lines below.
+FAMILY_WORDS = {
+    "lock": T("lock", "锁"),
+    "rlock": T("rlock", "可重入锁"),
+    "sem": T("semaphore", "信号量"),
+    "cond": T("condition", "条件变量"),
+    "event": T("event", "事件"),
+    "barrier": T("barrier", "屏障"),
+    "queue": T("queue", "队列"),
+    "pipe": T("pipe", "管道"),
+    "value": T("value", "共享值"),
+    "array": T("array", "共享数组"),
+    "pool": T("pool", "进程池"),
+    "manager": T("manager", "管理器"),
+}
 
 
 VALUE = T(" (value {value}/{of})", " (值 {value}/{of})")
@@ -129,7 +145,7 @@ def _phrase(event: Event, obj: str) -> str | None:
     family, _, op = kind.partition(".")
     if family in ("lock", "rlock", "sem"):
         acq = ACQ.get(op)
-        return acq(what=f"{family_word(family)} '{obj}'", value=_value(d)) if acq else None
+        return acq(what=f"{lang.words_for(family, FAMILY_WORDS)} '{obj}'", value=_value(d)) if acq else None
     if family == "event":
         if op == "woke":
             return (WOKE if d.get("waited") else PASSED)(obj=obj)
@@ -155,7 +171,7 @@ def _phrase(event: Event, obj: str) -> str | None:
         return _proc(op, obj, d)
     if family == "prim" and op == "new":
         where = AT(site=d["site"]) if d.get("site") else ""
-        return CREATED(kind=family_word(str(d.get("kind"))), obj=obj, where=where)
+        return CREATED(kind=lang.words_for(str(d.get("kind")), FAMILY_WORDS), obj=obj, where=where)
     if family == "data":
         if "text" in d:  # the lesson's own words for what it saw
             return spoken(str(d["text"]), d)[0]

@@ -34,7 +34,7 @@ PHASE_WORDS = {
     Phase.EXITED: T("exited", "已退出"),
 }
 
-# psutil's words for a process's status, and the table's own.
+# psutil's words for a process's status, and the table's own (``lang.words_for`` gives them).
 STATUS = {
     "exited": T("exited", "已退出"),
     "stopped": T("stopped", "已停止"),
@@ -44,12 +44,6 @@ STATUS = {
     "zombie": T("zombie", "僵尸"),
     "idle": T("idle", "空闲"),
 }
-
-
-def status_words(status: str) -> str:
-    """A psutil status (or "exited", "stopped") in the current language."""
-    words = STATUS.get(status)
-    return status if words is None else str(words)
 
 
 def duration(ns: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from mpviz.lang import T, vocabulary
 from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Verdict, all_exited
 from mpviz.lessons.event.workers import EXAMPLES, Said
-from mpviz.model import Model, Proc
+from mpviz.model import Model, Proc, find_anomalies
 from mpviz.sync import Event
 
 STARTS = "example {n}"
@@ -144,7 +144,7 @@ class EventLesson(Lesson):
         created_true = [p.name for p in examples if first_flag(p) is True]
         if created_true:
             return Verdict(False, f"{SAY['created_true'](names=', '.join(created_true))}: {BROKEN}")
-        if any(a.kind == "order" for a in model.anomalies(now_ns)):
+        if any(a.kind == "order" for a in find_anomalies(model, now_ns)):
             return Verdict(False, f"{SAY['order']}: {BROKEN}")
         # is_set() says True only after a set() and a wait() that returned at once (examples 3 and 4).
         at_once = sum(p.said_count(Said.TRUE) for p in examples)

@@ -66,7 +66,7 @@ class EventPanel(LessonPanel):
             proc = procs.get(n)
             e = model.prim(f"e{n}")
             text.append(SAY["example"](n=n), style="bold")
-            text.append(SAY["flag"](flag=e.flag), style="green3" if e.flag else "red1")
+            text.append(SAY["flag"](flag=e.is_set), style="green3" if e.is_set else "red1")
             if proc is None:
                 text.append(str(SAY["not_yet"]), style="dim")
                 text.append("\n\n")

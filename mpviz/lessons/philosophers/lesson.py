@@ -7,7 +7,7 @@ from typing import Any
 from mpviz.lang import T, vocabulary
 from mpviz.lesson import BROKEN, HELD, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
 from mpviz.lessons.philosophers.workers import Said, philosopher
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.sync import Barrier, Lock, Semaphore
 from mpviz.telemetry import emit
 
@@ -129,7 +129,7 @@ class Philosophers(Lesson):
 
     @staticmethod
     def deadlock(model: Model, now_ns: int) -> str:
-        return next((a.text for a in model.anomalies(now_ns) if a.kind == "deadlock"), "")
+        return next((a.text for a in find_anomalies(model, now_ns) if a.kind == "deadlock"), "")
 
     def finished(self, model: Model, now_ns: int) -> bool:
         if self.directing:

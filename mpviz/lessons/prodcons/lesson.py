@@ -7,7 +7,7 @@ from typing import Any
 from mpviz.lang import T, vocabulary
 from mpviz.lesson import BROKEN, HELD, Action, Lesson, Param, Run, Sample, Shot, Toggle, Verdict, all_exited
 from mpviz.lessons.prodcons.workers import Said, consumer, consumer_naive, producer
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.sync import Queue
 from mpviz.telemetry import emit
 
@@ -204,7 +204,7 @@ class ProdCons(Lesson):
 
     @staticmethod
     def hang(model: Model, now_ns: int) -> str:
-        for anomaly in model.anomalies(now_ns):
+        for anomaly in find_anomalies(model, now_ns):
             if anomaly.kind == "starved":
                 return anomaly.text
         return ""

@@ -41,7 +41,7 @@ class TrafficPanel(LessonPanel):
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         light = model.prim(LIGHT)
         cycling = model.prim(CYCLING)
-        green = light.flag
+        green = light.is_set
         colour = "green3" if green else "red1"
         red_lamp, green_lamp = (LAMP_OFF, "green3") if green else ("red1", LAMP_OFF)
         lamp = [
@@ -51,7 +51,7 @@ class TrafficPanel(LessonPanel):
             *(Text.assemble(("│", "grey50"), (" ██████ ", green_lamp), ("│", "grey50")) for _ in range(2)),
             Text("╰────────╯", style="grey50"),
         ]
-        auto = cycling.flag or cycling.changed_ns is None
+        auto = cycling.is_set or cycling.changed_ns is None
         words = [
             Text.assemble(
                 (str(SAY["green" if green else "red"]), f"bold {colour}"), (str(SAY["go" if green else "wait"]), "bold")

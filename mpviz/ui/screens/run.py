@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.lesson import Lesson
-from mpviz.model import Model
+from mpviz.model import Model, find_anomalies
 from mpviz.registry import panel_class
 from mpviz.telemetry import Event
 from mpviz.ui.keys import KEYS, LIVE_ONLY, REPLAY_ONLY, common_keys
@@ -281,7 +281,7 @@ class RunScreen(Screen):
         player = self.source.player
         if player is not None and player.problem:
             text.append(f"⚠ {player.problem}\n", style="bold red")
-        for anomaly in self.model.anomalies(now):
+        for anomaly in find_anomalies(self.model, now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]

@@ -15,7 +15,8 @@ from textual.widget import Widget
 
 from mpviz.lang import T
 from mpviz.model import Model
-from mpviz.model.stats import Activity, contention, seconds
+from mpviz.model.stats import contention, seconds
+from mpviz.model.timing import Activity
 from mpviz.ui.widgets.text_view import TextView
 
 # How each part of a process's time looks in its bar: the glyph tells them apart without colour too.

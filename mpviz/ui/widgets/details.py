@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from mpviz.lang import T, ljust, word
+from mpviz.lang import T, ljust, word, words_for
 from mpviz.model import Model, Phase
-from mpviz.ui.theme import PHASE_STYLE, PHASE_WORDS, duration, megabytes, status_words
+from mpviz.ui.theme import PHASE_STYLE, PHASE_WORDS, STATUS, duration, megabytes
 from mpviz.ui.widgets.text_view import TextView
 
 RECENT = 12
@@ -57,7 +57,9 @@ class Details(TextView):
         if proc.stats and proc.alive:
             s = proc.stats
             text.append(heading("psutil"), style="dim")
-            text.append(SAY["stats"](status=status_words(s.status), cpu=s.cpu, rss=megabytes(s.rss), threads=s.threads))
+            text.append(
+                SAY["stats"](status=words_for(s.status, STATUS), cpu=s.cpu, rss=megabytes(s.rss), threads=s.threads)
+            )
         if proc.error:
             text.append(heading("error"), style="dim")
             text.append(proc.error, style="red")

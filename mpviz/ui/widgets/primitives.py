@@ -134,7 +134,7 @@ def event_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """An event: its flag, who waits for it, when it last changed."""
     text = title(prim)
     text.append(str(SAY["flag"]))
-    text.append(str(prim.flag), style="bold green3" if prim.flag else "bold red1")
+    text.append(str(prim.is_set), style="bold green3" if prim.is_set else "bold red1")
     ago = duration(now_ns - prim.changed_ns) if prim.changed_ns is not None else ""
     changed = SAY["changed"](ago=ago) if prim.changed_ns is not None else str(SAY["never"])
     text.append(SAY["sets"](n=prim.sets, changed=changed), style="dim")

@@ -21,9 +21,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from mpviz.lang import T
+from mpviz.lang import T, words_for
 from mpviz.model import Model, Phase, Proc
-from mpviz.ui.theme import PHASE_STYLE, duration, megabytes, status_words
+from mpviz.ui.theme import PHASE_STYLE, STATUS, duration, megabytes
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 # Fixed widths, so that columns do not jump as states come and go.  State
@@ -57,10 +57,10 @@ def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = status_words("exited") if not proc.alive else ""
+        status = words_for("exited", STATUS) if not proc.alive else ""
         cpu = rss = threads = ""
     else:
-        status = status_words("stopped" if proc.stopped else stats.status)
+        status = words_for("stopped" if proc.stopped else stats.status, STATUS)
         cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
     who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name

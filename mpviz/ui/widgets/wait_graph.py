@@ -63,7 +63,7 @@ def _state(prim: Prim) -> str:
     if prim.family in ("lock", "rlock"):
         return str(SAY["held"] if prim.holders else SAY["free"])
     if prim.family == "event":
-        return SAY["flag"](flag=prim.flag)
+        return SAY["flag"](flag=prim.is_set)
     if prim.family == "queue":
         return SAY["depth"](depth=max(prim.depth, 0))
     return ""

@@ -1,0 +1,98 @@
+"""The handlers of what is held: locks, rlocks and semaphores (who holds, who waits, the value);
+and conditions (who waits, how often notified)."""
+
+from __future__ import annotations
+
+from mpviz.lang import T
+from mpviz.model.reducer import block, done_waiting, prim_of, proc_of, settle, start_waiting, stop_waiting
+from mpviz.model.state import Model, Prim, handles
+from mpviz.telemetry import Event
+
+STATES = {
+    "acquire": T("waiting for {word} '{name}'", "等待{word} '{name}'"),
+    "cond": T("waiting on condition '{name}'", "在条件变量 '{name}' 上等待"),
+}
+
+# Waits that end with nothing to record but the wait: a timeout, a condition's waiter
+# woken (the condition's lock reports its own holders).
+handles("lock.timeout", "rlock.timeout", "sem.timeout", "cond.woke", "cond.timeout")(done_waiting)
+
+
+def _acq_facts(prim: Prim, event: Event) -> None:
+    value = event.data.get("value")
+    if isinstance(value, int):
+        prim.value = value
+    capacity = event.data.get("of")
+    if isinstance(capacity, int):
+        prim.capacity = capacity
+
+
+@handles("lock.wait", "rlock.wait", "sem.wait")
+def acq_wait(model: Model, event: Event) -> None:
+    prim = prim_of(model, event)
+    _acq_facts(prim, event)
+    start_waiting(prim, prim.waiters, event)
+    prim.waits += 1
+    block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
+
+
+@handles("lock.acquired", "rlock.acquired", "sem.acquired")
+def acq_acquired(model: Model, event: Event) -> None:
+    prim = prim_of(model, event)
+    _acq_facts(prim, event)
+    stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
+    prim.acquisitions += 1
+    if event.pid not in prim.holders:
+        prim.overlap.step(event.t_ns, +1)
+        prim.held_since[event.pid] = event.t_ns
+    prim.holders[event.pid] = prim.holders.get(event.pid, 0) + 1
+    proc = proc_of(model, event)
+    proc.holds[prim.id] = proc.holds.get(prim.id, 0) + 1
+    proc.blocked, proc.waiting_on = "", None
+    settle(model, proc, event.t_ns)
+
+
+@handles("lock.released", "rlock.released", "sem.released")
+def acq_released(model: Model, event: Event) -> None:
+    prim = prim_of(model, event)
+    _acq_facts(prim, event)
+    if event.pid in prim.holders:
+        _drop_hold(model, event.pid, prim, event.t_ns)
+    elif prim.family == "lock":
+        # A multiprocessing Lock has no owner: anyone may release it, and
+        # then its holder holds nothing.
+        earlier = [pid for pid, since in prim.held_since.items() if since < event.t_ns]
+        if earlier:
+            _drop_hold(model, earlier[0], prim, event.t_ns, everything=True)
+
+
+def _drop_hold(model: Model, pid: int, prim: Prim, t_ns: int, everything: bool = False) -> None:
+    depth = prim.holders.get(pid, 0) - 1
+    if depth <= 0 or everything:
+        prim.holders.pop(pid, None)
+        stop_waiting(prim.held_since, pid, t_ns, prim.timing.held)
+        prim.overlap.step(t_ns, -1)
+    else:
+        prim.holders[pid] = depth
+    proc = model.procs.get(pid)
+    if proc is None:
+        return
+    left = proc.holds.get(prim.id, 0) - 1
+    if left <= 0 or everything:
+        proc.holds.pop(prim.id, None)
+    else:
+        proc.holds[prim.id] = left
+    settle(model, proc, t_ns)
+
+
+@handles("cond.wait")
+def cond_wait(model: Model, event: Event) -> None:
+    prim = prim_of(model, event)
+    start_waiting(prim, prim.waiters, event)
+    prim.waits += 1
+    block(model, event, STATES["cond"](name=prim.name))
+
+
+@handles("cond.notify", "cond.notify_all")
+def cond_notify(model: Model, event: Event) -> None:
+    prim_of(model, event).notifies += 1

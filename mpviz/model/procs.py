@@ -1,0 +1,166 @@
+"""The handlers of a process's own records: started, what it says, its signals and samples,
+what it prints, its joins and sleeps, the records it lost, its end."""
+
+from __future__ import annotations
+
+import math
+
+from mpviz.lang import T
+from mpviz.model.reducer import block, proc_of, set_state, settle, stop_waiting, unblock
+from mpviz.model.state import Model, Phase, Proc, Said, Stats, handles
+from mpviz.telemetry import Event
+
+JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
+
+
+def _identify(proc: Proc, event: Event) -> None:
+    data = event.data
+    proc.role = str(data.get("role", proc.role))
+    proc.label = str(data.get("label", proc.label))
+    ppid = data.get("ppid")
+    # Who started it (its proc.spawn) is its parent, even when the kernel's
+    # parent is another (a forkserver's child says the forkserver).
+    if isinstance(ppid, int) and (proc.ppid is None or event.kind == "proc.spawn"):
+        proc.ppid = ppid
+
+
+@handles("proc.spawn")
+def proc_spawn(model: Model, event: Event) -> None:
+    _identify(proc_of(model, event), event)
+    model.dirty_procs.add(event.pid)
+
+
+@handles("proc.start")
+def proc_start(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    _identify(proc, event)
+    if proc.phase is Phase.STARTING:
+        settle(model, proc, event.t_ns)
+
+
+@handles("proc.state")
+def proc_state(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    proc.said = event.obj
+    fact = proc.facts.get(event.obj)
+    if fact is None:
+        fact = proc.facts[event.obj] = Said()
+    fact.add(event.t_ns, event.data)
+    model.counts[event.obj] += 1
+    settle(model, proc, event.t_ns)
+
+
+@handles("proc.error")
+def proc_error(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    proc.error = str(event.data.get("error", ""))
+    model.dirty_procs.add(proc.pid)
+
+
+@handles("proc.exit")
+def proc_exit(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    code = event.data.get("code")
+    if not proc.alive:
+        # Known gone, but not how: a later word (its parent's) may say.
+        if proc.exit_code is None and proc.exit_signal is None and isinstance(code, int):
+            proc.exit_code = code
+            proc.exit_signal = str(event.data["signal"]) if event.data.get("signal") else None
+            proc.state = proc.exit_words()
+            model.dirty_procs.add(proc.pid)
+        return
+    proc.exit_code = code if isinstance(code, int) else None
+    signal = event.data.get("signal")
+    proc.exit_signal = str(signal) if signal else None
+    proc.exited_ns = event.t_ns
+    proc.stopped = False
+    proc.blocked, proc.waiting_on = "", None
+    # A dead process waits for nothing; but what it holds stays held: a
+    # multiprocessing lock is not released when its holder dies.
+    for prim in model.prims.values():
+        timing = prim.timing
+        for waiting, durations in (
+            (prim.waiters, timing.waited),
+            (prim.blocked_get, timing.get_blocked),
+            (prim.blocked_put, timing.put_blocked),
+        ):
+            if stop_waiting(waiting, proc.pid, event.t_ns, durations):
+                model.dirty_prims.add(prim.id)
+    proc.sleeping = False
+    proc.split.end(event.t_ns)
+    set_state(model, proc, event.t_ns, Phase.EXITED, proc.exit_words())
+
+
+@handles("proc.signal")
+def proc_signal(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    if not proc.alive:
+        return
+    if event.obj == "SIGSTOP":
+        proc.stopped = True
+    elif event.obj == "SIGCONT":
+        proc.stopped = False
+    settle(model, proc, event.t_ns)
+    model.dirty_prims.update(proc.holds)
+
+
+@handles("proc.stats")
+def proc_stats(model: Model, event: Event) -> None:
+    proc = model.procs.get(event.pid)
+    if proc is None or not proc.alive:
+        return
+    d = event.data
+    old = proc.stats
+    # Memory and threads come only when they may have changed; keep the last ones seen.
+    # A value of the wrong kind (a crafted record) counts as not given.
+    rss = _amount(d.get("rss"), old.rss if old else 0)
+    threads = _amount(d.get("threads"), old.threads if old else 0)
+    cpu = d.get("cpu")
+    percent = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else 0.0
+    stats = Stats(percent, rss, threads, str(d.get("status", "")))
+    if stats != old:
+        proc.stats = stats
+        model.dirty_procs.add(proc.pid)
+
+
+def _amount(value: object, default: int) -> int:
+    """A count or a size from a record: a whole number, not negative; ``default`` otherwise."""
+    return value if type(value) is int and value >= 0 else default
+
+
+@handles("proc.sleep", "proc.slept")
+def proc_sleep(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    proc.sleeping = event.kind == "proc.sleep"
+    settle(model, proc, event.t_ns)
+
+
+@handles("proc.output")
+def proc_output(model: Model, event: Event) -> None:
+    proc = proc_of(model, event)
+    proc.lines += 1
+    model.output.append(event)
+    model.dirty_procs.add(proc.pid)
+
+
+@handles("proc.join")
+def proc_join(model: Model, event: Event) -> None:
+    child = event.data.get("child")
+    name = model.name_of(child) if isinstance(child, int) else event.obj
+    proc = block(model, event, JOINING(name=name))
+    proc.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
+
+
+@handles("proc.joined")
+def proc_joined(model: Model, event: Event) -> None:
+    proc = model.procs.get(event.pid)
+    if proc is not None and proc.waiting_on is not None and proc.waiting_on.startswith("pid "):
+        unblock(model, event)
+
+
+@handles("proc.lost")
+def proc_lost(model: Model, event: Event) -> None:
+    n = event.data.get("n")
+    if type(n) is int and n > 0:
+        model.lost += n
+        model.lost_by[event.pid] = model.lost_by.get(event.pid, 0) + n

@@ -1,0 +1,447 @@
+"""Every kind of record the model reads, fed to a model: the state it leaves.
+
+Each test says the kinds it covers (``@covers``); the last test fails when a
+kind in the model's handler table has no test here, or a test names a kind
+the table does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+from test_model import S, ev, new, spawn
+
+from mpviz.model import Model, Phase
+from mpviz.model.state import HANDLERS
+from mpviz.model.timing import Activity
+
+F = TypeVar("F", bound=Callable[..., None])
+COVERED: set[str] = set()
+
+
+def covers(*kinds: str) -> Callable[[F], F]:
+    COVERED.update(kinds)
+    return lambda test: test
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+@covers("proc.spawn")
+def test_spawn_names_a_process_and_its_parent() -> None:
+    m = Model()
+    m.apply([spawn(1, 10, "group", "group 0")])
+    p = m.procs[10]
+    assert (p.role, p.label, p.ppid, p.name) == ("group", "group 0", 1, "group 0")
+    assert p.phase is Phase.STARTING and p.alive and p.started_ns == S
+    assert [phase for _, phase, _ in p.history] == [Phase.STARTING]
+    assert m.take_dirty() == ({10}, set())
+
+
+@covers("proc.start")
+def test_start_ends_the_starting_and_its_parent_is_who_spawned_it() -> None:
+    m = Model()
+    # A forkserver's child names the forkserver as its parent when it starts; its spawn names who started it.
+    m.apply([ev(1, 10, "proc.start", "w", role="worker", label="w", ppid=99)])
+    p = m.procs[10]
+    assert p.phase is Phase.RUNNING and p.state == "running" and p.ppid == 99
+    m.apply([spawn(2, 10, "worker", "w")])
+    assert p.ppid == 1
+    m.apply([ev(3, 10, "proc.start", "w", ppid=42)])
+    assert p.ppid == 1, "a start does not overwrite the parent its spawn gave"
+    assert p.phase_since_ns == S, "started once"
+
+
+@covers("proc.state")
+def test_what_a_process_says_is_its_state_and_a_fact_kept_for_the_run() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.state", "sent", bytes=9, matched=True), ev(2, 10, "proc.state", "sent", bytes=3)])
+    p = m.procs[10]
+    assert p.said == "sent" and p.state == "sent" and p.phase is Phase.RUNNING
+    fact = p.facts["sent"]
+    assert (fact.count, fact.first_ns, fact.last_ns) == (2, S, 2 * S)
+    assert fact.sums == {"bytes": 12} and fact.trues == {"matched": 1} and fact.last == {"bytes": 3}
+    assert m.said("sent") == 2 and p.said_count("sent") == 2 and p.first_said("sent") == S
+
+
+@covers("proc.error")
+def test_an_error_is_kept_with_its_process() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.error", "w", error="ZeroDivisionError: division by zero")])
+    assert m.procs[10].error == "ZeroDivisionError: division by zero"
+    assert 10 in m.dirty_procs
+
+
+@covers("proc.exit")
+def test_an_exit_ends_waits_keeps_holds_and_a_later_word_says_how() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 10, "lock.acquired", "l"),
+            ev(1, 10, "queue.get_blocked", "q"),
+            ev(2, 10, "proc.exit", "w"),  # gone, but not how (its pipe closed)
+        ]
+    )
+    p = m.procs[10]
+    assert not p.alive and p.exited_ns == 2 * S and p.phase is Phase.EXITED and p.state == "gone"
+    assert p.waiting_on is None and not m.prims["q"].blocked_get
+    assert m.prims["q"].timing.get_blocked.total == S
+    assert list(m.prims["l"].holders) == [10], "a multiprocessing lock stays held by the dead"
+    m.apply([ev(3, 10, "proc.exit", "w", code=-9, signal="SIGKILL")])  # its parent's word, about it
+    assert (p.exit_code, p.exit_signal, p.state, p.exited_ns) == (-9, "SIGKILL", "killed by SIGKILL", 2 * S)
+    m.apply([ev(4, 10, "proc.exit", "w", code=0)])
+    assert p.state == "killed by SIGKILL", "the first word that says how stays"
+
+
+@covers("proc.signal")
+def test_a_pause_and_a_resume() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.state", "sings"), ev(2, 10, "proc.signal", "SIGSTOP")])
+    p = m.procs[10]
+    assert p.stopped and p.phase is Phase.STOPPED and p.state == "paused (sings)"
+    assert p.split.activity is Activity.OTHER
+    m.apply([ev(3, 10, "proc.signal", "SIGCONT")])
+    assert not p.stopped and p.phase is Phase.RUNNING and p.state == "sings"
+    m.apply([ev(4, 10, "proc.exit", "w", code=0), ev(5, 10, "proc.signal", "SIGSTOP")])
+    assert not p.stopped and p.phase is Phase.EXITED, "the dead are not paused"
+
+
+@covers("proc.stats")
+def test_a_sample_keeps_what_it_does_not_say_and_is_not_logged() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "w", "w"), ev(1, 10, "proc.stats", cpu=12.5, rss=1 << 20, threads=3, status="running")])
+    p = m.procs[10]
+    assert p.stats is not None and p.stats == (12.5, 1 << 20, 3, "running")
+    m.apply([ev(2, 10, "proc.stats", cpu=float("nan"), rss=-1, status="sleeping")])
+    assert p.stats == (0.0, 1 << 20, 3, "sleeping"), "a bad cpu is 0, a bad or missing size the last one"
+    assert [e.kind for e in m.log] == [e.kind for e in p.recent] == ["proc.spawn"]
+    m.apply([ev(3, 11, "proc.stats", cpu=1.0)])
+    assert 11 not in m.procs, "a sample alone makes no process"
+
+
+@covers("proc.output")
+def test_printed_lines_are_counted_and_kept() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.output", "", stream="out", text="hello"), ev(2, 10, "proc.output", "", text="again")])
+    assert m.procs[10].lines == 2
+    assert [e.data["text"] for e in m.output] == ["hello", "again"]
+
+
+@covers("proc.join", "proc.joined")
+def test_a_join_blocks_on_a_process_until_it_is_joined() -> None:
+    m = Model()
+    m.apply([spawn(0, 11, "worker", "worker 1"), ev(1, 10, "proc.join", "worker 1", child=11)])
+    p = m.procs[10]
+    assert p.phase is Phase.BLOCKED and p.waiting_on == "pid 11"
+    assert p.state == "waiting for worker 1 to end (join)"
+    m.apply([ev(2, 10, "proc.joined", "worker 1", ended=True)])
+    assert p.phase is Phase.RUNNING and p.waiting_on is None
+    m.apply([ev(3, 10, "lock.wait", "l"), ev(4, 10, "proc.joined", "worker 1")])
+    assert p.waiting_on == "l", "a joined ends a join, nothing else"
+
+
+@covers("proc.lost")
+def test_records_a_process_lost_are_counted() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.lost", n=5), ev(2, 10, "proc.lost", n=2), ev(3, 11, "proc.lost", n=1)])
+    m.apply([ev(4, 11, "proc.lost", n=-3), ev(5, 11, "proc.lost", n="many")])
+    assert m.lost == 8 and m.lost_by == {10: 7, 11: 1}
+
+
+@covers("proc.sleep", "proc.slept")
+def test_a_sleep_of_its_own() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "proc.state", "naps"), ev(2, 10, "proc.sleep", "", s=1.0)])
+    p = m.procs[10]
+    assert p.sleeping and p.split.activity is Activity.SLEEPING and p.phase is Phase.RUNNING
+    m.apply([ev(3, 10, "proc.slept")])
+    assert not p.sleeping and p.split.activity is Activity.RUNNING
+    assert p.split.totals(3 * S)[Activity.SLEEPING] == S
+
+
+# --- primitives ---------------------------------------------------------------------------------
+
+
+@covers("prim.new")
+def test_a_new_primitive_has_a_unique_name_a_site_and_a_semaphores_value() -> None:
+    m = Model()
+    m.apply(
+        [
+            new(1, 1, "1.1", "lock", "lock", site="a.py:3"),
+            new(1, 1, "1.2", "lock", "lock"),
+            new(1, 1, "1.3", "sem", "rooms", value=4),
+            new(1, 1, "1.4", "event", ""),
+        ]
+    )
+    assert [(p.id, p.name, p.family, p.site) for p in m.prims.values()] == [
+        ("1.1", "lock", "lock", "a.py:3"),
+        ("1.2", "lock#2", "lock", ""),
+        ("1.3", "rooms", "sem", ""),
+        ("1.4", "event", "event", ""),
+    ]
+    assert (m.prim("rooms").capacity, m.prim("rooms").value) == (4, 4)
+    assert m.prim("lock#2").id == "1.2" and m.prim_name("1.2") == "lock#2"
+    m.apply([new(2, 1, "1.1", "queue", "other")])
+    assert m.prims["1.1"].family == "lock", "an id is named once"
+    # A record of a primitive never announced: its id is its name, its kind its family.
+    m.apply([ev(3, 10, "queue.put", "9.9", item="x")])
+    assert (m.prims["9.9"].name, m.prims["9.9"].family) == ("9.9", "queue")
+
+
+# --- locks, rlocks, semaphores, conditions ------------------------------------------------------
+
+WORDS = {"lock": "lock", "rlock": "rlock", "sem": "semaphore"}
+
+
+@covers(*(f"{family}.{op}" for family in WORDS for op in ("wait", "acquired", "released")))
+@pytest.mark.parametrize("family", WORDS)
+def test_wait_acquire_release(family: str) -> None:
+    m = Model()
+    m.apply([ev(1, 10, f"{family}.acquired", "x", value=0, of=1), ev(2, 11, f"{family}.wait", "x", value=0, of=1)])
+    x = m.prims["x"]
+    assert x.holders == {10: 1} and list(x.waiters) == [11] and (x.value, x.capacity) == (0, 1)
+    assert (x.acquisitions, x.waits, x.timing.most_waiting) == (1, 1, 1)
+    assert m.procs[10].phase is Phase.HOLDING and m.procs[10].holds == {"x": 1}
+    assert m.procs[11].phase is Phase.BLOCKED and m.procs[11].state == f"waiting for {WORDS[family]} 'x'"
+    assert m.procs[11].waiting_on == "x" and m.procs[11].split.activity is Activity.LOCK
+    m.apply([ev(3, 10, f"{family}.released", "x", value=1, of=1), ev(4, 11, f"{family}.acquired", "x", value=0, of=1)])
+    assert x.holders == {11: 1} and not x.waiters and x.acquisitions == 2 and x.value == 0
+    assert m.procs[10].phase is Phase.RUNNING and m.procs[10].holds == {}
+    assert m.procs[11].phase is Phase.HOLDING and m.procs[11].waiting_on is None
+    assert (x.timing.waited.count, x.timing.waited.total) == (1, 2 * S)
+    assert (x.timing.held.count, x.timing.held.total) == (1, 2 * S)
+    assert x.max_holders == 1
+
+
+@covers("lock.timeout", "rlock.timeout", "sem.timeout")
+@pytest.mark.parametrize("family", WORDS)
+def test_a_wait_given_up(family: str) -> None:
+    m = Model()
+    m.apply(
+        [ev(1, 10, f"{family}.acquired", "x"), ev(2, 11, f"{family}.wait", "x"), ev(5, 11, f"{family}.timeout", "x")]
+    )
+    x = m.prims["x"]
+    assert not x.waiters and x.waits == 1 and x.acquisitions == 1 and list(x.holders) == [10]
+    assert (x.timing.waited.count, x.timing.waited.total) == (1, 3 * S)
+    assert m.procs[11].phase is Phase.RUNNING and m.procs[11].waiting_on is None
+
+
+@covers("cond.wait", "cond.woke")
+def test_a_condition_waiter_woken() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "cond.wait", "c", lock="l"), ev(1, 11, "cond.wait", "c")])
+    c = m.prims["c"]
+    assert list(c.waiters) == [10, 11] and c.waits == 2 and c.timing.most_waiting == 2
+    assert m.procs[10].state == "waiting on condition 'c'" and m.procs[10].split.activity is Activity.LOCK
+    m.apply([ev(3, 10, "cond.woke", "c")])
+    assert list(c.waiters) == [11] and m.procs[10].phase is Phase.RUNNING
+    assert (c.timing.waited.count, c.timing.waited.total) == (1, 2 * S)
+
+
+@covers("cond.timeout")
+def test_a_condition_wait_given_up() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "cond.wait", "c"), ev(2, 10, "cond.timeout", "c")])
+    c = m.prims["c"]
+    assert not c.waiters and c.timing.waited.total == S
+    assert m.procs[10].phase is Phase.RUNNING and m.procs[10].waiting_on is None
+
+
+@covers("cond.notify", "cond.notify_all")
+def test_notifies_are_counted_as_notifies() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "cond.notify", "c", n=1), ev(2, 10, "cond.notify_all", "c")])
+    c = m.prims["c"]
+    assert c.notifies == 2 and c.sets == 0
+    assert not m.procs, "a notify blocks and wakes nobody: the waiter's own cond.woke does"
+
+
+# --- events and barriers ------------------------------------------------------------------------
+
+
+@covers("event.set", "event.clear")
+def test_an_events_flag_and_its_counts() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "event.set", "e"), ev(2, 10, "event.set", "e")])
+    e = m.prims["e"]
+    assert e.is_set and (e.sets, e.changed_ns, e.first_set_ns) == (2, 2 * S, S)
+    m.apply([ev(3, 10, "event.clear", "e")])
+    assert not e.is_set and (e.clears, e.changed_ns, e.first_set_ns) == (1, 3 * S, S)
+    m.apply([ev(0.5, 10, "event.set", "e")])  # late
+    assert e.first_set_ns == S // 2
+
+
+@covers("event.wait", "event.woke")
+def test_waiting_for_an_event_and_waking() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "event.wait", "e"), ev(2, 5, "event.set", "e"), ev(3, 10, "event.woke", "e", waited=True)])
+    e = m.prims["e"]
+    assert not e.waiters and e.waits == 1 and e.first_pass_ns == 3 * S
+    assert (e.timing.waited.count, e.timing.waited.total) == (1, 2 * S)
+    p = m.procs[10]
+    assert p.phase is Phase.RUNNING and p.waiting_on is None
+    assert [w for _, _, w in p.history][-2] == "waiting for event 'e'"
+    assert p.split.totals(3 * S)[Activity.EVENT] == 2 * S
+    # One that finds it set goes through without a wait.
+    m.apply([ev(4, 11, "event.woke", "e", waited=False)])
+    assert e.first_pass_ns == 3 * S and m.procs[11].phase is Phase.RUNNING
+
+
+@covers("event.timeout")
+def test_an_event_wait_given_up_is_no_pass() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "event.wait", "e"), ev(4, 10, "event.timeout", "e")])
+    e = m.prims["e"]
+    assert not e.waiters and e.first_pass_ns is None and e.timing.waited.total == 3 * S
+    assert m.procs[10].phase is Phase.RUNNING
+
+
+@covers("barrier.wait", "barrier.pass")
+def test_a_barrier_counts_who_passed() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "barrier.wait", "b", n_waiting=0, parties=2)])
+    b = m.prims["b"]
+    assert b.capacity == 2 and list(b.waiters) == [10]
+    assert m.procs[10].state == "waiting at barrier 'b' (1 of 2)" and m.procs[10].split.activity is Activity.OTHER
+    m.apply([ev(2, 11, "barrier.wait", "b", n_waiting=1, parties=2)])
+    assert m.procs[11].state == "waiting at barrier 'b' (2 of 2)"
+    m.apply([ev(2, 10, "barrier.pass", "b", index=0), ev(2, 11, "barrier.pass", "b", index=1)])
+    assert b.passed == 2 and b.gets == 0 and not b.waiters and not b.broken
+    assert m.procs[10].phase is Phase.RUNNING and m.procs[11].phase is Phase.RUNNING
+    assert (b.timing.waited.count, b.timing.waited.total) == (2, S)
+
+
+@covers("barrier.broken", "barrier.abort", "barrier.reset")
+def test_a_broken_barrier_lets_its_waiters_go_until_reset() -> None:
+    m = Model()
+    m.apply([ev(1, 10, "barrier.wait", "b", parties=3), ev(1, 11, "barrier.wait", "b", parties=3)])
+    m.apply([ev(2, 12, "barrier.abort", "b")])
+    b = m.prims["b"]
+    assert b.broken and list(b.waiters) == [10, 11], "the aborter waited for nothing"
+    m.apply([ev(3, 10, "barrier.broken", "b"), ev(3, 11, "barrier.broken", "b")])
+    assert not b.waiters and b.passed == 0
+    assert m.procs[10].phase is Phase.RUNNING and m.procs[11].waiting_on is None
+    m.apply([ev(4, 12, "barrier.reset", "b")])
+    assert not b.broken
+
+
+# --- queues and pipes ---------------------------------------------------------------------------
+
+
+@covers("queue.put", "queue.get")
+def test_a_queues_depth_items_and_end_signals() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 30, "queue.put", "q", item="a", none=False),
+            ev(2, 30, "queue.put", "q", item="b"),
+            ev(3, 31, "queue.get", "q", item="a"),
+            ev(4, 1, "queue.put", "q", item="None", none=True),
+            ev(5, 31, "queue.get", "q", item="b"),
+            ev(6, 31, "queue.get", "q", item="None", none=True),
+        ]
+    )
+    q = m.prims["q"]
+    assert (q.puts, q.gets, q.depth, q.deepest, q.pills_put, q.pills_got) == (3, 3, 0, 2, 1, 1)
+    assert q.putters == {30}, "an end signal's sender is no producer"
+    assert q.in_flight == {} and q.unconsumed() == 0
+    assert [d for _, d in q.depth_history] == [1, 2, 1, 2, 1, 0]
+
+
+@covers("queue.put_blocked", "queue.get_blocked")
+def test_blocked_on_a_full_or_an_empty_queue() -> None:
+    m = Model()
+    m.apply([ev(1, 30, "queue.put_blocked", "q"), ev(1, 31, "queue.get_blocked", "q")])
+    q = m.prims["q"]
+    assert list(q.blocked_put) == [30] and list(q.blocked_get) == [31] and (q.put_waits, q.waits) == (1, 1)
+    assert m.procs[30].state == "blocked on put to 'q' (full)"
+    assert m.procs[31].state == "blocked on get from 'q'"
+    assert m.procs[31].split.activity is Activity.QUEUE and q.timing.most_waiting == 2
+    m.apply([ev(3, 30, "queue.put", "q", item="x"), ev(4, 31, "queue.get", "q", item="x")])
+    assert not q.blocked_put and not q.blocked_get
+    assert q.timing.put_blocked.total == 2 * S and q.timing.get_blocked.total == 3 * S
+    assert m.procs[30].phase is Phase.RUNNING and m.procs[31].phase is Phase.RUNNING
+
+
+@covers("queue.timeout")
+def test_a_queue_wait_given_up() -> None:
+    m = Model()
+    m.apply([ev(1, 31, "queue.get_blocked", "q"), ev(3, 31, "queue.timeout", "q", op="get")])
+    m.apply([ev(4, 30, "queue.put_blocked", "q"), ev(5, 30, "queue.timeout", "q", op="put")])
+    q = m.prims["q"]
+    assert not q.blocked_get and not q.blocked_put and q.gets == 0 and q.puts == 0
+    assert q.timing.get_blocked.total == 2 * S and q.timing.put_blocked.total == S
+    assert m.procs[30].phase is Phase.RUNNING and m.procs[31].phase is Phase.RUNNING
+
+
+@covers("queue.join_wait", "queue.joined", "queue.task_done")
+def test_waiting_for_a_queue_to_drain() -> None:
+    m = Model()
+    m.apply([new(0, 1, "7.1", "queue", "jobs"), ev(1, 10, "queue.join_wait", "7.1")])
+    p = m.procs[10]
+    assert p.phase is Phase.BLOCKED and p.waiting_on == "7.1" and p.state == "waiting for queue 'jobs' to drain"
+    m.take_dirty()
+    m.apply([ev(2, 11, "queue.task_done", "7.1")])
+    assert m.take_dirty() == (set(), {"7.1"}), "a task done redraws the queue and counts nothing"
+    jobs = m.prims["7.1"]
+    assert (jobs.puts, jobs.gets, jobs.depth) == (0, 0, 0)
+    m.apply([ev(3, 10, "queue.joined", "7.1")])
+    assert p.phase is Phase.RUNNING and p.waiting_on is None
+
+
+@covers("pipe.send", "pipe.recv", "pipe.recv_blocked")
+def test_a_pipes_messages_each_way() -> None:
+    m = Model()
+    m.apply([ev(1, 41, "pipe.recv_blocked", "p", end=1)])
+    pipe = m.prims["p"]
+    assert list(pipe.blocked_get) == [41] and m.procs[41].state == "blocked on recv from pipe 'p'"
+    m.apply(
+        [
+            ev(2, 40, "pipe.send", "p", item="ping", end=0),
+            ev(3, 41, "pipe.recv", "p", item="ping", end=1),
+            ev(4, 41, "pipe.send", "p", item="pong", end=1),
+        ]
+    )
+    assert (pipe.puts, pipe.gets, pipe.sent, pipe.received) == (2, 1, {0: 1, 1: 1}, {1: 1})
+    assert not pipe.blocked_get and pipe.timing.get_blocked.total == 2 * S
+    assert m.procs[41].phase is Phase.RUNNING
+    m.apply([ev(5, 40, "pipe.send", "p", item="?")])  # an end not said is end 0
+    assert pipe.sent == {0: 2, 1: 1}
+
+
+# --- pools and what main reports ----------------------------------------------------------------
+
+
+@covers("pool.task", "pool.result")
+def test_a_pools_tasks_and_results() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 1, "pool.task", "pool", func="square", n=6),
+            ev(2, 1, "pool.task", "pool", func="cube"),
+            ev(3, 1, "pool.result", "pool", n=6),
+            ev(4, 1, "pool.result", "pool", n="?"),
+        ]
+    )
+    pool = m.prims["pool"]
+    assert (pool.tasks, pool.results) == (7, 7)
+    assert (pool.puts, pool.gets) == (0, 0), "a pool's work is not a queue's items"
+
+
+@covers("data.value")
+def test_what_main_reports_of_the_world_is_merged_by_name() -> None:
+    m = Model()
+    m.apply([ev(1, 1, "data.value", "tickets.txt", count=10, text="holds {count}")])
+    m.apply([ev(2, 1, "data.value", "tickets.txt", count=9, settled=True)])
+    assert m.values == {"tickets.txt": {"count": 9, "text": "holds {count}", "settled": True}}
+    assert "tickets.txt" in m.dirty_prims and not m.prims
+
+
+# --- every kind has a test ----------------------------------------------------------------------
+
+
+def test_every_kind_in_the_handler_table_has_a_test() -> None:
+    assert sorted(set(HANDLERS) - COVERED) == [], "kinds with no handler test"
+    assert sorted(COVERED - set(HANDLERS)) == [], "tests of kinds the model does not handle"
