@@ -1,4 +1,4 @@
-"""The anchor DESIGN.md names: a naive Textual DataTable + psutil monitor.
+"""The anchor docs/ARCHITECTURE.md names: a naive Textual DataTable + psutil monitor.
 
     python bench/naive_table.py PID [PID ...]
 

@@ -1,4 +1,4 @@
-"""mpviz's benchmarks: the figures DESIGN.md's budgets name, each next to its anchor measured in the same run.
+"""mpviz's benchmarks: the figures the budgets of docs/ARCHITECTURE.md name, each next to its anchor measured in the same run.
 
     .venv/bin/python bench/run.py            # the full run
     .venv/bin/python bench/run.py --quick    # under 5 minutes on 2 cores

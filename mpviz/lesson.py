@@ -22,7 +22,6 @@ from mpviz.lang import T, vocabulary
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
-    from mpviz.program import Program
 
 
 @dataclass(frozen=True)
@@ -178,8 +177,8 @@ class Run(Protocol):
         """Wait (in real time) until all of ``pids`` have exited; False when the run is stopping."""
         ...
 
-    def start_program(self, program: Program, stdin_pipe: bool) -> int:
-        """Start a watched program's main (``stdin_pipe``: the dashboard types into its stdin)."""
+    def start_program(self, argv: list[str], stdin_pipe: bool) -> int:
+        """Start a watched program's main, ``python ARGV`` (``stdin_pipe``: the dashboard types into its stdin)."""
         ...
 
     def write_stdin(self, line: str) -> None:

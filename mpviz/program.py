@@ -148,7 +148,7 @@ class Watched(Lesson):
         return {"program": program.name, "argv": program.argv}
 
     def direct(self) -> None:
-        self.run.start_program(self.program, self.values["stdin_pipe"])
+        self.run.start_program(self.program.argv, self.values["stdin_pipe"])
 
     def send_line(self, line: str) -> None:
         """A line for the main's stdin (the dashboard's input box)."""

@@ -18,7 +18,7 @@ from mpviz.recording.reader import read_all
 from mpviz.runtime import prepare
 from mpviz.telemetry import Event
 
-# DESIGN.md's Textual trap: start multiprocessing's helpers before any test
+# The Textual trap of docs/ARCHITECTURE.md: start multiprocessing's helpers before any test
 # runs an app, while stderr is still a real file.
 prepare("spawn")
 

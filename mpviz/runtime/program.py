@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import mpviz._hook
-from mpviz.program import Program
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
@@ -28,7 +27,7 @@ class ProgramMain:
     signal ended it), its sentinel a pidfd that is readable once it ended.
     """
 
-    def __init__(self, program: Program, endpoint: str, speed_file: str, stdin: int | None) -> None:
+    def __init__(self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None) -> None:
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file
@@ -38,7 +37,7 @@ class ProgramMain:
         # stops the program in order; and its process group is how every
         # process it starts is reached at the end.
         self.popen = subprocess.Popen(
-            [sys.executable, *program.argv],
+            [sys.executable, *argv],
             env=env,
             stdin=stdin,
             # What it prints before mpviz's hook takes its stdout over (an

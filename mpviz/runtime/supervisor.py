@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from mpviz import sync
 from mpviz.lesson import Lesson
-from mpviz.program import Program
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
@@ -157,13 +156,13 @@ class Supervisor:
             self.sampler.track(pid)
             return pid
 
-    def start_program(self, program: Program, stdin_pipe: bool) -> int:
+    def start_program(self, argv: list[str], stdin_pipe: bool) -> int:
         """Start a watched program's main: its records and its output come to the channels."""
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
-            self._program = ProgramMain(program, self.channels.endpoint, self.speed_file, stdin)
+            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
         return self.adopt(self._program, "main", "main", self._program.outputs)
 
     def write_stdin(self, line: str) -> None:
