@@ -25,9 +25,9 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers
 
-from terminal import Terminal  # noqa: E402
+from helpers.terminal import Terminal  # noqa: E402
 
 BUDGETS = {
     "cpu_ratio_htop_100": ("≤", 1.0),

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers
 
-from browser import Browser, Serve  # noqa: E402
+from helpers.browser import Browser, Serve  # noqa: E402
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers
 
-from gallery import SHOTS, Picture  # noqa: E402
+from helpers.gallery import SHOTS, Picture  # noqa: E402
 
 from mpviz.runtime import prepare  # noqa: E402
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, mpviz, wait_for
-from terminal import Terminal
+from helpers.terminal import Terminal
 
 from mpviz.lesson import Param
 from mpviz.registry import lessons

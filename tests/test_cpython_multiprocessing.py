@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from watching import Records, watching
+from helpers.watching import Records, watching
 
 pytest.importorskip("test._test_multiprocessing", reason="this Python ships without its test package")
 
-from cpython_tests import RAN, TESTS  # only once the test package is known to be there
+from helpers.cpython_tests import RAN, TESTS  # only once the test package is known to be there
 
 # A hung test fails after this many seconds instead of hanging the suite.
 pytestmark = pytest.mark.timeout(120)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, load, mpviz
-from gallery import RECORDINGS
+from helpers.gallery import RECORDINGS
 
 from mpviz.registry import NAMES, lesson_class
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import mpviz
-from gallery import RECORDINGS
+from helpers.gallery import RECORDINGS
 
 from mpviz.recording.reader import REORDER, Stream, read_all
 from mpviz.telemetry import Malformed

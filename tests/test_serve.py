@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from browser import Serve, none_alive
 from conftest import mpviz, wait_for
+from helpers.browser import Serve, none_alive
 
 from mpviz.serve import VISIT_MARK, dashboard_command, end_visits, visit_processes
 

@@ -7,7 +7,7 @@ moment), the psutil figures are the ones recorded, the terminal size is fixed.
 from __future__ import annotations
 
 import pytest
-from gallery import SHOTS, Picture
+from helpers.gallery import SHOTS, Picture
 
 
 @pytest.mark.parametrize("shot", SHOTS, ids=[s.name for s in SHOTS])

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 from conftest import none_alive, wait_for
-from terminal import Terminal
+from helpers.terminal import Terminal
 
 from mpviz.registry import NAMES, lesson_class
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from watching import Records, watching
-from workers import (
+from helpers.watching import Records, watching
+from helpers.workers import (
     add_to_shared,
     cross_barrier,
     put_simple,

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import none_alive, wait_for
-from terminal import Terminal
+from helpers.terminal import Terminal
 
 
 @pytest.fixture

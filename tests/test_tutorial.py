@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, load, mpviz, none_alive, prim_id, wait_for
-from test_ui_live import SIZE, live, until
+from helpers.dashboard import SIZE, live, until
 
 from mpviz.telemetry import Event
 from mpviz.ui.app import make_app

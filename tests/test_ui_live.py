@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Callable
 
 import psutil
 from conftest import none_alive
-from textual.geometry import Region
-from textual.widget import Widget
+from helpers.dashboard import SIZE, live, rows, select, text_of, until
 
 from mpviz.model import Phase
 from mpviz.program import Program, Watched
-from mpviz.registry import lesson_class
 from mpviz.runtime import Run, Settings
 from mpviz.ui.app import make_app
 from mpviz.ui.screens.run import Alerts
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
-
-SIZE = (120, 40)
-
-
-def text_of(widget: Widget) -> str:
-    """What a widget shows, as plain text."""
-    region = Region(0, 0, widget.size.width, widget.size.height)
-    return "\n".join(strip.text for strip in widget.render_lines(region))
-
-
-async def until(pilot, condition: Callable[[], object], timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
-
-async def select(pilot, table: ProcessTable, pid: int) -> None:
-    """Put the cursor on ``pid``'s row, once the table shows it (a moment after the model has it)."""
-
-    def chosen() -> bool:
-        table.move_to(pid)
-        return table.selected_pid == pid
-
-    await until(pilot, chosen, what=f"the row of pid {pid}")
-
-
-def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:
-    source = LiveSource.start(Settings(lesson_class(lesson), dict(params), speed=speed, seed=1))
-    return source
 
 
 async def test_light_key_lets_waiting_cars_pass() -> None:
@@ -89,10 +57,10 @@ async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
             assert psutil.pid_exists(new.pid)
             assert psutil.Process(new.pid).ppid() == source.run.supervisor.pid
             table = app.screen.query_one(ProcessTable)
-            await until(pilot, lambda: new.pid in table._rows, what="its row")
+            await until(pilot, lambda: new.pid in rows(table), what="its row")
             # psutil's figures arrive with the next sample, once a second.
-            await until(pilot, lambda: table.row(new.pid)["rss"].endswith("M"), what="its RSS")
-            assert table.row(new.pid)["status"] in ("sleeping", "running", "disk-sleep")
+            await until(pilot, lambda: re.search(r" \d+\.\dM ", rows(table).get(new.pid, "")), what="its RSS")
+            assert re.search(r"\b(sleeping|running|disk-sleep)\b", rows(table)[new.pid])
             await pilot.pause(0.2)
             assert new.phase is Phase.BLOCKED, "one room, taken: the new group waits"
     finally:
@@ -164,7 +132,7 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             await pilot.press("z")
             await until(pilot, lambda: psutil.Process(waiter).status() == psutil.STATUS_STOPPED, what="SIGSTOP")
             await until(pilot, lambda: model.procs[waiter].phase is Phase.STOPPED, what="the row to say paused")
-            await until(pilot, lambda: table.row(waiter)["status"] == "stopped", what="its status")
+            await until(pilot, lambda: " stopped " in rows(table).get(waiter, ""), what="its status")
             assert model.procs[waiter].state == "paused (waiting for lock 'ticket')"
             await pilot.press("z")
             await until(pilot, lambda: psutil.Process(waiter).status() != psutil.STATUS_STOPPED, what="SIGCONT")
@@ -259,11 +227,13 @@ async def test_the_living_come_first_and_are_on_screen() -> None:
 
             def in_view() -> bool:
                 alive = [p.pid for p in model.procs.values() if p.alive]
-                return table.shown()[: len(alive)] == alive and len(alive) < table.size.height - 1
+                return list(rows(table))[: len(alive)] == alive and len(alive) < table.size.height - 1
 
             await until(pilot, in_view, what="every live process's row first, on screen")
             await pilot.press("h")
-            assert len(table.shown()) == len(model.procs), "h shows the exited ones too"
+            await until(
+                pilot, lambda: table.virtual_size.height - 1 == len(model.procs), what="h to show the exited too"
+            )
     finally:
         app.close_all()
 

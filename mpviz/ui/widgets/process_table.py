@@ -304,18 +304,6 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             return None if pid == FOLD else pid
         return None
 
-    @property
-    def row_count(self) -> int:
-        return len(self._order)
-
-    def shown(self) -> list[int]:
-        """The pids of the rows shown, in order (the folded exited ones are not)."""
-        return [pid for pid in self._order if pid != FOLD]
-
-    def row(self, pid: int) -> dict[str, str]:
-        """The row of ``pid`` by column key (for tests and the details pane)."""
-        return dict(zip((c[0] for c in COLUMNS), self._row(pid), strict=False))
-
     # --- drawing --------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
@@ -392,10 +380,6 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         index = event.y - 1 + self.scroll_offset.y
         if event.y >= 1 and 0 <= index < len(self._order):
             self.cursor = index
-
-    def move_to(self, pid: int) -> None:
-        if pid in self._index:
-            self.cursor = self._index[pid]
 
 
 def depths(model: Model) -> dict[int, int]:

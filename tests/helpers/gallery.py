@@ -15,7 +15,7 @@ from mpviz.registry import lessons
 from mpviz.ui.app import MpvizApp, make_app
 from mpviz.ui.sources import ReplaySource
 
-RECORDINGS = Path(__file__).parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
 
 @dataclass(frozen=True)
