@@ -31,13 +31,14 @@ from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
 from mpviz.registry import panel_class
 from mpviz.telemetry import Event
-from mpviz.ui.keys import KEYS, LIVE_ONLY, REPLAY_ONLY, common_keys
+from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, common_keys
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.contention import ContentionView
 from mpviz.ui.widgets.details import Details
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
+from mpviz.ui.widgets.filter_input import FilterInput
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
@@ -81,20 +82,6 @@ SAY = {
 
 class Alerts(TextView):
     """The verdict so far, and anything wrong right now (a deadlock, a hang)."""
-
-
-class FilterInput(Input):
-    """The name to filter the processes by; hidden until ``/``; escape clears it."""
-
-    BINDINGS = [Binding("escape", "clear", str(KEYS["clear_filter"]), show=False)]
-
-    def on_mount(self) -> None:
-        self.display = False
-
-    def action_clear(self) -> None:
-        self.value = ""
-        self.display = False
-        self.screen.query_one(ProcessTable).focus()
 
 
 class RunScreen(Screen):
