@@ -264,7 +264,7 @@ def test_primitives_pickle_only_into_a_process_like_multiprocessing() -> None:
 
 def test_primitives_cross_process_boundaries() -> None:
     """A lock, a queue and a pipe passed to real spawned processes work across them."""
-    from workers import echo_pipe, hold, put_all
+    from helpers.workers import echo_pipe, hold, put_all
 
     lock = sync.Lock(name="shared")
     holder = sync.Process(target=hold, args=(lock, 0.5))
