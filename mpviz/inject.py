@@ -27,6 +27,7 @@ from typing import SupportsIndex
 
 from mpviz import sync
 from mpviz.sync import boot
+from mpviz.sync.sites import say
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
 
@@ -103,9 +104,9 @@ def _follow_speed(path: str) -> None:
         # (a polling loop): a helper thread's sleep is not the process asleep.
         said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
         if said:
-            emit("proc.sleep", "", {"s": float(seconds)})
+            say("proc.sleep", "", {"s": float(seconds)})
         _real_sleep(real)
         if said:
-            emit("proc.slept")
+            say("proc.slept")
 
     time.sleep = sleep
