@@ -104,6 +104,14 @@ def watch(argv: list[str]) -> int:
     return _traced(args, lambda: _run(args, Watched, params))
 
 
+def _supervising() -> None:
+    """This process runs lessons and programs: an orphan of a run becomes its child, not init's,
+    and is ended with the rest of the run (``PR_SET_CHILD_SUBREAPER``)."""
+    from mpviz.runtime.members import become_subreaper
+
+    become_subreaper()
+
+
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:
     """A lesson or a program, headless or in the dashboard, as the options say."""
     from mpviz.runtime import Settings
@@ -118,6 +126,7 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
     if args.headless:
         from mpviz import headless
 
+        _supervising()
         try:
             return headless.run(settings, args.duration)
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
@@ -130,6 +139,8 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
 def _dashboard(args: argparse.Namespace, settings: Settings | None = None, replay: Path | None = None) -> int:
     from mpviz.ui.launch import dashboard
 
+    if replay is None:
+        _supervising()
     try:
         return dashboard(settings, replay, getattr(args, "speed", 1.0))
     except ValueError as exc:  # what cannot run, in one line

@@ -194,6 +194,8 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
         output.write(SAY["malformed"](n=malformed) + "\n")
     if model.lost:
         output.write(SAY["lost"](n=model.lost) + "\n")
+    for text in model.refusals():
+        output.write(f"! {text}\n")
     failure = the_run.failure(model)
     if failure and verdict.ok is not False:
         output.write(SAY["main_failed"](text=verdict.text, failure=failure) + "\n")

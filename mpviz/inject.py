@@ -29,7 +29,7 @@ from mpviz import sync
 from mpviz.sync import boot
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
+from mpviz.telemetry.reporter import CLOSED, ENDPOINT_ENV, SPEED_ENV, SocketReporter
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -76,8 +76,22 @@ def _connect() -> None:
 
 
 def _watchdog(reporter: SocketReporter) -> None:
-    reporter.wait_hang_up()
-    os._exit(sync.ORPHAN_EXIT)
+    """End this process once the dashboard is gone, and only then.
+
+    A hang-up is not proof: the program may have closed every descriptor
+    (``os.closerange``), or the dashboard refused this process (too many).
+    Whoever still listens at the run's socket answers: a new connection is the
+    process's from then on; nobody listening means the dashboard is gone."""
+    pause = 0.0
+    while True:
+        why = reporter.wait_hang_up()
+        if pause:
+            _real_sleep(pause)
+        connected = reporter.reconnect()
+        if connected is False:
+            os._exit(sync.ORPHAN_EXIT)
+        # Closed on us again and again while the dashboard lives: ask less and less often.
+        pause = min(10.0, pause * 2 or 1.0) if why == CLOSED or not connected else 0.0
 
 
 def _forked() -> None:

@@ -162,6 +162,14 @@ def proc_joined(model: Model, event: Event) -> None:
         unblock(model, event)
 
 
+@handles("run.refused")
+def run_refused(model: Model, event: Event) -> None:
+    """What the run refused so far (connections, forged records …): a count over the run."""
+    n = event.data.get("n")
+    if type(n) is int and n > model.refused[event.obj]:
+        model.refused[event.obj] = n
+
+
 @handles("proc.lost")
 def proc_lost(model: Model, event: Event) -> None:
     n = event.data.get("n")

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, TypeAlias
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model.timing import PrimTiming, TimeSplit
-from mpviz.model.words import FAMILY_WORDS, describe, line
+from mpviz.model.words import FAMILY_WORDS, describe, line, refusal
 from mpviz.telemetry import Event
 
 
@@ -396,6 +396,12 @@ Actor: TypeAlias = Proc | Thread
 
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
+# The most primitives a run shows: more are counted (``refused["primitives"]``), their records
+# dropped.  A primitive costs the model a few KiB; a program that makes a hundred thousand
+# (or a forged stream of ``prim.new``) must not take the dashboard's memory.
+MAX_PRIMITIVES = 20_000
+# The families of records that are about a primitive (their ``obj`` is its id).
+PRIM_FAMILIES = frozenset({"prim", "lock", "rlock", "sem", "cond", "event", "barrier", "queue", "pipe", "pool"})
 
 
 class Model:
@@ -406,6 +412,8 @@ class Model:
         # By id (what the records carry); ``_named`` finds them by display name.
         self.prims: dict[str, Prim] = {}
         self._named: dict[str, str] = {}
+        # The last number given to a name made unique ("lock#7"): the next one starts there.
+        self._numbered: dict[str, int] = {}
         # Where operations were made (``site.new``), by id; which process each thread belongs to.
         self.sites: dict[str, Site] = {}
         self.thread_pid: dict[int, int] = {}
@@ -419,6 +427,9 @@ class Model:
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
         self.lost_by: dict[int, int] = {}
+        # What the run refused, by what (``run.refused``: connections, forged records …; and the
+        # primitives past ``MAX_PRIMITIVES``, counted here), over the run.
+        self.refused: Counter[str] = Counter()
         self.t0: int | None = None
         self.last_ns: int = 0
         self.applied = 0
@@ -441,6 +452,10 @@ class Model:
         if event.t_ns > self.last_ns:
             self.last_ns = event.t_ns
         self.applied += 1
+        if len(self.prims) >= MAX_PRIMITIVES and event.obj not in self.prims and self._about_a_primitive(event):
+            if event.kind == "prim.new":
+                self.refused["primitives"] += 1
+            return
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(self, event)
@@ -450,12 +465,21 @@ class Model:
             if proc is not None:
                 proc.recent.append(event)
 
+    @staticmethod
+    def _about_a_primitive(event: Event) -> bool:
+        return event.kind.partition(".")[0] in PRIM_FAMILIES
+
     def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
         """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
-        unique, n = name, 1
-        while unique in self._named:
-            n += 1
-            unique = f"{name}#{n}"
+        unique = name
+        if unique in self._named:
+            # Numbered from the last number this name got, not from 2 again: ten thousand locks
+            # called "lock" cost ten thousand steps, not fifty million.
+            n = self._numbered.get(name, 1)
+            while unique in self._named:
+                n += 1
+                unique = f"{name}#{n}"
+            self._numbered[name] = n
         prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
         self._named[unique] = prim_id
         return prim
@@ -520,12 +544,19 @@ class Model:
     def line(self, event: Event) -> str | None:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one."""
         th = event.data.get("th")
-        who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
+        if event.kind.startswith("run."):
+            who = "mpviz"
+        else:
+            who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
         return line(event, self.t0 or event.t_ns, who, self.prim_name(event.obj), self._where(event))
 
     def _where(self, event: Event) -> str:
         at = event.data.get("at")
         return self.where(at) if isinstance(at, str) else ""
+
+    def refusals(self) -> list[str]:
+        """What the run refused, a sentence each: shown with the alerts, printed at the end."""
+        return [refusal(what, n, MAX_PRIMITIVES) for what, n in sorted(self.refused.items()) if n]
 
     def said(self, state: str) -> int:
         """How often any process said ``state``, over the whole run."""

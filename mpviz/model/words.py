@@ -134,6 +134,32 @@ PROC = {
     "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
     "signal": T("got {obj}", "收到 {obj}"),
 }
+# What the run refused (``run.refused``, and the model's own count of primitives past its limit).
+REFUSED = {
+    "forged": T(
+        "refused {n} records that named a process other than their sender",
+        "拒绝了 {n} 条冒充其他进程的记录",
+    ),
+    "foreign": T(
+        "refused {n} connections from processes not of the run",
+        "拒绝了 {n} 个不属于本次运行的进程的连接",
+    ),
+    "connections": T(
+        "refused {n} connections past the run's limit",
+        "超出本次运行的上限,拒绝了 {n} 个连接",
+    ),
+    "primitives": T(
+        "{n} primitives past the limit of {limit} not shown",
+        "超出上限 {limit} 的 {n} 个同步原语没有显示",
+    ),
+}
+
+
+def refusal(what: str, n: int, limit: int = 0) -> str:
+    words = REFUSED.get(what)
+    return words(n=n, limit=limit) if words is not None else f"refused {n} {what}"
+
+
 CREATED = T("created {kind} '{obj}'{where}", "创建了{kind} '{obj}'{where}")
 AT = T(" at {site}", "({site})")
 UI_ERROR = T("mpviz: {obj} failed: {error}", "mpviz:{obj} 失败:{error}")
@@ -184,6 +210,8 @@ def _phrase(event: Event, obj: str) -> str | None:
         return YOU(obj=lang.word(obj), details=_details(d))
     if family == "note":
         return spoken(obj, d)[0]
+    if family == "run" and op == "refused":
+        return refusal(obj, int(d.get("n", 0)))
     return None
 
 
