@@ -29,6 +29,8 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Collection
+from typing import NamedTuple
 
 # How long the processes of a dashboard that died get for SIGTERM before SIGKILL.
 GRACE_S = 1.0
@@ -81,14 +83,23 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def processes() -> dict[int, tuple[int, int]]:
-    """Every process now: pid → (parent, start time)."""
-    found: dict[int, tuple[int, int]] = {}
+class Seen(NamedTuple):
+    """A process as ``/proc`` shows it now."""
+
+    parent: int
+    start: int
+    group: int
+    session: int
+
+
+def processes() -> dict[int, Seen]:
+    """Every process now."""
+    found: dict[int, Seen] = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             fields = _stat(int(name))
             if fields and len(fields) > 19:
-                found[int(name)] = (int(fields[1]), int(fields[19]))
+                found[int(name)] = Seen(int(fields[1]), int(fields[19]), int(fields[2]), int(fields[3]))
     return found
 
 
@@ -113,25 +124,25 @@ def signal_exactly(pid: int, start: int, sig: int) -> bool:
         os.close(fd)
 
 
-def of_run(
-    members: dict[int, int], mark: bytes | None, exclude: set[int] | frozenset[int] = frozenset()
-) -> dict[int, int]:
-    """The run's processes alive now (pid → start time): the members whose start time matches,
-    everything descended from them, everything that carries ``mark``; never ``exclude``."""
+def of_run(members: dict[int, int], mark: bytes | None, exclude: Collection[int] = ()) -> dict[int, int]:
+    """The run's processes alive now (pid → start time): the members whose start time matches;
+    everything descended from them, or in a process group or a session one of them leads (a
+    program's main leads its session, a lesson's process its group: an orphan stays in it);
+    everything that carries ``mark``; never ``exclude``, this process, pid 0 or 1."""
     now = processes()
-    found = {pid: start for pid, start in members.items() if pid in now and now[pid][1] == start}
-    if mark:
-        for pid, (_, start) in now.items():
-            if pid not in found and carries(pid, mark):
-                found[pid] = start
+    found = {pid: start for pid, start in members.items() if pid in now and now[pid].start == start}
+    leaders = set(found)
+    for pid, seen in now.items():
+        if pid not in found and (seen.group in leaders or seen.session in leaders or (mark and carries(pid, mark))):
+            found[pid] = seen.start
     kids: dict[int, list[int]] = {}
-    for pid, (ppid, _) in now.items():
-        kids.setdefault(ppid, []).append(pid)
+    for pid, seen in now.items():
+        kids.setdefault(seen.parent, []).append(pid)
     todo = list(found)
     while todo:
         for kid in kids.get(todo.pop(), ()):
             if kid not in found:
-                found[kid] = now[kid][1]
+                found[kid] = now[kid].start
                 todo.append(kid)
     for pid in [*exclude, os.getpid(), 0, 1]:
         found.pop(pid, None)
