@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterable
@@ -69,8 +68,6 @@ class Output:
             os.close(devnull)
 
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
 # The runner's own words, in English and in the tutorial's Chinese.
 SAY = {
     "end": T("--- {name}: {s:.1f} s, {n} events ---", "--- {name}:{s:.1f} 秒,{n} 条记录 ---"),
@@ -125,9 +122,9 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     def take(events: list[Event]) -> None:
         for event in events:
             model.apply_one(event)
-            text = model.line(event)
+            text = model.line(event, colours=keep_colour)
             if text is not None:
-                output.write((text if keep_colour else ANSI.sub("", text)) + "\n")
+                output.write(text + "\n")
         output.flush()
 
     seen: set[str] = set()

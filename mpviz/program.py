@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson, Run, Verdict
+from mpviz.shown import visible
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
@@ -40,7 +41,8 @@ class Program:
 
     @property
     def name(self) -> str:
-        return self.target if self.module else Path(self.target).name
+        """Its name as shown: a file's name may hold anything, control characters made visible."""
+        return visible(self.target if self.module else Path(self.target).name)
 
     @property
     def argv(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -445,3 +446,143 @@ def test_a_correct_program_with_more_processes_than_descriptors(tmp_path: Path) 
     done = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "prints: all joined" in done.stdout and "Traceback" not in done.stderr
+
+
+# --- 4. what does not need threads: mpviz never changes what a program does ---------------------
+
+CLOSER = """
+import multiprocessing as mp, os, socket, sys
+
+def child():
+    os.closerange(3, 4096)
+    check()
+
+def check():
+    # The program's own sockets take the numbers mpviz's connection had: mpviz writes on none of them.
+    pairs = [socket.socketpair() for _ in range(20)]
+    lock = mp.Lock()
+    for _ in range(3):
+        with lock:
+            pass
+    for a, b in pairs:
+        for s in (a, b):
+            s.setblocking(False)
+            try:
+                got = s.recv(100)
+            except BlockingIOError:
+                continue
+            print("mpviz wrote on the program's socket:", got, flush=True)
+            sys.exit(3)
+    print(os.getpid(), "clean", flush=True)
+
+if __name__ == "__main__":
+    os.closerange(3, 4096)
+    check()
+    p = mp.Process(target=child)
+    p.start()
+    p.join()
+    print("child", p.exitcode, flush=True)
+"""
+
+
+def test_a_program_that_closes_every_descriptor(tmp_path: Path) -> None:
+    """``os.closerange(3, 4096)`` in main and in a child, then sockets of the program's own.  Before:
+    mpviz went on writing its records on the descriptor numbers the program now used for its own
+    sockets, and its watchdog took the hang-up for the dashboard's end (exit 70)."""
+    prog = tmp_path / "closer.py"
+    prog.write_text(CLOSER)
+    record = tmp_path / "run.jsonl"
+    done = headless(prog, "--record", str(record))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line.split("prints: ", 1)[1] for line in done.stdout.splitlines() if "prints: " in line]
+    assert [line.split()[-1] for line in lines] == ["clean", "clean", "0"], lines
+    _, events = load(record)
+    # Its records go on, on a connection made again.
+    assert sum(1 for e in events if e.kind == "lock.acquired") == 6
+
+
+def test_an_item_without_a_preview_is_put_as_it_would_be(tmp_path: Path) -> None:
+    """``q.put(10**5000)``: its text cannot be made (Python refuses an int of more than 4300 digits).
+    Before: the put raised ValueError in the program, from mpviz's preview."""
+    prog = tmp_path / "big.py"
+    prog.write_text(
+        textwrap.dedent(
+            """
+            import multiprocessing as mp
+            class Shy:
+                def __repr__(self):
+                    raise RuntimeError("no")
+            if __name__ == "__main__":
+                q = mp.Queue()
+                q.put(10**5000)
+                q.put(Shy())
+                print(q.get() == 10**5000, type(q.get()).__name__, flush=True)
+            """
+        )
+    )
+    done = headless(prog)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "prints: True Shy" in done.stdout
+    assert "put '<int: no preview>' into queue 'q'" in done.stdout
+
+
+def test_records_a_process_could_not_send_are_counted_exactly(tmp_path: Path) -> None:
+    """A dashboard that takes nothing: the process's backlog fills, then it drops.  What it says
+    it lost at its end plus what did arrive is every record it made.  Before: a record half sent
+    put the count of the backlog off ("1 records lost" for thousands)."""
+    from mpviz.telemetry.reporter import SocketReporter, lost_note
+
+    path = str(tmp_path / "records")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+    reporter = SocketReporter(path)
+    peer, _ = listener.accept()
+    made = 200_000
+    for i in range(made):
+        reporter(Event(i, os.getpid(), "proc.state", "tick", {"i": i}))
+    # The dashboard takes a little, then nothing: the process's last flush sends what fits (ending
+    # in the middle of a record, most likely), then gives up.
+    splitter = wire.Splitter()
+    arrived = len(splitter.feed(peer.recv(65536 + 17)))
+    reporter.flush(timeout=0.2)
+    note = Path(lost_note(path, os.getpid()))
+    lost = int(note.read_text())
+    peer.setblocking(False)
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            break
+        arrived += len(splitter.feed(chunk))
+    assert splitter.malformed == 0 and 0 < arrived < made
+    assert arrived + lost == made, (arrived, lost)
+
+
+async def test_twenty_thousand_primitives_are_not_all_drawn(tmp_path: Path) -> None:
+    """A program with 20 000 locks, one of them held.  Before: the panel drew a view of every one
+    four times a second, and a key (``?``, ``q``) waited 20 s for its turn."""
+    from mpviz.ui.app import make_app
+    from mpviz.ui.sources import ReplaySource
+    from mpviz.ui.widgets.lesson_panel import LessonPanel
+
+    drawn_at_most = 100  # the panel's MAX_DRAWN
+    path = tmp_path / "locks.jsonl"
+    with path.open("w") as f:
+        f.write('{"mpviz": 1, "program": "locks.py", "argv": ["locks.py"]}\n')
+        f.write('[1000, 10, "proc.spawn", "main", {"role": "main", "label": "main"}]\n')
+        for i in range(20_000):
+            f.write(
+                f'[{2000 + i}, 10, "prim.new", "10.{i}", {{"kind": "lock", "name": "lock", "site": "locks.py:4"}}]\n'
+            )
+        f.write('[100000, 10, "lock.acquired", "10.15000", {}]\n')
+    source = ReplaySource(path, at=100, frozen=True)
+    app = make_app(source)
+    async with app.run_test(size=(160, 48)) as pilot:
+        panel = app.screen.query_one(LessonPanel)
+        await pilot.pause(0.5)
+        drawn = panel.part("main").plain
+    source.close()
+    assert drawn.count("Lock 'lock") == drawn_at_most
+    assert f"… and {20_000 - drawn_at_most} more primitives, not drawn" in drawn
+    assert "Lock 'lock#15001'" in drawn, "the held one is drawn"

@@ -31,6 +31,7 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line, refusal
+from mpviz.shown import needs_showing, shown, visible
 from mpviz.telemetry import Event
 
 
@@ -447,6 +448,7 @@ class Model:
             self.apply_one(event)
 
     def apply_one(self, event: Event) -> None:
+        event = _visible(event)
         if self.t0 is None:
             self.t0 = event.t_ns
         if event.t_ns > self.last_ns:
@@ -539,16 +541,19 @@ class Model:
 
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
+        event = _visible(event)
         return describe(event, self.prim_name(event.obj), self._where(event))
 
-    def line(self, event: Event) -> str | None:
-        """The record as one log line (the headless output, the event log): by its thread, if not the main one."""
+    def line(self, event: Event, colours: bool = False) -> str | None:
+        """The record as one log line (the headless output, the event log): by its thread, if not the main one.
+        ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
+        event = _visible(event)
         th = event.data.get("th")
         if event.kind.startswith("run."):
             who = "mpviz"
         else:
             who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
-        return line(event, self.t0 or event.t_ns, who, self.prim_name(event.obj), self._where(event))
+        return line(event, self.t0 or event.t_ns, who, self.prim_name(event.obj), self._where(event), colours)
 
     def _where(self, event: Event) -> str:
         at = event.data.get("at")
@@ -574,6 +579,25 @@ class Model:
 
 def _time(event: Event) -> int:
     return event.t_ns
+
+
+def _visible(event: Event) -> Event:
+    """The record as it may be shown (the same record, nearly always: see ``_shown``)."""
+    if event.obj.isprintable() and not needs_showing(event.data):
+        return event
+    return _shown(event)
+
+
+def _shown(event: Event) -> Event:
+    """The record with the texts a program supplied made visible (``mpviz.shown``), once, before
+    any view has them: names, states, previews, errors.  What a process printed stays as it
+    printed it: the printed pane renders its colour codes (and makes the rest visible itself)."""
+    data = event.data
+    if event.kind == "proc.output":
+        data = {**shown({k: v for k, v in data.items() if k != "text"}), "text": data.get("text", "")}
+    else:
+        data = shown(data)
+    return event._replace(obj=visible(event.obj), data=data)
 
 
 # What a record of a kind does to the model.  Plain functions, not bound methods kept by

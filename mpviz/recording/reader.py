@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 from mpviz.lesson import Lesson
 from mpviz.program import Program, Watched
 from mpviz.registry import lesson_class
+from mpviz.shown import visible
 from mpviz.telemetry import Event, Malformed, wire
 
 # The longest line of a recording read whole (a record is at most 4 KiB on the wire).
@@ -113,7 +114,7 @@ def read_header(f: BinaryIO) -> Header:
     program = raw.get("program")
     if program:
         watched = Program.from_argv(raw.get("argv") or [program])
-        return Header(raw, program, Watched, {"program": watched}, size=len(line))
+        return Header(raw, visible(program), Watched, {"program": watched}, size=len(line))
     name = raw.get("lesson")
     try:
         lesson = lesson_class(str(name))

@@ -230,10 +230,7 @@ class SocketReporter:
                 while self._backlog:
                     self._sent(self._send(self._backlog))
                 if self._lost:
-                    self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
-                    self._lost = 0
-                    while self._backlog:
-                        self._sent(self._send(self._backlog))
+                    self._sock.sendall(frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost})))
             except OSError:
                 # The dashboard is gone, or stopped: what is left goes with the
                 # process.  Say how much in a note beside the socket, which the

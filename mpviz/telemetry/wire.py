@@ -212,7 +212,7 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
             if ok is None:
                 ok = type(key) is str and fields.get(key, plain)(field_value)
             if not ok:
-                name = key if type(key) is str else shown(key)
+                name = key if type(key) is str and key.isprintable() else shown(key)
                 raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
     return Event(t_ns, pid, kind, obj, data)
 
