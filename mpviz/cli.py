@@ -9,6 +9,7 @@ Textual) inside the functions that need it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -161,6 +162,14 @@ def _report(args: argparse.Namespace) -> int:
         if problem:
             return fail(f"cannot write {args.out}: {problem}")
         return insight.export(args.file, args.out)
+    except BrokenPipeError:
+        # The reader of the output went away (``mpviz stats FILE | head``): not an error.
+        from mpviz.headless import PIPE_GONE
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush finds no broken pipe
+        os.close(devnull)
+        return PIPE_GONE
     except (OSError, Malformed) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return fail(f"cannot read {args.file}: {reason}")

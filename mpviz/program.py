@@ -173,17 +173,29 @@ class Watched(Lesson):
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
+        if main is not None and _failed(main):
+            # An exception, a syntax error, a crash: not "nothing went wrong".  Its last words are
+            # the last line it printed on stderr (a traceback's: SyntaxError: invalid syntax).
+            words = main.last_err if main.exit_code else ""
+            return Verdict(False, f"{text}: {words}" if words else text)
         return Verdict(True, SAY["nothing"](text=text)) if final else Verdict(None, text)
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
-        """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
-        if verdict.ok is False:
-            return 1
+        """The main's own code if it ended by itself (a failure of its own included); else 1 if
+        something went wrong, 0 if mpviz stopped it (128 + N for a signal N, as a shell says)."""
         main = _main(model)
-        if ended_by_itself and main is not None and main.exit_code is not None:
+        own = ended_by_itself and main is not None and main.exit_code is not None
+        if verdict.ok is False and not (own and _failed(main)):
+            return 1
+        if own:
             code = main.exit_code
             return code if code >= 0 else 128 - code
         return 0
+
+
+def _failed(main: Any) -> bool:
+    """The main ended with an error of its own: a code other than 0, or a signal."""
+    return not main.alive and ((main.exit_code is not None and main.exit_code != 0) or bool(main.exit_signal))
 
 
 def _main(model: Model) -> Any:

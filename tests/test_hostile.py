@@ -586,3 +586,45 @@ async def test_twenty_thousand_primitives_are_not_all_drawn(tmp_path: Path) -> N
     assert drawn.count("Lock 'lock") == drawn_at_most
     assert f"… and {20_000 - drawn_at_most} more primitives, not drawn" in drawn
     assert "Lock 'lock#15001'" in drawn, "the held one is drawn"
+
+
+# --- 5. say what happened ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "last"),
+    [
+        ("print('hi')\ndef (:\n", 1, "main exited with code 1: SyntaxError: invalid syntax"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", 128 + 11, "main killed by SIGSEGV"),
+        ("raise ValueError('no such thing')\n", 1, "main exited with code 1: ValueError: no such thing"),
+    ],
+    ids=["SyntaxError", "SIGSEGV", "ValueError"],
+)
+def test_a_main_that_fails_is_not_nothing_went_wrong(tmp_path: Path, source: str, code: int, last: str) -> None:
+    """Before: "… main exited with code 1; nothing went wrong"."""
+    prog = tmp_path / "fails.py"
+    prog.write_text(source)
+    done = headless(prog)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == f"fails.py: 1 process, {last}"
+    assert "nothing went wrong" not in done.stdout
+
+
+def test_stats_into_a_pipe_closed_early_is_no_error(tmp_path: Path) -> None:
+    """``mpviz stats FILE | head``.  Before: "mpviz: error: cannot read FILE: Broken pipe"."""
+    path = tmp_path / "many.jsonl"
+    with path.open("w") as f:
+        f.write('{"mpviz": 1, "program": "many.py", "argv": ["many.py"]}\n')
+        for pid in range(10, 3010):
+            f.write(f'[{pid}, {pid}, "proc.spawn", "w", {{"role": "worker", "label": "worker {pid}"}}]\n')
+    stats = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "stats", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert stats.stdout is not None and stats.stderr is not None
+    assert stats.stdout.readline().startswith(b"many.py:")
+    stats.stdout.close()  # as head does once it has its lines
+    err = stats.stderr.read()
+    assert stats.wait(60) == 141 and err == b"", err

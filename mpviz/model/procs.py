@@ -143,6 +143,8 @@ def proc_sleep(model: Model, event: Event) -> None:
 def proc_output(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     proc.lines += 1
+    if event.data.get("stream") == "err" and str(event.data.get("text", "")).strip():
+        proc.last_err = str(event.data.get("text", "")).strip()
     model.output.append(event)
     model.dirty_procs.add(proc.pid)
 

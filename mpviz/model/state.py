@@ -175,6 +175,7 @@ class Proc:
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
     lines: int = 0  # lines it printed, over the run
+    last_err: str = ""  # the last line it printed on stderr (a traceback's last: what went wrong)
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
     # Its lifetime cut into running, holding, waiting …: the contention figures.
