@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mpviz import lang
-from mpviz.files import unwritable
+from mpviz.files import CannotWrite, same_file, unwritable
 from mpviz.options import (
     DASHBOARD_METHODS,
     LANG,
@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         return _dashboard(args, replay=args.file)
     if args.command == "run":
-        params = {p.name: getattr(args, p.name) for p in lesson_class(args.lesson).params}
-        return _traced(args, lambda: _run(args, lesson_class(args.lesson), params))
+        lesson = lesson_class(args.lesson)
+        params = {p.name: getattr(args, p.name) for p in lesson.params}
+        inputs = [(p.flag, params[p.name]) for p in lesson.params if p.file and params[p.name]]
+        return _traced(args, lambda: _run(args, lesson, params), inputs)
     return _dashboard(args)  # no command: the lessons
 
 
@@ -102,7 +104,8 @@ def watch(argv: list[str]) -> int:
         return fail(problem)
     args.seed, args.start_method = None, "spawn"  # a program chooses its own
     params = {"program": program, "stdin_pipe": not args.headless}
-    return _traced(args, lambda: _run(args, Watched, params))
+    inputs = [] if program.module else [("the program", program.target)]
+    return _traced(args, lambda: _run(args, Watched, params), inputs)
 
 
 def _supervising() -> None:
@@ -161,7 +164,11 @@ def _report(args: argparse.Namespace) -> int:
         problem = unwritable(args.out)
         if problem:
             return fail(f"cannot write {args.out}: {problem}")
+        if same_file(args.file, args.out):
+            return fail(f"-o names the recording it reads: {args.out}")
         return insight.export(args.file, args.out)
+    except CannotWrite as exc:
+        return fail(str(exc))
     except BrokenPipeError:
         # The reader of the output went away (``mpviz stats FILE | head``): not an error.
         from mpviz.headless import PIPE_GONE
@@ -175,9 +182,19 @@ def _report(args: argparse.Namespace) -> int:
         return fail(f"cannot read {args.file}: {reason}")
 
 
-def _traced(args: argparse.Namespace, run: Callable[[], int]) -> int:
-    """``--trace-out``: the run is recorded (to a temporary file if not ``--record``), then written as a trace."""
+def _traced(args: argparse.Namespace, run: Callable[[], int], inputs: list[tuple[str, str]]) -> int:
+    """``--trace-out``: the run is recorded (to a temporary file if not ``--record``), then written as a trace.
+
+    Neither output may be one of the run's ``inputs`` (flag, path: the ticket file, the program),
+    nor the other output."""
     out = args.trace_out
+    outputs = [(flag, path) for flag, path in (("--record", args.record), ("--trace-out", out)) if path is not None]
+    for flag, path in outputs:
+        for given_flag, given in inputs:
+            if same_file(given, path):
+                return fail(f"{given_flag} and {flag} name the same file: {path}")
+    if len(outputs) == 2 and same_file(args.record, out):
+        return fail(f"--record and --trace-out name the same file: {out}")
     if out is None:
         return run()
     from mpviz import insight
@@ -190,8 +207,11 @@ def _traced(args: argparse.Namespace, run: Callable[[], int]) -> int:
         if record.exists() and record.stat().st_size:
             try:
                 insight.write_trace_of(record, out)
-            except (OSError, ValueError) as exc:
-                return fail(f"cannot write the trace to {out}: {exc}")
+            except (CannotWrite, OSError, ValueError) as exc:
+                # Said, but the run's own exit code stays the answer: the program's, the verdict's.
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                print(f"mpviz: error: the trace: {reason}", file=sys.stderr)
+                return code
             print(f"mpviz: trace of the run in {out} (open it in ui.perfetto.dev)", file=sys.stderr)
     return code
 

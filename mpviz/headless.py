@@ -73,6 +73,10 @@ SAY = {
     "end": T("--- {name}: {s:.1f} s, {n} events ---", "--- {name}:{s:.1f} 秒,{n} 条记录 ---"),
     "still": T("! still: {text}", "! 仍然:{text}"),
     "malformed": T("! {n} malformed records dropped", "! 丢弃了 {n} 条格式错误的记录"),
+    "left_out": T(
+        "! {n} records left out of the recording: it could not have read them back",
+        "! {n} 条记录没有写入录制文件:读取时不会被接受",
+    ),
     "lost": T(
         "! {n} records lost: processes dropped what the dashboard could not take in time",
         "! 丢失 {n} 条记录:面板来不及接收,进程把它们丢掉了",
@@ -189,6 +193,8 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     malformed = the_run.malformed
     if malformed:
         output.write(SAY["malformed"](n=malformed) + "\n")
+    if the_run.left_out:
+        output.write(SAY["left_out"](n=the_run.left_out) + "\n")
     if model.lost:
         output.write(SAY["lost"](n=model.lost) + "\n")
     for text in model.refusals():

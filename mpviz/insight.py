@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mpviz.files import written
 from mpviz.model import Model
 from mpviz.model.stats import contention, table
 from mpviz.recording.reader import Header, Stream, read_all
@@ -65,15 +66,8 @@ def write_trace_of(path: Path, out: Path) -> dict[str, Any]:
     builder = TraceBuilder()
     _read(path, builder.add)
     trace = builder.finish()
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            write_trace(trace, f)
-        os.replace(name, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
+    with written(out) as f:
+        write_trace(trace, f)
     return trace
 
 

@@ -147,7 +147,8 @@ class Watched(Lesson):
     @classmethod
     def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
         program: Program = values["program"]
-        return {"program": program.name, "argv": program.argv}
+        # Bounded, so that the header stays a line a reader takes (at most 64 KiB).
+        return {"program": program.name[:1000], "argv": [arg[:1000] for arg in program.argv[:50]]}
 
     def direct(self) -> None:
         self.run.start_program(self.program.argv, self.values["stdin_pipe"])

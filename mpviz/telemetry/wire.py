@@ -60,6 +60,8 @@ def _plain(value: Any) -> Any:
 
 
 def encode(event: Event) -> bytes:
+    if len(event.obj) > MAX_OBJ:  # a name of the program's (a process's), too long to be one
+        event = event._replace(obj=short(event.obj))
     try:
         payload = marshal.dumps(tuple(event))
     except ValueError:  # a value of a type marshal does not know (an enum, a user's class)
