@@ -26,10 +26,10 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot
+from mpviz.sync import boot, threads
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -57,6 +57,7 @@ def install_from_env() -> None:
     if speed_file:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
+    threads.instrument_threading()
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
@@ -71,13 +72,7 @@ def _connect() -> None:
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
-    threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
-
-
-def _watchdog(reporter: SocketReporter) -> None:
-    reporter.wait_hang_up()
-    os._exit(sync.ORPHAN_EXIT)
 
 
 def _forked() -> None:

@@ -155,9 +155,10 @@ def test_a_sleep_of_its_own() -> None:
     m = Model()
     m.apply([ev(1, 10, "proc.state", "naps"), ev(2, 10, "proc.sleep", "", s=1.0)])
     p = m.procs[10]
-    assert p.sleeping and p.split.activity is Activity.SLEEPING and p.phase is Phase.RUNNING
+    assert p.sleeping and p.split.activity is Activity.SLEEPING
+    assert p.phase is Phase.SLEEPING and p.state == "naps", "asleep, in the words it said"
     m.apply([ev(3, 10, "proc.slept")])
-    assert not p.sleeping and p.split.activity is Activity.RUNNING
+    assert not p.sleeping and p.split.activity is Activity.RUNNING and p.phase is Phase.RUNNING
     assert p.split.totals(3 * S)[Activity.SLEEPING] == S
 
 
@@ -530,6 +531,44 @@ def test_a_thread_that_ended_holding_a_lock_holds_it_for_ever() -> None:
     )
     kinds = {a.kind for a in find_anomalies(m, 10 * S)}
     assert "dead-holder" in kinds, "the lock's holder is gone: main waits for ever"
+
+
+@covers("proc.stack", "proc.stacks")
+def test_a_stack_says_what_no_record_does_until_the_process_acts_again() -> None:
+    m = Model()
+    recv = [
+        ["/home/me/client.py", 30, "<module>", "talk(conn)"],
+        ["/home/me/client.py", 12, "talk", "data = conn.recv(1024)"],
+    ]
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            ev(1, 10, "proc.start", "main"),
+            ev(
+                2,
+                10,
+                "proc.stack",
+                "",
+                req=1,
+                tid=10,
+                name="MainThread",
+                frames=recv,
+                call="conn.recv(1024)",
+                by="self",
+            ),
+            ev(2, 10, "proc.stack", "", req=1, tid=11, name="reader", frames=recv[1:], by="self"),
+            ev(2, 10, "proc.stacks", "", req=1, threads=2),
+        ]
+    )
+    p = m.procs[10]
+    assert [t.name for t in p.stacks] == ["MainThread", "reader"] and p.stacks_ns == 2 * S
+    assert p.phase is Phase.BLOCKED and p.state == "waiting in conn.recv(1024) at client.py:12 in talk"
+    assert p.split.activity is Activity.ELSEWHERE, "its time is spent waiting elsewhere, not running"
+    assert p.threads[11].state == "waiting in conn.recv() at client.py:12 in talk", "a thread never seen before"
+    m.apply([ev(3, 10, "proc.state", "got it")])
+    assert p.phase is Phase.RUNNING and p.state == "got it", "a record of it acting: the stack is out of date"
+    m.apply([ev(4, 10, "proc.stacks", "", req=2, missing="it is paused (SIGSTOP)")])
+    assert p.stacks == () and p.stacks_missing == "it is paused (SIGSTOP)"
 
 
 def test_every_kind_in_the_handler_table_has_a_test() -> None:

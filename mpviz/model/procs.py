@@ -7,7 +7,8 @@ import math
 
 from mpviz.lang import T
 from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
-from mpviz.model.state import Model, Phase, Proc, Said, Stats, handles
+from mpviz.model.stacks import from_record, infer
+from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
@@ -168,3 +169,58 @@ def proc_lost(model: Model, event: Event) -> None:
     if type(n) is int and n > 0:
         model.lost += n
         model.lost_by[event.pid] = model.lost_by.get(event.pid, 0) + n
+
+
+# --- stacks ---------------------------------------------------------------------------------------
+
+ELSEWHERE = {
+    "wait": T("waiting in {what} at {where}", "等待 {what}({where})"),
+    "sleep": T("sleeping in {what} at {where}", "睡在 {what}({where})"),
+    "unknown": T("waiting in {what}", "等待 {what}"),
+}
+
+
+@handles("proc.stack")
+def proc_stack(model: Model, event: Event) -> None:
+    """One thread's stack of an answer (``proc.stacks`` ends it)."""
+    req = event.data.get("req")
+    if type(req) is int and event.pid in model.procs:
+        model.stacks_coming.setdefault((event.pid, req), []).append(from_record(event.data))
+
+
+@handles("proc.stacks")
+def proc_stacks(model: Model, event: Event) -> None:
+    """A process's stacks, every thread's (or why none could be read); what a thread waits in,
+    when no record says it waits, is read off its stack (``model.stacks.infer``)."""
+    proc = model.procs.get(event.pid)
+    req = event.data.get("req")
+    if proc is None or type(req) is not int:
+        return
+    threads = tuple(model.stacks_coming.pop((event.pid, req), ()))
+    for key in [k for k in model.stacks_coming if k[0] == event.pid and k[1] < req]:
+        del model.stacks_coming[key]  # an answer that never ended
+    missing = event.data.get("missing")
+    proc.stacks, proc.stacks_ns, proc.stacks_missing = threads, event.t_ns, str(missing) if missing else ""
+    model.dirty_procs.add(proc.pid)
+    if not proc.alive:
+        return
+    for stack in threads:
+        inferred = infer(stack)
+        if inferred is None or (inferred.kind == "call" and inferred.frame is None):
+            continue
+        actor: Proc | Thread | None = proc if stack.tid == proc.pid else None
+        if actor is None:
+            actor = proc.threads.get(stack.tid)
+            if actor is None:
+                if not stack.tid:
+                    continue
+                actor = proc.threads[stack.tid] = Thread(stack.tid, proc.pid, stack.name, since_ns=event.t_ns)
+                model.thread_pid[stack.tid] = proc.pid
+                model.thread_names.setdefault(stack.tid, stack.name)
+        if actor.blocked:
+            continue  # its records say what it waits for: they know better than a stack
+        where = inferred.frame.site if inferred.frame is not None else ""
+        kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
+        actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
+        actor.elsewhere_sleeps = inferred.kind == "sleep"
+        settle(model, actor, event.t_ns)

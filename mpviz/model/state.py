@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.model.stacks import ThreadStack
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line
 from mpviz.telemetry import Event
@@ -43,6 +44,7 @@ class Phase(Enum):
     HOLDING = "holding"
     STOPPED = "stopped"
     EXITED = "exited"
+    SLEEPING = "sleeping"  # in time.sleep (last: a replay's checkpoints number the phases)
 
 
 PHASES = list(Phase)
@@ -131,6 +133,10 @@ class Thread:
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
     at: str = ""  # the site of what it waits for now
+    # What its last stack says it waits in, when no record of it does (a socket, a C call), and
+    # whether that is a sleep.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
     state: str = ""
     phase: Phase = Phase.RUNNING
     since_ns: int = 0
@@ -157,8 +163,17 @@ class Proc:
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     at: str = ""  # the site of what its main thread waits for now
+    # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
     # Its other threads that ever waited for or held something, by native id.
     threads: dict[int, Thread] = field(default_factory=dict)
+    # Its last stacks (every thread's, innermost frame last), when they were read, or why they could not be.
+    stacks: tuple[ThreadStack, ...] = ()
+    stacks_ns: int = 0
+    stacks_missing: str = ""
+    # Its last record but samples: a stack read before it is out of date.
+    acted_ns: int = 0
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
@@ -207,6 +222,12 @@ class Proc:
     def name(self) -> str:
         """Its label in the current language ("group 3"), or its pid."""
         return lang.label(self.label) if self.label else f"pid {self.pid}"
+
+    def recorded(self) -> dict[int, str]:
+        """What its records say its threads (by native id; the main thread's is the pid) wait for or hold."""
+        known = {self.pid: self.state} if self.blocked or self.holds else {}
+        known.update((tid, t.state) for tid, t in self.threads.items() if t.blocked or t.holds)
+        return known
 
     def said_count(self, state: str) -> int:
         fact = self.facts.get(state)
@@ -410,6 +431,8 @@ class Model:
         self.sites: dict[str, Site] = {}
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
+        # Stacks of a request being answered, by (pid, request): one record per thread.
+        self.stacks_coming: dict[tuple[int, int], list[ThreadStack]] = {}
         self.counts: Counter[str] = Counter()
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}

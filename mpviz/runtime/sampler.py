@@ -80,6 +80,14 @@ class Sampler:
             return 0.0
         return round(100 * (cpu_s - last[0]) / (now - last[1]), 1)
 
+    def status(self, pid: int) -> str:
+        """A tracked process's status now ("" if it is not tracked or gone)."""
+        proc = self._procs.get(pid)
+        try:
+            return proc.status() if proc is not None else ""
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return ""
+
     def take_gone(self) -> list[int]:
         gone, self._gone = self._gone, []
         return gone

@@ -26,12 +26,8 @@ from types import CodeType, FrameType
 from typing import Any
 
 from mpviz.telemetry import emit, short
+from mpviz.telemetry.stacks import MACHINERY
 
-_MPVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# mpviz's machinery: never the site of an operation (a lesson's own code is: its workers are the tutorial's).
-_MACHINERY = tuple(
-    _MPVIZ + part for part in ("sync" + os.sep, "telemetry" + os.sep, "inject.py", "_hook" + os.sep, "runtime" + os.sep)
-)
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
 _PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
 
@@ -57,11 +53,12 @@ class _Ending:
             emit("proc.thread_end", "", {"th": self.tid})
 
 
-def _skip(filename: str) -> bool:
+def in_machinery(filename: str) -> bool:
+    """Is this file mpviz's machinery or the standard library's (never an operation's site)?"""
     skip = _skipped.get(filename)
     if skip is None:
         skip = _skipped[filename] = (
-            filename.startswith(_MACHINERY)
+            filename.startswith(MACHINERY)
             or (filename.startswith(_STDLIB) and not filename.startswith(_PACKAGES))
             or filename.startswith("<frozen")
         )
@@ -74,7 +71,7 @@ def user_frame(depth: int = 1) -> FrameType | None:
         frame: FrameType | None = sys._getframe(depth)
     except ValueError:
         return None
-    while frame is not None and _skip(frame.f_code.co_filename):
+    while frame is not None and in_machinery(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
