@@ -12,6 +12,20 @@ from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
+ZOMBIE = {
+    "plain": T("{ended}, not joined yet: a zombie", "{ended},还没被 join:僵尸进程"),
+    "at": T("{ended}, not joined yet: a zombie (started at {where})", "{ended},还没被 join:僵尸进程({where} 启动)"),
+}
+
+
+@handles("proc.reaped")
+def proc_reaped(model: Model, event: Event) -> None:
+    """Its parent waited for it at last (a join): no longer a zombie."""
+    proc = model.procs.get(event.pid)
+    if proc is not None and proc.zombie:
+        proc.zombie = False
+        proc.state = proc.exit_words()
+        model.dirty_procs.add(proc.pid)
 
 
 def _identify(proc: Proc, event: Event) -> None:
@@ -27,7 +41,11 @@ def _identify(proc: Proc, event: Event) -> None:
 
 @handles("proc.spawn")
 def proc_spawn(model: Model, event: Event) -> None:
-    _identify(proc_of(model, event), event)
+    proc = proc_of(model, event)
+    _identify(proc, event)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        proc.started_at = at
     model.dirty_procs.add(event.pid)
 
 
@@ -112,7 +130,14 @@ def proc_signal(model: Model, event: Event) -> None:
 @handles("proc.stats")
 def proc_stats(model: Model, event: Event) -> None:
     proc = model.procs.get(event.pid)
-    if proc is None or not proc.alive:
+    if proc is None:
+        return
+    if not proc.alive:
+        if event.data.get("status") == "zombie" and not proc.zombie:
+            proc.zombie = True
+            started = model.where(proc.started_at)
+            proc.state = ZOMBIE["at" if started else "plain"](ended=proc.exit_words(), where=started)
+            model.dirty_procs.add(proc.pid)
         return
     d = event.data
     old = proc.stats

@@ -177,6 +177,10 @@ class Proc:
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
+    # Ended but not yet waited for by its parent (the kernel keeps it as a zombie), and the site
+    # of the line that started it (its ``proc.spawn``).
+    zombie: bool = False
+    started_at: str = ""
     error: str = ""
     # The state in words (the current language's) and since when; the phase and since when.
     state: str = field(default_factory=lambda: str(STARTING_WORDS))

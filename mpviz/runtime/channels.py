@@ -148,6 +148,10 @@ class Channels:
             self._outputs[fd] = output
             self._selector.register(fd, selectors.EVENT_READ, output)
 
+    def exit_told(self, pid: int) -> bool:
+        """Whether a record of ``pid``'s end came already."""
+        return pid in self._exited
+
     def ask(self, pid: int, request: bytes) -> bool:
         """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
         with self._lock:

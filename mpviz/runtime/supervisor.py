@@ -246,7 +246,8 @@ class Supervisor:
             for pid in self.sampler.take_gone():
                 if pid in self.grandchildren:
                     self.grandchildren.discard(pid)
-                    self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+                    if not self.channels.exit_told(pid):
+                        self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
 
     # --- signals -------------------------------------------------------------
 

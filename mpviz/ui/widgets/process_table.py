@@ -83,7 +83,7 @@ def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = words_for("exited", STATUS) if not proc.alive else ""
+        status = words_for("zombie" if proc.zombie else "exited", STATUS) if not proc.alive else ""
         cpu = rss = threads = ""
     else:
         status = words_for("stopped" if proc.stopped else stats.status, STATUS)
