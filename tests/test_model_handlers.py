@@ -571,6 +571,23 @@ def test_a_stack_says_what_no_record_does_until_the_process_acts_again() -> None
     assert p.stacks == () and p.stacks_missing == "it is paused (SIGSTOP)"
 
 
+@covers("proc.reaped")
+def test_a_child_ended_and_not_waited_for_is_a_zombie_until_reaped() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(0, 10, "site.new", "9@1", file="/home/me/prog.py", line=12, func="main", text="p.start()"),
+            ev(0, 10, "proc.spawn", "quick", role="worker", label="quick", ppid=9, at="9@1"),
+            ev(1, 10, "proc.exit", "", code=0),
+            ev(2, 10, "proc.stats", "", status="zombie"),
+        ]
+    )
+    p = m.procs[10]
+    assert p.zombie and p.state == "done, not joined yet: a zombie (started at prog.py:12 in main)"
+    m.apply([ev(3, 10, "proc.reaped", "quick")])
+    assert not p.zombie and p.state == "done"
+
+
 def test_every_kind_in_the_handler_table_has_a_test() -> None:
     assert sorted(set(HANDLERS) - COVERED) == [], "kinds with no handler test"
     assert sorted(COVERED - set(HANDLERS)) == [], "tests of kinds the model does not handle"

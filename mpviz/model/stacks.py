@@ -185,7 +185,10 @@ def infer(stack: ThreadStack) -> Inferred | None:
     for frame in frames[u + 1 :]:
         known = _KNOWN.get((_library(frame.file), frame.function))
         if known is not None:
-            return Inferred(known[0], known[1], user)
+            kind, what = known
+            if kind == "manager" and user is not None and (call := _last_call(user.text)):
+                what = f"{what}: {call}"  # which proxy, which method: the user's line says
+            return Inferred(kind, what, user)
     if user is None or u < len(frames) - 1:
         inner = frames[u + 1] if user is not None else frames[-1]
         return Inferred("call", inner.function, user)

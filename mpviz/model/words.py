@@ -131,7 +131,6 @@ PROC = {
     "join_gave_up": T("stopped waiting for {obj}", "不再等待 {obj}"),
     "prints": T("prints: ", "打印:"),
     "lost": T("{n} records lost: the dashboard could not take them in time", "丢失 {n} 条记录:面板来不及接收"),
-    "reaped": T("waited for by its parent at last: no longer a zombie", "终于被父进程等到了:不再是僵尸进程"),
     "SIGSTOP": T("paused (SIGSTOP)", "已暂停(SIGSTOP)"),
     "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
     "signal": T("got {obj}", "收到 {obj}"),
@@ -217,8 +216,6 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
         return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
-    if op == "reaped":
-        return str(PROC["reaped"])
     if op == "signal":
         return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None
@@ -235,6 +232,7 @@ UNSAID = (
     "proc.thread_end",
     "proc.stack",
     "proc.stacks",
+    "proc.reaped",
 )
 # Records of a wait beginning: their line says where the wait is (``at``).
 WAITS = (

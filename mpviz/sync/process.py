@@ -56,6 +56,7 @@ class BaseProcess(process.BaseProcess):
 
     _mpviz: Launch | None = None
     _mpviz_exit: _Exit | None = None
+    _mpviz_reaped = False
     # multiprocessing's
     _name: str
     _popen: Any
@@ -137,6 +138,19 @@ class BaseProcess(process.BaseProcess):
             say("proc.joined", label, {"child": self.pid, "ended": code is not None})
         if self._mpviz_exit is not None and code is not None and code < 0:
             self._mpviz_exit.say(code)
+        self._reaped(label)
+
+    def is_alive(self) -> bool:
+        alive = super().is_alive()  # (it waits for the child if it ended: a zombie no more)
+        if not alive:
+            self._reaped(str(self._mpviz.label) if self._mpviz is not None else self.name)
+        return alive
+
+    def _reaped(self, label: str) -> None:
+        """Say, once, that this process waited for its ended child (which is a zombie until then)."""
+        if self._popen is not None and self._popen.returncode is not None and not self._mpviz_reaped:
+            self._mpviz_reaped = True
+            emit("proc.reaped", label, pid=self.pid)
 
     # --- in the child -------------------------------------------------------
 
