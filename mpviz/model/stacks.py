@@ -251,9 +251,43 @@ def thread_heading(stack: ThreadStack, known: str = "") -> str:
     return f"{head}: in {inferred.what}{where}"
 
 
-def frame_lines(stack: ThreadStack) -> list[tuple[str, str]]:
-    """A thread's frames as a traceback shows them, innermost last: (``File "x.py", line 9, in f``, source line)."""
-    return [(f'File "{frame.file}", line {frame.line}, in {frame.function}', frame.text) for frame in stack.frames]
+class Folded(NamedTuple):
+    """Library frames between the user's own, shown as one line: how many, in which files."""
+
+    n: int
+    files: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        return f"… {self.n} frame{'' if self.n == 1 else 's'} of {', '.join(self.files)}"
+
+
+def folded(stack: ThreadStack) -> list[Frame | Folded]:
+    """A thread's frames, innermost last, with the library's frames above the user's last one
+    folded into a line each run (a forked child's start, a thread's bootstrap): the frames from
+    the user's line inward, which say what it waits in, are all kept."""
+    frames = stack.frames
+    last = _user_index(frames)
+    out: list[Frame | Folded] = []
+    run: list[Frame] = []
+    for i, frame in enumerate(frames):
+        if i < last and (_library(frame.file) or _ours(frame.file) or frame.file.startswith("<frozen")):
+            run.append(frame)
+            continue
+        if run:
+            out.append(_fold(run))
+            run = []
+        out.append(frame)
+    if run:
+        out.append(_fold(run))
+    return out
+
+
+def _fold(run: list[Frame]) -> Frame | Folded:
+    if len(run) == 1:
+        return run[0]
+    files = tuple(dict.fromkeys(os.path.basename(frame.file) for frame in run))
+    return Folded(len(run), files)
 
 
 def stack_lines(stacks: tuple[ThreadStack, ...], missing: str = "", known: dict[int, str] | None = None) -> list[str]:
@@ -265,8 +299,11 @@ def stack_lines(stacks: tuple[ThreadStack, ...], missing: str = "", known: dict[
     lines = []
     for stack in stacks:
         lines.append(thread_heading(stack, (known or {}).get(stack.tid, "")))
-        for where, text in frame_lines(stack):
-            lines.append(f"    {where}")
-            if text:
-                lines.append(f"      {text}")
+        for frame in folded(stack):
+            if isinstance(frame, Folded):
+                lines.append(f"    {frame.words}")
+                continue
+            lines.append(f'    File "{frame.file}", line {frame.line}, in {frame.function}')
+            if frame.text:
+                lines.append(f"      {frame.text}")
     return lines

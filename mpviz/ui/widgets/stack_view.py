@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 
 from mpviz.lang import T
 from mpviz.model import Model
-from mpviz.model.stacks import thread_heading, user_frame
+from mpviz.model.stacks import Folded, folded, thread_heading, user_frame
 from mpviz.ui.theme import duration
 from mpviz.ui.widgets.text_view import TextView
 
@@ -24,7 +24,7 @@ SAY = {
     "select": T("Select a process in the table (↑/↓) to see its stacks.", "在表格里选一个进程(↑/↓)看它的调用栈。"),
     "asking": T("Asking {name} for its stacks…", "正在向 {name} 要调用栈……"),
     "none": T("No stack of {name} yet.", "还没有 {name} 的调用栈。"),
-    "title": T("{name} (pid {pid}), read {ago} ago; d: read them again", "{name}(pid {pid}),{ago} 前读取;d:再读一次"),
+    "title": T("{name} (pid {pid}), read {ago} ago", "{name}(pid {pid}),{ago} 前读取"),
     "missing": T("No stack: {why}", "没有调用栈:{why}"),
     "exited": T("{name} has ended.", "{name} 已结束。"),
 }
@@ -47,7 +47,10 @@ def stacks_text(model: Model, pid: int | None, now_ns: int, asked: bool) -> Text
         text.append("\n\n")
         text.append(thread_heading(stack, known.get(stack.tid, "")), style="bold")
         mine = user_frame(stack.frames)
-        for frame in stack.frames:
+        for frame in folded(stack):
+            if isinstance(frame, Folded):
+                text.append(f"\n  {frame.words}", style="dim italic")
+                continue
             ours = frame is mine
             place = f'\n  File "{os.path.basename(frame.file)}", line {frame.line}, in '
             text.append(place, style="" if ours else "dim")
