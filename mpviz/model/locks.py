@@ -43,6 +43,9 @@ def acq_acquired(model: Model, event: Event) -> None:
     aid = actor_id(event)
     stop_waiting(prim.waiters, aid, event.t_ns, prim.timing.waited)
     prim.acquisitions += 1
+    at = event.data.get("at")
+    if isinstance(at, str):
+        prim.hold_sites[at] += 1
     if aid not in prim.holders:
         prim.overlap.step(event.t_ns, +1)
         prim.held_since[aid] = event.t_ns

@@ -158,7 +158,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     if not proc.alive:
         return
     if proc.blocked:
-        phase, words = Phase.BLOCKED, proc.blocked
+        phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
         words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
@@ -177,7 +177,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
     if thread.blocked:
-        phase, words = Phase.BLOCKED, thread.blocked
+        phase, words = Phase.BLOCKED, _waits(model, thread)
     elif thread.holds:
         phase, words = (
             Phase.HOLDING,
@@ -244,10 +244,15 @@ def block(model: Model, event: Event, words: str) -> Actor:
     actor = actor_of(model, event)
     at = event.data.get("at")
     actor.at = at if isinstance(at, str) else ""
-    where = model.where(actor.at)
-    actor.blocked, actor.waiting_on = (STATES["at"](words=words, where=where) if where else words), event.obj
+    actor.blocked, actor.waiting_on = words, event.obj
     settle(model, actor, event.t_ns)
     return actor
+
+
+def _waits(model: Model, actor: Actor) -> str:
+    """What it is blocked on, and where (``blocked on get from 'inbox' at consumer.py:8 in consume``)."""
+    where = model.where(actor.at)
+    return STATES["at"](words=actor.blocked, where=where) if where else actor.blocked
 
 
 def unblock(model: Model, event: Event) -> Actor:
@@ -263,6 +268,9 @@ def unblock(model: Model, event: Event) -> Actor:
 def start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
     """An actor starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
     waiting.setdefault(actor_id(event), event.t_ns)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        prim.wait_sites[at] += 1
     timing = prim.timing
     timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
 

@@ -371,6 +371,9 @@ class Prim:
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # How long waits, holds and blocked gets and puts lasted, over the whole run.
     timing: PrimTiming = field(default_factory=PrimTiming)
+    # Where it was waited for (any wait: an acquire, a get, a recv …) and taken, by site id: how often.
+    wait_sites: Counter[str] = field(default_factory=Counter)
+    hold_sites: Counter[str] = field(default_factory=Counter)
 
     @property
     def word(self) -> str:

@@ -8,6 +8,7 @@ counted up to it.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from typing import Any
 
 from mpviz.model.state import Model
@@ -51,6 +52,10 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
         else:  # a barrier
             row |= {"passed": prim.passed, "wait": _ongoing(timing.waited, prim.waiters, now_ns).figures()}
         row["most_waiting"] = timing.most_waiting
+        row["sites"] = {
+            "waits": _sites(model, prim.wait_sites),
+            **({"holds": _sites(model, prim.hold_sites)} if prim.family in HELD_FAMILIES else {}),
+        }
         prims.append(row)
     procs = []
     for proc in model.procs.values():
@@ -67,6 +72,16 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
         )
     start = model.t0 if model.t0 is not None else now_ns
     return {"duration_s": in_seconds(max(0, now_ns - start)), "primitives": prims, "processes": procs}
+
+
+def _sites(model: Model, counts: Counter[str]) -> list[dict[str, Any]]:
+    """Where it was waited for (or taken), the most frequent first: ``{"site", "line", "count"}``."""
+    out = []
+    for site_id, n in counts.most_common():
+        site = model.sites.get(site_id)
+        if site is not None:
+            out.append({"site": site.where, "line": site.text, "count": n})
+    return out
 
 
 def _ongoing(done: Durations, waiting: dict[int, int], now_ns: int) -> Durations:
