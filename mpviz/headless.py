@@ -12,6 +12,7 @@ from typing import TextIO
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model import Model, Prim, find_anomalies
+from mpviz.model.anomalies import WARNINGS
 from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
@@ -105,17 +106,23 @@ FIGURES = {
 }
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout, stacks: bool = True) -> int:
+def run(
+    settings: Settings,
+    duration: float | None = None,
+    out: TextIO = sys.stdout,
+    stacks: bool = True,
+    strict: bool = False,
+) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out, stacks)
+    return _run(Run(settings), duration, out, stacks, strict)
 
 
-def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True) -> int:
+def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True, strict: bool = False) -> int:
     output = Output(out)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
@@ -141,7 +148,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
         for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
-                named |= anomaly.kind != "doubt"
+                named |= anomaly.kind not in WARNINGS
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
                     for cycle in deadlocked(model):
@@ -233,7 +240,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if failure:
+    if failure or (strict and model.potentials):
         return BROKEN
     return lesson.exit_code(model, verdict, ended_by_itself=finished)
 
@@ -244,7 +251,10 @@ HANG_SHOWN_NS = 2_000_000_000
 
 
 def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    anomalies = find_anomalies(model, now)
+    if any(a.kind == "feeder" for a in anomalies):
+        return True  # a join that waits for a child that cannot exit: it never returns
+    stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]

@@ -79,6 +79,11 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
     common.add_argument(
+        "--strict",
+        action="store_true",
+        help="headless: exit 1 when a potential deadlock (a cycle in the lock order) was found, though none happened",
+    )
+    common.add_argument(
         "--no-stacks",
         action="store_true",
         help="headless: do not print every process's stacks when something goes wrong or --duration stops a program",

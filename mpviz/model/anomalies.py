@@ -17,6 +17,8 @@ that is not one).
 from __future__ import annotations
 
 from mpviz.lang import T
+from mpviz.model import order
+from mpviz.model.pitfalls import find_pitfalls
 from mpviz.model.state import Anomaly, Model, Prim
 from mpviz.model.waits import HELD, deadlocked
 
@@ -74,7 +76,23 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(starved)
     if not any(a.kind in ("deadlock", "dead-holder", "starved") for a in found):
         found.extend(nobody_left(model, now_ns))
+    found.extend(potential_deadlocks(model))
+    found.extend(find_pitfalls(model, now_ns))
     return [doubted(model, a) for a in found]
+
+
+# Anomalies that warn of what could go wrong, not of what went wrong: no verdict fails on them.
+WARNINGS = ("doubt", "potential", "pitfall")
+
+
+def potential_deadlocks(model: Model) -> list[Anomaly]:
+    """Cycles in the lock order (``order.py``) that did not deadlock, or not yet."""
+    real = {frozenset(link.waits for link in cycle) for cycle in deadlocked(model)}
+    return [
+        Anomaly("potential", order.words(model, potential), tuple(t.actor for t in potential.takings))
+        for key, potential in model.potentials.items()
+        if key not in real
+    ]
 
 
 def doubted(model: Model, anomaly: Anomaly) -> Anomaly:

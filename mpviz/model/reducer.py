@@ -140,6 +140,8 @@ def prim_new(model: Model, event: Event) -> None:
     d = event.data
     family = str(d.get("kind", ""))
     prim = model.add_prim(event.obj, str(d.get("name") or family or event.obj), family, str(d.get("site", "")))
+    prim.maker = event.pid
+    prim.block = str(d.get("block", ""))
     capacity = d.get("value")
     if family == "sem" and type(capacity) is int:
         prim.capacity = prim.value = capacity
@@ -165,7 +167,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     elif proc.elsewhere:
         phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
     elif proc.sleeping:
-        phase, words = Phase.SLEEPING, _said(proc) or str(STATES["sleeping"])
+        phase, words = Phase.SLEEPING, _said(proc) or _where(model, proc, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, _said(proc) or str(STATES["running"])
     if proc.stopped:
@@ -186,7 +188,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     elif thread.elsewhere:
         phase, words = (Phase.SLEEPING if thread.elsewhere_sleeps else Phase.BLOCKED), thread.elsewhere
     elif thread.sleeping:
-        phase, words = Phase.SLEEPING, str(STATES["sleeping"])
+        phase, words = Phase.SLEEPING, _where(model, thread, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, str(STATES["running"])
     if (phase, words) != (thread.phase, thread.state):
@@ -251,8 +253,12 @@ def block(model: Model, event: Event, words: str) -> Actor:
 
 def _waits(model: Model, actor: Actor) -> str:
     """What it is blocked on, and where (``blocked on get from 'inbox' at consumer.py:8 in consume``)."""
+    return _where(model, actor, actor.blocked)
+
+
+def _where(model: Model, actor: Actor, words: str) -> str:
     where = model.where(actor.at)
-    return STATES["at"](words=actor.blocked, where=where) if where else actor.blocked
+    return STATES["at"](words=words, where=where) if where else words
 
 
 def unblock(model: Model, event: Event) -> Actor:
