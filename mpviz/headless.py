@@ -207,7 +207,10 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True,
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(model, now, final=finished)
-        anomalies = [a.text for a in find_anomalies(model, now) if a.text not in verdict.text]
+        # (Warnings — a potential deadlock, a pitfall — end the contention table below.)
+        anomalies = [
+            a.text for a in find_anomalies(model, now) if a.text not in verdict.text and a.kind not in WARNINGS
+        ]
         take(the_run.close())
 
     if the_run.record_error:

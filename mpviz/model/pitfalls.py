@@ -52,6 +52,20 @@ SECTIONS = {
     "pool_stuck": "Process Pools",
     "daemon": "Process.daemon",
 }
+# What each pitfall is, in a line (the help screen lists them with their docs' sections).
+WHAT = {
+    "feeder": T("joining a process whose queue still holds items it put", "join 一个队列里还有它放进去的元素的进程"),
+    "main_guard": T("starting processes without the main module's guard", "没有主模块保护就启动进程"),
+    "pickle": T("a target or an argument that cannot be pickled", "不能 pickle 的目标函数或参数"),
+    "terminated": T(
+        "terminate() or kill() of a lock holder, or mid put or get", "terminate()/kill() 了持锁或正在放取的进程"
+    ),
+    "zombie": T("a child that ended and is never joined", "结束了却一直没被 join 的子进程"),
+    "shm": T("shared memory never unlinked", "从没 unlink 的共享内存"),
+    "pool_results": T("a pool ended with results never fetched", "进程池结束时还有结果没取"),
+    "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
+    "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
+}
 SAY = {
     "feeder": T(
         "pitfall: {who} joins {child} ({where}), but {child} put {n} item(s) into '{queue}' that nobody took: "

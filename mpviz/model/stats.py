@@ -11,6 +11,7 @@ import copy
 from collections import Counter
 from typing import Any
 
+from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import Model
 from mpviz.model.timing import Activity, Durations, in_seconds
 
@@ -71,7 +72,14 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
             }
         )
     start = model.t0 if model.t0 is not None else now_ns
-    return {"duration_s": in_seconds(max(0, now_ns - start)), "primitives": prims, "processes": procs}
+    warned = find_anomalies(model, now_ns)
+    return {
+        "duration_s": in_seconds(max(0, now_ns - start)),
+        "primitives": prims,
+        "processes": procs,
+        "potential_deadlocks": [a.text for a in warned if a.kind == "potential"],
+        "pitfalls": [a.text for a in warned if a.kind in ("pitfall", "feeder")],
+    }
 
 
 def _sites(model: Model, counts: Counter[str]) -> list[dict[str, Any]]:
@@ -150,6 +158,8 @@ def table(figures: dict[str, Any]) -> list[str]:
             parts = "".join(f"{seconds(p['time_s'][activity.value]):>10}" for activity in Activity)
             name = f"{p['name']} ({p['pid']})" if p["name"] != f"pid {p['pid']}" else p["name"]
             out.append(f"{name[:23]:<24}{seconds(p['lifetime_s']):>10}{parts}")
+    out.extend(figures.get("potential_deadlocks", []))
+    out.extend(figures.get("pitfalls", []))
     return out
 
 

@@ -27,6 +27,11 @@ SAY = {
     "flag": T("flag {flag}", "标志 {flag}"),
     "depth": T("depth {depth}", "深度 {depth}"),
     "deadlock": T("DEADLOCK: a cycle of {n}, none can ever move", "死锁:{n} 个进程成环,谁也动不了"),
+    "potential": T(
+        "potential deadlock: a cycle in the lock order (not this time; another run could)",
+        "潜在死锁:拿锁的顺序成环(这次没有发生,换个时机就会)",
+    ),
+    "takes": T("{who} takes '{first}' then '{second}'", "{who} 先拿 '{first}' 再拿 '{second}'"),
     "waiting": T("waiting ▶", "等待 ▶"),
     "held_by": T("held by ◀", "持有者 ◀"),
     "nobody": T("nobody holds or waits for anything right now", "现在谁也没持有、也没在等什么"),
@@ -84,6 +89,21 @@ def wait_graph(model: Model, now_ns: int) -> Text:
         text.append("\n")
         in_cycles.update(link.waits for link in cycle)
     drawn = len(in_cycles)
+    real = {frozenset(cycle_lock) for cycle_lock in ({link.waits for link in cycle} for cycle in deadlocked(model))}
+    for key, potential in model.potentials.items():
+        if key in real:
+            continue
+        drawn += 1
+        text.append(str(SAY["potential"]) + "\n", style="bold yellow")
+        last = len(potential.takings) - 1
+        for i, taking in enumerate(potential.takings):
+            ring = "╭┄▶ " if i == 0 else "╰┄┄ " if i == last else "┆   "
+            first = model.prim_name(potential.locks[i])
+            second = model.prim_name(potential.locks[(i + 1) % len(potential.locks)])
+            text.append(
+                ring + SAY["takes"](who=model.name_of(taking.actor), first=first, second=second) + "\n", style="yellow"
+            )
+        text.append("\n")
     for prim in model.prims.values():
         waiting = {**prim.waiters, **prim.blocked_get, **prim.blocked_put}
         if not (prim.holders or waiting) or prim.id in in_cycles:
