@@ -112,6 +112,7 @@ def run(
     out: TextIO = sys.stdout,
     stacks: bool = True,
     strict: bool = False,
+    hang_timeout: float | None = None,
 ) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
@@ -119,10 +120,17 @@ def run(
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out, stacks, strict)
+    return _run(Run(settings), duration, out, stacks, strict, hang_timeout)
 
 
-def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True, strict: bool = False) -> int:
+def _run(
+    the_run: Run,
+    duration: float | None,
+    out: TextIO,
+    stacks: bool = True,
+    strict: bool = False,
+    hang_timeout: float | None = None,
+) -> int:
     output = Output(out)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
@@ -192,7 +200,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True,
                 if stacks and lesson.stop_when_stuck and not finished:
                     print_stacks()  # a program still running when --duration stops it: where is it?
                 break
-            if lesson.stop_when_stuck and _hangs_for_good(model, now):
+            if lesson.stop_when_stuck and _hangs_for_good(model, now, hang_timeout):
                 break  # nothing can move any more: say so and stop it
             if the_run.failure(model):
                 break  # the lesson's main part failed: the lesson can never finish
@@ -253,10 +261,14 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True,
 HANG_SHOWN_NS = 2_000_000_000
 
 
-def _hangs_for_good(model: Model, now: int) -> bool:
+def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
     anomalies = find_anomalies(model, now)
     if any(a.kind == "feeder" for a in anomalies):
         return True  # a join that waits for a child that cannot exit: it never returns
+    if hang_timeout is not None and any(a.kind == "stalled" for a in anomalies):
+        live = [p for p in model.procs.values() if p.alive]
+        quiet = now - max((p.acted_ns for p in live), default=now)
+        return quiet > hang_timeout * 1e9  # no progress for that long, though mpviz cannot be sure
     stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
     if not stuck:
         return False

@@ -180,3 +180,25 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
     assert any(re.search(expected, line) for line in said), said or done.stdout[-2000:]
     assert all(line.endswith(tuple(f"(docs: {s})" for s in SECTIONS.values())) for line in said)
     assert all(" Fix: " in line for line in said)
+
+
+# --- no false alarm: correct programs whose every visible process waits for a while ---------------
+
+
+@pytest.mark.parametrize(
+    ("program", "printed"),
+    [
+        ("correct_thread_holds_lock.py", "got it"),  # a helper thread holds the lock main waits for, 4 s
+        ("correct_thread_sets_event.py", "set"),  # a helper thread sets the event main waits on, after 4 s
+        ("correct_thread_puts.py", "late"),  # a helper thread puts what main gets, after 4 s
+        ("correct_timer_sets_event.py", "woke"),  # a threading.Timer in main sets what a child waits on
+        ("correct_slow_unpickle.py", "took Slow"),  # the item is in the getter, being unpickled for 4 s
+    ],
+)
+def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
+    tmp_path: Path, program: str, printed: str
+) -> None:
+    done = watch(OURS / program, cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert any(line.endswith(f"prints: {printed}") for line in done.stdout.splitlines()), done.stdout[-2000:]
+    assert "hang:" not in done.stdout and "deadlock:" not in done.stdout
