@@ -27,10 +27,10 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot
+from mpviz.sync import boot, shm, threads
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import CLOSED, ENDPOINT_ENV, SPEED_ENV, SocketReporter
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -58,6 +58,8 @@ def install_from_env() -> None:
     if speed_file:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
+    threads.instrument_threading()
+    shm.instrument_shared_memory()
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
@@ -72,27 +74,7 @@ def _connect() -> None:
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
-    threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
-
-
-def _watchdog(reporter: SocketReporter) -> None:
-    """End this process once the dashboard is gone, and only then.
-
-    A hang-up is not proof: the program may have closed every descriptor
-    (``os.closerange``), or the dashboard refused this process (too many).
-    Whoever still listens at the run's socket answers: a new connection is the
-    process's from then on; nobody listening means the dashboard is gone."""
-    pause = 0.0
-    while True:
-        why = reporter.wait_hang_up()
-        if pause:
-            _real_sleep(pause)
-        connected = reporter.reconnect()
-        if connected is False:
-            os._exit(sync.ORPHAN_EXIT)
-        # Closed on us again and again while the dashboard lives: ask less and less often.
-        pause = min(10.0, pause * 2 or 1.0) if why == CLOSED or not connected else 0.0
 
 
 def _forked() -> None:

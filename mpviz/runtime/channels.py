@@ -206,6 +206,16 @@ class Channels:
             self._selector.register(fd, selectors.EVENT_READ, output)
             self._outputs[fd] = output
 
+    def ask(self, pid: int, request: bytes) -> bool:
+        """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
+        with self._lock:
+            conns = [c for c in self._conns.values() if c.pid == pid]
+        sent = False
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                sent |= conn.sock.send(request) == len(request)
+        return sent
+
     def post(self, event: Event) -> None:
         self._inbox.append(event)
         self.wake()

@@ -281,6 +281,10 @@ class Supervisor:
 
     # --- signals -------------------------------------------------------------
 
+    def paused(self, pid: int) -> bool:
+        """Is ``pid`` stopped (SIGSTOP), as the kernel says?"""
+        return self.sampler.status(pid) == "stopped"
+
     def pids(self) -> list[int]:
         return [pid for pid in list(self.children) if self.alive(pid)] + sorted(self.grandchildren)
 

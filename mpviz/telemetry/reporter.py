@@ -19,10 +19,27 @@ import os
 import resource
 import select
 import socket
+import struct
 import threading
+import time
+from collections.abc import Callable
 
 from mpviz.telemetry.record import Event, now_ns
+from mpviz.telemetry.stacks import report_stacks
 from mpviz.telemetry.wire import frame, frame_size, frames
+
+# Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
+_sleep = time.sleep
+
+# What the dashboard asks of a process, on its connection: an op byte and a request number.
+_REQUEST = struct.Struct("!cI")
+STACKS = b"S"
+
+
+def stacks_request(req: int) -> bytes:
+    """The dashboard's request for a process's stacks (answered with ``proc.stack`` records)."""
+    return _REQUEST.pack(STACKS, req)
+
 
 # Where a process sends its records: the dashboard's socket, named in the
 # environment of a watched program (a lesson's processes get it in their config).
@@ -243,10 +260,35 @@ class SocketReporter:
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
 
-    def wait_hang_up(self) -> str:
-        """Block until the dashboard closes its end (``CLOSED``: it died, or it refused this
-        process), or until this process's descriptor of it is no longer it (``CUT``: the
-        program closed it).  The watchdog's wait."""
+    def serve(self, on_hang_up: Callable[[], None]) -> None:
+        """Answer the dashboard on this connection, in a thread of its own: a stack request
+        (``S`` and a request number) is answered with this process's stacks; the dashboard
+        gone calls ``on_hang_up``.
+
+        A hang-up is not proof that it is gone: the program may have closed every descriptor
+        (``os.closerange``), or the dashboard refused this process (too many).  Whoever still
+        listens at the run's socket answers: a new connection is the process's from then on;
+        nobody listening means the dashboard is gone."""
+        threading.Thread(target=self._serve, args=(on_hang_up,), name="mpviz-control", daemon=True).start()
+
+    def _serve(self, on_hang_up: Callable[[], None]) -> None:
+        pending = b""
+        pause = 0.0
+        while True:
+            why = self._requests(pending)
+            pending = b""
+            if pause:
+                _sleep(pause)
+            connected = self.reconnect()
+            if connected is False:
+                on_hang_up()
+                return
+            # Closed on us again and again while the dashboard lives: ask less and less often.
+            pause = min(10.0, pause * 2 or 1.0) if why == CLOSED or not connected else 0.0
+
+    def _requests(self, pending: bytes) -> str:
+        """Answer requests until the dashboard closes its end (``CLOSED``: it died, or it refused
+        this process), or this process's descriptor of it is no longer it (``CUT``)."""
         while True:
             sock = self._sock
             if not self._ours():
@@ -260,12 +302,19 @@ class SocketReporter:
             if not self._ours() or ready[0][1] & select.POLLNVAL:
                 return CUT
             try:
-                if not sock.recv(4096):  # the dashboard sends nothing: what could be read is dropped
-                    return CLOSED
+                chunk = sock.recv(256)
             except BlockingIOError:
                 continue
             except OSError:
                 return CUT
+            if not chunk:
+                return CLOSED
+            pending += chunk
+            while len(pending) >= _REQUEST.size:
+                op, req = _REQUEST.unpack_from(pending)
+                pending = pending[_REQUEST.size :]
+                if op == STACKS:
+                    report_stacks(req)
 
     def forked(self) -> None:
         """In a child just forked: forget the parent's connection (without closing the parent's end).
