@@ -135,7 +135,7 @@ def test_export_to_a_fifo_writes_to_its_reader(tmp_path: Path) -> None:
     fifo = tmp_path / "trace.fifo"
     os.mkfifo(fifo)
     got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
     done = mpviz("export", str(RECORDING), "-o", str(fifo), timeout=60)
     reader.join(60)

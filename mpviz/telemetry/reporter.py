@@ -164,6 +164,10 @@ class SocketReporter:
             return self._reconnect()
 
     def __call__(self, event: Event) -> None:
+        if os.getpid() != self.pid:
+            # A child just forked, before it has a connection of its own (a finalizer run in the
+            # fork): its parent's lock may be held for ever, and its parent's connection is not its own.
+            return
         data = frame(event)
         with self._lock:
             if self._backlog or self._lost:
