@@ -16,13 +16,20 @@ The JSON trace event format, as ui.perfetto.dev and chrome://tracing open it:
 
 Times are microseconds from the run's first record.  The model is fed the
 records as the dashboard is, and the slices follow what it says.
+
+Written in time order (each track's slices nested, as the format's viewers
+draw them) in bounded memory, however long the run: the events are sorted in
+runs of ``RUN_EVENTS``, each run kept in a temporary file as JSON lines, and
+the runs merged as the trace is written (:class:`Runs`).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -36,6 +43,60 @@ HANDOVERS = 0  # the hand-over track's slot among a process's synthetic tracks
 SLOTS = 64
 # Anomalies are looked for at most this often, in record time.
 ANOMALY_STEP_NS = 100_000_000
+# Trace events sorted and set aside at a time: a run of them is a few dozen MB in memory.
+RUN_EVENTS = 100_000
+# Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
+# are forgotten past this, so that a long run's waiting causes stay bounded.
+MAX_CAUSES = 100_000
+
+
+def _line(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def _order(event: dict[str, Any]) -> tuple[float, float]:
+    """Time order, a longer slice before the ones it holds (they start together)."""
+    return event["ts"], -event.get("dur", 0)
+
+
+class Runs:
+    """Trace events, kept in sorted runs of at most ``RUN_EVENTS`` set aside in temporary files;
+    given back whole and sorted, as JSON lines, by merging the runs."""
+
+    def __init__(self) -> None:
+        self._current: list[dict[str, Any]] = []
+        self._files: list[IO[str]] = []
+
+    def add(self, event: dict[str, Any]) -> None:
+        self._current.append(event)
+        if len(self._current) >= RUN_EVENTS:
+            self._set_aside()
+
+    def _set_aside(self) -> None:
+        run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        for event in sorted(self._current, key=_order):
+            ts, dur = _order(event)
+            run.write(f"{ts!r}\t{dur!r}\t{_line(event)}\n")
+        run.seek(0)
+        self._files.append(run)
+        self._current = []
+
+    def lines(self) -> Iterator[str]:
+        """Every event as a line of JSON, in order (equal keys in the order they were added)."""
+        current = ((*_order(e), _line(e)) for e in sorted(self._current, key=_order))
+        for _, _, line in heapq.merge(*(_read_run(f) for f in self._files), current, key=lambda item: item[:2]):
+            yield line
+
+    def close(self) -> None:
+        for run in self._files:
+            run.close()
+        self._files = []
+
+
+def _read_run(run: IO[str]) -> Iterator[tuple[float, float, str]]:
+    for line in run:
+        ts, dur, event = line.rstrip("\n").split("\t", 2)
+        yield float(ts), float(dur), event
 
 
 def _us(ns: int) -> float:
@@ -51,10 +112,14 @@ class _Open:
 
 @dataclass
 class TraceBuilder:
-    """Records in (in time order), trace events out (:meth:`finish`)."""
+    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`lines` (JSON, for
+    a file: :func:`write_trace`) or :meth:`trace` (the whole trace, for a short run)."""
 
     model: Model = field(default_factory=Model)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    timed: Runs = field(default_factory=Runs)
+    slices: int = 0
+    arrows: int = 0
+    _handing: set[int] = field(default_factory=set)  # processes with a hand-over track
     _t0: int | None = None
     _states: dict[int, _Open] = field(default_factory=dict)  # pid → its open state slice
     _holds: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, prim id) → since
@@ -91,17 +156,28 @@ class TraceBuilder:
         if event.t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
             self._look_for_anomalies(event.t_ns)
 
-    def finish(self) -> dict[str, Any]:
-        """The trace: every slice still open closed at the last record."""
+    def finish(self) -> None:
+        """Every slice still open closed at the last record."""
         end = self.model.last_ns
         self._look_for_anomalies(end)
         for pid in list(self._states):
             self._close_state(pid, end)
         for pid, prim_id in list(self._holds):
             self._close_hold(pid, prim_id, end)
-        meta = self._names()
-        timed = sorted(self.events, key=lambda e: (e["ts"], -e.get("dur", 0)))
-        return {"traceEvents": meta + timed, "displayTimeUnit": "ms"}
+
+    def lines(self) -> Iterator[str]:
+        """The trace's events as lines of JSON: the names of processes and tracks, then the rest in
+        time order.  Once."""
+        try:
+            for event in self._names():
+                yield _line(event)
+            yield from self.timed.lines()
+        finally:
+            self.timed.close()
+
+    def trace(self) -> dict[str, Any]:
+        """The whole trace in memory (a short run's)."""
+        return {"traceEvents": [json.loads(line) for line in self.lines()], "displayTimeUnit": "ms"}
 
     # --- tracks -------------------------------------------------------------------------------
 
@@ -112,7 +188,9 @@ class TraceBuilder:
         ts = self._ts(start_ns)
         dur = round(self._ts(max(end_ns, start_ns)) - ts, 3)
         event = {"ph": "X", "name": name, "cat": "mpviz", "pid": pid, "tid": tid, "ts": ts, "dur": dur, **extra}
-        self.events.append(event)
+        self.timed.add(event)
+        if "bind_id" not in extra:
+            self.slices += 1
         return event
 
     @staticmethod
@@ -125,7 +203,7 @@ class TraceBuilder:
         for pid, proc in self.model.procs.items():
             meta.append(_meta("process_name", pid, pid, f"{proc.name} (pid {pid})"))
             meta.append(_meta("thread_name", pid, pid, "waits"))
-        for pid in sorted({e["pid"] for e in self.events if "bind_id" in e}):
+        for pid in sorted(self._handing):
             meta.append(_meta("thread_name", pid, self._synthetic(pid, HANDOVERS), "hand-overs"))
         for (pid, prim_id), slot in self._slots.items():
             holds = f"holds '{self.model.prim_name(prim_id)}'"
@@ -192,15 +270,15 @@ class TraceBuilder:
             prim = self.model.prims.get(event.obj)
             if op == "released" and prim is not None and prim.waiters:
                 # A release with someone waiting hands over: to the next acquire after a wait.
-                self._releases.setdefault(event.obj, deque()).append(here)
-            elif op == "acquired" and waited and self._releases.get(event.obj):
-                self._flow(self._releases[event.obj].popleft(), here, f"release '{name}'", f"acquire '{name}'")
+                self._cause(self._releases, event.obj, here)
+            elif op == "acquired" and waited:
+                self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
         elif family == "queue" and op in ("put", "get"):
             key = (event.obj, str(event.data.get("item", "")))
             if op == "put":
-                self._puts.setdefault(key, deque()).append(here)
-            elif self._puts.get(key):
-                self._flow(self._puts[key].popleft(), here, f"put into '{name}'", f"get from '{name}'")
+                self._cause(self._puts, key, here)
+            else:
+                self._effect(self._puts, key, here, f"put into '{name}'", f"get from '{name}'")
         elif family == "event":
             if op == "set":
                 self._sets[event.obj] = here
@@ -211,14 +289,35 @@ class TraceBuilder:
             if not isinstance(end, int):
                 return
             if op == "send":
-                self._sends.setdefault((event.obj, end), deque()).append(here)
-            elif self._sends.get((event.obj, 1 - end)):
-                self._flow(self._sends[event.obj, 1 - end].popleft(), here, f"send on '{name}'", f"recv on '{name}'")
+                self._cause(self._sends, (event.obj, end), here)
+            else:
+                self._effect(self._sends, (event.obj, 1 - end), here, f"send on '{name}'", f"recv on '{name}'")
+
+    def _cause(self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int]) -> None:
+        """A cause waits for its effect; past ``MAX_CAUSES`` waiting, the oldest key's are forgotten."""
+        waiting = causes.get(key)
+        if waiting is None:
+            if len(causes) >= MAX_CAUSES:
+                del causes[next(iter(causes))]
+            waiting = causes[key] = deque(maxlen=MAX_CAUSES)
+        waiting.append(here)
+
+    def _effect(
+        self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int], out: str, into: str
+    ) -> None:
+        """The effect of the oldest cause waiting under ``key``, if any: an arrow."""
+        waiting = causes.get(key)
+        if waiting:
+            self._flow(waiting.popleft(), here, out, into)
+            if not waiting:
+                del causes[key]
 
     def _flow(self, cause: tuple[int, int], effect: tuple[int, int], out_name: str, in_name: str) -> None:
         """An arrow from the cause's moment to the effect's: a zero-length slice at each end."""
         self._flows += 1
+        self.arrows += 1
         (t_out, pid_out), (t_in, pid_in) = cause, effect
+        self._handing.update((pid_out, pid_in))
         self._slice(
             pid_out, self._synthetic(pid_out, HANDOVERS), out_name, t_out, t_out, bind_id=self._flows, flow_out=True
         )
@@ -239,7 +338,7 @@ class TraceBuilder:
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        self.events.append(
+        self.timed.add(
             {
                 "ph": "C",
                 "name": name,
@@ -256,7 +355,7 @@ class TraceBuilder:
         for anomaly in find_anomalies(self.model, t_ns):
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
-                self.events.append(
+                self.timed.add(
                     {
                         "ph": "i",
                         "s": "g",
@@ -273,12 +372,11 @@ def _meta(what: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"ph": "M", "name": what, "pid": pid, "tid": tid, "args": {"name": name}}
 
 
-def write_trace(trace: dict[str, Any], out: IO[str]) -> None:
-    """One event a line: readable, and as valid JSON as one long line."""
+def write_trace(lines: Iterable[str], out: IO[str]) -> None:
+    """One event a line: readable, and as valid JSON as one long line; written as they come."""
     out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-    events = trace["traceEvents"]
-    for i, event in enumerate(events):
-        out.write(
-            json.dumps(event, ensure_ascii=False, separators=(",", ":")) + (",\n" if i < len(events) - 1 else "\n")
-        )
-    out.write("]}\n")
+    first = True
+    for line in lines:
+        out.write(line if first else ",\n" + line)
+        first = False
+    out.write("\n]}\n")
