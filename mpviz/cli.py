@@ -24,7 +24,7 @@ from mpviz.options import (
     build_parser,
     program_args,
 )
-from mpviz.program import Watched
+from mpviz.program import Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
@@ -79,9 +79,13 @@ def main(argv: list[str] | None = None) -> int:
             print(cls.summary())
         return 0
     if args.command == "serve":
-        from mpviz.serve import serve
+        problem = _dashboard_problem(args.dashboard)
+        if problem:
+            return fail(f"-- {' '.join(args.dashboard)}: {problem}")
+        from mpviz.serve import Limits, serve
 
-        return serve(args.host, args.port, args.max_visitors, args.idle_timeout, args.lang, args.dashboard)
+        limits = Limits(args.max_visitors, args.idle_timeout, args.max_processes)
+        return serve(args.host, args.port, limits, args.lang, args.dashboard)
     if args.command in ("stats", "export"):
         return _report(args)
     if args.command == "replay":
@@ -92,6 +96,19 @@ def main(argv: list[str] | None = None) -> int:
         inputs = [(p.flag, params[p.name]) for p in lesson.params if p.file and params[p.name]]
         return _traced(args, lambda: _run(args, lesson, params), inputs)
     return _dashboard(args)  # no command: the lessons
+
+
+def _dashboard_problem(argv: list[str]) -> str:
+    """Why ``mpviz ARGV`` would not open a dashboard ("" if it would): ``mpviz serve -- ARGV``
+    is checked before it listens, not by its first visitor."""
+    if not argv:
+        return ""
+    if argv[0] in NAMES:
+        build_parser().parse_args(["run", *argv])  # a wrong option: one line, exit 2, as 'mpviz run' says it
+        return ""
+    if argv[0].startswith("-") or argv[0] in COMMANDS:
+        return "not a lesson or a program"
+    return Program(argv[0], tuple(argv[1:])).problem()
 
 
 def watch(argv: list[str]) -> int:

@@ -143,6 +143,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number")
 
 
+# One decoder for every line (json.loads with an argument makes a new one each time).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def check_event(value: Any, facts: dict[str, Any]) -> Event:
     """A parsed line as an event, every field checked by its kind (:func:`mpviz.telemetry.wire.check`,
     as a connection's records are); Malformed with the reason otherwise.
@@ -239,7 +243,7 @@ class Stream:
         if not raw.strip():
             return
         try:
-            event = check_event(json.loads(raw, parse_constant=_no_constant), self._facts)
+            event = check_event(_DECODER.decode(raw.decode()), self._facts)
         except Malformed as exc:
             self._bad(number, str(exc))
             return

@@ -22,9 +22,12 @@ from mpviz.files import same_file
 from mpviz.recording.reader import MAX_RECORD_LINE
 from mpviz.telemetry import Event, wire
 
+# One encoder for every record (json.dumps with an argument makes a new one each time).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
 
 def dump_line(event: Event) -> str:
-    return json.dumps(list(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(list(event))
 
 
 def readable_line(event: Event) -> str | None:

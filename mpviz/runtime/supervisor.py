@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mpviz import sync
+from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.guardian import signal_exactly, zombie
@@ -30,6 +31,12 @@ from mpviz.telemetry.reporter import ENDPOINT_ENV
 STOP_GRACE = 2.0
 # Rounds of SIGKILL at the end: a process may start another while it is being ended.
 SWEEPS = 20
+# The most processes a lesson may have alive at once, if set (mpviz serve sets it for each visit).
+MAX_PROCESSES_ENV = "MPVIZ_MAX_PROCESSES"
+TOO_MANY = T(
+    "at most {n} processes at once here (mpviz serve --max-processes): no more started",
+    "这里最多同时运行 {n} 个进程(mpviz serve --max-processes):不再启动新的",
+)
 
 
 class Supervised(Protocol):
@@ -80,6 +87,8 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
+        cap = os.environ.get(MAX_PROCESSES_ENV, "")
+        self.max_processes = int(cap) if cap.isdigit() else 0
         # Two threads asking for the same child's exit code race in waitpid: see reap().
         self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
@@ -147,6 +156,8 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
+            if self.max_processes and len(self.pids()) >= self.max_processes:
+                raise RuntimeError(TOO_MANY(n=self.max_processes))
             process = sync.get_context(self.method).Process(
                 target=target,
                 args=args,
