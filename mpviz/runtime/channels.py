@@ -69,6 +69,9 @@ REST_NS = 500_000_000
 # How often the counts of what was refused are said (a ``run.refused`` record each).
 REFUSED_EVERY_NS = 1_000_000_000
 
+# What a parent may say of a child it said it started (``proc.spawn``): its end, and that it was joined.
+AFTER_SPAWN = ("proc.exit", "proc.reaped")
+
 # Records only the dashboard makes: a process that sends one is not believed.
 DASHBOARD_KINDS = ("proc.stats", "proc.output", "proc.signal", "run.", "ui.")
 
@@ -383,7 +386,8 @@ class Channels:
             os.close(fd)  # descriptors nobody asked us to read
 
     def _believed(self, sender: int, event: Event) -> bool:
-        """A record is its sender's own; or a parent's word on a child of the run it started."""
+        """A record is its sender's own; or a parent's word on a child of the run it started
+        (``proc.spawn``, then ``AFTER_SPAWN``)."""
         if event.kind.startswith(DASHBOARD_KINDS):
             return False
         if event.pid == sender:
@@ -397,7 +401,7 @@ class Channels:
                     return False
             self._spawned[event.pid] = sender
             return True
-        return event.kind == "proc.exit" and self._spawned.get(event.pid) == sender
+        return event.kind in AFTER_SPAWN and self._spawned.get(event.pid) == sender
 
     def _add_outputs(self, event: Event, fds: list[int]) -> None:
         streams = event.data.get("streams", ())
