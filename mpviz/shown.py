@@ -47,13 +47,25 @@ def visible(text: str, colours: bool = False) -> str:
 
 
 def needs_showing(value: Any) -> bool:
-    """Whether a record's value holds text with characters :func:`visible` would change (or may)."""
-    if type(value) is str:
+    """Whether a record's value holds text with characters :func:`visible` would change (or may).
+    (Asked of every record: plain loops, no calls for the usual numbers and short texts.)"""
+    kind = type(value)
+    if kind is str:
         return not value.isprintable()
-    if type(value) is list:
-        return any(needs_showing(v) for v in value)
-    if type(value) is dict:
-        return any(not k.isprintable() or needs_showing(v) for k, v in value.items() if type(k) is str)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is str and not key.isprintable():
+                return True
+            if type(item) is str:
+                if not item.isprintable():
+                    return True
+            elif type(item) in (list, dict) and needs_showing(item):
+                return True
+        return False
+    if kind is list:
+        for item in value:
+            if needs_showing(item):
+                return True
     return False
 
 

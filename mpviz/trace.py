@@ -50,42 +50,47 @@ RUN_EVENTS = 100_000
 MAX_CAUSES = 100_000
 
 
-# One encoder for every event (json.dumps with an argument makes a new one each time).
+# Every event is written as a line of JSON as soon as it is made, by hand (its keys are always the
+# same): a dict for each and a general encoder cost most of an export.  Texts go through JSON's own
+# string encoder.
+_text = json.encoder.encode_basestring
 _line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _order(event: dict[str, Any]) -> tuple[float, float]:
-    """Time order, a longer slice before the ones it holds (they start together)."""
-    return event["ts"], -event.get("dur", 0)
-
-
 class Runs:
-    """Trace events, kept in sorted runs of at most ``RUN_EVENTS`` set aside in temporary files;
-    given back whole and sorted, as JSON lines, by merging the runs."""
+    """Trace events as lines of JSON, kept in sorted runs of at most ``RUN_EVENTS`` set aside in
+    temporary files; given back whole and in time order (a longer slice before the ones it holds,
+    equal ones in the order they came) by merging the runs.
+
+    Each line is kept behind its sort key, written as digits of a fixed width, so that the runs
+    merge as plain strings: no number is read back."""
 
     def __init__(self) -> None:
-        self._current: list[dict[str, Any]] = []
+        self._current: list[str] = []
         self._files: list[IO[str]] = []
+        self._serial = 0
 
-    def add(self, event: dict[str, Any]) -> None:
-        self._current.append(event)
+    def add(self, at_ns: int, lasts_ns: int, line: str) -> None:
+        """An event ``at_ns`` from the trace's start, lasting ``lasts_ns``."""
+        self._serial += 1
+        self._current.append(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self._serial:012d}{line}")
         if len(self._current) >= RUN_EVENTS:
             self._set_aside()
 
     def _set_aside(self) -> None:
         run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
-        for event in sorted(self._current, key=_order):
-            ts, dur = _order(event)
-            run.write(f"{ts!r}\t{dur!r}\t{_line(event)}\n")
+        self._current.sort()
+        run.write("\n".join(self._current))
+        run.write("\n")
         run.seek(0)
         self._files.append(run)
         self._current = []
 
     def lines(self) -> Iterator[str]:
-        """Every event as a line of JSON, in order (equal keys in the order they were added)."""
-        current = ((*_order(e), _line(e)) for e in sorted(self._current, key=_order))
-        for _, _, line in heapq.merge(*(_read_run(f) for f in self._files), current, key=lambda item: item[:2]):
-            yield line
+        """Every event's line, in order."""
+        self._current.sort()
+        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self._current):
+            yield keyed[KEY:]
 
     def close(self) -> None:
         for run in self._files:
@@ -93,14 +98,14 @@ class Runs:
         self._files = []
 
 
-def _read_run(run: IO[str]) -> Iterator[tuple[float, float, str]]:
+# A sort key's width (time, what is left of the longest duration, serial number), and that duration.
+KEY = 52
+LONGEST = 10**20 - 1
+
+
+def _read_run(run: IO[str]) -> Iterator[str]:
     for line in run:
-        ts, dur, event = line.rstrip("\n").split("\t", 2)
-        yield float(ts), float(dur), event
-
-
-def _us(ns: int) -> float:
-    return round(ns / 1000, 3)
+        yield line[:-1]
 
 
 @dataclass
@@ -123,6 +128,8 @@ class TraceBuilder:
     _t0: int | None = None
     _states: dict[int, _Open] = field(default_factory=dict)  # pid → its open state slice
     _holds: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, prim id) → since
+    _holding: dict[str, set[int]] = field(default_factory=dict)  # prim id → who has a hold open
+    _slots_used: dict[int, int] = field(default_factory=dict)  # pid → hold tracks it has
     _slots: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, prim id) → its track's slot
     # Causes waiting for their effect: releases by primitive, puts by (queue, item), sets by event, sends by (pipe, end).
     _releases: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
@@ -181,17 +188,19 @@ class TraceBuilder:
 
     # --- tracks -------------------------------------------------------------------------------
 
-    def _ts(self, t_ns: int) -> float:
-        return _us(t_ns - (t_ns if self._t0 is None else self._t0))
+    def _at(self, t_ns: int) -> int:
+        """Nanoseconds since the first record (written as microseconds: a float's shortest form,
+        exact to the nanosecond)."""
+        return t_ns - (t_ns if self._t0 is None else self._t0)
 
-    def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, **extra: Any) -> dict[str, Any]:
-        ts = self._ts(start_ns)
-        dur = round(self._ts(max(end_ns, start_ns)) - ts, 3)
-        event = {"ph": "X", "name": name, "cat": "mpviz", "pid": pid, "tid": tid, "ts": ts, "dur": dur, **extra}
-        self.timed.add(event)
-        if "bind_id" not in extra:
-            self.slices += 1
-        return event
+    def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
+        """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
+        at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
+        ts, dur = at / 1000, lasts / 1000
+        line = (
+            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},"ts":{ts!r},"dur":{dur!r}{extra}}}'
+        )
+        self.timed.add(at, lasts, line)
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -237,23 +246,28 @@ class TraceBuilder:
 
     def _close_state(self, pid: int, t_ns: int) -> None:
         current = self._states.pop(pid)
-        extra = {"args": {"site": current.site}} if current.site else {}
-        self._slice(pid, pid, current.name, current.start_ns, t_ns, **extra)
+        extra = f',"args":{{"site":{_text(current.site)}}}' if current.site else ""
+        self._slice(pid, pid, current.name, current.start_ns, t_ns, extra)
+        self.slices += 1
 
     def _held(self, prim: Prim, t_ns: int) -> None:
+        holding = self._holding.setdefault(prim.id, set())
         for pid in prim.holders:
-            if (pid, prim.id) not in self._holds:
+            if pid not in holding:
+                holding.add(pid)
                 self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
                 if (pid, prim.id) not in self._slots:
-                    used = [slot for (p, _), slot in self._slots.items() if p == pid]
-                    self._slots[pid, prim.id] = min(len(used) + 1, SLOTS - 1)
-        for pid, prim_id in [key for key in self._holds if key[1] == prim.id and key[0] not in prim.holders]:
-            self._close_hold(pid, prim_id, t_ns)
+                    used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
+                    self._slots[pid, prim.id] = min(used, SLOTS - 1)
+        for pid in [pid for pid in holding if pid not in prim.holders]:
+            self._close_hold(pid, prim.id, t_ns)
 
     def _close_hold(self, pid: int, prim_id: str, t_ns: int) -> None:
         since = self._holds.pop((pid, prim_id))
+        self._holding[prim_id].discard(pid)
         tid = self._synthetic(pid, self._slots[pid, prim_id])
         self._slice(pid, tid, f"holding '{self.model.prim_name(prim_id)}'", since, t_ns)
+        self.slices += 1
 
     # --- cause and effect ---------------------------------------------------------------------------
 
@@ -318,10 +332,13 @@ class TraceBuilder:
         self.arrows += 1
         (t_out, pid_out), (t_in, pid_in) = cause, effect
         self._handing.update((pid_out, pid_in))
+        bind = self._flows
         self._slice(
-            pid_out, self._synthetic(pid_out, HANDOVERS), out_name, t_out, t_out, bind_id=self._flows, flow_out=True
+            pid_out, self._synthetic(pid_out, HANDOVERS), out_name, t_out, t_out, f',"bind_id":{bind},"flow_out":true'
         )
-        self._slice(pid_in, self._synthetic(pid_in, HANDOVERS), in_name, t_in, t_in, bind_id=self._flows, flow_in=True)
+        self._slice(
+            pid_in, self._synthetic(pid_in, HANDOVERS), in_name, t_in, t_in, f',"bind_id":{bind},"flow_in":true'
+        )
 
     # --- counters and anomalies ----------------------------------------------------------------------
 
@@ -338,33 +355,20 @@ class TraceBuilder:
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        self.timed.add(
-            {
-                "ph": "C",
-                "name": name,
-                "cat": "mpviz",
-                "pid": PRIMITIVES_PID,
-                "tid": PRIMITIVES_PID,
-                "ts": self._ts(t_ns),
-                "args": {"value": value},
-            }
-        )
+        at, pid = self._at(t_ns), PRIMITIVES_PID
+        ts = at / 1000
+        line = f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r},"args":{{"value":{value}}}}}'
+        self.timed.add(at, 0, line)
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
         for anomaly in find_anomalies(self.model, t_ns):
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
+                at, pid = self._at(t_ns), PRIMITIVES_PID
+                ts, name = at / 1000, _text(anomaly.text)
                 self.timed.add(
-                    {
-                        "ph": "i",
-                        "s": "g",
-                        "name": anomaly.text,
-                        "cat": "mpviz",
-                        "pid": PRIMITIVES_PID,
-                        "tid": PRIMITIVES_PID,
-                        "ts": self._ts(t_ns),
-                    }
+                    at, 0, f'{{"ph":"i","s":"g","name":{name},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r}}}'
                 )
 
 
@@ -373,10 +377,16 @@ def _meta(what: str, pid: int, tid: int, name: str) -> dict[str, Any]:
 
 
 def write_trace(lines: Iterable[str], out: IO[str]) -> None:
-    """One event a line: readable, and as valid JSON as one long line; written as they come."""
+    """One event a line: readable, and as valid JSON as one long line; written as they come, a
+    thousand lines at a time."""
     out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
+    batch: list[str] = []
     first = True
     for line in lines:
-        out.write(line if first else ",\n" + line)
-        first = False
+        batch.append(line)
+        if len(batch) == 1000:
+            out.write(("" if first else ",\n") + ",\n".join(batch))
+            batch, first = [], False
+    if batch:
+        out.write(("" if first else ",\n") + ",\n".join(batch))
     out.write("\n]}\n")
