@@ -135,7 +135,7 @@ class Channels:
     pid, from the kernel), the first time it does: False refuses it (not a
     process of the run).  A connection's records are its process's own: one
     that names another pid is dropped and counted, but for what a parent says
-    of its child (``proc.spawn``, then ``proc.exit``), if ``vouch(pid)`` says
+    of its child (``proc.spawn``, then ``AFTER_SPAWN``), if ``vouch(pid)`` says
     the child is of the run.  What is refused is counted in ``refused`` and
     said in ``run.refused`` records.
     """

@@ -105,9 +105,12 @@ class Members:
 
     def admit(self, pid: int) -> bool | None:
         """A process that connected, or that a record names: a member if it descends from the
-        dashboard or carries the mark (True); not the run's (False); gone already (None)."""
-        if pid <= 1 or pid == self.root:
+        dashboard or carries the mark (True); not the run's (False); gone already, or the dashboard
+        itself, heard but never signalled (None)."""
+        if pid <= 1:
             return False
+        if pid == self.root:
+            return None
         start = start_time(pid)
         if start is None:
             return None
