@@ -32,6 +32,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mpviz.runtime.rings import POLL_S, Rings
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
 from mpviz.telemetry.wire import Splitter
@@ -180,6 +181,8 @@ class Channels:
         # Children a process said it started (child → parent): the parent may say how they ended.
         self._spawned: dict[int, int] = {}
         self._malformed = 0  # in connections already closed
+        # The processes' rings of records, each the process's whose connection handed it over.
+        self._rings = Rings()
         self._limit = connection_limit()
         self._resting_until = 0  # out of descriptors: the listener rests until then
         # What was refused, by what: connections past the limit (``connections``), from processes
@@ -192,7 +195,8 @@ class Channels:
     def malformed(self) -> int:
         """Frames that were not records, over the run."""
         with self._lock:
-            return self._malformed + sum(c.frames.malformed for c in self._conns.values())
+            conns = sum(c.frames.malformed for c in self._conns.values())
+        return self._malformed + conns + self._rings.malformed_now
 
     # --- who is connected ------------------------------------------------------
 
@@ -252,6 +256,14 @@ class Channels:
             timeout = self._rest_over(timeout)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
+        if self._rings:
+            by_pid: dict[int, list[Event]] = {}
+            if self._rings.poll(now_ns(), by_pid):
+                timeout = min(timeout, POLL_S)
+            for pid, taken in by_pid.items():
+                self._believe_all(pid, taken, got)
+            if got:
+                timeout = 0
         for key, _ in self._selector.select(timeout):
             data = key.data
             if data is None:
@@ -273,9 +285,10 @@ class Channels:
             got.extend(self._child_exited(sentinel, pid))
         now = now_ns()
         self._overdue(now, got)
-        for event in got:
-            if event.kind == "proc.exit":
-                self._exited.add(event.pid)
+        for event in [e for e in got if e.kind == "proc.exit"]:
+            self._exited.add(event.pid)
+            if event.pid in self._rings:
+                self._end_ring(event.pid, got)
         self._say_refused(now, got)
         return self._settle(got, now)
 
@@ -355,7 +368,7 @@ class Channels:
             try:
                 if conn.fresh:
                     conn.fresh = False
-                    chunk, fds, _, _ = socket.recv_fds(conn.sock, READ_CHUNK, 2)
+                    chunk, fds, _, _ = socket.recv_fds(conn.sock, READ_CHUNK, 3)  # stdout, stderr, the ring
                     self._split(conn, chunk, into, fds)
                     if not chunk:
                         self._hang_up(conn)
@@ -371,7 +384,30 @@ class Channels:
                 return
             self._split(conn, chunk, into)
             if len(chunk) < READ_CHUNK:
-                return
+                break
+        self._ring_records(conn.pid, into)
+
+    def _ring_records(self, pid: int, into: list[Event]) -> None:
+        """What ``pid``'s ring holds, if it has one (a wake-up on its connection, or its end)."""
+        if pid in self._rings:
+            taken: list[Event] = []
+            self._rings.take(pid, taken)
+            self._believe_all(pid, taken, into)
+
+    def _end_ring(self, pid: int, into: list[Event]) -> None:
+        """``pid`` ended: its ring's last records, and the ring let go."""
+        taken: list[Event] = []
+        self._rings.end(pid, taken)
+        self._believe_all(pid, taken, into)
+
+    def _believe_all(self, sender: int, events: list[Event], into: list[Event]) -> None:
+        """Records read from ``sender``'s ring (the pid of the connection that handed it over):
+        believed as that connection's records are, and what is not is counted."""
+        for event in events:
+            if self._believed(sender, event):
+                into.append(event)
+            else:
+                self.refused["forged"] += 1
 
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
         for event in conn.frames.feed(chunk):
@@ -379,6 +415,7 @@ class Channels:
                 self.refused["forged"] += 1
                 continue
             if event.kind == "proc.stdio" and fds:
+                fds = self._add_ring(conn.pid, event, fds, into)
                 self._add_outputs(event, fds)
                 fds = None
             into.append(event)
@@ -403,6 +440,18 @@ class Channels:
             return True
         return event.kind in AFTER_SPAWN and self._spawned.get(event.pid) == sender
 
+    def _add_ring(self, pid: int, event: Event, fds: list[int], into: list[Event]) -> list[int]:
+        """The ring handed over with a process's first message (after its streams, if the record
+        says one comes): read as ``pid``'s from now on.  The descriptors left are the streams'."""
+        streams = event.data.get("streams", ())
+        at = len(streams) if isinstance(streams, list | tuple) else 0
+        if not event.data.get("ring") or len(fds) <= at:
+            return fds
+        fd = fds.pop(at)
+        if not self._rings.add(pid, fd, into):
+            self.refused["rings"] += 1
+        return fds
+
     def _add_outputs(self, event: Event, fds: list[int]) -> None:
         streams = event.data.get("streams", ())
         names = list(streams) if isinstance(streams, list | tuple) else []
@@ -424,6 +473,7 @@ class Channels:
         if not still:
             self._closed[conn.pid] = now_ns() + GONE_NS
             self._read_lost_note(conn.pid)
+            # (Its ring is read to its end once the process is known to have ended: it may connect again.)
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
@@ -500,6 +550,7 @@ class Channels:
         got: list[Event] = []
         for conn in conns:
             self._drain(conn, got)
+        self._ring_records(pid, got)
         for output in outputs:
             self._print(output, got)
         got.append(self._on_exit(pid))
@@ -529,6 +580,8 @@ class Channels:
             outputs = list(self._outputs.values())
         for conn in conns:
             self._drain(conn, got)
+        for pid in self._rings.pids():
+            self._ring_records(pid, got)
         for output in outputs:
             self._print(output, got)
         now = now_ns()
@@ -546,6 +599,8 @@ class Channels:
             self._conns.clear()
             self._outputs.clear()
         self._selector.close()
+        for pid in self._rings.pids():
+            self._rings.end(pid, [])
         for conn in conns:
             conn.sock.close()
         for output in outputs:

@@ -24,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from mpviz.telemetry import ring as rings
 from mpviz.telemetry.record import Event, now_ns
 from mpviz.telemetry.stacks import report_stacks
-from mpviz.telemetry.wire import frame, frame_size, frames
+from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
 
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
 _sleep = time.sleep
@@ -88,7 +89,9 @@ class SocketReporter:
     killed or stopped mid-write stalls nobody else's records.
     """
 
-    def __init__(self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None) -> None:
+    def __init__(
+        self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None, ring: int = rings.RING_BYTES
+    ) -> None:
         self.path = path
         self.pid = os.getpid()  # a forked child finds a reporter that is not its own
         # Reentrant: a signal handler of the program may use a primitive while
@@ -100,7 +103,20 @@ class SocketReporter:
         self._boundary = 0
         self._lost = 0
         self._flusher: threading.Thread | None = None
-        self._sock, self._id = self._connect(fds, hello)
+        # The process's records go into a ring of shared memory, handed over with its first message
+        # (``hello``, which says so); the socket carries the rest (wake-ups, and what the dashboard asks).
+        self._ring: rings.RingWriter | None = None
+        if hello is not None and ring and rings.supported():
+            with contextlib.suppress(OSError):
+                self._ring = rings.RingWriter(ring)
+        if self._ring is not None and self._ring.fd is not None and hello is not None:
+            hello = hello._replace(data={**hello.data, "ring": self._ring.size})
+            fds = (*fds, self._ring.fd)
+        try:
+            self._sock, self._id = self._connect(fds, hello)
+        finally:
+            if self._ring is not None:
+                self._ring.handed()
 
     def _connect(self, fds: tuple[int, ...] = (), hello: Event | None = None) -> tuple[socket.socket, tuple[int, int]]:
         """A new connection, at a high descriptor, and what identifies it (its inode)."""
@@ -164,6 +180,12 @@ class SocketReporter:
             return self._reconnect()
 
     def __call__(self, event: Event) -> None:
+        ring = self._ring
+        if ring is not None:
+            # No system call: the dashboard drains the ring; it is woken only if it sleeps.
+            if ring.ours() and ring.write(event):
+                self._wake()
+            return
         if os.getpid() != self.pid:
             # A child just forked, before it has a connection of its own (a finalizer run in the
             # fork): its parent's lock may be held for ever, and its parent's connection is not its own.
@@ -185,6 +207,21 @@ class SocketReporter:
                 # The rest of a record already half on the wire must follow it, whatever the bound.
                 self._backlog += data[sent:]
                 self._boundary = len(data) - sent
+                self._start_flusher()
+
+    def _wake(self) -> None:
+        """Wake the dashboard to read the ring: an empty frame on the connection, unless bytes wait
+        to be sent on it already (the dashboard reads the ring whenever it reads the connection)."""
+        with self._lock:
+            if self._backlog or self._lost:
+                return
+            try:
+                sent = self._send(WAKE)
+            except OSError:
+                return  # full (it has a wake-up to read already), or the dashboard is gone
+            if 0 < sent < len(WAKE):
+                self._backlog += WAKE[sent:]
+                self._boundary = len(WAKE) - sent
                 self._start_flusher()
 
     def _keep(self, data: bytes) -> None:
@@ -330,6 +367,9 @@ class SocketReporter:
         self._boundary = 0
         self._lost = 0
         self._flusher = None
+        if self._ring is not None:
+            self._ring.forget()
+            self._ring = None
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
         _forget(self._sock, self._ours())

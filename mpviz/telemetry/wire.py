@@ -31,6 +31,8 @@ from mpviz.telemetry.record import Event, Malformed, short
 MAX_RECORD_BYTES = 4096 - 4
 _LENGTH = struct.Struct("!I")
 HEADER = _LENGTH.size
+# An empty frame: no record, a process's word that its ring (mpviz.telemetry.ring) has some.
+WAKE = _LENGTH.pack(0)
 
 PLAIN = (str, int, float, bool, type(None))
 
@@ -127,7 +129,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.stats": {"cpu": lambda v: number(v) and v >= 0, "rss": count, "threads": count, "status": text},
     "proc.spawn": {"role": text, "label": text, "ppid": _maybe(count)},
     "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text},
-    "proc.stdio": {"streams": _texts},
+    "proc.stdio": {"streams": _texts, "ring": count},
     "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
     "proc.error": {"error": text},
     "proc.join": {"child": count},
@@ -230,8 +232,9 @@ def frames(data: bytes | bytearray) -> int:
     while pos < len(data):
         if len(data) - pos < HEADER:
             return n + 1
-        pos += HEADER + _LENGTH.unpack_from(data, pos)[0]
-        n += 1
+        size = _LENGTH.unpack_from(data, pos)[0]
+        pos += HEADER + size
+        n += 1 if size else 0  # (a wake-up is no record)
     return n
 
 
@@ -258,6 +261,9 @@ class Splitter:
                 self.malformed += 1
                 pos = end
                 break
+            if not size:  # a wake-up (WAKE): the caller reads the ring anyway
+                pos += HEADER
+                continue
             if end - pos - HEADER < size:
                 break
             try:

@@ -1,0 +1,406 @@
+"""A process's ring of records in shared memory: the layout, the writer, and the reader's decoding.
+
+Each watched process writes its records into a ring of its own, a sealed
+``memfd`` mapped in the process and, once handed over on its connection
+(``SCM_RIGHTS``, with its first message), in the dashboard.  A record costs
+the writer a few stores in memory and no system call: the dashboard drains
+the rings.  The layout, little-endian, one page of header then the data::
+
+    0   magic "MPVR", version          (writer, once)
+    64  head: bytes ever written       (writer)
+    72  lost: records dropped, full    (writer)
+    128 tail: bytes ever read          (reader)
+    192 asleep: 1 while the reader waits for a wake-up (reader sets, writer clears)
+    4096 … the data, a power of two bytes
+
+An entry is ``u16 size, u8 tag`` then its payload; a record is never split
+from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
+wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
+kinds: acquire, release, wait, put, get …), ``TEXT`` (a name defined once per
+ring, then named by its number in ``HOT`` entries).
+
+Measured before choosing (``marshal.dumps`` of a lock record's tuple 1.05 µs,
+``struct.pack`` of the fixed layout 0.20 µs, the frame 2.0 µs), the frequent
+kinds go as ``HOT`` and the rest as ``MARSHAL``.
+
+Wake-ups are batched: the reader sets ``asleep`` in a ring it found empty,
+and the writer that finds it set clears it and sends one empty frame on its
+connection (the socket the dashboard waits on anyway: no other descriptor to
+hand over or to trust).  A reader that keeps finding records does not sleep:
+it looks again a few milliseconds later, and the writer pays nothing.
+
+Nothing in a ring is believed: the dashboard knows whose ring it is from the
+connection it came on (the kernel's pid), bounds ``head`` by what it has read
+and the ring's size, decodes every entry with the wire's own check, and maps
+only a sealed memfd (the writer cannot shrink it under the reader).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import marshal
+import mmap
+import os
+import stat
+import struct
+import threading
+from typing import Any
+
+from mpviz.telemetry.record import Event, Malformed, now_ns
+from mpviz.telemetry.wire import MAX_OBJ, MAX_RECORD_BYTES, check, encode
+
+# A ring's data: 1 MiB (about 25 000 lock records) holds a burst while the dashboard is busy.
+RING_BYTES = 1 << 20
+MIN_RING_BYTES = 1 << 12
+MAX_RING_BYTES = 1 << 26
+PAGE = 4096
+
+_MAGIC = b"MPVR\x01\x00\x00\x00"
+HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
+_U64 = struct.Struct("<Q")
+
+_ENTRY = struct.Struct("<HB")
+MARSHAL, HOT, TEXT = 0, 1, 2
+MAX_ENTRY = _ENTRY.size + MAX_RECORD_BYTES
+
+# The frequent kinds, by number: a HOT entry names its kind by its place here.
+HOT_KINDS = tuple(
+    [f"{family}.{op}" for family in ("lock", "rlock", "sem") for op in ("wait", "acquired", "released", "timeout")]
+    + ["queue.put", "queue.get", "queue.put_blocked", "queue.get_blocked", "queue.task_done"]
+    + ["event.wait", "event.woke", "event.set", "event.clear", "event.timeout"]
+    + ["cond.wait", "cond.woke", "cond.timeout", "cond.notify", "cond.notify_all"]
+    + ["pipe.send", "pipe.recv", "pipe.recv_blocked"]
+)
+_HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
+# t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
+_HOT = struct.Struct("<qBHIIIqq")
+_HEADED_HOT = struct.Struct("<HB" + _HOT.format[1:])
+AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
+# What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
+_HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
+_I64 = 2**63
+MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
+
+# This process's forks: a writer made before the last one is a parent's, not this process's own.
+_forks = [0]
+
+
+def _forked() -> None:
+    _forks[0] += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def supported() -> bool:
+    return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
+
+
+class RingWriter:
+    """A process's side of its ring.  ``write`` never blocks and never makes a system call;
+    it says whether the reader is asleep and must be woken (the caller wakes it)."""
+
+    def __init__(self, size: int = RING_BYTES) -> None:
+        if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+            raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
+        fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        try:
+            os.ftruncate(fd, PAGE + size)
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+            self._mm = mmap.mmap(fd, PAGE + size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd: int | None = fd  # until handed over (then closed: see handed)
+        self._mm[: len(_MAGIC)] = _MAGIC
+        self.size = size
+        self._mask = size - 1
+        self._head = 0
+        self._tail = 0  # the reader's, as last looked at
+        self._lost = 0
+        self._texts: dict[str, int] = {}
+        self._forks = _forks[0]
+        self.pid = os.getpid()
+        # Reentrant: a signal handler of the program may report while this thread is mid-record;
+        # its record then waits in ``_later`` and follows this one.
+        self._lock = threading.RLock()
+        self._busy = False
+        self._later: list[Event] = []
+
+    def handed(self) -> None:
+        """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
+        process it starts inherits no way to map it)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def forget(self) -> None:
+        """In a child just forked: let go of the parent's ring (this process's mapping of it)."""
+        self._lock = threading.RLock()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        with contextlib.suppress(BufferError, ValueError):
+            self._mm.close()
+
+    def ours(self) -> bool:
+        """False in a child forked since this writer was made: the parent's ring is not mapped there."""
+        return self._forks == _forks[0]
+
+    def write(self, event: Event) -> bool:
+        """Put the record in the ring (or drop and count it if the ring is full).  True: the reader is
+        asleep (the caller wakes it, after this call: the lock's release orders the two)."""
+        with self._lock:
+            if self._busy:
+                self._later.append(event)
+                return False
+            self._busy = True
+            try:
+                entry = self._hot(event) if event.kind in _HOT_CODE else None
+                self._put(entry or self._marshalled(event))
+                while self._later:
+                    later = self._later.pop(0)
+                    self._put((self._hot(later) if later.kind in _HOT_CODE else None) or self._marshalled(later))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            return True
+        return False
+
+    def _put(self, entry: bytes) -> None:
+        """Under the lock: an entry into the ring, or dropped and counted if there is no room."""
+        n = len(entry)
+        head = self._head
+        if head + n - self._tail > self.size:
+            self._tail = _U64.unpack_from(self._mm, TAIL)[0]
+            if head + n - self._tail > self.size:
+                self._lost += 1
+                _U64.pack_into(self._mm, LOST, self._lost)
+                return
+        start = PAGE + (head & self._mask)
+        end = start + n
+        mm = self._mm
+        if end <= PAGE + self.size:
+            mm[start:end] = entry
+        else:
+            first = PAGE + self.size - start
+            mm[start:] = entry[:first]
+            mm[PAGE : PAGE + n - first] = entry[first:]
+        self._head = head = head + n
+        _U64.pack_into(mm, HEAD, head)
+
+    @staticmethod
+    def _marshalled(event: Event) -> bytes:
+        payload = encode(event)
+        return _ENTRY.pack(_ENTRY.size + len(payload), MARSHAL) + payload
+
+    def _hot(self, event: Event) -> bytes | None:
+        """The record as a HOT entry (its names defined first if new); None if it is not this
+        process's or has a field HOT does not carry."""
+        t_ns, pid, kind, obj, data = event
+        texts = self._texts
+        o = texts.get(obj)
+        if o is None:
+            o = self._text(obj)
+            if o is None:
+                return None
+        if pid != self.pid:
+            return None  # (a HOT entry is its ring's process's)
+        flags = value = of = th = at = 0
+        item = b""
+        try:
+            for key, v in data.items():
+                if key == "at":
+                    flags |= AT
+                    known = texts.get(v)
+                    if known is None:
+                        known = self._text(v)
+                        if known is None:
+                            return None
+                    at = known
+                elif key == "value":
+                    flags |= VALUE
+                    value = v
+                elif key == "of":
+                    of = v
+                elif key == "th":
+                    flags |= TH
+                    th = v
+                elif key == "item":
+                    flags |= ITEM
+                    item = v.encode("utf-8", "surrogatepass")
+                elif key == "none":
+                    flags |= NONE | (NONE_TRUE if v else 0)
+                elif key == "waited":
+                    flags |= WAITED | (WAITED_TRUE if v else 0)
+                elif key == "end":
+                    flags |= END | (END_1 if v else 0)
+                elif key == "n":
+                    flags |= N
+                    value = v
+                elif key == "lock":
+                    flags |= LOCK
+                    lock = self._text(v)
+                    if lock is None:
+                        return None
+                    of = lock
+                else:
+                    return None
+            if (flags & VALUE) and "of" not in data:
+                return None
+            size = _HEADED_HOT.size + len(item)
+            if size > MAX_ENTRY:
+                return None
+            return _HEADED_HOT.pack(size, HOT, t_ns, _HOT_CODE[kind], flags, o, at, th, value, of) + item
+        except (TypeError, AttributeError, struct.error, UnicodeError):
+            return None  # a field of another type than the usual: the general form says it
+
+    def _text(self, text: str) -> int | None:
+        """Under the lock: a name's number in this ring, defined (a TEXT entry) the first time; None if
+        it cannot be (too many, too long, or no room: the record then goes as MARSHAL)."""
+        known = self._texts.get(text)
+        if known is not None:
+            return known
+        if type(text) is not str or len(self._texts) >= MAX_TEXTS or len(text) > MAX_OBJ:
+            return None
+        payload = text.encode("utf-8", "surrogatepass")
+        lost = self._lost
+        self._put(_ENTRY.pack(_ENTRY.size + len(payload), TEXT) + payload)
+        if self._lost != lost:
+            self._lost = lost  # not a record: nothing lost yet
+            _U64.pack_into(self._mm, LOST, lost)
+            return None
+        self._texts[text] = n = len(self._texts)
+        return n
+
+    @property
+    def lost(self) -> int:
+        return self._lost
+
+
+class RingReader:
+    """The dashboard's side of one process's ring: what it handed over, checked before it is mapped."""
+
+    def __init__(self, fd: int) -> None:
+        """Takes ``fd`` (closed here, whatever happens).  ValueError: not a ring."""
+        try:
+            st = os.fstat(fd)
+            size = st.st_size - PAGE
+            if not stat.S_ISREG(st.st_mode) or size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+                raise ValueError("not a ring: its size")
+            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+            if not seals & fcntl.F_SEAL_SHRINK:
+                raise ValueError("not a ring: it could shrink under its reader")
+            self._mm = mmap.mmap(fd, PAGE + size)
+        except OSError as exc:
+            raise ValueError(f"not a ring: {exc}") from None
+        finally:
+            os.close(fd)
+        if self._mm[: len(_MAGIC)] != _MAGIC:
+            self._mm.close()
+            raise ValueError("not a ring: its mark")
+        self.size = size
+        self._mask = size - 1
+        self._tail = 0
+        self._texts: list[str] = []
+        self.lost = 0  # as the writer says, never less than it said before
+        self.malformed = 0
+
+    def pending(self) -> bool:
+        return _U64.unpack_from(self._mm, HEAD)[0] != self._tail
+
+    def arm(self) -> None:
+        """Ask to be woken by the next record.  The caller orders this store before its next look
+        at ``pending`` (a lock: a barrier), else a record written meanwhile may wake nobody."""
+        self._mm[ASLEEP] = 1
+
+    def disarm(self) -> None:
+        self._mm[ASLEEP] = 0
+
+    def take(self, pid: int, into: list[Event]) -> int:
+        """The records written since the last take, as ``pid``'s (the writer's word on whose they
+        are is never asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.
+        Returns how many were taken."""
+        head = _U64.unpack_from(self._mm, HEAD)[0]
+        n = head - self._tail
+        if n < 0 or n > self.size:
+            self.malformed += 1  # a head no writer of ours writes: skip to it
+            self._skip(head)
+            return 0
+        got = 0
+        if n:
+            start = self._tail & self._mask
+            first = min(n, self.size - start)
+            data = self._mm[PAGE + start : PAGE + start + first]
+            if first < n:
+                data += self._mm[PAGE : PAGE + n - first]
+            got = self._entries(data, pid, into)
+            self._skip(head)
+        lost = _U64.unpack_from(self._mm, LOST)[0]
+        if lost > self.lost:
+            into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
+            self.lost = lost
+        return got
+
+    def _skip(self, head: int) -> None:
+        self._tail = head
+        _U64.pack_into(self._mm, TAIL, head)
+
+    def _entries(self, data: bytes, pid: int, into: list[Event]) -> int:
+        pos, end, got = 0, len(data), 0
+        texts = self._texts
+        while end - pos >= _ENTRY.size:
+            size, tag = _ENTRY.unpack_from(data, pos)
+            if size < _ENTRY.size or pos + size > end:
+                self.malformed += 1
+                return got  # the rest cannot be cut into entries
+            try:
+                if tag == HOT:
+                    into.append(self._hot(data, pos, size, pid))
+                    got += 1
+                elif tag == MARSHAL:
+                    # Its pid as it says: the caller believes it or not, as for a connection's records.
+                    into.append(check(marshal.loads(data[pos + _ENTRY.size : pos + size])))
+                    got += 1
+                elif tag == TEXT and len(texts) < MAX_TEXTS and size - _ENTRY.size <= 4 * MAX_OBJ:
+                    texts.append(data[pos + _ENTRY.size : pos + size].decode("utf-8", "replace"))
+                else:
+                    self.malformed += 1
+            except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
+                self.malformed += 1
+            pos += size
+        return got
+
+    def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
+        if size < _HEADED_HOT.size:
+            raise Malformed("a short entry")
+        t_ns, code, flags, obj, at, th, value, of = _HOT.unpack_from(data, pos + _ENTRY.size)
+        texts = self._texts
+        fields: dict[str, Any] = {}
+        if flags & AT:
+            fields["at"] = texts[at]
+        if flags & TH:
+            fields["th"] = th
+        if flags & VALUE:
+            fields["value"] = value
+            fields["of"] = of
+        if flags & ITEM:
+            fields["item"] = data[pos + _HEADED_HOT.size : pos + size].decode("utf-8", "replace")
+        if flags & NONE:
+            fields["none"] = bool(flags & NONE_TRUE)
+        if flags & WAITED:
+            fields["waited"] = bool(flags & WAITED_TRUE)
+        if flags & END:
+            fields["end"] = 1 if flags & END_1 else 0
+        if flags & N:
+            fields["n"] = value
+        if flags & LOCK:
+            fields["lock"] = texts[of]
+        return check((t_ns, pid, HOT_KINDS[code], texts[obj], fields))
+
+    def close(self) -> None:
+        with contextlib.suppress(BufferError, ValueError):
+            self._mm.close()
