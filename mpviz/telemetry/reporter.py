@@ -23,9 +23,11 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.record import Event, now_ns
+from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
 from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
 
@@ -117,6 +119,10 @@ class SocketReporter:
         finally:
             if self._ring is not None:
                 self._ring.handed()
+        if self._ring is not None:
+            # mpviz.sync's operations straight into the ring: no record built, no call on the way.
+            self._ring.wake = self._wake  # type: ignore[method-assign]
+            self.operation = self._ring.record  # type: ignore[method-assign]
 
     def _connect(self, fds: tuple[int, ...] = (), hello: Event | None = None) -> tuple[socket.socket, tuple[int, int]]:
         """A new connection, at a high descriptor, and what identifies it (its inode)."""
@@ -208,6 +214,12 @@ class SocketReporter:
                 self._backlog += data[sent:]
                 self._boundary = len(data) - sent
                 self._start_flusher()
+
+    def operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
+        """An operation of ``mpviz.sync``, told in parts (``record.operation``): a record made of
+        them.  With a ring, its own ``record`` is this process's ``operation`` instead (see __init__)."""
+        if self.pid == os.getpid():  # (not a child just forked: it has no connection of its own yet)
+            self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
 
     def _wake(self) -> None:
         """Wake the dashboard to read the ring: an empty frame on the connection, unless bytes wait
@@ -370,6 +382,7 @@ class SocketReporter:
         if self._ring is not None:
             self._ring.forget()
             self._ring = None
+            del self.operation  # (the class's again: a record made of the parts, for a connection)
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
         _forget(self._sock, self._ours())

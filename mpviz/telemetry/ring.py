@@ -93,6 +93,16 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 
 
+def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
+    """An operation told in parts (``RingWriter.record``), as the record it is."""
+    full = {} if data is None else dict(data)
+    if at:
+        full["at"] = at
+    if th:
+        full["th"] = th
+    return Event(t_ns, pid, kind, str(obj), full)
+
+
 def supported() -> bool:
     return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
 
@@ -151,17 +161,58 @@ class RingWriter:
     def write(self, event: Event) -> bool:
         """Put the record in the ring (or drop and count it if the ring is full).  True: the reader is
         asleep (the caller wakes it, after this call: the lock's release orders the two)."""
+        t_ns, pid, kind, obj, data = event
+        if pid != self.pid or kind not in _HOT_CODE or not ({"at", "th"} & data.keys()):
+            return self._write(kind, obj, data, "", 0, t_ns, event)
+        rest = dict(data)
+        at = rest.pop("at", "")
+        th = rest.pop("th", 0)
+        if type(at) is not str or type(th) is not int:
+            return self._write(kind, obj, data, "", 0, t_ns, event)
+        return self._write(kind, obj, rest, at, th, t_ns, event)
+
+    def record(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
+        """An operation of this process, as ``mpviz.sync`` says it (its site and its thread apart, no
+        record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
+        child forked since this writer was made (the ring is its parent's)."""
+        if self._forks != _forks[0]:
+            return
         with self._lock:
-            if self._busy:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
+                self._later.append(self._event(kind, obj, data, at, th, t_ns))
+                return
+            self._busy = True
+            try:
+                code = _HOT_CODE.get(kind)
+                if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                    self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            self.wake()
+
+    @staticmethod
+    def wake() -> None:
+        """Wake the reader: the reporter's (it owns the connection), once the ring is handed over."""
+
+    def _write(
+        self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, event: Event
+    ) -> bool:
+        with self._lock:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
                 self._later.append(event)
                 return False
             self._busy = True
             try:
-                entry = self._hot(event) if event.kind in _HOT_CODE else None
-                self._put(entry or self._marshalled(event))
+                code = _HOT_CODE.get(kind) if event.pid == self.pid else None
+                if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                    self._put(self._marshalled(event))
                 while self._later:
-                    later = self._later.pop(0)
-                    self._put((self._hot(later) if later.kind in _HOT_CODE else None) or self._marshalled(later))
+                    self.write_later(self._later.pop(0))
             finally:
                 self._busy = False
         mm = self._mm
@@ -169,6 +220,16 @@ class RingWriter:
             mm[ASLEEP] = 0
             return True
         return False
+
+    def write_later(self, event: Event) -> None:
+        """Under the lock: a record that waited (made by a signal handler mid-record)."""
+        code = _HOT_CODE.get(event.kind)
+        data = event.data
+        if code is None or event.pid != self.pid or not self._hot(code, event.obj, data, "", 0, event.t_ns):
+            self._put(self._marshalled(event))
+
+    def _event(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> Event:
+        return event(kind, obj, data, at, th, t_ns, self.pid)
 
     def _put(self, entry: bytes) -> None:
         """Under the lock: an entry into the ring, or dropped and counted if there is no room."""
@@ -197,66 +258,82 @@ class RingWriter:
         payload = encode(event)
         return _ENTRY.pack(_ENTRY.size + len(payload), MARSHAL) + payload
 
-    def _hot(self, event: Event) -> bytes | None:
-        """The record as a HOT entry (its names defined first if new); None if it is not this
-        process's or has a field HOT does not carry."""
-        t_ns, pid, kind, obj, data = event
+    def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
+        """Under the lock: the record as a HOT entry into the ring (its names defined first if new);
+        False if it has a field HOT does not carry, or one of another type (the caller marshals it)."""
         texts = self._texts
         o = texts.get(obj)
         if o is None:
             o = self._text(obj)
             if o is None:
-                return None
-        if pid != self.pid:
-            return None  # (a HOT entry is its ring's process's)
-        flags = value = of = th = at = 0
+                return False
+        flags = value = of = a = 0
+        if at:
+            flags = AT
+            known = texts.get(at)
+            if known is None:
+                known = self._text(at)
+                if known is None:
+                    return False
+            a = known
+        if th:
+            flags |= TH
         item = b""
+        if data:
+            try:
+                for key, v in data.items():
+                    if key == "value":
+                        flags |= VALUE
+                        value = v
+                    elif key == "of":
+                        of = v
+                    elif key == "item":
+                        flags |= ITEM
+                        item = v.encode("utf-8", "surrogatepass")
+                    elif key == "none":
+                        flags |= NONE | (NONE_TRUE if v else 0)
+                    elif key == "waited":
+                        flags |= WAITED | (WAITED_TRUE if v else 0)
+                    elif key == "end":
+                        flags |= END | (END_1 if v else 0)
+                    elif key == "n":
+                        flags |= N
+                        value = v
+                    elif key == "lock":
+                        flags |= LOCK
+                        lock = self._text(v)
+                        if lock is None:
+                            return False
+                        of = lock
+                    else:
+                        return False
+                if (flags & VALUE) and "of" not in data:
+                    return False
+                if len(item) > MAX_ENTRY - _HEADED_HOT.size:
+                    return False
+                entry = _HEADED_HOT.pack(_HEADED_HOT.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
+            except (TypeError, AttributeError, struct.error, UnicodeError):
+                return False  # a field of another type than the usual: the general form says it
+            self._put(entry + item if item else entry)
+            return True
+        # No data (a lock's records): packed in place, no bytes made, unless it wraps round the end.
+        n = _HEADED_HOT.size
+        head = self._head
+        start = PAGE + (head & self._mask)
+        if head + n - self._tail > self.size or start + n > PAGE + self.size:
+            try:
+                entry = _HEADED_HOT.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+            except struct.error:
+                return False
+            self._put(entry)
+            return True
         try:
-            for key, v in data.items():
-                if key == "at":
-                    flags |= AT
-                    known = texts.get(v)
-                    if known is None:
-                        known = self._text(v)
-                        if known is None:
-                            return None
-                    at = known
-                elif key == "value":
-                    flags |= VALUE
-                    value = v
-                elif key == "of":
-                    of = v
-                elif key == "th":
-                    flags |= TH
-                    th = v
-                elif key == "item":
-                    flags |= ITEM
-                    item = v.encode("utf-8", "surrogatepass")
-                elif key == "none":
-                    flags |= NONE | (NONE_TRUE if v else 0)
-                elif key == "waited":
-                    flags |= WAITED | (WAITED_TRUE if v else 0)
-                elif key == "end":
-                    flags |= END | (END_1 if v else 0)
-                elif key == "n":
-                    flags |= N
-                    value = v
-                elif key == "lock":
-                    flags |= LOCK
-                    lock = self._text(v)
-                    if lock is None:
-                        return None
-                    of = lock
-                else:
-                    return None
-            if (flags & VALUE) and "of" not in data:
-                return None
-            size = _HEADED_HOT.size + len(item)
-            if size > MAX_ENTRY:
-                return None
-            return _HEADED_HOT.pack(size, HOT, t_ns, _HOT_CODE[kind], flags, o, at, th, value, of) + item
-        except (TypeError, AttributeError, struct.error, UnicodeError):
-            return None  # a field of another type than the usual: the general form says it
+            _HEADED_HOT.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+        except struct.error:
+            return False
+        self._head = head = head + n
+        _U64.pack_into(self._mm, HEAD, head)
+        return True
 
     def _text(self, text: str) -> int | None:
         """Under the lock: a name's number in this ring, defined (a TEXT entry) the first time; None if
