@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
+import struct
 import time
 from multiprocessing.connection import wait
 
@@ -17,8 +19,7 @@ from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_rep
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.reporter import SocketReporter
 from mpviz.telemetry.ring import HEAD, RingReader, RingWriter
-
-pytestmark = pytest.mark.skipif(not rings.supported(), reason="no memfd here")
+from mpviz.telemetry.wire import check
 
 PID = os.getpid()
 
@@ -94,6 +95,34 @@ def test_a_head_no_writer_writes_is_counted_not_followed() -> None:
     got: list[Event] = []
     reader.take(PID, got)
     assert got == [] and reader.malformed == 1
+
+
+def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
+    """HOT entries are checked as they are read, not by ``wire.check``: what they make must pass it."""
+    rng = random.Random(26)
+    writer, reader = pair(1 << 16)
+    for event in SHAPES:  # names defined, so that garbage can name them
+        writer.write(event)
+    reader.take(PID, [])
+    entries = [bytes(writer._mm[rings.PAGE : rings.PAGE + writer._head])]
+    got: list[Event] = []
+    for _ in range(300):
+        # Real entries with bytes changed here and there, and entries of noise behind a HOT header.
+        entry = bytearray(rng.choice(entries))
+        for _ in range(rng.randint(1, 8)):
+            entry[rng.randrange(len(entry))] = rng.randrange(256)
+        noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
+        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 9))) + noise
+        start = writer._head
+        writer._head += len(garbage)
+        for i, b in enumerate(garbage):
+            writer._mm[rings.PAGE + (start + i) % writer.size] = b
+        writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+        reader.take(PID, got)
+        writer._tail = writer._head
+    assert got and reader.malformed
+    for event in got:
+        assert check(tuple(event)) == event
 
 
 def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:

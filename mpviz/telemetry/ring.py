@@ -48,7 +48,7 @@ import threading
 from typing import Any
 
 from mpviz.telemetry.record import Event, Malformed, now_ns
-from mpviz.telemetry.wire import MAX_OBJ, MAX_RECORD_BYTES, check, encode
+from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_RECORD_BYTES, check, encode
 
 # A ring's data: 1 MiB (about 25 000 lock records) holds a burst while the dashboard is busy.
 RING_BYTES = 1 << 20
@@ -79,7 +79,7 @@ _HEADED_HOT = struct.Struct("<HB" + _HOT.format[1:])
 AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
 # What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
-_I64 = 2**63
+_new = tuple.__new__
 MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
 # This process's forks: a writer made before the last one is a parent's, not this process's own.
@@ -382,7 +382,7 @@ class RingReader:
         self.size = size
         self._mask = size - 1
         self._tail = 0
-        self._texts: list[str] = []
+        self._texts: list[str | None] = []
         self.lost = 0  # as the writer says, never less than it said before
         self.malformed = 0
 
@@ -442,8 +442,12 @@ class RingReader:
                     # Its pid as it says: the caller believes it or not, as for a connection's records.
                     into.append(check(marshal.loads(data[pos + _ENTRY.size : pos + size])))
                     got += 1
-                elif tag == TEXT and len(texts) < MAX_TEXTS and size - _ENTRY.size <= 4 * MAX_OBJ:
-                    texts.append(data[pos + _ENTRY.size : pos + size].decode("utf-8", "replace"))
+                elif tag == TEXT and len(texts) < MAX_TEXTS:
+                    # A name too long to be one keeps its number (the writer's count), unusable.
+                    text = data[pos + _ENTRY.size : pos + min(size, _ENTRY.size + 4 * MAX_OBJ)].decode(
+                        "utf-8", "replace"
+                    )
+                    texts.append(text if size - _ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
                 else:
                     self.malformed += 1
             except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
@@ -452,10 +456,16 @@ class RingReader:
         return got
 
     def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
+        """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
+        every field's type is fixed by the layout, and its bounds are checked here (a time that is
+        not negative, a value within 64 bits both ways, names defined and short)."""
         if size < _HEADED_HOT.size:
             raise Malformed("a short entry")
         t_ns, code, flags, obj, at, th, value, of = _HOT.unpack_from(data, pos + _ENTRY.size)
         texts = self._texts
+        name = texts[obj]
+        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
+            raise Malformed("a HOT entry out of bounds")
         fields: dict[str, Any] = {}
         if flags & AT:
             fields["at"] = texts[at]
@@ -475,8 +485,12 @@ class RingReader:
         if flags & N:
             fields["n"] = value
         if flags & LOCK:
+            if of < 0:
+                raise Malformed("a HOT entry naming a name not defined")
             fields["lock"] = texts[of]
-        return check((t_ns, pid, HOT_KINDS[code], texts[obj], fields))
+        if fields.get("at", "") is None or fields.get("lock", "") is None:
+            raise Malformed("a HOT entry naming a name not defined")
+        return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
 
     def close(self) -> None:
         with contextlib.suppress(BufferError, ValueError):
