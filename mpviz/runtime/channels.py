@@ -94,6 +94,16 @@ def _readable_stream(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat_line = f.read()
+    except OSError:
+        return False
+    return stat_line[stat_line.rfind(b")") + 2 : stat_line.rfind(b")") + 3] not in (b"Z", b"X", b"")
+
+
 def _printed_before_exit(events: list[Event]) -> None:
     """A line is stamped when it is read, a moment after it was printed; a process prints
     nothing after its end, so a line read with its exit goes before it."""
@@ -287,7 +297,9 @@ class Channels:
         self._overdue(now, got)
         for event in [e for e in got if e.kind == "proc.exit"]:
             self._exited.add(event.pid)
-            if event.pid in self._rings:
+            if event.pid in self._rings and not _running(event.pid):
+                # (One still running was taken for ended, its connection closed a while: by the
+                # program, maybe, and made again. Its ring is still read, and let go at the close.)
                 self._end_ring(event.pid, got)
         self._say_refused(now, got)
         return self._settle(got, now)

@@ -37,7 +37,7 @@ only a sealed memfd (the writer cannot shrink it under the reader).
 
 from __future__ import annotations
 
-import contextlib
+import ctypes
 import fcntl
 import marshal
 import mmap
@@ -103,6 +103,35 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
     return Event(t_ns, pid, kind, str(obj), full)
 
 
+# Mapped through libc, not ``mmap.mmap``: that keeps a duplicate of the descriptor for as long as the
+# mapping lives, a low number in a watched program (which may close it and open a file of its own under
+# that number, which ours would then close), and one more descriptor per process in the dashboard.
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+_libc.munmap.restype = ctypes.c_int
+_libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+class _Mapping:
+    """A file's bytes mapped shared, read and written through ``view``; no descriptor kept."""
+
+    def __init__(self, fd: int, length: int) -> None:
+        addr = _libc.mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+        if addr is None or addr == _MAP_FAILED:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        self._addr, self._length = addr, length
+        self.view = memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
+
+    def close(self) -> None:
+        if self._addr:
+            self.view.release()
+            _libc.munmap(self._addr, self._length)
+            self._addr = 0
+
+
 def supported() -> bool:
     return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
 
@@ -118,10 +147,11 @@ class RingWriter:
         try:
             os.ftruncate(fd, PAGE + size)
             fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-            self._mm = mmap.mmap(fd, PAGE + size)
+            self._map = _Mapping(fd, PAGE + size)
         except BaseException:
             os.close(fd)
             raise
+        self._mm = self._map.view
         self.fd: int | None = fd  # until handed over (then closed: see handed)
         self._mm[: len(_MAGIC)] = _MAGIC
         self.size = size
@@ -151,8 +181,7 @@ class RingWriter:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-        with contextlib.suppress(BufferError, ValueError):
-            self._mm.close()
+        self._map.close()
 
     def ours(self) -> bool:
         """False in a child forked since this writer was made: the parent's ring is not mapped there."""
@@ -371,13 +400,14 @@ class RingReader:
             seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
             if not seals & fcntl.F_SEAL_SHRINK:
                 raise ValueError("not a ring: it could shrink under its reader")
-            self._mm = mmap.mmap(fd, PAGE + size)
+            self._map = _Mapping(fd, PAGE + size)
         except OSError as exc:
             raise ValueError(f"not a ring: {exc}") from None
         finally:
             os.close(fd)
+        self._mm = self._map.view
         if self._mm[: len(_MAGIC)] != _MAGIC:
-            self._mm.close()
+            self._map.close()
             raise ValueError("not a ring: its mark")
         self.size = size
         self._mask = size - 1
@@ -411,7 +441,7 @@ class RingReader:
         if n:
             start = self._tail & self._mask
             first = min(n, self.size - start)
-            data = self._mm[PAGE + start : PAGE + start + first]
+            data = bytes(self._mm[PAGE + start : PAGE + start + first])
             if first < n:
                 data += self._mm[PAGE : PAGE + n - first]
             got = self._entries(data, pid, into)
@@ -493,5 +523,4 @@ class RingReader:
         return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
 
     def close(self) -> None:
-        with contextlib.suppress(BufferError, ValueError):
-            self._mm.close()
+        self._map.close()
