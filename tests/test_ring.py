@@ -256,3 +256,26 @@ def test_a_forked_child_writes_in_a_ring_of_its_own() -> None:
     got: list[Event] = []
     reader.take(PID, got)
     assert got == [SHAPES[0]]
+
+
+def test_a_process_blocked_for_good_has_its_records_seen_while_it_waits() -> None:
+    """Nothing waits in the process to be sent: what it did before it blocked is read while it waits
+    (its records in the ring, the dashboard woken by the first of them if it slept)."""
+    from helpers.watching import watching
+    from helpers.workers import burst_then_blocked
+
+    from mpviz import sync
+
+    ctx = sync.get_context("spawn")
+    with watching() as got:
+        lock = ctx.Lock(name="held")
+        lock.acquire()
+        child = ctx.Process(target=burst_then_blocked, args=(lock, 500))
+        child.start()
+        try:
+            waits = got.wait_for("lock.wait", 1, lock.id, timeout=60)
+            assert waits[0].pid == child.pid and child.is_alive()
+            assert len([e for e in got.of("proc.state", "burst") if e.pid == child.pid]) == 500
+        finally:
+            lock.release()
+            child.join(30)

@@ -135,3 +135,11 @@ def burst_then_killed(lock: sync.Lock, n: int) -> None:
             pass
         report("burst", i=i)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def burst_then_blocked(lock: sync.Lock, n: int) -> None:
+    """``n`` words, then a wait for a lock held by another process, for as long as it is held."""
+    for i in range(n):
+        report("burst", i=i)
+    with lock:
+        pass
