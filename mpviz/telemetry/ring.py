@@ -50,8 +50,10 @@ from typing import Any
 from mpviz.telemetry.record import Event, Malformed, now_ns
 from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_RECORD_BYTES, check, encode
 
-# A ring's data: 1 MiB (about 25 000 lock records) holds a burst while the dashboard is busy.
-RING_BYTES = 1 << 20
+# A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
+# pages are given back as they are read (RELEASE_BYTES at a time), so a quiet ring costs a page or two.
+RING_BYTES = 1 << 22
+RELEASE_BYTES = 1 << 16
 MIN_RING_BYTES = 1 << 12
 MAX_RING_BYTES = 1 << 26
 PAGE = 4096
@@ -111,6 +113,9 @@ _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
 _libc.munmap.restype = ctypes.c_int
 _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+_libc.madvise.restype = ctypes.c_int
+_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+MADV_REMOVE = 9  # (Linux) free the pages and their backing: the next write finds a fresh zero page
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -124,6 +129,11 @@ class _Mapping:
             raise OSError(err, os.strerror(err))
         self._addr, self._length = addr, length
         self.view = memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
+
+    def release(self, offset: int, length: int) -> None:
+        """Give back the memory of these pages (read already): a ring costs what it holds, not its size."""
+        if self._addr:
+            _libc.madvise(self._addr + offset, length, MADV_REMOVE)
 
     def close(self) -> None:
         if self._addr:
@@ -445,12 +455,27 @@ class RingReader:
             if first < n:
                 data += self._mm[PAGE : PAGE + n - first]
             got = self._entries(data, pid, into)
+            self._release(self._tail, head)
             self._skip(head)
         lost = _U64.unpack_from(self._mm, LOST)[0]
         if lost > self.lost:
             into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
             self.lost = lost
         return got
+
+    def _release(self, tail: int, head: int) -> None:
+        """The whole pages read between ``tail`` and ``head`` given back, before the writer may write
+        there again (the tail is published after this)."""
+        first = -(-tail // PAGE) * PAGE
+        last = head // PAGE * PAGE
+        if last - first < RELEASE_BYTES:
+            return
+        start = first & self._mask
+        length = last - first
+        upto = min(length, self.size - start)
+        self._map.release(PAGE + start, upto)
+        if upto < length:
+            self._map.release(PAGE, length - upto)
 
     def _skip(self, head: int) -> None:
         self._tail = head
