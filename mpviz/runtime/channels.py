@@ -375,6 +375,15 @@ class Channels:
         self._refused_said = Counter(self.refused)
 
     def _drain(self, conn: _Conn, into: list[Event]) -> None:
+        """Read what is waiting on one connection, and its process's ring: the ring's records go
+        first (a record never waits in its process, so each was in the ring before anything the
+        process sent on its connection after it)."""
+        said: list[Event] = []
+        self._read_connection(conn, said)
+        self._ring_records(conn.pid, into)
+        into.extend(said)
+
+    def _read_connection(self, conn: _Conn, into: list[Event]) -> None:
         """Read what is waiting on one connection; forget it once it is closed."""
         for _ in range(DRAIN_CHUNKS):
             try:
@@ -396,8 +405,7 @@ class Channels:
                 return
             self._split(conn, chunk, into)
             if len(chunk) < READ_CHUNK:
-                break
-        self._ring_records(conn.pid, into)
+                return
 
     def _ring_records(self, pid: int, into: list[Event]) -> None:
         """What ``pid``'s ring holds, if it has one (a wake-up on its connection, or its end)."""
