@@ -407,11 +407,11 @@ class Channels:
             if len(chunk) < READ_CHUNK:
                 return
 
-    def _ring_records(self, pid: int, into: list[Event]) -> None:
+    def _ring_records(self, pid: int, into: list[Event], everything: bool = False) -> None:
         """What ``pid``'s ring holds, if it has one (a wake-up on its connection, or its end)."""
         if pid in self._rings:
             taken: list[Event] = []
-            self._rings.take(pid, taken)
+            self._rings.take(pid, taken, everything)
             self._believe_all(pid, taken, into)
 
     def _end_ring(self, pid: int, into: list[Event]) -> None:
@@ -570,7 +570,7 @@ class Channels:
         got: list[Event] = []
         for conn in conns:
             self._drain(conn, got)
-        self._ring_records(pid, got)
+        self._ring_records(pid, got, everything=True)
         for output in outputs:
             self._print(output, got)
         got.append(self._on_exit(pid))
@@ -601,7 +601,7 @@ class Channels:
         for conn in conns:
             self._drain(conn, got)
         for pid in self._rings.pids():
-            self._ring_records(pid, got)
+            self._ring_records(pid, got, everything=True)
         for output in outputs:
             self._print(output, got)
         now = now_ns()

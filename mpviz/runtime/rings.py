@@ -55,11 +55,15 @@ class Rings:
         self._active.add(pid)
         return True
 
-    def take(self, pid: int, into: list[Event]) -> None:
-        """What ``pid``'s ring holds (none: nothing); the ring is active from now on."""
+    def take(self, pid: int, into: list[Event], everything: bool = False) -> None:
+        """What ``pid``'s ring holds (none: nothing), a take's worth or ``everything``; the ring is
+        active from now on."""
         ring = self._rings.get(pid)
         if ring is not None:
-            ring.take(pid, into)
+            if everything:
+                ring.take_all(pid, into)
+            else:
+                ring.take(pid, into)
             ring.disarm()
             self._active.add(pid)
 
@@ -97,7 +101,7 @@ class Rings:
         """``pid`` ended: its ring read to its end, and let go."""
         ring = self._rings.pop(pid, None)
         if ring is not None:
-            ring.take(pid, into)
+            ring.take_all(pid, into)
             self._active.discard(pid)
             self.malformed += ring.malformed
             ring.close()

@@ -4,7 +4,8 @@ Each watched process writes its records into a ring of its own, a sealed
 ``memfd`` mapped in the process and, once handed over on its connection
 (``SCM_RIGHTS``, with its first message), in the dashboard.  A record costs
 the writer a few stores in memory and no system call: the dashboard drains
-the rings.  The layout, little-endian, one page of header then the data::
+the rings.  The layout, one page of header (native words: the same interpreter at both ends) then
+the data::
 
     0   magic "MPVR", version          (writer, once)
     64  head: bytes ever written       (writer)
@@ -13,7 +14,8 @@ the rings.  The layout, little-endian, one page of header then the data::
     192 asleep: 1 while the reader waits for a wake-up (reader sets, writer clears)
     4096 … the data, a power of two bytes
 
-An entry is ``u16 size, u8 tag`` then its payload; a record is never split
+The counters are native 8-byte words, each read and written whole.  An entry is ``u16 size, u8 tag``
+then its payload; a record is never split
 from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
 wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
 kinds: acquire, release, wait, put, get …), ``TEXT`` (a name defined once per
@@ -54,13 +56,18 @@ from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_RECORD_BYTES, check, enco
 # pages are given back as they are read (RELEASE_BYTES at a time), so a quiet ring costs a page or two.
 RING_BYTES = 1 << 22
 RELEASE_BYTES = 1 << 16
+# A take reads this much of a ring at most: a flooding process cannot hold up the others.
+TAKE_BYTES = 1 << 18
 MIN_RING_BYTES = 1 << 12
 MAX_RING_BYTES = 1 << 26
 PAGE = 4096
 
 _MAGIC = b"MPVR\x01\x00\x00\x00"
 HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
-_U64 = struct.Struct("<Q")
+# The header's counters are native 8-byte words, read and written through a memoryview of them
+# (``words``): each store and load is one, whole.  Not struct.pack_into: it zeroes its bytes before it
+# writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
+_HEAD, _LOST, _TAIL = HEAD // 8, LOST // 8, TAIL // 8
 
 _ENTRY = struct.Struct("<HB")
 MARSHAL, HOT, TEXT = 0, 1, 2
@@ -129,6 +136,7 @@ class _Mapping:
             raise OSError(err, os.strerror(err))
         self._addr, self._length = addr, length
         self.view = memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
+        self.words = self.view[:PAGE].cast("Q")  # the header's counters
 
     def release(self, offset: int, length: int) -> None:
         """Give back the memory of these pages (read already): a ring costs what it holds, not its size."""
@@ -137,6 +145,7 @@ class _Mapping:
 
     def close(self) -> None:
         if self._addr:
+            self.words.release()
             self.view.release()
             _libc.munmap(self._addr, self._length)
             self._addr = 0
@@ -162,6 +171,7 @@ class RingWriter:
             os.close(fd)
             raise
         self._mm = self._map.view
+        self._words = self._map.words
         self.fd: int | None = fd  # until handed over (then closed: see handed)
         self._mm[: len(_MAGIC)] = _MAGIC
         self.size = size
@@ -275,10 +285,10 @@ class RingWriter:
         n = len(entry)
         head = self._head
         if head + n - self._tail > self.size:
-            self._tail = _U64.unpack_from(self._mm, TAIL)[0]
+            self._tail = self._words[_TAIL]
             if head + n - self._tail > self.size:
                 self._lost += 1
-                _U64.pack_into(self._mm, LOST, self._lost)
+                self._words[_LOST] = self._lost
                 return
         start = PAGE + (head & self._mask)
         end = start + n
@@ -290,7 +300,7 @@ class RingWriter:
             mm[start:] = entry[:first]
             mm[PAGE : PAGE + n - first] = entry[first:]
         self._head = head = head + n
-        _U64.pack_into(mm, HEAD, head)
+        self._words[_HEAD] = head
 
     @staticmethod
     def _marshalled(event: Event) -> bytes:
@@ -371,7 +381,7 @@ class RingWriter:
         except struct.error:
             return False
         self._head = head = head + n
-        _U64.pack_into(self._mm, HEAD, head)
+        self._words[_HEAD] = head
         return True
 
     def _text(self, text: str) -> int | None:
@@ -387,7 +397,7 @@ class RingWriter:
         self._put(_ENTRY.pack(_ENTRY.size + len(payload), TEXT) + payload)
         if self._lost != lost:
             self._lost = lost  # not a record: nothing lost yet
-            _U64.pack_into(self._mm, LOST, lost)
+            self._words[_LOST] = lost
             return None
         self._texts[text] = n = len(self._texts)
         return n
@@ -416,6 +426,7 @@ class RingReader:
         finally:
             os.close(fd)
         self._mm = self._map.view
+        self._words = self._map.words
         if self._mm[: len(_MAGIC)] != _MAGIC:
             self._map.close()
             raise ValueError("not a ring: its mark")
@@ -427,7 +438,7 @@ class RingReader:
         self.malformed = 0
 
     def pending(self) -> bool:
-        return _U64.unpack_from(self._mm, HEAD)[0] != self._tail
+        return self._words[_HEAD] != self._tail
 
     def arm(self) -> None:
         """Ask to be woken by the next record.  The caller orders this store before its next look
@@ -438,10 +449,11 @@ class RingReader:
         self._mm[ASLEEP] = 0
 
     def take(self, pid: int, into: list[Event]) -> int:
-        """The records written since the last take, as ``pid``'s (the writer's word on whose they
-        are is never asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.
-        Returns how many were taken."""
-        head = _U64.unpack_from(self._mm, HEAD)[0]
+        """The records written since the last take (``TAKE_BYTES`` of them at most: the other rings
+        and connections get their turn), as ``pid``'s (the writer's word on whose they are is never
+        asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.  Returns how many
+        were taken."""
+        head = self._words[_HEAD]
         n = head - self._tail
         if n < 0 or n > self.size:
             self.malformed += 1  # a head no writer of ours writes: skip to it
@@ -449,18 +461,30 @@ class RingReader:
             return 0
         got = 0
         if n:
+            whole = n <= TAKE_BYTES
+            n = min(n, TAKE_BYTES)
             start = self._tail & self._mask
             first = min(n, self.size - start)
             data = bytes(self._mm[PAGE + start : PAGE + start + first])
             if first < n:
                 data += self._mm[PAGE : PAGE + n - first]
-            got = self._entries(data, pid, into)
-            self._release(self._tail, head)
-            self._skip(head)
-        lost = _U64.unpack_from(self._mm, LOST)[0]
+            got, used = self._entries(data, pid, into, whole)
+            self._release(self._tail, self._tail + used)
+            self._skip(self._tail + used)
+        lost = self._words[_LOST]
         if lost > self.lost:
             into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
             self.lost = lost
+        return got
+
+    def take_all(self, pid: int, into: list[Event]) -> int:
+        """Everything the ring holds (at most a ring's worth: a writer that keeps writing cannot keep
+        this going)."""
+        got = 0
+        for _ in range(self.size // TAKE_BYTES + 1):
+            got += self.take(pid, into)
+            if not self.pending():
+                break
         return got
 
     def _release(self, tail: int, head: int) -> None:
@@ -479,16 +503,21 @@ class RingReader:
 
     def _skip(self, head: int) -> None:
         self._tail = head
-        _U64.pack_into(self._mm, TAIL, head)
+        self._words[_TAIL] = head
 
-    def _entries(self, data: bytes, pid: int, into: list[Event]) -> int:
+    def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
+        """The entries of ``data`` into ``into``: how many records, and how many bytes were used
+        (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
+        left for the next take)."""
         pos, end, got = 0, len(data), 0
         texts = self._texts
         while end - pos >= _ENTRY.size:
             size, tag = _ENTRY.unpack_from(data, pos)
+            if pos + size > end and not whole and size >= _ENTRY.size:
+                return got, pos  # cut by the bound of a take: the rest next time
             if size < _ENTRY.size or pos + size > end:
                 self.malformed += 1
-                return got  # the rest cannot be cut into entries
+                return got, end  # the rest cannot be cut into entries
             try:
                 if tag == HOT:
                     into.append(self._hot(data, pos, size, pid))
@@ -508,7 +537,9 @@ class RingReader:
             except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
                 self.malformed += 1
             pos += size
-        return got
+        if pos < end and whole:
+            self.malformed += 1  # a few bytes that cannot be an entry
+        return got, pos if not whole else end
 
     def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
         """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
