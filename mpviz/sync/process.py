@@ -91,18 +91,17 @@ class BaseProcess(process.BaseProcess):
         if self._mpviz is None:  # a subclass that did not call our __init__
             self._mpviz = Launch("worker", None, boot.current, True)
         if self._mpviz.label is None:
-            # Named by the program (or by multiprocessing: "ForkPoolWorker-3"), else by its target.
+            # Named by the program (or by multiprocessing: "ForkPoolWorker-3"), else by its
+            # target; a subclass that runs its own run() by the name the program sees ("Consumer-2").
             default = type(self).__name__ + "-" + ":".join(str(i) for i in self._identity)
             target = getattr(self, "_target", None)
-            if self._name != default:
+            if self._name != default or target is None:
                 self._mpviz.label = self._name
-            elif target is not None:
+            else:
                 # Numbered per target in the process that starts them: buy_ticket #0, buy_ticket #1 …
                 function = getattr(target, "__name__", type(target).__name__)
                 self._mpviz.label = f"{function} #{_STARTED[function]}"
                 _STARTED[function] += 1
-            else:
-                self._mpviz.label = type(self).__name__
         return self._mpviz
 
     def start(self) -> None:
@@ -152,6 +151,10 @@ class BaseProcess(process.BaseProcess):
                 raise
             except BaseException as exc:
                 emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+                # The traceback multiprocessing prints goes from its _bootstrap
+                # straight to run(), as it would without this frame.
+                if exc.__traceback__ is not None:
+                    exc.__traceback__ = exc.__traceback__.tb_next
                 raise
 
         # multiprocessing's bootstrap calls self.run() and swallows what it
