@@ -5,13 +5,8 @@ licence in ``tests/external/README.md``).  Each runs from a scratch copy
 holding the programs and our own texts for the word count
 (``tests/external/words/*.rst``):
 
-- **plainly, three times**: ``python PROG``, its stdout a terminal (a pty,
-  line-buffered, as a user sees it) and its stderr a pipe;
-- **watched, once**: ``mpviz run PROG --headless --record F``, its lines read
-  from the recording (each process's stdout and stderr, exact).
-
-Both without ``PYTHONUNBUFFERED`` (a user's default: it splits a print in two
-writes, which the processes sharing one terminal then interleave).  All the
+plainly three times and watched once (``tests/helpers/plainly.py``: plainly
+its stdout a terminal, watched its lines read from the recording).  All the
 runs of all the programs run at once, a few at a time; none is sped up
 (``--speed`` would change what races).
 
@@ -43,20 +38,17 @@ from __future__ import annotations
 
 import collections
 import os
-import pty
 import re
 import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, load, wait_for
+from conftest import ROOT, wait_for
+from helpers.plainly import Ran, plainly, watched
 
 import mpviz
 
@@ -148,19 +140,6 @@ def normalise(program: str, line: str) -> str:
     return line
 
 
-@dataclass
-class Ran:
-    code: int
-    out: list[str]
-    err: list[str]
-    records: list = field(default_factory=list)
-    mpviz_err: str = ""
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-
-
 def _left_in(scratch: Path) -> list[psutil.Process]:
     left = []
     for proc in psutil.process_iter():
@@ -170,58 +149,6 @@ def _left_in(scratch: Path) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return left
-
-
-def run_plain(program: str, scratch: Path) -> Ran:
-    """``python PROG`` with its stdout on a terminal of its own."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, program],
-        cwd=scratch,
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every writer has closed the terminal
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    _, err = proc.communicate(timeout=120)
-    reader.join(60)
-    os.close(master)
-    out = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
-    return Ran(proc.returncode, out.splitlines(), err.decode(errors="replace").splitlines())
-
-
-def run_watched(program: str, scratch: Path) -> Ran:
-    record = scratch / f"{program}.jsonl"
-    done = subprocess.run(
-        [sys.executable, "-m", "mpviz", "run", program, "--headless", "--record", str(record)],
-        cwd=scratch,
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    _, records = load(record)
-    printed = [e for e in records if e.kind == "proc.output"]
-    out = [str(e.data["text"]) for e in printed if e.data.get("stream") != "err"]
-    err = [str(e.data["text"]) for e in printed if e.data.get("stream") == "err"]
-    return Ran(done.returncode, out, err, records, done.stderr)
 
 
 @dataclass
@@ -240,11 +167,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Futur
         scratch = tmp_path_factory.mktemp(program.removesuffix(".py"))
         for source in [*CORPUS.glob("*.py"), *WORDS.glob("*.rst")]:
             shutil.copy(source, scratch / source.name)
-        plain = [run_plain(program, scratch) for _ in range(PLAIN_RUNS)]
-        watched = run_watched(program, scratch)
+        plain = [plainly([program], scratch) for _ in range(PLAIN_RUNS)]
+        seen = watched([program], scratch, scratch / f"{program}.jsonl")
         # The last ones out (a resource tracker) get a moment to finish their work.
         wait_for(lambda: not _left_in(scratch), timeout=30, what=f"{program}'s processes to end")
-        return Runs(plain, watched)
+        return Runs(plain, seen)
 
     futures = {program: pool.submit(runs, program) for program in PROGRAMS}
     yield futures
@@ -255,10 +182,10 @@ def _lines(program: str, lines: list[str]) -> collections.Counter[str]:
     return collections.Counter(normalise(program, line) for line in lines)
 
 
-def _compare(program: str, plain: list[list[str]], watched: list[str]) -> list[str]:
+def _compare(program: str, plain: list[list[str]], watched_lines: list[str]) -> list[str]:
     """What the watched run lacks or adds, against the plain runs (see the module's doc)."""
     counts = [_lines(program, lines) for lines in plain]
-    seen = _lines(program, watched)
+    seen = _lines(program, watched_lines)
     problems = []
     every = set.intersection(*(set(c) for c in counts))
     for line in sorted(every):
@@ -281,24 +208,24 @@ def test_the_corpus_is_whole() -> None:
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_watched_as_plain(program: str, corpus: dict[str, Future[Runs]]) -> None:
     runs = corpus[program].result(timeout=600)
-    watched, plain = runs.watched, runs.plain
+    seen, plain = runs.watched, runs.plain
     codes = {r.code for r in plain}
-    assert codes == {watched.code}, f"exit codes: plain {codes}, watched {watched.code}\n{watched.mpviz_err}"
-    assert watched.mpviz_err == "", watched.mpviz_err
+    assert codes == {seen.code}, f"exit codes: plain {codes}, watched {seen.code}\n{seen.mpviz_err}"
+    assert seen.mpviz_err == "", seen.mpviz_err
 
-    problems = _compare(program, [r.out for r in plain], watched.out)
-    problems += [f"stderr {p}" for p in _compare(program, [r.err for r in plain], watched.err)]
+    problems = _compare(program, [r.out for r in plain], seen.out)
+    problems += [f"stderr {p}" for p in _compare(program, [r.err for r in plain], seen.err)]
     assert not problems, "\n".join(problems)
 
-    for line in watched.out + watched.err:
+    for line in seen.out + seen.err:
         assert "mpviz" not in line, line
         assert MPVIZ_DIR not in line, line
 
-    records = watched.records
+    records = seen.records
     started = {e.pid for e in records if e.kind == "proc.start"}
     ended = {e.pid for e in records if e.kind == "proc.exit"}
     expected = PROCESSES[program]
-    want = expected(watched.out) if callable(expected) else expected
+    want = expected(seen.out) if callable(expected) else expected
     assert len(started) == want, f"{len(started)} processes seen, not {want}"
     assert started <= ended, f"never seen ending: {started - ended}"
     labels = {str(e.data.get("label")) for e in records if e.kind == "proc.start" and e.data.get("label")}

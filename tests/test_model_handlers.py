@@ -129,6 +129,25 @@ def test_printed_lines_are_counted_and_kept() -> None:
     assert [e.data["text"] for e in m.output] == ["hello", "again"]
 
 
+def test_a_line_written_in_pieces_is_one_line_that_grows_where_it_stands() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 10, "proc.output", "", stream="out", text=". ", partial=True),
+            ev(2, 11, "proc.output", "", stream="out", text="another process's line"),
+            ev(3, 10, "proc.output", "", stream="err", text="its own stderr"),
+            ev(4, 10, "proc.output", "", stream="out", text=". . ", partial=True),
+        ]
+    )
+    assert [e.data["text"] for e in m.output] == [". . ", "another process's line", "its own stderr"]
+    m.apply([ev(5, 10, "proc.output", "", stream="out", text=". . done")])
+    assert [e.data["text"] for e in m.output] == [". . done", "another process's line", "its own stderr"]
+    assert m.procs[10].lines == 2, "counted once, when it ends"
+    assert m.line(m.output[0]) is not None and m.line(ev(4, 10, "proc.output", "", text=". ", partial=True)) is None
+    m.apply([ev(6, 10, "proc.output", "", stream="out", text="next")])
+    assert [e.data["text"] for e in m.output][-1] == "next", "an ended line is never replaced"
+
+
 @covers("proc.join", "proc.joined")
 def test_a_join_blocks_on_a_process_until_it_is_joined() -> None:
     m = Model()

@@ -7,7 +7,7 @@ import threading
 import time
 
 import psutil
-from conftest import none_alive
+from conftest import ROOT, none_alive
 from helpers.dashboard import SIZE, live, rows, select, text_of, until
 
 from mpviz.model import Phase
@@ -205,6 +205,23 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
             await until(pilot, lambda: not any(p.alive for p in model.procs.values()), what="the program to end")
             # The alerts follow the model at the next redraw, not at once.
             await until(pilot, lambda: "nothing went wrong" in text_of(app.screen.query_one(Alerts)), what="no alert")
+    finally:
+        app.close_all()
+
+
+async def test_a_line_written_in_pieces_grows_in_place() -> None:
+    """Five dots 0.3 s apart, then 'done': one row of the printed pane that grows, never a row per piece."""
+    program = Program(str(ROOT / "tests" / "programs" / "in_pieces.py"))
+    source = LiveSource.start(Settings(Watched, {"program": program}))
+    app = make_app(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            output = app.screen.query_one(OutputView)
+            dotted = lambda: [row for row in text_of(output).splitlines() if row.startswith("main") and ". " in row]  # noqa: E731
+            await until(pilot, lambda: dotted() and dotted()[0].rstrip().endswith(". ."), what="two dots")
+            assert len(dotted()) == 1
+            await until(pilot, lambda: "main again" in text_of(output), what="the program's next line")
+            assert [row.split(maxsplit=1)[1].rstrip() for row in dotted()] == [". . . . . done"]
     finally:
         app.close_all()
 

@@ -365,8 +365,13 @@ class Model:
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
         self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
-        # What the processes printed, newest last (for display: bounded).
+        # What the processes printed, newest last (for display: bounded).  A line
+        # still being written (a partial ``proc.output``) is replaced as it grows,
+        # where it stands; ``unended`` holds it, by process and stream.
         self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
+        self.unended: dict[tuple[int, str], Event] = {}
+        # Counts every change to ``output``: the printed pane redraws when it moves.
+        self.output_changes = 0
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
         self.lost_by: dict[int, int] = {}

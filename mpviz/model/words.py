@@ -210,6 +210,8 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
     if op == "output":
+        if d.get("partial"):
+            return ""  # a line still being written: said once, when it ends
         return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
     if op == "lost":
         return PROC["lost"](n=d.get("n"))

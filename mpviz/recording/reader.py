@@ -182,7 +182,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.error": {"error": _text},
     "proc.join": {"child": _count},
     "proc.joined": {"child": _count, "ended": _flag},
-    "proc.output": {"text": _text, "stream": _text},
+    "proc.output": {"text": _text, "stream": _text, "partial": _flag},
     "proc.lost": {"n": _count},
     "proc.sleep": {"s": lambda v: _number(v) and v >= 0},
     "prim.new": {"kind": _text, "name": _maybe(_text), "site": _text, "value": _whole, "maxsize": _whole},

@@ -5,7 +5,10 @@ a Unix socket the dashboard listens on (its path is in the process's config,
 or in the environment of a watched program) and writes its records there in
 frames.  Its first message hands over the read ends of two pipes that are
 its stdout and stderr from then on: what it prints becomes ``proc.output``
-records, line by line, even if it is killed a moment later.
+records, line by line, even if it is killed a moment later.  A line written in
+pieces (a row of dots, a prompt) is shown as it grows: a ``proc.output`` with
+``partial`` carries the line so far, and the next one (partial again, or the
+line ended) takes its place.
 
 One thread reads everything here: the listener, the connections, the output
 pipes, the sentinels of the supervisor's own children (their exit codes) and
@@ -43,8 +46,9 @@ SETTLE_NS = 20_000_000
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
 
-# A line printed without its newline (a prompt) is shown after this long.
-PARTIAL_NS = 200_000_000
+# A line printed in pieces (a prompt, a row of dots) is shown as it is after
+# it has not grown for this long: its pieces written together come as one.
+PARTIAL_NS = 100_000_000
 # The longest printed line kept whole; the rest of a longer one is cut off.
 MAX_PRINTED_LINE = 1000
 
@@ -84,8 +88,14 @@ class _Output:
     pid: int
     stream: str  # "out" or "err"
     decoder: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
-    partial: str = ""
-    since_ns: int = 0  # when the partial line began to wait
+    partial: str = ""  # the line not ended yet
+    since_ns: int = 0  # when it last grew
+    shown: str = ""  # what of it the last partial record showed
+    cut: bool = False  # the line is past MAX_PRINTED_LINE: the rest of it is dropped
+
+    @property
+    def unshown(self) -> bool:
+        return self.partial != self.shown
 
 
 class Channels:
@@ -148,6 +158,11 @@ class Channels:
             self._outputs[fd] = output
             self._selector.register(fd, selectors.EVENT_READ, output)
 
+    def printing(self) -> set[int]:
+        """The processes whose output is still open: someone may still write on it."""
+        with self._lock:
+            return {output.pid for output in self._outputs.values()}
+
     def post(self, event: Event) -> None:
         self._inbox.append(event)
         self.wake()
@@ -170,7 +185,7 @@ class Channels:
 
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held or self._closed or any(o.partial for o in self._outputs.values()):
+        if self._held or self._closed or any(o.unshown for o in self._outputs.values()):
             timeout = min(timeout, SETTLE_NS / 1e9)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
@@ -299,38 +314,58 @@ class Channels:
             chunk = b""
         now = now_ns()
         if not chunk:
+            # Every writer has closed it: a line left unended is ended here, as the process left it.
             text = output.partial + output.decoder.decode(b"", final=True)
-            if text:
+            if text or output.shown:
                 into.append(self._line(output, text, now))
-            output.partial = ""
+            output.partial = output.shown = ""
             with self._lock:
                 if self._outputs.pop(output.fd, None) is not None:
                     self._selector.unregister(output.fd)
             os.close(output.fd)
             return
-        text = output.partial + output.decoder.decode(chunk)
+        self._split_lines(output, output.decoder.decode(chunk), now, into)
+
+    def _split_lines(self, output: _Output, text: str, now: int, into: list[Event]) -> None:
         *lines, rest = text.split("\n")
         for line in lines:
-            into.append(self._line(output, line, now))
-        if rest and not output.partial:
+            if output.cut:  # the end of a line already cut off
+                output.cut = False
+                continue
+            into.append(self._line(output, output.partial + line, now))
+            output.partial = output.shown = ""
+        if output.cut:
+            return
+        if rest:
+            output.partial += rest
             output.since_ns = now
-        output.partial = rest
-        if len(rest) > MAX_PRINTED_LINE:
-            into.append(self._line(output, rest, now))
-            output.partial = ""
+        if len(output.partial) > MAX_PRINTED_LINE:
+            into.append(self._line(output, output.partial, now))
+            output.partial = output.shown = ""
+            output.cut = True
 
-    def _line(self, output: _Output, text: str, t: int) -> Event:
-        text = text.removesuffix("\r")
+    def _line(self, output: _Output, text: str, t: int, partial: bool = False) -> Event:
+        """A line of ``output`` (``partial``: a line not ended yet, as it is so far)."""
+        if not partial:
+            text = text.removesuffix("\r")
         if len(text) > MAX_PRINTED_LINE:
             text = text[: MAX_PRINTED_LINE - 1] + "…"
-        return Event(t, output.pid, "proc.output", "", {"stream": output.stream, "text": text})
+        data: dict[str, object] = {"stream": output.stream, "text": text}
+        if partial:
+            data["partial"] = True
+        return Event(t, output.pid, "proc.output", "", data)
 
-    def _flush_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
-        """Lines printed without their newline for a while (a prompt): shown as they are."""
+    def _show_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
+        """Lines written in pieces that stopped growing a while ago: shown as they are so far.
+
+        ``everything``: the run ends, and so do those lines."""
         for output in list(self._outputs.values()):
-            if output.partial and (everything or now - output.since_ns >= PARTIAL_NS):
+            if everything and (output.partial or output.shown):
                 into.append(self._line(output, output.partial, now))
-                output.partial = ""
+                output.partial = output.shown = ""
+            elif output.unshown and now - output.since_ns >= PARTIAL_NS:
+                into.append(self._line(output, output.partial, now, partial=True))
+                output.shown = output.partial
 
     # --- ends ----------------------------------------------------------------------------
 
@@ -349,7 +384,7 @@ class Channels:
         return got
 
     def _settle(self, got: list[Event], now: int) -> list[Event]:
-        self._flush_partials(now, got)
+        self._show_partials(now, got)
         _printed_before_exit(got)
         pending = self._held + got
         if not pending:
@@ -374,7 +409,7 @@ class Channels:
             self._drain(conn, got)
         for output in outputs:
             self._print(output, got)
-        self._flush_partials(now_ns(), got, everything=True)
+        self._show_partials(now_ns(), got, everything=True)
         got.sort(key=lambda e: e.t_ns)
         return got
 

@@ -25,6 +25,10 @@ from mpviz.recording.writer import Recorder, header, open_recorder
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 
+# How long a run that is over waits for what its ended processes still write
+# (by processes that hold their output: a resource tracker, a daemon of theirs).
+LAST_WORDS_NS = 2_000_000_000
+
 
 @dataclass
 class Settings:
@@ -57,6 +61,7 @@ class Run:
         self.supervisor = Supervisor(settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here)
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
+        self._over_ns: int | None = None  # when the lesson said it was over
 
     def begin(self) -> None:
         """Start the lesson's main part (a watched program: start its main)."""
@@ -92,7 +97,20 @@ class Run:
     # --- what the model says, asked of the lesson ---------------------------------------
 
     def finished(self, model: Model, now: int | None = None) -> bool:
-        return self.lesson.finished(model, now_ns() if now is None else now)
+        """The lesson says it is over, and the processes that ended have said their last words.
+
+        A process's output stays open as long as anyone holds it: a program's
+        resource tracker writes its warnings on main's stderr after main has
+        ended.  They are waited for, up to LAST_WORDS_NS, so that nothing
+        printed is lost."""
+        now = now_ns() if now is None else now
+        if not self.lesson.finished(model, now):
+            self._over_ns = None
+            return False
+        if self._over_ns is None:
+            self._over_ns = now
+        gone = {pid for pid in self.supervisor.channels.printing() if pid in model.procs and not model.procs[pid].alive}
+        return not gone or now - self._over_ns >= LAST_WORDS_NS
 
     def verdict(self, model: Model, now: int | None = None, final: bool | None = None) -> Verdict:
         now = now_ns() if now is None else now

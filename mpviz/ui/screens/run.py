@@ -205,8 +205,7 @@ class RunScreen(Screen):
         self.call_after_refresh(log.scroll_end, animate=False)  # once it knows its new length
         for output in self.query(OutputView):
             output.clear()
-            output.add(model, list(model.output)[-MOST_PER_BATCH:])
-            self.call_after_refresh(output.scroll_end, animate=False)
+            output.show(model)
         self.query_one(ProcessTable).reset()
         self._pace.reset()
 
@@ -230,9 +229,9 @@ class RunScreen(Screen):
         whatever shows the passing of time (see :mod:`mpviz.ui.pacing`)."""
         if self._unlogged:
             self.query_one(EventLog).add(self.model, list(self._unlogged))
-            for output in self.query(OutputView):
-                output.add(self.model, list(self._unlogged))
             self._unlogged.clear()
+        for output in self.query(OutputView):
+            output.show(self.model)
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
         plan = self._pace.plan(now, bool(procs or prims), time.monotonic())

@@ -7,7 +7,9 @@ from typing import Any
 from rich.cells import set_cell_size
 from rich.text import Text
 from textual import events
-from textual.widgets import RichLog
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.strip import Strip
 
 from mpviz.model import Model
 from mpviz.telemetry import Event
@@ -32,20 +34,71 @@ def printed(model: Model, event: Event) -> Text:
     if event.data.get("stream") == "err":
         line.stylize("red")
     text.append_text(line)
+    text.expand_tabs()
     return text
 
 
-class OutputView(RichLog, SteadyScrollView):
-    """The newest lines of every process's stdout and stderr (stderr in red)."""
+class OutputView(SteadyScrollView, can_focus=True):
+    """The newest lines of every process's stdout and stderr (stderr in red), from the model.
+
+    A line still being written (a row of dots, a prompt) grows where it
+    stands: the model replaces it as more of it comes (``Model.output``), and
+    this view draws the model's lines as they are, following the newest while
+    it is scrolled to the end.
+    """
+
+    DEFAULT_CSS = """
+    OutputView { overflow: auto; }
+    """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=1000, wrap=False, markup=False, auto_scroll=True, **kwargs)
+        super().__init__(**kwargs)
+        self._model: Model | None = None
+        self._changes = -1
+        self._widest = 0
+        # Each line drawn, by its record (a grown line is a new record: drawn anew).
+        self._drawn: LRUCache[int, tuple[Event, Strip]] = LRUCache(1024)
+
+    def show(self, model: Model) -> None:
+        """Draw the model's printed lines, if they changed since the last time."""
+        if model is self._model and model.output_changes == self._changes:
+            return
+        following = self._model is None or self.scroll_y >= self.max_scroll_y
+        new = model.output_changes - self._changes if model is self._model else len(model.output)
+        self._model, self._changes = model, model.output_changes
+        lines = model.output
+        for i in range(max(0, len(lines) - new), len(lines)):  # the lines that may be new or grown
+            self._widest = max(self._widest, self._strip(lines[i]).cell_length)
+        self.virtual_size = Size(self._widest, len(lines))
+        self.refresh()
+        if following:
+            self.scroll_end(animate=False, x_axis=False)
+
+    def clear(self) -> None:
+        """Forget the lines drawn (a replay moved: another model's lines come)."""
+        self._model, self._changes, self._widest = None, -1, 0
+        self._drawn.clear()
+        self.virtual_size = Size(0, 0)
+        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        # Textual calls RichLog's own on_resize too (handlers run along the MRO).
         self.scroll_end(animate=False)  # keep following the newest lines (see EventLog.on_resize)
 
-    def add(self, model: Model, events: list[Event]) -> None:
-        for event in events:
-            if event.kind == "proc.output":
-                self.write(printed(model, event))
+    def _strip(self, event: Event) -> Strip:
+        drawn = self._drawn.get(id(event))
+        if drawn is not None and drawn[0] is event:
+            return drawn[1]
+        assert self._model is not None
+        strip = Strip(printed(self._model, event).render(self.app.console))
+        self._drawn[id(event)] = (event, strip)
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        lines = self._model.output if self._model is not None else ()
+        index = scroll_y + y
+        if index >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strip(lines[index]).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.apply_style(self.rich_style)
