@@ -23,10 +23,12 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import SupportsIndex
 
 from mpviz import sync
 from mpviz.sync import boot
+from mpviz.sync.base import unseen
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
 
@@ -95,17 +97,50 @@ def _follow_speed(path: str) -> None:
     except OSError:
         return
     read = struct.Struct("d").unpack_from
+    time.sleep = Sleep(_real_sleep, lambda: read(shared)[0])
 
-    def sleep(seconds: float | SupportsIndex) -> None:
-        speed = read(shared)[0]
-        real = float(seconds) / speed if speed > 0 else float(seconds)
-        # Said only for the main thread's sleeps, and not for the shortest
-        # (a polling loop): a helper thread's sleep is not the process asleep.
-        said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
-        if said:
+
+class Sleep:
+    """``time.sleep`` in a watched process: it sleeps in the run's time and says so.
+
+    Always in place, whatever the speed: a process asleep shows as asleep
+    (the table, the timeline, the contention figures), and the dashboard's
+    ``+``/``-`` change the program's pace at any moment.  To the program it
+    is the builtin: it pickles, copies and compares as ``time.sleep`` (by
+    name: a pool's worker gets its own ``time.sleep``), takes the same
+    argument, returns and raises the same (what it cannot divide goes to the
+    builtin as it is), and its repr, name, module and doc are the builtin's.
+    Only its type tells it apart (README, "Watch your own program").
+    """
+
+    def __init__(self, real: Callable[[float], None], speed: Callable[[], float]) -> None:
+        self._real = real
+        self._speed = speed
+        for attribute in ("__name__", "__qualname__", "__module__", "__doc__", "__text_signature__", "__self__"):
+            setattr(self, attribute, getattr(real, attribute))
+
+    def __call__(self, seconds: float | SupportsIndex, /) -> None:
+        try:
+            if not isinstance(seconds, (int, float)) or not seconds >= 0:  # NaN too: the builtin's errors
+                return self._real(seconds)  # type: ignore[arg-type]
+            speed = self._speed()
+            real = seconds / speed if speed > 0 and speed != 1 else seconds
+            # Said only for the main thread's sleeps, and not for the shortest
+            # (a polling loop): a helper thread's sleep is not the process asleep.
+            said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
+            if not said:
+                return self._real(real)
             emit("proc.sleep", "", {"s": float(seconds)})
-        _real_sleep(real)
-        if said:
-            emit("proc.slept")
+            try:
+                return self._real(real)
+            finally:
+                emit("proc.slept")
+        except BaseException as exc:  # (Ctrl+C, a signal's handler raising): the builtin has no frame
+            unseen(exc)
+            raise
 
-    time.sleep = sleep
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+    def __reduce__(self) -> str:
+        return "sleep"  # a global: ``time.sleep``, looked up where it is unpickled

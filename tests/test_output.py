@@ -66,3 +66,16 @@ def test_a_line_in_pieces_grows_in_place(tmp_path: Path) -> None:
     assert texts == [". . . . . done", "main again", "and a last line without its newline"]
     assert ". . . . . done" in seen.mpviz_out
     assert "prints: . . \n" not in seen.mpviz_out  # headless: whole lines only
+
+
+@pytest.mark.parametrize("speed", [None, "2"])
+def test_a_program_cannot_tell_it_is_watched(speed: str | None, tmp_path: Path) -> None:
+    """What it prints of multiprocessing's objects and of time.sleep is what it prints plainly,
+    line for line (addresses and pids aside), at any speed."""
+    path = str(PROGRAMS / "looks_at_itself.py")
+    plain = plainly([path], tmp_path)
+    seen = watched([path], tmp_path, tmp_path / "run.jsonl", *(["--speed", speed] if speed else []))
+    pids = re.compile(r"\b\d{3,}\b")
+    assert [pids.sub("PID", line) for line in _lines(seen.out)] == [pids.sub("PID", line) for line in _lines(plain.out)]
+    assert seen.err == plain.err == []
+    assert seen.code == plain.code == 0

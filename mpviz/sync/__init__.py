@@ -31,7 +31,9 @@ from __future__ import annotations
 from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from typing import Any
 
-from mpviz.sync import events, locks, pool, process, queues
+from mpviz.sync import connection, events, locks, pool, process, queues
+from mpviz.sync import context as contexts
+from mpviz.sync.base import pass_as_theirs
 from mpviz.sync.boot import ORPHAN_EXIT
 from mpviz.sync.context import default_context, instrument_multiprocessing
 from mpviz.sync.pace import Pace, real_seconds, sleep
@@ -87,6 +89,29 @@ __all__ = [
 ]
 
 START_METHODS = ("fork", "spawn", "forkserver")
+
+# What a program gets from multiprocessing passes for multiprocessing's own:
+# its repr, type() and module say so (see base.pass_as_theirs).
+pass_as_theirs(
+    locks.Lock,
+    locks.RLock,
+    locks.Semaphore,
+    locks.BoundedSemaphore,
+    events.Condition,
+    events.Event,
+    events.Barrier,
+    queues.Queue,
+    queues.JoinableQueue,
+    queues.SimpleQueue,
+    connection.Connection,
+    pool.Pool,
+    process.Process,
+    process.ForkProcess,
+    process.SpawnProcess,
+    process.ForkServerProcess,
+    *contexts.CONTEXTS_CLASSES,
+)
+contexts.name_factories_as_theirs()
 
 # multiprocessing's public names are its default context's methods.  Ours
 # are too, except the primitives: there our classes themselves (they take the

@@ -19,7 +19,7 @@ from multiprocessing import context as mp_context
 from typing import Any
 
 from mpviz.sync import connection, events, locks, pool, process, queues
-from mpviz.sync.base import plain
+from mpviz.sync.base import plain, when_imported
 from mpviz.sync.naming import library_caller
 
 # multiprocessing's default context, whose start method ours shares.
@@ -128,9 +128,7 @@ class _Factories(mp_context.BaseContext):
     def Manager(self, *, name: str | None = None) -> Any:  # noqa: N802
         from mpviz.sync import managers  # here: multiprocessing.managers alone costs a child ~7 ms
 
-        manager = managers.SyncManager(ctx=self.get_context(), name=name)
-        manager.start()
-        return manager
+        return managers.start(self.get_context(), name)
 
 
 class ForkContext(_Factories, mp_context.ForkContext):
@@ -143,6 +141,13 @@ class SpawnContext(_Factories, mp_context.SpawnContext):
 
 class ForkServerContext(_Factories, mp_context.ForkServerContext):
     Process = process.ForkServerProcess
+
+
+def name_factories_as_theirs() -> None:
+    """``multiprocessing.Lock`` is a method of the default context: named as multiprocessing names it."""
+    for name, method in vars(_Factories).items():
+        if not name.startswith("_"):
+            method.__qualname__ = f"BaseContext.{name}"
 
 
 CONTEXTS: dict[str, _Factories] = {
@@ -177,6 +182,8 @@ class DefaultContext(_Factories, mp_context.DefaultContext):
 
 default_context = DefaultContext()
 
+CONTEXTS_CLASSES = (ForkContext, SpawnContext, ForkServerContext, DefaultContext)
+
 
 def instrument_multiprocessing() -> None:
     """From now on, in this process, ``multiprocessing`` itself gives mpviz's classes.
@@ -196,10 +203,21 @@ def instrument_multiprocessing() -> None:
     actual = getattr(_MP_DEFAULT, "_actual_context", None)
     if actual is not None:  # a start method already set: keep it, with our classes
         _MP_DEFAULT._actual_context = CONTEXTS[actual.get_start_method()]  # type: ignore[attr-defined]
+    # As multiprocessing has them: its default context's methods (ours), and the Process class (ours).
     for name in multiprocessing.__all__:
-        if hasattr(ours, name):
-            setattr(multiprocessing, name, getattr(ours, name))
+        theirs = getattr(multiprocessing, name, None)
+        if getattr(theirs, "__self__", None) is _MP_DEFAULT:
+            setattr(multiprocessing, name, getattr(default_context, name))
+    multiprocessing.Process = ours.Process  # type: ignore[misc]
     for module in ("multiprocessing.pool", "multiprocessing.managers"):
         loaded = sys.modules.get(module)
         if loaded is not None and hasattr(loaded, "get_context"):
             loaded.get_context = default_context.get_context  # type: ignore[attr-defined]
+    # Managers, every one of them, once the program loads them (not before: it costs ~7 ms).
+    when_imported("multiprocessing.managers", _instrument_managers)
+
+
+def _instrument_managers() -> None:
+    from mpviz.sync import managers
+
+    managers.instrument()

@@ -28,6 +28,7 @@ from multiprocessing import context, process
 from typing import Any
 
 from mpviz.sync import boot
+from mpviz.sync.base import unseen
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.telemetry import emit, short
@@ -153,8 +154,7 @@ class BaseProcess(process.BaseProcess):
                 emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
                 # The traceback multiprocessing prints goes from its _bootstrap
                 # straight to run(), as it would without this frame.
-                if exc.__traceback__ is not None:
-                    exc.__traceback__ = exc.__traceback__.tb_next
+                unseen(exc)
                 raise
 
         # multiprocessing's bootstrap calls self.run() and swallows what it
