@@ -98,6 +98,7 @@ FIGURES = {
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
     "barrier": T("{passed} passed", "通过 {passed} 次"),
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
+    "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
 }
 
@@ -245,6 +246,8 @@ def figures(prim: Prim) -> str:
         return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):
         return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
+    if prim.family == "manager":
+        return FIGURES["manager"](calls=prim.calls, proxies=", ".join(prim.proxies) or "-")
     if prim.family in ("queue", "event", "pipe", "barrier", "pool"):
         return FIGURES[prim.family](
             puts=prim.puts,

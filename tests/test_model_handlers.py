@@ -449,6 +449,31 @@ def test_a_pools_tasks_and_results() -> None:
     assert (pool.puts, pool.gets) == (0, 0), "a pool's work is not a queue's items"
 
 
+@covers("manager.call")
+def test_calls_through_a_managers_proxies_in_words() -> None:
+    m = Model()
+    m.apply(
+        [
+            new(1, 1, "manager /tmp/x", "manager", "mgr", site="prog.py:3", server=2),
+            ev(2, 3, "manager.call", "manager /tmp/x", typeid="dict", method="__setitem__", proxy="d"),
+            ev(3, 4, "manager.call", "manager /tmp/x", typeid="dict", method="__getitem__", proxy="d", error="KeyError"),
+            ev(4, 4, "manager.call", "manager /tmp/x", typeid="Namespace", method="__setattr__", proxy="ns", attr="value"),
+            ev(5, 1, "manager.call", "manager /tmp/x", typeid="Queue", method="get", proxy=""),
+        ]
+    )
+    mgr = m.prim("mgr")
+    assert (mgr.calls, dict(mgr.proxies)) == (4, {"d (dict)": 2, "ns (Namespace)": 1, "Queue": 1})
+    assert [m.describe(e) for e in list(m.log)[1:]] == [
+        "d[…] = … through manager 'mgr'",
+        "d[…] through manager 'mgr' (raised KeyError)",
+        "ns.value = … through manager 'mgr'",
+        "Queue.get(…) through manager 'mgr'",
+    ]
+    assert mgr.last_call is not None and mgr.last_call.pid == 1
+    m.apply([ev(6, 5, "manager.call", "manager /elsewhere", typeid="Foo", method="f", proxy="foo")])
+    assert m.prim("manager /elsewhere").calls == 1, "a manager never announced here is made by its first call"
+
+
 @covers("data.value")
 def test_what_main_reports_of_the_world_is_merged_by_name() -> None:
     m = Model()

@@ -177,6 +177,23 @@ def test_a_managers_dict(tmp_path: Path) -> None:
     assert "SyncManager-1" in done.stdout and "fill #2" in done.stdout
 
 
+def test_every_managers_calls_in_words(tmp_path: Path) -> None:
+    """A program's own BaseManager as well as multiprocessing's, each proxy by its variable, in every process."""
+    done = watch(OURS / "managers.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["tally 2 5", "shared {'child': 'hello'} answer 42"]
+    out = done.stdout
+    assert "created manager 'counters' at managers.py:28" in out
+    assert "tally.add(…) through manager 'counters'" in out
+    assert "created manager 'manager' at managers.py:33" in out
+    assert "ns.answer = … through manager 'manager'" in out
+    assert "inbox.put(…) through manager 'manager'" in out
+    child_lines = [line for line in out.splitlines() if " child #0 " in line]
+    assert any("inbox.get(…) through manager 'manager'" in line for line in child_lines)
+    assert any("shared[…] = … through manager 'manager'" in line for line in child_lines)
+    assert "manager 'counters' at managers.py:28: 2 calls through tally (Counter)" in out
+
+
 def test_a_grandchild_under_fork_takes_a_lock_passed_down(tmp_path: Path) -> None:
     record = tmp_path / "run.jsonl"
     done = watch(OURS / "fork_grandchild.py", "--record", str(record), cwd=tmp_path)

@@ -284,6 +284,10 @@ class Prim:
     # Pools: tasks handed out, results got back.
     tasks: int = 0
     results: int = 0
+    # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
+    calls: int = 0
+    proxies: Counter[str] = field(default_factory=Counter)
+    last_call: Event | None = None
     # Queues and pipes.
     depth: int = 0
     deepest: int = 0

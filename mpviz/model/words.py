@@ -112,6 +112,40 @@ POOL = {
     "run": T("runs a task of {func} from pool '{obj}'", "运行进程池 '{obj}' 的一个 {func} 任务"),
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
 }
+MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
+RAISED = T(" (raised {error})", "(抛出 {error})")
+# A call through a proxy as the program wrote it ("{0}" is the proxy, "{1}" the attribute).
+CALLS = {
+    "__getitem__": "{0}[…]",
+    "__setitem__": "{0}[…] = …",
+    "__delitem__": "del {0}[…]",
+    "__len__": "len({0})",
+    "__contains__": "… in {0}",
+    "__iter__": "iter({0})",
+    "__next__": "next({0})",
+    "__repr__": "repr({0})",
+    "__str__": "str({0})",
+    "__getattribute__": "{0}.{1}",
+    "__setattr__": "{0}.{1} = …",
+    "__delattr__": "del {0}.{1}",
+    "#GETVALUE": "a copy of {0}",
+}
+
+
+def proxy_name(data: Mapping[str, Any]) -> str:
+    """A proxy as a person reads it: its variable and its type ("d (dict)"), or its type alone."""
+    typeid = str(data.get("typeid", "?"))
+    return f"{data['proxy']} ({typeid})" if data.get("proxy") else typeid
+
+
+def proxy_call(data: Mapping[str, Any]) -> str:
+    """A call through a proxy, as the program wrote it: ``d[…] = …``, ``ns.value``, ``lock.acquire(…)``."""
+    proxy = str(data.get("proxy") or data.get("typeid", "?"))
+    method = str(data.get("method", "?"))
+    form = CALLS.get(method, "{0}." + method + "(…)")
+    return form.format(proxy, data.get("attr") or "…")
+
+
 PIPE = {
     "send": T("sent {item!r} through pipe '{obj}' (end {end})", "通过管道 '{obj}' 发送 {item!r}(端 {end})"),
     "recv": T("received {item!r} from pipe '{obj}' (end {end})", "从管道 '{obj}' 收到 {item!r}(端 {end})"),
@@ -167,6 +201,9 @@ def _phrase(event: Event, obj: str) -> str | None:
         return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None
     if family == "pipe":
         return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
+    if kind == "manager.call":
+        error = RAISED(error=d["error"]) if d.get("error") else ""
+        return MANAGER(call=proxy_call(d), obj=obj, error=error)
     if family == "proc":
         return _proc(op, obj, d)
     if family == "prim" and op == "new":

@@ -2,7 +2,8 @@
 
 A primitive's name is the ``name=`` keyword when given; else the variable the
 creating line assigns to (``lock = Lock()`` -> "lock", ``self.q = Queue()`` ->
-"q", ``a, b = Pipe()`` -> "a/b"); else its kind.  Its site is "file.py:LINE"
+"q", ``a, b = Pipe()`` -> "a/b", ``with Manager() as manager:`` -> "manager");
+else its kind.  Its site is "file.py:LINE"
 of the first frame outside mpviz.sync, multiprocessing and
 concurrent.futures: the user's line, not ours or the library's.
 """
@@ -32,6 +33,9 @@ _LIBRARIES = (
 
 # The assignment targets at the start of a line: "lock", "self.q", "a, b", "(a, b)", "x: T".
 _TARGETS = re.compile(r"\s*\(?\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\)?\s*(?::[^=]+)?=(?!=)")
+
+# A with statement's one item: "with Manager() as manager:".
+_WITH_AS = re.compile(r"\s*(?:async\s+)?with\s+.*?\bas\s+([A-Za-z_]\w*)\s*:")
 
 # After a fork the pid changes, so ids stay unique without resetting the count.
 _serial = itertools.count(1)
@@ -70,7 +74,8 @@ def _assigned(filename: str, lineno: int, column: int) -> str:
     line = linecache.getline(filename, lineno)
     match = _TARGETS.match(line)
     if match is None:
-        return ""
+        held = _WITH_AS.match(line)  # with Pool(4) as pool:
+        return held.group(1) if held else ""
     targets = [target.strip().rpartition(".")[2] for target in match.group(1).split(",")]
     if len(targets) > 1 and column >= 0:
         indent = len(line) - len(line.lstrip())
