@@ -456,8 +456,19 @@ def test_calls_through_a_managers_proxies_in_words() -> None:
         [
             new(1, 1, "manager /tmp/x", "manager", "mgr", site="prog.py:3", server=2),
             ev(2, 3, "manager.call", "manager /tmp/x", typeid="dict", method="__setitem__", proxy="d"),
-            ev(3, 4, "manager.call", "manager /tmp/x", typeid="dict", method="__getitem__", proxy="d", error="KeyError"),
-            ev(4, 4, "manager.call", "manager /tmp/x", typeid="Namespace", method="__setattr__", proxy="ns", attr="value"),
+            ev(
+                3, 4, "manager.call", "manager /tmp/x", typeid="dict", method="__getitem__", proxy="d", error="KeyError"
+            ),
+            ev(
+                4,
+                4,
+                "manager.call",
+                "manager /tmp/x",
+                typeid="Namespace",
+                method="__setattr__",
+                proxy="ns",
+                attr="value",
+            ),
             ev(5, 1, "manager.call", "manager /tmp/x", typeid="Queue", method="get", proxy=""),
         ]
     )

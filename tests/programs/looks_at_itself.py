@@ -47,7 +47,9 @@ if __name__ == "__main__":
     show("array", multiprocessing.Array("i", 3))
     a, b = multiprocessing.Pipe()
     show("pipe end", a)
-    print("isinstance:", isinstance(lock, multiprocessing.synchronize.Lock), isinstance(q, multiprocessing.queues.Queue))
+    print(
+        "isinstance:", isinstance(lock, multiprocessing.synchronize.Lock), isinstance(q, multiprocessing.queues.Queue)
+    )
     p = Process(target=child, args=(q,))
     show("process", p)
     p.start()
