@@ -141,7 +141,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
                     for cycle in deadlocked(model):
-                        if tuple(link.pid for link in cycle) == anomaly.pids:
+                        if tuple(link.actor for link in cycle) == anomaly.pids:
                             output.writelines(f"{'':34}{line}\n" for line in cycle_lines(model, cycle))
 
     stopped_by: Stop | None = None

@@ -29,6 +29,7 @@ from typing import SupportsIndex
 from mpviz import sync
 from mpviz.sync import boot
 from mpviz.sync.base import unseen
+from mpviz.sync.sites import say
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
 
@@ -130,11 +131,11 @@ class Sleep:
             said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
             if not said:
                 return self._real(real)
-            emit("proc.sleep", "", {"s": float(seconds)})
+            say("proc.sleep", "", {"s": float(seconds)})
             try:
                 return self._real(real)
             finally:
-                emit("proc.slept")
+                say("proc.slept")
         except BaseException as exc:  # (Ctrl+C, a signal's handler raising): the builtin has no frame
             unseen(exc)
             raise

@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 from test_model import S, ev, new, spawn
 
-from mpviz.model import Model, Phase
+from mpviz.model import Model, Phase, find_anomalies
 from mpviz.model.state import HANDLERS
 from mpviz.model.timing import Activity
 
@@ -495,6 +495,96 @@ def test_what_main_reports_of_the_world_is_merged_by_name() -> None:
 
 
 # --- every kind has a test ----------------------------------------------------------------------
+
+
+# --- where, and which thread ---------------------------------------------------------------------
+
+
+def site(t: float, pid: int, site_id: str, line: int, func: str, text: str) -> object:
+    return ev(t, pid, "site.new", site_id, file=f"/home/me/prog{pid}.py", line=line, func=func, text=text)
+
+
+@covers("site.new")
+def test_a_wait_says_where_it_waits() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "worker", "consumer"),
+            new(0, 10, "10.1", "queue", "inbox"),
+            site(1, 10, "10@1", 9, "consume", "item = inbox.get()"),
+            ev(1, 10, "queue.get_blocked", "10.1", at="10@1"),
+        ]
+    )
+    assert m.sites["10@1"].where == "prog10.py:9 in consume"
+    assert m.procs[10].state == "blocked on get from 'inbox' at prog10.py:9 in consume"
+    assert m.procs[10].at == "10@1"
+    m.apply([ev(2, 10, "queue.get", "10.1", item="x", at="10@1")])
+    assert m.procs[10].state == "running" and m.procs[10].at == ""
+
+
+@covers("proc.thread", "proc.thread_end")
+def test_a_threads_wait_never_overwrites_its_main_threads() -> None:
+    """Main blocks on a get while a helper thread joins another: each keeps its own state."""
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "10.1", "queue", "inbox"),
+            ev(1, 10, "queue.get_blocked", "10.1"),
+            ev(2, 10, "proc.thread", "helper", th=11),
+            ev(2, 10, "proc.join", "child", child=20, th=11),
+        ]
+    )
+    main, helper = m.procs[10], m.procs[10].threads[11]
+    assert main.phase is Phase.BLOCKED and main.state == "blocked on get from 'inbox'"
+    assert helper.name == "helper" and helper.phase is Phase.BLOCKED and "join" in helper.state
+    assert m.pid_of(11) == 10 and m.name_of(11) == "main: helper"
+    m.apply([ev(3, 10, "proc.joined", "child", child=20, ended=True, th=11)])
+    assert helper.phase is Phase.RUNNING and main.phase is Phase.BLOCKED, "the helper's join ended, not main's get"
+    m.apply([ev(4, 10, "proc.thread_end", "", th=11)])
+    assert 11 not in m.procs[10].threads, "an ended thread that holds nothing is forgotten"
+
+
+def test_two_threads_of_one_process_deadlock_named_with_both_threads_and_sites() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "worker", "worker"),
+            new(0, 10, "10.1", "lock", "a"),
+            new(0, 10, "10.2", "lock", "b"),
+            site(0, 10, "10@1", 5, "left", "with b:"),
+            site(0, 10, "10@2", 9, "right", "with a:"),
+            ev(1, 10, "proc.thread", "t1", th=11),
+            ev(1, 10, "proc.thread", "t2", th=12),
+            ev(1, 10, "lock.acquired", "10.1", th=11),
+            ev(1, 10, "lock.acquired", "10.2", th=12),
+            ev(2, 10, "lock.wait", "10.2", th=11, at="10@1"),
+            ev(2, 10, "lock.wait", "10.1", th=12, at="10@2"),
+        ]
+    )
+    (deadlock,) = [a for a in find_anomalies(m, 10 * S) if a.kind == "deadlock"]
+    assert set(deadlock.pids) == {11, 12}
+    assert "worker (pid 10, thread 't1') at prog10.py:5 in left holds 'a' and waits for 'b'" in deadlock.text
+    assert "worker (pid 10, thread 't2') at prog10.py:9 in right holds 'b' and waits for 'a'" in deadlock.text
+    assert m.procs[10].waiting_on is None and m.procs[10].phase is not Phase.BLOCKED, (
+        "its main thread waits for nothing"
+    )
+
+
+def test_a_thread_that_ended_holding_a_lock_holds_it_for_ever() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "10.1", "lock", "door"),
+            ev(1, 10, "proc.thread", "keeper", th=11),
+            ev(1, 10, "lock.acquired", "10.1", th=11),
+            ev(2, 10, "proc.thread_end", "", th=11),
+            ev(3, 10, "lock.wait", "10.1"),
+        ]
+    )
+    kinds = {a.kind for a in find_anomalies(m, 10 * S)}
+    assert "dead-holder" in kinds, "the lock's holder is gone: main waits for ever"
 
 
 def test_every_kind_in_the_handler_table_has_a_test() -> None:

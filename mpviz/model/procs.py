@@ -7,7 +7,7 @@ import math
 from collections import deque
 
 from mpviz.lang import T
-from mpviz.model.reducer import block, proc_of, set_state, settle, stop_waiting, unblock
+from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
 from mpviz.model.state import Model, Phase, Proc, Said, Stats, handles
 from mpviz.telemetry import Event
 
@@ -75,9 +75,12 @@ def proc_exit(model: Model, event: Event) -> None:
     proc.exit_signal = str(signal) if signal else None
     proc.exited_ns = event.t_ns
     proc.stopped = False
-    proc.blocked, proc.waiting_on = "", None
-    # A dead process waits for nothing; but what it holds stays held: a
-    # multiprocessing lock is not released when its holder dies.
+    proc.blocked, proc.waiting_on, proc.at = "", None, ""
+    for thread in proc.threads.values():
+        thread.blocked, thread.waiting_on, thread.at = "", None, ""
+    # A dead process waits for nothing, in none of its threads; but what it holds stays
+    # held: a multiprocessing lock is not released when its holder dies.
+    actors = [proc.pid, *proc.threads]
     for prim in model.prims.values():
         timing = prim.timing
         for waiting, durations in (
@@ -85,8 +88,9 @@ def proc_exit(model: Model, event: Event) -> None:
             (prim.blocked_get, timing.get_blocked),
             (prim.blocked_put, timing.put_blocked),
         ):
-            if stop_waiting(waiting, proc.pid, event.t_ns, durations):
-                model.dirty_prims.add(prim.id)
+            for actor in actors:
+                if stop_waiting(waiting, actor, event.t_ns, durations):
+                    model.dirty_prims.add(prim.id)
     proc.sleeping = False
     proc.split.end(event.t_ns)
     set_state(model, proc, event.t_ns, Phase.EXITED, proc.exit_words())
@@ -131,9 +135,9 @@ def _amount(value: object, default: int) -> int:
 
 @handles("proc.sleep", "proc.slept")
 def proc_sleep(model: Model, event: Event) -> None:
-    proc = proc_of(model, event)
-    proc.sleeping = event.kind == "proc.sleep"
-    settle(model, proc, event.t_ns)
+    actor = actor_of(model, event)
+    actor.sleeping = event.kind == "proc.sleep"
+    settle(model, actor, event.t_ns)
 
 
 @handles("proc.output")
@@ -166,14 +170,14 @@ def _replace(lines: deque[Event], old: Event | None, new: Event) -> None:
 def proc_join(model: Model, event: Event) -> None:
     child = event.data.get("child")
     name = model.name_of(child) if isinstance(child, int) else event.obj
-    proc = block(model, event, JOINING(name=name))
-    proc.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
+    actor = block(model, event, JOINING(name=name))
+    actor.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
 
 
 @handles("proc.joined")
 def proc_joined(model: Model, event: Event) -> None:
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.waiting_on is not None and proc.waiting_on.startswith("pid "):
+    actor = actor_of(model, event)
+    if actor.waiting_on is not None and actor.waiting_on.startswith("pid "):
         unblock(model, event)
 
 

@@ -18,13 +18,14 @@ modules of their own, for the same reason.
 from __future__ import annotations
 
 import heapq
+import os
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import accumulate
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from mpviz import lang
 from mpviz.lang import T
@@ -103,6 +104,43 @@ class Said:
                 self.sums[key] = self.sums.get(key, 0) + value
 
 
+class Site(NamedTuple):
+    """Where in the user's code an operation was made (``site.new``)."""
+
+    file: str
+    line: int
+    func: str
+    text: str  # the line's source
+
+    @property
+    def where(self) -> str:
+        """``consumer.py:9 in consume``."""
+        return f"{os.path.basename(self.file)}:{self.line} in {self.func}"
+
+
+@dataclass
+class Thread:
+    """A thread of a process other than its main thread (which is the :class:`Proc` itself):
+    what it waits for and holds, known from its records (``th``: its native id, ``tid``)."""
+
+    tid: int
+    pid: int
+    name: str = ""
+    blocked: str = ""
+    waiting_on: str | None = None
+    holds: dict[str, int] = field(default_factory=dict)
+    sleeping: bool = False
+    at: str = ""  # the site of what it waits for now
+    state: str = ""
+    phase: Phase = Phase.RUNNING
+    since_ns: int = 0
+    ended: bool = False  # (kept only while it holds something)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"thread {self.tid}"
+
+
 @dataclass
 class Proc:
     pid: int
@@ -118,6 +156,9 @@ class Proc:
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
+    at: str = ""  # the site of what its main thread waits for now
+    # Its other threads that ever waited for or held something, by native id.
+    threads: dict[int, Thread] = field(default_factory=dict)
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
@@ -353,6 +394,10 @@ class Anomaly(NamedTuple):
     pids: tuple[int, ...] = ()
 
 
+# Who takes part in a wait or a hold: a process's main thread (the Proc) or another of its threads.
+# Primitives key their holders and waiters by its id: the pid, or the thread's native id.
+Actor: TypeAlias = Proc | Thread
+
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
 
@@ -365,6 +410,10 @@ class Model:
         # By id (what the records carry); ``_named`` finds them by display name.
         self.prims: dict[str, Prim] = {}
         self._named: dict[str, str] = {}
+        # Where operations were made (``site.new``), by id; which process each thread belongs to.
+        self.sites: dict[str, Site] = {}
+        self.thread_pid: dict[int, int] = {}
+        self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
         self.counts: Counter[str] = Counter()
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
@@ -423,8 +472,40 @@ class Model:
     # --- reading ----------------------------------------------------------
 
     def name_of(self, pid: int) -> str:
+        """A process's name; a thread's (its id in a primitive's tables) as "process: thread"."""
         proc = self.procs.get(pid)
-        return proc.name if proc else f"pid {pid}"
+        if proc is not None:
+            return proc.name
+        owner = self.thread_pid.get(pid)
+        if owner is not None and owner in self.procs:
+            return f"{self.procs[owner].name}: {self.thread_names.get(pid) or f'thread {pid}'}"
+        return f"pid {pid}"
+
+    def pid_of(self, actor: int) -> int:
+        """The process an actor id (a pid, or a thread's native id) belongs to."""
+        return self.thread_pid.get(actor, actor)
+
+    def actor(self, actor: int) -> Actor | None:
+        """A process's main thread (``actor`` is its pid) or another of its threads."""
+        proc = self.procs.get(actor)
+        if proc is not None:
+            return proc
+        owner = self.procs.get(self.thread_pid.get(actor, -1))
+        return owner.threads.get(actor) if owner is not None else None
+
+    def live_actors(self) -> list[tuple[int, Actor]]:
+        """Every thread known to wait or hold, of every live process: (id, actor)."""
+        out: list[tuple[int, Actor]] = []
+        for proc in self.procs.values():
+            if proc.alive:
+                out.append((proc.pid, proc))
+                out.extend((tid, thread) for tid, thread in proc.threads.items() if not thread.ended)
+        return out
+
+    def where(self, site_id: str) -> str:
+        """A site in words (``consumer.py:9 in consume``), "" if unknown."""
+        site = self.sites.get(site_id)
+        return site.where if site is not None else ""
 
     def by_role(self, role: str) -> list[Proc]:
         return [p for p in self.procs.values() if p.role == role]
@@ -442,12 +523,18 @@ class Model:
         return prim.name if prim else prim_id
 
     def describe(self, event: Event) -> str | None:
-        """The record in words, primitives by their display names."""
-        return describe(event, self.prim_name(event.obj))
+        """The record in words, primitives by their display names, a wait with where it waits."""
+        return describe(event, self.prim_name(event.obj), self._where(event))
 
     def line(self, event: Event) -> str | None:
-        """The record as one log line (the headless output, the event log)."""
-        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self.prim_name(event.obj))
+        """The record as one log line (the headless output, the event log): by its thread, if not the main one."""
+        th = event.data.get("th")
+        who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
+        return line(event, self.t0 or event.t_ns, who, self.prim_name(event.obj), self._where(event))
+
+    def _where(self, event: Event) -> str:
+        at = event.data.get("at")
+        return self.where(at) if isinstance(at, str) else ""
 
     def said(self, state: str) -> int:
         """How often any process said ``state``, over the whole run."""

@@ -257,27 +257,50 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     return None
 
 
-def describe(event: Event, obj: str | None = None) -> str | None:
+# Records not worth a line: samples, and what is said once (a site, a thread's name and end).
+UNSAID = ("proc.stats", "proc.stdio", "proc.sleep", "proc.slept", "site.new", "proc.thread", "proc.thread_end")
+# Records of a wait beginning: their line says where the wait is (``at``).
+WAITS = (
+    "lock.wait",
+    "rlock.wait",
+    "sem.wait",
+    "cond.wait",
+    "event.wait",
+    "barrier.wait",
+    "queue.put_blocked",
+    "queue.get_blocked",
+    "queue.join_wait",
+    "pipe.recv_blocked",
+    "proc.join",
+)
+AT_SITE = T("{words} at {where}", "{words}({where})")
+# Fields every operation's record may carry, about where and which thread, not what.
+_WHERE_FIELDS = {"at", "th"}
+
+
+def describe(event: Event, obj: str | None = None, where: str = "") -> str | None:
     """The event in words, or None for records not worth a line (stats samples).
 
     ``obj`` is the display name of the primitive the record is about (the
-    model's, for an id); the record's own ``obj`` if not given.
+    model's, for an id); the record's own ``obj`` if not given.  ``where``: the
+    site of the record (``prog.py:9 in f``), said for the start of a wait.
     """
-    if event.kind in ("proc.stats", "proc.stdio", "proc.sleep", "proc.slept"):
+    if event.kind in UNSAID:
         return None
     name = event.obj if obj is None else obj
     words = _phrase(event, name)
     if words == "":
         return None
-    return words or f"{event.kind} {name}{_details(event.data)}"
+    words = words or f"{event.kind} {name}{_details(event.data, _WHERE_FIELDS)}"
+    return AT_SITE(words=words, where=where) if where and event.kind in WAITS else words
 
 
 WHO = 14
 
 
-def line(event: Event, t0: int, who: str, obj: str | None = None) -> str | None:
+def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "") -> str | None:
     """One log line: seconds since start, pid, actor, what happened."""
-    words = describe(event, obj)
+    words = describe(event, obj, where)
     if words is None:
         return None
     return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {lang.ljust(who, WHO)} {words}"

@@ -31,6 +31,7 @@ from typing import Any
 
 from mpviz.sync.base import unseen
 from mpviz.sync.naming import name_and_site
+from mpviz.sync.sites import say
 from mpviz.telemetry import MAX_TEXT, emit, now_ns
 
 _done = False
@@ -118,10 +119,10 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = callmethod(self, methodname, args, {} if kwds is None else kwds)
         except BaseException as exc:
-            emit("manager.call", manager_id(self._token.address), {**facts, "error": type(exc).__name__}, t_ns=t)
+            say("manager.call", manager_id(self._token.address), {**facts, "error": type(exc).__name__}, t_ns=t)
             unseen(exc)
             raise
-        emit("manager.call", manager_id(self._token.address), facts, t_ns=t)
+        say("manager.call", manager_id(self._token.address), facts, t_ns=t)
         return result
 
     return call

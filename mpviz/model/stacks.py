@@ -1,0 +1,209 @@
+"""Python stacks, and what a stack says a thread is waiting in.
+
+A stack comes from the process itself (a watched process answers a request
+with ``sys._current_frames()``) or from outside (``py-spy dump``, when the
+process cannot answer or is only attached to).  Either way it arrives as
+``proc.stack`` records, one per thread:
+
+    data = {"req": n, "tid": native thread id, "name": thread name,
+            "frames": [[file, line, function, source line], …]  (outermost first),
+            "call": the call being made in the innermost frame, if known,
+            "by": "self" or "py-spy"}
+
+and a ``proc.stacks`` record that ends a request: ``{"req": n, "threads": k}``
+(``"missing"``: why no stack could be read).
+
+:func:`infer` reads a thread's stack the way a person would: the innermost
+frame of a library call known to block (``multiprocessing``'s locks, queues,
+pipes and joins, ``threading``, ``queue``, ``subprocess``, ``select``) names
+what it waits for, and the first frame outside the libraries names the
+user's line.  A stack whose innermost frame is the user's own code waits in
+whatever that line calls (a socket's ``recv``, ``time.sleep``, a C call);
+the call's words then come from the line itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sysconfig
+from typing import Any, NamedTuple
+
+
+class Frame(NamedTuple):
+    file: str
+    line: int
+    function: str
+    text: str  # the line's source, stripped ("" if unknown)
+
+    @property
+    def site(self) -> str:
+        """``consumer.py:9 in consume``."""
+        return f"{os.path.basename(self.file)}:{self.line} in {self.function}"
+
+
+class ThreadStack(NamedTuple):
+    tid: int
+    name: str
+    frames: tuple[Frame, ...]  # outermost first
+    call: str = ""  # what the innermost frame is calling, when the process said
+
+
+class Inferred(NamedTuple):
+    """What a stack says a thread waits in (``kind``), in words (``what``), and the user's frame."""
+
+    kind: str  # lock, queue, pipe, event, cond, join, manager, sleep, socket, subprocess, select, thread, call
+    what: str  # "multiprocessing Lock.acquire", "socket recv", "q.get()"
+    frame: Frame | None  # the first frame outside the libraries (None: the stack is all library)
+
+
+# Library files by the tail of their path, for another interpreter's standard library.
+_LIBRARIES = (
+    "multiprocessing/",
+    "concurrent/futures/",
+    "threading.py",
+    "queue.py",
+    "subprocess.py",
+    "selectors.py",
+    "socket.py",
+    "socketserver.py",
+    "asyncio/",
+)
+_MPVIZ = os.sep + "mpviz" + os.sep
+
+# (file tail, function) → (kind, words): library calls known to block, innermost first wins.
+_KNOWN: dict[tuple[str, str], tuple[str, str]] = {
+    ("multiprocessing/synchronize.py", "__enter__"): ("lock", "multiprocessing lock acquire"),
+    ("multiprocessing/synchronize.py", "acquire"): ("lock", "multiprocessing lock acquire"),
+    ("multiprocessing/synchronize.py", "wait"): ("event", "multiprocessing wait"),
+    ("multiprocessing/synchronize.py", "wait_for"): ("cond", "multiprocessing Condition.wait_for"),
+    ("multiprocessing/queues.py", "get"): ("queue", "multiprocessing Queue.get"),
+    ("multiprocessing/queues.py", "put"): ("queue", "multiprocessing Queue.put"),
+    ("multiprocessing/queues.py", "join"): ("queue", "multiprocessing JoinableQueue.join"),
+    ("multiprocessing/connection.py", "recv"): ("pipe", "multiprocessing Connection.recv"),
+    ("multiprocessing/connection.py", "recv_bytes"): ("pipe", "multiprocessing Connection.recv_bytes"),
+    ("multiprocessing/connection.py", "poll"): ("pipe", "multiprocessing Connection.poll"),
+    ("multiprocessing/connection.py", "wait"): ("pipe", "multiprocessing.connection.wait"),
+    ("multiprocessing/process.py", "join"): ("join", "Process.join"),
+    ("multiprocessing/popen_fork.py", "wait"): ("join", "Process.join"),
+    ("multiprocessing/managers.py", "_callmethod"): ("manager", "a Manager call"),
+    ("multiprocessing/pool.py", "wait"): ("join", "a Pool result"),
+    ("multiprocessing/pool.py", "get"): ("join", "a Pool result"),
+    ("multiprocessing/pool.py", "join"): ("join", "Pool.join"),
+    ("concurrent/futures/_base.py", "result"): ("join", "a future's result"),
+    ("concurrent/futures/_base.py", "as_completed"): ("join", "as_completed"),
+    ("concurrent/futures/_base.py", "wait"): ("join", "futures.wait"),
+    ("threading.py", "wait"): ("event", "threading wait"),
+    ("threading.py", "wait_for"): ("cond", "threading Condition.wait_for"),
+    ("threading.py", "acquire"): ("lock", "threading Semaphore.acquire"),
+    ("threading.py", "join"): ("thread", "Thread.join"),
+    ("threading.py", "_wait_for_tstate_lock"): ("thread", "Thread.join"),
+    ("queue.py", "get"): ("queue", "queue.Queue.get"),
+    ("queue.py", "put"): ("queue", "queue.Queue.put"),
+    ("queue.py", "join"): ("queue", "queue.Queue.join"),
+    ("subprocess.py", "wait"): ("subprocess", "subprocess wait"),
+    ("subprocess.py", "communicate"): ("subprocess", "subprocess communicate"),
+    ("subprocess.py", "run"): ("subprocess", "subprocess.run"),
+    ("selectors.py", "select"): ("select", "select"),
+    ("socket.py", "accept"): ("socket", "socket accept"),
+    ("socket.py", "readinto"): ("socket", "socket read"),
+}
+
+# The call a line makes, when only the line is known: the last ``name(`` on it (``conn.recv(1024)``).
+_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+# Words for calls the user's own line makes, by the called name's last part.
+_CALLS = {
+    "sleep": "sleep",
+    "recv": "socket",
+    "recvfrom": "socket",
+    "recv_into": "socket",
+    "accept": "socket",
+    "connect": "socket",
+    "sendall": "socket",
+    "select": "select",
+    "poll": "select",
+    "input": "input",
+    "read": "read",
+    "readline": "read",
+    "wait": "call",
+    "join": "call",
+    "acquire": "call",
+}
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"].rstrip("/") + "/"
+
+
+def _library(file: str) -> str:
+    """The standard library's path of a file ("multiprocessing/queues.py"), or "" for the user's own.
+
+    This interpreter's standard library, or (a program attached to may run on
+    another Python) a path that looks like one: ``…/python3.X/…``."""
+    path = file.replace(os.sep, "/")
+    if path.startswith(_STDLIB):
+        rest = path[len(_STDLIB) :]
+        return "" if rest.startswith(("site-packages/", "dist-packages/")) else rest
+    if "/python3" not in path or "-packages/" in path:
+        return ""
+    for tail in _LIBRARIES:
+        at = path.rfind("/" + tail)
+        if at >= 0:
+            return path[at + 1 :]
+    return ""
+
+
+def _ours(file: str) -> bool:
+    return _MPVIZ in file
+
+
+def _user_index(frames: tuple[Frame, ...] | list[Frame]) -> int:
+    """The index of the innermost frame outside the libraries and mpviz (-1: none)."""
+    for i in range(len(frames) - 1, -1, -1):
+        file = frames[i].file
+        if not _library(file) and not _ours(file) and not file.startswith("<frozen"):
+            return i
+    return -1
+
+
+def user_frame(frames: tuple[Frame, ...] | list[Frame]) -> Frame | None:
+    """The innermost frame outside the libraries and mpviz: the user's line."""
+    i = _user_index(frames)
+    return frames[i] if i >= 0 else None
+
+
+def infer(stack: ThreadStack) -> Inferred | None:
+    """What the thread waits in, read off its stack (None: no frames).
+
+    From the user's line inward, the first library call known to block names
+    it: ``q.get()`` waits in ``multiprocessing Queue.get``, not in the pipe
+    read that the get does inside."""
+    frames = stack.frames
+    if not frames:
+        return None
+    u = _user_index(frames)
+    user = frames[u] if u >= 0 else None
+    for frame in frames[u + 1 :]:
+        known = _KNOWN.get((_library(frame.file), frame.function))
+        if known is not None:
+            return Inferred(known[0], known[1], user)
+    if user is None or u < len(frames) - 1:
+        inner = frames[u + 1] if user is not None else frames[-1]
+        return Inferred("call", inner.function, user)
+    call = stack.call or _last_call(user.text)
+    name = call.partition("(")[0].rpartition(".")[2]
+    return Inferred(_CALLS.get(name, "call"), call or user.function, user)
+
+
+def _last_call(text: str) -> str:
+    calls = _CALL.findall(text)
+    return f"{calls[-1]}()" if calls else ""
+
+
+def from_record(data: dict[str, Any]) -> ThreadStack:
+    """A ``proc.stack`` record's thread (fields checked by the recording reader or the wire)."""
+    frames = tuple(
+        Frame(str(f[0]), int(f[1]), str(f[2]), str(f[3]) if len(f) > 3 else "")
+        for f in data.get("frames", ())
+        if isinstance(f, (list, tuple)) and len(f) >= 3 and isinstance(f[1], int)
+    )
+    return ThreadStack(int(data.get("tid", 0)), str(data.get("name", "")), frames, str(data.get("call", "")))

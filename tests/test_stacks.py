@@ -1,0 +1,71 @@
+"""What a Python stack says a thread waits in: the library call nearest the user's line, or the line's own call."""
+
+from __future__ import annotations
+
+import multiprocessing.connection
+import multiprocessing.queues
+import subprocess
+import threading
+
+from mpviz.model.stacks import Frame, ThreadStack, from_record, infer, user_frame
+
+
+def stack(*frames: Frame, call: str = "") -> ThreadStack:
+    return ThreadStack(7, "MainThread", frames, call)
+
+
+USER = Frame("/home/me/prog.py", 10, "consume", "item = inbox.get()")
+
+
+def test_the_library_call_nearest_the_users_line_names_the_wait() -> None:
+    """A get waits in Queue.get, not in the pipe read the get makes inside."""
+    got = infer(
+        stack(
+            Frame("/home/me/prog.py", 30, "<module>", "consume(q)"),
+            USER,
+            Frame(multiprocessing.queues.__file__, 103, "get", "res = self._recv_bytes()"),
+            Frame(multiprocessing.connection.__file__, 216, "recv_bytes", "buf = self._recv_bytes(maxlength)"),
+        )
+    )
+    assert got is not None and (got.kind, got.what, got.frame) == ("queue", "multiprocessing Queue.get", USER)
+    assert got.frame.site == "prog.py:10 in consume"
+
+
+def test_a_wait_in_threading_and_in_subprocess() -> None:
+    join = infer(
+        stack(
+            USER,
+            Frame(threading.__file__, 1112, "join", ""),
+            Frame(threading.__file__, 1150, "_wait_for_tstate_lock", ""),
+        )
+    )
+    assert join is not None and join.kind == "thread" and join.frame == USER
+    wait = infer(
+        stack(USER, Frame(subprocess.__file__, 1264, "wait", ""), Frame(subprocess.__file__, 2000, "_wait", ""))
+    )
+    assert wait is not None and (wait.kind, wait.what) == ("subprocess", "subprocess wait")
+
+
+def test_a_wait_in_a_c_call_is_named_by_the_users_line() -> None:
+    """socket.recv and time.sleep are C: the innermost frame is the user's own line."""
+    recv = infer(stack(Frame("/home/me/client.py", 12, "talk", "data = conn.recv(1024)")))
+    assert recv is not None and (recv.kind, recv.what) == ("socket", "conn.recv()")
+    said = infer(stack(Frame("/home/me/client.py", 12, "talk", "data = conn.recv(1024)"), call="conn.recv(1024)"))
+    assert said is not None and said.what == "conn.recv(1024)", "the call as the process said it"
+    nap = infer(stack(Frame("/home/me/prog.py", 3, "<module>", "time.sleep(5)")))
+    assert nap is not None and nap.kind == "sleep"
+
+
+def test_another_interpreters_standard_library_is_a_library_and_site_packages_is_not() -> None:
+    other = Frame("/usr/lib/python3.9/multiprocessing/synchronize.py", 95, "__enter__", "")
+    got = infer(stack(USER, other))
+    assert got is not None and got.kind == "lock"
+    vendored = Frame("/usr/lib/python3/dist-packages/queue.py", 5, "get", "")
+    assert user_frame((USER, vendored)) == vendored, "a package's code is the user's side"
+
+
+def test_no_frames_no_answer_and_a_record_read_back() -> None:
+    assert infer(stack()) is None
+    record = {"tid": 9, "name": "worker", "frames": [["/a.py", 3, "f", "x()"], ["/a.py", "bad", "g"], "junk"]}
+    thread = from_record(record)
+    assert thread.tid == 9 and thread.frames == (Frame("/a.py", 3, "f", "x()"),), "bad frames dropped"
