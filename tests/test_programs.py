@@ -207,6 +207,13 @@ def test_a_grandchild_under_fork_takes_a_lock_passed_down(tmp_path: Path) -> Non
     assert "grandchild holds the lock" in printed(done.stdout)
 
 
+def test_forks_while_another_thread_reports(tmp_path: Path) -> None:
+    """A forked child never inherits a connection locked by a thread it does not have: all forty start and end."""
+    done = watch(OURS / "fork_while_reporting.py", "--duration", "60", cwd=tmp_path)
+    assert printed(done.stdout) == ["40 children started and ended"], done.stdout[-2000:]
+    assert done.returncode == 0
+
+
 def test_a_child_that_raises(tmp_path: Path) -> None:
     done = watch(OURS / "raises.py", cwd=tmp_path)
     assert done.returncode == 0, "the program itself ended well"

@@ -50,9 +50,13 @@ class _Ending:
 
     def __init__(self, tid: int) -> None:
         self.tid = tid
+        self.pid = os.getpid()
 
     def __del__(self) -> None:
-        if self.tid:  # (0: a forked child's, where the thread is the main one now)
+        # Not in a forked child: there the parent's other threads' ones are dropped at
+        # the fork itself, before the child has a connection of its own, and the
+        # parent's may be locked for good by a thread the child does not have.
+        if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's, where the thread is the main one now)
             _named.discard(self.tid)
             emit("proc.thread_end", "", {"th": self.tid})
 
