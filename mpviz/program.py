@@ -88,6 +88,7 @@ SAY = {
     "main_ended": T("main {state}", "主进程{state}"),
     "main_running": T("main still running", "主进程仍在运行"),
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
+    "failed": T("{name} failed: {how}", "{name} 出错:{how}"),
 }
 
 
@@ -171,18 +172,43 @@ class Watched(Lesson):
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
-        return Verdict(True, SAY["nothing"](text=text)) if final else Verdict(None, text)
+        if not final:
+            return Verdict(None, text)
+        if main is not None and (main.exit_code or main.exit_signal):
+            # It failed by itself (an uncaught exception, sys.exit(2), a signal): never "nothing went wrong".
+            last = _last_words(model, main.pid)
+            return Verdict(False, f"{text} ({last})" if last else text)
+        failed = [
+            SAY["failed"](name=p.name, how=p.error or p.state)
+            for p in model.procs.values()
+            if _failed(p) and p is not main
+        ]
+        if failed:
+            return Verdict(True, f"{text}; {', '.join(failed)}")
+        return Verdict(True, SAY["nothing"](text=text))
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
-        """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
-        if verdict.ok is False:
-            return 1
+        """The main's own code when it failed by itself; else 1 if something went wrong, the main's
+        code (0) if it ended by itself, 0 if mpviz stopped it."""
         main = _main(model)
-        if ended_by_itself and main is not None and main.exit_code is not None:
-            code = main.exit_code
-            return code if code >= 0 else 128 - code
-        return 0
+        code = main.exit_code if ended_by_itself and main is not None else None
+        if code:
+            return code if code > 0 else 128 - code
+        return 1 if verdict.ok is False else 0
 
 
 def _main(model: Model) -> Any:
     return next((p for p in model.procs.values() if p.role == "main"), None)
+
+
+def _failed(proc: Any) -> bool:
+    """An uncaught exception, a non-zero exit, a signal (not one of mpviz's: the program ended by itself)."""
+    return bool(proc.error or proc.exit_code or proc.exit_signal)
+
+
+def _last_words(model: Model, pid: int) -> str:
+    """The last line a process wrote on stderr: what its uncaught exception was, mostly."""
+    for event in reversed(model.output):
+        if event.pid == pid and event.data.get("stream") == "err" and not event.data.get("partial"):
+            return str(event.data.get("text", "")).strip()[:120]
+    return ""

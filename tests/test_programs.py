@@ -214,6 +214,26 @@ def test_forks_while_another_thread_reports(tmp_path: Path) -> None:
     assert done.returncode == 0
 
 
+def test_a_main_that_fails_never_ends_with_nothing_went_wrong(tmp_path: Path) -> None:
+    """An uncaught exception, or sys.exit(3): its own exit code, and a verdict that says how it failed."""
+    program = tmp_path / "fails.py"
+    program.write_text(
+        "import sys\n"
+        "from multiprocessing import Lock\n"
+        "lock = Lock()\n"
+        "if len(sys.argv) > 1:\n"
+        "    sys.exit(int(sys.argv[1]))\n"
+        "raise ValueError('no tickets left')\n"
+    )
+    done = watch(program, cwd=tmp_path)
+    verdict = done.stdout.splitlines()[-1]
+    assert done.returncode == 1
+    assert verdict == "fails.py: 1 process, main exited with code 1 (ValueError: no tickets left)"
+    done = watch(program, cwd=tmp_path, args=("3",))
+    assert done.returncode == 3
+    assert done.stdout.splitlines()[-1] == "fails.py: 1 process, main exited with code 3"
+
+
 def test_a_child_that_raises(tmp_path: Path) -> None:
     done = watch(OURS / "raises.py", cwd=tmp_path)
     assert done.returncode == 0, "the program itself ended well"
@@ -221,6 +241,7 @@ def test_a_child_that_raises(tmp_path: Path) -> None:
     assert "stderr: ValueError: no such ticket" in done.stdout
     assert "fail #0              exited with code 1" in done.stdout
     assert printed(done.stdout) == ["child exit code 1"]
+    assert done.stdout.splitlines()[-1] == "raises.py: 2 processes, main done; fail #0 failed: ValueError: no such ticket"
 
 
 def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None:
