@@ -217,7 +217,7 @@ HANG_SHOWN_NS = 2_000_000_000
 
 
 def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]

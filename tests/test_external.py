@@ -162,9 +162,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Futur
     """Every program's runs, started at once (a few at a time); each test waits for its own."""
     pool = ThreadPoolExecutor(AT_ONCE)
 
-    def runs(program: str) -> Runs:
-        # A scratch copy per program: what is left behind is told by the directory.
-        scratch = tmp_path_factory.mktemp(program.removesuffix(".py"))
+    def runs(program: str, scratch: Path) -> Runs:
         for source in [*CORPUS.glob("*.py"), *WORDS.glob("*.rst")]:
             shutil.copy(source, scratch / source.name)
         plain = [plainly([program], scratch) for _ in range(PLAIN_RUNS)]
@@ -173,7 +171,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Futur
         wait_for(lambda: not _left_in(scratch), timeout=30, what=f"{program}'s processes to end")
         return Runs(plain, seen)
 
-    futures = {program: pool.submit(runs, program) for program in PROGRAMS}
+    # A scratch copy per program (what is left behind is told by the directory), made
+    # here: pytest's numbered directories are not made safely from several threads.
+    scratches = {program: tmp_path_factory.mktemp(program.removesuffix(".py")) for program in PROGRAMS}
+    futures = {program: pool.submit(runs, program, scratches[program]) for program in PROGRAMS}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 

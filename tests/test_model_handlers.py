@@ -449,6 +449,30 @@ def test_a_pools_tasks_and_results() -> None:
     assert (pool.puts, pool.gets) == (0, 0), "a pool's work is not a queue's items"
 
 
+@covers("pool.wait", "pool.woke", "pool.wait_task", "pool.got_task")
+def test_waits_for_a_pools_results_and_its_workers_waits_for_tasks() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 11, "pool", "ForkPoolWorker-1"),
+            ev(0.1, 11, "pool.wait_task", "1.1"),
+            new(0.2, 1, "1.1", "pool", "pool", site="p.py:3"),
+            ev(0.3, 1, "pool.task", "1.1", func="f", n=1),
+            ev(0.4, 1, "pool.wait", "1.1", at=""),
+            ev(0.5, 11, "pool.got_task", "1.1"),
+        ]
+    )
+    pool, main, worker = m.prim("pool"), m.procs[1], m.procs[11]
+    assert pool.id == "1.1" and pool.site == "p.py:3", "named by its prim.new, though a worker spoke first"
+    assert pool.workers == {11} and 1 in pool.waiters
+    assert main.phase is Phase.BLOCKED and main.state == "waiting for results from pool 'pool'"
+    assert worker.phase is not Phase.BLOCKED
+    m.apply([ev(0.6, 11, "pool.wait_task", "1.1")])
+    assert worker.state == "waiting for a task from pool 'pool'"
+    m.apply([ev(0.7, 1, "pool.result", "1.1", ok=True, n=1), ev(0.8, 1, "pool.woke", "1.1")])
+    assert main.phase is Phase.RUNNING and not pool.waiters and pool.timing.waited.count == 1
+
+
 @covers("manager.call")
 def test_calls_through_a_managers_proxies_in_words() -> None:
     m = Model()

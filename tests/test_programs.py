@@ -234,6 +234,30 @@ def test_a_main_that_fails_never_ends_with_nothing_went_wrong(tmp_path: Path) ->
     assert done.stdout.splitlines()[-1] == "fails.py: 1 process, main exited with code 3"
 
 
+def test_a_task_lost_with_its_worker_is_a_hang_named_with_the_line_that_waits(tmp_path: Path) -> None:
+    """The worker running square(3) is killed: the pool starts another, the task is gone, map() never returns."""
+    done = watch(OURS / "lost_task.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.stdout.splitlines()[-1].startswith(
+        "hang: main (pid "
+    ) and done.stdout.splitlines()[-1].endswith(
+        "at lost_task.py:16 in <module> waits for results from pool 'pool' that will never come: "
+        "1 task out, none worked on: every worker waits for a task"
+    )
+    assert printed(done.stdout) == []
+
+
+def test_futures_that_failed_leave_main_waiting_on_a_queue_nobody_feeds(tmp_path: Path) -> None:
+    """The executor's workers are idle (waiting for a task, none out), so nobody can put what main waits for."""
+    done = watch(OURS / "futures_idle.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    verdict = done.stdout.splitlines()[-1]
+    assert verdict.startswith("hang: all 3 live processes are blocked, nobody can wake them: main (pid ")
+    assert "at futures_idle.py:15 in <genexpr> on queue 'q'" in verdict
+    assert verdict.count("waiting for a task from pool 'executor'") == 2
+    assert "handed 1 task of square_into to pool 'executor'" in done.stdout
+
+
 def test_a_child_that_raises(tmp_path: Path) -> None:
     done = watch(OURS / "raises.py", cwd=tmp_path)
     assert done.returncode == 0, "the program itself ended well"

@@ -322,9 +322,11 @@ class Prim:
     # Barriers: broken (until reset), and how many processes passed.
     broken: bool = False
     passed: int = 0
-    # Pools: tasks handed out, results got back.
+    # Pools: tasks handed out, results got back, the workers that said they work for it
+    # (each waits on it for a task: ``waiting_on`` is the pool's id), who waits for its results.
     tasks: int = 0
     results: int = 0
+    workers: set[int] = field(default_factory=set)
     # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
     calls: int = 0
     proxies: Counter[str] = field(default_factory=Counter)
@@ -389,7 +391,7 @@ class Prim:
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
-    kind: str  # dead-holder, paused-holder, starved, order
+    kind: str  # deadlock, dead-holder, paused-holder, starved, lost, hang, order, doubt
     text: str
     pids: tuple[int, ...] = ()
 
@@ -461,13 +463,23 @@ class Model:
 
     def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
         """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
+        prim = self.prims[prim_id] = Prim(prim_id, self._unique(name), family, site)
+        self._named[prim.name] = prim_id
+        return prim
+
+    def name_prim(self, prim: Prim, name: str, family: str, site: str) -> None:
+        """A primitive made by a record that came before its ``prim.new`` (a pool's workers
+        report before the pool has said it exists): its name, kind and site now."""
+        del self._named[prim.name]
+        prim.name, prim.family, prim.site = self._unique(name), family, site
+        self._named[prim.name] = prim.id
+
+    def _unique(self, name: str) -> str:
         unique, n = name, 1
         while unique in self._named:
             n += 1
             unique = f"{name}#{n}"
-        prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
-        self._named[unique] = prim_id
-        return prim
+        return unique
 
     # --- reading ----------------------------------------------------------
 

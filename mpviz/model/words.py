@@ -111,6 +111,8 @@ POOL = {
     "result": T("got {n} {results} from pool '{obj}'", "从进程池 '{obj}' 取回 {n} 个结果"),
     "run": T("runs a task of {func} from pool '{obj}'", "运行进程池 '{obj}' 的一个 {func} 任务"),
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
+    "wait": T("waits for results from pool '{obj}'", "等待进程池 '{obj}' 的结果"),
+    "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
 }
 MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
 RAISED = T(" (raised {error})", "(抛出 {error})")
@@ -196,6 +198,8 @@ def _phrase(event: Event, obj: str) -> str | None:
     if family == "barrier":
         return BARRIER[op](obj=obj, n=d.get("n_waiting", "?"), parties=d.get("parties", "?")) if op in BARRIER else None
     if family == "pool":
+        if op in ("wait_task", "got_task"):
+            return ""  # a worker between two tasks: its state says it, a line each time would drown the log
         n = d.get("n", 1)
         plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
         return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None

@@ -10,6 +10,7 @@ import os
 import reprlib
 import select
 import sys
+import weakref
 from collections.abc import Callable
 from multiprocessing import context
 from types import FunctionType, TracebackType
@@ -33,6 +34,19 @@ def plain(ctx: Any) -> context.BaseContext:
     if ctx is None:
         ctx = context._default_context.get_context()
     return PLAIN[ctx.get_start_method()]
+
+
+# The queue a pool's workers take their tasks from (a Pool's, a ProcessPoolExecutor's) →
+# the pool's id: a worker started with it as its first argument works for that pool.
+WORK_QUEUES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def works_for(first_argument: object) -> str:
+    """The id of the pool whose queue of tasks a process is started with ("": none)."""
+    try:
+        return WORK_QUEUES.get(first_argument, "")
+    except TypeError:  # unhashable, or no weak reference to it: not a pool's queue
+        return ""
 
 
 # Seconds a blocking get or recv waits before it reports itself blocked: an

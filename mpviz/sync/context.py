@@ -213,11 +213,26 @@ def instrument_multiprocessing() -> None:
         loaded = sys.modules.get(module)
         if loaded is not None and hasattr(loaded, "get_context"):
             loaded.get_context = default_context.get_context  # type: ignore[attr-defined]
-    # Managers, every one of them, once the program loads them (not before: it costs ~7 ms).
+    # Managers, every one of them, and concurrent.futures' process pools and waits, once the
+    # program loads them (not before: they cost every process several ms).
     when_imported("multiprocessing.managers", _instrument_managers)
+    when_imported("concurrent.futures", _instrument_futures)
+    when_imported("concurrent.futures.process", _instrument_executor)
 
 
 def _instrument_managers() -> None:
     from mpviz.sync import managers
 
     managers.instrument()
+
+
+def _instrument_futures() -> None:
+    from mpviz.sync import futures
+
+    futures.instrument_waits()
+
+
+def _instrument_executor() -> None:
+    from mpviz.sync import futures
+
+    futures.instrument_executor()

@@ -109,9 +109,14 @@ def name_and_site(kind: str, name: str | None) -> tuple[str, str]:
     return name or kind, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
-def announce(kind: str, name: str, site: str, **facts: Any) -> str:
-    """Say that a primitive exists (``prim.new``); returns its id, unique in the run."""
-    prim_id = f"{os.getpid()}.{next(_serial)}"
+def new_id() -> str:
+    """An id for a primitive, unique in the run (for one that must be known before it is said to exist)."""
+    return f"{os.getpid()}.{next(_serial)}"
+
+
+def announce(kind: str, name: str, site: str, prim_id: str | None = None, **facts: Any) -> str:
+    """Say that a primitive exists (``prim.new``); returns its id (``prim_id``, or a new one)."""
+    prim_id = prim_id or new_id()
     emit("prim.new", prim_id, {"kind": kind, "name": name, "site": site, **facts})
     return prim_id
 

@@ -28,7 +28,7 @@ from multiprocessing import context, process
 from typing import Any
 
 from mpviz.sync import boot
-from mpviz.sync.base import unseen
+from mpviz.sync.base import unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site
@@ -50,6 +50,7 @@ class Launch:
     label: str | None
     setup: boot.Setup
     watch_exit: bool
+    pool: str = ""  # the id of the pool it works for (its first argument is the pool's queue of tasks)
 
 
 class BaseProcess(process.BaseProcess):
@@ -60,6 +61,7 @@ class BaseProcess(process.BaseProcess):
     # multiprocessing's
     _name: str
     _popen: Any
+    _args: tuple[Any, ...]
 
     def __init__(
         self,
@@ -87,7 +89,8 @@ class BaseProcess(process.BaseProcess):
             here.pace if pace is None else pace,
             here.guard if guard is None else guard,
         )
-        self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit)
+        work = works_for(self._args[0]) if self._args else ""
+        self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit, work)
 
     def _launch(self) -> Launch:
         if self._mpviz is None:  # a subclass that did not call our __init__
@@ -165,6 +168,11 @@ class BaseProcess(process.BaseProcess):
         # multiprocessing's bootstrap calls self.run() and swallows what it
         # raises (printing the traceback): only a run of our own sees it.
         self.run = reporting_run  # type: ignore[method-assign]
+        if launch.pool:  # a pool's worker: its wait for a task is said (its queue is this process's copy)
+            from mpviz.sync.pool import waiting_for_work
+
+            tasks = self._args[0]
+            tasks.get = waiting_for_work(launch.pool, tasks.get)
         code: int = super()._bootstrap(parent_sentinel)  # type: ignore[misc]
         if launch.watch_exit:
             emit("proc.exit", label, exit_data(code))
