@@ -1,7 +1,7 @@
 """Forks while another thread of the parent reports all the time: every child must start and end."""
 
 import threading
-from multiprocessing import Lock, Process, get_context
+from multiprocessing import Lock, get_context
 
 done = threading.Event()
 
