@@ -238,9 +238,7 @@ def test_a_task_lost_with_its_worker_is_a_hang_named_with_the_line_that_waits(tm
     """The worker running square(3) is killed: the pool starts another, the task is gone, map() never returns."""
     done = watch(OURS / "lost_task.py", cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
-    assert done.stdout.splitlines()[-1].startswith(
-        "hang: main (pid "
-    ) and done.stdout.splitlines()[-1].endswith(
+    assert done.stdout.splitlines()[-1].startswith("hang: main (pid ") and done.stdout.splitlines()[-1].endswith(
         "at lost_task.py:16 in <module> waits for results from pool 'pool' that will never come: "
         "1 task out, none worked on: every worker waits for a task"
     )
@@ -265,7 +263,9 @@ def test_a_child_that_raises(tmp_path: Path) -> None:
     assert "stderr: ValueError: no such ticket" in done.stdout
     assert "fail #0              exited with code 1" in done.stdout
     assert printed(done.stdout) == ["child exit code 1"]
-    assert done.stdout.splitlines()[-1] == "raises.py: 2 processes, main done; fail #0 failed: ValueError: no such ticket"
+    assert (
+        done.stdout.splitlines()[-1] == "raises.py: 2 processes, main done; fail #0 failed: ValueError: no such ticket"
+    )
 
 
 def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None:
