@@ -202,8 +202,9 @@ def _main(model: Model) -> Any:
 
 
 def _failed(proc: Any) -> bool:
-    """An uncaught exception, a non-zero exit, a signal (not one of mpviz's: the program ended by itself)."""
-    return bool(proc.error or proc.exit_code or proc.exit_signal)
+    """An uncaught exception, or an exit with a code of its own (a signal is most often the program's
+    own doing: terminate(), a pool's or the end of a daemon)."""
+    return bool(proc.error or (proc.exit_code is not None and proc.exit_code > 0))
 
 
 def _last_words(model: Model, pid: int) -> str:

@@ -89,7 +89,10 @@ class OutputView(SteadyScrollView, can_focus=True):
         if drawn is not None and drawn[0] is event:
             return drawn[1]
         assert self._model is not None
-        strip = Strip(printed(self._model, event).render(self.app.console))
+        console = self.app.console
+        text = printed(self._model, event)
+        # A Text's own style (the process's colour) is the ground its spans are drawn on.
+        strip = Strip(text.render(console)).apply_style(console.get_style(text.style))
         self._drawn[id(event)] = (event, strip)
         return strip
 
