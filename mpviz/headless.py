@@ -15,6 +15,7 @@ from mpviz.model import Model, Prim, find_anomalies
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
+from mpviz.runtime.program import Early
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -103,14 +104,20 @@ FIGURES = {
 }
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout, early: Early | None = None) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out)
+    try:
+        the_run = Run(settings, early=early)
+    except BaseException:
+        if early is not None:  # started already, and no run to take it over
+            early.abandon()
+        raise
+    return _run(the_run, duration, out)
 
 
 def _run(the_run: Run, duration: float | None, out: TextIO) -> int:

@@ -263,6 +263,7 @@ def test_closing_a_live_source_lets_a_waiting_reader_go_at_once(tmp_path) -> Non
     program.write_text("import time\ntime.sleep(600)\n")
     # No psutil samples: after the program's first records, nothing at all comes.
     source = LiveSource(Run(Settings(Watched, {"program": Program(str(program))}), sample_every=None))
+    source.begin()
     waiting_since: list[float] = []
     pids: set[int] = set()
     returned = threading.Event()

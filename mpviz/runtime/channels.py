@@ -23,15 +23,14 @@ import codecs
 import contextlib
 import os
 import selectors
-import shutil
 import socket
 import struct
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mpviz.runtime.door import Door
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
 from mpviz.telemetry.wire import Splitter
@@ -106,16 +105,18 @@ class Channels:
     pid, from the kernel), the first time it does.
     """
 
-    def __init__(self, on_exit: Callable[[int], Event], on_connect: Callable[[int], None] = lambda pid: None) -> None:
+    def __init__(
+        self,
+        on_exit: Callable[[int], Event],
+        on_connect: Callable[[int], None] = lambda pid: None,
+        door: Door | None = None,
+    ) -> None:
         self._on_exit = on_exit
         self._on_connect = on_connect
-        # A private directory: only this user's processes can reach the socket.
-        self._dir = tempfile.mkdtemp(prefix="mpviz-")
-        self.endpoint = os.path.join(self._dir, "records")
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(self.endpoint)
-        self._listener.listen(socket.SOMAXCONN)
-        self._listener.setblocking(False)
+        # The socket, in a private directory (a door made before, or a new one): see door.py.
+        self.door = door or Door()
+        self.endpoint = self.door.endpoint
+        self._listener = self.door.listener
         # One selector for the life of the channels: waiting costs nothing per
         # process, however many there are.
         self._selector = selectors.DefaultSelector()
@@ -390,7 +391,11 @@ class Channels:
         if not pending:
             return []
         pending.sort(key=lambda e: e.t_ns)
-        cut = now - SETTLE_NS
+        # With no connection open, no sibling's record can still be on its way: none is
+        # held (a run that ended is over at once, not a settling later).
+        with self._lock:
+            connected = bool(self._conns)
+        cut = now - SETTLE_NS if connected else now
         split = len(pending)
         while split and pending[split - 1].t_ns > cut:
             split -= 1
@@ -425,7 +430,6 @@ class Channels:
             conn.sock.close()
         for output in outputs:
             os.close(output.fd)
-        self._listener.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.door.close()
         os.close(self._wake_r)
         os.close(self._wake_w)

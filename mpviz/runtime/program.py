@@ -1,5 +1,9 @@
 """A watched program's main process: any Python program, unmodified, run with its multiprocessing instrumented.
 
+Light on purpose (the standard library and the door): headless, the command
+line starts a program's main through :class:`Early` before it loads the rest
+of mpviz.
+
 Its main runs as a child of the supervisor (``python prog.py ARGS`` or
 ``python -m module ARGS``, in the current directory, with its own
 ``sys.argv`` and ``__name__ == '__main__'``), in a session of its own, with
@@ -15,6 +19,7 @@ import subprocess
 import sys
 
 import mpviz._hook
+from mpviz.runtime.door import Door
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
@@ -28,6 +33,7 @@ class ProgramMain:
     """
 
     def __init__(self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None) -> None:
+        self.argv = argv
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file
@@ -75,3 +81,19 @@ class ProgramMain:
             if stream is not None:
                 stream.close()
         os.close(self.sentinel)
+
+
+class Early:
+    """A watched program's main started at once, headless, on a door of its own: it starts while
+    the dashboard's modules still load, and the run (its supervisor) takes both over."""
+
+    def __init__(self, argv: list[str], speed: float) -> None:
+        self.door = Door(speed)
+        self.main = ProgramMain(argv, self.door.endpoint, self.door.speed_file, None)
+
+    def abandon(self) -> None:
+        """The run never took it over (it could not start): the program is ended, the door closed."""
+        self.main.kill()
+        self.main.join(5.0)
+        self.main.close()
+        self.door.close()

@@ -22,6 +22,7 @@ from mpviz.lang import english
 from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.recording.writer import Recorder, header, open_recorder
+from mpviz.runtime.program import Early
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 
@@ -50,7 +51,8 @@ class Run:
     parameters (a bad --db file, a program that is not there).
     """
 
-    def __init__(self, settings: Settings, sample_every: float | None = 1.0) -> None:
+    def __init__(self, settings: Settings, sample_every: float | None = 1.0, early: Early | None = None) -> None:
+        """``early``: a watched program's main started already (headless), taken over here."""
         self.settings = settings
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
@@ -58,7 +60,15 @@ class Run:
         head = header(cls.header_fields(self.values), settings.speed, settings.seed, settings.method)
         files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
         self.recorder: Recorder | None = open_recorder(settings.record, head, files)
-        self.supervisor = Supervisor(settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here)
+        self.supervisor = Supervisor(
+            settings.method,
+            settings.speed,
+            settings.seed,
+            sample_every,
+            cls.main_is_here,
+            early.door if early is not None else None,
+            early.main if early is not None else None,
+        )
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
         self._over_ns: int | None = None  # when the lesson said it was over

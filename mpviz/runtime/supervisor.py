@@ -7,7 +7,6 @@ import contextlib
 import multiprocessing.connection
 import os
 import signal
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from mpviz import sync
 from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
+from mpviz.runtime.door import Door
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
@@ -68,8 +68,12 @@ class Supervisor:
         seed: int | None = None,
         sample_every: float | None = 1.0,
         main_is_here: bool = True,
+        door: Door | None = None,
+        program: ProgramMain | None = None,
     ) -> None:
-        prepare(method)
+        """``door``: made before (a watched program started early, ``program``, uses it)."""
+        if main_is_here:  # a lesson's processes may need multiprocessing's helpers; a program starts its own
+            prepare(method)
         sync.use_context(method)
         self.method = method
         self.pid = os.getpid()
@@ -81,18 +85,17 @@ class Supervisor:
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected)
+        self.channels = Channels(self._exit_record, self._connected, door or Door(speed))
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
         self._program: ProgramMain | None = None
+        self._early = program  # a watched program's main, started before us on our door
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
-        self.speed_file = os.path.join(os.path.dirname(self.channels.endpoint), "speed")
-        with open(self.speed_file, "wb") as f:
-            f.write(struct.pack("d", speed))
+        self.speed_file = self.channels.door.speed_file
         install_reporter(self.channels.post)
         if main_is_here:  # a lesson's main part runs in this process
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
@@ -118,8 +121,7 @@ class Supervisor:
     @speed.setter
     def speed(self, value: float) -> None:
         self.pace.speed.value = value
-        with open(self.speed_file, "r+b") as f:
-            f.write(struct.pack("d", value))
+        self.channels.door.set_speed(value)
 
     def adopt(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None = None) -> int:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
@@ -162,7 +164,13 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
-            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
+            early, self._early = self._early, None
+            if early is not None and early.argv == argv and not stdin_pipe:
+                self._program = early
+            else:
+                if early is not None:
+                    early.kill()
+                self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
         return self.adopt(self._program, "main", "main", self._program.outputs)
 
     def write_stdin(self, line: str) -> None:
@@ -281,6 +289,11 @@ class Supervisor:
         if self._stopped:
             return []
         self._stopping.set()
+        early, self._early = self._early, None
+        if early is not None:  # started before us, and never taken over: the run never began
+            early.kill()
+            early.join(5.0)
+            early.close()
         if self.lesson is not None:
             self.lesson.stop()
         if self._director is not None:

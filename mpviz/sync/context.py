@@ -18,8 +18,8 @@ from __future__ import annotations
 from multiprocessing import context as mp_context
 from typing import Any
 
-from mpviz.sync import connection, events, locks, pool, process, queues
-from mpviz.sync.base import plain, when_imported
+from mpviz.sync import process
+from mpviz.sync.base import pass_as_theirs, plain, when_imported
 from mpviz.sync.naming import library_caller
 
 # multiprocessing's default context, whose start method ours shares.
@@ -44,31 +44,43 @@ class _Factories(mp_context.BaseContext):
     def Lock(self, *, name: str | None = None) -> Any:  # noqa: N802 - multiprocessing's names
         if self._internal():
             return plain(self).Lock()
+        from mpviz.sync import locks  # here: a process pays for what it uses (see __init__)
+
         return locks.Lock(ctx=self.get_context(), name=name)
 
     def RLock(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).RLock()
+        from mpviz.sync import locks
+
         return locks.RLock(ctx=self.get_context(), name=name)
 
     def Condition(self, lock: Any = None, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Condition(lock)
+        from mpviz.sync import events
+
         return events.Condition(lock, ctx=self.get_context(), name=name)
 
     def Semaphore(self, value: int = 1, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Semaphore(value)
+        from mpviz.sync import locks
+
         return locks.Semaphore(value, ctx=self.get_context(), name=name)
 
     def BoundedSemaphore(self, value: int = 1, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).BoundedSemaphore(value)
+        from mpviz.sync import locks
+
         return locks.BoundedSemaphore(value, ctx=self.get_context(), name=name)
 
     def Event(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Event()
+        from mpviz.sync import events
+
         return events.Event(ctx=self.get_context(), name=name)
 
     def Barrier(  # noqa: N802
@@ -76,26 +88,36 @@ class _Factories(mp_context.BaseContext):
     ) -> Any:
         if self._internal():
             return plain(self).Barrier(parties, action, timeout)
+        from mpviz.sync import events
+
         return events.Barrier(parties, action, timeout, ctx=self.get_context(), name=name)
 
     def Queue(self, maxsize: int = 0, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Queue(maxsize)
+        from mpviz.sync import queues
+
         return queues.Queue(maxsize, ctx=self.get_context(), name=name)
 
     def JoinableQueue(self, maxsize: int = 0, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).JoinableQueue(maxsize)
+        from mpviz.sync import queues
+
         return queues.JoinableQueue(maxsize, ctx=self.get_context(), name=name)
 
     def SimpleQueue(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).SimpleQueue()
+        from mpviz.sync import queues
+
         return queues.SimpleQueue(ctx=self.get_context(), name=name)
 
     def Pipe(self, duplex: bool = True, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Pipe(duplex)
+        from mpviz.sync import connection
+
         return connection.Pipe(duplex, name=name)
 
     def Value(self, typecode_or_type: Any, *args: Any, lock: Any = True, name: str | None = None) -> Any:  # noqa: N802
@@ -123,6 +145,8 @@ class _Factories(mp_context.BaseContext):
         *,
         name: str | None = None,
     ) -> Any:
+        from mpviz.sync import pool
+
         return pool.Pool(processes, initializer, initargs, maxtasksperchild, context=self.get_context(), name=name)
 
     def Manager(self, *, name: str | None = None) -> Any:  # noqa: N802
@@ -141,13 +165,6 @@ class SpawnContext(_Factories, mp_context.SpawnContext):
 
 class ForkServerContext(_Factories, mp_context.ForkServerContext):
     Process = process.ForkServerProcess
-
-
-def name_factories_as_theirs() -> None:
-    """``multiprocessing.Lock`` is a method of the default context: named as multiprocessing names it."""
-    for name, method in vars(_Factories).items():
-        if not name.startswith("_"):
-            method.__qualname__ = f"BaseContext.{name}"
 
 
 CONTEXTS: dict[str, _Factories] = {
@@ -182,7 +199,11 @@ class DefaultContext(_Factories, mp_context.DefaultContext):
 
 default_context = DefaultContext()
 
-CONTEXTS_CLASSES = (ForkContext, SpawnContext, ForkServerContext, DefaultContext)
+pass_as_theirs(ForkContext, SpawnContext, ForkServerContext, DefaultContext)
+# ``multiprocessing.Lock`` is a method of the default context: named as multiprocessing names it.
+for _name, _method in vars(_Factories).items():
+    if not _name.startswith("_"):
+        _method.__qualname__ = f"BaseContext.{_name}"
 
 
 def instrument_multiprocessing() -> None:

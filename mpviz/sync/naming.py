@@ -10,7 +10,6 @@ concurrent.futures: the user's line, not ours or the library's.
 
 from __future__ import annotations
 
-import ast
 import concurrent
 import functools
 import itertools
@@ -78,6 +77,8 @@ def _assigned(filename: str, lineno: int, column: int) -> str:
         return held.group(1) if held else ""
     targets = [target.strip().rpartition(".")[2] for target in match.group(1).split(",")]
     if len(targets) > 1 and column >= 0:
+        import ast  # here: only a line that assigns several names needs it
+
         indent = len(line) - len(line.lstrip())
         try:
             statement = ast.parse(line.strip()).body[0]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing import pool
 from typing import Any
 
-from mpviz.sync.base import WORK_QUEUES, unseen
+from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, unseen
 from mpviz.sync.naming import announce, name_and_site, new_id
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
@@ -105,6 +105,10 @@ class Pool(pool.Pool):
         self._quick_put = self._traffic.sending(self._quick_put)
         self._quick_get = self._traffic.receiving(self._quick_get)
         WORK_QUEUES[self._inqueue] = self.id  # type: ignore[attr-defined]  # multiprocessing's
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Pool)
 
 
 def waiting_for_work(pool_id: str, get: Callable[..., Any]) -> Callable[..., Any]:

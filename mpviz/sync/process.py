@@ -23,12 +23,11 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from multiprocessing import context, process
 from typing import Any
 
 from mpviz.sync import boot
-from mpviz.sync.base import unseen, works_for
+from mpviz.sync.base import pass_as_theirs, unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site
@@ -42,15 +41,17 @@ _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "man
 _STARTED: Counter[str] = Counter()
 
 
-@dataclass
 class Launch:
-    """What the child needs to know about itself, decided in the parent."""
+    """What the child needs to know about itself, decided in the parent: its ``role`` and
+    ``label``, its ``setup``, whether it reports its own exit, and the ``pool`` it works for
+    (the id of the pool whose queue of tasks is its first argument)."""
 
-    role: str
-    label: str | None
-    setup: boot.Setup
-    watch_exit: bool
-    pool: str = ""  # the id of the pool it works for (its first argument is the pool's queue of tasks)
+    def __init__(self, role: str, label: str | None, setup: boot.Setup, watch_exit: bool, pool: str = "") -> None:
+        self.role = role
+        self.label = label
+        self.setup = setup
+        self.watch_exit = watch_exit
+        self.pool = pool
 
 
 class BaseProcess(process.BaseProcess):
@@ -237,3 +238,7 @@ class SpawnProcess(BaseProcess, context.SpawnProcess):
 
 class ForkServerProcess(BaseProcess, context.ForkServerProcess):
     pass
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Process, ForkProcess, SpawnProcess, ForkServerProcess)

@@ -143,6 +143,8 @@ class RunScreen(Screen):
             self.call_after_refresh(self.refresh_views)
             return
         self.read_records()
+        # The run's processes start once the screen is drawn: from their first record on.
+        self.call_after_refresh(self.source.begin)
         # Records ask for a refresh themselves; the passing of time needs one a
         # second, unless records (the psutil samples, once a second) just did it.
         self.set_interval(1.0, self._tick)
