@@ -26,9 +26,15 @@ from mpviz.runtime import Run, Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "recordings"
-# The tutorial's own programs, run unmodified (from a scratch copy: some write files).
+# Programs run unmodified (from a scratch copy of their folder: some write files): the
+# tutorial's own, and programs nobody here wrote (tests/external/).
 SEED = ROOT / "tests" / "tutorial"
-PROGRAMS = {"ktv-program": "ktv.py"}
+PYMOTW = ROOT / "tests" / "external" / "pymotw3"
+PROGRAMS = {
+    "ktv-program": (SEED, "ktv.py"),
+    "pymotw-prodcons": (PYMOTW, "multiprocessing_producer_consumer.py"),
+    "pymotw-pool": (PYMOTW, "multiprocessing_pool.py"),
+}
 
 
 def kill_holder(run: Run, model: Model, lock: str, waiting: int) -> bool:
@@ -64,10 +70,10 @@ def record(cls: type[Lesson], sample: Sample) -> None:
     print(f"tests/recordings/{sample.name}.jsonl  {verdict.text}")
 
 
-def record_program(name: str, program: str) -> None:
-    """The tutorial's program, watched until it ends by itself."""
+def record_program(name: str, folder: Path, program: str) -> None:
+    """A program of ``folder``, watched until it ends by itself."""
     with tempfile.TemporaryDirectory() as scratch:
-        shutil.copytree(SEED, scratch, dirs_exist_ok=True)
+        shutil.copytree(folder, scratch, dirs_exist_ok=True)
         os.chdir(scratch)
         run = Run(Settings(Watched, {"program": Program(program)}, record=OUT / f"{name}.jsonl"))
         model = Model()
@@ -90,9 +96,9 @@ def main() -> None:
         for sample in cls.samples:
             if not wanted or sample.name in wanted:
                 record(cls, sample)
-    for name, program in PROGRAMS.items():
-        if (not wanted or name in wanted) and SEED.is_dir():
-            record_program(name, program)
+    for name, (folder, program) in PROGRAMS.items():
+        if (not wanted or name in wanted) and folder.is_dir():
+            record_program(name, folder, program)
 
 
 if __name__ == "__main__":

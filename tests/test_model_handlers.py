@@ -369,6 +369,22 @@ def test_a_queues_depth_items_and_end_signals() -> None:
     assert [d for _, d in q.depth_history] == [1, 2, 1, 2, 1, 0]
 
 
+def test_what_is_in_a_queue_keeps_no_item_taken_in_another_processs_words() -> None:
+    """An object's repr has another address in the process that took it: the oldest goes (first in, first out)."""
+    m = Model()
+    m.apply(
+        [
+            ev(1, 1, "queue.put", "q", item="<Task object at 0x1>"),
+            ev(2, 1, "queue.put", "q", item="<Task object at 0x2>"),
+            ev(3, 1, "queue.put", "q", item="None", none=True),
+            ev(4, 31, "queue.get", "q", item="<Task object at 0x9>"),
+        ]
+    )
+    assert list(m.prims["q"].contents) == ["<Task object at 0x2>", "None"]
+    m.apply([ev(5, 31, "queue.get", "q", item="None", none=True)])
+    assert list(m.prims["q"].contents) == ["<Task object at 0x2>"], "an item in the same words goes itself"
+
+
 @covers("queue.put_blocked", "queue.get_blocked")
 def test_blocked_on_a_full_or_an_empty_queue() -> None:
     m = Model()

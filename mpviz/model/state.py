@@ -348,6 +348,9 @@ class Prim:
     # more gets than puts of that item; it can be so for a moment while a put's
     # record is still on its way, and for good if an item was taken twice.
     in_flight: dict[str, int] = field(default_factory=dict)
+    # What is in it now, oldest first, for display: an item taken in another process's words
+    # takes out the oldest (first in, first out); bounded.
+    contents: deque[str] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # (time, depth) after each put and get, for the depth-over-time chart.
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # How long waits, holds and blocked gets and puts lasted, over the whole run.

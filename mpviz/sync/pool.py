@@ -92,13 +92,18 @@ class Pool(pool.Pool):
             from mpviz.sync.context import default_context  # not at import: that module imports this one
 
             context = default_context.get_context()
-        name, site = name_and_site("pool", name)
+        self.name, self._site = name_and_site("pool", name)
         self._traffic = _Traffic()
         # Its id before its workers start: they are told which pool they work for.
         self.id = self._traffic.id = new_id()
+        self._said = False
         super().__init__(processes, initializer, initargs, maxtasksperchild, context)
-        announce("pool", name, site, self.id, processes=self._processes)
-        self.name = name
+
+    def _repopulate_pool(self) -> None:
+        if not self._said:  # once multiprocessing has checked its arguments, before its first worker starts
+            self._said = True
+            announce("pool", self.name, self._site, self.id, processes=self._processes)
+        super()._repopulate_pool()  # type: ignore[misc]  # multiprocessing's, missing from typeshed
 
     def _setup_queues(self) -> None:
         super()._setup_queues()  # type: ignore[misc]  # multiprocessing's, missing from typeshed

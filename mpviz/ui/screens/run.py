@@ -118,7 +118,7 @@ class RunScreen(Screen):
                     yield OutputView(id="output")
                     if self.source.controls is not None:
                         yield ProgramInput(placeholder=str(SAY["stdin"]), id="stdin")
-            yield EventLog(id="log")
+            yield EventLog(compact=self.lesson.printed, id="log")
             yield Details(id="details")
         yield Footer()
 
@@ -152,6 +152,7 @@ class RunScreen(Screen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
         self.set_class(event.size.width < 100, "-narrow")
+        self.set_class(event.size.width < 150, "-medium")
         self.query_one(Footer).compact = event.size.width < 140
         self._pace.reset()  # redraw everything at the new size
         if self._frozen:

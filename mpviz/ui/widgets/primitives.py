@@ -157,7 +157,7 @@ def queue_view(model: Model, prim: Prim, now_ns: int, limit: int = 12) -> Text:
     text.append(str(SAY["depth"]))
     text.append(str(max(prim.depth, 0)), style="bold")
     text.append(SAY["put_got"](puts=prim.puts, gets=prim.gets))
-    in_flight = [item for item, n in prim.in_flight.items() for _ in range(max(n, 0))]
+    in_flight = list(prim.contents)
     text.append(str(SAY["in_it"]))
     shown = ", ".join(in_flight[:limit]) + (" …" if len(in_flight) > limit else "")
     text.append(shown or str(SAY["empty"]), style="" if in_flight else "dim")
