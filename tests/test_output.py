@@ -6,7 +6,8 @@ stdout and its stderr must be the same lines in the same order, addresses
 joined before main writes again), so that the plain order is the only one.
 Among them: lines written in pieces (one line, ended where the process ends
 it), a last line without its newline, what the interpreter and the resource
-tracker write at shutdown, a child's traceback, and more lines than a pipe holds.
+tracker write at shutdown, tracebacks (of errors raised inside a lock, a queue and
+a manager's proxy: no frame of mpviz in them), and more lines than a pipe holds.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def both(program: str, tmp_path: Path) -> tuple[Ran, Ran]:
     return plainly([path], tmp_path), watched([path], tmp_path, tmp_path / "run.jsonl")
 
 
-@pytest.mark.parametrize("program", ["in_pieces.py", "at_shutdown.py", "many_lines.py", "raises.py"])
+@pytest.mark.parametrize("program", ["in_pieces.py", "at_shutdown.py", "many_lines.py", "raises.py", "fails_inside.py"])
 def test_every_line_as_written(program: str, tmp_path: Path) -> None:
     plain, seen = both(program, tmp_path)
     assert plain.out, "the program prints"
