@@ -12,10 +12,13 @@ from typing import TextIO
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model import Model, Prim, find_anomalies
+from mpviz.model.anomalies import WARNINGS
+from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
+from mpviz.runtime.run import STACKS_WAIT_NS
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -83,6 +86,7 @@ SAY = {
     ),
     "main_failed": T("{text}; stopped: main failed: {failure}", "{text};停止了:主进程出错:{failure}"),
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
+    "stacks": T("stacks of {name} (pid {pid}), innermost last:", "{name}(pid {pid})的调用栈,最内层在最后:"),
     "processes": T("processes:", "进程:"),
     "primitives": T("primitives:", "同步原语:"),
     "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
@@ -104,7 +108,15 @@ FIGURES = {
 }
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout, early: Early | None = None) -> int:
+def run(
+    settings: Settings,
+    duration: float | None = None,
+    out: TextIO = sys.stdout,
+    stacks: bool = True,
+    strict: bool = False,
+    hang_timeout: float | None = None,
+    early: Early | None = None,
+) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
@@ -117,10 +129,17 @@ def run(settings: Settings, duration: float | None = None, out: TextIO = sys.std
         if early is not None:  # started already, and no run to take it over
             early.abandon()
         raise
-    return _run(the_run, duration, out)
+    return _run(the_run, duration, out, stacks, strict, hang_timeout)
 
 
-def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
+def _run(
+    the_run: Run,
+    duration: float | None,
+    out: TextIO,
+    stacks: bool = True,
+    strict: bool = False,
+    hang_timeout: float | None = None,
+) -> int:
     output = Output(out)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
@@ -141,15 +160,37 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     seen: set[str] = set()
 
     def warn(now: int) -> None:
-        """Print each anomaly (a deadlock, a hang) once, when it first appears."""
+        """Print each anomaly (a deadlock, a hang) once, when it first appears; then every stack."""
+        named = False
         for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
+                named |= anomaly.kind not in WARNINGS
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
                     for cycle in deadlocked(model):
                         if tuple(link.actor for link in cycle) == anomaly.pids:
                             output.writelines(f"{'':34}{line}\n" for line in cycle_lines(model, cycle))
+        if named and stacks:
+            print_stacks()
+
+    def print_stacks() -> None:
+        """Every live process's stacks, as each answers (or says why it cannot), within a few seconds."""
+        asked = now_ns()
+        pids = [p.pid for p in model.procs.values() if p.alive and p.pid != the_run.supervisor.pid]
+        for pid in pids:
+            the_run.ask_stacks(pid)
+        ends = asked + STACKS_WAIT_NS
+        while now_ns() < ends and any(model.procs[pid].stacks_ns < asked for pid in pids if pid in model.procs):
+            take(the_run.read(0.1))
+        for pid in pids:
+            proc = model.procs.get(pid)
+            if proc is None or proc.stacks_ns < asked:
+                continue
+            output.write(f"{'':34}{SAY['stacks'](name=proc.name, pid=pid)}\n")
+            output.writelines(
+                f"{'':36}{line}\n" for line in stack_lines(proc.stacks, proc.stacks_missing, proc.recorded())
+            )
 
     stopped_by: Stop | None = None
     finished = False
@@ -162,10 +203,13 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
+            the_run.look(model, now)
             finished = the_run.finished(model, now)
             if ends is not None and now >= ends:
+                if stacks and lesson.stop_when_stuck and not finished:
+                    print_stacks()  # a program still running when --duration stops it: where is it?
                 break
-            if lesson.stop_when_stuck and _hangs_for_good(model, now):
+            if lesson.stop_when_stuck and _hangs_for_good(model, now, hang_timeout):
                 break  # nothing can move any more: say so and stop it
             if the_run.failure(model):
                 break  # the lesson's main part failed: the lesson can never finish
@@ -180,7 +224,10 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(model, now, final=finished)
-        anomalies = [a.text for a in find_anomalies(model, now) if a.text not in verdict.text]
+        # (Warnings — a potential deadlock, a pitfall — end the contention table below.)
+        anomalies = [
+            a.text for a in find_anomalies(model, now) if a.text not in verdict.text and a.kind not in WARNINGS
+        ]
         take(the_run.close())
 
     if the_run.record_error:
@@ -213,7 +260,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if failure:
+    if failure or (strict and model.potentials):
         return BROKEN
     return lesson.exit_code(model, verdict, ended_by_itself=finished)
 
@@ -223,8 +270,15 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
 HANG_SHOWN_NS = 2_000_000_000
 
 
-def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
+def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
+    anomalies = find_anomalies(model, now)
+    if any(a.kind == "feeder" for a in anomalies):
+        return True  # a join that waits for a child that cannot exit: it never returns
+    if hang_timeout is not None and any(a.kind == "stalled" for a in anomalies):
+        live = [p for p in model.procs.values() if p.alive]
+        quiet = now - max((p.acted_ns for p in live), default=now)
+        return quiet > hang_timeout * 1e9  # no progress for that long, though mpviz cannot be sure
+    stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]

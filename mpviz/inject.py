@@ -27,11 +27,11 @@ from collections.abc import Callable
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot
+from mpviz.sync import boot, shm, threads
 from mpviz.sync.base import unseen
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -59,6 +59,8 @@ def install_from_env() -> None:
     if speed_file:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
+    threads.instrument_threading()
+    shm.instrument_shared_memory()
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
@@ -73,13 +75,7 @@ def _connect() -> None:
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
-    threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
-
-
-def _watchdog(reporter: SocketReporter) -> None:
-    reporter.wait_hang_up()
-    os._exit(sync.ORPHAN_EXIT)
 
 
 def _forked() -> None:

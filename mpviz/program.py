@@ -89,6 +89,10 @@ SAY = {
     "main_running": T("main still running", "主进程仍在运行"),
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
     "failed": T("{name} failed: {how}", "{name} 出错:{how}"),
+    "could": T(
+        "{text}; nothing went wrong this time, but it could deadlock (the potential deadlock above)",
+        "{text};这次一切正常,但它可能死锁(见上面的潜在死锁)",
+    ),
 }
 
 
@@ -163,9 +167,9 @@ class Watched(Lesson):
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         # Here, not at the top: the command line imports this module, and every spawned child the command line.
-        from mpviz.model.anomalies import find_anomalies
+        from mpviz.model.anomalies import WARNINGS, find_anomalies
 
-        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind != "doubt"]
+        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind not in WARNINGS]
         if anomalies:
             return Verdict(False, "; ".join(a.text for a in anomalies))
         main = _main(model)
@@ -185,7 +189,8 @@ class Watched(Lesson):
         ]
         if failed:
             return Verdict(True, f"{text}; {', '.join(failed)}")
-        return Verdict(True, SAY["nothing"](text=text))
+        could = any(a.kind == "potential" for a in find_anomalies(model, now_ns))
+        return Verdict(True, SAY["could" if could else "nothing"](text=text))
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
         """The main's own code when it failed by itself; else 1 if something went wrong, the main's

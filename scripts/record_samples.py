@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mpviz.lesson import Lesson, Sample
 from mpviz.model import Model, find_anomalies
+from mpviz.model.anomalies import WARNINGS
 from mpviz.program import Program, Watched
 from mpviz.registry import lessons
 from mpviz.runtime import Run, Settings, prepare
@@ -31,9 +32,10 @@ OUT = ROOT / "tests" / "recordings"
 SEED = ROOT / "tests" / "tutorial"
 PYMOTW = ROOT / "tests" / "external" / "pymotw3"
 PROGRAMS = {
-    "ktv-program": (SEED, "ktv.py"),
-    "pymotw-prodcons": (PYMOTW, "multiprocessing_producer_consumer.py"),
-    "pymotw-pool": (PYMOTW, "multiprocessing_pool.py"),
+    "ktv-program": SEED / "ktv.py",
+    "unfed-consumer": ROOT / "tests" / "programs" / "unfed_consumer.py",
+    "pymotw-prodcons": PYMOTW / "multiprocessing_producer_consumer.py",
+    "pymotw-pool": PYMOTW / "multiprocessing_pool.py",
 }
 
 
@@ -70,23 +72,36 @@ def record(cls: type[Lesson], sample: Sample) -> None:
     print(f"tests/recordings/{sample.name}.jsonl  {verdict.text}")
 
 
-def record_program(name: str, folder: Path, program: str) -> None:
-    """A program of ``folder``, watched until it ends by itself."""
+def record_program(name: str, program: Path) -> None:
+    """A program, watched from a scratch copy of its folder until it ends by itself, or until it
+    hangs: then every live process's stacks are asked for and recorded too (the ``d`` key's pictures)."""
     with tempfile.TemporaryDirectory() as scratch:
-        shutil.copytree(folder, scratch, dirs_exist_ok=True)
+        shutil.copytree(program.parent, scratch, dirs_exist_ok=True)
         os.chdir(scratch)
-        run = Run(Settings(Watched, {"program": Program(program)}, record=OUT / f"{name}.jsonl"))
+        run = Run(Settings(Watched, {"program": Program(program.name)}, record=OUT / f"{name}.jsonl"))
         model = Model()
         run.begin()
         try:
             while not run.finished(model):
                 model.apply(run.read(0.1))
+                if any(a.kind not in WARNINGS for a in find_anomalies(model, time.monotonic_ns())):
+                    stacks_of_everyone(run, model)
+                    break
             model.apply(run.drain())
             verdict = run.verdict(model)
         finally:
             run.close()
             os.chdir(ROOT)
     print(f"tests/recordings/{name}.jsonl  {verdict.text}")
+
+
+def stacks_of_everyone(run: Run, model: Model) -> None:
+    asked = time.monotonic_ns()
+    pids = [p.pid for p in model.procs.values() if p.alive]
+    for pid in pids:
+        run.ask_stacks(pid)
+    while time.monotonic_ns() < asked + 5_000_000_000 and any(model.procs[pid].stacks_ns < asked for pid in pids):
+        model.apply(run.read(0.1))
 
 
 def main() -> None:
@@ -96,9 +111,9 @@ def main() -> None:
         for sample in cls.samples:
             if not wanted or sample.name in wanted:
                 record(cls, sample)
-    for name, (folder, program) in PROGRAMS.items():
-        if (not wanted or name in wanted) and folder.is_dir():
-            record_program(name, folder, program)
+    for name, program in PROGRAMS.items():
+        if (not wanted or name in wanted) and program.exists():
+            record_program(name, program)
 
 
 if __name__ == "__main__":

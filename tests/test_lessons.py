@@ -105,8 +105,10 @@ def test_naive_prodcons_hang_is_detected_and_children_stopped(tmp_path: Path) ->
     assert code == 1
     assert "hang: 1 consumer blocked on get from empty queue 'buns' and no producer left" in out
     consumer = next(e.pid for e in events if e.kind == "proc.spawn" and e.data["role"] == "consumer")
-    last = [e.kind for e in events if e.pid == consumer and e.kind != "proc.stats"][-2:]
+    said = ("proc.stats", "proc.stack", "proc.stacks")  # (its stacks, printed with the hang)
+    last = [e.kind for e in events if e.pid == consumer and e.kind not in said][-2:]
     assert last == ["queue.get_blocked", "proc.exit"]
+    assert "stacks of consumer 0" in out
     assert not any(e.kind == "queue.put" and e.data["none"] for e in events), "the naive version sends no end signal"
 
 

@@ -7,11 +7,27 @@ import math
 from collections import deque
 
 from mpviz.lang import T
+from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
-from mpviz.model.state import Model, Phase, Proc, Said, Stats, handles
+from mpviz.model.stacks import from_record, infer
+from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
+ZOMBIE = {
+    "plain": T("{ended}, not joined yet: a zombie", "{ended},还没被 join:僵尸进程"),
+    "at": T("{ended}, not joined yet: a zombie (started at {where})", "{ended},还没被 join:僵尸进程({where} 启动)"),
+}
+
+
+@handles("proc.reaped")
+def proc_reaped(model: Model, event: Event) -> None:
+    """Its parent waited for it at last (a join): no longer a zombie."""
+    proc = model.procs.get(event.pid)
+    if proc is not None and proc.zombie:
+        proc.zombie = False
+        proc.state = proc.exit_words()
+        model.dirty_procs.add(proc.pid)
 
 
 def _identify(proc: Proc, event: Event) -> None:
@@ -27,7 +43,11 @@ def _identify(proc: Proc, event: Event) -> None:
 
 @handles("proc.spawn")
 def proc_spawn(model: Model, event: Event) -> None:
-    _identify(proc_of(model, event), event)
+    proc = proc_of(model, event)
+    _identify(proc, event)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        proc.started_at = at
     model.dirty_procs.add(event.pid)
 
 
@@ -94,6 +114,7 @@ def proc_exit(model: Model, event: Event) -> None:
     proc.sleeping = False
     proc.split.end(event.t_ns)
     set_state(model, proc, event.t_ns, Phase.EXITED, proc.exit_words())
+    ended_by_a_signal(model, proc)
 
 
 @handles("proc.signal")
@@ -112,7 +133,14 @@ def proc_signal(model: Model, event: Event) -> None:
 @handles("proc.stats")
 def proc_stats(model: Model, event: Event) -> None:
     proc = model.procs.get(event.pid)
-    if proc is None or not proc.alive:
+    if proc is None:
+        return
+    if not proc.alive:
+        if event.data.get("status") == "zombie" and not proc.zombie:
+            proc.zombie = True
+            started = model.where(proc.started_at)
+            proc.state = ZOMBIE["at" if started else "plain"](ended=proc.exit_words(), where=started)
+            model.dirty_procs.add(proc.pid)
         return
     d = event.data
     old = proc.stats
@@ -137,6 +165,8 @@ def _amount(value: object, default: int) -> int:
 def proc_sleep(model: Model, event: Event) -> None:
     actor = actor_of(model, event)
     actor.sleeping = event.kind == "proc.sleep"
+    at = event.data.get("at")
+    actor.at = at if actor.sleeping and isinstance(at, str) else ""
     settle(model, actor, event.t_ns)
 
 
@@ -187,3 +217,58 @@ def proc_lost(model: Model, event: Event) -> None:
     if type(n) is int and n > 0:
         model.lost += n
         model.lost_by[event.pid] = model.lost_by.get(event.pid, 0) + n
+
+
+# --- stacks ---------------------------------------------------------------------------------------
+
+ELSEWHERE = {
+    "wait": T("waiting in {what} at {where}", "等待 {what}({where})"),
+    "sleep": T("sleeping in {what} at {where}", "睡在 {what}({where})"),
+    "unknown": T("waiting in {what}", "等待 {what}"),
+}
+
+
+@handles("proc.stack")
+def proc_stack(model: Model, event: Event) -> None:
+    """One thread's stack of an answer (``proc.stacks`` ends it)."""
+    req = event.data.get("req")
+    if type(req) is int and event.pid in model.procs:
+        model.stacks_coming.setdefault((event.pid, req), []).append(from_record(event.data))
+
+
+@handles("proc.stacks")
+def proc_stacks(model: Model, event: Event) -> None:
+    """A process's stacks, every thread's (or why none could be read); what a thread waits in,
+    when no record says it waits, is read off its stack (``model.stacks.infer``)."""
+    proc = model.procs.get(event.pid)
+    req = event.data.get("req")
+    if proc is None or type(req) is not int:
+        return
+    threads = tuple(model.stacks_coming.pop((event.pid, req), ()))
+    for key in [k for k in model.stacks_coming if k[0] == event.pid and k[1] < req]:
+        del model.stacks_coming[key]  # an answer that never ended
+    missing = event.data.get("missing")
+    proc.stacks, proc.stacks_ns, proc.stacks_missing = threads, event.t_ns, str(missing) if missing else ""
+    model.dirty_procs.add(proc.pid)
+    if not proc.alive:
+        return
+    for stack in threads:
+        inferred = infer(stack)
+        if inferred is None or (inferred.kind == "call" and inferred.frame is None):
+            continue
+        actor: Proc | Thread | None = proc if stack.tid == proc.pid else None
+        if actor is None:
+            actor = proc.threads.get(stack.tid)
+            if actor is None:
+                if not stack.tid:
+                    continue
+                actor = proc.threads[stack.tid] = Thread(stack.tid, proc.pid, stack.name, since_ns=event.t_ns)
+                model.thread_pid[stack.tid] = proc.pid
+                model.thread_names.setdefault(stack.tid, stack.name)
+        if actor.blocked:
+            continue  # its records say what it waits for: they know better than a stack
+        where = inferred.frame.site if inferred.frame is not None else ""
+        kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
+        actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
+        actor.elsewhere_sleeps = inferred.kind == "sleep"
+        settle(model, actor, event.t_ns)

@@ -26,8 +26,22 @@ from mpviz.model.words import said
 from mpviz.telemetry import Event
 
 # A process's state in words, in the current language (the records stay English).
+# Records that say nothing of what the process does now: after them, what its last stack said still holds.
+NOT_ACTS = (
+    "proc.stats",
+    "proc.stack",
+    "proc.stacks",
+    "site.new",
+    "proc.thread",
+    "proc.thread_end",
+    "proc.lost",
+    "proc.spawn",
+    "prim.new",
+)
+
 STATES = {
     "running": T("running", "运行中"),
+    "sleeping": T("sleeping", "睡眠中"),
     "holding": T("holding {names}", "持有 {names}"),
     "paused": T("paused ({words})", "已暂停({words})"),
     "at": T("{words} at {where}", "{words}({where})"),
@@ -37,13 +51,19 @@ NAME_CHARS = 60
 
 
 def proc_of(model: Model, event: Event) -> Proc:
-    """The record's process, made when it is the first record of it."""
+    """The record's process, made when it is the first record of it.
+
+    A record of what it does makes what its last stack said out of date."""
     proc = model.procs.get(event.pid)
     if proc is None:
         t = event.t_ns
         proc = model.procs[event.pid] = Proc(event.pid, started_ns=t, since_ns=t, phase_since_ns=t)
         proc.history.append((event.t_ns, Phase.STARTING, str(STARTING_WORDS)))
         model.history_changes += 1
+    if event.kind not in NOT_ACTS:
+        proc.acted_ns = event.t_ns
+        if proc.elsewhere and actor_id(event) == event.pid:
+            proc.elsewhere, proc.elsewhere_sleeps = "", False
     return proc
 
 
@@ -63,6 +83,8 @@ def actor_of(model: Model, event: Event) -> Actor:
     if thread is None:
         thread = proc.threads[aid] = Thread(aid, proc.pid, since_ns=event.t_ns)
         model.thread_pid[aid] = proc.pid
+    if thread.elsewhere and event.kind not in NOT_ACTS:
+        thread.elsewhere, thread.elsewhere_sleeps = "", False
     return thread
 
 
@@ -120,9 +142,12 @@ def prim_new(model: Model, event: Event) -> None:
     if prim is not None:
         if prim.name == prim.id:  # made by an earlier record, named by its id until now
             model.name_prim(prim, name, family, site)
+            prim.maker = event.pid
             model.dirty_prims.add(prim.id)
         return
     prim = model.add_prim(event.obj, name, family, site)
+    prim.maker = event.pid
+    prim.block = str(d.get("block", ""))
     capacity = d.get("value")
     if family == "sem" and type(capacity) is int:
         prim.capacity = prim.value = capacity
@@ -141,10 +166,14 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     if not proc.alive:
         return
     if proc.blocked:
-        phase, words = Phase.BLOCKED, proc.blocked
+        phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
         words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
+    elif proc.elsewhere:
+        phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
+    elif proc.sleeping:
+        phase, words = Phase.SLEEPING, _said(proc) or _where(model, proc, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, _said(proc) or str(STATES["running"])
     if proc.stopped:
@@ -156,12 +185,16 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
     if thread.blocked:
-        phase, words = Phase.BLOCKED, thread.blocked
+        phase, words = Phase.BLOCKED, _waits(model, thread)
     elif thread.holds:
         phase, words = (
             Phase.HOLDING,
             STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in thread.holds)),
         )
+    elif thread.elsewhere:
+        phase, words = (Phase.SLEEPING if thread.elsewhere_sleeps else Phase.BLOCKED), thread.elsewhere
+    elif thread.sleeping:
+        phase, words = Phase.SLEEPING, _where(model, thread, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, str(STATES["running"])
     if (phase, words) != (thread.phase, thread.state):
@@ -185,8 +218,10 @@ def _activity(model: Model, proc: Proc) -> Activity:
         return Activity.OTHER  # joining a process, at a barrier
     if proc.holds:
         return Activity.HOLDING
-    if proc.sleeping:
+    if proc.sleeping or proc.elsewhere_sleeps:
         return Activity.SLEEPING
+    if proc.elsewhere:
+        return Activity.ELSEWHERE
     return Activity.RUNNING
 
 
@@ -217,10 +252,19 @@ def block(model: Model, event: Event, words: str) -> Actor:
     actor = actor_of(model, event)
     at = event.data.get("at")
     actor.at = at if isinstance(at, str) else ""
-    where = model.where(actor.at)
-    actor.blocked, actor.waiting_on = (STATES["at"](words=words, where=where) if where else words), event.obj
+    actor.blocked, actor.waiting_on = words, event.obj
     settle(model, actor, event.t_ns)
     return actor
+
+
+def _waits(model: Model, actor: Actor) -> str:
+    """What it is blocked on, and where (``blocked on get from 'inbox' at consumer.py:8 in consume``)."""
+    return _where(model, actor, actor.blocked)
+
+
+def _where(model: Model, actor: Actor, words: str) -> str:
+    where = model.where(actor.at)
+    return STATES["at"](words=words, where=where) if where else words
 
 
 def unblock(model: Model, event: Event) -> Actor:
@@ -236,6 +280,9 @@ def unblock(model: Model, event: Event) -> Actor:
 def start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
     """An actor starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
     waiting.setdefault(actor_id(event), event.t_ns)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        prim.wait_sites[at] += 1
     timing = prim.timing
     timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
 

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.model.stacks import ThreadStack
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line
 from mpviz.telemetry import Event
@@ -43,6 +44,7 @@ class Phase(Enum):
     HOLDING = "holding"
     STOPPED = "stopped"
     EXITED = "exited"
+    SLEEPING = "sleeping"  # in time.sleep (last: a replay's checkpoints number the phases)
 
 
 PHASES = list(Phase)
@@ -131,6 +133,11 @@ class Thread:
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
     at: str = ""  # the site of what it waits for now
+    held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
+    # What its last stack says it waits in, when no record of it does (a socket, a C call), and
+    # whether that is a sleep.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
     state: str = ""
     phase: Phase = Phase.RUNNING
     since_ns: int = 0
@@ -157,11 +164,26 @@ class Proc:
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     at: str = ""  # the site of what its main thread waits for now
+    held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
+    # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
     # Its other threads that ever waited for or held something, by native id.
     threads: dict[int, Thread] = field(default_factory=dict)
+    # Its last stacks (every thread's, innermost frame last), when they were read, or why they could not be.
+    stacks: tuple[ThreadStack, ...] = ()
+    stacks_ns: int = 0
+    stacks_missing: str = ""
+    # Its last record but samples: a stack read before it is out of date.
+    acted_ns: int = 0
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
+    ran: bool = False  # its target returned (what is left is its exit)
+    # Ended but not yet waited for by its parent (the kernel keeps it as a zombie), and the site
+    # of the line that started it (its ``proc.spawn``).
+    zombie: bool = False
+    started_at: str = ""
     error: str = ""
     # The state in words (the current language's) and since when; the phase and since when.
     state: str = field(default_factory=lambda: str(STARTING_WORDS))
@@ -207,6 +229,12 @@ class Proc:
     def name(self) -> str:
         """Its label in the current language ("group 3"), or its pid."""
         return lang.label(self.label) if self.label else f"pid {self.pid}"
+
+    def recorded(self) -> dict[int, str]:
+        """What its records say its threads (by native id; the main thread's is the pid) wait for or hold."""
+        known = {self.pid: self.state} if self.blocked or self.holds else {}
+        known.update((tid, t.state) for tid, t in self.threads.items() if t.blocked or t.holds)
+        return known
 
     def said_count(self, state: str) -> int:
         fact = self.facts.get(state)
@@ -355,6 +383,19 @@ class Prim:
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # How long waits, holds and blocked gets and puts lasted, over the whole run.
     timing: PrimTiming = field(default_factory=PrimTiming)
+    # Queues: how many items each putter put that are still in it (gets take the oldest first).
+    outstanding: dict[int, int] = field(default_factory=dict)
+    put_order: deque[int] = field(default_factory=deque)
+    # Pools: when the last task went out and the last result came back.
+    last_task_ns: int = 0
+    last_result_ns: int = 0
+    # Shared memory: its block's name, and whether it was unlinked.  Who made it (the prim.new's process).
+    block: str = ""
+    unlinked: bool = False
+    maker: int = 0
+    # Where it was waited for (any wait: an acquire, a get, a recv …) and taken, by site id: how often.
+    wait_sites: Counter[str] = field(default_factory=Counter)
+    hold_sites: Counter[str] = field(default_factory=Counter)
 
     @property
     def word(self) -> str:
@@ -391,6 +432,22 @@ class Prim:
         return [item for item, n in self.in_flight.items() if n < 0]
 
 
+class Taking(NamedTuple):
+    """One taker's first taking of ``second`` while it held ``first``."""
+
+    actor: int
+    first_at: str  # site ids
+    second_at: str
+    gates: frozenset[str]  # everything else it held then
+
+
+class Potential(NamedTuple):
+    """A cycle in the lock order: its locks in order, and the taking of each edge."""
+
+    locks: tuple[str, ...]  # prim ids, each taken after the one before (and the first after the last)
+    takings: tuple[Taking, ...]
+
+
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
@@ -419,6 +476,14 @@ class Model:
         self.sites: dict[str, Site] = {}
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
+        # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
+        self.order: dict[tuple[str, str], dict[int, Taking]] = {}
+        self.potentials: dict[frozenset[str], Potential] = {}
+        # Pitfalls said (by their key, once), and who ends which child with which signal, where.
+        self.pitfalls: dict[tuple[object, ...], Anomaly] = {}
+        self.endings: dict[int, tuple[int, str, str]] = {}
+        # Stacks of a request being answered, by (pid, request): one record per thread.
+        self.stacks_coming: dict[tuple[int, int], list[ThreadStack]] = {}
         self.counts: Counter[str] = Counter()
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}

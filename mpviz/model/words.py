@@ -162,6 +162,7 @@ PROC = {
     "exited_code": T("exited with code {code}", "已退出,退出码 {code}"),
     "error": T("failed: {error}", "出错:{error}"),
     "join": T("waits for {obj} (pid {child}) to end: join()", "join():等待 {obj}(pid {child})结束"),
+    "join_thread": T("waits for thread '{obj}' to end: join()", "join():等待线程 '{obj}' 结束"),
     "joined": T("{obj} ended: join() returns", "{obj} 已结束:join() 返回"),
     "join_gave_up": T("stopped waiting for {obj}", "不再等待 {obj}"),
     "prints": T("prints: ", "打印:"),
@@ -247,6 +248,8 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     if op == "error":
         return PROC["error"](error=d.get("error", ""))
     if op == "join":
+        if d.get("thread"):
+            return PROC["join_thread"](obj=obj)
         return PROC["join"](obj=lang.label(obj), child=d.get("child"))
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
@@ -262,7 +265,18 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
 
 
 # Records not worth a line: samples, and what is said once (a site, a thread's name and end).
-UNSAID = ("proc.stats", "proc.stdio", "proc.sleep", "proc.slept", "site.new", "proc.thread", "proc.thread_end")
+UNSAID = (
+    "proc.stats",
+    "proc.stdio",
+    "proc.sleep",
+    "proc.slept",
+    "site.new",
+    "proc.thread",
+    "proc.thread_end",
+    "proc.stack",
+    "proc.stacks",
+    "proc.reaped",
+)
 # Records of a wait beginning: their line says where the wait is (``at``).
 WAITS = (
     "lock.wait",

@@ -254,9 +254,14 @@ class Supervisor:
             for pid in self.sampler.take_gone():
                 if pid in self.grandchildren:
                     self.grandchildren.discard(pid)
-                    self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+                    if not self.channels.exit_told(pid):
+                        self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
 
     # --- signals -------------------------------------------------------------
+
+    def paused(self, pid: int) -> bool:
+        """Is ``pid`` stopped (SIGSTOP), as the kernel says?"""
+        return self.sampler.status(pid) == "stopped"
 
     def pids(self) -> list[int]:
         return [pid for pid in list(self.children) if self.alive(pid)] + sorted(self.grandchildren)

@@ -75,6 +75,7 @@ class Pool(pool.Pool):
 
     # multiprocessing's
     _processes: int
+    _cache: dict[int, Any]  # jobs whose results have not come back
     _quick_put: Callable[[Any], None]
     _quick_get: Callable[[], Any]
 
@@ -110,6 +111,11 @@ class Pool(pool.Pool):
         self._quick_put = self._traffic.sending(self._quick_put)
         self._quick_get = self._traffic.receiving(self._quick_get)
         WORK_QUEUES[self._inqueue] = self.id  # type: ignore[attr-defined]  # multiprocessing's
+
+    def terminate(self) -> None:
+        # Jobs whose results have not come back are lost with the pool (a ``with Pool()`` block's end).
+        say("pool.terminate", self.id, {"outstanding": len(self._cache)})
+        super().terminate()
 
 
 # What a program gets passes for multiprocessing's own (see base.pass_as_theirs).

@@ -26,18 +26,20 @@ from types import CodeType, FrameType
 from typing import Any
 
 from mpviz.telemetry import emit, short
+from mpviz.telemetry.stacks import MACHINERY
 
-_MPVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# mpviz's machinery: never the site of an operation (a lesson's own code is: its workers are the tutorial's).
-_MACHINERY = tuple(
-    _MPVIZ + part for part in ("sync" + os.sep, "telemetry" + os.sep, "inject.py", "_hook" + os.sep, "runtime" + os.sep)
-)
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
 _PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
 
 _skipped: dict[str, bool] = {}
-_sites: dict[tuple[CodeType, int], str] = {}
+_sites: dict[tuple[CodeType, int], str] = {}  # (code, line) → site id
+_by_instruction: dict[tuple[CodeType, int], str] = {}  # (code, instruction offset) → site id
 _serial = itertools.count(1)
+_getframe = sys._getframe
+_get_ident = threading.get_ident
+# This process's pid, and its main thread's id (a forked child's: the thread that forked), kept.
+_pid = os.getpid()
+_main = [threading.main_thread().ident or _get_ident()]
 _named: set[int] = set()  # threads of this process that said their name
 _ours: set[int] = set()  # mpviz's own threads of this process
 # The names of mpviz's own threads ("mpviz-main" runs a lesson's main part): never shown as threads.
@@ -61,11 +63,12 @@ class _Ending:
             emit("proc.thread_end", "", {"th": self.tid})
 
 
-def _skip(filename: str) -> bool:
+def in_machinery(filename: str) -> bool:
+    """Is this file mpviz's machinery or the standard library's (never an operation's site)?"""
     skip = _skipped.get(filename)
     if skip is None:
         skip = _skipped[filename] = (
-            filename.startswith(_MACHINERY)
+            filename.startswith(MACHINERY)
             or (filename.startswith(_STDLIB) and not filename.startswith(_PACKAGES))
             or filename.startswith("<frozen")
         )
@@ -78,55 +81,85 @@ def user_frame(depth: int = 1) -> FrameType | None:
         frame: FrameType | None = sys._getframe(depth)
     except ValueError:
         return None
-    while frame is not None and _skip(frame.f_code.co_filename):
+    while frame is not None and in_machinery(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
 
 def site(depth: int = 1) -> str:
     """The id of the site of the operation being made ("" if it has none), said once per process."""
-    frame = user_frame(depth)
-    if frame is None:
-        return ""
-    code, line = frame.f_code, frame.f_lineno
-    known = _sites.get((code, line))
+    frame = user_frame(depth + 1)
+    return "" if frame is None else _site_of(frame)
+
+
+def _site_of(frame: FrameType) -> str:
+    # By instruction first (its offset is at hand; its line must be looked up), then by line.
+    known = _by_instruction.get((frame.f_code, frame.f_lasti))
     if known is not None:
         return known
-    site_id = f"{os.getpid()}@{next(_serial)}"
+    code, line = frame.f_code, frame.f_lineno
+    known = _sites.get((code, line))
+    if known is None:
+        known = _new_site(code, line)
+    _by_instruction[(code, frame.f_lasti)] = known
+    return known
+
+
+def _new_site(code: CodeType, line: int) -> str:
+    site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
     emit(
         "site.new",
         site_id,
         {"file": short(code.co_filename), "line": line, "func": short(code.co_name), "text": short(text)},
+        pid=_pid,
     )
     _sites[(code, line)] = site_id
     return site_id
 
 
 def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None) -> None:
-    """Report an operation, with its site and (not the main thread) its thread."""
+    """Report an operation, with its site and (not the main thread) its thread.
+
+    On every operation of every watched process: kept short (the frame walk
+    and the lookups inline, the pid and the main thread's id kept, not asked)."""
     data = {} if data is None else data
-    at = site()
-    if at:
-        data["at"] = at
+    frame: FrameType | None = _getframe(2)  # whoever called the primitive's method, or further up
+    while frame is not None:
+        skip = _skipped.get(frame.f_code.co_filename)
+        if skip is None:
+            skip = in_machinery(frame.f_code.co_filename)
+        if not skip:
+            data["at"] = _site_of(frame)
+            break
+        frame = frame.f_back
+    if _get_ident() != _main[0]:
+        _thread_of(data)
+    emit(kind, obj, data, t_ns=t_ns, pid=_pid)
+
+
+def _thread_of(data: dict[str, Any]) -> None:
+    """An operation made by another thread than the main one: say which (once, its name)."""
     tid = threading.get_native_id()
-    if tid != os.getpid() and tid not in _ours:
-        if tid not in _named:
-            thread = threading.current_thread()
-            if thread.name.startswith(MPVIZ_THREADS):
-                # mpviz's own threads act for the process: a lesson's main part, a key's action.
-                _ours.add(tid)
-                emit(kind, obj, data, t_ns=t_ns)
-                return
-            _named.add(tid)
-            emit("proc.thread", thread.name, {"th": tid})
-            _mine.ending = _Ending(tid)
-        data["th"] = tid
-    emit(kind, obj, data, t_ns=t_ns)
+    if tid in _ours:
+        return
+    if tid not in _named:
+        thread = threading.current_thread()
+        if thread.name.startswith(MPVIZ_THREADS):
+            # mpviz's own threads act for the process: a lesson's main part, a key's action.
+            _ours.add(tid)
+            return
+        _named.add(tid)
+        emit("proc.thread", thread.name, {"th": tid}, pid=_pid)
+        _mine.ending = _Ending(tid)
+    data["th"] = tid
 
 
 def _forked() -> None:
-    # A forked child has only the thread that forked: the others' names are not its own.
+    # A forked child has only the thread that forked, its main thread now: the others' names are not its own.
+    global _pid
+    _pid = os.getpid()
+    _main[0] = _get_ident()
     _named.clear()
     _ours.clear()
     ending = getattr(_mine, "ending", None)

@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from mpviz.lang import T, words_for
 from mpviz.model import Model, Phase, Proc
+from mpviz.model.state import Thread
 from mpviz.ui.theme import PHASE_STYLE, STATUS, duration, megabytes
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
@@ -54,12 +55,37 @@ Row = tuple[str, ...]
 _PHASE_STYLES = {phase.value: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 
 
+def thread_row(model: Model, thread: Thread, now_ns: int, depth: int = 0) -> Row:
+    """A thread that waits or holds something, under its process: its native id, its name, its state."""
+    holds = ", ".join(model.prim_name(i) for i in thread.holds)
+    who = "  " * depth + "↳ " + thread.label
+    return (
+        str(thread.tid),
+        who,
+        thread.state,
+        duration(now_ns - thread.since_ns),
+        holds,
+        "",
+        "",
+        "",
+        "",
+        thread.phase.value,
+    )
+
+
+def shown_threads(proc: Proc) -> list[int]:
+    """The threads of a live process that have a row: those that wait for (or in) or hold something."""
+    if not proc.alive:
+        return []
+    return [tid for tid, t in proc.threads.items() if (t.blocked or t.holds or t.elsewhere) and not t.ended]
+
+
 def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
     since = "" if proc.phase is Phase.EXITED else duration(now_ns - proc.since_ns)
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
     if stats is None or not proc.alive:
-        status = words_for("exited", STATUS) if not proc.alive else ""
+        status = words_for("zombie" if proc.zombie else "exited", STATUS) if not proc.alive else ""
         cpu = rss = threads = ""
     else:
         status = words_for("stopped" if proc.stopped else stats.status, STATUS)
@@ -123,7 +149,10 @@ class ProcessTable(SteadyScrollView, can_focus=True):
     Exited processes come after the living, folded into one line when all
     rows would not fit (``h`` shows or folds them); rows can be sorted by CPU,
     state or PID, and filtered by name.  A watched program's processes are a
-    tree: each child under its parent (its "start" order).
+    tree: each child under its parent (its "start" order).  A thread that
+    waits for or holds something has a row of its own under its process,
+    keyed by its native id (never a pid of another process: Linux numbers
+    threads and processes from one space).
     """
 
     DEFAULT_CSS = """
@@ -165,6 +194,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._strips: dict[int, Strip] = {}
         self._alive: dict[int, bool] = {}
         self._cpu: dict[int, float] = {}
+        self._threads: dict[int, list[int]] = {}  # pid → its threads that have a row, in order
         self._folded = 0
         self._arranged = 0  # how many processes the order knows
         self._model: Model | None = None
@@ -195,6 +225,21 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
+            threads = shown_threads(proc)
+            before = self._threads.get(pid, [])
+            if threads != before:
+                moved = True
+                self._threads[pid] = threads
+                for tid in set(before) - set(threads):
+                    self._rows.pop(tid, None)
+                    self._strips.pop(tid, None)
+            for tid in threads:
+                row = thread_row(model, proc.threads[tid], now_ns, self._depth.get(pid, 0) + 1)
+                if self._rows.get(tid) != row:
+                    self._rows[tid] = row
+                    self._strips.pop(tid, None)
+                    if tid in self._index:
+                        self.refresh_line(self._index[tid] + 1)
             cpu = proc.stats.cpu if proc.stats and proc.alive else 0.0
             if self._alive.get(pid) != proc.alive or (self.sort == "cpu" and self._cpu.get(pid) != cpu):
                 moved = True
@@ -219,6 +264,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         """Make the row of ``pid`` (its process in the last synced model) again; True if it changed."""
         assert self._model is not None
         self._stale.discard(pid)
+        if pid not in self._model.procs:
+            return False  # a thread's row: made with its process's
         row = row_of(self._model, self._model.procs[pid], self._now_ns, self._depth.get(pid, 0))
         if self._rows.get(pid) == row:
             return False
@@ -273,6 +320,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         else:
             order = live + gone
             self._folded = 0
+        order = [key for pid in order for key in (pid, *self._threads.get(pid, ()))]
         if order != self._order:
             self._order = order
             self._index = {pid: i for i, pid in enumerate(order) if pid != FOLD}
@@ -300,7 +348,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
 
     def reset(self) -> None:
         """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
-        self._depth, self._order, self._index, self._rows, self._strips = {}, [], {}, {}, {}
+        self._depth, self._order, self._index, self._rows, self._strips, self._threads = {}, [], {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
         self._stale = set()
         self._who = WHO_WIDTH[0]
@@ -309,9 +357,12 @@ class ProcessTable(SteadyScrollView, can_focus=True):
 
     @property
     def selected_pid(self) -> int | None:
+        """The process of the row under the cursor (a thread's row: its process)."""
         if 0 <= self.cursor < len(self._order):
-            pid = self._order[self.cursor]
-            return None if pid == FOLD else pid
+            key = self._order[self.cursor]
+            if key == FOLD:
+                return None
+            return self._model.pid_of(key) if self._model is not None else key
         return None
 
     # --- drawing --------------------------------------------------------------------
