@@ -255,15 +255,24 @@ def test_a_task_lost_with_its_worker_is_a_hang_named_with_the_line_that_waits(tm
     assert printed(done.stdout) == []
 
 
-def test_futures_that_failed_leave_main_waiting_on_a_queue_nobody_feeds(tmp_path: Path) -> None:
-    """The executor's workers are idle (waiting for a task, none out), so nobody can put what main waits for."""
-    done = watch(OURS / "futures_idle.py", cwd=tmp_path)
-    assert done.returncode == 1, done.stdout[-3000:]
-    verdict = done.stdout.splitlines()[-1]
-    assert verdict.startswith("hang: all 3 live processes are blocked, nobody can wake them: main (pid ")
-    assert "at futures_idle.py:15 in <genexpr> on queue 'q'" in verdict
-    assert verdict.count("waiting for a task from pool 'executor'") == 2
-    assert "handed 1 task of square_into to pool 'executor'" in done.stdout
+def test_an_executors_workers_are_seen_waiting_for_a_task(tmp_path: Path) -> None:
+    """Its futures failed (a Queue cannot be pickled): every task came back, and the workers wait for the next.
+
+    (Main then waits for ever on a queue nobody feeds; naming that hang needs the executor's own
+    threads in main, which could still move as far as mpviz knows, to be seen waiting: the model's
+    threads, issue 22.)"""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "futures_idle.py", "--duration", "4", "--record", str(record), cwd=tmp_path)
+    out = done.stdout
+    assert "handed 1 task of square_into to pool 'executor'" in out
+    assert "pool 'executor' at futures_idle.py:13: 3 tasks, 3 results" in out
+    _, events = load(record)
+    model = Model()
+    model.apply([e for e in events if e.kind != "proc.exit"])  # as it stood before --duration ended it
+    workers = [p for p in model.procs.values() if p.role == "pool"]
+    assert len(workers) == 2 and all(p.state == "waiting for a task from pool 'executor'" for p in workers)
+    main = next(p for p in model.procs.values() if p.role == "main")
+    assert main.state == "blocked on get from 'q' at futures_idle.py:15 in <genexpr>"
 
 
 def test_a_child_that_raises(tmp_path: Path) -> None:

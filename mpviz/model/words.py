@@ -253,6 +253,8 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
         return PROC["join"](obj=lang.label(obj), child=d.get("child"))
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
+    if op == "ran":
+        return ""  # its target returned: its exit, a moment later, says it
     if op == "output":
         if d.get("partial"):
             return ""  # a line still being written: said once, when it ends

@@ -17,6 +17,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 
 import mpviz._hook
 from mpviz.runtime.door import Door
@@ -34,6 +35,7 @@ class ProgramMain:
 
     def __init__(self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None) -> None:
         self.argv = argv
+        self.started_ns = time.monotonic_ns()  # (the records' clock)
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file

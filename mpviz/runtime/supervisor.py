@@ -92,7 +92,6 @@ class Supervisor:
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
         self._program: ProgramMain | None = None
-        self._early = program  # a watched program's main, started before us on our door
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
         self.speed_file = self.channels.door.speed_file
@@ -107,6 +106,10 @@ class Supervisor:
                 target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
             )
             self._sampling.start()
+        if program is not None:
+            # Taken over before anything is read: its first records find it named.
+            self._program = program
+            self.adopt(program, "main", "main", program.outputs)
 
     # --- the Run protocol --------------------------------------------------
 
@@ -132,7 +135,8 @@ class Supervisor:
             for fd, stream in (outputs or {}).items():
                 self.channels.add_output(process.pid, fd, stream)
             self.sampler.track(process.pid)
-        emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid)
+        started = getattr(process, "started_ns", None)  # a program's main started before we were here
+        emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid, t_ns=started)
         return process.pid
 
     def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
@@ -164,13 +168,10 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
-            early, self._early = self._early, None
-            if early is not None and early.argv == argv and not stdin_pipe:
-                self._program = early
-            else:
-                if early is not None:
-                    early.kill()
-                self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
+            taken = self._program
+            if taken is not None and taken.argv == argv and not stdin_pipe:
+                return taken.pid  # started before us, and taken over already
+            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
         return self.adopt(self._program, "main", "main", self._program.outputs)
 
     def write_stdin(self, line: str) -> None:
@@ -294,11 +295,6 @@ class Supervisor:
         if self._stopped:
             return []
         self._stopping.set()
-        early, self._early = self._early, None
-        if early is not None:  # started before us, and never taken over: the run never began
-            early.kill()
-            early.join(5.0)
-            early.close()
         if self.lesson is not None:
             self.lesson.stop()
         if self._director is not None:

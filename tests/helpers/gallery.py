@@ -72,7 +72,14 @@ PROGRAMS = [
     ),
     Picture("pymotw-prodcons", "pymotw-prodcons", 0.3, (120, 40), (), "the same at 120×40"),
     Picture("pymotw-prodcons-80x24", "pymotw-prodcons", 0.3, (80, 24), (), "the same at 80×24"),
-    Picture("pymotw-pool-160x50", "pymotw-pool", 0.1, (160, 50), (), "PyMOTW's pool: its workers' names whole"),
+    Picture(
+        "pymotw-pool-160x50",
+        "pymotw-pool",
+        0.12,
+        (160, 50),
+        (),
+        "PyMOTW's pool: its workers, named whole, waiting for a task or at work; main waiting for results",
+    ),
 ]
 
 SHOTS = (
