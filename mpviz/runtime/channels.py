@@ -59,14 +59,20 @@ GONE_NS = 1_000_000_000
 
 def _printed_before_exit(events: list[Event]) -> None:
     """A line is stamped when it is read, a moment after it was printed; a process prints
-    nothing after its end, so a line read with its exit goes before it."""
-    exits = {e.pid: e.t_ns for e in events if e.kind == "proc.exit"}
-    if not exits:
+    nothing after its end, so its exit read with its lines goes after the last of them.
+
+    (The exit moves, not the lines: lines read earlier and still held back must stay
+    before them, in the order the process wrote them.)"""
+    last: dict[int, int] = {}
+    for event in events:
+        if event.kind == "proc.output":
+            last[event.pid] = max(last.get(event.pid, 0), event.t_ns)
+    if not last:
         return
     for i, event in enumerate(events):
-        end = exits.get(event.pid)
-        if event.kind == "proc.output" and end is not None and event.t_ns >= end:
-            events[i] = event._replace(t_ns=end - 1)
+        printed = last.get(event.pid)
+        if event.kind == "proc.exit" and printed is not None and event.t_ns <= printed:
+            events[i] = event._replace(t_ns=printed + 1)
 
 
 @dataclass
@@ -321,13 +327,16 @@ class Channels:
     # --- what processes print ------------------------------------------------------
 
     def _print(self, output: _Output, into: list[Event]) -> None:
+        # Stamped before the read: the process may write more, and end, the moment the read
+        # frees its pipe, before this thread gets on (a line stamped after its process's end
+        # is moved before the end, and would then pass lines read later: see _printed_before_exit).
+        now = now_ns()
         try:
             chunk = os.read(output.fd, READ_CHUNK)
         except BlockingIOError:
             return
         except OSError:
             chunk = b""
-        now = now_ns()
         if not chunk:
             # Every writer has closed it: a line left unended is ended here, as the process left it.
             text = output.partial + output.decoder.decode(b"", final=True)
