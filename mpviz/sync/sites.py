@@ -52,13 +52,13 @@ class _Ending:
 
     def __init__(self, tid: int) -> None:
         self.tid = tid
-        self.pid = os.getpid()
+        self.pid = _pid
 
     def __del__(self) -> None:
-        # Not in a forked child: there the parent's other threads' ones are dropped at
-        # the fork itself, before the child has a connection of its own, and the
-        # parent's may be locked for good by a thread the child does not have.
-        if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's, where the thread is the main one now)
+        # A forked child drops the other threads' holdings inside os.fork(), before any
+        # at-fork hook has given it a reporter of its own: the parent's, whose lock another
+        # thread may have held at the fork, would hang it. Those threads were never its own.
+        if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's main thread now)
             _named.discard(self.tid)
             emit("proc.thread_end", "", {"th": self.tid})
 
