@@ -105,6 +105,9 @@ FIGURES = {
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
+    "proxied": T(
+        "a Manager's; calls through its proxies that could wait: {waits}", "管理器的对象;可能等待的调用:{waits} 次"
+    ),
 }
 
 
@@ -281,7 +284,8 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
     stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
     if not stuck:
         return False
-    live = [p for p in model.procs.values() if p.alive]
+    # (A manager's server waits for its callers, not on anything: it never keeps a program going.)
+    live = [p for p in model.procs.values() if p.alive and p.role != "manager"]
     return (
         all(p.waiting_on is not None for p in live)
         and now - max((p.since_ns for p in live), default=now) > HANG_SHOWN_NS
@@ -303,6 +307,8 @@ def summary(model: Model) -> list[str]:
 
 
 def figures(prim: Prim) -> str:
+    if prim.via:  # an object a manager's server holds: only the calls through its proxies that could wait are seen
+        return FIGURES["proxied"](waits=prim.waits)
     if prim.family == "cond":
         return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):

@@ -526,6 +526,65 @@ def test_calls_through_a_managers_proxies_in_words() -> None:
     assert m.prim("manager /elsewhere").calls == 1, "a manager never announced here is made by its first call"
 
 
+@covers("manager.wait")
+def test_a_wait_through_a_proxy_is_a_wait_on_its_object_until_its_call_returns() -> None:
+    mgr, go = "manager /tmp/x", "proxy /tmp/x 7f01"
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            spawn(0, 2, "manager", "SyncManager-1"),
+            new(0, 1, mgr, "manager", "mgr"),
+            site(1, 3, "3@1", 8, "task", "go.wait()"),
+            ev(
+                1,
+                3,
+                "manager.wait",
+                go,
+                typeid="Event",
+                method="wait",
+                proxy="go",
+                family="event",
+                manager=mgr,
+                at="3@1",
+            ),
+            ev(
+                1,
+                4,
+                "manager.wait",
+                "proxy /tmp/x 7f02",
+                typeid="Queue",
+                method="get",
+                proxy="q",
+                family="queue",
+                manager=mgr,
+                th=41,
+            ),
+        ]
+    )
+    event, queue = m.prim("go"), m.prim("q")
+    assert (event.family, event.via, queue.family) == ("event", mgr, "queue")
+    assert m.procs[3].state == "waiting for event 'go' (a Manager's) at prog3.py:8 in task"
+    assert m.procs[3].waiting_on == go and set(event.waiters) == {3} and event.wait_sites["3@1"] == 1
+    assert set(queue.blocked_get) == {41} and m.procs[4].threads[41].waiting_on == queue.id, "a thread's own wait"
+    assert m.describe(list(m.log)[-2]) == "waits in go.wait(…) on event 'go' (a Manager's) at prog3.py:8 in task"
+    # Every process of the program waits (the manager's server only answers them): a hang, named with the line.
+    m.apply([ev(1, 1, "manager.wait", go, typeid="Event", method="wait", proxy="go", family="event", manager=mgr)])
+    m.apply([ev(1, 4, "manager.wait", go, typeid="Event", method="wait", proxy="go", family="event", manager=mgr)])
+    for pid in (1, 2, 3, 4):
+        m.apply([ev(1.5, pid, "proc.stacks", "", req=1, threads=0)])
+    hang = [a for a in find_anomalies(m, 4 * S) if a.kind == "hang"]
+    assert hang and "SyncManager-1" not in hang[0].text, find_anomalies(m, 4 * S)
+    assert "prog3.py:8 in task on event 'go'" in hang[0].text
+    # Its call returns: the wait ends, on the object and for the thread that made it, no other.
+    m.apply([ev(5, 3, "manager.call", mgr, typeid="Event", method="wait", proxy="go")])
+    assert m.procs[3].waiting_on is None and m.procs[3].state == "running" and 3 not in event.waiters
+    assert event.timing.waited.count == 1 and event.waits == 3
+    m.apply([ev(7, 4, "manager.call", mgr, typeid="Queue", method="get", proxy="q", th=41)])
+    assert not queue.blocked_get and m.procs[4].threads[41].waiting_on is None
+    assert m.procs[4].waiting_on == go, "the thread's call ends its own wait, not its process's"
+
+
 @covers("data.value")
 def test_what_main_reports_of_the_world_is_merged_by_name() -> None:
     m = Model()

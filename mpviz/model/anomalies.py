@@ -21,7 +21,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.pitfalls import find_pitfalls
-from mpviz.model.stacks import infer
+from mpviz.model.stacks import PROGRAM_WAITS, infer, waiting
 from mpviz.model.state import Actor, Anomaly, Model, Prim
 from mpviz.model.waits import HELD, deadlocked
 
@@ -242,26 +242,23 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
 
     A process asleep, computing, or blocked on anything mpviz does not see
     (a socket) counts as able to move; so does a paused one (it may be resumed).
+    A thread multiprocessing started for itself (a pool's handlers) counts as
+    blocked when its stack, read after the process's last record, shows it
+    waiting for the program; the hang's words leave it out (see ``stacks.waiting``).
     """
-    live = model.live_actors()
-    if not live or any(
-        a.waiting_on is None or model.procs[model.pid_of(i)].stopped or _given_work(model, a) for i, a in live
-    ):
+    live = waiting(model)
+    if not live or any(model.procs[model.pid_of(i)].stopped or _given_work(model, a) for i, a in live):
         return []
     # Since the situation arose: the last one blocked, or the last one left.
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
     if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
-    hang = _hang(model, live)
+    hang = _hang(model, [(i, a) for i, a in live if a.waiting_on is not None])
     unsure = _unsure(model)
     if unsure:
         seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
         return [Anomaly("stalled", SAY["stalled"](s=seconds, text=hang.text, why=unsure), hang.pids)]
     return [hang]
-
-
-# Waits that only the program itself can end: a thread in one cannot move by itself.
-PROGRAM_WAITS = ("lock", "queue", "pipe", "event", "cond", "join", "thread", "manager")
 
 
 def _unsure(model: Model) -> str:

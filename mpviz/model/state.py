@@ -359,6 +359,8 @@ class Prim:
     calls: int = 0
     proxies: Counter[str] = field(default_factory=Counter)
     last_call: Event | None = None
+    # An object a manager's server holds, waited on through its proxies: that manager's id.
+    via: str = ""
     # Queues and pipes.
     depth: int = 0
     deepest: int = 0

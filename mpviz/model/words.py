@@ -115,6 +115,7 @@ POOL = {
     "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
 }
 MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
+MANAGER_WAIT = T("waits in {call} on {word} '{obj}' (a Manager's)", "在管理器的{word} '{obj}' 上等待:{call}")
 RAISED = T(" (raised {error})", "(抛出 {error})")
 # A call through a proxy as the program wrote it ("{0}" is the proxy, "{1}" the attribute).
 CALLS = {
@@ -206,6 +207,9 @@ def _phrase(event: Event, obj: str) -> str | None:
         return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None
     if family == "pipe":
         return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
+    if kind == "manager.wait":
+        word = lang.words_for(str(d.get("family", "")), FAMILY_WORDS)
+        return MANAGER_WAIT(call=proxy_call(d), word=word, obj=obj)
     if kind == "manager.call":
         error = RAISED(error=d["error"]) if d.get("error") else ""
         return MANAGER(call=proxy_call(d), obj=obj, error=error)
@@ -281,6 +285,7 @@ UNSAID = (
 )
 # Records of a wait beginning: their line says where the wait is (``at``).
 WAITS = (
+    "manager.wait",
     "lock.wait",
     "rlock.wait",
     "sem.wait",

@@ -201,6 +201,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.task": {"n": _count, "func": _text},
     "pool.result": {"n": _count, "ok": _flag},
     "manager.call": {"typeid": _text, "method": _text, "proxy": _text, "attr": _text, "error": _text},
+    "manager.wait": {"typeid": _text, "method": _text, "proxy": _text, "family": _text, "manager": _text},
 }
 for _family in ("lock", "rlock", "sem"):
     for _op in ("wait", "acquired", "released", "timeout"):

@@ -16,16 +16,25 @@ classes, reprs and pickling multiprocessing's:
   passed to;
 * every call through a proxy, in the process that makes it:
   ``manager.call {"typeid", "method", "proxy"}`` (``"error"``: the
-  exception's name, when it raised), stamped when the call was made.
+  exception's name, when it raised), stamped when the call was made;
+* a call that may wait for another process (a proxied Event's ``wait``, a
+  Lock's, RLock's, Semaphore's or Condition's ``acquire`` (``with`` too), a
+  Condition's or a Barrier's ``wait``, a queue's blocking ``get``, ``put`` and
+  ``join``) is said before it is made: ``manager.wait {"typeid", "method",
+  "proxy", "family", "manager"}`` with its line, on the proxied object's id
+  (its server's address and the object's id there: the same in every process
+  that holds a proxy of it); its ``manager.call``, stamped when it returns,
+  ends that wait.  The model sees it as a wait on that object (named after the
+  proxy), the way it sees a wait on one of mpviz's own primitives.
 
 Its server is a process of the run (our contexts start it).  Not seen: what
-the server's objects hold, and who waits inside them (the server's threads
-wait for a manager's Lock or Queue, not the caller).
+the server's objects hold, and who holds a proxied Lock (only who waits for it).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +46,30 @@ from mpviz.telemetry import MAX_TEXT, emit, now_ns
 _done = False
 # Calls through a proxy whose first argument is the attribute they read or write (a Namespace's).
 _ATTRIBUTES = ("__getattribute__", "__setattr__", "__delattr__")
+# SyncManager's kinds of objects whose calls may wait, by typeid: the model's family of each.
+_FAMILIES = {
+    "Event": "event",
+    "Lock": "lock",
+    "RLock": "rlock",
+    "Semaphore": "sem",
+    "BoundedSemaphore": "sem",
+    "Condition": "cond",
+    "Barrier": "barrier",
+    "Queue": "queue",
+    "JoinableQueue": "queue",
+}
+# multiprocessing's proxy types (not in typeshed) and their families; a Condition's before a Lock's (it is one).
+_PROXIES = (("EventProxy", "event"), ("ConditionProxy", "cond"), ("AcquirerProxy", "lock"), ("BarrierProxy", "barrier"))
+# The methods that may wait, by family.
+_WAITING = {
+    "event": ("wait",),
+    "lock": ("acquire",),
+    "rlock": ("acquire",),
+    "sem": ("acquire",),
+    "cond": ("acquire", "wait"),
+    "barrier": ("wait",),
+    "queue": ("get", "put", "join"),
+}
 
 
 def instrument() -> None:
@@ -109,20 +142,69 @@ def _proxy_made(proxy: Any, token: Any, serializer: Any, manager: Any = None, *a
     proxy._mpviz_name = name_and_site("proxy", None)[0] if manager is not None else ""
 
 
+def proxied_id(token: Any) -> str:
+    """A proxied object's id in the records: its server's address and its id there."""
+    return f"proxy {token.address} {token.id}"
+
+
+def _family(proxy: Any) -> str:
+    """The model's family of what a proxy stands for ("" if none of its calls waits): by its
+    typeid (SyncManager's), else by what it exposes (a program's own manager's ``queue.Queue``)."""
+    from multiprocessing import managers
+
+    family = _FAMILIES.get(str(proxy._token.typeid))
+    if family is not None:
+        return family
+    for proxy_type, family in _PROXIES:  # a program's own typeid with multiprocessing's proxy type
+        if isinstance(proxy, getattr(managers, proxy_type)):
+            return family
+    exposed = getattr(proxy, "_exposed_", None) or ()
+    return "queue" if {"get", "put", "qsize"} <= set(exposed) else ""
+
+
+def _may_wait(proxy: Any, method: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> str:
+    """The proxied object's family if this call may wait for another process ("" if it cannot:
+    not a waiting method, or told not to block: ``acquire(False)``, ``get(block=False)``)."""
+    family = _family(proxy)
+    if method not in _WAITING.get(family, ()):
+        return ""
+    if method == "acquire":
+        blocking = kwds.get("blocking", args[0] if args else True)
+    elif method == "get":
+        blocking = kwds.get("block", args[0] if args else True)
+    elif method == "put":
+        blocking = kwds.get("block", args[1] if len(args) > 1 else True)
+    else:
+        blocking = True
+    return family if blocking else ""
+
+
 def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callmethod)
     def call(self: Any, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
-        t = now_ns()
-        facts = {"typeid": str(self._token.typeid), "method": methodname, "proxy": getattr(self, "_mpviz_name", "")}
+        kwds = {} if kwds is None else kwds
+        token = self._token
+        facts = {"typeid": str(token.typeid), "method": methodname, "proxy": getattr(self, "_mpviz_name", "")}
         if methodname in _ATTRIBUTES and args and isinstance(args[0], str):
             facts["attr"] = args[0][:MAX_TEXT]  # ns.value: which attribute
+        manager = manager_id(token.address)
+        family = _may_wait(self, methodname, args, kwds)
+        if family:
+            # Said before it may wait, with its line; its manager.call, when it returns, ends it.
+            caller = sys._getframe(1)
+            if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == methodname:
+                caller = caller.f_back or caller  # an AutoProxy's method (a Manager().Queue()'s get): made by exec
+            say("manager.wait", proxied_id(token), {**facts, "family": family, "manager": manager}, above=caller)
+            t = None
+        else:
+            t = now_ns()
         try:
-            result = callmethod(self, methodname, args, {} if kwds is None else kwds)
+            result = callmethod(self, methodname, args, kwds)
         except BaseException as exc:
-            say("manager.call", manager_id(self._token.address), {**facts, "error": type(exc).__name__}, t_ns=t)
+            say("manager.call", manager, {**facts, "error": type(exc).__name__}, t_ns=t)
             unseen(exc)
             raise
-        say("manager.call", manager_id(self._token.address), facts, t_ns=t)
+        say("manager.call", manager, facts, t_ns=t)
         return result
 
     return call

@@ -46,7 +46,10 @@ class _Traffic:
             self._items[task[0], task[1]] = facts["n"]
             t = now_ns()
             send(task)
-            say("pool.task", self.id, facts, t_ns=t)
+            # Said for the process, not for the pool's task handler thread that sends it: that
+            # thread is multiprocessing's, handing out what the program gave, never a thread of
+            # the program's that could wait or hold (a hang's "every thread waits" counts it not).
+            emit("pool.task", self.id, facts, t_ns=t)
 
         return put
 
