@@ -17,6 +17,7 @@ standard library, ``mpviz.telemetry`` and ``mpviz.sync`` are imported here.
 from __future__ import annotations
 
 import atexit
+import math
 import mmap
 import os
 import struct
@@ -118,7 +119,8 @@ class Sleep:
 
     def __call__(self, seconds: float | SupportsIndex, /) -> None:
         try:
-            if not isinstance(seconds, (int, float)) or not seconds >= 0:  # NaN too: the builtin's errors
+            if not isinstance(seconds, (int, float)) or not seconds >= 0 or math.isinf(seconds):
+                # What the builtin makes of it (an error, mostly: NaN too), unsaid: no sleep of infinity is said.
                 return self._real(seconds)  # type: ignore[arg-type]
             speed = self._speed()
             real = seconds / speed if speed > 0 and speed != 1 else seconds

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson, Run, Verdict
+from mpviz.shown import visible
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
@@ -40,7 +41,8 @@ class Program:
 
     @property
     def name(self) -> str:
-        return self.target if self.module else Path(self.target).name
+        """Its name as shown: a file's name may hold anything, control characters made visible."""
+        return visible(self.target if self.module else Path(self.target).name)
 
     @property
     def argv(self) -> list[str]:
@@ -150,7 +152,8 @@ class Watched(Lesson):
     @classmethod
     def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
         program: Program = values["program"]
-        return {"program": program.name, "argv": program.argv}
+        # Bounded, so that the header stays a line a reader takes (at most 64 KiB).
+        return {"program": program.name[:1000], "argv": [arg[:1000] for arg in program.argv[:50]]}
 
     def direct(self) -> None:
         self.run.start_program(self.program.argv, self.values["stdin_pipe"])
@@ -176,12 +179,13 @@ class Watched(Lesson):
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
+        if main is not None and _main_failed(main):
+            # An exception, a syntax error, a crash: not "nothing went wrong".  Its last words are
+            # the last line it printed on stderr (a traceback's: SyntaxError: invalid syntax).
+            words = main.last_err if main.exit_code else ""
+            return Verdict(False, f"{text}: {words}" if words else text)
         if not final:
             return Verdict(None, text)
-        if main is not None and (main.exit_code or main.exit_signal):
-            # It failed by itself (an uncaught exception, sys.exit(2), a signal): never "nothing went wrong".
-            last = _last_words(model, main.pid)
-            return Verdict(False, f"{text} ({last})" if last else text)
         failed = [
             SAY["failed"](name=p.name, how=p.error or p.state)
             for p in model.procs.values()
@@ -193,13 +197,21 @@ class Watched(Lesson):
         return Verdict(True, SAY["could" if could else "nothing"](text=text))
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
-        """The main's own code when it failed by itself; else 1 if something went wrong, the main's
-        code (0) if it ended by itself, 0 if mpviz stopped it."""
+        """The main's own code if it ended by itself (a failure of its own included); else 1 if
+        something went wrong, 0 if mpviz stopped it (128 + N for a signal N, as a shell says)."""
         main = _main(model)
-        code = main.exit_code if ended_by_itself and main is not None else None
-        if code:
-            return code if code > 0 else 128 - code
-        return 1 if verdict.ok is False else 0
+        own = ended_by_itself and main is not None and main.exit_code is not None
+        if verdict.ok is False and not (own and _main_failed(main)):
+            return 1
+        if own:
+            code = main.exit_code
+            return code if code >= 0 else 128 - code
+        return 0
+
+
+def _main_failed(main: Any) -> bool:
+    """The main ended with an error of its own: a code other than 0, or a signal."""
+    return not main.alive and ((main.exit_code is not None and main.exit_code != 0) or bool(main.exit_signal))
 
 
 def _main(model: Model) -> Any:
@@ -210,11 +222,3 @@ def _failed(proc: Any) -> bool:
     """An uncaught exception, or an exit with a code of its own (a signal is most often the program's
     own doing: terminate(), a pool's or the end of a daemon)."""
     return bool(proc.error or (proc.exit_code is not None and proc.exit_code > 0))
-
-
-def _last_words(model: Model, pid: int) -> str:
-    """The last line a process wrote on stderr: what its uncaught exception was, mostly."""
-    for event in reversed(model.output):
-        if event.pid == pid and event.data.get("stream") == "err" and not event.data.get("partial"):
-            return str(event.data.get("text", "")).strip()[:120]
-    return ""

@@ -237,7 +237,7 @@ def test_a_main_that_fails_never_ends_with_nothing_went_wrong(tmp_path: Path) ->
     done = watch(program, cwd=tmp_path)
     verdict = done.stdout.splitlines()[-1]
     assert done.returncode == 1
-    assert verdict == "fails.py: 1 process, main exited with code 1 (ValueError: no tickets left)"
+    assert verdict == "fails.py: 1 process, main exited with code 1: ValueError: no tickets left"
     done = watch(program, cwd=tmp_path, args=("3",))
     assert done.returncode == 3
     assert done.stdout.splitlines()[-1] == "fails.py: 1 process, main exited with code 3"

@@ -12,6 +12,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 
 from mpviz.model import Model
+from mpviz.shown import visible
 from mpviz.telemetry import Event
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
@@ -32,7 +33,8 @@ def printed(model: Model, event: Event, width: int = NAME_WIDTH) -> Text:
     """One printed line: who printed it (in ``width`` cells), then the line (its colour codes rendered, never shown raw)."""
     name = set_cell_size(model.name_of(event.pid), width)  # cut or padded, wide characters counted
     text = Text(f"{name} ", style=colour(model, event.pid))
-    line = Text.from_ansi(str(event.data.get("text", "")))
+    # Its colour codes rendered; any other control character made visible, never sent to the terminal.
+    line = Text.from_ansi(visible(str(event.data.get("text", "")), colours=True))
     if event.data.get("stream") == "err":
         line.stylize("red")
     text.append_text(line)
