@@ -147,6 +147,7 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
         # not its own time plus mpviz's (see docs/ARCHITECTURE.md, "Budgets").
         from mpviz.runtime.program import Early
 
+        _supervising()  # before it starts: what it orphans at once is the run's too
         early = Early(params["program"].argv, args.speed)
     from mpviz.runtime import Settings
 

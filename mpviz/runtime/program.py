@@ -20,6 +20,7 @@ import sys
 import time
 
 import mpviz._hook
+from mpviz.runtime import guardian
 from mpviz.runtime.door import Door
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
@@ -91,11 +92,27 @@ class Early:
 
     def __init__(self, argv: list[str], speed: float) -> None:
         self.door = Door(speed)
+        # The children this process has before the run (none, mostly): never the run's.
+        self.before = set(guardian.children(os.getpid()))
+        # The run's guardian first, told of main as soon as it starts: should the dashboard die
+        # before its supervisor exists (it still loads), the program ends with it all the same.
+        self.mark = f"{ENDPOINT_ENV}={self.door.endpoint}"
+        self.guardian = guardian.start(self.mark, self.door.dir)
         self.main = ProgramMain(argv, self.door.endpoint, self.door.speed_file, None)
+        start = guardian.start_time(self.main.pid)
+        if start is not None and self.guardian.stdin is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.guardian.stdin.fileno(), f"{self.main.pid} {start}\n".encode())
 
     def abandon(self) -> None:
         """The run never took it over (it could not start): the program is ended, the door closed."""
         self.main.kill()
         self.main.join(5.0)
         self.main.close()
+        assert self.guardian.stdin is not None
+        with contextlib.suppress(OSError):
+            os.write(self.guardian.stdin.fileno(), b"end\n")
+        self.guardian.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.guardian.wait(5.0)
         self.door.close()

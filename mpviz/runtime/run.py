@@ -77,6 +77,8 @@ class Run:
             cls.main_is_here,
             early.door if early is not None else None,
             early.main if early is not None else None,
+            early.guardian if early is not None else None,
+            early.before if early is not None else None,
         )
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False

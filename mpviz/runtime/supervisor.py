@@ -7,6 +7,7 @@ import contextlib
 import multiprocessing.connection
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -82,8 +83,11 @@ class Supervisor:
         main_is_here: bool = True,
         door: Door | None = None,
         program: ProgramMain | None = None,
+        guarded: subprocess.Popen[bytes] | None = None,
+        early_children: set[int] | None = None,
     ) -> None:
-        """``door``: made before (a watched program started early, ``program``, uses it)."""
+        """``door``: made before (a watched program started early, ``program``, uses it), and
+        ``guarded``, the run's guardian started before it, when this process had ``early_children``."""
         if main_is_here:  # a lesson's processes may need multiprocessing's helpers; a program starts its own
             prepare(method)
         sync.use_context(method)
@@ -103,7 +107,8 @@ class Supervisor:
         # Who may be signalled: the processes of the run, by pid and start time.  A watched
         # program's processes carry the socket's path in their environment: the run's mark.
         directory = os.path.dirname(self.channels.endpoint)
-        self.members = Members(f"{ENDPOINT_ENV}={self.channels.endpoint}", directory)
+        before = early_children if guarded is not None else None
+        self.members = Members(f"{ENDPOINT_ENV}={self.channels.endpoint}", directory, guarded, before)
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
