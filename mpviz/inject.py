@@ -73,8 +73,13 @@ def _connect() -> None:
     assert endpoint is not None
     try:
         reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
+    except (FileNotFoundError, ConnectionRefusedError):
+        # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
+        # could end this process, which a fork made since).  A process of the run ends with it,
+        # as one already connected does (boot._orphaned); unwatched, it would run for ever.
+        os._exit(boot.ORPHAN_EXIT)
     except OSError:
-        return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
+        return  # the dashboard may live and not answer (out of descriptors): the program runs unwatched
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     atexit.register(reporter.flush)
 
