@@ -198,3 +198,16 @@ def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path
     for where, mine, theirs in zip(("main", "child"), seen.out, plain.out, strict=True):
         extra = set(mine.split()) - set(theirs.split())
         assert not extra & set(HEAVY), f"the watched {where} imports {sorted(extra & set(HEAVY))}"
+
+
+def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
+    """Headless, a program's main starts once the command line is read (runtime/program.py,
+    Early), while the rest of mpviz loads: what comes before it is on every run's path.  Before:
+    tempfile, shutil and random came with it (~6 ms), none of them needed there."""
+    code = (
+        "import sys, mpviz.cli, mpviz.runtime.program, mpviz.runtime.members\n"
+        "print(sorted(m for m in sys.modules if m in ('tempfile', 'shutil', 'random', 'psutil')"
+        " or m.startswith(('mpviz.model', 'mpviz.runtime.supervisor', 'mpviz.ui', 'textual'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
@@ -240,6 +239,8 @@ def main(argv: list[str]) -> int:
             members[pid] = start
     sweep(members, mark)
     if directory:
+        import shutil  # here: the command line imports this module before a program's early start
+
         shutil.rmtree(directory, ignore_errors=True)
     return 0
 
