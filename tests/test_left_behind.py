@@ -309,3 +309,22 @@ def test_a_process_of_the_run_outside_its_tree_is_still_ended(tmp_path: Path) ->
         outsider.wait()
         stragglers = pids_in(out)
         wait_for(lambda: gone(stragglers), 30, what="every process the program left to end")
+
+
+def test_the_guardian_ignores_the_terminals_signals_from_its_first_instant(tmp_path: Path) -> None:
+    """A Ctrl+C (or a hang-up) that comes while the guardian's interpreter is still starting.
+    Before: it ended the guardian in the instant before it set them aside (2 runs in 20 of the
+    test above)."""
+    from mpviz.runtime import guardian
+
+    started = guardian.start(None, str(tmp_path))
+    try:
+        for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP):
+            os.kill(started.pid, signum)
+        assert started.stdin is not None
+        started.stdin.write(b"end\n")
+        started.stdin.flush()
+        assert started.wait(timeout=60) == 0  # alive, not stopped, and still taking its orders
+    finally:
+        started.kill()
+        started.wait()

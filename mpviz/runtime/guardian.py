@@ -38,18 +38,34 @@ if TYPE_CHECKING:
 GRACE_S = 1.0
 # Processes may start others while they are ended: the sweep goes round until none is left.
 ROUNDS = 20
+# The terminal's signals (and a plain kill): the guardian shares mpviz's group and ignores them.
+IGNORED = (
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGTERM,
+    signal.SIGQUIT,
+    signal.SIGTSTP,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+)
 
 
 def start(mark: str | None, directory: str) -> subprocess.Popen[bytes]:
     """A run's guardian, started (``mark``: a watched program's processes' environment entry)."""
     import subprocess  # here: the guardian itself, run as a script, has no need of it
 
-    return subprocess.Popen(
-        [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Born with the terminal's signals blocked (a mask outlives fork and exec), so that one that
+    # comes before main() ignores them waits and is then dropped, instead of ending it unborn.
+    unblock = signal.pthread_sigmask(signal.SIG_BLOCK, IGNORED)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblock)
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -217,16 +233,9 @@ def sweep(members: dict[int, int], mark: bytes | None, grace: float = GRACE_S) -
 
 
 def main(argv: list[str]) -> int:
-    for signum in (
-        signal.SIGINT,
-        signal.SIGHUP,
-        signal.SIGTERM,
-        signal.SIGQUIT,
-        signal.SIGTSTP,
-        signal.SIGTTIN,
-        signal.SIGTTOU,
-    ):
+    for signum in IGNORED:
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, IGNORED)  # what came meanwhile is dropped now
     mark = argv[1].encode() if len(argv) > 1 and argv[1] else None
     directory = argv[2] if len(argv) > 2 else ""
     members: dict[int, int] = {}
