@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mpviz.runtime.door import Door
+from mpviz.runtime.early import Taken
 from mpviz.runtime.rings import POLL_S, Rings
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
@@ -181,6 +182,9 @@ class Channels:
         self.door = door or Door()
         self.endpoint = self.door.endpoint
         self._listener = self.door.listener
+        # What was read before the channels existed (a program started early), taken at the first read.
+        self._early = self.door.early
+        self.door.early = None
         # One selector for the life of the channels: waiting costs nothing per
         # process, however many there are.
         self._selector = selectors.DefaultSelector()
@@ -289,6 +293,7 @@ class Channels:
             timeout = self._rest_over(timeout)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
+        self._take_early(got)
         if self._rings:
             by_pid: dict[int, list[Event]] = {}
             if self._rings.poll(now_ns(), by_pid):
@@ -340,16 +345,53 @@ class Channels:
                     # connect is done), its records wait in its socket.
                     self._rest()
                 return
-            pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
-            if not self._welcome(pid):
-                sock.close()
+            self._take(sock)
+
+    def _take(self, sock: socket.socket) -> _Conn | None:
+        """A connection accepted: read from now on, if its process is welcome."""
+        pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+        if not self._welcome(pid):
+            sock.close()
+            return None
+        sock.setblocking(False)
+        conn = _Conn(sock, pid)
+        with self._lock:
+            self._conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+        self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+        return conn
+
+    def _take_early(self, into: list[Event]) -> None:
+        """What the early reader took, taken over (once: the first read)."""
+        if self._early is not None:
+            early, self._early = self._early, None
+            for taken in early.stop():
+                self._adopt(taken, into)
+
+    def _adopt(self, taken: Taken, into: list[Event]) -> None:
+        """A connection the early reader accepted (see early.py): its first message as if read
+        here, and the lines its pipes had, each stamped when it was read there."""
+        conn = self._take(taken.sock)
+        if conn is None or taken.chunk is None:
+            for fd in taken.fds:
+                os.close(fd)
+            return
+        conn.fresh = False
+        self._split(conn, taken.chunk, into, list(taken.fds))
+        for pipe in taken.pipes:
+            output = self._outputs.get(pipe.fd)
+            if output is None or output.pid != conn.pid:
                 continue
-            sock.setblocking(False)
-            conn = _Conn(sock, pid)
-            with self._lock:
-                self._conns[sock.fileno()] = conn
-                self._selector.register(sock, selectors.EVENT_READ, conn)
-            self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+            for t, chunk in pipe.chunks:
+                if output.unshown and t - output.since_ns >= PARTIAL_NS:
+                    # A line in pieces that stopped growing a while: shown then, as a read here would have.
+                    into.append(self._line(output, output.partial, output.since_ns + PARTIAL_NS, partial=True))
+                    output.shown = output.partial
+                self._split_lines(output, output.decoder.decode(chunk), t, into)
+            if pipe.ended:
+                self._end_output(output, pipe.chunks[-1][0] if pipe.chunks else now_ns(), into)
+        if not taken.chunk:
+            self._hang_up(conn)
 
     def _welcome(self, pid: int) -> bool:
         """Whether a new connection from ``pid`` is taken (and counted if not)."""
@@ -552,17 +594,20 @@ class Channels:
         except OSError:
             chunk = b""
         if not chunk:
-            # Every writer has closed it: a line left unended is ended here, as the process left it.
-            text = output.partial + output.decoder.decode(b"", final=True)
-            if text or output.shown:
-                into.append(self._line(output, text, now))
-            output.partial = output.shown = ""
-            with self._lock:
-                if self._outputs.pop(output.fd, None) is not None:
-                    self._selector.unregister(output.fd)
-            os.close(output.fd)
+            self._end_output(output, now, into)
             return
         self._split_lines(output, output.decoder.decode(chunk), now, into)
+
+    def _end_output(self, output: _Output, now: int, into: list[Event]) -> None:
+        """Every writer has closed it: a line left unended is ended here, as the process left it."""
+        text = output.partial + output.decoder.decode(b"", final=True)
+        if text or output.shown:
+            into.append(self._line(output, text, now))
+        output.partial = output.shown = ""
+        with self._lock:
+            if self._outputs.pop(output.fd, None) is not None:
+                self._selector.unregister(output.fd)
+        os.close(output.fd)
 
     def _split_lines(self, output: _Output, text: str, now: int, into: list[Event]) -> None:
         *lines, rest = text.split("\n")
@@ -646,6 +691,7 @@ class Channels:
         got = self._held + list(self._inbox)
         self._inbox.clear()
         self._held = []
+        self._take_early(got)
         with self._lock:
             conns = list(self._conns.values())
             outputs = list(self._outputs.values())
@@ -665,11 +711,14 @@ class Channels:
     def close(self) -> None:
         with self._lock:
             self._shut = True
+            early, self._early = self._early, None
             conns = list(self._conns.values())
             outputs = list(self._outputs.values())
             self._conns.clear()
             self._outputs.clear()
         self._selector.close()
+        if early is not None:
+            early.close()
         for pid in self._rings.pids():
             self._rings.end(pid, [])
         for conn in conns:
