@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import mmap
+import multiprocessing
 import os
 import struct
 import sys
@@ -26,10 +27,11 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot, shm, threads
-from mpviz.sync.sites import say
+from mpviz.sync import boot, shm, threads, turns
+from mpviz.sync.pace import Pace
+from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -52,7 +54,9 @@ def install_from_env() -> None:
     command = " ".join(_argv())
     if not endpoint or boot.current.endpoint or any(helper in command for helper in HELPERS):
         return
-    boot.current = boot.Setup(endpoint)
+    seed = os.environ.get(TURNS_ENV, "")
+    # A scheduled run (its seed: each process's random numbers, so a schedule replays the same).
+    boot.current = boot.Setup(endpoint, Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
     speed_file = os.environ.get(SPEED_ENV)
     if speed_file:
         _follow_speed(speed_file)
@@ -69,9 +73,14 @@ def _connect() -> None:
     endpoint = boot.current.endpoint
     assert endpoint is not None
     try:
-        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
+        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True, scheduled=boot.current.turns)
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
+    seed = boot.current.pace.seed
+    if seed is not None and multiprocessing.parent_process() is None:
+        import random
+
+        random.seed(f"{seed}/main")  # a scheduled run's main (a child of the program: at its bootstrap)
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     atexit.register(reporter.flush)
 
@@ -94,6 +103,9 @@ def _follow_speed(path: str) -> None:
     read = struct.Struct("d").unpack_from
 
     def sleep(seconds: float | SupportsIndex) -> None:
+        # A scheduled run: the program's own sleeps are points, and take no time.
+        if turns.scheduled() and not in_machinery(sys._getframe(1).f_code.co_filename) and turns.asleep(float(seconds)):
+            return
         speed = read(shared)[0]
         real = float(seconds) / speed if speed > 0 else float(seconds)
         # Said only for the main thread's sleeps, and not for the shortest

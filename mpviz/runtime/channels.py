@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
@@ -66,6 +67,14 @@ def _printed_before_exit(events: list[Event]) -> None:
             events[i] = event._replace(t_ns=end - 1)
 
 
+class Tap(Protocol):
+    """Who sees every record as it is read, before the time ordering (a scheduled run's scheduler)."""
+
+    def records(self, events: list[Event], gone: list[int]) -> None:
+        """``events`` in each connection's order; ``gone``: processes whose connection closed, after them."""
+        ...
+
+
 @dataclass
 class _Conn:
     """One process's connection, and the bytes of a record not yet complete."""
@@ -96,9 +105,16 @@ class Channels:
     pid, from the kernel), the first time it does.
     """
 
-    def __init__(self, on_exit: Callable[[int], Event], on_connect: Callable[[int], None] = lambda pid: None) -> None:
+    def __init__(
+        self,
+        on_exit: Callable[[int], Event],
+        on_connect: Callable[[int], None] = lambda pid: None,
+        tap: Tap | None = None,
+    ) -> None:
         self._on_exit = on_exit
         self._on_connect = on_connect
+        self._tap = tap
+        self._hung_up: list[int] = []  # processes whose last connection closed, for the tap
         # A private directory: only this user's processes can reach the socket.
         self._dir = tempfile.mkdtemp(prefix="mpviz-")
         self.endpoint = os.path.join(self._dir, "records")
@@ -188,7 +204,9 @@ class Channels:
             timeout = min(timeout, SETTLE_NS / 1e9)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
-        for key, _ in self._selector.select(timeout):
+        # What a process printed before its records: a line printed before a scheduling
+        # point is read before the point is (a scheduled run's output comes in its order).
+        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, _Output)):
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
@@ -209,6 +227,9 @@ class Channels:
         for event in got:
             if event.kind == "proc.exit":
                 self._exited.add(event.pid)
+        if self._tap is not None:
+            gone, self._hung_up = self._hung_up, []
+            self._tap.records(got, gone)
         return self._settle(got, now)
 
     def _accept(self) -> None:
@@ -281,6 +302,8 @@ class Channels:
         if not still:
             self._closed[conn.pid] = now_ns() + GONE_NS
             self._read_lost_note(conn.pid)
+            if self._tap is not None:
+                self._hung_up.append(conn.pid)
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""

@@ -23,6 +23,7 @@ from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.model.stacks import stacks_wanted
 from mpviz.recording.writer import Recorder, header, open_recorder
+from mpviz.runtime.scheduler import Turns
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 from mpviz.telemetry.reporter import stacks_request
@@ -46,6 +47,7 @@ class Settings:
     seed: int | None = None
     method: str = "spawn"
     record: Path | None = None
+    turns: Turns | None = None  # a scheduled run: who chooses, and how
 
 
 class Run:
@@ -63,7 +65,10 @@ class Run:
         head = header(cls.header_fields(self.values), settings.speed, settings.seed, settings.method)
         files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
         self.recorder: Recorder | None = open_recorder(settings.record, head, files)
-        self.supervisor = Supervisor(settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here)
+        self.supervisor = Supervisor(
+            settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here, settings.turns
+        )
+        self.scheduler = self.supervisor.scheduler
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
         self._asked = 0

@@ -20,7 +20,8 @@ from mpviz.runtime.channels import Channels
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
-from mpviz.sync import Pace
+from mpviz.runtime.scheduler import Scheduler, Turns
+from mpviz.sync import Pace, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
@@ -68,12 +69,15 @@ class Supervisor:
         seed: int | None = None,
         sample_every: float | None = 1.0,
         main_is_here: bool = True,
+        scheduled: Turns | None = None,
     ) -> None:
         prepare(method)
         sync.use_context(method)
         self.method = method
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
+        # A scheduled run: every process waits at each operation for the scheduler's leave.
+        self.scheduler = None if scheduled is None else Scheduler(scheduled, self._ask, self._post, self.pid)
         self.children: dict[int, Child] = {}
         # Two threads asking for the same child's exit code race in waitpid: see reap().
         self._reap_lock = threading.Lock()
@@ -81,7 +85,7 @@ class Supervisor:
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected)
+        self.channels = Channels(self._exit_record, self._connected, self.scheduler)
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
@@ -94,6 +98,8 @@ class Supervisor:
         with open(self.speed_file, "wb") as f:
             f.write(struct.pack("d", speed))
         install_reporter(self.channels.post)
+        if self.scheduler is not None:
+            turns.install(self.scheduler.take_here)  # a lesson's main part takes turns too
         if main_is_here:  # a lesson's main part runs in this process
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
@@ -104,6 +110,12 @@ class Supervisor:
                 target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
             )
             self._sampling.start()
+
+    def _ask(self, pid: int, request: bytes) -> bool:
+        return self.channels.ask(pid, request)
+
+    def _post(self, event: Event) -> None:
+        self.channels.post(event)
 
     # --- the Run protocol --------------------------------------------------
 
@@ -146,6 +158,7 @@ class Supervisor:
                 pace=self.pace,
                 guard=True,
                 watch_exit=False,  # we watch their exits ourselves
+                turns=self.scheduler is not None,
             )
             process.start()
             pid = process.pid
@@ -162,7 +175,8 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
-            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
+            seed = None if self.scheduler is None else self.scheduler.turns.seed
+            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
         return self.adopt(self._program, "main", "main", self._program.outputs)
 
     def write_stdin(self, line: str) -> None:
@@ -174,6 +188,8 @@ class Supervisor:
         emit("ui.input", line)
 
     def sleep(self, seconds: float) -> bool:
+        if turns.asleep(seconds):  # a scheduled run: a point, and no time
+            return not self.stopping
         remaining = float(seconds)
         while remaining > 0:
             step = min(remaining / max(self.speed, 1e-6), 0.1)
@@ -183,10 +199,19 @@ class Supervisor:
         return not self.stopping
 
     def sleep_real(self, seconds: float) -> bool:
-        return not self._stopping.wait(seconds)
+        with self._away():
+            return not self._stopping.wait(seconds)
+
+    def _away(self) -> contextlib.AbstractContextManager[None]:
+        """The main part's own chores: in a scheduled run, nobody waits for it meanwhile."""
+        return contextlib.nullcontext() if self.scheduler is None else self.scheduler.away(self.pid)
 
     def wait_exit(self, pids: list[int]) -> bool:
         """Block until every one of ``pids`` has exited (True) or the run stops (False)."""
+        with self._away():
+            return self._wait_exit(pids)
+
+    def _wait_exit(self, pids: list[int]) -> bool:
         while not self.stopping:
             sentinels = [self.children[pid].process.sentinel for pid in list(pids) if self.alive(pid)]
             if not sentinels:
@@ -211,6 +236,8 @@ class Supervisor:
     def run(self, lesson: Lesson) -> None:
         """Start the lesson's main part in a thread of its own."""
         self.lesson = lesson
+        if self.scheduler is not None:
+            self.scheduler.expect(self.pid)
         self._director = threading.Thread(target=self._direct, args=(lesson,), name="mpviz-main", daemon=True)
         self._director.start()
 
@@ -224,6 +251,8 @@ class Supervisor:
                 emit("proc.error", "main", {"error": short(f"{type(exc).__name__}: {exc}")})
         finally:
             lesson.directing = False
+            if self.scheduler is not None:
+                self.scheduler.left(self.pid)
 
     def _connected(self, pid: int) -> None:
         """A process connected (the channels' thread): one of the run's, ours or not."""
@@ -286,6 +315,8 @@ class Supervisor:
         if self._stopped:
             return []
         self._stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.close()  # the main part, waiting at a point, gives up
         if self.lesson is not None:
             self.lesson.stop()
         if self._director is not None:
@@ -330,6 +361,8 @@ class Supervisor:
         self.children.clear()
         self.lesson = None  # the lesson refers back to us: no cycle left for the GC to find late
         uninstall_reporter()
+        if self.scheduler is not None:
+            turns.uninstall()
 
 
 def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None) -> int | None:

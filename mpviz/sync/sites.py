@@ -25,7 +25,7 @@ import threading
 from types import CodeType, FrameType
 from typing import Any
 
-from mpviz.telemetry import emit, short
+from mpviz.telemetry import Event, emit, now_ns, short
 from mpviz.telemetry.stacks import MACHINERY
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
@@ -101,6 +101,12 @@ def _site_of(frame: FrameType) -> str:
     return known
 
 
+def site_at(code: CodeType, line: int) -> str:
+    """The id of a site given by its code and line (a function about to run: its ``def``)."""
+    known = _sites.get((code, line))
+    return known if known is not None else _new_site(code, line)
+
+
 def _new_site(code: CodeType, line: int) -> str:
     site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
@@ -120,8 +126,18 @@ def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: i
     On every operation of every watched process: kept short (the frame walk
     and the lookups inline, the pid and the main thread's id kept, not asked)."""
     data = {} if data is None else data
-    frame: FrameType | None = _getframe(2)  # whoever called the primitive's method, or further up
-    while frame is not None:
+    _stamp(data, _getframe(2))  # whoever called the primitive's method, or further up
+    emit(kind, obj, data, t_ns=t_ns, pid=_pid)
+
+
+def stamped(kind: str, obj: str, data: dict[str, Any], depth: int = 2) -> Event:
+    """The record :func:`say` would send, with its site and thread, not sent (a scheduling point's ask)."""
+    _stamp(data, _getframe(depth))
+    return Event(now_ns(), _pid, kind, obj, data)
+
+
+def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
+    while frame is not None and "at" not in data:
         skip = _skipped.get(frame.f_code.co_filename)
         if skip is None:
             skip = in_machinery(frame.f_code.co_filename)
@@ -131,7 +147,6 @@ def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: i
         frame = frame.f_back
     if _get_ident() != _main[0]:
         _thread_of(data)
-    emit(kind, obj, data, t_ns=t_ns, pid=_pid)
 
 
 def _thread_of(data: dict[str, Any]) -> None:
