@@ -21,7 +21,7 @@ from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
 from mpviz.runtime.scheduler import Scheduler, Turns
-from mpviz.sync import Pace, turns
+from mpviz.sync import Pace, sites, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
@@ -98,6 +98,7 @@ class Supervisor:
         with open(self.speed_file, "wb") as f:
             f.write(struct.pack("d", speed))
         install_reporter(self.channels.post)
+        sites.forget()  # the main part's sites, said again for this run's model
         if self.scheduler is not None:
             turns.install(self.scheduler.take_here)  # a lesson's main part takes turns too
         if main_is_here:  # a lesson's main part runs in this process

@@ -166,6 +166,12 @@ def _thread_of(data: dict[str, Any]) -> None:
     data["th"] = tid
 
 
+def forget() -> None:
+    """Say every site anew: a new run in this same process (the dashboard's) has a new model."""
+    _sites.clear()
+    _by_instruction.clear()
+
+
 def _forked() -> None:
     # A forked child has only the thread that forked, its main thread now: the others' names are not its own.
     global _pid
