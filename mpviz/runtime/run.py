@@ -62,7 +62,9 @@ class Run:
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
         self.name = cls.called(self.values)
-        head = header(cls.header_fields(self.values), settings.speed, settings.seed, settings.method)
+        head = header(
+            cls.header_fields(self.values), settings.speed, settings.seed, settings.method, settings.turns is not None
+        )
         files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
         self.recorder: Recorder | None = open_recorder(settings.record, head, files)
         self.supervisor = Supervisor(

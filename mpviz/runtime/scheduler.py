@@ -357,13 +357,13 @@ class Scheduler:
                 self._say(
                     f"{entity.who} did not come back to a point within {self.turns.step_timeout:g} s: it runs free"
                 )
-                self.post(Event(now, self.here, "turn.free", "", {"who": entity.who, "pid": entity.actor[0]}))
+                self.post(Event(now, entity.actor[0], "turn.free", "", {"who": entity.who}))
         for pid, since in list(self.expected.items()):
             if now - since > bound:
                 del self.expected[pid]
                 who = self.labels.get(pid, f"pid {pid}")
                 self._say(f"{who} did not come to its first point within {self.turns.step_timeout:g} s: it runs free")
-                self.post(Event(now, self.here, "turn.free", "", {"who": who, "pid": pid}))
+                self.post(Event(now, pid, "turn.free", "", {"who": who}))
 
     def _say(self, text: str) -> None:
         self.notes.append(Note(len(self.steps), text))
@@ -484,15 +484,12 @@ class Scheduler:
             self.stuck_since = None
             self._last = entity.who
             self.steps.append(step)
-            data = {
-                "who": step.who,
-                "op": step.op,
-                "what": step.what,
-                "at": step.at,
-                "pid": entity.actor[0],
-                "step": len(self.steps),
-            }
-            self.post(Event(now, self.here, "turn.go", "", data))
+            pid, tid = entity.actor
+            data: dict[str, object] = {"who": step.who, "op": step.op, "what": step.what, "at": step.at}
+            data["step"] = len(self.steps)
+            if tid != pid:
+                data["th"] = tid
+            self.post(Event(now, pid, "turn.go", "", data))
         n = ask.data.get("n")
         if not isinstance(n, int):
             return
