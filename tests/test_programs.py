@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -262,10 +261,7 @@ def test_sigkill_of_mpviz_leaves_no_process_of_the_program(tmp_path: Path) -> No
     finally:
         os.kill(mpviz.pid, signal.SIGKILL)
         mpviz.wait(10)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not none_alive(pids):
-        time.sleep(0.1)
-    assert none_alive(pids), "no process of the program outlives mpviz"
+    wait_for(lambda: none_alive(pids), 60, what="no process of the program to outlive mpviz")
 
 
 def test_a_module_and_bad_names(tmp_path: Path) -> None:

@@ -52,9 +52,13 @@ class _Ending:
 
     def __init__(self, tid: int) -> None:
         self.tid = tid
+        self.pid = _pid
 
     def __del__(self) -> None:
-        if self.tid:  # (0: a forked child's, where the thread is the main one now)
+        # A forked child drops the other threads' holdings inside os.fork(), before any
+        # at-fork hook has given it a reporter of its own: the parent's, whose lock another
+        # thread may have held at the fork, would hang it. Those threads were never its own.
+        if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's main thread now)
             _named.discard(self.tid)
             emit("proc.thread_end", "", {"th": self.tid})
 
