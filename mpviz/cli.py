@@ -215,7 +215,7 @@ def _at_most(args: argparse.Namespace) -> tuple[AtMost, ...]:
     for n, pattern in args.at_most:
         try:
             rules.append(AtMost(AT_MOST.parse(n), re.compile(pattern)))
-        except ValueError as exc:  # (re.error is one)
+        except (ValueError, re.error) as exc:
             raise ValueError(f"argument --at-most: {exc}") from None
     return tuple(rules)
 

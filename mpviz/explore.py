@@ -32,6 +32,7 @@ from mpviz.headless import AtMost, Printed
 from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
 from mpviz.model.anomalies import WARNINGS
+from mpviz.model.words import doing
 from mpviz.recording.writer import header
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.scheduler import STEP_TIMEOUT_S, Turns
@@ -81,26 +82,40 @@ def run_once(settings: Settings, chooser: Chooser, seed: int, limits: Limits) ->
     model = Model()
     printed = Printed(limits.at_most)
     failure, kind, cut = "", "", False
+    failed_at = None
     try:
         the_run.begin()
-        while not failure:
+        while True:
             events = the_run.read(0.05)
             model.apply(events)
-            failure = printed.take(events)
-            kind = "printed" if failure else ""
+            printed.take(events)
             now = now_ns()
             the_run.look(model, now)
             finished = the_run.finished(model, now)
-            if not failure:
+            if failed_at is None:
                 failure, kind = _failed(the_run, model, now, finished)
-            if failure or finished:
+                if not failure and printed.broken:
+                    failure, kind = printed.broken, "printed"
+                if failure:
+                    failed_at = now
+            # A failing run goes on to its end (or until nobody can move): what it did in the end is
+            # what a replay of its schedule shows.
+            over = finished or scheduler.stuck_since is not None
+            if failed_at is not None and (over or now - failed_at > STUCK_S * 1e9):
+                break
+            if failed_at is None and finished:
                 break
             if len(scheduler.steps) >= limits.max_steps:
-                cut = True
+                cut = failed_at is None
                 break
             stuck = scheduler.stuck_since
-            if stuck is not None and now - stuck > STUCK_S * 1e9:
+            if failed_at is None and stuck is not None and now - stuck > STUCK_S * 1e9:
                 failure, kind = _stuck(scheduler.stuck), "hang"
+                break
+        if failed_at is not None:
+            now = now_ns()
+            final, _ = (printed.broken, kind) if kind == "printed" else _failed(the_run, model, now, finished)
+            failure = final or failure
     finally:
         model.apply(the_run.close())
     notes = [note.text for note in scheduler.notes]
@@ -129,16 +144,8 @@ def _failed(the_run: Run, model: Model, now: int, finished: bool) -> tuple[str, 
 
 
 def _stuck(stuck: list[Step]) -> str:
-    parts = "; ".join(f"{step.who} about to {step.op}{_what(step)}{_at(step)}" for step in stuck)
+    parts = "; ".join(f"{step.who} about to {doing(step.op, step.what, step.at)}" for step in stuck)
     return f"hang: nobody can go on: {parts}"
-
-
-def _what(step: Step) -> str:
-    return f" '{step.what}'" if step.what else ""
-
-
-def _at(step: Step) -> str:
-    return f" at {step.at}" if step.at else ""
 
 
 # --- the search --------------------------------------------------------------------------------
@@ -179,7 +186,6 @@ def explore(settings: Settings, search: Search, limits: Limits, out: TextIO = sy
             return UNSCHEDULABLE
         if outcome.failure:
             progress.done()
-            out.write(f"explore {name}: run {run + 1} of {search.runs} failed: {outcome.failure}\n")
             return _found(settings, search, limits, outcome, run, out)
     progress.done()
     seconds = time.monotonic() - started
@@ -194,8 +200,11 @@ def _name(settings: Settings) -> str:
     return settings.lesson.called(settings.lesson.prepare(dict(settings.params)))
 
 
-def _found(settings: Settings, search: Search, limits: Limits, outcome: Outcome, run: int, out: TextIO) -> int:
-    steps, tried = _shrunk(settings, search, limits, outcome)
+def _found(settings: Settings, search: Search, limits: Limits, found: Outcome, run: int, out: TextIO) -> int:
+    """Say how the run failed (as its shrunk schedule does), write the schedule, and how to replay it."""
+    outcome, tried = _shrunk(settings, search, limits, found)
+    steps = outcome.steps
+    out.write(f"explore {_name(settings)}: run {run + 1} of {search.runs} failed: {outcome.failure}\n")
     path = search.out or Path(f"{Path(_name(settings)).stem}.schedule")
     cls = settings.lesson
     values = cls.prepare(dict(settings.params))
@@ -207,8 +216,8 @@ def _found(settings: Settings, search: Search, limits: Limits, outcome: Outcome,
     }
     schedule_file.write(path, head, steps)
     shrunk = (
-        f" (shrunk from {switches(outcome.steps)} switches in {tried} runs)"
-        if switches(steps) < switches(outcome.steps)
+        f" (shrunk from {switches(found.steps)} switches in {tried} runs)"
+        if switches(steps) < switches(found.steps)
         else ""
     )
     out.write(f"schedule: {len(steps)} decisions, {switches(steps)} switches{shrunk}, written to {path}\n")
@@ -216,19 +225,19 @@ def _found(settings: Settings, search: Search, limits: Limits, outcome: Outcome,
     return FAILED
 
 
-def _shrunk(settings: Settings, search: Search, limits: Limits, outcome: Outcome) -> tuple[list[Step], int]:
-    """The failing schedule with fewer switches, within ``search.shrink`` runs; how many were tried."""
-    best, tried = outcome.steps, 0
+def _shrunk(settings: Settings, search: Search, limits: Limits, outcome: Outcome) -> tuple[Outcome, int]:
+    """The failing run with fewer switches, found within ``search.shrink`` runs; how many were tried."""
+    best, tried = outcome, 0
     improved = True
     while improved and tried < search.shrink:
         improved = False
-        for candidate in candidates(best):
+        for candidate in candidates(best.steps):
             if tried >= search.shrink:
                 break
             tried += 1
             again = run_once(settings, Replay(candidate, strict=False), search.seed, limits)
-            if again.kind == outcome.kind and not again.notes and switches(again.steps) < switches(best):
-                best, improved = again.steps, True
+            if again.kind == outcome.kind and not again.notes and switches(again.steps) < switches(best.steps):
+                best, improved = again, True
                 break
     return best, tried
 

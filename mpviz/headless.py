@@ -128,24 +128,31 @@ class AtMost:
 
 
 class Printed:
-    """Printed lines counted against ``--at-most``: the first rule broken, in words."""
+    """Printed lines counted against ``--at-most``: the first rule broken, in words, with its count so far."""
 
     def __init__(self, rules: tuple[AtMost, ...]) -> None:
         self.rules = rules
         self.counts = [0] * len(rules)
-        self.broken = ""
+        self._first: int | None = None
 
     def take(self, events: list[Event]) -> str:
         for event in events:
-            if event.kind != "proc.output" or self.broken:
+            if event.kind != "proc.output":
                 continue
             text = str(event.data.get("text", ""))
             for i, rule in enumerate(self.rules):
                 if rule.pattern.search(text):
                     self.counts[i] += 1
-                    if self.counts[i] > rule.n:
-                        self.broken = SAY["at_most"](n=rule.n, pattern=repr(rule.pattern.pattern), count=self.counts[i])
+                    if self.counts[i] > rule.n and self._first is None:
+                        self._first = i
         return self.broken
+
+    @property
+    def broken(self) -> str:
+        if self._first is None:
+            return ""
+        rule = self.rules[self._first]
+        return SAY["at_most"](n=rule.n, pattern=repr(rule.pattern.pattern), count=self.counts[self._first])
 
 
 def run(

@@ -201,7 +201,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.task": {"n": _count, "func": _text},
     "pool.result": {"n": _count, "ok": _flag},
     "turn.ask": {"op": _text, "n": _count},
-    "turn.go": {"who": _text, "op": _text, "what": _text, "at": _text, "step": _count, "th": _count},
+    "turn.go": {"who": _text, "op": _text, "what": _text, "at": _text, "code": _text, "step": _count, "th": _count},
     "turn.free": {"who": _text},
 }
 for _family in ("lock", "rlock", "sem"):

@@ -121,7 +121,7 @@ class Scheduler:
         self.expected: dict[int, int] = {}  # processes started, not yet at their first point → since
         self.labels: dict[int, str] = {}
         self.threads: dict[int, str] = {}
-        self.sites: dict[str, str] = {}
+        self.sites: dict[str, tuple[str, str]] = {}  # site id → (file:line, its source)
         self.steps: list[Step] = []
         self.notes: list[Note] = []
         self.stuck_since: int | None = None  # nobody could go: everyone let go into its wait
@@ -238,7 +238,8 @@ class Scheduler:
         if kind == "turn.ask":
             self._asked(event)
         elif kind == "site.new":
-            self.sites[event.obj] = f"{os.path.basename(str(data.get('file', '')))}:{data.get('line', '')}"
+            where = f"{os.path.basename(str(data.get('file', '')))}:{data.get('line', '')}"
+            self.sites[event.obj] = (where, str(data.get("text", "")))
         elif kind == "proc.spawn":
             label = data.get("label")
             if isinstance(label, str) and label:
@@ -459,8 +460,8 @@ class Scheduler:
         assert ask is not None
         op = str(ask.data.get("op", ""))
         what = self.world.name(ask.obj) if ask.obj in self.world.prims else ask.obj
-        at = self.sites.get(str(ask.data.get("at", "")), "")
-        return Step(entity.who, op, what, at)
+        at, code = self.sites.get(str(ask.data.get("at", "")), ("", ""))
+        return Step(entity.who, op, what, at, code)
 
     def _grant(self, entity: Entity, record: bool = True) -> None:
         ask = entity.ask
@@ -486,6 +487,7 @@ class Scheduler:
             self.steps.append(step)
             pid, tid = entity.actor
             data: dict[str, object] = {"who": step.who, "op": step.op, "what": step.what, "at": step.at}
+            data["code"] = step.code
             data["step"] = len(self.steps)
             if tid != pid:
                 data["th"] = tid

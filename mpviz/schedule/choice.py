@@ -20,12 +20,13 @@ from typing import Protocol
 @dataclass(frozen=True)
 class Step:
     """Who went, and what it was about to do: ``op`` (``lock.acquire``) on ``what`` (a primitive's
-    name, a process's label) at ``at`` (``ticket.py:22``)."""
+    name, a process's label) at ``at`` (``ticket.py:22``), whose source is ``code``."""
 
     who: str
     op: str
     what: str = ""
     at: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)

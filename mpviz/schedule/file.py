@@ -3,7 +3,7 @@
 JSONL, like a recording: line 1 is a recording's header (``{"mpviz": 1, …}``:
 the lesson and its parameters, or the program and its arguments, the seed,
 the start method) with ``"schedule": 1`` and how the schedule was made; then
-one decision a line, ``{"go": WHO, "op": OP, "what": WHAT, "at": FILE:LINE}``.
+one decision a line, ``{"go": WHO, "op": OP, "what": WHAT, "at": FILE:LINE, "code": SOURCE}``.
 A recording of a scheduled run (``--record``) is a schedule too: its
 ``turn.go`` records are its decisions.
 
@@ -27,7 +27,7 @@ from mpviz.telemetry import Malformed
 # The most decisions a schedule may hold, and the longest text of one of its fields.
 MOST_STEPS = 1_000_000
 MOST_TEXT = 1000
-STEP_FIELDS = ("go", "op", "what", "at")
+STEP_FIELDS = ("go", "op", "what", "at", "code")
 
 
 @dataclass
@@ -54,7 +54,8 @@ def write(path: Path, head: dict[str, Any], steps: list[Step]) -> None:
     """The schedule to ``path`` (OSError if it cannot be written)."""
     lines = [json.dumps({"mpviz": 1, "schedule": 1, **head}, ensure_ascii=False)]
     lines += [
-        json.dumps(dict(zip(STEP_FIELDS, (s.who, s.op, s.what, s.at), strict=True)), ensure_ascii=False) for s in steps
+        json.dumps(dict(zip(STEP_FIELDS, (s.who, s.op, s.what, s.at, s.code), strict=True)), ensure_ascii=False)
+        for s in steps
     ]
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(line + "\n" for line in lines)
@@ -88,10 +89,13 @@ def _step(raw: bytes, number: int, header: Header) -> Step | None:
     except (ValueError, RecursionError):
         raise Malformed(f"line {number}: not JSON") from None
     if isinstance(value, list):  # a recording's record: only its decisions count
-        event = check_event(value, header.facts)
-        return _fields(event.data, ("who", "op", "what", "at"), number) if event.kind == "turn.go" else None
+        try:
+            event = check_event(value, header.facts)
+        except Malformed as exc:
+            raise Malformed(f"line {number}: {exc}") from None
+        return _fields(event.data, ("who", *STEP_FIELDS[1:]), number) if event.kind == "turn.go" else None
     if not isinstance(value, dict) or set(value) != set(STEP_FIELDS):
-        raise Malformed(f'line {number}: not a decision ({{"go", "op", "what", "at"}})')
+        raise Malformed(f'line {number}: not a decision ({{"go", "op", "what", "at", "code"}})')
     return _fields(value, STEP_FIELDS, number)
 
 

@@ -11,6 +11,7 @@ only who goes is followed, where it can go.
 
 from __future__ import annotations
 
+from mpviz.model.words import doing
 from mpviz.schedule.choice import Offer, Step, keep_going
 
 
@@ -39,20 +40,20 @@ class Replay:
 
 
 def _same(a: Step, b: Step) -> bool:
-    return a.op == b.op and a.what == b.what and a.at == b.at
+    """The same operation: the same kind, on the same thing, from the same line of the same file —
+    a line known by its source, not its number (lines added elsewhere move it)."""
+    return a.op == b.op and a.what == b.what and a.code == b.code and a.at.partition(":")[0] == b.at.partition(":")[0]
 
 
-def doing(step: Step) -> str:
-    """What a step's process is about to do, in words: ``lock.acquire 'ticket' at ticket.py:18``."""
-    what = f" '{step.what}'" if step.what else ""
-    at = f" at {step.at}" if step.at else ""
-    return f"{step.op}{what}{at}"
+def _doing(step: Step) -> str:
+    """What a step's process is about to do, in words: ``acquire lock 'ticket' at ticket.py:18``."""
+    return doing(step.op, step.what, step.at)
 
 
 def _divergence(n: int, want: Step, found: Step | None) -> str:
-    said = f"step {n}: the schedule says {want.who} goes, about to {doing(want)}"
+    said = f"step {n}: the schedule says {want.who} goes, about to {_doing(want)}"
     if found is None:
         return f"{said}, but {want.who} is not waiting at a point"
     if not _same(found, want):
-        return f"{said}, but it is about to {doing(found)}"
+        return f"{said}, but it is about to {_doing(found)}"
     return f"{said}, but that would block now"
