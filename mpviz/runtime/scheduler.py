@@ -207,12 +207,14 @@ class Scheduler:
     # --- a person's choices (step mode) -------------------------------------------------------
 
     def go(self, who: str) -> bool:
-        """Let ``who`` go (it must be waiting, and allowed to); False if it cannot."""
+        """Let ``who`` go: it must be offered now (nobody runs, and it may go); False if it is not."""
         with self._lock:
+            option = self.offer.option(who) if self.offer is not None else None
             entity = self._by_who(who)
-            if entity is None or entity.state is not State.WAITING or not self._may_go(entity):
+            if option is None or not option.enabled or entity is None or entity.state is not State.WAITING:
                 return False
             self._grant(entity)
+            self._decide()
             return True
 
     def go_until_blocked(self, who: str) -> bool:

@@ -54,6 +54,8 @@ def _divergence(n: int, want: Step, found: Step | None) -> str:
     said = f"step {n}: the schedule says {want.who} goes, about to {_doing(want)}"
     if found is None:
         return f"{said}, but {want.who} is not waiting at a point"
+    if (found.op, found.what, found.at) == (want.op, want.what, want.at) and found.code != want.code:
+        return f"{said}, but that line is now {found.code}"
     if not _same(found, want):
         return f"{said}, but it is about to {_doing(found)}"
     return f"{said}, but that would block now"
