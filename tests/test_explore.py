@@ -165,10 +165,7 @@ def test_a_changed_program_says_where_the_schedule_stopped_fitting(scratch: Path
     assert diverged, again.stdout
     # The lines below the new one moved, but they are the same lines: the new sleep is where it diverges.
     assert diverged[2].startswith("buy_ticket #"), diverged[2]
-    assert (
-        "about to sleep at ticket_nolock.py:20, but it is about to sleep at ticket_nolock.py:17"
-        in diverged[2]
-    )
+    assert "about to sleep at ticket_nolock.py:20, but it is about to sleep at ticket_nolock.py:17" in diverged[2]
 
 
 def test_processes_that_talk_past_mpviz_cannot_be_scheduled_and_are_said_to_be(tmp_path: Path) -> None:

@@ -139,7 +139,9 @@ def test_shrinking_tries_shorter_schedules_with_fewer_switches_first() -> None:
     assert switches(steps) == 3
     tried = list(candidates(steps))
     assert [len(c) for c in tried[:3]] == [2, 3, 4], "cut after each switch, the shortest first"
-    assert ["".join(s.who for s in c) for c in tried[3:]] == ["aabaa", "aabbb", "aaaab"], "each switch undone, the last first"
+    assert ["".join(s.who for s in c) for c in tried[3:]] == ["aabaa", "aabbb", "aaaab"], (
+        "each switch undone, the last first"
+    )
     assert signature(steps) == signature(list(steps)) != signature(steps[::-1])
 
 
