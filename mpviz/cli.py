@@ -130,8 +130,16 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
     settings = Settings(lesson, params, args.speed, args.seed, args.start_method, args.record)
     try:
         settings = _scheduled(args, settings)
+        restore = _restorable(args)
     except ValueError as exc:
         return fail(str(exc))
+    try:
+        return _run_settings(args, settings)
+    finally:
+        _put_back(restore)  # a replay of a program that changes a file: the next one finds it as this one did
+
+
+def _run_settings(args: argparse.Namespace, settings: Settings) -> int:
     if args.headless:
         from mpviz import headless
 
@@ -230,19 +238,14 @@ def _explore(
         at_most = _at_most(args)
     except ValueError as exc:
         return fail(str(exc))
-    restore: dict[Path, bytes] = {}
-    for path in args.restore:
-        problem = unwritable(path)
-        try:
-            restore[path] = path.read_bytes()
-        except OSError as exc:
-            problem = problem or exc.strerror or str(exc)
-        if problem:
-            return fail(f"cannot restore {path}: {problem}")
+    try:
+        restore = _restorable(args)
+    except ValueError as exc:
+        return fail(str(exc))
     out = args.out
     if out is not None and unwritable(out):
         return fail(f"cannot write {out}: {unwritable(out)}")
-    replay = explore.replay_command(lesson, params, program, args.start_method, at_most)
+    replay = explore.replay_command(lesson, params, program, args.start_method, at_most, tuple(restore))
     search = explore.Search(args.runs, args.seed, args.depth, args.shrink, out, replay)
     limits = explore.Limits(args.max_steps, args.step_timeout, args.virtual_time, at_most, restore)
     settings = Settings(lesson, params, 1.0, args.seed, args.start_method)
@@ -251,8 +254,26 @@ def _explore(
     except ValueError as exc:  # a lesson refused its input (a bad --db file)
         return fail(str(exc))
     finally:
-        for path, content in restore.items():  # as the user left it
-            path.write_bytes(content)
+        _put_back(restore)
+
+
+def _restorable(args: argparse.Namespace) -> dict[Path, bytes]:
+    """``--restore FILE``: each file's content now, to put back; ValueError for one that cannot be."""
+    restore: dict[Path, bytes] = {}
+    for path in args.restore:
+        problem = unwritable(path)
+        try:
+            restore[path] = path.read_bytes()
+        except OSError as exc:
+            problem = problem or exc.strerror or str(exc)
+        if problem:
+            raise ValueError(f"cannot restore {path}: {problem}")
+    return restore
+
+
+def _put_back(restore: dict[Path, bytes]) -> None:
+    for path, content in restore.items():  # as the user left it
+        path.write_bytes(content)
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings | None = None, replay: Path | None = None) -> int:

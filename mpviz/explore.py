@@ -220,9 +220,13 @@ def _found(settings: Settings, search: Search, limits: Limits, found: Outcome, r
         if switches(steps) < switches(found.steps)
         else ""
     )
-    out.write(f"schedule: {len(steps)} decisions, {switches(steps)} switches{shrunk}, written to {path}\n")
+    out.write(f"schedule: {_n(len(steps), 'decision')}, {_n(switches(steps), 'switch')}{shrunk}, written to {path}\n")
     out.write(f"replay it: {search.replay.replace('{file}', shlex.quote(str(path)))}\n")
     return FAILED
+
+
+def _n(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}{'es' if thing.endswith('ch') else 's'}"
 
 
 def _shrunk(settings: Settings, search: Search, limits: Limits, outcome: Outcome) -> tuple[Outcome, int]:
@@ -266,10 +270,17 @@ class Progress:
 
 
 def replay_command(
-    lesson: type[Lesson], values: dict, program_argv: list[str] | None, method: str, at_most: tuple[AtMost, ...]
+    lesson: type[Lesson],
+    values: dict,
+    program_argv: list[str] | None,
+    method: str,
+    at_most: tuple[AtMost, ...],
+    restore: tuple[Path, ...] = (),
 ) -> str:
-    """How to replay a schedule of this run, headless: ``mpviz run … --schedule {file}``."""
+    """How to replay a schedule of this run, headless: ``mpviz run … --schedule {file}`` (with the files
+    explore put back before each run put back after it: each replay starts from them as they were)."""
     checks = "".join(f" --at-most {rule.n} {shlex.quote(rule.pattern.pattern)}" for rule in at_most)
+    checks += "".join(f" --restore {shlex.quote(str(path))}" for path in restore)
     if program_argv is not None:
         target, *args = program_argv
         rest = f" -- {shlex.join(args)}" if args else ""
@@ -282,4 +293,4 @@ def replay_command(
         flags.append(param.flag if isinstance(param.default, bool) else f"{param.flag} {shlex.quote(str(value))}")
     if method != "spawn":
         flags.append(f"--start-method {method}")
-    return f"mpviz run {lesson.name} {' '.join(flags)} --schedule {{file}}".replace("  ", " ")
+    return f"mpviz run {lesson.name} {' '.join(flags)}{checks} --schedule {{file}}"

@@ -122,6 +122,7 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     )
     _add_turn_options(common)
     _add_at_most(common)
+    _add_restore(common, "a file the program changes, put back as it was once the run ends (a replay starts anew)")
     common.add_argument(
         "--step",
         action="store_true",
@@ -145,6 +146,10 @@ def _add_at_most(parser: Any) -> None:
         metavar=("N", "REGEX"),
         help="a run fails when more than N printed lines match REGEX (a program's own invariant; repeat for more)",
     )
+
+
+def _add_restore(parser: Any, help: str) -> None:
+    parser.add_argument("--restore", type=Path, action="append", default=[], metavar="FILE", help=help)
 
 
 def _add_turn_options(parser: Any) -> None:
@@ -248,14 +253,7 @@ def _add_explore_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-o", "--out", type=Path, metavar="FILE", help="where a failing schedule goes (default NAME.schedule)"
     )
-    group.add_argument(
-        "--restore",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a file the program changes, put back as it was before each run (repeat for more)",
-    )
+    _add_restore(group, "a file the program changes, put back as it was before each run (repeat for more)")
     _add_at_most(group)
     _add_turn_options(group)
     _add_lang_option(group)

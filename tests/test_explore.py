@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -76,24 +77,23 @@ def test_explore_finds_the_ticket_programs_oversell_and_the_schedule_replays_it(
         rf"explore ticket_nolock\.py: run \d+ of 30 failed: more than 3 printed lines match '{SOLD}': \d: invariant broken",
         first,
     )
-    assert (
-        f"replay it: mpviz run ticket_nolock.py --headless --at-most 3 '{SOLD}' --schedule {schedule}" in found.stdout
+    command = re.search(r"replay it: (.*)", found.stdout)
+    assert command and command[1] == (
+        f"mpviz run ticket_nolock.py --headless --at-most 3 '{SOLD}' --restore ticket --schedule {schedule}"
     )
     assert (scratch / "ticket").read_bytes() == TICKET, "--restore put the file back as it was"
     head = json.loads(schedule.read_text().splitlines()[0])
     assert head["schedule"] == 1 and head["program"] == "ticket_nolock.py" and head["failure"] in first
     sold = int(first.rsplit(": ", 2)[1])
     replays = []
-    for _ in range(5):
-        (scratch / "ticket").write_bytes(TICKET)
-        again = run(
-            "run", "ticket_nolock.py", "--headless", "--at-most", "3", SOLD, "--schedule", str(schedule), cwd=scratch
-        )
+    for _ in range(5):  # the command as printed, nothing put back by hand between two
+        again = run(*shlex.split(command[1])[1:], cwd=scratch)
         assert again.returncode == 1, again.stdout + again.stderr
+        assert (scratch / "ticket").read_bytes() == TICKET, "the replay put the file back as it found it"
         assert f"more than 3 printed lines match '{SOLD}': {sold}: invariant broken" in again.stdout
         assert "no longer fits" not in again.stdout
-        replays.append((printed(again.stdout), decisions(again.stdout), (scratch / "ticket").read_text()))
-    assert all(r == replays[0] for r in replays), "five replays, one interleaving, one output, one file"
+        replays.append((printed(again.stdout), decisions(again.stdout)))
+    assert all(r == replays[0] for r in replays), "five replays, one interleaving, one output"
     assert sum(SOLD in line for line in replays[0][0]) == sold > 3, "what the failing run sold in the end"
     assert not left_behind(scratch)
 
@@ -208,9 +208,24 @@ def test_explore_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
         (("explore", "tickets", "--at-most", "3", "("), "argument --at-most: missing ), unterminated subpattern"),
         (("explore", "nosuch.py"), "no lesson or file 'nosuch.py'"),
         (("explore", "tickets", "--restore", str(tmp_path / "none")), "cannot restore"),
+        (("run", "tickets", "--headless", "--restore", str(tmp_path / "none")), "cannot restore"),
         (("run", "tickets", "--headless", "--step"), "--step only in the dashboard"),
         (("run", "tickets", "--headless", "--schedule", str(tmp_path)), "cannot read"),
     ):
         done = mpviz(*args, timeout=60)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert done.stdout == "" and len(done.stderr.splitlines()) == 1 and reason in done.stderr, (args, done.stderr)
+
+
+def test_the_replay_command_keeps_what_the_search_checked_and_put_back() -> None:
+    from mpviz.explore import replay_command
+    from mpviz.headless import AtMost
+    from mpviz.registry import lesson_class
+
+    rules = (AtMost(3, re.compile("bought")),)
+    tickets = replay_command(lesson_class("tickets"), {"no_lock": True}, None, "fork", rules, (Path("my db"),))
+    assert tickets == (
+        "mpviz run tickets --headless --no-lock --start-method fork --at-most 3 bought --restore 'my db' --schedule {file}"
+    )
+    program = replay_command(lesson_class("tickets"), {}, ["prog.py", "-n", "2"], "spawn", rules, (Path("t"),))
+    assert program == "mpviz run prog.py --headless --at-most 3 bought --restore t --schedule {file} -- -n 2"
