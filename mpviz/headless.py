@@ -93,7 +93,7 @@ SAY = {
     "primitives": T("primitives:", "同步原语:"),
     "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
     "at": T(" at {site}", "({site})"),
-    "schedule": T("schedule: {n} decisions, {switches} switches", "调度:{n} 次决定,{switches} 次切换"),
+    "schedule": T("schedule: {n} decision{s}, {switches} switch{es}", "调度:{n} 次决定,{switches} 次切换"),
     "diverged": T(
         "! the schedule no longer fits this program: {where}; from there on, whoever went last went on",
         "! 调度不再符合这个程序:{where};从那里起,由上一个继续走",
@@ -340,7 +340,8 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
 
 def schedule_lines(scheduler: Scheduler) -> list[str]:
     """A scheduled run's decisions, where a replayed schedule stopped fitting, who ran free."""
-    lines = [SAY["schedule"](n=len(scheduler.steps), switches=switches(scheduler.steps))]
+    n, switched = len(scheduler.steps), switches(scheduler.steps)
+    lines = [SAY["schedule"](n=n, s="" if n == 1 else "s", switches=switched, es="" if switched == 1 else "es")]
     diverged = getattr(scheduler.turns.chooser, "diverged", "")
     if diverged:
         lines.append(SAY["diverged"](where=diverged))

@@ -6,7 +6,9 @@ import re
 
 from conftest import none_alive
 from helpers.dashboard import SIZE, select, text_of, until
+from test_model import ev, spawn
 
+from mpviz.model import Model
 from mpviz.registry import lesson_class
 from mpviz.runtime import Settings
 from mpviz.runtime.scheduler import Turns
@@ -15,7 +17,7 @@ from mpviz.ui.app import make_app
 from mpviz.ui.screens.run import Alerts
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
-from mpviz.ui.widgets.step_view import StepView
+from mpviz.ui.widgets.step_view import StepView, step_text
 from mpviz.ui.widgets.text_view import TextView
 
 
@@ -87,3 +89,14 @@ async def test_until_blocked_lets_one_process_go_on_without_a_key_each_time() ->
             await until(pilot, lambda: [o[0] for o in model.turns.offer or ()] == ["buyer 1"], what="buyer 1 alone")
     finally:
         app.close_all()
+
+
+def test_the_step_view_says_who_runs_until_it_has_ended() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "buyer", "buyer 0"), ev(1, 10, "turn.ask", "", op="proc.sleep", n=1)])
+    m.apply([ev(2, 10, "turn.go", "", who="buyer 0", op="proc.sleep", what="", at="workers.py:142", step=1)])
+    shown = step_text(m).plain
+    assert "buyer 0 runs to its next point" in shown and "1 decision · the last ones:" in shown
+    m.apply([ev(3, 10, "proc.exit", "", code=0)])
+    shown = step_text(m).plain
+    assert "buyer 0 has ended · nobody waits at a point" in shown and "runs to its next point" not in shown

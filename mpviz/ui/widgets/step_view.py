@@ -38,7 +38,8 @@ SAY = {
     "blocks": T("would block", "会阻塞"),
     "stuck": T("Nobody can go on: {who}", "谁都走不了:{who}"),
     "ran_free": T("ran free (did not come back to a point in time): {who}", "自由运行了(没有按时回到调度点):{who}"),
-    "made": T("{n} decisions · the last ones:", "已做 {n} 次决定 · 最近的:"),
+    "made": T("{n} decision{s} · the last ones:", "已做 {n} 次决定 · 最近的:"),
+    "ended": T("{who} has ended · nobody waits at a point", "{who} 已结束 · 没有谁在调度点等着"),
     "none": T("no decision yet", "还没有决定"),
 }
 
@@ -71,8 +72,11 @@ def step_text(model: Model, free: bool = False) -> Text:
     elif turns.stuck:
         text.append(f"{SAY['stuck'](who=', '.join(turns.stuck))}\n", style="bold red")
     elif turns.recent and not free:
-        last = turns.recent[-1].data.get("who", "")
-        text.append(f"{SAY['runs'](who=last)}\n", style="italic")
+        last = turns.recent[-1]
+        who = str(last.data.get("who", ""))
+        proc = model.procs.get(last.pid)
+        gone = proc is not None and not proc.alive
+        text.append(f"{SAY['ended' if gone else 'runs'](who=who)}\n", style="italic")
     elif not free:
         text.append(f"{SAY['waits']}\n", style="italic")
     if turns.free:
@@ -81,7 +85,7 @@ def step_text(model: Model, free: bool = False) -> Text:
     if not turns.recent:
         text.append(str(SAY["none"]), style="dim")
         return text
-    text.append(f"{SAY['made'](n=turns.made)}\n", style="dim")
+    text.append(f"{SAY['made'](n=turns.made, s='' if turns.made == 1 else 's')}\n", style="dim")
     for event in reversed(turns.recent):
         d = event.data
         text.append(f"  {d.get('step', '')}. ", style="dim")
