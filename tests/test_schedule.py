@@ -4,19 +4,23 @@ the schedule file, and the scheduler's decisions fed records by hand."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from test_model import ev, new
 
-from mpviz.runtime.scheduler import Scheduler, State, Turns
+from mpviz.runtime.scheduler import Scheduler, State, Turns, stopped
 from mpviz.schedule import file as schedule_file
 from mpviz.schedule.choice import Nobody, Offer, Option, Step, keep_going, signature, switches
 from mpviz.schedule.pct import Pct
 from mpviz.schedule.replay import Replay
 from mpviz.schedule.shrink import candidates
 from mpviz.schedule.world import World
-from mpviz.telemetry import Event, Malformed
+from mpviz.telemetry import Event, Malformed, now_ns
 from mpviz.telemetry.reporter import BLOCKS, EXPIRE, GO, turn_answer
 
 
@@ -217,3 +221,29 @@ def test_a_timed_wait_that_would_block_times_out_at_once_and_a_sleep_in_virtual_
     assert s.vnow == 1.0 and s.go(f"pid {b}")
     s.records([ask(b, "proc.sleep", n=2, s=5.0)], [])
     assert s.vnow == 2.0 and s.go(f"pid {a}") and sent[-1] == (a, turn_answer(EXPIRE, 1)), "a's wait timed out first"
+
+
+def test_a_paused_process_let_go_does_not_run_free_while_it_is_paused() -> None:
+    """A process paused by a key (SIGSTOP) in step mode and then let go: its time to come back to a point
+    runs only once it is resumed."""
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        s = Scheduler(Turns(Nobody(), step_timeout=0.5), lambda pid, req: True, lambda e: None, here=1)
+        s.records(
+            [ev(0, child.pid, "proc.spawn", "a", label="a", ppid=1), ask(child.pid, "proc.sleep", n=1, s=1.0)], []
+        )
+        os.kill(child.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not stopped(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert s.go("a") and s.entities[(child.pid, child.pid)].state is State.RUNNING
+        s._timeouts(now_ns() + 10**10)
+        assert s.entities[(child.pid, child.pid)].state is State.RUNNING and not s.notes, "paused: not late"
+        os.kill(child.pid, signal.SIGCONT)
+        while stopped(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        s._timeouts(now_ns() + 2 * 10**10)  # (the pause renewed its time: later still)
+        assert s.entities[(child.pid, child.pid)].state is State.FREE and "runs free" in s.notes[-1].text
+    finally:
+        child.kill()
+        child.wait()

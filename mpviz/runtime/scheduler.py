@@ -356,6 +356,9 @@ class Scheduler:
         bound = int(self.turns.step_timeout * 1e9)
         for entity in self.entities.values():
             if entity.state is State.RUNNING and now - entity.since_ns > bound:
+                if stopped(entity.actor[0]):
+                    entity.since_ns = now  # paused (z): its time to come back does not run meanwhile
+                    continue
                 entity.state = State.FREE
                 self._say(
                     f"{entity.who} did not come back to a point within {self.turns.step_timeout:g} s: it runs free"
@@ -363,6 +366,9 @@ class Scheduler:
                 self.post(Event(now, entity.actor[0], "turn.free", "", {"who": entity.who}))
         for pid, since in list(self.expected.items()):
             if now - since > bound:
+                if stopped(pid):
+                    self.expected[pid] = now
+                    continue
                 del self.expected[pid]
                 who = self.labels.get(pid, f"pid {pid}")
                 self._say(f"{who} did not come to its first point within {self.turns.step_timeout:g} s: it runs free")
@@ -508,6 +514,15 @@ class Scheduler:
     def _post_offer(self, offer: Offer) -> None:
         options = [[o.who, o.step.op, o.step.what, o.step.at, o.enabled] for o in offer.options]
         self.post(Event(now_ns(), self.here, "turn.offer", "", {"options": options}))
+
+
+def stopped(pid: int) -> bool:
+    """Is ``pid`` stopped (paused by a key, SIGSTOP)?  Its state in ``/proc/PID/stat``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2][1:2] in (b"T", b"t")
+    except OSError:
+        return False
 
 
 def _seconds(value: object) -> float:
