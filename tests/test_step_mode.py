@@ -51,7 +51,7 @@ async def test_keys_drive_the_tickets_without_a_lock_into_the_oversell() -> None
             await go("buyer 0")  # it checks, reads 3, and waits at its read delay
             await go("buyer 1")  # it reads 3 too: nobody has written yet
             assert [p.said for p in model.by_role("buyer")[:2]] == ["reads the file", "reads the file"]
-            assert "reads the file … then sleep at workers.py:" in text_of(view)
+            await until(pilot, lambda: "reads the file … then sleep at workers.py:" in text_of(view), what="the offer")
             await go("buyer 0")  # it writes 2
             buyer_1 = next(p for p in model.by_role("buyer") if p.label == "buyer 1")
             await select(pilot, app.screen.query_one(ProcessTable), buyer_1.pid)
@@ -62,7 +62,7 @@ async def test_keys_drive_the_tickets_without_a_lock_into_the_oversell() -> None
             await until(
                 pilot, lambda: re.search(r"oversold: [45] tickets sold of 3", text_of(alerts)), what="the oversell"
             )
-            assert "Running free" in text_of(view)
+            await until(pilot, lambda: "Running free" in text_of(view), what="the view in free mode")
             pids = {p.pid for p in model.procs.values()} - {source.run.supervisor.pid}
             await pilot.press("q")
         assert none_alive(pids)

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from multiprocessing import connection, reduction
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.base import GLANCE, item_text, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
-from mpviz.sync.turns import resume, turn
+from mpviz.sync.turns import GO, resume, turn
 from mpviz.telemetry import now_ns
 
 # What a record shows of a message sent as bytes.
@@ -33,13 +34,15 @@ class Connection(connection.Connection):
     _check_readable: Callable[[], None]
 
     def send(self, obj: Any) -> None:
-        turn("pipe.send", self.id, {"end": self.end})
+        if turns.on:
+            turn("pipe.send", self.id, {"end": self.end})
         t = now_ns()
         super().send(obj)
         say("pipe.send", self.id, {"end": self.end, "item": item_text(obj)}, t_ns=t)
 
     def send_bytes(self, buf: Any, offset: int = 0, size: int | None = None) -> None:
-        turn("pipe.send", self.id, {"end": self.end})
+        if turns.on:
+            turn("pipe.send", self.id, {"end": self.end})
         t = now_ns()
         super().send_bytes(buf, offset, size)
         say("pipe.send", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))}, t_ns=t)
@@ -47,7 +50,7 @@ class Connection(connection.Connection):
     def _wait_for_data(self) -> bytes:
         """Take the receive's turn, and report it if it has to wait (multiprocessing's errors for a
         closed or write-only end stand); the scheduler's answer."""
-        answer = turn("pipe.recv", self.id, {"end": self.end})
+        answer = turn("pipe.recv", self.id, {"end": self.end}) if turns.on else GO
         self._check_closed()  # multiprocessing's checks, and its errors
         self._check_readable()
         if not readable(self.fileno(), GLANCE):

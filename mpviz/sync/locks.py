@@ -12,9 +12,10 @@ from __future__ import annotations
 from multiprocessing import synchronize
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
-from mpviz.sync.turns import EXPIRE, resume, turn
+from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import now_ns
 
 
@@ -41,7 +42,7 @@ class _Reporting(synchronize.SemLock):
         return None
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        answer = turn(f"{self.family}.acquire", self.id, {"block": block, "timeout": timeout})
+        answer = turn(f"{self.family}.acquire", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
         if self._semlock.acquire(False):
             say(f"{self.family}.acquired", self.id, self._facts())
             return True
@@ -56,7 +57,8 @@ class _Reporting(synchronize.SemLock):
         return bool(got)
 
     def release(self) -> None:
-        turn(f"{self.family}.release", self.id)
+        if turns.on:
+            turn(f"{self.family}.release", self.id)
         t = now_ns()
         self._semlock.release()
         say(f"{self.family}.released", self.id, self._facts(), t_ns=t)

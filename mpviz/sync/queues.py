@@ -12,10 +12,11 @@ import queue
 from multiprocessing import queues
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.base import GLANCE, item_text, plain, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
-from mpviz.sync.turns import EXPIRE, feeding, resume, turn
+from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
 from mpviz.telemetry import now_ns
 
 
@@ -48,7 +49,7 @@ class Queue(_Named, queues.Queue):
         self.id, self.name = new_prim("queue", name, maxsize=maxsize, joinable=joinable, simple=False)
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        answer = turn("queue.put", self.id, {"block": block, "timeout": timeout})
+        answer = turn("queue.put", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
         t = now_ns()
         try:
             super().put(obj, False)
@@ -68,7 +69,7 @@ class Queue(_Named, queues.Queue):
         resume(answer, self.id, "queue.put")
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        answer = turn("queue.get", self.id, {"block": block, "timeout": timeout})
+        answer = turn("queue.get", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
         if answer == EXPIRE:
             timeout = 0  # a scheduled run: a get that would wait for its timeout is over at once
         if not block:

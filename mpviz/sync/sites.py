@@ -130,7 +130,17 @@ def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: i
     On every operation of every watched process: kept short (the frame walk
     and the lookups inline, the pid and the main thread's id kept, not asked)."""
     data = {} if data is None else data
-    _stamp(data, _getframe(2))  # whoever called the primitive's method, or further up
+    frame: FrameType | None = _getframe(2)  # whoever called the primitive's method, or further up
+    while frame is not None:  # (_stamp's walk, inline: this is the hot path)
+        skip = _skipped.get(frame.f_code.co_filename)
+        if skip is None:
+            skip = in_machinery(frame.f_code.co_filename)
+        if not skip:
+            data["at"] = _site_of(frame)
+            break
+        frame = frame.f_back
+    if _get_ident() != _main[0]:
+        _thread_of(data)
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
 
 

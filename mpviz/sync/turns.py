@@ -42,6 +42,8 @@ MAIN_PART = "mpviz-main"
 
 Taker = Callable[[Event], bytes]
 _taker: Taker | None = None
+# A scheduled run (read as ``turns.on`` on a hot path: cheaper than a call, and than building the question).
+on = False
 
 # Queues this process put into whose feeder may still hold an item (see feeding()).
 _feeding: set[Any] = set()
@@ -52,13 +54,13 @@ _pause = time.sleep  # (kept: a watched program's time.sleep is a point itself)
 
 def install(taker: Taker) -> None:
     """From now on every operation of this process asks ``taker`` first (a scheduled run)."""
-    global _taker
-    _taker = taker
+    global _taker, on
+    _taker, on = taker, True
 
 
 def uninstall() -> None:
-    global _taker
-    _taker = None
+    global _taker, on
+    _taker, on = None, False
     _feeding.clear()
 
 
