@@ -38,6 +38,7 @@ NO_DURATION = "--duration only with --headless: the dashboard runs until you qui
 NO_FORK = "--start-method fork only with --headless: the dashboard has threads, a fork would copy them"
 NO_STEP = "--step only in the dashboard: in step mode you choose who goes (--schedule replays a schedule headless)"
 STEP_OR_SCHEDULE = "--step or --schedule, not both"
+NO_AT_MOST = "--at-most only with --headless: the dashboard shows what the program prints, a headless run judges it"
 
 
 def fail(message: str) -> int:
@@ -125,6 +126,8 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
         return fail(NO_DURATION)
     if args.step and args.headless:
         return fail(NO_STEP)
+    if args.at_most and not args.headless:
+        return fail(NO_AT_MOST)
     if args.step and args.schedule is not None:
         return fail(STEP_OR_SCHEDULE)
     settings = Settings(lesson, params, args.speed, args.seed, args.start_method, args.record)

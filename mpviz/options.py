@@ -121,7 +121,7 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
         "--trace-out", type=Path, metavar="TRACE.json", help="at the end, write the run as a Perfetto / Chrome trace"
     )
     _add_turn_options(common)
-    _add_at_most(common)
+    _add_at_most(common, "headless: ")
     _add_restore(common, "a file the program changes, put back as it was once the run ends (a replay starts anew)")
     common.add_argument(
         "--step",
@@ -137,14 +137,14 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     return common
 
 
-def _add_at_most(parser: Any) -> None:
+def _add_at_most(parser: Any, where: str = "") -> None:
     parser.add_argument(
         "--at-most",
         nargs=2,
         action="append",
         default=[],
         metavar=("N", "REGEX"),
-        help="a run fails when more than N printed lines match REGEX (a program's own invariant; repeat for more)",
+        help=f"{where}a run fails when more than N printed lines match REGEX (a program's own invariant; repeat for more)",
     )
 
 

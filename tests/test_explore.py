@@ -210,6 +210,7 @@ def test_explore_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
         (("explore", "tickets", "--restore", str(tmp_path / "none")), "cannot restore"),
         (("run", "tickets", "--headless", "--restore", str(tmp_path / "none")), "cannot restore"),
         (("run", "tickets", "--headless", "--step"), "--step only in the dashboard"),
+        (("run", "tickets", "--at-most", "3", "x"), "--at-most only with --headless"),
         (("run", "tickets", "--headless", "--schedule", str(tmp_path)), "cannot read"),
     ):
         done = mpviz(*args, timeout=60)
