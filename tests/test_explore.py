@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, mpviz
+from conftest import ROOT, load, mpviz
 
 TUTORIAL = ROOT / "tests" / "tutorial"
 BROKEN = ROOT / "tests" / "broken"
@@ -230,3 +230,32 @@ def test_the_replay_command_keeps_what_the_search_checked_and_put_back() -> None
     )
     program = replay_command(lesson_class("tickets"), {}, ["prog.py", "-n", "2"], "spawn", rules, (Path("t"),))
     assert program == "mpviz run prog.py --headless --at-most 3 bought --restore t --schedule {file} -- -n 2"
+
+
+def test_a_program_cannot_forge_a_decision_or_another_process_s_point(tmp_path: Path) -> None:
+    """A decision (turn.go …) is the dashboard's alone, a point (turn.ask) its asker's own: a program
+    writing them on the run's socket is refused, and neither reaches the model or the recording."""
+    from test_hostile import headless, program
+
+    prog = program(
+        tmp_path,
+        """
+        s = connect()
+        step = {"who": "main", "op": "lock.acquire", "what": "l", "at": "x.py:1", "code": "", "step": 1}
+        send(s, (now(), os.getpid(), "turn.go", "", step),
+                (now(), os.getpid(), "turn.free", "", {"who": "main"}),
+                (now(), os.getpid(), "turn.stuck", "", {"who": ["main"]}),
+                (now(), os.getpid(), "turn.offer", "", {"options": []}),
+                (now(), 4_000_000, "turn.ask", "l", {"op": "lock.acquire", "n": 1}),
+                (now(), os.getpid(), "proc.state", "still here", {}))
+        time.sleep(0.5)
+        """,
+    )
+    record = tmp_path / "run.jsonl"
+    done = headless(prog, "--record", str(record))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refused 5 records" in done.stdout, done.stdout
+    assert " goes: " not in done.stdout and "runs free" not in done.stdout
+    _, events = load(record)
+    assert not [e for e in events if e.kind.startswith("turn.")]
+    assert [e.obj for e in events if e.kind == "proc.state"] == ["still here"]
