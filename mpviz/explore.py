@@ -22,6 +22,7 @@ see) cannot be scheduled: explore says so and stops.
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -138,9 +139,19 @@ def _failed(the_run: Run, model: Model, now: int, finished: bool) -> tuple[str, 
             return f"{proc.name} raised {proc.error}", "exception"
     if finished:
         for proc in model.procs.values():
-            if proc.exit_code:  # (None: mpviz ended it; a signal is a negative code)
+            if _failing_exit(proc.exit_code):
                 return f"{proc.name} {proc.exit_words()}", "exit"
     return "", ""
+
+
+# Signals that end a process because it went wrong, not because it was told to end.
+CRASHES = frozenset(-s for s in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL))
+
+
+def _failing_exit(code: int | None) -> bool:
+    """An exit code of the process's own that is not 0, or a crash.  (None: mpviz ended it.)  A process
+    the program ended (a pool's terminate() at the end of its with, a manager's shutdown) did not fail."""
+    return code is not None and (code > 0 or code in CRASHES)
 
 
 def _stuck(stuck: list[Step]) -> str:

@@ -259,3 +259,15 @@ def test_a_program_cannot_forge_a_decision_or_another_process_s_point(tmp_path: 
     _, events = load(record)
     assert not [e for e in events if e.kind.startswith("turn.")]
     assert [e.obj for e in events if e.kind == "proc.state"] == ["still here"]
+
+
+@pytest.mark.parametrize("name", ["pool_map.py", "manager_dict.py"])
+def test_a_pool_or_a_manager_the_program_ends_is_no_failure(tmp_path: Path, name: str) -> None:
+    """A pool's with ends its workers by terminate(), a manager's its server: killed by SIGTERM, as the
+    program asked.  Before: explore named such a run a failure ('ForkPoolWorker-4 killed by
+    SIGTERM', 'SyncManager-1 killed by SIGTERM')."""
+    shutil.copy(OURS / name, tmp_path / name)
+    done = run("explore", name, "--runs", "10", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout)
+    assert not left_behind(tmp_path)
