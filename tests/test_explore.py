@@ -269,5 +269,7 @@ def test_a_pool_or_a_manager_the_program_ends_is_no_failure(tmp_path: Path, name
     shutil.copy(OURS / name, tmp_path / name)
     done = run("explore", name, "--runs", "10", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.fullmatch(rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout)
+    assert re.fullmatch(
+        rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
+    )
     assert not left_behind(tmp_path)
