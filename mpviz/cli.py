@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from mpviz.headless import AtMost
     from mpviz.lesson import Lesson
     from mpviz.runtime import Settings
+    from mpviz.runtime.program import Early
 
 COMMANDS = ("list", "run", "explore", "replay", "serve", "stats", "export")
 # The dashboard runs until it is quit; a timed run is a headless one.
@@ -150,8 +151,6 @@ def _supervising() -> None:
 
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:
     """A lesson or a program, headless or in the dashboard, as the options say."""
-    from mpviz.runtime import Settings
-
     if args.record is not None:
         problem = unwritable(args.record)
         if problem:
@@ -164,19 +163,32 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
         return fail(NO_AT_MOST)
     if args.step and args.schedule is not None:
         return fail(STEP_OR_SCHEDULE)
+    try:
+        restore = _restorable(args)  # (before the program may start: as it was before the run)
+    except ValueError as exc:
+        return fail(str(exc))
+    early = None
+    if args.headless and lesson is Watched and args.schedule is None:  # (a scheduled run starts its own)
+        # The program starts now, while the rest of mpviz loads: a short program's run is
+        # not its own time plus mpviz's (see docs/ARCHITECTURE.md, "Budgets").
+        from mpviz.runtime.program import Early
+
+        _supervising()  # before it starts: what it orphans at once is the run's too
+        early = Early(params["program"].argv, args.speed)
+    from mpviz.runtime import Settings
+
     settings = Settings(lesson, params, args.speed, args.seed, args.start_method, args.record)
     try:
-        settings = _scheduled(args, settings)
-        restore = _restorable(args)
+        settings = _scheduled(args, settings)  # (only with --step or --schedule: no early start then)
     except ValueError as exc:
         return fail(str(exc))
     try:
-        return _run_settings(args, settings)
+        return _run_settings(args, settings, early)
     finally:
         _put_back(restore)  # a replay of a program that changes a file: the next one finds it as this one did
 
 
-def _run_settings(args: argparse.Namespace, settings: Settings) -> int:
+def _run_settings(args: argparse.Namespace, settings: Settings, early: Early | None) -> int:
     if args.headless:
         from mpviz import headless
 
@@ -189,6 +201,7 @@ def _run_settings(args: argparse.Namespace, settings: Settings) -> int:
                 strict=args.strict,
                 hang_timeout=args.hang_timeout,
                 at_most=_at_most(args),
+                early=early,
             )
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
             return fail(str(exc))

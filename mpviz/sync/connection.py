@@ -13,7 +13,7 @@ from multiprocessing import connection, reduction
 from typing import Any
 
 from mpviz.sync import turns
-from mpviz.sync.base import GLANCE, item_text, readable
+from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import GO, resume, turn
@@ -117,3 +117,7 @@ def _reduce(conn: Connection) -> tuple[Any, ...]:
 
 
 reduction.register(Connection, _reduce)
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Connection)

@@ -13,7 +13,7 @@ from multiprocessing import queues
 from typing import Any
 
 from mpviz.sync import turns
-from mpviz.sync.base import GLANCE, item_text, plain, readable
+from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
@@ -133,3 +133,7 @@ class SimpleQueue(_Named, queues.SimpleQueue):
         say("queue.get", self.id, _item(obj))
         resume(answer, self.id, "queue.get")
         return obj
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Queue, JoinableQueue, SimpleQueue)

@@ -43,6 +43,8 @@ COLUMNS = (
     ("threads", T("Thr", "Thr"), 3, 2),
 )
 STATE_WIDTH = (22, 60)
+# Who grows to the longest name shown (a pool's "ForkPoolWorker-12"), within bounds.
+WHO_WIDTH = (15, 26)
 RIGHT = ("cpu", "rss", "threads")
 GAP = 2
 
@@ -103,10 +105,12 @@ class Layout:
         return sum(w + GAP for w in self.widths)
 
 
-def layout(width: int) -> Layout:
-    """The columns to show in a table ``width`` cells wide, and their widths."""
+def layout(width: int, who: int = WHO_WIDTH[0]) -> Layout:
+    """The columns to show in a table ``width`` cells wide, and their widths; ``who``: the
+    widest name to show (Who takes it, within ``WHO_WIDTH``)."""
     low, high = STATE_WIDTH
-    shown = list(COLUMNS)
+    who = min(max(who, WHO_WIDTH[0]), WHO_WIDTH[1])
+    shown = [(key, label, who if key == "who" else w, rank) for key, label, w, rank in COLUMNS]
 
     def fixed() -> int:
         return sum(w + GAP for _, _, w, _ in shown) + GAP
@@ -196,7 +200,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._model: Model | None = None
         self._now_ns = 0
         self._stale: set[int] = set()  # rows out of sight whose process changed since they were made
-        self._layout = layout(120)
+        self._width, self._who = 120, WHO_WIDTH[0]
+        self._layout = layout(self._width)
 
     # --- data ------------------------------------------------------------------
 
@@ -266,6 +271,9 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             return False
         self._rows[pid] = row
         self._strips.pop(pid, None)
+        if cell_len(row[_INDEX["who"]]) > self._who:
+            self._who = cell_len(row[_INDEX["who"]])
+            self._relayout()
         return True
 
     def _row(self, pid: int) -> Row:
@@ -343,6 +351,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._depth, self._order, self._index, self._rows, self._strips, self._threads = {}, [], {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
         self._stale = set()
+        self._who = WHO_WIDTH[0]
+        self._relayout()
         self.refresh()
 
     @property
@@ -360,7 +370,11 @@ class ProcessTable(SteadyScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self.order_rows()  # room for more rows, or for fewer
         # Leave room for the vertical scrollbar, so that no horizontal one is needed.
-        new = layout(event.size.width - self.styles.scrollbar_size_vertical)
+        self._width = event.size.width - self.styles.scrollbar_size_vertical
+        self._relayout()
+
+    def _relayout(self) -> None:
+        new = layout(self._width, self._who)
         if new != self._layout:
             self._layout = new
             self._strips.clear()
