@@ -15,7 +15,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -98,6 +97,8 @@ def _written(path: Path) -> Iterator[TextIO]:
         raise OSError(errno.EINVAL, "not a regular file, a FIFO or a character device", str(path))
     keep = stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask()
     # Whole or not at all: a temp file beside it, then renamed over it.
+    import tempfile  # here: the command line imports this module before a program's early start
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with open(fd, "w", encoding="utf-8") as f:

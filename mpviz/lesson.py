@@ -11,7 +11,6 @@ primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
 
 from __future__ import annotations
 
-import random
 import re
 import signal
 from collections.abc import Callable
@@ -235,6 +234,8 @@ class Lesson:
         # The parameters, completed by prepare() (which may add its own keys).
         self.values = {**{p.name: p.default for p in self.params}, **params}
         # The main part's own random numbers (arrival gaps), seeded like the children's.
+        import random  # here: the command line imports this module before a program's early start
+
         self.rng = random.Random(None if seed is None else f"{seed}/main")
         self.directing = True
 

@@ -229,3 +229,102 @@ def test_a_child_forked_once_the_dashboard_is_gone_ends(tmp_path: Path) -> None:
             child.kill()
         main.kill()
         main.wait()
+
+
+# A subreaper with a run: a member that leaves a ``sleep`` in its group, one in a session of its own
+# and an orphan with no environment, then ends; what the run's end finds, and how many processes'
+# ``/proc/PID/stat`` and environments it read to find them.
+TREE = """
+import os, subprocess, sys, tempfile
+from mpviz.runtime import guardian, members
+assert members.become_subreaper()
+read = []
+stat, carries = guardian._stat, guardian.carries
+guardian._stat = lambda pid: read.append(pid) or stat(pid)
+guardian.carries = lambda pid, mark: read.append(pid) or carries(pid, mark)
+run = members.Members("MPVIZ_ENDPOINT=" + sys.argv[1], tempfile.mkdtemp())
+main = subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[3]])
+run.add(main.pid)
+main.wait()
+left = {int(p) for p in open(sys.argv[3]).read().split()}
+if sys.argv[4:5] == ["escaped"]:  # a process of the run that connects from outside the tree
+    assert run.admit(int(sys.argv[5])), "an outsider with the mark is the run's"
+read.clear()
+found = run.everyone({main.pid})
+print(sorted(left - set(found)), len(set(read)), int(sys.argv[5]) in found if sys.argv[4:] else "-")
+for pid, start in found.items():
+    guardian.signal_exactly(pid, start, 9)
+run.close()
+"""
+
+# A main that leaves its processes, as LEAVER does, and ends at once.
+LEAVES = LEAVER.replace("out = sys.argv[1]", "out = sys.argv[1]; sys.argv[2:] = []")
+
+
+def test_the_end_of_a_subreapers_run_reads_its_tree_not_the_machine(tmp_path: Path) -> None:
+    """At the end of a run, the dashboard (the subreaper of its run) finds what the program left
+    (in main's group, in a session of its own, an orphan with no environment) by reading the
+    run's own tree: a few processes, not every process of the machine and its environment (what
+    cost a short program's run ~20-60 ms on a busy machine, twice).  Before: every process's
+    ``stat`` and environment were read."""
+    out = tmp_path / "pids"
+    done = subprocess.run(
+        [sys.executable, "-c", TREE, str(tmp_path / "records"), LEAVES, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    try:
+        assert done.returncode == 0, done.stderr
+        missed, read, _ = done.stdout.split()
+        assert missed == "[]", "every process the program left is found"
+        assert int(read) < 20, f"{read} processes read to find the run's 3"
+    finally:
+        stragglers = pids_in(out)
+        wait_for(lambda: gone(stragglers), 30, what="every process the program left to end")
+
+
+def test_a_process_of_the_run_outside_its_tree_is_still_ended(tmp_path: Path) -> None:
+    """A process that carries the run's mark and connects from outside the dashboard's tree (a
+    service of the machine started it): from then on, the end looks at every process again, and
+    ends it with the rest."""
+    out = tmp_path / "pids"
+    endpoint = str(tmp_path / "records")
+    outsider = subprocess.Popen(["sleep", "600"], env={"MPVIZ_ENDPOINT": endpoint})  # the test's, not the run's child
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", TREE, endpoint, LEAVES, str(out), "escaped", str(outsider.pid)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        missed, _, found = done.stdout.split()
+        assert missed == "[]" and found == "True", done.stdout
+        assert outsider.wait(30) == -signal.SIGKILL
+    finally:
+        outsider.kill()
+        outsider.wait()
+        stragglers = pids_in(out)
+        wait_for(lambda: gone(stragglers), 30, what="every process the program left to end")
+
+
+def test_the_guardian_ignores_the_terminals_signals_from_its_first_instant(tmp_path: Path) -> None:
+    """A Ctrl+C (or a hang-up) that comes while the guardian's interpreter is still starting.
+    Before: it ended the guardian in the instant before it set them aside (2 runs in 20 of the
+    test above)."""
+    from mpviz.runtime import guardian
+
+    started = guardian.start(None, str(tmp_path))
+    try:
+        for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP):
+            os.kill(started.pid, signum)
+        assert started.stdin is not None
+        started.stdin.write(b"end\n")
+        started.stdin.flush()
+        assert started.wait(timeout=60) == 0  # alive, not stopped, and still taking its orders
+    finally:
+        started.kill()
+        started.wait()

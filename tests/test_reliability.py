@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import psutil
 import pytest
@@ -160,3 +161,53 @@ def test_sigterm_sighup_sigint_stop_cleanly(sig: signal.Signals) -> None:
     assert f"stopped by {sig.name}" in out
     assert out.count("killed by SIGTERM") == 5
     assert none_alive(kids)
+
+
+# Modules a watched program's processes must not pay for before their first line unless the program
+# itself imports them: each costs every process of the program (spawned children too) its time.
+HEAVY = ("importlib.abc", "importlib.resources", "tempfile", "shutil", "random", "inspect", "dataclasses", "sysconfig")
+
+SAYS_ITS_MODULES = """
+import multiprocessing, sys
+
+def child(q):
+    q.put(sorted(sys.modules))
+
+if __name__ == "__main__":
+    print(" ".join(sorted(sys.modules)))
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.SimpleQueue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(" ".join(q.get()))
+    p.join()
+"""
+
+
+def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path: Path) -> None:
+    """What mpviz's hook imports in a program's main and in a spawned child: none of ``HEAVY``
+    that the plain run does not import too.  Before: ``importlib.abc`` (a finder for shared
+    memory) brought importlib.resources, tempfile, shutil and random into every process, ~5 ms each."""
+    from helpers.plainly import plainly, watched
+
+    prog = tmp_path / "modules.py"
+    prog.write_text(SAYS_ITS_MODULES)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert len(plain.out) == len(seen.out) == 2, seen.out
+    for where, mine, theirs in zip(("main", "child"), seen.out, plain.out, strict=True):
+        extra = set(mine.split()) - set(theirs.split())
+        assert not extra & set(HEAVY), f"the watched {where} imports {sorted(extra & set(HEAVY))}"
+
+
+def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
+    """Headless, a program's main starts once the command line is read (runtime/program.py,
+    Early), while the rest of mpviz loads: what comes before it is on every run's path.  Before:
+    tempfile, shutil and random came with it (~6 ms), none of them needed there."""
+    code = (
+        "import sys, mpviz.cli, mpviz.runtime.program, mpviz.runtime.members\n"
+        "print(sorted(m for m in sys.modules if m in ('tempfile', 'shutil', 'random', 'psutil')"
+        " or m.startswith(('mpviz.model', 'mpviz.runtime.supervisor', 'mpviz.ui', 'textual'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
@@ -39,18 +38,34 @@ if TYPE_CHECKING:
 GRACE_S = 1.0
 # Processes may start others while they are ended: the sweep goes round until none is left.
 ROUNDS = 20
+# The terminal's signals (and a plain kill): the guardian shares mpviz's group and ignores them.
+IGNORED = (
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGTERM,
+    signal.SIGQUIT,
+    signal.SIGTSTP,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+)
 
 
 def start(mark: str | None, directory: str) -> subprocess.Popen[bytes]:
     """A run's guardian, started (``mark``: a watched program's processes' environment entry)."""
     import subprocess  # here: the guardian itself, run as a script, has no need of it
 
-    return subprocess.Popen(
-        [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Born with the terminal's signals blocked (a mask outlives fork and exec), so that one that
+    # comes before main() ignores them waits and is then dropped, instead of ending it unborn.
+    unblock = signal.pthread_sigmask(signal.SIG_BLOCK, IGNORED)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblock)
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -164,6 +179,34 @@ def of_run(members: dict[int, int], mark: bytes | None, exclude: Collection[int]
     return found
 
 
+def in_tree(root: int, members: dict[int, int], exclude: Collection[int] = ()) -> dict[int, int]:
+    """The run's processes alive now (pid → start time), found by descent alone, for a ``root`` that
+    is the subreaper of its run: the members whose start time matches, ``root``'s children but
+    ``exclude`` (an orphan of the run is the subreaper's child, whatever group or session it is in),
+    and every descendant of those.  Never ``root``, ``exclude``, pid 0 or 1.
+
+    Only the run's own processes are read (``/proc/PID/task/*/children``), never the machine's:
+    what :func:`of_run` finds besides (a process with the mark that does not descend from the run)
+    the caller asks of it when it has reason to."""
+    found: dict[int, int] = {}
+    for pid, start in members.items():
+        if start_time(pid) == start:
+            found[pid] = start
+    skip = {*exclude, root, 0, 1}
+    todo = [*found, *(pid for pid in children(root) if pid not in skip)]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            began = start_time(pid)
+            if began is None:
+                continue
+            found[pid] = began
+        todo.extend(kid for kid in children(pid) if kid not in found and kid not in skip)
+    for pid in skip:
+        found.pop(pid, None)
+    return found
+
+
 def sweep(members: dict[int, int], mark: bytes | None, grace: float = GRACE_S) -> int:
     """End every process of the run: SIGTERM and SIGCONT, ``grace`` seconds, then SIGKILL until
     none is left.  How many there were."""
@@ -190,16 +233,9 @@ def sweep(members: dict[int, int], mark: bytes | None, grace: float = GRACE_S) -
 
 
 def main(argv: list[str]) -> int:
-    for signum in (
-        signal.SIGINT,
-        signal.SIGHUP,
-        signal.SIGTERM,
-        signal.SIGQUIT,
-        signal.SIGTSTP,
-        signal.SIGTTIN,
-        signal.SIGTTOU,
-    ):
+    for signum in IGNORED:
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, IGNORED)  # what came meanwhile is dropped now
     mark = argv[1].encode() if len(argv) > 1 and argv[1] else None
     directory = argv[2] if len(argv) > 2 else ""
     members: dict[int, int] = {}
@@ -212,6 +248,8 @@ def main(argv: list[str]) -> int:
             members[pid] = start
     sweep(members, mark)
     if directory:
+        import shutil  # here: the command line imports this module before a program's early start
+
         shutil.rmtree(directory, ignore_errors=True)
     return 0
 

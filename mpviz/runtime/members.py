@@ -15,7 +15,10 @@ and it is signalled only while its start time is the one it had then (its pid
 may since name another process), never when its pid is 0 or 1.  At the end,
 :meth:`Members.everyone` adds every descendant of the members and every
 process carrying the mark: the processes the program started that never
-connected (a ``sleep`` from ``subprocess``) end with the rest.
+connected (a ``sleep`` from ``subprocess``) end with the rest.  (For a
+dashboard that is its run's subreaper, all of those are in its tree, and only
+the tree is read; every process of the machine, only when one of the run was
+seen outside the tree.)
 
 Every member is also told to the run's guardian (:mod:`mpviz.runtime.guardian`),
 which ends them all if the dashboard dies.
@@ -87,6 +90,9 @@ class Members:
         # (Not those it has now, if the run began before: orphans of its program are its children.)
         self._before = set(children(self.root)) if before is None else set(before)
         self._adopting = is_subreaper()
+        # A process of the run that connected from outside the dashboard's tree (it carries the
+        # mark, and a service of the machine started it): the end looks at every process then.
+        self._escaped = False
         self._guardian = guarded or guardian.start(mark, directory)
         self._before.add(self._guardian.pid)
         assert self._guardian.stdin is not None
@@ -123,7 +129,10 @@ class Members:
         with self._lock:
             if self._known.get(pid) == start:
                 return True
-        if self._descends(pid) or (self.mark is not None and carries(pid, self.mark)):
+        if self._descends(pid):
+            return self.add(pid)
+        if self.mark is not None and carries(pid, self.mark):
+            self._escaped = True
             return self.add(pid)
         return False
 
@@ -164,10 +173,18 @@ class Members:
 
     def everyone(self, started: set[int]) -> dict[int, int]:
         """Every process of the run alive now (pid → start time): members, their descendants,
-        processes with the mark; ``started`` (the supervisor's children) are members already."""
+        processes with the mark; ``started`` (the supervisor's children) are members already.
+
+        A subreaper's run is a tree: every process it starts, and every orphan of it, descends
+        from this process, and only the tree is read (a few files, not every process of the
+        machine and its environment).  Every process is looked at, for the mark and for the
+        groups and sessions the members lead, when this process is not the subreaper (an
+        orphan went to init) or a process of the run connected from outside the tree."""
         self.adopt(started)
         with self._lock:
             known = dict(self._known)
+        if self._adopting and not self._escaped:
+            return guardian.in_tree(self.root, known, exclude=self._before)
         return guardian.of_run(known, self.mark, exclude=self._before)
 
     def close(self) -> None:

@@ -387,8 +387,9 @@ class Supervisor:
             if reap(process, self._reap_lock, 0.0) is None:
                 process.kill()
                 reap(process, self._reap_lock, 5.0)
-        # Whatever is left, and whatever was started meanwhile.
-        for _ in range(SWEEPS):
+        # Whatever is left, and whatever was started meanwhile (by a process of the run: none
+        # was left, none can have been started).
+        for _ in range(SWEEPS if everyone or live else 0):
             left = self.members.everyone(set(self.children))
             if not any(signal_exactly(pid, start, signal.SIGKILL) for pid, start in left.items() if not zombie(pid)):
                 break

@@ -10,47 +10,23 @@ program's processes (``mpviz.inject``).
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.util
 import sys
-from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
+from mpviz.sync.base import when_imported
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 
 MODULE = "multiprocessing.shared_memory"
 
 
-class _WhenImported(importlib.abc.MetaPathFinder):
-    """Wraps the module as it is first imported: most programs never import it, and it costs a few ms."""
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> ModuleSpec | None:
-        if fullname != MODULE:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        loader = spec.loader
-        execute = loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            execute(module)
-            _wrap(module)
-
-        loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
 def instrument_shared_memory() -> None:
     """From now on, in this process, shared memory blocks report (now, or when the module is imported)."""
-    module = sys.modules.get(MODULE)
-    if module is not None:
-        _wrap(module)
-    elif not any(isinstance(finder, _WhenImported) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _WhenImported())
+    # Wrapped as it is first imported: most programs never import it, and it costs a few ms.
+    # (``when_imported``, not a finder of ``importlib.abc``: that module alone imports
+    # importlib.resources, tempfile, shutil and random, ~5 ms in every process of a program.)
+    when_imported(MODULE, lambda: _wrap(sys.modules[MODULE]))  # (once is enough: it wraps once)
 
 
 def _wrap(module: ModuleType) -> None:
