@@ -442,6 +442,64 @@ def watch_overhead(tmp: Path, n: int, rounds: int) -> dict[str, float]:
     return out
 
 
+# --- explore: runs per second, and what a scheduling point costs -----------------------------
+
+POINTS = """\
+import sys
+import time
+from multiprocessing import Lock
+
+if __name__ == "__main__":
+    n = int(sys.argv[1])
+    lock = Lock()
+    start = time.perf_counter()
+    for _ in range(n):
+        lock.acquire()
+        lock.release()
+    print(f"{(time.perf_counter() - start) / (2 * n) * 1e6:.2f}")
+"""
+
+
+def explore_speed(tmp: Path, runs: int, points: int) -> dict[str, float]:
+    """``mpviz explore`` on the tutorial's ticket program (its lock kept: no run fails, every run
+    counts): runs per second, with sleeps as points (no time) and in virtual time; and a scheduling
+    point's cost: a lock's acquire or release in a watched program, alone, scheduled and not."""
+    import subprocess
+
+    tutorial = Path(__file__).resolve().parent.parent / "tests" / "tutorial"
+    for name in ("ticket.py", "ticket"):
+        shutil.copy(tutorial / name, tmp / name)
+    out: dict[str, float] = {}
+    for key, extra in (("explore_runs_per_s", []), ("explore_runs_per_s_virtual", ["--virtual-time"])):
+        argv = [sys.executable, "-m", "mpviz", "explore", "ticket.py", "--runs", str(runs), "--restore", "ticket"]
+        start = time.monotonic()
+        done = subprocess.run(argv + extra, cwd=tmp, capture_output=True, text=True, timeout=3600)
+        seconds = time.monotonic() - start
+        assert done.returncode == 0, done.stdout + done.stderr
+        out[key] = round(runs / seconds, 2)
+    program = tmp / "points.py"
+    program.write_text(POINTS)
+
+    def per_operation(*options: str) -> float:
+        argv = [sys.executable, "-m", "mpviz", "run", str(program), "--headless", *options, "--", str(points)]
+        done = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, timeout=600)
+        said = [line.split(" prints: ", 1)[1] for line in done.stdout.splitlines() if " prints: " in line]
+        return float(said[-1])
+
+    schedule = tmp / "points.schedule"
+    # One process: every decision has one choice.  A schedule of none is followed by the plain choice.
+    schedule.write_text(json.dumps({"mpviz": 1, "schedule": 1, "program": "points.py", "argv": ["points.py"]}) + "\n")
+    unscheduled = min(per_operation() for _ in range(3))
+    scheduled = min(per_operation("--schedule", str(schedule)) for _ in range(3))
+    out |= {
+        "point_us": round(scheduled - unscheduled, 1),
+        "lock_op_watched_us": unscheduled,
+        "lock_op_scheduled_us": scheduled,
+    }
+    log(f"explore: {out}")
+    return out
+
+
 # --- a watched program's start-up: its children's, and a short program's wall time -------------
 
 STARTS = """\
@@ -674,7 +732,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only",
-        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,startup,replay,export",
+        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,replay,export,startup,explore",
     )
     args = parser.parse_args()
     only = (
@@ -693,6 +751,7 @@ def main() -> int:
             "startup",
             "replay",
             "export",
+            "explore",
         }
     )
     quick = args.quick
@@ -752,6 +811,8 @@ def main() -> int:
         result |= replay_first_screen(tmp, 200)
     if "export" in only:
         result |= export_records(tmp, 1_000_000)
+    if "explore" in only:
+        result |= explore_speed(tmp, 20 if quick else 100, 2_000 if quick else 10_000)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

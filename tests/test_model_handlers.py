@@ -844,6 +844,42 @@ def test_shared_memory_never_unlinked_is_named_once_its_maker_ended() -> None:
     assert not find_anomalies(unlinked, 3 * S)
 
 
+# --- a scheduled run ---------------------------------------------------------------------------
+
+
+@covers("turn.ask", "turn.offer", "turn.go")
+def test_a_process_at_a_point_waits_its_turn_until_it_is_let_go() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "buyer", "buyer 0"), new(0, 10, "L", "lock", "ticket")])
+    m.apply([ev(1, 10, "site.new", "10@1", file="/x/workers.py", line=18, func="buy", text="lock.acquire()")])
+    m.apply([ev(2, 10, "turn.ask", "L", op="lock.acquire", at="10@1", n=1)])
+    p = m.procs[10]
+    assert p.phase is Phase.STOPPED, "held at a point: as good as paused"
+    assert p.state == "waits its turn: acquire lock 'ticket' at workers.py:18 in buy"
+    assert p.split.activity is Activity.OTHER
+    offer = [["buyer 0", "lock.acquire", "ticket", "workers.py:18", True], ["main", "proc.join", "buyer 0", "", False]]
+    m.apply([ev(3, 1, "turn.offer", "", options=offer)])
+    assert m.turns.offer == offer
+    m.apply([ev(4, 10, "turn.go", "", who="buyer 0", op="lock.acquire", what="ticket", at="workers.py:18", step=1)])
+    assert m.turns.offer is None and m.turns.made == 1 and [e.t_ns for e in m.turns.recent] == [4 * S]
+    assert p.phase is Phase.RUNNING and p.state == "running"
+    assert m.line(m.turns.recent[0]).endswith("buyer 0        goes: acquire lock 'ticket' at workers.py:18")
+    assert m.describe(ev(2, 10, "turn.ask", "L", op="lock.acquire", n=1)) is None, "the offer says it again"
+
+
+@covers("turn.free", "turn.stuck")
+def test_who_ran_free_and_a_run_where_nobody_could_go_on() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "phil", "phil 0"), spawn(0, 11, "phil", "phil 1")])
+    m.apply([ev(1, 10, "turn.ask", "", op="proc.sleep", n=1), ev(1, 11, "turn.ask", "", op="proc.sleep", n=1)])
+    m.apply([ev(2, 10, "turn.free", "", who="phil 0"), ev(2, 10, "turn.free", "", who="phil 0")])
+    assert m.turns.free == ["phil 0"], "said once"
+    m.apply([ev(3, 1, "turn.stuck", "", who=["phil 0", "phil 1"])])
+    assert m.turns.stuck == ["phil 0", "phil 1"]
+    assert all(not p.turn and p.phase is Phase.RUNNING for p in m.procs.values()), "let go into their waits"
+    assert m.describe(ev(3, 1, "turn.stuck", "", who=[])) == "nobody can go on: each one goes into its wait"
+
+
 def test_every_kind_in_the_handler_table_has_a_test() -> None:
     assert sorted(set(HANDLERS) - COVERED) == [], "kinds with no handler test"
     assert sorted(COVERED - set(HANDLERS)) == [], "tests of kinds the model does not handle"

@@ -45,6 +45,7 @@ STATES = {
     "holding": T("holding {names}", "持有 {names}"),
     "paused": T("paused ({words})", "已暂停({words})"),
     "at": T("{words} at {where}", "{words}({where})"),
+    "turn": T("waits its turn: {doing}", "等轮到它:{doing}"),
 }
 # The longest a thread's name is kept.
 NAME_CHARS = 60
@@ -165,7 +166,9 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     proc = actor
     if not proc.alive:
         return
-    if proc.blocked:
+    if proc.turn:  # a scheduled run holds it at a point: as good as paused
+        phase, words = Phase.STOPPED, STATES["turn"](doing=proc.turn)
+    elif proc.blocked:
         phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
@@ -184,7 +187,9 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
 
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
-    if thread.blocked:
+    if thread.turn:
+        phase, words = Phase.STOPPED, STATES["turn"](doing=thread.turn)
+    elif thread.blocked:
         phase, words = Phase.BLOCKED, _waits(model, thread)
     elif thread.holds:
         phase, words = (
@@ -204,7 +209,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
 
 def _activity(model: Model, proc: Proc) -> Activity:
     """What the process spends this stretch of its time on (see ``TimeSplit``)."""
-    if proc.stopped:
+    if proc.stopped or proc.turn:
         return Activity.OTHER
     if proc.blocked:
         prim = model.prims.get(proc.waiting_on or "")

@@ -274,7 +274,7 @@ def stacks_wanted(model: Any, now_ns: int) -> list[int]:
             return stale
     wanted = []
     for proc in model.procs.values():
-        if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.stats is None:
+        if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.turn or proc.stats is None:
             continue
         if proc.stats.cpu >= 1.0 or proc.stats.status not in ("sleeping", "disk-sleep"):
             continue

@@ -133,6 +133,7 @@ class Thread:
     waiting_on: str | None = None
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
+    turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what it waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its last stack says it waits in, when no record of it does (a socket, a C call), and
@@ -164,6 +165,7 @@ class Proc:
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
+    turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what its main thread waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
@@ -472,6 +474,20 @@ OUTPUT_LENGTH = 2000
 MAX_PRIMITIVES = 20_000
 # The families of records that are about a primitive (their ``obj`` is its id).
 PRIM_FAMILIES = frozenset({"prim", "lock", "rlock", "sem", "cond", "event", "barrier", "queue", "pipe", "pool"})
+TURNS_SHOWN = 12
+
+
+@dataclass
+class Turns:
+    """A scheduled run's decisions (``turn.*`` records): what is offered now — each option ``[who,
+    op, what, at, may go]`` — while a person chooses, how many went, the last ones, who runs free,
+    and whether nobody could go on."""
+
+    offer: list[list[Any]] | None = None
+    made: int = 0
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=TURNS_SHOWN))
+    free: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
 
 
 class Model:
@@ -521,6 +537,8 @@ class Model:
         self.dirty_prims: set[str] = set()
         # Counts every new entry in any process's history: the timeline redraws when it moves.
         self.history_changes = 0
+        # A scheduled run's decisions (mpviz/model/turns.py).
+        self.turns = Turns()
 
     # --- entry points ----------------------------------------------------
 

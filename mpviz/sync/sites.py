@@ -25,7 +25,7 @@ import threading
 from types import CodeType, FrameType
 from typing import Any
 
-from mpviz.telemetry import emit, short
+from mpviz.telemetry import Event, emit, now_ns, short
 from mpviz.telemetry.stacks import MACHINERY
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
@@ -105,6 +105,12 @@ def _site_of(frame: FrameType) -> str:
     return known
 
 
+def site_at(code: CodeType, line: int) -> str:
+    """The id of a site given by its code and line (a function about to run: its ``def``)."""
+    known = _sites.get((code, line))
+    return known if known is not None else _new_site(code, line)
+
+
 def _new_site(code: CodeType, line: int) -> str:
     site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
@@ -134,7 +140,7 @@ def say(
     data = {} if data is None else data
     # Whoever called the primitive's method, or further up.
     frame: FrameType | None = _getframe(2) if above is None else above
-    while frame is not None:
+    while frame is not None:  # (_stamp's walk, inline: this is the hot path)
         skip = _skipped.get(frame.f_code.co_filename)
         if skip is None:
             skip = in_machinery(frame.f_code.co_filename)
@@ -145,6 +151,25 @@ def say(
     if _get_ident() != _main[0]:
         _thread_of(data)
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
+
+
+def stamped(kind: str, obj: str, data: dict[str, Any], depth: int = 2) -> Event:
+    """The record :func:`say` would send, with its site and thread, not sent (a scheduling point's ask)."""
+    _stamp(data, _getframe(depth))
+    return Event(now_ns(), _pid, kind, obj, data)
+
+
+def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
+    while frame is not None and "at" not in data:
+        skip = _skipped.get(frame.f_code.co_filename)
+        if skip is None:
+            skip = in_machinery(frame.f_code.co_filename)
+        if not skip:
+            data["at"] = _site_of(frame)
+            break
+        frame = frame.f_back
+    if _get_ident() != _main[0]:
+        _thread_of(data)
 
 
 def _thread_of(data: dict[str, Any]) -> None:
@@ -162,6 +187,12 @@ def _thread_of(data: dict[str, Any]) -> None:
         emit("proc.thread", thread.name, {"th": tid}, pid=_pid)
         _mine.ending = _Ending(tid)
     data["th"] = tid
+
+
+def forget() -> None:
+    """Say every site anew: a new run in this same process (the dashboard's) has a new model."""
+    _sites.clear()
+    _by_instruction.clear()
 
 
 def _forked() -> None:

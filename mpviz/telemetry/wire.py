@@ -155,6 +155,11 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "site.new": {"file": text, "line": count, "func": text, "text": text},
     "proc.thread": {"th": count},
     "proc.thread_end": {"th": count},
+    # A scheduled run: a process at a point, and the dashboard's decisions (mpviz.runtime.scheduler).
+    "turn.ask": {"op": text, "n": count},
+    "turn.go": {"who": text, "op": text, "what": text, "at": text, "code": text, "step": count},
+    "turn.free": {"who": text},
+    "turn.stuck": {"who": _texts},
 }
 for _family in ("lock", "rlock", "sem"):
     for _op in ("wait", "acquired", "released", "timeout"):

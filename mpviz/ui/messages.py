@@ -31,9 +31,11 @@ class LessonAction(Message):
 
 @dataclass
 class RestartLesson(Message):
-    """The lesson screen asks the app to run its lesson again (a switch flipped, if ``flip``)."""
+    """The lesson screen asks the app to run its lesson again (a switch flipped, if ``flip``; in step
+    mode, if ``step``)."""
 
     flip: str | None = None
+    step: bool = False
 
 
 @dataclass

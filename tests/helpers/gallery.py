@@ -82,9 +82,22 @@ PROGRAMS = [
     ),
 ]
 
+# Step mode: a scheduled run waiting for a person's choice (scripts/record_samples.py, STEPPED).
+STEPS = [
+    Picture(
+        "tickets-step",
+        "tickets-step",
+        2.4,
+        (120, 40),
+        (),
+        "tickets --no-lock --step: buyers 0 and 1 both read 3; whoever writes first, one ticket is sold twice",
+    ),
+]
+
 SHOTS = (
     HOME
     + PROGRAMS
+    + STEPS
     + [
         Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption, shot.lang)
         for cls in lessons()

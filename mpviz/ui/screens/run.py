@@ -30,8 +30,9 @@ from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
 from mpviz.registry import panel_class
+from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, common_keys
+from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, STEPPING, common_keys
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
@@ -44,6 +45,7 @@ from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.program_panel import ProgramInput
 from mpviz.ui.widgets.stack_view import StackView
+from mpviz.ui.widgets.step_view import StepView
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
@@ -79,6 +81,9 @@ SAY = {
     "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
     "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
     "stacks": T("Stacks of the selected process (d: back to the timeline)", "选中进程的调用栈(d:回到时间线)"),
+    "steps": T("Step mode: who goes next", "单步模式:下一个谁走"),
+    "not_offered": T("{who} is not waiting at a point that it may go on from.", "{who} 不在可以走的调度点上。"),
+    "no_row": T("No row {n}.", "没有第 {n} 行。"),
 }
 
 
@@ -96,6 +101,8 @@ class RunScreen(Screen):
         self._frozen = source.frozen
         self._refresh_timer: Timer | None = None
         self._pace = Pacer()
+        # The view beside the picture when no other is asked for: a scheduled run's decisions, or the timeline.
+        self._home = "steps" if source.scheduled else "timeline"
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
 
@@ -110,11 +117,12 @@ class RunScreen(Screen):
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
             yield panel_class(self.lesson)(id="panel")
-            with ContentSwitcher(initial="timeline", id="views"):
+            with ContentSwitcher(initial=self._home, id="views"):
                 yield Timeline(id="timeline")
                 yield WaitGraph(id="graph")
                 yield ContentionView(id="contention")
                 yield StackView(id="stacks")
+                yield StepView(id="steps")
         with Horizontal(id="bottom"):
             if self.lesson.printed:
                 with Vertical(id="printed"):
@@ -138,6 +146,7 @@ class RunScreen(Screen):
         self.query_one("#graph").border_title = str(SAY["graph"])
         self.query_one("#contention").border_title = str(SAY["contention"])
         self.query_one("#stacks").border_title = str(SAY["stacks"])
+        self.query_one("#steps").border_title = str(SAY["steps"])
         self.query_one("#details").border_title = str(SAY["selected"])
         if lesson.printed:
             self.query_one("#printed").border_title = str(SAY["printed"])
@@ -270,6 +279,9 @@ class RunScreen(Screen):
         elif shown == "stacks":
             pid = self.query_one(ProcessTable).selected_pid
             self.query_one(StackView).present(self.model, pid, now, asked=self.source.controls is not None)
+        elif shown == "steps":
+            scheduler = self._scheduler()
+            self.query_one(StepView).present(self.model, free=scheduler is not None and scheduler.free_mode)
         else:
             self.query_one(Timeline).sync(self.model, now)
 
@@ -343,6 +355,8 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in STEPPING:
+            return self._scheduler() is not None
         if action in LIVE_ONLY:
             return self.source.controls is not None
         if action in REPLAY_ONLY:
@@ -491,11 +505,65 @@ class RunScreen(Screen):
             self.source.controls.ask_stacks(proc.pid)
 
     def action_view(self, name: str) -> None:
-        """Show ``name`` beside the picture, or the timeline again if it is shown."""
+        """Show ``name`` beside the picture, or the home view (the timeline, a scheduled run's steps) again."""
         views = self.query_one(ContentSwitcher)
-        views.current = "timeline" if views.current == name else name
+        views.current = self._home if views.current == name else name
         self._pace.reset()
         self.call_after_refresh(self.refresh_views)  # once the view has its size
+
+    # --- step mode ----------------------------------------------------------------------
+
+    def _scheduler(self) -> Scheduler | None:
+        controls = self.source.controls
+        return controls.scheduler if controls is not None else None
+
+    def action_go_row(self, n: int) -> None:
+        """Let the process of row ``n`` of the step view go."""
+        who = self.query_one(StepView).row(self.model, n)
+        if who is None:
+            self.notify(SAY["no_row"](n=n), severity="warning", timeout=2)
+            return
+        self._go(who)
+
+    def action_go_selected(self) -> None:
+        """Enter: let the process selected in the table go."""
+        who = self._selected_who()
+        if who is not None:
+            self._go(who)
+
+    def action_until_blocked(self) -> None:
+        """Let the selected process (or row 1) go, and on at each point, as long as it may."""
+        scheduler = self._scheduler()
+        who = self._selected_who(quiet=True) or self.query_one(StepView).row(self.model, 1)
+        if scheduler is not None and who is not None and not scheduler.go_until_blocked(who):
+            self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
+
+    def action_free(self) -> None:
+        scheduler = self._scheduler()
+        if scheduler is not None:
+            scheduler.set_free(not scheduler.free_mode)
+            self._pace.reset()
+            self._ask_refresh()
+
+    def action_step_mode(self) -> None:
+        self.post_message(RestartLesson(step=True))
+
+    def _selected_who(self, quiet: bool = False) -> str | None:
+        """The label of the process selected in the table, if it waits at a point."""
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        offered = [option[0] for option in self.model.turns.offer or ()]
+        if proc is None or proc.label not in offered:
+            if not quiet:
+                who = proc.name if proc is not None else "?"
+                self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
+            return None
+        return proc.label
+
+    def _go(self, who: str) -> None:
+        scheduler = self._scheduler()
+        if scheduler is not None and not scheduler.go(who):
+            self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
 
 
 _SCREENS: dict[tuple[str, str], type[RunScreen]] = {}
