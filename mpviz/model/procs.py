@@ -118,6 +118,7 @@ def proc_stats(model: Model, event: Event) -> None:
     cpu = d.get("cpu")
     percent = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else 0.0
     stats = Stats(percent, rss, threads, str(d.get("status", "")))
+    proc.samples.add(event.t_ns, stats.cpu, stats.rss)
     if stats != old:
         proc.stats = stats
         model.dirty_procs.add(proc.pid)

@@ -81,7 +81,7 @@ def settle(model: Model, proc: Proc, t_ns: int) -> None:
         phase = Phase.HOLDING
         words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
     else:
-        phase, words = Phase.RUNNING, _said(proc) or str(STATES["running"])
+        phase, words = Phase.RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
         phase, words = Phase.STOPPED, STATES["paused"](words=words)
     set_state(model, proc, t_ns, phase, words)

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.model.samples import Samples
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line
 from mpviz.telemetry import Event
@@ -132,6 +133,12 @@ class Proc:
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
+    # Its psutil figures over the last minutes: the sparklines, and a replay's spikes.
+    samples: Samples = field(default_factory=Samples)
+    # What it is seen doing from outside when it is not blocked (an attached program's stack:
+    # "running at busy.py:12 in spin"), and what its other threads are seen doing.
+    seen: str = ""
+    seen_threads: tuple[str, ...] = ()
     lines: int = 0  # lines it printed, over the run
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
@@ -281,6 +288,8 @@ class Prim:
     # Barriers: broken (until reset), and how many processes passed.
     broken: bool = False
     passed: int = 0
+    # Seen from outside (an attached program's stacks): who waits is known, who holds is not.
+    outside: bool = False
     # Pools: tasks handed out, results got back.
     tasks: int = 0
     results: int = 0
@@ -349,6 +358,8 @@ class Anomaly(NamedTuple):
     pids: tuple[int, ...] = ()
 
 
+# Records that come every second and say nothing a log line would: kept out of the logs.
+UNLOGGED = frozenset({"proc.stats", "proc.stack", "proc.stacks"})
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
 
@@ -395,7 +406,7 @@ class Model:
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(self, event)
-        if event.kind != "proc.stats":
+        if event.kind not in UNLOGGED:
             self.log.append(event)
             proc = self.procs.get(event.pid)
             if proc is not None:

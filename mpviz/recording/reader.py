@@ -168,6 +168,10 @@ def _maybe(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda v: v is None or check(v)
 
 
+def _list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, list) and all(check(x) for x in v)
+
+
 def _end(v: Any) -> bool:
     return v in (0, 1) and type(v) is int
 
@@ -185,6 +189,12 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.output": {"text": _text, "stream": _text},
     "proc.lost": {"n": _count},
     "proc.sleep": {"s": lambda v: _number(v) and v >= 0},
+    "proc.seen": {
+        **dict.fromkeys(("kind", "what", "site", "on", "name"), _text),
+        "child": _maybe(_count),
+        "feeders": _list_of(_count),
+        "threads": _list_of(_text),
+    },
     "prim.new": {"kind": _text, "name": _maybe(_text), "site": _text, "value": _whole, "maxsize": _whole},
     "queue.put": {"item": _text, "none": _flag},
     "queue.get": {"item": _text, "none": _flag},
