@@ -23,14 +23,14 @@ from mpviz.options import (
     build_parser,
     program_args,
 )
-from mpviz.program import Watched
+from mpviz.program import Attached, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
     from mpviz.lesson import Lesson
     from mpviz.runtime import Settings
 
-COMMANDS = ("list", "run", "replay", "serve", "stats", "export")
+COMMANDS = ("list", "run", "attach", "replay", "serve", "stats", "export")
 # The dashboard runs until it is quit; a timed run is a headless one.
 NO_DURATION = "--duration only with --headless: the dashboard runs until you quit it"
 NO_FORK = "--start-method fork only with --headless: the dashboard has threads, a fork would copy them"
@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if args.command == "replay":
         return _dashboard(args, replay=args.file)
+    if args.command == "attach":
+        return _traced(args, lambda: attach(args))
     if args.command == "run":
         params = {p.name: getattr(args, p.name) for p in lesson_class(args.lesson).params}
         return _traced(args, lambda: _run(args, lesson_class(args.lesson), params))
@@ -102,6 +104,18 @@ def watch(argv: list[str]) -> int:
     args.seed, args.start_method = None, "spawn"  # a program chooses its own
     params = {"program": program, "stdin_pipe": not args.headless}
     return _traced(args, lambda: _run(args, Watched, params))
+
+
+def attach(args: argparse.Namespace) -> int:
+    """``mpviz attach PID``: a running program, from outside, in the dashboard or headless."""
+    from mpviz.runtime import attach
+
+    problem = attach.problem(args.pid)  # no rights, not Python, gone: one line, before anything starts
+    if problem:
+        return fail(problem)
+    name, argv = attach.target(args.pid)
+    args.seed, args.start_method, args.speed = None, "spawn", 1.0
+    return _run(args, Attached, {"pid": args.pid, "name": name, "argv": argv})
 
 
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:

@@ -185,6 +185,10 @@ class Run(Protocol):
         """A line for the watched program's stdin (ValueError if its stdin is not the dashboard's)."""
         ...
 
+    def attach(self, pid: int) -> None:
+        """Watch the running program rooted at ``pid`` from outside, never signalling it."""
+        ...
+
 
 class Lesson:
     """A lesson while it runs.  Subclasses fill in the class attributes."""
@@ -216,6 +220,11 @@ class Lesson:
     # process of its own); a run that can no longer move is stopped headless (``stop_when_stuck``).
     main_is_here: ClassVar[bool] = True
     stop_when_stuck: ClassVar[bool] = False
+    # Its processes are not mpviz's (an attached program): quitting detaches and leaves them
+    # running, and no key signals them or changes their speed.
+    detaches: ClassVar[bool] = False
+    # What a run of it cannot see, said under the wait-for graph ("" : it sees everything it draws).
+    unseen: ClassVar[T] = T("", "")
     # Headless: a line per process and per primitive before the verdict (a program's are not known
     # in advance); and what the verdict adds when the run was stopped before it finished.
     summary_at_end: ClassVar[bool] = False

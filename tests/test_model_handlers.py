@@ -460,7 +460,14 @@ def test_what_a_process_is_seen_doing_from_outside_is_its_state() -> None:
             ),
             seen(1, 11, "join", what="Process.join", site="demo.py:17 in parent", child=12),
             seen(1, 12, "sleep", what="time.sleep()", site="demo.py:7 in sleeper"),
-            seen(1, 13, "running", what="spin", site="demo.py:12 in busy", threads=["feeder: waiting in select"]),
+            seen(
+                1,
+                13,
+                "running",
+                what="spin",
+                site="demo.py:12 in busy",
+                threads=[{"name": "feeder", "kind": "cond", "what": "threading wait"}],
+            ),
         ]
     )
     consumer, parent, sleeper, busy = (m.procs[p] for p in (10, 11, 12, 13))
@@ -471,8 +478,11 @@ def test_what_a_process_is_seen_doing_from_outside_is_its_state() -> None:
     assert parent.waiting_on == "pid 12" and parent.state == "joining p12 (pid 12) at demo.py:17 in parent"
     assert sleeper.phase is Phase.RUNNING and sleeper.sleeping and sleeper.state == "sleeping at demo.py:7 in sleeper"
     assert sleeper.waiting_on is None, "a sleep waits for nothing of the program's"
-    assert busy.state == "running at demo.py:12 in busy" and busy.seen_threads == ("feeder: waiting in select",)
+    assert busy.state == "running at demo.py:12 in busy" and busy.seen_threads == ("feeder: waiting in threading wait",)
     assert [line.split("  ", 2)[-1].strip() for line in map(m.line, m.log) if line][-1].endswith("in busy")
+    # Seen again in the same wait, with a feeder more: waiting since it began.
+    m.apply([seen(2, 10, "queue", what="multiprocessing Queue.get", site=site, on="pipe:[77]", name="q", feeders=[13])])
+    assert queue.blocked_get == {10: S} and queue.putters == {1, 13} and not queue.timing.get_blocked.count
     # Seen again elsewhere: out of the queue's getters, its wait counted.
     m.apply([seen(3, 10, "running", what="consume", site="demo.py:5 in consume")])
     assert not queue.blocked_get and queue.timing.get_blocked.count == 1

@@ -10,7 +10,7 @@ main thread is doing (``proc.seen``, see :mod:`mpviz.runtime.attach`):
             "on": what its system call waits on ("pipe:[1234]", "sem:[99]"; "" if unknown),
             "name": the variable its line waits on ("q"), "child": the pid a join waits for,
             "feeders": the live processes that hold a queue's write end (queue waits),
-            "threads": its other threads, in words}
+            "threads": its other threads, each {"name", "kind", "what", "site", …} as above}
 
 A wait on a lock, condition, event, queue or pipe puts the process among the
 waiters of a primitive *seen from outside* (``Prim.outside``), one per thing
@@ -41,23 +41,29 @@ def proc_seen(model: Model, event: Event) -> None:
     kind = str(d.get("kind", ""))
     child = d.get("child") if type(d.get("child")) is int else None
     words = seen(d, model.name_of(child) if child is not None and child in model.procs else "")
-    _let_go(model, proc, event.t_ns)
+    prim = _prim(model, kind, d) if kind in FAMILIES else None
+    if prim is None or proc.waiting_on != prim.id:
+        _let_go(model, proc, event.t_ns)  # seen again in the same wait, it goes on waiting since it began
     proc.sleeping = kind == "sleep"
     proc.seen = words if kind in MOVING else ""
     proc.blocked = "" if kind in MOVING else words
     proc.waiting_on = None
     if kind == "join" and child is not None:
         proc.waiting_on = f"pid {child}"  # a process, as a watched join: see Proc.waiting_on
-    elif kind in FAMILIES:
-        prim = _prim(model, kind, d)
+    elif prim is not None:
         proc.waiting_on = prim.id
         start_waiting(prim, _table(prim, d), event)
         feeders = d.get("feeders")
         if prim.family == "queue" and isinstance(feeders, list):
             prim.putters.update(pid for pid in feeders if type(pid) is int and pid != proc.pid)
     threads = d.get("threads")
-    proc.seen_threads = tuple(str(t) for t in threads) if isinstance(threads, list) else ()
+    proc.seen_threads = tuple(_thread(t) for t in threads if isinstance(t, dict)) if isinstance(threads, list) else ()
     settle(model, proc, event.t_ns)
+
+
+def _thread(data: dict) -> str:
+    """Another thread of the process, in words: ``QueueFeederThread: waiting in threading wait``."""
+    return f"{data.get('name') or '?'}: {seen(data)}"
 
 
 def _prim(model: Model, kind: str, d: dict) -> Prim:

@@ -445,11 +445,18 @@ class Model:
 
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names."""
-        return describe(event, self.prim_name(event.obj))
+        return describe(event, self._obj_name(event))
 
     def line(self, event: Event) -> str | None:
         """The record as one log line (the headless output, the event log)."""
-        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self.prim_name(event.obj))
+        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self._obj_name(event))
+
+    def _obj_name(self, event: Event) -> str:
+        """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
+        child = event.data.get("child") if event.kind == "proc.seen" else None
+        if type(child) is int:
+            return self.procs[child].name if child in self.procs else ""
+        return self.prim_name(event.obj)
 
     def said(self, state: str) -> int:
         """How often any process said ``state``, over the whole run."""

@@ -243,7 +243,7 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
     if op == "seen":
-        return seen(d)
+        return seen(d, obj)  # obj: the joined child's name, when there is one
     if op == "signal":
         return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None

@@ -42,6 +42,8 @@ KEYS = {
     "start": T("replay: the start", "回放:开头"),
     "end": T("replay: the end", "回放:结尾"),
     "home": T("Lessons", "课程"),
+    "detach": T("Detach", "脱离"),
+    "detach_tip": T("leave the program running as it was, untouched", "让程序照旧运行,不碰它"),
 }
 
 
@@ -82,6 +84,14 @@ def common_keys() -> list[BindingType]:
     ]
 
 
+def detach_key() -> BindingType:
+    """``q`` for a program mpviz attached to: it detaches, the program goes on."""
+    return Binding("q", "app.quit", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
+
+
 # Keys for a live run only, and for a replay only (``check_action``).
 LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
+# Keys that would signal processes mpviz did not start, change their time or start them again:
+# never for an attached program (``Lesson.detaches``).
+NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart"}
 REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}

@@ -39,7 +39,7 @@ BODY = T(
 ## Keys
 
 {rows}
-- `q` quit: every process is stopped first
+{quit}
 
 ## Reading the screen
 
@@ -57,7 +57,7 @@ Press `escape` or `?` to close.
 ## 按键
 
 {rows}
-- `q` 退出:先停掉每个进程
+{quit}
 
 ## 怎么看这个界面
 
@@ -71,13 +71,19 @@ psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发�
 )
 
 
+QUIT = T("- `q` quit: every process is stopped first", "- `q` 退出:先停掉每个进程")
+DETACH = T(
+    "- `q` detach: mpviz lets go, and every process of the program goes on exactly as it was (nothing is stopped or signalled)",
+    "- `q` 脱离:mpviz 放手,程序的每个进程照旧运行(什么也不停,不发任何信号)",
+)
 TITLE = T("Help", "帮助")
 CLOSE = T("escape to close", "escape 关闭")
 
 
 def help_text(lesson: type[Lesson], name: str, keys: list[tuple[str, str]]) -> str:
     rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
-    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND)
+    quit = DETACH if lesson.detaches else QUIT
+    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND, quit=quit)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -29,9 +29,10 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
+from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, common_keys
+from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, common_keys, detach_key
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
@@ -68,6 +69,7 @@ SAY = {
     ),
     "record_error": T("⚠ recording stopped: {error}\n", "⚠ 录制停止了:{error}\n"),
     "status": T("{where} · speed ×{speed:g} · {n} {processes} alive", "{where} · 速度 ×{speed:g} · {n} 个进程活着"),
+    "attached": T("{where} · attached: q detaches · {n} {processes} alive", "{where} · 已附加:q 脱离 · {n} 个进程活着"),
     "live": T("live", "实时"),
     "replay": T("replay", "回放"),
     "replay, paused": T("replay, paused", "回放,已暂停"),
@@ -189,9 +191,9 @@ class RunScreen(Screen):
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
-        # The psutil samples alone wait for the tick: drawn with the passing second
+        # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
         # they cost one pass of the screen a second instead of two.
-        if any(e.kind != "proc.stats" for e in events):
+        if any(e.kind not in UNLOGGED for e in events):
             self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
@@ -253,7 +255,7 @@ class RunScreen(Screen):
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
         shown = self.query_one(ContentSwitcher).current
         if shown == "graph":
-            self.query_one(WaitGraph).present(self.model, now)
+            self.query_one(WaitGraph).present(self.model, now, str(self.lesson.unseen))
         elif shown == "contention":
             self.query_one(ContentionView).present(self.model, now)
         else:
@@ -283,7 +285,7 @@ class RunScreen(Screen):
         where = str(SAY.get(source.where) or source.where)
         if source.player is not None:
             where += " " + position_bar(*source.player.position())
-        status = SAY["status"](
+        status = SAY["attached" if self.lesson.detaches else "status"](
             where=where,
             speed=round(source.speed, 3),
             n=alive,
@@ -324,6 +326,8 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NOT_OURS and self.lesson.detaches:
+            return False
         if action in LIVE_ONLY:
             return self.source.controls is not None
         if action in REPLAY_ONLY:
@@ -363,6 +367,8 @@ class RunScreen(Screen):
             assert isinstance(binding, Binding)
             action = binding.action.partition("(")[0]
             display = self.app.get_key_display(binding)
+            if action == "app.quit":
+                continue  # q is told on a line of its own: what quitting does to the processes
             if self.check_action(action, ()) is False or display in covered:
                 continue
             keys.append((display, binding.tooltip or binding.description))
@@ -482,6 +488,8 @@ def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
         Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
     ]
     keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    if lesson.detaches:
+        keys.insert(0, detach_key())
     base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})
     cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
     _SCREENS[(lesson.name, lang.current())] = cls

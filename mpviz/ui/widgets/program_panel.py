@@ -20,13 +20,21 @@ NONE_YET = T(
 )
 
 
+NONE_SEEN = T(
+    "No wait on a lock, a queue, a pipe or an event seen yet: each appears here when a process is seen "
+    "waiting on it (from outside, who holds a lock cannot be seen).",
+    "还没看到在锁、队列、管道或事件上的等待:有进程被看到在等它时,它就出现在这里(从外面看不到谁持有锁)。",
+)
+
+
 class ProgramPanel(LessonPanel):
     """One view per primitive of the program, in the order the program made them."""
 
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         text = Text()
         if not model.prims:
-            text.append(str(NONE_YET), style="dim")
+            # An attached program's (its values name a pid): only its waits are seen.
+            text.append(str(NONE_SEEN if "pid" in values else NONE_YET), style="dim")
         for i, prim in enumerate(model.prims.values()):
             if i:
                 text.append("\n\n")

@@ -1,0 +1,229 @@
+"""``mpviz attach PID``: a program started by the test, not by mpviz, read from outside — each
+process's state named at its line within seconds — and left exactly as it was when mpviz goes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, load, mpviz, wait_for
+from helpers.dashboard import rows, until
+
+from mpviz.model import Model
+from mpviz.program import Attached
+from mpviz.runtime import Settings, procfs
+from mpviz.ui.app import make_app
+from mpviz.ui.sources import LiveSource
+from mpviz.ui.widgets.process_table import ProcessTable
+
+PROGRAM = ROOT / "tests" / "programs" / "attach_me.py"
+WIDE = (200, 50)  # the State column at its widest
+SOURCE = PROGRAM.read_text().splitlines()
+
+
+def line_of(text: str) -> int:
+    """The line of attach_me.py that holds ``text``."""
+    return next(i for i, line in enumerate(SOURCE, 1) if text in line)
+
+
+class Program:
+    """attach_me.py running in a session of its own, started here: its processes by what they run."""
+
+    def __init__(self, method: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, str(PROGRAM), method], stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        assert self.popen.stdout is not None and self.popen.stdout.readline() == "ready\n"
+        self.pid = self.popen.pid
+        # The consumer, the parent and the spinner, and the parent's child: five processes in all
+        # (a spawned program has a resource tracker besides).
+        wait_for(lambda: self.by_target("nap"), what="the parent's child")
+
+    def processes(self) -> list[psutil.Process]:
+        root = psutil.Process(self.pid)
+        return [root, *root.children(recursive=True)]
+
+    def by_target(self, name: str) -> int | None:
+        """The process started to run ``name`` (from its command line under spawn, its parent under fork)."""
+        for proc in self.processes():
+            with_target = self.targets.get(proc.pid)
+            if with_target == name:
+                return proc.pid
+        return None
+
+    @property
+    def targets(self) -> dict[int, str]:
+        root = psutil.Process(self.pid)
+        out: dict[int, str] = {}
+        workers = [c for c in root.children() if "resource_tracker" not in " ".join(c.cmdline())]
+        # Started in the order consume, parent, spin: their pids grow in that order.
+        for proc, name in zip(sorted(workers, key=lambda p: p.pid), ("consume", "parent", "spin"), strict=False):
+            out[proc.pid] = name
+            if name == "parent":
+                out.update({c.pid: "nap" for c in proc.children()})
+        return out
+
+    def snapshot(self) -> dict[int, tuple[float, str]]:
+        """Each process's start time and status: what must be the same after mpviz has gone."""
+        return {p.pid: (p.create_time(), p.status()) for p in self.processes()}
+
+    def end(self) -> None:
+        os.killpg(self.pid, signal.SIGKILL)
+        self.popen.wait(30)
+
+
+@pytest.fixture(params=["fork", "spawn"])
+def program(request: pytest.FixtureRequest) -> Iterator[Program]:
+    running = Program(request.param)
+    try:
+        yield running
+    finally:
+        running.end()
+
+
+def expected(program: Program) -> dict[str, str]:
+    """What mpviz must say of each process, at the program's own lines."""
+    nap, consume = program.by_target("nap"), program.by_target("consume")
+    return {
+        "consume": f"waiting in multiprocessing Queue.get at attach_me.py:{line_of('q.get()')} in consume",
+        "parent": f"joining nap (pid {nap}) at attach_me.py:{line_of('child.join()')} in parent",
+        "nap": f"sleeping at attach_me.py:{line_of('time.sleep(3600)')} in nap",
+        "spin": "running at attach_me.py:",
+        "main": f"joining consume (pid {consume}) at attach_me.py:{line_of('w.join()')} in <module>",
+    }
+
+
+def test_attached_headless_each_state_is_named_at_its_line_and_detaching_leaves_the_program(
+    program: Program, tmp_path: Path
+) -> None:
+    record = tmp_path / "attached.jsonl"
+    before = program.snapshot()
+    argv = [sys.executable, "-m", "mpviz", "attach", str(program.pid), "--headless", "--record", str(record)]
+    watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(watcher.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    want = expected(program)
+    try:
+        wait_for(lambda: all(any(words in line for line in out) for words in want.values()), 60, what=f"{want}")
+    finally:
+        watcher.send_signal(signal.SIGINT)  # the user's Ctrl+C
+        _, err = watcher.communicate(timeout=60)
+        reader.join(10)
+    assert watcher.returncode == 128 + signal.SIGINT, err
+    assert "Traceback" not in err
+    spin = re.search(r"running at attach_me.py:(\d+) in spin", "".join(out))
+    assert spin and int(spin.group(1)) in (line_of("while True:"), line_of("n += 1"))
+    assert "detached: the program goes on" in "".join(out)
+    # Left exactly as it was: the same processes, none stopped or ended, the spinner still spinning.
+    after = program.snapshot()
+    assert after.keys() == before.keys()
+    assert all(status != psutil.STATUS_STOPPED for _, status in after.values())
+    assert {pid: started for pid, (started, _) in after.items()} == {p: s for p, (s, _) in before.items()}
+    spinner = psutil.Process(program.by_target("spin") or 0)
+    used = sum(spinner.cpu_times()[:2])
+    wait_for(lambda: sum(spinner.cpu_times()[:2]) > used + 0.05, what="the spinner to go on spinning")
+    # The recording holds the stacks, as py-spy read them, and replays to the same states.
+    header, events = load(record)
+    assert header["attached"] == program.pid and header["program"] == "attach_me.py"
+    stacks = [e for e in events if e.kind == "proc.stack"]
+    assert stacks and all(e.data["by"] == "py-spy" and e.data["frames"] for e in stacks)
+    model = Model()
+    model.apply(events)
+    states = {proc.label: proc.state for proc in model.procs.values()}
+    assert states["consume"] == want["consume"] and states["nap"] == want["nap"]
+    main = model.procs[program.pid]
+    assert (main.role, main.state) == ("main", want["main"])
+
+
+async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: Program) -> None:
+    before = program.snapshot()
+    source = LiveSource.start(Settings(Attached, {"pid": program.pid, "name": "attach_me.py", "argv": []}))
+    app = make_app(source)
+    want = expected(program)
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.screen.query_one(ProcessTable)
+
+        def shown() -> bool:
+            text = "\n".join(rows(table).values())
+            # The table cuts long states: each is told by its start, up to the line.
+            return all(words[:55] in text for words in want.values())
+
+        await until(pilot, shown, what=f"{want} in the table")
+        footer = " ".join(what for _, what in app.screen.active_bindings_help())
+        assert "Kill" not in footer and "Pause" not in footer, "no key signals a process mpviz did not start"
+        assert not source.controls.send_signal(program.pid, signal.SIGSTOP), "nor can anything else here"
+        await pilot.press("q")
+    app.close_all()
+    after = program.snapshot()
+    assert after.keys() == before.keys() and all(status != psutil.STATUS_STOPPED for _, status in after.values())
+
+
+# --- what cannot be attached to: one line, exit code 2 ----------------------------------------
+
+
+def test_a_process_that_is_not_python_is_refused() -> None:
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        done = mpviz("attach", str(sleeper.pid), timeout=60)
+    finally:
+        sleeper.kill()
+        sleeper.wait(30)
+    assert done.returncode == 2 and done.stderr == f"mpviz: error: pid {sleeper.pid} (sleep) is not a Python process\n"
+    assert sleeper.returncode == -signal.SIGKILL, "refused, and left alone until the test ended it"
+
+
+def test_a_pid_that_is_gone_is_refused() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(30)
+    done = mpviz("attach", str(gone.pid), "--headless", timeout=60)
+    assert done.returncode == 2 and done.stderr == f"mpviz: error: no process with pid {gone.pid}\n"
+    for bad, why in (("0", "must be at least 1"), ("x", "must be a process id, not 'x'")):
+        done = mpviz("attach", bad, timeout=60)
+        assert done.returncode == 2 and why in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_without_the_rights_one_line_says_which_and_how_to_get_them(without_ptrace: dict) -> None:
+    """Another user's process, and mpviz without the right to read it (root without CAP_SYS_PTRACE:
+    a container started without SYS_PTRACE; not root: any other user's process)."""
+    if os.geteuid() == 0:
+        code = "import os, time; os.setgid(65534); os.setuid(65534); print('ready', flush=True); time.sleep(600)"
+        other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert other.stdout is not None and other.stdout.readline() == "ready\n"
+        pid, why = (
+            other.pid,
+            "mpviz runs as root without CAP_SYS_PTRACE (in a container: start it with --cap-add SYS_PTRACE)",
+        )
+    else:
+        other, pid, why = None, 1, "it belongs to root"
+    try:
+        done = mpviz("attach", str(pid), timeout=60, **without_ptrace)
+    finally:
+        if other is not None:
+            other.kill()
+            other.wait(30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"mpviz: error: cannot attach to pid {pid}") and why in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_each_lack_of_rights_says_how_to_get_them() -> None:
+    """The reasons a process cannot be read, from the facts /proc gives (fixed here)."""
+
+    def why(their: int = 1000, ours: int = 1000, scope: int | None = None, cap: bool = False) -> str:
+        return procfs.rights_problem(42, "prog", their, ours, scope, cap)
+
+    assert "ptrace_scope = 3" in why(scope=3, cap=True)
+    assert "--cap-add SYS_PTRACE" in why(their=1000, ours=0)
+    assert "belongs to uid 4242424" in why(their=4242424) and "sudo -u uid 4242424" in why(their=4242424)
+    assert "only root may (kernel.yama.ptrace_scope = 2)" in why(scope=2)
+    assert "sudo sysctl kernel.yama.ptrace_scope=0" in why(scope=1)
+    assert "not dumpable" in why(scope=1, cap=True)
