@@ -99,6 +99,10 @@ FIGURES = {
     "barrier": T("{passed} passed", "通过 {passed} 次"),
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "created": T("created", "已创建"),
+    "outside": T(
+        "seen from outside: {n} waiting, at most {most} at once (who held it is not seen)",
+        "从外面看:{n} 个在等,同时最多 {most} 个(看不到谁持有)",
+    ),
 }
 
 
@@ -241,6 +245,9 @@ def summary(model: Model) -> list[str]:
 
 
 def figures(prim: Prim) -> str:
+    if prim.outside:  # an attached program's: only its waits were seen
+        waiting = len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put)
+        return FIGURES["outside"](n=waiting, most=prim.timing.most_waiting)
     if prim.family == "cond":
         return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):

@@ -212,10 +212,8 @@ class Lesson:
     facts: ClassVar[dict[str, type | tuple[type, ...]]] = {"text": str}
     # The module of its panel (``PANEL``): by default ``panel.py`` beside the lesson's module.
     panel_module: ClassVar[str] = ""
-    # What the screen shows besides the panel: what the processes print, with a box for the
-    # main's stdin (``printed``); the processes as a tree, children under their parents (``tree``).
+    # What the screen shows besides the panel: what the processes print, with a box for the main's stdin.
     printed: ClassVar[bool] = False
-    tree: ClassVar[bool] = False
     # The main part runs in the dashboard, as the process "main" (a watched program's main is a
     # process of its own); a run that can no longer move is stopped headless (``stop_when_stuck``).
     main_is_here: ClassVar[bool] = True

@@ -112,7 +112,6 @@ class Watched(Lesson):
     )
     panel_module = "mpviz.ui.widgets.program_panel"
     printed = True
-    tree = True
     main_is_here = False
     stop_when_stuck = True
     summary_at_end = True
@@ -233,7 +232,6 @@ class Attached(Lesson):
     )
     watch = T("a wait nobody can end, a join on a child that never ends", "谁也结束不了的等待,永远等不到的 join")
     panel_module = "mpviz.ui.widgets.program_panel"
-    tree = True
     main_is_here = False
     detaches = True
     unseen = T(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from mpviz.lesson import Lesson, Sample
 from mpviz.model import Model, find_anomalies
-from mpviz.program import Program, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import lessons
 from mpviz.runtime import Run, Settings, prepare
 
@@ -29,6 +30,8 @@ OUT = ROOT / "tests" / "recordings"
 # The tutorial's own programs, run unmodified (from a scratch copy: some write files).
 SEED = ROOT / "tests" / "tutorial"
 PROGRAMS = {"ktv-program": "ktv.py"}
+# Programs of our own, started here and attached to for a while: name → (program, seconds).
+ATTACHED = {"attach": ("service.py", 24.0)}
 
 
 def kill_holder(run: Run, model: Model, lock: str, waiting: int) -> bool:
@@ -83,6 +86,29 @@ def record_program(name: str, program: str) -> None:
     print(f"tests/recordings/{name}.jsonl  {verdict.text}")
 
 
+def record_attached(name: str, program: str, seconds: float) -> None:
+    """A program of ours, started in a session of its own, attached to for ``seconds``, then ended."""
+    path = ROOT / "tests" / "programs" / program
+    started = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert started.stdout is not None and started.stdout.readline() == b"ready\n"
+        time.sleep(1.0)  # its processes all started
+        params = {"pid": started.pid, "name": program, "argv": ["python", program]}
+        run = Run(Settings(Attached, params, record=OUT / f"{name}.jsonl"))
+        run.begin()
+        ends = time.monotonic() + seconds
+        try:
+            while time.monotonic() < ends:
+                run.read(0.1)
+            run.drain()
+        finally:
+            run.close()
+    finally:
+        os.killpg(started.pid, signal.SIGKILL)
+        started.wait()
+    print(f"tests/recordings/{name}.jsonl  attached to {program} for {seconds:.0f} s")
+
+
 def main() -> None:
     prepare("spawn")
     wanted = set(sys.argv[1:])
@@ -93,6 +119,9 @@ def main() -> None:
     for name, program in PROGRAMS.items():
         if (not wanted or name in wanted) and SEED.is_dir():
             record_program(name, program)
+    for name, (program, seconds) in ATTACHED.items():
+        if not wanted or name in wanted:
+            record_attached(name, program, seconds)
 
 
 if __name__ == "__main__":

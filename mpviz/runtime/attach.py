@@ -248,7 +248,10 @@ def _doing(thread: pyspy.Thread, waiting: procfs.Waiting) -> dict[str, Any]:
         return data
     data["what"] = inferred.what
     if thread.active:
-        return data  # on a CPU: whatever the stack says it is in, it runs
+        # On a CPU: whatever the stack says it is in, it runs; in a function, not at a line
+        # (which moves every second, and would say so every second).
+        data["site"] = f"{os.path.basename(frame.file)} in {frame.function}" if frame else ""
+        return data
     data["kind"] = "call" if inferred.kind == "thread" else inferred.kind
     if inferred.kind == "join" and waiting.child is not None:
         data["child"] = waiting.child

@@ -42,6 +42,11 @@ KEYS = {
     "start": T("replay: the start", "回放:开头"),
     "end": T("replay: the end", "回放:结尾"),
     "home": T("Lessons", "课程"),
+    "spike": T("Spike", "峰值"),
+    "spike_tip": T(
+        "replay: back to the moment the selected process's CPU was highest (click a sparkline: that moment)",
+        "回放:回到选中进程 CPU 最高的时刻(点一下火花线:那个时刻)",
+    ),
     "detach": T("Detach", "脱离"),
     "detach_tip": T("leave the program running as it was, untouched", "让程序照旧运行,不碰它"),
 }
@@ -80,6 +85,7 @@ def common_keys() -> list[BindingType]:
         Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
         Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
         Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
+        Binding("left_square_bracket", "spike", str(KEYS["spike"]), key_display="[", tooltip=str(KEYS["spike_tip"])),
         Binding("escape", "home", str(KEYS["home"]), show=False),
     ]
 
@@ -94,4 +100,4 @@ LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
 # Keys that would signal processes mpviz did not start, change their time or start them again:
 # never for an attached program (``Lesson.detaches``).
 NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart"}
-REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge", "spike"}

@@ -37,6 +37,6 @@ if __name__ == "__main__":
     workers = [mp.Process(target=consume, args=(q,)), mp.Process(target=parent), mp.Process(target=spin)]
     for w in workers:
         w.start()
-    print("ready", flush=True)
+    print("ready", *(w.pid for w in workers), flush=True)  # consume, parent, spin
     for w in workers:
         w.join()

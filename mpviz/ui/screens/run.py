@@ -33,7 +33,7 @@ from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
 from mpviz.telemetry import Event
 from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, common_keys, detach_key
-from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
+from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson, SeekTo
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.contention import ContentionView
@@ -79,6 +79,13 @@ SAY = {
     ),
     "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
     "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
+    "live_history": T(
+        "Live: the bars are the last minutes. In a replay (--record, then mpviz replay) a click moves there.",
+        "实时:这些条是最近几分钟。回放时(--record,再 mpviz replay)点一下就跳到那里。",
+    ),
+    "no_samples": T(
+        "This process has used no CPU so far: no spike to go back to.", "这个进程到现在没用过 CPU:没有峰值可回去。"
+    ),
 }
 
 
@@ -106,7 +113,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Alerts(id="alerts")
-        yield ProcessTable(id="procs", tree=self.lesson.tree)
+        yield ProcessTable(id="procs")
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
             yield panel_class(self.lesson)(id="panel")
@@ -453,6 +460,31 @@ class RunScreen(Screen):
         if player is not None:
             player.seek_to(player.end_ns if end else player.t0)
             self._moved()
+
+    @on(SeekTo)
+    def _seek_to(self, message: SeekTo) -> None:
+        """A moment of a process's history clicked: a replay goes there, and stays, to be looked at."""
+        self._go_to(message.t_ns)
+
+    def action_spike(self) -> None:
+        """Back to the moment the selected process's CPU was highest, as far back as its figures go."""
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        peak = proc.samples.peak(0, self.source.now_ns()) if proc is not None else None
+        if peak is None or peak[1] <= 0:
+            self.notify(str(SAY["no_samples"]), severity="warning", timeout=3)
+            return
+        self._go_to(peak[0])
+
+    def _go_to(self, t_ns: int) -> None:
+        player = self.source.player
+        if player is None:
+            self.notify(str(SAY["live_history"]), timeout=4)
+            return
+        if not player.paused:
+            player.toggle_pause()
+        player.seek_to(t_ns)
+        self._moved()
 
     def _moved(self) -> None:
         """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
