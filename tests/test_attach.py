@@ -18,7 +18,7 @@ from helpers.dashboard import rows, until
 
 from mpviz.model import Model
 from mpviz.program import Attached
-from mpviz.runtime import Settings, procfs
+from mpviz.runtime import Settings, attach, procfs
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
@@ -100,8 +100,9 @@ def test_attached_headless_each_state_is_named_at_its_line_and_detaching_leaves_
         wait_for(lambda: all(any(words in line for line in out) for words in want.values()), 60, what=f"{want}")
     finally:
         watcher.send_signal(signal.SIGINT)  # the user's Ctrl+C
-        _, err = watcher.communicate(timeout=60)
-        reader.join(10)
+        watcher.wait(60)
+        reader.join(10)  # the reader has the output to its end
+        err = watcher.stderr.read()  # type: ignore[union-attr]
     assert watcher.returncode == 128 + signal.SIGINT, err
     assert "Traceback" not in err
     assert "detached: the program goes on" in "".join(out)
@@ -209,3 +210,30 @@ def test_each_lack_of_rights_says_how_to_get_them() -> None:
     assert "only root may (kernel.yama.ptrace_scope = 2)" in why(scope=2)
     assert "sudo sysctl kernel.yama.ptrace_scope=0" in why(scope=1)
     assert "not dumpable" in why(scope=1, cap=True)
+
+
+def test_only_processes_that_ran_are_read_again_and_at_most_a_rounds_worth(program: Program) -> None:
+    """A round reads every new process, then only those that ran since they were read (a blocked one
+    cannot have moved), the longest unread first, at most READS_PER_ROUND (py-spy costs CPU)."""
+    # Processes that wake a hundred times a second: each has run by the next round, without using a core.
+    naps = "import time\nwhile True: time.sleep(0.01)"
+    nappers = [subprocess.Popen([sys.executable, "-c", naps]) for _ in range(attach.READS_PER_ROUND + 2)]
+    try:
+        # The nappers are not the program's: a second tree, attached to through its own root (this test's).
+        first = attach.Attachment(program.pid, lambda events: None, lambda pid: None)
+        read = {e.pid for e in first.round() if e.kind == "proc.stacks"}
+        assert read == {p.pid for p in program.processes()}, "every new process is read at once"
+        again = {e.pid for e in first.round() if e.kind == "proc.stacks"}
+        assert again == {program.by_target("spin")}, "of the program's, only the one that runs"
+        busy = attach.Attachment(os.getpid(), lambda events: None, lambda pid: None)
+        assert {s.pid for s in nappers} <= {e.pid for e in busy.round() if e.kind == "proc.stacks"}
+        ran = {s.pid: procfs.ran(s.pid) for s in nappers}
+        wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run again")
+        second = {e.pid for e in busy.round() if e.kind == "proc.stacks"}
+        assert len(second) == attach.READS_PER_ROUND, "a round's worth"
+        third = {e.pid for e in busy.round() if e.kind == "proc.stacks"}
+        assert {s.pid for s in nappers} - second <= third, "then those left unread the longest"
+    finally:
+        for s in nappers:
+            s.kill()
+            s.wait(30)

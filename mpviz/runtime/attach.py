@@ -32,6 +32,7 @@ from mpviz.runtime import procfs, pyspy
 from mpviz.telemetry import Event, now_ns
 
 ROUND_S = 1.0
+READS_PER_ROUND = 10
 YOUNG_S = 2.0
 # The waits whose system call says what they wait on (a pipe, a semaphore).
 WAITS_ON_SOMETHING = ("lock", "cond", "event", "queue", "pipe")
@@ -98,6 +99,7 @@ class Known:
     started: bool = False  # its proc.start sent
     python: bool = True  # stacks can be read (not: a shell, a C program it started)
     ran: tuple[int, int] | None = None  # procfs.ran when its stacks were last read
+    read_ns: int = 0  # when they were
     seen: dict[str, Any] = field(default_factory=dict)  # its last proc.seen's data
     feeders: dict[str, list[int]] = field(default_factory=dict)  # by pipe, the last found
 
@@ -139,11 +141,16 @@ class Attachment:
     # --- one round ---------------------------------------------------------------------------
 
     def round(self) -> list[Event]:
-        """The tree walked, the exits found, the stacks of whoever ran read: the records of one round."""
+        """The tree walked, the exits found, the stacks of whoever ran read: the records of one round.
+
+        A new process is read at once; one that ran since it was last read waits its turn, the
+        longest unread first, at most ``READS_PER_ROUND`` of them (a read costs py-spy ~10 ms of
+        CPU: a hundred busy processes would cost a core); one that has not run is not read at all."""
         began = now_ns()
         starts: list[Event] = []  # first, and stamped with the round's start: a join's line names its child
         events: list[Event] = []
         self._walk()
+        moved: list[tuple[int, Known, tuple[int, int] | None]] = []
         for pid, known in list(self._known.items()):
             if self._stop.is_set():
                 break
@@ -151,8 +158,18 @@ class Attachment:
                 del self._known[pid]
                 self._tree_changed = True
                 events.append(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
-                continue
-            self._look(pid, known, events, starts, began)
+            elif not known.started:
+                self._look(pid, known, events, starts, began, procfs.ran(pid))
+            elif known.python:
+                ran = procfs.ran(pid)
+                if ran is not None and ran == known.ran:
+                    self._refeed(pid, known, events)  # it has not run: its stacks are as they were
+                else:
+                    moved.append((pid, known, ran))
+        moved.sort(key=lambda m: m[1].read_ns)
+        for pid, known, ran in moved[:READS_PER_ROUND]:
+            if not self._stop.is_set():
+                self._look(pid, known, events, starts, began, ran)
         self._tree_changed = False
         return starts + events
 
@@ -169,16 +186,15 @@ class Attachment:
                 self._track(proc.pid)
                 self._tree_changed = True
 
-    def _look(self, pid: int, known: Known, events: list[Event], starts: list[Event], began: int) -> None:
-        """Read the process's stacks if it ran since they were last read; say what it does if that changed."""
+    def _look(
+        self, pid: int, known: Known, events: list[Event], starts: list[Event], began: int, ran: tuple[int, int] | None
+    ) -> None:
+        """Read the process's stacks (``ran``: how long it had run, just before); say what it does if that changed."""
         threads: list[pyspy.Thread] = []
         t = now_ns()
         if known.python:
-            ran = procfs.ran(pid)
-            if known.started and ran is not None and ran == known.ran:
-                self._refeed(pid, known, events)
-                return  # it has not run: its stacks are as they were
             self._req += 1
+            known.read_ns = t
             try:
                 threads = pyspy.dump(pid, self._exe, _cwd(known.proc))
             except pyspy.Unreadable as exc:
