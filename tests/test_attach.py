@@ -212,28 +212,54 @@ def test_each_lack_of_rights_says_how_to_get_them() -> None:
     assert "not dumpable" in why(scope=1, cap=True)
 
 
-def test_only_processes_that_ran_are_read_again_and_at_most_a_rounds_worth(program: Program) -> None:
-    """A round reads every new process, then only those that ran since they were read (a blocked one
-    cannot have moved), the longest unread first, at most READS_PER_ROUND (py-spy costs CPU)."""
-    # Processes that wake a hundred times a second: each has run by the next round, without using a core.
-    naps = "import time\nwhile True: time.sleep(0.01)"
-    nappers = [subprocess.Popen([sys.executable, "-c", naps]) for _ in range(attach.READS_PER_ROUND + 2)]
+def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
+    program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round reads every new process; then only those that ran since they were read (a blocked one
+    cannot have moved) and are not back in the very system call they were read waiting in, the
+    longest unread first, at most READS_PER_ROUND of them (a read costs py-spy CPU)."""
+    first = attach.Attachment(program.pid, lambda events: None, lambda pid: None)
+    read = {e.pid for e in first.round() if e.kind == "proc.stacks"}
+    assert read == {p.pid for p in program.processes()}, "every new process is read at once"
+    spin = {program.by_target("spin")}
+    # Once the program's processes have settled (the last one may have been read starting up):
+    wait_for(lambda: {e.pid for e in first.round() if e.kind == "proc.stacks"} == spin, what="only the spinner read")
+    # Processes that wake five times a second, back in the same sleep each time.
+    naps = "import time\nwhile True: time.sleep(0.2)"
+    nappers = [subprocess.Popen([sys.executable, "-c", naps]) for _ in range(3)]
+    spinners: list[subprocess.Popen[bytes]] = []
     try:
-        # The nappers are not the program's: a second tree, attached to through its own root (this test's).
-        first = attach.Attachment(program.pid, lambda events: None, lambda pid: None)
-        read = {e.pid for e in first.round() if e.kind == "proc.stacks"}
-        assert read == {p.pid for p in program.processes()}, "every new process is read at once"
-        again = {e.pid for e in first.round() if e.kind == "proc.stacks"}
-        assert again == {program.by_target("spin")}, "of the program's, only the one that runs"
-        busy = attach.Attachment(os.getpid(), lambda events: None, lambda pid: None)
-        assert {s.pid for s in nappers} <= {e.pid for e in busy.round() if e.kind == "proc.stacks"}
-        ran = {s.pid: procfs.ran(s.pid) for s in nappers}
-        wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run again")
-        second = {e.pid for e in busy.round() if e.kind == "proc.stacks"}
-        assert len(second) == attach.READS_PER_ROUND, "a round's worth"
-        third = {e.pid for e in busy.round() if e.kind == "proc.stacks"}
-        assert {s.pid for s in nappers} - second <= third, "then those left unread the longest"
+        wait_for(lambda: all(_napping(p.pid) for p in nappers), what="the nappers in their loop")
+        # Not the program's: a second tree, attached to through its own root (this test's process).
+        ours = attach.Attachment(os.getpid(), lambda events: None, lambda pid: None)
+        assert {p.pid for p in nappers} <= {e.pid for e in ours.round() if e.kind == "proc.stacks"}
+
+        def read_again() -> set[int]:
+            """A round once each napper has run since the last: the nappers it read again."""
+            ran = {p.pid: procfs.ran(p.pid) for p in nappers}
+            wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run")
+            return {e.pid for e in ours.round() if e.kind == "proc.stacks"} & set(ran)
+
+        # They ran, but are back in the same sleep: where they were. (A napper caught waking up at
+        # that very moment is read; on a loaded machine that happens now and then: a round soon comes
+        # where none is, which a rule that read whoever ran would never give.)
+        wait_for(lambda: not read_again(), what="a round that reads none of them again")
+        # More spinners than a round reads (fewer reads a round here: fewer spinners on two cores).
+        monkeypatch.setattr(attach, "READS_PER_ROUND", 2)
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+        spinning = {p.pid for p in spinners}
+        assert spinning <= {e.pid for e in ours.round() if e.kind == "proc.stacks"}, "new: read at once"
+        second = {e.pid for e in ours.round() if e.kind == "proc.stacks"} & spinning
+        assert len(second) == 2, "a round's worth"
+        third = {e.pid for e in ours.round() if e.kind == "proc.stacks"}
+        assert spinning - second <= third, "then the one left unread the longest"
     finally:
-        for s in nappers:
-            s.kill()
-            s.wait(30)
+        for p in nappers + spinners:
+            p.kill()
+            p.wait(30)
+
+
+def _napping(pid: int) -> bool:
+    """In its sleep, past its start: the same system call, twice in a row."""
+    first = procfs.calls(pid)
+    return first is not None and wait_for(lambda: procfs.calls(pid), every=0.01) == first

@@ -33,6 +33,9 @@ from mpviz.telemetry import Event, now_ns
 
 ROUND_S = 1.0
 READS_PER_ROUND = 10
+# A process back in the very system calls its last read found it in is taken to wait where it
+# waited (a worker that did a job and took the next get): read again only this often.
+SAME_WAIT_NS = 30 * 1_000_000_000
 YOUNG_S = 2.0
 # The waits whose system call says what they wait on (a pipe, a semaphore).
 WAITS_ON_SOMETHING = ("lock", "cond", "event", "queue", "pipe")
@@ -100,6 +103,7 @@ class Known:
     python: bool = True  # stacks can be read (not: a shell, a C program it started)
     ran: tuple[int, int] | None = None  # procfs.ran when its stacks were last read
     read_ns: int = 0  # when they were
+    calls: tuple[tuple[str, str, str], ...] | None = None  # procfs.calls then
     seen: dict[str, Any] = field(default_factory=dict)  # its last proc.seen's data
     feeders: dict[str, list[int]] = field(default_factory=dict)  # by pipe, the last found
 
@@ -164,6 +168,8 @@ class Attachment:
                 ran = procfs.ran(pid)
                 if ran is not None and ran == known.ran:
                     self._refeed(pid, known, events)  # it has not run: its stacks are as they were
+                elif self._same_wait(pid, known, began):
+                    known.ran = ran
                 else:
                     moved.append((pid, known, ran))
         moved.sort(key=lambda m: m[1].read_ns)
@@ -172,6 +178,13 @@ class Attachment:
                 self._look(pid, known, events, starts, began, ran)
         self._tree_changed = False
         return starts + events
+
+    @staticmethod
+    def _same_wait(pid: int, known: Known, now: int) -> bool:
+        """It ran, but every thread is back in the system call it was read waiting in."""
+        if known.calls is None or now - known.read_ns > SAME_WAIT_NS:
+            return False
+        return procfs.calls(pid) == known.calls
 
     def _walk(self) -> None:
         """New processes of the tree: known, sampled, and soon read."""
@@ -195,6 +208,7 @@ class Attachment:
         if known.python:
             self._req += 1
             known.read_ns = t
+            known.calls = procfs.calls(pid)
             try:
                 threads = pyspy.dump(pid, self._exe, _cwd(known.proc))
             except pyspy.Unreadable as exc:
@@ -205,6 +219,8 @@ class Attachment:
                 events.append(pyspy.missing(pid, self._req, str(exc), t))
             else:
                 known.ran = ran
+                if known.calls is None and threads and not any(th.active for th in threads):
+                    known.calls = procfs.calls(pid)  # it was waking as we looked; the stack says it waits again
         if not known.started:
             known.started = True
             starts.append(_start(pid, known.proc, threads, pid == self.root, began))

@@ -112,6 +112,22 @@ def ran(pid: int) -> tuple[int, int] | None:
     return (total, count) if count else None
 
 
+def calls(pid: int) -> tuple[tuple[str, str, str], ...] | None:
+    """Where each thread of ``pid`` waits: its id, its system call and that call's first argument
+    (a descriptor, a futex word, a child).  None if a thread is not waiting in a system call."""
+    found = []
+    try:
+        for tid in sorted(os.listdir(f"/proc/{pid}/task")):
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                fields = f.read().split()
+            if len(fields) < 2 or not fields[0].isdigit():
+                return None  # running, or stopped outside a system call
+            found.append((tid, fields[0], fields[1]))
+    except OSError:
+        return None
+    return tuple(found)
+
+
 # --- the rights to attach -------------------------------------------------------------------
 
 
