@@ -172,7 +172,7 @@ def _raw_producer(q, n: int) -> None:  # type: ignore[no-untyped-def]
 def ingest(producers: int, per: int) -> dict[str, float]:
     import multiprocessing
 
-    from workers import flood
+    from helpers.workers import flood
 
     from mpviz.model import Model
     from mpviz.runtime import Supervisor
@@ -306,7 +306,7 @@ def _short(n: int) -> str:
 
 
 def start_times(n: int) -> dict[str, float]:
-    from workers import ticker
+    from helpers.workers import ticker
 
     from mpviz.runtime import Supervisor
 

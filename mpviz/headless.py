@@ -12,9 +12,11 @@ from typing import TextIO
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model import Model, Prim, find_anomalies
+from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
+from mpviz.runtime.run import STACKS_WAIT_NS
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -82,6 +84,7 @@ SAY = {
     ),
     "main_failed": T("{text}; stopped: main failed: {failure}", "{text};停止了:主进程出错:{failure}"),
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
+    "stacks": T("stacks of {name} (pid {pid}), innermost last:", "{name}(pid {pid})的调用栈,最内层在最后:"),
     "processes": T("processes:", "进程:"),
     "primitives": T("primitives:", "同步原语:"),
     "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
@@ -106,17 +109,17 @@ FIGURES = {
 }
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout) -> int:
+def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout, stacks: bool = True) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out)
+    return _run(Run(settings), duration, out, stacks)
 
 
-def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
+def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True) -> int:
     output = Output(out)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
@@ -137,15 +140,37 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
     seen: set[str] = set()
 
     def warn(now: int) -> None:
-        """Print each anomaly (a deadlock, a hang) once, when it first appears."""
+        """Print each anomaly (a deadlock, a hang) once, when it first appears; then every stack."""
+        named = False
         for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
+                named |= anomaly.kind != "doubt"
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
                     for cycle in deadlocked(model):
-                        if tuple(link.pid for link in cycle) == anomaly.pids:
+                        if tuple(link.actor for link in cycle) == anomaly.pids:
                             output.writelines(f"{'':34}{line}\n" for line in cycle_lines(model, cycle))
+        if named and stacks:
+            print_stacks()
+
+    def print_stacks() -> None:
+        """Every live process's stacks, as each answers (or says why it cannot), within a few seconds."""
+        asked = now_ns()
+        pids = [p.pid for p in model.procs.values() if p.alive and p.pid != the_run.supervisor.pid]
+        for pid in pids:
+            the_run.ask_stacks(pid)
+        ends = asked + STACKS_WAIT_NS
+        while now_ns() < ends and any(model.procs[pid].stacks_ns < asked for pid in pids if pid in model.procs):
+            take(the_run.read(0.1))
+        for pid in pids:
+            proc = model.procs.get(pid)
+            if proc is None or proc.stacks_ns < asked:
+                continue
+            output.write(f"{'':34}{SAY['stacks'](name=proc.name, pid=pid)}\n")
+            output.writelines(
+                f"{'':36}{line}\n" for line in stack_lines(proc.stacks, proc.stacks_missing, proc.recorded())
+            )
 
     stopped_by: Stop | None = None
     finished = False
@@ -158,8 +183,11 @@ def _run(the_run: Run, duration: float | None, out: TextIO) -> int:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
             warn(now)
+            the_run.look(model, now)
             finished = the_run.finished(model, now)
             if ends is not None and now >= ends:
+                if stacks and lesson.stop_when_stuck and not finished:
+                    print_stacks()  # a program still running when --duration stops it: where is it?
                 break
             if lesson.stop_when_stuck and _hangs_for_good(model, now):
                 break  # nothing can move any more: say so and stop it

@@ -26,9 +26,10 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot
+from mpviz.sync import boot, threads
+from mpviz.sync.sites import say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, SocketReporter
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -56,6 +57,7 @@ def install_from_env() -> None:
     if speed_file:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
+    threads.instrument_threading()
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
@@ -70,13 +72,7 @@ def _connect() -> None:
     except OSError:
         return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
-    threading.Thread(target=_watchdog, args=(reporter,), name="mpviz-watchdog", daemon=True).start()
     atexit.register(reporter.flush)
-
-
-def _watchdog(reporter: SocketReporter) -> None:
-    reporter.wait_hang_up()
-    os._exit(sync.ORPHAN_EXIT)
 
 
 def _forked() -> None:
@@ -103,9 +99,9 @@ def _follow_speed(path: str) -> None:
         # (a polling loop): a helper thread's sleep is not the process asleep.
         said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
         if said:
-            emit("proc.sleep", "", {"s": float(seconds)})
+            say("proc.sleep", "", {"s": float(seconds)})
         _real_sleep(real)
         if said:
-            emit("proc.slept")
+            say("proc.slept")
 
     time.sleep = sleep

@@ -79,6 +79,11 @@ def _add_watch_options(parser: argparse.ArgumentParser, speed: bool = True) -> A
     ``speed``: lesson time (a program attached to runs at its own)."""
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
+    common.add_argument(
+        "--no-stacks",
+        action="store_true",
+        help="headless: do not print every process's stacks when something goes wrong or --duration stops a program",
+    )
     common.add_argument("--duration", type=_param_type(DURATION), metavar="S", help=str(DURATION.help))
     common.add_argument(
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "recordings"
 # The tutorial's own programs, run unmodified (from a scratch copy: some write files).
 SEED = ROOT / "tests" / "tutorial"
-PROGRAMS = {"ktv-program": "ktv.py"}
+PROGRAMS = {"ktv-program": SEED / "ktv.py", "unfed-consumer": ROOT / "tests" / "programs" / "unfed_consumer.py"}
 # Programs of our own, started here and attached to for a while: name → (program, seconds).
 ATTACHED = {"attach": ("service.py", 24.0)}
 
@@ -67,17 +67,21 @@ def record(cls: type[Lesson], sample: Sample) -> None:
     print(f"tests/recordings/{sample.name}.jsonl  {verdict.text}")
 
 
-def record_program(name: str, program: str) -> None:
-    """The tutorial's program, watched until it ends by itself."""
+def record_program(name: str, program: Path) -> None:
+    """A program, watched from a scratch copy of its folder until it ends by itself, or until it
+    hangs: then every live process's stacks are asked for and recorded too (the ``d`` key's pictures)."""
     with tempfile.TemporaryDirectory() as scratch:
-        shutil.copytree(SEED, scratch, dirs_exist_ok=True)
+        shutil.copytree(program.parent, scratch, dirs_exist_ok=True)
         os.chdir(scratch)
-        run = Run(Settings(Watched, {"program": Program(program)}, record=OUT / f"{name}.jsonl"))
+        run = Run(Settings(Watched, {"program": Program(program.name)}, record=OUT / f"{name}.jsonl"))
         model = Model()
         run.begin()
         try:
             while not run.finished(model):
                 model.apply(run.read(0.1))
+                if any(a.kind != "doubt" for a in find_anomalies(model, time.monotonic_ns())):
+                    stacks_of_everyone(run, model)
+                    break
             model.apply(run.drain())
             verdict = run.verdict(model)
         finally:
@@ -109,6 +113,15 @@ def record_attached(name: str, program: str, seconds: float) -> None:
     print(f"tests/recordings/{name}.jsonl  attached to {program} for {seconds:.0f} s")
 
 
+def stacks_of_everyone(run: Run, model: Model) -> None:
+    asked = time.monotonic_ns()
+    pids = [p.pid for p in model.procs.values() if p.alive]
+    for pid in pids:
+        run.ask_stacks(pid)
+    while time.monotonic_ns() < asked + 5_000_000_000 and any(model.procs[pid].stacks_ns < asked for pid in pids):
+        model.apply(run.read(0.1))
+
+
 def main() -> None:
     prepare("spawn")
     wanted = set(sys.argv[1:])
@@ -117,7 +130,7 @@ def main() -> None:
             if not wanted or sample.name in wanted:
                 record(cls, sample)
     for name, program in PROGRAMS.items():
-        if (not wanted or name in wanted) and SEED.is_dir():
+        if (not wanted or name in wanted) and program.exists():
             record_program(name, program)
     for name, (program, seconds) in ATTACHED.items():
         if not wanted or name in wanted:

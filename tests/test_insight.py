@@ -73,6 +73,7 @@ def test_stats_of_ktv_with_12_groups(tmp_path: Path) -> None:
             "queue",
             "event",
             "sleeping",
+            "elsewhere",
             "other",
         }
     assert sum(p["time_s"]["lock"] for p in groups) > 0

@@ -157,9 +157,10 @@ def test_a_sleep_of_its_own() -> None:
     m = Model()
     m.apply([ev(1, 10, "proc.state", "naps"), ev(2, 10, "proc.sleep", "", s=1.0)])
     p = m.procs[10]
-    assert p.sleeping and p.split.activity is Activity.SLEEPING and p.phase is Phase.RUNNING
+    assert p.sleeping and p.split.activity is Activity.SLEEPING
+    assert p.phase is Phase.SLEEPING and p.state == "naps", "asleep, in the words it said"
     m.apply([ev(3, 10, "proc.slept")])
-    assert not p.sleeping and p.split.activity is Activity.RUNNING
+    assert not p.sleeping and p.split.activity is Activity.RUNNING and p.phase is Phase.RUNNING
     assert p.split.totals(3 * S)[Activity.SLEEPING] == S
 
 
@@ -476,10 +477,15 @@ def test_what_a_process_is_seen_doing_from_outside_is_its_state() -> None:
     assert (queue.name, queue.family, queue.outside, list(queue.blocked_get)) == ("q", "queue", True, [10])
     assert queue.putters == {1}, "the getter itself is no feeder"
     assert parent.waiting_on == "pid 12" and parent.state == "joining p12 (pid 12) at demo.py:17 in parent"
-    assert sleeper.phase is Phase.RUNNING and sleeper.sleeping and sleeper.state == "sleeping at demo.py:7 in sleeper"
+    assert sleeper.phase is Phase.SLEEPING and sleeper.state == "sleeping at demo.py:7 in sleeper"
     assert sleeper.waiting_on is None, "a sleep waits for nothing of the program's"
-    assert busy.state == "running at demo.py:12 in busy" and busy.seen_threads == ("feeder: waiting in threading wait",)
+    assert busy.phase is Phase.RUNNING and busy.state == "running at demo.py:12 in busy"
+    assert busy.seen_threads == ("feeder: waiting in threading wait",)
     assert [line.split("  ", 2)[-1].strip() for line in map(m.line, m.log) if line][-1].endswith("in busy")
+    # Its stacks are kept for the stack view, never read for its state again: proc.seen read them.
+    stack = {"req": 1, "tid": 13, "name": "MainThread", "frames": [["/x/demo.py", 12, "busy", "x += 1"]], "by": "py-spy"}
+    m.apply([ev(1.5, 13, "proc.stack", **stack), ev(1.5, 13, "proc.stacks", req=1, threads=1)])
+    assert len(busy.stacks) == 1 and busy.state == "running at demo.py:12 in busy" and not busy.elsewhere
     # Seen again in the same wait, with a feeder more: waiting since it began.
     m.apply([seen(2, 10, "queue", what="multiprocessing Queue.get", site=site, on="pipe:[77]", name="q", feeders=[13])])
     assert queue.blocked_get == {10: S} and queue.putters == {1, 13} and not queue.timing.get_blocked.count
@@ -507,6 +513,151 @@ def test_a_queue_whose_feeders_all_left_is_a_hang_seen_from_outside() -> None:
 
 
 # --- every kind has a test ----------------------------------------------------------------------
+
+
+# --- where, and which thread ---------------------------------------------------------------------
+
+
+def site(t: float, pid: int, site_id: str, line: int, func: str, text: str) -> object:
+    return ev(t, pid, "site.new", site_id, file=f"/home/me/prog{pid}.py", line=line, func=func, text=text)
+
+
+@covers("site.new")
+def test_a_wait_says_where_it_waits() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "worker", "consumer"),
+            new(0, 10, "10.1", "queue", "inbox"),
+            site(1, 10, "10@1", 9, "consume", "item = inbox.get()"),
+            ev(1, 10, "queue.get_blocked", "10.1", at="10@1"),
+        ]
+    )
+    assert m.sites["10@1"].where == "prog10.py:9 in consume"
+    assert m.procs[10].state == "blocked on get from 'inbox' at prog10.py:9 in consume"
+    assert m.procs[10].at == "10@1"
+    m.apply([ev(2, 10, "queue.get", "10.1", item="x", at="10@1")])
+    assert m.procs[10].state == "running" and m.procs[10].at == ""
+
+
+@covers("proc.thread", "proc.thread_end")
+def test_a_threads_wait_never_overwrites_its_main_threads() -> None:
+    """Main blocks on a get while a helper thread joins another: each keeps its own state."""
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "10.1", "queue", "inbox"),
+            ev(1, 10, "queue.get_blocked", "10.1"),
+            ev(2, 10, "proc.thread", "helper", th=11),
+            ev(2, 10, "proc.join", "child", child=20, th=11),
+        ]
+    )
+    main, helper = m.procs[10], m.procs[10].threads[11]
+    assert main.phase is Phase.BLOCKED and main.state == "blocked on get from 'inbox'"
+    assert helper.name == "helper" and helper.phase is Phase.BLOCKED and "join" in helper.state
+    assert m.pid_of(11) == 10 and m.name_of(11) == "main: helper"
+    m.apply([ev(3, 10, "proc.joined", "child", child=20, ended=True, th=11)])
+    assert helper.phase is Phase.RUNNING and main.phase is Phase.BLOCKED, "the helper's join ended, not main's get"
+    m.apply([ev(4, 10, "proc.thread_end", "", th=11)])
+    assert 11 not in m.procs[10].threads, "an ended thread that holds nothing is forgotten"
+
+
+def test_two_threads_of_one_process_deadlock_named_with_both_threads_and_sites() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "worker", "worker"),
+            new(0, 10, "10.1", "lock", "a"),
+            new(0, 10, "10.2", "lock", "b"),
+            site(0, 10, "10@1", 5, "left", "with b:"),
+            site(0, 10, "10@2", 9, "right", "with a:"),
+            ev(1, 10, "proc.thread", "t1", th=11),
+            ev(1, 10, "proc.thread", "t2", th=12),
+            ev(1, 10, "lock.acquired", "10.1", th=11),
+            ev(1, 10, "lock.acquired", "10.2", th=12),
+            ev(2, 10, "lock.wait", "10.2", th=11, at="10@1"),
+            ev(2, 10, "lock.wait", "10.1", th=12, at="10@2"),
+        ]
+    )
+    (deadlock,) = [a for a in find_anomalies(m, 10 * S) if a.kind == "deadlock"]
+    assert set(deadlock.pids) == {11, 12}
+    assert "worker (pid 10, thread 't1') at prog10.py:5 in left holds 'a' and waits for 'b'" in deadlock.text
+    assert "worker (pid 10, thread 't2') at prog10.py:9 in right holds 'b' and waits for 'a'" in deadlock.text
+    assert m.procs[10].waiting_on is None and m.procs[10].phase is not Phase.BLOCKED, (
+        "its main thread waits for nothing"
+    )
+
+
+def test_a_thread_that_ended_holding_a_lock_holds_it_for_ever() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "10.1", "lock", "door"),
+            ev(1, 10, "proc.thread", "keeper", th=11),
+            ev(1, 10, "lock.acquired", "10.1", th=11),
+            ev(2, 10, "proc.thread_end", "", th=11),
+            ev(3, 10, "lock.wait", "10.1"),
+        ]
+    )
+    kinds = {a.kind for a in find_anomalies(m, 10 * S)}
+    assert "dead-holder" in kinds, "the lock's holder is gone: main waits for ever"
+
+
+@covers("proc.stack", "proc.stacks")
+def test_a_stack_says_what_no_record_does_until_the_process_acts_again() -> None:
+    m = Model()
+    recv = [
+        ["/home/me/client.py", 30, "<module>", "talk(conn)"],
+        ["/home/me/client.py", 12, "talk", "data = conn.recv(1024)"],
+    ]
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            ev(1, 10, "proc.start", "main"),
+            ev(
+                2,
+                10,
+                "proc.stack",
+                "",
+                req=1,
+                tid=10,
+                name="MainThread",
+                frames=recv,
+                call="conn.recv(1024)",
+                by="self",
+            ),
+            ev(2, 10, "proc.stack", "", req=1, tid=11, name="reader", frames=recv[1:], by="self"),
+            ev(2, 10, "proc.stacks", "", req=1, threads=2),
+        ]
+    )
+    p = m.procs[10]
+    assert [t.name for t in p.stacks] == ["MainThread", "reader"] and p.stacks_ns == 2 * S
+    assert p.phase is Phase.BLOCKED and p.state == "waiting in conn.recv(1024) at client.py:12 in talk"
+    assert p.split.activity is Activity.ELSEWHERE, "its time is spent waiting elsewhere, not running"
+    assert p.threads[11].state == "waiting in conn.recv() at client.py:12 in talk", "a thread never seen before"
+    m.apply([ev(3, 10, "proc.state", "got it")])
+    assert p.phase is Phase.RUNNING and p.state == "got it", "a record of it acting: the stack is out of date"
+    m.apply([ev(4, 10, "proc.stacks", "", req=2, missing="it is paused (SIGSTOP)")])
+    assert p.stacks == () and p.stacks_missing == "it is paused (SIGSTOP)"
+
+
+@covers("proc.reaped")
+def test_a_child_ended_and_not_waited_for_is_a_zombie_until_reaped() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(0, 10, "site.new", "9@1", file="/home/me/prog.py", line=12, func="main", text="p.start()"),
+            ev(0, 10, "proc.spawn", "quick", role="worker", label="quick", ppid=9, at="9@1"),
+            ev(1, 10, "proc.exit", "", code=0),
+            ev(2, 10, "proc.stats", "", status="zombie"),
+        ]
+    )
+    p = m.procs[10]
+    assert p.zombie and p.state == "done, not joined yet: a zombie (started at prog.py:12 in main)"
+    m.apply([ev(3, 10, "proc.reaped", "quick")])
+    assert not p.zombie and p.state == "done"
 
 
 def test_every_kind_in_the_handler_table_has_a_test() -> None:

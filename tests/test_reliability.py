@@ -39,7 +39,7 @@ def ticks(events: list[Event]) -> Counter[int]:
 
 
 def test_kill_and_stop_children_mid_flood_others_keep_reporting(supervisor: Supervisor) -> None:
-    from workers import flood
+    from helpers.workers import flood
 
     n = 20000
     # The first two write for as long as they live: killed and stopped mid-flood.
@@ -69,7 +69,7 @@ def test_kill_and_stop_children_mid_flood_others_keep_reporting(supervisor: Supe
 
 
 def test_malformed_records_are_counted_and_dropped(supervisor: Supervisor) -> None:
-    from workers import write_garbage_then_tick
+    from helpers.workers import write_garbage_then_tick
 
     pid = supervisor.start(write_garbage_then_tick, (), role="bad", label="bad")
     got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
@@ -78,7 +78,7 @@ def test_malformed_records_are_counted_and_dropped(supervisor: Supervisor) -> No
 
 
 def test_grandchildren_report_on_connections_of_their_own(supervisor: Supervisor) -> None:
-    from workers import spawn_child
+    from helpers.workers import spawn_child
 
     pid = supervisor.start(spawn_child, (0.2,), role="parent", label="parent")
     got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
@@ -91,7 +91,7 @@ def test_grandchildren_report_on_connections_of_their_own(supervisor: Supervisor
 
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
     import textual  # noqa: F401 - the dashboard has it loaded; its children must not
-    from workers import modules
+    from helpers.workers import modules
 
     pid = supervisor.start(modules, (), role="probe", label="probe")
     got = collect(supervisor, lambda got: any(e.kind == "proc.state" and e.pid == pid for e in got))

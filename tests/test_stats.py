@@ -108,6 +108,7 @@ def test_time_split_adds_up_to_the_lifetime() -> None:
         Activity.SLEEPING: int(2 * S),
         Activity.EVENT: int(1 * S),
         Activity.QUEUE: 0,
+        Activity.ELSEWHERE: 0,
     }
     assert sum(totals.values()) == proc.split.lifetime(int(100 * S)) == int(8 * S)
 

@@ -26,12 +26,43 @@ def created() -> list[Event]:
     uninstall_reporter()
 
 
+# What is said once about a primitive, a site or a thread, not an operation.
+SAID_ONCE = ("prim.new", "site.new", "proc.thread", "proc.thread_end")
+
+
 @pytest.fixture
 def records(created: list[Event]) -> list[Event]:
-    """The records of operations (a primitive's ``prim.new`` left out)."""
+    """The records of operations (what is said once — ``prim.new``, ``site.new``, ``proc.thread`` — left out)."""
     got: list[Event] = []
-    install_reporter(lambda e: (created if e.kind == "prim.new" else got).append(e))
+    install_reporter(lambda e: (created if e.kind in SAID_ONCE else got).append(e))
     return got
+
+
+def test_every_operation_carries_the_users_line_said_once_per_site(created: list[Event]) -> None:
+    lock = sync.Lock(name="door")
+    for _ in range(3):
+        lock.acquire()  # the site
+        lock.release()
+    sites = [e for e in created if e.kind == "site.new"]
+    ops = [e for e in created if e.kind.startswith("lock.")]
+    assert len(sites) == 2, "one site per line, said once however often the line runs"
+    acquire = next(s for s in sites if s.data["text"] == "lock.acquire()  # the site")
+    assert (
+        acquire.data["file"] == __file__
+        and acquire.data["func"] == "test_every_operation_carries_the_users_line_said_once_per_site"
+    )
+    assert {e.data["at"] for e in ops if e.kind == "lock.acquired"} == {acquire.obj}
+    assert all("th" not in e.data for e in ops), "the main thread is the process itself"
+
+
+def test_an_operation_in_a_thread_says_which_thread(created: list[Event]) -> None:
+    q = sync.Queue(name="box")
+    t = threading.Thread(target=lambda: q.put(1), name="helper")
+    t.start()
+    t.join()
+    put = next(e for e in created if e.kind == "queue.put")
+    named = next(e for e in created if e.kind == "proc.thread")
+    assert named.obj == "helper" and put.data["th"] == named.data["th"] == t.native_id
 
 
 def test_a_primitive_says_what_it_is_once_and_its_records_carry_its_id(created: list[Event]) -> None:
@@ -198,7 +229,7 @@ def test_event_wait_return_values_and_records(records: list[Event]) -> None:
     e.set()
     assert e.wait() is True
     assert [r.kind for r in records] == ["event.wait", "event.timeout", "event.set", "event.woke"]
-    assert records[-1].data == {"waited": False}
+    assert records[-1].data["waited"] is False
 
 
 def test_queue_put_get_records_items_and_end_signal(records: list[Event]) -> None:
@@ -264,7 +295,7 @@ def test_primitives_pickle_only_into_a_process_like_multiprocessing() -> None:
 
 def test_primitives_cross_process_boundaries() -> None:
     """A lock, a queue and a pipe passed to real spawned processes work across them."""
-    from workers import echo_pipe, hold, put_all
+    from helpers.workers import echo_pipe, hold, put_all
 
     lock = sync.Lock(name="shared")
     holder = sync.Process(target=hold, args=(lock, 0.5))
@@ -330,4 +361,4 @@ def test_internal_locks_say_nothing(created: list[Event]) -> None:
     e.set()
     barrier.wait()
     assert {r.data["kind"] for r in created if r.kind == "prim.new"} == {"queue", "event", "barrier"}
-    assert {r.obj for r in created} == {q.id, e.id, barrier.id}
+    assert {r.obj for r in created if r.kind != "site.new"} == {q.id, e.id, barrier.id}

@@ -213,7 +213,7 @@ def test_the_file_is_valid_json_whenever_a_writer_is_killed(tmp_path: Path) -> N
     db = str(tmp_path / "ticket")
     write_count(db, 3)
     os.chmod(db, 0o640)
-    from workers import rewrite_forever
+    from helpers.workers import rewrite_forever
 
     sup = Supervisor(sample_every=None)
     rng = random.Random(1)

@@ -133,7 +133,9 @@ async def test_killing_the_lock_holder_is_named_a_deadlock_and_pause_resumes() -
             await until(pilot, lambda: psutil.Process(waiter).status() == psutil.STATUS_STOPPED, what="SIGSTOP")
             await until(pilot, lambda: model.procs[waiter].phase is Phase.STOPPED, what="the row to say paused")
             await until(pilot, lambda: " stopped " in rows(table).get(waiter, ""), what="its status")
-            assert model.procs[waiter].state == "paused (waiting for lock 'ticket')"
+            assert re.fullmatch(
+                r"paused \(waiting for lock 'ticket' at workers\.py:\d+ in buy_ticket\)", model.procs[waiter].state
+            )
             await pilot.press("z")
             await until(pilot, lambda: psutil.Process(waiter).status() != psutil.STATUS_STOPPED, what="SIGCONT")
             await until(pilot, lambda: model.procs[waiter].phase is Phase.BLOCKED, what="blocked again, as before")

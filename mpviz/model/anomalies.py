@@ -28,6 +28,8 @@ SAY = {
         "a process got through event '{name}' before any set()", "有进程在事件 '{name}' 任何一次 set() 之前就通过了"
     ),
     "who": T("{name} (pid {pid})", "{name}(pid {pid})"),
+    "who_thread": T("{name} (pid {pid}, thread '{thread}')", "{name}(pid {pid},线程 '{thread}')"),
+    "at": T("{text} at {where}", "{text}({where})"),
     "link": T("{who} holds '{holds}' and waits for '{waits}'", "{who} 持有 '{holds}',在等 '{waits}'"),
     "deadlock": T("deadlock: {parts}", "死锁:{parts}"),
     "dead_waiting": T(
@@ -78,7 +80,7 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
 def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
     """An anomaly about a process that dropped records (``proc.lost``) may be a ghost of the
     missing ones (a release never seen): said, but as a doubt, which no verdict counts."""
-    lossy = [pid for pid in anomaly.pids if model.lost_by.get(pid)]
+    lossy = sorted({model.pid_of(actor) for actor in anomaly.pids if model.lost_by.get(model.pid_of(actor))})
     if not lossy:
         return anomaly
     n = sum(model.lost_by[pid] for pid in lossy)
@@ -86,27 +88,46 @@ def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
     return Anomaly("doubt", f"{anomaly.text} — unsure: {n} records of {who} were lost", anomaly.pids)
 
 
-def _who(model: Model, pid: int) -> str:
-    return SAY["who"](name=model.name_of(pid), pid=pid)
+def _who(model: Model, actor: int, at: bool = False) -> str:
+    """A process, or a thread of it, as a person reads it: name, pid (and thread); ``at``: and where it waits."""
+    pid = model.pid_of(actor)
+    proc = model.procs.get(pid)
+    if proc is None:
+        return SAY["who"](name=f"pid {pid}", pid=pid)
+    thread = proc.threads.get(actor)
+    text = (
+        SAY["who"](name=proc.name, pid=pid)
+        if thread is None
+        else SAY["who_thread"](name=proc.name, pid=pid, thread=thread.label)
+    )
+    where = model.where((thread or proc).at) if at else ""
+    return SAY["at"](text=text, where=where) if where else text
 
 
 def deadlocks(model: Model) -> list[Anomaly]:
     found = []
     for cycle in deadlocked(model):
         parts = [
-            SAY["link"](who=_who(model, link.pid), holds=model.prim_name(link.holds), waits=model.prim_name(link.waits))
+            SAY["link"](
+                who=_who(model, link.actor, at=True),
+                holds=model.prim_name(link.holds),
+                waits=model.prim_name(link.waits),
+            )
             for link in cycle
         ]
-        found.append(Anomaly("deadlock", SAY["deadlock"](parts="; ".join(parts)), tuple(link.pid for link in cycle)))
+        found.append(Anomaly("deadlock", SAY["deadlock"](parts="; ".join(parts)), tuple(link.actor for link in cycle)))
     return found
 
 
 def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
-    """A lock or semaphore held by a dead or paused process."""
+    """A lock or semaphore held by a dead or paused process (or a thread of one)."""
     found = []
-    for pid in prim.holders:
+    for holder in prim.holders:
+        pid = model.pid_of(holder)
         proc = model.procs.get(pid)
-        if proc is None or not (proc.stopped or not proc.alive):
+        thread = proc.threads.get(holder) if proc is not None else None
+        dead = proc is not None and (not proc.alive or (thread is not None and thread.ended))
+        if proc is None or not (proc.stopped or dead):
             continue
         waiting = len(prim.waiters)
         if prim.family == "sem" and not waiting:
@@ -115,13 +136,13 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
             # someone stuck waiting makes a dead or paused taker matter.
             continue
         what = f"{prim.word} '{prim.name}'"
-        if not proc.alive:
+        if dead:
             said = SAY["dead_waiting"] if waiting else SAY["dead"]
-            text = said(what=what, pid=pid, name=proc.name, n=waiting)
-            found.append(Anomaly("dead-holder", text, (pid, *prim.waiters)))
+            text = said(what=what, pid=pid, name=model.name_of(holder), n=waiting)
+            found.append(Anomaly("dead-holder", text, (holder, *prim.waiters)))
         else:
             text = SAY["paused"](what=what, pid=pid, name=proc.name, n=waiting)
-            found.append(Anomaly("paused-holder", text, (pid, *prim.waiters)))
+            found.append(Anomaly("paused-holder", text, (holder, *prim.waiters)))
     return found
 
 
@@ -138,7 +159,9 @@ def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
         return None
     n = len(prim.blocked_get)
     consumers = "consumer" if n == 1 else "consumers"
-    return Anomaly("starved", SAY["starved"](n=n, consumers=consumers, name=prim.name), tuple(prim.blocked_get))
+    who = "; ".join(_who(model, actor, at=True) for actor in prim.blocked_get)
+    text = f"{SAY['starved'](n=n, consumers=consumers, name=prim.name)}: {who}"
+    return Anomaly("starved", text, tuple(prim.blocked_get))
 
 
 def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
@@ -147,15 +170,15 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     A process asleep, computing, or blocked on anything mpviz does not see
     (a socket) counts as able to move; so does a paused one (it may be resumed).
     """
-    live = [p for p in model.procs.values() if p.alive]
-    if not live or any(p.waiting_on is None or p.stopped for p in live):
+    live = model.live_actors()
+    if not live or any(a.waiting_on is None or model.procs[model.pid_of(i)].stopped for i, a in live):
         return []
     # Since the situation arose: the last one blocked, or the last one left.
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
-    if now_ns - max([p.since_ns for p in live] + exits) < HANG_GRACE_NS:
+    if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
     if len(live) == 1:
-        (proc,) = live
+        ((aid, proc),) = live
         prim = model.prims.get(proc.waiting_on or "")
         what = f"{prim.word} '{prim.name}'" if prim else str(SAY["a_primitive"])
         if prim is not None and prim.family == "event":
@@ -164,16 +187,16 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
             reason = SAY["release_it"]
         else:
             reason = SAY["only_one"]
-        text = SAY["forever"](who=_who(model, proc.pid), what=what, reason=reason)
-        return [Anomaly("hang", text, (proc.pid,))]
+        text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
+        return [Anomaly("hang", text, (aid,))]
     parts = []
-    for proc in live:
-        waits = proc.waiting_on or ""
+    for aid, actor in live:
+        waits = actor.waiting_on or ""
         prim = model.prims.get(waits)
         if prim is not None:
-            parts.append(SAY["on"](who=_who(model, proc.pid), what=f"{prim.word} '{prim.name}'"))
+            parts.append(SAY["on"](who=_who(model, aid, at=True), what=f"{prim.word} '{prim.name}'"))
         elif waits.startswith("pid "):
-            parts.append(SAY["joining"](who=_who(model, proc.pid), name=model.name_of(int(waits[4:]))))
+            parts.append(SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:]))))
         else:
-            parts.append(_who(model, proc.pid))
-    return [Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(p.pid for p in live))]
+            parts.append(_who(model, aid, at=True))
+    return [Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))]

@@ -4,7 +4,7 @@ waits, the first set and the first pass) and barriers (who waits, how many passe
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.reducer import block, done_waiting, prim_of, start_waiting, stop_waiting, unblock
+from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, start_waiting, stop_waiting, unblock
 from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
@@ -66,9 +66,8 @@ def barrier_pass(model: Model, event: Event) -> None:
 def barrier_broken(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
     prim.broken = True
-    stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.waiting_on == prim.id:
+    stop_waiting(prim.waiters, actor_id(event), event.t_ns, prim.timing.waited)
+    if actor_of(model, event).waiting_on == prim.id:
         unblock(model, event)
 
 

@@ -4,7 +4,7 @@ and conditions (who waits, how often notified)."""
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.reducer import block, done_waiting, prim_of, proc_of, settle, start_waiting, stop_waiting
+from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
 from mpviz.model.state import Model, Prim, handles
 from mpviz.telemetry import Event
 
@@ -40,49 +40,51 @@ def acq_wait(model: Model, event: Event) -> None:
 def acq_acquired(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
     _acq_facts(prim, event)
-    stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
+    aid = actor_id(event)
+    stop_waiting(prim.waiters, aid, event.t_ns, prim.timing.waited)
     prim.acquisitions += 1
-    if event.pid not in prim.holders:
+    if aid not in prim.holders:
         prim.overlap.step(event.t_ns, +1)
-        prim.held_since[event.pid] = event.t_ns
-    prim.holders[event.pid] = prim.holders.get(event.pid, 0) + 1
-    proc = proc_of(model, event)
-    proc.holds[prim.id] = proc.holds.get(prim.id, 0) + 1
-    proc.blocked, proc.waiting_on = "", None
-    settle(model, proc, event.t_ns)
+        prim.held_since[aid] = event.t_ns
+    prim.holders[aid] = prim.holders.get(aid, 0) + 1
+    actor = actor_of(model, event)
+    actor.holds[prim.id] = actor.holds.get(prim.id, 0) + 1
+    actor.blocked, actor.waiting_on, actor.at = "", None, ""
+    settle(model, actor, event.t_ns)
 
 
 @handles("lock.released", "rlock.released", "sem.released")
 def acq_released(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
     _acq_facts(prim, event)
-    if event.pid in prim.holders:
-        _drop_hold(model, event.pid, prim, event.t_ns)
+    aid = actor_id(event)
+    if aid in prim.holders:
+        _drop_hold(model, aid, prim, event.t_ns)
     elif prim.family == "lock":
         # A multiprocessing Lock has no owner: anyone may release it, and
         # then its holder holds nothing.
-        earlier = [pid for pid, since in prim.held_since.items() if since < event.t_ns]
+        earlier = [holder for holder, since in prim.held_since.items() if since < event.t_ns]
         if earlier:
             _drop_hold(model, earlier[0], prim, event.t_ns, everything=True)
 
 
-def _drop_hold(model: Model, pid: int, prim: Prim, t_ns: int, everything: bool = False) -> None:
-    depth = prim.holders.get(pid, 0) - 1
+def _drop_hold(model: Model, holder: int, prim: Prim, t_ns: int, everything: bool = False) -> None:
+    depth = prim.holders.get(holder, 0) - 1
     if depth <= 0 or everything:
-        prim.holders.pop(pid, None)
-        stop_waiting(prim.held_since, pid, t_ns, prim.timing.held)
+        prim.holders.pop(holder, None)
+        stop_waiting(prim.held_since, holder, t_ns, prim.timing.held)
         prim.overlap.step(t_ns, -1)
     else:
-        prim.holders[pid] = depth
-    proc = model.procs.get(pid)
-    if proc is None:
+        prim.holders[holder] = depth
+    actor = model.actor(holder)
+    if actor is None:
         return
-    left = proc.holds.get(prim.id, 0) - 1
+    left = actor.holds.get(prim.id, 0) - 1
     if left <= 0 or everything:
-        proc.holds.pop(prim.id, None)
+        actor.holds.pop(prim.id, None)
     else:
-        proc.holds[prim.id] = left
-    settle(model, proc, t_ns)
+        actor.holds[prim.id] = left
+    settle(model, actor, t_ns)
 
 
 @handles("cond.wait")

@@ -6,11 +6,26 @@ from __future__ import annotations
 import math
 
 from mpviz.lang import T
-from mpviz.model.reducer import block, proc_of, set_state, settle, stop_waiting, unblock
-from mpviz.model.state import Model, Phase, Proc, Said, Stats, handles
+from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
+from mpviz.model.stacks import from_record, infer
+from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
+ZOMBIE = {
+    "plain": T("{ended}, not joined yet: a zombie", "{ended},还没被 join:僵尸进程"),
+    "at": T("{ended}, not joined yet: a zombie (started at {where})", "{ended},还没被 join:僵尸进程({where} 启动)"),
+}
+
+
+@handles("proc.reaped")
+def proc_reaped(model: Model, event: Event) -> None:
+    """Its parent waited for it at last (a join): no longer a zombie."""
+    proc = model.procs.get(event.pid)
+    if proc is not None and proc.zombie:
+        proc.zombie = False
+        proc.state = proc.exit_words()
+        model.dirty_procs.add(proc.pid)
 
 
 def _identify(proc: Proc, event: Event) -> None:
@@ -26,7 +41,11 @@ def _identify(proc: Proc, event: Event) -> None:
 
 @handles("proc.spawn")
 def proc_spawn(model: Model, event: Event) -> None:
-    _identify(proc_of(model, event), event)
+    proc = proc_of(model, event)
+    _identify(proc, event)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        proc.started_at = at
     model.dirty_procs.add(event.pid)
 
 
@@ -74,9 +93,12 @@ def proc_exit(model: Model, event: Event) -> None:
     proc.exit_signal = str(signal) if signal else None
     proc.exited_ns = event.t_ns
     proc.stopped = False
-    proc.blocked, proc.waiting_on = "", None
-    # A dead process waits for nothing; but what it holds stays held: a
-    # multiprocessing lock is not released when its holder dies.
+    proc.blocked, proc.waiting_on, proc.at = "", None, ""
+    for thread in proc.threads.values():
+        thread.blocked, thread.waiting_on, thread.at = "", None, ""
+    # A dead process waits for nothing, in none of its threads; but what it holds stays
+    # held: a multiprocessing lock is not released when its holder dies.
+    actors = [proc.pid, *proc.threads]
     for prim in model.prims.values():
         timing = prim.timing
         for waiting, durations in (
@@ -84,8 +106,9 @@ def proc_exit(model: Model, event: Event) -> None:
             (prim.blocked_get, timing.get_blocked),
             (prim.blocked_put, timing.put_blocked),
         ):
-            if stop_waiting(waiting, proc.pid, event.t_ns, durations):
-                model.dirty_prims.add(prim.id)
+            for actor in actors:
+                if stop_waiting(waiting, actor, event.t_ns, durations):
+                    model.dirty_prims.add(prim.id)
     proc.sleeping = False
     proc.split.end(event.t_ns)
     set_state(model, proc, event.t_ns, Phase.EXITED, proc.exit_words())
@@ -107,7 +130,14 @@ def proc_signal(model: Model, event: Event) -> None:
 @handles("proc.stats")
 def proc_stats(model: Model, event: Event) -> None:
     proc = model.procs.get(event.pid)
-    if proc is None or not proc.alive:
+    if proc is None:
+        return
+    if not proc.alive:
+        if event.data.get("status") == "zombie" and not proc.zombie:
+            proc.zombie = True
+            started = model.where(proc.started_at)
+            proc.state = ZOMBIE["at" if started else "plain"](ended=proc.exit_words(), where=started)
+            model.dirty_procs.add(proc.pid)
         return
     d = event.data
     old = proc.stats
@@ -131,9 +161,9 @@ def _amount(value: object, default: int) -> int:
 
 @handles("proc.sleep", "proc.slept")
 def proc_sleep(model: Model, event: Event) -> None:
-    proc = proc_of(model, event)
-    proc.sleeping = event.kind == "proc.sleep"
-    settle(model, proc, event.t_ns)
+    actor = actor_of(model, event)
+    actor.sleeping = event.kind == "proc.sleep"
+    settle(model, actor, event.t_ns)
 
 
 @handles("proc.output")
@@ -148,14 +178,14 @@ def proc_output(model: Model, event: Event) -> None:
 def proc_join(model: Model, event: Event) -> None:
     child = event.data.get("child")
     name = model.name_of(child) if isinstance(child, int) else event.obj
-    proc = block(model, event, JOINING(name=name))
-    proc.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
+    actor = block(model, event, JOINING(name=name))
+    actor.waiting_on = f"pid {child}"  # a process, not a primitive: see Proc.waiting_on
 
 
 @handles("proc.joined")
 def proc_joined(model: Model, event: Event) -> None:
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.waiting_on is not None and proc.waiting_on.startswith("pid "):
+    actor = actor_of(model, event)
+    if actor.waiting_on is not None and actor.waiting_on.startswith("pid "):
         unblock(model, event)
 
 
@@ -165,3 +195,58 @@ def proc_lost(model: Model, event: Event) -> None:
     if type(n) is int and n > 0:
         model.lost += n
         model.lost_by[event.pid] = model.lost_by.get(event.pid, 0) + n
+
+
+# --- stacks ---------------------------------------------------------------------------------------
+
+ELSEWHERE = {
+    "wait": T("waiting in {what} at {where}", "等待 {what}({where})"),
+    "sleep": T("sleeping in {what} at {where}", "睡在 {what}({where})"),
+    "unknown": T("waiting in {what}", "等待 {what}"),
+}
+
+
+@handles("proc.stack")
+def proc_stack(model: Model, event: Event) -> None:
+    """One thread's stack of an answer (``proc.stacks`` ends it)."""
+    req = event.data.get("req")
+    if type(req) is int and event.pid in model.procs:
+        model.stacks_coming.setdefault((event.pid, req), []).append(from_record(event.data))
+
+
+@handles("proc.stacks")
+def proc_stacks(model: Model, event: Event) -> None:
+    """A process's stacks, every thread's (or why none could be read); what a thread waits in,
+    when no record says it waits, is read off its stack (``model.stacks.infer``)."""
+    proc = model.procs.get(event.pid)
+    req = event.data.get("req")
+    if proc is None or type(req) is not int:
+        return
+    threads = tuple(model.stacks_coming.pop((event.pid, req), ()))
+    for key in [k for k in model.stacks_coming if k[0] == event.pid and k[1] < req]:
+        del model.stacks_coming[key]  # an answer that never ended
+    missing = event.data.get("missing")
+    proc.stacks, proc.stacks_ns, proc.stacks_missing = threads, event.t_ns, str(missing) if missing else ""
+    model.dirty_procs.add(proc.pid)
+    if not proc.alive or proc.outside:
+        return  # seen from outside: its proc.seen says what its stacks and system calls do (model/seen.py)
+    for stack in threads:
+        inferred = infer(stack)
+        if inferred is None or (inferred.kind == "call" and inferred.frame is None):
+            continue
+        actor: Proc | Thread | None = proc if stack.tid == proc.pid else None
+        if actor is None:
+            actor = proc.threads.get(stack.tid)
+            if actor is None:
+                if not stack.tid:
+                    continue
+                actor = proc.threads[stack.tid] = Thread(stack.tid, proc.pid, stack.name, since_ns=event.t_ns)
+                model.thread_pid[stack.tid] = proc.pid
+                model.thread_names.setdefault(stack.tid, stack.name)
+        if actor.blocked:
+            continue  # its records say what it waits for: they know better than a stack
+        where = inferred.frame.site if inferred.frame is not None else ""
+        kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
+        actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
+        actor.elsewhere_sleeps = inferred.kind == "sleep"
+        settle(model, actor, event.t_ns)

@@ -4,7 +4,7 @@ is blocked putting or getting, end signals, joins) and pipes (messages each way,
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.reducer import block, prim_of, start_waiting, stop_waiting, unblock
+from mpviz.model.reducer import actor_id, actor_of, block, prim_of, start_waiting, stop_waiting, unblock
 from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
@@ -19,7 +19,7 @@ STATES = {
 @handles("queue.put")
 def queue_put(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
-    stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
+    stop_waiting(prim.blocked_put, actor_id(event), event.t_ns, prim.timing.put_blocked)
     item = str(event.data.get("item", ""))
     prim.puts += 1
     prim.depth += 1
@@ -30,15 +30,14 @@ def queue_put(model: Model, event: Event) -> None:
         prim.putters.add(event.pid)
     _count(prim.in_flight, item, +1)
     prim.depth_history.append((event.t_ns, prim.depth))
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.blocked:
+    if actor_of(model, event).blocked:
         unblock(model, event)
 
 
 @handles("queue.get")
 def queue_get(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
-    stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
+    stop_waiting(prim.blocked_get, actor_id(event), event.t_ns, prim.timing.get_blocked)
     item = str(event.data.get("item", ""))
     prim.gets += 1
     prim.depth -= 1
@@ -46,8 +45,7 @@ def queue_get(model: Model, event: Event) -> None:
         prim.pills_got += 1
     _count(prim.in_flight, item, -1)
     prim.depth_history.append((event.t_ns, max(prim.depth, 0)))
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.blocked:
+    if actor_of(model, event).blocked:
         unblock(model, event)
 
 
@@ -78,8 +76,8 @@ def queue_get_blocked(model: Model, event: Event) -> None:
 @handles("queue.timeout")
 def queue_timeout(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
-    stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
-    stop_waiting(prim.blocked_put, event.pid, event.t_ns, prim.timing.put_blocked)
+    stop_waiting(prim.blocked_get, actor_id(event), event.t_ns, prim.timing.get_blocked)
+    stop_waiting(prim.blocked_put, actor_id(event), event.t_ns, prim.timing.put_blocked)
     unblock(model, event)
 
 
@@ -112,9 +110,8 @@ def pipe_recv(model: Model, event: Event) -> None:
     prim.gets += 1
     end = _end(event)
     prim.received[end] = prim.received.get(end, 0) + 1
-    stop_waiting(prim.blocked_get, event.pid, event.t_ns, prim.timing.get_blocked)
-    proc = model.procs.get(event.pid)
-    if proc is not None and proc.blocked:
+    stop_waiting(prim.blocked_get, actor_id(event), event.t_ns, prim.timing.get_blocked)
+    if actor_of(model, event).blocked:
         unblock(model, event)
 
 

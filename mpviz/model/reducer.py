@@ -20,28 +20,106 @@ ends the same way.
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.state import STARTING_WORDS, Model, Phase, Prim, Proc, handles
+from mpviz.model.state import STARTING_WORDS, Actor, Model, Phase, Prim, Proc, Site, Thread, handles
 from mpviz.model.timing import Activity, Durations
 from mpviz.model.words import said
 from mpviz.telemetry import Event
 
 # A process's state in words, in the current language (the records stay English).
+# Records that say nothing of what the process does now: after them, what its last stack said still holds.
+NOT_ACTS = (
+    "proc.stats",
+    "proc.stack",
+    "proc.stacks",
+    "site.new",
+    "proc.thread",
+    "proc.thread_end",
+    "proc.lost",
+    "proc.spawn",
+    "prim.new",
+)
+
 STATES = {
     "running": T("running", "运行中"),
+    "sleeping": T("sleeping", "睡眠中"),
     "holding": T("holding {names}", "持有 {names}"),
     "paused": T("paused ({words})", "已暂停({words})"),
+    "at": T("{words} at {where}", "{words}({where})"),
 }
+# The longest a thread's name is kept.
+NAME_CHARS = 60
 
 
 def proc_of(model: Model, event: Event) -> Proc:
-    """The record's process, made when it is the first record of it."""
+    """The record's process, made when it is the first record of it.
+
+    A record of what it does makes what its last stack said out of date."""
     proc = model.procs.get(event.pid)
     if proc is None:
         t = event.t_ns
         proc = model.procs[event.pid] = Proc(event.pid, started_ns=t, since_ns=t, phase_since_ns=t)
         proc.history.append((event.t_ns, Phase.STARTING, str(STARTING_WORDS)))
         model.history_changes += 1
+    if event.kind not in NOT_ACTS:
+        proc.acted_ns = event.t_ns
+        if proc.elsewhere and actor_id(event) == event.pid:
+            proc.elsewhere, proc.elsewhere_sleeps = "", False
     return proc
+
+
+def actor_id(event: Event) -> int:
+    """Who made the record: its thread (``th``, a native thread id), or the process's main thread (its pid)."""
+    th = event.data.get("th")
+    return th if type(th) is int and th > 0 else event.pid
+
+
+def actor_of(model: Model, event: Event) -> Actor:
+    """The record's actor: its process (its main thread), or another of its threads, made if new."""
+    aid = actor_id(event)
+    proc = proc_of(model, event)
+    if aid == event.pid:
+        return proc
+    thread = proc.threads.get(aid)
+    if thread is None:
+        thread = proc.threads[aid] = Thread(aid, proc.pid, since_ns=event.t_ns)
+        model.thread_pid[aid] = proc.pid
+    if thread.elsewhere and event.kind not in NOT_ACTS:
+        thread.elsewhere, thread.elsewhere_sleeps = "", False
+    return thread
+
+
+@handles("proc.thread")
+def proc_thread(model: Model, event: Event) -> None:
+    """A thread's name, said before its first operation."""
+    thread = actor_of(model, event)
+    if isinstance(thread, Thread):
+        thread.name = model.thread_names[thread.tid] = event.obj[:NAME_CHARS]
+        model.dirty_procs.add(event.pid)
+
+
+@handles("proc.thread_end")
+def proc_thread_end(model: Model, event: Event) -> None:
+    """A thread ended: forgotten, unless it holds something (held for ever, as by a dead process)."""
+    proc = model.procs.get(event.pid)
+    thread = proc.threads.get(actor_id(event)) if proc is not None else None
+    if thread is None or proc is None:
+        return
+    if thread.holds:
+        thread.ended = True
+        thread.blocked, thread.waiting_on, thread.at = "", None, ""
+        settle(model, thread, event.t_ns)
+    else:
+        del proc.threads[thread.tid]
+    model.dirty_procs.add(proc.pid)
+
+
+@handles("site.new")
+def site_new(model: Model, event: Event) -> None:
+    d = event.data
+    line = d.get("line")
+    model.sites[event.obj] = Site(
+        str(d.get("file", "")), line if type(line) is int else 0, str(d.get("func", "")), str(d.get("text", ""))
+    )
 
 
 def prim_of(model: Model, event: Event) -> Prim:
@@ -71,8 +149,12 @@ def prim_new(model: Model, event: Event) -> None:
 # --- a process's state ------------------------------------------------------
 
 
-def settle(model: Model, proc: Proc, t_ns: int) -> None:
-    """Recompute a process's state in words and its phase from what is known."""
+def settle(model: Model, actor: Actor, t_ns: int) -> None:
+    """Recompute a process's (or a thread's) state in words and its phase from what is known."""
+    if isinstance(actor, Thread):
+        _settle_thread(model, actor, t_ns)
+        return
+    proc = actor
     if not proc.alive:
         return
     if proc.blocked:
@@ -80,12 +162,36 @@ def settle(model: Model, proc: Proc, t_ns: int) -> None:
     elif proc.holds:
         phase = Phase.HOLDING
         words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
+    elif proc.elsewhere:
+        phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
+    elif proc.sleeping:
+        phase, words = Phase.SLEEPING, _said(proc) or str(STATES["sleeping"])
     else:
         phase, words = Phase.RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
         phase, words = Phase.STOPPED, STATES["paused"](words=words)
     set_state(model, proc, t_ns, phase, words)
     proc.split.move(_activity(model, proc), t_ns)
+
+
+def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
+    """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
+    if thread.blocked:
+        phase, words = Phase.BLOCKED, thread.blocked
+    elif thread.holds:
+        phase, words = (
+            Phase.HOLDING,
+            STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in thread.holds)),
+        )
+    elif thread.elsewhere:
+        phase, words = (Phase.SLEEPING if thread.elsewhere_sleeps else Phase.BLOCKED), thread.elsewhere
+    elif thread.sleeping:
+        phase, words = Phase.SLEEPING, str(STATES["sleeping"])
+    else:
+        phase, words = Phase.RUNNING, str(STATES["running"])
+    if (phase, words) != (thread.phase, thread.state):
+        thread.phase, thread.state, thread.since_ns = phase, words, t_ns
+    model.dirty_procs.add(thread.pid)
 
 
 def _activity(model: Model, proc: Proc) -> Activity:
@@ -104,8 +210,10 @@ def _activity(model: Model, proc: Proc) -> Activity:
         return Activity.OTHER  # joining a process, at a barrier
     if proc.holds:
         return Activity.HOLDING
-    if proc.sleeping:
+    if proc.sleeping or proc.elsewhere_sleeps:
         return Activity.SLEEPING
+    if proc.elsewhere:
+        return Activity.ELSEWHERE
     return Activity.RUNNING
 
 
@@ -130,27 +238,31 @@ def set_state(model: Model, proc: Proc, t_ns: int, phase: Phase, words: str) -> 
     model.history_changes += 1
 
 
-def block(model: Model, event: Event, words: str) -> Proc:
-    """The record's process is blocked on the record's primitive, in these words."""
-    proc = proc_of(model, event)
-    proc.blocked, proc.waiting_on = words, event.obj
-    settle(model, proc, event.t_ns)
-    return proc
+def block(model: Model, event: Event, words: str) -> Actor:
+    """The record's actor (its process, or a thread of it) is blocked on the record's primitive,
+    in these words and where the record says (``at``)."""
+    actor = actor_of(model, event)
+    at = event.data.get("at")
+    actor.at = at if isinstance(at, str) else ""
+    where = model.where(actor.at)
+    actor.blocked, actor.waiting_on = (STATES["at"](words=words, where=where) if where else words), event.obj
+    settle(model, actor, event.t_ns)
+    return actor
 
 
-def unblock(model: Model, event: Event) -> Proc:
-    proc = proc_of(model, event)
-    proc.blocked, proc.waiting_on = "", None
-    settle(model, proc, event.t_ns)
-    return proc
+def unblock(model: Model, event: Event) -> Actor:
+    actor = actor_of(model, event)
+    actor.blocked, actor.waiting_on, actor.at = "", None, ""
+    settle(model, actor, event.t_ns)
+    return actor
 
 
 # --- waits ------------------------------------------------------------------
 
 
 def start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
-    """A process starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
-    waiting.setdefault(event.pid, event.t_ns)
+    """An actor starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
+    waiting.setdefault(actor_id(event), event.t_ns)
     timing = prim.timing
     timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
 
@@ -172,5 +284,5 @@ def done_waiting(model: Model, event: Event) -> None:
     condition's wake); ``locks.py`` and ``events.py`` register it for those kinds.
     """
     prim = prim_of(model, event)
-    stop_waiting(prim.waiters, event.pid, event.t_ns, prim.timing.waited)
+    stop_waiting(prim.waiters, actor_id(event), event.t_ns, prim.timing.waited)
     unblock(model, event)

@@ -16,7 +16,10 @@ A wait on a lock, condition, event, queue or pipe puts the process among the
 waiters of a primitive *seen from outside* (``Prim.outside``), one per thing
 its system call waits on: who waits is known, who holds it is not.  A join
 waits for a process, as a watched join does; a sleep or a socket call waits
-for nothing of the program's, so it never counts towards a hang.
+for nothing of the program's (``Proc.elsewhere``, as a watched process's
+stack says), so it never counts towards a hang.  Such a process's own
+stacks (``proc.stacks``) are kept for the stack view, never read for its
+state a second time: this record has read them, with its system calls.
 """
 
 from __future__ import annotations
@@ -28,8 +31,6 @@ from mpviz.telemetry import Event
 
 # The kinds of wait that are a primitive of the program, and its family.
 FAMILIES = {"lock": "lock", "cond": "cond", "event": "event", "queue": "queue", "pipe": "pipe"}
-# The kinds that are not a wait at all.
-MOVING = ("running", "sleep")
 
 
 @handles("proc.seen")
@@ -37,6 +38,7 @@ def proc_seen(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     if not proc.alive:
         return
+    proc.outside = True
     d = event.data
     kind = str(d.get("kind", ""))
     child = d.get("child") if type(d.get("child")) is int else None
@@ -44,18 +46,21 @@ def proc_seen(model: Model, event: Event) -> None:
     prim = _prim(model, kind, d) if kind in FAMILIES else None
     if prim is None or proc.waiting_on != prim.id:
         _let_go(model, proc, event.t_ns)  # seen again in the same wait, it goes on waiting since it began
-    proc.sleeping = kind == "sleep"
-    proc.seen = words if kind in MOVING else ""
-    proc.blocked = "" if kind in MOVING else words
-    proc.waiting_on = None
+    proc.seen = words if kind == "running" else ""
+    proc.blocked, proc.waiting_on = "", None
+    proc.elsewhere, proc.elsewhere_sleeps = "", False
     if kind == "join" and child is not None:
-        proc.waiting_on = f"pid {child}"  # a process, as a watched join: see Proc.waiting_on
+        proc.blocked, proc.waiting_on = words, f"pid {child}"  # a process, as a watched join: see Proc.waiting_on
     elif prim is not None:
-        proc.waiting_on = prim.id
+        proc.blocked, proc.waiting_on = words, prim.id
         start_waiting(prim, _table(prim, d), event)
         feeders = d.get("feeders")
         if prim.family == "queue" and isinstance(feeders, list):
             prim.putters.update(pid for pid in feeders if type(pid) is int and pid != proc.pid)
+    elif kind != "running":
+        # A sleep, or a wait on nothing of the program's (a socket, a C call): as a watched process's
+        # stack says it waits "elsewhere", never counted towards a hang.
+        proc.elsewhere, proc.elsewhere_sleeps = words, kind == "sleep"
     threads = d.get("threads")
     proc.seen_threads = tuple(_thread(t) for t in threads if isinstance(t, dict)) if isinstance(threads, list) else ()
     settle(model, proc, event.t_ns)

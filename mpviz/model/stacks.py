@@ -188,7 +188,10 @@ def infer(stack: ThreadStack) -> Inferred | None:
     for frame in frames[u + 1 :]:
         known = _known(frame)
         if known is not None:
-            return Inferred(known[0], known[1], user)
+            kind, what = known
+            if kind == "manager" and user is not None and (call := _last_call(user.text)):
+                what = f"{what}: {call}"  # which proxy, which method: the user's line says
+            return Inferred(kind, what, user)
     if user is None or u < len(frames) - 1:
         inner = frames[u + 1] if user is not None else frames[-1]
         return Inferred("call", inner.function, user)
@@ -219,9 +222,106 @@ def _last_call(text: str) -> str:
 
 def from_record(data: dict[str, Any]) -> ThreadStack:
     """A ``proc.stack`` record's thread (fields checked by the recording reader or the wire)."""
+    listed = data.get("frames")
     frames = tuple(
-        Frame(str(f[0]), int(f[1]), str(f[2]), str(f[3]) if len(f) > 3 else "")
-        for f in data.get("frames", ())
-        if isinstance(f, (list, tuple)) and len(f) >= 3 and isinstance(f[1], int)
+        Frame(str(f[0]), f[1], str(f[2]), str(f[3]) if len(f) > 3 else "")
+        for f in (listed if isinstance(listed, (list, tuple)) else ())
+        if isinstance(f, (list, tuple)) and len(f) >= 3 and type(f[1]) is int
     )
-    return ThreadStack(int(data.get("tid", 0)), str(data.get("name", "")), frames, str(data.get("call", "")))
+    tid = data.get("tid")
+    return ThreadStack(tid if type(tid) is int else 0, str(data.get("name", "")), frames, str(data.get("call", "")))
+
+
+# A process quiet for this long, with no record saying it waits, has its stacks looked at.
+QUIET_NS = 1_000_000_000
+# What a stack said is looked at again this often while nothing else says what the process does.
+AGAIN_NS = 5_000_000_000
+
+
+def stacks_wanted(model: Any, now_ns: int) -> list[int]:
+    """The processes whose stacks would say what no record does: alive, not paused, no record
+    of a wait or a sleep, quiet for a second (no record, no CPU in the last sample), and their
+    last stacks read before they last did anything (or a while ago)."""
+    wanted = []
+    for proc in model.procs.values():
+        if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.stats is None:
+            continue
+        if proc.stats.cpu >= 1.0 or proc.stats.status not in ("sleeping", "disk-sleep"):
+            continue
+        if now_ns - proc.acted_ns < QUIET_NS:
+            continue
+        if proc.stacks_ns > proc.acted_ns and now_ns - proc.stacks_ns < AGAIN_NS:
+            continue
+        wanted.append(proc.pid)
+    return wanted
+
+
+def thread_heading(stack: ThreadStack, known: str = "") -> str:
+    """``thread 'MainThread' (4021): in multiprocessing Queue.get at consumer.py:9 in consume``; ``known``:
+    what its records say it does, which they know better than its stack."""
+    inferred = infer(stack)
+    head = f"thread '{stack.name}' ({stack.tid})"
+    if known:
+        return f"{head}: {known}"
+    if inferred is None:
+        return head
+    where = f" at {inferred.frame.site}" if inferred.frame is not None else ""
+    return f"{head}: in {inferred.what}{where}"
+
+
+class Folded(NamedTuple):
+    """Library frames between the user's own, shown as one line: how many, in which files."""
+
+    n: int
+    files: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        return f"… {self.n} frame{'' if self.n == 1 else 's'} of {', '.join(self.files)}"
+
+
+def folded(stack: ThreadStack) -> list[Frame | Folded]:
+    """A thread's frames, innermost last, with the library's frames above the user's last one
+    folded into a line each run (a forked child's start, a thread's bootstrap): the frames from
+    the user's line inward, which say what it waits in, are all kept."""
+    frames = stack.frames
+    last = _user_index(frames)
+    out: list[Frame | Folded] = []
+    run: list[Frame] = []
+    for i, frame in enumerate(frames):
+        if i < last and (_library(frame.file) or _ours(frame.file) or frame.file.startswith("<frozen")):
+            run.append(frame)
+            continue
+        if run:
+            out.append(_fold(run))
+            run = []
+        out.append(frame)
+    if run:
+        out.append(_fold(run))
+    return out
+
+
+def _fold(run: list[Frame]) -> Frame | Folded:
+    if len(run) == 1:
+        return run[0]
+    files = tuple(dict.fromkeys(os.path.basename(frame.file) for frame in run))
+    return Folded(len(run), files)
+
+
+def stack_lines(stacks: tuple[ThreadStack, ...], missing: str = "", known: dict[int, str] | None = None) -> list[str]:
+    """Every thread's stack as plain lines (headless; the dashboard draws the same with colours).
+
+    ``known``: what the records say each thread (by native id) waits for or holds."""
+    if missing:
+        return [f"no stack: {missing}"]
+    lines = []
+    for stack in stacks:
+        lines.append(thread_heading(stack, (known or {}).get(stack.tid, "")))
+        for frame in folded(stack):
+            if isinstance(frame, Folded):
+                lines.append(f"    {frame.words}")
+                continue
+            lines.append(f'    File "{frame.file}", line {frame.line}, in {frame.function}')
+            if frame.text:
+                lines.append(f"      {frame.text}")
+    return lines

@@ -18,17 +18,19 @@ modules of their own, for the same reason.
 from __future__ import annotations
 
 import heapq
+import os
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import accumulate
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model.samples import Samples
+from mpviz.model.stacks import ThreadStack
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line
 from mpviz.telemetry import Event
@@ -43,6 +45,7 @@ class Phase(Enum):
     HOLDING = "holding"
     STOPPED = "stopped"
     EXITED = "exited"
+    SLEEPING = "sleeping"  # in time.sleep (last: a replay's checkpoints number the phases)
 
 
 PHASES = list(Phase)
@@ -104,6 +107,47 @@ class Said:
                 self.sums[key] = self.sums.get(key, 0) + value
 
 
+class Site(NamedTuple):
+    """Where in the user's code an operation was made (``site.new``)."""
+
+    file: str
+    line: int
+    func: str
+    text: str  # the line's source
+
+    @property
+    def where(self) -> str:
+        """``consumer.py:9 in consume``."""
+        return f"{os.path.basename(self.file)}:{self.line} in {self.func}"
+
+
+@dataclass
+class Thread:
+    """A thread of a process other than its main thread (which is the :class:`Proc` itself):
+    what it waits for and holds, known from its records (``th``: its native id, ``tid``)."""
+
+    tid: int
+    pid: int
+    name: str = ""
+    blocked: str = ""
+    waiting_on: str | None = None
+    holds: dict[str, int] = field(default_factory=dict)
+    sleeping: bool = False
+    at: str = ""  # the site of what it waits for now
+    # What its last stack says it waits in, when no record of it does (a socket, a C call), and
+    # whether that is a sleep.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
+    state: str = ""
+    phase: Phase = Phase.RUNNING
+    since_ns: int = 0
+    ended: bool = False  # (kept only while it holds something)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"thread {self.tid}"
+
+
 @dataclass
 class Proc:
     pid: int
@@ -119,9 +163,25 @@ class Proc:
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
+    at: str = ""  # the site of what its main thread waits for now
+    # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
+    elsewhere: str = ""
+    elsewhere_sleeps: bool = False
+    # Its other threads that ever waited for or held something, by native id.
+    threads: dict[int, Thread] = field(default_factory=dict)
+    # Its last stacks (every thread's, innermost frame last), when they were read, or why they could not be.
+    stacks: tuple[ThreadStack, ...] = ()
+    stacks_ns: int = 0
+    stacks_missing: str = ""
+    # Its last record but samples: a stack read before it is out of date.
+    acted_ns: int = 0
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
+    # Ended but not yet waited for by its parent (the kernel keeps it as a zombie), and the site
+    # of the line that started it (its ``proc.spawn``).
+    zombie: bool = False
+    started_at: str = ""
     error: str = ""
     # The state in words (the current language's) and since when; the phase and since when.
     state: str = field(default_factory=lambda: str(STARTING_WORDS))
@@ -135,8 +195,9 @@ class Proc:
     stats: Stats | None = None
     # Its psutil figures over the last minutes: the sparklines, and a replay's spikes.
     samples: Samples = field(default_factory=Samples)
-    # What it is seen doing from outside when it is not blocked (an attached program's stack:
-    # "running at busy.py:12 in spin"), and what its other threads are seen doing.
+    # Seen from outside (an attached program's, ``proc.seen``): its stacks say what it does, not
+    # records; what it runs in ("running at busy.py in spin"), and what its other threads do.
+    outside: bool = False
     seen: str = ""
     seen_threads: tuple[str, ...] = ()
     lines: int = 0  # lines it printed, over the run
@@ -173,6 +234,12 @@ class Proc:
     def name(self) -> str:
         """Its label in the current language ("group 3"), or its pid."""
         return lang.label(self.label) if self.label else f"pid {self.pid}"
+
+    def recorded(self) -> dict[int, str]:
+        """What its records say its threads (by native id; the main thread's is the pid) wait for or hold."""
+        known = {self.pid: self.state} if self.blocked or self.holds else {}
+        known.update((tid, t.state) for tid, t in self.threads.items() if t.blocked or t.holds)
+        return known
 
     def said_count(self, state: str) -> int:
         fact = self.facts.get(state)
@@ -358,6 +425,10 @@ class Anomaly(NamedTuple):
     pids: tuple[int, ...] = ()
 
 
+# Who takes part in a wait or a hold: a process's main thread (the Proc) or another of its threads.
+# Primitives key their holders and waiters by its id: the pid, or the thread's native id.
+Actor: TypeAlias = Proc | Thread
+
 # Records that come every second and say nothing a log line would: kept out of the logs.
 UNLOGGED = frozenset({"proc.stats", "proc.stack", "proc.stacks"})
 LOG_LENGTH = 2000
@@ -372,6 +443,12 @@ class Model:
         # By id (what the records carry); ``_named`` finds them by display name.
         self.prims: dict[str, Prim] = {}
         self._named: dict[str, str] = {}
+        # Where operations were made (``site.new``), by id; which process each thread belongs to.
+        self.sites: dict[str, Site] = {}
+        self.thread_pid: dict[int, int] = {}
+        self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
+        # Stacks of a request being answered, by (pid, request): one record per thread.
+        self.stacks_coming: dict[tuple[int, int], list[ThreadStack]] = {}
         self.counts: Counter[str] = Counter()
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
@@ -425,8 +502,40 @@ class Model:
     # --- reading ----------------------------------------------------------
 
     def name_of(self, pid: int) -> str:
+        """A process's name; a thread's (its id in a primitive's tables) as "process: thread"."""
         proc = self.procs.get(pid)
-        return proc.name if proc else f"pid {pid}"
+        if proc is not None:
+            return proc.name
+        owner = self.thread_pid.get(pid)
+        if owner is not None and owner in self.procs:
+            return f"{self.procs[owner].name}: {self.thread_names.get(pid) or f'thread {pid}'}"
+        return f"pid {pid}"
+
+    def pid_of(self, actor: int) -> int:
+        """The process an actor id (a pid, or a thread's native id) belongs to."""
+        return self.thread_pid.get(actor, actor)
+
+    def actor(self, actor: int) -> Actor | None:
+        """A process's main thread (``actor`` is its pid) or another of its threads."""
+        proc = self.procs.get(actor)
+        if proc is not None:
+            return proc
+        owner = self.procs.get(self.thread_pid.get(actor, -1))
+        return owner.threads.get(actor) if owner is not None else None
+
+    def live_actors(self) -> list[tuple[int, Actor]]:
+        """Every thread known to wait or hold, of every live process: (id, actor)."""
+        out: list[tuple[int, Actor]] = []
+        for proc in self.procs.values():
+            if proc.alive:
+                out.append((proc.pid, proc))
+                out.extend((tid, thread) for tid, thread in proc.threads.items() if not thread.ended)
+        return out
+
+    def where(self, site_id: str) -> str:
+        """A site in words (``consumer.py:9 in consume``), "" if unknown."""
+        site = self.sites.get(site_id)
+        return site.where if site is not None else ""
 
     def by_role(self, role: str) -> list[Proc]:
         return [p for p in self.procs.values() if p.role == role]
@@ -444,12 +553,14 @@ class Model:
         return prim.name if prim else prim_id
 
     def describe(self, event: Event) -> str | None:
-        """The record in words, primitives by their display names."""
-        return describe(event, self._obj_name(event))
+        """The record in words, primitives by their display names, a wait with where it waits."""
+        return describe(event, self._obj_name(event), self._where(event))
 
     def line(self, event: Event) -> str | None:
-        """The record as one log line (the headless output, the event log)."""
-        return line(event, self.t0 or event.t_ns, self.name_of(event.pid), self._obj_name(event))
+        """The record as one log line (the headless output, the event log): by its thread, if not the main one."""
+        th = event.data.get("th")
+        who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
+        return line(event, self.t0 or event.t_ns, who, self._obj_name(event), self._where(event))
 
     def _obj_name(self, event: Event) -> str:
         """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
@@ -457,6 +568,10 @@ class Model:
         if type(child) is int:
             return self.procs[child].name if child in self.procs else ""
         return self.prim_name(event.obj)
+
+    def _where(self, event: Event) -> str:
+        at = event.data.get("at")
+        return self.where(at) if isinstance(at, str) else ""
 
     def said(self, state: str) -> int:
         """How often any process said ``state``, over the whole run."""

@@ -112,6 +112,7 @@ class Activity(StrEnum):
     QUEUE = "queue"  # blocked on a queue or a pipe
     EVENT = "event"  # waiting on an event
     SLEEPING = "sleeping"
+    ELSEWHERE = "elsewhere"  # waiting in something no record tells of (a socket, a C call): its stack says
     OTHER = "other"  # starting, paused, joining a process, at a barrier
 
 

@@ -1,6 +1,6 @@
 """Who waits for whom: the wait-for graph, and the deadlocks in it.
 
-Nodes are processes and primitives; a process *holds* a lock or a semaphore
+Nodes are processes (or threads of them) and primitives; a process *holds* a lock or a semaphore
 (``Prim.holders``) and *waits for* the primitive it is blocked on
 (``Proc.waiting_on``).  A deadlock is a set of live processes each waiting for
 a lock or semaphore with no free unit whose every holder is in the set: none
@@ -19,9 +19,9 @@ HELD = ("lock", "rlock", "sem")
 
 
 class Link(NamedTuple):
-    """One process of a deadlock: what it holds that the previous one wants, and what it waits for."""
+    """One process (or thread) of a deadlock: what it holds that the previous one wants, and what it waits for."""
 
-    pid: int
+    actor: int  # a pid, or a thread's native id
     holds: str  # a primitive id
     waits: str  # a primitive id
 
@@ -36,10 +36,11 @@ def _exhausted(prim: Prim) -> bool:
 def deadlocked(model: Model) -> list[list[Link]]:
     """Every deadlock, as a cycle of links in wait order (each waits for what the next one holds)."""
     stuck: dict[int, Prim] = {}
-    for proc in model.procs.values():
-        prim = model.prims.get(proc.waiting_on) if proc.waiting_on is not None else None
-        if proc.alive and not proc.stopped and prim is not None and prim.family in HELD and _exhausted(prim):
-            stuck[proc.pid] = prim
+    for aid, actor in model.live_actors():
+        prim = model.prims.get(actor.waiting_on) if actor.waiting_on is not None else None
+        paused = model.procs[model.pid_of(aid)].stopped
+        if not paused and prim is not None and prim.family in HELD and _exhausted(prim):
+            stuck[aid] = prim
     # Let go of whoever waits for a holder outside the set: that holder may
     # still release (or, dead, is an anomaly of its own, not a cycle).
     changed = True
@@ -82,5 +83,5 @@ def cycle_lines(model: Model, cycle: list[Link]) -> list[str]:
     for i, link in enumerate(cycle):
         ring = "↺ " if not last else "╭▶ " if i == 0 else "╰─ " if i == last else "│  "
         holds, waits = model.prim_name(link.holds), model.prim_name(link.waits)
-        lines.append(ring + RING(name=model.name_of(link.pid), holds=holds, waits=waits))
+        lines.append(ring + RING(name=model.name_of(link.actor), holds=holds, waits=waits))
     return lines

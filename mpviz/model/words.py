@@ -126,6 +126,7 @@ PROC = {
     "exited_code": T("exited with code {code}", "已退出,退出码 {code}"),
     "error": T("failed: {error}", "出错:{error}"),
     "join": T("waits for {obj} (pid {child}) to end: join()", "join():等待 {obj}(pid {child})结束"),
+    "join_thread": T("waits for thread '{obj}' to end: join()", "join():等待线程 '{obj}' 结束"),
     "joined": T("{obj} ended: join() returns", "{obj} 已结束:join() 返回"),
     "join_gave_up": T("stopped waiting for {obj}", "不再等待 {obj}"),
     "prints": T("prints: ", "打印:"),
@@ -235,6 +236,8 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     if op == "error":
         return PROC["error"](error=d.get("error", ""))
     if op == "join":
+        if d.get("thread"):
+            return PROC["join_thread"](obj=obj)
         return PROC["join"](obj=lang.label(obj), child=d.get("child"))
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
@@ -249,27 +252,61 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     return None
 
 
-def describe(event: Event, obj: str | None = None) -> str | None:
+# Records not worth a line: samples, and what is said once (a site, a thread's name and end).
+UNSAID = (
+    "proc.stats",
+    "proc.stdio",
+    "proc.sleep",
+    "proc.slept",
+    "site.new",
+    "proc.thread",
+    "proc.thread_end",
+    "proc.stack",
+    "proc.stacks",
+    "proc.reaped",
+)
+# Records of a wait beginning: their line says where the wait is (``at``).
+WAITS = (
+    "lock.wait",
+    "rlock.wait",
+    "sem.wait",
+    "cond.wait",
+    "event.wait",
+    "barrier.wait",
+    "queue.put_blocked",
+    "queue.get_blocked",
+    "queue.join_wait",
+    "pipe.recv_blocked",
+    "proc.join",
+)
+AT_SITE = T("{words} at {where}", "{words}({where})")
+# Fields every operation's record may carry, about where and which thread, not what.
+_WHERE_FIELDS = {"at", "th"}
+
+
+def describe(event: Event, obj: str | None = None, where: str = "") -> str | None:
     """The event in words, or None for records not worth a line (stats samples).
 
     ``obj`` is the display name of the primitive the record is about (the
-    model's, for an id); the record's own ``obj`` if not given.
+    model's, for an id); the record's own ``obj`` if not given.  ``where``: the
+    site of the record (``prog.py:9 in f``), said for the start of a wait.
     """
-    if event.kind in ("proc.stats", "proc.stdio", "proc.sleep", "proc.slept", "proc.stack", "proc.stacks"):
+    if event.kind in UNSAID:
         return None
     name = event.obj if obj is None else obj
     words = _phrase(event, name)
     if words == "":
         return None
-    return words or f"{event.kind} {name}{_details(event.data)}"
+    words = words or f"{event.kind} {name}{_details(event.data, _WHERE_FIELDS)}"
+    return AT_SITE(words=words, where=where) if where and event.kind in WAITS else words
 
 
 WHO = 14
 
 
-def line(event: Event, t0: int, who: str, obj: str | None = None) -> str | None:
+def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "") -> str | None:
     """One log line: seconds since start, pid, actor, what happened."""
-    words = describe(event, obj)
+    words = describe(event, obj, where)
     if words is None:
         return None
     return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {lang.ljust(who, WHO)} {words}"

@@ -32,6 +32,7 @@ from mpviz.runtime import procfs, pyspy
 from mpviz.telemetry import Event, now_ns
 
 ROUND_S = 1.0
+OWN_REQUESTS = 1 << 40
 READS_PER_ROUND = 10
 # A process back in the very system calls its last read found it in is taken to wait where it
 # waited (a worker that did a job and took the next get): read again only this often.
@@ -123,8 +124,11 @@ class Attachment:
         self._every = every
         self._exe = pyspy.executable() or "py-spy"
         self._known: dict[int, Known] = {}
-        self._req = 0
+        self._req = OWN_REQUESTS  # its own reads' numbers: above any a run asks with
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a round's wait cut short: stacks were asked for, or it stops
+        self._asking = threading.Lock()
+        self._asked: list[tuple[int, int]] = []
         self._thread = threading.Thread(target=self._run, name="mpviz-attach", daemon=True)
         self._tree_changed = True
 
@@ -134,13 +138,39 @@ class Attachment:
     def stop(self) -> None:
         """Stop reading (a dump under way ends by itself, in milliseconds); the program is left as it is."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(pyspy.DUMP_TIMEOUT_S + 1)
 
+    def ask(self, pid: int, req: int) -> None:
+        """Read ``pid``'s stacks now, as the answer to request ``req`` (the stack view asks each second)."""
+        with self._asking:
+            self._asked.append((pid, req))
+        self._wake.set()
+
     def _run(self) -> None:
+        due = time.monotonic()
         while not self._stop.is_set():
-            self._post(self.round())
-            self._stop.wait(self._every)
+            if time.monotonic() >= due:
+                self._post(self.round())
+                due = time.monotonic() + self._every
+            self._post(self._answer())
+            self._wake.wait(max(0.0, due - time.monotonic()))
+            self._wake.clear()
+
+    def _answer(self) -> list[Event]:
+        """The stacks asked for, read now."""
+        with self._asking:
+            asked, self._asked = self._asked, []
+        events: list[Event] = []
+        for pid, req in asked:
+            known = self._known.get(pid)
+            if known is None or not known.started or not known.python:
+                why = "not read yet" if known is not None and known.python else "not a Python process of the program"
+                events.append(pyspy.missing(pid, req, why, now_ns()))
+            else:
+                self._look(pid, known, events, [], now_ns(), procfs.ran(pid), req)
+        return events
 
     # --- one round ---------------------------------------------------------------------------
 
@@ -200,13 +230,23 @@ class Attachment:
                 self._tree_changed = True
 
     def _look(
-        self, pid: int, known: Known, events: list[Event], starts: list[Event], began: int, ran: tuple[int, int] | None
+        self,
+        pid: int,
+        known: Known,
+        events: list[Event],
+        starts: list[Event],
+        began: int,
+        ran: tuple[int, int] | None,
+        req: int | None = None,
     ) -> None:
-        """Read the process's stacks (``ran``: how long it had run, just before); say what it does if that changed."""
+        """Read the process's stacks (``ran``: how long it had run, just before; ``req``: the request
+        they answer, else one of the attachment's own); say what it does if that changed."""
         threads: list[pyspy.Thread] = []
         t = now_ns()
         if known.python:
-            self._req += 1
+            if req is None:
+                self._req += 1
+                req = self._req
             known.read_ns = t
             known.calls = procfs.calls(pid)
             try:
@@ -216,7 +256,7 @@ class Attachment:
                     return  # gone in between: its exit comes next round
                 # An interpreter a moment old may not be readable yet: only an older one is not Python.
                 known.python = str(exc) != "not a Python process" or _age(known.proc) < YOUNG_S
-                events.append(pyspy.missing(pid, self._req, str(exc), t))
+                events.append(pyspy.missing(pid, req, str(exc), t))
             else:
                 known.ran = ran
                 if known.calls is None and threads and not any(th.active for th in threads):
@@ -227,7 +267,7 @@ class Attachment:
         if not threads:
             return
         waits = {th.stack.tid: procfs.waiting_on(pid, th.stack.tid) for th in threads if not th.active}
-        events.extend(pyspy.records(pid, self._req, threads, t, {tid: w.on for tid, w in waits.items()}))
+        events.extend(pyspy.records(pid, req or 0, threads, t, {tid: w.on for tid, w in waits.items()}))
         seen = self._seen(pid, known, threads, waits)
         if seen != known.seen:
             known.seen = seen

@@ -148,6 +148,20 @@ class Channels:
             self._outputs[fd] = output
             self._selector.register(fd, selectors.EVENT_READ, output)
 
+    def exit_told(self, pid: int) -> bool:
+        """Whether a record of ``pid``'s end came already."""
+        return pid in self._exited
+
+    def ask(self, pid: int, request: bytes) -> bool:
+        """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
+        with self._lock:
+            conns = [c for c in self._conns.values() if c.pid == pid]
+        sent = False
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                sent |= conn.sock.send(request) == len(request)
+        return sent
+
     def post(self, event: Event) -> None:
         self._inbox.append(event)
         self.wake()

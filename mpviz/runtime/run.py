@@ -21,9 +21,18 @@ from typing import Any
 from mpviz.lang import english
 from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
+from mpviz.model.stacks import stacks_wanted
 from mpviz.recording.writer import Recorder, header, open_recorder
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
+from mpviz.telemetry.reporter import stacks_request
+
+# How long a process has to answer a request for its stacks; how often look() asks one process.
+STACKS_WAIT_NS = 1_000_000_000
+LOOK_AGAIN_NS = 2_000_000_000
+NO_ANSWER = "it did not answer within a second: busy in C code that holds the GIL, or not a Python process of the run"
+PAUSED = "it is paused (SIGSTOP): a stopped process cannot answer"
+DASHBOARD = "the lesson's main part runs in the dashboard itself (its code: the lesson's lesson.py)"
 
 
 @dataclass
@@ -57,6 +66,9 @@ class Run:
         self.supervisor = Supervisor(settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here)
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
+        self._asked = 0
+        self._stacks_due: dict[int, tuple[int, int]] = {}  # request → (pid, by when it must be answered)
+        self._looked: dict[int, int] = {}  # pid → when its stacks were last asked for by look()
 
     def begin(self) -> None:
         """Start the lesson's main part (a watched program: start its main)."""
@@ -66,7 +78,55 @@ class Run:
 
     def read(self, timeout: float) -> list[Event]:
         """The records that came within ``timeout`` s, in time order (written to the recording)."""
-        return self._recorded(self.supervisor.channels.read(timeout))
+        events = self.supervisor.channels.read(timeout)
+        if self._stacks_due:
+            self._answered(events)
+        return self._recorded(events)
+
+    # --- stacks ------------------------------------------------------------------------
+
+    def ask_stacks(self, pid: int) -> None:
+        """Ask a process for every thread's stack: ``proc.stack`` records come back (or, a
+        second later, a ``proc.stacks`` record saying why none could be read)."""
+        self._asked += 1
+        req = self._asked
+        if self.supervisor.read_stacks(pid, req):
+            return  # attached: read from outside, answered within a moment
+        why = ""
+        if pid == self.supervisor.pid:
+            why = DASHBOARD
+        elif self.supervisor.paused(pid):
+            why = PAUSED
+        elif not self.supervisor.channels.ask(pid, stacks_request(req)):
+            why = NO_ANSWER
+        if why:
+            self.supervisor.channels.post(Event(now_ns(), pid, "proc.stacks", "", {"req": req, "missing": why}))
+        else:
+            self._stacks_due[req] = (pid, now_ns() + STACKS_WAIT_NS)
+
+    def look(self, model: Model, now: int | None = None) -> None:
+        """Ask for the stacks of the processes whose records do not say what they do (see
+        ``model.stacks.stacks_wanted``), each at most every ``LOOK_AGAIN_NS``."""
+        if self.cls.detaches:
+            return  # attached: every process is read from outside whenever it moved
+        now = now_ns() if now is None else now
+        for pid in stacks_wanted(model, now):
+            if pid != self.supervisor.pid and now - self._looked.get(pid, 0) >= LOOK_AGAIN_NS:
+                self._looked[pid] = now
+                self.ask_stacks(pid)
+
+    def _answered(self, events: list[Event]) -> None:
+        for event in events:
+            if event.kind == "proc.stacks":
+                req = event.data.get("req")
+                if isinstance(req, int):
+                    self._stacks_due.pop(req, None)
+        now = now_ns()
+        for req, (pid, due) in list(self._stacks_due.items()):
+            if now >= due:
+                del self._stacks_due[req]
+                why = PAUSED if self.supervisor.paused(pid) else NO_ANSWER
+                self.supervisor.channels.post(Event(now, pid, "proc.stacks", "", {"req": req, "missing": why}))
 
     def drain(self) -> list[Event]:
         """Every record already made, the ones held back for ordering included."""

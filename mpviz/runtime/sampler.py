@@ -28,8 +28,9 @@ class Sampler:
         self._rounds = 0
         # pid → (CPU seconds, when), for CPU % as a share of one core since the last sample.
         self._last: dict[int, tuple[float, float]] = {}
-        # PIDs found gone (or zombie) since the last call of ``take_gone``.
+        # PIDs found gone (or zombie) since the last call of ``take_gone``; the zombies, until reaped.
         self._gone: list[int] = []
+        self._zombies: set[int] = set()
         # pid → the figures last sent: a process whose figures did not move sends nothing
         # (most lesson processes wait most of the time; the model keeps the last figures).
         self._sent: dict[int, dict[str, object]] = {}
@@ -48,7 +49,12 @@ class Sampler:
                 with proc.oneshot():
                     status = proc.status()
                     if status == psutil.STATUS_ZOMBIE:
-                        raise psutil.ZombieProcess(pid)
+                        # Ended, not yet waited for by its parent: said once, and watched until it is.
+                        if pid not in self._zombies:
+                            self._zombies.add(pid)
+                            self._gone.append(pid)
+                            events.append(Event(t, pid, "proc.stats", "", {"status": status}))
+                        continue
                     times = proc.cpu_times()
                     cpu_s = times.user + times.system
                     ran = self._last.get(pid, (None,))[0] != cpu_s  # a first sample counts as ran
@@ -60,7 +66,11 @@ class Sampler:
                 del self._procs[pid]
                 self._last.pop(pid, None)
                 self._sent.pop(pid, None)
-                self._gone.append(pid)
+                if pid in self._zombies:
+                    self._zombies.discard(pid)
+                    events.append(Event(t, pid, "proc.reaped", "", {}))
+                else:
+                    self._gone.append(pid)
                 continue
             except OSError:  # out of file descriptors for a moment: this one waits for the next round
                 continue
@@ -79,6 +89,14 @@ class Sampler:
         if last is None or now <= last[1]:
             return 0.0
         return round(100 * (cpu_s - last[0]) / (now - last[1]), 1)
+
+    def status(self, pid: int) -> str:
+        """A tracked process's status now ("" if it is not tracked or gone)."""
+        proc = self._procs.get(pid)
+        try:
+            return proc.status() if proc is not None else ""
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return ""
 
     def take_gone(self) -> list[int]:
         gone, self._gone = self._gone, []

@@ -177,6 +177,13 @@ class Supervisor:
             self._attachment = Attachment(pid, self.channels.post_many, self.sampler.track)
         self._attachment.start()
 
+    def read_stacks(self, pid: int, req: int) -> bool:
+        """An attached process's stacks read now, as the answer to ``req``; False if nothing is attached."""
+        if self._attachment is None:
+            return False
+        self._attachment.ask(pid, req)
+        return True
+
     def write_stdin(self, line: str) -> None:
         main = self._program
         if main is None or main.stdin is None:
@@ -258,9 +265,14 @@ class Supervisor:
             for pid in self.sampler.take_gone():
                 if pid in self.grandchildren:
                     self.grandchildren.discard(pid)
-                    self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+                    if not self.channels.exit_told(pid):
+                        self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
 
     # --- signals -------------------------------------------------------------
+
+    def paused(self, pid: int) -> bool:
+        """Is ``pid`` stopped (SIGSTOP), as the kernel says?"""
+        return self.sampler.status(pid) == "stopped"
 
     def pids(self) -> list[int]:
         return [pid for pid in list(self.children) if self.alive(pid)] + sorted(self.grandchildren)

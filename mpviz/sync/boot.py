@@ -108,7 +108,13 @@ def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(line_buffering=True)
     install_reporter(connection)
+    # Its stacks when the dashboard asks; its end when the dashboard dies.
+    connection.serve(_orphaned)
     return connection
+
+
+def _orphaned() -> None:
+    os._exit(ORPHAN_EXIT)
 
 
 def _start_watchdog(parent_sentinel: int | None, spawned: bool) -> None:

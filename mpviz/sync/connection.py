@@ -14,7 +14,8 @@ from typing import Any
 
 from mpviz.sync.base import GLANCE, item_text, readable
 from mpviz.sync.naming import new_prim
-from mpviz.telemetry import emit, now_ns
+from mpviz.sync.sites import say
+from mpviz.telemetry import now_ns
 
 # What a record shows of a message sent as bytes.
 _BYTES_SHOWN = 64
@@ -33,36 +34,36 @@ class Connection(connection.Connection):
     def send(self, obj: Any) -> None:
         t = now_ns()
         super().send(obj)
-        emit("pipe.send", self.id, {"end": self.end, "item": item_text(obj)}, t_ns=t)
+        say("pipe.send", self.id, {"end": self.end, "item": item_text(obj)}, t_ns=t)
 
     def send_bytes(self, buf: Any, offset: int = 0, size: int | None = None) -> None:
         t = now_ns()
         super().send_bytes(buf, offset, size)
-        emit("pipe.send", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))}, t_ns=t)
+        say("pipe.send", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))}, t_ns=t)
 
     def _wait_for_data(self) -> None:
         """Report a receive that has to wait (multiprocessing's errors for a closed or write-only end stand)."""
         self._check_closed()  # multiprocessing's checks, and its errors
         self._check_readable()
         if not readable(self.fileno(), GLANCE):
-            emit("pipe.recv_blocked", self.id, {"end": self.end})
+            say("pipe.recv_blocked", self.id, {"end": self.end})
 
     def recv(self) -> Any:
         self._wait_for_data()
         obj = super().recv()
-        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(obj)})
+        say("pipe.recv", self.id, {"end": self.end, "item": item_text(obj)})
         return obj
 
     def recv_bytes(self, maxlength: int | None = None) -> bytes:
         self._wait_for_data()
         data = super().recv_bytes(maxlength)
-        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(data[:_BYTES_SHOWN])})
+        say("pipe.recv", self.id, {"end": self.end, "item": item_text(data[:_BYTES_SHOWN])})
         return data
 
     def recv_bytes_into(self, buf: Any, offset: int = 0) -> int:
         self._wait_for_data()
         size = super().recv_bytes_into(buf, offset)
-        emit("pipe.recv", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))})
+        say("pipe.recv", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))})
         return size
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from mpviz.sync.base import plain
 from mpviz.sync.locks import RLock
 from mpviz.sync.naming import announce, name_and_site, new_prim
-from mpviz.telemetry import emit, now_ns
+from mpviz.sync.sites import say
+from mpviz.telemetry import now_ns
 
 
 class Condition(synchronize.Condition):
@@ -40,20 +41,20 @@ class Condition(synchronize.Condition):
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._lock._semlock._is_mine():  # else multiprocessing's AssertionError, and nothing happened
-            emit("cond.wait", self.id, {"lock": self._lock_id})
+            say("cond.wait", self.id, {"lock": self._lock_id})
         woke = super().wait(timeout)
-        emit("cond.woke" if woke else "cond.timeout", self.id)
+        say("cond.woke" if woke else "cond.timeout", self.id)
         return woke
 
     def notify(self, n: int = 1) -> None:
         t = now_ns()
         super().notify(n)
-        emit("cond.notify", self.id, {"n": n}, t_ns=t)
+        say("cond.notify", self.id, {"n": n}, t_ns=t)
 
     def notify_all(self) -> None:
         t = now_ns()
         super().notify(sys.maxsize)
-        emit("cond.notify_all", self.id, t_ns=t)
+        say("cond.notify_all", self.id, t_ns=t)
 
     # multiprocessing's state, and ours beside it.
     def __getstate__(self) -> Any:
@@ -78,22 +79,22 @@ class Event(synchronize.Event):
     def set(self) -> None:
         t = now_ns()
         super().set()
-        emit("event.set", self.id, t_ns=t)
+        say("event.set", self.id, t_ns=t)
 
     def clear(self) -> None:
         t = now_ns()
         super().clear()
-        emit("event.clear", self.id, t_ns=t)
+        say("event.clear", self.id, t_ns=t)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self.is_set():
-            emit("event.woke", self.id, {"waited": False})
+            say("event.woke", self.id, {"waited": False})
             return True
-        emit("event.wait", self.id)
+        say("event.wait", self.id)
         if super().wait(timeout):
-            emit("event.woke", self.id, {"waited": True})
+            say("event.woke", self.id, {"waited": True})
             return True
-        emit("event.timeout", self.id)
+        say("event.timeout", self.id)
         return False
 
 
@@ -125,26 +126,26 @@ class Barrier(synchronize.Barrier):
         # threading.Barrier.wait calls this holding the lock, just before it
         # counts the caller in: the one moment the count is exact.
         super()._enter()  # type: ignore[misc]  # threading.Barrier's, missing from typeshed
-        emit("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
+        say("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
 
     def wait(self, timeout: float | None = None) -> int:
         try:
             index = super().wait(timeout)
         except threading.BrokenBarrierError:
-            emit("barrier.broken", self.id)
+            say("barrier.broken", self.id)
             raise
-        emit("barrier.pass", self.id, {"index": index})
+        say("barrier.pass", self.id, {"index": index})
         return index
 
     def abort(self) -> None:
         t = now_ns()
         super().abort()
-        emit("barrier.abort", self.id, t_ns=t)
+        say("barrier.abort", self.id, t_ns=t)
 
     def reset(self) -> None:
         t = now_ns()
         super().reset()
-        emit("barrier.reset", self.id, t_ns=t)
+        say("barrier.reset", self.id, t_ns=t)
 
     def __getstate__(self) -> Any:
         return (super().__getstate__(), self.id, self.name)

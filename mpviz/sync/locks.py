@@ -13,7 +13,8 @@ from multiprocessing import synchronize
 from typing import Any
 
 from mpviz.sync.naming import new_prim
-from mpviz.telemetry import emit, now_ns
+from mpviz.sync.sites import say
+from mpviz.telemetry import now_ns
 
 
 class _Reporting(synchronize.SemLock):
@@ -40,21 +41,21 @@ class _Reporting(synchronize.SemLock):
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         if self._semlock.acquire(False):
-            emit(f"{self.family}.acquired", self.id, self._facts())
+            say(f"{self.family}.acquired", self.id, self._facts())
             return True
         if not block:
             return False
-        emit(f"{self.family}.wait", self.id, self._facts())
+        say(f"{self.family}.wait", self.id, self._facts())
         if self._semlock.acquire(True, timeout):
-            emit(f"{self.family}.acquired", self.id, self._facts())
+            say(f"{self.family}.acquired", self.id, self._facts())
             return True
-        emit(f"{self.family}.timeout", self.id, self._facts())
+        say(f"{self.family}.timeout", self.id, self._facts())
         return False
 
     def release(self) -> None:
         t = now_ns()
         self._semlock.release()
-        emit(f"{self.family}.released", self.id, self._facts(), t_ns=t)
+        say(f"{self.family}.released", self.id, self._facts(), t_ns=t)
 
     def __enter__(self) -> bool:
         return self.acquire()

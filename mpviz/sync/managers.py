@@ -17,7 +17,8 @@ from multiprocessing import managers
 from typing import Any
 
 from mpviz.sync.naming import new_prim
-from mpviz.telemetry import emit, now_ns
+from mpviz.sync.sites import say
+from mpviz.telemetry import now_ns
 
 
 class SyncManager(managers.SyncManager):
@@ -60,7 +61,7 @@ class _Reporting(managers.BaseProxy):
     def _callmethod(self, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
         t = now_ns()
         result = super()._callmethod(methodname, args, kwds or {})
-        emit("manager.call", self._mpviz_manager, {"typeid": self._token.typeid, "method": methodname}, t_ns=t)
+        say("manager.call", self._mpviz_manager, {"typeid": self._token.typeid, "method": methodname}, t_ns=t)
         return result
 
 

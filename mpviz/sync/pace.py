@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mpviz.telemetry import emit
+from mpviz.sync.sites import say
 
 
 @dataclass
@@ -44,10 +44,10 @@ def sleep(seconds: float) -> None:
     remaining = float(seconds)
     if remaining <= 0:
         return
-    emit("proc.sleep", "", {"s": remaining})
+    say("proc.sleep", "", {"s": remaining})
     while remaining > 0:
         speed = current.factor()
         step = min(remaining / speed, _SLEEP_STEP)
         time.sleep(step)
         remaining -= step * speed
-    emit("proc.slept")
+    say("proc.slept")

@@ -15,6 +15,7 @@ from multiprocessing import pool
 from typing import Any
 
 from mpviz.sync.naming import announce, name_and_site
+from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
 
 
@@ -39,7 +40,7 @@ class _Traffic:
             self._items[task[0], task[1]] = facts["n"]
             t = now_ns()
             send(task)
-            emit("pool.task", self.id, facts, t_ns=t)
+            say("pool.task", self.id, facts, t_ns=t)
 
         return put
 

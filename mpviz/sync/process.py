@@ -30,6 +30,7 @@ from typing import Any
 from mpviz.sync import boot
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
+from mpviz.sync.sites import say, site
 from mpviz.telemetry import emit, short
 
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
@@ -55,6 +56,7 @@ class BaseProcess(process.BaseProcess):
 
     _mpviz: Launch | None = None
     _mpviz_exit: _Exit | None = None
+    _mpviz_reaped = False
     # multiprocessing's
     _name: str
     _popen: Any
@@ -110,7 +112,11 @@ class BaseProcess(process.BaseProcess):
         super().start()
         pid = self.pid
         assert pid is not None and launch.label is not None
-        emit("proc.spawn", launch.label, {"role": launch.role, "label": launch.label, "ppid": os.getpid()}, pid=pid)
+        facts = {"role": launch.role, "label": launch.label, "ppid": os.getpid()}
+        site_id = site()
+        if site_id:
+            facts["at"] = site_id  # the line that started it
+        emit("proc.spawn", launch.label, facts, pid=pid)
         if launch.watch_exit:
             self._mpviz_exit = _Exit(pid, launch.label)
             watcher = threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True)
@@ -125,13 +131,26 @@ class BaseProcess(process.BaseProcess):
         waits = launch is not None and timeout != 0 and self._popen is not None and self._popen.poll() is None
         label = str(launch.label) if launch is not None else self.name
         if waits:
-            emit("proc.join", label, {"child": self.pid})
+            say("proc.join", label, {"child": self.pid})
         super().join(timeout)
         code = None if self._popen is None else self._popen.returncode
         if waits:
-            emit("proc.joined", label, {"child": self.pid, "ended": code is not None})
+            say("proc.joined", label, {"child": self.pid, "ended": code is not None})
         if self._mpviz_exit is not None and code is not None and code < 0:
             self._mpviz_exit.say(code)
+        self._reaped(label)
+
+    def is_alive(self) -> bool:
+        alive = super().is_alive()  # (it waits for the child if it ended: a zombie no more)
+        if not alive:
+            self._reaped(str(self._mpviz.label) if self._mpviz is not None else self.name)
+        return alive
+
+    def _reaped(self, label: str) -> None:
+        """Say, once, that this process waited for its ended child (which is a zombie until then)."""
+        if self._popen is not None and self._popen.returncode is not None and not self._mpviz_reaped:
+            self._mpviz_reaped = True
+            emit("proc.reaped", label, pid=self.pid)
 
     # --- in the child -------------------------------------------------------
 

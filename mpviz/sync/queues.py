@@ -14,7 +14,8 @@ from typing import Any
 
 from mpviz.sync.base import GLANCE, item_text, plain, readable
 from mpviz.sync.naming import new_prim
-from mpviz.telemetry import emit, now_ns
+from mpviz.sync.sites import say
+from mpviz.telemetry import now_ns
 
 
 def _item(obj: object) -> dict[str, Any]:
@@ -52,14 +53,14 @@ class Queue(_Named, queues.Queue):
         except queue.Full:
             if not block:
                 raise
-            emit("queue.put_blocked", self.id, {"item": item_text(obj)})
+            say("queue.put_blocked", self.id, {"item": item_text(obj)})
             try:
                 t = now_ns()
                 super().put(obj, True, timeout)
             except queue.Full:
-                emit("queue.timeout", self.id, {"op": "put"})
+                say("queue.timeout", self.id, {"op": "put"})
                 raise
-        emit("queue.put", self.id, _item(obj), t_ns=t)
+        say("queue.put", self.id, _item(obj), t_ns=t)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         if not block:
@@ -71,13 +72,13 @@ class Queue(_Named, queues.Queue):
             if readable(self._reader.fileno(), glance):
                 obj = super().get(True, timeout)
             else:
-                emit("queue.get_blocked", self.id)
+                say("queue.get_blocked", self.id)
                 try:
                     obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
                 except queue.Empty:
-                    emit("queue.timeout", self.id, {"op": "get"})
+                    say("queue.timeout", self.id, {"op": "get"})
                     raise
-        emit("queue.get", self.id, _item(obj))
+        say("queue.get", self.id, _item(obj))
         return obj
 
 
@@ -87,12 +88,12 @@ class JoinableQueue(Queue, queues.JoinableQueue):
     def task_done(self) -> None:
         t = now_ns()
         super().task_done()
-        emit("queue.task_done", self.id, t_ns=t)
+        say("queue.task_done", self.id, t_ns=t)
 
     def join(self) -> None:
-        emit("queue.join_wait", self.id)
+        say("queue.join_wait", self.id)
         super().join()
-        emit("queue.joined", self.id)
+        say("queue.joined", self.id)
 
 
 class SimpleQueue(_Named, queues.SimpleQueue):
@@ -107,11 +108,11 @@ class SimpleQueue(_Named, queues.SimpleQueue):
     def put(self, obj: Any) -> None:
         t = now_ns()
         super().put(obj)
-        emit("queue.put", self.id, _item(obj), t_ns=t)
+        say("queue.put", self.id, _item(obj), t_ns=t)
 
     def get(self) -> Any:
         if not readable(self._reader.fileno(), 0):
-            emit("queue.get_blocked", self.id)
+            say("queue.get_blocked", self.id)
         obj = super().get()
-        emit("queue.get", self.id, _item(obj))
+        say("queue.get", self.id, _item(obj))
         return obj

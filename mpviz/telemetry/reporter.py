@@ -16,10 +16,23 @@ import contextlib
 import os
 import select
 import socket
+import struct
 import threading
+from collections.abc import Callable
 
 from mpviz.telemetry.record import Event, now_ns
+from mpviz.telemetry.stacks import report_stacks
 from mpviz.telemetry.wire import frame, frames
+
+# What the dashboard asks of a process, on its connection: an op byte and a request number.
+_REQUEST = struct.Struct("!cI")
+STACKS = b"S"
+
+
+def stacks_request(req: int) -> bytes:
+    """The dashboard's request for a process's stacks (answered with ``proc.stack`` records)."""
+    return _REQUEST.pack(STACKS, req)
+
 
 # Where a process sends its records: the dashboard's socket, named in the
 # environment of a watched program (a lesson's processes get it in their config).
@@ -157,22 +170,32 @@ class SocketReporter:
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
 
-    def wait_hang_up(self) -> None:
-        """Block until the dashboard closes its end (it died): the watchdog's wait."""
-        sock = self._sock
+    def serve(self, on_hang_up: Callable[[], None]) -> None:
+        """Answer the dashboard on this connection, in a thread of its own: a stack request
+        (``S`` and a request number) is answered with this process's stacks; the dashboard
+        closing its end (it died) calls ``on_hang_up``.  A descriptor the process itself closed
+        (``os.closerange``) only ends the answering."""
+        threading.Thread(target=self._serve, args=(self._sock, on_hang_up), name="mpviz-control", daemon=True).start()
+
+    def _serve(self, sock: socket.socket, on_hang_up: Callable[[], None]) -> None:
+        pending = b""
         while True:
             try:
-                readable, _, _ = select.select([sock], [], [])
+                select.select([sock], [], [])
+                chunk = sock.recv(256)
+            except BlockingIOError:
+                continue
             except (OSError, ValueError):
-                return  # closed here
-            if readable:
-                try:
-                    if not sock.recv(1, socket.MSG_PEEK):
-                        return
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    return
+                return  # closed here, not by the dashboard
+            if not chunk:
+                on_hang_up()
+                return
+            pending += chunk
+            while len(pending) >= _REQUEST.size:
+                op, req = _REQUEST.unpack_from(pending)
+                pending = pending[_REQUEST.size :]
+                if op == STACKS:
+                    report_stacks(req)
 
     def forked(self) -> None:
         """In a child just forked: forget the parent's connection (without closing the parent's end).

@@ -33,6 +33,11 @@ KEYS = {
     "waits": T("Waits", "等待图"),
     "waits_tip": T("the wait-for graph: who holds what, who waits, deadlocks", "等待图:谁持有什么,谁在等,死锁"),
     "stats": T("Stats", "统计"),
+    "stacks": T("Stacks", "调用栈"),
+    "stacks_tip": T(
+        "the selected process's Python stacks, every thread, innermost last (d again: read them again)",
+        "选中进程的 Python 调用栈,每个线程,最内层在最后(再按 d:重新读取)",
+    ),
     "stats_tip": T("contention: waits and holds, each process's time", "争用:等待与持有,每个进程的时间"),
     "seek": T("Seek", "跳转"),
     "seek_tip": T("replay: back or on 1 s", "回放:后退或前进 1 秒"),
@@ -78,6 +83,7 @@ def common_keys() -> list[BindingType]:
         Binding("n", "step", str(KEYS["step"])),
         Binding("w", "view('graph')", str(KEYS["waits"]), tooltip=str(KEYS["waits_tip"])),
         Binding("s", "view('contention')", str(KEYS["stats"]), tooltip=str(KEYS["stats_tip"])),
+        Binding("d", "stacks", str(KEYS["stacks"]), tooltip=str(KEYS["stacks_tip"])),
         # A replay's scrubber, before the process table's own keys (in a replay only).
         Binding("left", "seek(-1)", str(KEYS["seek"]), key_display="←/→", priority=True, tooltip=str(KEYS["seek_tip"])),
         Binding("right", "seek(1)", str(KEYS["on1"]), show=False, priority=True),

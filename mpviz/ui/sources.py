@@ -33,6 +33,14 @@ class Controls(Protocol):
 
     def signal_all(self, sig: signal.Signals) -> int: ...
 
+    def ask_stacks(self, pid: int) -> None:
+        """Ask a process for its stacks (they come back as records)."""
+        ...
+
+    def look(self, model: Model, now: int | None = None) -> None:
+        """Ask for the stacks of processes whose records do not say what they do."""
+        ...
+
     @property
     def record_error(self) -> str: ...
 

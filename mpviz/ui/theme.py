@@ -14,6 +14,7 @@ PHASE_STYLE = {
     Phase.HOLDING: "bold green3",
     Phase.STOPPED: "bold magenta",
     Phase.EXITED: "grey50",
+    Phase.SLEEPING: "steel_blue",
 }
 
 PHASE_GLYPH = {
@@ -23,6 +24,7 @@ PHASE_GLYPH = {
     Phase.HOLDING: "█",
     Phase.STOPPED: "▚",
     Phase.EXITED: " ",
+    Phase.SLEEPING: "╌",
 }
 
 PHASE_WORDS = {
@@ -32,6 +34,7 @@ PHASE_WORDS = {
     Phase.HOLDING: T("holding", "持有"),
     Phase.STOPPED: T("paused", "暂停"),
     Phase.EXITED: T("exited", "已退出"),
+    Phase.SLEEPING: T("sleeping", "睡眠"),
 }
 
 # psutil's words for a process's status, and the table's own (``lang.words_for`` gives them).

@@ -45,6 +45,22 @@ HOME = [
 PROGRAMS = [
     Picture("ktv-program", "ktv-program", 1.5, (120, 40), (), "mpviz ktv.py: the tutorial's own program, watched"),
     Picture("ktv-program-80x24", "ktv-program", 1.5, (80, 24), (), "the same at 80×24"),
+    Picture(
+        "where-stacks",
+        "unfed-consumer",
+        1.74,
+        (120, 40),
+        ("down", "d"),
+        "d: the consumer's stack, innermost last; its line, and what it waits in",
+    ),
+    Picture(
+        "where-graph",
+        "unfed-consumer",
+        1.74,
+        (120, 40),
+        ("w",),
+        "w: the wait-for graph of the same moment: main joins the consumer, the consumer waits on 'inbox'",
+    ),
 ]
 
 # An attached program (tests/programs/service.py): a tree, each process's last minute, a spike scrubbed back to.

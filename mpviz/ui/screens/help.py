@@ -16,8 +16,9 @@ LEGEND = T(
 | on the timeline | means |
 |---|---|
 | `━━` blue | running: doing its own work |
+| `╌╌` steel blue | sleeping (`time.sleep`) |
 | `██` green | holding a lock or semaphore |
-| `▒▒` red | blocked: waiting for a lock, a semaphore, an event, a queue or a pipe |
+| `▒▒` red | blocked: waiting for a lock, a semaphore, an event, a queue, a pipe, a join — or, as its stack says, in a socket or a C call |
 | `▚▚` magenta | paused (SIGSTOP) |
 | `··` grey | starting up |
 """,
@@ -25,8 +26,9 @@ LEGEND = T(
 | 时间线上 | 意思 |
 |---|---|
 | `━━` 蓝 | 运行:在做自己的事 |
+| `╌╌` 钢蓝 | 睡眠(`time.sleep`)|
 | `██` 绿 | 持有一把锁或一个信号量 |
-| `▒▒` 红 | 阻塞:在等锁、信号量、事件、队列或管道 |
+| `▒▒` 红 | 阻塞:在等锁、信号量、事件、队列、管道、join——或者(看调用栈)在 socket 或 C 调用里 |
 | `▚▚` 品红 | 暂停(SIGSTOP) |
 | `··` 灰 | 启动中 |
 """,

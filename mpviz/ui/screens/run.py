@@ -44,6 +44,7 @@ from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.program_panel import ProgramInput
+from mpviz.ui.widgets.stack_view import StackView
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
@@ -86,6 +87,7 @@ SAY = {
     "no_samples": T(
         "This process has used no CPU so far: no spike to go back to.", "这个进程到现在没用过 CPU:没有峰值可回去。"
     ),
+    "stacks": T("Stacks of the selected process (d: back to the timeline)", "选中进程的调用栈(d:回到时间线)"),
 }
 
 
@@ -121,6 +123,7 @@ class RunScreen(Screen):
                 yield Timeline(id="timeline")
                 yield WaitGraph(id="graph")
                 yield ContentionView(id="contention")
+                yield StackView(id="stacks")
         with Horizontal(id="bottom"):
             if self.lesson.printed:
                 with Vertical(id="printed"):
@@ -143,6 +146,7 @@ class RunScreen(Screen):
         self.query_one("#log").border_title = str(SAY["events"])
         self.query_one("#graph").border_title = str(SAY["graph"])
         self.query_one("#contention").border_title = str(SAY["contention"])
+        self.query_one("#stacks").border_title = str(SAY["stacks"])
         self.query_one("#details").border_title = str(SAY["selected"])
         if lesson.printed:
             self.query_one("#printed").border_title = str(SAY["printed"])
@@ -225,6 +229,11 @@ class RunScreen(Screen):
             self._refresh_timer = self.set_timer(self._pace.wait(time.monotonic(), at_least), self._refresh_now)
 
     def _tick(self) -> None:
+        """Once a second: what time moves, and (live) what only stacks can tell."""
+        controls = self.source.controls
+        if controls is not None:
+            controls.look(self.model, self.source.now_ns())
+            self._ask_stacks()
         if time.monotonic() - self._pace.refreshed_at >= 0.9:
             self.refresh_views()
 
@@ -265,6 +274,9 @@ class RunScreen(Screen):
             self.query_one(WaitGraph).present(self.model, now, str(self.lesson.unseen))
         elif shown == "contention":
             self.query_one(ContentionView).present(self.model, now)
+        elif shown == "stacks":
+            pid = self.query_one(ProcessTable).selected_pid
+            self.query_one(StackView).present(self.model, pid, now, asked=self.source.controls is not None)
         else:
             self.query_one(Timeline).sync(self.model, now)
 
@@ -329,6 +341,9 @@ class RunScreen(Screen):
     @on(ProcessTable.Highlighted)
     def _row_highlighted(self, event: ProcessTable.Highlighted) -> None:
         self.query_one(Details).present(self.model, event.pid, self.source.now_ns())
+        self._ask_stacks()
+        if self.query_one(ContentSwitcher).current == "stacks":
+            self._sync_view(self.source.now_ns())
 
     # --- keys ----------------------------------------------------------------------
 
@@ -494,6 +509,20 @@ class RunScreen(Screen):
             self.refresh_views()
         else:
             self._show_status(self.source.now_ns())
+
+    def action_stacks(self) -> None:
+        """Show the selected process's stacks (live: asked for now, and again each second), or the timeline again."""
+        self.action_view("stacks")
+        self._ask_stacks()
+
+    def _ask_stacks(self) -> None:
+        """Live, with the stacks shown: ask the selected process for them."""
+        if self.query_one(ContentSwitcher).current != "stacks" or self.source.controls is None:
+            return
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        if proc is not None and proc.alive:
+            self.source.controls.ask_stacks(proc.pid)
 
     def action_view(self, name: str) -> None:
         """Show ``name`` beside the picture, or the timeline again if it is shown."""

@@ -27,6 +27,7 @@ ACTIVITY_STYLE = {
     Activity.QUEUE: ("▒", "dark_orange"),
     Activity.EVENT: ("▒", "gold1"),
     Activity.SLEEPING: ("░", "grey62"),
+    Activity.ELSEWHERE: ("▒", "orchid"),
     Activity.OTHER: ("·", "grey50"),
 }
 NAME = 14
@@ -52,6 +53,7 @@ LEGEND = {
     Activity.QUEUE: T("queue", "队列"),
     Activity.EVENT: T("event", "事件"),
     Activity.SLEEPING: T("sleeping", "睡眠"),
+    Activity.ELSEWHERE: T("elsewhere", "别处等待"),
     Activity.OTHER: T("other", "其他"),
 }
 

@@ -68,7 +68,7 @@ class Details(TextView):
             text.append(", ".join(f"'{model.prim_name(n)}'" for n in proc.holds))
         spent = [
             (phase, proc.time_in(phase, now_ns))
-            for phase in (Phase.RUNNING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED)
+            for phase in (Phase.RUNNING, Phase.SLEEPING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED)
         ]
         if any(ns for _, ns in spent):
             text.append(heading("time"), style="dim")

@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from mpviz.lang import T, words_for
 from mpviz.model import Model, Phase, Proc
+from mpviz.model.state import Thread
 from mpviz.ui.messages import SeekTo
 from mpviz.ui.theme import PHASE_STYLE, STATUS, duration, megabytes
 from mpviz.ui.widgets import history
@@ -59,6 +60,22 @@ Row = tuple[str, ...]
 _PHASE_STYLES = {phase.value: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 
 
+def thread_row(model: Model, thread: Thread, now_ns: int, lines: str = "") -> Row:
+    """A thread that waits or holds something, under its process (``lines``: the tree's lines
+    of its process's children): its native id, its name, its state."""
+    holds = ", ".join(model.prim_name(i) for i in thread.holds)
+    who = lines + "↳ " + thread.label
+    since = duration(now_ns - thread.since_ns)
+    return (str(thread.tid), who, thread.state, since, holds, "", "", "", "", "", "", thread.phase.value)
+
+
+def shown_threads(proc: Proc) -> list[int]:
+    """The threads of a live process that have a row: those that wait for (or in) or hold something."""
+    if not proc.alive:
+        return []
+    return [tid for tid, t in proc.threads.items() if (t.blocked or t.holds or t.elsewhere) and not t.ended]
+
+
 def row_of(model: Model, proc: Proc, now_ns: int, branch: Branch | None = None, under: list[Proc] | None = None) -> Row:
     """A process's row; in a tree, its ``branch`` (tree lines, fold mark); folded, the figures of
     every living process ``under`` its row added up."""
@@ -67,7 +84,7 @@ def row_of(model: Model, proc: Proc, now_ns: int, branch: Branch | None = None, 
     stats = proc.stats
     group = under or [proc]
     if not proc.alive:
-        status = words_for("exited", STATUS)
+        status = words_for("zombie" if proc.zombie else "exited", STATUS)
     else:
         status = words_for("stopped" if proc.stopped else stats.status, STATUS) if stats is not None else ""
     live = [p.stats for p in group if p.alive and p.stats is not None]
@@ -136,7 +153,9 @@ class ProcessTable(SteadyScrollView, can_focus=True):
     by CPU, state or PID, or filtered by name, the rows are a flat list.
     Exited processes come after the living (unless a living one is under
     them), folded into one line when all rows would not fit (``h`` shows or
-    folds them).
+    folds them).  A thread that waits for or holds something has a row of
+    its own under its process, keyed by its native id (never a pid of another
+    process: Linux numbers threads and processes from one space).
     """
 
     DEFAULT_CSS = """
@@ -180,6 +199,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._strips: dict[int, Strip] = {}
         self._alive: dict[int, bool] = {}
         self._cpu: dict[int, float] = {}
+        self._threads: dict[int, list[int]] = {}  # pid → its threads that have a row, in order
         self._folded = 0
         self._arranged = 0  # how many processes the order knows
         self._model: Model | None = None
@@ -208,6 +228,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
+            moved |= self._sync_threads(model, proc, now_ns)
             cpu = proc.stats.cpu if proc.stats and proc.alive else 0.0
             if self._alive.get(pid) != proc.alive or (self.sort == "cpu" and self._cpu.get(pid) != cpu):
                 moved = True
@@ -228,11 +249,33 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         if moved or len(self._alive) != self._arranged:
             self.order_rows()
 
+    def _sync_threads(self, model: Model, proc: Proc, now_ns: int) -> bool:
+        """The rows of a process's threads up to date; True if which threads have one changed."""
+        threads = shown_threads(proc)
+        before = self._threads.get(proc.pid, [])
+        if threads != before:
+            self._threads[proc.pid] = threads
+            for tid in set(before) - set(threads):
+                self._rows.pop(tid, None)
+                self._strips.pop(tid, None)
+        branch = self._branches.get(proc.pid)
+        lines = _children_lines(branch) if branch is not None else ""
+        for tid in threads:
+            row = thread_row(model, proc.threads[tid], now_ns, lines)
+            if self._rows.get(tid) != row:
+                self._rows[tid] = row
+                self._strips.pop(tid, None)
+                if tid in self._index:
+                    self.refresh_line(self._index[tid] + 1)
+        return threads != before
+
     def _remake(self, pid: int) -> bool:
         """Make the row of ``pid`` (its process in the last synced model) again; True if it changed."""
         model = self._model
         assert model is not None
         self._stale.discard(pid)
+        if pid not in model.procs:
+            return False  # a thread's row: made with its process's
         branch = self._branches.get(pid)
         under = None
         if branch is not None and branch.mark == SHUT:
@@ -319,6 +362,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         else:
             order = live + gone
             self._folded = 0
+        order = [key for pid in order for key in (pid, *self._threads.get(pid, ()))]
         if order != self._order or redraw:
             self._order = order
             self._index = {pid: i for i, pid in enumerate(order) if pid != FOLD}
@@ -354,16 +398,19 @@ class ProcessTable(SteadyScrollView, can_focus=True):
     def reset(self) -> None:
         """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
         self._order, self._index, self._rows, self._strips = [], {}, {}, {}
-        self._branches, self._under, self._folded_into = {}, {}, {}
+        self._branches, self._under, self._folded_into, self._threads = {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
         self._stale = set()
         self.refresh()
 
     @property
     def selected_pid(self) -> int | None:
+        """The process of the row under the cursor (a thread's row: its process)."""
         if 0 <= self.cursor < len(self._order):
-            pid = self._order[self.cursor]
-            return None if pid == FOLD else pid
+            key = self._order[self.cursor]
+            if key == FOLD:
+                return None
+            return self._model.pid_of(key) if self._model is not None else key
         return None
 
     # --- drawing --------------------------------------------------------------------
@@ -448,8 +495,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             return
         self.cursor = index
         pid = self._order[index]
-        if pid == FOLD or self._model is None:
-            return
+        if pid == FOLD or self._model is None or pid not in self._model.procs:
+            return  # the exited's line, or a thread's row
         key, offset = self._column_at(at.x + self.scroll_offset.x)
         branch = self._branches.get(pid)
         if key == "who" and branch is not None and branch.mark and len(branch.lines) <= offset < len(branch.prefix):
@@ -467,6 +514,13 @@ class ProcessTable(SteadyScrollView, can_focus=True):
                 return key, x - left
             left += width + GAP
         return "", 0
+
+
+def _children_lines(branch: Branch) -> str:
+    """The tree's lines before the rows under a process: its own, each turned into a line going on."""
+    if not branch.lines:
+        return ""
+    return branch.lines[:-2] + ("│ " if branch.lines.endswith("├ ") else "  ")
 
 
 _INDEX = {key: i for i, (key, _, _, _) in enumerate(COLUMNS)}

@@ -166,7 +166,7 @@ class Timeline(SteadyScrollView):
 
     def _legend(self, width: int) -> Strip:
         segments = []
-        for phase in (Phase.RUNNING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED):
+        for phase in (Phase.RUNNING, Phase.SLEEPING, Phase.HOLDING, Phase.BLOCKED, Phase.STOPPED):
             segments += [Segment(PHASE_GLYPH[phase] * 2, _STYLES[phase]), Segment(f" {PHASE_WORDS[phase]}  ", _DIM)]
         return Strip(segments).crop(0, width).extend_cell_length(width)
 

@@ -1,0 +1,130 @@
+"""Where in the user's code each operation is made, and by which thread.
+
+Every record of an operation (acquire, release, wait, put, get, send, recv,
+join, start, sleep …) carries:
+
+* ``at`` — the id of its *site*: the first frame outside mpviz's machinery
+  (sync, telemetry, the injection, the runtime) and the standard library —
+  the user's line, or a lesson's worker code.  A site is said once per
+  process (``site.new``: file, line, function, that line's source), then
+  named by its id; the lookup is cached per code object and line, so an
+  operation pays for a dictionary lookup and a short walk up the stack;
+* ``th`` — the native id of the thread that made it, unless it is the main
+  thread (whose id is the pid).  A thread's first record is preceded by
+  ``proc.thread`` with its name, and its end is said (``proc.thread_end``)
+  by an object only that thread holds, dropped when the thread ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import os
+import sys
+import threading
+from types import CodeType, FrameType
+from typing import Any
+
+from mpviz.telemetry import emit, short
+from mpviz.telemetry.stacks import MACHINERY
+
+_STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
+_PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
+
+_skipped: dict[str, bool] = {}
+_sites: dict[tuple[CodeType, int], str] = {}
+_serial = itertools.count(1)
+_named: set[int] = set()  # threads of this process that said their name
+_ours: set[int] = set()  # mpviz's own threads of this process
+# The names of mpviz's own threads ("mpviz-main" runs a lesson's main part): never shown as threads.
+MPVIZ_THREADS = "mpviz-"
+_mine = threading.local()  # what each thread that said its name holds until it ends
+
+
+class _Ending:
+    """Held by one thread alone (``_mine``): the thread's end drops it, and it says so."""
+
+    def __init__(self, tid: int) -> None:
+        self.tid = tid
+
+    def __del__(self) -> None:
+        if self.tid:  # (0: a forked child's, where the thread is the main one now)
+            _named.discard(self.tid)
+            emit("proc.thread_end", "", {"th": self.tid})
+
+
+def in_machinery(filename: str) -> bool:
+    """Is this file mpviz's machinery or the standard library's (never an operation's site)?"""
+    skip = _skipped.get(filename)
+    if skip is None:
+        skip = _skipped[filename] = (
+            filename.startswith(MACHINERY)
+            or (filename.startswith(_STDLIB) and not filename.startswith(_PACKAGES))
+            or filename.startswith("<frozen")
+        )
+    return skip
+
+
+def user_frame(depth: int = 1) -> FrameType | None:
+    """The first frame, from ``depth`` up, outside mpviz's machinery and the standard library."""
+    try:
+        frame: FrameType | None = sys._getframe(depth)
+    except ValueError:
+        return None
+    while frame is not None and in_machinery(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def site(depth: int = 1) -> str:
+    """The id of the site of the operation being made ("" if it has none), said once per process."""
+    frame = user_frame(depth)
+    if frame is None:
+        return ""
+    code, line = frame.f_code, frame.f_lineno
+    known = _sites.get((code, line))
+    if known is not None:
+        return known
+    site_id = f"{os.getpid()}@{next(_serial)}"
+    text = linecache.getline(code.co_filename, line).strip()
+    emit(
+        "site.new",
+        site_id,
+        {"file": short(code.co_filename), "line": line, "func": short(code.co_name), "text": short(text)},
+    )
+    _sites[(code, line)] = site_id
+    return site_id
+
+
+def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None) -> None:
+    """Report an operation, with its site and (not the main thread) its thread."""
+    data = {} if data is None else data
+    at = site()
+    if at:
+        data["at"] = at
+    tid = threading.get_native_id()
+    if tid != os.getpid() and tid not in _ours:
+        if tid not in _named:
+            thread = threading.current_thread()
+            if thread.name.startswith(MPVIZ_THREADS):
+                # mpviz's own threads act for the process: a lesson's main part, a key's action.
+                _ours.add(tid)
+                emit(kind, obj, data, t_ns=t_ns)
+                return
+            _named.add(tid)
+            emit("proc.thread", thread.name, {"th": tid})
+            _mine.ending = _Ending(tid)
+        data["th"] = tid
+    emit(kind, obj, data, t_ns=t_ns)
+
+
+def _forked() -> None:
+    # A forked child has only the thread that forked: the others' names are not its own.
+    _named.clear()
+    _ours.clear()
+    ending = getattr(_mine, "ending", None)
+    if ending is not None:
+        ending.tid = 0
+
+
+os.register_at_fork(after_in_child=_forked)

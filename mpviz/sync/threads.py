@@ -1,0 +1,417 @@
+"""``threading`` and ``queue`` in a watched program, reporting like multiprocessing's primitives.
+
+A lock, a condition, a semaphore, an event, a barrier or a queue that the
+program makes (its own code, not the standard library's: the locks inside a
+``queue.Queue``, ``logging``'s, ``concurrent.futures``' stay plain and say
+nothing) reports every step as ``mpviz.sync``'s do, with its thread: the model
+sees which thread holds what and waits for what, and names a deadlock between
+two threads.  A ``Thread.join`` of the program's own says whom it waits for.
+
+The classes stay the standard library's (``isinstance``, ``repr`` and pickling
+are theirs): their methods are wrapped, and only instances the program made
+carry an id (``_mpviz_id``) and report.  ``threading.Lock`` and ``RLock`` are
+factories of C types that cannot be wrapped in place: for the program they
+give a small Python object around the real lock.  Only a watched program's
+processes call :func:`instrument_threading` (``mpviz.inject``).
+"""
+
+from __future__ import annotations
+
+import _thread
+import functools
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mpviz.sync.naming import new_prim
+from mpviz.sync.sites import in_machinery, say
+from mpviz.telemetry import now_ns
+
+_PLAIN_LOCK = _thread.allocate_lock
+_PLAIN_RLOCK = threading.RLock
+
+
+def _by_the_program(depth: int = 2) -> bool:
+    """Is the code that called our caller the program's own (not the standard library's, not mpviz's)?"""
+    try:
+        return not in_machinery(sys._getframe(depth).f_code.co_filename)
+    except ValueError:
+        return False
+
+
+_LIBRARY_FILES = (threading.__file__, queue.__file__)
+
+
+def _made_by_the_program(obj: object) -> bool:
+    """Was ``obj`` (being initialised) made by the program's own code?  A subclass's ``__init__`` in
+    the standard library calling its base's (``BoundedSemaphore`` → ``Semaphore``) is passed over."""
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is obj:
+        if frame.f_code.co_filename not in _LIBRARY_FILES:
+            return True  # the program's own subclass
+        frame = frame.f_back
+    return not in_machinery(frame.f_code.co_filename)
+
+
+class _Lock:
+    """``threading.Lock()`` / ``RLock()`` as the program made it: the real lock inside, each step reported."""
+
+    family = "lock"
+
+    def __init__(self, lock: Any, name: str | None = None) -> None:
+        self._lock = lock
+        self._mpviz_id, self.name = new_prim(self.family, name)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(False):
+            say(f"{self.family}.acquired", self._mpviz_id)
+            return True
+        if not blocking:
+            return False
+        say(f"{self.family}.wait", self._mpviz_id)
+        if self._lock.acquire(True, timeout):
+            say(f"{self.family}.acquired", self._mpviz_id)
+            return True
+        say(f"{self.family}.timeout", self._mpviz_id)
+        return False
+
+    def release(self) -> None:
+        t = now_ns()
+        self._lock.release()
+        say(f"{self.family}.released", self._mpviz_id, t_ns=t)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def locked(self) -> bool:
+        return bool(self._lock.locked())
+
+    def _at_fork_reinit(self) -> None:
+        self._lock._at_fork_reinit()
+
+    def __repr__(self) -> str:
+        return repr(self._lock)
+
+
+class _RLock(_Lock):
+    family = "rlock"
+
+    def locked(self) -> bool:  # an RLock has no locked() before 3.14: as the real one says
+        return bool(self._lock.locked()) if hasattr(self._lock, "locked") else False
+
+    # What a Condition uses to let go of its lock while it waits, and take it back.
+    def _is_owned(self) -> bool:
+        return bool(self._lock._is_owned())
+
+    def _release_save(self) -> Any:
+        t = now_ns()
+        state = self._lock._release_save()
+        for _ in range(state[0]):  # every level of a lock held again and again
+            say("rlock.released", self._mpviz_id, t_ns=t)
+        return state
+
+    def _acquire_restore(self, state: Any) -> None:
+        self._lock._acquire_restore(state)
+        for _ in range(state[0]):
+            say("rlock.acquired", self._mpviz_id)
+
+
+def Lock() -> Any:  # noqa: N802 - threading's name
+    """``threading.Lock()``: the program's report, the standard library's stay plain."""
+    return _Lock(_PLAIN_LOCK()) if _by_the_program() else _PLAIN_LOCK()
+
+
+def RLock() -> Any:  # noqa: N802 - threading's name
+    return _RLock(_PLAIN_RLOCK()) if _by_the_program() else _PLAIN_RLOCK()
+
+
+def _wraps(cls: type, name: str) -> Callable[[Callable[..., Any]], None]:
+    """Put ``wrapper(original)`` in place of ``cls.name``."""
+
+    def put(wrapper: Callable[..., Any]) -> None:
+        original = getattr(cls, name)
+        setattr(cls, name, functools.wraps(original)(wrapper(original)))
+
+    return put
+
+
+def _ours(obj: object) -> str:
+    return getattr(obj, "_mpviz_id", "")
+
+
+def _mark_init(cls: type, family: str, facts: Callable[[Any], dict[str, Any]] = lambda obj: {}) -> None:
+    """Instances of ``cls`` the program makes are announced (``prim.new``) and carry their id."""
+
+    @_wraps(cls, "__init__")
+    def init(original: Callable[..., None]) -> Callable[..., None]:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            original(self, *args, **kwargs)
+            if _made_by_the_program(self):
+                self._mpviz_id, _ = new_prim(family, None, **facts(self))
+
+        return __init__
+
+
+def _condition() -> None:
+    cls = threading.Condition
+
+    @_wraps(cls, "__init__")
+    def init(original: Callable[..., None]) -> Callable[..., None]:
+        def __init__(self: Any, lock: Any = None) -> None:  # noqa: N807
+            mine = _made_by_the_program(self)
+            if mine and lock is None:
+                lock = _RLock(_PLAIN_RLOCK())  # the lock its users hold, seen as theirs
+            original(self, lock)
+            if mine:
+                self._mpviz_id, _ = new_prim("cond", None, lock=_ours(lock))
+
+        return __init__
+
+    @_wraps(cls, "wait")
+    def wait(original: Callable[..., bool]) -> Callable[..., bool]:
+        def wait(self: Any, timeout: float | None = None) -> bool:
+            prim = _ours(self)
+            if not prim:
+                return original(self, timeout)
+            say("cond.wait", prim, {"lock": _ours(self._lock)})
+            woke = original(self, timeout)
+            say("cond.woke" if woke else "cond.timeout", prim)
+            return woke
+
+        return wait
+
+    @_wraps(cls, "notify")
+    def notify(original: Callable[..., None]) -> Callable[..., None]:
+        def notify(self: Any, n: int = 1) -> None:
+            t = now_ns()
+            original(self, n)
+            if _ours(self):
+                say("cond.notify", _ours(self), {"n": n}, t_ns=t)
+
+        return notify
+
+    # notify_all calls notify(len(waiters)): reported there.
+
+
+def _semaphore() -> None:
+    cls = threading.Semaphore
+    _mark_init(cls, "sem", lambda sem: {"value": sem._value, "bounded": isinstance(sem, threading.BoundedSemaphore)})
+
+    def facts(sem: Any) -> dict[str, Any]:
+        return {"value": sem._value}
+
+    @_wraps(cls, "acquire")
+    def acquire(original: Callable[..., bool]) -> Callable[..., bool]:
+        def acquire(self: Any, blocking: bool = True, timeout: float | None = None) -> bool:
+            prim = _ours(self)
+            if not prim:
+                return original(self, blocking, timeout)
+            if original(self, False):
+                say("sem.acquired", prim, facts(self))
+                return True
+            if not blocking:
+                return False
+            say("sem.wait", prim, facts(self))
+            if original(self, True, timeout):
+                say("sem.acquired", prim, facts(self))
+                return True
+            say("sem.timeout", prim, facts(self))
+            return False
+
+        return acquire
+
+    cls.__enter__ = cls.acquire  # type: ignore[method-assign]  # (threading binds it to the acquire it had)
+    # BoundedSemaphore's release is its own: both wrapped.
+    _wraps(cls, "release")(_released)
+    _wraps(threading.BoundedSemaphore, "release")(_released)
+
+
+def _released(original: Callable[..., None]) -> Callable[..., None]:
+    def release(self: Any, n: int = 1) -> None:
+        t = now_ns()
+        original(self, n)
+        if _ours(self):
+            for _ in range(n):
+                say("sem.released", _ours(self), {"value": self._value}, t_ns=t)
+
+    return release
+
+
+def _event() -> None:
+    cls = threading.Event
+    _mark_init(cls, "event")
+
+    @_wraps(cls, "set")
+    def set_(original: Callable[..., None]) -> Callable[..., None]:
+        def set(self: Any) -> None:
+            t = now_ns()
+            original(self)
+            if _ours(self):
+                say("event.set", _ours(self), t_ns=t)
+
+        return set
+
+    @_wraps(cls, "clear")
+    def clear(original: Callable[..., None]) -> Callable[..., None]:
+        def clear(self: Any) -> None:
+            t = now_ns()
+            original(self)
+            if _ours(self):
+                say("event.clear", _ours(self), t_ns=t)
+
+        return clear
+
+    @_wraps(cls, "wait")
+    def wait(original: Callable[..., bool]) -> Callable[..., bool]:
+        def wait(self: Any, timeout: float | None = None) -> bool:
+            prim = _ours(self)
+            if not prim:
+                return original(self, timeout)
+            if self.is_set():
+                say("event.woke", prim, {"waited": False})
+                return True
+            say("event.wait", prim)
+            if original(self, timeout):
+                say("event.woke", prim, {"waited": True})
+                return True
+            say("event.timeout", prim)
+            return False
+
+        return wait
+
+
+def _barrier() -> None:
+    cls = threading.Barrier
+    _mark_init(cls, "barrier", lambda barrier: {"parties": barrier.parties})
+
+    @_wraps(cls, "wait")
+    def wait(original: Callable[..., int]) -> Callable[..., int]:
+        def wait(self: Any, timeout: float | None = None) -> int:
+            prim = _ours(self)
+            if not prim:
+                return original(self, timeout)
+            say("barrier.wait", prim, {"n_waiting": self.n_waiting + 1, "parties": self.parties})
+            try:
+                index = original(self, timeout)
+            except threading.BrokenBarrierError:
+                say("barrier.broken", prim)
+                raise
+            say("barrier.pass", prim, {"index": index})
+            return index
+
+        return wait
+
+    for name in ("abort", "reset"):
+
+        def told(original: Callable[..., None], kind: str = f"barrier.{name}") -> Callable[..., None]:
+            def tell(self: Any) -> None:
+                t = now_ns()
+                original(self)
+                if _ours(self):
+                    say(kind, _ours(self), t_ns=t)
+
+            return tell
+
+        _wraps(cls, name)(told)
+
+
+def _queue() -> None:
+    from mpviz.sync.base import item_text
+
+    cls = queue.Queue
+    _mark_init(cls, "queue", lambda q: {"maxsize": q.maxsize, "joinable": True, "simple": False})
+
+    @_wraps(cls, "put")
+    def put(original: Callable[..., None]) -> Callable[..., None]:
+        def put(self: Any, item: Any, block: bool = True, timeout: float | None = None) -> None:
+            prim = _ours(self)
+            if not prim:
+                original(self, item, block, timeout)
+                return
+            t = now_ns()
+            try:
+                original(self, item, False)
+            except queue.Full:
+                if not block:
+                    raise
+                say("queue.put_blocked", prim, {"item": item_text(item)})
+                try:
+                    t = now_ns()
+                    original(self, item, True, timeout)
+                except queue.Full:
+                    say("queue.timeout", prim, {"op": "put"})
+                    raise
+            say("queue.put", prim, {"item": item_text(item), "none": item is None}, t_ns=t)
+
+        return put
+
+    @_wraps(cls, "get")
+    def get(original: Callable[..., Any]) -> Callable[..., Any]:
+        def get(self: Any, block: bool = True, timeout: float | None = None) -> Any:
+            prim = _ours(self)
+            if not prim:
+                return original(self, block, timeout)
+            try:
+                item = original(self, False)
+            except queue.Empty:
+                if not block:
+                    raise
+                say("queue.get_blocked", prim)
+                try:
+                    item = original(self, True, timeout)
+                except queue.Empty:
+                    say("queue.timeout", prim, {"op": "get"})
+                    raise
+            say("queue.get", prim, {"item": item_text(item), "none": item is None})
+            return item
+
+        return get
+
+    @_wraps(cls, "join")
+    def join(original: Callable[..., None]) -> Callable[..., None]:
+        def join(self: Any) -> None:
+            prim = _ours(self)
+            if prim:
+                say("queue.join_wait", prim)
+            original(self)
+            if prim:
+                say("queue.joined", prim)
+
+        return join
+
+
+def _thread_join() -> None:
+    @_wraps(threading.Thread, "join")
+    def join(original: Callable[..., None]) -> Callable[..., None]:
+        def join(self: threading.Thread, timeout: float | None = None) -> None:
+            waits = timeout != 0 and self.is_alive() and _by_the_program() and not self.name.startswith("mpviz-")
+            if waits:
+                say("proc.join", self.name, {"child": self.native_id or 0, "thread": self.name})
+            original(self, timeout)
+            if waits:
+                say("proc.joined", self.name, {"child": self.native_id or 0, "ended": not self.is_alive()})
+
+        return join
+
+
+_done = False
+
+
+def instrument_threading() -> None:
+    """From now on, in this process, the program's threading and queue primitives report (once)."""
+    global _done
+    if _done:
+        return
+    _done = True
+    threading.Lock = Lock  # type: ignore[assignment]
+    threading.RLock = RLock  # type: ignore[assignment]
+    _condition()
+    _semaphore()
+    _event()
+    _barrier()
+    _queue()
+    _thread_join()

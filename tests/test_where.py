@@ -1,0 +1,143 @@
+"""Where each process is (issue 22): the line it waits on, its threads, its stacks, never "running" when it waits.
+
+Programs of our own (``tests/programs/``), watched headless as a user runs them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import load
+from test_programs import OURS, watch
+
+from mpviz.model import Model, Phase
+from mpviz.model.stacks import ThreadStack
+
+
+def summary(out: str) -> dict[str, str]:
+    """The headless summary's process lines: name → state (and the parent, if said)."""
+    lines = out.split("\nprocesses:\n", 1)[1].split("\n")
+    states = {}
+    for line in lines:
+        match = re.match(r"\s+\d+\s+(.+?)\s{2,}(.*)$", line)
+        if match is None:
+            break
+        states[match.group(1)] = match.group(2)
+    return states
+
+
+def model_of(record: Path, until: str | None = None) -> Model:
+    """A recording's records in a model (up to the first of kind ``until``, not included)."""
+    _, events = load(record)
+    model = Model()
+    for event in events:
+        if event.kind == until:
+            break
+        model.apply_one(event)
+    return model
+
+
+def test_two_threads_deadlocking_in_a_child_are_named_with_threads_locks_and_sites(tmp_path: Path) -> None:
+    done = watch(OURS / "threads_deadlock.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
+    out = done.stdout
+    alice = re.search(
+        r"dinner \(pid \d+, thread 'alice'\) at threads_deadlock\.py:14 in alice holds 'fork_lock' and waits for 'knife_lock'",
+        out,
+    )
+    bob = re.search(
+        r"dinner \(pid \d+, thread 'bob'\) at threads_deadlock\.py:21 in bob holds 'knife_lock' and waits for 'fork_lock'",
+        out,
+    )
+    assert alice and bob, out[-3000:]
+    # Named once it happened, then every process's stacks: the threads with their own lines.
+    assert "stacks of dinner" in out and "thread 'alice'" in out and "with knife_lock:  # alice waits here" in out
+
+
+def test_a_pool_task_waiting_on_a_managers_event_says_where(tmp_path: Path) -> None:
+    """map() never returns: each stuck worker waits in a Manager call, on its own line, never 'running'."""
+    done = watch(OURS / "pool_manager_event.py", "--duration", "6", cwd=tmp_path)
+    states = summary(done.stdout)
+    workers = [state for name, state in states.items() if name.startswith("ForkPoolWorker")]
+    assert workers, done.stdout[-3000:]
+    assert all(
+        state.startswith("waiting in a Manager call: go.wait() at pool_manager_event.py:8 in task") for state in workers
+    ), states
+
+
+def test_a_consumer_on_a_queue_nobody_feeds_is_named_with_its_line_and_its_stack(tmp_path: Path) -> None:
+    done = watch(OURS / "unfed_consumer.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
+    hang = next(line for line in done.stdout.splitlines() if "mpviz" in line and "hang:" in line)
+    assert re.search(r"consumer \(pid \d+\) at unfed_consumer\.py:8 in consume on queue 'inbox'", hang), hang
+    assert re.search(r"main \(pid \d+\) at unfed_consumer\.py:16 in <module> joining consumer", hang), hang
+    # The stacks printed with it: the consumer's waiting line, innermost last.
+    stacks = done.stdout.split("stacks of consumer", 1)[1]
+    assert "blocked on get from 'inbox' at unfed_consumer.py:8 in consume" in stacks
+    assert 'File "' in stacks and "item = inbox.get()  # nobody puts anything" in stacks
+
+
+def test_waits_no_primitive_sees_are_named_from_the_stack_never_running(tmp_path: Path) -> None:
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "waits_elsewhere.py", "--duration", "6", "--record", str(record), "--no-stacks", cwd=tmp_path)
+    states = summary(done.stdout)
+    assert states["listener"].startswith("waiting in sock.recv(1024) at waits_elsewhere.py:10 in listen"), states
+    assert states["builder"].startswith("waiting in subprocess wait at waits_elsewhere.py:16 in build"), states
+    assert "stacks of" not in done.stdout, "--no-stacks: none printed"
+    model = model_of(record, until="proc.signal")
+    for name in ("listener", "builder"):
+        proc = next(p for p in model.procs.values() if p.name == name)
+        running = [t for t, phase, _ in proc.history if phase is Phase.RUNNING and t - proc.started_ns > 2_000_000_000]
+        assert not running, f"{name} never running after its first seconds"
+        assert proc.split.totals(model.last_ns)["elsewhere"] > 1_000_000_000, "its time is counted as waiting elsewhere"
+
+
+def test_a_child_not_joined_is_a_zombie_until_its_parent_joins_it(tmp_path: Path) -> None:
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "zombie.py", "--record", str(record), cwd=tmp_path, args=("4",))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    before = model_of(record, until="proc.reaped")
+    quick = next(p for p in before.procs.values() if p.name == "quick")
+    assert quick.zombie and quick.state == "done, not joined yet: a zombie (started at zombie.py:14 in <module>)"
+    after = model_of(record)
+    quick = next(p for p in after.procs.values() if p.name == "quick")
+    assert not quick.zombie and quick.state == "done", "joined at last"
+
+
+def test_stacks_of_a_thread_from_the_process_itself() -> None:
+    """A process answers for every thread but mpviz's own, innermost frame last, its call read off the line."""
+    import threading
+
+    from mpviz.model.stacks import from_record
+    from mpviz.telemetry import install_reporter, uninstall_reporter
+    from mpviz.telemetry.stacks import report_stacks
+
+    got = []
+    release = threading.Event()
+
+    def hold() -> None:
+        release.wait()  # the helper waits here
+
+    helper = threading.Thread(target=hold, name="helper")
+    ours = threading.Thread(target=release.wait, name="mpviz-hidden")
+    helper.start()
+    ours.start()
+    install_reporter(got.append)
+    try:
+        report_stacks(7)
+    finally:
+        uninstall_reporter()
+        release.set()
+        helper.join()
+        ours.join()
+    stacks = [from_record(e.data) for e in got if e.kind == "proc.stack"]
+    end = [e for e in got if e.kind == "proc.stacks"]
+    assert end and end[0].data == {"req": 7, "threads": len(stacks)}
+    names = {s.name for s in stacks}
+    assert "helper" in names and "mpviz-hidden" not in names, "mpviz's own threads are not the program's"
+    helper_stack: ThreadStack = next(s for s in stacks if s.name == "helper")
+    assert helper_stack.tid == helper.native_id
+    mine = [f for f in helper_stack.frames if f.file == __file__]
+    assert mine and mine[-1].text == "release.wait()  # the helper waits here"
+    assert helper_stack.frames[-1].file.endswith("threading.py"), "innermost last: inside Event.wait"
