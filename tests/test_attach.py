@@ -22,6 +22,8 @@ from mpviz.runtime import Settings, attach, procfs
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.text_view import TextView
+from mpviz.ui.widgets.wait_graph import WaitGraph
 
 PROGRAM = ROOT / "tests" / "programs" / "attach_me.py"
 WIDE = (200, 50)  # the State column at its widest
@@ -144,10 +146,45 @@ async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: P
         footer = " ".join(what for _, what in app.screen.active_bindings_help())
         assert "Kill" not in footer and "Pause" not in footer, "no key signals a process mpviz did not start"
         assert not source.controls.send_signal(program.pid, signal.SIGSTOP), "nor can anything else here"
+        await pilot.press("w")
+        graph = app.screen.query_one(WaitGraph).query_one(TextView)
+        await until(pilot, lambda: "who holds a lock is not" in graph.plain, what="what cannot be seen, said")
+        assert "──join──▶ consume" in graph.plain and "──join──▶ nap" in graph.plain, "the joins, which can be"
         await pilot.press("q")
     app.close_all()
     after = program.snapshot()
     assert after.keys() == before.keys() and all(status != psutil.STATUS_STOPPED for _, status in after.values())
+
+
+def test_a_get_on_a_queue_nobody_else_holds_is_named_a_hang_from_outside() -> None:
+    """The consumer waits on a queue whose write end no other process holds: nobody can ever feed it."""
+    program = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "programs" / "unfed_attached.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    watcher = None
+    try:
+        assert program.stdout is not None
+        _, consumer = program.stdout.readline().split()  # "ready PID"
+        argv = [sys.executable, "-m", "mpviz", "attach", str(program.pid), "--headless", "--no-stacks"]
+        watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.extend(iter(watcher.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        hang = f"hang: 1 consumer blocked on get from empty queue 'q' and no producer left: consume (pid {consumer})"
+        wait_for(lambda: any(hang in line for line in out), 60, what=hang)
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(60)
+        reader.join(10)
+        assert all(psutil.Process(pid).status() != psutil.STATUS_STOPPED for pid in (program.pid, int(consumer)))
+    finally:
+        if watcher is not None and watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(30)
+        os.killpg(program.pid, signal.SIGKILL)
+        program.wait(30)
 
 
 # --- what cannot be attached to: one line, exit code 2 ----------------------------------------

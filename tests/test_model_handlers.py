@@ -483,7 +483,13 @@ def test_what_a_process_is_seen_doing_from_outside_is_its_state() -> None:
     assert busy.seen_threads == ("feeder: waiting in threading wait",)
     assert [line.split("  ", 2)[-1].strip() for line in map(m.line, m.log) if line][-1].endswith("in busy")
     # Its stacks are kept for the stack view, never read for its state again: proc.seen read them.
-    stack = {"req": 1, "tid": 13, "name": "MainThread", "frames": [["/x/demo.py", 12, "busy", "x += 1"]], "by": "py-spy"}
+    stack = {
+        "req": 1,
+        "tid": 13,
+        "name": "MainThread",
+        "frames": [["/x/demo.py", 12, "busy", "x += 1"]],
+        "by": "py-spy",
+    }
     m.apply([ev(1.5, 13, "proc.stack", **stack), ev(1.5, 13, "proc.stacks", req=1, threads=1)])
     assert len(busy.stacks) == 1 and busy.state == "running at demo.py:12 in busy" and not busy.elsewhere
     # Seen again in the same wait, with a feeder more: waiting since it began.
@@ -510,6 +516,12 @@ def test_a_queue_whose_feeders_all_left_is_a_hang_seen_from_outside() -> None:
     m.apply([ev(2, 11, "proc.exit", code=None)])
     starved = [a for a in find_anomalies(m, 10 * S) if a.kind == "starved"]
     assert starved and starved[0].pids == (10,) and "queue 'q'" in starved[0].text
+    # Attached after its feeders left: nobody but its getter holds its write end, nobody can put.
+    m.apply([seen(3, 1, "queue", what="multiprocessing Queue.get", on="pipe:[6]", name="r", feeders=[])])
+    assert [a for a in find_anomalies(m, 10 * S) if a.kind == "starved" and "queue 'r'" in a.text]
+    # A wait whose feeders are not known (queued behind another getter, on the queue's lock): no claim.
+    m.apply([seen(4, 1, "queue", what="multiprocessing Queue.get", on="sem:[7]", name="s")])
+    assert not [a for a in find_anomalies(m, 10 * S) if "queue 's'" in a.text]
 
 
 # --- every kind has a test ----------------------------------------------------------------------

@@ -57,6 +57,7 @@ def proc_seen(model: Model, event: Event) -> None:
         feeders = d.get("feeders")
         if prim.family == "queue" and isinstance(feeders, list):
             prim.putters.update(pid for pid in feeders if type(pid) is int and pid != proc.pid)
+            prim.feeders_known = True  # none at all: nobody but its getters can ever put
     elif kind != "running":
         # A sleep, or a wait on nothing of the program's (a socket, a C call): as a watched process's
         # stack says it waits "elsewhere", never counted towards a hang.

@@ -355,8 +355,10 @@ class Prim:
     # Barriers: broken (until reset), and how many processes passed.
     broken: bool = False
     passed: int = 0
-    # Seen from outside (an attached program's stacks): who waits is known, who holds is not.
+    # Seen from outside (an attached program's stacks): who waits is known, who holds is not; a
+    # queue's ``putters`` are then every process that held its write end (``feeders_known``).
     outside: bool = False
+    feeders_known: bool = False
     # Pools: tasks handed out, results got back.
     tasks: int = 0
     results: int = 0

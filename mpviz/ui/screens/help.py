@@ -41,15 +41,18 @@ BODY = T(
 ## Keys
 
 {rows}
+- `enter` in the table, or a click on `▾`/`▸`: fold the selected process's subtree into its row (its CPU, RSS and threads added up), or unfold it
 {quit}
 
 ## Reading the screen
 
-Each row of **Processes** is a real PID. *State* is what the process is doing
+Each row of **Processes** is a real PID, under the process that started it. *State* is what the process is doing
 in the lesson's words; when it is blocked, the words come from the primitive
-it waits on. *Status*, *CPU%*, *RSS* and *Thr* come from psutil once a second.
-psutil cannot tell "blocked on a lock" from "sleeping": the blocked states come
-from the records the primitives send.
+it waits on. *Status*, *CPU%*, *RSS* and *Thr* come from psutil once a second;
+*CPU 1m* and *RSS 1m* are their last minute, and **Selected process** draws the
+last minutes of the selected one. In a replay, a click on either (or `[`) goes
+back to that moment. psutil cannot tell "blocked on a lock" from "sleeping":
+the blocked states come from the records the primitives send.
 
 {legend}
 Press `escape` or `?` to close.
@@ -59,12 +62,15 @@ Press `escape` or `?` to close.
 ## 按键
 
 {rows}
+- 在表格里按 `enter`,或点 `▾`/`▸`:把选中进程的子树折进它这一行(CPU、RSS 和线程数相加),或展开
 {quit}
 
 ## 怎么看这个界面
 
-**进程** 的每一行是一个真实的 PID。*状态* 用这一课的话说进程在做什么;阻塞时,
-说的是它在等的那个同步原语。*系统状态*、*CPU%*、*RSS* 和 *Thr* 每秒从 psutil 读一次。
+**进程** 的每一行是一个真实的 PID,排在启动它的进程下面。*状态* 用这一课的话说进程在做什么;阻塞时,
+说的是它在等的那个同步原语。*系统状态*、*CPU%*、*RSS* 和 *Thr* 每秒从 psutil 读一次;
+*CPU 1分* 和 *RSS 1分* 是它们最近一分钟,**选中的进程** 画出选中进程最近几分钟。
+回放时,点一下(或按 `[`)就回到那个时刻。
 psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发出的记录。
 
 {legend}

@@ -60,7 +60,7 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
 SAY = {
     "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
-    "table_keys": T("< > sort · / filter", "< > 排序 · / 筛选"),
+    "table_keys": T("⏎ fold · < > sort · / filter", "⏎ 折叠 · < > 排序 · / 筛选"),
     "processes": T("Processes", "进程"),
     "events": T("Events", "事件记录"),
     "selected": T("Selected process", "选中的进程"),
