@@ -133,7 +133,9 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
         from mpviz import headless
 
         try:
-            return headless.run(settings, args.duration, stacks=not args.no_stacks)
+            return headless.run(
+                settings, args.duration, stacks=not args.no_stacks, strict=args.strict, hang_timeout=args.hang_timeout
+            )
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
             return fail(str(exc))
     if settings.method not in DASHBOARD_METHODS:

@@ -12,6 +12,7 @@ from typing import TextIO
 from mpviz import lang
 from mpviz.lang import T
 from mpviz.model import Model, Prim, find_anomalies
+from mpviz.model.anomalies import WARNINGS
 from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
@@ -109,17 +110,31 @@ FIGURES = {
 }
 
 
-def run(settings: Settings, duration: float | None = None, out: TextIO = sys.stdout, stacks: bool = True) -> int:
+def run(
+    settings: Settings,
+    duration: float | None = None,
+    out: TextIO = sys.stdout,
+    stacks: bool = True,
+    strict: bool = False,
+    hang_timeout: float | None = None,
+) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out, stacks)
+    return _run(Run(settings), duration, out, stacks, strict, hang_timeout)
 
 
-def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True) -> int:
+def _run(
+    the_run: Run,
+    duration: float | None,
+    out: TextIO,
+    stacks: bool = True,
+    strict: bool = False,
+    hang_timeout: float | None = None,
+) -> int:
     output = Output(out)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
@@ -145,7 +160,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
         for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
-                named |= anomaly.kind != "doubt"
+                named |= anomaly.kind not in WARNINGS
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
                     for cycle in deadlocked(model):
@@ -189,7 +204,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
                 if stacks and lesson.stop_when_stuck and not finished:
                     print_stacks()  # a program still running when --duration stops it: where is it?
                 break
-            if lesson.stop_when_stuck and _hangs_for_good(model, now):
+            if lesson.stop_when_stuck and _hangs_for_good(model, now, hang_timeout):
                 break  # nothing can move any more: say so and stop it
             if the_run.failure(model):
                 break  # the lesson's main part failed: the lesson can never finish
@@ -204,7 +219,10 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(model, now, final=finished)
-        anomalies = [a.text for a in find_anomalies(model, now) if a.text not in verdict.text]
+        # (Warnings — a potential deadlock, a pitfall — end the contention table below.)
+        anomalies = [
+            a.text for a in find_anomalies(model, now) if a.text not in verdict.text and a.kind not in WARNINGS
+        ]
         take(the_run.close())
 
     if the_run.record_error:
@@ -237,7 +255,7 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if failure:
+    if failure or (strict and model.potentials):
         return BROKEN
     return lesson.exit_code(model, verdict, ended_by_itself=finished)
 
@@ -247,8 +265,15 @@ def _run(the_run: Run, duration: float | None, out: TextIO, stacks: bool = True)
 HANG_SHOWN_NS = 2_000_000_000
 
 
-def _hangs_for_good(model: Model, now: int) -> bool:
-    stuck = [a for a in find_anomalies(model, now) if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
+    anomalies = find_anomalies(model, now)
+    if any(a.kind == "feeder" for a in anomalies):
+        return True  # a join that waits for a child that cannot exit: it never returns
+    if hang_timeout is not None and any(a.kind == "stalled" for a in anomalies):
+        live = [p for p in model.procs.values() if p.alive]
+        quiet = now - max((p.acted_ns for p in live), default=now)
+        return quiet > hang_timeout * 1e9  # no progress for that long, though mpviz cannot be sure
+    stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
     if not stuck:
         return False
     live = [p for p in model.procs.values() if p.alive]

@@ -26,7 +26,7 @@ import time
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot, threads
+from mpviz.sync import boot, shm, threads
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
@@ -58,6 +58,7 @@ def install_from_env() -> None:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
     threads.instrument_threading()
+    shm.instrument_shared_memory()
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()

@@ -35,6 +35,9 @@ class Parser(argparse.ArgumentParser):
 SPEED = Param("speed", 1.0, "lesson time runs F times faster", above=0, high=1000)
 DURATION = Param("duration", 0.0, "stop after S seconds", above=0, high=10_000_000, noun="a number of seconds")
 SEED = Param("seed", 0, "fix every process's random numbers", low=0)
+HANG_TIMEOUT = Param(
+    "hang_timeout", 30.0, "no progress for S seconds", above=0, high=10_000_000, noun="a number of seconds"
+)
 LANG = Param(
     "lang", "en", f"the language of every word shown (default: ${lang.ENV}, else en)", choices=tuple(lang.Lang)
 )
@@ -79,6 +82,18 @@ def _add_watch_options(parser: argparse.ArgumentParser, speed: bool = True) -> A
     ``speed``: lesson time (a program attached to runs at its own)."""
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
+    common.add_argument(
+        "--strict",
+        action="store_true",
+        help="headless: exit 1 when a potential deadlock (a cycle in the lock order) was found, though none happened",
+    )
+    common.add_argument(
+        "--hang-timeout",
+        type=_param_type(HANG_TIMEOUT),
+        default=HANG_TIMEOUT.default,
+        metavar="S",
+        help="headless: stop a program with no progress for S seconds when mpviz cannot be sure it hangs (default 30)",
+    )
     common.add_argument(
         "--no-stacks",
         action="store_true",

@@ -93,6 +93,10 @@ SAY = {
     "main_ended": T("main {state}", "主进程{state}"),
     "main_running": T("main still running", "主进程仍在运行"),
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
+    "could": T(
+        "{text}; nothing went wrong this time, but it could deadlock (the potential deadlock above)",
+        "{text};这次一切正常,但它可能死锁(见上面的潜在死锁)",
+    ),
 }
 
 
@@ -166,16 +170,17 @@ class Watched(Lesson):
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         # Here, not at the top: the command line imports this module, and every spawned child the command line.
-        from mpviz.model.anomalies import find_anomalies
+        from mpviz.model.anomalies import WARNINGS, find_anomalies
 
-        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind != "doubt"]
+        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind not in WARNINGS]
         if anomalies:
             return Verdict(False, "; ".join(a.text for a in anomalies))
         main = _main(model)
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
-        return Verdict(True, SAY["nothing"](text=text)) if final else Verdict(None, text)
+        could = any(a.kind == "potential" for a in find_anomalies(model, now_ns))
+        return Verdict(True, SAY["could" if could else "nothing"](text=text)) if final else Verdict(None, text)
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
         """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""

@@ -46,6 +46,7 @@ def _us(ns: int) -> float:
 class _Open:
     name: str
     start_ns: int
+    site: str = ""  # where in the user's code (a wait's): the slice's argument
 
 
 @dataclass
@@ -105,7 +106,7 @@ class TraceBuilder:
     # --- tracks -------------------------------------------------------------------------------
 
     def _ts(self, t_ns: int) -> float:
-        return _us(t_ns - (self._t0 or t_ns))
+        return _us(t_ns - (t_ns if self._t0 is None else self._t0))
 
     def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, **extra: Any) -> dict[str, Any]:
         ts = self._ts(start_ns)
@@ -135,12 +136,15 @@ class TraceBuilder:
 
     def _state(self, proc: Proc, t_ns: int) -> None:
         """The process's state slice: a new one when what it waits for (or sleep, or a pause) changes."""
+        site = ""
         if not proc.alive:
             name = ""
         elif proc.stopped:
             name = "paused"
         elif proc.blocked:
-            name = proc.blocked
+            name, site = proc.blocked, self.model.where(proc.at)
+        elif proc.elsewhere:
+            name = proc.elsewhere
         elif proc.sleeping:
             name = "sleeping"
         else:
@@ -151,11 +155,12 @@ class TraceBuilder:
         if current is not None:
             self._close_state(proc.pid, t_ns)
         if name:
-            self._states[proc.pid] = _Open(name, t_ns)
+            self._states[proc.pid] = _Open(name, t_ns, site)
 
     def _close_state(self, pid: int, t_ns: int) -> None:
         current = self._states.pop(pid)
-        self._slice(pid, pid, current.name, current.start_ns, t_ns)
+        extra = {"args": {"site": current.site}} if current.site else {}
+        self._slice(pid, pid, current.name, current.start_ns, t_ns, **extra)
 
     def _held(self, prim: Prim, t_ns: int) -> None:
         for pid in prim.holders:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mpviz.lesson import Lesson, Sample
 from mpviz.model import Model, find_anomalies
+from mpviz.model.anomalies import WARNINGS
 from mpviz.program import Attached, Program, Watched
 from mpviz.registry import lessons
 from mpviz.runtime import Run, Settings, prepare
@@ -79,7 +80,7 @@ def record_program(name: str, program: Path) -> None:
         try:
             while not run.finished(model):
                 model.apply(run.read(0.1))
-                if any(a.kind != "doubt" for a in find_anomalies(model, time.monotonic_ns())):
+                if any(a.kind not in WARNINGS for a in find_anomalies(model, time.monotonic_ns())):
                     stacks_of_everyone(run, model)
                     break
             model.apply(run.drain())

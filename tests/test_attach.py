@@ -257,25 +257,24 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
     longest unread first, at most READS_PER_ROUND of them (a read costs py-spy CPU)."""
     first = attach.Attachment(program.pid, lambda events: None, lambda pid: None)
     read = {e.pid for e in first.round() if e.kind == "proc.stacks"}
-    assert read == {p.pid for p in program.processes()}, "every new process is read at once"
+    assert read == {program.pid, *program.targets.values()}, "every new process is read at once"
     spin = {program.by_target("spin")}
     # Once the program's processes have settled (the last one may have been read starting up):
     wait_for(lambda: {e.pid for e in first.round() if e.kind == "proc.stacks"} == spin, what="only the spinner read")
-    # Processes that wake five times a second, back in the same sleep each time.
-    naps = "import time\nwhile True: time.sleep(0.2)"
-    nappers = [subprocess.Popen([sys.executable, "-c", naps]) for _ in range(3)]
-    spinners: list[subprocess.Popen[bytes]] = []
+    # Processes that wake five times a second, back in the same sleep each time; processes that spin.
+    nappers = _parent_of(3, "import time\nwhile True: time.sleep(0.2)")
+    spinners = None
     try:
-        wait_for(lambda: all(_napping(p.pid) for p in nappers), what="the nappers in their loop")
-        # Not the program's: a second tree, attached to through its own root (this test's process).
-        ours = attach.Attachment(os.getpid(), lambda events: None, lambda pid: None)
-        assert {p.pid for p in nappers} <= {e.pid for e in ours.round() if e.kind == "proc.stacks"}
+        napping = _children_of(nappers.pid, 3)
+        wait_for(lambda: all(_napping(pid) for pid in napping), what="the nappers in their loop")
+        ours = attach.Attachment(nappers.pid, lambda events: None, lambda pid: None)
+        assert napping <= {e.pid for e in ours.round() if e.kind == "proc.stacks"}
 
         def read_again() -> set[int]:
             """A round once each napper has run since the last: the nappers it read again."""
-            ran = {p.pid: procfs.ran(p.pid) for p in nappers}
+            ran = {pid: procfs.ran(pid) for pid in napping}
             wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run")
-            return {e.pid for e in ours.round() if e.kind == "proc.stacks"} & set(ran)
+            return {e.pid for e in ours.round() if e.kind == "proc.stacks"} & napping
 
         # They ran, but are back in the same sleep: where they were. (A napper caught waking up at
         # that very moment is read; on a loaded machine that happens now and then: a round soon comes
@@ -283,17 +282,31 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
         wait_for(lambda: not read_again(), what="a round that reads none of them again")
         # More spinners than a round reads (fewer reads a round here: fewer spinners on two cores).
         monkeypatch.setattr(attach, "READS_PER_ROUND", 2)
-        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
-        spinning = {p.pid for p in spinners}
-        assert spinning <= {e.pid for e in ours.round() if e.kind == "proc.stacks"}, "new: read at once"
-        second = {e.pid for e in ours.round() if e.kind == "proc.stacks"} & spinning
-        assert len(second) == 2, "a round's worth"
-        third = {e.pid for e in ours.round() if e.kind == "proc.stacks"}
+        spinners = _parent_of(3, "while True: pass")
+        spinning = _children_of(spinners.pid, 3)
+        theirs = attach.Attachment(spinners.pid, lambda events: None, lambda pid: None)
+        assert spinning <= {e.pid for e in theirs.round() if e.kind == "proc.stacks"}, "new: read at once"
+        second = {e.pid for e in theirs.round() if e.kind == "proc.stacks"}
+        assert len(second) == 2 and second <= spinning, "a round's worth, of those that ran"
+        third = {e.pid for e in theirs.round() if e.kind == "proc.stacks"}
         assert spinning - second <= third, "then the one left unread the longest"
     finally:
-        for p in nappers + spinners:
-            p.kill()
-            p.wait(30)
+        for parent in (nappers, spinners):
+            if parent is not None:
+                os.killpg(parent.pid, signal.SIGKILL)
+                parent.wait(30)
+
+
+def _children_of(pid: int, n: int) -> set[int]:
+    """The ``n`` children of ``pid``, once it has started them."""
+    wait_for(lambda: len(psutil.Process(pid).children()) == n, what=f"{n} children")
+    return {c.pid for c in psutil.Process(pid).children()}
+
+
+def _parent_of(n: int, code: str) -> subprocess.Popen[bytes]:
+    """A process (in a session of its own) that starts ``n`` Python children running ``code`` and waits."""
+    parent = f"import subprocess, sys\nkids = [subprocess.Popen([sys.executable, '-c', {code!r}]) for _ in range({n})]\nkids[0].wait()"
+    return subprocess.Popen([sys.executable, "-c", parent], start_new_session=True)
 
 
 def _napping(pid: int) -> bool:

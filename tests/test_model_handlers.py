@@ -672,6 +672,93 @@ def test_a_child_ended_and_not_waited_for_is_a_zombie_until_reaped() -> None:
     assert not p.zombie and p.state == "done"
 
 
+# --- pitfalls ----------------------------------------------------------------------------------------
+
+
+@covers("pitfall.main_guard", "pitfall.pickle", "pitfall.daemon")
+def test_a_start_that_failed_as_the_docs_warn_is_a_pitfall_said_once() -> None:
+    m = Model()
+    start = ev(1, 10, "pitfall.pickle", "work #0", error="PicklingError: no", at="10@1")
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            ev(0, 10, "site.new", "10@1", file="/p/x.py", line=8, func="f", text=""),
+            start,
+            start,
+        ]
+    )
+    (pitfall,) = [a for a in find_anomalies(m, 2 * S) if a.kind == "pitfall"]
+    assert "work #0 could not start (at x.py:8 in f): PicklingError: no" in pitfall.text
+    assert pitfall.text.endswith("(docs: Picklability)")
+    m.apply([ev(2, 11, "pitfall.main_guard", "w", at=""), ev(3, 12, "pitfall.daemon", "c")])
+    assert sum(a.kind == "pitfall" for a in find_anomalies(m, 3 * S)) == 3
+
+
+@covers("proc.ran")
+def test_a_join_waiting_for_a_child_whose_items_are_still_in_its_queue_is_the_feeder_pitfall() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            spawn(0, 11, "worker", "f"),
+            new(0, 10, "q", "queue", "queue"),
+            ev(1, 11, "queue.put", "q", item="X"),
+            ev(2, 10, "proc.join", "f", child=11),
+        ]
+    )
+    assert not [a for a in find_anomalies(m, 5 * S) if a.kind == "feeder"], "f has not finished: the join may return"
+    m.apply([ev(3, 11, "proc.ran", "f")])
+    (feeder,) = [a for a in find_anomalies(m, 5 * S) if a.kind == "feeder"]
+    assert "f put 1 item(s) into 'queue' that nobody took" in feeder.text and set(feeder.pids) == {10, 11}
+    m.apply([ev(4, 10, "queue.get", "q", item="X")])
+    assert not [a for a in find_anomalies(m, 6 * S) if a.kind == "feeder"], "taken: its feeder can end"
+
+
+@covers("proc.terminate")
+def test_terminate_of_a_lock_holder_is_named() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            spawn(0, 11, "worker", "keeper"),
+            new(0, 10, "l", "lock", "lock"),
+            ev(1, 11, "lock.acquired", "l"),
+            ev(2, 10, "proc.terminate", "keeper", child=11, signal="SIGTERM"),
+            ev(3, 11, "proc.exit", "", code=-15, signal="SIGTERM"),
+        ]
+    )
+    (said,) = [a for a in find_anomalies(m, 4 * S) if a.kind == "pitfall"]
+    assert "main ended keeper with SIGTERM" in said.text and "while it held 'lock': it stays held for ever" in said.text
+
+
+@covers("pool.terminate")
+def test_a_pool_terminated_with_results_not_back_is_named() -> None:
+    m = Model()
+    m.apply(
+        [spawn(0, 10, "main", "main"), new(0, 10, "p", "pool", "pool"), ev(1, 10, "pool.terminate", "p", outstanding=0)]
+    )
+    assert not find_anomalies(m, 2 * S)
+    m.apply([ev(2, 10, "pool.terminate", "p", outstanding=2)])
+    (said,) = find_anomalies(m, 3 * S)
+    assert "with 2 task(s) whose results nobody fetched" in said.text
+
+
+@covers("shm.unlink")
+def test_shared_memory_never_unlinked_is_named_once_its_maker_ended() -> None:
+    m = Model()
+    made = new(0, 10, "b", "shm", "block", block="psm_1", site="x.py:5")
+    m.apply([spawn(0, 10, "main", "main"), made])
+    assert not find_anomalies(m, 1 * S), "its maker may still unlink it"
+    m.apply([ev(1, 10, "proc.exit", "", code=0)])
+    (said,) = find_anomalies(m, 2 * S)
+    assert "shared memory 'block' (psm_1, made at x.py:5) was never unlinked" in said.text
+    unlinked = Model()
+    unlinked.apply(
+        [spawn(0, 10, "main", "main"), made, ev(1, 10, "shm.unlink", "b"), ev(2, 10, "proc.exit", "", code=0)]
+    )
+    assert not find_anomalies(unlinked, 3 * S)
+
+
 def test_every_kind_in_the_handler_table_has_a_test() -> None:
     assert sorted(set(HANDLERS) - COVERED) == [], "kinds with no handler test"
     assert sorted(COVERED - set(HANDLERS)) == [], "tests of kinds the model does not handle"

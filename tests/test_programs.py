@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -41,6 +40,11 @@ def watch(
     return subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
+def no_false_alarm(out: str) -> None:
+    """A correct program is warned of nothing: no pitfall, no potential deadlock."""
+    assert "pitfall: " not in out and "potential deadlock" not in out, out[-2000:]
+
+
 def printed(out: str) -> list[str]:
     """The lines the program's processes printed, in the headless output."""
     return [line.split(" prints: ", 1)[1] for line in out.splitlines() if " prints: " in line]
@@ -59,6 +63,7 @@ def test_the_tutorials_ktv(scratch: Path) -> None:
     record = scratch / "ktv.jsonl"
     done = watch("ktv.py", "--speed", "10", "--record", str(record), cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
+    no_false_alarm(done.stdout)
     assert sorted(line for line in printed(done.stdout) if "进来唱歌了" in line) == [
         f"person {i} 进来唱歌了" for i in range(5)
     ]
@@ -79,6 +84,7 @@ def test_the_tutorials_ktv(scratch: Path) -> None:
 def test_the_tutorials_ticket_rush(scratch: Path) -> None:
     done = watch("ticket.py", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
+    no_false_alarm(done.stdout)
     assert sum("购票成功" in line for line in printed(done.stdout)) == 3
     assert json.loads((scratch / "ticket").read_text()) == {"count": 0}
     assert "lock 'lock' at ticket.py:34: 5 acquired" in done.stdout
@@ -93,6 +99,7 @@ def test_the_tutorials_naive_producer_consumer_hangs_and_is_named(scratch: Path)
 def test_the_tutorials_fixed_producer_consumer_ends(scratch: Path) -> None:
     done = watch("prodcons_fixed.py", "--speed", "10", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
+    no_false_alarm(done.stdout)
     assert "queue 'q' at prodcons_fixed.py:23: 11 put, 11 got" in done.stdout
     assert "nothing went wrong" in done.stdout
 
@@ -107,12 +114,14 @@ def test_the_tutorials_second_event_example_waits_forever(scratch: Path) -> None
 def test_the_tutorials_two_way_queue(scratch: Path) -> None:
     done = watch("queue2.py", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
+    no_false_alarm(done.stdout)
     assert sorted(printed(done.stdout)) == ["hi", "你好"]
 
 
 def test_the_tutorials_traffic_light_is_stopped_by_duration(scratch: Path) -> None:
     done = watch("traffic.py", "--speed", "4", "--duration", "4", cwd=scratch)
     assert done.returncode == 0, done.stdout + done.stderr
+    no_false_alarm(done.stdout)
     lines = printed(done.stdout)
     assert any("绿灯亮" in line for line in lines) and any("通过路口" in line for line in lines)
     assert "\x1b[" not in done.stdout, "colour codes are stripped when the output is not a terminal"
@@ -252,10 +261,7 @@ def test_sigkill_of_mpviz_leaves_no_process_of_the_program(tmp_path: Path) -> No
     finally:
         os.kill(mpviz.pid, signal.SIGKILL)
         mpviz.wait(10)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not none_alive(pids):
-        time.sleep(0.1)
-    assert none_alive(pids), "no process of the program outlives mpviz"
+    wait_for(lambda: none_alive(pids), 60, what="no process of the program to outlive mpviz")
 
 
 def test_a_module_and_bad_names(tmp_path: Path) -> None:

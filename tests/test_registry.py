@@ -37,6 +37,7 @@ def test_each_lesson_runs_headless_and_its_invariant_holds(name: str, tmp_path) 
     done = mpviz("run", name, *lesson_class(name).quick, "--headless", "--record", str(record))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     assert done.stdout.rstrip().endswith("invariant held"), done.stdout[-500:]
+    assert "pitfall: " not in done.stdout and "potential deadlock" not in done.stdout, "no false alarm on a lesson"
     _, events = load(record)
     assert none_alive(lesson_pids(events)), "no lesson process outlives the run"
 

@@ -128,3 +128,41 @@ def test_the_table_names_every_primitive_and_process() -> None:
         "120 µs",
         "0",
     )
+
+
+def test_each_primitive_says_where_it_was_waited_for_and_taken() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "worker", "w0"),
+            spawn(0, 11, "worker", "w1"),
+            new(0, 10, "l", "lock", "door"),
+            ev(0, 10, "site.new", "10@1", file="/home/me/bank.py", line=9, func="pay", text="with door:"),
+            ev(0, 11, "site.new", "11@1", file="/home/me/bank.py", line=17, func="audit", text="door.acquire()"),
+            ev(1, 10, "lock.acquired", "l", at="10@1"),
+            ev(2, 11, "lock.wait", "l", at="11@1"),
+            ev(3, 10, "lock.released", "l", at="10@1"),
+            ev(3, 11, "lock.acquired", "l", at="11@1"),
+        ]
+    )
+    (row,) = contention(m, 4 * S)["primitives"]
+    assert row["sites"]["waits"] == [{"site": "bank.py:17 in audit", "line": "door.acquire()", "count": 1}]
+    assert [h["site"] for h in row["sites"]["holds"]] == ["bank.py:9 in pay", "bank.py:17 in audit"]
+
+
+def test_a_trace_slice_of_a_wait_carries_its_site() -> None:
+    from mpviz.trace import TraceBuilder
+
+    builder = TraceBuilder()
+    builder.feed(
+        [
+            spawn(0, 10, "worker", "consumer"),
+            new(0, 10, "q", "queue", "inbox"),
+            ev(0, 10, "site.new", "10@1", file="/home/me/c.py", line=8, func="consume", text="inbox.get()"),
+            ev(1, 10, "queue.get_blocked", "q", at="10@1"),
+            ev(3, 10, "queue.get", "q", item="x", at="10@1"),
+        ]
+    )
+    (wait,) = [e for e in builder.finish()["traceEvents"] if e.get("ph") == "X" and "inbox" in e["name"]]
+    assert wait["name"] == "blocked on get from 'inbox'" and wait["args"] == {"site": "c.py:8 in consume"}
+    assert wait["dur"] == 2_000_000.0

@@ -141,3 +141,20 @@ def test_stacks_of_a_thread_from_the_process_itself() -> None:
     mine = [f for f in helper_stack.frames if f.file == __file__]
     assert mine and mine[-1].text == "release.wait()  # the helper waits here"
     assert helper_stack.frames[-1].file.endswith("threading.py"), "innermost last: inside Event.wait"
+
+
+def test_a_forked_child_never_speaks_for_its_parents_threads(tmp_path: Path) -> None:
+    """Forking beside a named thread: only the parent says that thread ended, and the child does not hang.
+
+    The child drops the other threads' holdings inside ``os.fork()``, before it has a
+    reporter of its own; speaking then wrote through the parent's, and hung the child
+    when another thread of the parent held its lock at the fork.
+    """
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "fork_beside_thread.py", "--record", str(record), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    _, events = load(record)
+    said = [e for e in events if e.kind == "proc.thread" and e.obj == "helper"]
+    assert len(said) == 1
+    ends = [e.pid for e in events if e.kind == "proc.thread_end" and e.data.get("th") == said[0].data["th"]]
+    assert ends == [said[0].pid]

@@ -17,7 +17,10 @@ that is not one).
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.state import Anomaly, Model, Prim
+from mpviz.model import order
+from mpviz.model.pitfalls import find_pitfalls
+from mpviz.model.stacks import infer
+from mpviz.model.state import Actor, Anomaly, Model, Prim
 from mpviz.model.waits import HELD, deadlocked
 
 HANG_GRACE_NS = 1_500_000_000
@@ -55,6 +58,16 @@ SAY = {
     "forever": T("hang: {who} waits forever on {what}: {reason}", "卡死:{who} 在{what}上永远等下去:{reason}"),
     "on": T("{who} on {what}", "{who} 在{what}上"),
     "joining": T("{who} joining {name}", "{who} 在 join {name}"),
+    "stalled": T(
+        "no progress for {s} s: {text} — but {why}, so mpviz cannot tell it is a hang",
+        "{s} 秒没有进展:{text} —— 但{why},所以 mpviz 不能断定它卡死了",
+    ),
+    "no_stacks": T("the stacks of {who} cannot be read ({why})", "读不到 {who} 的调用栈({why})"),
+    "not_read": T("the stacks of {who} are not read yet", "还没读到 {who} 的调用栈"),
+    "could_act": T(
+        "{who}'s thread '{thread}' is in {what}, which may still end by itself",
+        "{who} 的线程 '{thread}' 在 {what} 里,它自己可能还会结束",
+    ),
     "all": T(
         "hang: all {n} live processes are blocked, nobody can wake them: {parts}",
         "卡死:活着的 {n} 个进程全都阻塞了,没有谁能唤醒它们:{parts}",
@@ -74,7 +87,23 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(starved)
     if not any(a.kind in ("deadlock", "dead-holder", "starved") for a in found):
         found.extend(nobody_left(model, now_ns))
+    found.extend(potential_deadlocks(model))
+    found.extend(find_pitfalls(model, now_ns))
     return [doubted(model, a) for a in found]
+
+
+# Anomalies that warn of what could go wrong, not of what went wrong: no verdict fails on them.
+WARNINGS = ("doubt", "potential", "pitfall", "stalled")
+
+
+def potential_deadlocks(model: Model) -> list[Anomaly]:
+    """Cycles in the lock order (``order.py``) that did not deadlock, or not yet."""
+    real = {frozenset(link.waits for link in cycle) for cycle in deadlocked(model)}
+    return [
+        Anomaly("potential", order.words(model, potential), tuple(t.actor for t in potential.takings))
+        for key, potential in model.potentials.items()
+        if key not in real
+    ]
 
 
 def doubted(model: Model, anomaly: Anomaly) -> Anomaly:
@@ -178,6 +207,43 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
     if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
+    hang = _hang(model, live)
+    unsure = _unsure(model)
+    if unsure:
+        seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
+        return [Anomaly("stalled", SAY["stalled"](s=seconds, text=hang.text, why=unsure), hang.pids)]
+    return [hang]
+
+
+# Waits that only the program itself can end: a thread in one cannot move by itself.
+PROGRAM_WAITS = ("lock", "queue", "pipe", "event", "cond", "join", "thread", "manager")
+
+
+def _unsure(model: Model) -> str:
+    """Why mpviz cannot be sure that no thread of the run could still move ("" when it can).
+
+    Sure only when every live process's stacks were read after its last record,
+    and each of its threads waits in something only the program can end: a
+    thread asleep, in a socket or in a C call could still act."""
+    for proc in model.procs.values():
+        if not proc.alive or proc.role == "manager":  # (a manager's server only answers its callers)
+            continue
+        if proc.stacks_missing:
+            return SAY["no_stacks"](who=_who(model, proc.pid), why=proc.stacks_missing)
+        if proc.stacks_ns <= proc.acted_ns:
+            return SAY["not_read"](who=_who(model, proc.pid))
+        known = proc.recorded()
+        for stack in proc.stacks:
+            if stack.tid in known:
+                continue
+            inferred = infer(stack)
+            if inferred is not None and inferred.kind not in PROGRAM_WAITS:
+                return SAY["could_act"](who=_who(model, proc.pid), thread=stack.name, what=inferred.what)
+    return ""
+
+
+def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
+    """Every live actor waits: the hang in words."""
     if len(live) == 1:
         ((aid, proc),) = live
         prim = model.prims.get(proc.waiting_on or "")
@@ -189,7 +255,7 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
         else:
             reason = SAY["only_one"]
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
-        return [Anomaly("hang", text, (aid,))]
+        return Anomaly("hang", text, (aid,))
     parts = []
     for aid, actor in live:
         waits = actor.waiting_on or ""
@@ -200,4 +266,4 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
             parts.append(SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:]))))
         else:
             parts.append(_who(model, aid, at=True))
-    return [Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))]
+    return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))

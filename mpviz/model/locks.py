@@ -4,6 +4,7 @@ and conditions (who waits, how often notified)."""
 from __future__ import annotations
 
 from mpviz.lang import T
+from mpviz.model.order import note_taking
 from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
 from mpviz.model.state import Model, Prim, handles
 from mpviz.telemetry import Event
@@ -33,7 +34,8 @@ def acq_wait(model: Model, event: Event) -> None:
     _acq_facts(prim, event)
     start_waiting(prim, prim.waiters, event)
     prim.waits += 1
-    block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
+    actor = block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
+    note_taking(model, actor_id(event), actor.held_at, prim, actor.at)
 
 
 @handles("lock.acquired", "rlock.acquired", "sem.acquired")
@@ -43,11 +45,17 @@ def acq_acquired(model: Model, event: Event) -> None:
     aid = actor_id(event)
     stop_waiting(prim.waiters, aid, event.t_ns, prim.timing.waited)
     prim.acquisitions += 1
+    at = event.data.get("at")
+    if isinstance(at, str):
+        prim.hold_sites[at] += 1
     if aid not in prim.holders:
         prim.overlap.step(event.t_ns, +1)
         prim.held_since[aid] = event.t_ns
     prim.holders[aid] = prim.holders.get(aid, 0) + 1
     actor = actor_of(model, event)
+    if actor.waiting_on != prim.id:  # taken at once (a wait said so already)
+        note_taking(model, aid, actor.held_at, prim, at if isinstance(at, str) else "")
+    actor.held_at.setdefault(prim.id, at if isinstance(at, str) else "")
     actor.holds[prim.id] = actor.holds.get(prim.id, 0) + 1
     actor.blocked, actor.waiting_on, actor.at = "", None, ""
     settle(model, actor, event.t_ns)
@@ -82,6 +90,7 @@ def _drop_hold(model: Model, holder: int, prim: Prim, t_ns: int, everything: boo
     left = actor.holds.get(prim.id, 0) - 1
     if left <= 0 or everything:
         actor.holds.pop(prim.id, None)
+        actor.held_at.pop(prim.id, None)
     else:
         actor.holds[prim.id] = left
     settle(model, actor, t_ns)

@@ -11,13 +11,17 @@ from mpviz.telemetry import Event
 @handles("pool.task")
 def pool_task(model: Model, event: Event) -> None:
     n = event.data.get("n")
-    prim_of(model, event).tasks += n if type(n) is int else 1
+    prim = prim_of(model, event)
+    prim.tasks += n if type(n) is int else 1
+    prim.last_task_ns = event.t_ns
 
 
 @handles("pool.result")
 def pool_result(model: Model, event: Event) -> None:
     n = event.data.get("n")
-    prim_of(model, event).results += n if type(n) is int else 1
+    prim = prim_of(model, event)
+    prim.results += n if type(n) is int else 1
+    prim.last_result_ns = event.t_ns
 
 
 @handles("data.value")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from mpviz.lang import T
+from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
 from mpviz.model.stacks import from_record, infer
 from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
@@ -112,6 +113,7 @@ def proc_exit(model: Model, event: Event) -> None:
     proc.sleeping = False
     proc.split.end(event.t_ns)
     set_state(model, proc, event.t_ns, Phase.EXITED, proc.exit_words())
+    ended_by_a_signal(model, proc)
 
 
 @handles("proc.signal")
@@ -163,6 +165,8 @@ def _amount(value: object, default: int) -> int:
 def proc_sleep(model: Model, event: Event) -> None:
     actor = actor_of(model, event)
     actor.sleeping = event.kind == "proc.sleep"
+    at = event.data.get("at")
+    actor.at = at if actor.sleeping and isinstance(at, str) else ""
     settle(model, actor, event.t_ns)
 
 

@@ -28,6 +28,8 @@ def queue_put(model: Model, event: Event) -> None:
         prim.pills_put += 1
     else:
         prim.putters.add(event.pid)
+    prim.outstanding[event.pid] = prim.outstanding.get(event.pid, 0) + 1
+    prim.put_order.append(event.pid)
     _count(prim.in_flight, item, +1)
     prim.depth_history.append((event.t_ns, prim.depth))
     if actor_of(model, event).blocked:
@@ -43,6 +45,9 @@ def queue_get(model: Model, event: Event) -> None:
     prim.depth -= 1
     if event.data.get("none"):
         prim.pills_got += 1
+    if prim.put_order:  # the oldest item leaves first: its putter has one less in the queue
+        putter = prim.put_order.popleft()
+        prim.outstanding[putter] = prim.outstanding.get(putter, 0) - 1
     _count(prim.in_flight, item, -1)
     prim.depth_history.append((event.t_ns, max(prim.depth, 0)))
     if actor_of(model, event).blocked:

@@ -37,6 +37,7 @@ NOT_ACTS = (
     "proc.lost",
     "proc.spawn",
     "prim.new",
+    "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
 )
 
 STATES = {
@@ -140,6 +141,8 @@ def prim_new(model: Model, event: Event) -> None:
     d = event.data
     family = str(d.get("kind", ""))
     prim = model.add_prim(event.obj, str(d.get("name") or family or event.obj), family, str(d.get("site", "")))
+    prim.maker = event.pid
+    prim.block = str(d.get("block", ""))
     capacity = d.get("value")
     if family == "sem" and type(capacity) is int:
         prim.capacity = prim.value = capacity
@@ -158,14 +161,14 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     if not proc.alive:
         return
     if proc.blocked:
-        phase, words = Phase.BLOCKED, proc.blocked
+        phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
         words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
     elif proc.elsewhere:
         phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
     elif proc.sleeping:
-        phase, words = Phase.SLEEPING, _said(proc) or str(STATES["sleeping"])
+        phase, words = Phase.SLEEPING, _said(proc) or _where(model, proc, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
@@ -177,7 +180,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
     if thread.blocked:
-        phase, words = Phase.BLOCKED, thread.blocked
+        phase, words = Phase.BLOCKED, _waits(model, thread)
     elif thread.holds:
         phase, words = (
             Phase.HOLDING,
@@ -186,7 +189,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     elif thread.elsewhere:
         phase, words = (Phase.SLEEPING if thread.elsewhere_sleeps else Phase.BLOCKED), thread.elsewhere
     elif thread.sleeping:
-        phase, words = Phase.SLEEPING, str(STATES["sleeping"])
+        phase, words = Phase.SLEEPING, _where(model, thread, str(STATES["sleeping"]))
     else:
         phase, words = Phase.RUNNING, str(STATES["running"])
     if (phase, words) != (thread.phase, thread.state):
@@ -244,10 +247,19 @@ def block(model: Model, event: Event, words: str) -> Actor:
     actor = actor_of(model, event)
     at = event.data.get("at")
     actor.at = at if isinstance(at, str) else ""
-    where = model.where(actor.at)
-    actor.blocked, actor.waiting_on = (STATES["at"](words=words, where=where) if where else words), event.obj
+    actor.blocked, actor.waiting_on = words, event.obj
     settle(model, actor, event.t_ns)
     return actor
+
+
+def _waits(model: Model, actor: Actor) -> str:
+    """What it is blocked on, and where (``blocked on get from 'inbox' at consumer.py:8 in consume``)."""
+    return _where(model, actor, actor.blocked)
+
+
+def _where(model: Model, actor: Actor, words: str) -> str:
+    where = model.where(actor.at)
+    return STATES["at"](words=words, where=where) if where else words
 
 
 def unblock(model: Model, event: Event) -> Actor:
@@ -263,6 +275,9 @@ def unblock(model: Model, event: Event) -> Actor:
 def start_waiting(prim: Prim, waiting: dict[int, int], event: Event) -> None:
     """An actor starts waiting on ``prim`` (in one of its tables: waiters, blocked getters or putters)."""
     waiting.setdefault(actor_id(event), event.t_ns)
+    at = event.data.get("at")
+    if isinstance(at, str):
+        prim.wait_sites[at] += 1
     timing = prim.timing
     timing.most_waiting = max(timing.most_waiting, len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put))
 

@@ -241,7 +241,14 @@ AGAIN_NS = 5_000_000_000
 def stacks_wanted(model: Any, now_ns: int) -> list[int]:
     """The processes whose stacks would say what no record does: alive, not paused, no record
     of a wait or a sleep, quiet for a second (no record, no CPU in the last sample), and their
-    last stacks read before they last did anything (or a while ago)."""
+    last stacks read before they last did anything (or a while ago).  And when every thread
+    seen waits, every live process whose stacks are older than its last record: whether any
+    thread could still move decides whether it is a hang."""
+    live = model.live_actors()
+    if live and all(actor.waiting_on is not None for _, actor in live):
+        stale = [p.pid for p in model.procs.values() if p.alive and not p.stopped and p.stacks_ns <= p.acted_ns]
+        if stale:
+            return stale
     wanted = []
     for proc in model.procs.values():
         if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.stats is None:

@@ -134,6 +134,7 @@ class Thread:
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
     at: str = ""  # the site of what it waits for now
+    held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its last stack says it waits in, when no record of it does (a socket, a C call), and
     # whether that is a sleep.
     elsewhere: str = ""
@@ -164,6 +165,7 @@ class Proc:
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     at: str = ""  # the site of what its main thread waits for now
+    held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
     elsewhere: str = ""
     elsewhere_sleeps: bool = False
@@ -178,6 +180,7 @@ class Proc:
     exited_ns: int | None = None
     exit_code: int | None = None
     exit_signal: str | None = None
+    ran: bool = False  # its target returned (what is left is its exit)
     # Ended but not yet waited for by its parent (the kernel keeps it as a zombie), and the site
     # of the line that started it (its ``proc.spawn``).
     zombie: bool = False
@@ -383,6 +386,19 @@ class Prim:
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # How long waits, holds and blocked gets and puts lasted, over the whole run.
     timing: PrimTiming = field(default_factory=PrimTiming)
+    # Queues: how many items each putter put that are still in it (gets take the oldest first).
+    outstanding: dict[int, int] = field(default_factory=dict)
+    put_order: deque[int] = field(default_factory=deque)
+    # Pools: when the last task went out and the last result came back.
+    last_task_ns: int = 0
+    last_result_ns: int = 0
+    # Shared memory: its block's name, and whether it was unlinked.  Who made it (the prim.new's process).
+    block: str = ""
+    unlinked: bool = False
+    maker: int = 0
+    # Where it was waited for (any wait: an acquire, a get, a recv …) and taken, by site id: how often.
+    wait_sites: Counter[str] = field(default_factory=Counter)
+    hold_sites: Counter[str] = field(default_factory=Counter)
 
     @property
     def word(self) -> str:
@@ -419,6 +435,22 @@ class Prim:
         return [item for item, n in self.in_flight.items() if n < 0]
 
 
+class Taking(NamedTuple):
+    """One taker's first taking of ``second`` while it held ``first``."""
+
+    actor: int
+    first_at: str  # site ids
+    second_at: str
+    gates: frozenset[str]  # everything else it held then
+
+
+class Potential(NamedTuple):
+    """A cycle in the lock order: its locks in order, and the taking of each edge."""
+
+    locks: tuple[str, ...]  # prim ids, each taken after the one before (and the first after the last)
+    takings: tuple[Taking, ...]
+
+
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
@@ -449,6 +481,12 @@ class Model:
         self.sites: dict[str, Site] = {}
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
+        # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
+        self.order: dict[tuple[str, str], dict[int, Taking]] = {}
+        self.potentials: dict[frozenset[str], Potential] = {}
+        # Pitfalls said (by their key, once), and who ends which child with which signal, where.
+        self.pitfalls: dict[tuple[object, ...], Anomaly] = {}
+        self.endings: dict[int, tuple[int, str, str]] = {}
         # Stacks of a request being answered, by (pid, request): one record per thread.
         self.stacks_coming: dict[tuple[int, int], list[ThreadStack]] = {}
         self.counts: Counter[str] = Counter()

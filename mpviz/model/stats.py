@@ -8,8 +8,10 @@ counted up to it.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from typing import Any
 
+from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import Model
 from mpviz.model.timing import Activity, Durations, in_seconds
 
@@ -51,6 +53,10 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
         else:  # a barrier
             row |= {"passed": prim.passed, "wait": _ongoing(timing.waited, prim.waiters, now_ns).figures()}
         row["most_waiting"] = timing.most_waiting
+        row["sites"] = {
+            "waits": _sites(model, prim.wait_sites),
+            **({"holds": _sites(model, prim.hold_sites)} if prim.family in HELD_FAMILIES else {}),
+        }
         prims.append(row)
     procs = []
     for proc in model.procs.values():
@@ -66,7 +72,24 @@ def contention(model: Model, now_ns: int) -> dict[str, Any]:
             }
         )
     start = model.t0 if model.t0 is not None else now_ns
-    return {"duration_s": in_seconds(max(0, now_ns - start)), "primitives": prims, "processes": procs}
+    warned = find_anomalies(model, now_ns)
+    return {
+        "duration_s": in_seconds(max(0, now_ns - start)),
+        "primitives": prims,
+        "processes": procs,
+        "potential_deadlocks": [a.text for a in warned if a.kind == "potential"],
+        "pitfalls": [a.text for a in warned if a.kind in ("pitfall", "feeder")],
+    }
+
+
+def _sites(model: Model, counts: Counter[str]) -> list[dict[str, Any]]:
+    """Where it was waited for (or taken), the most frequent first: ``{"site", "line", "count"}``."""
+    out = []
+    for site_id, n in counts.most_common():
+        site = model.sites.get(site_id)
+        if site is not None:
+            out.append({"site": site.where, "line": site.text, "count": n})
+    return out
 
 
 def _ongoing(done: Durations, waiting: dict[int, int], now_ns: int) -> Durations:
@@ -135,6 +158,8 @@ def table(figures: dict[str, Any]) -> list[str]:
             parts = "".join(f"{seconds(p['time_s'][activity.value]):>10}" for activity in Activity)
             name = f"{p['name']} ({p['pid']})" if p["name"] != f"pid {p['pid']}" else p["name"]
             out.append(f"{name[:23]:<24}{seconds(p['lifetime_s']):>10}{parts}")
+    out.extend(figures.get("potential_deadlocks", []))
+    out.extend(figures.get("pitfalls", []))
     return out
 
 

@@ -124,6 +124,7 @@ class Attachment:
         self._every = every
         self._exe = pyspy.executable() or "py-spy"
         self._known: dict[int, Known] = {}
+        self._helpers: dict[int, int | None] = {}  # multiprocessing's helper processes → their parents
         self._req = OWN_REQUESTS  # its own reads' numbers: above any a run asks with
         self._stop = threading.Event()
         self._wake = threading.Event()  # a round's wait cut short: stacks were asked for, or it stops
@@ -224,10 +225,16 @@ class Attachment:
         except psutil.Error:
             return  # the root is gone: its exit is found below
         for proc in found:
-            if proc.pid not in self._known:
-                self._known[proc.pid] = Known(proc)
-                self._track(proc.pid)
-                self._tree_changed = True
+            if proc.pid in self._known or proc.pid in self._helpers:
+                continue
+            if _helper(proc):
+                # multiprocessing's own resource tracker and forkserver: not the program's processes
+                # (a watched run never shows them either); the forkserver's children hang from its parent.
+                self._helpers[proc.pid] = _ppid(proc)
+                continue
+            self._known[proc.pid] = Known(proc)
+            self._track(proc.pid)
+            self._tree_changed = True
 
     def _look(
         self,
@@ -263,7 +270,11 @@ class Attachment:
                     known.calls = procfs.calls(pid)  # it was waking as we looked; the stack says it waits again
         if not known.started:
             known.started = True
-            starts.append(_start(pid, known.proc, threads, pid == self.root, began))
+            event = _start(pid, known.proc, threads, pid == self.root, began)
+            ppid = event.data.get("ppid")
+            if ppid in self._helpers:  # started by the forkserver for its parent: the parent's child
+                event.data["ppid"] = self._helpers[ppid]
+            starts.append(event)
         if not threads:
             return
         waits = {th.stack.tid: procfs.waiting_on(pid, th.stack.tid) for th in threads if not th.active}
@@ -373,6 +384,23 @@ def _alive(proc: psutil.Process) -> bool:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def _helper(proc: psutil.Process) -> bool:
+    """multiprocessing's resource tracker or forkserver (``python -c 'from multiprocessing.X import main…'``)."""
+    try:
+        argv = proc.cmdline()
+    except psutil.Error:
+        return False
+    code = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else ""
+    return any(f"multiprocessing.{helper}" in code for helper in ("resource_tracker", "forkserver"))
+
+
+def _ppid(proc: psutil.Process) -> int | None:
+    try:
+        return proc.ppid()
+    except psutil.Error:
+        return None
 
 
 def _age(proc: psutil.Process) -> float:

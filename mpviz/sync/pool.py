@@ -69,6 +69,7 @@ class Pool(pool.Pool):
 
     # multiprocessing's
     _processes: int
+    _cache: dict[int, Any]  # jobs whose results have not come back
     _quick_put: Callable[[Any], None]
     _quick_get: Callable[[], Any]
 
@@ -96,3 +97,8 @@ class Pool(pool.Pool):
         super()._setup_queues()  # type: ignore[misc]  # multiprocessing's, missing from typeshed
         self._quick_put = self._traffic.sending(self._quick_put)
         self._quick_get = self._traffic.receiving(self._quick_get)
+
+    def terminate(self) -> None:
+        # Jobs whose results have not come back are lost with the pool (a ``with Pool()`` block's end).
+        say("pool.terminate", self.id, {"outstanding": len(self._cache)})
+        super().terminate()

@@ -109,7 +109,11 @@ class BaseProcess(process.BaseProcess):
 
     def start(self) -> None:
         launch = self._launch()  # before the child is made: it needs its label
-        super().start()
+        try:
+            super().start()
+        except Exception as exc:
+            _pitfall(str(launch.label), exc)
+            raise
         pid = self.pid
         assert pid is not None and launch.label is not None
         facts = {"role": launch.role, "label": launch.label, "ppid": os.getpid()}
@@ -140,6 +144,20 @@ class BaseProcess(process.BaseProcess):
             self._mpviz_exit.say(code)
         self._reaped(label)
 
+    def terminate(self) -> None:
+        self._ending("SIGTERM")
+        super().terminate()
+
+    def kill(self) -> None:
+        self._ending("SIGKILL")
+        super().kill()
+
+    def _ending(self, signal_name: str) -> None:
+        """Say who ends which child, and where (what it held, or was putting, may be lost with it)."""
+        if self._popen is not None and self._popen.returncode is None:
+            label = str(self._mpviz.label) if self._mpviz is not None else self.name
+            say("proc.terminate", label, {"child": self.pid, "signal": signal_name})
+
     def is_alive(self) -> bool:
         alive = super().is_alive()  # (it waits for the child if it ended: a zombie no more)
         if not alive:
@@ -167,6 +185,7 @@ class BaseProcess(process.BaseProcess):
             emit("proc.start", label, facts)
             try:
                 run()
+                emit("proc.ran", label)  # its target returned: what is left is its exit
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -181,6 +200,22 @@ class BaseProcess(process.BaseProcess):
             emit("proc.exit", label, exit_data(code))
         boot.leave()
         return code
+
+
+# multiprocessing's own words for what the docs' programming guidelines warn of.
+_PITFALLS = (
+    ("daemon", AssertionError, "daemonic processes are not allowed to have children"),
+    ("main_guard", RuntimeError, "bootstrapping phase"),
+    ("pickle", Exception, "pickle"),
+)
+
+
+def _pitfall(label: str, exc: Exception) -> None:
+    """A start that failed the way the docs warn it can: said, with the line (the error is raised as it is)."""
+    for kind, error, words in _PITFALLS:
+        if isinstance(exc, error) and words in str(exc).lower():
+            say(f"pitfall.{kind}", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+            return
 
 
 class _Exit:

@@ -32,8 +32,14 @@ _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every p
 _PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
 
 _skipped: dict[str, bool] = {}
-_sites: dict[tuple[CodeType, int], str] = {}
+_sites: dict[tuple[CodeType, int], str] = {}  # (code, line) → site id
+_by_instruction: dict[tuple[CodeType, int], str] = {}  # (code, instruction offset) → site id
 _serial = itertools.count(1)
+_getframe = sys._getframe
+_get_ident = threading.get_ident
+# This process's pid, and its main thread's id (a forked child's: the thread that forked), kept.
+_pid = os.getpid()
+_main = [threading.main_thread().ident or _get_ident()]
 _named: set[int] = set()  # threads of this process that said their name
 _ours: set[int] = set()  # mpviz's own threads of this process
 # The names of mpviz's own threads ("mpviz-main" runs a lesson's main part): never shown as threads.
@@ -46,9 +52,13 @@ class _Ending:
 
     def __init__(self, tid: int) -> None:
         self.tid = tid
+        self.pid = _pid
 
     def __del__(self) -> None:
-        if self.tid:  # (0: a forked child's, where the thread is the main one now)
+        # A forked child drops the other threads' holdings inside os.fork(), before any
+        # at-fork hook has given it a reporter of its own: the parent's, whose lock another
+        # thread may have held at the fork, would hang it. Those threads were never its own.
+        if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's main thread now)
             _named.discard(self.tid)
             emit("proc.thread_end", "", {"th": self.tid})
 
@@ -78,48 +88,78 @@ def user_frame(depth: int = 1) -> FrameType | None:
 
 def site(depth: int = 1) -> str:
     """The id of the site of the operation being made ("" if it has none), said once per process."""
-    frame = user_frame(depth)
-    if frame is None:
-        return ""
-    code, line = frame.f_code, frame.f_lineno
-    known = _sites.get((code, line))
+    frame = user_frame(depth + 1)
+    return "" if frame is None else _site_of(frame)
+
+
+def _site_of(frame: FrameType) -> str:
+    # By instruction first (its offset is at hand; its line must be looked up), then by line.
+    known = _by_instruction.get((frame.f_code, frame.f_lasti))
     if known is not None:
         return known
-    site_id = f"{os.getpid()}@{next(_serial)}"
+    code, line = frame.f_code, frame.f_lineno
+    known = _sites.get((code, line))
+    if known is None:
+        known = _new_site(code, line)
+    _by_instruction[(code, frame.f_lasti)] = known
+    return known
+
+
+def _new_site(code: CodeType, line: int) -> str:
+    site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
     emit(
         "site.new",
         site_id,
         {"file": short(code.co_filename), "line": line, "func": short(code.co_name), "text": short(text)},
+        pid=_pid,
     )
     _sites[(code, line)] = site_id
     return site_id
 
 
 def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None) -> None:
-    """Report an operation, with its site and (not the main thread) its thread."""
+    """Report an operation, with its site and (not the main thread) its thread.
+
+    On every operation of every watched process: kept short (the frame walk
+    and the lookups inline, the pid and the main thread's id kept, not asked)."""
     data = {} if data is None else data
-    at = site()
-    if at:
-        data["at"] = at
+    frame: FrameType | None = _getframe(2)  # whoever called the primitive's method, or further up
+    while frame is not None:
+        skip = _skipped.get(frame.f_code.co_filename)
+        if skip is None:
+            skip = in_machinery(frame.f_code.co_filename)
+        if not skip:
+            data["at"] = _site_of(frame)
+            break
+        frame = frame.f_back
+    if _get_ident() != _main[0]:
+        _thread_of(data)
+    emit(kind, obj, data, t_ns=t_ns, pid=_pid)
+
+
+def _thread_of(data: dict[str, Any]) -> None:
+    """An operation made by another thread than the main one: say which (once, its name)."""
     tid = threading.get_native_id()
-    if tid != os.getpid() and tid not in _ours:
-        if tid not in _named:
-            thread = threading.current_thread()
-            if thread.name.startswith(MPVIZ_THREADS):
-                # mpviz's own threads act for the process: a lesson's main part, a key's action.
-                _ours.add(tid)
-                emit(kind, obj, data, t_ns=t_ns)
-                return
-            _named.add(tid)
-            emit("proc.thread", thread.name, {"th": tid})
-            _mine.ending = _Ending(tid)
-        data["th"] = tid
-    emit(kind, obj, data, t_ns=t_ns)
+    if tid in _ours:
+        return
+    if tid not in _named:
+        thread = threading.current_thread()
+        if thread.name.startswith(MPVIZ_THREADS):
+            # mpviz's own threads act for the process: a lesson's main part, a key's action.
+            _ours.add(tid)
+            return
+        _named.add(tid)
+        emit("proc.thread", thread.name, {"th": tid}, pid=_pid)
+        _mine.ending = _Ending(tid)
+    data["th"] = tid
 
 
 def _forked() -> None:
-    # A forked child has only the thread that forked: the others' names are not its own.
+    # A forked child has only the thread that forked, its main thread now: the others' names are not its own.
+    global _pid
+    _pid = os.getpid()
+    _main[0] = _get_ident()
     _named.clear()
     _ours.clear()
     ending = getattr(_mine, "ending", None)

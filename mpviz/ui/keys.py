@@ -35,8 +35,8 @@ KEYS = {
     "stats": T("Stats", "统计"),
     "stacks": T("Stacks", "调用栈"),
     "stacks_tip": T(
-        "the selected process's Python stacks, every thread, innermost last (d again: read them again)",
-        "选中进程的 Python 调用栈,每个线程,最内层在最后(再按 d:重新读取)",
+        "the selected process's Python stacks, every thread, innermost last, read again each second (d again: the timeline)",
+        "选中进程的 Python 调用栈,每个线程,最内层在最后,每秒重读(再按 d:回到时间线)",
     ),
     "stats_tip": T("contention: waits and holds, each process's time", "争用:等待与持有,每个进程的时间"),
     "seek": T("Seek", "跳转"),

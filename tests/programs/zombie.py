@@ -12,5 +12,5 @@ def quick():
 if __name__ == "__main__":
     child = Process(target=quick, name="quick")
     child.start()
-    time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 4)  # the child ended long ago; nobody joined it
+    time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 8)  # the child ended long ago; nobody joined it
     child.join()

@@ -107,7 +107,7 @@ class PingPong(Lesson):
     toggles = (
         Toggle("t", "mode", T("Queue/Pipe", "队列/管道"), T("restart with the other channel", "换另一种通道重新开始")),
         Toggle(
-            "d",
+            "l",
             "no_sleep",
             T("Sleep on/off", "sleep 开/关"),
             T("restart with or without main's 0.5 s sleep", "主进程 sleep 0.5 秒或不 sleep,重新开始"),

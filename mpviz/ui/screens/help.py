@@ -10,6 +10,7 @@ from textual.widgets import Markdown
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson
+from mpviz.model.pitfalls import SECTIONS, WHAT
 
 LEGEND = T(
     """\
@@ -55,6 +56,16 @@ back to that moment. psutil cannot tell "blocked on a lock" from "sleeping":
 the blocked states come from the records the primitives send.
 
 {legend}
+## What mpviz names
+
+A **deadlock** (a ring of processes or threads, each waiting for what the
+next one holds), a lock held by a **dead** or paused process, a **hang**
+(a wait nobody can end), and, as warnings, a **potential deadlock** (two
+takers of the same locks in opposite orders: this run did not deadlock,
+another could) and the pitfalls of the docs' *Programming guidelines*:
+
+{pitfalls}
+
 Press `escape` or `?` to close.
 """,
     """\
@@ -74,6 +85,14 @@ Press `escape` or `?` to close.
 psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发出的记录。
 
 {legend}
+## mpviz 会指出什么
+
+**死锁**(进程或线程围成一圈,各自在等下一个持有的东西)、被**已死**或已暂停的进程持有的锁、
+**卡死**(谁也结束不了的等待);以及警告:**潜在死锁**(两个进程或线程以相反顺序拿同样的锁:
+这次没死锁,换个时机就会)和文档 *Programming guidelines* 里的陷阱:
+
+{pitfalls}
+
 按 `escape` 或 `?` 关闭。
 """,
 )
@@ -90,8 +109,9 @@ CLOSE = T("escape to close", "escape 关闭")
 
 def help_text(lesson: type[Lesson], name: str, keys: list[tuple[str, str]]) -> str:
     rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
+    pitfalls = "\n".join(f"- {WHAT[kind]} (*{section}*)" for kind, section in SECTIONS.items())
     quit = DETACH if lesson.detaches else QUIT
-    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND, quit=quit)
+    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND, pitfalls=pitfalls, quit=quit)
 
 
 class HelpScreen(ModalScreen[None]):

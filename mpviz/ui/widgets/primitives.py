@@ -63,8 +63,26 @@ def names(procs: list[Proc], now_ns: int, limit: int = 12, since: dict[int, int]
     return text
 
 
-def _procs(model: Model, pids: dict[int, int]) -> list[Proc]:
+def _procs(model: Model, actors: dict[int, int]) -> list[Proc]:
+    """The processes of these actors (processes, or threads of them), each once."""
+    pids = dict.fromkeys(model.pid_of(actor) for actor in actors)
     return [model.procs[p] for p in pids if p in model.procs]
+
+
+def actor_names(model: Model, actors: dict[int, int], now_ns: int, limit: int = 12) -> Text:
+    """Who (a process, or a thread of one) waits or holds, first first, with how long (``actors``: id → since)."""
+    text = Text()
+    for i, (actor, since) in enumerate(list(actors.items())[:limit]):
+        if i:
+            text.append(", ")
+        node = model.actor(actor)
+        text.append(model.name_of(actor), style=PHASE_STYLE[node.phase] if node is not None else "")
+        text.append(f" {duration(now_ns - since)}", style="dim")
+    if len(actors) > limit:
+        text.append(SAY["more"](n=len(actors) - limit), style="dim")
+    if not actors:
+        text.append(str(SAY["nobody"]), style="dim")
+    return text
 
 
 def title(prim: Prim) -> Text:
@@ -81,11 +99,13 @@ def holders(model: Model, prim: Prim, now_ns: int) -> Text:
     if not prim.holders:
         text.append(str(SAY["free"]), style="dim")
         return text
-    for i, pid in enumerate(prim.holders):
+    for i, holder in enumerate(prim.holders):
+        pid = model.pid_of(holder)
         proc = model.procs.get(pid)
+        node = model.actor(holder)
         text.append(str(SAY["held_by"]) if i == 0 else ", ")
-        text.append(proc.name if proc else f"pid {pid}", style=PHASE_STYLE[proc.phase] if proc else "")
-        text.append(SAY["for"](pid=pid, held=duration(now_ns - prim.held_since.get(pid, now_ns))))
+        text.append(model.name_of(holder), style=PHASE_STYLE[node.phase] if node is not None else "")
+        text.append(SAY["for"](pid=pid, held=duration(now_ns - prim.held_since.get(holder, now_ns))))
         if proc is not None and not proc.alive:
             text.append(str(SAY["dead"]), style="bold red")
     return text
@@ -95,9 +115,9 @@ def waiters(
     model: Model, prim: Prim, now_ns: int, waiting: dict[int, int] | None = None, what: T = SAY["waiting_word"]
 ) -> Text:
     """Who waits, first in line first, with how long."""
-    pids = prim.waiters if waiting is None else waiting
-    text = Text(SAY["waiting"](what=what, n=len(pids)))
-    text.append_text(names(_procs(model, pids), now_ns, since=pids))
+    actors = prim.waiters if waiting is None else waiting
+    text = Text(SAY["waiting"](what=what, n=len(actors)))
+    text.append_text(actor_names(model, actors, now_ns))
     return text
 
 
@@ -126,7 +146,7 @@ def semaphore_view(model: Model, prim: Prim, now_ns: int) -> Text:
     text.append("□" * max(0, free), style="dim")
     text.append(SAY["most"](most=prim.max_holders))
     text.append(SAY["inside"](n=len(prim.holders)))
-    text.append_text(names(_procs(model, prim.holders), now_ns, since=prim.held_since))
+    text.append_text(actor_names(model, {a: prim.held_since.get(a, now_ns) for a in prim.holders}, now_ns))
     dead = [p for p in _procs(model, prim.holders) if not p.alive]
     if dead:
         text.append(SAY["dead_inside"](names=", ".join(p.name for p in dead)), style="bold red")

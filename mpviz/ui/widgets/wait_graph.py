@@ -27,6 +27,11 @@ SAY = {
     "flag": T("flag {flag}", "标志 {flag}"),
     "depth": T("depth {depth}", "深度 {depth}"),
     "deadlock": T("DEADLOCK: a cycle of {n}, none can ever move", "死锁:{n} 个进程成环,谁也动不了"),
+    "potential": T(
+        "potential deadlock: a cycle in the lock order (not this time; another run could)",
+        "潜在死锁:拿锁的顺序成环(这次没有发生,换个时机就会)",
+    ),
+    "takes": T("{who} takes '{first}' then '{second}'", "{who} 先拿 '{first}' 再拿 '{second}'"),
     "waiting": T("waiting ▶", "等待 ▶"),
     "held_by": T("held by ◀", "持有者 ◀"),
     "nobody": T("nobody holds or waits for anything right now", "现在谁也没持有、也没在等什么"),
@@ -34,12 +39,16 @@ SAY = {
 }
 
 
-def _who(model: Model, pid: int, now_ns: int, since: int | None = None) -> Text:
-    """A process as a node: its name in its phase's colour, how long, and whether it can still move."""
-    proc: Proc | None = model.procs.get(pid)
-    text = Text(proc.name if proc else f"pid {pid}", style=PHASE_STYLE[proc.phase] if proc else "")
+def _who(model: Model, actor: int, now_ns: int, since: int | None = None, where: bool = False) -> Text:
+    """A process (or a thread of it) as a node: its name in its phase's colour, how long, where it
+    waits (``where``), and whether it can still move."""
+    proc: Proc | None = model.procs.get(model.pid_of(actor))
+    node = model.actor(actor)
+    text = Text(model.name_of(actor), style=PHASE_STYLE[node.phase] if node is not None else "")
     if since is not None:
         text.append(f" {duration(now_ns - since)}", style="dim")
+    if where and node is not None and node.at and model.where(node.at):
+        text.append(f" at {model.where(node.at)}", style="dim")
     if proc is not None and not proc.alive:
         text.append(str(SAY["dead"]), style="bold red")
     elif proc is not None and proc.stopped:
@@ -47,12 +56,12 @@ def _who(model: Model, pid: int, now_ns: int, since: int | None = None) -> Text:
     return text
 
 
-def _edge(model: Model, label: str, pids: dict[int, int], now_ns: int) -> Text:
+def _edge(model: Model, label: str, actors: dict[int, int], now_ns: int, where: bool = False) -> Text:
     text = Text(f"  {label} ", style="dim")
-    for i, (pid, since) in enumerate(pids.items()):
+    for i, (actor, since) in enumerate(actors.items()):
         if i:
             text.append(", ")
-        text.append_text(_who(model, pid, now_ns, since))
+        text.append_text(_who(model, actor, now_ns, since, where))
     return text
 
 
@@ -84,6 +93,21 @@ def wait_graph(model: Model, now_ns: int, unseen: str = "") -> Text:
         text.append("\n")
         in_cycles.update(link.waits for link in cycle)
     drawn = len(in_cycles)
+    real = {frozenset(cycle_lock) for cycle_lock in ({link.waits for link in cycle} for cycle in deadlocked(model))}
+    for key, potential in model.potentials.items():
+        if key in real:
+            continue
+        drawn += 1
+        text.append(str(SAY["potential"]) + "\n", style="bold yellow")
+        last = len(potential.takings) - 1
+        for i, taking in enumerate(potential.takings):
+            ring = "╭┄▶ " if i == 0 else "╰┄┄ " if i == last else "┆   "
+            first = model.prim_name(potential.locks[i])
+            second = model.prim_name(potential.locks[(i + 1) % len(potential.locks)])
+            text.append(
+                ring + SAY["takes"](who=model.name_of(taking.actor), first=first, second=second) + "\n", style="yellow"
+            )
+        text.append("\n")
     for prim in model.prims.values():
         waiting = {**prim.waiters, **prim.blocked_get, **prim.blocked_put}
         if not (prim.holders or waiting) or prim.id in in_cycles:
@@ -92,17 +116,17 @@ def wait_graph(model: Model, now_ns: int, unseen: str = "") -> Text:
         text.append(f"{prim.word} '{prim.name}'", style="bold")
         text.append(f"  {_state(prim)}\n", style="dim")
         if waiting:
-            text.append_text(_edge(model, str(SAY["waiting"]), waiting, now_ns))
+            text.append_text(_edge(model, str(SAY["waiting"]), waiting, now_ns, where=True))
             text.append("\n")
         if prim.holders:
             held = {pid: prim.held_since.get(pid, now_ns) for pid in prim.holders}
             text.append_text(_edge(model, str(SAY["held_by"]), held, now_ns))
             text.append("\n")
-    for proc in model.procs.values():
-        target = proc.waiting_on or ""
-        if proc.alive and target.startswith("pid "):
+    for aid, actor in model.live_actors():
+        target = actor.waiting_on or ""
+        if target.startswith("pid "):
             drawn += 1
-            text.append_text(_who(model, proc.pid, now_ns, proc.since_ns))
+            text.append_text(_who(model, aid, now_ns, actor.since_ns, where=True))
             text.append(" ──join──▶ ", style="dim")
             text.append_text(_who(model, int(target[4:]), now_ns))
             text.append("\n")

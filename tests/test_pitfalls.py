@@ -1,0 +1,204 @@
+"""What could go wrong, named (issue 23): lock-order cycles that did not deadlock, and the docs' pitfalls.
+
+Each with a program of our own (``tests/programs/``), watched headless as a
+user runs it; and no false alarm on the lessons' runs and the tutorial's own
+programs (``test_registry``, ``test_programs``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_programs import OURS, watch
+
+from mpviz.model import Model
+from mpviz.model.pitfalls import SECTIONS
+from mpviz.telemetry import Event
+
+BANK = """
+import time
+from multiprocessing import Lock, Process
+
+cash_lock = Lock()
+books_lock = Lock()
+
+
+def clerk():
+    with cash_lock:
+        with books_lock:
+            pass
+
+
+def auditor():
+    time.sleep(0.5)  # the clerk is done by then: this run never deadlocks
+    with books_lock:
+        with cash_lock:
+            pass
+
+
+if __name__ == "__main__":
+    people = [Process(target=clerk, name="clerk"), Process(target=auditor, name="auditor")]
+    for p in people:
+        p.start()
+    for p in people:
+        p.join()
+"""
+
+
+def test_a_lock_order_inversion_is_a_potential_deadlock_though_this_run_never_deadlocked(tmp_path: Path) -> None:
+    bank = tmp_path / "bank.py"
+    bank.write_text(BANK)
+    done = watch(bank, cwd=tmp_path)
+    assert done.returncode == 0, "the program's own exit code: nothing went wrong this time"
+    assert (
+        "potential deadlock: auditor takes 'books_lock' (bank.py:17) then 'cash_lock' (bank.py:18); "
+        "clerk takes 'cash_lock' (bank.py:10) then 'books_lock' (bank.py:11)"
+    ) in done.stdout, done.stdout[-2000:]
+    assert done.stdout.rstrip().endswith(
+        "nothing went wrong this time, but it could deadlock (the potential deadlock above)"
+    )
+    strict = watch(bank, "--strict", cwd=tmp_path)
+    assert strict.returncode == 1, "--strict: a potential deadlock fails the run"
+
+
+def _order_model(*takings: tuple[int, str, str]) -> Model:
+    """Processes taking two locks each, in the given order (pid, first, second), one after the other."""
+    m = Model()
+    t = 0
+    events = [Event(0, 1, "prim.new", name, {"kind": "lock", "name": name}) for name in ("a", "b", "gate")]
+    for pid, first, second in takings:
+        for kind, lock in (("acquired", first), ("acquired", second), ("released", second), ("released", first)):
+            t += 1
+            events.append(Event(t, pid, f"lock.{kind}", lock, {}))
+    m.apply(events)
+    return m
+
+
+def test_a_consistent_order_or_one_taker_alone_is_no_potential_deadlock() -> None:
+    assert not _order_model((10, "a", "b"), (11, "a", "b")).potentials, "the same order"
+    assert not _order_model((10, "a", "b"), (10, "b", "a")).potentials, "one taker cannot deadlock with itself"
+    assert _order_model((10, "a", "b"), (11, "b", "a")).potentials, "two takers, opposite orders"
+
+
+def test_a_gate_held_around_both_orders_keeps_them_apart() -> None:
+    m = Model()
+    events = [Event(0, 1, "prim.new", name, {"kind": "lock", "name": name}) for name in ("a", "b", "gate")]
+    t = 0
+    for pid, first, second in ((10, "a", "b"), (11, "b", "a")):
+        for kind, lock in (("acquired", "gate"), ("acquired", first), ("acquired", second)):
+            t += 1
+            events.append(Event(t, pid, f"lock.{kind}", lock, {}))
+        for lock in (second, first, "gate"):
+            t += 1
+            events.append(Event(t, pid, "lock.released", lock, {}))
+    m.apply(events)
+    assert not m.potentials, "only one of them can be inside the gate at a time"
+
+
+@pytest.mark.parametrize("fix", ["ordered", "waiter"])
+def test_the_philosophers_fixes_are_never_warned(tmp_path: Path, fix: str) -> None:
+    from conftest import mpviz
+
+    done = mpviz("run", "philosophers", "--fix", fix, "--speed", "5", "--seed", "1", "--headless")
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "potential deadlock" not in done.stdout and "pitfall" not in done.stdout
+
+
+# --- the docs' pitfalls ------------------------------------------------------------------------------
+
+
+def pitfalls(out: str) -> list[str]:
+    return sorted({line.split("pitfall: ", 1)[1] for line in out.splitlines() if "pitfall: " in line})
+
+
+def test_the_docs_feeder_example_is_named_and_ends_with_exit_1(tmp_path: Path) -> None:
+    done = watch(OURS / "pitfall_feeder.py", cwd=tmp_path, timeout=60)
+    assert done.returncode == 1, done.stdout[-2000:]
+    (said,) = pitfalls(done.stdout)
+    assert re.match(
+        r"main joins f #0 \(at pitfall_feeder\.py:14 in <module>\), but f #0 put 1 item\(s\) into 'queue'", said
+    )
+    assert said.endswith("(docs: Joining processes that use queues)")
+
+
+@pytest.mark.parametrize(
+    ("program", "options", "expected", "code"),
+    [
+        (
+            "pitfall_main_guard.py",
+            (),
+            r"work #0 was started \(at pitfall_main_guard\.py:12 in <module>\) while the main module",
+            0,
+        ),
+        (
+            "pitfall_pickle.py",
+            (),
+            r"<lambda> #0 could not start \(at pitfall_pickle\.py:8 in <module>\): PicklingError",
+            1,
+        ),
+        (
+            "pitfall_terminate.py",
+            (),
+            r"main ended keeper with SIGTERM \(at pitfall_terminate\.py:20 in <module>\) while it held 'lock'",
+            1,
+        ),
+        ("pitfall_shm.py", (), r"shared memory 'block' \(psm_\w+, made at pitfall_shm\.py:5\) was never unlinked", 0),
+        (
+            "pitfall_pool_results.py",
+            (),
+            r"pool 'pool' was terminated \(at pitfall_pool_results\.py:13 in <module>\) with 1 task",
+            0,
+        ),
+        (
+            "pitfall_pool_stuck.py",
+            ("--duration", "12"),
+            r"pool 'pool': 1 task\(s\) never returned .* at pitfall_pool_stuck\.py:9 in task",
+            0,
+        ),
+        (
+            "pitfall_daemon.py",
+            (),
+            r"daemon #0, a daemonic process, tried to start grandchild #0 \(at pitfall_daemon\.py:11 in daemon\)",
+            0,
+        ),
+        (
+            "zombie.py",
+            (),
+            r"quick ended and main has not joined it: it stays a zombie until then \(started at zombie\.py:14",
+            0,
+        ),
+    ],
+)
+def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
+    tmp_path: Path, program: str, options: tuple[str, ...], expected: str, code: int
+) -> None:
+    done = watch(OURS / program, *options, "--no-stacks", cwd=tmp_path, timeout=90)
+    assert done.returncode == code, done.stdout[-2000:] + done.stderr
+    said = pitfalls(done.stdout)
+    assert any(re.search(expected, line) for line in said), said or done.stdout[-2000:]
+    assert all(line.endswith(tuple(f"(docs: {s})" for s in SECTIONS.values())) for line in said)
+    assert all(" Fix: " in line for line in said)
+
+
+# --- no false alarm: correct programs whose every visible process waits for a while ---------------
+
+
+@pytest.mark.parametrize(
+    ("program", "printed"),
+    [
+        ("correct_thread_holds_lock.py", "got it"),  # a helper thread holds the lock main waits for, 4 s
+        ("correct_thread_sets_event.py", "set"),  # a helper thread sets the event main waits on, after 4 s
+        ("correct_thread_puts.py", "late"),  # a helper thread puts what main gets, after 4 s
+        ("correct_timer_sets_event.py", "woke"),  # a threading.Timer in main sets what a child waits on
+        ("correct_slow_unpickle.py", "took Slow"),  # the item is in the getter, being unpickled for 4 s
+    ],
+)
+def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
+    tmp_path: Path, program: str, printed: str
+) -> None:
+    done = watch(OURS / program, cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert any(line.endswith(f"prints: {printed}") for line in done.stdout.splitlines()), done.stdout[-2000:]
+    assert "hang:" not in done.stdout and "deadlock:" not in done.stdout
