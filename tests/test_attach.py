@@ -17,8 +17,9 @@ from conftest import ROOT, load, mpviz, wait_for
 from helpers.dashboard import rows, until
 
 from mpviz.model import Model
+from mpviz.model.stacks import Frame, ThreadStack
 from mpviz.program import Attached
-from mpviz.runtime import Settings, attach, procfs
+from mpviz.runtime import Settings, attach, procfs, pyspy
 from mpviz.ui.app import make_app
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
@@ -185,6 +186,76 @@ def test_a_get_on_a_queue_nobody_else_holds_is_named_a_hang_from_outside() -> No
             watcher.wait(30)
         os.killpg(program.pid, signal.SIGKILL)
         program.wait(30)
+
+
+def test_a_child_read_while_it_starts_is_named_after_its_target_once_it_runs(tmp_path: Path) -> None:
+    """A spawned child read while it still imports the program is named by its command line
+    ("spawn"); once it runs its target, by the target, and the join on it names it too, its
+    parent waiting since it began."""
+    go = tmp_path / "go"
+    source = (ROOT / "tests" / "programs" / "slow_start.py").read_text().splitlines()
+    at = {text: next(i for i, line in enumerate(source, 1) if text in line) for text in ("q.get()", "child.join()")}
+    program = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "programs" / "slow_start.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "MPVIZ_TEST_GO": str(go)},
+    )
+    try:
+        assert program.stdout is not None
+        child = int(program.stdout.readline().split()[1])  # "ready PID"
+        model = Model()
+        attachment = attach.Attachment(program.pid, model.apply, lambda pid: None)
+        main = model.procs
+
+        def joining() -> bool:
+            model.apply(attachment.round())
+            return program.pid in main and main[program.pid].state.startswith(
+                f"joining {main[child].name} (pid {child})"
+            )
+
+        wait_for(joining, 60, every=0.2, what="the main joining its child")
+        since = main[program.pid].since_ns
+        assert main[child].label != "work", "read while it starts: its target not called yet"
+        go.touch()
+        want = {
+            child: f"waiting in multiprocessing Queue.get at slow_start.py:{at['q.get()']} in work",
+            program.pid: f"joining work (pid {child}) at slow_start.py:{at['child.join()']} in <module>",
+        }
+
+        def named() -> bool:
+            model.apply(attachment.round())
+            return {pid: main[pid].state for pid in want} == want
+
+        wait_for(named, 60, every=0.2, what=f"{want}")
+        assert main[child].label == "work"
+        assert main[program.pid].since_ns == since, "the same join, since it began"
+    finally:
+        os.killpg(program.pid, signal.SIGKILL)
+        program.wait(30)
+
+
+def test_a_forked_child_is_not_named_after_its_parent_s_target_while_it_starts() -> None:
+    """A forked child's stack goes on below its parent's: until it calls its own target, the
+    parent's is not its name."""
+    here = "/usr/lib/python3/multiprocessing/process.py"
+
+    def frame(file: str, function: str) -> Frame:
+        return Frame(file, 1, function, "")
+
+    parent = [frame("prog.py", "<module>"), frame(here, "BaseProcess._bootstrap"), frame(here, "BaseProcess.run")]
+    parent += [frame("prog.py", "crew"), frame(here, "BaseProcess.start"), frame("popen_fork.py", "Popen._launch")]
+    starting = [*parent, frame(here, "BaseProcess._bootstrap")]
+    running = [*starting, frame(here, "BaseProcess.run"), frame("prog.py", "work"), frame("prog.py", "helper")]
+
+    def target(frames: list[Frame]) -> str:
+        return attach._target([pyspy.Thread(ThreadStack(1, "MainThread", tuple(frames)), True)])
+
+    assert target(parent) == "crew"
+    assert target(starting) == ""
+    assert target([*starting, frame("util.py", "_run_after_forkers")]) == ""
+    assert target(running) == "work"
 
 
 # --- what cannot be attached to: one line, exit code 2 ----------------------------------------

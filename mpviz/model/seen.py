@@ -10,7 +10,9 @@ main thread is doing (``proc.seen``, see :mod:`mpviz.runtime.attach`):
             "on": what its system call waits on ("pipe:[1234]", "sem:[99]"; "" if unknown),
             "name": the variable its line waits on ("q"), "child": the pid a join waits for,
             "feeders": the live processes that hold a queue's write end (queue waits),
-            "threads": its other threads, each {"name", "kind", "what", "site", …} as above}
+            "threads": its other threads, each {"name", "kind", "what", "site", …} as above,
+            "label": its name, once known, when its proc.start could not say it yet (a spawned
+                     child read while still importing the main module)}
 
 A wait on a lock, condition, event, queue or pipe puts the process among the
 waiters of a primitive *seen from outside* (``Prim.outside``), one per thing
@@ -40,8 +42,14 @@ def proc_seen(model: Model, event: Event) -> None:
         return
     proc.outside = True
     d = event.data
+    label = d.get("label")
+    if isinstance(label, str) and label:
+        proc.label = label
     kind = str(d.get("kind", ""))
     child = d.get("child") if type(d.get("child")) is int else None
+    # The same join seen again (its child named at last): it has waited since it began.
+    same_join = kind == "join" and child is not None and proc.waiting_on == f"pid {child}"
+    since = proc.since_ns
     words = seen(d, model.name_of(child) if child is not None and child in model.procs else "")
     prim = _prim(model, kind, d) if kind in FAMILIES else None
     if prim is None or proc.waiting_on != prim.id:
@@ -65,6 +73,8 @@ def proc_seen(model: Model, event: Event) -> None:
     threads = d.get("threads")
     proc.seen_threads = tuple(_thread(t) for t in threads if isinstance(t, dict)) if isinstance(threads, list) else ()
     settle(model, proc, event.t_ns)
+    if same_join:
+        proc.since_ns = since
 
 
 def _thread(data: dict) -> str:

@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import psutil
@@ -106,6 +105,9 @@ class Known:
     read_ns: int = 0  # when they were
     calls: tuple[tuple[str, str, str], ...] | None = None  # procfs.calls then
     seen: dict[str, Any] = field(default_factory=dict)  # its last proc.seen's data
+    # Named after its target: a multiprocessing child read before it called its target (a spawned
+    # one still importing the main module) is named by its command line until a read finds it.
+    named: bool = True
     feeders: dict[str, list[int]] = field(default_factory=dict)  # by pipe, the last found
 
 
@@ -268,6 +270,7 @@ class Attachment:
                 known.ran = ran
                 if known.calls is None and threads and not any(th.active for th in threads):
                     known.calls = procfs.calls(pid)  # it was waking as we looked; the stack says it waits again
+        label = ""
         if not known.started:
             known.started = True
             event = _start(pid, known.proc, threads, pid == self.root, began)
@@ -275,14 +278,23 @@ class Attachment:
             if ppid in self._helpers:  # started by the forkserver for its parent: the parent's child
                 event.data["ppid"] = self._helpers[ppid]
             starts.append(event)
+            known.named = pid == self.root or not known.python or bool(_target(threads))
+        elif not known.named:
+            label = _target(threads)
+            known.named = bool(label)
         if not threads:
             return
         waits = {th.stack.tid: procfs.waiting_on(pid, th.stack.tid) for th in threads if not th.active}
         events.extend(pyspy.records(pid, req or 0, threads, t, {tid: w.on for tid, w in waits.items()}))
         seen = self._seen(pid, known, threads, waits)
-        if seen != known.seen:
+        if seen != known.seen or label:
             known.seen = seen
-            events.append(Event(t, pid, "proc.seen", "", seen))
+            events.append(Event(t, pid, "proc.seen", "", {**seen, "label": label} if label else seen))
+        if label:
+            # Its name at last: said again, the joins on it name it.
+            for other, theirs in self._known.items():
+                if theirs.seen.get("kind") == "join" and theirs.seen.get("child") == pid:
+                    events.append(Event(t, other, "proc.seen", "", theirs.seen))
 
     def _seen(
         self, pid: int, known: Known, threads: list[pyspy.Thread], waits: dict[int, procfs.Waiting]
@@ -372,10 +384,15 @@ def _target(threads: list[pyspy.Thread]) -> str:
         return ""
     frames = threads[0].stack.frames
     found = ""
-    # The innermost: a forked child's stack goes on below its parent's, which it was copied from.
-    for outer, inner in pairwise(frames):
-        if outer.function.rpartition(".")[2] == "run" and outer.file.endswith("multiprocessing/process.py"):
-            found = inner.function.rpartition(".")[2]
+    # The innermost: a forked child's stack goes on below its parent's, which it was copied from;
+    # "" while the innermost process is still starting (in its _bootstrap, not yet in run).
+    for i, frame in enumerate(frames):
+        if frame.file.endswith("multiprocessing/process.py"):
+            method = frame.function.rpartition(".")[2]
+            if method == "run" and i + 1 < len(frames):
+                found = frames[i + 1].function.rpartition(".")[2]
+            elif method == "_bootstrap":
+                found = ""
     return found
 
 
