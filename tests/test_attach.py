@@ -317,7 +317,8 @@ def test_each_lack_of_rights_says_how_to_get_them() -> None:
     assert "belongs to uid 4242424" in why(their=4242424) and "sudo -u uid 4242424" in why(their=4242424)
     assert "only root may (kernel.yama.ptrace_scope = 2)" in why(scope=2)
     assert "sudo sysctl kernel.yama.ptrace_scope=0" in why(scope=1)
-    assert "not dumpable" in why(scope=1, cap=True)
+    assert "not dumpable" in why(scope=1, cap=True) and why(scope=1, cap=True).endswith("attach with sudo")
+    assert why(their=0, ours=0, cap=True).endswith("or is not dumpable)"), "root: sudo would change nothing"
 
 
 def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(

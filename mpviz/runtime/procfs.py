@@ -190,4 +190,5 @@ def rights_problem(pid: int, name: str, their_uid: int, our_uid: int, scope: int
             f"cannot attach to {who}: only its parent may (kernel.yama.ptrace_scope = 1); attach with sudo, "
             "or allow it with: sudo sysctl kernel.yama.ptrace_scope=0"
         )
-    return f"cannot attach to {who}: it cannot be read (it changed its user, or is not dumpable); attach with sudo"
+    how = "" if our_uid == 0 else "; attach with sudo"  # root already: sudo would change nothing
+    return f"cannot attach to {who}: it cannot be read (it changed its user, or is not dumpable){how}"
