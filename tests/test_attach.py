@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,6 +129,24 @@ def test_attached_headless_each_state_is_named_at_its_line_and_detaching_leaves_
     assert states["consume"] == want["consume"] and states["nap"] == want["nap"]
     main = model.procs[program.pid]
     assert (main.role, main.state) == ("main", want["main"])
+
+
+def test_a_timed_headless_attachment_detaches_at_its_end_with_exit_code_0_when_nothing_hangs() -> None:
+    program = Program("fork")
+    try:
+        before = program.snapshot()
+        started = time.monotonic()
+        done = mpviz("attach", str(program.pid), "--headless", "--duration", "4", timeout=120)
+        took = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout.rstrip().endswith("detached: the program goes on")
+        assert f"sleeping at attach_me.py:{line_of('time.sleep(3600)')} in nap" in done.stdout
+        assert 4 <= took < 60
+        after = program.snapshot()
+        assert after.keys() == before.keys() and all(status != psutil.STATUS_STOPPED for _, status in after.values())
+    finally:
+        program.end()
 
 
 async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: Program) -> None:
