@@ -207,6 +207,53 @@ def test_a_get_on_a_queue_nobody_else_holds_is_named_a_hang_from_outside() -> No
         program.wait(30)
 
 
+def test_each_wait_a_stack_can_name_is_named_at_its_line_and_the_program_s_own_waits_are_put_together() -> None:
+    """A lock taken with acquire() (a C call: only the futex on its semaphore says it is one), a
+    condition, an event, a full queue's put, a pipe's recv, a socket's recv."""
+    path = ROOT / "tests" / "programs" / "attach_waits.py"
+    source = path.read_text().splitlines()
+
+    def at(text: str, function: str) -> str:
+        return f"at attach_waits.py:{next(i for i, line in enumerate(source, 1) if text in line)} in {function}"
+
+    program = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert program.stdout is not None
+        ready, *pids = program.stdout.readline().split()
+        assert ready == "ready"
+        names = ("locked", "conditioned", "evented", "putting", "piped", "talking")
+        by = dict(zip(names, map(int, pids), strict=True))
+        want = {
+            by["locked"]: f"waiting in multiprocessing lock acquire {at('lock.acquire()  #', 'locked')}",
+            by["conditioned"]: f"waiting in multiprocessing Condition.wait {at('cond.wait()', 'conditioned')}",
+            by["evented"]: f"waiting in multiprocessing Event.wait {at('event.wait()', 'evented')}",
+            by["putting"]: f"waiting in multiprocessing Queue.put {at('q.put(2)', 'putting')}",
+            by["piped"]: f"waiting in multiprocessing Connection.recv {at('conn.recv()', 'piped')}",
+            by["talking"]: f"waiting in sock.recv() {at('sock.recv(1)', 'talking')}",
+            program.pid: f"sleeping {at('time.sleep(3600)', '<module>')}",
+        }
+        model = Model()
+        attachment = attach.Attachment(program.pid, model.apply, lambda pid: None)
+
+        def named() -> bool:
+            model.apply(attachment.round())
+            return {pid: model.procs[pid].state for pid in want if pid in model.procs} == want
+
+        wait_for(named, 60, every=0.2, what=f"{want}")
+        # The program's own waits are waits on its primitives (who holds them cannot be seen);
+        # a socket's and a sleep are on nothing of the program's.
+        waiting = {
+            pid for prim in model.prims.values() for pid in (*prim.waiters, *prim.blocked_get, *prim.blocked_put)
+        }
+        assert waiting == {by[n] for n in names[:-1]}
+        lock = model.procs[by["locked"]].waiting_on
+        assert lock is not None and model.prims[lock].family == "lock" and model.prims[lock].name == "lock"
+        assert model.procs[by["talking"]].elsewhere and model.procs[program.pid].elsewhere_sleeps
+    finally:
+        os.killpg(program.pid, signal.SIGKILL)
+        program.wait(30)
+
+
 def test_a_child_read_while_it_starts_is_named_after_its_target_once_it_runs(tmp_path: Path) -> None:
     """A spawned child read while it still imports the program is named by its command line
     ("spawn"); once it runs its target, by the target, and the join on it names it too, its

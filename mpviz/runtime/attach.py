@@ -39,6 +39,7 @@ SAME_WAIT_NS = 30 * 1_000_000_000
 YOUNG_S = 2.0
 # The waits whose system call says what they wait on (a pipe, a semaphore).
 WAITS_ON_SOMETHING = ("lock", "cond", "event", "queue", "pipe")
+LOCK_ACQUIRE = "multiprocessing lock acquire"  # as model.stacks names a `with lock:`
 
 
 def target(pid: int) -> tuple[str, list[str]]:
@@ -347,10 +348,15 @@ def _doing(thread: pyspy.Thread, waiting: procfs.Waiting) -> dict[str, Any]:
         # (which moves every second, and would say so every second).
         data["site"] = f"{os.path.basename(frame.file)} in {frame.function}" if frame else ""
         return data
-    data["kind"] = "call" if inferred.kind == "thread" else inferred.kind
-    if inferred.kind == "join" and waiting.child is not None:
+    kind = "call" if inferred.kind == "thread" else inferred.kind
+    if kind == "call" and waiting.on.startswith("sem:"):
+        # lock.acquire() on a multiprocessing lock or semaphore calls C (SemLock.acquire): no frame of
+        # multiprocessing.synchronize says it, the futex on the semaphore's /dev/shm file does.
+        kind, data["what"] = "lock", LOCK_ACQUIRE
+    data["kind"] = kind
+    if kind == "join" and waiting.child is not None:
         data["child"] = waiting.child
-    if inferred.kind in WAITS_ON_SOMETHING:
+    if kind in WAITS_ON_SOMETHING:
         data["on"] = waiting.on
         data["name"] = _variable(frame)
     return data
