@@ -185,6 +185,10 @@ class SocketReporter:
                 chunk = sock.recv(256)
             except BlockingIOError:
                 continue
+            except ConnectionResetError:
+                # The dashboard died before it took this connection (it was still loading).
+                on_hang_up()
+                return
             except (OSError, ValueError):
                 return  # closed here, not by the dashboard
             if not chunk:
