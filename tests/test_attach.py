@@ -25,6 +25,7 @@ from mpviz.ui.app import make_app
 from mpviz.ui.sources import LiveSource
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.text_view import TextView
+from mpviz.ui.widgets.title_bar import TitleBar
 from mpviz.ui.widgets.wait_graph import WaitGraph
 
 PROGRAM = ROOT / "tests" / "programs" / "attach_me.py"
@@ -163,6 +164,7 @@ async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: P
             return all(words[:55] in text for words in want.values())
 
         await until(pilot, shown, what=f"{want} in the table")
+        assert "attached: q detaches" in app.screen.query_one(TitleBar).plain
         footer = " ".join(what for _, what in app.screen.active_bindings_help())
         assert "Kill" not in footer and "Pause" not in footer, "no key signals a process mpviz did not start"
         assert not source.controls.send_signal(program.pid, signal.SIGSTOP), "nor can anything else here"

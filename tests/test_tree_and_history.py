@@ -11,6 +11,7 @@ from mpviz.ui.sources import ReplaySource
 from mpviz.ui.widgets import history
 from mpviz.ui.widgets.details import LABEL, Details
 from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.title_bar import TitleBar
 
 SIZE = (160, 48)
 RECORDING = RECORDINGS / "attach.jsonl"
@@ -30,6 +31,8 @@ async def test_a_subtree_folds_into_its_row_with_its_figures_added_up_by_key_and
         workers = by_label(source, "work")
         shown = rows(table)
         assert "▾ crew" in shown[crew] and all(pid in shown for pid in workers), "unfolded: the workers under it"
+        title = app.screen.query_one(TitleBar).plain
+        assert "replay" in title and "detaches" not in title, "a replay of an attached run detaches nothing"
         assert list(shown).index(crew) < min(list(shown).index(w) for w in workers)
         table.focus()
         await pilot.press("down", "enter")

@@ -304,7 +304,8 @@ class RunScreen(Screen):
         where = str(SAY.get(source.where) or source.where)
         if source.player is not None:
             where += " " + position_bar(*source.player.position())
-        status = SAY["attached" if self.lesson.detaches else "status"](
+        attached = self.lesson.detaches and source.player is None  # a replay of one detaches nothing
+        status = SAY["attached" if attached else "status"](
             where=where,
             speed=round(source.speed, 3),
             n=alive,
