@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -46,6 +47,8 @@ BUDGETS = {
     "seek_p99_ms": ("<", 100.0),
     "replay_first_screen_s": ("<", 2.0),
     "replay_rss_mb": ("≤", 150.0),
+    "export_1m_s": ("≤", 20.0),
+    "export_1m_rss_mb": ("≤", 200.0),
 }
 
 
@@ -634,6 +637,27 @@ def replay_seek(tmp: Path, events: int, seeks: int) -> dict[str, float]:
     }
 
 
+def export_records(tmp: Path, events: int) -> dict[str, float]:
+    """``mpviz export`` of a recording of ``events`` records, as a user runs it: its time and peak RSS."""
+    path = synthetic_recording(tmp / "export.jsonl", events)
+    out = tmp / "export.json"
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "export", str(path), "-o", str(out)], stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    taken = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mpviz export failed with {proc.returncode}")
+    rss_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    log(
+        f"export: {events:,} records in {taken:.1f} s, peak RSS {rss_mb:.0f} MB, {out.stat().st_size / 1e6:.0f} MB of trace"
+    )
+    key = f"export_{_short(events)}"
+    return {f"{key}_s": round(taken, 1), f"{key}_rss_mb": round(rss_mb, 1)}
+
+
 def _quantiles(taken: list[float]) -> tuple[float, float]:
     taken = sorted(taken)
     return taken[len(taken) // 2], taken[min(len(taken) - 1, round(0.99 * (len(taken) - 1)))]
@@ -674,7 +698,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only",
-        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,replay",
+        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,replay,export",
     )
     args = parser.parse_args()
     only = (
@@ -692,6 +716,7 @@ def main() -> int:
             "watch",
             "attach",
             "replay",
+            "export",
         }
     )
     quick = args.quick
@@ -750,6 +775,8 @@ def main() -> int:
     if "replay" in only:
         result |= replay_seek(tmp, 1_000_000, 100 if quick else 500)
         result |= replay_first_screen(tmp, 200)
+    if "export" in only:
+        result |= export_records(tmp, 1_000_000)
     shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:

@@ -9,13 +9,14 @@ Textual) inside the functions that need it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mpviz import lang
-from mpviz.files import unwritable
+from mpviz.files import CannotWrite, same_file, unwritable
 from mpviz.options import (
     DASHBOARD_METHODS,
     LANG,
@@ -23,7 +24,7 @@ from mpviz.options import (
     build_parser,
     program_args,
 )
-from mpviz.program import Attached, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
@@ -78,19 +79,38 @@ def main(argv: list[str] | None = None) -> int:
             print(cls.summary())
         return 0
     if args.command == "serve":
-        from mpviz.serve import serve
+        problem = _dashboard_problem(args.dashboard)
+        if problem:
+            return fail(f"-- {' '.join(args.dashboard)}: {problem}")
+        from mpviz.serve import Limits, serve
 
-        return serve(args.host, args.port, args.max_visitors, args.idle_timeout, args.lang, args.dashboard)
+        limits = Limits(args.max_visitors, args.idle_timeout, args.max_processes)
+        return serve(args.host, args.port, limits, args.lang, args.dashboard)
     if args.command in ("stats", "export"):
         return _report(args)
     if args.command == "replay":
         return _dashboard(args, replay=args.file)
     if args.command == "attach":
-        return _traced(args, lambda: attach(args))
+        return _traced(args, lambda: attach(args), [])  # its only input is a pid
     if args.command == "run":
-        params = {p.name: getattr(args, p.name) for p in lesson_class(args.lesson).params}
-        return _traced(args, lambda: _run(args, lesson_class(args.lesson), params))
+        lesson = lesson_class(args.lesson)
+        params = {p.name: getattr(args, p.name) for p in lesson.params}
+        inputs = [(p.flag, params[p.name]) for p in lesson.params if p.file and params[p.name]]
+        return _traced(args, lambda: _run(args, lesson, params), inputs)
     return _dashboard(args)  # no command: the lessons
+
+
+def _dashboard_problem(argv: list[str]) -> str:
+    """Why ``mpviz ARGV`` would not open a dashboard ("" if it would): ``mpviz serve -- ARGV``
+    is checked before it listens, not by its first visitor."""
+    if not argv:
+        return ""
+    if argv[0] in NAMES:
+        build_parser().parse_args(["run", *argv])  # a wrong option: one line, exit 2, as 'mpviz run' says it
+        return ""
+    if argv[0].startswith("-") or argv[0] in COMMANDS:
+        return "not a lesson or a program"
+    return Program(argv[0], tuple(argv[1:])).problem()
 
 
 def watch(argv: list[str]) -> int:
@@ -103,7 +123,16 @@ def watch(argv: list[str]) -> int:
         return fail(problem)
     args.seed, args.start_method = None, "spawn"  # a program chooses its own
     params = {"program": program, "stdin_pipe": not args.headless}
-    return _traced(args, lambda: _run(args, Watched, params))
+    inputs = [] if program.module else [("the program", program.target)]
+    return _traced(args, lambda: _run(args, Watched, params), inputs)
+
+
+def _supervising() -> None:
+    """This process runs lessons and programs: an orphan of a run becomes its child, not init's,
+    and is ended with the rest of the run (``PR_SET_CHILD_SUBREAPER``)."""
+    from mpviz.runtime.members import become_subreaper
+
+    become_subreaper()
 
 
 def attach(args: argparse.Namespace) -> int:
@@ -132,6 +161,7 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
     if args.headless:
         from mpviz import headless
 
+        _supervising()
         try:
             return headless.run(
                 settings, args.duration, stacks=not args.no_stacks, strict=args.strict, hang_timeout=args.hang_timeout
@@ -146,6 +176,8 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
 def _dashboard(args: argparse.Namespace, settings: Settings | None = None, replay: Path | None = None) -> int:
     from mpviz.ui.launch import dashboard
 
+    if replay is None:
+        _supervising()
     try:
         return dashboard(settings, replay, getattr(args, "speed", 1.0))
     except ValueError as exc:  # what cannot run, in one line
@@ -165,15 +197,37 @@ def _report(args: argparse.Namespace) -> int:
         problem = unwritable(args.out)
         if problem:
             return fail(f"cannot write {args.out}: {problem}")
+        if same_file(args.file, args.out):
+            return fail(f"-o names the recording it reads: {args.out}")
         return insight.export(args.file, args.out)
+    except CannotWrite as exc:
+        return fail(str(exc))
+    except BrokenPipeError:
+        # The reader of the output went away (``mpviz stats FILE | head``): not an error.
+        from mpviz.headless import PIPE_GONE
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush finds no broken pipe
+        os.close(devnull)
+        return PIPE_GONE
     except (OSError, Malformed) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return fail(f"cannot read {args.file}: {reason}")
 
 
-def _traced(args: argparse.Namespace, run: Callable[[], int]) -> int:
-    """``--trace-out``: the run is recorded (to a temporary file if not ``--record``), then written as a trace."""
+def _traced(args: argparse.Namespace, run: Callable[[], int], inputs: list[tuple[str, str]]) -> int:
+    """``--trace-out``: the run is recorded (to a temporary file if not ``--record``), then written as a trace.
+
+    Neither output may be one of the run's ``inputs`` (flag, path: the ticket file, the program),
+    nor the other output."""
     out = args.trace_out
+    outputs = [(flag, path) for flag, path in (("--record", args.record), ("--trace-out", out)) if path is not None]
+    for flag, path in outputs:
+        for given_flag, given in inputs:
+            if same_file(given, path):
+                return fail(f"{given_flag} and {flag} name the same file: {path}")
+    if len(outputs) == 2 and same_file(args.record, out):
+        return fail(f"--record and --trace-out name the same file: {out}")
     if out is None:
         return run()
     from mpviz import insight
@@ -186,8 +240,11 @@ def _traced(args: argparse.Namespace, run: Callable[[], int]) -> int:
         if record.exists() and record.stat().st_size:
             try:
                 insight.write_trace_of(record, out)
-            except (OSError, ValueError) as exc:
-                return fail(f"cannot write the trace to {out}: {exc}")
+            except (CannotWrite, OSError, ValueError) as exc:
+                # Said, but the run's own exit code stays the answer: the program's, the verdict's.
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                print(f"mpviz: error: the trace: {reason}", file=sys.stderr)
+                return code
             print(f"mpviz: trace of the run in {out} (open it in ui.perfetto.dev)", file=sys.stderr)
     return code
 

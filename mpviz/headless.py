@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterable
@@ -72,13 +71,15 @@ class Output:
             os.close(devnull)
 
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
 # The runner's own words, in English and in the tutorial's Chinese.
 SAY = {
     "end": T("--- {name}: {s:.1f} s, {n} events ---", "--- {name}:{s:.1f} 秒,{n} 条记录 ---"),
     "still": T("! still: {text}", "! 仍然:{text}"),
     "malformed": T("! {n} malformed records dropped", "! 丢弃了 {n} 条格式错误的记录"),
+    "left_out": T(
+        "! {n} records left out of the recording: it could not have read them back",
+        "! {n} 条记录没有写入录制文件:读取时不会被接受",
+    ),
     "lost": T(
         "! {n} records lost: processes dropped what the dashboard could not take in time",
         "! 丢失 {n} 条记录:面板来不及接收,进程把它们丢掉了",
@@ -147,9 +148,9 @@ def _run(
     def take(events: list[Event]) -> None:
         for event in events:
             model.apply_one(event)
-            text = model.line(event)
+            text = model.line(event, colours=keep_colour)
             if text is not None:
-                output.write((text if keep_colour else ANSI.sub("", text)) + "\n")
+                output.write(text + "\n")
         output.flush()
 
     seen: set[str] = set()
@@ -242,8 +243,12 @@ def _run(
     malformed = the_run.malformed
     if malformed:
         output.write(SAY["malformed"](n=malformed) + "\n")
+    if the_run.left_out:
+        output.write(SAY["left_out"](n=the_run.left_out) + "\n")
     if model.lost:
         output.write(SAY["lost"](n=model.lost) + "\n")
+    for text in model.refusals():
+        output.write(f"! {text}\n")
     failure = the_run.failure(model)
     if failure and verdict.ok is not False:
         output.write(SAY["main_failed"](text=verdict.text, failure=failure) + "\n")

@@ -17,6 +17,7 @@ standard library, ``mpviz.telemetry`` and ``mpviz.sync`` are imported here.
 from __future__ import annotations
 
 import atexit
+import math
 import mmap
 import os
 import struct
@@ -94,15 +95,20 @@ def _follow_speed(path: str) -> None:
     read = struct.Struct("d").unpack_from
 
     def sleep(seconds: float | SupportsIndex) -> None:
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            _real_sleep(seconds)  # what time.sleep makes of it (an error, mostly), unsaid
+            return
         speed = read(shared)[0]
-        real = float(seconds) / speed if speed > 0 else float(seconds)
+        real = seconds / speed if speed > 0 else seconds
         # Said only for the main thread's sleeps, and not for the shortest
         # (a polling loop): a helper thread's sleep is not the process asleep.
         said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
         if said:
             say("proc.sleep", "", {"s": float(seconds)})
-        _real_sleep(real)
-        if said:
-            say("proc.slept")
+        try:
+            _real_sleep(real)
+        finally:  # a sleep cut short by an exception (Ctrl+C) has ended too
+            if said:
+                say("proc.slept")
 
     time.sleep = sleep

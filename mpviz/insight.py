@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mpviz.files import written
 from mpviz.model import Model
 from mpviz.model.stats import contention, table
 from mpviz.recording.reader import Header, Stream, read_all
@@ -52,29 +53,19 @@ def stats(path: Path, as_json: bool) -> int:
 
 def export(path: Path, out: Path) -> int:
     """The recording as a Perfetto / Chrome trace in ``out``."""
-    trace = write_trace_of(path, out)
-    events = trace["traceEvents"]
-    slices = sum(1 for e in events if e["ph"] == "X" and "bind_id" not in e)
-    arrows = sum(1 for e in events if e.get("flow_out"))
-    print(f"{out}: {slices} slices, {arrows} arrows; open it in ui.perfetto.dev or chrome://tracing")
+    builder = write_trace_of(path, out)
+    print(f"{out}: {builder.slices} slices, {builder.arrows} arrows; open it in ui.perfetto.dev or chrome://tracing")
     return 0
 
 
-def write_trace_of(path: Path, out: Path) -> dict[str, Any]:
-    """Read the recording, write its trace to ``out`` (whole or not at all), return the trace."""
+def write_trace_of(path: Path, out: Path) -> TraceBuilder:
+    """Read the recording, write its trace to ``out`` (whole or not at all), in bounded memory."""
     builder = TraceBuilder()
     _read(path, builder.add)
-    trace = builder.finish()
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            write_trace(trace, f)
-        os.replace(name, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
-    return trace
+    builder.finish()
+    with written(out) as f:
+        write_trace(builder.lines(), f)
+    return builder
 
 
 @contextlib.contextmanager

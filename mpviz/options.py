@@ -171,6 +171,7 @@ SERVE_OPTIONS = (
     (Param("port", 8000, "the port to listen on (0: any free one)", low=0, high=65535), "N"),
     (Param("max_visitors", 8, "dashboards at most at once; one more visitor gets a page saying so", low=1), "N"),
     (Param("idle_timeout", 900, "end a dashboard after S seconds without a key or the mouse", low=1), "S"),
+    (Param("max_processes", 64, "lesson processes a visitor's dashboard may start at most", low=1), "N"),
     (Param("lang", "en", "the dashboards' language", choices=("en", "zh")), "en|zh"),
 )
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson, Run, Verdict
+from mpviz.shown import visible
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     from mpviz.model import Model
@@ -45,7 +46,8 @@ class Program:
 
     @property
     def name(self) -> str:
-        return self.target if self.module else Path(self.target).name
+        """Its name as shown: a file's name may hold anything, control characters made visible."""
+        return visible(self.target if self.module else Path(self.target).name)
 
     @property
     def argv(self) -> list[str]:
@@ -153,7 +155,8 @@ class Watched(Lesson):
     @classmethod
     def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
         program: Program = values["program"]
-        return {"program": program.name, "argv": program.argv}
+        # Bounded, so that the header stays a line a reader takes (at most 64 KiB).
+        return {"program": program.name[:1000], "argv": [arg[:1000] for arg in program.argv[:50]]}
 
     def direct(self) -> None:
         self.run.start_program(self.program.argv, self.values["stdin_pipe"])
@@ -179,18 +182,30 @@ class Watched(Lesson):
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
+        if main is not None and _failed(main):
+            # An exception, a syntax error, a crash: not "nothing went wrong".  Its last words are
+            # the last line it printed on stderr (a traceback's: SyntaxError: invalid syntax).
+            words = main.last_err if main.exit_code else ""
+            return Verdict(False, f"{text}: {words}" if words else text)
         could = any(a.kind == "potential" for a in find_anomalies(model, now_ns))
         return Verdict(True, SAY["could" if could else "nothing"](text=text)) if final else Verdict(None, text)
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
-        """1 if something went wrong; the main's own code if it ended by itself; 0 if mpviz stopped it."""
-        if verdict.ok is False:
-            return 1
+        """The main's own code if it ended by itself (a failure of its own included); else 1 if
+        something went wrong, 0 if mpviz stopped it (128 + N for a signal N, as a shell says)."""
         main = _main(model)
-        if ended_by_itself and main is not None and main.exit_code is not None:
+        own = ended_by_itself and main is not None and main.exit_code is not None
+        if verdict.ok is False and not (own and _failed(main)):
+            return 1
+        if own:
             code = main.exit_code
             return code if code >= 0 else 128 - code
         return 0
+
+
+def _failed(main: Any) -> bool:
+    """The main ended with an error of its own: a code other than 0, or a signal."""
+    return not main.alive and ((main.exit_code is not None and main.exit_code != 0) or bool(main.exit_signal))
 
 
 def _main(model: Model) -> Any:

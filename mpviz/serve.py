@@ -8,6 +8,11 @@ their environment, which every descendant inherits (a lesson process whose
 dashboard died has been adopted by init and is no longer in its tree), and by
 the tree below any marked process (a program may clear its environment).
 
+Nothing a browser sends is trusted: a page's messages are checked (a bad one
+ends its visit with one line in the log), a terminal size is bounded, a
+connection that does not send its request in time is closed, and connections
+and each visitor's lesson processes are capped.
+
 Imported only when ``mpviz serve`` runs: it pulls in aiohttp and textual-serve.
 """
 
@@ -17,8 +22,10 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import json
 import logging
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -26,14 +33,18 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import psutil
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server, to_int
+
+from mpviz.runtime.supervisor import MAX_PROCESSES_ENV
 
 log = logging.getLogger("mpviz.serve")
 
@@ -49,6 +60,23 @@ HEARTBEAT = 15.0
 CLOSE_TIMEOUT = 5.0
 PAGES = Path(__file__).with_name("web")
 STOPPED = "mpviz serve has stopped."
+# The biggest terminal a page may ask for: a screen of a few hundred thousand cells, not millions.
+MAX_COLUMNS, MAX_ROWS = 500, 200
+# An HTTP connection must send its request within this (a connection that sends nothing, or a
+# byte at a time, holds a descriptor for nothing); and at most so many are open at once.
+REQUEST_TIMEOUT = 10.0
+MAX_CONNECTIONS = 256
+# Between two requests on one connection.
+KEEPALIVE = 15.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a server allows: visitors at once, seconds without input, lesson processes a visit."""
+
+    visitors: int = 8
+    idle_timeout: int = 900
+    processes: int = 64
 
 
 def dashboard_command(lang: str, args: list[str]) -> str:
@@ -158,7 +186,10 @@ class Visit(AppService):
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
         environment[VISIT_MARK] = self.mark
+        environment[MAX_PROCESSES_ENV] = str(self.max_processes)
         return environment
+
+    max_processes = Limits.processes
 
     async def send_bytes(self, data: bytes) -> bool:
         self.last_input = time.monotonic()  # a key or the mouse: someone is there
@@ -186,10 +217,11 @@ def _duration(seconds: float) -> str:
 class ClassroomServer(Server):
     """textual-serve's server with bounded visits that leave no process behind."""
 
-    def __init__(self, command: str, url: str, max_visitors: int, idle_timeout: int) -> None:
+    def __init__(self, command: str, url: str, limits: Limits) -> None:
         super().__init__(command, title="mpviz", public_url=url, templates_path=PAGES)
-        self.max_visitors = max_visitors
-        self.idle_timeout = idle_timeout
+        self.limits = limits
+        self.max_visitors = limits.visitors
+        self.idle_timeout = limits.idle_timeout
         self.visits: dict[int, Visit] = {}
         self.visitors_so_far = 0
         self.prefix = f"{os.getpid()}."
@@ -210,18 +242,27 @@ class ClassroomServer(Server):
     def run(self, listener: socket.socket) -> None:
         """Serve until SIGINT (Ctrl+C), SIGTERM or SIGHUP; every visit is ended on the way out."""
         logging.basicConfig(level=logging.INFO, format="mpviz serve: %(message)s")
-        loop = asyncio.new_event_loop()
+        asyncio.run(self._serve(listener))
+
+    async def _serve(self, listener: socket.socket) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(signum, self.request_exit)
-        web.run_app(
-            self._make_app(),
-            sock=listener,
+            loop.add_signal_handler(signum, stop.set)
+        runner = web.AppRunner(
+            await self._make_app(),
             handle_signals=False,
-            loop=loop,
-            print=None,
             access_log=None,
             shutdown_timeout=CLOSE_TIMEOUT,
+            keepalive_timeout=KEEPALIVE,
         )
+        await runner.setup()
+        site = GatedSite(runner, listener)
+        await site.start()
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
 
     async def on_startup(self, app: web.Application) -> None:
         print(
@@ -260,24 +301,43 @@ class ClassroomServer(Server):
             return websocket
         self.visitors_so_far += 1
         visit = Visit(self.command, self.visitors_so_far, websocket, self.download_manager)
+        visit.max_processes = self.limits.processes
         self.visits[visit.number] = visit
         log.info("visitor %d came (%d of %d places taken)", visit.number, len(self.visits), self.max_visitors)
-        width = to_int(request.query.get("width", "80"), 80)
-        height = to_int(request.query.get("height", "24"), 24)
+        width, height = _size(request.query.get("width", "80"), request.query.get("height", "24"))
         try:
             await visit.start(width, height)
             idle = asyncio.create_task(self._end_when_idle(visit))
             try:
                 await self._process_messages(websocket, visit)
-            except (ValueError, LookupError, TypeError, AssertionError) as exc:
-                log.warning(
-                    "visitor %d sent what textual-serve's page never sends (%r): visit ended", visit.number, exc
-                )
+            except BadMessage as exc:
+                log.warning("visitor %d sent what mpviz's page never sends (%s): visit ended", visit.number, exc)
             finally:
                 idle.cancel()
         finally:
             await self.end(visit, "")  # the page was closed or the connection lost
         return websocket
+
+    async def _process_messages(self, websocket: web.WebSocketResponse, app_service: AppService) -> None:
+        """What the page sends, checked: a key (``["stdin", text]``), a new size, a ping, focus.
+        Anything else ends the visit (BadMessage), one line in the log, never a traceback."""
+        visit = app_service
+        async for message in websocket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            kind, data = _envelope(message.data)
+            if kind == "stdin" and isinstance(data, str):
+                await visit.send_bytes(data.encode("utf-8", "replace"))
+            elif kind == "resize" and isinstance(data, dict):
+                await visit.set_terminal_size(*_size(data.get("width"), data.get("height")))
+            elif kind == "ping" and isinstance(data, (str, int, float)):
+                await websocket.send_json(["pong", data])
+            elif kind == "blur":
+                await visit.blur()
+            elif kind == "focus":
+                await visit.focus()
+            else:
+                raise BadMessage(f"a {kind!r} message of {type(data).__name__}")
 
     async def _end_when_idle(self, visit: Visit) -> None:
         while (left := visit.last_input + self.idle_timeout - time.monotonic()) > 0:
@@ -297,16 +357,109 @@ class ClassroomServer(Server):
         await asyncio.shield(visit.ending)
 
     async def _end(self, visit: Visit) -> None:
-        # The page learns why first; its dashboard's processes end meanwhile.
-        closing = asyncio.ensure_future(visit.close_page())
-        left = await asyncio.to_thread(end_visits, visit.belongs, GRACE)
-        if left:
-            log.warning("visitor %d: processes that would not die: %s", visit.number, " ".join(map(str, left)))
-        with contextlib.suppress(TimeoutError):  # textual-serve's own ending: its reader and downloads
-            await asyncio.wait_for(visit.stop(), CLOSE_TIMEOUT)
-        await closing
-        del self.visits[visit.number]
+        try:
+            # The page learns why first; its dashboard's processes end meanwhile.
+            closing = asyncio.ensure_future(visit.close_page())
+            left = await asyncio.to_thread(end_visits, visit.belongs, GRACE)
+            if left:
+                log.warning("visitor %d: processes that would not die: %s", visit.number, " ".join(map(str, left)))
+            # textual-serve's own ending (its reader and downloads): a page gone mid-send fails it.
+            with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+                await asyncio.wait_for(visit.stop(), CLOSE_TIMEOUT)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await closing
+        finally:
+            # Whatever went wrong on the way, the place is free again.
+            self.visits.pop(visit.number, None)
         log.info("visitor %d left (%d of %d places taken)", visit.number, len(self.visits), self.max_visitors)
+
+
+class BadMessage(Exception):
+    """A page sent what mpviz's page never sends."""
+
+
+def _envelope(text: str) -> tuple[Any, Any]:
+    """A page's message: ``[kind, data]`` (BadMessage if it is not one)."""
+    try:
+        envelope = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadMessage("not JSON, or nested too deep") from None
+    if not isinstance(envelope, list) or not envelope or not isinstance(envelope[0], str):
+        raise BadMessage("not a [kind, data] list")
+    return envelope[0], envelope[1] if len(envelope) > 1 else None
+
+
+def _size(width: object, height: object) -> tuple[int, int]:
+    """A terminal size a page asked for, within reason."""
+    columns = to_int(str(width), 80) if not isinstance(width, int) else width
+    rows = to_int(str(height), 24) if not isinstance(height, int) else height
+    return max(10, min(columns, MAX_COLUMNS)), max(5, min(rows, MAX_ROWS))
+
+
+class Gate(asyncio.Protocol):
+    """One HTTP connection, before aiohttp's: closed if it does not send its first request head within
+    ``REQUEST_TIMEOUT``, or at once past ``limit`` open (a descriptor each: ``MAX_CONNECTIONS``, or a
+    quarter of this process's descriptors, the rest left to the visitors' dashboards)."""
+
+    open = 0
+    limit = MAX_CONNECTIONS
+
+    def __init__(self, inner: asyncio.Protocol) -> None:
+        self.inner = inner
+        self.transport: asyncio.Transport | None = None
+        self.head = b""
+        self.timer: asyncio.TimerHandle | None = None
+        self.counted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if Gate.open >= Gate.limit:
+            transport.abort()
+            return
+        Gate.open += 1
+        self.counted = True
+        self.timer = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, transport.abort)
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.timer is not None:
+            self.head = (self.head + data)[-4096:]
+            if b"\r\n\r\n" in self.head:  # a whole request head: aiohttp's from here on
+                self.timer.cancel()
+                self.timer = None
+                self.head = b""
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.counted:
+            Gate.open -= 1
+            self.counted = False
+            self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class GatedSite(web.SockSite):
+    """aiohttp's site on our listening socket, every connection through a :class:`Gate`."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # known to the runner, which stops it at the end
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        Gate.limit = MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else max(8, min(MAX_CONNECTIONS, soft // 4))
+        factory = self._runner.server
+        assert factory is not None
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: Gate(factory()), sock=self._sock, backlog=self._backlog)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -322,7 +475,7 @@ def listen(host: str, port: int) -> socket.socket:
         raise ValueError(f"port {port} on {host} {what}") from None
 
 
-def serve(host: str, port: int, max_visitors: int, idle_timeout: int, lang: str, dashboard_args: list[str]) -> int:
+def serve(host: str, port: int, limits: Limits, lang: str, dashboard_args: list[str]) -> int:
     """``mpviz serve``: serve until stopped; 2 when it cannot listen."""
     try:
         listener = listen(host, port)
@@ -337,9 +490,7 @@ def serve(host: str, port: int, max_visitors: int, idle_timeout: int, lang: str,
             flush=True,
         )
     url_host = f"[{address}]" if ":" in address else address
-    server = ClassroomServer(
-        dashboard_command(lang, dashboard_args), f"http://{url_host}:{port}", max_visitors, idle_timeout
-    )
+    server = ClassroomServer(dashboard_command(lang, dashboard_args), f"http://{url_host}:{port}", limits)
     try:
         server.run(listener)
     finally:

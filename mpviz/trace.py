@@ -16,13 +16,20 @@ The JSON trace event format, as ui.perfetto.dev and chrome://tracing open it:
 
 Times are microseconds from the run's first record.  The model is fed the
 records as the dashboard is, and the slices follow what it says.
+
+Written in time order (each track's slices nested, as the format's viewers
+draw them) in bounded memory, however long the run: the events are sorted in
+runs of ``RUN_EVENTS``, each run kept in a temporary file as JSON lines, and
+the runs merged as the trace is written (:class:`Runs`).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -36,10 +43,69 @@ HANDOVERS = 0  # the hand-over track's slot among a process's synthetic tracks
 SLOTS = 64
 # Anomalies are looked for at most this often, in record time.
 ANOMALY_STEP_NS = 100_000_000
+# Trace events sorted and set aside at a time: a run of them is a few dozen MB in memory.
+RUN_EVENTS = 100_000
+# Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
+# are forgotten past this, so that a long run's waiting causes stay bounded.
+MAX_CAUSES = 100_000
 
 
-def _us(ns: int) -> float:
-    return round(ns / 1000, 3)
+# Every event is written as a line of JSON as soon as it is made, by hand (its keys are always the
+# same): a dict for each and a general encoder cost most of an export.  Texts go through JSON's own
+# string encoder.
+_text = json.encoder.encode_basestring
+_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Runs:
+    """Trace events as lines of JSON, kept in sorted runs of at most ``RUN_EVENTS`` set aside in
+    temporary files; given back whole and in time order (a longer slice before the ones it holds,
+    equal ones in the order they came) by merging the runs.
+
+    Each line is kept behind its sort key, written as digits of a fixed width, so that the runs
+    merge as plain strings: no number is read back."""
+
+    def __init__(self) -> None:
+        self._current: list[str] = []
+        self._files: list[IO[str]] = []
+        self._serial = 0
+
+    def add(self, at_ns: int, lasts_ns: int, line: str) -> None:
+        """An event ``at_ns`` from the trace's start, lasting ``lasts_ns``."""
+        self._serial += 1
+        self._current.append(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self._serial:012d}{line}")
+        if len(self._current) >= RUN_EVENTS:
+            self._set_aside()
+
+    def _set_aside(self) -> None:
+        run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        self._current.sort()
+        run.write("\n".join(self._current))
+        run.write("\n")
+        run.seek(0)
+        self._files.append(run)
+        self._current = []
+
+    def lines(self) -> Iterator[str]:
+        """Every event's line, in order."""
+        self._current.sort()
+        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self._current):
+            yield keyed[KEY:]
+
+    def close(self) -> None:
+        for run in self._files:
+            run.close()
+        self._files = []
+
+
+# A sort key's width (time, what is left of the longest duration, serial number), and that duration.
+KEY = 52
+LONGEST = 10**20 - 1
+
+
+def _read_run(run: IO[str]) -> Iterator[str]:
+    for line in run:
+        yield line[:-1]
 
 
 @dataclass
@@ -51,13 +117,19 @@ class _Open:
 
 @dataclass
 class TraceBuilder:
-    """Records in (in time order), trace events out (:meth:`finish`)."""
+    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`lines` (JSON, for
+    a file: :func:`write_trace`) or :meth:`trace` (the whole trace, for a short run)."""
 
     model: Model = field(default_factory=Model)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    timed: Runs = field(default_factory=Runs)
+    slices: int = 0
+    arrows: int = 0
+    _handing: set[int] = field(default_factory=set)  # processes with a hand-over track
     _t0: int | None = None
     _states: dict[int, _Open] = field(default_factory=dict)  # pid → its open state slice
     _holds: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, prim id) → since
+    _holding: dict[str, set[int]] = field(default_factory=dict)  # prim id → who has a hold open
+    _slots_used: dict[int, int] = field(default_factory=dict)  # pid → hold tracks it has
     _slots: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, prim id) → its track's slot
     # Causes waiting for their effect: releases by primitive, puts by (queue, item), sets by event, sends by (pipe, end).
     _releases: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
@@ -91,29 +163,44 @@ class TraceBuilder:
         if event.t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
             self._look_for_anomalies(event.t_ns)
 
-    def finish(self) -> dict[str, Any]:
-        """The trace: every slice still open closed at the last record."""
+    def finish(self) -> None:
+        """Every slice still open closed at the last record."""
         end = self.model.last_ns
         self._look_for_anomalies(end)
         for pid in list(self._states):
             self._close_state(pid, end)
         for pid, prim_id in list(self._holds):
             self._close_hold(pid, prim_id, end)
-        meta = self._names()
-        timed = sorted(self.events, key=lambda e: (e["ts"], -e.get("dur", 0)))
-        return {"traceEvents": meta + timed, "displayTimeUnit": "ms"}
+
+    def lines(self) -> Iterator[str]:
+        """The trace's events as lines of JSON: the names of processes and tracks, then the rest in
+        time order.  Once."""
+        try:
+            for event in self._names():
+                yield _line(event)
+            yield from self.timed.lines()
+        finally:
+            self.timed.close()
+
+    def trace(self) -> dict[str, Any]:
+        """The whole trace in memory (a short run's)."""
+        return {"traceEvents": [json.loads(line) for line in self.lines()], "displayTimeUnit": "ms"}
 
     # --- tracks -------------------------------------------------------------------------------
 
-    def _ts(self, t_ns: int) -> float:
-        return _us(t_ns - (t_ns if self._t0 is None else self._t0))
+    def _at(self, t_ns: int) -> int:
+        """Nanoseconds since the first record (written as microseconds: a float's shortest form,
+        exact to the nanosecond)."""
+        return t_ns - (t_ns if self._t0 is None else self._t0)
 
-    def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, **extra: Any) -> dict[str, Any]:
-        ts = self._ts(start_ns)
-        dur = round(self._ts(max(end_ns, start_ns)) - ts, 3)
-        event = {"ph": "X", "name": name, "cat": "mpviz", "pid": pid, "tid": tid, "ts": ts, "dur": dur, **extra}
-        self.events.append(event)
-        return event
+    def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
+        """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
+        at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
+        ts, dur = at / 1000, lasts / 1000
+        line = (
+            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},"ts":{ts!r},"dur":{dur!r}{extra}}}'
+        )
+        self.timed.add(at, lasts, line)
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -125,7 +212,7 @@ class TraceBuilder:
         for pid, proc in self.model.procs.items():
             meta.append(_meta("process_name", pid, pid, f"{proc.name} (pid {pid})"))
             meta.append(_meta("thread_name", pid, pid, "waits"))
-        for pid in sorted({e["pid"] for e in self.events if "bind_id" in e}):
+        for pid in sorted(self._handing):
             meta.append(_meta("thread_name", pid, self._synthetic(pid, HANDOVERS), "hand-overs"))
         for (pid, prim_id), slot in self._slots.items():
             holds = f"holds '{self.model.prim_name(prim_id)}'"
@@ -159,23 +246,28 @@ class TraceBuilder:
 
     def _close_state(self, pid: int, t_ns: int) -> None:
         current = self._states.pop(pid)
-        extra = {"args": {"site": current.site}} if current.site else {}
-        self._slice(pid, pid, current.name, current.start_ns, t_ns, **extra)
+        extra = f',"args":{{"site":{_text(current.site)}}}' if current.site else ""
+        self._slice(pid, pid, current.name, current.start_ns, t_ns, extra)
+        self.slices += 1
 
     def _held(self, prim: Prim, t_ns: int) -> None:
+        holding = self._holding.setdefault(prim.id, set())
         for pid in prim.holders:
-            if (pid, prim.id) not in self._holds:
+            if pid not in holding:
+                holding.add(pid)
                 self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
                 if (pid, prim.id) not in self._slots:
-                    used = [slot for (p, _), slot in self._slots.items() if p == pid]
-                    self._slots[pid, prim.id] = min(len(used) + 1, SLOTS - 1)
-        for pid, prim_id in [key for key in self._holds if key[1] == prim.id and key[0] not in prim.holders]:
-            self._close_hold(pid, prim_id, t_ns)
+                    used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
+                    self._slots[pid, prim.id] = min(used, SLOTS - 1)
+        for pid in [pid for pid in holding if pid not in prim.holders]:
+            self._close_hold(pid, prim.id, t_ns)
 
     def _close_hold(self, pid: int, prim_id: str, t_ns: int) -> None:
         since = self._holds.pop((pid, prim_id))
+        self._holding[prim_id].discard(pid)
         tid = self._synthetic(pid, self._slots[pid, prim_id])
         self._slice(pid, tid, f"holding '{self.model.prim_name(prim_id)}'", since, t_ns)
+        self.slices += 1
 
     # --- cause and effect ---------------------------------------------------------------------------
 
@@ -192,15 +284,15 @@ class TraceBuilder:
             prim = self.model.prims.get(event.obj)
             if op == "released" and prim is not None and prim.waiters:
                 # A release with someone waiting hands over: to the next acquire after a wait.
-                self._releases.setdefault(event.obj, deque()).append(here)
-            elif op == "acquired" and waited and self._releases.get(event.obj):
-                self._flow(self._releases[event.obj].popleft(), here, f"release '{name}'", f"acquire '{name}'")
+                self._cause(self._releases, event.obj, here)
+            elif op == "acquired" and waited:
+                self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
         elif family == "queue" and op in ("put", "get"):
             key = (event.obj, str(event.data.get("item", "")))
             if op == "put":
-                self._puts.setdefault(key, deque()).append(here)
-            elif self._puts.get(key):
-                self._flow(self._puts[key].popleft(), here, f"put into '{name}'", f"get from '{name}'")
+                self._cause(self._puts, key, here)
+            else:
+                self._effect(self._puts, key, here, f"put into '{name}'", f"get from '{name}'")
         elif family == "event":
             if op == "set":
                 self._sets[event.obj] = here
@@ -211,18 +303,42 @@ class TraceBuilder:
             if not isinstance(end, int):
                 return
             if op == "send":
-                self._sends.setdefault((event.obj, end), deque()).append(here)
-            elif self._sends.get((event.obj, 1 - end)):
-                self._flow(self._sends[event.obj, 1 - end].popleft(), here, f"send on '{name}'", f"recv on '{name}'")
+                self._cause(self._sends, (event.obj, end), here)
+            else:
+                self._effect(self._sends, (event.obj, 1 - end), here, f"send on '{name}'", f"recv on '{name}'")
+
+    def _cause(self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int]) -> None:
+        """A cause waits for its effect; past ``MAX_CAUSES`` waiting, the oldest key's are forgotten."""
+        waiting = causes.get(key)
+        if waiting is None:
+            if len(causes) >= MAX_CAUSES:
+                del causes[next(iter(causes))]
+            waiting = causes[key] = deque(maxlen=MAX_CAUSES)
+        waiting.append(here)
+
+    def _effect(
+        self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int], out: str, into: str
+    ) -> None:
+        """The effect of the oldest cause waiting under ``key``, if any: an arrow."""
+        waiting = causes.get(key)
+        if waiting:
+            self._flow(waiting.popleft(), here, out, into)
+            if not waiting:
+                del causes[key]
 
     def _flow(self, cause: tuple[int, int], effect: tuple[int, int], out_name: str, in_name: str) -> None:
         """An arrow from the cause's moment to the effect's: a zero-length slice at each end."""
         self._flows += 1
+        self.arrows += 1
         (t_out, pid_out), (t_in, pid_in) = cause, effect
+        self._handing.update((pid_out, pid_in))
+        bind = self._flows
         self._slice(
-            pid_out, self._synthetic(pid_out, HANDOVERS), out_name, t_out, t_out, bind_id=self._flows, flow_out=True
+            pid_out, self._synthetic(pid_out, HANDOVERS), out_name, t_out, t_out, f',"bind_id":{bind},"flow_out":true'
         )
-        self._slice(pid_in, self._synthetic(pid_in, HANDOVERS), in_name, t_in, t_in, bind_id=self._flows, flow_in=True)
+        self._slice(
+            pid_in, self._synthetic(pid_in, HANDOVERS), in_name, t_in, t_in, f',"bind_id":{bind},"flow_in":true'
+        )
 
     # --- counters and anomalies ----------------------------------------------------------------------
 
@@ -239,33 +355,20 @@ class TraceBuilder:
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        self.events.append(
-            {
-                "ph": "C",
-                "name": name,
-                "cat": "mpviz",
-                "pid": PRIMITIVES_PID,
-                "tid": PRIMITIVES_PID,
-                "ts": self._ts(t_ns),
-                "args": {"value": value},
-            }
-        )
+        at, pid = self._at(t_ns), PRIMITIVES_PID
+        ts = at / 1000
+        line = f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r},"args":{{"value":{value}}}}}'
+        self.timed.add(at, 0, line)
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
         for anomaly in find_anomalies(self.model, t_ns):
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
-                self.events.append(
-                    {
-                        "ph": "i",
-                        "s": "g",
-                        "name": anomaly.text,
-                        "cat": "mpviz",
-                        "pid": PRIMITIVES_PID,
-                        "tid": PRIMITIVES_PID,
-                        "ts": self._ts(t_ns),
-                    }
+                at, pid = self._at(t_ns), PRIMITIVES_PID
+                ts, name = at / 1000, _text(anomaly.text)
+                self.timed.add(
+                    at, 0, f'{{"ph":"i","s":"g","name":{name},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r}}}'
                 )
 
 
@@ -273,12 +376,17 @@ def _meta(what: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"ph": "M", "name": what, "pid": pid, "tid": tid, "args": {"name": name}}
 
 
-def write_trace(trace: dict[str, Any], out: IO[str]) -> None:
-    """One event a line: readable, and as valid JSON as one long line."""
+def write_trace(lines: Iterable[str], out: IO[str]) -> None:
+    """One event a line: readable, and as valid JSON as one long line; written as they come, a
+    thousand lines at a time."""
     out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-    events = trace["traceEvents"]
-    for i, event in enumerate(events):
-        out.write(
-            json.dumps(event, ensure_ascii=False, separators=(",", ":")) + (",\n" if i < len(events) - 1 else "\n")
-        )
-    out.write("]}\n")
+    batch: list[str] = []
+    first = True
+    for line in lines:
+        batch.append(line)
+        if len(batch) == 1000:
+            out.write(("" if first else ",\n") + ",\n".join(batch))
+            batch, first = [], False
+    if batch:
+        out.write(("" if first else ",\n") + ",\n".join(batch))
+    out.write("\n]}\n")

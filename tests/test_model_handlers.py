@@ -152,6 +152,21 @@ def test_records_a_process_lost_are_counted() -> None:
     assert m.lost == 8 and m.lost_by == {10: 7, 11: 1}
 
 
+@covers("run.refused")
+def test_what_the_run_refused_is_counted_and_said() -> None:
+    m = Model()
+    m.apply([ev(1, 99, "run.refused", "forged", n=3), ev(2, 99, "run.refused", "forged", n=7)])
+    m.apply([ev(3, 99, "run.refused", "connections", n=2), ev(4, 99, "run.refused", "forged", n="many")])
+    assert m.refused == {"forged": 7, "connections": 2} and 99 not in m.procs, "the dashboard is no process of the run"
+    assert m.refusals() == [
+        "refused 2 connections past the run's limit",
+        "refused 7 records that named a process other than their sender",
+    ]
+    assert m.line(ev(5, 99, "run.refused", "foreign", n=1)).endswith(
+        "mpviz          refused 1 connections from processes not of the run"
+    )
+
+
 @covers("proc.sleep", "proc.slept")
 def test_a_sleep_of_its_own() -> None:
     m = Model()

@@ -163,6 +163,7 @@ def test_a_trace_slice_of_a_wait_carries_its_site() -> None:
             ev(3, 10, "queue.get", "q", item="x", at="10@1"),
         ]
     )
-    (wait,) = [e for e in builder.finish()["traceEvents"] if e.get("ph") == "X" and "inbox" in e["name"]]
+    builder.finish()
+    (wait,) = [e for e in builder.trace()["traceEvents"] if e.get("ph") == "X" and "inbox" in e["name"]]
     assert wait["name"] == "blocked on get from 'inbox'" and wait["args"] == {"site": "c.py:8 in consume"}
     assert wait["dur"] == 2_000_000.0

@@ -174,6 +174,8 @@ def proc_sleep(model: Model, event: Event) -> None:
 def proc_output(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     proc.lines += 1
+    if event.data.get("stream") == "err" and str(event.data.get("text", "")).strip():
+        proc.last_err = str(event.data.get("text", "")).strip()
     model.output.append(event)
     model.dirty_procs.add(proc.pid)
 
@@ -191,6 +193,14 @@ def proc_joined(model: Model, event: Event) -> None:
     actor = actor_of(model, event)
     if actor.waiting_on is not None and actor.waiting_on.startswith("pid "):
         unblock(model, event)
+
+
+@handles("run.refused")
+def run_refused(model: Model, event: Event) -> None:
+    """What the run refused so far (connections, forged records …): a count over the run."""
+    n = event.data.get("n")
+    if type(n) is int and n > model.refused[event.obj]:
+        model.refused[event.obj] = n
 
 
 @handles("proc.lost")

@@ -32,7 +32,8 @@ from mpviz.lang import T
 from mpviz.model.samples import Samples
 from mpviz.model.stacks import ThreadStack
 from mpviz.model.timing import PrimTiming, TimeSplit
-from mpviz.model.words import FAMILY_WORDS, describe, line
+from mpviz.model.words import FAMILY_WORDS, describe, line, refusal
+from mpviz.shown import needs_showing, shown, visible
 from mpviz.telemetry import Event
 
 
@@ -204,6 +205,7 @@ class Proc:
     seen: str = ""
     seen_threads: tuple[str, ...] = ()
     lines: int = 0  # lines it printed, over the run
+    last_err: str = ""  # the last line it printed on stderr (a traceback's last: what went wrong)
     # What the process said (``report``), per state, over the whole run: verdicts read these.
     facts: dict[str, Said] = field(default_factory=dict)
     # Its lifetime cut into running, holding, waiting …: the contention figures.
@@ -467,6 +469,12 @@ Actor: TypeAlias = Proc | Thread
 UNLOGGED = frozenset({"proc.stats", "proc.stack", "proc.stacks"})
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
+# The most primitives a run shows: more are counted (``refused["primitives"]``), their records
+# dropped.  A primitive costs the model a few KiB; a program that makes a hundred thousand
+# (or a forged stream of ``prim.new``) must not take the dashboard's memory.
+MAX_PRIMITIVES = 20_000
+# The families of records that are about a primitive (their ``obj`` is its id).
+PRIM_FAMILIES = frozenset({"prim", "lock", "rlock", "sem", "cond", "event", "barrier", "queue", "pipe", "pool"})
 
 
 class Model:
@@ -477,6 +485,8 @@ class Model:
         # By id (what the records carry); ``_named`` finds them by display name.
         self.prims: dict[str, Prim] = {}
         self._named: dict[str, str] = {}
+        # The last number given to a name made unique ("lock#7"): the next one starts there.
+        self._numbered: dict[str, int] = {}
         # Where operations were made (``site.new``), by id; which process each thread belongs to.
         self.sites: dict[str, Site] = {}
         self.thread_pid: dict[int, int] = {}
@@ -498,6 +508,9 @@ class Model:
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
         self.lost_by: dict[int, int] = {}
+        # What the run refused, by what (``run.refused``: connections, forged records …; and the
+        # primitives past ``MAX_PRIMITIVES``, counted here), over the run.
+        self.refused: Counter[str] = Counter()
         self.t0: int | None = None
         self.last_ns: int = 0
         self.applied = 0
@@ -515,11 +528,16 @@ class Model:
             self.apply_one(event)
 
     def apply_one(self, event: Event) -> None:
+        event = _visible(event)
         if self.t0 is None:
             self.t0 = event.t_ns
         if event.t_ns > self.last_ns:
             self.last_ns = event.t_ns
         self.applied += 1
+        if len(self.prims) >= MAX_PRIMITIVES and event.obj not in self.prims and self._about_a_primitive(event):
+            if event.kind == "prim.new":
+                self.refused["primitives"] += 1
+            return
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(self, event)
@@ -529,12 +547,21 @@ class Model:
             if proc is not None:
                 proc.recent.append(event)
 
+    @staticmethod
+    def _about_a_primitive(event: Event) -> bool:
+        return event.kind.partition(".")[0] in PRIM_FAMILIES
+
     def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
         """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
-        unique, n = name, 1
-        while unique in self._named:
-            n += 1
-            unique = f"{name}#{n}"
+        unique = name
+        if unique in self._named:
+            # Numbered from the last number this name got, not from 2 again: ten thousand locks
+            # called "lock" cost ten thousand steps, not fifty million.
+            n = self._numbered.get(name, 1)
+            while unique in self._named:
+                n += 1
+                unique = f"{name}#{n}"
+            self._numbered[name] = n
         prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
         self._named[unique] = prim_id
         return prim
@@ -594,13 +621,19 @@ class Model:
 
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
+        event = _visible(event)
         return describe(event, self._obj_name(event), self._where(event))
 
-    def line(self, event: Event) -> str | None:
-        """The record as one log line (the headless output, the event log): by its thread, if not the main one."""
+    def line(self, event: Event, colours: bool = False) -> str | None:
+        """The record as one log line (the headless output, the event log): by its thread, if not the main one.
+        ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
+        event = _visible(event)
         th = event.data.get("th")
-        who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
-        return line(event, self.t0 or event.t_ns, who, self._obj_name(event), self._where(event))
+        if event.kind.startswith("run."):
+            who = "mpviz"
+        else:
+            who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
+        return line(event, self.t0 or event.t_ns, who, self._obj_name(event), self._where(event), colours)
 
     def _obj_name(self, event: Event) -> str:
         """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
@@ -612,6 +645,10 @@ class Model:
     def _where(self, event: Event) -> str:
         at = event.data.get("at")
         return self.where(at) if isinstance(at, str) else ""
+
+    def refusals(self) -> list[str]:
+        """What the run refused, a sentence each: shown with the alerts, printed at the end."""
+        return [refusal(what, n, MAX_PRIMITIVES) for what, n in sorted(self.refused.items()) if n]
 
     def said(self, state: str) -> int:
         """How often any process said ``state``, over the whole run."""
@@ -629,6 +666,25 @@ class Model:
 
 def _time(event: Event) -> int:
     return event.t_ns
+
+
+def _visible(event: Event) -> Event:
+    """The record as it may be shown (the same record, nearly always: see ``_shown``)."""
+    if event.obj.isprintable() and not needs_showing(event.data):
+        return event
+    return _shown(event)
+
+
+def _shown(event: Event) -> Event:
+    """The record with the texts a program supplied made visible (``mpviz.shown``), once, before
+    any view has them: names, states, previews, errors.  What a process printed stays as it
+    printed it: the printed pane renders its colour codes (and makes the rest visible itself)."""
+    data = event.data
+    if event.kind == "proc.output":
+        data = {**shown({k: v for k, v in data.items() if k != "text"}), "text": data.get("text", "")}
+    else:
+        data = shown(data)
+    return event._replace(obj=visible(event.obj), data=data)
 
 
 # What a record of a kind does to the model.  Plain functions, not bound methods kept by

@@ -13,6 +13,7 @@ from typing import Any
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.shown import SGR, visible
 from mpviz.telemetry import Event
 
 
@@ -83,8 +84,8 @@ WOKE = T("woke: event '{obj}' is set", "醒来:事件 '{obj}' 已 set")
 PASSED = T("found event '{obj}' set, goes on", "事件 '{obj}' 已 set,wait() 不阻塞,继续")
 END_SIGNAL = T(" (end signal)", "(结束信号)")
 QUEUE = {
-    "put": T("put {item!r} into queue '{obj}'", "把 {item!r} 放入队列 '{obj}'"),
-    "get": T("got {item!r} from queue '{obj}'", "从队列 '{obj}' 取出 {item!r}"),
+    "put": T("put '{item}' into queue '{obj}'", "把 '{item}' 放入队列 '{obj}'"),
+    "get": T("got '{item}' from queue '{obj}'", "从队列 '{obj}' 取出 '{item}'"),
     "get_blocked": T("blocked on get: queue '{obj}' is empty", "get 阻塞:队列 '{obj}' 是空的"),
     "put_blocked": T("blocked on put: queue '{obj}' is full", "put 阻塞:队列 '{obj}' 已满"),
     "timeout": T("gave up on {op} from queue '{obj}'", "队列 '{obj}' 的 {op} 超时,不再等待"),
@@ -113,8 +114,8 @@ POOL = {
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
 }
 PIPE = {
-    "send": T("sent {item!r} through pipe '{obj}' (end {end})", "通过管道 '{obj}' 发送 {item!r}(端 {end})"),
-    "recv": T("received {item!r} from pipe '{obj}' (end {end})", "从管道 '{obj}' 收到 {item!r}(端 {end})"),
+    "send": T("sent '{item}' through pipe '{obj}' (end {end})", "通过管道 '{obj}' 发送 '{item}'(端 {end})"),
+    "recv": T("received '{item}' from pipe '{obj}' (end {end})", "从管道 '{obj}' 收到 '{item}'(端 {end})"),
     "recv_blocked": T("blocked on recv: pipe '{obj}' (end {end}) is empty", "recv 阻塞:管道 '{obj}'(端 {end})是空的"),
 }
 PROC = {
@@ -164,13 +165,39 @@ def seen(data: Mapping[str, Any], child: str = "") -> str:
     return SEEN["at"](words=words, site=site) if site else words
 
 
+# What the run refused (``run.refused``, and the model's own count of primitives past its limit).
+REFUSED = {
+    "forged": T(
+        "refused {n} records that named a process other than their sender",
+        "拒绝了 {n} 条冒充其他进程的记录",
+    ),
+    "foreign": T(
+        "refused {n} connections from processes not of the run",
+        "拒绝了 {n} 个不属于本次运行的进程的连接",
+    ),
+    "connections": T(
+        "refused {n} connections past the run's limit",
+        "超出本次运行的上限,拒绝了 {n} 个连接",
+    ),
+    "primitives": T(
+        "{n} primitives past the limit of {limit} not shown",
+        "超出上限 {limit} 的 {n} 个同步原语没有显示",
+    ),
+}
+
+
+def refusal(what: str, n: int, limit: int = 0) -> str:
+    words = REFUSED.get(what)
+    return words(n=n, limit=limit) if words is not None else f"refused {n} {what}"
+
+
 CREATED = T("created {kind} '{obj}'{where}", "创建了{kind} '{obj}'{where}")
 AT = T(" at {site}", "({site})")
 UI_ERROR = T("mpviz: {obj} failed: {error}", "mpviz:{obj} 失败:{error}")
 YOU = T("you: {obj}{details}", "你:{obj}{details}")
 
 
-def _phrase(event: Event, obj: str) -> str | None:
+def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
     kind, d = event.kind, event.data
     family, _, op = kind.partition(".")
     if family in ("lock", "rlock", "sem"):
@@ -198,7 +225,7 @@ def _phrase(event: Event, obj: str) -> str | None:
     if family == "pipe":
         return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
     if family == "proc":
-        return _proc(op, obj, d)
+        return _proc(op, obj, d, colours)
     if family == "prim" and op == "new":
         where = AT(site=d["site"]) if d.get("site") else ""
         return CREATED(kind=lang.words_for(str(d.get("kind")), FAMILY_WORDS), obj=obj, where=where)
@@ -214,10 +241,12 @@ def _phrase(event: Event, obj: str) -> str | None:
         return YOU(obj=lang.word(obj), details=_details(d))
     if family == "note":
         return spoken(obj, d)[0]
+    if family == "run" and op == "refused":
+        return refusal(obj, int(d.get("n", 0)))
     return None
 
 
-def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
+def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | None:
     if op == "state":
         text, used = spoken(obj, d)
         return text + _details(d, used)
@@ -242,7 +271,10 @@ def _proc(op: str, obj: str, d: dict[str, Any]) -> str | None:
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
     if op == "output":
-        return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + str(d.get("text", ""))
+        # As printed, control characters made visible; its colours kept for a terminal, else left out.
+        text = str(d.get("text", ""))
+        text = visible(text, colours=True) if colours else visible(SGR.sub("", text))
+        return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + text
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
     if op == "seen":
@@ -284,17 +316,18 @@ AT_SITE = T("{words} at {where}", "{words}({where})")
 _WHERE_FIELDS = {"at", "th"}
 
 
-def describe(event: Event, obj: str | None = None, where: str = "") -> str | None:
+def describe(event: Event, obj: str | None = None, where: str = "", colours: bool = False) -> str | None:
     """The event in words, or None for records not worth a line (stats samples).
 
     ``obj`` is the display name of the primitive the record is about (the
     model's, for an id); the record's own ``obj`` if not given.  ``where``: the
     site of the record (``prog.py:9 in f``), said for the start of a wait.
+    ``colours``: a printed line keeps its colour codes (for a terminal).
     """
     if event.kind in UNSAID:
         return None
     name = event.obj if obj is None else obj
-    words = _phrase(event, name)
+    words = _phrase(event, name, colours)
     if words == "":
         return None
     words = words or f"{event.kind} {name}{_details(event.data, _WHERE_FIELDS)}"
@@ -304,9 +337,9 @@ def describe(event: Event, obj: str | None = None, where: str = "") -> str | Non
 WHO = 14
 
 
-def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "") -> str | None:
+def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "", colours: bool = False) -> str | None:
     """One log line: seconds since start, pid, actor, what happened."""
-    words = describe(event, obj, where)
+    words = describe(event, obj, where, colours)
     if words is None:
         return None
     return f"{(event.t_ns - t0) / 1e9:8.3f}  {event.pid:>7}  {lang.ljust(who, WHO)} {words}"

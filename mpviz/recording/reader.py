@@ -8,8 +8,9 @@ and never hands the model a value of the wrong kind:
 
 * only a regular file is opened (a FIFO or a device is refused, not read);
 * the header's lesson parameters pass the same checks as the command line's;
-* a record line is checked field by field, by its kind (``FIELDS``, and the
-  lesson's own ``facts`` for ``data.value``); a bad line among the first
+* a record line is checked field by field, by its kind, as a connection's
+  records are (:func:`mpviz.telemetry.wire.check`), and by the lesson's own
+  ``facts`` for ``data.value``; a bad line among the first
   records refuses the file (it is not a recording), a bad line later on is
   counted and skipped (:class:`Stream` keeps the count and the first one);
 * records a little out of time order (two processes' records written in
@@ -36,7 +37,8 @@ from typing import Any, BinaryIO
 from mpviz.lesson import Lesson
 from mpviz.program import Attached, Program, Watched
 from mpviz.registry import lesson_class
-from mpviz.telemetry import Event, Malformed
+from mpviz.shown import visible
+from mpviz.telemetry import Event, Malformed, wire
 
 # The longest line of a recording read whole (a record is at most 4 KiB on the wire).
 MAX_RECORD_LINE = 64 * 1024
@@ -44,9 +46,6 @@ MAX_RECORD_LINE = 64 * 1024
 REORDER = 1024
 # A record this much later than every one before it is not from the same run.
 MAX_GAP_NS = 24 * 3600 * 1_000_000_000
-# Numbers in a record: times and pids fit a C long; counts and sizes stay finite when added up.
-MAX_INT = 2**63 - 1
-MAX_FLOAT = 2.0**53
 
 
 def open_regular(path: Path) -> BinaryIO:
@@ -89,12 +88,12 @@ HEADER_FIELDS: dict[str, Callable[[Any], bool]] = {
     "lesson": lambda v: isinstance(v, str),
     "program": lambda v: isinstance(v, str),
     "params": lambda v: isinstance(v, dict),
-    "speed": lambda v: _number(v) and v > 0,
-    "seed": lambda v: v is None or _whole(v),
+    "speed": lambda v: wire.number(v) and v > 0,
+    "seed": lambda v: v is None or wire.whole(v),
     "start_method": lambda v: isinstance(v, str),
     "recorded": lambda v: isinstance(v, str),
     "argv": lambda v: isinstance(v, list) and all(isinstance(a, str) for a in v),
-    "attached": lambda v: _count(v) and v > 0,
+    "attached": lambda v: wire.count(v) and v > 0,
 }
 
 
@@ -120,7 +119,7 @@ def read_header(f: BinaryIO) -> Header:
         return Header(raw, Attached.called(params), Attached, params, size=len(line))
     if program:
         watched = Program.from_argv(raw.get("argv") or [program])
-        return Header(raw, program, Watched, {"program": watched}, size=len(line))
+        return Header(raw, visible(program), Watched, {"program": watched}, size=len(line))
     name = raw.get("lesson")
     try:
         lesson = lesson_class(str(name))
@@ -149,112 +148,22 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number")
 
 
-def _whole(v: Any) -> bool:
-    return type(v) is int and -MAX_INT <= v <= MAX_INT
-
-
-def _number(v: Any) -> bool:
-    return _whole(v) or (type(v) is float and abs(v) <= MAX_FLOAT)
-
-
-def _count(v: Any) -> bool:
-    return _whole(v) and v >= 0
-
-
-def _text(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _flag(v: Any) -> bool:
-    return isinstance(v, bool)
-
-
-def _maybe(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda v: v is None or check(v)
-
-
-def _list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, list) and all(check(x) for x in v)
-
-
-def _end(v: Any) -> bool:
-    return v in (0, 1) and type(v) is int
-
-
-# The fields a kind of record may carry, and what each must be.  Fields not
-# listed may be anything plain (a lesson's own words): text, numbers, flags.
-FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
-    "proc.stats": {"cpu": lambda v: _number(v) and v >= 0, "rss": _count, "threads": _count, "status": _text},
-    "proc.spawn": {"role": _text, "label": _text, "ppid": _maybe(_count)},
-    "proc.start": {"role": _text, "label": _text, "ppid": _maybe(_count)},
-    "proc.exit": {"code": _maybe(_whole), "signal": _maybe(_text)},
-    "proc.error": {"error": _text},
-    "proc.join": {"child": _count},
-    "proc.joined": {"child": _count, "ended": _flag},
-    "proc.output": {"text": _text, "stream": _text},
-    "proc.lost": {"n": _count},
-    "proc.sleep": {"s": lambda v: _number(v) and v >= 0},
-    "proc.seen": {
-        **dict.fromkeys(("kind", "what", "site", "on", "name"), _text),
-        "child": _maybe(_count),
-        "feeders": _list_of(_count),
-        "threads": _list_of(lambda t: isinstance(t, dict) and _plain(t, 1)),
-    },
-    "prim.new": {"kind": _text, "name": _maybe(_text), "site": _text, "value": _whole, "maxsize": _whole},
-    "queue.put": {"item": _text, "none": _flag},
-    "queue.get": {"item": _text, "none": _flag},
-    "queue.put_blocked": {"item": _text},
-    "queue.timeout": {"op": _text},
-    "pipe.send": {"end": _end, "item": _text},
-    "pipe.recv": {"end": _end, "item": _text},
-    "pipe.recv_blocked": {"end": _end},
-    "event.woke": {"waited": _flag},
-    "cond.wait": {"lock": _text},
-    "cond.notify": {"n": _whole},
-    "barrier.wait": {"n_waiting": _count, "parties": _count},
-    "barrier.pass": {"index": _whole},
-    "pool.task": {"n": _count, "func": _text},
-    "pool.result": {"n": _count, "ok": _flag},
-}
-for _family in ("lock", "rlock", "sem"):
-    for _op in ("wait", "acquired", "released", "timeout"):
-        FIELDS[f"{_family}.{_op}"] = {"value": _whole, "of": _whole}
-
-
-def _plain(value: Any, depth: int = 0) -> bool:
-    """Text, a number that stays finite, a flag, nothing; or a short list or dict of them."""
-    if value is None or isinstance(value, (str, bool)):
-        return True
-    if isinstance(value, (int, float)):
-        return _number(value)
-    if depth < 2 and isinstance(value, list):
-        return all(_plain(v, depth + 1) for v in value)
-    if depth < 2 and isinstance(value, dict):
-        return all(_plain(v, depth + 1) for v in value.values())
-    return False
+# One decoder for every line (json.loads with an argument makes a new one each time).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def check_event(value: Any, facts: dict[str, Any]) -> Event:
-    """A parsed line as an event, every field checked; Malformed with the reason otherwise.
+    """A parsed line as an event, every field checked by its kind (:func:`mpviz.telemetry.wire.check`,
+    as a connection's records are); Malformed with the reason otherwise.
 
     ``facts`` are the types of the lesson's ``data.value`` fields (``Lesson.facts``)."""
-    if not (isinstance(value, list) and len(value) == 5):
-        raise Malformed("not an event")
-    t_ns, pid, kind, obj, data = value
-    if not (_count(t_ns) and _count(pid) and pid < 2**31):
-        raise Malformed("time or pid out of range")
-    if not (isinstance(kind, str) and isinstance(obj, str) and isinstance(data, dict)):
-        raise Malformed("not an event")
-    fields = FIELDS.get(kind, {})
-    for key, field_value in data.items():
-        check = fields.get(key)
-        if kind == "data.value" and key in facts:
-            ok = type(field_value) in facts[key] if isinstance(facts[key], tuple) else type(field_value) is facts[key]
-        else:
-            ok = check(field_value) if check is not None else _plain(field_value)
-        if not ok:
-            raise Malformed(f"{kind} {key} {_shown(field_value)} is not what it must be")
-    return Event(t_ns, pid, kind, obj, data)
+
+    def fact(kind: str, key: str, value: Any) -> bool | None:
+        if kind != "data.value" or key not in facts:
+            return None
+        return type(value) in facts[key] if isinstance(facts[key], tuple) else type(value) is facts[key]
+
+    return wire.check(value, fact if facts else None)
 
 
 @dataclass
@@ -339,7 +248,7 @@ class Stream:
         if not raw.strip():
             return
         try:
-            event = check_event(json.loads(raw, parse_constant=_no_constant), self._facts)
+            event = check_event(_DECODER.decode(raw.decode()), self._facts)
         except Malformed as exc:
             self._bad(number, str(exc))
             return

@@ -19,11 +19,26 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mpviz.files import same_file
-from mpviz.telemetry import Event
+from mpviz.recording.reader import MAX_RECORD_LINE
+from mpviz.telemetry import Event, wire
+
+# One encoder for every record (json.dumps with an argument makes a new one each time).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def dump_line(event: Event) -> str:
-    return json.dumps(list(event), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(list(event))
+
+
+def readable_line(event: Event) -> str | None:
+    """The record as a line the reader takes back (checked as it will be: by its kind, every
+    number finite, every text bounded, the line within ``MAX_RECORD_LINE``); None if it would not."""
+    try:
+        wire.check(tuple(event))
+        line = dump_line(event)
+    except ValueError:  # Malformed, or a number JSON has no word for
+        return None
+    return line if len(line.encode()) < MAX_RECORD_LINE else None
 
 
 def header(subject: dict[str, Any], speed: float, seed: int | None, method: str) -> dict[str, Any]:
@@ -43,6 +58,8 @@ class Recorder:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self.error = ""
+        # Records the reader would not take back (a record made here that no check saw): left out.
+        self.left_out = 0
         # O_NONBLOCK for the open only: a FIFO that no one reads is refused (ENXIO) instead of waited on.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
         os.set_blocking(fd, True)
@@ -50,7 +67,14 @@ class Recorder:
         self.write_lines([json.dumps({"mpviz": 1, **header}, ensure_ascii=False)])
 
     def write(self, events: Iterable[Event]) -> None:
-        self.write_lines(dump_line(e) for e in events)
+        lines = []
+        for event in events:
+            line = readable_line(event)
+            if line is None:
+                self.left_out += 1
+            else:
+                lines.append(line)
+        self.write_lines(lines)
 
     def write_lines(self, lines: Iterable[str]) -> None:
         if self._file is None:

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import os
+import resource
 import selectors
 import shutil
 import socket
+import stat
 import struct
 import tempfile
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,6 +55,42 @@ MAX_PRINTED_LINE = 1000
 # exit record (its own, or its parent's) came: a killed process whose parent
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
+
+# Connections open at once, over the run and per process (a process has one; a
+# forked child holds its parent's for a moment).  Each process costs the
+# dashboard three descriptors (its connection, its stdout and its stderr):
+# the run's share of the descriptors bounds them too.
+MAX_CONNECTIONS = 4096
+MAX_CONNECTIONS_PER_PROCESS = 4
+FDS_PER_PROCESS = 3
+FDS_KEPT = 256  # for everything else: the sentinels, the recording, the terminal, psutil
+# Out of descriptors: the listener rests this long before it accepts again.
+REST_NS = 500_000_000
+# How often the counts of what was refused are said (a ``run.refused`` record each).
+REFUSED_EVERY_NS = 1_000_000_000
+
+# What a parent may say of a child it said it started (``proc.spawn``): its end, and that it was joined.
+AFTER_SPAWN = ("proc.exit", "proc.reaped")
+
+# Records only the dashboard makes: a process that sends one is not believed.
+DASHBOARD_KINDS = ("proc.stats", "proc.output", "proc.signal", "run.", "ui.")
+
+
+def connection_limit() -> int:
+    """How many connections the run may hold open at once, within this process's descriptors."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, (soft - FDS_KEPT) // FDS_PER_PROCESS))
+
+
+def _readable_stream(fd: int) -> bool:
+    """A pipe or a socket: what a process's stdout and stderr handed over must be."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _printed_before_exit(events: list[Event]) -> None:
@@ -92,13 +131,24 @@ class Channels:
     """Only one thread calls :meth:`read`; :meth:`add_child` and :meth:`post` may be called from any thread.
 
     ``on_exit(pid)`` makes the exit record of a child whose sentinel fired;
-    ``on_connect(pid)`` is told of each process that connects (by its real
-    pid, from the kernel), the first time it does.
+    ``on_connect(pid)`` is asked about each process that connects (by its real
+    pid, from the kernel), the first time it does: False refuses it (not a
+    process of the run).  A connection's records are its process's own: one
+    that names another pid is dropped and counted, but for what a parent says
+    of its child (``proc.spawn``, then ``AFTER_SPAWN``), if ``vouch(pid)`` says
+    the child is of the run.  What is refused is counted in ``refused`` and
+    said in ``run.refused`` records.
     """
 
-    def __init__(self, on_exit: Callable[[int], Event], on_connect: Callable[[int], None] = lambda pid: None) -> None:
+    def __init__(
+        self,
+        on_exit: Callable[[int], Event],
+        on_connect: Callable[[int], bool] = lambda pid: True,
+        vouch: Callable[[int], bool] = lambda pid: True,
+    ) -> None:
         self._on_exit = on_exit
         self._on_connect = on_connect
+        self._vouch = vouch
         # A private directory: only this user's processes can reach the socket.
         self._dir = tempfile.mkdtemp(prefix="mpviz-")
         self.endpoint = os.path.join(self._dir, "records")
@@ -123,9 +173,20 @@ class Channels:
         # those whose exit was told: the first are told only if not the second.
         self._closed: dict[int, int] = {}
         self._exited: set[int] = set()
+        self._gone: deque[int] = deque()  # found gone by another thread (the sampler): see gone()
         # Every process that ever connected: the processes of the run.
         self.seen: set[int] = set()
+        self._refused_pids: set[int] = set()
+        # Children a process said it started (child → parent): the parent may say how they ended.
+        self._spawned: dict[int, int] = {}
         self._malformed = 0  # in connections already closed
+        self._limit = connection_limit()
+        self._resting_until = 0  # out of descriptors: the listener rests until then
+        # What was refused, by what: connections past the limit (``connections``), from processes
+        # not of the run (``foreign``), records that named a process not their sender (``forged``).
+        self.refused: Counter[str] = Counter()
+        self._refused_said: Counter[str] = Counter()
+        self._refused_when = 0
 
     @property
     def malformed(self) -> int:
@@ -145,12 +206,8 @@ class Channels:
         os.set_blocking(fd, False)
         output = _Output(fd, pid, stream)
         with self._lock:
-            self._outputs[fd] = output
             self._selector.register(fd, selectors.EVENT_READ, output)
-
-    def exit_told(self, pid: int) -> bool:
-        """Whether a record of ``pid``'s end came already."""
-        return pid in self._exited
+            self._outputs[fd] = output
 
     def ask(self, pid: int, request: bytes) -> bool:
         """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
@@ -165,6 +222,11 @@ class Channels:
     def post(self, event: Event) -> None:
         self._inbox.append(event)
         self.wake()
+
+    def gone(self, pid: int) -> None:
+        """A process of the run found gone (by the sampler): ended in the model, unless an exit
+        record of its own or of its parent's comes first (any thread)."""
+        self._gone.append(pid)
 
     def post_many(self, events: list[Event]) -> None:
         """Several records with one wake-up (the sampler's round); none, no wake-up."""
@@ -186,6 +248,8 @@ class Channels:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
         if self._held or self._closed or any(o.partial for o in self._outputs.values()):
             timeout = min(timeout, SETTLE_NS / 1e9)
+        if self._resting_until:
+            timeout = self._rest_over(timeout)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
         for key, _ in self._selector.select(timeout):
@@ -202,6 +266,9 @@ class Channels:
                 exited.append((key.fd, data))
         while self._inbox:
             got.append(self._inbox.popleft())
+        while self._gone:
+            pid = self._gone.popleft()
+            self._closed.setdefault(pid, now_ns() + GONE_NS)
         for sentinel, pid in exited:
             got.extend(self._child_exited(sentinel, pid))
         now = now_ns()
@@ -209,6 +276,7 @@ class Channels:
         for event in got:
             if event.kind == "proc.exit":
                 self._exited.add(event.pid)
+        self._say_refused(now, got)
         return self._settle(got, now)
 
     def _accept(self) -> None:
@@ -217,18 +285,69 @@ class Channels:
                 sock, _ = self._listener.accept()
             except BlockingIOError:
                 return
-            except OSError:
-                return  # out of descriptors, say: the process's records are lost, the run goes on
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            pid = struct.unpack("3i", creds)[0]
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors: the listener would be ready again at once, for ever.
+                    # It rests a moment; the process waiting meanwhile is not stalled (its
+                    # connect is done), its records wait in its socket.
+                    self._rest()
+                return
+            pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+            if not self._welcome(pid):
+                sock.close()
+                continue
             sock.setblocking(False)
             conn = _Conn(sock, pid)
             with self._lock:
                 self._conns[sock.fileno()] = conn
                 self._selector.register(sock, selectors.EVENT_READ, conn)
-            if pid not in self.seen:
-                self.seen.add(pid)
-                self._on_connect(pid)
+            self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+
+    def _welcome(self, pid: int) -> bool:
+        """Whether a new connection from ``pid`` is taken (and counted if not)."""
+        if pid in self._refused_pids:
+            self.refused["foreign"] += 1
+            return False
+        with self._lock:
+            open_ = len(self._conns)
+            own = sum(1 for c in self._conns.values() if c.pid == pid) if open_ else 0
+        if open_ >= self._limit or own >= MAX_CONNECTIONS_PER_PROCESS:
+            self.refused["connections"] += 1
+            return False
+        if pid not in self.seen:
+            if not self._on_connect(pid):
+                self._refused_pids.add(pid)
+                self.refused["foreign"] += 1
+                return False
+            self.seen.add(pid)
+        return True
+
+    def _rest(self) -> None:
+        self.refused["connections"] += 1
+        if not self._resting_until:
+            with self._lock:
+                self._selector.unregister(self._listener)
+        self._resting_until = now_ns() + REST_NS
+
+    def _rest_over(self, timeout: float) -> float:
+        """The listener back once its rest is over; how long a read may wait meanwhile."""
+        left = self._resting_until - now_ns()
+        if left > 0:
+            return min(timeout, left / 1e9)
+        self._resting_until = 0
+        with self._lock:
+            self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
+        return timeout
+
+    def _say_refused(self, now: int, into: list[Event]) -> None:
+        """What was refused since it was last said, once a second at most: a record each."""
+        if now - self._refused_when < REFUSED_EVERY_NS or self.refused == self._refused_said:
+            return
+        self._refused_when = now
+        for what, n in self.refused.items():
+            if n != self._refused_said[what]:
+                into.append(Event(now, os.getpid(), "run.refused", what, {"n": n}))
+        self._refused_said = Counter(self.refused)
 
     def _drain(self, conn: _Conn, into: list[Event]) -> None:
         """Read what is waiting on one connection; forget it once it is closed."""
@@ -256,6 +375,9 @@ class Channels:
 
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
         for event in conn.frames.feed(chunk):
+            if not self._believed(conn.pid, event):
+                self.refused["forged"] += 1
+                continue
             if event.kind == "proc.stdio" and fds:
                 self._add_outputs(event, fds)
                 fds = None
@@ -263,11 +385,32 @@ class Channels:
         for fd in fds or ():
             os.close(fd)  # descriptors nobody asked us to read
 
+    def _believed(self, sender: int, event: Event) -> bool:
+        """A record is its sender's own; or a parent's word on a child of the run it started
+        (``proc.spawn``, then ``AFTER_SPAWN``)."""
+        if event.kind.startswith(DASHBOARD_KINDS):
+            return False
+        if event.pid == sender:
+            return True
+        if event.kind == "proc.spawn" and event.pid > 1:
+            if event.pid not in self.seen and not self._vouch(event.pid):
+                # Gone already (a pool's worker ends quickly)?  Then it connected, if it was
+                # real: its connection may still wait in the listener's queue.
+                self._accept()
+                if event.pid not in self.seen:
+                    return False
+            self._spawned[event.pid] = sender
+            return True
+        return event.kind in AFTER_SPAWN and self._spawned.get(event.pid) == sender
+
     def _add_outputs(self, event: Event, fds: list[int]) -> None:
         streams = event.data.get("streams", ())
         names = list(streams) if isinstance(streams, list | tuple) else []
         for fd, stream in zip(fds, names, strict=False):
-            self.add_output(event.pid, fd, "err" if stream == "err" else "out")
+            if _readable_stream(fd):
+                self.add_output(event.pid, fd, "err" if stream == "err" else "out")
+            else:  # a file, a device: not what a process prints on, and a selector cannot wait on it
+                os.close(fd)
         for fd in fds[len(names) :]:
             os.close(fd)
 
@@ -388,7 +531,10 @@ class Channels:
             self._drain(conn, got)
         for output in outputs:
             self._print(output, got)
-        self._flush_partials(now_ns(), got, everything=True)
+        now = now_ns()
+        self._flush_partials(now, got, everything=True)
+        self._refused_when = 0
+        self._say_refused(now, got)
         got.sort(key=lambda e: e.t_ns)
         return got
 

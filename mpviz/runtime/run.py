@@ -146,6 +146,11 @@ class Run:
         return self.recorder.error if self.recorder is not None else ""
 
     @property
+    def left_out(self) -> int:
+        """Records left out of the recording: its reader would not have taken them back."""
+        return self.recorder.left_out if self.recorder is not None else 0
+
+    @property
     def malformed(self) -> int:
         return self.supervisor.channels.malformed
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import psutil
@@ -34,12 +33,22 @@ class Sampler:
         # pid → the figures last sent: a process whose figures did not move sends nothing
         # (most lesson processes wait most of the time; the model keeps the last figures).
         self._sent: dict[int, dict[str, object]] = {}
+        # PIDs that could not be followed when asked (no descriptor to spare): asked again each round.
+        self._later: set[int] = set()
 
     def track(self, pid: int) -> None:
-        with contextlib.suppress(psutil.NoSuchProcess):
+        try:
             self._procs[pid] = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            self._gone.append(pid)  # ended already: said gone at the next round
+        except (psutil.Error, OSError):
+            # Out of descriptors for a moment (psutil reads /proc): followed from the next round on.
+            self._later.add(pid)
 
     def sample(self) -> list[Event]:
+        for pid in list(self._later):
+            self._later.discard(pid)
+            self.track(pid)
         t = now_ns()
         events = []
         every = self._rounds % SLOW_EVERY == 0

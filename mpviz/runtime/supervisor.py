@@ -15,17 +15,29 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mpviz import sync
+from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
+from mpviz.runtime.guardian import signal_exactly, zombie
+from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
 from mpviz.sync import Pace
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
+from mpviz.telemetry.reporter import ENDPOINT_ENV
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
 STOP_GRACE = 2.0
+# Rounds of SIGKILL at the end: a process may start another while it is being ended.
+SWEEPS = 20
+# The most processes a lesson may have alive at once, if set (mpviz serve sets it for each visit).
+MAX_PROCESSES_ENV = "MPVIZ_MAX_PROCESSES"
+TOO_MANY = T(
+    "at most {n} processes at once here (mpviz serve --max-processes): no more started",
+    "这里最多同时运行 {n} 个进程(mpviz serve --max-processes):不再启动新的",
+)
 
 
 class Supervised(Protocol):
@@ -76,13 +88,19 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         self.children: dict[int, Child] = {}
+        cap = os.environ.get(MAX_PROCESSES_ENV, "")
+        self.max_processes = int(cap) if cap.isdigit() else 0
         # Two threads asking for the same child's exit code race in waitpid: see reap().
         self._reap_lock = threading.Lock()
         self._exit_seen: dict[int, int] = {}
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected)
+        self.channels = Channels(self._exit_record, self._connected, self._vouch)
+        # Who may be signalled: the processes of the run, by pid and start time.  A watched
+        # program's processes carry the socket's path in their environment: the run's mark.
+        directory = os.path.dirname(self.channels.endpoint)
+        self.members = Members(f"{ENDPOINT_ENV}={self.channels.endpoint}", directory)
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
@@ -128,6 +146,7 @@ class Supervisor:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
         with self._start_lock:
             self.children[process.pid] = Child(process, role, label)
+            self.members.add(process.pid)
             self.grandchildren.discard(process.pid)  # it may have connected before it was ours
             self.channels.add_child(process.pid, process.sentinel)
             for fd, stream in (outputs or {}).items():
@@ -140,6 +159,8 @@ class Supervisor:
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
+            if self.max_processes and len(self.pids()) >= self.max_processes:
+                raise RuntimeError(TOO_MANY(n=self.max_processes))
             process = sync.get_context(self.method).Process(
                 target=target,
                 args=args,
@@ -154,6 +175,7 @@ class Supervisor:
             pid = process.pid
             assert pid is not None
             self.children[pid] = Child(process, role, label)
+            self.members.add(pid)
             self.grandchildren.discard(pid)  # it may have connected before it was ours
             self.channels.add_child(pid, process.sentinel)
             self.sampler.track(pid)
@@ -244,11 +266,30 @@ class Supervisor:
         finally:
             lesson.directing = False
 
-    def _connected(self, pid: int) -> None:
-        """A process connected (the channels' thread): one of the run's, ours or not."""
-        if pid not in self.children and pid != self.pid:
+    def _connected(self, pid: int) -> bool:
+        """A process connected (the channels' thread, the kernel's word for its pid): False if it
+        is not of the run (its connection is refused).  One gone already is heard, never signalled."""
+        if pid in self.children:
+            return True
+        member = self.members.admit(pid)
+        if member is False:
+            return False
+        if member and pid != self.pid:
             self.grandchildren.add(pid)
+            self.sampler.track(pid)
+        return True
+
+    def _vouch(self, pid: int) -> bool:
+        """Whether a record about another process (a parent's ``proc.spawn``) names one of the run.
+        It is watched from now on: should it never connect (refused, or past the limits), the
+        sampler finding it gone still ends it in the model."""
+        if pid in self.children:
+            return True
+        if not self.members.admit(pid):
+            return False
+        self.grandchildren.add(pid)
         self.sampler.track(pid)
+        return True
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
@@ -258,6 +299,7 @@ class Supervisor:
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
+            self.members.adopt(set(self.children))
             self.channels.post_many(self.sampler.sample())
             # A process started by a lesson process is not our child: no
             # sentinel tells us it ended.  Its parent reports that; should the
@@ -265,8 +307,7 @@ class Supervisor:
             for pid in self.sampler.take_gone():
                 if pid in self.grandchildren:
                     self.grandchildren.discard(pid)
-                    if not self.channels.exit_told(pid):
-                        self.channels.post(Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+                    self.channels.gone(pid)
 
     # --- signals -------------------------------------------------------------
 
@@ -278,15 +319,11 @@ class Supervisor:
         return [pid for pid in list(self.children) if self.alive(pid)] + sorted(self.grandchildren)
 
     def send_signal(self, pid: int, sig: signal.Signals) -> bool:
-        """Send a signal to one lesson process; False if it is not (or no longer) ours."""
-        if pid not in self.children and pid not in self.grandchildren:
-            return False
+        """Send a signal to one process of the run; False if it is not (or no longer) of the run."""
         if pid in self.children and not self.alive(pid):
             return False
         t = now_ns()
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
+        if not self.members.signal(pid, sig):
             return False
         if sig in (signal.SIGSTOP, signal.SIGCONT):
             emit("proc.signal", sig.name, t_ns=t, pid=pid)
@@ -313,13 +350,11 @@ class Supervisor:
             self._attachment.stop()  # detached: the program goes on as it was
         with self._start_lock:  # no start() is half done from here on
             live = {pid: c.process for pid, c in self.children.items() if self.alive(pid)}
-        others = sorted(self.grandchildren)
-        for pid in live:
-            _signal_group(pid, signal.SIGTERM)
-            _signal_group(pid, signal.SIGCONT)
-        for pid in others:
-            _quietly(os.kill, pid, signal.SIGTERM)
-            _quietly(os.kill, pid, signal.SIGCONT)
+        # Every process of the run, those no record told of included (a program's ``sleep``).
+        everyone = self.members.everyone(set(self.children))
+        for pid, start in everyone.items():
+            signal_exactly(pid, start, signal.SIGTERM)
+            signal_exactly(pid, start, signal.SIGCONT)
         deadline = time.monotonic() + grace
         for process in live.values():
             reap(process, self._reap_lock, max(0.0, deadline - time.monotonic()))
@@ -327,8 +362,12 @@ class Supervisor:
             if reap(process, self._reap_lock, 0.0) is None:
                 process.kill()
                 reap(process, self._reap_lock, 5.0)
-        for pid in [*others, *live]:
-            _signal_group(pid, signal.SIGKILL)  # whatever a group still holds: processes no record told of
+        # Whatever is left, and whatever was started meanwhile.
+        for _ in range(SWEEPS):
+            left = self.members.everyone(set(self.children))
+            if not any(signal_exactly(pid, start, signal.SIGKILL) for pid, start in left.items() if not zombie(pid)):
+                break
+            time.sleep(0.01)
         events: list[Event] = []
         while True:
             batch = self.channels.read(0.0)
@@ -345,6 +384,7 @@ class Supervisor:
         if self._sampling is not None:
             self._sampling.join(2.0)
         self.channels.close()
+        self.members.close()
         for child in self.children.values():
             with contextlib.suppress(ValueError):  # still running: only if stop() had to give up on it
                 child.process.close()  # its sentinel
@@ -369,15 +409,3 @@ def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None
         if code is not None or time.monotonic() > deadline:
             return code
         time.sleep(0.001)
-
-
-def _quietly(kill: Callable[[int, int], None], pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        kill(pid, sig)
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    """A signal to a process and to the group it leads or led: a program's main leads its session,
-    and processes of the program it left behind (not started by multiprocessing) are still in it."""
-    _quietly(os.killpg, pid, sig)
-    _quietly(os.kill, pid, sig)

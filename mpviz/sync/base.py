@@ -48,10 +48,17 @@ _repr.maxlong = 40
 
 
 def item_text(item: object) -> str:
-    """A bounded, printable form of an item, cheap for big ones; never raises (reprlib catches a bad __repr__)."""
-    if isinstance(item, str):
-        return item if len(item) <= MAX_TEXT else item[: MAX_TEXT - 1] + "…"
-    if isinstance(item, (bytes, bytearray)) and len(item) > MAX_TEXT:
-        # reprlib would build the whole repr first: megabytes for a big message.
-        return repr(item[:MAX_TEXT])[: MAX_TEXT - 1] + "…"
-    return _repr.repr(item)
+    """A bounded, printable form of an item, cheap for big ones.
+
+    It never raises: a preview is mpviz's, and must never change what the
+    program does.  One that cannot be made (an integer of 5000 digits has no
+    text; a ``__repr__`` of the program's may raise anything) is a placeholder."""
+    try:
+        if isinstance(item, str):
+            return item if len(item) <= MAX_TEXT else item[: MAX_TEXT - 1] + "…"
+        if isinstance(item, (bytes, bytearray)) and len(item) > MAX_TEXT:
+            # reprlib would build the whole repr first: megabytes for a big message.
+            return repr(item[:MAX_TEXT])[: MAX_TEXT - 1] + "…"
+        return _repr.repr(item)
+    except Exception:
+        return f"<{type(item).__name__}: no preview>"

@@ -45,8 +45,11 @@ def now_ns() -> int:
 
 
 def short(value: object) -> str:
-    """A bounded, printable form of a value for a record."""
-    text = value if isinstance(value, str) else repr(value)
+    """A bounded, printable form of a value for a record; never an error (a placeholder instead)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}: no preview>"
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 

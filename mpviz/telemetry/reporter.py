@@ -13,16 +13,23 @@ else's records.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
+import resource
 import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 
 from mpviz.telemetry.record import Event, now_ns
 from mpviz.telemetry.stacks import report_stacks
-from mpviz.telemetry.wire import frame, frames
+from mpviz.telemetry.wire import frame, frame_size, frames
+
+# Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
+_sleep = time.sleep
 
 # What the dashboard asks of a process, on its connection: an op byte and a request number.
 _REQUEST = struct.Struct("!cI")
@@ -46,6 +53,18 @@ BACKLOG_BYTES = 4 << 20
 
 # How long a process's last act waits for the dashboard to take what is left.
 LAST_FLUSH_S = 2.0
+
+# A process's connection is moved to a descriptor at least this high (half the limit, if that is
+# lower): a program that closes every descriptor (``os.closerange``) and opens files again gets
+# the low numbers, so the number a reporter holds does not come to name another file.
+HIGH_FD = 512
+# How often the watchdog's wait looks again at the connection it waits on (it may have been
+# closed under it, or replaced by a new one).
+LOOK_AGAIN_MS = 1000
+
+# What ``SocketReporter.wait_hang_up`` saw: the dashboard closed the connection, or this
+# process's descriptor of it was closed (or now names another file).
+CLOSED, CUT = "closed", "cut"
 
 
 def lost_note(endpoint: str, pid: int, n: int | None = None) -> str:
@@ -76,28 +95,86 @@ class SocketReporter:
         # this very thread is in the middle of a record.
         self._lock = threading.RLock()
         self._backlog = bytearray()
+        # Where the first whole record of the backlog starts: before it, the rest of one
+        # already begun on the wire.
+        self._boundary = 0
         self._lost = 0
         self._flusher: threading.Thread | None = None
-        self._sock = self._connect(fds, hello)
+        self._sock, self._id = self._connect(fds, hello)
 
-    def _connect(self, fds: tuple[int, ...], hello: Event | None) -> socket.socket:
+    def _connect(self, fds: tuple[int, ...] = (), hello: Event | None = None) -> tuple[socket.socket, tuple[int, int]]:
+        """A new connection, at a high descriptor, and what identifies it (its inode)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.path)
-        if hello is not None:
-            # The first message, blocking: it may carry descriptors (the
-            # process's stdout and stderr) that the dashboard reads from then on.
-            socket.send_fds(sock, [frame(hello)], list(fds))
-        sock.setblocking(False)
-        return sock
+        try:
+            sock.connect(self.path)
+            if hello is not None:
+                # The first message, blocking: it may carry descriptors (the
+                # process's stdout and stderr) that the dashboard reads from then on.
+                socket.send_fds(sock, [frame(hello)], list(fds))
+            sock = _high(sock)
+            sock.setblocking(False)
+            st = os.fstat(sock.fileno())
+        except BaseException:
+            sock.close()
+            raise
+        return sock, (st.st_dev, st.st_ino)
+
+    def _ours(self) -> bool:
+        """Whether this process's descriptor still is its connection (a program may close any)."""
+        try:
+            st = os.fstat(self._sock.fileno())
+        except (OSError, ValueError):
+            return False
+        return (st.st_dev, st.st_ino) == self._id
+
+    def _send(self, data: bytes | bytearray) -> int:
+        """Under the lock: what the socket takes of ``data`` now; a connection closed under us
+        (by the program) is made again first.  BlockingIOError: nothing, now; OSError: no dashboard."""
+        try:
+            return self._sock.send(data)
+        except BlockingIOError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EBADF, errno.ENOTSOCK) or not self._reconnect():
+                raise
+            return self._sock.send(data)
+
+    def _reconnect(self) -> bool | None:
+        """Under the lock: a new connection instead of the old one.  False: nobody listens at the
+        run's socket (the dashboard is gone); None: it did not answer now."""
+        try:
+            sock, ident = self._connect()
+        except (FileNotFoundError, ConnectionRefusedError):
+            return False
+        except OSError:
+            return None
+        ours = self._ours()
+        old, self._sock, self._id = self._sock, sock, ident
+        _forget(old, ours)
+        if self._boundary:
+            # The rest of a record half sent on the old connection means nothing on a new one.
+            del self._backlog[: self._boundary]
+            self._boundary = 0
+            self._lost += 1
+        return True
+
+    def reconnect(self) -> bool | None:
+        """The watchdog's step after a hang-up: connect again (see :meth:`_reconnect`)."""
+        with self._lock:
+            return self._reconnect()
 
     def __call__(self, event: Event) -> None:
+        if os.getpid() != self.pid:
+            # A child just forked, before it has a connection of its own (a finalizer run in the
+            # fork): its parent's lock may be held for ever, and its parent's connection is not its own.
+            return
         data = frame(event)
         with self._lock:
             if self._backlog or self._lost:
                 self._keep(data)
                 return
             try:
-                sent = self._sock.send(data)
+                sent = self._send(data)
             except BlockingIOError:
                 sent = 0
             except OSError:
@@ -107,6 +184,7 @@ class SocketReporter:
             elif sent < len(data):
                 # The rest of a record already half on the wire must follow it, whatever the bound.
                 self._backlog += data[sent:]
+                self._boundary = len(data) - sent
                 self._start_flusher()
 
     def _keep(self, data: bytes) -> None:
@@ -133,16 +211,31 @@ class SocketReporter:
                     self._flusher = None
                     return
                 try:
-                    sent = self._sock.send(self._backlog)
+                    sent = self._send(self._backlog)
                 except BlockingIOError:
                     sent = 0
                 except OSError:
                     self._backlog.clear()
+                    self._boundary = 0
                     self._flusher = None
                     return
-                del self._backlog[:sent]
+                self._sent(sent)
+                sock = self._sock
             if sent == 0:
-                select.select([], [self._sock], [], 1.0)
+                with contextlib.suppress(OSError, ValueError):
+                    select.select([], [sock], [], 1.0)
+
+    def _sent(self, n: int) -> None:
+        """Under the lock: ``n`` bytes of the backlog went out; where its first whole record starts now."""
+        pos = self._boundary
+        while pos < n:
+            pos += frame_size(self._backlog, pos)
+        self._boundary = pos - n
+        del self._backlog[:n]
+
+    def _unsent(self) -> int:
+        """Under the lock: the records of the backlog not wholly sent (one begun counts)."""
+        return (1 if self._boundary else 0) + frames(self._backlog[self._boundary :])
 
     def flush(self, timeout: float = LAST_FLUSH_S) -> None:
         """Send what is left, waiting at most ``timeout`` s for each part: a process's last act.
@@ -156,16 +249,17 @@ class SocketReporter:
             try:
                 self._sock.settimeout(timeout)
                 while self._backlog:
-                    del self._backlog[: self._sock.send(self._backlog)]
+                    self._sent(self._send(self._backlog))
                 if self._lost:
                     self._sock.sendall(frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost})))
             except OSError:
                 # The dashboard is gone, or stopped: what is left goes with the
                 # process.  Say how much in a note beside the socket, which the
                 # dashboard reads when this connection closes.
-                lost_note(self.path, os.getpid(), self._lost + frames(self._backlog))
+                lost_note(self.path, os.getpid(), self._lost + self._unsent())
             finally:
                 self._backlog.clear()
+                self._boundary = 0
                 self._lost = 0
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
@@ -173,27 +267,52 @@ class SocketReporter:
     def serve(self, on_hang_up: Callable[[], None]) -> None:
         """Answer the dashboard on this connection, in a thread of its own: a stack request
         (``S`` and a request number) is answered with this process's stacks; the dashboard
-        closing its end (it died) calls ``on_hang_up``.  A descriptor the process itself closed
-        (``os.closerange``) only ends the answering."""
-        threading.Thread(target=self._serve, args=(self._sock, on_hang_up), name="mpviz-control", daemon=True).start()
+        gone calls ``on_hang_up``.
 
-    def _serve(self, sock: socket.socket, on_hang_up: Callable[[], None]) -> None:
+        A hang-up is not proof that it is gone: the program may have closed every descriptor
+        (``os.closerange``), or the dashboard refused this process (too many).  Whoever still
+        listens at the run's socket answers: a new connection is the process's from then on;
+        nobody listening means the dashboard is gone."""
+        threading.Thread(target=self._serve, args=(on_hang_up,), name="mpviz-control", daemon=True).start()
+
+    def _serve(self, on_hang_up: Callable[[], None]) -> None:
         pending = b""
+        pause = 0.0
         while True:
+            why = self._requests(pending)
+            pending = b""
+            if pause:
+                _sleep(pause)
+            connected = self.reconnect()
+            if connected is False:
+                on_hang_up()
+                return
+            # Closed on us again and again while the dashboard lives: ask less and less often.
+            pause = min(10.0, pause * 2 or 1.0) if why == CLOSED or not connected else 0.0
+
+    def _requests(self, pending: bytes) -> str:
+        """Answer requests until the dashboard closes its end (``CLOSED``: it died, or it refused
+        this process), or this process's descriptor of it is no longer it (``CUT``)."""
+        while True:
+            sock = self._sock
+            if not self._ours():
+                return CUT
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            # Woken now and then: a descriptor closed under a poll does not wake it.
+            ready = poller.poll(LOOK_AGAIN_MS)
+            if not ready or sock is not self._sock:
+                continue
+            if not self._ours() or ready[0][1] & select.POLLNVAL:
+                return CUT
             try:
-                select.select([sock], [], [])
                 chunk = sock.recv(256)
             except BlockingIOError:
                 continue
-            except ConnectionResetError:
-                # The dashboard died before it took this connection (it was still loading).
-                on_hang_up()
-                return
-            except (OSError, ValueError):
-                return  # closed here, not by the dashboard
+            except OSError:
+                return CUT
             if not chunk:
-                on_hang_up()
-                return
+                return CLOSED
             pending += chunk
             while len(pending) >= _REQUEST.size:
                 op, req = _REQUEST.unpack_from(pending)
@@ -208,8 +327,33 @@ class SocketReporter:
         fork: a new one.  The caller connects a new reporter for the child."""
         self._lock = threading.RLock()
         self._backlog.clear()
+        self._boundary = 0
         self._lost = 0
         self._flusher = None
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
-        self._sock.close()
+        _forget(self._sock, self._ours())
+
+
+def _high(sock: socket.socket) -> socket.socket:
+    """The connection moved to a descriptor number of at least ``HIGH_FD`` (see there)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    low = HIGH_FD if soft == resource.RLIM_INFINITY else min(HIGH_FD, soft // 2)
+    if sock.fileno() >= low:
+        return sock
+    try:
+        fd = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, low)
+    except OSError:
+        return sock  # no descriptor that high: it stays where it is
+    sock.close()
+    return socket.socket(fileno=fd)
+
+
+def _forget(sock: socket.socket, ours: bool) -> None:
+    """Let go of a connection; its descriptor is closed only if it is still ours (the program may
+    have closed it, and its number may name a file of the program's by now)."""
+    if ours:
+        with contextlib.suppress(OSError):
+            sock.close()
+    else:
+        sock.detach()

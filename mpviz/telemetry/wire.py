@@ -10,12 +10,20 @@ A payload is at most ``MAX_RECORD_BYTES``: a record is a few dozen bytes,
 and one too big to be a record (a huge item's text) loses its data rather
 than its place in the story.  A reader takes a longer length for a stream
 that is not ours and drops what it holds.
+
+What a record holds is never believed: :func:`check` takes a decoded value
+for a record only if every field is what its kind says (``FIELDS``), every
+number fits 64 bits and is finite, every text and list is bounded.  It is
+the one check of a record, whatever carried it: a connection's frames here,
+a recording's lines (:mod:`mpviz.recording.reader`), any later transport.
 """
 
 from __future__ import annotations
 
+import json
 import marshal
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from mpviz.telemetry.record import Event, Malformed, short
@@ -25,6 +33,19 @@ _LENGTH = struct.Struct("!I")
 HEADER = _LENGTH.size
 
 PLAIN = (str, int, float, bool, type(None))
+
+# Bounds of a record's fields.  Numbers: times, pids, counts and sizes fit a
+# C long and stay finite when added up.  Texts: a kind is a short dotted
+# name, what a record is about (``obj``) a name, a field's text at most what
+# a frame can carry; a printed line is cut at 1000 characters before it is a record.
+MAX_INT = 2**63 - 1
+MAX_FLOAT = 2.0**53
+MAX_KIND = 64
+MAX_OBJ = 1024
+MAX_STRING = MAX_RECORD_BYTES
+MAX_ITEMS = 64  # fields of a record's data
+MAX_LIST = 1024  # items of a list in it (a stack's frames)
+MAX_PID = 2**31 - 1
 
 
 def _plain(value: Any) -> Any:
@@ -39,13 +60,15 @@ def _plain(value: Any) -> Any:
 
 
 def encode(event: Event) -> bytes:
+    if len(event.obj) > MAX_OBJ:  # a name of the program's (a process's), too long to be one
+        event = event._replace(obj=short(event.obj))
     try:
         payload = marshal.dumps(tuple(event))
     except ValueError:  # a value of a type marshal does not know (an enum, a user's class)
         payload = marshal.dumps((*event[:4], _plain(event.data)))
     if len(payload) > MAX_RECORD_BYTES:
-        # Keep the record, drop what made it too big.
-        payload = marshal.dumps((*event[:4], {"truncated": True}))
+        # Keep the record, drop what made it too big: its data, and the end of a long name.
+        payload = marshal.dumps((*event[:3], short(event.obj), {"truncated": True}))
     return payload
 
 
@@ -59,42 +82,176 @@ def decode(payload: bytes) -> Event:
     try:
         value = marshal.loads(payload)
     except (ValueError, EOFError, TypeError) as exc:  # all mean "malformed"
-        raise Malformed(f"undecodable record: {exc.__class__.__name__}") from exc
-    return validate(value)
+        raise Malformed(f"undecodable record: {exc.__class__.__name__}") from None
+    return check(value)
 
 
-def validate(value: Any) -> Event:
-    if (
-        isinstance(value, (tuple, list))
-        and len(value) == 5
-        and type(value[0]) is int
-        and type(value[1]) is int
-        and isinstance(value[2], str)
-        and isinstance(value[3], str)
-        and isinstance(value[4], dict)
-    ):
-        return Event(*value)
-    raise Malformed(f"not an event: {short(value)}")
+# --- what a record may hold --------------------------------------------------------------
+
+
+def whole(v: Any) -> bool:
+    return type(v) is int and -MAX_INT <= v <= MAX_INT
+
+
+def number(v: Any) -> bool:
+    return whole(v) or (type(v) is float and -MAX_FLOAT <= v <= MAX_FLOAT)  # NaN fails both
+
+
+def count(v: Any) -> bool:
+    return whole(v) and v >= 0
+
+
+def text(v: Any) -> bool:
+    return type(v) is str and len(v) <= MAX_STRING
+
+
+def flag(v: Any) -> bool:
+    return type(v) is bool
+
+
+def _maybe(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _end(v: Any) -> bool:
+    return type(v) is int and v in (0, 1)
+
+
+def _texts(v: Any) -> bool:
+    return type(v) is list and len(v) <= MAX_LIST and all(text(s) for s in v)
+
+
+def _counts(v: Any) -> bool:
+    return type(v) is list and len(v) <= MAX_LIST and all(count(n) for n in v)
+
+
+# The fields a kind of record may carry, and what each must be.  Fields not
+# listed may be anything plain (a lesson's own words): text, numbers, flags.
+FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "proc.stats": {"cpu": lambda v: number(v) and v >= 0, "rss": count, "threads": count, "status": text},
+    "proc.spawn": {"role": text, "label": text, "ppid": _maybe(count)},
+    "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text},
+    "proc.stdio": {"streams": _texts},
+    "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
+    "proc.error": {"error": text},
+    "proc.join": {"child": count},
+    "proc.joined": {"child": count, "ended": flag},
+    "proc.output": {"text": text, "stream": text},
+    "proc.lost": {"n": count},
+    "proc.sleep": {"s": lambda v: number(v) and v >= 0},
+    # What an attached process is seen doing (its "threads": plain dicts, as any field may be).
+    "proc.seen": {
+        **dict.fromkeys(("kind", "what", "site", "on", "name", "label"), text),
+        "child": _maybe(count),
+        "feeders": _counts,
+    },
+    "prim.new": {"kind": text, "name": _maybe(text), "site": text, "value": whole, "maxsize": whole},
+    "queue.put": {"item": text, "none": flag},
+    "queue.get": {"item": text, "none": flag},
+    "queue.put_blocked": {"item": text},
+    "queue.timeout": {"op": text},
+    "pipe.send": {"end": _end, "item": text},
+    "pipe.recv": {"end": _end, "item": text},
+    "pipe.recv_blocked": {"end": _end},
+    "event.woke": {"waited": flag},
+    "cond.wait": {"lock": text},
+    "cond.notify": {"n": whole},
+    "barrier.wait": {"n_waiting": count, "parties": count},
+    "barrier.pass": {"index": whole},
+    "pool.task": {"n": count, "func": text},
+    "pool.result": {"n": count, "ok": flag},
+    "site.new": {"file": text, "line": count, "func": text, "text": text},
+    "proc.thread": {"th": count},
+    "proc.thread_end": {"th": count},
+}
+for _family in ("lock", "rlock", "sem"):
+    for _op in ("wait", "acquired", "released", "timeout"):
+        FIELDS[f"{_family}.{_op}"] = {"value": whole, "of": whole}
+# Any operation may say where it was made (a site's id) and by which thread (its native id).
+_ANY: dict[str, Callable[[Any], bool]] = {"at": text, "th": count}
+for _fields in FIELDS.values():
+    for _key, _check in _ANY.items():
+        _fields.setdefault(_key, _check)
+
+
+def plain(value: Any, depth: int = 0) -> bool:
+    """Text, a number that stays finite, a flag, nothing; or a short list or dict of them."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING
+    if value is None or kind is bool:
+        return True
+    if kind is int or kind is float:
+        return number(value)
+    if depth < 2 and kind is list:
+        return len(value) <= MAX_LIST and all(plain(v, depth + 1) for v in value)
+    if depth < 2 and kind is dict:
+        return len(value) <= MAX_ITEMS and all(type(k) is str and plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def shown(value: Any) -> str:
+    """A value in a message about a bad record: short, and never an error itself (a number of
+    ten thousand digits has no text)."""
+    if type(value) is int and not whole(value):
+        return "(a number too big to show)"
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        text = f"(a {type(value).__name__})"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = None) -> Event:
+    """``value`` as a record, every field checked by its kind; Malformed with the reason otherwise.
+
+    ``extra(kind, key, value)`` may decide a field first (a lesson's own facts,
+    for a recording): True or False, or None to leave it to the kind.  (Every
+    record a run makes passes here: plain comparisons, few calls.)"""
+    if (type(value) is not tuple and type(value) is not list) or len(value) != 5:
+        raise Malformed(f"not an event: {shown(value)}")
+    t_ns, pid, kind, obj, data = value
+    if type(t_ns) is not int or type(pid) is not int or not (0 <= t_ns <= MAX_INT and 0 <= pid <= MAX_PID):
+        raise Malformed("time or pid out of range")
+    if type(kind) is not str or type(obj) is not str or type(data) is not dict:
+        raise Malformed(f"not an event: {shown(value)}")
+    if len(kind) > MAX_KIND or len(obj) > MAX_OBJ or len(data) > MAX_ITEMS:
+        raise Malformed(f"{shown(kind)}: too long to be a record")
+    if data:
+        fields = FIELDS.get(kind, _ANY)
+        for key, field_value in data.items():
+            ok = None if extra is None else extra(kind, key, field_value)
+            if ok is None:
+                ok = type(key) is str and fields.get(key, plain)(field_value)
+            if not ok:
+                name = key if type(key) is str and key.isprintable() else shown(key)
+                raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
+    return Event(t_ns, pid, kind, obj, data)
+
+
+def frame_size(data: bytes | bytearray, pos: int) -> int:
+    """The size of the frame that starts at ``pos``, its length included."""
+    return HEADER + _LENGTH.unpack_from(data, pos)[0]
 
 
 def frames(data: bytes | bytearray) -> int:
     """How many records (whole or begun) a run of frames holds."""
-    pos = count = 0
+    pos = n = 0
     while pos < len(data):
         if len(data) - pos < HEADER:
-            return count + 1
+            return n + 1
         pos += HEADER + _LENGTH.unpack_from(data, pos)[0]
-        count += 1
-    return count
+        n += 1
+    return n
 
 
 class Splitter:
     """One connection's bytes, as they come, into records.
 
-    ``malformed`` counts what was not a record: a frame that does not decode,
-    and a length no record has (then the rest of the chunk is dropped: the
-    stream is not ours).  ``pending`` is what is left of a record not yet
-    complete."""
+    ``malformed`` counts what was not a record: a frame that does not decode
+    or does not pass :func:`check`, and a length no record has (then the rest
+    of the chunk is dropped: the stream is not ours).  ``pending`` is what is
+    left of a record not yet complete."""
 
     def __init__(self) -> None:
         self.pending = bytearray()

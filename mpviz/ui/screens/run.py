@@ -292,6 +292,8 @@ class RunScreen(Screen):
         for anomaly in find_anomalies(self.model, now):
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
+        for refusal in self.model.refusals():
+            text.append(f"⚠ {refusal}\n", style="bold red")
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
         text.append(f"{mark} {verdict.text}", style=style)
         alerts = self.query_one(Alerts)

@@ -10,6 +10,7 @@ from textual import events
 from textual.widgets import RichLog
 
 from mpviz.model import Model
+from mpviz.shown import visible
 from mpviz.telemetry import Event
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
@@ -28,7 +29,8 @@ def printed(model: Model, event: Event) -> Text:
     """One printed line: who printed it, then the line (its colour codes rendered, never shown raw)."""
     name = set_cell_size(model.name_of(event.pid), NAME_WIDTH)  # cut or padded, wide characters counted
     text = Text(f"{name} ", style=colour(model, event.pid))
-    line = Text.from_ansi(str(event.data.get("text", "")))
+    # Its colour codes rendered; any other control character made visible, never sent to the terminal.
+    line = Text.from_ansi(visible(str(event.data.get("text", "")), colours=True))
     if event.data.get("stream") == "err":
         line.stylize("red")
     text.append_text(line)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from mpviz.lang import T
-from mpviz.model import Model
+from mpviz.model import Model, Prim
 from mpviz.ui.widgets.lesson_panel import LessonPanel
 from mpviz.ui.widgets.primitives import prim_view
 
@@ -25,6 +25,13 @@ NONE_SEEN = T(
     "waiting on it (from outside, who holds a lock cannot be seen).",
     "还没看到在锁、队列、管道或事件上的等待:有进程被看到在等它时,它就出现在这里(从外面看不到谁持有锁)。",
 )
+MORE = T(
+    "… and {n} more primitives, not drawn (mpviz stats lists them all)",
+    "……还有 {n} 个同步原语没有画出来(mpviz stats 列出全部)",
+)
+# The most primitives drawn: a program with twenty thousand locks must not cost the dashboard a
+# drawing of twenty thousand views four times a second.  Those someone holds or waits for first.
+MAX_DRAWN = 100
 
 
 class ProgramPanel(LessonPanel):
@@ -35,11 +42,27 @@ class ProgramPanel(LessonPanel):
         if not model.prims:
             # An attached program's (its values name a pid): only its waits are seen.
             text.append(str(NONE_SEEN if "pid" in values else NONE_YET), style="dim")
-        for i, prim in enumerate(model.prims.values()):
+        drawn = drawn_prims(model)
+        for i, prim in enumerate(drawn):
             if i:
                 text.append("\n\n")
             text.append_text(prim_view(model, prim, now_ns))
+        if len(drawn) < len(model.prims):
+            text.append("\n\n" + MORE(n=len(model.prims) - len(drawn)), style="dim")
         self.part("main").show(text)
+
+
+def drawn_prims(model: Model) -> list[Prim]:
+    """The primitives drawn, in the order they were made: all of them, or ``MAX_DRAWN`` with the
+    busy ones (held, waited for, a process blocked on it) first."""
+    prims = list(model.prims.values())
+    if len(prims) <= MAX_DRAWN:
+        return prims
+    busy = {p.id for p in prims if p.holders or p.waiters or p.blocked_get or p.blocked_put}
+    chosen = [p for p in prims if p.id in busy][:MAX_DRAWN]
+    chosen += [p for p in prims[: MAX_DRAWN * 2] if p.id not in busy][: MAX_DRAWN - len(chosen)]
+    ids = {p.id for p in chosen}
+    return [p for p in prims if p.id in ids]
 
 
 PANEL = ProgramPanel

@@ -1,0 +1,205 @@
+"""The run's guardian, and how a process of the run is told from any other (``/proc``).
+
+A process is known by its pid *and its start time*: a pid is reused once its
+process is gone, a start time is not.  What belongs to a run (see
+:mod:`mpviz.runtime.members`): the processes the supervisor started and those
+that connected and proved to be theirs, each with its start time; every
+descendant of those; and every process that carries the run's mark in its
+environment (a watched program's processes inherit the dashboard's socket
+path, ``MPVIZ_ENDPOINT``, however they were started).
+
+The guardian is a small process the supervisor starts beside each run.  It
+outlives the dashboard: not a group leader (the terminal's signals reach it
+with the dashboard's group, and it ignores them), never paused by mpviz.  The
+supervisor tells it every process of the run as one line ``PID START`` on its
+stdin, and ``end`` once it stopped them itself.  If its stdin ends without
+``end``, the dashboard died (SIGKILL, a crash): the guardian ends every
+process of the run, paused ones too (a paused process cannot run the
+watchdog that would end it), then removes the run's directory.
+
+It is run as a script (``python -I -S guardian.py MARK DIRECTORY``): it
+imports the standard library only, so that it starts in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Collection
+from typing import NamedTuple
+
+# How long the processes of a dashboard that died get for SIGTERM before SIGKILL.
+GRACE_S = 1.0
+# Processes may start others while they are ended: the sweep goes round until none is left.
+ROUNDS = 20
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the process's name (which may hold anything)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot); None if there is no such process."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def parent(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields and len(fields) > 1 else None
+
+
+def zombie(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[:1] == ["Z"]
+
+
+def carries(pid: int, mark: bytes) -> bool:
+    """Whether the process's environment holds ``mark`` (``NAME=value``) as one of its entries."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return mark in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The process's children, as the kernel lists them per thread."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found.extend(int(p) for p in f.read().split())
+    return found
+
+
+class Seen(NamedTuple):
+    """A process as ``/proc`` shows it now."""
+
+    parent: int
+    start: int
+    group: int
+    session: int
+
+
+def processes() -> dict[int, Seen]:
+    """Every process now."""
+    found: dict[int, Seen] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            fields = _stat(int(name))
+            if fields and len(fields) > 19:
+                found[int(name)] = Seen(int(fields[1]), int(fields[19]), int(fields[2]), int(fields[3]))
+    return found
+
+
+def signal_exactly(pid: int, start: int, sig: int) -> bool:
+    """``sig`` to the process ``pid`` that started at ``start``, and to no other (its pid reused).
+
+    Through a pidfd: once it is open, the pid cannot come to name another process."""
+    if pid <= 1:
+        return False
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        if start_time(pid) != start:
+            return False
+        signal.pidfd_send_signal(fd, sig)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def of_run(members: dict[int, int], mark: bytes | None, exclude: Collection[int] = ()) -> dict[int, int]:
+    """The run's processes alive now (pid → start time): the members whose start time matches;
+    everything descended from them, or in a process group or a session one of them leads (a
+    program's main leads its session, a lesson's process its group: an orphan stays in it);
+    everything that carries ``mark``; never ``exclude``, this process, pid 0 or 1."""
+    now = processes()
+    found = {pid: start for pid, start in members.items() if pid in now and now[pid].start == start}
+    leaders = set(found)
+    for pid, seen in now.items():
+        if pid not in found and (seen.group in leaders or seen.session in leaders or (mark and carries(pid, mark))):
+            found[pid] = seen.start
+    kids: dict[int, list[int]] = {}
+    for pid, seen in now.items():
+        kids.setdefault(seen.parent, []).append(pid)
+    todo = list(found)
+    while todo:
+        for kid in kids.get(todo.pop(), ()):
+            if kid not in found:
+                found[kid] = now[kid].start
+                todo.append(kid)
+    for pid in [*exclude, os.getpid(), 0, 1]:
+        found.pop(pid, None)
+    return found
+
+
+def sweep(members: dict[int, int], mark: bytes | None, grace: float = GRACE_S) -> int:
+    """End every process of the run: SIGTERM and SIGCONT, ``grace`` seconds, then SIGKILL until
+    none is left.  How many there were."""
+    first = of_run(members, mark)
+    for pid, start in first.items():
+        signal_exactly(pid, start, signal.SIGTERM)
+        signal_exactly(pid, start, signal.SIGCONT)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(
+        start_time(pid) == start and not zombie(pid) for pid, start in first.items()
+    ):
+        time.sleep(0.02)
+    seen = set(first)
+    for _ in range(ROUNDS):
+        left = of_run({**members, **first}, mark)
+        left = {pid: start for pid, start in left.items() if not zombie(pid)}
+        if not left:
+            break
+        seen.update(left)
+        for pid, start in left.items():
+            signal_exactly(pid, start, signal.SIGKILL)
+        time.sleep(0.02)
+    return len(seen)
+
+
+def main(argv: list[str]) -> int:
+    for signum in (
+        signal.SIGINT,
+        signal.SIGHUP,
+        signal.SIGTERM,
+        signal.SIGQUIT,
+        signal.SIGTSTP,
+        signal.SIGTTIN,
+        signal.SIGTTOU,
+    ):
+        signal.signal(signum, signal.SIG_IGN)
+    mark = argv[1].encode() if len(argv) > 1 and argv[1] else None
+    directory = argv[2] if len(argv) > 2 else ""
+    members: dict[int, int] = {}
+    for line in sys.stdin.buffer:
+        words = line.split()
+        if words == [b"end"]:
+            return 0
+        with contextlib.suppress(ValueError):
+            pid, start = (int(w) for w in words)
+            members[pid] = start
+    sweep(members, mark)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,181 @@
+"""The processes of a run: the only ones mpviz ever signals.
+
+What a watched program says is not believed: any process of the user can
+connect to the run's socket, and a record can name any pid.  A process is a
+member of the run, and may be signalled, only if
+
+* the supervisor started it, or
+* it connected to the run's socket (the kernel says its pid: ``SO_PEERCRED``)
+  and it descends from the dashboard or carries the run's mark in its
+  environment (a watched program's processes inherit ``MPVIZ_ENDPOINT``), or
+* (a dashboard that is the subreaper of its run) it is a child the dashboard
+  did not start: an orphan of the run, adopted;
+
+and it is signalled only while its start time is the one it had then (its pid
+may since name another process), never when its pid is 0 or 1.  At the end,
+:meth:`Members.everyone` adds every descendant of the members and every
+process carrying the mark: the processes the program started that never
+connected (a ``sleep`` from ``subprocess``) end with the rest.
+
+Every member is also told to the run's guardian (:mod:`mpviz.runtime.guardian`),
+which ends them all if the dashboard dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import subprocess
+import sys
+import threading
+
+from mpviz.runtime import guardian
+from mpviz.runtime.guardian import carries, children, parent, signal_exactly, start_time, zombie
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+# How far up the parents a connecting process is followed to find the dashboard.
+MAX_DEPTH = 64
+
+# Descriptors a child forked from the dashboard must not keep (the guardians' pipes: their end of
+# file is how a guardian learns that the dashboard died).
+_not_inherited: set[int] = set()
+
+
+def _close_inherited() -> None:
+    for fd in list(_not_inherited):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _not_inherited.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants: an orphan of the run becomes its child
+    instead of init's, so that it stays a descendant and is ended with the rest."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+def is_subreaper() -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    flag = ctypes.c_int(0)
+    return bool(libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value)
+
+
+class Members:
+    """The run's processes by pid and start time; ``mark`` is the environment entry (``NAME=value``)
+    every process of a watched program carries (None: a lesson's, which carry none)."""
+
+    def __init__(self, mark: str | None, directory: str) -> None:
+        self.root = os.getpid()
+        self.mark = mark.encode() if mark else None
+        self._known: dict[int, int] = {}
+        self._lock = threading.Lock()
+        # The children this process had before the run: not the run's (multiprocessing's helpers).
+        self._before = set(children(self.root))
+        self._adopting = is_subreaper()
+        self._guardian = subprocess.Popen(
+            [sys.executable, "-I", "-S", guardian.__file__, mark or "", directory],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._before.add(self._guardian.pid)
+        assert self._guardian.stdin is not None
+        self._tell_fd = self._guardian.stdin.fileno()
+        os.set_blocking(self._tell_fd, False)
+        _not_inherited.add(self._tell_fd)
+
+    def add(self, pid: int) -> bool:
+        """A process of the run for certain (the supervisor started it): a member from now on."""
+        start = start_time(pid)
+        if pid <= 1 or pid == self.root or start is None:
+            return False
+        with self._lock:
+            if self._known.get(pid) == start:
+                return True
+            self._known[pid] = start
+            self._tell(f"{pid} {start}\n")
+        return True
+
+    def admit(self, pid: int) -> bool | None:
+        """A process that connected, or that a record names: a member if it descends from the
+        dashboard or carries the mark (True); not the run's (False); gone already, or the dashboard
+        itself, heard but never signalled (None)."""
+        if pid <= 1:
+            return False
+        if pid == self.root:
+            return None
+        start = start_time(pid)
+        if start is None:
+            return None
+        with self._lock:
+            if self._known.get(pid) == start:
+                return True
+        if self._descends(pid) or (self.mark is not None and carries(pid, self.mark)):
+            return self.add(pid)
+        return False
+
+    def _descends(self, pid: int) -> bool:
+        for _ in range(MAX_DEPTH):
+            up = parent(pid)
+            if up == self.root:
+                return True
+            if up is None or up <= 1:
+                return False
+            pid = up
+        return False
+
+    def is_member(self, pid: int) -> bool:
+        with self._lock:
+            start = self._known.get(pid)
+        return start is not None and start_time(pid) == start
+
+    def signal(self, pid: int, sig: int) -> bool:
+        """``sig`` to a member, if it is still the process that joined the run."""
+        with self._lock:
+            start = self._known.get(pid)
+        return start is not None and signal_exactly(pid, start, sig)
+
+    def adopt(self, started: set[int]) -> None:
+        """A subreaper's round: orphans of the run that became this process's children are members
+        (they end with the run), and reaped once they end (nobody else will)."""
+        if not self._adopting:
+            return
+        for pid in children(self.root):
+            if pid in started or pid in self._before:
+                continue
+            if zombie(pid):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            else:
+                self.add(pid)
+
+    def everyone(self, started: set[int]) -> dict[int, int]:
+        """Every process of the run alive now (pid → start time): members, their descendants,
+        processes with the mark; ``started`` (the supervisor's children) are members already."""
+        self.adopt(started)
+        with self._lock:
+            known = dict(self._known)
+        return guardian.of_run(known, self.mark, exclude=self._before)
+
+    def close(self) -> None:
+        """The run has ended in order: the guardian has nothing to do."""
+        self._tell("end\n")
+        _not_inherited.discard(self._tell_fd)
+        with contextlib.suppress(OSError):
+            assert self._guardian.stdin is not None
+            self._guardian.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._guardian.wait(5)
+
+    def _tell(self, line: str) -> None:
+        # A guardian is never paused and reads at once; should its pipe be full, what is not
+        # told is still found by the mark and by descent.
+        with contextlib.suppress(OSError):
+            os.write(self._tell_fd, line.encode())

@@ -1,0 +1,159 @@
+"""Nothing of a run outlives it (issue 24 items 6 and 7): processes the program started without
+multiprocessing, in its group or a session of their own, orphans with no environment, and processes
+paused when mpviz itself is killed.  Every process here is the test's own (a descendant of the
+``mpviz`` it starts)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import none_alive, wait_for
+from helpers.terminal import Terminal
+
+# A program that starts processes mpviz never hears from, writes their pids down, and ends (or waits).
+LEAVER = """
+import os, subprocess, sys, time
+out = sys.argv[1]
+pids = []
+pids.append(subprocess.Popen(["sleep", "600"]).pid)                            # in the program's group
+pids.append(subprocess.Popen(["sleep", "601"], start_new_session=True).pid)    # a session of its own
+# An orphan with no environment at all: no mark of the run, its parent gone at once.
+subprocess.run(["sh", "-c", "sleep 602 & echo $! > " + out + ".orphan"], env={})
+pids.append(int(open(out + ".orphan").read()))
+open(out + ".tmp", "w").write(" ".join(map(str, pids)))
+os.rename(out + ".tmp", out)
+if sys.argv[2:] == ["wait"]:
+    time.sleep(600)
+"""
+
+
+def pids_in(path: Path) -> set[int]:
+    wait_for(path.exists, 60, what="the program to write its processes down")
+    return {int(p) for p in path.read_text().split()}
+
+
+def gone(pids: set[int]) -> bool:
+    return none_alive(pids)
+
+
+def test_processes_the_program_left_end_with_the_run(tmp_path: Path) -> None:
+    """main ends, leaving a ``sleep`` in its group, one in a session of its own, one orphaned with
+    an empty environment.  Before: all three outlived mpviz."""
+    prog = tmp_path / "leaver.py"
+    prog.write_text(LEAVER)
+    out = tmp_path / "pids"
+    done = subprocess.run(
+        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    pids = pids_in(out)
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        wait_for(lambda: gone(pids), 30, what="every process the program started to end")
+    finally:
+        for pid in pids:
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
+PAUSED = """
+import multiprocessing as mp, os, signal, sys, time
+
+def pause():
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+if __name__ == "__main__":
+    child = mp.Process(target=pause)
+    child.start()
+    open(sys.argv[1] + ".tmp", "w").write(f"{os.getpid()} {child.pid}")
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while open(f"/proc/{child.pid}/stat").read().rpartition(")")[2].split()[0] != "T":
+        time.sleep(0.01)
+    pause()  # every process of the program paused, as the dashboard's Z does
+"""
+
+
+def paused_then_killed(mpviz: subprocess.Popen | psutil.Process, out: Path) -> None:
+    """Wait for the program's child to be paused, SIGKILL mpviz: every process of the run ends."""
+    pids = pids_in(out)
+    program = [psutil.Process(pid) for pid in pids]
+    try:
+        wait_for(
+            lambda: all(p.status() == psutil.STATUS_STOPPED for p in program), 60, what="the program to pause itself"
+        )
+        mpviz.send_signal(signal.SIGKILL)
+        wait_for(lambda: gone(pids), 30, what="the program's processes to end")
+    finally:
+        for pid in pids:
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_sigkill_of_headless_mpviz_ends_a_paused_child(tmp_path: Path) -> None:
+    """A paused process cannot run the watchdog that would end it, and with every process of the
+    program paused nobody else does.  Before: they stayed, paused, for ever (6 of 6)."""
+    prog = tmp_path / "paused.py"
+    prog.write_text(PAUSED)
+    out = tmp_path / "pids"
+    mpviz = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        paused_then_killed(mpviz, out)
+    finally:
+        mpviz.kill()
+        mpviz.wait()
+
+
+def test_sigkill_of_the_dashboard_ends_a_paused_child(tmp_path: Path) -> None:
+    """The same with the dashboard in a terminal.  Before: 3 of 3 stayed paused."""
+    prog = tmp_path / "paused.py"
+    prog.write_text(PAUSED)
+    out = tmp_path / "pids"
+    terminal = Terminal(str(prog), str(out))
+    try:
+        paused_then_killed(terminal.proc, out)
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP])
+def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, signum: int) -> None:
+    """It shares mpviz's process group, so that nothing more is needed to start it: the terminal's
+    signals reach it too, and it ignores them.  It is not a group leader."""
+    prog = tmp_path / "waits.py"
+    prog.write_text(textwrap.dedent(LEAVER))
+    out = tmp_path / "pids"
+    mpviz = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        pids = pids_in(out)
+        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if "guardian.py" in " ".join(p.cmdline())]
+        assert os.getpgid(guardian.pid) == os.getpgid(mpviz.pid) != guardian.pid
+        guardian.send_signal(signum)
+        mpviz.send_signal(signal.SIGKILL)
+        wait_for(lambda: gone(pids), 30, what="the program's processes to end")
+        wait_for(lambda: not guardian.is_running() or guardian.status() == psutil.STATUS_ZOMBIE, 30)
+    finally:
+        mpviz.kill()
+        mpviz.wait()
+        for pid in pids_in(out):
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
