@@ -150,6 +150,34 @@ def test_a_timed_headless_attachment_detaches_at_its_end_with_exit_code_0_when_n
         program.end()
 
 
+def test_killing_mpviz_while_attached_leaves_the_program_as_it_was() -> None:
+    """SIGKILL: mpviz's guardian, which ends a run's processes when the dashboard dies, ends none of
+    a program mpviz attached to."""
+    program = Program("fork")
+    watcher = None
+    try:
+        before = program.snapshot()
+        argv = [sys.executable, "-m", "mpviz", "attach", str(program.pid), "--headless"]
+        watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.extend(iter(watcher.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        wait_for(lambda: any("sleeping at attach_me.py" in line for line in out), 60, what="the nap seen")
+        helpers = [p for p in psutil.Process(watcher.pid).children(recursive=True) if p.pid not in before]
+        watcher.kill()
+        watcher.wait(30)
+        # Whatever mpviz left to act after it died (its guardian) has done so and gone.
+        wait_for(lambda: not any(h.is_running() and h.status() != psutil.STATUS_ZOMBIE for h in helpers), 60)
+        after = program.snapshot()
+        assert after.keys() == before.keys() and all(status != psutil.STATUS_STOPPED for _, status in after.values())
+        assert {pid: started for pid, (started, _) in after.items()} == {p: s for p, (s, _) in before.items()}
+    finally:
+        if watcher is not None and watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(30)
+        program.end()
+
+
 async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: Program) -> None:
     before = program.snapshot()
     source = LiveSource.start(Settings(Attached, {"pid": program.pid, "name": "attach_me.py", "argv": []}))
