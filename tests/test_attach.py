@@ -195,6 +195,8 @@ async def test_the_dashboard_attached_names_each_state_and_q_detaches(program: P
         assert "attached: q detaches" in app.screen.query_one(TitleBar).plain
         footer = " ".join(what for _, what in app.screen.active_bindings_help())
         assert "Kill" not in footer and "Pause" not in footer, "no key signals a process mpviz did not start"
+        q = app.screen.active_bindings["q"]
+        assert q.binding.description == "Detach" and q.enabled, "the footer's q: it detaches"
         assert not source.controls.send_signal(program.pid, signal.SIGSTOP), "nor can anything else here"
         await pilot.press("w")
         graph = app.screen.query_one(WaitGraph).query_one(TextView)

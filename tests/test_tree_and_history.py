@@ -33,6 +33,7 @@ async def test_a_subtree_folds_into_its_row_with_its_figures_added_up_by_key_and
         assert "▾ crew" in shown[crew] and all(pid in shown for pid in workers), "unfolded: the workers under it"
         title = app.screen.query_one(TitleBar).plain
         assert "replay" in title and "detaches" not in title, "a replay of an attached run detaches nothing"
+        assert app.screen.active_bindings["q"].binding.description == "Quit", "the footer's q: it quits the replay"
         assert list(shown).index(crew) < min(list(shown).index(w) for w in workers)
         table.focus()
         await pilot.press("down", "enter")

@@ -98,11 +98,11 @@ def common_keys() -> list[BindingType]:
 
 def detach_key() -> BindingType:
     """``q`` for a program mpviz attached to: it detaches, the program goes on."""
-    return Binding("q", "app.quit", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
+    return Binding("q", "detach", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
 
 
 # Keys for a live run only, and for a replay only (``check_action``).
-LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip", "detach"}  # a replay's q quits
 # Keys that would signal processes mpviz did not start, change their time or start them again:
 # never for an attached program (``Lesson.detaches``).
 NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart"}

@@ -359,6 +359,10 @@ class RunScreen(Screen):
             return self.source.player is not None
         return True
 
+    async def action_detach(self) -> None:
+        """q, attached: the app quits, and the program goes on (its run stops reading, signals nothing)."""
+        await self.app.run_action("quit")
+
     def action_lesson(self, method: str) -> None:
         action = next((a for a in self.lesson.actions if a.method == method), None)
         if action is None:
@@ -392,7 +396,7 @@ class RunScreen(Screen):
             assert isinstance(binding, Binding)
             action = binding.action.partition("(")[0]
             display = self.app.get_key_display(binding)
-            if action == "app.quit":
+            if action in ("app.quit", "detach"):
                 continue  # q is told on a line of its own: what quitting does to the processes
             if self.check_action(action, ()) is False or display in covered:
                 continue
