@@ -241,7 +241,8 @@ def test_a_get_on_a_queue_nobody_else_holds_is_named_a_hang_from_outside() -> No
 
 def test_each_wait_a_stack_can_name_is_named_at_its_line_and_the_program_s_own_waits_are_put_together() -> None:
     """A lock taken with acquire() (a C call: only the futex on its semaphore says it is one), a
-    condition, an event, a full queue's put, a pipe's recv, a socket's recv."""
+    condition, an event, a full queue's put, a pipe's recv, a socket's recv; a child that is not
+    Python said to be so (it was 'running', whatever it did)."""
     path = ROOT / "tests" / "programs" / "attach_waits.py"
     source = path.read_text().splitlines()
 
@@ -254,6 +255,7 @@ def test_each_wait_a_stack_can_name_is_named_at_its_line_and_the_program_s_own_w
         ready, *pids = program.stdout.readline().split()
         assert ready == "ready"
         names = ("locked", "conditioned", "evented", "putting", "piped", "talking")
+        *pids, sleeper = pids
         by = dict(zip(names, map(int, pids), strict=True))
         want = {
             by["locked"]: f"waiting in multiprocessing lock acquire {at('lock.acquire()  #', 'locked')}",
@@ -263,6 +265,7 @@ def test_each_wait_a_stack_can_name_is_named_at_its_line_and_the_program_s_own_w
             by["piped"]: f"waiting in multiprocessing Connection.recv {at('conn.recv()', 'piped')}",
             by["talking"]: f"waiting in sock.recv() {at('sock.recv(1)', 'talking')}",
             program.pid: f"sleeping {at('time.sleep(3600)', '<module>')}",
+            int(sleeper): "not Python: its stack cannot be read",
         }
         model = Model()
         attachment = attach.Attachment(program.pid, model.apply, lambda pid: None)

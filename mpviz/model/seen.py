@@ -5,7 +5,8 @@ process's Python stacks (``proc.stack``) and says, when it changes, what the
 main thread is doing (``proc.seen``, see :mod:`mpviz.runtime.attach`):
 
     data = {"kind": "queue" | "lock" | "cond" | "event" | "pipe" | "join" | "sleep" | "running" | …
-            (the kinds of ``model.stacks.infer``, and "running" for a thread on a CPU),
+            (the kinds of ``model.stacks.infer``, "running" for a thread on a CPU, "foreign"
+            for a process that is not Python),
             "what": "multiprocessing Queue.get", "site": "consumer.py:9 in consume",
             "on": what its system call waits on ("pipe:[1234]", "sem:[99]"; "" if unknown),
             "name": the variable its line waits on ("q"), "child": the pid a join waits for,
@@ -54,7 +55,8 @@ def proc_seen(model: Model, event: Event) -> None:
     prim = _prim(model, kind, d) if kind in FAMILIES else None
     if prim is None or proc.waiting_on != prim.id:
         _let_go(model, proc, event.t_ns)  # seen again in the same wait, it goes on waiting since it began
-    proc.seen = words if kind == "running" else ""
+    # Running, or not Python (whatever it does, its stack cannot say: not a wait, never part of a hang).
+    proc.seen = words if kind in ("running", "foreign") else ""
     proc.blocked, proc.waiting_on = "", None
     proc.elsewhere, proc.elsewhere_sleeps = "", False
     if kind == "join" and child is not None:
@@ -66,7 +68,7 @@ def proc_seen(model: Model, event: Event) -> None:
         if prim.family == "queue" and isinstance(feeders, list):
             prim.putters.update(pid for pid in feeders if type(pid) is int and pid != proc.pid)
             prim.feeders_known = True  # none at all: nobody but its getters can ever put
-    elif kind != "running":
+    elif kind not in ("running", "foreign"):
         # A sleep, or a wait on nothing of the program's (a socket, a C call): as a watched process's
         # stack says it waits "elsewhere", never counted towards a hang.
         proc.elsewhere, proc.elsewhere_sleeps = words, kind == "sleep"

@@ -140,6 +140,7 @@ PROC = {
 SEEN = {
     "running": T("running", "运行中"),
     "sleep": T("sleeping", "睡眠中"),
+    "foreign": T("not Python: its stack cannot be read", "不是 Python 进程:读不到它的调用栈"),
     "join": T("joining {name}", "等待 {name} 结束"),
     "join_some": T("joining a child", "等待一个子进程结束"),
     "wait": T("waiting in {what}", "等待 {what}"),
@@ -152,7 +153,7 @@ def seen(data: Mapping[str, Any], child: str = "") -> str:
     """What a ``proc.seen`` record says the process does, in words: ``waiting in multiprocessing
     Queue.get at consumer.py:9 in consume``.  ``child``: the joined child's name, if known."""
     kind = data.get("kind")
-    if kind in ("running", "sleep"):
+    if kind in ("running", "sleep", "foreign"):
         words = str(SEEN[str(kind)])
     elif kind == "join" and type(data.get("child")) is int:
         pid = data["child"]

@@ -40,6 +40,7 @@ YOUNG_S = 2.0
 # The waits whose system call says what they wait on (a pipe, a semaphore).
 WAITS_ON_SOMETHING = ("lock", "cond", "event", "queue", "pipe")
 LOCK_ACQUIRE = "multiprocessing lock acquire"  # as model.stacks names a `with lock:`
+FOREIGN = "foreign"  # a proc.seen's kind: not Python, its stacks cannot be read
 
 
 def target(pid: int) -> tuple[str, list[str]]:
@@ -266,6 +267,7 @@ class Attachment:
                     return  # gone in between: its exit comes next round
                 # An interpreter a moment old may not be readable yet: only an older one is not Python.
                 known.python = str(exc) != "not a Python process" or _age(known.proc) < YOUNG_S
+                known.calls = None  # not read: read again next round, wherever it waits
                 events.append(pyspy.missing(pid, req, str(exc), t))
             else:
                 known.ran = ran
@@ -283,6 +285,9 @@ class Attachment:
         elif not known.named:
             label = _target(threads)
             known.named = bool(label)
+        if not known.python and known.seen.get("kind") != FOREIGN:
+            known.seen = {"kind": FOREIGN, "what": "", "site": ""}  # a shell, a C program it started
+            events.append(Event(t, pid, "proc.seen", "", known.seen))
         if not threads:
             return
         waits = {th.stack.tid: procfs.waiting_on(pid, th.stack.tid) for th in threads if not th.active}

@@ -1,11 +1,13 @@
 """A program to attach to (tests/test_attach.py): a process waiting in each of the waits a stack names —
-a lock, a condition, an event, a full queue's put, a pipe's recv, a socket's recv.
+a lock, a condition, an event, a full queue's put, a pipe's recv, a socket's recv; and a child that is
+not Python at all.
 
 Started by the test, never by mpviz; it runs until it is killed.
 """
 
 import multiprocessing as mp
 import socket
+import subprocess
 import time
 
 
@@ -45,5 +47,6 @@ if __name__ == "__main__":
     workers = [mp.Process(target=target, args=(arg,)) for target, arg in targets]
     for w in workers:
         w.start()
-    print("ready", *(w.pid for w in workers), flush=True)
+    sleeper = subprocess.Popen(["sleep", "3600"])
+    print("ready", *(w.pid for w in workers), sleeper.pid, flush=True)
     time.sleep(3600)
