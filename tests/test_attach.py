@@ -373,6 +373,25 @@ def test_a_process_that_is_not_python_is_refused() -> None:
     assert sleeper.returncode == -signal.SIGKILL, "refused, and left alone until the test ended it"
 
 
+def test_the_dashboard_without_a_terminal_says_how_to_attach_headless() -> None:
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sleeper.stdout is not None and sleeper.stdout.readline() == "ready\n"
+        done = mpviz("attach", str(sleeper.pid), timeout=60, stdin=open("/dev/null"))  # noqa: SIM115 - closed with the process
+    finally:
+        sleeper.kill()
+        sleeper.wait(30)
+    want = (
+        f"mpviz: error: the dashboard needs a terminal; for plain output use: mpviz attach {sleeper.pid} --headless\n"
+    )
+    assert (done.returncode, done.stderr) == (2, want)
+    assert sleeper.returncode == -signal.SIGKILL, "left alone until the test ended it"
+
+
 def test_a_pid_that_is_gone_is_refused() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait(30)
