@@ -50,6 +50,9 @@ RUN_EVENTS = 100_000
 MAX_CAUSES = 100_000
 
 
+# The families of records that make arrows or counters.
+_TRACED = frozenset(["lock", "rlock", "sem", "queue", "event", "pipe"])
+
 # Every event is written as a line of JSON as soon as it is made, by hand (its keys are always the
 # same): a dict for each and a general encoder cost most of an export.  Texts go through JSON's own
 # string encoder.
@@ -66,30 +69,36 @@ class Runs:
     merge as plain strings: no number is read back."""
 
     def __init__(self) -> None:
-        self._current: list[str] = []
+        self.current: list[str] = []  # the run being made: lines behind their keys (``keyed``)
         self._files: list[IO[str]] = []
-        self._serial = 0
+        self.serial = 0
 
     def add(self, at_ns: int, lasts_ns: int, line: str) -> None:
         """An event ``at_ns`` from the trace's start, lasting ``lasts_ns``."""
-        self._serial += 1
-        self._current.append(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self._serial:012d}{line}")
-        if len(self._current) >= RUN_EVENTS:
+        self.serial += 1
+        self.keyed(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self.serial:012d}{line}")
+
+    def keyed(self, line: str) -> None:
+        """A line already behind its key (made as :meth:`add` makes it, ``serial`` counted: the
+        trace's own events are, in one string)."""
+        current = self.current
+        current.append(line)
+        if len(current) >= RUN_EVENTS:
             self._set_aside()
 
     def _set_aside(self) -> None:
         run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
-        self._current.sort()
-        run.write("\n".join(self._current))
+        self.current.sort()
+        run.write("\n".join(self.current))
         run.write("\n")
         run.seek(0)
         self._files.append(run)
-        self._current = []
+        self.current = []
 
     def lines(self) -> Iterator[str]:
         """Every event's line, in order."""
-        self._current.sort()
-        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self._current):
+        self.current.sort()
+        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self.current):
             yield keyed[KEY:]
 
     def close(self) -> None:
@@ -145,23 +154,37 @@ class TraceBuilder:
             self.add(event)
 
     def add(self, event: Event) -> None:
+        t_ns, pid, kind, obj, _ = event
         if self._t0 is None:
-            self._t0 = event.t_ns
-        waited = self._waiting(event)
-        self.model.apply_one(event)
-        self._cause_and_effect(event, waited)
-        self._counters(event)
-        procs, prims = self.model.take_dirty()
-        for pid in procs | {event.pid}:
-            proc = self.model.procs.get(pid)
-            if proc is not None:
-                self._state(proc, event.t_ns)
-        for prim_id in prims:
-            prim = self.model.prims.get(prim_id)
+            self._t0 = t_ns
+        model = self.model
+        # Before the record is applied: was its process waiting on this primitive?
+        prim = model.prims.get(obj)
+        waited = prim is not None and pid in prim.waiters
+        model.apply_one(event)
+        prims = model.prims
+        family, _, op = kind.partition(".")
+        if family in _TRACED:  # the only records that make arrows or counters
+            prim = prims.get(obj)
+            self._cause_and_effect(event, family, op, prim, waited)
             if prim is not None:
-                self._held(prim, event.t_ns)
-        if event.t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
-            self._look_for_anomalies(event.t_ns)
+                self._counters(event, family, op, prim)
+        procs, dirty_prims = model.take_dirty()
+        if procs:
+            for each in procs | {pid}:
+                proc = model.procs.get(each)
+                if proc is not None:
+                    self._state(proc, t_ns)
+        else:
+            proc = model.procs.get(pid)
+            if proc is not None:
+                self._state(proc, t_ns)
+        for prim_id in dirty_prims:
+            prim = prims.get(prim_id)
+            if prim is not None:
+                self._held(prim, t_ns)
+        if t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
+            self._look_for_anomalies(t_ns)
 
     def finish(self) -> None:
         """Every slice still open closed at the last record."""
@@ -196,11 +219,13 @@ class TraceBuilder:
     def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
         """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
         at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
-        ts, dur = at / 1000, lasts / 1000
-        line = (
-            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},"ts":{ts!r},"dur":{dur!r}{extra}}}'
+        timed = self.timed
+        timed.serial += 1
+        timed.keyed(
+            f"{at:020d}{LONGEST - lasts:020d}{timed.serial:012d}"
+            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
+            f'"ts":{at / 1000!r},"dur":{lasts / 1000!r}{extra}}}'
         )
-        self.timed.add(at, lasts, line)
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -223,13 +248,13 @@ class TraceBuilder:
 
     def _state(self, proc: Proc, t_ns: int) -> None:
         """The process's state slice: a new one when what it waits for (or sleep, or a pause) changes."""
-        site = ""
+        blocked = False
         if not proc.alive:
             name = ""
         elif proc.stopped:
             name = "paused"
         elif proc.blocked:
-            name, site = proc.blocked, self.model.where(proc.at)
+            name, blocked = proc.blocked, True
         elif proc.elsewhere:
             name = proc.elsewhere
         elif proc.sleeping:
@@ -237,12 +262,12 @@ class TraceBuilder:
         else:
             name = ""
         current = self._states.get(proc.pid)
-        if current is not None and current.name == name:
-            return
         if current is not None:
+            if current.name == name:
+                return
             self._close_state(proc.pid, t_ns)
         if name:
-            self._states[proc.pid] = _Open(name, t_ns, site)
+            self._states[proc.pid] = _Open(name, t_ns, self.model.where(proc.at) if blocked else "")
 
     def _close_state(self, pid: int, t_ns: int) -> None:
         current = self._states.pop(pid)
@@ -251,7 +276,11 @@ class TraceBuilder:
         self.slices += 1
 
     def _held(self, prim: Prim, t_ns: int) -> None:
-        holding = self._holding.setdefault(prim.id, set())
+        holding = self._holding.get(prim.id)
+        if holding is None:
+            holding = self._holding[prim.id] = set()
+        elif holding == prim.holders.keys():
+            return  # no hold began or ended
         for pid in prim.holders:
             if pid not in holding:
                 holding.add(pid)
@@ -271,41 +300,41 @@ class TraceBuilder:
 
     # --- cause and effect ---------------------------------------------------------------------------
 
-    def _waiting(self, event: Event) -> bool:
-        """Before the record is applied: was its process waiting on this primitive?"""
-        prim = self.model.prims.get(event.obj)
-        return prim is not None and event.pid in prim.waiters
-
-    def _cause_and_effect(self, event: Event, waited: bool) -> None:
-        family, _, op = event.kind.partition(".")
+    def _cause_and_effect(self, event: Event, family: str, op: str, prim: Prim | None, waited: bool) -> None:
+        """Arrows: ``prim`` is the record's primitive once it is applied, ``waited`` whether its process
+        was waiting on it before."""
         here = (event.t_ns, event.pid)
-        name = self.model.prim_name(event.obj)
-        if family in ("lock", "rlock", "sem"):
-            prim = self.model.prims.get(event.obj)
-            if op == "released" and prim is not None and prim.waiters:
-                # A release with someone waiting hands over: to the next acquire after a wait.
-                self._cause(self._releases, event.obj, here)
-            elif op == "acquired" and waited:
-                self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
-        elif family == "queue" and op in ("put", "get"):
-            key = (event.obj, str(event.data.get("item", "")))
+        if family == "queue":
             if op == "put":
-                self._cause(self._puts, key, here)
-            else:
+                self._cause(self._puts, (event.obj, str(event.data.get("item", ""))), here)
+            elif op == "get":
+                name = self.model.prim_name(event.obj)
+                key = (event.obj, str(event.data.get("item", "")))
                 self._effect(self._puts, key, here, f"put into '{name}'", f"get from '{name}'")
         elif family == "event":
             if op == "set":
                 self._sets[event.obj] = here
             elif op == "woke" and event.data.get("waited") and event.obj in self._sets:
+                name = self.model.prim_name(event.obj)
                 self._flow(self._sets[event.obj], here, f"set '{name}'", f"woke on '{name}'")
-        elif family == "pipe" and op in ("send", "recv"):
+        elif family == "pipe":
+            if op not in ("send", "recv"):
+                return
             end = event.data.get("end")
             if not isinstance(end, int):
                 return
             if op == "send":
                 self._cause(self._sends, (event.obj, end), here)
             else:
+                name = self.model.prim_name(event.obj)
                 self._effect(self._sends, (event.obj, 1 - end), here, f"send on '{name}'", f"recv on '{name}'")
+        elif op == "released":  # lock, rlock, sem
+            if prim is not None and prim.waiters:
+                # A release with someone waiting hands over: to the next acquire after a wait.
+                self._cause(self._releases, event.obj, here)
+        elif op == "acquired" and waited and self._releases.get(event.obj):
+            name = self.model.prim_name(event.obj)
+            self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
 
     def _cause(self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int]) -> None:
         """A cause waits for its effect; past ``MAX_CAUSES`` waiting, the oldest key's are forgotten."""
@@ -342,23 +371,25 @@ class TraceBuilder:
 
     # --- counters and anomalies ----------------------------------------------------------------------
 
-    def _counters(self, event: Event) -> None:
-        prim = self.model.prims.get(event.obj)
-        if prim is None:
-            return
-        family, _, op = event.kind.partition(".")
-        if family == "sem" and prim.value is not None:
-            self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
-        elif family == "queue" and op in ("put", "get"):
-            self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
+    def _counters(self, event: Event, family: str, op: str, prim: Prim) -> None:
+        if family == "sem":
+            if prim.value is not None:
+                self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
+        elif family == "queue":
+            if op in ("put", "get"):
+                self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
         elif family == "event" and op in ("set", "clear"):
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
         at, pid = self._at(t_ns), PRIMITIVES_PID
-        ts = at / 1000
-        line = f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r},"args":{{"value":{value}}}}}'
-        self.timed.add(at, 0, line)
+        timed = self.timed
+        timed.serial += 1
+        timed.keyed(
+            f"{at:020d}{LONGEST:020d}{timed.serial:012d}"
+            f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},'
+            f'"ts":{at / 1000!r},"args":{{"value":{value}}}}}'
+        )
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 from conftest import mpviz
 from helpers.gallery import RECORDINGS
 
-from mpviz.recording.reader import REORDER, Stream, read_all
-from mpviz.telemetry import Malformed
+from mpviz.recording.reader import _DECODER, REORDER, Stream, check_event, decode_line, read_all
+from mpviz.registry import lesson_class
+from mpviz.telemetry import Malformed, wire
 from mpviz.ui.sources import ReplaySource
 
 KTV = '{"mpviz": 1, "lesson": "ktv"}'
@@ -163,3 +167,100 @@ def test_a_stream_goes_on_from_a_saved_position() -> None:
     with path.open("rb") as f:
         rest = list(Stream(f, position, header.facts))
     assert first + rest == everything
+
+
+DECODED = [
+    "[1, 2]\n",
+    "[1, 2]",
+    " [1]\n",
+    "\t[1]",
+    "[1] x\n",
+    "[1]\n\n",
+    "[1] \n",
+    "[1]\r\n",
+    "[1][2]\n",
+    "",
+    "\n",
+    "x",
+    "[NaN]\n",
+    "[Infinity]",
+    "[1,\n",
+    '["\\ud800"]\n',
+    '{"a": 1, "a": 2}\n',
+    "[1e400]\n",
+    "[" * 50_000,
+]
+
+
+@pytest.mark.parametrize("text", DECODED, ids=range(len(DECODED)))
+def test_a_line_decodes_as_the_json_decoder_decodes_it(text: str) -> None:
+    """The shortcut to the C scanner gives the same value, or the same error, as the decoder."""
+
+    def outcome(decode: Callable[[str], Any]) -> Any:
+        try:
+            return "value", decode(text)
+        except (ValueError, RecursionError) as exc:
+            return "error", type(exc), str(exc)
+
+    assert outcome(decode_line) == outcome(_DECODER.decode)
+
+
+def test_records_out_of_order_now_and_then_come_out_as_the_heap_gave_them(tmp_path: Path) -> None:
+    """In order, out of order (a heap), in order again, and a position saved in each: every record
+    in (time, line) order, resumed from any position."""
+    rng = random.Random(7)
+    times = list(range(1_000, 1_000 + 5 * REORDER))
+    for i in rng.sample(range(len(times) - 20), 40):
+        j = i + rng.randrange(1, 20)
+        times[i], times[j] = times[j], times[i]
+    times += [times[-1] + 1 + i // 3 for i in range(3 * REORDER)]  # in order again, with equal times
+    events = [line(t, 10, "proc.state", f"line {n}") for n, t in enumerate(times, start=2)]
+    path = tmp_path / "shuffled.jsonl"
+    path.write_text("\n".join([KTV, *events]) + "\n")
+    expected = [f"line {n}" for _, n in sorted((t, n) for n, t in enumerate(times, start=2))]
+    header, stream = read_all(path)
+    assert [e.obj for e in stream] == expected
+    for at in (0, 1, 700, 2 * REORDER, len(times) - 2 * REORDER, len(times) - 5):
+        header, stream = read_all(path)
+        first = [next(stream).obj for _ in range(at)]
+        with path.open("rb") as f:
+            rest = [e.obj for e in Stream(f, stream.position(), header.facts)]
+        assert first + rest == expected, at
+        stream.close()
+
+
+def test_facts_decide_only_a_data_value_record_as_before() -> None:
+    """The lesson's facts are asked of ``data.value`` records only: the same verdicts as asking them
+    of every record."""
+    facts = lesson_class("tickets").facts
+
+    def asked(value: Any) -> Any:  # the check as it was: the facts asked of every field
+        def fact(kind: str, key: str, v: Any) -> bool | None:
+            if kind != "data.value" or key not in facts:
+                return None
+            expected = facts[key]
+            return type(v) in expected if isinstance(expected, tuple) else type(v) is expected
+
+        return wire.check(value, fact)
+
+    key = next(iter(facts))
+    values = [
+        [1, 2, "data.value", "ticket file", {key: "y"}],
+        [1, 2, "data.value", "ticket file", {key: 1}],
+        [1, 2, "data.value", "ticket file", {key: {}}],
+        [1, 2, "data.value", "ticket file", {"other": "y"}],
+        [1, 2, "proc.state", "x", {key: "y"}],
+        [1, 2, "proc.state", "x", {key: {}}],
+        [1, 2, "sem.acquired", "s", {"value": "1"}],
+        [1, 2, "data.value", "x"],
+        (1, 2, "data.value", "x", {key: 1}),
+        "not a record",
+    ]
+    for value in values:
+        got = []
+        for check in (asked, lambda v: check_event(v, facts)):
+            try:
+                got.append(check(value))
+            except Malformed as exc:
+                got.append(str(exc))
+        assert got[0] == got[1], value

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import mpviz, wait_for
-from helpers.browser import Serve, none_alive
+from conftest import mpviz, none_alive, wait_for
+from helpers.browser import Serve
 
 from mpviz.serve import VISIT_MARK, dashboard_command, end_visits, visit_processes
 

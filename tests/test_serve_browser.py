@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import wait_for
-from helpers.browser import Browser, Serve, have_chromium, marked, none_alive, visit_of
+from conftest import none_alive, wait_for
+from helpers.browser import Browser, Serve, have_chromium, marked, visit_of
 from selenium.webdriver.common.keys import Keys
 
 pytestmark = pytest.mark.browser

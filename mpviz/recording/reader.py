@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import errno
 import heapq
+import itertools
 import json
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +152,7 @@ def _no_constant(name: str) -> Any:
 
 # One decoder for every line (json.loads with an argument makes a new one each time).
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def check_event(value: Any, facts: dict[str, Any]) -> Event:
@@ -157,13 +160,41 @@ def check_event(value: Any, facts: dict[str, Any]) -> Event:
     as a connection's records are); Malformed with the reason otherwise.
 
     ``facts`` are the types of the lesson's ``data.value`` fields (``Lesson.facts``)."""
+    return _Checker(facts)(value)
 
-    def fact(kind: str, key: str, value: Any) -> bool | None:
+
+class _Checker:
+    """:func:`check_event` for one lesson's ``facts``, made once for a stream.
+
+    The lesson's facts decide only fields of ``data.value`` records: any other record is given to
+    :func:`~mpviz.telemetry.wire.check` with nothing to ask, which is what it does when asking
+    answers None (no call per field)."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        self._facts = facts
+
+    def _fact(self, kind: str, key: str, value: Any) -> bool | None:
+        facts = self._facts
         if kind != "data.value" or key not in facts:
             return None
         return type(value) in facts[key] if isinstance(facts[key], tuple) else type(value) is facts[key]
 
-    return wire.check(value, fact if facts else None)
+    def __call__(self, value: Any) -> Event:
+        asks = self._facts and type(value) is list and len(value) == 5 and value[2] == "data.value"
+        return wire.check(value, self._fact if asks else None)
+
+
+def decode_line(text: str) -> Any:
+    """A line of JSON (``\n`` at its end or not) as ``json.JSONDecoder.decode`` reads it, the same
+    value or the same error: its C scanner is called straight away, and the whole decoder only
+    for what that does not settle (white space in front, something after the value)."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)
+    if end == len(text) or (end == len(text) - 1 and text[end] == "\n"):
+        return value
+    return _DECODER.decode(text)
 
 
 @dataclass
@@ -187,10 +218,16 @@ class Stream:
 
     def __init__(self, f: BinaryIO, position: Position, facts: dict[str, Any]) -> None:
         self._f = f
-        self._facts = facts
+        self._check = _Checker(facts)
         self._offset = position.offset
         self._line = position.line
-        self._held = list(position.held)
+        # Held records in time order: a deque while they come in order (nearly always), a heap
+        # from the first that does not, until it is empty again.  A sorted deque is a heap too.
+        held = list(position.held)
+        self._in_order = all(a[:2] <= b[:2] for a, b in itertools.pairwise(held))
+        self._held: deque[tuple[int, int, Event]] | list[tuple[int, int, Event]] = (
+            deque(held) if self._in_order else held
+        )
         self._given_ns = position.given_ns
         self._latest_ns = position.latest_ns
         self._eof = False
@@ -212,9 +249,15 @@ class Stream:
     def __next__(self) -> Event:
         while len(self._held) < REORDER and not self._eof:
             self._read_one()
-        if not self._held:
+        held = self._held
+        if not held:
             raise StopIteration
-        t_ns, _, event = heapq.heappop(self._held)
+        if self._in_order:
+            t_ns, _, event = held.popleft()  # type: ignore[union-attr]
+        else:
+            t_ns, _, event = heapq.heappop(held)  # type: ignore[arg-type]
+            if not held:
+                self._held, self._in_order = deque(), True
         self._given_ns = t_ns
         return event
 
@@ -245,10 +288,10 @@ class Stream:
             self._offset += self._skip_rest()
             self._bad(number, "longer than 64 KiB")
             return
-        if not raw.strip():
+        if raw.isspace():
             return
         try:
-            event = check_event(_DECODER.decode(raw.decode()), self._facts)
+            event = self._check(decode_line(raw.decode()))
         except Malformed as exc:
             self._bad(number, str(exc))
             return
@@ -262,8 +305,17 @@ class Stream:
         if t_ns < self._given_ns:
             back = (self._given_ns - t_ns) / 1e9
             raise Malformed(f"line {number}: {back:.3g} s before records already read: not in time order")
-        self._latest_ns = max(self._latest_ns, t_ns)
-        heapq.heappush(self._held, (t_ns, number, event))
+        if t_ns > self._latest_ns:
+            self._latest_ns = t_ns
+        held = self._held
+        if not self._in_order:
+            heapq.heappush(held, (t_ns, number, event))  # type: ignore[arg-type]
+        elif not held or t_ns >= held[-1][0]:
+            held.append((t_ns, number, event))
+        else:
+            self._held = held = list(held)
+            self._in_order = False
+            heapq.heappush(held, (t_ns, number, event))
 
     def _skip_rest(self) -> int:
         """Skip to the end of an overlong line, in bounded steps; the bytes skipped."""

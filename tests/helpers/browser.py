@@ -86,14 +86,6 @@ def marked(mark: str) -> list[psutil.Process]:
     return _marked(lambda m: m == mark)
 
 
-def none_alive(pids: set[int]) -> bool:
-    for pid in pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                return False
-    return True
-
-
 class Serve:
     """``mpviz serve --port 0 ARGS`` in the background, its output in files."""
 
