@@ -44,6 +44,7 @@ BUDGETS = {
     "sync_lock_us": ("≤", 10.0),
     "watch_overhead_ratio": ("≤", 3.0),
     "attach_overhead_ratio": ("≤", 1.05),
+    "short_watched_ratio": ("≤", 1.5),
     "seek_p99_ms": ("<", 100.0),
     "replay_first_screen_s": ("<", 2.0),
     "replay_rss_mb": ("≤", 150.0),
@@ -553,6 +554,93 @@ def attached_cpu(tmp: Path, n: int, warm: float, window: float) -> dict[str, flo
         service.wait(60)
 
 
+# --- a watched program's start-up: its children's, and a short program's wall time -------------
+
+STARTS = """\
+import statistics
+import sys
+import time
+from multiprocessing import get_context
+
+
+def nothing():
+    pass
+
+
+if __name__ == "__main__":
+    ctx = get_context(sys.argv[1])
+    taken = []
+    for _ in range(int(sys.argv[2])):
+        start = time.perf_counter()
+        child = ctx.Process(target=nothing)
+        child.start()
+        child.join()
+        taken.append((time.perf_counter() - start) * 1000)
+    print(f"ms {statistics.median(taken[1:]):.2f}")  # the first pays for the forkserver's start
+"""
+
+SHORT = """\
+import time
+from multiprocessing import Process
+
+
+def nap():
+    time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    p = Process(target=nap)
+    p.start()
+    p.join()
+"""
+
+
+def startup(tmp: Path, children: int, rounds: int) -> dict[str, float]:
+    """A child's start (``start()`` then ``join()`` of one that does nothing, the median of
+    ``children``) in a program run plainly and watched (``mpviz run --headless``), per start
+    method; and the wall time of a 0.1 s program, plainly and watched.  Best of ``rounds``."""
+    import re
+    import subprocess
+
+    starts, short = tmp / "starts.py", tmp / "short.py"
+    starts.write_text(STARTS)
+    short.write_text(SHORT)
+    # As a user's install has them: mpviz's modules compiled (an editable install under
+    # PYTHONDONTWRITEBYTECODE would compile them in every process of every run).
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "mpviz")], stdout=subprocess.DEVNULL, check=False
+    )
+    watched = [sys.executable, "-m", "mpviz", "run"]
+
+    def child_ms(argv: list[str]) -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            done = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, check=True, timeout=600)
+            found = re.search(r"ms ([0-9.]+)", done.stdout)
+            assert found is not None, done.stdout[-2000:]
+            best = min(best, float(found.group(1)))
+        return round(best, 1)
+
+    def wall_s(argv: list[str]) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.monotonic()
+            subprocess.run(argv, cwd=tmp, stdout=subprocess.DEVNULL, check=True, timeout=600)
+            times.append(time.monotonic() - start)
+        return min(times)
+
+    out: dict[str, float] = {}
+    for method in ("fork", "spawn", "forkserver"):
+        args = [method, str(children)]
+        out[f"start_plain_child_ms_{method}"] = child_ms([sys.executable, str(starts), *args])
+        out[f"start_watched_child_ms_{method}"] = child_ms([*watched, str(starts), "--headless", "--", *args])
+    plain, seen = wall_s([sys.executable, str(short)]), wall_s([*watched, str(short), "--headless"])
+    out |= {"short_plain_s": round(plain, 3), "short_watched_s": round(seen, 3)}
+    out["short_watched_ratio"] = round(seen / plain, 2)
+    log(f"start-up: {out}")
+    return out
+
+
 # --- replay: seeking in a long recording, and the first screen of a big one ---------------------
 
 
@@ -698,7 +786,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only",
-        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,replay,export",
+        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,startup,replay,export",
     )
     args = parser.parse_args()
     only = (
@@ -715,6 +803,7 @@ def main() -> int:
             "primitives",
             "watch",
             "attach",
+            "startup",
             "replay",
             "export",
         }
@@ -772,6 +861,8 @@ def main() -> int:
     if "attach" in only:
         result |= attach_overhead(tmp, 100_000, 1 if quick else 3)
         result |= attached_cpu(tmp, 100, warm=warm, window=window)
+    if "startup" in only:
+        result |= startup(tmp, 10 if quick else 20, 3 if quick else 7)
     if "replay" in only:
         result |= replay_seek(tmp, 1_000_000, 100 if quick else 500)
         result |= replay_first_screen(tmp, 200)

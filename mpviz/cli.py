@@ -149,14 +149,22 @@ def attach(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:
     """A lesson or a program, headless or in the dashboard, as the options say."""
-    from mpviz.runtime import Settings
-
     if args.record is not None:
         problem = unwritable(args.record)
         if problem:
             return fail(f"cannot write {args.record}: {problem}")
     if args.duration is not None and not args.headless:
         return fail(NO_DURATION)
+    early = None
+    if args.headless and lesson is Watched:
+        # The program starts now, while the rest of mpviz loads: a short program's run is
+        # not its own time plus mpviz's (see docs/ARCHITECTURE.md, "Budgets").
+        from mpviz.runtime.program import Early
+
+        _supervising()  # before it starts: what it orphans at once is the run's too
+        early = Early(params["program"].argv, args.speed)
+    from mpviz.runtime import Settings
+
     settings = Settings(lesson, params, args.speed, args.seed, args.start_method, args.record)
     if args.headless:
         from mpviz import headless
@@ -164,7 +172,12 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
         _supervising()
         try:
             return headless.run(
-                settings, args.duration, stacks=not args.no_stacks, strict=args.strict, hang_timeout=args.hang_timeout
+                settings,
+                args.duration,
+                stacks=not args.no_stacks,
+                strict=args.strict,
+                hang_timeout=args.hang_timeout,
+                early=early,
             )
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
             return fail(str(exc))

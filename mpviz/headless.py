@@ -16,6 +16,7 @@ from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
+from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
 from mpviz.telemetry import Event, now_ns
 
@@ -103,10 +104,14 @@ FIGURES = {
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
     "barrier": T("{passed} passed", "通过 {passed} 次"),
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
+    "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
     "outside": T(
         "seen from outside: {n} waiting, at most {most} at once (who held it is not seen)",
         "从外面看:{n} 个在等,同时最多 {most} 个(看不到谁持有)",
+    ),
+    "proxied": T(
+        "a Manager's; calls through its proxies that could wait: {waits}", "管理器的对象;可能等待的调用:{waits} 次"
     ),
 }
 
@@ -118,6 +123,7 @@ def run(
     stacks: bool = True,
     strict: bool = False,
     hang_timeout: float | None = None,
+    early: Early | None = None,
 ) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
@@ -125,7 +131,13 @@ def run(
     something went wrong, else its main's own exit code.  Raises ValueError,
     before anything starts, when the lesson refuses its input.
     """
-    return _run(Run(settings), duration, out, stacks, strict, hang_timeout)
+    try:
+        the_run = Run(settings, early=early)
+    except BaseException:
+        if early is not None:  # started already, and no run to take it over
+            early.abandon()
+        raise
+    return _run(the_run, duration, out, stacks, strict, hang_timeout)
 
 
 def _run(
@@ -278,10 +290,11 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
         live = [p for p in model.procs.values() if p.alive]
         quiet = now - max((p.acted_ns for p in live), default=now)
         return quiet > hang_timeout * 1e9  # no progress for that long, though mpviz cannot be sure
-    stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved")]
+    stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
     if not stuck:
         return False
-    live = [p for p in model.procs.values() if p.alive]
+    # (A manager's server waits for its callers, not on anything: it never keeps a program going.)
+    live = [p for p in model.procs.values() if p.alive and p.role != "manager"]
     return (
         all(p.waiting_on is not None for p in live)
         and now - max((p.since_ns for p in live), default=now) > HANG_SHOWN_NS
@@ -306,10 +319,14 @@ def figures(prim: Prim) -> str:
     if prim.outside:  # an attached program's: only its waits were seen
         waiting = len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put)
         return FIGURES["outside"](n=waiting, most=prim.timing.most_waiting)
+    if prim.via:  # an object a manager's server holds: only the calls through its proxies that could wait are seen
+        return FIGURES["proxied"](waits=prim.waits)
     if prim.family == "cond":
         return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
     if prim.family in ("lock", "rlock", "sem"):
         return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
+    if prim.family == "manager":
+        return FIGURES["manager"](calls=prim.calls, proxies=", ".join(prim.proxies) or "-")
     if prim.family in ("queue", "event", "pipe", "barrier", "pool"):
         return FIGURES[prim.family](
             puts=prim.puts,

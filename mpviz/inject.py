@@ -24,10 +24,12 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import SupportsIndex
 
 from mpviz import sync
 from mpviz.sync import boot, shm, threads
+from mpviz.sync.base import unseen
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
@@ -71,8 +73,13 @@ def _connect() -> None:
     assert endpoint is not None
     try:
         reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
+    except (FileNotFoundError, ConnectionRefusedError):
+        # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
+        # could end this process, which a fork made since).  A process of the run ends with it,
+        # as one already connected does (boot._orphaned); unwatched, it would run for ever.
+        os._exit(boot.ORPHAN_EXIT)
     except OSError:
-        return  # the dashboard is already gone: the program runs unwatched, as it would without mpviz
+        return  # the dashboard may live and not answer (out of descriptors): the program runs unwatched
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     atexit.register(reporter.flush)
 
@@ -93,22 +100,51 @@ def _follow_speed(path: str) -> None:
     except OSError:
         return
     read = struct.Struct("d").unpack_from
+    time.sleep = Sleep(_real_sleep, lambda: read(shared)[0])
 
-    def sleep(seconds: float | SupportsIndex) -> None:
-        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-            _real_sleep(seconds)  # what time.sleep makes of it (an error, mostly), unsaid
-            return
-        speed = read(shared)[0]
-        real = seconds / speed if speed > 0 else seconds
-        # Said only for the main thread's sleeps, and not for the shortest
-        # (a polling loop): a helper thread's sleep is not the process asleep.
-        said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
-        if said:
-            say("proc.sleep", "", {"s": float(seconds)})
+
+class Sleep:
+    """``time.sleep`` in a watched process: it sleeps in the run's time and says so.
+
+    Always in place, whatever the speed: a process asleep shows as asleep
+    (the table, the timeline, the contention figures), and the dashboard's
+    ``+``/``-`` change the program's pace at any moment.  To the program it
+    is the builtin: it pickles, copies and compares as ``time.sleep`` (by
+    name: a pool's worker gets its own ``time.sleep``), takes the same
+    argument, returns and raises the same (what it cannot divide goes to the
+    builtin as it is), and its repr, name, module and doc are the builtin's.
+    Only its type tells it apart (README, "Watch your own program").
+    """
+
+    def __init__(self, real: Callable[[float], None], speed: Callable[[], float]) -> None:
+        self._real = real
+        self._speed = speed
+        for attribute in ("__name__", "__qualname__", "__module__", "__doc__", "__text_signature__", "__self__"):
+            setattr(self, attribute, getattr(real, attribute))
+
+    def __call__(self, seconds: float | SupportsIndex, /) -> None:
         try:
-            _real_sleep(real)
-        finally:  # a sleep cut short by an exception (Ctrl+C) has ended too
-            if said:
+            if not isinstance(seconds, (int, float)) or not seconds >= 0 or math.isinf(seconds):
+                # What the builtin makes of it (an error, mostly: NaN too), unsaid: no sleep of infinity is said.
+                return self._real(seconds)  # type: ignore[arg-type]
+            speed = self._speed()
+            real = seconds / speed if speed > 0 and speed != 1 else seconds
+            # Said only for the main thread's sleeps, and not for the shortest
+            # (a polling loop): a helper thread's sleep is not the process asleep.
+            said = real >= SAID_SLEEP_S and threading.current_thread() is threading.main_thread()
+            if not said:
+                return self._real(real)
+            say("proc.sleep", "", {"s": float(seconds)})
+            try:
+                return self._real(real)
+            finally:
                 say("proc.slept")
+        except BaseException as exc:  # (Ctrl+C, a signal's handler raising): the builtin has no frame
+            unseen(exc)
+            raise
 
-    time.sleep = sleep
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+    def __reduce__(self) -> str:
+        return "sleep"  # a global: ``time.sleep``, looked up where it is unpickled

@@ -95,6 +95,7 @@ SAY = {
     "main_ended": T("main {state}", "主进程{state}"),
     "main_running": T("main still running", "主进程仍在运行"),
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
+    "failed": T("{name} failed: {how}", "{name} 出错:{how}"),
     "could": T(
         "{text}; nothing went wrong this time, but it could deadlock (the potential deadlock above)",
         "{text};这次一切正常,但它可能死锁(见上面的潜在死锁)",
@@ -182,20 +183,29 @@ class Watched(Lesson):
         ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
-        if main is not None and _failed(main):
+        if main is not None and _main_failed(main):
             # An exception, a syntax error, a crash: not "nothing went wrong".  Its last words are
             # the last line it printed on stderr (a traceback's: SyntaxError: invalid syntax).
             words = main.last_err if main.exit_code else ""
             return Verdict(False, f"{text}: {words}" if words else text)
+        if not final:
+            return Verdict(None, text)
+        failed = [
+            SAY["failed"](name=p.name, how=p.error or p.state)
+            for p in model.procs.values()
+            if _failed(p) and p is not main
+        ]
+        if failed:
+            return Verdict(True, f"{text}; {', '.join(failed)}")
         could = any(a.kind == "potential" for a in find_anomalies(model, now_ns))
-        return Verdict(True, SAY["could" if could else "nothing"](text=text)) if final else Verdict(None, text)
+        return Verdict(True, SAY["could" if could else "nothing"](text=text))
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
         """The main's own code if it ended by itself (a failure of its own included); else 1 if
         something went wrong, 0 if mpviz stopped it (128 + N for a signal N, as a shell says)."""
         main = _main(model)
         own = ended_by_itself and main is not None and main.exit_code is not None
-        if verdict.ok is False and not (own and _failed(main)):
+        if verdict.ok is False and not (own and _main_failed(main)):
             return 1
         if own:
             code = main.exit_code
@@ -203,13 +213,19 @@ class Watched(Lesson):
         return 0
 
 
-def _failed(main: Any) -> bool:
+def _main_failed(main: Any) -> bool:
     """The main ended with an error of its own: a code other than 0, or a signal."""
     return not main.alive and ((main.exit_code is not None and main.exit_code != 0) or bool(main.exit_signal))
 
 
 def _main(model: Model) -> Any:
     return next((p for p in model.procs.values() if p.role == "main"), None)
+
+
+def _failed(proc: Any) -> bool:
+    """An uncaught exception, or an exit with a code of its own (a signal is most often the program's
+    own doing: terminate(), a pool's or the end of a daemon)."""
+    return bool(proc.error or (proc.exit_code is not None and proc.exit_code > 0))
 
 
 ABOUT_ATTACHED = T(

@@ -247,6 +247,7 @@ class ClassroomServer(Server):
     async def _serve(self, listener: socket.socket) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_one_line_when_out_of_descriptors)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         runner = web.AppRunner(
@@ -396,6 +397,16 @@ def _size(width: object, height: object) -> tuple[int, int]:
     return max(10, min(columns, MAX_COLUMNS)), max(5, min(rows, MAX_ROWS))
 
 
+def _one_line_when_out_of_descriptors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's word when accept() finds no descriptor left (it waits a second and accepts again):
+    one line in the log, not a traceback; anything else as asyncio says it."""
+    exc = context.get("exception")
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+        log.warning("out of descriptors (%s): new connections wait a second", exc.strerror)
+        return
+    loop.default_exception_handler(context)
+
+
 class Gate(asyncio.Protocol):
     """One HTTP connection, before aiohttp's: closed if it does not send its first request head within
     ``REQUEST_TIMEOUT``, or at once past ``limit`` open (a descriptor each: ``MAX_CONNECTIONS``, or a
@@ -459,7 +470,10 @@ class GatedSite(web.SockSite):
         factory = self._runner.server
         assert factory is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: Gate(factory()), sock=self._sock, backlog=self._backlog)
+        # asyncio accepts up to ``backlog`` connections at a time before the gate can close any:
+        # no more than the gate lets in, or a burst of them takes every descriptor first.
+        backlog = min(self._backlog, Gate.limit)
+        self._server = await loop.create_server(lambda: Gate(factory()), sock=self._sock, backlog=backlog)
 
 
 def listen(host: str, port: int) -> socket.socket:

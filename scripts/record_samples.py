@@ -28,9 +28,16 @@ from mpviz.runtime import Run, Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "recordings"
-# The tutorial's own programs, run unmodified (from a scratch copy: some write files).
+# Programs run unmodified (from a scratch copy of their folder: some write files): the
+# tutorial's own, and programs nobody here wrote (tests/external/).
 SEED = ROOT / "tests" / "tutorial"
-PROGRAMS = {"ktv-program": SEED / "ktv.py", "unfed-consumer": ROOT / "tests" / "programs" / "unfed_consumer.py"}
+PYMOTW = ROOT / "tests" / "external" / "pymotw3"
+PROGRAMS = {
+    "ktv-program": SEED / "ktv.py",
+    "unfed-consumer": ROOT / "tests" / "programs" / "unfed_consumer.py",
+    "pymotw-prodcons": PYMOTW / "multiprocessing_producer_consumer.py",
+    "pymotw-pool": PYMOTW / "multiprocessing_pool.py",
+}
 # Programs of our own, started here and attached to for a while: name → (program, seconds).
 ATTACHED = {"attach": ("service.py", 24.0)}
 

@@ -157,3 +157,75 @@ def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, sign
         for pid in pids_in(out):
             if not gone({pid}):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_sigkill_of_headless_mpviz_as_the_program_starts_ends_it_all(tmp_path: Path) -> None:
+    """Headless, a program's main starts at once, while mpviz still loads (runtime/program.py,
+    Early): killed then, before its supervisor exists, mpviz leaves nothing behind, the processes
+    its program started without multiprocessing (and the one it orphaned with no environment)
+    included.  Before: the guardian came with the supervisor; what the program started outlived
+    mpviz.  (A dashboard that never gets further than the early start stands for mpviz here.)"""
+    prog = tmp_path / "waits.py"
+    prog.write_text(textwrap.dedent(LEAVER))
+    out = tmp_path / "pids"
+    early = "import sys, time; from mpviz.runtime.program import Early; e = Early(sys.argv[1:], 1.0); time.sleep(600)"
+    dashboard = subprocess.Popen([sys.executable, "-c", early, str(prog), str(out), "wait"], cwd=tmp_path)
+    try:
+        pids = pids_in(out)
+        dashboard.send_signal(signal.SIGKILL)
+        wait_for(lambda: gone(pids), 30, what="the program's processes to end")
+    finally:
+        dashboard.kill()
+        dashboard.wait()
+        for pid in pids_in(out):
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
+FORKS_LATE = """
+import os, sys, time
+while not os.path.exists(sys.argv[1]):  # the dashboard is gone
+    time.sleep(0.02)
+pid = os.fork()
+if pid == 0:
+    time.sleep(60)  # never heard of by anyone: it would sleep on, unwatched
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+with open(sys.argv[2], "w") as f:
+    f.write(str(os.waitstatus_to_exitcode(status)))
+"""
+
+
+def test_a_child_forked_once_the_dashboard_is_gone_ends(tmp_path: Path) -> None:
+    """A process of a watched program that connects when nobody listens at the run's socket any
+    more (the dashboard killed) ends, as one that was connected does (exit 70).  Before: it ran
+    on, unwatched, for ever."""
+    import socket
+
+    from mpviz.runtime.program import HOOK
+    from mpviz.sync.boot import ORPHAN_EXIT
+    from mpviz.telemetry.reporter import ENDPOINT_ENV
+
+    prog = tmp_path / "forks_late.py"
+    prog.write_text(FORKS_LATE)
+    endpoint = str(tmp_path / "records")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(endpoint)
+    listener.listen()
+    env = {**os.environ, ENDPOINT_ENV: endpoint, "PYTHONPATH": HOOK}
+    gone_flag, result = tmp_path / "gone", tmp_path / "result"
+    main = subprocess.Popen([sys.executable, str(prog), str(gone_flag), str(result)], env=env, cwd=tmp_path)
+    try:
+        conn, _ = listener.accept()  # main's connection, kept open: main lives on
+        listener.close()
+        os.unlink(endpoint)
+        gone_flag.touch()
+        wait_for(result.exists, 30, what="main's child to end")
+        assert result.read_text() == str(ORPHAN_EXIT)
+        main.wait(30)
+        conn.close()
+    finally:
+        for child in psutil.Process(main.pid).children(recursive=True) if main.poll() is None else []:
+            child.kill()
+        main.kill()
+        main.wait()

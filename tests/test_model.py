@@ -156,6 +156,51 @@ def test_get_before_put_arrives_is_not_a_duplicate() -> None:
     assert m.prims["q"].unconsumed() == 0
 
 
+def test_a_pools_lost_task_is_a_hang_once_every_worker_waits_for_a_task() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            spawn(0, 11, "pool", "ForkPoolWorker-1"),
+            spawn(0, 12, "pool", "ForkPoolWorker-2"),
+            new(0, 1, "p", "pool", "pool"),
+            ev(0.1, 11, "pool.wait_task", "p"),
+            ev(0.1, 12, "pool.wait_task", "p"),
+            ev(1, 1, "pool.task", "p", func="f", n=2),
+            ev(1.1, 1, "pool.wait", "p"),
+            ev(1.2, 11, "pool.got_task", "p"),
+        ]
+    )
+    later = int(10 * S)
+    assert find_anomalies(m, later) == [], "a worker works on it"
+    m.apply([ev(2, 1, "pool.result", "p", ok=True, n=1), ev(2.1, 11, "pool.wait_task", "p")])
+    assert find_anomalies(m, 2 * S + HANG_GRACE_NS - 1) == [], "a moment, not a hang"
+    (lost,) = find_anomalies(m, later)
+    assert lost.kind == "lost" and lost.pids == (1,)
+    assert lost.text == (
+        "hang: main (pid 1) waits for results from pool 'pool' that will never come: "
+        "1 task out, none worked on: every worker waits for a task"
+    )
+
+
+def test_idle_pool_workers_count_as_blocked_only_when_their_pool_has_nothing_out() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            spawn(0, 11, "pool", "worker"),
+            new(0, 1, "p", "pool", "ex"),
+            ev(0.1, 11, "pool.wait_task", "p"),
+            ev(1, 1, "queue.get_blocked", "q"),
+        ]
+    )
+    (hang,) = find_anomalies(m, int(10 * S))
+    # (No stacks read here: the hang is said as a stall mpviz cannot be sure of yet.)
+    assert hang.kind in ("hang", "stalled") and "worker (pid 11) waiting for a task from pool 'ex'" in hang.text
+    m.apply([ev(2, 1, "pool.task", "p", func="f", n=1)])
+    assert find_anomalies(m, int(10 * S)) == [], "the pool has a task out: the worker may get it"
+
+
 def test_starved_consumers_after_the_grace_period() -> None:
     m = Model()
     m.apply(

@@ -131,6 +131,25 @@ def test_printed_lines_are_counted_and_kept() -> None:
     assert [e.data["text"] for e in m.output] == ["hello", "again"]
 
 
+def test_a_line_written_in_pieces_is_one_line_that_grows_where_it_stands() -> None:
+    m = Model()
+    m.apply(
+        [
+            ev(1, 10, "proc.output", "", stream="out", text=". ", partial=True),
+            ev(2, 11, "proc.output", "", stream="out", text="another process's line"),
+            ev(3, 10, "proc.output", "", stream="err", text="its own stderr"),
+            ev(4, 10, "proc.output", "", stream="out", text=". . ", partial=True),
+        ]
+    )
+    assert [e.data["text"] for e in m.output] == [". . ", "another process's line", "its own stderr"]
+    m.apply([ev(5, 10, "proc.output", "", stream="out", text=". . done")])
+    assert [e.data["text"] for e in m.output] == [". . done", "another process's line", "its own stderr"]
+    assert m.procs[10].lines == 2, "counted once, when it ends"
+    assert m.line(m.output[0]) is not None and m.line(ev(4, 10, "proc.output", "", text=". ", partial=True)) is None
+    m.apply([ev(6, 10, "proc.output", "", stream="out", text="next")])
+    assert [e.data["text"] for e in m.output][-1] == "next", "an ended line is never replaced"
+
+
 @covers("proc.join", "proc.joined")
 def test_a_join_blocks_on_a_process_until_it_is_joined() -> None:
     m = Model()
@@ -368,6 +387,22 @@ def test_a_queues_depth_items_and_end_signals() -> None:
     assert [d for _, d in q.depth_history] == [1, 2, 1, 2, 1, 0]
 
 
+def test_what_is_in_a_queue_keeps_no_item_taken_in_another_processs_words() -> None:
+    """An object's repr has another address in the process that took it: the oldest goes (first in, first out)."""
+    m = Model()
+    m.apply(
+        [
+            ev(1, 1, "queue.put", "q", item="<Task object at 0x1>"),
+            ev(2, 1, "queue.put", "q", item="<Task object at 0x2>"),
+            ev(3, 1, "queue.put", "q", item="None", none=True),
+            ev(4, 31, "queue.get", "q", item="<Task object at 0x9>"),
+        ]
+    )
+    assert list(m.prims["q"].contents) == ["<Task object at 0x2>", "None"]
+    m.apply([ev(5, 31, "queue.get", "q", item="None", none=True)])
+    assert list(m.prims["q"].contents) == ["<Task object at 0x2>"], "an item in the same words goes itself"
+
+
 @covers("queue.put_blocked", "queue.get_blocked")
 def test_blocked_on_a_full_or_an_empty_queue() -> None:
     m = Model()
@@ -446,6 +481,125 @@ def test_a_pools_tasks_and_results() -> None:
     pool = m.prims["pool"]
     assert (pool.tasks, pool.results) == (7, 7)
     assert (pool.puts, pool.gets) == (0, 0), "a pool's work is not a queue's items"
+
+
+@covers("pool.wait", "pool.woke", "pool.wait_task", "pool.got_task")
+def test_waits_for_a_pools_results_and_its_workers_waits_for_tasks() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 11, "pool", "ForkPoolWorker-1"),
+            ev(0.1, 11, "pool.wait_task", "1.1"),
+            new(0.2, 1, "1.1", "pool", "pool", site="p.py:3"),
+            ev(0.3, 1, "pool.task", "1.1", func="f", n=1),
+            ev(0.4, 1, "pool.wait", "1.1", at=""),
+            ev(0.5, 11, "pool.got_task", "1.1"),
+        ]
+    )
+    pool, main, worker = m.prim("pool"), m.procs[1], m.procs[11]
+    assert pool.id == "1.1" and pool.site == "p.py:3", "named by its prim.new, though a worker spoke first"
+    assert pool.workers == {11} and 1 in pool.waiters
+    assert main.phase is Phase.BLOCKED and main.state == "waiting for results from pool 'pool'"
+    assert worker.phase is not Phase.BLOCKED
+    m.apply([ev(0.6, 11, "pool.wait_task", "1.1")])
+    assert worker.state == "waiting for a task from pool 'pool'"
+    m.apply([ev(0.7, 1, "pool.result", "1.1", ok=True, n=1), ev(0.8, 1, "pool.woke", "1.1")])
+    assert main.phase is Phase.RUNNING and not pool.waiters and pool.timing.waited.count == 1
+
+
+@covers("manager.call")
+def test_calls_through_a_managers_proxies_in_words() -> None:
+    m = Model()
+    m.apply(
+        [
+            new(1, 1, "manager /tmp/x", "manager", "mgr", site="prog.py:3", server=2),
+            ev(2, 3, "manager.call", "manager /tmp/x", typeid="dict", method="__setitem__", proxy="d"),
+            ev(
+                3, 4, "manager.call", "manager /tmp/x", typeid="dict", method="__getitem__", proxy="d", error="KeyError"
+            ),
+            ev(
+                4,
+                4,
+                "manager.call",
+                "manager /tmp/x",
+                typeid="Namespace",
+                method="__setattr__",
+                proxy="ns",
+                attr="value",
+            ),
+            ev(5, 1, "manager.call", "manager /tmp/x", typeid="Queue", method="get", proxy=""),
+        ]
+    )
+    mgr = m.prim("mgr")
+    assert (mgr.calls, dict(mgr.proxies)) == (4, {"d (dict)": 2, "ns (Namespace)": 1, "Queue": 1})
+    assert [m.describe(e) for e in list(m.log)[1:]] == [
+        "d[…] = … through manager 'mgr'",
+        "d[…] through manager 'mgr' (raised KeyError)",
+        "ns.value = … through manager 'mgr'",
+        "Queue.get(…) through manager 'mgr'",
+    ]
+    assert mgr.last_call is not None and mgr.last_call.pid == 1
+    m.apply([ev(6, 5, "manager.call", "manager /elsewhere", typeid="Foo", method="f", proxy="foo")])
+    assert m.prim("manager /elsewhere").calls == 1, "a manager never announced here is made by its first call"
+
+
+@covers("manager.wait")
+def test_a_wait_through_a_proxy_is_a_wait_on_its_object_until_its_call_returns() -> None:
+    mgr, go = "manager /tmp/x", "proxy /tmp/x 7f01"
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            spawn(0, 2, "manager", "SyncManager-1"),
+            new(0, 1, mgr, "manager", "mgr"),
+            site(1, 3, "3@1", 8, "task", "go.wait()"),
+            ev(
+                1,
+                3,
+                "manager.wait",
+                go,
+                typeid="Event",
+                method="wait",
+                proxy="go",
+                family="event",
+                manager=mgr,
+                at="3@1",
+            ),
+            ev(
+                1,
+                4,
+                "manager.wait",
+                "proxy /tmp/x 7f02",
+                typeid="Queue",
+                method="get",
+                proxy="q",
+                family="queue",
+                manager=mgr,
+                th=41,
+            ),
+        ]
+    )
+    event, queue = m.prim("go"), m.prim("q")
+    assert (event.family, event.via, queue.family) == ("event", mgr, "queue")
+    assert m.procs[3].state == "waiting for event 'go' (a Manager's) at prog3.py:8 in task"
+    assert m.procs[3].waiting_on == go and set(event.waiters) == {3} and event.wait_sites["3@1"] == 1
+    assert set(queue.blocked_get) == {41} and m.procs[4].threads[41].waiting_on == queue.id, "a thread's own wait"
+    assert m.describe(list(m.log)[-2]) == "waits in go.wait(…) on event 'go' (a Manager's) at prog3.py:8 in task"
+    # Every process of the program waits (the manager's server only answers them): a hang, named with the line.
+    m.apply([ev(1, 1, "manager.wait", go, typeid="Event", method="wait", proxy="go", family="event", manager=mgr)])
+    m.apply([ev(1, 4, "manager.wait", go, typeid="Event", method="wait", proxy="go", family="event", manager=mgr)])
+    for pid in (1, 2, 3, 4):
+        m.apply([ev(1.5, pid, "proc.stacks", "", req=1, threads=0)])
+    hang = [a for a in find_anomalies(m, 4 * S) if a.kind == "hang"]
+    assert hang and "SyncManager-1" not in hang[0].text, find_anomalies(m, 4 * S)
+    assert "prog3.py:8 in task on event 'go'" in hang[0].text
+    # Its call returns: the wait ends, on the object and for the thread that made it, no other.
+    m.apply([ev(5, 3, "manager.call", mgr, typeid="Event", method="wait", proxy="go")])
+    assert m.procs[3].waiting_on is None and m.procs[3].state == "running" and 3 not in event.waiters
+    assert event.timing.waited.count == 1 and event.waits == 3
+    m.apply([ev(7, 4, "manager.call", mgr, typeid="Queue", method="get", proxy="q", th=41)])
+    assert not queue.blocked_get and m.procs[4].threads[41].waiting_on is None
+    assert m.procs[4].waiting_on == go, "the thread's call ends its own wait, not its process's"
 
 
 @covers("data.value")

@@ -186,6 +186,23 @@ def test_a_managers_dict(tmp_path: Path) -> None:
     assert "SyncManager-1" in done.stdout and "fill #2" in done.stdout
 
 
+def test_every_managers_calls_in_words(tmp_path: Path) -> None:
+    """A program's own BaseManager as well as multiprocessing's, each proxy by its variable, in every process."""
+    done = watch(OURS / "managers.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["tally 2 5", "shared {'child': 'hello'} answer 42"]
+    out = done.stdout
+    assert "created manager 'counters' at managers.py:28" in out
+    assert "tally.add(…) through manager 'counters'" in out
+    assert "created manager 'manager' at managers.py:33" in out
+    assert "ns.answer = … through manager 'manager'" in out
+    assert "inbox.put(…) through manager 'manager'" in out
+    child_lines = [line for line in out.splitlines() if " child #0 " in line]
+    assert any("inbox.get(…) through manager 'manager'" in line for line in child_lines)
+    assert any("shared[…] = … through manager 'manager'" in line for line in child_lines)
+    assert "manager 'counters' at managers.py:28: 2 calls through tally (Counter)" in out
+
+
 def test_a_grandchild_under_fork_takes_a_lock_passed_down(tmp_path: Path) -> None:
     record = tmp_path / "run.jsonl"
     done = watch(OURS / "fork_grandchild.py", "--record", str(record), cwd=tmp_path)
@@ -199,6 +216,64 @@ def test_a_grandchild_under_fork_takes_a_lock_passed_down(tmp_path: Path) -> Non
     assert "grandchild holds the lock" in printed(done.stdout)
 
 
+def test_forks_while_another_thread_reports(tmp_path: Path) -> None:
+    """A forked child never inherits a connection locked by a thread it does not have: all forty start and end."""
+    done = watch(OURS / "fork_while_reporting.py", "--duration", "60", cwd=tmp_path)
+    assert printed(done.stdout) == ["40 children started and ended"], done.stdout[-2000:]
+    assert done.returncode == 0
+
+
+def test_a_main_that_fails_never_ends_with_nothing_went_wrong(tmp_path: Path) -> None:
+    """An uncaught exception, or sys.exit(3): its own exit code, and a verdict that says how it failed."""
+    program = tmp_path / "fails.py"
+    program.write_text(
+        "import sys\n"
+        "from multiprocessing import Lock\n"
+        "lock = Lock()\n"
+        "if len(sys.argv) > 1:\n"
+        "    sys.exit(int(sys.argv[1]))\n"
+        "raise ValueError('no tickets left')\n"
+    )
+    done = watch(program, cwd=tmp_path)
+    verdict = done.stdout.splitlines()[-1]
+    assert done.returncode == 1
+    assert verdict == "fails.py: 1 process, main exited with code 1: ValueError: no tickets left"
+    done = watch(program, cwd=tmp_path, args=("3",))
+    assert done.returncode == 3
+    assert done.stdout.splitlines()[-1] == "fails.py: 1 process, main exited with code 3"
+
+
+def test_a_task_lost_with_its_worker_is_a_hang_named_with_the_line_that_waits(tmp_path: Path) -> None:
+    """The worker running square(3) is killed: the pool starts another, the task is gone, map() never returns."""
+    done = watch(OURS / "lost_task.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.stdout.splitlines()[-1].startswith("hang: main (pid ") and done.stdout.splitlines()[-1].endswith(
+        "at lost_task.py:16 in <module> waits for results from pool 'pool' that will never come: "
+        "1 task out, none worked on: every worker waits for a task"
+    )
+    assert printed(done.stdout) == []
+
+
+def test_an_executors_workers_are_seen_waiting_for_a_task(tmp_path: Path) -> None:
+    """Its futures failed (a Queue cannot be pickled): every task came back, and the workers wait for the next.
+
+    (Main then waits for ever on a queue nobody feeds; naming that hang needs the executor's own
+    threads in main, which could still move as far as mpviz knows, to be seen waiting: the model's
+    threads, issue 22.)"""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "futures_idle.py", "--duration", "4", "--record", str(record), cwd=tmp_path)
+    out = done.stdout
+    assert "handed 1 task of square_into to pool 'executor'" in out
+    assert "pool 'executor' at futures_idle.py:13: 3 tasks, 3 results" in out
+    _, events = load(record)
+    model = Model()
+    model.apply([e for e in events if e.kind != "proc.exit"])  # as it stood before --duration ended it
+    workers = [p for p in model.procs.values() if p.role == "pool"]
+    assert len(workers) == 2 and all(p.state == "waiting for a task from pool 'executor'" for p in workers)
+    main = next(p for p in model.procs.values() if p.role == "main")
+    assert main.state == "blocked on get from 'q' at futures_idle.py:15 in <genexpr>"
+
+
 def test_a_child_that_raises(tmp_path: Path) -> None:
     done = watch(OURS / "raises.py", cwd=tmp_path)
     assert done.returncode == 0, "the program itself ended well"
@@ -206,6 +281,9 @@ def test_a_child_that_raises(tmp_path: Path) -> None:
     assert "stderr: ValueError: no such ticket" in done.stdout
     assert "fail #0              exited with code 1" in done.stdout
     assert printed(done.stdout) == ["child exit code 1"]
+    assert (
+        done.stdout.splitlines()[-1] == "raises.py: 2 processes, main done; fail #0 failed: ValueError: no such ticket"
+    )
 
 
 def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ those of a log given all its lines at once."""
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
-from textual.widgets import Log, RichLog
+from textual.widgets import Log
 
+from mpviz.model import Model
+from mpviz.telemetry import Event
 from mpviz.ui.widgets.event_log import EventLog
 from mpviz.ui.widgets.output import OutputView
 
@@ -20,23 +22,26 @@ def lines(n: int) -> list[str]:
 
 
 class One(App[None]):
-    def __init__(self, log: Log | RichLog) -> None:
+    def __init__(self, log: Log | OutputView) -> None:
         super().__init__()
         self.log_view = log
+        self.model = Model()  # what an OutputView shows
 
     def compose(self) -> ComposeResult:
         yield self.log_view
 
 
-def write(log: Log | RichLog, new: list[str]) -> None:
+def write(log: Log | OutputView, new: list[str]) -> None:
     if isinstance(log, Log):
         log.write_lines(new)
     else:
+        model = log.app.model
         for line in new:
-            log.write(line)
+            model.apply_one(Event(0, 1, "proc.output", "", {"stream": "out", "text": line}))
+        log.show(model)
 
 
-async def picture(log: Log | RichLog, all_lines: list[str]) -> str:
+async def picture(log: Log | OutputView, all_lines: list[str]) -> str:
     app = One(log)
     async with app.run_test(size=SIZE) as pilot:
         write(log, all_lines)

@@ -171,10 +171,11 @@ def test_manager_server_is_a_process_of_the_run_and_proxy_calls_are_seen(ctx: An
         assert dict(shared) == {"x": 1, "child": 1} and p.exitcode == 0
     server = records.wait_for("proc.spawn", 2)[0]
     assert server.data["role"] == "manager"
-    assert [e.data["kind"] for e in records.wait_for("prim.new", 1)] == ["manager"]
-    calls = records.wait_for("manager.call", 5, manager.id)
-    by_child = {(e.data["typeid"], e.data["method"]) for e in calls if e.pid == p.pid}
-    assert by_child == {("Lock", "acquire"), ("Lock", "release"), ("dict", "__setitem__")}
+    [made] = records.wait_for("prim.new", 1)
+    assert (made.data["kind"], made.data["name"], made.data["server"]) == ("manager", "manager", server.pid)
+    calls = records.wait_for("manager.call", 5, made.obj)
+    by_child = {(e.data["typeid"], e.data["method"], e.data["proxy"]) for e in calls if e.pid == p.pid}
+    assert by_child == {("Lock", "acquire", "lock"), ("Lock", "release", "lock"), ("dict", "__setitem__", "shared")}
 
 
 # --- bad use keeps multiprocessing's errors ---------------------------------------------------

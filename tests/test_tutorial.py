@@ -123,6 +123,7 @@ def test_queue_shows_each_method_and_a_producer_blocked_while_the_queue_is_full(
 
 def test_queue_keys_put_and_get_through_processes_of_their_own() -> None:
     source = live("queue", maxsize=1, items=0)
+    source.begin()  # (no screen here to begin it once drawn)
     lesson, model = source.run.lesson, source.model
     try:
         wait_for(lambda: (model.apply(source.read(0.05)), not lesson.directing)[1], 60, what="the scripted part")

@@ -7,7 +7,7 @@ import threading
 import time
 
 import psutil
-from conftest import none_alive
+from conftest import ROOT, none_alive
 from helpers.dashboard import SIZE, live, rows, select, text_of, until
 
 from mpviz.model import Phase
@@ -211,6 +211,23 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
         app.close_all()
 
 
+async def test_a_line_written_in_pieces_grows_in_place() -> None:
+    """Five dots 0.3 s apart, then 'done': one row of the printed pane that grows, never a row per piece."""
+    program = Program(str(ROOT / "tests" / "programs" / "in_pieces.py"))
+    source = LiveSource.start(Settings(Watched, {"program": program}))
+    app = make_app(source)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            output = app.screen.query_one(OutputView)
+            dotted = lambda: [row for row in text_of(output).splitlines() if row.startswith("main") and ". " in row]  # noqa: E731
+            await until(pilot, lambda: dotted() and dotted()[0].rstrip().endswith(". ."), what="two dots")
+            assert len(dotted()) == 1
+            await until(pilot, lambda: "main again" in text_of(output), what="the program's next line")
+            assert [row.split(maxsplit=1)[1].rstrip() for row in dotted()] == [". . . . . done"]
+    finally:
+        app.close_all()
+
+
 async def test_the_living_come_first_and_are_on_screen() -> None:
     """Twelve groups in a 160×48 terminal: once many have left, every live group's row is still in view."""
     source = live("ktv", groups=12, rooms=4)
@@ -246,6 +263,7 @@ def test_closing_a_live_source_lets_a_waiting_reader_go_at_once(tmp_path) -> Non
     program.write_text("import time\ntime.sleep(600)\n")
     # No psutil samples: after the program's first records, nothing at all comes.
     source = LiveSource(Run(Settings(Watched, {"program": Program(str(program))}), sample_every=None))
+    source.begin()
     waiting_since: list[float] = []
     pids: set[int] = set()
     returned = threading.Event()

@@ -55,15 +55,97 @@ def test_two_threads_deadlocking_in_a_child_are_named_with_threads_locks_and_sit
     assert "stacks of dinner" in out and "thread 'alice'" in out and "with knife_lock:  # alice waits here" in out
 
 
-def test_a_pool_task_waiting_on_a_managers_event_says_where(tmp_path: Path) -> None:
-    """map() never returns: each stuck worker waits in a Manager call, on its own line, never 'running'."""
-    done = watch(OURS / "pool_manager_event.py", "--duration", "6", cwd=tmp_path)
+def test_a_pool_task_waiting_on_a_managers_event_is_a_hang_named_with_its_line(tmp_path: Path) -> None:
+    """map() never returns: each stuck worker waits on the Manager's event 'go' (named after the
+    proxy's variable), on its own line, never 'running'; every process waits, so it is a hang."""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "pool_manager_event.py", "--record", str(record), cwd=tmp_path, timeout=90)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     states = summary(done.stdout)
     workers = [state for name, state in states.items() if name.startswith("ForkPoolWorker")]
-    assert workers, done.stdout[-3000:]
+    assert len(workers) == 2, done.stdout[-3000:]
     assert all(
-        state.startswith("waiting in a Manager call: go.wait() at pool_manager_event.py:8 in task") for state in workers
+        state.startswith("waiting for event 'go' (a Manager's) at pool_manager_event.py:8 in task") for state in workers
     ), states
+    hang = next(line for line in done.stdout.splitlines() if "mpviz" in line and "hang:" in line)
+    assert re.search(r"main \(pid \d+\) at pool_manager_event\.py:16 in <module> on pool 'pool'", hang), hang
+    assert (
+        len(re.findall(r"ForkPoolWorker-\d \(pid \d+\) at pool_manager_event\.py:8 in task on event 'go'", hang)) == 2
+    )
+    # The waits in the model, as a wait on one of mpviz's own events is: the event's waiters, the time split.
+    model = model_of(record, until="proc.exit")
+    go = model.prim("go")
+    assert (go.family, go.via) == ("event", next(p.id for p in model.prims.values() if p.family == "manager"))
+    stuck = [p for p in model.procs.values() if p.name.startswith("ForkPoolWorker")]
+    assert {p.pid for p in stuck} == set(go.waiters)
+    for proc in stuck:
+        assert proc.waiting_on == go.id and proc.phase is Phase.BLOCKED
+        assert proc.split.totals(model.last_ns)["event"] > 1_000_000_000, "its time counts as waiting for an event"
+
+
+def test_every_wait_through_a_managers_proxy_is_a_wait_on_its_object_with_its_line(tmp_path: Path) -> None:
+    """Each call that may wait (an Event's wait, a Lock's, RLock's, Semaphore's and Condition's
+    acquire, a Condition's and a Barrier's wait, a queue's get, put and join) is a wait on the
+    proxied object from just before the call until it returns, at the program's own line."""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "manager_waits.py", "--record", str(record), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "child exited with 0" in done.stdout
+    _, events = load(record)
+    model = Model()
+    for event in events:
+        model.apply_one(event)
+    child = next(p for p in model.procs.values() if p.name.startswith("waiter"))
+    source = (OURS / "manager_waits.py").read_text().splitlines()
+    waited: list[tuple[str, str, str]] = []
+    for i, event in enumerate(events):
+        if event.pid != child.pid or event.kind != "manager.wait":
+            continue
+        site = model.sites[event.data["at"]]
+        assert site.file.endswith("manager_waits.py") and site.func == "waiter", site
+        waited.append((event.data["proxy"], event.data["method"], source[site.line - 1].split("# wait: ")[1]))
+        ended = next(e for e in events[i + 1 :] if e.pid == child.pid and e.kind.startswith("manager."))
+        assert ended.kind == "manager.call" and ended.data["method"] == event.data["method"], ended
+    assert waited == [
+        ("ev", "wait", "event"),
+        ("lock", "acquire", "lock"),
+        ("rlock", "acquire", "rlock"),
+        ("sem", "acquire", "sem"),  # (its acquire(False) is no wait)
+        ("cond", "acquire", "cond acquire"),
+        ("cond", "wait", "cond"),
+        ("inbox", "get", "get"),
+        ("full", "put", "put"),
+        ("jobs", "join", "join"),
+        ("barrier", "wait", "barrier"),
+    ]
+    families = {name: model.prim(name).family for name, _, _ in waited}
+    assert families == {
+        "ev": "event",
+        "lock": "lock",
+        "rlock": "rlock",
+        "sem": "sem",
+        "cond": "cond",
+        "inbox": "queue",
+        "full": "queue",
+        "jobs": "queue",
+        "barrier": "barrier",
+    }
+    # The states it was in, with their lines; and no wait left open once each call returned.
+    said = {words for _, _, words in child.history}
+    for words in (
+        "waiting for event 'ev' (a Manager's) at manager_waits.py:7 in waiter",
+        "waiting for lock 'lock' (a Manager's) at manager_waits.py:8 in waiter",
+        "waiting on condition 'cond' (a Manager's) at manager_waits.py:16 in waiter",
+        "blocked on get from 'inbox' (a Manager's) at manager_waits.py:17 in waiter",
+        "blocked on put to 'full' (full) (a Manager's) at manager_waits.py:18 in waiter",
+        "waiting for queue 'jobs' to drain (a Manager's) at manager_waits.py:19 in waiter",
+        "waiting at barrier 'barrier' (a Manager's) at manager_waits.py:20 in waiter",
+    ):
+        assert words in said, sorted(said)
+    for name in families:
+        prim = model.prim(name)
+        assert not (prim.waiters or prim.blocked_get or prim.blocked_put), name
+        assert prim.wait_sites, f"{name}: where it was waited for"
 
 
 def test_a_consumer_on_a_queue_nobody_feeds_is_named_with_its_line_and_its_stack(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@
   release it) or a paused one;
 * a hang: consumers blocked on an empty queue that no live process feeds;
   a process waiting on an event, a queue or a pipe while every live process
-  is blocked, so nobody is left to set, put or send;
+  is blocked (a pool's worker waiting for a task included, when its pool has
+  none out), so nobody is left to set, put or send; a wait for a pool's
+  results when its tasks out are worked on by no worker (lost);
 * an event passed before any ``set()`` (a lesson's order broke).
 
 Each is judged from the model alone, at a time ``now_ns`` on the records'
@@ -19,7 +21,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.pitfalls import find_pitfalls
-from mpviz.model.stacks import infer
+from mpviz.model.stacks import PROGRAM_WAITS, infer, waiting
 from mpviz.model.state import Actor, Anomaly, Model, Prim
 from mpviz.model.waits import HELD, deadlocked
 
@@ -72,6 +74,13 @@ SAY = {
         "hang: all {n} live processes are blocked, nobody can wake them: {parts}",
         "卡死:活着的 {n} 个进程全都阻塞了,没有谁能唤醒它们:{parts}",
     ),
+    "idle": T("{who} waiting for a task from {what}", "{who} 在等{what}的任务"),
+    "lost": T(
+        "hang: {who} waits for results from pool '{name}' that will never come: {n} {tasks} out, none worked on: {why}",
+        "卡死:{who} 在等进程池 '{name}' 的结果,但它们永远不会来:交出的 {n} 个任务没有谁在做:{why}",
+    ),
+    "idle_workers": T("every worker waits for a task", "每个工作进程都在等任务"),
+    "no_workers": T("no worker is left", "已经没有工作进程了"),
 }
 
 
@@ -85,7 +94,10 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
         starved = starved_queue(model, prim, now_ns)
         if starved is not None:
             found.append(starved)
-    if not any(a.kind in ("deadlock", "dead-holder", "starved") for a in found):
+        lost = lost_work(model, prim, now_ns)
+        if lost is not None:
+            found.append(lost)
+    if not any(a.kind in ("deadlock", "dead-holder", "starved", "lost") for a in found):
         found.extend(nobody_left(model, now_ns))
     found.extend(potential_deadlocks(model))
     found.extend(find_pitfalls(model, now_ns))
@@ -194,29 +206,60 @@ def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     return Anomaly("starved", text, tuple(prim.blocked_get))
 
 
+def pending(prim: Prim) -> int:
+    """A pool's tasks handed out and not back."""
+    return max(prim.tasks - prim.results, 0)
+
+
+def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
+    """Someone waits for a pool's results, tasks are out, and no worker works on them: they are lost
+    (a worker killed with its task, a pool terminated), and the wait never ends."""
+    if prim.family != "pool" or not prim.waiters or not pending(prim):
+        return None
+    workers = [model.procs[pid] for pid in prim.workers if pid in model.procs and model.procs[pid].alive]
+    if any(w.waiting_on != prim.id for w in workers):
+        return None  # one is working on a task
+    exits = [model.procs[pid].exited_ns or 0 for pid in prim.workers if pid in model.procs]
+    since = max([*prim.waiters.values(), *(w.since_ns for w in workers), *exits])
+    if now_ns - since < HANG_GRACE_NS:
+        return None
+    n = pending(prim)
+    who = "; ".join(_who(model, actor, at=True) for actor in prim.waiters)
+    why = SAY["idle_workers"] if workers else SAY["no_workers"]
+    text = SAY["lost"](who=who, name=prim.name, n=n, tasks="task" if n == 1 else "tasks", why=why)
+    return Anomaly("lost", text, tuple(prim.waiters))
+
+
+def _given_work(model: Model, actor: object) -> bool:
+    """A pool worker waiting for a task from a pool that has tasks out: one may come to it."""
+    prim = model.prims.get(getattr(actor, "waiting_on", None) or "")
+    return (
+        prim is not None and prim.family == "pool" and getattr(actor, "pid", None) in prim.workers and pending(prim) > 0
+    )
+
+
 def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     """Every live process is blocked on a primitive: none of them can set, put, send or release.
 
     A process asleep, computing, or blocked on anything mpviz does not see
     (a socket) counts as able to move; so does a paused one (it may be resumed).
+    A thread multiprocessing started for itself (a pool's handlers) counts as
+    blocked when its stack, read after the process's last record, shows it
+    waiting for the program; the hang's words leave it out (see ``stacks.waiting``).
     """
-    live = model.live_actors()
-    if not live or any(a.waiting_on is None or model.procs[model.pid_of(i)].stopped for i, a in live):
+    live = waiting(model)
+    if not live or any(model.procs[model.pid_of(i)].stopped or _given_work(model, a) for i, a in live):
         return []
     # Since the situation arose: the last one blocked, or the last one left.
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
     if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
-    hang = _hang(model, live)
+    hang = _hang(model, [(i, a) for i, a in live if a.waiting_on is not None])
     unsure = _unsure(model)
     if unsure:
         seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
         return [Anomaly("stalled", SAY["stalled"](s=seconds, text=hang.text, why=unsure), hang.pids)]
     return [hang]
-
-
-# Waits that only the program itself can end: a thread in one cannot move by itself.
-PROGRAM_WAITS = ("lock", "queue", "pipe", "event", "cond", "join", "thread", "manager")
 
 
 def _unsure(model: Model) -> str:
@@ -260,7 +303,9 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
     for aid, actor in live:
         waits = actor.waiting_on or ""
         prim = model.prims.get(waits)
-        if prim is not None:
+        if prim is not None and prim.family == "pool" and model.pid_of(aid) in prim.workers:
+            parts.append(SAY["idle"](who=_who(model, aid), what=f"{prim.word} '{prim.name}'"))
+        elif prim is not None:
             parts.append(SAY["on"](who=_who(model, aid, at=True), what=f"{prim.word} '{prim.name}'"))
         elif waits.startswith("pid "):
             parts.append(SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:]))))

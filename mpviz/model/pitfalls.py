@@ -289,11 +289,13 @@ def _stuck_pools(model: Model, now_ns: int) -> list[Anomaly]:
             continue
         if now_ns - max(prim.last_result_ns, prim.last_task_ns) < POOL_QUIET_NS:
             continue
-        # A worker waiting for its next task waits in the pool's queue (its stack says so); the others are inside one.
+        # A worker waiting for its next task says so (``pool.wait_task``), or waits in the pool's
+        # queue (its stack says so); the others are inside one.  (None inside: the task is lost,
+        # an anomaly of its own, ``lost``.)
         inside = [
             f"{proc.name} {proc.state}"
             for proc in model.procs.values()
-            if proc.role == "pool" and proc.alive and "Queue.get" not in proc.state
+            if proc.role == "pool" and proc.alive and "Queue.get" not in proc.state and proc.waiting_on != prim.id
         ]
         if inside:
             text = _text("pool_stuck", name=prim.name, n=prim.tasks - prim.results, workers="; ".join(inside))

@@ -4,6 +4,7 @@ what it prints, its joins and sleeps, the records it lost, its end."""
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from mpviz.lang import T
 from mpviz.model.pitfalls import ended_by_a_signal
@@ -172,12 +173,30 @@ def proc_sleep(model: Model, event: Event) -> None:
 
 @handles("proc.output")
 def proc_output(model: Model, event: Event) -> None:
+    """A line printed, or one still being written (``partial``): it takes the place of what was
+    shown of it so far, so that a line written in pieces is one line that grows."""
     proc = proc_of(model, event)
-    proc.lines += 1
-    if event.data.get("stream") == "err" and str(event.data.get("text", "")).strip():
-        proc.last_err = str(event.data.get("text", "")).strip()
-    model.output.append(event)
+    key = (proc.pid, str(event.data.get("stream", "")))
+    shown = model.unended.pop(key, None)
+    if event.data.get("partial"):
+        model.unended[key] = event
+    else:
+        proc.lines += 1
+        if event.data.get("stream") == "err" and str(event.data.get("text", "")).strip():
+            proc.last_err = str(event.data.get("text", "")).strip()
+    _replace(model.output, shown, event)
+    model.output_changes += 1
     model.dirty_procs.add(proc.pid)
+
+
+def _replace(lines: deque[Event], old: Event | None, new: Event) -> None:
+    """``new`` where ``old`` stands (looked for from the newest: it is rarely far), else newest."""
+    if old is not None:
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i] is old:
+                lines[i] = new
+                return
+    lines.append(new)
 
 
 @handles("proc.join")

@@ -3,6 +3,8 @@ is blocked putting or getting, end signals, joins) and pipes (messages each way,
 
 from __future__ import annotations
 
+from collections import deque
+
 from mpviz.lang import T
 from mpviz.model.reducer import actor_id, actor_of, block, prim_of, start_waiting, stop_waiting, unblock
 from mpviz.model.state import Model, handles
@@ -31,6 +33,7 @@ def queue_put(model: Model, event: Event) -> None:
     prim.outstanding[event.pid] = prim.outstanding.get(event.pid, 0) + 1
     prim.put_order.append(event.pid)
     _count(prim.in_flight, item, +1)
+    prim.contents.append(item)
     prim.depth_history.append((event.t_ns, prim.depth))
     if actor_of(model, event).blocked:
         unblock(model, event)
@@ -49,9 +52,22 @@ def queue_get(model: Model, event: Event) -> None:
         putter = prim.put_order.popleft()
         prim.outstanding[putter] = prim.outstanding.get(putter, 0) - 1
     _count(prim.in_flight, item, -1)
+    _take(prim.contents, item)
     prim.depth_history.append((event.t_ns, max(prim.depth, 0)))
     if actor_of(model, event).blocked:
         unblock(model, event)
+
+
+def _take(contents: deque[str], item: str) -> None:
+    """The item a get took out of what is shown in a queue: that one, else the oldest.
+
+    A queue is first in, first out, and an item's words may differ in the
+    process that took it (``<Task object at 0x7f…>`` has another address there)."""
+    try:
+        contents.remove(item)
+    except ValueError:
+        if contents:
+            contents.popleft()
 
 
 def _count(counts: dict[str, int], key: str, delta: int) -> None:

@@ -136,11 +136,17 @@ def prim_of(model: Model, event: Event) -> Prim:
 
 @handles("prim.new")
 def prim_new(model: Model, event: Event) -> None:
-    if event.obj in model.prims:
-        return
     d = event.data
     family = str(d.get("kind", ""))
-    prim = model.add_prim(event.obj, str(d.get("name") or family or event.obj), family, str(d.get("site", "")))
+    name, site = str(d.get("name") or family or event.obj), str(d.get("site", ""))
+    prim = model.prims.get(event.obj)
+    if prim is not None:
+        if prim.name == prim.id:  # made by an earlier record, named by its id until now
+            model.name_prim(prim, name, family, site)
+            prim.maker = event.pid
+            model.dirty_prims.add(prim.id)
+        return
+    prim = model.add_prim(event.obj, name, family, site)
     prim.maker = event.pid
     prim.block = str(d.get("block", ""))
     capacity = d.get("value")

@@ -93,6 +93,8 @@ _KNOWN: dict[tuple[str, str], tuple[str, str]] = {
     ("multiprocessing/pool.py", "wait"): ("join", "a Pool result"),
     ("multiprocessing/pool.py", "get"): ("join", "a Pool result"),
     ("multiprocessing/pool.py", "join"): ("join", "Pool.join"),
+    # A pool's task handler thread, waiting for the tasks the program gives it (or handing them out).
+    ("multiprocessing/pool.py", "_handle_tasks"): ("queue", "a Pool's task queue"),
     ("concurrent/futures/_base.py", "result"): ("join", "a future's result"),
     ("concurrent/futures/_base.py", "as_completed"): ("join", "as_completed"),
     ("concurrent/futures/_base.py", "wait"): ("join", "futures.wait"),
@@ -232,6 +234,46 @@ def from_record(data: dict[str, Any]) -> ThreadStack:
     return ThreadStack(tid if type(tid) is int else 0, str(data.get("name", "")), frames, str(data.get("call", "")))
 
 
+# Waits that only the program itself can end: a thread in one cannot move by itself.
+PROGRAM_WAITS = ("lock", "queue", "pipe", "event", "cond", "join", "thread", "manager")
+
+
+# The threads multiprocessing and concurrent.futures start for themselves, by a function of theirs on
+# the stack: a pool's task, result and worker handlers, an executor's manager thread.  Each waits,
+# without a timeout, for what only the program gives: more tasks, results, a worker's exit.  (Not a
+# queue's feeder: a process whose get is unpickling, slowly, in the program's own code, looks like a
+# process blocked in that get, and only its queue's feeder, not counted as blocked, keeps it from
+# being called hung: tests/programs/correct_slow_unpickle.py.)
+_THEIR_THREADS = {
+    ("multiprocessing/pool.py", "_handle_tasks"),
+    ("multiprocessing/pool.py", "_handle_results"),
+    ("multiprocessing/pool.py", "_handle_workers"),
+    ("concurrent/futures/process.py", "wait_result_broken_or_wakeup"),
+}
+
+
+def machinery_wait(proc: Any, aid: int) -> Inferred | None:
+    """What the last stack read of ``proc`` says its thread ``aid`` waits in, when that thread is one
+    multiprocessing started for itself (a pool's handler) waiting for the program (None: any other
+    thread, a user's frame on its stack, or no stack of it: it may move by itself)."""
+    stack = next((stack for stack in proc.stacks if stack.tid == aid), None)
+    if stack is None or not any((_library(f.file), f.function) in _THEIR_THREADS for f in stack.frames):
+        return None
+    inferred = infer(stack)
+    return inferred if inferred is not None and inferred.frame is None and inferred.kind in PROGRAM_WAITS else None
+
+
+def waiting(model: Any) -> list[tuple[int, Any]] | None:
+    """The live actors a hang is judged on when every one of them waits (None if one may move): each
+    is in a wait a record says, or is a thread of multiprocessing's own that waits for the program
+    (by its last stack).  A manager's server is none of them: it only answers its callers."""
+    live = [(i, a) for i, a in model.live_actors() if model.procs[model.pid_of(i)].role != "manager"]
+    for aid, actor in live:
+        if actor.waiting_on is None and (actor.holds or machinery_wait(model.procs[model.pid_of(aid)], aid) is None):
+            return None
+    return live
+
+
 # A process quiet for this long, with no record saying it waits, has its stacks looked at.
 QUIET_NS = 1_000_000_000
 # What a stack said is looked at again this often while nothing else says what the process does.
@@ -244,8 +286,7 @@ def stacks_wanted(model: Any, now_ns: int) -> list[int]:
     last stacks read before they last did anything (or a while ago).  And when every thread
     seen waits, every live process whose stacks are older than its last record: whether any
     thread could still move decides whether it is a hang."""
-    live = model.live_actors()
-    if live and all(actor.waiting_on is not None for _, actor in live):
+    if waiting(model):
         stale = [p.pid for p in model.procs.values() if p.alive and not p.stopped and p.stacks_ns <= p.acted_ns]
         if stale:
             return stale

@@ -364,9 +364,17 @@ class Prim:
     # queue's ``putters`` are then every process that held its write end (``feeders_known``).
     outside: bool = False
     feeders_known: bool = False
-    # Pools: tasks handed out, results got back.
+    # Pools: tasks handed out, results got back, the workers that said they work for it
+    # (each waits on it for a task: ``waiting_on`` is the pool's id), who waits for its results.
     tasks: int = 0
     results: int = 0
+    workers: set[int] = field(default_factory=set)
+    # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
+    calls: int = 0
+    proxies: Counter[str] = field(default_factory=Counter)
+    last_call: Event | None = None
+    # An object a manager's server holds, waited on through its proxies: that manager's id.
+    via: str = ""
     # Queues and pipes.
     depth: int = 0
     deepest: int = 0
@@ -384,6 +392,9 @@ class Prim:
     # more gets than puts of that item; it can be so for a moment while a put's
     # record is still on its way, and for good if an item was taken twice.
     in_flight: dict[str, int] = field(default_factory=dict)
+    # What is in it now, oldest first, for display: an item taken in another process's words
+    # takes out the oldest (first in, first out); bounded.
+    contents: deque[str] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # (time, depth) after each put and get, for the depth-over-time chart.
     depth_history: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # How long waits, holds and blocked gets and puts lasted, over the whole run.
@@ -456,7 +467,7 @@ class Potential(NamedTuple):
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
-    kind: str  # dead-holder, paused-holder, starved, order
+    kind: str  # deadlock, dead-holder, paused-holder, starved, lost, hang, order, doubt
     text: str
     pids: tuple[int, ...] = ()
 
@@ -503,8 +514,13 @@ class Model:
         # Facts main observed about the lesson's world (what a file holds), by name.
         self.values: dict[str, dict] = {}
         self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
-        # What the processes printed, newest last (for display: bounded).
+        # What the processes printed, newest last (for display: bounded).  A line
+        # still being written (a partial ``proc.output``) is replaced as it grows,
+        # where it stands; ``unended`` holds it, by process and stream.
         self.output: deque[Event] = deque(maxlen=OUTPUT_LENGTH)
+        self.unended: dict[tuple[int, str], Event] = {}
+        # Counts every change to ``output``: the printed pane redraws when it moves.
+        self.output_changes = 0
         # Records a process could not send in time and dropped (``proc.lost``), over the run.
         self.lost = 0
         self.lost_by: dict[int, int] = {}
@@ -553,6 +569,18 @@ class Model:
 
     def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
         """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
+        prim = self.prims[prim_id] = Prim(prim_id, self._unique(name), family, site)
+        self._named[prim.name] = prim_id
+        return prim
+
+    def name_prim(self, prim: Prim, name: str, family: str, site: str) -> None:
+        """A primitive made by a record that came before its ``prim.new`` (a pool's workers
+        report before the pool has said it exists): its name, kind and site now."""
+        del self._named[prim.name]
+        prim.name, prim.family, prim.site = self._unique(name), family, site
+        self._named[prim.name] = prim.id
+
+    def _unique(self, name: str) -> str:
         unique = name
         if unique in self._named:
             # Numbered from the last number this name got, not from 2 again: ten thousand locks
@@ -562,9 +590,7 @@ class Model:
                 n += 1
                 unique = f"{name}#{n}"
             self._numbered[name] = n
-        prim = self.prims[prim_id] = Prim(prim_id, unique, family, site)
-        self._named[unique] = prim_id
-        return prim
+        return unique
 
     # --- reading ----------------------------------------------------------
 

@@ -153,14 +153,30 @@ def table(figures: dict[str, Any]) -> list[str]:
             )
     if figures["processes"]:
         head = "".join(f"{activity.value:>10}" for activity in Activity)
-        out.append(f"{'process':<24}{'lifetime':>10}{head}")
+        longest = max(len(f"{p['name']} ({p['pid']})") for p in figures["processes"])
+        width = min(max(24, longest + 1), PROCESS_WIDTH)
+        out.append(f"{'process':<{width}}{'lifetime':>10}{head}")
         for p in figures["processes"]:
             parts = "".join(f"{seconds(p['time_s'][activity.value]):>10}" for activity in Activity)
-            name = f"{p['name']} ({p['pid']})" if p["name"] != f"pid {p['pid']}" else p["name"]
-            out.append(f"{name[:23]:<24}{seconds(p['lifetime_s']):>10}{parts}")
+            out.append(f"{_who(p, width - 1):<{width}}{seconds(p['lifetime_s']):>10}{parts}")
     out.extend(figures.get("potential_deadlocks", []))
     out.extend(figures.get("pitfalls", []))
     return out
+
+
+# The widest the process column of :func:`table` grows (a long name is cut, its pid never).
+PROCESS_WIDTH = 40
+
+
+def _who(p: dict[str, Any], width: int) -> str:
+    """``name (pid)`` in at most ``width`` characters: the name cut if need be, never the pid."""
+    if p["name"] == f"pid {p['pid']}":
+        return str(p["name"])
+    pid = f" ({p['pid']})"
+    name = str(p["name"])
+    if len(name) + len(pid) > width:
+        name = name[: max(1, width - len(pid) - 1)] + "…"
+    return name + pid
 
 
 def _label(prim: dict[str, Any]) -> str:

@@ -112,7 +112,44 @@ POOL = {
     "result": T("got {n} {results} from pool '{obj}'", "从进程池 '{obj}' 取回 {n} 个结果"),
     "run": T("runs a task of {func} from pool '{obj}'", "运行进程池 '{obj}' 的一个 {func} 任务"),
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
+    "wait": T("waits for results from pool '{obj}'", "等待进程池 '{obj}' 的结果"),
+    "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
 }
+MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
+MANAGER_WAIT = T("waits in {call} on {word} '{obj}' (a Manager's)", "在管理器的{word} '{obj}' 上等待:{call}")
+RAISED = T(" (raised {error})", "(抛出 {error})")
+# A call through a proxy as the program wrote it ("{0}" is the proxy, "{1}" the attribute).
+CALLS = {
+    "__getitem__": "{0}[…]",
+    "__setitem__": "{0}[…] = …",
+    "__delitem__": "del {0}[…]",
+    "__len__": "len({0})",
+    "__contains__": "… in {0}",
+    "__iter__": "iter({0})",
+    "__next__": "next({0})",
+    "__repr__": "repr({0})",
+    "__str__": "str({0})",
+    "__getattribute__": "{0}.{1}",
+    "__setattr__": "{0}.{1} = …",
+    "__delattr__": "del {0}.{1}",
+    "#GETVALUE": "a copy of {0}",
+}
+
+
+def proxy_name(data: Mapping[str, Any]) -> str:
+    """A proxy as a person reads it: its variable and its type ("d (dict)"), or its type alone."""
+    typeid = str(data.get("typeid", "?"))
+    return f"{data['proxy']} ({typeid})" if data.get("proxy") else typeid
+
+
+def proxy_call(data: Mapping[str, Any]) -> str:
+    """A call through a proxy, as the program wrote it: ``d[…] = …``, ``ns.value``, ``lock.acquire(…)``."""
+    proxy = str(data.get("proxy") or data.get("typeid", "?"))
+    method = str(data.get("method", "?"))
+    form = CALLS.get(method, "{0}." + method + "(…)")
+    return form.format(proxy, data.get("attr") or "…")
+
+
 PIPE = {
     "send": T("sent '{item}' through pipe '{obj}' (end {end})", "通过管道 '{obj}' 发送 '{item}'(端 {end})"),
     "recv": T("received '{item}' from pipe '{obj}' (end {end})", "从管道 '{obj}' 收到 '{item}'(端 {end})"),
@@ -220,11 +257,19 @@ def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
     if family == "barrier":
         return BARRIER[op](obj=obj, n=d.get("n_waiting", "?"), parties=d.get("parties", "?")) if op in BARRIER else None
     if family == "pool":
+        if op in ("wait_task", "got_task"):
+            return ""  # a worker between two tasks: its state says it, a line each time would drown the log
         n = d.get("n", 1)
         plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
         return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None
     if family == "pipe":
         return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
+    if kind == "manager.wait":
+        word = lang.words_for(str(d.get("family", "")), FAMILY_WORDS)
+        return MANAGER_WAIT(call=proxy_call(d), word=word, obj=obj)
+    if kind == "manager.call":
+        error = RAISED(error=d["error"]) if d.get("error") else ""
+        return MANAGER(call=proxy_call(d), obj=obj, error=error)
     if family == "proc":
         return _proc(op, obj, d, colours)
     if family == "prim" and op == "new":
@@ -271,7 +316,11 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
         return PROC["join"](obj=lang.label(obj), child=d.get("child"))
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
+    if op == "ran":
+        return ""  # its target returned: its exit, a moment later, says it
     if op == "output":
+        if d.get("partial"):
+            return ""  # a line still being written: said once, when it ends
         # As printed, control characters made visible; its colours kept for a terminal, else left out.
         text = str(d.get("text", ""))
         text = visible(text, colours=True) if colours else visible(SGR.sub("", text))
@@ -300,6 +349,7 @@ UNSAID = (
 )
 # Records of a wait beginning: their line says where the wait is (``at``).
 WAITS = (
+    "manager.wait",
     "lock.wait",
     "rlock.wait",
     "sem.wait",

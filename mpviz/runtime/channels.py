@@ -5,7 +5,10 @@ a Unix socket the dashboard listens on (its path is in the process's config,
 or in the environment of a watched program) and writes its records there in
 frames.  Its first message hands over the read ends of two pipes that are
 its stdout and stderr from then on: what it prints becomes ``proc.output``
-records, line by line, even if it is killed a moment later.
+records, line by line, even if it is killed a moment later.  A line written in
+pieces (a row of dots, a prompt) is shown as it grows: a ``proc.output`` with
+``partial`` carries the line so far, and the next one (partial again, or the
+line ended) takes its place.
 
 One thread reads everything here: the listener, the connections, the output
 pipes, the sentinels of the supervisor's own children (their exit codes) and
@@ -22,16 +25,15 @@ import errno
 import os
 import resource
 import selectors
-import shutil
 import socket
 import stat
 import struct
-import tempfile
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mpviz.runtime.door import Door
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
 from mpviz.telemetry.wire import Splitter
@@ -46,8 +48,9 @@ SETTLE_NS = 20_000_000
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
 
-# A line printed without its newline (a prompt) is shown after this long.
-PARTIAL_NS = 200_000_000
+# A line printed in pieces (a prompt, a row of dots) is shown as it is after
+# it has not grown for this long: its pieces written together come as one.
+PARTIAL_NS = 100_000_000
 # The longest printed line kept whole; the rest of a longer one is cut off.
 MAX_PRINTED_LINE = 1000
 
@@ -95,14 +98,20 @@ def _readable_stream(fd: int) -> bool:
 
 def _printed_before_exit(events: list[Event]) -> None:
     """A line is stamped when it is read, a moment after it was printed; a process prints
-    nothing after its end, so a line read with its exit goes before it."""
-    exits = {e.pid: e.t_ns for e in events if e.kind == "proc.exit"}
-    if not exits:
+    nothing after its end, so its exit read with its lines goes after the last of them.
+
+    (The exit moves, not the lines: lines read earlier and still held back must stay
+    before them, in the order the process wrote them.)"""
+    last: dict[int, int] = {}
+    for event in events:
+        if event.kind == "proc.output":
+            last[event.pid] = max(last.get(event.pid, 0), event.t_ns)
+    if not last:
         return
     for i, event in enumerate(events):
-        end = exits.get(event.pid)
-        if event.kind == "proc.output" and end is not None and event.t_ns >= end:
-            events[i] = event._replace(t_ns=end - 1)
+        printed = last.get(event.pid)
+        if event.kind == "proc.exit" and printed is not None and event.t_ns <= printed:
+            events[i] = event._replace(t_ns=printed + 1)
 
 
 @dataclass
@@ -123,8 +132,14 @@ class _Output:
     pid: int
     stream: str  # "out" or "err"
     decoder: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
-    partial: str = ""
-    since_ns: int = 0  # when the partial line began to wait
+    partial: str = ""  # the line not ended yet
+    since_ns: int = 0  # when it last grew
+    shown: str = ""  # what of it the last partial record showed
+    cut: bool = False  # the line is past MAX_PRINTED_LINE: the rest of it is dropped
+
+    @property
+    def unshown(self) -> bool:
+        return self.partial != self.shown
 
 
 class Channels:
@@ -145,17 +160,16 @@ class Channels:
         on_exit: Callable[[int], Event],
         on_connect: Callable[[int], bool] = lambda pid: True,
         vouch: Callable[[int], bool] = lambda pid: True,
+        door: Door | None = None,
     ) -> None:
         self._on_exit = on_exit
         self._on_connect = on_connect
         self._vouch = vouch
-        # A private directory: only this user's processes can reach the socket.
-        self._dir = tempfile.mkdtemp(prefix="mpviz-")
-        self.endpoint = os.path.join(self._dir, "records")
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(self.endpoint)
-        self._listener.listen(socket.SOMAXCONN)
-        self._listener.setblocking(False)
+        # The socket, in a private directory only this user's processes can reach (a door made
+        # before, or a new one): see door.py.
+        self.door = door or Door()
+        self.endpoint = self.door.endpoint
+        self._listener = self.door.listener
         # One selector for the life of the channels: waiting costs nothing per
         # process, however many there are.
         self._selector = selectors.DefaultSelector()
@@ -209,6 +223,15 @@ class Channels:
             self._selector.register(fd, selectors.EVENT_READ, output)
             self._outputs[fd] = output
 
+    def printing(self) -> set[int]:
+        """The processes whose output is still open: someone may still write on it."""
+        with self._lock:
+            return {output.pid for output in self._outputs.values()}
+
+    def exit_told(self, pid: int) -> bool:
+        """Whether a record of ``pid``'s end came already."""
+        return pid in self._exited
+
     def ask(self, pid: int, request: bytes) -> bool:
         """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
         with self._lock:
@@ -246,7 +269,7 @@ class Channels:
 
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held or self._closed or any(o.partial for o in self._outputs.values()):
+        if self._held or self._closed or any(o.unshown for o in self._outputs.values()):
             timeout = min(timeout, SETTLE_NS / 1e9)
         if self._resting_until:
             timeout = self._rest_over(timeout)
@@ -448,46 +471,69 @@ class Channels:
     # --- what processes print ------------------------------------------------------
 
     def _print(self, output: _Output, into: list[Event]) -> None:
+        # Stamped before the read: the process may write more, and end, the moment the read
+        # frees its pipe, before this thread gets on (a line stamped after its process's end
+        # is moved before the end, and would then pass lines read later: see _printed_before_exit).
+        now = now_ns()
         try:
             chunk = os.read(output.fd, READ_CHUNK)
         except BlockingIOError:
             return
         except OSError:
             chunk = b""
-        now = now_ns()
         if not chunk:
+            # Every writer has closed it: a line left unended is ended here, as the process left it.
             text = output.partial + output.decoder.decode(b"", final=True)
-            if text:
+            if text or output.shown:
                 into.append(self._line(output, text, now))
-            output.partial = ""
+            output.partial = output.shown = ""
             with self._lock:
                 if self._outputs.pop(output.fd, None) is not None:
                     self._selector.unregister(output.fd)
             os.close(output.fd)
             return
-        text = output.partial + output.decoder.decode(chunk)
+        self._split_lines(output, output.decoder.decode(chunk), now, into)
+
+    def _split_lines(self, output: _Output, text: str, now: int, into: list[Event]) -> None:
         *lines, rest = text.split("\n")
         for line in lines:
-            into.append(self._line(output, line, now))
-        if rest and not output.partial:
+            if output.cut:  # the end of a line already cut off
+                output.cut = False
+                continue
+            into.append(self._line(output, output.partial + line, now))
+            output.partial = output.shown = ""
+        if output.cut:
+            return
+        if rest:
+            output.partial += rest
             output.since_ns = now
-        output.partial = rest
-        if len(rest) > MAX_PRINTED_LINE:
-            into.append(self._line(output, rest, now))
-            output.partial = ""
+        if len(output.partial) > MAX_PRINTED_LINE:
+            into.append(self._line(output, output.partial, now))
+            output.partial = output.shown = ""
+            output.cut = True
 
-    def _line(self, output: _Output, text: str, t: int) -> Event:
-        text = text.removesuffix("\r")
+    def _line(self, output: _Output, text: str, t: int, partial: bool = False) -> Event:
+        """A line of ``output`` (``partial``: a line not ended yet, as it is so far)."""
+        if not partial:
+            text = text.removesuffix("\r")
         if len(text) > MAX_PRINTED_LINE:
             text = text[: MAX_PRINTED_LINE - 1] + "…"
-        return Event(t, output.pid, "proc.output", "", {"stream": output.stream, "text": text})
+        data: dict[str, object] = {"stream": output.stream, "text": text}
+        if partial:
+            data["partial"] = True
+        return Event(t, output.pid, "proc.output", "", data)
 
-    def _flush_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
-        """Lines printed without their newline for a while (a prompt): shown as they are."""
+    def _show_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
+        """Lines written in pieces that stopped growing a while ago: shown as they are so far.
+
+        ``everything``: the run ends, and so do those lines."""
         for output in list(self._outputs.values()):
-            if output.partial and (everything or now - output.since_ns >= PARTIAL_NS):
+            if everything and (output.partial or output.shown):
                 into.append(self._line(output, output.partial, now))
-                output.partial = ""
+                output.partial = output.shown = ""
+            elif output.unshown and now - output.since_ns >= PARTIAL_NS:
+                into.append(self._line(output, output.partial, now, partial=True))
+                output.shown = output.partial
 
     # --- ends ----------------------------------------------------------------------------
 
@@ -506,13 +552,17 @@ class Channels:
         return got
 
     def _settle(self, got: list[Event], now: int) -> list[Event]:
-        self._flush_partials(now, got)
+        self._show_partials(now, got)
         _printed_before_exit(got)
         pending = self._held + got
         if not pending:
             return []
         pending.sort(key=lambda e: e.t_ns)
-        cut = now - SETTLE_NS
+        # With no connection open, no sibling's record can still be on its way: none is
+        # held (a run that ended is over at once, not a settling later).
+        with self._lock:
+            connected = bool(self._conns)
+        cut = now - SETTLE_NS if connected else now
         split = len(pending)
         while split and pending[split - 1].t_ns > cut:
             split -= 1
@@ -532,7 +582,7 @@ class Channels:
         for output in outputs:
             self._print(output, got)
         now = now_ns()
-        self._flush_partials(now, got, everything=True)
+        self._show_partials(now, got, everything=True)
         self._refused_when = 0
         self._say_refused(now, got)
         got.sort(key=lambda e: e.t_ns)
@@ -550,7 +600,6 @@ class Channels:
             conn.sock.close()
         for output in outputs:
             os.close(output.fd)
-        self._listener.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.door.close()
         os.close(self._wake_r)
         os.close(self._wake_w)

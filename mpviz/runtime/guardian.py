@@ -30,12 +30,27 @@ import signal
 import sys
 import time
 from collections.abc import Collection
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import subprocess
 
 # How long the processes of a dashboard that died get for SIGTERM before SIGKILL.
 GRACE_S = 1.0
 # Processes may start others while they are ended: the sweep goes round until none is left.
 ROUNDS = 20
+
+
+def start(mark: str | None, directory: str) -> subprocess.Popen[bytes]:
+    """A run's guardian, started (``mark``: a watched program's processes' environment entry)."""
+    import subprocess  # here: the guardian itself, run as a script, has no need of it
+
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _stat(pid: int) -> list[str] | None:

@@ -27,7 +27,6 @@ import contextlib
 import ctypes
 import os
 import subprocess
-import sys
 import threading
 
 from mpviz.runtime import guardian
@@ -71,20 +70,24 @@ class Members:
     """The run's processes by pid and start time; ``mark`` is the environment entry (``NAME=value``)
     every process of a watched program carries (None: a lesson's, which carry none)."""
 
-    def __init__(self, mark: str | None, directory: str) -> None:
+    def __init__(
+        self,
+        mark: str | None,
+        directory: str,
+        guarded: subprocess.Popen[bytes] | None = None,
+        before: set[int] | None = None,
+    ) -> None:
+        """``guarded``: the run's guardian, started before (a watched program's main started early),
+        and ``before``, the children this process had then."""
         self.root = os.getpid()
         self.mark = mark.encode() if mark else None
         self._known: dict[int, int] = {}
         self._lock = threading.Lock()
         # The children this process had before the run: not the run's (multiprocessing's helpers).
-        self._before = set(children(self.root))
+        # (Not those it has now, if the run began before: orphans of its program are its children.)
+        self._before = set(children(self.root)) if before is None else set(before)
         self._adopting = is_subreaper()
-        self._guardian = subprocess.Popen(
-            [sys.executable, "-I", "-S", guardian.__file__, mark or "", directory],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self._guardian = guarded or guardian.start(mark, directory)
         self._before.add(self._guardian.pid)
         assert self._guardian.stdin is not None
         self._tell_fd = self._guardian.stdin.fileno()
@@ -97,6 +100,9 @@ class Members:
         if pid <= 1 or pid == self.root or start is None:
             return False
         with self._lock:
+            # Never one of the helpers it had before the run: a watched program's main started
+            # early, before the run, is the run's (stopped with it, ended by the guardian).
+            self._before.discard(pid)
             if self._known.get(pid) == start:
                 return True
             self._known[pid] = start

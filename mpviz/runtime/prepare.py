@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.forkserver
-import multiprocessing.resource_tracker
 import resource
 
-from mpviz.registry import workers_modules
-
 _prepared: set[str] = set()
-
-# Lesson code a forkserver loads once, so each fork starts warm.
-FORKSERVER_PRELOAD = ["mpviz.sync", *workers_modules()]
 
 
 def prepare(method: str) -> None:
@@ -25,11 +17,20 @@ def prepare(method: str) -> None:
     """
     if method in _prepared:
         return
+    # Here, not at the top: the package imports this module, and a watched program run
+    # headless starts before the package loads anything heavy (runtime/program.py).
+    import multiprocessing
+    import multiprocessing.forkserver
+    import multiprocessing.resource_tracker
+
+    from mpviz.registry import workers_modules
+
     _raise_file_limit()
     multiprocessing.resource_tracker.ensure_running()
     if method == "forkserver":
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        # Lesson code a forkserver loads once, so each fork starts warm.
+        context.set_forkserver_preload(["mpviz.sync", *workers_modules()])
         multiprocessing.forkserver.ensure_running()
     _prepared.add(method)
 

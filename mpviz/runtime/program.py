@@ -1,5 +1,9 @@
 """A watched program's main process: any Python program, unmodified, run with its multiprocessing instrumented.
 
+Light on purpose (the standard library and the door): headless, the command
+line starts a program's main through :class:`Early` before it loads the rest
+of mpviz.
+
 Its main runs as a child of the supervisor (``python prog.py ARGS`` or
 ``python -m module ARGS``, in the current directory, with its own
 ``sys.argv`` and ``__name__ == '__main__'``), in a session of its own, with
@@ -13,8 +17,11 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 
 import mpviz._hook
+from mpviz.runtime import guardian
+from mpviz.runtime.door import Door
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
@@ -28,6 +35,8 @@ class ProgramMain:
     """
 
     def __init__(self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None) -> None:
+        self.argv = argv
+        self.started_ns = time.monotonic_ns()  # (the records' clock)
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file
@@ -75,3 +84,35 @@ class ProgramMain:
             if stream is not None:
                 stream.close()
         os.close(self.sentinel)
+
+
+class Early:
+    """A watched program's main started at once, headless, on a door of its own: it starts while
+    the dashboard's modules still load, and the run (its supervisor) takes both over."""
+
+    def __init__(self, argv: list[str], speed: float) -> None:
+        self.door = Door(speed)
+        # The children this process has before the run (none, mostly): never the run's.
+        self.before = set(guardian.children(os.getpid()))
+        # The run's guardian first, told of main as soon as it starts: should the dashboard die
+        # before its supervisor exists (it still loads), the program ends with it all the same.
+        self.mark = f"{ENDPOINT_ENV}={self.door.endpoint}"
+        self.guardian = guardian.start(self.mark, self.door.dir)
+        self.main = ProgramMain(argv, self.door.endpoint, self.door.speed_file, None)
+        start = guardian.start_time(self.main.pid)
+        if start is not None and self.guardian.stdin is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.guardian.stdin.fileno(), f"{self.main.pid} {start}\n".encode())
+
+    def abandon(self) -> None:
+        """The run never took it over (it could not start): the program is ended, the door closed."""
+        self.main.kill()
+        self.main.join(5.0)
+        self.main.close()
+        assert self.guardian.stdin is not None
+        with contextlib.suppress(OSError):
+            os.write(self.guardian.stdin.fileno(), b"end\n")
+        self.guardian.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.guardian.wait(5.0)
+        self.door.close()

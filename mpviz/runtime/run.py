@@ -23,6 +23,7 @@ from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.model.stacks import stacks_wanted
 from mpviz.recording.writer import Recorder, header, open_recorder
+from mpviz.runtime.program import Early
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 from mpviz.telemetry.reporter import stacks_request
@@ -33,6 +34,10 @@ LOOK_AGAIN_NS = 2_000_000_000
 NO_ANSWER = "it did not answer within a second: busy in C code that holds the GIL, or not a Python process of the run"
 PAUSED = "it is paused (SIGSTOP): a stopped process cannot answer"
 DASHBOARD = "the lesson's main part runs in the dashboard itself (its code: the lesson's lesson.py)"
+
+# How long a run that is over waits for what its ended processes still write
+# (by processes that hold their output: a resource tracker, a daemon of theirs).
+LAST_WORDS_NS = 2_000_000_000
 
 
 @dataclass
@@ -55,7 +60,8 @@ class Run:
     parameters (a bad --db file, a program that is not there).
     """
 
-    def __init__(self, settings: Settings, sample_every: float | None = 1.0) -> None:
+    def __init__(self, settings: Settings, sample_every: float | None = 1.0, early: Early | None = None) -> None:
+        """``early``: a watched program's main started already (headless), taken over here."""
         self.settings = settings
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
@@ -63,9 +69,20 @@ class Run:
         head = header(cls.header_fields(self.values), settings.speed, settings.seed, settings.method)
         files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
         self.recorder: Recorder | None = open_recorder(settings.record, head, files)
-        self.supervisor = Supervisor(settings.method, settings.speed, settings.seed, sample_every, cls.main_is_here)
+        self.supervisor = Supervisor(
+            settings.method,
+            settings.speed,
+            settings.seed,
+            sample_every,
+            cls.main_is_here,
+            early.door if early is not None else None,
+            early.main if early is not None else None,
+            early.guardian if early is not None else None,
+            early.before if early is not None else None,
+        )
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
+        self._over_ns: int | None = None  # when the lesson said it was over
         self._asked = 0
         self._stacks_due: dict[int, tuple[int, int]] = {}  # request → (pid, by when it must be answered)
         self._looked: dict[int, int] = {}  # pid → when its stacks were last asked for by look()
@@ -157,7 +174,20 @@ class Run:
     # --- what the model says, asked of the lesson ---------------------------------------
 
     def finished(self, model: Model, now: int | None = None) -> bool:
-        return self.lesson.finished(model, now_ns() if now is None else now)
+        """The lesson says it is over, and the processes that ended have said their last words.
+
+        A process's output stays open as long as anyone holds it: a program's
+        resource tracker writes its warnings on main's stderr after main has
+        ended.  They are waited for, up to LAST_WORDS_NS, so that nothing
+        printed is lost."""
+        now = now_ns() if now is None else now
+        if not self.lesson.finished(model, now):
+            self._over_ns = None
+            return False
+        if self._over_ns is None:
+            self._over_ns = now
+        gone = {pid for pid in self.supervisor.channels.printing() if pid in model.procs and not model.procs[pid].alive}
+        return not gone or now - self._over_ns >= LAST_WORDS_NS
 
     def verdict(self, model: Model, now: int | None = None, final: bool | None = None) -> Verdict:
         now = now_ns() if now is None else now

@@ -7,7 +7,7 @@ import contextlib
 import multiprocessing.connection
 import os
 import signal
-import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +19,7 @@ from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
+from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import signal_exactly, zombie
 from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
@@ -81,8 +82,15 @@ class Supervisor:
         seed: int | None = None,
         sample_every: float | None = 1.0,
         main_is_here: bool = True,
+        door: Door | None = None,
+        program: ProgramMain | None = None,
+        guarded: subprocess.Popen[bytes] | None = None,
+        early_children: set[int] | None = None,
     ) -> None:
-        prepare(method)
+        """``door``: made before (a watched program started early, ``program``, uses it), and
+        ``guarded``, the run's guardian started before it, when this process had ``early_children``."""
+        if main_is_here:  # a lesson's processes may need multiprocessing's helpers; a program starts its own
+            prepare(method)
         sync.use_context(method)
         self.method = method
         self.pid = os.getpid()
@@ -96,11 +104,12 @@ class Supervisor:
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected, self._vouch)
+        self.channels = Channels(self._exit_record, self._connected, self._vouch, door or Door(speed))
         # Who may be signalled: the processes of the run, by pid and start time.  A watched
         # program's processes carry the socket's path in their environment: the run's mark.
         directory = os.path.dirname(self.channels.endpoint)
-        self.members = Members(f"{ENDPOINT_ENV}={self.channels.endpoint}", directory)
+        before = early_children if guarded is not None else None
+        self.members = Members(f"{ENDPOINT_ENV}={self.channels.endpoint}", directory, guarded, before)
         self._stopping = threading.Event()
         self._stopped = False
         self._start_lock = threading.Lock()
@@ -111,9 +120,7 @@ class Supervisor:
         self._attachment: Attachment | None = None
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
-        self.speed_file = os.path.join(os.path.dirname(self.channels.endpoint), "speed")
-        with open(self.speed_file, "wb") as f:
-            f.write(struct.pack("d", speed))
+        self.speed_file = self.channels.door.speed_file
         install_reporter(self.channels.post)
         if main_is_here:  # a lesson's main part runs in this process
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
@@ -125,6 +132,10 @@ class Supervisor:
                 target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
             )
             self._sampling.start()
+        if program is not None:
+            # Taken over before anything is read: its first records find it named.
+            self._program = program
+            self.adopt(program, "main", "main", program.outputs)
 
     # --- the Run protocol --------------------------------------------------
 
@@ -139,8 +150,7 @@ class Supervisor:
     @speed.setter
     def speed(self, value: float) -> None:
         self.pace.speed.value = value
-        with open(self.speed_file, "r+b") as f:
-            f.write(struct.pack("d", value))
+        self.channels.door.set_speed(value)
 
     def adopt(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None = None) -> int:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
@@ -152,7 +162,8 @@ class Supervisor:
             for fd, stream in (outputs or {}).items():
                 self.channels.add_output(process.pid, fd, stream)
             self.sampler.track(process.pid)
-        emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid)
+        started = getattr(process, "started_ns", None)  # a program's main started before we were here
+        emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid, t_ns=started)
         return process.pid
 
     def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
@@ -187,6 +198,9 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
+            taken = self._program
+            if taken is not None and taken.argv == argv and not stdin_pipe:
+                return taken.pid  # started before us, and taken over already
             self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
         return self.adopt(self._program, "main", "main", self._program.outputs)
 

@@ -23,15 +23,17 @@ Besides multiprocessing's names: :func:`sleep` and :func:`real_seconds`
 :class:`Pace`, :func:`exit_data` and ``ORPHAN_EXIT``.
 
 This package imports only the standard library and ``mpviz.telemetry``:
-every child process imports it.
+every child process imports it, and only what it uses (the primitives'
+modules load when first asked for).
 """
 
 from __future__ import annotations
 
+import importlib
 from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from typing import Any
 
-from mpviz.sync import events, locks, pool, process, queues
+from mpviz.sync import process
 from mpviz.sync.boot import ORPHAN_EXIT
 from mpviz.sync.context import default_context, instrument_multiprocessing
 from mpviz.sync.pace import Pace, real_seconds, sleep
@@ -88,26 +90,44 @@ __all__ = [
 
 START_METHODS = ("fork", "spawn", "forkserver")
 
+# What a program gets from multiprocessing passes for multiprocessing's own:
+# its repr, type() and module say so (see base.pass_as_theirs).
 # multiprocessing's public names are its default context's methods.  Ours
 # are too, except the primitives: there our classes themselves (they take the
 # default context when given none), so that ``sync.Lock`` is also a type.
+# Those are imported when first asked for (below): a watched program's
+# process imports this package before its first line, and pays only for
+# what it uses.
+_PRIMITIVES = {
+    "Barrier": "events",
+    "BoundedSemaphore": "locks",
+    "Condition": "events",
+    "Event": "events",
+    "JoinableQueue": "queues",
+    "Lock": "locks",
+    "Pool": "pool",
+    "Queue": "queues",
+    "RLock": "locks",
+    "Semaphore": "locks",
+    "SimpleQueue": "queues",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PRIMITIVES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mpviz.sync.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 Array = default_context.Array
-Barrier = events.Barrier
-BoundedSemaphore = locks.BoundedSemaphore
-Condition = events.Condition
-Event = events.Event
-JoinableQueue = queues.JoinableQueue
-Lock = locks.Lock
 Manager = default_context.Manager
 Pipe = default_context.Pipe
-Pool = pool.Pool
 Process = process.Process
-Queue = queues.Queue
-RLock = locks.RLock
 RawArray = default_context.RawArray
 RawValue = default_context.RawValue
-Semaphore = locks.Semaphore
-SimpleQueue = queues.SimpleQueue
 Value = default_context.Value
 active_children = default_context.active_children
 allow_connection_pickling = default_context.allow_connection_pickling

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import sys
 import threading
-from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 
 from mpviz import telemetry
 from mpviz.sync import pace
@@ -26,7 +23,6 @@ from mpviz.telemetry.reporter import SocketReporter
 ORPHAN_EXIT = 70
 
 
-@dataclass
 class Setup:
     """What a process hands down to the processes it starts.
 
@@ -37,9 +33,10 @@ class Setup:
     as multiprocessing's.
     """
 
-    endpoint: str | None = None
-    pace: Pace = field(default_factory=Pace)
-    guard: bool = False
+    def __init__(self, endpoint: str | None = None, pace: Pace | None = None, guard: bool = False) -> None:
+        self.endpoint = endpoint
+        self.pace = Pace() if pace is None else pace
+        self.guard = guard
 
 
 # This process's own setup: the dashboard's, a program's main, or what its parent gave it.
@@ -70,6 +67,8 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool =
         _start_watchdog(parent_sentinel, spawned)
     pace.current = setup.pace
     if setup.pace.seed is not None:
+        import random  # here: only a lesson with a seed needs it
+
         random.seed(f"{setup.pace.seed}/{label}")
 
 
@@ -129,6 +128,8 @@ def _start_watchdog(parent_sentinel: int | None, spawned: bool) -> None:
     """
     if parent_sentinel is None:
         return
+    from multiprocessing.connection import wait  # here: a watched program's process is not guarded
+
     ppid = os.getppid()
     every = None if spawned else 1.0
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from multiprocessing import connection, reduction
 from typing import Any
 
-from mpviz.sync.base import GLANCE, item_text, readable
+from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.telemetry import now_ns
@@ -105,3 +105,7 @@ def _reduce(conn: Connection) -> tuple[Any, ...]:
 
 
 reduction.register(Connection, _reduce)
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Connection)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from multiprocessing import context as mp_context
 from typing import Any
 
-from mpviz.sync import connection, events, locks, pool, process, queues
-from mpviz.sync.base import plain
+from mpviz.sync import process
+from mpviz.sync.base import pass_as_theirs, plain, when_imported
 from mpviz.sync.naming import library_caller
 
 # multiprocessing's default context, whose start method ours shares.
@@ -44,31 +44,43 @@ class _Factories(mp_context.BaseContext):
     def Lock(self, *, name: str | None = None) -> Any:  # noqa: N802 - multiprocessing's names
         if self._internal():
             return plain(self).Lock()
+        from mpviz.sync import locks  # here: a process pays for what it uses (see __init__)
+
         return locks.Lock(ctx=self.get_context(), name=name)
 
     def RLock(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).RLock()
+        from mpviz.sync import locks
+
         return locks.RLock(ctx=self.get_context(), name=name)
 
     def Condition(self, lock: Any = None, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Condition(lock)
+        from mpviz.sync import events
+
         return events.Condition(lock, ctx=self.get_context(), name=name)
 
     def Semaphore(self, value: int = 1, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Semaphore(value)
+        from mpviz.sync import locks
+
         return locks.Semaphore(value, ctx=self.get_context(), name=name)
 
     def BoundedSemaphore(self, value: int = 1, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).BoundedSemaphore(value)
+        from mpviz.sync import locks
+
         return locks.BoundedSemaphore(value, ctx=self.get_context(), name=name)
 
     def Event(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Event()
+        from mpviz.sync import events
+
         return events.Event(ctx=self.get_context(), name=name)
 
     def Barrier(  # noqa: N802
@@ -76,26 +88,36 @@ class _Factories(mp_context.BaseContext):
     ) -> Any:
         if self._internal():
             return plain(self).Barrier(parties, action, timeout)
+        from mpviz.sync import events
+
         return events.Barrier(parties, action, timeout, ctx=self.get_context(), name=name)
 
     def Queue(self, maxsize: int = 0, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Queue(maxsize)
+        from mpviz.sync import queues
+
         return queues.Queue(maxsize, ctx=self.get_context(), name=name)
 
     def JoinableQueue(self, maxsize: int = 0, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).JoinableQueue(maxsize)
+        from mpviz.sync import queues
+
         return queues.JoinableQueue(maxsize, ctx=self.get_context(), name=name)
 
     def SimpleQueue(self, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).SimpleQueue()
+        from mpviz.sync import queues
+
         return queues.SimpleQueue(ctx=self.get_context(), name=name)
 
     def Pipe(self, duplex: bool = True, *, name: str | None = None) -> Any:  # noqa: N802
         if self._internal():
             return plain(self).Pipe(duplex)
+        from mpviz.sync import connection
+
         return connection.Pipe(duplex, name=name)
 
     def Value(self, typecode_or_type: Any, *args: Any, lock: Any = True, name: str | None = None) -> Any:  # noqa: N802
@@ -123,14 +145,14 @@ class _Factories(mp_context.BaseContext):
         *,
         name: str | None = None,
     ) -> Any:
+        from mpviz.sync import pool
+
         return pool.Pool(processes, initializer, initargs, maxtasksperchild, context=self.get_context(), name=name)
 
     def Manager(self, *, name: str | None = None) -> Any:  # noqa: N802
         from mpviz.sync import managers  # here: multiprocessing.managers alone costs a child ~7 ms
 
-        manager = managers.SyncManager(ctx=self.get_context(), name=name)
-        manager.start()
-        return manager
+        return managers.start(self.get_context(), name)
 
 
 class ForkContext(_Factories, mp_context.ForkContext):
@@ -177,6 +199,12 @@ class DefaultContext(_Factories, mp_context.DefaultContext):
 
 default_context = DefaultContext()
 
+pass_as_theirs(ForkContext, SpawnContext, ForkServerContext, DefaultContext)
+# ``multiprocessing.Lock`` is a method of the default context: named as multiprocessing names it.
+for _name, _method in vars(_Factories).items():
+    if not _name.startswith("_"):
+        _method.__qualname__ = f"BaseContext.{_name}"
+
 
 def instrument_multiprocessing() -> None:
     """From now on, in this process, ``multiprocessing`` itself gives mpviz's classes.
@@ -196,10 +224,36 @@ def instrument_multiprocessing() -> None:
     actual = getattr(_MP_DEFAULT, "_actual_context", None)
     if actual is not None:  # a start method already set: keep it, with our classes
         _MP_DEFAULT._actual_context = CONTEXTS[actual.get_start_method()]  # type: ignore[attr-defined]
+    # As multiprocessing has them: its default context's methods (ours), and the Process class (ours).
     for name in multiprocessing.__all__:
-        if hasattr(ours, name):
-            setattr(multiprocessing, name, getattr(ours, name))
+        theirs = getattr(multiprocessing, name, None)
+        if getattr(theirs, "__self__", None) is _MP_DEFAULT:
+            setattr(multiprocessing, name, getattr(default_context, name))
+    multiprocessing.Process = ours.Process  # type: ignore[misc]
     for module in ("multiprocessing.pool", "multiprocessing.managers"):
         loaded = sys.modules.get(module)
         if loaded is not None and hasattr(loaded, "get_context"):
             loaded.get_context = default_context.get_context  # type: ignore[attr-defined]
+    # Managers, every one of them, and concurrent.futures' process pools and waits, once the
+    # program loads them (not before: they cost every process several ms).
+    when_imported("multiprocessing.managers", _instrument_managers)
+    when_imported("concurrent.futures", _instrument_futures)
+    when_imported("concurrent.futures.process", _instrument_executor)
+
+
+def _instrument_managers() -> None:
+    from mpviz.sync import managers
+
+    managers.instrument()
+
+
+def _instrument_futures() -> None:
+    from mpviz.sync import futures
+
+    futures.instrument_waits()
+
+
+def _instrument_executor() -> None:
+    from mpviz.sync import futures
+
+    futures.instrument_executor()

@@ -12,7 +12,7 @@ import threading
 from multiprocessing import synchronize
 from typing import Any
 
-from mpviz.sync.base import plain
+from mpviz.sync.base import pass_as_theirs, plain
 from mpviz.sync.locks import RLock
 from mpviz.sync.naming import announce, name_and_site, new_prim
 from mpviz.sync.sites import say
@@ -156,3 +156,7 @@ class Barrier(synchronize.Barrier):
         if len(state) == 3:
             state, self.id, self.name = state
         super().__setstate__(state)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Condition, Event, Barrier)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from multiprocessing import synchronize
 from typing import Any
 
+from mpviz.sync.base import pass_as_theirs
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.telemetry import now_ns
@@ -117,3 +118,7 @@ class BoundedSemaphore(Semaphore, synchronize.BoundedSemaphore):
 
     (``Semaphore.__init__``'s ``super()`` reaches ``synchronize.BoundedSemaphore`` first.)
     """
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Lock, RLock, Semaphore, BoundedSemaphore)

@@ -1,86 +1,229 @@
-"""Manager: multiprocessing's SyncManager, its server a process of the run.
+"""Managers: multiprocessing's own, any of them, every call through a proxy seen.
 
-Seen: the manager (``prim.new`` kind "manager"), its server process (role
-"manager", with its start, exit and stats), and every call made through a
-proxy whose type is a class (``dict``, ``list``, ``Namespace``, ``Value``,
-``Array``, ``Lock``, ``Event``, ``Condition``, ``Barrier``, ``Pool`` …), in
-whichever process makes it: ``manager.call {"typeid", "method"}``, stamped
-when the call was made.  Not seen: what the server's objects hold, who waits
-inside a manager's Lock or Event (the server's threads do), and calls through
-``Manager().Queue()`` and ``JoinableQueue()``, whose proxies multiprocessing
-makes on the fly (``AutoProxy``).
+``multiprocessing.managers`` itself is instrumented where it is loaded
+(:func:`instrument`; a watched program's processes do it as the program
+imports it, see :func:`mpviz.sync.context.instrument_multiprocessing`), so
+that ``multiprocessing.Manager()``, a program's own ``BaseManager`` subclass
+and every kind of proxy (``dict``, ``list``, ``Namespace``, ``Lock``, a
+``Manager().Queue()``, a program's own proxy type) are seen, with their
+classes, reprs and pickling multiprocessing's:
+
+* a manager is named after the variable it is assigned to, and said to exist
+  (``prim.new``, kind "manager") when it starts; its id is its server's
+  address, so every process that holds one of its proxies names it alike;
+* a proxy is named after its variable where it was made (``d =
+  manager.dict()``: "d"), and carries that name to the processes it is
+  passed to;
+* every call through a proxy, in the process that makes it:
+  ``manager.call {"typeid", "method", "proxy"}`` (``"error"``: the
+  exception's name, when it raised), stamped when the call was made;
+* a call that may wait for another process (a proxied Event's ``wait``, a
+  Lock's, RLock's, Semaphore's or Condition's ``acquire`` (``with`` too), a
+  Condition's or a Barrier's ``wait``, a queue's blocking ``get``, ``put`` and
+  ``join``) is said before it is made: ``manager.wait {"typeid", "method",
+  "proxy", "family", "manager"}`` with its line, on the proxied object's id
+  (its server's address and the object's id there: the same in every process
+  that holds a proxy of it); its ``manager.call``, stamped when it returns,
+  ends that wait.  The model sees it as a wait on that object (named after the
+  proxy), the way it sees a wait on one of mpviz's own primitives.
+
+Its server is a process of the run (our contexts start it).  Not seen: what
+the server's objects hold, and who holds a proxied Lock (only who waits for it).
 """
 
 from __future__ import annotations
 
-from multiprocessing import managers
+import functools
+import sys
+from collections.abc import Callable
 from typing import Any
 
-from mpviz.sync.naming import new_prim
+from mpviz.sync.base import unseen
+from mpviz.sync.naming import name_and_site
 from mpviz.sync.sites import say
-from mpviz.telemetry import now_ns
+from mpviz.telemetry import MAX_TEXT, emit, now_ns
+
+_done = False
+# Calls through a proxy whose first argument is the attribute they read or write (a Namespace's).
+_ATTRIBUTES = ("__getattribute__", "__setattr__", "__delattr__")
+# SyncManager's kinds of objects whose calls may wait, by typeid: the model's family of each.
+_FAMILIES = {
+    "Event": "event",
+    "Lock": "lock",
+    "RLock": "rlock",
+    "Semaphore": "sem",
+    "BoundedSemaphore": "sem",
+    "Condition": "cond",
+    "Barrier": "barrier",
+    "Queue": "queue",
+    "JoinableQueue": "queue",
+}
+# multiprocessing's proxy types (not in typeshed) and their families; a Condition's before a Lock's (it is one).
+_PROXIES = (("EventProxy", "event"), ("ConditionProxy", "cond"), ("AcquirerProxy", "lock"), ("BarrierProxy", "barrier"))
+# The methods that may wait, by family.
+_WAITING = {
+    "event": ("wait",),
+    "lock": ("acquire",),
+    "rlock": ("acquire",),
+    "sem": ("acquire",),
+    "cond": ("acquire", "wait"),
+    "barrier": ("wait",),
+    "queue": ("get", "put", "join"),
+}
 
 
-class SyncManager(managers.SyncManager):
-    """``multiprocessing.managers.SyncManager``, started on one of our contexts."""
+def instrument() -> None:
+    """Instrument ``multiprocessing.managers`` in this process (once)."""
+    global _done
+    if _done:
+        return
+    _done = True
+    # Here, not at the top: a proxy unpickled in a child imports this module, and that
+    # import of multiprocessing.managers is what instruments it (see context.py).
+    from multiprocessing import managers
 
-    def __init__(
-        self,
-        address: Any = None,
-        authkey: bytes | None = None,
-        serializer: str = "pickle",
-        ctx: Any = None,
-        *,
-        shutdown_timeout: float = 1.0,
-        name: str | None = None,
-    ) -> None:
-        if ctx is None:
-            from mpviz.sync.context import default_context  # not at import: that module imports this one
-
-            ctx = default_context.get_context()
-        super().__init__(address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout)
-        self.id, self.name = new_prim("manager", name)
+    base, proxy = managers.BaseManager, managers.BaseProxy
+    base.__init__ = _patched(base.__init__, _manager_made)  # type: ignore[method-assign]
+    base.start = _patched(base.start, _manager_started)  # type: ignore[method-assign]
+    base.connect = _patched(base.connect, _manager_started)  # type: ignore[method-assign]
+    proxy.__init__ = _patched(proxy.__init__, _proxy_made)  # type: ignore[method-assign]
+    proxy._callmethod = _calling(proxy._callmethod)  # type: ignore[method-assign]
+    proxy.__reduce__ = _reducing(proxy.__reduce__)  # type: ignore[method-assign,assignment]
 
 
-class _Reporting(managers.BaseProxy):
-    """A proxy that reports each call; it carries its manager's id into the processes it is passed to."""
+def start(ctx: Any, name: str | None) -> Any:
+    """``multiprocessing.Manager()`` on the context ``ctx``: a started SyncManager (named ``name``, if given)."""
+    from multiprocessing import managers
 
-    _mpviz_manager = ""
-    # multiprocessing's
-    _manager: Any
-    _token: Any
+    instrument()
+    manager = managers.SyncManager(ctx=ctx)
+    if name is not None:
+        manager._mpviz_name = name  # type: ignore[attr-defined]
+    manager.start()
+    return manager
 
-    def __init__(self, *args: Any, mpviz_manager: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._mpviz_manager = mpviz_manager or getattr(self._manager, "id", "")
 
-    def __reduce__(self) -> Any:
-        rebuild, (proxytype, token, serializer, kwds) = super().__reduce__()
-        return rebuild, (proxytype, token, serializer, {**kwds, "mpviz_manager": self._mpviz_manager})
+def manager_id(address: object) -> str:
+    """A manager's id in the records: its server's address, the same in every process."""
+    return f"manager {address}"
 
-    def _callmethod(self, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
-        t = now_ns()
-        result = super()._callmethod(methodname, args, kwds or {})
-        say("manager.call", self._mpviz_manager, {"typeid": self._token.typeid, "method": methodname}, t_ns=t)
+
+def _patched(method: Callable[..., Any], then: Callable[..., None]) -> Callable[..., Any]:
+    """``method`` (multiprocessing's), then ``then`` with the same arguments; failing as ``method`` alone would."""
+
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+        except BaseException as exc:
+            unseen(exc)
+            raise
+        then(self, *args, **kwargs)
         return result
 
-
-def _report_calls() -> None:
-    """Register SyncManager's types again on ours, each class of proxy with reporting mixed in.
-
-    The new classes are attributes of this module, so proxies pickle by
-    reference to them like multiprocessing's own.
-    """
-    made: dict[type, type] = {}
-    registry = managers.SyncManager._registry  # type: ignore[attr-defined]  # multiprocessing's, missing from typeshed
-    for typeid, (make, exposed, method_to_typeid, proxytype) in registry.items():
-        if not (isinstance(proxytype, type) and issubclass(proxytype, managers.BaseProxy)):
-            continue  # AutoProxy: a function that makes a class per call
-        if proxytype not in made:
-            ours = type(proxytype.__name__, (_Reporting, proxytype), {"__module__": __name__})
-            globals()[ours.__name__] = made[proxytype] = ours
-        create_method = hasattr(managers.SyncManager, typeid)
-        SyncManager.register(typeid, make, made[proxytype], exposed, method_to_typeid, create_method)
+    return call
 
 
-_report_calls()
+def _manager_made(manager: Any, *args: Any, **kwargs: Any) -> None:
+    manager._mpviz_name, manager._mpviz_site = name_and_site("manager", None)
+
+
+def _manager_started(manager: Any, *args: Any, **kwargs: Any) -> None:
+    facts = {"kind": "manager", "name": getattr(manager, "_mpviz_name", "manager")}
+    facts["site"] = getattr(manager, "_mpviz_site", "")
+    server = getattr(manager, "_process", None)
+    if server is not None and server.pid is not None:
+        facts["server"] = server.pid
+    emit("prim.new", manager_id(manager.address), facts)
+
+
+def _proxy_made(proxy: Any, token: Any, serializer: Any, manager: Any = None, *args: Any, **kwargs: Any) -> None:
+    """Named where a manager made it for the program (unpickled, it gets its name from its reduction)."""
+    proxy._mpviz_name = name_and_site("proxy", None)[0] if manager is not None else ""
+
+
+def proxied_id(token: Any) -> str:
+    """A proxied object's id in the records: its server's address and its id there."""
+    return f"proxy {token.address} {token.id}"
+
+
+def _family(proxy: Any) -> str:
+    """The model's family of what a proxy stands for ("" if none of its calls waits): by its
+    typeid (SyncManager's), else by what it exposes (a program's own manager's ``queue.Queue``)."""
+    from multiprocessing import managers
+
+    family = _FAMILIES.get(str(proxy._token.typeid))
+    if family is not None:
+        return family
+    for proxy_type, family in _PROXIES:  # a program's own typeid with multiprocessing's proxy type
+        if isinstance(proxy, getattr(managers, proxy_type)):
+            return family
+    exposed = getattr(proxy, "_exposed_", None) or ()
+    return "queue" if {"get", "put", "qsize"} <= set(exposed) else ""
+
+
+def _may_wait(proxy: Any, method: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> str:
+    """The proxied object's family if this call may wait for another process ("" if it cannot:
+    not a waiting method, or told not to block: ``acquire(False)``, ``get(block=False)``)."""
+    family = _family(proxy)
+    if method not in _WAITING.get(family, ()):
+        return ""
+    if method == "acquire":
+        blocking = kwds.get("blocking", args[0] if args else True)
+    elif method == "get":
+        blocking = kwds.get("block", args[0] if args else True)
+    elif method == "put":
+        blocking = kwds.get("block", args[1] if len(args) > 1 else True)
+    else:
+        blocking = True
+    return family if blocking else ""
+
+
+def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callmethod)
+    def call(self: Any, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
+        kwds = {} if kwds is None else kwds
+        token = self._token
+        facts = {"typeid": str(token.typeid), "method": methodname, "proxy": getattr(self, "_mpviz_name", "")}
+        if methodname in _ATTRIBUTES and args and isinstance(args[0], str):
+            facts["attr"] = args[0][:MAX_TEXT]  # ns.value: which attribute
+        manager = manager_id(token.address)
+        family = _may_wait(self, methodname, args, kwds)
+        if family:
+            # Said before it may wait, with its line; its manager.call, when it returns, ends it.
+            caller = sys._getframe(1)
+            if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == methodname:
+                caller = caller.f_back or caller  # an AutoProxy's method (a Manager().Queue()'s get): made by exec
+            say("manager.wait", proxied_id(token), {**facts, "family": family, "manager": manager}, above=caller)
+            t = None
+        else:
+            t = now_ns()
+        try:
+            result = callmethod(self, methodname, args, kwds)
+        except BaseException as exc:
+            say("manager.call", manager, {**facts, "error": type(exc).__name__}, t_ns=t)
+            unseen(exc)
+            raise
+        say("manager.call", manager, facts, t_ns=t)
+        return result
+
+    return call
+
+
+def _reducing(reduce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @functools.wraps(reduce)
+    def call(self: Any) -> Any:
+        rebuild, (make, token, serializer, kwds) = reduce(self)
+        make = functools.partial(_named, make, getattr(self, "_mpviz_name", ""))
+        return rebuild, (make, token, serializer, kwds)
+
+    return call
+
+
+def _named(make: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
+    """A proxy rebuilt in another process, under the name it had where it was made; and
+    reporting there, whether that process instrumented multiprocessing or not (a lesson's)."""
+    instrument()
+    proxy = make(*args, **kwargs)
+    proxy._mpviz_name = name
+    return proxy

@@ -2,14 +2,14 @@
 
 A primitive's name is the ``name=`` keyword when given; else the variable the
 creating line assigns to (``lock = Lock()`` -> "lock", ``self.q = Queue()`` ->
-"q", ``a, b = Pipe()`` -> "a/b"); else its kind.  Its site is "file.py:LINE"
+"q", ``a, b = Pipe()`` -> "a/b", ``with Manager() as manager:`` -> "manager");
+else its kind.  Its site is "file.py:LINE"
 of the first frame outside mpviz.sync, multiprocessing and
 concurrent.futures: the user's line, not ours or the library's.
 """
 
 from __future__ import annotations
 
-import ast
 import concurrent
 import functools
 import itertools
@@ -32,6 +32,9 @@ _LIBRARIES = (
 
 # The assignment targets at the start of a line: "lock", "self.q", "a, b", "(a, b)", "x: T".
 _TARGETS = re.compile(r"\s*\(?\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\)?\s*(?::[^=]+)?=(?!=)")
+
+# A with statement's one item: "with Manager() as manager:".
+_WITH_AS = re.compile(r"\s*(?:async\s+)?with\s+.*?\bas\s+([A-Za-z_]\w*)\s*:")
 
 # After a fork the pid changes, so ids stay unique without resetting the count.
 _serial = itertools.count(1)
@@ -70,9 +73,12 @@ def _assigned(filename: str, lineno: int, column: int) -> str:
     line = linecache.getline(filename, lineno)
     match = _TARGETS.match(line)
     if match is None:
-        return ""
+        held = _WITH_AS.match(line)  # with Pool(4) as pool:
+        return held.group(1) if held else ""
     targets = [target.strip().rpartition(".")[2] for target in match.group(1).split(",")]
     if len(targets) > 1 and column >= 0:
+        import ast  # here: only a line that assigns several names needs it
+
         indent = len(line) - len(line.lstrip())
         try:
             statement = ast.parse(line.strip()).body[0]
@@ -104,9 +110,14 @@ def name_and_site(kind: str, name: str | None) -> tuple[str, str]:
     return name or kind, f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
-def announce(kind: str, name: str, site: str, **facts: Any) -> str:
-    """Say that a primitive exists (``prim.new``); returns its id, unique in the run."""
-    prim_id = f"{os.getpid()}.{next(_serial)}"
+def new_id() -> str:
+    """An id for a primitive, unique in the run (for one that must be known before it is said to exist)."""
+    return f"{os.getpid()}.{next(_serial)}"
+
+
+def announce(kind: str, name: str, site: str, prim_id: str | None = None, **facts: Any) -> str:
+    """Say that a primitive exists (``prim.new``); returns its id (``prim_id``, or a new one)."""
+    prim_id = prim_id or new_id()
     emit("prim.new", prim_id, {"kind": kind, "name": name, "site": site, **facts})
     return prim_id
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from mpviz.sync.sites import say
 
 
-@dataclass
 class Pace:
     """How fast lesson time runs, and the seed of each process's ``random``.
 
     ``speed`` is a shared double (a ``RawValue``) so the dashboard can change it
     while the lesson runs; every :func:`sleep` in every process follows it.
+    (A plain class, as every class here: dataclasses costs each process ~10 ms to import.)
     """
 
-    speed: Any = None
-    seed: int | None = None
+    def __init__(self, speed: Any = None, seed: int | None = None) -> None:
+        self.speed = speed
+        self.seed = seed
 
     def factor(self) -> float:
         return 1.0 if self.speed is None else max(self.speed.value, 1e-6)

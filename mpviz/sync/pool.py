@@ -4,17 +4,23 @@ Built on one of our contexts, its workers are our Process (role "pool"),
 while its internal queues, which multiprocessing makes for itself, come
 plain (see :mod:`mpviz.sync.context`).  The parent reports ``pool.task``
 (``{"func", "n"}``: a task handed to the workers, ``n`` items for a map
-chunk) and ``pool.result`` (``{"ok", "n"}``) as they pass the pool's own pipes.
-Which worker runs which task is not reported.
+chunk) and ``pool.result`` (``{"ok", "n"}``) as they pass the pool's own
+pipes, and ``pool.wait`` / ``pool.woke`` around a wait for results
+(``get()``, ``wait()``, ``map()``, an ``imap`` iterator's next).  A worker
+reports ``pool.wait_task`` / ``pool.got_task`` around its wait for a task
+(:func:`waiting_for_work`): a task handed out that no worker works on is
+lost.  Which worker runs which task is not reported.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from multiprocessing import pool
 from typing import Any
 
-from mpviz.sync.naming import announce, name_and_site
+from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, unseen
+from mpviz.sync.naming import announce, name_and_site, new_id
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
 
@@ -40,7 +46,10 @@ class _Traffic:
             self._items[task[0], task[1]] = facts["n"]
             t = now_ns()
             send(task)
-            say("pool.task", self.id, facts, t_ns=t)
+            # Said for the process, not for the pool's task handler thread that sends it: that
+            # thread is multiprocessing's, handing out what the program gave, never a thread of
+            # the program's that could wait or hold (a hang's "every thread waits" counts it not).
+            emit("pool.task", self.id, facts, t_ns=t)
 
         return put
 
@@ -87,18 +96,77 @@ class Pool(pool.Pool):
             from mpviz.sync.context import default_context  # not at import: that module imports this one
 
             context = default_context.get_context()
-        name, site = name_and_site("pool", name)
+        self.name, self._site = name_and_site("pool", name)
         self._traffic = _Traffic()
+        # Its id before its workers start: they are told which pool they work for.
+        self.id = self._traffic.id = new_id()
+        self._said = False
         super().__init__(processes, initializer, initargs, maxtasksperchild, context)
-        self.id = self._traffic.id = announce("pool", name, site, processes=self._processes)
-        self.name = name
+
+    def _repopulate_pool(self) -> None:
+        if not self._said:  # once multiprocessing has checked its arguments, before its first worker starts
+            self._said = True
+            announce("pool", self.name, self._site, self.id, processes=self._processes)
+        super()._repopulate_pool()  # type: ignore[misc]  # multiprocessing's, missing from typeshed
 
     def _setup_queues(self) -> None:
         super()._setup_queues()  # type: ignore[misc]  # multiprocessing's, missing from typeshed
         self._quick_put = self._traffic.sending(self._quick_put)
         self._quick_get = self._traffic.receiving(self._quick_get)
+        WORK_QUEUES[self._inqueue] = self.id  # type: ignore[attr-defined]  # multiprocessing's
 
     def terminate(self) -> None:
         # Jobs whose results have not come back are lost with the pool (a ``with Pool()`` block's end).
         say("pool.terminate", self.id, {"outstanding": len(self._cache)})
         super().terminate()
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Pool)
+
+
+def waiting_for_work(pool_id: str, get: Callable[..., Any]) -> Callable[..., Any]:
+    """A pool worker's ``get`` of its next task, said: waiting for work is not being stuck."""
+
+    # Said without a site: a forked worker's stack goes on into its parent's, whose line is not its own.
+    def next_task(*args: Any, **kwargs: Any) -> Any:
+        emit("pool.wait_task", pool_id)
+        try:
+            return get(*args, **kwargs)
+        finally:
+            emit("pool.got_task", pool_id)
+
+    return next_task
+
+
+def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:
+    """A wait for a pool's results (multiprocessing's), said when it blocks, with its line."""
+
+    @functools.wraps(wait)
+    def call(self: Any, timeout: float | None = None) -> Any:
+        pool_id = getattr(getattr(self, "_pool", None), "id", "")
+        if not pool_id or _ready(self):
+            return wait(self, timeout)
+        say("pool.wait", pool_id)
+        try:
+            return wait(self, timeout)
+        except BaseException as exc:
+            unseen(exc)
+            raise
+        finally:
+            say("pool.woke", pool_id)
+
+    return call
+
+
+def _ready(result: Any) -> bool:
+    """A result already there (an imap iterator: its next item)."""
+    if isinstance(result, pool.IMapIterator):  # multiprocessing's own fields
+        return bool(result._items) or result._index == result._length  # type: ignore[attr-defined]
+    return bool(result.ready())
+
+
+# Waits for results of any pool, ours said (a pool of multiprocessing's own has no id: left as it is).
+pool.ApplyResult.wait = _waiting(pool.ApplyResult.wait)  # type: ignore[method-assign]
+pool.IMapIterator.next = _waiting(pool.IMapIterator.next)  # type: ignore[method-assign]
+pool.IMapIterator.__next__ = pool.IMapIterator.next  # type: ignore[method-assign]

@@ -23,11 +23,11 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from multiprocessing import context, process
 from typing import Any
 
 from mpviz.sync import boot
+from mpviz.sync.base import pass_as_theirs, unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site
@@ -41,14 +41,17 @@ _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "man
 _STARTED: Counter[str] = Counter()
 
 
-@dataclass
 class Launch:
-    """What the child needs to know about itself, decided in the parent."""
+    """What the child needs to know about itself, decided in the parent: its ``role`` and
+    ``label``, its ``setup``, whether it reports its own exit, and the ``pool`` it works for
+    (the id of the pool whose queue of tasks is its first argument)."""
 
-    role: str
-    label: str | None
-    setup: boot.Setup
-    watch_exit: bool
+    def __init__(self, role: str, label: str | None, setup: boot.Setup, watch_exit: bool, pool: str = "") -> None:
+        self.role = role
+        self.label = label
+        self.setup = setup
+        self.watch_exit = watch_exit
+        self.pool = pool
 
 
 class BaseProcess(process.BaseProcess):
@@ -60,6 +63,7 @@ class BaseProcess(process.BaseProcess):
     # multiprocessing's
     _name: str
     _popen: Any
+    _args: tuple[Any, ...]
 
     def __init__(
         self,
@@ -87,24 +91,24 @@ class BaseProcess(process.BaseProcess):
             here.pace if pace is None else pace,
             here.guard if guard is None else guard,
         )
-        self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit)
+        work = works_for(self._args[0]) if self._args else ""
+        self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit, work)
 
     def _launch(self) -> Launch:
         if self._mpviz is None:  # a subclass that did not call our __init__
             self._mpviz = Launch("worker", None, boot.current, True)
         if self._mpviz.label is None:
-            # Named by the program (or by multiprocessing: "ForkPoolWorker-3"), else by its target.
+            # Named by the program (or by multiprocessing: "ForkPoolWorker-3"), else by its
+            # target; a subclass that runs its own run() by the name the program sees ("Consumer-2").
             default = type(self).__name__ + "-" + ":".join(str(i) for i in self._identity)
             target = getattr(self, "_target", None)
-            if self._name != default:
+            if self._name != default or target is None:
                 self._mpviz.label = self._name
-            elif target is not None:
+            else:
                 # Numbered per target in the process that starts them: buy_ticket #0, buy_ticket #1 …
                 function = getattr(target, "__name__", type(target).__name__)
                 self._mpviz.label = f"{function} #{_STARTED[function]}"
                 _STARTED[function] += 1
-            else:
-                self._mpviz.label = type(self).__name__
         return self._mpviz
 
     def start(self) -> None:
@@ -190,11 +194,19 @@ class BaseProcess(process.BaseProcess):
                 raise
             except BaseException as exc:
                 emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+                # The traceback multiprocessing prints goes from its _bootstrap
+                # straight to run(), as it would without this frame.
+                unseen(exc)
                 raise
 
         # multiprocessing's bootstrap calls self.run() and swallows what it
         # raises (printing the traceback): only a run of our own sees it.
         self.run = reporting_run  # type: ignore[method-assign]
+        if launch.pool:  # a pool's worker: its wait for a task is said (its queue is this process's copy)
+            from mpviz.sync.pool import waiting_for_work
+
+            tasks = self._args[0]
+            tasks.get = waiting_for_work(launch.pool, tasks.get)
         code: int = super()._bootstrap(parent_sentinel)  # type: ignore[misc]
         if launch.watch_exit:
             emit("proc.exit", label, exit_data(code))
@@ -275,3 +287,7 @@ class SpawnProcess(BaseProcess, context.SpawnProcess):
 
 class ForkServerProcess(BaseProcess, context.ForkServerProcess):
     pass
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Process, ForkProcess, SpawnProcess, ForkServerProcess)

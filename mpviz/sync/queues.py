@@ -12,7 +12,7 @@ import queue
 from multiprocessing import queues
 from typing import Any
 
-from mpviz.sync.base import GLANCE, item_text, plain, readable
+from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.telemetry import now_ns
@@ -116,3 +116,7 @@ class SimpleQueue(_Named, queues.SimpleQueue):
         obj = super().get()
         say("queue.get", self.id, _item(obj))
         return obj
+
+
+# What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
+pass_as_theirs(Queue, JoinableQueue, SimpleQueue)

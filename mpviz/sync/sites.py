@@ -118,13 +118,22 @@ def _new_site(code: CodeType, line: int) -> str:
     return site_id
 
 
-def say(kind: str, obj: str = "", data: dict[str, Any] | None = None, *, t_ns: int | None = None) -> None:
+def say(
+    kind: str,
+    obj: str = "",
+    data: dict[str, Any] | None = None,
+    *,
+    t_ns: int | None = None,
+    above: FrameType | None = None,
+) -> None:
     """Report an operation, with its site and (not the main thread) its thread.
 
+    ``above``: the frame to look for the site from (a caller's, not this one's).
     On every operation of every watched process: kept short (the frame walk
     and the lookups inline, the pid and the main thread's id kept, not asked)."""
     data = {} if data is None else data
-    frame: FrameType | None = _getframe(2)  # whoever called the primitive's method, or further up
+    # Whoever called the primitive's method, or further up.
+    frame: FrameType | None = _getframe(2) if above is None else above
     while frame is not None:
         skip = _skipped.get(frame.f_code.co_filename)
         if skip is None:

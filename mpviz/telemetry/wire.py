@@ -136,7 +136,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.error": {"error": text},
     "proc.join": {"child": count},
     "proc.joined": {"child": count, "ended": flag},
-    "proc.output": {"text": text, "stream": text},
+    "proc.output": {"text": text, "stream": text, "partial": flag},
     "proc.lost": {"n": count},
     "proc.sleep": {"s": lambda v: number(v) and v >= 0},
     # What an attached process is seen doing (its "threads": plain dicts, as any field may be).
@@ -160,6 +160,8 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "barrier.pass": {"index": whole},
     "pool.task": {"n": count, "func": text},
     "pool.result": {"n": count, "ok": flag},
+    "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text},
+    "manager.wait": {"typeid": text, "method": text, "proxy": text, "family": text, "manager": text},
     "site.new": {"file": text, "line": count, "func": text, "text": text},
     "proc.thread": {"th": count},
     "proc.thread_end": {"th": count},

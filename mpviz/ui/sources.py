@@ -123,6 +123,11 @@ class Source(Protocol):
         """A new source for the same run (a switch flipped, for a live lesson).  Call after ``close``."""
         ...
 
+    def begin(self) -> None:
+        """Start what runs (a live run's processes), once the screen shows it; safe to call more
+        than once.  A replay has nothing to start."""
+        ...
+
     def close(self) -> None:
         """Stop whatever runs; safe to call more than once."""
         ...
@@ -145,11 +150,18 @@ class LiveSource:
         self._closed = False
         self._stopping = False  # closing: a read returns at once instead of waiting
         self._closing = threading.Lock()
-        run.begin()
+        self._begun = False
 
     @classmethod
     def start(cls, settings: Settings) -> LiveSource:
         return cls(Run(settings))  # ValueError (a bad --db file, no such program) before any process starts
+
+    def begin(self) -> None:
+        # Not before: a short program would be over before the first picture of it.
+        with self._closing:
+            if not self._begun and not self._stopping:
+                self._begun = True
+                self.run.begin()
 
     def now_ns(self) -> int:
         return time.monotonic_ns()
@@ -189,6 +201,9 @@ class LiveSource:
 
 class ReplaySource(RecordingPlayer):
     """A recording played back (:class:`mpviz.recording.player.Player`), as a source of the screens."""
+
+    def begin(self) -> None:
+        """Nothing to start: the recording plays as it is read."""
 
     controls = None
 

@@ -41,7 +41,8 @@ HOME = [
     Picture("home-zh", None, 0.0, (120, 40), (), "mpviz --lang zh: the lessons in the tutorial's Chinese", "zh"),
 ]
 
-# Watched programs: recordings of the tutorial's own programs, run unmodified.
+# Watched programs: recordings of the tutorial's own programs and of programs nobody here
+# wrote (tests/external/), run unmodified.
 PROGRAMS = [
     Picture("ktv-program", "ktv-program", 1.5, (120, 40), (), "mpviz ktv.py: the tutorial's own program, watched"),
     Picture("ktv-program-80x24", "ktv-program", 1.5, (80, 24), (), "the same at 80×24"),
@@ -60,6 +61,24 @@ PROGRAMS = [
         (120, 40),
         ("w",),
         "w: the wait-for graph of the same moment: main joins the consumer, the consumer waits on 'inbox'",
+    ),
+    Picture(
+        "pymotw-prodcons-160x50",
+        "pymotw-prodcons",
+        0.3,
+        (160, 50),
+        (),
+        "PyMOTW's producer–consumer, watched: Consumer-1 … Consumer-4, what each printed, the events",
+    ),
+    Picture("pymotw-prodcons", "pymotw-prodcons", 0.3, (120, 40), (), "the same at 120×40"),
+    Picture("pymotw-prodcons-80x24", "pymotw-prodcons", 0.3, (80, 24), (), "the same at 80×24"),
+    Picture(
+        "pymotw-pool-160x50",
+        "pymotw-pool",
+        0.12,
+        (160, 50),
+        (),
+        "PyMOTW's pool: its workers, named whole, waiting for a task or at work; main waiting for results",
     ),
 ]
 

@@ -130,7 +130,7 @@ class RunScreen(Screen):
                     yield OutputView(id="output")
                     if self.source.controls is not None:
                         yield ProgramInput(placeholder=str(SAY["stdin"]), id="stdin")
-            yield EventLog(id="log")
+            yield EventLog(compact=self.lesson.printed, id="log")
             yield Details(id="details")
         yield Footer()
 
@@ -156,6 +156,8 @@ class RunScreen(Screen):
             self.call_after_refresh(self.refresh_views)
             return
         self.read_records()
+        # The run's processes start once the screen is drawn: from their first record on.
+        self.call_after_refresh(self.source.begin)
         # Records ask for a refresh themselves; the passing of time needs one a
         # second, unless records (the psutil samples, once a second) just did it.
         self.set_interval(1.0, self._tick)
@@ -163,6 +165,7 @@ class RunScreen(Screen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
         self.set_class(event.size.width < 100, "-narrow")
+        self.set_class(event.size.width < 150, "-medium")
         self.query_one(Footer).compact = event.size.width < 140
         self._pace.reset()  # redraw everything at the new size
         if self._frozen:
@@ -218,8 +221,7 @@ class RunScreen(Screen):
         self.call_after_refresh(log.scroll_end, animate=False)  # once it knows its new length
         for output in self.query(OutputView):
             output.clear()
-            output.add(model, list(model.output)[-MOST_PER_BATCH:])
-            self.call_after_refresh(output.scroll_end, animate=False)
+            output.show(model)
         self.query_one(ProcessTable).reset()
         self._pace.reset()
 
@@ -248,9 +250,9 @@ class RunScreen(Screen):
         whatever shows the passing of time (see :mod:`mpviz.ui.pacing`)."""
         if self._unlogged:
             self.query_one(EventLog).add(self.model, list(self._unlogged))
-            for output in self.query(OutputView):
-                output.add(self.model, list(self._unlogged))
             self._unlogged.clear()
+        for output in self.query(OutputView):
+            output.show(self.model)
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
         plan = self._pace.plan(now, bool(procs or prims), time.monotonic())

@@ -31,6 +31,7 @@ ACTIVITY_STYLE = {
     Activity.OTHER: ("·", "grey50"),
 }
 NAME = 14
+NAME_MAX = 26
 SAY = {
     "none": T("none", "无"),
     "wait": T("wait", "等待"),
@@ -120,9 +121,11 @@ def contention_text(model: Model, now_ns: int, width: int) -> Text:
         text.append(glyph, style=style)
         text.append(f"{LEGEND[activity]} ", style="dim")
     text.append("\n")
-    columns = max(8, width - NAME - 9)
+    # The names' column fits the longest name (a pool's "ForkPoolWorker-12"), within NAME … NAME_MAX.
+    name = min(max([NAME, *(len(p["name"]) + 1 for p in figures["processes"])]), NAME_MAX)
+    columns = max(8, width - name - 9)
     for p in figures["processes"]:
-        text.append(f"{p['name'][: NAME - 1]:<{NAME}}")
+        text.append(f"{p['name'][: name - 1]:<{name}}")
         text.append_text(bar(p["time_s"], p["lifetime_s"], columns))
         text.append(f" {seconds(p['lifetime_s']):>8}\n", style="dim")
     for p in figures["primitives"]:

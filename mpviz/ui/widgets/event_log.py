@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.widgets import Log
 
+from mpviz import lang
 from mpviz.model import Model
 from mpviz.telemetry import Event
 from mpviz.ui.widgets.scrolling import SteadyScrollView
@@ -15,8 +16,12 @@ MOST_PER_BATCH = 100
 
 
 class EventLog(Log, SteadyScrollView):
-    def __init__(self, **kwargs: Any) -> None:
+    """``compact``: each line without its pid (the table has it), its time shorter, its name in
+    no more room than it needs: a watched program's events leave the most room to the words."""
+
+    def __init__(self, compact: bool = False, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
+        self.compact = compact
 
     def on_resize(self) -> None:
         # Log follows new lines only while its view is at the end; a neighbour
@@ -27,8 +32,20 @@ class EventLog(Log, SteadyScrollView):
     def add(self, model: Model, events: list[Event]) -> None:
         lines = []
         for event in events:
-            text = model.line(event)
+            text = _compact(model, event) if self.compact else model.line(event)
             if text is not None:
                 lines.append(text)
         if lines:
             self.write_lines(lines)
+
+
+def _compact(model: Model, event: Event) -> str | None:
+    words = model.describe(event)
+    if words is None:
+        return None
+    who = model.name_of(event.pid)
+    return f"{model.seconds(event.t_ns):6.2f} {lang.ljust(who, COMPACT_WHO)} {words}"
+
+
+# The names' column of a compact line ("Consumer-12", "ForkPoolWorker-3" pads no further).
+COMPACT_WHO = 12

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from mpviz.lang import T
 from mpviz.model import Model, Prim, Proc
+from mpviz.model.words import proxy_call
 from mpviz.ui.theme import PHASE_STYLE, duration
 
 SAY = {
@@ -44,6 +45,14 @@ SAY = {
     "in_flight": T("{n} in flight", "{n} 个在路上"),
     "blocked_recv": T("blocked on recv", "阻塞在 recv 上"),
     "unseen": T("  who holds it cannot be seen from outside", "  从外面看不到谁持有它"),
+    "tasks": T(
+        "\n  {tasks} tasks handed out, {results} results back, {pending} pending",
+        "\n  交出 {tasks} 个任务,取回 {results} 个结果,{pending} 个未完成",
+    ),
+    "workers": T("\n  workers alive ({n}): ", "\n  活着的工作进程({n}):"),
+    "calls": T("  {n} calls", "  调用 {n} 次"),
+    "proxy": T("\n  {proxy}: {n} calls", "\n  {proxy}:调用 {n} 次"),
+    "last": T("\n  last: ", "\n  最近:"),
 }
 
 
@@ -174,7 +183,7 @@ def queue_view(model: Model, prim: Prim, now_ns: int, limit: int = 12) -> Text:
         text.append(str(SAY["depth"]))
         text.append(str(max(prim.depth, 0)), style="bold")
         text.append(SAY["put_got"](puts=prim.puts, gets=prim.gets))
-        in_flight = [item for item, n in prim.in_flight.items() for _ in range(max(n, 0))]
+        in_flight = list(prim.contents)
         text.append(str(SAY["in_it"]))
         shown = ", ".join(in_flight[:limit]) + (" …" if len(in_flight) > limit else "")
         text.append(shown or str(SAY["empty"]), style="" if in_flight else "dim")
@@ -201,6 +210,41 @@ def pipe_view(model: Model, prim: Prim, now_ns: int) -> Text:
     return text
 
 
+def pool_view(model: Model, prim: Prim, now_ns: int) -> Text:
+    """A pool: tasks handed out and results back, and its workers."""
+    text = title(prim)
+    text.append(SAY["tasks"](tasks=prim.tasks, results=prim.results, pending=max(prim.tasks - prim.results, 0)))
+    # Its maker's live pool workers (a process with two pools at once shows both pools' workers).
+    workers = [p for p in model.procs.values() if p.role == "pool" and p.alive and p.ppid in _owners(prim)]
+    text.append(SAY["workers"](n=len(workers)))
+    text.append_text(names(workers, now_ns, limit=8))
+    return text
+
+
+def _owners(prim: Prim) -> set[int]:
+    """The processes that made a primitive (its id starts with the pid that made it)."""
+    pid = prim.id.partition(".")[0]
+    return {int(pid)} if pid.isdigit() else set()
+
+
+def manager_view(model: Model, prim: Prim, now_ns: int) -> Text:
+    """A manager: its proxies and the calls through each, and the last call."""
+    text = title(prim)
+    text.append(SAY["calls"](n=prim.calls), style="dim")
+    for proxy, n in list(prim.proxies.items())[:8]:
+        text.append(SAY["proxy"](proxy=proxy, n=n))
+    if len(prim.proxies) > 8:
+        text.append(SAY["more"](n=len(prim.proxies) - 8), style="dim")
+    last = prim.last_call
+    if last is not None:
+        text.append(str(SAY["last"]))
+        text.append(
+            model.name_of(last.pid), style=PHASE_STYLE[model.procs[last.pid].phase] if last.pid in model.procs else ""
+        )
+        text.append(f" {proxy_call(last.data)}")
+    return text
+
+
 VIEWS: dict[str, Callable[[Model, Prim, int], Text]] = {
     "lock": lock_view,
     "rlock": lock_view,
@@ -208,6 +252,8 @@ VIEWS: dict[str, Callable[[Model, Prim, int], Text]] = {
     "event": event_view,
     "queue": queue_view,
     "pipe": pipe_view,
+    "pool": pool_view,
+    "manager": manager_view,
 }
 
 

@@ -48,6 +48,9 @@ COLUMNS = (
     ("threads", T("Thr", "Thr"), 3, 4),
 )
 STATE_WIDTH = (22, 60)
+# Who grows to the longest name shown (a pool's "ForkPoolWorker-12", its tree lines and fold
+# mark before it), within bounds: at least the column's own width.
+WHO_WIDTH = (next(w for key, _, w, _ in COLUMNS if key == "who"), 26)
 RIGHT = ("cpu", "rss", "threads")
 # The sparklines: a click on one is a moment of time (a replay moves there).
 HISTORY = {"cpu_h": "cpu", "rss_h": "rss"}
@@ -108,10 +111,12 @@ class Layout:
         return sum(w + GAP for w in self.widths)
 
 
-def layout(width: int) -> Layout:
-    """The columns to show in a table ``width`` cells wide, and their widths."""
+def layout(width: int, who: int = WHO_WIDTH[0]) -> Layout:
+    """The columns to show in a table ``width`` cells wide, and their widths; ``who``: the
+    widest name to show (Who takes it, within ``WHO_WIDTH``)."""
     low, high = STATE_WIDTH
-    shown = list(COLUMNS)
+    who = min(max(who, WHO_WIDTH[0]), WHO_WIDTH[1])
+    shown = [(key, label, who if key == "who" else w, rank) for key, label, w, rank in COLUMNS]
 
     def fixed() -> int:
         return sum(w + GAP for _, _, w, _ in shown) + GAP
@@ -205,7 +210,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._model: Model | None = None
         self._now_ns = 0
         self._stale: set[int] = set()  # rows out of sight whose process changed since they were made
-        self._layout = layout(120)
+        self._width, self._who = 120, WHO_WIDTH[0]
+        self._layout = layout(self._width)
 
     # --- data ------------------------------------------------------------------
 
@@ -285,6 +291,9 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             return False
         self._rows[pid] = row
         self._strips.pop(pid, None)
+        if cell_len(row[_INDEX["who"]]) > self._who:
+            self._who = cell_len(row[_INDEX["who"]])
+            self._relayout()
         return True
 
     def _row(self, pid: int) -> Row:
@@ -401,6 +410,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._branches, self._under, self._folded_into, self._threads = {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
         self._stale = set()
+        self._who = WHO_WIDTH[0]
+        self._relayout()
         self.refresh()
 
     @property
@@ -418,7 +429,11 @@ class ProcessTable(SteadyScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self.order_rows()  # room for more rows, or for fewer
         # Leave room for the vertical scrollbar, so that no horizontal one is needed.
-        new = layout(event.size.width - self.styles.scrollbar_size_vertical)
+        self._width = event.size.width - self.styles.scrollbar_size_vertical
+        self._relayout()
+
+    def _relayout(self) -> None:
+        new = layout(self._width, self._who)
         if new != self._layout:
             self._layout = new
             self._strips.clear()

@@ -16,7 +16,9 @@ from mpviz.model import Model, Phase, Proc
 from mpviz.ui.theme import PHASE_GLYPH, PHASE_STYLE, PHASE_WORDS
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
+# The names' column: at least this wide, and wider for a longer name ("ForkPoolWorker-12"), up to LABEL_MAX.
 LABEL = 16
+LABEL_MAX = 27
 NS = 1_000_000_000
 # The window grows with the run, in steps, up to a minute: a short lesson
 # fills the width instead of huddling at the right edge.
@@ -87,6 +89,7 @@ class Timeline(SteadyScrollView):
         self._drawn: tuple[object, ...] = ()
         self._frame: tuple[object, ...] = ()
         self._grid = (0, NS, 1)  # start, step and columns of the last sync
+        self._label = LABEL
 
     def sync(self, model: Model, now_ns: int) -> None:
         """Show the lanes as of ``now_ns``: those alive in the window, in order of appearance
@@ -102,19 +105,20 @@ class Timeline(SteadyScrollView):
         if drawn == self._drawn:
             return
         self._drawn = drawn
-        columns = max(1, view.width - LABEL)
+        procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]
+        label = min(max([LABEL, *(cell_len(p.name) + 1 for p in procs)]), LABEL_MAX)
+        columns = max(1, view.width - label)
         step = max(1, self.window_ns // columns)
         start = now_ns - step * columns
         self._grid = (start, step, columns)
-        procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]
         if len(procs) > view.height - 2:
             # More lanes than rows: the living first, as in the table; those that ended
             # in the last minute below them, instead of hiding the living from view.
             procs = [p for p in procs if p.exited_ns is None] + [p for p in procs if p.exited_ns is not None]
-        frame = (self.window_ns, view)
+        frame = (self.window_ns, view, label)
         if frame != self._frame:
-            # Another size or window: every lane moves.
-            self._frame, self._lanes = frame, {}
+            # Another size, window or column of names: every lane moves.
+            self._frame, self._lanes, self._label = frame, {}, label
             self.refresh()
         shown, self._procs = self._procs, procs
         if len(procs) != len(shown):
@@ -143,7 +147,7 @@ class Timeline(SteadyScrollView):
 
     def render_line(self, y: int) -> Strip:
         width, height = self.scrollable_content_region.size
-        columns = max(1, width - LABEL)
+        columns = max(1, width - self._label)
         if y == 0:
             return self._legend(width)
         if y == height - 1:
@@ -155,7 +159,7 @@ class Timeline(SteadyScrollView):
         phases = self._lanes.get(proc.pid)
         if phases is None:  # scrolled into view since the last sync
             phases = self._lanes[proc.pid] = lane(proc, *self._grid)
-        segments = [Segment(set_cell_size(proc.name, LABEL - 1) + " ", _LABEL_STYLE)]
+        segments = [Segment(set_cell_size(proc.name, self._label - 1) + " ", _LABEL_STYLE)]
         for phase, run in groupby(phases):
             n = sum(1 for _ in run)
             if phase is None:
@@ -180,4 +184,4 @@ class Timeline(SteadyScrollView):
         axis[mid : mid + len(middle)] = middle
         now = str(NOW)
         axis[columns - cell_len(now) :] = now  # a wide character takes two cells
-        return Strip([Segment(" " * LABEL), Segment("".join(axis), _DIM)]).crop(0, width)
+        return Strip([Segment(" " * self._label), Segment("".join(axis), _DIM)]).crop(0, width)
