@@ -43,6 +43,7 @@ BUDGETS = {
     "rss_mb_after_500k": ("≤", 150.0),
     "sync_lock_us": ("≤", 10.0),
     "watch_overhead_ratio": ("≤", 3.0),
+    "attach_overhead_ratio": ("≤", 1.05),
     "short_watched_ratio": ("≤", 1.5),
     "seek_p99_ms": ("<", 100.0),
     "replay_first_screen_s": ("<", 2.0),
@@ -500,6 +501,117 @@ def explore_speed(tmp: Path, runs: int, points: int) -> dict[str, float]:
     return out
 
 
+# --- an attached program: its slowdown, and the dashboard's CPU attached to 100 processes --------
+
+
+def attach_overhead(tmp: Path, n: int, rounds: int) -> dict[str, float]:
+    """Wall time of the contention-heavy program while ``mpviz attach PID --headless`` reads it once a
+    second (psutil and py-spy, from its first moment), over its plain run; best of ``rounds`` each."""
+    import subprocess
+
+    program = tmp / "contention.py"
+    program.write_text(CONTENTION)
+    argv = [sys.executable, str(program), str(n)]
+
+    def run(attached: bool) -> float:
+        start = time.monotonic()
+        started = subprocess.Popen(argv, cwd=tmp, stdout=subprocess.DEVNULL)
+        watcher = None
+        if attached:
+            attach = [sys.executable, "-m", "mpviz", "attach", str(started.pid), "--headless"]
+            watcher = subprocess.Popen(attach, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.wait(600)
+        took = time.monotonic() - start
+        if watcher is not None:
+            watcher.wait(60)  # the program ended: so does the attachment
+        return took
+
+    plain = min(run(False) for _ in range(rounds))
+    attached = min(run(True) for _ in range(rounds))
+    out = {"plain_attach_program_s": round(plain, 2), "attached_program_s": round(attached, 2)}
+    out["attach_overhead_ratio"] = round(attached / plain, 3)
+    log(f"attach overhead: {out}")
+    return out
+
+
+# A service of 100 processes: workers taking jobs from one queue (main puts 20 a second), each a
+# few milliseconds of work; most of them wait most of the time, some run every second.
+SERVICE = """\
+import sys, time
+from multiprocessing import Process, Queue
+
+
+def worker(jobs):
+    while True:
+        n = jobs.get()
+        sum(i * i for i in range(n))
+
+
+if __name__ == "__main__":
+    jobs = Queue()
+    workers = [Process(target=worker, args=(jobs,)) for _ in range(int(sys.argv[1]))]
+    for w in workers:
+        w.start()
+    print("ready", flush=True)
+    while True:
+        jobs.put(20_000)
+        time.sleep(0.05)
+"""
+
+
+def dashboard_cpu_seconds(pid: int) -> float:
+    """The dashboard's CPU, the helpers it ran and reaped (py-spy) included."""
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def attached_cpu(tmp: Path, n: int, warm: float, window: float) -> dict[str, float | None]:
+    """The dashboard's CPU attached to a running service of ``n`` processes (``mpviz attach PID`` in
+    a 160×50 terminal), py-spy's reads included; htop watching the same processes beside it."""
+    import signal
+    import subprocess
+
+    program = tmp / "service.py"
+    program.write_text(SERVICE)
+    service = subprocess.Popen(
+        [sys.executable, str(program), str(n)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    dash = htop = None
+    try:
+        assert service.stdout is not None and service.stdout.readline() == "ready\n"
+        pids = [service.pid] + [c.pid for c in psutil.Process(service.pid).children(recursive=True)]
+        log(f"attached: a service of {len(pids)} processes, {warm:.0f} s warm-up, {window:.0f} s measured")
+        dash = Terminal("attach", str(service.pid), size=(160, 50))
+        if shutil.which("htop"):
+            htop = Terminal(argv=["htop", "-d", "10", "-p", ",".join(map(str, pids))], size=(160, 50))
+        time.sleep(warm)
+        before = dashboard_cpu_seconds(dash.proc.pid)
+        anchors = {"htop": [htop.proc.pid]} if htop else {}
+        start = time.monotonic()
+        others = cpu_pct(anchors, window) if anchors else {}
+        if not anchors:
+            time.sleep(window)
+        wall = time.monotonic() - start
+        ours = round(100 * (dashboard_cpu_seconds(dash.proc.pid) - before) / wall, 2)
+        out: dict[str, float | None] = {"attached_cpu_pct_100": ours, "htop_cpu_pct_attached_100": others.get("htop")}
+        log(f"  % of a core: mpviz attached {ours}, htop {others.get('htop')}")
+        return out
+    finally:
+        if htop is not None:
+            htop.close()
+        if dash is not None:
+            dash.type(b"q")  # detach
+            try:
+                dash.proc.wait(60)
+            finally:
+                dash.close()
+        os.killpg(service.pid, signal.SIGKILL)
+        service.wait(60)
+
+
 # --- a watched program's start-up: its children's, and a short program's wall time -------------
 
 STARTS = """\
@@ -732,7 +844,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--only",
-        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,replay,export,startup,explore",
+        help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,startup,replay,export,explore",
     )
     args = parser.parse_args()
     only = (
@@ -748,6 +860,7 @@ def main() -> int:
             "start",
             "primitives",
             "watch",
+            "attach",
             "startup",
             "replay",
             "export",
@@ -804,6 +917,9 @@ def main() -> int:
         result |= primitive_costs(2_000 if quick else 20_000, tmp)
     if "watch" in only:
         result |= watch_overhead(tmp, 20_000, 1 if quick else 3)
+    if "attach" in only:
+        result |= attach_overhead(tmp, 100_000, 1 if quick else 3)
+        result |= attached_cpu(tmp, 100, warm=warm, window=window)
     if "startup" in only:
         result |= startup(tmp, 10 if quick else 20, 3 if quick else 7)
     if "replay" in only:

@@ -25,7 +25,7 @@ from mpviz.options import (
     build_parser,
     program_args,
 )
-from mpviz.program import Program, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mpviz.runtime import Settings
     from mpviz.runtime.program import Early
 
-COMMANDS = ("list", "run", "explore", "replay", "serve", "stats", "export")
+COMMANDS = ("list", "run", "explore", "attach", "replay", "serve", "stats", "export")
 # The dashboard runs until it is quit; a timed run is a headless one.
 NO_DURATION = "--duration only with --headless: the dashboard runs until you quit it"
 NO_FORK = "--start-method fork only with --headless: the dashboard has threads, a fork would copy them"
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if args.command == "replay":
         return _dashboard(args, replay=args.file)
+    if args.command == "attach":
+        return _traced(args, lambda: attach(args), [])  # its only input is a pid
     if args.command == "run":
         lesson = lesson_class(args.lesson)
         params = {p.name: getattr(args, p.name) for p in lesson.params}
@@ -147,6 +149,18 @@ def _supervising() -> None:
     from mpviz.runtime.members import become_subreaper
 
     become_subreaper()
+
+
+def attach(args: argparse.Namespace) -> int:
+    """``mpviz attach PID``: a running program, from outside, in the dashboard or headless."""
+    from mpviz.runtime import attach
+
+    problem = attach.problem(args.pid)  # no rights, not Python, gone: one line, before anything starts
+    if problem:
+        return fail(problem)
+    name, argv = attach.target(args.pid)
+    args.seed, args.start_method, args.speed = None, "spawn", 1.0
+    return _run(args, Attached, {"pid": args.pid, "name": name, "argv": argv})
 
 
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:

@@ -120,6 +120,10 @@ FIGURES = {
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
+    "outside": T(
+        "seen from outside: {n} waiting, at most {most} at once (who held it is not seen)",
+        "从外面看:{n} 个在等,同时最多 {most} 个(看不到谁持有)",
+    ),
     "proxied": T(
         "a Manager's; calls through its proxies that could wait: {waits}", "管理器的对象;可能等待的调用:{waits} 次"
     ),
@@ -383,6 +387,9 @@ def summary(model: Model) -> list[str]:
 
 
 def figures(prim: Prim) -> str:
+    if prim.outside:  # an attached program's: only its waits were seen
+        waiting = len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put)
+        return FIGURES["outside"](n=waiting, most=prim.timing.most_waiting)
     if prim.via:  # an object a manager's server holds: only the calls through its proxies that could wait are seen
         return FIGURES["proxied"](waits=prim.waits)
     if prim.family == "cond":

@@ -90,8 +90,9 @@ def _add_lesson_params(parser: argparse.ArgumentParser, cls: type[Lesson]) -> No
             )
 
 
-def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
-    """The options a lesson and a program share; the group, for more."""
+def _add_watch_options(parser: argparse.ArgumentParser, speed: bool = True) -> Any:
+    """The options a lesson, a program and an attached program share; the group, for more.
+    ``speed``: lesson time (a program attached to runs at its own)."""
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
     common.add_argument(
@@ -115,7 +116,10 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     common.add_argument(
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
     )
-    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    if speed:
+        common.add_argument(
+            "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)"
+        )
     _add_lang_option(common)
     common.add_argument(
         "--trace-out", type=Path, metavar="TRACE.json", help="at the end, write the run as a Perfetto / Chrome trace"
@@ -190,6 +194,22 @@ def program_args(argv: list[str], explore: bool = False) -> tuple[argparse.Names
     if args.module is not None:
         return args, Program(args.module, tuple(rest), module=True)
     return args, Program(args.target, tuple(rest))
+
+
+PID = Param("pid", 0, "the process id of the program's main (or of any process of it)", low=1, noun="a process id")
+
+
+def _add_attach_parser(commands: Any) -> None:
+    attach = commands.add_parser(
+        "attach",
+        help="watch a Python program that is already running, without restarting or changing it",
+        description="Attach to a running Python program and its process tree: psutil figures and the Python "
+        "stack of every process (py-spy, without pausing it), and what each one waits in, at the user's line. "
+        "Quitting detaches: nothing of the program is stopped or signalled.",
+        epilog="Needs the rights to read the program's memory (ptrace): the same user, or root.",
+    )
+    attach.add_argument("pid", type=_param_type(PID), metavar="PID", help=str(PID.help))
+    _add_watch_options(attach, speed=False)
 
 
 # mpviz serve: the dashboard in a browser (mpviz/serve.py, imported only when it runs).
@@ -314,6 +334,7 @@ def build_parser() -> Parser:
         teaches = str(cls.teaches)
         _add_run_options(chosen.add_parser(cls.name, help=teaches, description=teaches), cls)
     _add_explore_parser(commands)
+    _add_attach_parser(commands)
     _add_serve_parser(commands)
     _add_insight_parsers(commands)
     replay = commands.add_parser("replay", help="play a recording made with --record")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 from mpviz.lesson import Lesson, Sample
 from mpviz.model import Model, find_anomalies
 from mpviz.model.anomalies import WARNINGS
-from mpviz.program import Program, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import lesson_class, lessons
 from mpviz.runtime import Run, Settings, prepare
 from mpviz.runtime.scheduler import Turns
@@ -73,6 +74,10 @@ def record_stepped(name: str, lesson: str, params: dict, seed: int, choices: tup
     finally:
         run.close()
     print(f"tests/recordings/{name}.jsonl  {model.turns.made} decisions, waiting for the next")
+
+
+# Programs of our own, started here and attached to for a while: name → (program, seconds).
+ATTACHED = {"attach": ("service.py", 24.0)}
 
 
 def kill_holder(run: Run, model: Model, lock: str, waiting: int) -> bool:
@@ -131,6 +136,29 @@ def record_program(name: str, program: Path) -> None:
     print(f"tests/recordings/{name}.jsonl  {verdict.text}")
 
 
+def record_attached(name: str, program: str, seconds: float) -> None:
+    """A program of ours, started in a session of its own, attached to for ``seconds``, then ended."""
+    path = ROOT / "tests" / "programs" / program
+    started = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert started.stdout is not None and started.stdout.readline() == b"ready\n"
+        time.sleep(1.0)  # its processes all started
+        params = {"pid": started.pid, "name": program, "argv": ["python", program]}
+        run = Run(Settings(Attached, params, record=OUT / f"{name}.jsonl"))
+        run.begin()
+        ends = time.monotonic() + seconds
+        try:
+            while time.monotonic() < ends:
+                run.read(0.1)
+            run.drain()
+        finally:
+            run.close()
+    finally:
+        os.killpg(started.pid, signal.SIGKILL)
+        started.wait()
+    print(f"tests/recordings/{name}.jsonl  attached to {program} for {seconds:.0f} s")
+
+
 def stacks_of_everyone(run: Run, model: Model) -> None:
     asked = time.monotonic_ns()
     pids = [p.pid for p in model.procs.values() if p.alive]
@@ -153,6 +181,9 @@ def main() -> None:
     for name, (lesson, params, seed, choices) in STEPPED.items():
         if not wanted or name in wanted:
             record_stepped(name, lesson, params, seed, choices)
+    for name, (program, seconds) in ATTACHED.items():
+        if not wanted or name in wanted:
+            record_attached(name, program, seconds)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ NOT_ACTS = (
     "proc.lost",
     "proc.spawn",
     "prim.new",
+    "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
 )
 
 STATES = {
@@ -178,7 +179,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     elif proc.sleeping:
         phase, words = Phase.SLEEPING, _said(proc) or _where(model, proc, str(STATES["sleeping"]))
     else:
-        phase, words = Phase.RUNNING, _said(proc) or str(STATES["running"])
+        phase, words = Phase.RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
         phase, words = Phase.STOPPED, STATES["paused"](words=words)
     set_state(model, proc, t_ns, phase, words)

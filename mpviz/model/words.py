@@ -173,6 +173,36 @@ PROC = {
     "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
     "signal": T("got {obj}", "收到 {obj}"),
 }
+# What a process is seen doing from outside (``proc.seen``: an attached program's stacks).
+SEEN = {
+    "running": T("running", "运行中"),
+    "sleep": T("sleeping", "睡眠中"),
+    "foreign": T("not Python: its stack cannot be read", "不是 Python 进程:读不到它的调用栈"),
+    "join": T("joining {name}", "等待 {name} 结束"),
+    "join_some": T("joining a child", "等待一个子进程结束"),
+    "wait": T("waiting in {what}", "等待 {what}"),
+    "at": T("{words} at {site}", "{words}({site})"),
+    "child": T("{name} (pid {pid})", "{name}(pid {pid})"),
+}
+
+
+def seen(data: Mapping[str, Any], child: str = "") -> str:
+    """What a ``proc.seen`` record says the process does, in words: ``waiting in multiprocessing
+    Queue.get at consumer.py:9 in consume``.  ``child``: the joined child's name, if known."""
+    kind = data.get("kind")
+    if kind in ("running", "sleep", "foreign"):
+        words = str(SEEN[str(kind)])
+    elif kind == "join" and type(data.get("child")) is int:
+        pid = data["child"]
+        words = SEEN["join"](name=SEEN["child"](name=child, pid=pid) if child else f"pid {pid}")
+    elif kind == "join":
+        words = str(SEEN["join_some"])
+    else:
+        words = SEEN["wait"](what=data.get("what") or kind)
+    site = data.get("site")
+    return SEEN["at"](words=words, site=site) if site else words
+
+
 # What the run refused (``run.refused``, and the model's own count of primitives past its limit).
 REFUSED = {
     "forged": T(
@@ -299,6 +329,8 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
         return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + text
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
+    if op == "seen":
+        return seen(d, obj)  # obj: the joined child's name, when there is one
     if op == "signal":
         return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None

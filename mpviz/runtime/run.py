@@ -113,6 +113,8 @@ class Run:
         second later, a ``proc.stacks`` record saying why none could be read)."""
         self._asked += 1
         req = self._asked
+        if self.supervisor.read_stacks(pid, req):
+            return  # attached: read from outside, answered within a moment
         why = ""
         if pid == self.supervisor.pid:
             why = DASHBOARD
@@ -128,6 +130,8 @@ class Run:
     def look(self, model: Model, now: int | None = None) -> None:
         """Ask for the stacks of the processes whose records do not say what they do (see
         ``model.stacks.stacks_wanted``), each at most every ``LOOK_AGAIN_NS``."""
+        if self.cls.detaches:
+            return  # attached: every process is read from outside whenever it moved
         now = now_ns() if now is None else now
         for pid in stacks_wanted(model, now):
             if pid != self.supervisor.pid and now - self._looked.get(pid, 0) >= LOOK_AGAIN_NS:

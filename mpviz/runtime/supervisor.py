@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from mpviz import sync
 from mpviz.lang import T
 from mpviz.lesson import Lesson
+from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import signal_exactly, zombie
@@ -119,6 +120,8 @@ class Supervisor:
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
         self._program: ProgramMain | None = None
+        # An attached program: watched from outside, never signalled (its pids are none of ours).
+        self._attachment: Attachment | None = None
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
         self.speed_file = self.channels.door.speed_file
@@ -215,6 +218,22 @@ class Supervisor:
             seed = None if self.scheduler is None else self.scheduler.turns.seed
             self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
         return self.adopt(self._program, "main", "main", self._program.outputs)
+
+    def attach(self, pid: int) -> None:
+        """Watch the running program rooted at ``pid``: its processes are sampled and read, never
+        adopted, so that nothing here ever signals them (``send_signal`` and ``stop`` know only ours)."""
+        with self._start_lock:
+            if self.stopping:
+                raise RuntimeError("the run is stopping")
+            self._attachment = Attachment(pid, self.channels.post_many, self.sampler.track)
+        self._attachment.start()
+
+    def read_stacks(self, pid: int, req: int) -> bool:
+        """An attached process's stacks read now, as the answer to ``req``; False if nothing is attached."""
+        if self._attachment is None:
+            return False
+        self._attachment.ask(pid, req)
+        return True
 
     def write_stdin(self, line: str) -> None:
         main = self._program
@@ -373,6 +392,8 @@ class Supervisor:
             self.lesson.stop()
         if self._director is not None:
             self._director.join(1.0)
+        if self._attachment is not None:
+            self._attachment.stop()  # detached: the program goes on as it was
         with self._start_lock:  # no start() is half done from here on
             live = {pid: c.process for pid, c in self.children.items() if self.alive(pid)}
         # Every process of the run, those no record told of included (a program's ``sleep``).

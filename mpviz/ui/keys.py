@@ -64,6 +64,13 @@ KEYS = {
         "restart the run in step mode: every process waits at each operation until you let it go",
         "以单步模式重来:每个进程在每个操作前等你让它走",
     ),
+    "spike": T("Spike", "峰值"),
+    "spike_tip": T(
+        "replay: back to the moment the selected process's CPU was highest (click a sparkline: that moment)",
+        "回放:回到选中进程 CPU 最高的时刻(点一下火花线:那个时刻)",
+    ),
+    "detach": T("Detach", "脱离"),
+    "detach_tip": T("leave the program running as it was, untouched", "让程序照旧运行,不碰它"),
 }
 
 
@@ -101,6 +108,7 @@ def common_keys() -> list[BindingType]:
         Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
         Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
         Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
+        Binding("left_square_bracket", "spike", str(KEYS["spike"]), key_display="[", tooltip=str(KEYS["spike_tip"])),
         Binding("escape", "home", str(KEYS["home"]), show=False),
         # Step mode (a scheduled run): a row's key, Enter for the selected process (before the table's own).
         *(
@@ -116,8 +124,16 @@ def common_keys() -> list[BindingType]:
     ]
 
 
+def detach_key() -> BindingType:
+    """``q`` for a program mpviz attached to: it detaches, the program goes on."""
+    return Binding("q", "detach", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
+
+
 # Keys for a live run only, and for a replay only (``check_action``).
-LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip", "step_mode"}
-REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip", "step_mode", "detach"}  # a replay's q quits
+# Keys that would signal processes mpviz did not start, change their time or start them again:
+# never for an attached program (``Lesson.detaches``).
+NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart", "step_mode"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge", "spike"}
 # Keys of a live scheduled run (step mode).
 STEPPING = {"go_row", "go_selected", "until_blocked", "free"}

@@ -48,3 +48,10 @@ class OpenLesson(Message):
     """The home screen asks the app to start a lesson."""
 
     name: str
+
+
+@dataclass
+class SeekTo(Message):
+    """A moment of a process's history was clicked (a sparkline, the details' graph): a replay moves there."""
+
+    t_ns: int

@@ -94,10 +94,32 @@ STEPS = [
     ),
 ]
 
+# An attached program (tests/programs/service.py): a tree, each process's last minute, a spike scrubbed back to.
+ATTACHED = [
+    Picture("attach", "attach", 20.0, (160, 48), (), "mpviz attach PID: a running program read from outside"),
+    Picture(
+        "attach-folded",
+        "attach",
+        20.0,
+        (160, 48),
+        ("down", "enter", "w"),
+        "the crew folded into one row, its figures added up; w: what can be known from outside",
+    ),
+    Picture(
+        "attach-spike",
+        "attach",
+        20.0,
+        (160, 48),
+        ("down",) * 6 + ("left_square_bracket",),
+        "[ on the bursting job: the replay back to its spike, every process as it was then",
+    ),
+]
+
 SHOTS = (
     HOME
     + PROGRAMS
     + STEPS
+    + ATTACHED
     + [
         Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption, shot.lang)
         for cls in lessons()

@@ -29,11 +29,12 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
+from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
 from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, STEPPING, common_keys
-from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
+from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, STEPPING, common_keys, detach_key
+from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson, SeekTo
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.contention import ContentionView
@@ -61,7 +62,7 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
 SAY = {
     "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
-    "table_keys": T("< > sort · / filter", "< > 排序 · / 筛选"),
+    "table_keys": T("⏎ fold · < > sort · / filter", "⏎ 折叠 · < > 排序 · / 筛选"),
     "processes": T("Processes", "进程"),
     "events": T("Events", "事件记录"),
     "selected": T("Selected process", "选中的进程"),
@@ -71,6 +72,7 @@ SAY = {
     ),
     "record_error": T("⚠ recording stopped: {error}\n", "⚠ 录制停止了:{error}\n"),
     "status": T("{where} · speed ×{speed:g} · {n} {processes} alive", "{where} · 速度 ×{speed:g} · {n} 个进程活着"),
+    "attached": T("{where} · attached: q detaches · {n} {processes} alive", "{where} · 已附加:q 脱离 · {n} 个进程活着"),
     "live": T("live", "实时"),
     "replay": T("replay", "回放"),
     "replay, paused": T("replay, paused", "回放,已暂停"),
@@ -80,6 +82,13 @@ SAY = {
     ),
     "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
     "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
+    "live_history": T(
+        "Live: the bars are the last minutes. In a replay (--record, then mpviz replay) a click moves there.",
+        "实时:这些条是最近几分钟。回放时(--record,再 mpviz replay)点一下就跳到那里。",
+    ),
+    "no_samples": T(
+        "This process has used no CPU so far: no spike to go back to.", "这个进程到现在没用过 CPU:没有峰值可回去。"
+    ),
     "stacks": T("Stacks of the selected process (d: back to the timeline)", "选中进程的调用栈(d:回到时间线)"),
     "steps": T("Step mode: who goes next", "单步模式:下一个谁走"),
     "not_offered": T("{who} is not waiting at a point that it may go on from.", "{who} 不在可以走的调度点上。"),
@@ -113,7 +122,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Alerts(id="alerts")
-        yield ProcessTable(id="procs", tree=self.lesson.tree)
+        yield ProcessTable(id="procs")
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
             yield panel_class(self.lesson)(id="panel")
@@ -205,9 +214,9 @@ class RunScreen(Screen):
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
-        # The psutil samples alone wait for the tick: drawn with the passing second
+        # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
         # they cost one pass of the screen a second instead of two.
-        if any(e.kind != "proc.stats" for e in events):
+        if any(e.kind not in UNLOGGED for e in events):
             self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
@@ -273,7 +282,7 @@ class RunScreen(Screen):
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
         shown = self.query_one(ContentSwitcher).current
         if shown == "graph":
-            self.query_one(WaitGraph).present(self.model, now)
+            self.query_one(WaitGraph).present(self.model, now, str(self.lesson.unseen))
         elif shown == "contention":
             self.query_one(ContentionView).present(self.model, now)
         elif shown == "stacks":
@@ -311,7 +320,8 @@ class RunScreen(Screen):
         where = str(SAY.get(source.where) or source.where)
         if source.player is not None:
             where += " " + position_bar(*source.player.position())
-        status = SAY["status"](
+        attached = self.lesson.detaches and source.player is None  # a replay of one detaches nothing
+        status = SAY["attached" if attached else "status"](
             where=where,
             speed=round(source.speed, 3),
             n=alive,
@@ -355,6 +365,8 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NOT_OURS and self.lesson.detaches:
+            return False
         if action in STEPPING:
             return self._scheduler() is not None
         if action in LIVE_ONLY:
@@ -362,6 +374,10 @@ class RunScreen(Screen):
         if action in REPLAY_ONLY:
             return self.source.player is not None
         return True
+
+    async def action_detach(self) -> None:
+        """q, attached: the app quits, and the program goes on (its run stops reading, signals nothing)."""
+        await self.app.run_action("quit")
 
     def action_lesson(self, method: str) -> None:
         action = next((a for a in self.lesson.actions if a.method == method), None)
@@ -396,6 +412,8 @@ class RunScreen(Screen):
             assert isinstance(binding, Binding)
             action = binding.action.partition("(")[0]
             display = self.app.get_key_display(binding)
+            if action in ("app.quit", "detach"):
+                continue  # q is told on a line of its own: what quitting does to the processes
             if self.check_action(action, ()) is False or display in covered:
                 continue
             keys.append((display, binding.tooltip or binding.description))
@@ -480,6 +498,31 @@ class RunScreen(Screen):
         if player is not None:
             player.seek_to(player.end_ns if end else player.t0)
             self._moved()
+
+    @on(SeekTo)
+    def _seek_to(self, message: SeekTo) -> None:
+        """A moment of a process's history clicked: a replay goes there, and stays, to be looked at."""
+        self._go_to(message.t_ns)
+
+    def action_spike(self) -> None:
+        """Back to the moment the selected process's CPU was highest, as far back as its figures go."""
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        peak = proc.samples.peak(0, self.source.now_ns()) if proc is not None else None
+        if peak is None or peak[1] <= 0:
+            self.notify(str(SAY["no_samples"]), severity="warning", timeout=3)
+            return
+        self._go_to(peak[0])
+
+    def _go_to(self, t_ns: int) -> None:
+        player = self.source.player
+        if player is None:
+            self.notify(str(SAY["live_history"]), timeout=4)
+            return
+        if not player.paused:
+            player.toggle_pause()
+        player.seek_to(t_ns)
+        self._moved()
 
     def _moved(self) -> None:
         """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
@@ -583,6 +626,8 @@ def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
         Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
     ]
     keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    if lesson.detaches:
+        keys.insert(0, detach_key())
     base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})
     cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
     _SCREENS[(lesson.name, lang.current())] = cls
