@@ -18,23 +18,29 @@ from typing import TYPE_CHECKING, Any
 from mpviz import lang
 from mpviz.files import CannotWrite, same_file, unwritable
 from mpviz.options import (
+    AT_MOST,
     DASHBOARD_METHODS,
     LANG,
     USAGE_EXIT,
     build_parser,
     program_args,
 )
-from mpviz.program import Program, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
 if TYPE_CHECKING:
+    from mpviz.headless import AtMost
     from mpviz.lesson import Lesson
     from mpviz.runtime import Settings
+    from mpviz.runtime.program import Early
 
-COMMANDS = ("list", "run", "replay", "serve", "stats", "export")
+COMMANDS = ("list", "run", "explore", "attach", "replay", "serve", "stats", "export")
 # The dashboard runs until it is quit; a timed run is a headless one.
 NO_DURATION = "--duration only with --headless: the dashboard runs until you quit it"
 NO_FORK = "--start-method fork only with --headless: the dashboard has threads, a fork would copy them"
+NO_STEP = "--step only in the dashboard: in step mode you choose who goes (--schedule replays a schedule headless)"
+STEP_OR_SCHEDULE = "--step or --schedule, not both"
+NO_AT_MOST = "--at-most only with --headless: the dashboard shows what the program prints, a headless run judges it"
 
 
 def fail(message: str) -> int:
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return watch([argv[0], "--", *argv[1:]])
     if argv[:1] == ["run"] and len(argv) > 1 and argv[1] not in NAMES and (argv[1] == "-m" or argv[1][:1] != "-"):
         return watch(argv[1:])
+    if argv[:1] == ["explore"] and len(argv) > 1 and argv[1] not in NAMES and (argv[1] == "-m" or argv[1][:1] != "-"):
+        return explore_program(argv[1:])
     args = build_parser().parse_args(argv)
     if getattr(args, "lang", None):
         lang.use(args.lang)
@@ -90,11 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if args.command == "replay":
         return _dashboard(args, replay=args.file)
+    if args.command == "attach":
+        return _traced(args, lambda: attach(args), [])  # its only input is a pid
     if args.command == "run":
         lesson = lesson_class(args.lesson)
         params = {p.name: getattr(args, p.name) for p in lesson.params}
         inputs = [(p.flag, params[p.name]) for p in lesson.params if p.file and params[p.name]]
-        return _traced(args, lambda: _run(args, lesson, params), inputs)
+        return _traced(args, lambda: _run(args, lesson, params), inputs + _restored(args))
+    if args.command == "explore":
+        cls = lesson_class(args.lesson)
+        return _explore(args, cls, {p.name: getattr(args, p.name) for p in cls.params})
     return _dashboard(args)  # no command: the lessons
 
 
@@ -122,7 +135,12 @@ def watch(argv: list[str]) -> int:
     args.seed, args.start_method = None, "spawn"  # a program chooses its own
     params = {"program": program, "stdin_pipe": not args.headless}
     inputs = [] if program.module else [("the program", program.target)]
-    return _traced(args, lambda: _run(args, Watched, params), inputs)
+    return _traced(args, lambda: _run(args, Watched, params), inputs + _restored(args))
+
+
+def _restored(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The files ``--restore`` puts back: inputs of the run, never one of its outputs."""
+    return [("--restore", str(path)) for path in args.restore]
 
 
 def _supervising() -> None:
@@ -133,6 +151,18 @@ def _supervising() -> None:
     become_subreaper()
 
 
+def attach(args: argparse.Namespace) -> int:
+    """``mpviz attach PID``: a running program, from outside, in the dashboard or headless."""
+    from mpviz.runtime import attach
+
+    problem = attach.problem(args.pid)  # no rights, not Python, gone: one line, before anything starts
+    if problem:
+        return fail(problem)
+    name, argv = attach.target(args.pid)
+    args.seed, args.start_method, args.speed = None, "spawn", 1.0
+    return _run(args, Attached, {"pid": args.pid, "name": name, "argv": argv})
+
+
 def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any]) -> int:
     """A lesson or a program, headless or in the dashboard, as the options say."""
     if args.record is not None:
@@ -141,8 +171,18 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
             return fail(f"cannot write {args.record}: {problem}")
     if args.duration is not None and not args.headless:
         return fail(NO_DURATION)
+    if args.step and args.headless:
+        return fail(NO_STEP)
+    if args.at_most and not args.headless:
+        return fail(NO_AT_MOST)
+    if args.step and args.schedule is not None:
+        return fail(STEP_OR_SCHEDULE)
+    try:
+        restore = _restorable(args)  # (before the program may start: as it was before the run)
+    except ValueError as exc:
+        return fail(str(exc))
     early = None
-    if args.headless and lesson is Watched:
+    if args.headless and lesson is Watched and args.schedule is None:  # (a scheduled run starts its own)
         # The program starts now, while the rest of mpviz loads: a short program's run is
         # not its own time plus mpviz's (see docs/ARCHITECTURE.md, "Budgets").
         from mpviz.runtime.program import Early
@@ -152,6 +192,17 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
     from mpviz.runtime import Settings
 
     settings = Settings(lesson, params, args.speed, args.seed, args.start_method, args.record)
+    try:
+        settings = _scheduled(args, settings)  # (only with --step or --schedule: no early start then)
+    except ValueError as exc:
+        return fail(str(exc))
+    try:
+        return _run_settings(args, settings, early)
+    finally:
+        _put_back(restore)  # a replay of a program that changes a file: the next one finds it as this one did
+
+
+def _run_settings(args: argparse.Namespace, settings: Settings, early: Early | None) -> int:
     if args.headless:
         from mpviz import headless
 
@@ -163,6 +214,7 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
                 stacks=not args.no_stacks,
                 strict=args.strict,
                 hang_timeout=args.hang_timeout,
+                at_most=_at_most(args),
                 early=early,
             )
         except ValueError as exc:  # a lesson refused its input (a bad --db file)
@@ -170,6 +222,124 @@ def _run(args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any])
     if settings.method not in DASHBOARD_METHODS:
         return fail(NO_FORK)
     return _dashboard(args, settings)
+
+
+def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``--step`` (a person chooses) or ``--schedule FILE`` (a schedule replayed): a scheduled run.
+    ValueError for a schedule that cannot be read, or that is not of this run."""
+    from dataclasses import replace
+
+    from mpviz.runtime.scheduler import Turns
+    from mpviz.schedule.choice import Nobody
+
+    if args.step:
+        return replace(settings, turns=Turns(Nobody(), args.virtual_time, seed=args.seed or 0))
+    if args.schedule is None:
+        return settings
+    from mpviz.schedule import file as schedule_file
+    from mpviz.schedule.replay import Replay
+    from mpviz.telemetry import Malformed
+
+    try:
+        schedule = schedule_file.read(args.schedule)
+    except (OSError, Malformed) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"cannot read {args.schedule}: {reason}") from None
+    ran = schedule.header.name
+    name = settings.lesson.called(settings.params)
+    if ran != name:
+        raise ValueError(f"{args.schedule} is a schedule of {ran}, not of {name}")
+    if schedule.header.lesson is not Watched:
+        differ = [
+            p.flag for p in settings.lesson.params if settings.params.get(p.name) != schedule.header.params.get(p.name)
+        ]
+        if differ:
+            raise ValueError(f"{args.schedule} was made with other {', '.join(differ)}: give the same options")
+    seed = schedule.seed or 0
+    method = schedule.start_method or settings.method
+    turns = Turns(Replay(schedule.steps), schedule.virtual_time, seed=seed)
+    if settings.lesson is Watched:
+        return replace(settings, turns=turns)
+    return replace(settings, turns=turns, seed=seed if settings.seed is None else settings.seed, method=method)
+
+
+# --- mpviz explore -----------------------------------------------------------------------------
+
+
+def explore_program(argv: list[str]) -> int:
+    """``mpviz explore PROG.py [options] [-- ARGS]``."""
+    args, program = program_args(argv, explore=True)
+    if args.lang:
+        lang.use(args.lang)
+    problem = program.problem()
+    if problem:
+        return fail(problem)
+    args.start_method = "spawn"  # a program chooses its own
+    return _explore(args, Watched, {"program": program, "stdin_pipe": True}, program.argv)
+
+
+def _at_most(args: argparse.Namespace) -> tuple[AtMost, ...]:
+    """``--at-most N REGEX``, each checked: ValueError with the reason."""
+    import re
+
+    from mpviz.headless import AtMost
+
+    rules = []
+    for n, pattern in args.at_most:
+        try:
+            rules.append(AtMost(AT_MOST.parse(n), re.compile(pattern)))
+        except (ValueError, re.error) as exc:
+            raise ValueError(f"argument --at-most: {exc}") from None
+    return tuple(rules)
+
+
+def _explore(
+    args: argparse.Namespace, lesson: type[Lesson], params: dict[str, Any], program: list[str] | None = None
+) -> int:
+    from mpviz import explore
+    from mpviz.runtime import Settings
+
+    try:
+        at_most = _at_most(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    try:
+        restore = _restorable(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    out = args.out
+    if out is not None and unwritable(out):
+        return fail(f"cannot write {out}: {unwritable(out)}")
+    replay = explore.replay_command(lesson, params, program, args.start_method, at_most, tuple(restore))
+    search = explore.Search(args.runs, args.seed, args.depth, args.shrink, out, replay)
+    limits = explore.Limits(args.max_steps, args.step_timeout, args.virtual_time, at_most, restore)
+    settings = Settings(lesson, params, 1.0, args.seed, args.start_method)
+    _supervising()
+    try:
+        return explore.explore(settings, search, limits)
+    except ValueError as exc:  # a lesson refused its input (a bad --db file)
+        return fail(str(exc))
+    finally:
+        _put_back(restore)
+
+
+def _restorable(args: argparse.Namespace) -> dict[Path, bytes]:
+    """``--restore FILE``: each file's content now, to put back; ValueError for one that cannot be."""
+    restore: dict[Path, bytes] = {}
+    for path in args.restore:
+        problem = unwritable(path)
+        try:
+            restore[path] = path.read_bytes()
+        except OSError as exc:
+            problem = problem or exc.strerror or str(exc)
+        if problem:
+            raise ValueError(f"cannot restore {path}: {problem}")
+    return restore
+
+
+def _put_back(restore: dict[Path, bytes]) -> None:
+    for path, content in restore.items():  # as the user left it
+        path.write_bytes(content)
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings | None = None, replay: Path | None = None) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TextIO
 
 from mpviz import lang
@@ -18,6 +20,8 @@ from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
+from mpviz.runtime.scheduler import Scheduler
+from mpviz.schedule.choice import switches
 from mpviz.telemetry import Event, now_ns
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
@@ -92,6 +96,16 @@ SAY = {
     "primitives": T("primitives:", "同步原语:"),
     "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
     "at": T(" at {site}", "({site})"),
+    "schedule": T("schedule: {n} decision{s}, {switches} switch{es}", "调度:{n} 次决定,{switches} 次切换"),
+    "diverged": T(
+        "! the schedule no longer fits this program: {where}; from there on, whoever went last went on",
+        "! 调度不再符合这个程序:{where};从那里起,由上一个继续走",
+    ),
+    "note": T("! {text}", "! {text}"),
+    "at_most": T(
+        "more than {n} printed lines match {pattern}: {count}: invariant broken",
+        "匹配 {pattern} 的打印行多于 {n} 行:{count} 行:不变式被打破",
+    ),
 }
 FIGURES = {
     "held": T(
@@ -106,10 +120,50 @@ FIGURES = {
     "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
     "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
+    "outside": T(
+        "seen from outside: {n} waiting, at most {most} at once (who held it is not seen)",
+        "从外面看:{n} 个在等,同时最多 {most} 个(看不到谁持有)",
+    ),
     "proxied": T(
         "a Manager's; calls through its proxies that could wait: {waits}", "管理器的对象;可能等待的调用:{waits} 次"
     ),
 }
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """A program's own invariant, on what it prints: at most ``n`` printed lines match ``pattern``."""
+
+    n: int
+    pattern: re.Pattern[str]
+
+
+class Printed:
+    """Printed lines counted against ``--at-most``: the first rule broken, in words, with its count so far."""
+
+    def __init__(self, rules: tuple[AtMost, ...]) -> None:
+        self.rules = rules
+        self.counts = [0] * len(rules)
+        self._first: int | None = None
+
+    def take(self, events: list[Event]) -> str:
+        for event in events:
+            if event.kind != "proc.output":
+                continue
+            text = str(event.data.get("text", ""))
+            for i, rule in enumerate(self.rules):
+                if rule.pattern.search(text):
+                    self.counts[i] += 1
+                    if self.counts[i] > rule.n and self._first is None:
+                        self._first = i
+        return self.broken
+
+    @property
+    def broken(self) -> str:
+        if self._first is None:
+            return ""
+        rule = self.rules[self._first]
+        return SAY["at_most"](n=rule.n, pattern=repr(rule.pattern.pattern), count=self.counts[self._first])
 
 
 def run(
@@ -119,13 +173,15 @@ def run(
     stacks: bool = True,
     strict: bool = False,
     hang_timeout: float | None = None,
+    at_most: tuple[AtMost, ...] = (),
     early: Early | None = None,
 ) -> int:
     """A lesson (or a watched program) as printed lines, ending with its verdict; the exit code.
 
     A lesson: 0 when its invariant held, 1 when it broke.  A program: 1 when
-    something went wrong, else its main's own exit code.  Raises ValueError,
-    before anything starts, when the lesson refuses its input.
+    something went wrong (or it printed more lines than ``at_most`` allows),
+    else its main's own exit code.  Raises ValueError, before anything
+    starts, when the lesson refuses its input.
     """
     try:
         the_run = Run(settings, early=early)
@@ -133,7 +189,7 @@ def run(
         if early is not None:  # started already, and no run to take it over
             early.abandon()
         raise
-    return _run(the_run, duration, out, stacks, strict, hang_timeout)
+    return _run(the_run, duration, out, stacks, strict, hang_timeout, at_most)
 
 
 def _run(
@@ -143,8 +199,10 @@ def _run(
     stacks: bool = True,
     strict: bool = False,
     hang_timeout: float | None = None,
+    at_most: tuple[AtMost, ...] = (),
 ) -> int:
     output = Output(out)
+    printed = Printed(at_most)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
     lesson = the_run.lesson
@@ -154,6 +212,7 @@ def _run(
         signal.signal(signum, _raise_stop)
 
     def take(events: list[Event]) -> None:
+        printed.take(events)
         for event in events:
             model.apply_one(event)
             text = model.line(event, colours=keep_colour)
@@ -264,11 +323,16 @@ def _run(
         output.write(lesson.stopped_early(text=verdict.text) + "\n")
     else:
         output.write(verdict.text + "\n")
+    scheduler = the_run.scheduler
+    if scheduler is not None:
+        output.writelines(line + "\n" for line in schedule_lines(scheduler))
+    if printed.broken:
+        output.write(printed.broken + "\n")
     output.flush()
     if stopped_by is not None:
         output.write(SAY["stopped_by"](signal=stopped_by) + "\n")
         return 128 + stopped_by.signum
-    if failure or (strict and model.potentials):
+    if failure or (strict and model.potentials) or printed.broken:
         return BROKEN
     return lesson.exit_code(model, verdict, ended_by_itself=finished)
 
@@ -297,6 +361,17 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
     )
 
 
+def schedule_lines(scheduler: Scheduler) -> list[str]:
+    """A scheduled run's decisions, where a replayed schedule stopped fitting, who ran free."""
+    n, switched = len(scheduler.steps), switches(scheduler.steps)
+    lines = [SAY["schedule"](n=n, s="" if n == 1 else "s", switches=switched, es="" if switched == 1 else "es")]
+    diverged = getattr(scheduler.turns.chooser, "diverged", "")
+    if diverged:
+        lines.append(SAY["diverged"](where=diverged))
+    lines += [SAY["note"](text=note.text) for note in scheduler.notes]
+    return lines
+
+
 def summary(model: Model) -> list[str]:
     """A line per process (how it ended) and per primitive (its figures)."""
     lines = [str(SAY["processes"])]
@@ -312,6 +387,9 @@ def summary(model: Model) -> list[str]:
 
 
 def figures(prim: Prim) -> str:
+    if prim.outside:  # an attached program's: only its waits were seen
+        waiting = len(prim.waiters) + len(prim.blocked_get) + len(prim.blocked_put)
+        return FIGURES["outside"](n=waiting, most=prim.timing.most_waiting)
     if prim.via:  # an object a manager's server holds: only the calls through its proxies that could wait are seen
         return FIGURES["proxied"](waits=prim.waits)
     if prim.family == "cond":

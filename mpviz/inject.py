@@ -28,11 +28,12 @@ from collections.abc import Callable
 from typing import SupportsIndex
 
 from mpviz import sync
-from mpviz.sync import boot, shm, threads
+from mpviz.sync import boot, shm, threads, turns
 from mpviz.sync.base import unseen
-from mpviz.sync.sites import say
+from mpviz.sync.pace import Pace
+from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)
@@ -55,7 +56,9 @@ def install_from_env() -> None:
     command = " ".join(_argv())
     if not endpoint or boot.current.endpoint or any(helper in command for helper in HELPERS):
         return
-    boot.current = boot.Setup(endpoint)
+    seed = os.environ.get(TURNS_ENV, "")
+    # A scheduled run (its seed: each process's random numbers, so a schedule replays the same).
+    boot.current = boot.Setup(endpoint, Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
     speed_file = os.environ.get(SPEED_ENV)
     if speed_file:
         _follow_speed(speed_file)
@@ -72,7 +75,7 @@ def _connect() -> None:
     endpoint = boot.current.endpoint
     assert endpoint is not None
     try:
-        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True)
+        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True, scheduled=boot.current.turns)
     except (FileNotFoundError, ConnectionRefusedError):
         # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
         # could end this process, which a fork made since).  A process of the run ends with it,
@@ -80,6 +83,14 @@ def _connect() -> None:
         os._exit(boot.ORPHAN_EXIT)
     except OSError:
         return  # the dashboard may live and not answer (out of descriptors): the program runs unwatched
+    seed = boot.current.pace.seed
+    if seed is not None:
+        from multiprocessing import process
+
+        if process.parent_process() is None:
+            import random
+
+            random.seed(f"{seed}/main")  # a scheduled run's main (a child of the program: at its bootstrap)
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     atexit.register(reporter.flush)
 
@@ -127,6 +138,9 @@ class Sleep:
             if not isinstance(seconds, (int, float)) or not seconds >= 0 or math.isinf(seconds):
                 # What the builtin makes of it (an error, mostly: NaN too), unsaid: no sleep of infinity is said.
                 return self._real(seconds)  # type: ignore[arg-type]
+            # A scheduled run: the program's own sleeps are points, and take no time.
+            if turns.on and not in_machinery(sys._getframe(1).f_code.co_filename) and turns.asleep(float(seconds)):
+                return None
             speed = self._speed()
             real = seconds / speed if speed > 0 and speed != 1 else seconds
             # Said only for the main thread's sleeps, and not for the shortest

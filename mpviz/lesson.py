@@ -184,6 +184,10 @@ class Run(Protocol):
         """A line for the watched program's stdin (ValueError if its stdin is not the dashboard's)."""
         ...
 
+    def attach(self, pid: int) -> None:
+        """Watch the running program rooted at ``pid`` from outside, never signalling it."""
+        ...
+
 
 class Lesson:
     """A lesson while it runs.  Subclasses fill in the class attributes."""
@@ -207,14 +211,17 @@ class Lesson:
     facts: ClassVar[dict[str, type | tuple[type, ...]]] = {"text": str}
     # The module of its panel (``PANEL``): by default ``panel.py`` beside the lesson's module.
     panel_module: ClassVar[str] = ""
-    # What the screen shows besides the panel: what the processes print, with a box for the
-    # main's stdin (``printed``); the processes as a tree, children under their parents (``tree``).
+    # What the screen shows besides the panel: what the processes print, with a box for the main's stdin.
     printed: ClassVar[bool] = False
-    tree: ClassVar[bool] = False
     # The main part runs in the dashboard, as the process "main" (a watched program's main is a
     # process of its own); a run that can no longer move is stopped headless (``stop_when_stuck``).
     main_is_here: ClassVar[bool] = True
     stop_when_stuck: ClassVar[bool] = False
+    # Its processes are not mpviz's (an attached program): quitting detaches and leaves them
+    # running, and no key signals them or changes their speed.
+    detaches: ClassVar[bool] = False
+    # What a run of it cannot see, said under the wait-for graph ("" : it sees everything it draws).
+    unseen: ClassVar[T] = T("", "")
     # Headless: a line per process and per primitive before the verdict (a program's are not known
     # in advance); and what the verdict adds when the run was stopped before it finished.
     summary_at_end: ClassVar[bool] = False

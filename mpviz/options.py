@@ -41,6 +41,15 @@ HANG_TIMEOUT = Param(
 LANG = Param(
     "lang", "en", f"the language of every word shown (default: ${lang.ENV}, else en)", choices=tuple(lang.Lang)
 )
+# mpviz explore's own.
+RUNS = Param("runs", 100, "runs at most, each in another order (default 100)", low=1, high=10_000_000)
+DEPTH = Param("depth", 3, "PCT's bug depth D: D-1 priority change points per run (default 3)", low=1, high=100)
+SHRINK = Param("shrink", 30, "runs spent making a failing schedule switch less (0: none; default 30)", low=0)
+STEP_TIMEOUT = Param(
+    "step_timeout", 5.0, "a process let go that is not at its next point after S s runs free", above=0, high=3600
+)
+MAX_STEPS = Param("max_steps", 10_000, "decisions at most in one run (default 10000)", low=1)
+AT_MOST = Param("at_most", 0, "at most N printed lines", low=0)
 
 
 def _param_type(param: Param):
@@ -54,6 +63,18 @@ def _param_type(param: Param):
 
 
 def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None:
+    _add_lesson_params(parser, cls)
+    common = _add_watch_options(parser)
+    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
+    common.add_argument(
+        "--start-method",
+        choices=START_METHODS,
+        default="spawn",
+        help="how children start (default spawn; fork only with --headless)",
+    )
+
+
+def _add_lesson_params(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None:
     lesson = parser.add_argument_group(f"{cls.name} options")
     for param in cls.params:
         if isinstance(param.default, bool):
@@ -67,18 +88,11 @@ def _add_run_options(parser: argparse.ArgumentParser, cls: type[Lesson]) -> None
                 metavar="N" if isinstance(param.default, int) else "X",
                 help=f"{param.help} (default {param.default})",
             )
-    common = _add_watch_options(parser)
-    common.add_argument("--seed", type=_param_type(SEED), metavar="N", help=SEED.help)
-    common.add_argument(
-        "--start-method",
-        choices=START_METHODS,
-        default="spawn",
-        help="how children start (default spawn; fork only with --headless)",
-    )
 
 
-def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
-    """The options a lesson and a program share; the group, for more."""
+def _add_watch_options(parser: argparse.ArgumentParser, speed: bool = True) -> Any:
+    """The options a lesson, a program and an attached program share; the group, for more.
+    ``speed``: lesson time (a program attached to runs at its own)."""
     common = parser.add_argument_group("run options")
     common.add_argument("--headless", action="store_true", help="print one line per event instead of the dashboard")
     common.add_argument(
@@ -102,12 +116,52 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> Any:
     common.add_argument(
         "--record", type=Path, metavar="FILE.jsonl", help="write every event to FILE (for mpviz replay)"
     )
-    common.add_argument("--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)")
+    if speed:
+        common.add_argument(
+            "--speed", type=_param_type(SPEED), default=1.0, metavar="F", help=f"{SPEED.help} (default 1)"
+        )
     _add_lang_option(common)
     common.add_argument(
         "--trace-out", type=Path, metavar="TRACE.json", help="at the end, write the run as a Perfetto / Chrome trace"
     )
+    _add_turn_options(common)
+    _add_at_most(common, "headless: ")
+    _add_restore(common, "a file the program changes, put back as it was once the run ends (a replay starts anew)")
+    common.add_argument(
+        "--step",
+        action="store_true",
+        help="the dashboard: every process waits at each operation until you choose who goes (step mode)",
+    )
+    common.add_argument(
+        "--schedule",
+        type=Path,
+        metavar="FILE",
+        help="replay a schedule (mpviz explore's, or a recording of a scheduled run): the same interleaving",
+    )
     return common
+
+
+def _add_at_most(parser: Any, where: str = "") -> None:
+    parser.add_argument(
+        "--at-most",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("N", "REGEX"),
+        help=f"{where}a run fails when more than N printed lines match REGEX (a program's own invariant; repeat for more)",
+    )
+
+
+def _add_restore(parser: Any, help: str) -> None:
+    parser.add_argument("--restore", type=Path, action="append", default=[], metavar="FILE", help=help)
+
+
+def _add_turn_options(parser: Any) -> None:
+    parser.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="a scheduled run: sleeps end in the order of their lengths (by default a sleep orders nothing)",
+    )
 
 
 def _add_lang_option(parser: Any) -> None:
@@ -130,16 +184,32 @@ def program_parser() -> Parser:
     return parser
 
 
-def program_args(argv: list[str]) -> tuple[argparse.Namespace, Program]:
+def program_args(argv: list[str], explore: bool = False) -> tuple[argparse.Namespace, Program]:
     """``run PROG.py [options] [-- ARGS]``: mpviz's options before ``--``, the program's after."""
     ours, rest = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    parser = program_parser()
+    parser = explore_program_parser() if explore else program_parser()
     args = parser.parse_args(ours)
     if (args.target is None) == (args.module is None):
         parser.error("name a program file or -m MODULE")
     if args.module is not None:
         return args, Program(args.module, tuple(rest), module=True)
     return args, Program(args.target, tuple(rest))
+
+
+PID = Param("pid", 0, "the process id of the program's main (or of any process of it)", low=1, noun="a process id")
+
+
+def _add_attach_parser(commands: Any) -> None:
+    attach = commands.add_parser(
+        "attach",
+        help="watch a Python program that is already running, without restarting or changing it",
+        description="Attach to a running Python program and its process tree: psutil figures and the Python "
+        "stack of every process (py-spy, without pausing it), and what each one waits in, at the user's line. "
+        "Quitting detaches: nothing of the program is stopped or signalled.",
+        epilog="Needs the rights to read the program's memory (ptrace): the same user, or root.",
+    )
+    attach.add_argument("pid", type=_param_type(PID), metavar="PID", help=str(PID.help))
+    _add_watch_options(attach, speed=False)
 
 
 # mpviz serve: the dashboard in a browser (mpviz/serve.py, imported only when it runs).
@@ -180,6 +250,72 @@ def _add_serve_parser(commands: Any) -> None:
     )
 
 
+# --- mpviz explore ------------------------------------------------------------------------------
+
+
+def _add_explore_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("explore options")
+    for param, metavar in ((RUNS, "N"), (DEPTH, "D"), (SHRINK, "N"), (STEP_TIMEOUT, "S"), (MAX_STEPS, "N")):
+        group.add_argument(
+            param.flag,
+            dest=param.name,
+            type=_param_type(param),
+            default=param.default,
+            metavar=metavar,
+            help=str(param.help),
+        )
+    group.add_argument(
+        "--seed",
+        type=_param_type(SEED),
+        default=0,
+        metavar="S",
+        help="PCT's seed, and every process's random numbers (default 0)",
+    )
+    group.add_argument(
+        "-o", "--out", type=Path, metavar="FILE", help="where a failing schedule goes (default NAME.schedule)"
+    )
+    _add_restore(group, "a file the program changes, put back as it was before each run (repeat for more)")
+    _add_at_most(group)
+    _add_turn_options(group)
+    _add_lang_option(group)
+
+
+def explore_program_parser() -> Parser:
+    parser = Parser(
+        prog="mpviz explore",
+        usage="mpviz explore PROG.py [options] [-- ARGS ...]  |  mpviz explore LESSON [options]",
+        description=(
+            "Run a program again and again, each time under another schedule chosen by PCT, until a run "
+            "fails: a deadlock or a hang, an uncaught exception, an exit code that is not 0, a lesson's "
+            "invariant broken, or --at-most. The failing schedule is written, and replays the same run."
+        ),
+    )
+    parser.add_argument("target", nargs="?", metavar="PROG.py", help="the program")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m does")
+    _add_explore_options(parser)
+    return parser
+
+
+def _add_explore_parser(commands: Any) -> None:
+    explore = commands.add_parser(
+        "explore",
+        help="run a program or a lesson in many orders, until one fails; write the schedule that replays it",
+        description=explore_program_parser().description,
+    )
+    chosen = explore.add_subparsers(dest="lesson", metavar="LESSON", required=True)
+    for cls in lessons():
+        teaches = str(cls.teaches)
+        lesson = chosen.add_parser(cls.name, help=teaches, description=teaches)
+        _add_lesson_params(lesson, cls)
+        lesson.add_argument(
+            "--start-method",
+            choices=START_METHODS,
+            default="fork",
+            help="how children start (default fork: the quickest, and explore has no dashboard)",
+        )
+        _add_explore_options(lesson)
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="mpviz",
@@ -197,6 +333,8 @@ def build_parser() -> Parser:
     for cls in lessons():
         teaches = str(cls.teaches)
         _add_run_options(chosen.add_parser(cls.name, help=teaches, description=teaches), cls)
+    _add_explore_parser(commands)
+    _add_attach_parser(commands)
     _add_serve_parser(commands)
     _add_insight_parsers(commands)
     replay = commands.add_parser("replay", help="play a recording made with --record")

@@ -1,4 +1,4 @@
-"""A watched program: any Python program, unmodified, watched as a lesson is.
+"""A watched program, and an attached one: any Python program, unmodified, seen as a lesson is.
 
 ``mpviz prog.py`` runs the program's main as a child of the supervisor (see
 :mod:`mpviz.runtime.program`), every Python process of it reporting through
@@ -7,6 +7,11 @@ is a kind of lesson, :class:`Watched`: its main part starts the program, its
 verdict names what went wrong (a deadlock, a hang) or how it ended, its panel
 draws its primitives, and what its processes print is shown with a box for
 its standard input.
+
+An attached program (``mpviz attach PID``) was started by somebody else and
+goes on after mpviz: :class:`Attached` reads it from outside (its stacks,
+see :mod:`mpviz.runtime.attach`), never stops or signals it, and detaches
+when the dashboard quits.
 """
 
 from __future__ import annotations
@@ -114,7 +119,6 @@ class Watched(Lesson):
     )
     panel_module = "mpviz.ui.widgets.program_panel"
     printed = True
-    tree = True
     main_is_here = False
     stop_when_stuck = True
     summary_at_end = True
@@ -222,3 +226,92 @@ def _failed(proc: Any) -> bool:
     """An uncaught exception, or an exit with a code of its own (a signal is most often the program's
     own doing: terminate(), a pool's or the end of a daemon)."""
     return bool(proc.error or (proc.exit_code is not None and proc.exit_code > 0))
+
+
+ABOUT_ATTACHED = T(
+    """\
+# Attached to {name}
+
+mpviz did not start this program and does not stop it: **q detaches**, and
+every process of it goes on exactly as it was. Nothing in it reports to
+mpviz; once a second mpviz reads the Python stack of each process that ran
+(py-spy, without pausing it) and names what its main thread does, at the
+line of the program that does it: waiting in a queue's get, a lock, a pipe,
+an event, joining a child, sleeping, in a socket call, running.
+
+Seen from outside, who *waits* on a lock or a queue is known, who *holds* a
+lock is not, nor what a queue holds, nor what the processes print. A watched
+run (`mpviz prog.py`) sees all of it.
+""",
+    """\
+# 附加到 {name}
+
+这个程序不是 mpviz 启动的,mpviz 也不会停掉它:**按 q 脱离**,它的每个进程照旧运行。
+程序里没有任何东西向 mpviz 报告;mpviz 每秒读取每个运行过的进程的 Python 调用栈
+(py-spy,不暂停它),指出它的主线程在程序的哪一行做什么:在队列的 get、锁、管道、
+事件上等待,等待子进程结束,睡眠,在 socket 调用里,运行中。
+
+从外面看,谁在**等**锁或队列是知道的,谁**持有**锁不知道,队列里有什么、进程打印了什么也不知道。
+被观察的运行(`mpviz prog.py`)都能看到。
+""",
+)
+
+
+class Attached(Lesson):
+    """A running program seen from outside: ``values`` holds its ``pid``, its ``name`` and its ``argv``."""
+
+    name = "attached"
+    title = T("attached to a running program", "附加到一个运行中的程序")
+    teaches = T(
+        "a running Python program, seen from outside without restarting or changing it",
+        "一个运行中的 Python 程序,从外面看,不重启也不改动它",
+    )
+    watch = T("a wait nobody can end, a join on a child that never ends", "谁也结束不了的等待,永远等不到的 join")
+    panel_module = "mpviz.ui.widgets.program_panel"
+    main_is_here = False
+    detaches = True
+    unseen = T(
+        "Seen from outside: who waits for a lock, a queue or a child is known; who holds a lock is not, "
+        "nor what a queue holds.",
+        "从外面看:谁在等锁、队列或子进程是知道的;谁持有锁、队列里有什么,看不到。",
+    )
+    summary_at_end = True
+    stopped_early = T("{text}; detached: the program goes on", "{text};已脱离:程序继续运行")
+
+    @classmethod
+    def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
+        pid = values.get("pid")
+        if type(pid) is not int or pid <= 0:
+            raise ValueError("no process to attach to")
+        return {"name": f"pid {pid}", "argv": [], **values}
+
+    @classmethod
+    def called(cls, values: dict[str, Any]) -> str:
+        return f"{values.get('name') or '?'} (pid {values.get('pid')})"
+
+    @classmethod
+    def panel_title(cls, values: dict[str, Any]) -> str:
+        return str(PRIMITIVES)
+
+    @classmethod
+    def about(cls, name: str) -> str:
+        return ABOUT_ATTACHED(name=name)
+
+    @classmethod
+    def header_fields(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {"program": values["name"], "argv": values["argv"], "attached": values["pid"]}
+
+    def direct(self) -> None:
+        self.run.attach(self.values["pid"])
+
+    def finished(self, model: Model, now_ns: int) -> bool:
+        """The program ended by itself: its main, and every process of it seen."""
+        return _main(model) is not None and not any(p.alive for p in model.procs.values())
+
+    @classmethod
+    def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
+        return Watched.judge(model, {"program": Program(str(values.get("name")))}, now_ns, final)
+
+    def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:
+        """1 if something went wrong; else 0 (the exit code of a process mpviz did not start cannot be known)."""
+        return 1 if verdict.ok is False else 0

@@ -106,14 +106,22 @@ def run_dir(tmp_path: Path) -> Iterator[Path]:
 # bounding set before exec, the program and every process it starts are held
 # to the permission bits, as an unprivileged user is.
 PR_CAPBSET_DROP = 24
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_SYS_PTRACE = 1, 2, 3, 19
+
+
+def _drop(*caps: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in caps:
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
 def _as_a_user() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    _drop(CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER)
+
+
+def _without_ptrace() -> None:
+    _drop(CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_SYS_PTRACE)
 
 
 @pytest.fixture
@@ -137,3 +145,20 @@ def as_a_user(tmp_path: Path) -> dict[str, object]:
     if done.returncode != 0:
         pytest.skip("root here keeps its override of file permissions")
     return {"preexec_fn": _as_a_user}
+
+
+@pytest.fixture
+def without_ptrace() -> dict[str, object]:
+    """Keyword arguments for ``mpviz(...)`` that run it without the right to read other users'
+    processes: root (CI, containers) gives up CAP_SYS_PTRACE as ``as_a_user`` gives up its
+    override of file permissions (root in a container started without SYS_PTRACE is so).  Not
+    root: nothing to do, another user's processes are out of reach already."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        done = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_without_ptrace, timeout=60)
+    except (subprocess.SubprocessError, OSError):
+        done = None
+    if done is None or done.returncode != 0:
+        pytest.skip("root here cannot give up CAP_SYS_PTRACE (no CAP_SETPCAP)")
+    return {"preexec_fn": _without_ptrace}

@@ -131,6 +131,13 @@ NORMALISE = [
 # if it gets that far (a watched child starts a millisecond later, and loses that race more often).
 MAY_NOT_PRINT: dict[str, set[str]] = {"multiprocessing_terminate.py": {"Starting worker", "Finished worker"}}
 
+# Children a program terminates right after starting them (see the processes' check).
+UNSEEN_IF_KILLED_AT_ONCE = {"multiprocessing_exitcode.py": 1}
+
+# Lines a race prints a varying number of times: at least once, as often as it happens.  A pool
+# whose workers leave after two tasks starts new ones until it is closed: how many, the timing says.
+HOW_OFTEN_RACES: dict[str, set[str]] = {"multiprocessing_pool_maxtasksperchild.py": {"Starting ForkPoolWorker-N"}}
+
 # What a program's race decides, normalised away.
 RACES: dict[str, list[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]]] = {
     # Which workers are inside the semaphore when each one prints.
@@ -204,11 +211,13 @@ def _compare(program: str, plain: list[list[str]], watched_lines: list[str]) -> 
     every = set.intersection(*(set(c) for c in counts)) - MAY_NOT_PRINT.get(program, set())
     for line in sorted(every):
         wanted = {c[line] for c in counts}
-        need = min(wanted) if len(wanted) == 1 else 1
+        need = min(wanted) if len(wanted) == 1 and line not in HOW_OFTEN_RACES.get(program, set()) else 1
         if seen[line] < need:
             problems.append(f"missing ({seen[line]} of {need}): {line!r}")
     anywhere = set.union(*(set(c) for c in counts))
-    problems += [f"not printed plainly: {line!r}" for line in sorted(set(seen) - anywhere)]
+    # (A line a race may not print is no surprise when the plain runs happened not to print it.)
+    surprises = set(seen) - anywhere - MAY_NOT_PRINT.get(program, set())
+    problems += [f"not printed plainly: {line!r}" for line in sorted(surprises)]
     return problems
 
 
@@ -241,7 +250,10 @@ def test_watched_as_plain(program: str, corpus: dict[str, Future[Runs]]) -> None
     ended = {e.pid for e in records if e.kind == "proc.exit"}
     expected = PROCESSES[program]
     want = expected(seen.out) if callable(expected) else expected
-    assert len(started) == want, f"{len(started)} processes seen, not {want}"
+    # A child terminated at once, dead before it connects and reaped before its parent's word on
+    # it is read, cannot be told from a pid a program made up (issue 24): it is not shown.
+    least = want - UNSEEN_IF_KILLED_AT_ONCE.get(program, 0)
+    assert least <= len(started) <= want, f"{len(started)} processes seen, not {want}"
     assert started <= ended, f"never seen ending: {started - ended}"
     labels = {str(e.data.get("label")) for e in records if e.kind == "proc.start" and e.data.get("label")}
     assert NAMES.get(program, set()) <= labels, f"named {sorted(labels)}"

@@ -16,6 +16,7 @@ from test_model import S, ev, new, spawn
 from mpviz.model import Model, Phase, find_anomalies
 from mpviz.model.state import HANDLERS
 from mpviz.model.timing import Activity
+from mpviz.telemetry import Event
 
 F = TypeVar("F", bound=Callable[..., None])
 COVERED: set[str] = set()
@@ -119,6 +120,7 @@ def test_a_sample_keeps_what_it_does_not_say_and_is_not_logged() -> None:
     assert [e.kind for e in m.log] == [e.kind for e in p.recent] == ["proc.spawn"]
     m.apply([ev(3, 11, "proc.stats", cpu=1.0)])
     assert 11 not in m.procs, "a sample alone makes no process"
+    assert list(p.samples.times) == [S, 2 * S] and list(p.samples.rss) == [1 << 20, 1 << 20], "kept for the sparklines"
 
 
 @covers("proc.output")
@@ -609,6 +611,88 @@ def test_what_main_reports_of_the_world_is_merged_by_name() -> None:
     assert "tickets.txt" in m.dirty_prims and not m.prims
 
 
+# --- seen from outside: an attached program ------------------------------------------------------
+
+
+def seen(t: float, pid: int, kind: str, **data: object) -> Event:
+    return Event(int(t * S), pid, "proc.seen", "", {"kind": kind, **data})
+
+
+@covers("proc.seen")
+def test_what_a_process_is_seen_doing_from_outside_is_its_state() -> None:
+    m = Model()
+    m.apply([ev(0, p, "proc.start", role="process", label=f"p{p}", ppid=1) for p in (1, 10, 11, 12, 13)])
+    site = "demo.py:4 in consume"
+    m.apply(
+        [
+            seen(
+                1, 10, "queue", what="multiprocessing Queue.get", site=site, on="pipe:[77]", name="q", feeders=[10, 1]
+            ),
+            seen(1, 11, "join", what="Process.join", site="demo.py:17 in parent", child=12),
+            seen(1, 12, "sleep", what="time.sleep()", site="demo.py:7 in sleeper"),
+            seen(
+                1,
+                13,
+                "running",
+                what="spin",
+                site="demo.py:12 in busy",
+                threads=[{"name": "feeder", "kind": "cond", "what": "threading wait"}],
+            ),
+        ]
+    )
+    consumer, parent, sleeper, busy = (m.procs[p] for p in (10, 11, 12, 13))
+    assert consumer.phase is Phase.BLOCKED and consumer.state == f"waiting in multiprocessing Queue.get at {site}"
+    queue = m.prims[consumer.waiting_on or ""]
+    assert (queue.name, queue.family, queue.outside, list(queue.blocked_get)) == ("q", "queue", True, [10])
+    assert queue.putters == {1}, "the getter itself is no feeder"
+    assert parent.waiting_on == "pid 12" and parent.state == "joining p12 (pid 12) at demo.py:17 in parent"
+    assert sleeper.phase is Phase.SLEEPING and sleeper.state == "sleeping at demo.py:7 in sleeper"
+    assert sleeper.waiting_on is None, "a sleep waits for nothing of the program's"
+    assert busy.phase is Phase.RUNNING and busy.state == "running at demo.py:12 in busy"
+    assert busy.seen_threads == ("feeder: waiting in threading wait",)
+    assert [line.split("  ", 2)[-1].strip() for line in map(m.line, m.log) if line][-1].endswith("in busy")
+    # Its stacks are kept for the stack view, never read for its state again: proc.seen read them.
+    stack = {
+        "req": 1,
+        "tid": 13,
+        "name": "MainThread",
+        "frames": [["/x/demo.py", 12, "busy", "x += 1"]],
+        "by": "py-spy",
+    }
+    m.apply([ev(1.5, 13, "proc.stack", **stack), ev(1.5, 13, "proc.stacks", req=1, threads=1)])
+    assert len(busy.stacks) == 1 and busy.state == "running at demo.py:12 in busy" and not busy.elsewhere
+    # Seen again in the same wait, with a feeder more: waiting since it began.
+    m.apply([seen(2, 10, "queue", what="multiprocessing Queue.get", site=site, on="pipe:[77]", name="q", feeders=[13])])
+    assert queue.blocked_get == {10: S} and queue.putters == {1, 13} and not queue.timing.get_blocked.count
+    # Seen again elsewhere: out of the queue's getters, its wait counted.
+    m.apply([seen(3, 10, "running", what="consume", site="demo.py:5 in consume")])
+    assert not queue.blocked_get and queue.timing.get_blocked.count == 1
+    assert consumer.phase is Phase.RUNNING and consumer.waiting_on is None
+    lock = seen(4, 13, "lock", what="multiprocessing lock acquire", site="demo.py:20 in busy", name="lock")
+    m.apply([lock])
+    held = m.prims["seen lock at demo.py:20 in busy"]
+    assert list(held.waiters) == [13] and not held.holders, "who holds it cannot be seen"
+    m.apply([ev(5, 13, "proc.exit", code=None), seen(6, 13, "running")])
+    assert not held.waiters and not m.procs[13].alive, "the dead wait for nothing, and are seen no more"
+
+
+def test_a_queue_whose_feeders_all_left_is_a_hang_seen_from_outside() -> None:
+    """A get on an empty queue whose feeders have all exited: the starved queue of a watched run."""
+    m = Model()
+    m.apply([ev(0, p, "proc.start", role="process", label=f"p{p}", ppid=1) for p in (1, 10, 11)])
+    m.apply([seen(1, 10, "queue", what="multiprocessing Queue.get", on="pipe:[5]", name="q", feeders=[11])])
+    assert not [a for a in find_anomalies(m, 10 * S) if a.kind == "starved"]
+    m.apply([ev(2, 11, "proc.exit", code=None)])
+    starved = [a for a in find_anomalies(m, 10 * S) if a.kind == "starved"]
+    assert starved and starved[0].pids == (10,) and "queue 'q'" in starved[0].text
+    # Attached after its feeders left: nobody but its getter holds its write end, nobody can put.
+    m.apply([seen(3, 1, "queue", what="multiprocessing Queue.get", on="pipe:[6]", name="r", feeders=[])])
+    assert [a for a in find_anomalies(m, 10 * S) if a.kind == "starved" and "queue 'r'" in a.text]
+    # A wait whose feeders are not known (queued behind another getter, on the queue's lock): no claim.
+    m.apply([seen(4, 1, "queue", what="multiprocessing Queue.get", on="sem:[7]", name="s")])
+    assert not [a for a in find_anomalies(m, 10 * S) if "queue 's'" in a.text]
+
+
 # --- every kind has a test ----------------------------------------------------------------------
 
 
@@ -842,6 +926,42 @@ def test_shared_memory_never_unlinked_is_named_once_its_maker_ended() -> None:
         [spawn(0, 10, "main", "main"), made, ev(1, 10, "shm.unlink", "b"), ev(2, 10, "proc.exit", "", code=0)]
     )
     assert not find_anomalies(unlinked, 3 * S)
+
+
+# --- a scheduled run ---------------------------------------------------------------------------
+
+
+@covers("turn.ask", "turn.offer", "turn.go")
+def test_a_process_at_a_point_waits_its_turn_until_it_is_let_go() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "buyer", "buyer 0"), new(0, 10, "L", "lock", "ticket")])
+    m.apply([ev(1, 10, "site.new", "10@1", file="/x/workers.py", line=18, func="buy", text="lock.acquire()")])
+    m.apply([ev(2, 10, "turn.ask", "L", op="lock.acquire", at="10@1", n=1)])
+    p = m.procs[10]
+    assert p.phase is Phase.STOPPED, "held at a point: as good as paused"
+    assert p.state == "waits its turn: acquire lock 'ticket' at workers.py:18 in buy"
+    assert p.split.activity is Activity.OTHER
+    offer = [["buyer 0", "lock.acquire", "ticket", "workers.py:18", True], ["main", "proc.join", "buyer 0", "", False]]
+    m.apply([ev(3, 1, "turn.offer", "", options=offer)])
+    assert m.turns.offer == offer
+    m.apply([ev(4, 10, "turn.go", "", who="buyer 0", op="lock.acquire", what="ticket", at="workers.py:18", step=1)])
+    assert m.turns.offer is None and m.turns.made == 1 and [e.t_ns for e in m.turns.recent] == [4 * S]
+    assert p.phase is Phase.RUNNING and p.state == "running"
+    assert m.line(m.turns.recent[0]).endswith("buyer 0        goes: acquire lock 'ticket' at workers.py:18")
+    assert m.describe(ev(2, 10, "turn.ask", "L", op="lock.acquire", n=1)) is None, "the offer says it again"
+
+
+@covers("turn.free", "turn.stuck")
+def test_who_ran_free_and_a_run_where_nobody_could_go_on() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "phil", "phil 0"), spawn(0, 11, "phil", "phil 1")])
+    m.apply([ev(1, 10, "turn.ask", "", op="proc.sleep", n=1), ev(1, 11, "turn.ask", "", op="proc.sleep", n=1)])
+    m.apply([ev(2, 10, "turn.free", "", who="phil 0"), ev(2, 10, "turn.free", "", who="phil 0")])
+    assert m.turns.free == ["phil 0"], "said once"
+    m.apply([ev(3, 1, "turn.stuck", "", who=["phil 0", "phil 1"])])
+    assert m.turns.stuck == ["phil 0", "phil 1"]
+    assert all(not p.turn and p.phase is Phase.RUNNING for p in m.procs.values()), "let go into their waits"
+    assert m.describe(ev(3, 1, "turn.stuck", "", who=[])) == "nobody can go on: each one goes into its wait"
 
 
 def test_every_kind_in_the_handler_table_has_a_test() -> None:

@@ -1,4 +1,4 @@
-"""The process table's pure helpers: the columns a width takes, a cell's fit, the tree's depths, a row."""
+"""The process table's pure helpers: the columns a width takes, a cell's fit, the tree, the sparklines, a row."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from rich.cells import cell_len
 
 from mpviz.model import Model, Phase
 from mpviz.telemetry import Event
-from mpviz.ui.widgets.process_table import COLUMNS, GAP, STATE_WIDTH, depths, fit, layout, row_of
+from mpviz.ui.widgets import history
+from mpviz.ui.widgets.process_table import COLUMNS, GAP, STATE_WIDTH, fit, layout, row_of
+from mpviz.ui.widgets.process_tree import OPEN, SHUT, tree
 
 S = 1_000_000_000
 
@@ -48,7 +50,7 @@ def _spawn(pid: int, ppid: int, label: str, t: int = 1) -> Event:
     return Event(t, pid, "proc.spawn", label, {"role": "worker", "label": label, "ppid": ppid})
 
 
-def test_depths_put_children_under_their_parents_in_tree_order() -> None:
+def test_the_tree_puts_children_under_their_parents_with_tree_lines() -> None:
     model = Model()
     model.apply(
         [
@@ -56,19 +58,62 @@ def test_depths_put_children_under_their_parents_in_tree_order() -> None:
             _spawn(11, 10, "a", 2),
             _spawn(12, 10, "b", 3),
             _spawn(13, 11, "a's child", 4),
-            _spawn(20, 999, "orphan", 5),  # its parent was never seen: a root
+            _spawn(14, 11, "a's other", 5),
+            _spawn(20, 999, "orphan", 6),  # its parent was never seen: a root
         ]
     )
-    got = depths(model)
-    assert list(got) == [10, 11, 13, 12, 20], "parent first, then its children depth first"
-    assert got == {10: 0, 11: 1, 13: 2, 12: 1, 20: 0}
+    found = tree(model, set())
+    drawn = [row.prefix + model.procs[row.pid].name for row in found.rows]
+    assert drawn == ["▾ main", "├ ▾ a", "│ ├ a's child", "│ └ a's other", "└ b", "orphan"]
+    assert found.rest == []
+    # Folded: one row for the subtree, saying how many it hides.
+    folded = tree(model, {11})
+    assert [(r.pid, r.mark, r.hidden) for r in folded.rows[:3]] == [(10, OPEN, 0), (11, SHUT, 2), (12, "", 0)]
 
 
-def test_depths_survive_a_cycle_of_parents() -> None:
+def test_an_exited_parent_stays_in_the_tree_while_a_child_of_it_lives() -> None:
+    model = Model()
+    model.apply(
+        [_spawn(10, 1, "main", 1), _spawn(11, 10, "a", 2), _spawn(12, 11, "a's child", 3), _spawn(13, 10, "b", 4)]
+    )
+    model.apply([Event(5, 11, "proc.exit", "", {"code": 0}), Event(5, 13, "proc.exit", "", {"code": 0})])
+    found = tree(model, set())
+    assert [row.pid for row in found.rows] == [10, 11, 12], "the living hang from their real parents"
+    assert found.rest == [13], "the exited with nothing living under them come after the tree"
+
+
+def test_the_tree_survives_a_cycle_of_parents() -> None:
     """Reused pids can make two processes each other's parent: both shown, none lost."""
     model = Model()
     model.apply([_spawn(30, 31, "x"), _spawn(31, 30, "y")])
-    assert set(depths(model)) == {30, 31}
+    assert {row.pid for row in tree(model, set()).rows} == {30, 31}
+
+
+def _stats(t: float, pid: int, cpu: float, rss: int) -> Event:
+    return Event(int(t * S), pid, "proc.stats", "", {"cpu": cpu, "rss": rss, "threads": 1, "status": "running"})
+
+
+def test_a_sparkline_draws_the_last_minute_in_columns_of_its_step() -> None:
+    model = Model()
+    model.apply([_spawn(10, 1, "w", 0), _spawn(11, 10, "v", 0)])
+    step = history.STEP_NS / S
+    model.apply([_stats(i * step, 10, cpu, 1 << 20) for i, cpu in enumerate((0, 50, 100, 25, 0, 0, 0, 200))])
+    now = int((history.CELLS - 1) * step * S + S)
+    assert history.sparkline([model.procs[10]], "cpu", now) == "▁▂▄▁▁▁▁█", "from 0 to 100 %, or to the most used"
+    assert history.sparkline([model.procs[11]], "cpu", now) == " " * history.CELLS, "no sample: no bars"
+    assert history.sparkline([model.procs[10]], "rss", now) == "▁" * history.CELLS, "a flat memory: the lowest bar"
+    assert history.bars([0.0, 50.0, 100.0, None], "cpu", rows=2) == ["  █ ", "▁██ "], "taller: each line 8 levels"
+
+
+def test_a_folded_row_adds_up_the_figures_under_it() -> None:
+    model = Model()
+    model.apply([_spawn(10, 1, "main", 0), _spawn(11, 10, "a", 0), _spawn(12, 10, "b", 0)])
+    model.apply([_stats(1, 10, 1.0, 1 << 20), _stats(1, 11, 2.0, 2 << 20), _stats(1, 12, 4.0, 4 << 20)])
+    found = tree(model, {10})
+    (root,) = found.rows
+    row = row_of(model, model.procs[10], 2 * S, root, [model.procs[p] for p in (10, 11, 12)])
+    assert row[1] == "▸ main (+2)"
+    assert (row[6].strip(), row[8]) == ("7.0", "7.0M")
 
 
 def test_a_row_says_who_what_for_how_long_and_the_psutil_figures() -> None:
@@ -83,12 +128,16 @@ def test_a_row_says_who_what_for_how_long_and_the_psutil_figures() -> None:
         ]
     )
     proc = model.procs[11]
-    row = row_of(model, proc, 5 * S, depth=1)
-    pid, who, state, since, holds, status, cpu, rss, threads, phase = row
+    branch = tree(model, set()).rows[1]
+    row = row_of(model, proc, 5 * S, branch)
+    pid, who, state, since, holds, status, cpu, cpu_h, rss, rss_h, threads, phase = row
     assert (pid, who, state) == ("11", "└ group 0", "holding 'door'")
+    assert cpu_h.strip() == "▁" and rss_h.strip() == "▁", "one sample: one column of the last minute"
     assert holds == "door" and phase == Phase.HOLDING.value
     assert since == "4s", "in its state since the acquire"
     assert (status, cpu.strip(), rss, threads) == ("sleeping", "12.5", "3.0M", "2")
     model.apply([Event(6 * S, 11, "proc.exit", "", {"code": 0})])
     exited = row_of(model, model.procs[11], 7 * S)
-    assert exited[5] == "exited" and exited[6:9] == ("", "", "") and exited[3] == "", "no figures for the dead"
+    assert exited[5] == "exited" and (exited[6], exited[8], exited[10]) == ("", "", "") and exited[3] == "", (
+        "no figures for the dead"
+    )

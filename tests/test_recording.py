@@ -57,6 +57,7 @@ REFUSED = [
     (f"{TICKETS}\n{START}\n{line(2_000, 10, 'data.value', 'ticket file', stock='y')}", "line 3: data.value stock"),
     (f"{TICKETS}\n{START}\n{line(2_000, 10, 'data.value', 'ticket file', stock={})}", "line 3: data.value stock {}"),
     (f"{KTV}\n{START}\n{line(2_000, 10, 'sem.acquired', 's', value='1')}", "line 3: sem.acquired value"),
+    (f"{KTV}\n{START}\n{line(2_000, 10, 'proc.seen', feeders=[1, 'x'])}", "line 3: proc.seen feeders"),
     (f"{KTV}\n{START}\n{line(10**30, 10, 'proc.state', 'x')}", "line 3: time or pid out of range"),
     (f"{KTV}\n{START}\n{line(10**18, 10, 'proc.state', 'x')}", "line 3: a jump of"),
     (f"{KTV}\n{line(-5, 10, 'proc.state', 'x')}", "line 2: time or pid out of range"),

@@ -211,3 +211,23 @@ def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_dashboard_that_dies_before_it_takes_the_connection_is_a_hang_up(tmp_path) -> None:
+    """A process connected while the dashboard still loaded (a watched program started early), and
+    the dashboard died before it accepted: the connection is reset, which is the dashboard gone
+    (before: taken as closed by the process itself, the program outlived a SIGKILLed mpviz)."""
+    import socket
+    import threading
+
+    from mpviz.telemetry.reporter import SocketReporter
+
+    path = str(tmp_path / "records")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    reporter = SocketReporter(path)
+    hung_up = threading.Event()
+    reporter.serve(hung_up.set)
+    listener.close()  # never accepted
+    assert hung_up.wait(30), "the dashboard's end gone: a hang-up"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import load, mpviz
+from helpers.dashboard import until
 from helpers.gallery import RECORDINGS
 
 from mpviz.model import Model
@@ -47,12 +48,13 @@ async def test_replay_plays_pauses_and_steps() -> None:
     _, events = load(RECORDINGS / "ktv.jsonl")
     app = make_app(source)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.5)
-        assert source.model.applied > 0, "playing: records arrive"
+        # Paused as soon as records arrive (a fixed wait let a loaded machine play the whole recording).
+        await until(pilot, lambda: source.model.applied > 0, what="playing: records arrive")
         await pilot.press("space")
         assert source.paused
         await pilot.pause(0.3)
         frozen = source.model.applied
+        assert frozen < len(events), "paused before the end"
         await pilot.pause(0.5)
         assert source.model.applied == frozen, "paused: nothing moves"
         moment = events[frozen].t_ns

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing.connection
+import multiprocessing.popen_fork
+import multiprocessing.process
 import multiprocessing.queues
+import multiprocessing.synchronize
 import subprocess
 import threading
 
@@ -69,3 +72,32 @@ def test_no_frames_no_answer_and_a_record_read_back() -> None:
     record = {"tid": 9, "name": "worker", "frames": [["/a.py", 3, "f", "x()"], ["/a.py", "bad", "g"], "junk"]}
     thread = from_record(record)
     assert thread.tid == 9 and thread.frames == (Frame("/a.py", 3, "f", "x()"),), "bad frames dropped"
+
+
+def test_a_stack_read_from_outside_names_methods_with_their_class() -> None:
+    """py-spy says ``Queue.get`` and ``BaseProcess.join`` where the code says ``get`` and ``join``;
+    and there a condition's wait is told from an event's."""
+    consume = Frame("/home/me/prog.py", 4, "consume", "item = q.get()")
+    got = infer(
+        stack(
+            consume,
+            Frame(multiprocessing.queues.__file__, 103, "Queue.get", ""),
+            Frame(multiprocessing.connection.__file__, 216, "_ConnectionBase.recv_bytes", ""),
+        )
+    )
+    assert got is not None and (got.kind, got.what, got.frame) == ("queue", "multiprocessing Queue.get", consume)
+    parent = Frame("/home/me/prog.py", 17, "parent", "c.join()")
+    join = infer(
+        stack(
+            parent,
+            Frame(multiprocessing.process.__file__, 149, "BaseProcess.join", ""),
+            Frame(multiprocessing.popen_fork.__file__, 43, "Popen.wait", ""),
+            Frame(multiprocessing.popen_fork.__file__, 27, "Popen.poll", ""),
+        )
+    )
+    assert join is not None and (join.kind, join.what) == ("join", "Process.join")
+    synchronize = multiprocessing.synchronize.__file__
+    cond = infer(stack(USER, Frame(synchronize, 261, "Condition.wait", "")))
+    event = infer(stack(USER, Frame(synchronize, 356, "Event.wait", ""), Frame(synchronize, 261, "Condition.wait", "")))
+    assert cond is not None and cond.kind == "cond"
+    assert event is not None and event.kind == "event", "the outermost known call names the wait"

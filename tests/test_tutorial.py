@@ -176,8 +176,10 @@ def test_pingpong_without_the_sleep_the_child_waits_forever(tmp_path: Path) -> N
     _, events = load(record)
     children = {e.pid for e in events if e.kind == "proc.spawn"}
     assert none_alive(children)
+    # Main may wait a moment too (its own put is still with the queue's feeder thread): the
+    # children are the ones that wait, for good.
     blocked = {e.pid for e in events if e.kind == "queue.get_blocked"}
-    assert blocked == children, "spawn: main takes its 'hi' before either child is up, both wait"
+    assert children <= blocked, "spawn: main takes its 'hi' before either child is up, both wait"
 
 
 # --- chat -------------------------------------------------------------------------------------------

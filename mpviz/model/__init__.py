@@ -5,7 +5,7 @@ table of record kinds (see ``reducer.py``), so that any import of the model
 comes with every handler.
 """
 
-from mpviz.model import events, locks, pitfalls, pools, procs, queues  # noqa: F401  (each fills the handler table)
+from mpviz.model import events, locks, pitfalls, pools, procs, queues, seen, turns  # noqa: F401  (each fills the handler table)
 from mpviz.model.anomalies import find_anomalies
 from mpviz.model.state import Anomaly, Model, Phase, Prim, Proc, Said, Stats
 from mpviz.model.words import describe, line

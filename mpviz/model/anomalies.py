@@ -188,8 +188,9 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
 
 
 def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
-    """Consumers blocked on an empty queue that every process that ever fed it has left."""
-    if prim.family != "queue" or not prim.blocked_get or prim.depth > 0 or not prim.putters:
+    """Consumers blocked on an empty queue that every process that ever fed it has left (seen from
+    outside: that every process holding its write end, but its getters, has left, if any held it)."""
+    if prim.family != "queue" or not prim.blocked_get or prim.depth > 0 or not (prim.putters or prim.feeders_known):
         return None
     if any(model.procs[pid].alive for pid in prim.putters if pid in model.procs):
         return None

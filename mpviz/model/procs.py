@@ -151,6 +151,7 @@ def proc_stats(model: Model, event: Event) -> None:
     cpu = d.get("cpu")
     percent = float(cpu) if isinstance(cpu, (int, float)) and math.isfinite(cpu) and cpu >= 0 else 0.0
     stats = Stats(percent, rss, threads, str(d.get("status", "")))
+    proc.samples.add(event.t_ns, stats.cpu, stats.rss)
     if stats != old:
         proc.stats = stats
         model.dirty_procs.add(proc.pid)
@@ -260,8 +261,8 @@ def proc_stacks(model: Model, event: Event) -> None:
     missing = event.data.get("missing")
     proc.stacks, proc.stacks_ns, proc.stacks_missing = threads, event.t_ns, str(missing) if missing else ""
     model.dirty_procs.add(proc.pid)
-    if not proc.alive:
-        return
+    if not proc.alive or proc.outside:
+        return  # seen from outside: its proc.seen says what its stacks and system calls do (model/seen.py)
     for stack in threads:
         inferred = infer(stack)
         if inferred is None or (inferred.kind == "call" and inferred.frame is None):

@@ -37,6 +37,7 @@ NOT_ACTS = (
     "proc.lost",
     "proc.spawn",
     "prim.new",
+    "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
 )
 
 STATES = {
@@ -45,6 +46,7 @@ STATES = {
     "holding": T("holding {names}", "持有 {names}"),
     "paused": T("paused ({words})", "已暂停({words})"),
     "at": T("{words} at {where}", "{words}({where})"),
+    "turn": T("waits its turn: {doing}", "等轮到它:{doing}"),
 }
 # The longest a thread's name is kept.
 NAME_CHARS = 60
@@ -165,7 +167,9 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     proc = actor
     if not proc.alive:
         return
-    if proc.blocked:
+    if proc.turn:  # a scheduled run holds it at a point: as good as paused
+        phase, words = Phase.STOPPED, STATES["turn"](doing=proc.turn)
+    elif proc.blocked:
         phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
@@ -175,7 +179,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     elif proc.sleeping:
         phase, words = Phase.SLEEPING, _said(proc) or _where(model, proc, str(STATES["sleeping"]))
     else:
-        phase, words = Phase.RUNNING, _said(proc) or str(STATES["running"])
+        phase, words = Phase.RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
         phase, words = Phase.STOPPED, STATES["paused"](words=words)
     set_state(model, proc, t_ns, phase, words)
@@ -184,7 +188,9 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
 
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     """A thread's state: what it waits for, or what it holds (a thread that does neither is not shown)."""
-    if thread.blocked:
+    if thread.turn:
+        phase, words = Phase.STOPPED, STATES["turn"](doing=thread.turn)
+    elif thread.blocked:
         phase, words = Phase.BLOCKED, _waits(model, thread)
     elif thread.holds:
         phase, words = (
@@ -204,7 +210,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
 
 def _activity(model: Model, proc: Proc) -> Activity:
     """What the process spends this stretch of its time on (see ``TimeSplit``)."""
-    if proc.stopped:
+    if proc.stopped or proc.turn:
         return Activity.OTHER
     if proc.blocked:
         prim = model.prims.get(proc.waiting_on or "")

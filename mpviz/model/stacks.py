@@ -76,6 +76,9 @@ _KNOWN: dict[tuple[str, str], tuple[str, str]] = {
     ("multiprocessing/synchronize.py", "__enter__"): ("lock", "multiprocessing lock acquire"),
     ("multiprocessing/synchronize.py", "acquire"): ("lock", "multiprocessing lock acquire"),
     ("multiprocessing/synchronize.py", "wait"): ("event", "multiprocessing wait"),
+    # A reader from outside (py-spy) names a method with its class: a condition's wait is not an event's.
+    ("multiprocessing/synchronize.py", "Condition.wait"): ("cond", "multiprocessing Condition.wait"),
+    ("multiprocessing/synchronize.py", "Event.wait"): ("event", "multiprocessing Event.wait"),
     ("multiprocessing/synchronize.py", "wait_for"): ("cond", "multiprocessing Condition.wait_for"),
     ("multiprocessing/queues.py", "get"): ("queue", "multiprocessing Queue.get"),
     ("multiprocessing/queues.py", "put"): ("queue", "multiprocessing Queue.put"),
@@ -185,7 +188,7 @@ def infer(stack: ThreadStack) -> Inferred | None:
     u = _user_index(frames)
     user = frames[u] if u >= 0 else None
     for frame in frames[u + 1 :]:
-        known = _KNOWN.get((_library(frame.file), frame.function))
+        known = _known(frame)
         if known is not None:
             kind, what = known
             if kind == "manager" and user is not None and (call := _last_call(user.text)):
@@ -197,6 +200,21 @@ def infer(stack: ThreadStack) -> Inferred | None:
     call = stack.call or _last_call(user.text)
     name = call.partition("(")[0].rpartition(".")[2]
     return Inferred(_CALLS.get(name, "call"), call or user.function, user)
+
+
+def _known(frame: Frame) -> tuple[str, str] | None:
+    """The blocking library call a frame is in, if it is one.
+
+    A stack read from outside (py-spy) names functions by their qualified name
+    (``Queue.get``, ``BaseProcess.join``), one from inside by the code's own
+    (``get``): the qualified name first, then its last part."""
+    library = _library(frame.file)
+    if not library:
+        return None
+    known = _KNOWN.get((library, frame.function))
+    if known is None and "." in frame.function:
+        known = _KNOWN.get((library, frame.function.rpartition(".")[2]))
+    return known
 
 
 def _last_call(text: str) -> str:
@@ -274,7 +292,7 @@ def stacks_wanted(model: Any, now_ns: int) -> list[int]:
             return stale
     wanted = []
     for proc in model.procs.values():
-        if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.stats is None:
+        if not proc.alive or proc.stopped or proc.blocked or proc.sleeping or proc.turn or proc.stats is None:
             continue
         if proc.stats.cpu >= 1.0 or proc.stats.status not in ("sleeping", "disk-sleep"):
             continue

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 from mpviz import lang
 from mpviz.lang import T
+from mpviz.model.samples import Samples
 from mpviz.model.stacks import ThreadStack
 from mpviz.model.timing import PrimTiming, TimeSplit
 from mpviz.model.words import FAMILY_WORDS, describe, line, refusal
@@ -133,6 +134,7 @@ class Thread:
     waiting_on: str | None = None
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
+    turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what it waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its last stack says it waits in, when no record of it does (a socket, a C call), and
@@ -164,6 +166,7 @@ class Proc:
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
+    turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what its main thread waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
     # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
@@ -196,6 +199,13 @@ class Proc:
     history: deque[tuple[int, Phase, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     stats: Stats | None = None
+    # Its psutil figures over the last minutes: the sparklines, and a replay's spikes.
+    samples: Samples = field(default_factory=Samples)
+    # Seen from outside (an attached program's, ``proc.seen``): its stacks say what it does, not
+    # records; what it runs in ("running at busy.py in spin"), and what its other threads do.
+    outside: bool = False
+    seen: str = ""
+    seen_threads: tuple[str, ...] = ()
     lines: int = 0  # lines it printed, over the run
     last_err: str = ""  # the last line it printed on stderr (a traceback's last: what went wrong)
     # What the process said (``report``), per state, over the whole run: verdicts read these.
@@ -352,6 +362,10 @@ class Prim:
     # Barriers: broken (until reset), and how many processes passed.
     broken: bool = False
     passed: int = 0
+    # Seen from outside (an attached program's stacks): who waits is known, who holds is not; a
+    # queue's ``putters`` are then every process that held its write end (``feeders_known``).
+    outside: bool = False
+    feeders_known: bool = False
     # Pools: tasks handed out, results got back, the workers that said they work for it
     # (each waits on it for a task: ``waiting_on`` is the pool's id), who waits for its results.
     tasks: int = 0
@@ -464,6 +478,8 @@ class Anomaly(NamedTuple):
 # Primitives key their holders and waiters by its id: the pid, or the thread's native id.
 Actor: TypeAlias = Proc | Thread
 
+# Records that come every second and say nothing a log line would: kept out of the logs.
+UNLOGGED = frozenset({"proc.stats", "proc.stack", "proc.stacks"})
 LOG_LENGTH = 2000
 OUTPUT_LENGTH = 2000
 # The most primitives a run shows: more are counted (``refused["primitives"]``), their records
@@ -472,6 +488,20 @@ OUTPUT_LENGTH = 2000
 MAX_PRIMITIVES = 20_000
 # The families of records that are about a primitive (their ``obj`` is its id).
 PRIM_FAMILIES = frozenset({"prim", "lock", "rlock", "sem", "cond", "event", "barrier", "queue", "pipe", "pool"})
+TURNS_SHOWN = 12
+
+
+@dataclass
+class Turns:
+    """A scheduled run's decisions (``turn.*`` records): what is offered now — each option ``[who,
+    op, what, at, may go]`` — while a person chooses, how many went, the last ones, who runs free,
+    and whether nobody could go on."""
+
+    offer: list[list[Any]] | None = None
+    made: int = 0
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=TURNS_SHOWN))
+    free: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
 
 
 class Model:
@@ -521,6 +551,8 @@ class Model:
         self.dirty_prims: set[str] = set()
         # Counts every new entry in any process's history: the timeline redraws when it moves.
         self.history_changes = 0
+        # A scheduled run's decisions (mpviz/model/turns.py).
+        self.turns = Turns()
 
     # --- entry points ----------------------------------------------------
 
@@ -543,7 +575,7 @@ class Model:
         handler = HANDLERS.get(event.kind)
         if handler is not None:
             handler(self, event)
-        if event.kind != "proc.stats":
+        if event.kind not in UNLOGGED:
             self.log.append(event)
             proc = self.procs.get(event.pid)
             if proc is not None:
@@ -634,7 +666,7 @@ class Model:
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
         event = _visible(event)
-        return describe(event, self.prim_name(event.obj), self._where(event))
+        return describe(event, self._obj_name(event), self._where(event))
 
     def line(self, event: Event, colours: bool = False) -> str | None:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one.
@@ -645,7 +677,14 @@ class Model:
             who = "mpviz"
         else:
             who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
-        return line(event, self.t0 or event.t_ns, who, self.prim_name(event.obj), self._where(event), colours)
+        return line(event, self.t0 or event.t_ns, who, self._obj_name(event), self._where(event), colours)
+
+    def _obj_name(self, event: Event) -> str:
+        """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
+        child = event.data.get("child") if event.kind == "proc.seen" else None
+        if type(child) is int:
+            return self.procs[child].name if child in self.procs else ""
+        return self.prim_name(event.obj)
 
     def _where(self, event: Event) -> str:
         at = event.data.get("at")

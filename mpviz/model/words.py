@@ -173,6 +173,36 @@ PROC = {
     "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
     "signal": T("got {obj}", "收到 {obj}"),
 }
+# What a process is seen doing from outside (``proc.seen``: an attached program's stacks).
+SEEN = {
+    "running": T("running", "运行中"),
+    "sleep": T("sleeping", "睡眠中"),
+    "foreign": T("not Python: its stack cannot be read", "不是 Python 进程:读不到它的调用栈"),
+    "join": T("joining {name}", "等待 {name} 结束"),
+    "join_some": T("joining a child", "等待一个子进程结束"),
+    "wait": T("waiting in {what}", "等待 {what}"),
+    "at": T("{words} at {site}", "{words}({site})"),
+    "child": T("{name} (pid {pid})", "{name}(pid {pid})"),
+}
+
+
+def seen(data: Mapping[str, Any], child: str = "") -> str:
+    """What a ``proc.seen`` record says the process does, in words: ``waiting in multiprocessing
+    Queue.get at consumer.py:9 in consume``.  ``child``: the joined child's name, if known."""
+    kind = data.get("kind")
+    if kind in ("running", "sleep", "foreign"):
+        words = str(SEEN[str(kind)])
+    elif kind == "join" and type(data.get("child")) is int:
+        pid = data["child"]
+        words = SEEN["join"](name=SEEN["child"](name=child, pid=pid) if child else f"pid {pid}")
+    elif kind == "join":
+        words = str(SEEN["join_some"])
+    else:
+        words = SEEN["wait"](what=data.get("what") or kind)
+    site = data.get("site")
+    return SEEN["at"](words=words, site=site) if site else words
+
+
 # What the run refused (``run.refused``, and the model's own count of primitives past its limit).
 REFUSED = {
     "forged": T(
@@ -242,6 +272,8 @@ def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
         return MANAGER(call=proxy_call(d), obj=obj, error=error)
     if family == "proc":
         return _proc(op, obj, d, colours)
+    if family == "turn":
+        return _turn(op, d)
     if family == "prim" and op == "new":
         where = AT(site=d["site"]) if d.get("site") else ""
         return CREATED(kind=lang.words_for(str(d.get("kind")), FAMILY_WORDS), obj=obj, where=where)
@@ -297,6 +329,8 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
         return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + text
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
+    if op == "seen":
+        return seen(d, obj)  # obj: the joined child's name, when there is one
     if op == "signal":
         return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None
@@ -314,6 +348,8 @@ UNSAID = (
     "proc.stack",
     "proc.stacks",
     "proc.reaped",
+    "turn.ask",
+    "turn.offer",
 )
 # Records of a wait beginning: their line says where the wait is (``at``).
 WAITS = (
@@ -333,6 +369,61 @@ WAITS = (
 AT_SITE = T("{words} at {where}", "{words}({where})")
 # Fields every operation's record may carry, about where and which thread, not what.
 _WHERE_FIELDS = {"at", "th"}
+
+
+# What a process waiting at a scheduling point is about to do (a scheduled run's ``turn.*``).
+TURN_OPS = {
+    "acquire": T("acquire {word} '{what}'", "获取{word} '{what}'"),
+    "release": T("release {word} '{what}'", "释放{word} '{what}'"),
+    "proc.start": T("start {what}", "启动 {what}"),
+    "proc.run": T("begin its target", "开始运行"),
+    "proc.join": T("join {what}", "join {what}"),
+    "proc.terminate": T("terminate {what}", "终止 {what}"),
+    "proc.kill": T("kill {what}", "杀掉 {what}"),
+    "proc.sleep": T("sleep", "sleep"),
+    "queue.put": T("put into queue '{what}'", "往队列 '{what}' 里放"),
+    "queue.get": T("get from queue '{what}'", "从队列 '{what}' 里取"),
+    "queue.join": T("wait until queue '{what}' is done", "等队列 '{what}' 的每一项做完"),
+    "queue.task_done": T("mark an item of queue '{what}' done", "标记队列 '{what}' 的一项做完了"),
+    "pipe.send": T("send on pipe '{what}'", "往管道 '{what}' 发送"),
+    "pipe.recv": T("receive on pipe '{what}'", "从管道 '{what}' 接收"),
+    "event.set": T("set event '{what}'", "set 事件 '{what}'"),
+    "event.clear": T("clear event '{what}'", "clear 事件 '{what}'"),
+    "event.wait": T("wait for event '{what}'", "等事件 '{what}'"),
+    "cond.wait": T("wait on condition '{what}'", "在条件变量 '{what}' 上等"),
+    "cond.notify": T("notify condition '{what}'", "通知条件变量 '{what}'"),
+    "barrier.wait": T("wait at barrier '{what}'", "在屏障 '{what}' 等"),
+    "barrier.abort": T("abort barrier '{what}'", "中止屏障 '{what}'"),
+    "barrier.reset": T("reset barrier '{what}'", "重置屏障 '{what}'"),
+    "resume": T("go on after its wait", "等完了,继续"),
+}
+TURN = {
+    "go": T("goes: {doing}", "轮到它:{doing}"),
+    "free": T(
+        "runs free: it did not come back to a point in time, it runs beside the others",
+        "自由运行:它没有按时回到调度点,和其他进程一起跑",
+    ),
+    "stuck": T("nobody can go on: each one goes into its wait", "谁都走不了:每个都进入自己的等待"),
+    "at": T("{doing} at {at}", "{doing}({at})"),
+}
+
+
+def doing(op: str, what: str, at: str = "") -> str:
+    """What a process at a scheduling point is about to do, in words: ``acquire lock 'ticket' at ticket.py:18``."""
+    family, _, verb = op.partition(".")
+    if family in ("lock", "rlock", "sem") and verb in TURN_OPS:
+        words = TURN_OPS[verb](word=lang.words_for(family, FAMILY_WORDS), what=what)
+    elif op in TURN_OPS:
+        words = TURN_OPS[op](what=what)
+    else:
+        words = f"{op} '{what}'" if what else op
+    return TURN["at"](doing=words, at=at) if at else words
+
+
+def _turn(op: str, d: dict[str, Any]) -> str | None:
+    if op == "go":
+        return TURN["go"](doing=doing(str(d.get("op", "")), str(d.get("what", "")), str(d.get("at", ""))))
+    return str(TURN[op]) if op in ("free", "stuck") else None
 
 
 def describe(event: Event, obj: str | None = None, where: str = "", colours: bool = False) -> str | None:

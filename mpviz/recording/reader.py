@@ -1,6 +1,7 @@
 """Reading a recording: its header, and a stream of its records, every field checked, in time order.
 
-A recording is JSONL: a header (``{"mpviz": 1, "lesson": …}`` or ``"program"``)
+A recording is JSONL: a header (``{"mpviz": 1, "lesson": …}``, ``"program"``, or
+``"program"`` and ``"attached"``: the pid)
 then one record a line, ``[t_ns, pid, kind, obj, data]``.  Whatever a file
 holds, reading it never hangs, never takes memory in proportion to its size,
 and never hands the model a value of the wrong kind:
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mpviz.lesson import Lesson
-from mpviz.program import Program, Watched
+from mpviz.program import Attached, Program, Watched
 from mpviz.registry import lesson_class
 from mpviz.shown import visible
 from mpviz.telemetry import Event, Malformed, wire
@@ -94,6 +95,7 @@ HEADER_FIELDS: dict[str, Callable[[Any], bool]] = {
     "start_method": lambda v: isinstance(v, str),
     "recorded": lambda v: isinstance(v, str),
     "argv": lambda v: isinstance(v, list) and all(isinstance(a, str) for a in v),
+    "attached": lambda v: wire.count(v) and v > 0,
 }
 
 
@@ -114,6 +116,9 @@ def read_header(f: BinaryIO) -> Header:
         if key in raw and not ok(raw[key]):
             raise Malformed(f"line 1: {key} {_shown(raw[key])} is not what a recording holds")
     program = raw.get("program")
+    if program and "attached" in raw:
+        params = {"pid": raw["attached"], "name": program, "argv": raw.get("argv") or []}
+        return Header(raw, Attached.called(params), Attached, params, size=len(line))
     if program:
         watched = Program.from_argv(raw.get("argv") or [program])
         return Header(raw, visible(program), Watched, {"program": watched}, size=len(line))

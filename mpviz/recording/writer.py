@@ -41,14 +41,18 @@ def readable_line(event: Event) -> str | None:
     return line if len(line.encode()) < MAX_RECORD_LINE else None
 
 
-def header(subject: dict[str, Any], speed: float, seed: int | None, method: str) -> dict[str, Any]:
-    """A recording's header: what ran (``{"lesson", "params"}`` or ``{"program", "argv"}``) and how."""
+def header(
+    subject: dict[str, Any], speed: float, seed: int | None, method: str, scheduled: bool = False
+) -> dict[str, Any]:
+    """A recording's header: what ran (``{"lesson", "params"}`` or ``{"program", "argv"}``) and how
+    (``scheduled``: a scheduled run, whose decisions the recording holds)."""
     return {
         **subject,
         "speed": speed,
         "seed": seed,
         "start_method": method,
         "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"scheduled": True} if scheduled else {}),
     }
 
 

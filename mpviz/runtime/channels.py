@@ -32,6 +32,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
@@ -77,8 +78,18 @@ REFUSED_EVERY_NS = 1_000_000_000
 # What a parent may say of a child it said it started (``proc.spawn``): its end, and that it was joined.
 AFTER_SPAWN = ("proc.exit", "proc.reaped")
 
-# Records only the dashboard makes: a process that sends one is not believed.
-DASHBOARD_KINDS = ("proc.stats", "proc.output", "proc.signal", "run.", "ui.")
+# Records only the dashboard makes (a scheduled run's decisions too): a process that sends one is not believed.
+DASHBOARD_KINDS = (
+    "proc.stats",
+    "proc.output",
+    "proc.signal",
+    "run.",
+    "ui.",
+    "turn.go",
+    "turn.offer",
+    "turn.free",
+    "turn.stuck",
+)
 
 
 def connection_limit() -> int:
@@ -124,6 +135,14 @@ def _printed_before_exit(events: list[Event]) -> None:
         printed = last.get(event.pid)
         if event.kind == "proc.exit" and printed is not None and event.t_ns <= printed:
             events[i] = event._replace(t_ns=printed + 1)
+
+
+class Tap(Protocol):
+    """Who sees every record as it is read, before the time ordering (a scheduled run's scheduler)."""
+
+    def records(self, events: list[Event], gone: list[int]) -> None:
+        """``events`` in each connection's order; ``gone``: processes whose connection closed, after them."""
+        ...
 
 
 @dataclass
@@ -173,10 +192,13 @@ class Channels:
         on_connect: Callable[[int], bool] = lambda pid: True,
         vouch: Callable[[int], bool] = lambda pid: True,
         door: Door | None = None,
+        tap: Tap | None = None,
     ) -> None:
         self._on_exit = on_exit
         self._on_connect = on_connect
         self._vouch = vouch
+        self._tap = tap
+        self._hung_up: list[int] = []  # processes whose last connection closed, for the tap
         # The socket, in a private directory only this user's processes can reach (a door made
         # before, or a new one): see door.py.
         self.door = door or Door()
@@ -302,7 +324,9 @@ class Channels:
                 self._believe_all(pid, taken, got)
             if got:
                 timeout = 0
-        for key, _ in self._selector.select(timeout):
+        # What a process printed before its records: a line printed before a scheduling
+        # point is read before the point is (a scheduled run's output comes in its order).
+        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, _Output)):
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
@@ -330,6 +354,9 @@ class Channels:
                 # program, maybe, and made again. Its ring is still read, and let go at the close.)
                 self._end_ring(event.pid, got)
         self._say_refused(now, got)
+        if self._tap is not None:
+            gone, self._hung_up = self._hung_up, []
+            self._tap.records(got, gone)
         return self._settle(got, now)
 
     def _accept(self) -> None:
@@ -558,6 +585,8 @@ class Channels:
         if not still:
             self._closed[conn.pid] = now_ns() + GONE_NS
             self._read_lost_note(conn.pid)
+            if self._tap is not None:
+                self._hung_up.append(conn.pid)
             # (Its ring is read to its end once the process is known to have ended: it may connect again.)
 
     def _read_lost_note(self, pid: int) -> None:

@@ -23,7 +23,7 @@ import mpviz._hook
 from mpviz.runtime import guardian
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import EarlyReader
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV
+from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
 
@@ -35,12 +35,18 @@ class ProgramMain:
     signal ended it), its sentinel a pidfd that is readable once it ended.
     """
 
-    def __init__(self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None) -> None:
+    def __init__(
+        self, argv: list[str], endpoint: str, speed_file: str, stdin: int | None, turns_seed: int | None = None
+    ) -> None:
+        """``turns_seed``: a scheduled run, every process of it seeded from it (None: not scheduled)."""
         self.argv = argv
         self.started_ns = time.monotonic_ns()  # (the records' clock)
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file
+        env.pop(TURNS_ENV, None)
+        if turns_seed is not None:
+            env[TURNS_ENV] = str(turns_seed)
         env["PYTHONPATH"] = os.pathsep.join([HOOK, *filter(None, [env.get("PYTHONPATH")])])
         env.pop("PYTHONSTARTUP", None)
         # Its own session: the terminal's Ctrl+C reaches only mpviz, which

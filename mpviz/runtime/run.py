@@ -24,6 +24,7 @@ from mpviz.model import Model
 from mpviz.model.stacks import stacks_wanted
 from mpviz.recording.writer import Recorder, header, open_recorder
 from mpviz.runtime.program import Early
+from mpviz.runtime.scheduler import Turns
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 from mpviz.telemetry.reporter import stacks_request
@@ -51,6 +52,7 @@ class Settings:
     seed: int | None = None
     method: str = "spawn"
     record: Path | None = None
+    turns: Turns | None = None  # a scheduled run: who chooses, and how
 
 
 class Run:
@@ -66,7 +68,9 @@ class Run:
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
         self.name = cls.called(self.values)
-        head = header(cls.header_fields(self.values), settings.speed, settings.seed, settings.method)
+        head = header(
+            cls.header_fields(self.values), settings.speed, settings.seed, settings.method, settings.turns is not None
+        )
         files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
         self.recorder: Recorder | None = open_recorder(settings.record, head, files)
         self.supervisor = Supervisor(
@@ -79,7 +83,9 @@ class Run:
             early.main if early is not None else None,
             early.guardian if early is not None else None,
             early.before if early is not None else None,
+            settings.turns,
         )
+        self.scheduler = self.supervisor.scheduler
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
         self._over_ns: int | None = None  # when the lesson said it was over
@@ -107,6 +113,8 @@ class Run:
         second later, a ``proc.stacks`` record saying why none could be read)."""
         self._asked += 1
         req = self._asked
+        if self.supervisor.read_stacks(pid, req):
+            return  # attached: read from outside, answered within a moment
         why = ""
         if pid == self.supervisor.pid:
             why = DASHBOARD
@@ -122,6 +130,8 @@ class Run:
     def look(self, model: Model, now: int | None = None) -> None:
         """Ask for the stacks of the processes whose records do not say what they do (see
         ``model.stacks.stacks_wanted``), each at most every ``LOOK_AGAIN_NS``."""
+        if self.cls.detaches:
+            return  # attached: every process is read from outside whenever it moved
         now = now_ns() if now is None else now
         for pid in stacks_wanted(model, now):
             if pid != self.supervisor.pid and now - self._looked.get(pid, 0) >= LOOK_AGAIN_NS:

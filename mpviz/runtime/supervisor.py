@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from mpviz import sync
 from mpviz.lang import T
 from mpviz.lesson import Lesson
+from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import signal_exactly, zombie
@@ -24,7 +25,8 @@ from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
-from mpviz.sync import Pace
+from mpviz.runtime.scheduler import Scheduler, Turns
+from mpviz.sync import Pace, sites, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 from mpviz.telemetry.reporter import ENDPOINT_ENV
 
@@ -85,6 +87,7 @@ class Supervisor:
         program: ProgramMain | None = None,
         guarded: subprocess.Popen[bytes] | None = None,
         early_children: set[int] | None = None,
+        scheduled: Turns | None = None,
     ) -> None:
         """``door``: made before (a watched program started early, ``program``, uses it), and
         ``guarded``, the run's guardian started before it, when this process had ``early_children``."""
@@ -94,6 +97,8 @@ class Supervisor:
         self.method = method
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
+        # A scheduled run: every process waits at each operation for the scheduler's leave.
+        self.scheduler = None if scheduled is None else Scheduler(scheduled, self._ask, self._post, self.pid)
         self.children: dict[int, Child] = {}
         cap = os.environ.get(MAX_PROCESSES_ENV, "")
         self.max_processes = int(cap) if cap.isdigit() else 0
@@ -103,7 +108,7 @@ class Supervisor:
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected, self._vouch, door or Door(speed))
+        self.channels = Channels(self._exit_record, self._connected, self._vouch, door or Door(speed), self.scheduler)
         # Who may be signalled: the processes of the run, by pid and start time.  A watched
         # program's processes carry the socket's path in their environment: the run's mark.
         directory = os.path.dirname(self.channels.endpoint)
@@ -115,10 +120,15 @@ class Supervisor:
         self.lesson: Lesson | None = None
         self._director: threading.Thread | None = None
         self._program: ProgramMain | None = None
+        # An attached program: watched from outside, never signalled (its pids are none of ours).
+        self._attachment: Attachment | None = None
         # Lesson time for a watched program's processes: a file they map (any
         # depth, any start method); a lesson's get ``pace`` in their config.
         self.speed_file = self.channels.door.speed_file
         install_reporter(self.channels.post)
+        sites.forget()  # the main part's sites, said again for this run's model
+        if self.scheduler is not None:
+            turns.install(self.scheduler.take_here)  # a lesson's main part takes turns too
         if main_is_here:  # a lesson's main part runs in this process
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
@@ -133,6 +143,12 @@ class Supervisor:
             # Taken over before anything is read: its first records find it named.
             self._program = program
             self.adopt(program, "main", "main", program.outputs)
+
+    def _ask(self, pid: int, request: bytes) -> bool:
+        return self.channels.ask(pid, request)
+
+    def _post(self, event: Event) -> None:
+        self.channels.post(event)
 
     # --- the Run protocol --------------------------------------------------
 
@@ -178,6 +194,7 @@ class Supervisor:
                 pace=self.pace,
                 guard=True,
                 watch_exit=False,  # we watch their exits ourselves
+                turns=self.scheduler is not None,
             )
             process.start()
             pid = process.pid
@@ -198,8 +215,25 @@ class Supervisor:
             taken = self._program
             if taken is not None and taken.argv == argv and not stdin_pipe:
                 return taken.pid  # started before us, and taken over already
-            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin)
+            seed = None if self.scheduler is None else self.scheduler.turns.seed
+            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
         return self.adopt(self._program, "main", "main", self._program.outputs)
+
+    def attach(self, pid: int) -> None:
+        """Watch the running program rooted at ``pid``: its processes are sampled and read, never
+        adopted, so that nothing here ever signals them (``send_signal`` and ``stop`` know only ours)."""
+        with self._start_lock:
+            if self.stopping:
+                raise RuntimeError("the run is stopping")
+            self._attachment = Attachment(pid, self.channels.post_many, self.sampler.track)
+        self._attachment.start()
+
+    def read_stacks(self, pid: int, req: int) -> bool:
+        """An attached process's stacks read now, as the answer to ``req``; False if nothing is attached."""
+        if self._attachment is None:
+            return False
+        self._attachment.ask(pid, req)
+        return True
 
     def write_stdin(self, line: str) -> None:
         main = self._program
@@ -210,6 +244,8 @@ class Supervisor:
         emit("ui.input", line)
 
     def sleep(self, seconds: float) -> bool:
+        if turns.asleep(seconds):  # a scheduled run: a point, and no time
+            return not self.stopping
         remaining = float(seconds)
         while remaining > 0:
             step = min(remaining / max(self.speed, 1e-6), 0.1)
@@ -219,10 +255,19 @@ class Supervisor:
         return not self.stopping
 
     def sleep_real(self, seconds: float) -> bool:
-        return not self._stopping.wait(seconds)
+        with self._away():
+            return not self._stopping.wait(seconds)
+
+    def _away(self) -> contextlib.AbstractContextManager[None]:
+        """The main part's own chores: in a scheduled run, nobody waits for it meanwhile."""
+        return contextlib.nullcontext() if self.scheduler is None else self.scheduler.away(self.pid)
 
     def wait_exit(self, pids: list[int]) -> bool:
         """Block until every one of ``pids`` has exited (True) or the run stops (False)."""
+        with self._away():
+            return self._wait_exit(pids)
+
+    def _wait_exit(self, pids: list[int]) -> bool:
         while not self.stopping:
             sentinels = [self.children[pid].process.sentinel for pid in list(pids) if self.alive(pid)]
             if not sentinels:
@@ -247,6 +292,8 @@ class Supervisor:
     def run(self, lesson: Lesson) -> None:
         """Start the lesson's main part in a thread of its own."""
         self.lesson = lesson
+        if self.scheduler is not None:
+            self.scheduler.expect(self.pid)
         self._director = threading.Thread(target=self._direct, args=(lesson,), name="mpviz-main", daemon=True)
         self._director.start()
 
@@ -260,6 +307,8 @@ class Supervisor:
                 emit("proc.error", "main", {"error": short(f"{type(exc).__name__}: {exc}")})
         finally:
             lesson.directing = False
+            if self.scheduler is not None:
+                self.scheduler.left(self.pid)
 
     def _connected(self, pid: int) -> bool:
         """A process connected (the channels' thread, the kernel's word for its pid): False if it
@@ -337,10 +386,14 @@ class Supervisor:
         if self._stopped:
             return []
         self._stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.close()  # the main part, waiting at a point, gives up
         if self.lesson is not None:
             self.lesson.stop()
         if self._director is not None:
             self._director.join(1.0)
+        if self._attachment is not None:
+            self._attachment.stop()  # detached: the program goes on as it was
         with self._start_lock:  # no start() is half done from here on
             live = {pid: c.process for pid, c in self.children.items() if self.alive(pid)}
         # Every process of the run, those no record told of included (a program's ``sleep``).
@@ -385,6 +438,8 @@ class Supervisor:
         self.children.clear()
         self.lesson = None  # the lesson refers back to us: no cycle left for the GC to find late
         uninstall_reporter()
+        if self.scheduler is not None:
+            turns.uninstall()
 
 
 def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None) -> int | None:

@@ -14,7 +14,7 @@ import sys
 import threading
 
 from mpviz import telemetry
-from mpviz.sync import pace
+from mpviz.sync import pace, turns
 from mpviz.sync.pace import Pace
 from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
 from mpviz.telemetry.reporter import SocketReporter
@@ -30,13 +30,17 @@ class Setup:
     output go (None: nowhere).  ``guard``: lesson processes, and the ones
     they start, sit in a process group of their own and end when their
     parent dies.  A program's processes are not guarded: they behave exactly
-    as multiprocessing's.
+    as multiprocessing's.  ``turns``: a scheduled run, every operation takes
+    its turn (:mod:`mpviz.sync.turns`).
     """
 
-    def __init__(self, endpoint: str | None = None, pace: Pace | None = None, guard: bool = False) -> None:
+    def __init__(
+        self, endpoint: str | None = None, pace: Pace | None = None, guard: bool = False, turns: bool = False
+    ) -> None:
         self.endpoint = endpoint
         self.pace = Pace() if pace is None else pace
         self.guard = guard
+        self.turns = turns  # a scheduled run: every process takes turns (mpviz.sync.turns)
 
 
 # This process's own setup: the dashboard's, a program's main, or what its parent gave it.
@@ -57,7 +61,7 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool =
         # A forked child must not keep its parent's in-process reporter.
         uninstall_reporter()
     elif reporter is None:  # (a watched program's fork child has connected already: mpviz.inject)
-        reporter = connect(setup.endpoint)
+        reporter = connect(setup.endpoint, scheduled=setup.turns)
     if setup.guard:
         # A process group of its own: Ctrl+C at the dashboard's terminal reaches
         # only the dashboard, which stops the children in order; and if the
@@ -65,6 +69,8 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool =
         # SIGHUP + SIGCONT to the now orphaned group, so it cannot linger stopped.
         os.setpgid(0, 0)
         _start_watchdog(parent_sentinel, spawned)
+    if not setup.turns:
+        turns.uninstall()  # a forked child's parent took turns through its own connection
     pace.current = setup.pace
     if setup.pace.seed is not None:
         import random  # here: only a lesson with a seed needs it
@@ -78,14 +84,14 @@ def leave() -> None:
         reporter.flush()
 
 
-def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
+def connect(endpoint: str, keep_stdin: bool = False, scheduled: bool = False) -> SocketReporter:
     """Report to the dashboard at ``endpoint``, and print to it.
 
     stdout and stderr become pipes whose read ends go to the dashboard with
     the first message: a print or a traceback never lands on the terminal the
     dashboard draws on, and is shown as this process's output instead.
     stdin is nothing, unless ``keep_stdin`` (a watched program's main reads
-    what is typed for it).
+    what is typed for it).  ``scheduled``: every operation asks the dashboard first.
     """
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -107,7 +113,9 @@ def connect(endpoint: str, keep_stdin: bool = False) -> SocketReporter:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(line_buffering=True)
     install_reporter(connection)
-    # Its stacks when the dashboard asks; its end when the dashboard dies.
+    if scheduled:
+        turns.install(connection.take_turn)
+    # Its stacks when the dashboard asks (and its turns); its end when the dashboard dies.
     connection.serve(_orphaned)
     return connection
 

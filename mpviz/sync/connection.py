@@ -12,9 +12,11 @@ from collections.abc import Callable
 from multiprocessing import connection, reduction
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
+from mpviz.sync.turns import GO, resume, turn
 from mpviz.telemetry import now_ns
 
 # What a record shows of a message sent as bytes.
@@ -32,38 +34,48 @@ class Connection(connection.Connection):
     _check_readable: Callable[[], None]
 
     def send(self, obj: Any) -> None:
+        if turns.on:
+            turn("pipe.send", self.id, {"end": self.end})
         t = now_ns()
         super().send(obj)
         say("pipe.send", self.id, {"end": self.end, "item": item_text(obj)}, t_ns=t)
 
     def send_bytes(self, buf: Any, offset: int = 0, size: int | None = None) -> None:
+        if turns.on:
+            turn("pipe.send", self.id, {"end": self.end})
         t = now_ns()
         super().send_bytes(buf, offset, size)
         say("pipe.send", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))}, t_ns=t)
 
-    def _wait_for_data(self) -> None:
-        """Report a receive that has to wait (multiprocessing's errors for a closed or write-only end stand)."""
+    def _wait_for_data(self) -> bytes:
+        """Take the receive's turn, and report it if it has to wait (multiprocessing's errors for a
+        closed or write-only end stand); the scheduler's answer."""
+        answer = turn("pipe.recv", self.id, {"end": self.end}) if turns.on else GO
         self._check_closed()  # multiprocessing's checks, and its errors
         self._check_readable()
         if not readable(self.fileno(), GLANCE):
             say("pipe.recv_blocked", self.id, {"end": self.end})
+        return answer
 
     def recv(self) -> Any:
-        self._wait_for_data()
+        answer = self._wait_for_data()
         obj = super().recv()
         say("pipe.recv", self.id, {"end": self.end, "item": item_text(obj)})
+        resume(answer, self.id, "pipe.recv")
         return obj
 
     def recv_bytes(self, maxlength: int | None = None) -> bytes:
-        self._wait_for_data()
+        answer = self._wait_for_data()
         data = super().recv_bytes(maxlength)
         say("pipe.recv", self.id, {"end": self.end, "item": item_text(data[:_BYTES_SHOWN])})
+        resume(answer, self.id, "pipe.recv")
         return data
 
     def recv_bytes_into(self, buf: Any, offset: int = 0) -> int:
-        self._wait_for_data()
+        answer = self._wait_for_data()
         size = super().recv_bytes_into(buf, offset)
         say("pipe.recv", self.id, {"end": self.end, "item": item_text(_head(buf, offset, size))})
+        resume(answer, self.id, "pipe.recv")
         return size
 
 

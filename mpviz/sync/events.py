@@ -16,6 +16,7 @@ from mpviz.sync.base import pass_as_theirs, plain
 from mpviz.sync.locks import RLock
 from mpviz.sync.naming import announce, name_and_site, new_prim
 from mpviz.sync.sites import say
+from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import now_ns
 
 
@@ -29,7 +30,11 @@ class Condition(synchronize.Condition):
 
     id: str
     name: str
-    _lock: Any  # multiprocessing's
+    # multiprocessing's
+    _lock: Any
+    _sleeping_count: Any
+    _woken_count: Any
+    _wait_semaphore: Any
 
     def __init__(self, lock: Any = None, *, ctx: Any = None, name: str | None = None) -> None:
         self.name, site = name_and_site("cond", name)
@@ -40,18 +45,46 @@ class Condition(synchronize.Condition):
         self.id = announce("cond", self.name, site, lock=self._lock_id)
 
     def wait(self, timeout: float | None = None) -> bool:
+        answer = turn("cond.wait", self.id, {"timeout": timeout})
+        if answer != GO:
+            return self._scheduled_wait(answer, timeout)
         if self._lock._semlock._is_mine():  # else multiprocessing's AssertionError, and nothing happened
             say("cond.wait", self.id, {"lock": self._lock_id})
         woke = super().wait(timeout)
         say("cond.woke" if woke else "cond.timeout", self.id)
         return woke
 
+    def _scheduled_wait(self, answer: bytes, timeout: float | None) -> bool:
+        """multiprocessing's ``wait`` in a scheduled run: the lock let go as part of this operation
+        (not at points of its own), ``cond.wait`` said once it is (the dashboard counts a waiter
+        from then on), and the lock taken back at its own points once woken."""
+        lock = self._lock
+        assert lock._semlock._is_mine(), "must acquire() condition before using wait()"
+        self._sleeping_count.release()
+        count = lock._semlock._count()
+        t = now_ns()
+        for _ in range(count):
+            lock._semlock.release()
+            if self._lock_id:
+                say(f"{lock.family}.released", self._lock_id, t_ns=t)
+        say("cond.wait", self.id, {"lock": self._lock_id})
+        try:
+            woke = bool(self._wait_semaphore.acquire(True, 0 if answer == EXPIRE else timeout))
+        finally:
+            self._woken_count.release()
+            for _ in range(count):
+                lock.acquire()
+        say("cond.woke" if woke else "cond.timeout", self.id)
+        return woke
+
     def notify(self, n: int = 1) -> None:
+        turn("cond.notify", self.id, {"n": n})
         t = now_ns()
         super().notify(n)
         say("cond.notify", self.id, {"n": n}, t_ns=t)
 
     def notify_all(self) -> None:
+        turn("cond.notify", self.id, {"n": sys.maxsize})
         t = now_ns()
         super().notify(sys.maxsize)
         say("cond.notify_all", self.id, t_ns=t)
@@ -77,25 +110,27 @@ class Event(synchronize.Event):
         self.id, self.name = new_prim("event", name)
 
     def set(self) -> None:
+        turn("event.set", self.id)
         t = now_ns()
         super().set()
         say("event.set", self.id, t_ns=t)
 
     def clear(self) -> None:
+        turn("event.clear", self.id)
         t = now_ns()
         super().clear()
         say("event.clear", self.id, t_ns=t)
 
     def wait(self, timeout: float | None = None) -> bool:
+        answer = turn("event.wait", self.id, {"timeout": timeout})
         if self.is_set():
             say("event.woke", self.id, {"waited": False})
             return True
         say("event.wait", self.id)
-        if super().wait(timeout):
-            say("event.woke", self.id, {"waited": True})
-            return True
-        say("event.timeout", self.id)
-        return False
+        woke = super().wait(0 if answer == EXPIRE else timeout)
+        say("event.woke" if woke else "event.timeout", self.id, {"waited": True} if woke else None)
+        resume(answer, self.id, "event.woke" if woke else "event.timeout")
+        return woke
 
 
 class Barrier(synchronize.Barrier):
@@ -129,20 +164,25 @@ class Barrier(synchronize.Barrier):
         say("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
 
     def wait(self, timeout: float | None = None) -> int:
+        answer = turn("barrier.wait", self.id, {"timeout": timeout})
         try:
-            index = super().wait(timeout)
+            index = super().wait(0 if answer == EXPIRE else timeout)
         except threading.BrokenBarrierError:
             say("barrier.broken", self.id)
+            resume(answer, self.id, "barrier.broken")
             raise
         say("barrier.pass", self.id, {"index": index})
+        resume(answer, self.id, "barrier.pass")
         return index
 
     def abort(self) -> None:
+        turn("barrier.abort", self.id)
         t = now_ns()
         super().abort()
         say("barrier.abort", self.id, t_ns=t)
 
     def reset(self) -> None:
+        turn("barrier.reset", self.id)
         t = now_ns()
         super().reset()
         say("barrier.reset", self.id, t_ns=t)

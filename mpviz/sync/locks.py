@@ -12,9 +12,11 @@ from __future__ import annotations
 from multiprocessing import synchronize
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.base import pass_as_theirs
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
+from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import now_ns
 
 
@@ -41,19 +43,23 @@ class _Reporting(synchronize.SemLock):
         return None
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        answer = turn(f"{self.family}.acquire", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
         if self._semlock.acquire(False):
             say(f"{self.family}.acquired", self.id, self._facts())
             return True
-        if not block:
+        if not block or answer == EXPIRE:
+            if block:
+                say(f"{self.family}.timeout", self.id, self._facts())
             return False
         say(f"{self.family}.wait", self.id, self._facts())
-        if self._semlock.acquire(True, timeout):
-            say(f"{self.family}.acquired", self.id, self._facts())
-            return True
-        say(f"{self.family}.timeout", self.id, self._facts())
-        return False
+        got = self._semlock.acquire(True, timeout)
+        say(f"{self.family}.acquired" if got else f"{self.family}.timeout", self.id, self._facts())
+        resume(answer, self.id, "acquired" if got else "timeout")
+        return bool(got)
 
     def release(self) -> None:
+        if turns.on:
+            turn(f"{self.family}.release", self.id)
         t = now_ns()
         self._semlock.release()
         say(f"{self.family}.released", self.id, self._facts(), t_ns=t)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from mpviz.sync.sites import say
+from mpviz.sync.turns import asleep
 
 
 class Pace:
@@ -40,9 +41,10 @@ def sleep(seconds: float) -> None:
     """``time.sleep`` in lesson time: divided by the lesson's speed.
 
     Said as ``proc.sleep`` … ``proc.slept``, so that a process's time splits
-    into sleeping and running (the contention figures)."""
+    into sleeping and running (the contention figures).  In a scheduled run a
+    sleep is a point and takes no time (:mod:`mpviz.sync.turns`)."""
     remaining = float(seconds)
-    if remaining <= 0:
+    if asleep(remaining) or remaining <= 0:
         return
     say("proc.sleep", "", {"s": remaining})
     while remaining > 0:

@@ -26,15 +26,18 @@ from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import context, process
 from typing import Any
 
-from mpviz.sync import boot
+from mpviz.sync import boot, turns
 from mpviz.sync.base import pass_as_theirs, unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
-from mpviz.sync.sites import say, site
+from mpviz.sync.sites import say, site, site_at
+from mpviz.sync.turns import EXPIRE, resume, turn
 from mpviz.telemetry import emit, short
 
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
 _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
+# Their code is the library's, waiting in the library's own queues: in a scheduled run they run free.
+UNSCHEDULED = ("pool", "manager")
 
 
 # How many processes of each target this process has started (their labels' numbers).
@@ -80,16 +83,18 @@ class BaseProcess(process.BaseProcess):
         pace: Pace | None = None,
         guard: bool | None = None,
         watch_exit: bool = True,
+        turns: bool | None = None,
     ) -> None:
         """multiprocessing's arguments, and: ``role`` and ``label`` (what the dashboard calls it);
-        ``endpoint``, ``pace`` and ``guard`` (see :class:`boot.Setup`; by default this process's
-        own); ``watch_exit=False`` when whoever starts it reports its exit (the supervisor)."""
+        ``endpoint``, ``pace``, ``guard`` and ``turns`` (see :class:`boot.Setup`; by default this
+        process's own); ``watch_exit=False`` when whoever starts it reports its exit (the supervisor)."""
         super().__init__(group, target, name, args, kwargs or {}, daemon=daemon)
         here = boot.current
         setup = boot.Setup(
             here.endpoint if endpoint is None else endpoint,
             here.pace if pace is None else pace,
             here.guard if guard is None else guard,
+            here.turns if turns is None else turns,
         )
         work = works_for(self._args[0]) if self._args else ""
         self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit, work)
@@ -113,6 +118,7 @@ class BaseProcess(process.BaseProcess):
 
     def start(self) -> None:
         launch = self._launch()  # before the child is made: it needs its label
+        turn("proc.start", str(launch.label))
         try:
             super().start()
         except Exception as exc:
@@ -136,23 +142,29 @@ class BaseProcess(process.BaseProcess):
         # Say it when join() will wait: the dashboard shows who waits for whom
         # (a main stuck joining a child that hangs is part of the hang).
         launch = self._mpviz
-        waits = launch is not None and timeout != 0 and self._popen is not None and self._popen.poll() is None
         label = str(launch.label) if launch is not None else self.name
+        answer = turn("proc.join", label, {"child": self.pid or 0, "timeout": timeout})
+        if answer == EXPIRE:
+            timeout = 0  # a scheduled run's join that would wait for its timeout: over at once
+        waits = launch is not None and timeout != 0 and self._popen is not None and self._popen.poll() is None
         if waits:
             say("proc.join", label, {"child": self.pid})
         super().join(timeout)
         code = None if self._popen is None else self._popen.returncode
         if waits:
             say("proc.joined", label, {"child": self.pid, "ended": code is not None})
+        resume(answer, label, "proc.joined")
         if self._mpviz_exit is not None and code is not None and code < 0:
             self._mpviz_exit.say(code)
         self._reaped(label)
 
     def terminate(self) -> None:
+        turn("proc.terminate", self.name, {"child": self.pid or 0})
         self._ending("SIGTERM")
         super().terminate()
 
     def kill(self) -> None:
+        turn("proc.kill", self.name, {"child": self.pid or 0})
         self._ending("SIGKILL")
         super().kill()
 
@@ -185,8 +197,14 @@ class BaseProcess(process.BaseProcess):
         target = getattr(self, "_target", None)
         facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}
 
+        if launch.role in UNSCHEDULED:
+            turns.uninstall()  # a pool's worker, a manager's server: multiprocessing's own, they run free
+
         def reporting_run() -> None:
             emit("proc.start", label, facts)
+            # A scheduled run: the child's first point, before its target runs ("def" line as its site).
+            code = getattr(target or run, "__code__", None)
+            turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
             try:
                 run()
                 emit("proc.ran", label)  # its target returned: what is left is its exit

@@ -12,9 +12,11 @@ import queue
 from multiprocessing import queues
 from typing import Any
 
+from mpviz.sync import turns
 from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
+from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
 from mpviz.telemetry import now_ns
 
 
@@ -47,6 +49,7 @@ class Queue(_Named, queues.Queue):
         self.id, self.name = new_prim("queue", name, maxsize=maxsize, joinable=joinable, simple=False)
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        answer = turn("queue.put", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
         t = now_ns()
         try:
             super().put(obj, False)
@@ -56,13 +59,19 @@ class Queue(_Named, queues.Queue):
             say("queue.put_blocked", self.id, {"item": item_text(obj)})
             try:
                 t = now_ns()
-                super().put(obj, True, timeout)
+                super().put(obj, True, 0 if answer == EXPIRE else timeout)
             except queue.Full:
                 say("queue.timeout", self.id, {"op": "put"})
+                resume(answer, self.id, "queue.timeout")
                 raise
+        feeding(self)
         say("queue.put", self.id, _item(obj), t_ns=t)
+        resume(answer, self.id, "queue.put")
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        answer = turn("queue.get", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
+        if answer == EXPIRE:
+            timeout = 0  # a scheduled run: a get that would wait for its timeout is over at once
         if not block:
             obj = super().get(False)
         else:
@@ -77,8 +86,10 @@ class Queue(_Named, queues.Queue):
                     obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
                 except queue.Empty:
                     say("queue.timeout", self.id, {"op": "get"})
+                    resume(answer, self.id, "queue.timeout")
                     raise
         say("queue.get", self.id, _item(obj))
+        resume(answer, self.id, "queue.get")
         return obj
 
 
@@ -86,14 +97,17 @@ class JoinableQueue(Queue, queues.JoinableQueue):
     """``multiprocessing.JoinableQueue``: a Queue whose ``join`` waits until every item is marked done."""
 
     def task_done(self) -> None:
+        turn("queue.task_done", self.id)
         t = now_ns()
         super().task_done()
         say("queue.task_done", self.id, t_ns=t)
 
     def join(self) -> None:
+        answer = turn("queue.join", self.id)
         say("queue.join_wait", self.id)
         super().join()
         say("queue.joined", self.id)
+        resume(answer, self.id, "queue.joined")
 
 
 class SimpleQueue(_Named, queues.SimpleQueue):
@@ -106,15 +120,18 @@ class SimpleQueue(_Named, queues.SimpleQueue):
         self.id, self.name = new_prim("queue", name, maxsize=0, joinable=False, simple=True)
 
     def put(self, obj: Any) -> None:
+        turn("queue.put", self.id)
         t = now_ns()
         super().put(obj)
         say("queue.put", self.id, _item(obj), t_ns=t)
 
     def get(self) -> Any:
+        answer = turn("queue.get", self.id)
         if not readable(self._reader.fileno(), 0):
             say("queue.get_blocked", self.id)
         obj = super().get()
         say("queue.get", self.id, _item(obj))
+        resume(answer, self.id, "queue.get")
         return obj
 
 

@@ -25,7 +25,7 @@ import threading
 from types import CodeType, FrameType
 from typing import Any
 
-from mpviz.telemetry import emit, record, short
+from mpviz.telemetry import Event, emit, record, short
 from mpviz.telemetry.record import now_ns as _now_ns
 from mpviz.telemetry.stacks import MACHINERY
 
@@ -106,6 +106,12 @@ def _site_of(frame: FrameType) -> str:
     return known
 
 
+def site_at(code: CodeType, line: int) -> str:
+    """The id of a site given by its code and line (a function about to run: its ``def``)."""
+    known = _sites.get((code, line))
+    return known if known is not None else _new_site(code, line)
+
+
 def _new_site(code: CodeType, line: int) -> str:
     site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
@@ -136,7 +142,7 @@ def say(
     at = ""
     # Whoever called the primitive's method, or further up.
     frame: FrameType | None = _getframe(2) if above is None else above
-    while frame is not None:
+    while frame is not None:  # (_stamp's walk, inline: this is the hot path)
         skip = _skipped.get(frame.f_code.co_filename)
         if skip is None:
             skip = in_machinery(frame.f_code.co_filename)
@@ -157,6 +163,27 @@ def say(
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
 
 
+def stamped(kind: str, obj: str, data: dict[str, Any], depth: int = 2) -> Event:
+    """The record :func:`say` would send, with its site and thread, not sent (a scheduling point's ask)."""
+    _stamp(data, _getframe(depth))
+    return Event(_now_ns(), _pid, kind, obj, data)
+
+
+def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
+    while frame is not None and "at" not in data:
+        skip = _skipped.get(frame.f_code.co_filename)
+        if skip is None:
+            skip = in_machinery(frame.f_code.co_filename)
+        if not skip:
+            data["at"] = _site_of(frame)
+            break
+        frame = frame.f_back
+    if _get_ident() != _main[0]:
+        th = _thread_of()
+        if th:
+            data["th"] = th
+
+
 def _thread_of() -> int:
     """An operation made by another thread than the main one: which (its name said once); 0 if it
     is one of mpviz's own, which act for the process."""
@@ -173,6 +200,12 @@ def _thread_of() -> int:
         emit("proc.thread", thread.name, {"th": tid}, pid=_pid)
         _mine.ending = _Ending(tid)
     return tid
+
+
+def forget() -> None:
+    """Say every site anew: a new run in this same process (the dashboard's) has a new model."""
+    _sites.clear()
+    _by_instruction.clear()
 
 
 def _forked() -> None:

@@ -12,9 +12,11 @@ else's records.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import resource
 import select
@@ -37,6 +39,10 @@ _sleep = time.sleep
 # What the dashboard asks of a process, on its connection: an op byte and a request number.
 _REQUEST = struct.Struct("!cI")
 STACKS = b"S"
+# The dashboard's answers to a scheduling point (``turn.ask`` number N): go on; time out now;
+# go on into a wait that blocks (then take a point again when it ends: ``mpviz.sync.turns``).
+GO, EXPIRE, BLOCKS = b"G", b"E", b"B"
+ANSWERS = (GO, EXPIRE, BLOCKS)
 
 
 def stacks_request(req: int) -> bytes:
@@ -44,11 +50,18 @@ def stacks_request(req: int) -> bytes:
     return _REQUEST.pack(STACKS, req)
 
 
+def turn_answer(answer: bytes, n: int) -> bytes:
+    """The dashboard's answer to a process's scheduling point number ``n`` (see ``mpviz.sync.turns``)."""
+    return _REQUEST.pack(answer, n)
+
+
 # Where a process sends its records: the dashboard's socket, named in the
 # environment of a watched program (a lesson's processes get it in their config).
 ENDPOINT_ENV = "MPVIZ_ENDPOINT"
 # A watched program's speed: the path of a file holding one double, mapped by every process.
 SPEED_ENV = "MPVIZ_SPEED_FILE"
+# A scheduled run of a watched program: every process takes turns; the value seeds ``random``.
+TURNS_ENV = "MPVIZ_TURNS"
 
 # What a process keeps while the dashboard cannot take its records; past
 # this, records are dropped and counted, never waited for.
@@ -105,6 +118,10 @@ class SocketReporter:
         self._boundary = 0
         self._lost = 0
         self._flusher: threading.Thread | None = None
+        # Scheduling points waiting for the dashboard's answer: their number → (a lock held until
+        # the answer comes, the answer).
+        self._turns = itertools.count(1)
+        self._waiting: dict[int, tuple[_thread.LockType, list[bytes]]] = {}
         # The process's records go into a ring of shared memory, handed over with its first message
         # (``hello``, which says so); the socket carries the rest (wake-ups, and what the dashboard asks).
         self._ring: rings.RingWriter | None = None
@@ -313,6 +330,55 @@ class SocketReporter:
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
 
+    def take_turn(self, ask: Event) -> bytes:
+        """A scheduling point: send ``ask`` (a ``turn.ask`` record) after every record before it,
+        and wait for the dashboard's answer, which the control thread hands over.
+
+        Sent whole, waiting for the socket: this thread waits for the answer anyway, and
+        the ask must never be dropped.  The dashboard gone: go on (the watchdog ends us)."""
+        if os.getpid() != self.pid:
+            return GO  # a child just forked, before it has a connection of its own (see __call__)
+        held = _thread.allocate_lock()
+        held.acquire()
+        answer: list[bytes] = []
+        with self._lock:
+            n = next(self._turns)
+            ask.data["n"] = n
+            self._waiting[n] = (held, answer)
+            try:
+                self._sock.setblocking(True)
+                if self._lost:
+                    self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
+                    self._lost = 0
+                if self._backlog:
+                    self._sock.sendall(self._backlog)
+                    self._backlog.clear()
+                    self._boundary = 0
+                self._sock.sendall(frame(ask))
+            except OSError:
+                del self._waiting[n]
+                return GO
+            finally:
+                with contextlib.suppress(OSError):
+                    self._sock.setblocking(False)
+        held.acquire()
+        return answer[0] if answer else GO
+
+    def _answered(self, n: int, answer: bytes) -> None:
+        with self._lock:
+            waiting = self._waiting.pop(n, None)
+        if waiting is not None:
+            held, slot = waiting
+            slot.append(answer)
+            held.release()
+
+    def _let_go(self) -> None:
+        """The dashboard is gone: nobody will answer; every waiting point goes on."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        for held, _ in waiting.values():
+            held.release()
+
     def serve(self, on_hang_up: Callable[[], None]) -> None:
         """Answer the dashboard on this connection, in a thread of its own: a stack request
         (``S`` and a request number) is answered with this process's stacks; the dashboard
@@ -330,6 +396,8 @@ class SocketReporter:
         while True:
             why = self._requests(pending)
             pending = b""
+            # The answers of the points waiting now would come on the connection that is gone.
+            self._let_go()
             if pause:
                 _sleep(pause)
             connected = self.reconnect()
@@ -368,6 +436,8 @@ class SocketReporter:
                 pending = pending[_REQUEST.size :]
                 if op == STACKS:
                     report_stacks(req)
+                elif op in ANSWERS:
+                    self._answered(req, op)
 
     def forked(self) -> None:
         """In a child just forked: forget the parent's connection (without closing the parent's end).
@@ -379,6 +449,7 @@ class SocketReporter:
         self._boundary = 0
         self._lost = 0
         self._flusher = None
+        self._waiting = {}  # the parent's threads' points: not this process's
         if self._ring is not None:
             self._ring.forget()
             self._ring = None

@@ -127,6 +127,10 @@ def _texts(v: Any) -> bool:
     return type(v) is list and len(v) <= MAX_LIST and all(text(s) for s in v)
 
 
+def _counts(v: Any) -> bool:
+    return type(v) is list and len(v) <= MAX_LIST and all(count(n) for n in v)
+
+
 # The fields a kind of record may carry, and what each must be.  Fields not
 # listed may be anything plain (a lesson's own words): text, numbers, flags.
 FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
@@ -141,6 +145,12 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.output": {"text": text, "stream": text, "partial": flag},
     "proc.lost": {"n": count},
     "proc.sleep": {"s": lambda v: number(v) and v >= 0},
+    # What an attached process is seen doing (its "threads": plain dicts, as any field may be).
+    "proc.seen": {
+        **dict.fromkeys(("kind", "what", "site", "on", "name", "label"), text),
+        "child": _maybe(count),
+        "feeders": _counts,
+    },
     "prim.new": {"kind": text, "name": _maybe(text), "site": text, "value": whole, "maxsize": whole},
     "queue.put": {"item": text, "none": flag},
     "queue.get": {"item": text, "none": flag},
@@ -161,6 +171,11 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "site.new": {"file": text, "line": count, "func": text, "text": text},
     "proc.thread": {"th": count},
     "proc.thread_end": {"th": count},
+    # A scheduled run: a process at a point, and the dashboard's decisions (mpviz.runtime.scheduler).
+    "turn.ask": {"op": text, "n": count},
+    "turn.go": {"who": text, "op": text, "what": text, "at": text, "code": text, "step": count},
+    "turn.free": {"who": text},
+    "turn.stuck": {"who": _texts},
 }
 for _family in ("lock", "rlock", "sem"):
     for _op in ("wait", "acquired", "released", "timeout"):

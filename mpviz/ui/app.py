@@ -100,7 +100,7 @@ class MpvizApp(App[int]):
         old = self.screen.source
         self._close(old)
         try:
-            new = old.again(message.flip)
+            new = old.again(message.flip, message.step)
         except ValueError as exc:
             self.notify(str(exc), title=str(SAY["cannot_restart"]), severity="error")
             self.pop_screen()

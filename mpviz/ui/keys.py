@@ -47,6 +47,30 @@ KEYS = {
     "start": T("replay: the start", "回放:开头"),
     "end": T("replay: the end", "回放:结尾"),
     "home": T("Lessons", "课程"),
+    "go": T("Go", "走"),
+    "go_tip": T(
+        "step mode: let the process of that row go to its next point (Enter: the selected process)",
+        "单步模式:让那一行的进程走到它的下一个调度点(回车:选中的进程)",
+    ),
+    "until": T("Until blocked", "走到阻塞"),
+    "until_tip": T(
+        "step mode: let the selected process (or row 1) go, and on, until it would block",
+        "单步模式:让选中的进程(或第 1 行)一直走,直到它会阻塞",
+    ),
+    "free": T("Free/step", "自由/单步"),
+    "free_tip": T("step mode: run free, or one at a time again", "单步模式:自由运行,或又一次一个"),
+    "stepping": T("Step mode", "单步模式"),
+    "stepping_tip": T(
+        "restart the run in step mode: every process waits at each operation until you let it go",
+        "以单步模式重来:每个进程在每个操作前等你让它走",
+    ),
+    "spike": T("Spike", "峰值"),
+    "spike_tip": T(
+        "replay: back to the moment the selected process's CPU was highest (click a sparkline: that moment)",
+        "回放:回到选中进程 CPU 最高的时刻(点一下火花线:那个时刻)",
+    ),
+    "detach": T("Detach", "脱离"),
+    "detach_tip": T("leave the program running as it was, untouched", "让程序照旧运行,不碰它"),
 }
 
 
@@ -84,10 +108,32 @@ def common_keys() -> list[BindingType]:
         Binding("shift+right", "seek(10)", str(KEYS["on10"]), show=False, priority=True, tooltip=str(KEYS["on10"])),
         Binding("home", "seek_edge(0)", str(KEYS["start"]), show=False, priority=True, tooltip=str(KEYS["start"])),
         Binding("end", "seek_edge(1)", str(KEYS["end"]), show=False, priority=True, tooltip=str(KEYS["end"])),
+        Binding("left_square_bracket", "spike", str(KEYS["spike"]), key_display="[", tooltip=str(KEYS["spike_tip"])),
         Binding("escape", "home", str(KEYS["home"]), show=False),
+        # Step mode (a scheduled run): a row's key, Enter for the selected process (before the table's own).
+        *(
+            Binding(
+                str(n), f"go_row({n})", str(KEYS["go"]), show=n == 1, key_display="1-9", tooltip=str(KEYS["go_tip"])
+            )
+            for n in range(1, 10)
+        ),
+        Binding("enter", "go_selected", str(KEYS["go"]), show=False, priority=True, tooltip=str(KEYS["go_tip"])),
+        Binding("u", "until_blocked", str(KEYS["until"]), tooltip=str(KEYS["until_tip"])),
+        Binding("F", "free", str(KEYS["free"]), tooltip=str(KEYS["free_tip"])),
+        Binding("S", "step_mode", str(KEYS["stepping"]), show=False, tooltip=str(KEYS["stepping_tip"])),
     ]
 
 
+def detach_key() -> BindingType:
+    """``q`` for a program mpviz attached to: it detaches, the program goes on."""
+    return Binding("q", "detach", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
+
+
 # Keys for a live run only, and for a replay only (``check_action``).
-LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip"}
-REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge"}
+LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip", "step_mode", "detach"}  # a replay's q quits
+# Keys that would signal processes mpviz did not start, change their time or start them again:
+# never for an attached program (``Lesson.detaches``).
+NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart", "step_mode"}
+REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge", "spike"}
+# Keys of a live scheduled run (step mode).
+STEPPING = {"go_row", "go_selected", "until_blocked", "free"}

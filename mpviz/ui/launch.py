@@ -27,7 +27,10 @@ def dashboard(settings: Settings | None = None, replay: Path | None = None, repl
         except (OSError, Malformed, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ValueError(f"cannot replay {replay}: {reason}") from None
-    problem = terminal_problem()
+    if settings is not None and settings.lesson.detaches:
+        problem = terminal_problem(f"mpviz attach {settings.params.get('pid')} --headless")
+    else:
+        problem = terminal_problem()
     if problem:
         raise ValueError(problem)
     defaults = settings or Settings(lesson_class(NAMES[0]))

@@ -31,9 +31,11 @@ class LessonAction(Message):
 
 @dataclass
 class RestartLesson(Message):
-    """The lesson screen asks the app to run its lesson again (a switch flipped, if ``flip``)."""
+    """The lesson screen asks the app to run its lesson again (a switch flipped, if ``flip``; in step
+    mode, if ``step``)."""
 
     flip: str | None = None
+    step: bool = False
 
 
 @dataclass
@@ -46,3 +48,10 @@ class OpenLesson(Message):
     """The home screen asks the app to start a lesson."""
 
     name: str
+
+
+@dataclass
+class SeekTo(Message):
+    """A moment of a process's history was clicked (a sparkline, the details' graph): a replay moves there."""
+
+    t_ns: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from copy import deepcopy
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.recording.player import Player as RecordingPlayer
 from mpviz.runtime.run import Run, Settings
+from mpviz.runtime.scheduler import Scheduler, Turns
+from mpviz.schedule.choice import Nobody
 from mpviz.telemetry import Event
 
 
@@ -43,6 +46,11 @@ class Controls(Protocol):
 
     @property
     def record_error(self) -> str: ...
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """A scheduled run's scheduler: step mode's keys choose through it."""
+        ...
 
 
 class Player(Protocol):
@@ -104,6 +112,11 @@ class Source(Protocol):
         ...
 
     @property
+    def scheduled(self) -> bool:
+        """A scheduled run (step mode, a schedule replayed): its decisions are shown."""
+        ...
+
+    @property
     def where(self) -> str:
         """``live``, ``replay`` or ``replay, paused``: for the title."""
         ...
@@ -119,8 +132,9 @@ class Source(Protocol):
 
     def set_speed(self, speed: float) -> None: ...
 
-    def again(self, flip: str | None = None) -> Source:
-        """A new source for the same run (a switch flipped, for a live lesson).  Call after ``close``."""
+    def again(self, flip: str | None = None, step: bool = False) -> Source:
+        """A new source for the same run (a switch flipped, for a live lesson; ``step``: in step mode).
+        Call after ``close``."""
         ...
 
     def begin(self) -> None:
@@ -140,8 +154,11 @@ class LiveSource:
     frozen = False
     where = "live"
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, settings: Settings | None = None) -> None:
         self.run = run
+        # What started it, its chooser as it was before the run made any choice (a restart starts from it).
+        self.settings = settings or run.settings
+        self.scheduled = run.scheduler is not None
         self.model = Model()
         self.name = run.name
         self.lesson: type[Lesson] = run.cls
@@ -154,7 +171,11 @@ class LiveSource:
 
     @classmethod
     def start(cls, settings: Settings) -> LiveSource:
-        return cls(Run(settings))  # ValueError (a bad --db file, no such program) before any process starts
+        turns = settings.turns
+        running = (
+            settings if turns is None else replace(settings, turns=replace(turns, chooser=deepcopy(turns.chooser)))
+        )
+        return cls(Run(running), settings)  # ValueError (a bad --db file, no such program) before any process starts
 
     def begin(self) -> None:
         # Not before: a short program would be over before the first picture of it.
@@ -183,12 +204,13 @@ class LiveSource:
     def set_speed(self, speed: float) -> None:
         self.run.speed = speed
 
-    def again(self, flip: str | None = None) -> LiveSource:
-        run = self.run
-        params = dict(run.settings.params)
+    def again(self, flip: str | None = None, step: bool = False) -> LiveSource:
+        settings = self.settings
+        params = dict(settings.params)
         if flip is not None:
-            params[flip] = run.cls.flipped(flip, params)
-        return LiveSource.start(replace(run.settings, params=params, speed=self.speed, record=None))
+            params[flip] = self.run.cls.flipped(flip, params)
+        turns = Turns(Nobody(), seed=settings.seed or 0) if step else settings.turns
+        return LiveSource.start(replace(settings, params=params, speed=self.speed, record=None, turns=turns))
 
     def close(self) -> None:
         self._stopping = True
@@ -215,5 +237,9 @@ class ReplaySource(RecordingPlayer):
     def where(self) -> str:
         return "replay, paused" if self.paused else "replay"
 
-    def again(self, flip: str | None = None) -> ReplaySource:
+    @property
+    def scheduled(self) -> bool:
+        return self.header.get("scheduled") is True
+
+    def again(self, flip: str | None = None, step: bool = False) -> ReplaySource:
         return ReplaySource(self.path, speed=self.speed)

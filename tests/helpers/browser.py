@@ -63,7 +63,8 @@ return lines.join("\\n");
 """
 
 # A row of the process table: "│ 12345    group 3      ..."
-PID_ROW = re.compile(r"│ (\d+) +(main|group \d+) ")
+# A row of the process table: its PID, then who, after its tree lines and fold mark ("├ ", "▾ ").
+PID_ROW = re.compile(r"│ (\d+) +(?:[│├└▾▸] +)*(main|group \d+) ")
 
 
 def have_chromium() -> bool:

@@ -43,16 +43,21 @@ def rows(table: ProcessTable) -> dict[int, str]:
     return shown
 
 
-async def select(pilot, table: ProcessTable, pid: int) -> None:
-    """Put the cursor on ``pid``'s row with the keys, once the table shows it (a moment after the model has it)."""
+async def select(pilot, table: ProcessTable, pid: int, timeout: float = 60) -> None:
+    """Put the cursor on ``pid``'s row with the keys, as a user scrolls down the table to it
+    (its row comes a moment after the model has the process)."""
     table.focus()
-    await until(pilot, lambda: pid in rows(table), what=f"the row of pid {pid}")
-    await pilot.press("home")
-    for _ in range(len(rows(table)) + 1):
-        if table.selected_pid == pid:
-            return
-        await pilot.press("down")
-    assert table.selected_pid == pid, f"the cursor on pid {pid}"
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.press("home")
+        seen: set[int | None] = set()
+        while table.selected_pid not in seen:  # down to the last row
+            if table.selected_pid == pid:
+                return
+            seen.add(table.selected_pid)
+            await pilot.press("down")
+        assert time.monotonic() < deadline, f"timed out waiting for the row of pid {pid}"
+        await pilot.pause(0.1)
 
 
 def live(lesson: str, speed: float = 1.0, **params: object) -> LiveSource:

@@ -82,9 +82,44 @@ PROGRAMS = [
     ),
 ]
 
+# Step mode: a scheduled run waiting for a person's choice (scripts/record_samples.py, STEPPED).
+STEPS = [
+    Picture(
+        "tickets-step",
+        "tickets-step",
+        2.4,
+        (120, 40),
+        (),
+        "tickets --no-lock --step: buyers 0 and 1 both read 3; whoever writes first, one ticket is sold twice",
+    ),
+]
+
+# An attached program (tests/programs/service.py): a tree, each process's last minute, a spike scrubbed back to.
+ATTACHED = [
+    Picture("attach", "attach", 20.0, (160, 48), (), "mpviz attach PID: a running program read from outside"),
+    Picture(
+        "attach-folded",
+        "attach",
+        20.0,
+        (160, 48),
+        ("down", "enter", "w"),
+        "the crew folded into one row, its figures added up; w: what can be known from outside",
+    ),
+    Picture(
+        "attach-spike",
+        "attach",
+        20.0,
+        (160, 48),
+        ("down",) * 6 + ("left_square_bracket",),
+        "[ on the bursting job: the replay back to its spike, every process as it was then",
+    ),
+]
+
 SHOTS = (
     HOME
     + PROGRAMS
+    + STEPS
+    + ATTACHED
     + [
         Picture(shot.name, sample.name, shot.at, shot.size, shot.press, shot.caption, shot.lang)
         for cls in lessons()

@@ -42,15 +42,18 @@ BODY = T(
 ## Keys
 
 {rows}
-- `q` quit: every process is stopped first
+- `enter` in the table, or a click on `▾`/`▸`: fold the selected process's subtree into its row (its CPU, RSS and threads added up), or unfold it
+{quit}
 
 ## Reading the screen
 
-Each row of **Processes** is a real PID. *State* is what the process is doing
+Each row of **Processes** is a real PID, under the process that started it. *State* is what the process is doing
 in the lesson's words; when it is blocked, the words come from the primitive
-it waits on. *Status*, *CPU%*, *RSS* and *Thr* come from psutil once a second.
-psutil cannot tell "blocked on a lock" from "sleeping": the blocked states come
-from the records the primitives send.
+it waits on. *Status*, *CPU%*, *RSS* and *Thr* come from psutil once a second;
+*CPU 1m* and *RSS 1m* are their last minute, and **Selected process** draws the
+last minutes of the selected one. In a replay, a click on either (or `[`) goes
+back to that moment. psutil cannot tell "blocked on a lock" from "sleeping":
+the blocked states come from the records the primitives send.
 
 {legend}
 ## What mpviz names
@@ -70,12 +73,15 @@ Press `escape` or `?` to close.
 ## 按键
 
 {rows}
-- `q` 退出:先停掉每个进程
+- 在表格里按 `enter`,或点 `▾`/`▸`:把选中进程的子树折进它这一行(CPU、RSS 和线程数相加),或展开
+{quit}
 
 ## 怎么看这个界面
 
-**进程** 的每一行是一个真实的 PID。*状态* 用这一课的话说进程在做什么;阻塞时,
-说的是它在等的那个同步原语。*系统状态*、*CPU%*、*RSS* 和 *Thr* 每秒从 psutil 读一次。
+**进程** 的每一行是一个真实的 PID,排在启动它的进程下面。*状态* 用这一课的话说进程在做什么;阻塞时,
+说的是它在等的那个同步原语。*系统状态*、*CPU%*、*RSS* 和 *Thr* 每秒从 psutil 读一次;
+*CPU 1分* 和 *RSS 1分* 是它们最近一分钟,**选中的进程** 画出选中进程最近几分钟。
+回放时,点一下(或按 `[`)就回到那个时刻。
 psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发出的记录。
 
 {legend}
@@ -92,6 +98,11 @@ psutil 分不清"阻塞在锁上"和"睡眠":阻塞状态来自同步原语发�
 )
 
 
+QUIT = T("- `q` quit: every process is stopped first", "- `q` 退出:先停掉每个进程")
+DETACH = T(
+    "- `q` detach: mpviz lets go, and every process of the program goes on exactly as it was (nothing is stopped or signalled)",
+    "- `q` 脱离:mpviz 放手,程序的每个进程照旧运行(什么也不停,不发任何信号)",
+)
 TITLE = T("Help", "帮助")
 CLOSE = T("escape to close", "escape 关闭")
 
@@ -99,7 +110,8 @@ CLOSE = T("escape to close", "escape 关闭")
 def help_text(lesson: type[Lesson], name: str, keys: list[tuple[str, str]]) -> str:
     rows = "\n".join(f"- `{key}` {what}" for key, what in keys)
     pitfalls = "\n".join(f"- {WHAT[kind]} (*{section}*)" for kind, section in SECTIONS.items())
-    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND, pitfalls=pitfalls)
+    quit = DETACH if lesson.detaches else QUIT
+    return BODY(about=lesson.about(name), rows=rows, legend=LEGEND, pitfalls=pitfalls, quit=quit)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -29,10 +29,12 @@ from mpviz import lang
 from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.model import Model, find_anomalies
+from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
+from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, REPLAY_ONLY, common_keys
-from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson
+from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, STEPPING, common_keys, detach_key
+from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson, SeekTo
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.contention import ContentionView
@@ -44,6 +46,7 @@ from mpviz.ui.widgets.output import OutputView
 from mpviz.ui.widgets.process_table import ProcessTable
 from mpviz.ui.widgets.program_panel import ProgramInput
 from mpviz.ui.widgets.stack_view import StackView
+from mpviz.ui.widgets.step_view import StepView
 from mpviz.ui.widgets.text_view import TextView
 from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
@@ -59,7 +62,7 @@ SPEED_RANGE = (1 / 64, 1000.0)  # as far as --speed goes
 
 SAY = {
     "stdin": T("a line for the program's stdin (Tab here, Enter)", "给程序 stdin 的一行(Tab 到这里,回车)"),
-    "table_keys": T("< > sort · / filter", "< > 排序 · / 筛选"),
+    "table_keys": T("⏎ fold · < > sort · / filter", "⏎ 折叠 · < > 排序 · / 筛选"),
     "processes": T("Processes", "进程"),
     "events": T("Events", "事件记录"),
     "selected": T("Selected process", "选中的进程"),
@@ -69,6 +72,7 @@ SAY = {
     ),
     "record_error": T("⚠ recording stopped: {error}\n", "⚠ 录制停止了:{error}\n"),
     "status": T("{where} · speed ×{speed:g} · {n} {processes} alive", "{where} · 速度 ×{speed:g} · {n} 个进程活着"),
+    "attached": T("{where} · attached: q detaches · {n} {processes} alive", "{where} · 已附加:q 脱离 · {n} 个进程活着"),
     "live": T("live", "实时"),
     "replay": T("replay", "回放"),
     "replay, paused": T("replay, paused", "回放,已暂停"),
@@ -78,7 +82,17 @@ SAY = {
     ),
     "graph": T("Wait-for graph (w: back to the timeline)", "等待图(w:回到时间线)"),
     "contention": T("Contention (s: back to the timeline)", "争用统计(s:回到时间线)"),
+    "live_history": T(
+        "Live: the bars are the last minutes. In a replay (--record, then mpviz replay) a click moves there.",
+        "实时:这些条是最近几分钟。回放时(--record,再 mpviz replay)点一下就跳到那里。",
+    ),
+    "no_samples": T(
+        "This process has used no CPU so far: no spike to go back to.", "这个进程到现在没用过 CPU:没有峰值可回去。"
+    ),
     "stacks": T("Stacks of the selected process (d: back to the timeline)", "选中进程的调用栈(d:回到时间线)"),
+    "steps": T("Step mode: who goes next", "单步模式:下一个谁走"),
+    "not_offered": T("{who} is not waiting at a point that it may go on from.", "{who} 不在可以走的调度点上。"),
+    "no_row": T("No row {n}.", "没有第 {n} 行。"),
 }
 
 
@@ -96,6 +110,8 @@ class RunScreen(Screen):
         self._frozen = source.frozen
         self._refresh_timer: Timer | None = None
         self._pace = Pacer()
+        # The view beside the picture when no other is asked for: a scheduled run's decisions, or the timeline.
+        self._home = "steps" if source.scheduled else "timeline"
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
 
@@ -106,15 +122,16 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Alerts(id="alerts")
-        yield ProcessTable(id="procs", tree=self.lesson.tree)
+        yield ProcessTable(id="procs")
         yield FilterInput(placeholder=str(SAY["filter"]), id="filter")
         with Horizontal(id="middle"):
             yield panel_class(self.lesson)(id="panel")
-            with ContentSwitcher(initial="timeline", id="views"):
+            with ContentSwitcher(initial=self._home, id="views"):
                 yield Timeline(id="timeline")
                 yield WaitGraph(id="graph")
                 yield ContentionView(id="contention")
                 yield StackView(id="stacks")
+                yield StepView(id="steps")
         with Horizontal(id="bottom"):
             if self.lesson.printed:
                 with Vertical(id="printed"):
@@ -138,6 +155,7 @@ class RunScreen(Screen):
         self.query_one("#graph").border_title = str(SAY["graph"])
         self.query_one("#contention").border_title = str(SAY["contention"])
         self.query_one("#stacks").border_title = str(SAY["stacks"])
+        self.query_one("#steps").border_title = str(SAY["steps"])
         self.query_one("#details").border_title = str(SAY["selected"])
         if lesson.printed:
             self.query_one("#printed").border_title = str(SAY["printed"])
@@ -196,9 +214,9 @@ class RunScreen(Screen):
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
-        # The psutil samples alone wait for the tick: drawn with the passing second
+        # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
         # they cost one pass of the screen a second instead of two.
-        if any(e.kind != "proc.stats" for e in events):
+        if any(e.kind not in UNLOGGED for e in events):
             self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
@@ -264,12 +282,15 @@ class RunScreen(Screen):
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
         shown = self.query_one(ContentSwitcher).current
         if shown == "graph":
-            self.query_one(WaitGraph).present(self.model, now)
+            self.query_one(WaitGraph).present(self.model, now, str(self.lesson.unseen))
         elif shown == "contention":
             self.query_one(ContentionView).present(self.model, now)
         elif shown == "stacks":
             pid = self.query_one(ProcessTable).selected_pid
             self.query_one(StackView).present(self.model, pid, now, asked=self.source.controls is not None)
+        elif shown == "steps":
+            scheduler = self._scheduler()
+            self.query_one(StepView).present(self.model, free=scheduler is not None and scheduler.free_mode)
         else:
             self.query_one(Timeline).sync(self.model, now)
 
@@ -299,7 +320,8 @@ class RunScreen(Screen):
         where = str(SAY.get(source.where) or source.where)
         if source.player is not None:
             where += " " + position_bar(*source.player.position())
-        status = SAY["status"](
+        attached = self.lesson.detaches and source.player is None  # a replay of one detaches nothing
+        status = SAY["attached" if attached else "status"](
             where=where,
             speed=round(source.speed, 3),
             n=alive,
@@ -343,11 +365,19 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NOT_OURS and self.lesson.detaches:
+            return False
+        if action in STEPPING:
+            return self._scheduler() is not None
         if action in LIVE_ONLY:
             return self.source.controls is not None
         if action in REPLAY_ONLY:
             return self.source.player is not None
         return True
+
+    async def action_detach(self) -> None:
+        """q, attached: the app quits, and the program goes on (its run stops reading, signals nothing)."""
+        await self.app.run_action("quit")
 
     def action_lesson(self, method: str) -> None:
         action = next((a for a in self.lesson.actions if a.method == method), None)
@@ -382,6 +412,8 @@ class RunScreen(Screen):
             assert isinstance(binding, Binding)
             action = binding.action.partition("(")[0]
             display = self.app.get_key_display(binding)
+            if action in ("app.quit", "detach"):
+                continue  # q is told on a line of its own: what quitting does to the processes
             if self.check_action(action, ()) is False or display in covered:
                 continue
             keys.append((display, binding.tooltip or binding.description))
@@ -467,6 +499,31 @@ class RunScreen(Screen):
             player.seek_to(player.end_ns if end else player.t0)
             self._moved()
 
+    @on(SeekTo)
+    def _seek_to(self, message: SeekTo) -> None:
+        """A moment of a process's history clicked: a replay goes there, and stays, to be looked at."""
+        self._go_to(message.t_ns)
+
+    def action_spike(self) -> None:
+        """Back to the moment the selected process's CPU was highest, as far back as its figures go."""
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        peak = proc.samples.peak(0, self.source.now_ns()) if proc is not None else None
+        if peak is None or peak[1] <= 0:
+            self.notify(str(SAY["no_samples"]), severity="warning", timeout=3)
+            return
+        self._go_to(peak[0])
+
+    def _go_to(self, t_ns: int) -> None:
+        player = self.source.player
+        if player is None:
+            self.notify(str(SAY["live_history"]), timeout=4)
+            return
+        if not player.paused:
+            player.toggle_pause()
+        player.seek_to(t_ns)
+        self._moved()
+
     def _moved(self) -> None:
         """After a seek: a frozen replay has no reader, so the new moment is read here, at once."""
         self._pace.reset()
@@ -491,11 +548,65 @@ class RunScreen(Screen):
             self.source.controls.ask_stacks(proc.pid)
 
     def action_view(self, name: str) -> None:
-        """Show ``name`` beside the picture, or the timeline again if it is shown."""
+        """Show ``name`` beside the picture, or the home view (the timeline, a scheduled run's steps) again."""
         views = self.query_one(ContentSwitcher)
-        views.current = "timeline" if views.current == name else name
+        views.current = self._home if views.current == name else name
         self._pace.reset()
         self.call_after_refresh(self.refresh_views)  # once the view has its size
+
+    # --- step mode ----------------------------------------------------------------------
+
+    def _scheduler(self) -> Scheduler | None:
+        controls = self.source.controls
+        return controls.scheduler if controls is not None else None
+
+    def action_go_row(self, n: int) -> None:
+        """Let the process of row ``n`` of the step view go."""
+        who = self.query_one(StepView).row(self.model, n)
+        if who is None:
+            self.notify(SAY["no_row"](n=n), severity="warning", timeout=2)
+            return
+        self._go(who)
+
+    def action_go_selected(self) -> None:
+        """Enter: let the process selected in the table go."""
+        who = self._selected_who()
+        if who is not None:
+            self._go(who)
+
+    def action_until_blocked(self) -> None:
+        """Let the selected process (or row 1) go, and on at each point, as long as it may."""
+        scheduler = self._scheduler()
+        who = self._selected_who(quiet=True) or self.query_one(StepView).row(self.model, 1)
+        if scheduler is not None and who is not None and not scheduler.go_until_blocked(who):
+            self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
+
+    def action_free(self) -> None:
+        scheduler = self._scheduler()
+        if scheduler is not None:
+            scheduler.set_free(not scheduler.free_mode)
+            self._pace.reset()
+            self._ask_refresh()
+
+    def action_step_mode(self) -> None:
+        self.post_message(RestartLesson(step=True))
+
+    def _selected_who(self, quiet: bool = False) -> str | None:
+        """The label of the process selected in the table, if it waits at a point."""
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        offered = [option[0] for option in self.model.turns.offer or ()]
+        if proc is None or proc.label not in offered:
+            if not quiet:
+                who = proc.name if proc is not None else "?"
+                self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
+            return None
+        return proc.label
+
+    def _go(self, who: str) -> None:
+        scheduler = self._scheduler()
+        if scheduler is not None and not scheduler.go(who):
+            self.notify(SAY["not_offered"](who=who), severity="warning", timeout=2)
 
 
 _SCREENS: dict[tuple[str, str], type[RunScreen]] = {}
@@ -515,6 +626,8 @@ def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
         Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
     ]
     keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    if lesson.detaches:
+        keys.insert(0, detach_key())
     base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})
     cls = type(f"{lesson.__name__}Screen", (base,), {"BINDINGS": keys + common_keys()})
     _SCREENS[(lesson.name, lang.current())] = cls

@@ -44,6 +44,7 @@ SAY = {
     "to_end": T("\n  to end {end}: {sent} sent, ", "\n  发往端 {end}:发了 {sent} 个,"),
     "in_flight": T("{n} in flight", "{n} 个在路上"),
     "blocked_recv": T("blocked on recv", "阻塞在 recv 上"),
+    "unseen": T("  who holds it cannot be seen from outside", "  从外面看不到谁持有它"),
     "tasks": T(
         "\n  {tasks} tasks handed out, {results} results back, {pending} pending",
         "\n  交出 {tasks} 个任务,取回 {results} 个结果,{pending} 个未完成",
@@ -132,8 +133,12 @@ def waiters(
 def lock_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """A lock or an RLock: its holder, its line of waiters, how often it was taken."""
     text = title(prim)
-    text.append(SAY["acquired"](n=prim.acquisitions), style="dim")
-    text.append_text(holders(model, prim, now_ns))
+    if prim.outside:  # an attached program's: its waiters are seen, never its holder
+        text.append("\n")
+        text.append(str(SAY["unseen"]), style="dim")
+    else:
+        text.append(SAY["acquired"](n=prim.acquisitions), style="dim")
+        text.append_text(holders(model, prim, now_ns))
     text.append("\n")
     text.append_text(waiters(model, prim, now_ns))
     return text
@@ -174,13 +179,14 @@ def event_view(model: Model, prim: Prim, now_ns: int) -> Text:
 def queue_view(model: Model, prim: Prim, now_ns: int, limit: int = 12) -> Text:
     """A queue: depth, what is in it, who is blocked on get or put."""
     text = title(prim)
-    text.append(str(SAY["depth"]))
-    text.append(str(max(prim.depth, 0)), style="bold")
-    text.append(SAY["put_got"](puts=prim.puts, gets=prim.gets))
-    in_flight = list(prim.contents)
-    text.append(str(SAY["in_it"]))
-    shown = ", ".join(in_flight[:limit]) + (" …" if len(in_flight) > limit else "")
-    text.append(shown or str(SAY["empty"]), style="" if in_flight else "dim")
+    if not prim.outside:  # an attached program's: what it holds is not seen, only who waits
+        text.append(str(SAY["depth"]))
+        text.append(str(max(prim.depth, 0)), style="bold")
+        text.append(SAY["put_got"](puts=prim.puts, gets=prim.gets))
+        in_flight = list(prim.contents)
+        text.append(str(SAY["in_it"]))
+        shown = ", ".join(in_flight[:limit]) + (" …" if len(in_flight) > limit else "")
+        text.append(shown or str(SAY["empty"]), style="" if in_flight else "dim")
     if prim.blocked_get:
         text.append("\n")
         text.append_text(waiters(model, prim, now_ns, prim.blocked_get, SAY["blocked_get"]))

@@ -1,4 +1,4 @@
-"""A row per PID: who it is, what it is doing in the lesson's words, and its psutil figures.
+"""A row per PID, as a tree: who it is, what it is doing in the lesson's words, its psutil figures and their last minute.
 
 A Line-API widget rather than a DataTable.  Measured here, a DataTable of 100
 rows with one column changing each second costs 3.8 % of a core; this table,
@@ -24,7 +24,10 @@ from textual.strip import Strip
 from mpviz.lang import T, words_for
 from mpviz.model import Model, Phase, Proc
 from mpviz.model.state import Thread
+from mpviz.ui.messages import SeekTo
 from mpviz.ui.theme import PHASE_STYLE, STATUS, duration, megabytes
+from mpviz.ui.widgets import history
+from mpviz.ui.widgets.process_tree import SHUT, Branch, below, tree
 from mpviz.ui.widgets.scrolling import SteadyScrollView
 
 # Fixed widths, so that columns do not jump as states come and go.  State
@@ -33,19 +36,24 @@ from mpviz.ui.widgets.scrolling import SteadyScrollView
 COLUMNS = (
     # key, label (in the current language), width, drop rank (0: never dropped)
     ("pid", T("PID", "PID"), 7, 0),
-    ("who", T("Who", "进程"), 15, 0),
+    ("who", T("Who", "进程"), 18, 0),
     ("state", T("State", "状态"), 0, 0),
-    ("for", T("For", "持续"), 5, 4),
-    ("holds", T("Holds", "持有"), 9, 1),
-    ("status", T("Status", "系统状态"), 9, 5),
+    ("for", T("For", "持续"), 5, 6),
+    ("holds", T("Holds", "持有"), 9, 3),
+    ("status", T("Status", "系统状态"), 9, 7),
     ("cpu", T("CPU%", "CPU%"), 5, 0),
-    ("rss", T("RSS", "RSS"), 7, 3),
-    ("threads", T("Thr", "Thr"), 3, 2),
+    ("cpu_h", T("CPU 1m", "CPU 1分"), history.CELLS, 2),
+    ("rss", T("RSS", "RSS"), 7, 5),
+    ("rss_h", T("RSS 1m", "RSS 1分"), history.CELLS, 1),
+    ("threads", T("Thr", "Thr"), 3, 4),
 )
 STATE_WIDTH = (22, 60)
-# Who grows to the longest name shown (a pool's "ForkPoolWorker-12"), within bounds.
-WHO_WIDTH = (15, 26)
+# Who grows to the longest name shown (a pool's "ForkPoolWorker-12", its tree lines and fold
+# mark before it), within bounds: at least the column's own width.
+WHO_WIDTH = (next(w for key, _, w, _ in COLUMNS if key == "who"), 26)
 RIGHT = ("cpu", "rss", "threads")
+# The sparklines: a click on one is a moment of time (a replay moves there).
+HISTORY = {"cpu_h": "cpu", "rss_h": "rss"}
 GAP = 2
 
 # A row as plain strings, cheap to build and compare every second; the last
@@ -55,22 +63,13 @@ Row = tuple[str, ...]
 _PHASE_STYLES = {phase.value: Style.parse(style) for phase, style in PHASE_STYLE.items()}
 
 
-def thread_row(model: Model, thread: Thread, now_ns: int, depth: int = 0) -> Row:
-    """A thread that waits or holds something, under its process: its native id, its name, its state."""
+def thread_row(model: Model, thread: Thread, now_ns: int, lines: str = "") -> Row:
+    """A thread that waits or holds something, under its process (``lines``: the tree's lines
+    of its process's children): its native id, its name, its state."""
     holds = ", ".join(model.prim_name(i) for i in thread.holds)
-    who = "  " * depth + "↳ " + thread.label
-    return (
-        str(thread.tid),
-        who,
-        thread.state,
-        duration(now_ns - thread.since_ns),
-        holds,
-        "",
-        "",
-        "",
-        "",
-        thread.phase.value,
-    )
+    who = lines + "↳ " + thread.label
+    since = duration(now_ns - thread.since_ns)
+    return (str(thread.tid), who, thread.state, since, holds, "", "", "", "", "", "", thread.phase.value)
 
 
 def shown_threads(proc: Proc) -> list[int]:
@@ -80,19 +79,26 @@ def shown_threads(proc: Proc) -> list[int]:
     return [tid for tid, t in proc.threads.items() if (t.blocked or t.holds or t.elsewhere) and not t.ended]
 
 
-def row_of(model: Model, proc: Proc, now_ns: int, depth: int = 0) -> Row:
+def row_of(model: Model, proc: Proc, now_ns: int, branch: Branch | None = None, under: list[Proc] | None = None) -> Row:
+    """A process's row; in a tree, its ``branch`` (tree lines, fold mark); folded, the figures of
+    every living process ``under`` its row added up."""
     since = "" if proc.phase is Phase.EXITED else duration(now_ns - proc.since_ns)
     holds = ", ".join(model.prim_name(i) for i in proc.holds)
     stats = proc.stats
-    if stats is None or not proc.alive:
-        status = words_for("zombie" if proc.zombie else "exited", STATUS) if not proc.alive else ""
-        cpu = rss = threads = ""
+    group = under or [proc]
+    if not proc.alive:
+        status = words_for("zombie" if proc.zombie else "exited", STATUS)
     else:
-        status = words_for("stopped" if proc.stopped else stats.status, STATUS)
-        cpu, rss, threads = f"{stats.cpu:5.1f}", megabytes(stats.rss), str(stats.threads)
+        status = words_for("stopped" if proc.stopped else stats.status, STATUS) if stats is not None else ""
+    live = [p.stats for p in group if p.alive and p.stats is not None]
+    cpu = f"{sum(s.cpu for s in live):5.1f}" if live else ""
+    rss = megabytes(sum(s.rss for s in live)) if live else ""
+    threads = str(sum(s.threads for s in live)) if live else ""
     state = f"{proc.state}  {proc.error}" if proc.error else proc.state
-    who = ("  " * (depth - 1) + "└ " if depth else "") + proc.name
-    return (str(proc.pid), who, state, since, holds, status, cpu, rss, threads, proc.phase.value)
+    who = (branch.prefix if branch else "") + proc.name + (f" (+{branch.hidden})" if branch and branch.hidden else "")
+    cpu_h = history.sparkline(group, "cpu", now_ns)
+    rss_h = history.sparkline(group, "rss", now_ns)
+    return (str(proc.pid), who, state, since, holds, status, cpu, cpu_h, rss, rss_h, threads, proc.phase.value)
 
 
 @dataclass(frozen=True)
@@ -144,15 +150,17 @@ FOLD = -1
 
 
 class ProcessTable(SteadyScrollView, can_focus=True):
-    """Rows keyed by PID, the living first; a cursor that live updates never move off its process.
+    """Rows keyed by PID, as a tree; a cursor that live updates never move off its process.
 
-    Exited processes come after the living, folded into one line when all
-    rows would not fit (``h`` shows or folds them); rows can be sorted by CPU,
-    state or PID, and filtered by name.  A watched program's processes are a
-    tree: each child under its parent (its "start" order).  A thread that
-    waits for or holds something has a row of its own under its process,
-    keyed by its native id (never a pid of another process: Linux numbers
-    threads and processes from one space).
+    In order of start the processes are a tree, each child under its parent,
+    and a subtree folds into its root's row (``enter``, or a click on its
+    mark), which then adds up the figures of every process under it.  Sorted
+    by CPU, state or PID, or filtered by name, the rows are a flat list.
+    Exited processes come after the living (unless a living one is under
+    them), folded into one line when all rows would not fit (``h`` shows or
+    folds them).  A thread that waits for or holds something has a row of
+    its own under its process, keyed by its native id (never a pid of another
+    process: Linux numbers threads and processes from one space).
     """
 
     DEFAULT_CSS = """
@@ -169,6 +177,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "move(-1000000)", "First", show=False),
         Binding("end", "move(1000000)", "Last", show=False),
+        Binding("enter", "fold", "Fold", show=False),
     ]
 
     cursor: reactive[int] = reactive(0)
@@ -180,14 +189,15 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             super().__init__()
             self.pid = pid
 
-    def __init__(self, tree: bool = False, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # A watched program's processes parent before child, each child under its parent.
-        self.as_tree = tree
         self.sort = SORTS[0]
         self.show_exited = False
         self.filter = ""
-        self._depth: dict[int, int] = {}
+        self.folded: set[int] = set()  # roots of the folded subtrees
+        self._branches: dict[int, Branch] = {}  # the tree's rows, when the rows are a tree
+        self._under: dict[int, list[int]] = {}  # each process's children in the tree
+        self._folded_into: dict[int, int] = {}  # a process under a folded row → that row
         self._order: list[int] = []  # what is shown, in order: pids, and maybe FOLD
         self._index: dict[int, int] = {}
         self._rows: dict[int, Row] = {}
@@ -214,32 +224,17 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self._model = model
         self._now_ns = now_ns
         moved = False
-        if self.as_tree and len(self._depth) != len(model.procs):
-            self._depth = depths(model)
-            pids = None  # depths may have moved: every row again
         in_view = self._in_view()
         if pids is not None:
             pids = pids | in_view if clock else set(pids)
             if len(self._rows) != len(model.procs):
                 pids.update(pid for pid in model.procs if pid not in self._rows)
+            # A folded row adds up the figures of the processes under it.
+            pids.update(self._folded_into[pid] for pid in list(pids) if pid in self._folded_into)
         for pid, proc in model.procs.items():
             if pids is not None and pid not in pids:
                 continue
-            threads = shown_threads(proc)
-            before = self._threads.get(pid, [])
-            if threads != before:
-                moved = True
-                self._threads[pid] = threads
-                for tid in set(before) - set(threads):
-                    self._rows.pop(tid, None)
-                    self._strips.pop(tid, None)
-            for tid in threads:
-                row = thread_row(model, proc.threads[tid], now_ns, self._depth.get(pid, 0) + 1)
-                if self._rows.get(tid) != row:
-                    self._rows[tid] = row
-                    self._strips.pop(tid, None)
-                    if tid in self._index:
-                        self.refresh_line(self._index[tid] + 1)
+            moved |= self._sync_threads(model, proc, now_ns)
             cpu = proc.stats.cpu if proc.stats and proc.alive else 0.0
             if self._alive.get(pid) != proc.alive or (self.sort == "cpu" and self._cpu.get(pid) != cpu):
                 moved = True
@@ -260,13 +255,38 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         if moved or len(self._alive) != self._arranged:
             self.order_rows()
 
+    def _sync_threads(self, model: Model, proc: Proc, now_ns: int) -> bool:
+        """The rows of a process's threads up to date; True if which threads have one changed."""
+        threads = shown_threads(proc)
+        before = self._threads.get(proc.pid, [])
+        if threads != before:
+            self._threads[proc.pid] = threads
+            for tid in set(before) - set(threads):
+                self._rows.pop(tid, None)
+                self._strips.pop(tid, None)
+        branch = self._branches.get(proc.pid)
+        lines = _children_lines(branch) if branch is not None else ""
+        for tid in threads:
+            row = thread_row(model, proc.threads[tid], now_ns, lines)
+            if self._rows.get(tid) != row:
+                self._rows[tid] = row
+                self._strips.pop(tid, None)
+                if tid in self._index:
+                    self.refresh_line(self._index[tid] + 1)
+        return threads != before
+
     def _remake(self, pid: int) -> bool:
         """Make the row of ``pid`` (its process in the last synced model) again; True if it changed."""
-        assert self._model is not None
+        model = self._model
+        assert model is not None
         self._stale.discard(pid)
-        if pid not in self._model.procs:
+        if pid not in model.procs:
             return False  # a thread's row: made with its process's
-        row = row_of(self._model, self._model.procs[pid], self._now_ns, self._depth.get(pid, 0))
+        branch = self._branches.get(pid)
+        under = None
+        if branch is not None and branch.mark == SHUT:
+            under = [model.procs[p] for p in below(pid, self._under) if p in model.procs]
+        row = row_of(model, model.procs[pid], self._now_ns, branch, under)
         if self._rows.get(pid) == row:
             return False
         self._rows[pid] = row
@@ -291,18 +311,48 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         if self._model is not None and round(old) != round(new):
             self.sync(self._model, self._now_ns, set(), clock=True)  # the rows coming into view, up to date
 
+    @property
+    def as_tree(self) -> bool:
+        """The rows are a tree: in order of start, unfiltered."""
+        return self.sort == "start" and not self.filter
+
+    def _arrange_tree(self, model: Model) -> tuple[list[int], list[int], bool]:
+        """The tree's rows and the exited after it; rows whose tree lines moved are made again (True)."""
+        found = tree(model, self.folded)
+        branches = {b.pid: b for b in found.rows}
+        redraw = branches != self._branches
+        if redraw:
+            moved = {
+                pid for pid in branches.keys() | self._branches.keys() if branches.get(pid) != self._branches.get(pid)
+            }
+            self._branches, self._under = branches, found.under
+            self._folded_into = {
+                hidden: b.pid for b in found.rows if b.mark == SHUT for hidden in below(b.pid, found.under)[1:]
+            }
+            for pid in moved & self._rows.keys():
+                self._stale.add(pid)
+        rows = [b.pid for b in found.rows if b.pid in self._rows]
+        return rows, [pid for pid in found.rest if pid in self._rows], redraw
+
     def order_rows(self) -> None:
-        """Put the rows in order: the living, sorted, then the exited (or one line for them)."""
+        """Put the rows in order: the tree (or the living, sorted), then the exited (or one line for them)."""
         model = self._model
         if model is None:
             return
         selected = self.selected_pid
         self._arranged = len(self._alive)
-        base = list(self._depth) if self.as_tree else list(model.procs)
-        wanted = self.filter.casefold()
-        shown = [pid for pid in base if pid in self._rows and wanted in model.procs[pid].name.casefold()]
-        live = [pid for pid in shown if self._alive.get(pid)]
-        gone = [pid for pid in shown if not self._alive.get(pid)]
+        redraw = False
+        if self.as_tree:
+            live, gone, redraw = self._arrange_tree(model)
+        else:
+            if self._branches:
+                self._branches, self._folded_into = {}, {}
+                self._stale.update(self._rows)  # their tree lines go
+                redraw = True
+            wanted = self.filter.casefold()
+            shown = [pid for pid in model.procs if pid in self._rows and wanted in model.procs[pid].name.casefold()]
+            live = [pid for pid in shown if self._alive.get(pid)]
+            gone = [pid for pid in shown if not self._alive.get(pid)]
         if self.sort == "cpu":
             live.sort(key=lambda pid: -self._cpu.get(pid, 0.0))
         elif self.sort == "state":
@@ -310,8 +360,9 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         elif self.sort == "pid":
             live.sort()
             gone.sort()
-        room = max(1, self.size.height - 1) if self.size.height else len(shown)
-        if gone and not self.show_exited and len(shown) > room:
+        shown_count = len(live) + len(gone)
+        room = max(1, self.size.height - 1) if self.size.height else shown_count
+        if gone and not self.show_exited and shown_count > room:
             # As many of the exited as fit, the latest to end; one line for the rest.
             keep = max(0, room - len(live) - 1)
             latest = sorted(gone, key=lambda pid: model.procs[pid].exited_ns or 0)[len(gone) - keep :] if keep else []
@@ -321,7 +372,7 @@ class ProcessTable(SteadyScrollView, can_focus=True):
             order = live + gone
             self._folded = 0
         order = [key for pid in order for key in (pid, *self._threads.get(pid, ()))]
-        if order != self._order:
+        if order != self._order or redraw:
             self._order = order
             self._index = {pid: i for i, pid in enumerate(order) if pid != FOLD}
             self.virtual_size = Size(self._layout.width, len(order) + 1)
@@ -337,6 +388,13 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self.show_exited = not self.show_exited
         self.order_rows()
 
+    def action_fold(self) -> None:
+        """Fold the selected process's subtree into its row, or unfold it."""
+        pid = self.selected_pid
+        if pid is not None and self.as_tree and self._under.get(pid):
+            self.folded ^= {pid}
+            self.order_rows()
+
     def next_sort(self, step: int) -> str:
         self.sort = SORTS[(SORTS.index(self.sort) + step) % len(SORTS)]
         self.order_rows()
@@ -348,7 +406,8 @@ class ProcessTable(SteadyScrollView, can_focus=True):
 
     def reset(self) -> None:
         """Forget every row (a replay moved to another moment); the next ``sync`` fills them in again."""
-        self._depth, self._order, self._index, self._rows, self._strips, self._threads = {}, [], {}, {}, {}, {}
+        self._order, self._index, self._rows, self._strips = [], {}, {}, {}
+        self._branches, self._under, self._folded_into, self._threads = {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
         self._stale = set()
         self._who = WHO_WIDTH[0]
@@ -442,28 +501,41 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         self.action_move(direction * max(1, self.size.height - 2))
 
     def on_click(self, event: events.Click) -> None:
-        index = event.y - 1 + self.scroll_offset.y
-        if event.y >= 1 and 0 <= index < len(self._order):
-            self.cursor = index
+        """A row selects its process; its fold mark folds or unfolds; a moment of its sparkline is clicked."""
+        at = event.get_content_offset(self)  # inside the border: the header is line 0
+        if at is None:
+            return
+        index = at.y - 1 + self.scroll_offset.y
+        if not (at.y >= 1 and 0 <= index < len(self._order)):
+            return
+        self.cursor = index
+        pid = self._order[index]
+        if pid == FOLD or self._model is None or pid not in self._model.procs:
+            return  # the exited's line, or a thread's row
+        key, offset = self._column_at(at.x + self.scroll_offset.x)
+        branch = self._branches.get(pid)
+        if key == "who" and branch is not None and branch.mark and len(branch.lines) <= offset < len(branch.prefix):
+            self.action_fold()
+        elif key in HISTORY:
+            start = history.grid(self._now_ns, history.STEP_NS, history.CELLS) + offset * history.STEP_NS
+            peak = self._model.procs[pid].samples.peak(start, start + history.STEP_NS - 1)
+            self.post_message(SeekTo(peak[0] if peak else start))  # its highest CPU in that column
+
+    def _column_at(self, x: int) -> tuple[str, int]:
+        """The column at ``x`` cells from the row's left, and how far into it ("" between columns)."""
+        left = 1
+        for key, width in zip(self._layout.keys, self._layout.widths, strict=True):
+            if left <= x < left + width:
+                return key, x - left
+            left += width + GAP
+        return "", 0
 
 
-def depths(model: Model) -> dict[int, int]:
-    """Every process's depth under its parent, in tree order: parent first, then its children depth first."""
-    children: dict[int | None, list[int]] = {}
-    for pid, proc in model.procs.items():
-        parent = proc.ppid if proc.ppid in model.procs and proc.ppid != pid else None
-        children.setdefault(parent, []).append(pid)
-    out: dict[int, int] = {}
-    stack = [(pid, 0) for pid in reversed(children.get(None, []))]
-    while stack:
-        pid, depth = stack.pop()
-        if pid in out:
-            continue
-        out[pid] = depth
-        stack.extend((child, depth + 1) for child in reversed(children.get(pid, [])))
-    for pid in model.procs:  # a cycle of parents (pids reused): shown at the top
-        out.setdefault(pid, 0)
-    return out
+def _children_lines(branch: Branch) -> str:
+    """The tree's lines before the rows under a process: its own, each turned into a line going on."""
+    if not branch.lines:
+        return ""
+    return branch.lines[:-2] + ("│ " if branch.lines.endswith("├ ") else "  ")
 
 
 _INDEX = {key: i for i, (key, _, _, _) in enumerate(COLUMNS)}

@@ -20,6 +20,11 @@ NONE_YET = T(
 )
 
 
+NONE_SEEN = T(
+    "No wait on a lock, a queue, a pipe or an event seen yet: each appears here when a process is seen "
+    "waiting on it (from outside, who holds a lock cannot be seen).",
+    "还没看到在锁、队列、管道或事件上的等待:有进程被看到在等它时,它就出现在这里(从外面看不到谁持有锁)。",
+)
 MORE = T(
     "… and {n} more primitives, not drawn (mpviz stats lists them all)",
     "……还有 {n} 个同步原语没有画出来(mpviz stats 列出全部)",
@@ -35,7 +40,8 @@ class ProgramPanel(LessonPanel):
     def show(self, model: Model, now_ns: int, values: dict[str, Any]) -> None:
         text = Text()
         if not model.prims:
-            text.append(str(NONE_YET), style="dim")
+            # An attached program's (its values name a pid): only its waits are seen.
+            text.append(str(NONE_SEEN if "pid" in values else NONE_YET), style="dim")
         drawn = drawn_prims(model)
         for i, prim in enumerate(drawn):
             if i:

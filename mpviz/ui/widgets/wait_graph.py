@@ -35,6 +35,7 @@ SAY = {
     "waiting": T("waiting ▶", "等待 ▶"),
     "held_by": T("held by ◀", "持有者 ◀"),
     "nobody": T("nobody holds or waits for anything right now", "现在谁也没持有、也没在等什么"),
+    "unseen": T("holder not visible from outside", "从外面看不到持有者"),
 }
 
 
@@ -65,6 +66,8 @@ def _edge(model: Model, label: str, actors: dict[int, int], now_ns: int, where: 
 
 
 def _state(prim: Prim) -> str:
+    if prim.outside:
+        return str(SAY["unseen"]) if prim.family in ("lock", "cond") else ""
     if prim.family == "sem":
         capacity = prim.capacity if prim.capacity is not None else len(prim.holders)
         free = prim.value if prim.value is not None else max(0, capacity - len(prim.holders))
@@ -78,8 +81,9 @@ def _state(prim: Prim) -> str:
     return ""
 
 
-def wait_graph(model: Model, now_ns: int) -> Text:
-    """The whole graph as text: deadlocks first, then every primitive with edges, then joins."""
+def wait_graph(model: Model, now_ns: int, unseen: str = "") -> Text:
+    """The whole graph as text: deadlocks first, then every primitive with edges, then joins;
+    then what this run cannot see (``unseen``: an attached program's)."""
     text = Text()
     in_cycles: set[str] = set()
     for cycle in deadlocked(model):
@@ -128,6 +132,8 @@ def wait_graph(model: Model, now_ns: int) -> Text:
             text.append("\n")
     if not drawn:
         text.append(str(SAY["nobody"]), style="dim")
+    if unseen:
+        text.append(f"\n\n{unseen}", style="dim italic")
     text.rstrip()
     return text
 
@@ -138,5 +144,5 @@ class WaitGraph(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield TextView()
 
-    def present(self, model: Model, now_ns: int) -> None:
-        self.query_one(TextView).show(wait_graph(model, now_ns))
+    def present(self, model: Model, now_ns: int, unseen: str = "") -> None:
+        self.query_one(TextView).show(wait_graph(model, now_ns, unseen))

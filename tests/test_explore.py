@@ -1,0 +1,275 @@
+"""mpviz explore and mpviz run --schedule, as a user runs them: real processes, real files.
+
+Each search has a fixed seed, so it finds what it finds within the same
+number of runs every time; a replayed schedule gives the same interleaving,
+the same output and the same failure, every time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, load, mpviz
+
+TUTORIAL = ROOT / "tests" / "tutorial"
+BROKEN = ROOT / "tests" / "broken"
+OURS = ROOT / "tests" / "programs"
+SOLD = "购票成功"
+TICKET = b'{"count":3}'
+
+
+def run(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``mpviz ARGS`` in ``cwd``, as a user types it there."""
+    return subprocess.run(
+        [sys.executable, "-m", "mpviz", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """A folder with the tutorial's programs, our broken copies of two, and the ticket file."""
+    for folder in (TUTORIAL, BROKEN):
+        for program in folder.glob("*.py"):
+            shutil.copy(program, tmp_path / program.name)
+    (tmp_path / "ticket").write_bytes(TICKET)
+    return tmp_path
+
+
+def left_behind(folder: Path) -> list[str]:
+    """Processes still running a program from ``folder`` (none may be, once mpviz ended)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        with_it = " ".join(proc.info["cmdline"] or ())
+        if str(folder) in with_it or (
+            proc.info["cmdline"] and any(f"{folder.name}" in a for a in proc.info["cmdline"])
+        ):
+            found.append(with_it)
+    return found
+
+
+def printed(out: str) -> list[str]:
+    """Each printed line, by who printed it, without pids: what two runs of one schedule share."""
+    return [re.sub(r"^\s*\S+\s+\d+\s+", "", line) for line in out.splitlines() if " prints: " in line]
+
+
+def decisions(out: str) -> list[str]:
+    """Who went at each decision, and what it did, without times and pids."""
+    return [re.sub(r"^\s*\S+\s+\d+\s+", "", line) for line in out.splitlines() if " goes: " in line]
+
+
+def test_explore_finds_the_ticket_programs_oversell_and_the_schedule_replays_it(scratch: Path) -> None:
+    schedule = scratch / "oversell.schedule"
+    found = run(
+        "explore", "ticket_nolock.py", "--seed", "7", "--runs", "30", "--restore", "ticket",
+        "--at-most", "3", SOLD, "-o", str(schedule), cwd=scratch,
+    )  # fmt: skip
+    assert found.returncode == 1, found.stdout + found.stderr
+    first = found.stdout.splitlines()[0]
+    assert re.fullmatch(
+        rf"explore ticket_nolock\.py: run \d+ of 30 failed: more than 3 printed lines match '{SOLD}': \d: invariant broken",
+        first,
+    )
+    command = re.search(r"replay it: (.*)", found.stdout)
+    assert command and command[1] == (
+        f"mpviz run ticket_nolock.py --headless --at-most 3 '{SOLD}' --restore ticket --schedule {schedule}"
+    )
+    assert (scratch / "ticket").read_bytes() == TICKET, "--restore put the file back as it was"
+    head = json.loads(schedule.read_text().splitlines()[0])
+    assert head["schedule"] == 1 and head["program"] == "ticket_nolock.py" and head["failure"] in first
+    sold = int(first.rsplit(": ", 2)[1])
+    replays = []
+    for _ in range(5):  # the command as printed, nothing put back by hand between two
+        again = run(*shlex.split(command[1])[1:], cwd=scratch)
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert (scratch / "ticket").read_bytes() == TICKET, "the replay put the file back as it found it"
+        assert f"more than 3 printed lines match '{SOLD}': {sold}: invariant broken" in again.stdout
+        assert "no longer fits" not in again.stdout
+        replays.append((printed(again.stdout), decisions(again.stdout)))
+    assert all(r == replays[0] for r in replays), "five replays, one interleaving, one output"
+    assert sum(SOLD in line for line in replays[0][0]) == sold > 3, "what the failing run sold in the end"
+    assert not left_behind(scratch)
+
+
+def test_explore_finds_the_lessons_oversell_and_replays_it_five_times_of_five(tmp_path: Path) -> None:
+    schedule = tmp_path / "tickets.schedule"
+    found = mpviz("explore", "tickets", "--no-lock", "--seed", "3", "--runs", "20", "-o", str(schedule))
+    assert found.returncode == 1, found.stdout + found.stderr
+    oversold = re.search(r"failed: oversold: (\d+) tickets sold of 3", found.stdout)
+    assert oversold, found.stdout
+    command = re.search(r"replay it: (.*)", found.stdout)
+    assert command and command[1] == f"mpviz run tickets --headless --no-lock --start-method fork --schedule {schedule}"
+    runs = [mpviz(*command[1].split()[1:]) for _ in range(5)]
+    for again in runs:
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert f"oversold: {oversold[1]} tickets sold of 3 in stock" in again.stdout
+        assert "no longer fits" not in again.stdout
+    assert len({tuple(decisions(r.stdout)) for r in runs}) == 1
+
+
+def test_explore_finds_the_hang_of_the_ping_pong_without_its_sleep(scratch: Path) -> None:
+    found = run("explore", "queue2_nosleep.py", "--seed", "1", "--runs", "30", cwd=scratch)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "failed: hang: " in found.stdout and "on queue 'q'" in found.stdout
+    assert (scratch / "queue2_nosleep.schedule").exists()
+    replay = run("run", "queue2_nosleep.py", "--headless", "--schedule", "queue2_nosleep.schedule", cwd=scratch)
+    assert replay.returncode == 1 and "hang: " in replay.stdout, replay.stdout
+    assert not left_behind(scratch)
+
+
+def test_explore_finds_the_philosophers_deadlock_and_none_with_the_fix(tmp_path: Path) -> None:
+    found = mpviz("explore", "philosophers", "--seed", "2", "--runs", "20", "--shrink", "5", "-o", str(tmp_path / "d"))
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "failed: deadlock: phil " in found.stdout
+    fixed = mpviz("explore", "philosophers", "--fix", "ordered", "--seed", "2", "--runs", "15")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert re.fullmatch(
+        r"explore philosophers: 15 runs, no failure; (\d+) distinct interleavings \(PCT, depth 3, seed 2\) in [\d.]+ s\n",
+        fixed.stdout,
+    )
+
+
+def test_a_correct_program_explored_fails_nowhere_and_says_what_it_covered(scratch: Path) -> None:
+    done = run(
+        "explore", "ticket.py", "--runs", "12", "--restore", "ticket", "--at-most", "3", SOLD, cwd=scratch
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    covered = re.fullmatch(r"explore ticket\.py: 12 runs, no failure; (\d+) distinct interleavings .*\n", done.stdout)
+    assert covered and 1 < int(covered[1]) <= 12, done.stdout
+    assert not (scratch / "ticket.schedule").exists()
+    assert (scratch / "ticket").read_bytes() == TICKET
+
+
+def test_a_changed_program_says_where_the_schedule_stopped_fitting(scratch: Path) -> None:
+    found = run(
+        "explore", "ticket_nolock.py", "--runs", "10", "--restore", "ticket", "--at-most", "3", SOLD, cwd=scratch
+    )
+    assert found.returncode == 1, found.stdout
+    source = (scratch / "ticket_nolock.py").read_text()
+    # One more point in each buyer: a sleep before it checks the count.
+    changed = source.replace("    check_ticket(i)", "    time.sleep(0)\n    check_ticket(i)")
+    assert changed != source
+    (scratch / "ticket_nolock.py").write_text(changed)
+    (scratch / "ticket").write_bytes(TICKET)
+    again = run("run", "ticket_nolock.py", "--headless", "--schedule", "ticket_nolock.schedule", cwd=scratch)
+    diverged = re.search(
+        r"! the schedule no longer fits this program: step (\d+): the schedule says (.*)", again.stdout
+    )
+    assert diverged, again.stdout
+    # The lines below the new one moved, but they are the same lines: the new sleep is where it diverges.
+    assert diverged[2].startswith("buy_ticket #"), diverged[2]
+    assert "about to sleep at ticket_nolock.py:20, but it is about to sleep at ticket_nolock.py:17" in diverged[2]
+
+
+def test_processes_that_talk_past_mpviz_cannot_be_scheduled_and_are_said_to_be(tmp_path: Path) -> None:
+    shutil.copy(OURS / "socket_between.py", tmp_path)
+    done = run("explore", "socket_between.py", "--runs", "20", "--step-timeout", "1", cwd=tmp_path, timeout=600)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert re.match(
+        r"explore socket_between\.py: run \d+ cannot be scheduled: listen #0 did not come back to a point within 1 s: it runs free\n",
+        done.stdout,
+    )
+    assert not left_behind(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file, not an mpviz recording"),
+        (b"not json\n", "line 1 is not JSON: not an mpviz recording"),
+        (b'{"mpviz": 1, "schedule": 1, "lesson": "tickets"}\n{"go": "main"}\n', 'line 2: not a decision ({"go", "op", "what", "at", "code"})'),
+        (b'{"mpviz": 1, "schedule": 1, "lesson": "tickets"}\n{"go": "", "op": "x", "what": "", "at": "", "code": ""}\n', "line 2: a decision names who goes and what it does"),
+        (b'{"mpviz": 1, "schedule": 1, "lesson": "tickets"}\n[1, 2]\n', "line 2: not an event"),
+        (b'{"mpviz": 1, "lesson": "tickets"}\n', "a recording of a run nobody scheduled: no decisions in it"),
+        (b'{"mpviz": 1, "schedule": 1, "lesson": "ktv"}\n', "is a schedule of ktv, not of tickets"),
+        (b'{"mpviz": 1, "schedule": 1, "lesson": "tickets", "params": {"no_lock": true}}\n', "was made with other --no-lock: give the same options"),
+    ],
+)  # fmt: skip
+def test_a_bad_schedule_is_one_line_and_exit_2(tmp_path: Path, content: bytes, reason: str) -> None:
+    bad = tmp_path / "bad.schedule"
+    bad.write_bytes(content)
+    done = mpviz("run", "tickets", "--headless", "--schedule", str(bad), timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("mpviz: error: ") and reason in done.stderr
+
+
+def test_explore_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
+    for args, reason in (
+        (("explore", "tickets", "--runs", "0"), "argument --runs: must be at least 1, not 0"),
+        (("explore", "tickets", "--depth", "x"), "argument --depth: must be a whole number, not 'x'"),
+        (("explore", "tickets", "--at-most", "3", "("), "argument --at-most: missing ), unterminated subpattern"),
+        (("explore", "nosuch.py"), "no lesson or file 'nosuch.py'"),
+        (("explore", "tickets", "--restore", str(tmp_path / "none")), "cannot restore"),
+        (("run", "tickets", "--headless", "--restore", str(tmp_path / "none")), "cannot restore"),
+        (("run", "tickets", "--headless", "--step"), "--step only in the dashboard"),
+        (("run", "tickets", "--at-most", "3", "x"), "--at-most only with --headless"),
+        (("run", "tickets", "--headless", "--schedule", str(tmp_path)), "cannot read"),
+    ):
+        done = mpviz(*args, timeout=60)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stdout == "" and len(done.stderr.splitlines()) == 1 and reason in done.stderr, (args, done.stderr)
+
+
+def test_the_replay_command_keeps_what_the_search_checked_and_put_back() -> None:
+    from mpviz.explore import replay_command
+    from mpviz.headless import AtMost
+    from mpviz.registry import lesson_class
+
+    rules = (AtMost(3, re.compile("bought")),)
+    tickets = replay_command(lesson_class("tickets"), {"no_lock": True}, None, "fork", rules, (Path("my db"),))
+    assert tickets == (
+        "mpviz run tickets --headless --no-lock --start-method fork --at-most 3 bought --restore 'my db' --schedule {file}"
+    )
+    program = replay_command(lesson_class("tickets"), {}, ["prog.py", "-n", "2"], "spawn", rules, (Path("t"),))
+    assert program == "mpviz run prog.py --headless --at-most 3 bought --restore t --schedule {file} -- -n 2"
+
+
+def test_a_program_cannot_forge_a_decision_or_another_process_s_point(tmp_path: Path) -> None:
+    """A decision (turn.go …) is the dashboard's alone, a point (turn.ask) its asker's own: a program
+    writing them on the run's socket is refused, and neither reaches the model or the recording."""
+    from test_hostile import headless, program
+
+    prog = program(
+        tmp_path,
+        """
+        s = connect()
+        step = {"who": "main", "op": "lock.acquire", "what": "l", "at": "x.py:1", "code": "", "step": 1}
+        send(s, (now(), os.getpid(), "turn.go", "", step),
+                (now(), os.getpid(), "turn.free", "", {"who": "main"}),
+                (now(), os.getpid(), "turn.stuck", "", {"who": ["main"]}),
+                (now(), os.getpid(), "turn.offer", "", {"options": []}),
+                (now(), 4_000_000, "turn.ask", "l", {"op": "lock.acquire", "n": 1}),
+                (now(), os.getpid(), "proc.state", "still here", {}))
+        time.sleep(0.5)
+        """,
+    )
+    record = tmp_path / "run.jsonl"
+    done = headless(prog, "--record", str(record))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refused 5 records" in done.stdout, done.stdout
+    assert " goes: " not in done.stdout and "runs free" not in done.stdout
+    _, events = load(record)
+    assert not [e for e in events if e.kind.startswith("turn.")]
+    assert [e.obj for e in events if e.kind == "proc.state"] == ["still here"]
+
+
+@pytest.mark.parametrize("name", ["pool_map.py", "manager_dict.py"])
+def test_a_pool_or_a_manager_the_program_ends_is_no_failure(tmp_path: Path, name: str) -> None:
+    """A pool's with ends its workers by terminate(), a manager's its server: killed by SIGTERM, as the
+    program asked.  Before: explore named such a run a failure ('ForkPoolWorker-4 killed by
+    SIGTERM', 'SyncManager-1 killed by SIGTERM')."""
+    shutil.copy(OURS / name, tmp_path / name)
+    done = run("explore", name, "--runs", "10", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(
+        rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
+    )
+    assert not left_behind(tmp_path)
