@@ -28,6 +28,7 @@ import stat
 import threading
 from dataclasses import dataclass, field
 
+from mpviz.runtime.trust import connection_limit
 from mpviz.telemetry import now_ns
 from mpviz.telemetry.wire import Splitter
 
@@ -85,6 +86,9 @@ class EarlyReader:
         self._stop_r, self._stop_w = os.pipe()
         self._selector.register(self._stop_r, selectors.EVENT_READ, self._stop_r)
         self.taken: list[Taken] = []  # in the order they were accepted
+        # No more than the channels would hold: a program opening connections by the hundred
+        # must not take the descriptors mpviz needs to load (the channels refuse the rest).
+        self._limit = connection_limit()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="mpviz-early-lines", daemon=True)
         self._thread.start()
@@ -115,6 +119,9 @@ class EarlyReader:
             taken = Taken(sock)
             self.taken.append(taken)
             self._selector.register(sock, selectors.EVENT_READ, taken)
+            if len(self.taken) >= self._limit:
+                self._selector.unregister(self._listener)  # the channels accept the rest
+                return
 
     def _first(self, taken: Taken) -> None:
         """A connection's first message: its descriptors kept, its pipes read from now on."""
