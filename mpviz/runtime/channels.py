@@ -33,7 +33,7 @@ from typing import Protocol
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
 from mpviz.runtime.printed import Printed, printed_before_exit
-from mpviz.runtime.rings import POLL_S, Rings
+from mpviz.runtime.rings import Rings
 from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
@@ -228,8 +228,11 @@ class Channels:
         self._take_early(got)
         if self._rings:
             by_pid: dict[int, list[Event]] = {}
-            if self._rings.poll(now_ns(), by_pid):
-                timeout = min(timeout, POLL_S)
+            now = now_ns()
+            self._rings.poll(now, by_pid)
+            soon = self._rings.next_poll_s(now)
+            if soon is not None:
+                timeout = min(timeout, soon)
             for pid, taken in by_pid.items():
                 self._believe_all(pid, taken, got)
             if got:
