@@ -320,4 +320,3 @@ def _waits(model: Model, live: list[tuple[int, Actor]]) -> list[str]:
         else:
             parts.append(_who(model, aid, at=True))
     return parts
-
