@@ -403,7 +403,7 @@ while time.monotonic() < end:
     calls += 1
 for fd in held:
     os.close(fd)
-print(calls, channels.refused["connections"])
+print(calls, channels.trust.refused["connections"])
 """
 
 

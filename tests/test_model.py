@@ -379,8 +379,9 @@ def test_the_only_process_waiting_on_its_own_event_hangs() -> None:
     m.apply([ev(1, 70, "event.wait", "70.1")])
     assert find_anomalies(m, 1 * S + HANG_GRACE_NS - 1) == []
     (stalled,) = find_anomalies(m, 1 * S + HANG_GRACE_NS)
-    assert stalled.kind == "stalled" and stalled.text.endswith(
-        "but the stacks of main (pid 70) are not read yet, so mpviz cannot tell it is a hang"
+    assert stalled.kind == "stalled" and stalled.text == (
+        "no progress for 1 s: main (pid 70) on event 'e'"
+        " — but the stacks of main (pid 70) are not read yet, so mpviz cannot tell it is a hang"
     )
     m.apply(stacks_read(2, 70))
     (hang,) = find_anomalies(m, 3 * S)

@@ -12,7 +12,10 @@ a manager's proxy: no frame of mpviz in them), and more lines than a pipe holds.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,11 @@ from conftest import ROOT
 from helpers.plainly import Ran, plainly, watched
 
 from mpviz.model import Model
+from mpviz.runtime.channels import Channels
+from mpviz.runtime.door import Door
+from mpviz.runtime.early import EarlyReader
+from mpviz.telemetry import Event, now_ns
+from mpviz.telemetry.wire import frame
 
 PROGRAMS = ROOT / "tests" / "programs"
 ADDRESS = re.compile(r"0x[0-9a-f]+")
@@ -80,3 +88,41 @@ def test_a_program_cannot_tell_it_is_watched(speed: str | None, tmp_path: Path) 
     assert [pids.sub("PID", line) for line in _lines(seen.out)] == [pids.sub("PID", line) for line in _lines(plain.out)]
     assert seen.err == plain.err == []
     assert seen.code == plain.code == 0
+
+
+def test_lines_printed_before_the_channels_exist_keep_their_order() -> None:
+    """A program started early may be over before mpviz has loaded: its lines are read as they
+    come all the same (``runtime/early.py``), stamped then, not when the channels first read."""
+    door = Door()
+    door.early = EarlyReader(door.listener)
+    writers, socks = [], []
+    for _ in range(2):  # "main" connects first, then "the child"
+        r, w = os.pipe()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(door.endpoint)
+        hello = Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out"]})
+        socket.send_fds(sock, [frame(hello)], [r])
+        os.close(r)
+        writers.append(w)
+        socks.append(sock)
+    main, child = writers
+    time.sleep(0.1)
+    os.write(child, b"the child's line\n")
+    time.sleep(0.1)
+    os.write(main, b"main's line, after the child's\n")
+    for w in writers:
+        os.close(w)
+    time.sleep(0.1)
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}), door=door)
+    try:
+        got: list[Event] = []
+        deadline = time.monotonic() + 10
+        while sum(e.kind == "proc.output" for e in got) < 2 and time.monotonic() < deadline:
+            got += channels.read(0.05)
+        got += channels.flush()
+        lines = [e.data["text"] for e in got if e.kind == "proc.output"]
+        assert lines == ["the child's line", "main's line, after the child's"]
+    finally:
+        for sock in socks:
+            sock.close()
+        channels.close()

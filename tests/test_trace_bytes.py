@@ -33,7 +33,7 @@ SAMPLES = {
     "tickets-oversold": "1104d1a6544c26560bcf204337cccfdf2d1d32135786ebd1598f2ef899030f80",
     "tickets": "593df4bcae88f357ab9494016eeec0e5287143055b31fa07781f6dd62bb15d33",
     "traffic": "5d84becb1378f50b0bdb571e14eb2b8a9b54d88437cdf93c28ace50eeee3cd59",
-    "unfed-consumer": "093807c2b4941d830b4d52d5077e0f25d834d38aabd63a6a94def229c52deb2e",
+    "unfed-consumer": "20fa71474fcad479fbb7de2e966f04394a836782cb06035f67d0188443add8f8",  # its stall in words of its own
 }
 SYNTHETIC = "7cd448fbd73b58dcad8294d1b77ef5f3ae35b2caba194f44e1b366614eb8938f"
 

@@ -254,12 +254,14 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
     if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
-    hang = _hang(model, [(i, a) for i, a in live if a.waiting_on is not None])
+    blocked = [(i, a) for i, a in live if a.waiting_on is not None]
     unsure = _unsure(model)
     if unsure:
+        # What each one waits on, and no more: neither "hang" nor "forever" (a thread may still act).
         seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
-        return [Anomaly("stalled", SAY["stalled"](s=seconds, text=hang.text, why=unsure), hang.pids)]
-    return [hang]
+        text = "; ".join(_waits(model, blocked))
+        return [Anomaly("stalled", SAY["stalled"](s=seconds, text=text, why=unsure), tuple(i for i, _ in blocked))]
+    return [_hang(model, blocked)]
 
 
 def _unsure(model: Model) -> str:
@@ -299,6 +301,12 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
             reason = SAY["only_one"]
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
         return Anomaly("hang", text, (aid,))
+    parts = _waits(model, live)
+    return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))
+
+
+def _waits(model: Model, live: list[tuple[int, Actor]]) -> list[str]:
+    """What each of ``live`` waits on, in words (where it waits, and on what)."""
     parts = []
     for aid, actor in live:
         waits = actor.waiting_on or ""
@@ -311,4 +319,4 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
             parts.append(SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:]))))
         else:
             parts.append(_who(model, aid, at=True))
-    return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))
+    return parts

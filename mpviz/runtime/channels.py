@@ -3,12 +3,10 @@
 Every process of a run, at any depth and under any start method, connects to
 a Unix socket the dashboard listens on (its path is in the process's config,
 or in the environment of a watched program) and writes its records there in
-frames.  Its first message hands over the read ends of two pipes that are
-its stdout and stderr from then on: what it prints becomes ``proc.output``
-records, line by line, even if it is killed a moment later.  A line written in
-pieces (a row of dots, a prompt) is shown as it grows: a ``proc.output`` with
-``partial`` carries the line so far, and the next one (partial again, or the
-line ended) takes its place.
+frames, or into a ring of shared memory it hands over (see rings.py).  Its
+first message hands over the read ends of two pipes that are its stdout and
+stderr from then on: what it prints becomes ``proc.output`` records, line by
+line, even if it is killed a moment later (see printed.py).
 
 One thread reads everything here: the listener, the connections, the output
 pipes, the sentinels of the supervisor's own children (their exit codes) and
@@ -19,22 +17,24 @@ time order within a short window.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import errno
 import os
-import resource
 import selectors
 import socket
 import stat
 import struct
 import threading
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from mpviz.runtime.door import Door
+from mpviz.runtime.early import Taken
+from mpviz.runtime.printed import Printed, printed_before_exit
+from mpviz.runtime.rings import Rings
+from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.reporter import lost_note
 from mpviz.telemetry.wire import Splitter
@@ -49,53 +49,13 @@ SETTLE_NS = 20_000_000
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
 
-# A line printed in pieces (a prompt, a row of dots) is shown as it is after
-# it has not grown for this long: its pieces written together come as one.
-PARTIAL_NS = 100_000_000
-# The longest printed line kept whole; the rest of a longer one is cut off.
-MAX_PRINTED_LINE = 1000
-
 # A process whose connection closed is taken for ended after this long if no
 # exit record (its own, or its parent's) came: a killed process whose parent
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
 
-# Connections open at once, over the run and per process (a process has one; a
-# forked child holds its parent's for a moment).  Each process costs the
-# dashboard three descriptors (its connection, its stdout and its stderr):
-# the run's share of the descriptors bounds them too.
-MAX_CONNECTIONS = 4096
-MAX_CONNECTIONS_PER_PROCESS = 4
-FDS_PER_PROCESS = 3
-FDS_KEPT = 256  # for everything else: the sentinels, the recording, the terminal, psutil
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
-# How often the counts of what was refused are said (a ``run.refused`` record each).
-REFUSED_EVERY_NS = 1_000_000_000
-
-# What a parent may say of a child it said it started (``proc.spawn``): its end, and that it was joined.
-AFTER_SPAWN = ("proc.exit", "proc.reaped")
-
-# Records only the dashboard makes (a scheduled run's decisions too): a process that sends one is not believed.
-DASHBOARD_KINDS = (
-    "proc.stats",
-    "proc.output",
-    "proc.signal",
-    "run.",
-    "ui.",
-    "turn.go",
-    "turn.offer",
-    "turn.free",
-    "turn.stuck",
-)
-
-
-def connection_limit() -> int:
-    """How many connections the run may hold open at once, within this process's descriptors."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return MAX_CONNECTIONS
-    return max(16, min(MAX_CONNECTIONS, (soft - FDS_KEPT) // FDS_PER_PROCESS))
 
 
 def _readable_stream(fd: int) -> bool:
@@ -107,22 +67,14 @@ def _readable_stream(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def _printed_before_exit(events: list[Event]) -> None:
-    """A line is stamped when it is read, a moment after it was printed; a process prints
-    nothing after its end, so its exit read with its lines goes after the last of them.
-
-    (The exit moves, not the lines: lines read earlier and still held back must stay
-    before them, in the order the process wrote them.)"""
-    last: dict[int, int] = {}
-    for event in events:
-        if event.kind == "proc.output":
-            last[event.pid] = max(last.get(event.pid, 0), event.t_ns)
-    if not last:
-        return
-    for i, event in enumerate(events):
-        printed = last.get(event.pid)
-        if event.kind == "proc.exit" and printed is not None and event.t_ns <= printed:
-            events[i] = event._replace(t_ns=printed + 1)
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat_line = f.read()
+    except OSError:
+        return False
+    return stat_line[stat_line.rfind(b")") + 2 : stat_line.rfind(b")") + 3] not in (b"Z", b"X", b"")
 
 
 class Tap(Protocol):
@@ -143,24 +95,6 @@ class _Conn:
     frames: Splitter = field(default_factory=Splitter)
 
 
-@dataclass
-class _Output:
-    """The read end of a process's stdout or stderr, and the line not yet complete."""
-
-    fd: int
-    pid: int
-    stream: str  # "out" or "err"
-    decoder: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
-    partial: str = ""  # the line not ended yet
-    since_ns: int = 0  # when it last grew
-    shown: str = ""  # what of it the last partial record showed
-    cut: bool = False  # the line is past MAX_PRINTED_LINE: the rest of it is dropped
-
-    @property
-    def unshown(self) -> bool:
-        return self.partial != self.shown
-
-
 class Channels:
     """Only one thread calls :meth:`read`; :meth:`add_child` and :meth:`post` may be called from any thread.
 
@@ -169,9 +103,9 @@ class Channels:
     pid, from the kernel), the first time it does: False refuses it (not a
     process of the run).  A connection's records are its process's own: one
     that names another pid is dropped and counted, but for what a parent says
-    of its child (``proc.spawn``, then ``AFTER_SPAWN``), if ``vouch(pid)`` says
-    the child is of the run.  What is refused is counted in ``refused`` and
-    said in ``run.refused`` records.
+    of its child, if ``vouch(pid)`` says the child is of the run (see
+    trust.py).  What is refused is counted in ``trust.refused`` and said in
+    ``run.refused`` records.
     """
 
     def __init__(
@@ -183,8 +117,7 @@ class Channels:
         tap: Tap | None = None,
     ) -> None:
         self._on_exit = on_exit
-        self._on_connect = on_connect
-        self._vouch = vouch
+        self.trust = Trust(on_connect, vouch)
         self._tap = tap
         self._hung_up: list[int] = []  # processes whose last connection closed, for the tap
         # The socket, in a private directory only this user's processes can reach (a door made
@@ -192,13 +125,16 @@ class Channels:
         self.door = door or Door()
         self.endpoint = self.door.endpoint
         self._listener = self.door.listener
+        # What was read before the channels existed (a program started early), taken at the first read.
+        self._early = self.door.early
+        self.door.early = None
         # One selector for the life of the channels: waiting costs nothing per
         # process, however many there are.
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
         self._lock = threading.Lock()
         self._conns: dict[int, _Conn] = {}  # socket fd → connection
-        self._outputs: dict[int, _Output] = {}  # pipe fd → output
+        self._outputs: dict[int, Printed] = {}  # pipe fd → what a process prints on it
         self._inbox: deque[Event] = deque()
         self._wake_r, self._wake_w = os.pipe()
         self._shut = False
@@ -210,25 +146,17 @@ class Channels:
         self._closed: dict[int, int] = {}
         self._exited: set[int] = set()
         self._gone: deque[int] = deque()  # found gone by another thread (the sampler): see gone()
-        # Every process that ever connected: the processes of the run.
-        self.seen: set[int] = set()
-        self._refused_pids: set[int] = set()
-        # Children a process said it started (child → parent): the parent may say how they ended.
-        self._spawned: dict[int, int] = {}
         self._malformed = 0  # in connections already closed
-        self._limit = connection_limit()
+        # The processes' rings of records, each the process's whose connection handed it over.
+        self._rings = Rings()
         self._resting_until = 0  # out of descriptors: the listener rests until then
-        # What was refused, by what: connections past the limit (``connections``), from processes
-        # not of the run (``foreign``), records that named a process not their sender (``forged``).
-        self.refused: Counter[str] = Counter()
-        self._refused_said: Counter[str] = Counter()
-        self._refused_when = 0
 
     @property
     def malformed(self) -> int:
         """Frames that were not records, over the run."""
         with self._lock:
-            return self._malformed + sum(c.frames.malformed for c in self._conns.values())
+            conns = sum(c.frames.malformed for c in self._conns.values())
+        return self._malformed + conns + self._rings.malformed_now
 
     # --- who is connected ------------------------------------------------------
 
@@ -240,7 +168,7 @@ class Channels:
     def add_output(self, pid: int, fd: int, stream: str) -> None:
         """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
         os.set_blocking(fd, False)
-        output = _Output(fd, pid, stream)
+        output = Printed(fd, pid, stream)
         with self._lock:
             self._selector.register(fd, selectors.EVENT_READ, output)
             self._outputs[fd] = output
@@ -297,9 +225,21 @@ class Channels:
             timeout = self._rest_over(timeout)
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
+        self._take_early(got)
+        if self._rings:
+            by_pid: dict[int, list[Event]] = {}
+            now = now_ns()
+            self._rings.poll(now, by_pid)
+            soon = self._rings.next_poll_s(now)
+            if soon is not None:
+                timeout = min(timeout, soon)
+            for pid, taken in by_pid.items():
+                self._believe_all(pid, taken, got)
+            if got:
+                timeout = 0
         # What a process printed before its records: a line printed before a scheduling
         # point is read before the point is (a scheduled run's output comes in its order).
-        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, _Output)):
+        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, Printed)):
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
@@ -307,7 +247,7 @@ class Channels:
                 self._accept()
             elif isinstance(data, _Conn):
                 self._drain(data, got)
-            elif isinstance(data, _Output):
+            elif isinstance(data, Printed):
                 self._print(data, got)
             else:
                 exited.append((key.fd, data))
@@ -320,10 +260,13 @@ class Channels:
             got.extend(self._child_exited(sentinel, pid))
         now = now_ns()
         self._overdue(now, got)
-        for event in got:
-            if event.kind == "proc.exit":
-                self._exited.add(event.pid)
-        self._say_refused(now, got)
+        for event in [e for e in got if e.kind == "proc.exit"]:
+            self._exited.add(event.pid)
+            if event.pid in self._rings and not _running(event.pid):
+                # (One still running was taken for ended, its connection closed a while: by the
+                # program, maybe, and made again. Its ring is still read, and let go at the close.)
+                self._end_ring(event.pid, got)
+        self.trust.say_refused(now, got)
         if self._tap is not None:
             gone, self._hung_up = self._hung_up, []
             self._tap.records(got, gone)
@@ -342,38 +285,60 @@ class Channels:
                     # connect is done), its records wait in its socket.
                     self._rest()
                 return
-            pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
-            if not self._welcome(pid):
-                sock.close()
+            self._take(sock)
+
+    def _take(self, sock: socket.socket) -> _Conn | None:
+        """A connection accepted: read from now on, if its process is welcome."""
+        pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+        if not self._welcome(pid):
+            sock.close()
+            return None
+        sock.setblocking(False)
+        conn = _Conn(sock, pid)
+        with self._lock:
+            self._conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+        self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+        return conn
+
+    def _take_early(self, into: list[Event]) -> None:
+        """What the early reader took, taken over (once: the first read)."""
+        if self._early is not None:
+            early, self._early = self._early, None
+            for taken in early.stop():
+                self._adopt(taken, into)
+
+    def _adopt(self, taken: Taken, into: list[Event]) -> None:
+        """A connection the early reader accepted (see early.py): its first message as if read
+        here, and the lines its pipes had, each stamped when it was read there."""
+        conn = self._take(taken.sock)
+        if conn is None or taken.chunk is None:
+            for fd in taken.fds:
+                os.close(fd)
+            return
+        conn.fresh = False
+        self._split(conn, taken.chunk, into, list(taken.fds))
+        for pipe in taken.pipes:
+            output = self._outputs.get(pipe.fd)
+            if output is None or output.pid != conn.pid:
                 continue
-            sock.setblocking(False)
-            conn = _Conn(sock, pid)
-            with self._lock:
-                self._conns[sock.fileno()] = conn
-                self._selector.register(sock, selectors.EVENT_READ, conn)
-            self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+            for t, chunk in pipe.chunks:
+                output.show_partial_before(t, into)
+                output.feed(chunk, t, into)
+            if pipe.ended:
+                self._end_output(output, pipe.chunks[-1][0] if pipe.chunks else now_ns(), into)
+        if not taken.chunk:
+            self._hang_up(conn)
 
     def _welcome(self, pid: int) -> bool:
         """Whether a new connection from ``pid`` is taken (and counted if not)."""
-        if pid in self._refused_pids:
-            self.refused["foreign"] += 1
-            return False
         with self._lock:
             open_ = len(self._conns)
             own = sum(1 for c in self._conns.values() if c.pid == pid) if open_ else 0
-        if open_ >= self._limit or own >= MAX_CONNECTIONS_PER_PROCESS:
-            self.refused["connections"] += 1
-            return False
-        if pid not in self.seen:
-            if not self._on_connect(pid):
-                self._refused_pids.add(pid)
-                self.refused["foreign"] += 1
-                return False
-            self.seen.add(pid)
-        return True
+        return self.trust.welcome(pid, open_, own)
 
     def _rest(self) -> None:
-        self.refused["connections"] += 1
+        self.trust.refused["connections"] += 1
         if not self._resting_until:
             with self._lock:
                 self._selector.unregister(self._listener)
@@ -389,23 +354,22 @@ class Channels:
             self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
         return timeout
 
-    def _say_refused(self, now: int, into: list[Event]) -> None:
-        """What was refused since it was last said, once a second at most: a record each."""
-        if now - self._refused_when < REFUSED_EVERY_NS or self.refused == self._refused_said:
-            return
-        self._refused_when = now
-        for what, n in self.refused.items():
-            if n != self._refused_said[what]:
-                into.append(Event(now, os.getpid(), "run.refused", what, {"n": n}))
-        self._refused_said = Counter(self.refused)
-
     def _drain(self, conn: _Conn, into: list[Event]) -> None:
+        """Read what is waiting on one connection, and its process's ring: the ring's records go
+        first (a record never waits in its process, so each was in the ring before anything the
+        process sent on its connection after it)."""
+        said: list[Event] = []
+        self._read_connection(conn, said)
+        self._ring_records(conn.pid, into)
+        into.extend(said)
+
+    def _read_connection(self, conn: _Conn, into: list[Event]) -> None:
         """Read what is waiting on one connection; forget it once it is closed."""
         for _ in range(DRAIN_CHUNKS):
             try:
                 if conn.fresh:
                     conn.fresh = False
-                    chunk, fds, _, _ = socket.recv_fds(conn.sock, READ_CHUNK, 2)
+                    chunk, fds, _, _ = socket.recv_fds(conn.sock, READ_CHUNK, 3)  # stdout, stderr, the ring
                     self._split(conn, chunk, into, fds)
                     if not chunk:
                         self._hang_up(conn)
@@ -423,35 +387,47 @@ class Channels:
             if len(chunk) < READ_CHUNK:
                 return
 
+    def _ring_records(self, pid: int, into: list[Event], everything: bool = False) -> None:
+        """What ``pid``'s ring holds, if it has one (a wake-up on its connection, or its end)."""
+        if pid in self._rings:
+            taken: list[Event] = []
+            self._rings.take(pid, taken, everything)
+            self._believe_all(pid, taken, into)
+
+    def _end_ring(self, pid: int, into: list[Event]) -> None:
+        """``pid`` ended: its ring's last records, and the ring let go."""
+        taken: list[Event] = []
+        self._rings.end(pid, taken)
+        self._believe_all(pid, taken, into)
+
+    def _believe_all(self, sender: int, events: list[Event], into: list[Event]) -> None:
+        """Records read from ``sender``'s ring (the pid of the connection that handed it over):
+        believed as that connection's records are, and what is not is counted."""
+        into.extend(event for event in events if self.trust.believed(sender, event, self._accept))
+
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
         for event in conn.frames.feed(chunk):
-            if not self._believed(conn.pid, event):
-                self.refused["forged"] += 1
+            if not self.trust.believed(conn.pid, event, self._accept):
                 continue
             if event.kind == "proc.stdio" and fds:
+                fds = self._add_ring(conn.pid, event, fds, into)
                 self._add_outputs(event, fds)
                 fds = None
             into.append(event)
         for fd in fds or ():
             os.close(fd)  # descriptors nobody asked us to read
 
-    def _believed(self, sender: int, event: Event) -> bool:
-        """A record is its sender's own; or a parent's word on a child of the run it started
-        (``proc.spawn``, then ``AFTER_SPAWN``)."""
-        if event.kind.startswith(DASHBOARD_KINDS):
-            return False
-        if event.pid == sender:
-            return True
-        if event.kind == "proc.spawn" and event.pid > 1:
-            if event.pid not in self.seen and not self._vouch(event.pid):
-                # Gone already (a pool's worker ends quickly)?  Then it connected, if it was
-                # real: its connection may still wait in the listener's queue.
-                self._accept()
-                if event.pid not in self.seen:
-                    return False
-            self._spawned[event.pid] = sender
-            return True
-        return event.kind in AFTER_SPAWN and self._spawned.get(event.pid) == sender
+    def _add_ring(self, pid: int, event: Event, fds: list[int], into: list[Event]) -> list[int]:
+        """The ring handed over with a process's first message (after its streams, if the record
+        says one comes): read as ``pid``'s from now on.  The descriptors left are the streams'."""
+        streams = event.data.get("streams", ())
+        at = len(streams) if isinstance(streams, list | tuple) else 0
+        if not event.data.get("ring") or len(fds) <= at:
+            return fds
+        fd = fds.pop(at)
+        if not self._rings.add(pid, fd, into):
+            self.trust.refused["rings"] += 1
+        return fds
 
     def _add_outputs(self, event: Event, fds: list[int]) -> None:
         streams = event.data.get("streams", ())
@@ -476,6 +452,7 @@ class Channels:
             self._read_lost_note(conn.pid)
             if self._tap is not None:
                 self._hung_up.append(conn.pid)
+            # (Its ring is read to its end once the process is known to have ended: it may connect again.)
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
@@ -499,7 +476,7 @@ class Channels:
 
     # --- what processes print ------------------------------------------------------
 
-    def _print(self, output: _Output, into: list[Event]) -> None:
+    def _print(self, output: Printed, into: list[Event]) -> None:
         # Stamped before the read: the process may write more, and end, the moment the read
         # frees its pipe, before this thread gets on (a line stamped after its process's end
         # is moved before the end, and would then pass lines read later: see _printed_before_exit).
@@ -511,58 +488,24 @@ class Channels:
         except OSError:
             chunk = b""
         if not chunk:
-            # Every writer has closed it: a line left unended is ended here, as the process left it.
-            text = output.partial + output.decoder.decode(b"", final=True)
-            if text or output.shown:
-                into.append(self._line(output, text, now))
-            output.partial = output.shown = ""
-            with self._lock:
-                if self._outputs.pop(output.fd, None) is not None:
-                    self._selector.unregister(output.fd)
-            os.close(output.fd)
+            self._end_output(output, now, into)
             return
-        self._split_lines(output, output.decoder.decode(chunk), now, into)
+        output.feed(chunk, now, into)
 
-    def _split_lines(self, output: _Output, text: str, now: int, into: list[Event]) -> None:
-        *lines, rest = text.split("\n")
-        for line in lines:
-            if output.cut:  # the end of a line already cut off
-                output.cut = False
-                continue
-            into.append(self._line(output, output.partial + line, now))
-            output.partial = output.shown = ""
-        if output.cut:
-            return
-        if rest:
-            output.partial += rest
-            output.since_ns = now
-        if len(output.partial) > MAX_PRINTED_LINE:
-            into.append(self._line(output, output.partial, now))
-            output.partial = output.shown = ""
-            output.cut = True
-
-    def _line(self, output: _Output, text: str, t: int, partial: bool = False) -> Event:
-        """A line of ``output`` (``partial``: a line not ended yet, as it is so far)."""
-        if not partial:
-            text = text.removesuffix("\r")
-        if len(text) > MAX_PRINTED_LINE:
-            text = text[: MAX_PRINTED_LINE - 1] + "…"
-        data: dict[str, object] = {"stream": output.stream, "text": text}
-        if partial:
-            data["partial"] = True
-        return Event(t, output.pid, "proc.output", "", data)
+    def _end_output(self, output: Printed, now: int, into: list[Event]) -> None:
+        """Every writer has closed it: its last line, and the pipe let go."""
+        output.end(now, into)
+        with self._lock:
+            if self._outputs.pop(output.fd, None) is not None:
+                self._selector.unregister(output.fd)
+        os.close(output.fd)
 
     def _show_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
         """Lines written in pieces that stopped growing a while ago: shown as they are so far.
 
         ``everything``: the run ends, and so do those lines."""
         for output in list(self._outputs.values()):
-            if everything and (output.partial or output.shown):
-                into.append(self._line(output, output.partial, now))
-                output.partial = output.shown = ""
-            elif output.unshown and now - output.since_ns >= PARTIAL_NS:
-                into.append(self._line(output, output.partial, now, partial=True))
-                output.shown = output.partial
+            output.show_partial(now, into, everything)
 
     # --- ends ----------------------------------------------------------------------------
 
@@ -575,6 +518,7 @@ class Channels:
         got: list[Event] = []
         for conn in conns:
             self._drain(conn, got)
+        self._ring_records(pid, got, everything=True)
         for output in outputs:
             self._print(output, got)
         got.append(self._on_exit(pid))
@@ -582,7 +526,7 @@ class Channels:
 
     def _settle(self, got: list[Event], now: int) -> list[Event]:
         self._show_partials(now, got)
-        _printed_before_exit(got)
+        printed_before_exit(got)
         pending = self._held + got
         if not pending:
             return []
@@ -591,7 +535,8 @@ class Channels:
         # held (a run that ended is over at once, not a settling later).
         with self._lock:
             connected = bool(self._conns)
-        cut = now - SETTLE_NS if connected else now
+        # (A ring outlives its connection until its process is known to have ended.)
+        cut = now - SETTLE_NS if connected or self._rings else now
         split = len(pending)
         while split and pending[split - 1].t_ns > cut:
             split -= 1
@@ -603,28 +548,35 @@ class Channels:
         got = self._held + list(self._inbox)
         self._inbox.clear()
         self._held = []
+        self._take_early(got)
         with self._lock:
             conns = list(self._conns.values())
             outputs = list(self._outputs.values())
         for conn in conns:
             self._drain(conn, got)
+        for pid in self._rings.pids():
+            self._ring_records(pid, got, everything=True)
         for output in outputs:
             self._print(output, got)
         now = now_ns()
         self._show_partials(now, got, everything=True)
-        self._refused_when = 0
-        self._say_refused(now, got)
+        self.trust.say_refused(now, got, at_once=True)
         got.sort(key=lambda e: e.t_ns)
         return got
 
     def close(self) -> None:
         with self._lock:
             self._shut = True
+            early, self._early = self._early, None
             conns = list(self._conns.values())
             outputs = list(self._outputs.values())
             self._conns.clear()
             self._outputs.clear()
         self._selector.close()
+        if early is not None:
+            early.close()
+        for pid in self._rings.pids():
+            self._rings.end(pid, [])
         for conn in conns:
             conn.sock.close()
         for output in outputs:

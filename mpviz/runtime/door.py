@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mpviz.runtime.early import EarlyReader
 
 
 class Door:
@@ -27,6 +31,9 @@ class Door:
         self.speed_file = os.path.join(self.dir, "speed")
         with open(self.speed_file, "wb") as f:
             f.write(struct.pack("d", speed))
+        # A program started early: what its processes print, read while the dashboard loads
+        # (the channels take it over).
+        self.early: EarlyReader | None = None
 
     def set_speed(self, speed: float) -> None:
         # In place: the processes have the file mapped, and a truncated one would kill them (SIGBUS).
@@ -36,6 +43,9 @@ class Door:
     def close(self) -> None:
         import shutil
 
+        if self.early is not None:
+            self.early.close()
+            self.early = None
         self.listener.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -22,6 +22,7 @@ import time
 import mpviz._hook
 from mpviz.runtime import guardian
 from mpviz.runtime.door import Door
+from mpviz.runtime.early import EarlyReader
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
@@ -98,6 +99,8 @@ class Early:
 
     def __init__(self, argv: list[str], speed: float) -> None:
         self.door = Door(speed)
+        # Its lines read as they come, stamped when they are: the channels are not there yet.
+        self.door.early = EarlyReader(self.door.listener)
         # The children this process has before the run (none, mostly): never the run's.
         self.before = set(guardian.children(os.getpid()))
         # The run's guardian first, told of main as soon as it starts: should the dashboard die

@@ -25,7 +25,8 @@ import threading
 from types import CodeType, FrameType
 from typing import Any
 
-from mpviz.telemetry import Event, emit, now_ns, short
+from mpviz.telemetry import Event, emit, record, short
+from mpviz.telemetry.record import now_ns as _now_ns
 from mpviz.telemetry.stacks import MACHINERY
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
@@ -136,8 +137,9 @@ def say(
 
     ``above``: the frame to look for the site from (a caller's, not this one's).
     On every operation of every watched process: kept short (the frame walk
-    and the lookups inline, the pid and the main thread's id kept, not asked)."""
-    data = {} if data is None else data
+    and the lookups inline, the pid and the main thread's id kept, not asked;
+    with a ring, no record built: ``record.operation``)."""
+    at = ""
     # Whoever called the primitive's method, or further up.
     frame: FrameType | None = _getframe(2) if above is None else above
     while frame is not None:  # (_stamp's walk, inline: this is the hot path)
@@ -145,18 +147,26 @@ def say(
         if skip is None:
             skip = in_machinery(frame.f_code.co_filename)
         if not skip:
-            data["at"] = _site_of(frame)
+            at = _site_of(frame)
             break
         frame = frame.f_back
-    if _get_ident() != _main[0]:
-        _thread_of(data)
+    th = _thread_of() if _get_ident() != _main[0] else 0
+    operation = record.operation
+    if operation is not None:
+        operation(kind, obj, data, at, th, _now_ns() if t_ns is None else t_ns)
+        return
+    data = {} if data is None else data
+    if at:
+        data["at"] = at
+    if th:
+        data["th"] = th
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
 
 
 def stamped(kind: str, obj: str, data: dict[str, Any], depth: int = 2) -> Event:
     """The record :func:`say` would send, with its site and thread, not sent (a scheduling point's ask)."""
     _stamp(data, _getframe(depth))
-    return Event(now_ns(), _pid, kind, obj, data)
+    return Event(_now_ns(), _pid, kind, obj, data)
 
 
 def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
@@ -169,24 +179,27 @@ def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
             break
         frame = frame.f_back
     if _get_ident() != _main[0]:
-        _thread_of(data)
+        th = _thread_of()
+        if th:
+            data["th"] = th
 
 
-def _thread_of(data: dict[str, Any]) -> None:
-    """An operation made by another thread than the main one: say which (once, its name)."""
+def _thread_of() -> int:
+    """An operation made by another thread than the main one: which (its name said once); 0 if it
+    is one of mpviz's own, which act for the process."""
     tid = threading.get_native_id()
     if tid in _ours:
-        return
+        return 0
     if tid not in _named:
         thread = threading.current_thread()
         if thread.name.startswith(MPVIZ_THREADS):
             # mpviz's own threads act for the process: a lesson's main part, a key's action.
             _ours.add(tid)
-            return
+            return 0
         _named.add(tid)
         emit("proc.thread", thread.name, {"th": tid}, pid=_pid)
         _mine.ending = _Ending(tid)
-    data["th"] = tid
+    return tid
 
 
 def forget() -> None:

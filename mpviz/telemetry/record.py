@@ -44,6 +44,9 @@ def now_ns() -> int:
     return time.monotonic_ns()
 
 
+_new = tuple.__new__  # an Event made without NamedTuple's own __new__ (a Python function): the hot path
+
+
 def short(value: object) -> str:
     """A bounded, printable form of a value for a record; never an error (a placeholder instead)."""
     try:
@@ -62,10 +65,16 @@ def _discard(event: Event) -> None:
 
 _reporter: Reporter = _discard
 
+# An operation's record, told without building it (kind, obj, data, site, thread, t_ns): the
+# reporter's ``operation`` if it has one (a process's ring), used by ``mpviz.sync``'s hot path.
+Operation = Callable[[str, str, "dict[str, Any] | None", str, int, int], None]
+operation: Operation | None = None
+
 
 def install_reporter(reporter: Reporter) -> None:
-    global _reporter
+    global _reporter, operation
     _reporter = reporter
+    operation = getattr(reporter, "operation", None)
 
 
 def uninstall_reporter() -> None:
@@ -81,7 +90,16 @@ def emit(
     plain string, so that no reader has to import the lesson to read it.
     """
     _reporter(
-        Event(now_ns() if t_ns is None else t_ns, os.getpid() if pid is None else pid, kind, str(obj), data or {})
+        _new(
+            Event,
+            (
+                now_ns() if t_ns is None else t_ns,
+                os.getpid() if pid is None else pid,
+                kind,
+                obj if type(obj) is str else str(obj),
+                data or {},
+            ),
+        )
     )
 
 

@@ -25,10 +25,13 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+from mpviz.telemetry import ring as rings
 from mpviz.telemetry.record import Event, now_ns
+from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
-from mpviz.telemetry.wire import frame, frame_size, frames
+from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
 
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
 _sleep = time.sleep
@@ -101,7 +104,9 @@ class SocketReporter:
     killed or stopped mid-write stalls nobody else's records.
     """
 
-    def __init__(self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None) -> None:
+    def __init__(
+        self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None, ring: int = rings.RING_BYTES
+    ) -> None:
         self.path = path
         self.pid = os.getpid()  # a forked child finds a reporter that is not its own
         # Reentrant: a signal handler of the program may use a primitive while
@@ -117,7 +122,24 @@ class SocketReporter:
         # the answer comes, the answer).
         self._turns = itertools.count(1)
         self._waiting: dict[int, tuple[_thread.LockType, list[bytes]]] = {}
-        self._sock, self._id = self._connect(fds, hello)
+        # The process's records go into a ring of shared memory, handed over with its first message
+        # (``hello``, which says so); the socket carries the rest (wake-ups, and what the dashboard asks).
+        self._ring: rings.RingWriter | None = None
+        if hello is not None and ring and rings.supported():
+            with contextlib.suppress(OSError):
+                self._ring = rings.RingWriter(ring)
+        if self._ring is not None and self._ring.fd is not None and hello is not None:
+            hello = hello._replace(data={**hello.data, "ring": self._ring.size})
+            fds = (*fds, self._ring.fd)
+        try:
+            self._sock, self._id = self._connect(fds, hello)
+        finally:
+            if self._ring is not None:
+                self._ring.handed()
+        if self._ring is not None:
+            # mpviz.sync's operations straight into the ring: no record built, no call on the way.
+            self._ring.wake = self._wake  # type: ignore[method-assign]
+            self.operation = self._ring.record  # type: ignore[method-assign]
 
     def _connect(self, fds: tuple[int, ...] = (), hello: Event | None = None) -> tuple[socket.socket, tuple[int, int]]:
         """A new connection, at a high descriptor, and what identifies it (its inode)."""
@@ -181,6 +203,12 @@ class SocketReporter:
             return self._reconnect()
 
     def __call__(self, event: Event) -> None:
+        ring = self._ring
+        if ring is not None:
+            # No system call: the dashboard drains the ring; it is woken only if it sleeps.
+            if ring.ours() and ring.write(event):
+                self._wake()
+            return
         if os.getpid() != self.pid:
             # A child just forked, before it has a connection of its own (a finalizer run in the
             # fork): its parent's lock may be held for ever, and its parent's connection is not its own.
@@ -202,6 +230,27 @@ class SocketReporter:
                 # The rest of a record already half on the wire must follow it, whatever the bound.
                 self._backlog += data[sent:]
                 self._boundary = len(data) - sent
+                self._start_flusher()
+
+    def operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
+        """An operation of ``mpviz.sync``, told in parts (``record.operation``): a record made of
+        them.  With a ring, its own ``record`` is this process's ``operation`` instead (see __init__)."""
+        if self.pid == os.getpid():  # (not a child just forked: it has no connection of its own yet)
+            self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
+
+    def _wake(self) -> None:
+        """Wake the dashboard to read the ring: an empty frame on the connection, unless bytes wait
+        to be sent on it already (the dashboard reads the ring whenever it reads the connection)."""
+        with self._lock:
+            if self._backlog or self._lost:
+                return
+            try:
+                sent = self._send(WAKE)
+            except OSError:
+                return  # full (it has a wake-up to read already), or the dashboard is gone
+            if 0 < sent < len(WAKE):
+                self._backlog += WAKE[sent:]
+                self._boundary = len(WAKE) - sent
                 self._start_flusher()
 
     def _keep(self, data: bytes) -> None:
@@ -401,6 +450,10 @@ class SocketReporter:
         self._lost = 0
         self._flusher = None
         self._waiting = {}  # the parent's threads' points: not this process's
+        if self._ring is not None:
+            self._ring.forget()
+            self._ring = None
+            del self.operation  # (the class's again: a record made of the parts, for a connection)
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
         _forget(self._sock, self._ours())

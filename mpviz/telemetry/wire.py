@@ -31,6 +31,8 @@ from mpviz.telemetry.record import Event, Malformed, short
 MAX_RECORD_BYTES = 4096 - 4
 _LENGTH = struct.Struct("!I")
 HEADER = _LENGTH.size
+# An empty frame: no record, a process's word that its ring (mpviz.telemetry.ring) has some.
+WAKE = _LENGTH.pack(0)
 
 PLAIN = (str, int, float, bool, type(None))
 
@@ -113,6 +115,10 @@ def _maybe(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda v: v is None or check(v)
 
 
+def _refuse(v: Any) -> bool:
+    return False
+
+
 def _end(v: Any) -> bool:
     return type(v) is int and v in (0, 1)
 
@@ -131,7 +137,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.stats": {"cpu": lambda v: number(v) and v >= 0, "rss": count, "threads": count, "status": text},
     "proc.spawn": {"role": text, "label": text, "ppid": _maybe(count)},
     "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text},
-    "proc.stdio": {"streams": _texts},
+    "proc.stdio": {"streams": _texts, "ring": count},
     "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
     "proc.error": {"error": text},
     "proc.join": {"child": count},
@@ -229,7 +235,17 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
         for key, field_value in data.items():
             ok = None if extra is None else extra(kind, key, field_value)
             if ok is None:
-                ok = type(key) is str and fields.get(key, plain)(field_value)
+                test = fields.get(key) if type(key) is str else _refuse
+                if test is not None:
+                    ok = test(field_value)
+                else:  # plain, the commonest first, without a call (every record of a flood passes here)
+                    of = type(field_value)
+                    if of is int:
+                        ok = -MAX_INT <= field_value <= MAX_INT
+                    elif of is str:
+                        ok = len(field_value) <= MAX_STRING
+                    else:
+                        ok = plain(field_value)
             if not ok:
                 name = key if type(key) is str and key.isprintable() else shown(key)
                 raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
@@ -247,8 +263,9 @@ def frames(data: bytes | bytearray) -> int:
     while pos < len(data):
         if len(data) - pos < HEADER:
             return n + 1
-        pos += HEADER + _LENGTH.unpack_from(data, pos)[0]
-        n += 1
+        size = _LENGTH.unpack_from(data, pos)[0]
+        pos += HEADER + size
+        n += 1 if size else 0  # (a wake-up is no record)
     return n
 
 
@@ -275,6 +292,9 @@ class Splitter:
                 self.malformed += 1
                 pos = end
                 break
+            if not size:  # a wake-up (WAKE): the caller reads the ring anyway
+                pos += HEADER
+                continue
             if end - pos - HEADER < size:
                 break
             try:

@@ -123,3 +123,23 @@ def start_grandchild(lock: Any) -> None:
     p = sync.Process(target=take_lock, args=(lock,))
     p.start()
     p.join()
+
+
+def burst_then_killed(lock: sync.Lock, n: int) -> None:
+    """``n`` acquires and releases and ``n`` words, then killed at once (SIGKILL, by itself)."""
+    import os
+    import signal
+
+    for i in range(n):
+        with lock:
+            pass
+        report("burst", i=i)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def burst_then_blocked(lock: sync.Lock, n: int) -> None:
+    """``n`` words, then a wait for a lock held by another process, for as long as it is held."""
+    for i in range(n):
+        report("burst", i=i)
+    with lock:
+        pass

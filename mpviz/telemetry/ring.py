@@ -1,0 +1,582 @@
+"""A process's ring of records in shared memory: the layout, the writer, and the reader's decoding.
+
+Each watched process writes its records into a ring of its own, a sealed
+``memfd`` mapped in the process and, once handed over on its connection
+(``SCM_RIGHTS``, with its first message), in the dashboard.  A record costs
+the writer a few stores in memory and no system call: the dashboard drains
+the rings.  The layout, one page of header (native words: the same interpreter at both ends) then
+the data::
+
+    0   magic "MPVR", version          (writer, once)
+    64  head: bytes ever written       (writer)
+    72  lost: records dropped, full    (writer)
+    128 tail: bytes ever read          (reader)
+    192 asleep: 1 while the reader waits for a wake-up (reader sets, writer clears)
+    4096 … the data, a power of two bytes
+
+The counters are native 8-byte words, each read and written whole.  An entry is ``u16 size, u8 tag``
+then its payload; a record is never split
+from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
+wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
+kinds: acquire, release, wait, put, get …), ``TEXT`` (a name defined once per
+ring, then named by its number in ``HOT`` entries).
+
+Measured before choosing (``marshal.dumps`` of a lock record's tuple 1.05 µs,
+``struct.pack`` of the fixed layout 0.20 µs, the frame 2.0 µs), the frequent
+kinds go as ``HOT`` and the rest as ``MARSHAL``.
+
+Wake-ups are batched: the reader sets ``asleep`` in a ring it found empty,
+and the writer that finds it set clears it and sends one empty frame on its
+connection (the socket the dashboard waits on anyway: no other descriptor to
+hand over or to trust).  A reader that keeps finding records does not sleep:
+it looks again a few milliseconds later, and the writer pays nothing.
+
+Nothing in a ring is believed: the dashboard knows whose ring it is from the
+connection it came on (the kernel's pid), bounds ``head`` by what it has read
+and the ring's size, decodes every entry with the wire's own check, and maps
+only a sealed memfd (the writer cannot shrink it under the reader).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import marshal
+import mmap
+import os
+import stat
+import struct
+import threading
+from typing import Any
+
+from mpviz.telemetry.record import Event, Malformed, now_ns
+from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_RECORD_BYTES, check, encode
+
+# A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
+# pages are given back as they are read (RELEASE_BYTES at a time), so a quiet ring costs a page or two.
+RING_BYTES = 1 << 22
+RELEASE_BYTES = 1 << 16
+# A take reads this much of a ring at most: a flooding process cannot hold up the others.
+TAKE_BYTES = 1 << 18
+MIN_RING_BYTES = 1 << 12
+MAX_RING_BYTES = 1 << 26
+PAGE = 4096
+
+_MAGIC = b"MPVR\x01\x00\x00\x00"
+HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
+# The header's counters are native 8-byte words, read and written through a memoryview of them
+# (``words``): each store and load is one, whole.  Not struct.pack_into: it zeroes its bytes before it
+# writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
+_HEAD, _LOST, _TAIL = HEAD // 8, LOST // 8, TAIL // 8
+
+_ENTRY = struct.Struct("<HB")
+MARSHAL, HOT, TEXT = 0, 1, 2
+MAX_ENTRY = _ENTRY.size + MAX_RECORD_BYTES
+
+# The frequent kinds, by number: a HOT entry names its kind by its place here.
+HOT_KINDS = tuple(
+    [f"{family}.{op}" for family in ("lock", "rlock", "sem") for op in ("wait", "acquired", "released", "timeout")]
+    + ["queue.put", "queue.get", "queue.put_blocked", "queue.get_blocked", "queue.task_done"]
+    + ["event.wait", "event.woke", "event.set", "event.clear", "event.timeout"]
+    + ["cond.wait", "cond.woke", "cond.timeout", "cond.notify", "cond.notify_all"]
+    + ["pipe.send", "pipe.recv", "pipe.recv_blocked"]
+)
+_HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
+# t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
+_HOT = struct.Struct("<qBHIIIqq")
+_HEADED_HOT = struct.Struct("<HB" + _HOT.format[1:])
+AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
+# What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
+_HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
+_new = tuple.__new__
+MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
+
+# This process's forks: a writer made before the last one is a parent's, not this process's own.
+_forks = [0]
+
+
+def _forked() -> None:
+    _forks[0] += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
+    """An operation told in parts (``RingWriter.record``), as the record it is."""
+    full = {} if data is None else dict(data)
+    if at:
+        full["at"] = at
+    if th:
+        full["th"] = th
+    return Event(t_ns, pid, kind, str(obj), full)
+
+
+# Mapped through libc, not ``mmap.mmap``: that keeps a duplicate of the descriptor for as long as the
+# mapping lives, a low number in a watched program (which may close it and open a file of its own under
+# that number, which ours would then close), and one more descriptor per process in the dashboard.
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+_libc.munmap.restype = ctypes.c_int
+_libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+_libc.madvise.restype = ctypes.c_int
+_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+MADV_REMOVE = 9  # (Linux) free the pages and their backing: the next write finds a fresh zero page
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+class _Mapping:
+    """A file's bytes mapped shared, read and written through ``view``; no descriptor kept."""
+
+    def __init__(self, fd: int, length: int) -> None:
+        addr = _libc.mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+        if addr is None or addr == _MAP_FAILED:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        self._addr, self._length = addr, length
+        self.view = memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
+        self.words = self.view[:PAGE].cast("Q")  # the header's counters
+
+    def release(self, offset: int, length: int) -> None:
+        """Give back the memory of these pages (read already): a ring costs what it holds, not its size."""
+        if self._addr:
+            _libc.madvise(self._addr + offset, length, MADV_REMOVE)
+
+    def close(self) -> None:
+        if self._addr:
+            self.words.release()
+            self.view.release()
+            _libc.munmap(self._addr, self._length)
+            self._addr = 0
+
+
+def supported() -> bool:
+    return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
+
+
+class RingWriter:
+    """A process's side of its ring.  ``write`` never blocks and never makes a system call;
+    it says whether the reader is asleep and must be woken (the caller wakes it)."""
+
+    def __init__(self, size: int = RING_BYTES) -> None:
+        if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+            raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
+        fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        try:
+            os.ftruncate(fd, PAGE + size)
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+            self._map = _Mapping(fd, PAGE + size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._mm = self._map.view
+        self._words = self._map.words
+        self.fd: int | None = fd  # until handed over (then closed: see handed)
+        self._mm[: len(_MAGIC)] = _MAGIC
+        self.size = size
+        self._mask = size - 1
+        self._head = 0
+        self._tail = 0  # the reader's, as last looked at
+        self._lost = 0
+        self._texts: dict[str, int] = {}
+        self._forks = _forks[0]
+        self.pid = os.getpid()
+        # Reentrant: a signal handler of the program may report while this thread is mid-record;
+        # its record then waits in ``_later`` and follows this one.
+        self._lock = threading.RLock()
+        self._busy = False
+        self._later: list[Event] = []
+
+    def handed(self) -> None:
+        """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
+        process it starts inherits no way to map it)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def forget(self) -> None:
+        """In a child just forked: let go of the parent's ring (this process's mapping of it)."""
+        self._lock = threading.RLock()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self._map.close()
+
+    def ours(self) -> bool:
+        """False in a child forked since this writer was made: the parent's ring is not mapped there."""
+        return self._forks == _forks[0]
+
+    def write(self, event: Event) -> bool:
+        """Put the record in the ring (or drop and count it if the ring is full).  True: the reader is
+        asleep (the caller wakes it, after this call: the lock's release orders the two)."""
+        t_ns, pid, kind, obj, data = event
+        if pid != self.pid or kind not in _HOT_CODE or not ({"at", "th"} & data.keys()):
+            return self._write(kind, obj, data, "", 0, t_ns, event)
+        rest = dict(data)
+        at = rest.pop("at", "")
+        th = rest.pop("th", 0)
+        if type(at) is not str or type(th) is not int:
+            return self._write(kind, obj, data, "", 0, t_ns, event)
+        return self._write(kind, obj, rest, at, th, t_ns, event)
+
+    def record(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
+        """An operation of this process, as ``mpviz.sync`` says it (its site and its thread apart, no
+        record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
+        child forked since this writer was made (the ring is its parent's)."""
+        if self._forks != _forks[0]:
+            return
+        with self._lock:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
+                self._later.append(self._event(kind, obj, data, at, th, t_ns))
+                return
+            self._busy = True
+            try:
+                code = _HOT_CODE.get(kind)
+                if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                    self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            self.wake()
+
+    @staticmethod
+    def wake() -> None:
+        """Wake the reader: the reporter's (it owns the connection), once the ring is handed over."""
+
+    def _write(
+        self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, event: Event
+    ) -> bool:
+        with self._lock:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
+                self._later.append(event)
+                return False
+            self._busy = True
+            try:
+                code = _HOT_CODE.get(kind) if event.pid == self.pid else None
+                if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                    self._put(self._marshalled(event))
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            return True
+        return False
+
+    def write_later(self, event: Event) -> None:
+        """Under the lock: a record that waited (made by a signal handler mid-record)."""
+        code = _HOT_CODE.get(event.kind)
+        data = event.data
+        if code is None or event.pid != self.pid or not self._hot(code, event.obj, data, "", 0, event.t_ns):
+            self._put(self._marshalled(event))
+
+    def _event(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> Event:
+        return event(kind, obj, data, at, th, t_ns, self.pid)
+
+    def _put(self, entry: bytes) -> None:
+        """Under the lock: an entry into the ring, or dropped and counted if there is no room."""
+        n = len(entry)
+        head = self._head
+        if head + n - self._tail > self.size:
+            self._tail = self._words[_TAIL]
+            if head + n - self._tail > self.size:
+                self._lost += 1
+                self._words[_LOST] = self._lost
+                return
+        start = PAGE + (head & self._mask)
+        end = start + n
+        mm = self._mm
+        if end <= PAGE + self.size:
+            mm[start:end] = entry
+        else:
+            first = PAGE + self.size - start
+            mm[start:] = entry[:first]
+            mm[PAGE : PAGE + n - first] = entry[first:]
+        self._head = head = head + n
+        self._words[_HEAD] = head
+
+    @staticmethod
+    def _marshalled(event: Event) -> bytes:
+        payload = encode(event)
+        return _ENTRY.pack(_ENTRY.size + len(payload), MARSHAL) + payload
+
+    def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
+        """Under the lock: the record as a HOT entry into the ring (its names defined first if new);
+        False if it has a field HOT does not carry, or one of another type (the caller marshals it)."""
+        texts = self._texts
+        o = texts.get(obj)
+        if o is None:
+            o = self._text(obj)
+            if o is None:
+                return False
+        flags = value = of = a = 0
+        if at:
+            flags = AT
+            known = texts.get(at)
+            if known is None:
+                known = self._text(at)
+                if known is None:
+                    return False
+            a = known
+        if th:
+            flags |= TH
+        item = b""
+        if data:
+            try:
+                for key, v in data.items():
+                    if key == "value":
+                        flags |= VALUE
+                        value = v
+                    elif key == "of":
+                        of = v
+                    elif key == "item":
+                        flags |= ITEM
+                        item = v.encode("utf-8", "surrogatepass")
+                    elif key == "none":
+                        flags |= NONE | (NONE_TRUE if v else 0)
+                    elif key == "waited":
+                        flags |= WAITED | (WAITED_TRUE if v else 0)
+                    elif key == "end":
+                        flags |= END | (END_1 if v else 0)
+                    elif key == "n":
+                        flags |= N
+                        value = v
+                    elif key == "lock":
+                        flags |= LOCK
+                        lock = self._text(v)
+                        if lock is None:
+                            return False
+                        of = lock
+                    else:
+                        return False
+                if (flags & VALUE) and "of" not in data:
+                    return False
+                if len(item) > MAX_ENTRY - _HEADED_HOT.size:
+                    return False
+                entry = _HEADED_HOT.pack(_HEADED_HOT.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
+            except (TypeError, AttributeError, struct.error, UnicodeError):
+                return False  # a field of another type than the usual: the general form says it
+            self._put(entry + item if item else entry)
+            return True
+        # No data (a lock's records): packed in place, no bytes made, unless it wraps round the end.
+        n = _HEADED_HOT.size
+        head = self._head
+        start = PAGE + (head & self._mask)
+        if head + n - self._tail > self.size or start + n > PAGE + self.size:
+            try:
+                entry = _HEADED_HOT.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+            except struct.error:
+                return False
+            self._put(entry)
+            return True
+        try:
+            _HEADED_HOT.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+        except struct.error:
+            return False
+        self._head = head = head + n
+        self._words[_HEAD] = head
+        return True
+
+    def _text(self, text: str) -> int | None:
+        """Under the lock: a name's number in this ring, defined (a TEXT entry) the first time; None if
+        it cannot be (too many, too long, or no room: the record then goes as MARSHAL)."""
+        known = self._texts.get(text)
+        if known is not None:
+            return known
+        if type(text) is not str or len(self._texts) >= MAX_TEXTS or len(text) > MAX_OBJ:
+            return None
+        payload = text.encode("utf-8", "surrogatepass")
+        lost = self._lost
+        self._put(_ENTRY.pack(_ENTRY.size + len(payload), TEXT) + payload)
+        if self._lost != lost:
+            self._lost = lost  # not a record: nothing lost yet
+            self._words[_LOST] = lost
+            return None
+        self._texts[text] = n = len(self._texts)
+        return n
+
+    @property
+    def lost(self) -> int:
+        return self._lost
+
+
+class RingReader:
+    """The dashboard's side of one process's ring: what it handed over, checked before it is mapped."""
+
+    def __init__(self, fd: int) -> None:
+        """Takes ``fd`` (closed here, whatever happens).  ValueError: not a ring."""
+        try:
+            st = os.fstat(fd)
+            size = st.st_size - PAGE
+            if not stat.S_ISREG(st.st_mode) or size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+                raise ValueError("not a ring: its size")
+            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+            if not seals & fcntl.F_SEAL_SHRINK:
+                raise ValueError("not a ring: it could shrink under its reader")
+            self._map = _Mapping(fd, PAGE + size)
+        except OSError as exc:
+            raise ValueError(f"not a ring: {exc}") from None
+        finally:
+            os.close(fd)
+        self._mm = self._map.view
+        self._words = self._map.words
+        if self._mm[: len(_MAGIC)] != _MAGIC:
+            self._map.close()
+            raise ValueError("not a ring: its mark")
+        self.size = size
+        self._mask = size - 1
+        self._tail = 0
+        self._texts: list[str | None] = []
+        self.lost = 0  # as the writer says, never less than it said before
+        self.malformed = 0
+
+    def pending(self) -> bool:
+        return self._words[_HEAD] != self._tail
+
+    def arm(self) -> None:
+        """Ask to be woken by the next record.  The caller orders this store before its next look
+        at ``pending`` (a lock: a barrier), else a record written meanwhile may wake nobody."""
+        self._mm[ASLEEP] = 1
+
+    def disarm(self) -> None:
+        self._mm[ASLEEP] = 0
+
+    def take(self, pid: int, into: list[Event]) -> int:
+        """The records written since the last take (``TAKE_BYTES`` of them at most: the other rings
+        and connections get their turn), as ``pid``'s (the writer's word on whose they are is never
+        asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.  Returns how many
+        were taken."""
+        head = self._words[_HEAD]
+        n = head - self._tail
+        if n < 0 or n > self.size:
+            self.malformed += 1  # a head no writer of ours writes: skip to it
+            self._skip(head)
+            return 0
+        got = 0
+        if n:
+            whole = n <= TAKE_BYTES
+            n = min(n, TAKE_BYTES)
+            start = self._tail & self._mask
+            first = min(n, self.size - start)
+            data = bytes(self._mm[PAGE + start : PAGE + start + first])
+            if first < n:
+                data += self._mm[PAGE : PAGE + n - first]
+            got, used = self._entries(data, pid, into, whole)
+            self._release(self._tail, self._tail + used)
+            self._skip(self._tail + used)
+        lost = self._words[_LOST]
+        if lost > self.lost:
+            into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
+            self.lost = lost
+        return got
+
+    def take_all(self, pid: int, into: list[Event]) -> int:
+        """Everything the ring holds (at most a ring's worth: a writer that keeps writing cannot keep
+        this going)."""
+        got = 0
+        for _ in range(self.size // TAKE_BYTES + 1):
+            got += self.take(pid, into)
+            if not self.pending():
+                break
+        return got
+
+    def _release(self, tail: int, head: int) -> None:
+        """The whole pages read between ``tail`` and ``head`` given back, before the writer may write
+        there again (the tail is published after this)."""
+        first = -(-tail // PAGE) * PAGE
+        last = head // PAGE * PAGE
+        if last - first < RELEASE_BYTES:
+            return
+        start = first & self._mask
+        length = last - first
+        upto = min(length, self.size - start)
+        self._map.release(PAGE + start, upto)
+        if upto < length:
+            self._map.release(PAGE, length - upto)
+
+    def _skip(self, head: int) -> None:
+        self._tail = head
+        self._words[_TAIL] = head
+
+    def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
+        """The entries of ``data`` into ``into``: how many records, and how many bytes were used
+        (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
+        left for the next take)."""
+        pos, end, got = 0, len(data), 0
+        texts = self._texts
+        while end - pos >= _ENTRY.size:
+            size, tag = _ENTRY.unpack_from(data, pos)
+            if pos + size > end and not whole and size >= _ENTRY.size:
+                return got, pos  # cut by the bound of a take: the rest next time
+            if size < _ENTRY.size or pos + size > end:
+                self.malformed += 1
+                return got, end  # the rest cannot be cut into entries
+            try:
+                if tag == HOT:
+                    into.append(self._hot(data, pos, size, pid))
+                    got += 1
+                elif tag == MARSHAL:
+                    # Its pid as it says: the caller believes it or not, as for a connection's records.
+                    into.append(check(marshal.loads(data[pos + _ENTRY.size : pos + size])))
+                    got += 1
+                elif tag == TEXT and len(texts) < MAX_TEXTS:
+                    # A name too long to be one keeps its number (the writer's count), unusable.
+                    text = data[pos + _ENTRY.size : pos + min(size, _ENTRY.size + 4 * MAX_OBJ)].decode(
+                        "utf-8", "replace"
+                    )
+                    texts.append(text if size - _ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
+                else:
+                    self.malformed += 1
+            except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
+                self.malformed += 1
+            pos += size
+        if pos < end and whole:
+            self.malformed += 1  # a few bytes that cannot be an entry
+        return got, pos if not whole else end
+
+    def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
+        """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
+        every field's type is fixed by the layout, and its bounds are checked here (a time that is
+        not negative, a value within 64 bits both ways, names defined and short)."""
+        if size < _HEADED_HOT.size:
+            raise Malformed("a short entry")
+        t_ns, code, flags, obj, at, th, value, of = _HOT.unpack_from(data, pos + _ENTRY.size)
+        texts = self._texts
+        name = texts[obj]
+        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
+            raise Malformed("a HOT entry out of bounds")
+        fields: dict[str, Any] = {}
+        if flags & AT:
+            fields["at"] = texts[at]
+        if flags & TH:
+            fields["th"] = th
+        if flags & VALUE:
+            fields["value"] = value
+            fields["of"] = of
+        if flags & ITEM:
+            fields["item"] = data[pos + _HEADED_HOT.size : pos + size].decode("utf-8", "replace")
+        if flags & NONE:
+            fields["none"] = bool(flags & NONE_TRUE)
+        if flags & WAITED:
+            fields["waited"] = bool(flags & WAITED_TRUE)
+        if flags & END:
+            fields["end"] = 1 if flags & END_1 else 0
+        if flags & N:
+            fields["n"] = value
+        if flags & LOCK:
+            if of < 0:
+                raise Malformed("a HOT entry naming a name not defined")
+            fields["lock"] = texts[of]
+        if fields.get("at", "") is None or fields.get("lock", "") is None:
+            raise Malformed("a HOT entry naming a name not defined")
+        return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
+
+    def close(self) -> None:
+        self._map.close()

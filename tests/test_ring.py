@@ -1,0 +1,317 @@
+"""A process's ring of records: what goes in comes out, in order, whoever's it is; a full ring drops
+and counts, never blocks; a killed process's last records are read; nothing in a ring is believed."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import struct
+import time
+from multiprocessing.connection import wait
+
+import pytest
+
+from mpviz.model import Model
+from mpviz.runtime import Supervisor
+from mpviz.runtime.channels import Channels
+from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import ring as rings
+from mpviz.telemetry.reporter import SocketReporter
+from mpviz.telemetry.ring import HEAD, RingReader, RingWriter
+from mpviz.telemetry.wire import check
+
+PID = os.getpid()
+
+# One record of every shape the frequent kinds take, and some that are not frequent.
+SHAPES = [
+    Event(1, PID, "lock.acquired", "7@1", {"at": "7@2"}),
+    Event(2, PID, "lock.released", "7@1", {"at": "7@2", "th": 4242}),
+    Event(3, PID, "sem.wait", "7@3", {"value": 0, "of": 4, "at": "7@9"}),
+    Event(4, PID, "rlock.timeout", "7@4", {}),
+    Event(5, PID, "queue.put", "7@5", {"item": "'naïve' 🎤", "none": False, "at": "7@2"}),
+    Event(6, PID, "queue.get", "7@5", {"item": "None", "none": True}),
+    Event(7, PID, "queue.put_blocked", "7@5", {"item": "[1, 2]"}),
+    Event(8, PID, "event.woke", "7@6", {"waited": False}),
+    Event(9, PID, "cond.wait", "7@7", {"lock": "7@4", "at": "7@2"}),
+    Event(10, PID, "cond.notify", "7@7", {"n": 3}),
+    Event(11, PID, "pipe.send", "7@8", {"end": 1, "item": "x"}),
+    Event(12, PID, "proc.state", "singing", {"room": 2, "song": "…"}),
+    Event(13, PID, "lock.acquired", "7@1", {"at": "7@2", "unusual": "a field HOT does not carry"}),
+    Event(14, PID + 1, "proc.spawn", "child", {"role": "w", "label": "child", "ppid": PID}),
+]
+
+
+def pair(size: int = 1 << 12) -> tuple[RingWriter, RingReader]:
+    writer = RingWriter(size)
+    assert writer.fd is not None
+    reader = RingReader(os.dup(writer.fd))
+    writer.handed()
+    return writer, reader
+
+
+def test_every_shape_comes_out_as_it_went_in_also_across_the_end() -> None:
+    writer, reader = pair()
+    got: list[Event] = []
+    for _ in range(40):  # 40 × the shapes: several times round a 4 KiB ring
+        for event in SHAPES:
+            writer.write(event)
+        reader.take(PID, got)
+    assert got == SHAPES * 40
+    assert reader.malformed == 0 and writer.lost == 0
+
+
+def test_a_full_ring_drops_and_counts_and_never_blocks() -> None:
+    writer, reader = pair()
+    start = time.monotonic()
+    for i in range(10_000):
+        writer.write(Event(i, PID, "proc.state", "flood", {"i": i}))
+    assert time.monotonic() - start < 30  # (never waits for a reader: it has none here)
+    got: list[Event] = []
+    reader.take(PID, got)
+    flood = [e for e in got if e.obj == "flood"]
+    lost = [e.data["n"] for e in got if e.kind == "proc.lost"]
+    assert flood == [Event(i, PID, "proc.state", "flood", {"i": i}) for i in range(len(flood))]
+    assert lost == [10_000 - len(flood)] and lost[0] > 0
+    # Room again once read: what comes next goes in.
+    writer.write(SHAPES[0])
+    got.clear()
+    reader.take(PID, got)
+    assert got == [SHAPES[0]]
+
+
+def test_a_ring_says_whose_its_records_are_only_by_who_handed_it_over() -> None:
+    writer, reader = pair()
+    writer.write(SHAPES[0])
+    got: list[Event] = []
+    reader.take(4321, got)  # the reader's word: this ring is pid 4321's
+    assert got == [SHAPES[0]._replace(pid=4321)]
+
+
+def test_a_head_no_writer_writes_is_counted_not_followed() -> None:
+    writer, reader = pair()
+    writer.write(SHAPES[0])
+    writer._mm[HEAD : HEAD + 8] = (10**12).to_bytes(8, "little")  # a hostile head, far past the tail
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert got == [] and reader.malformed == 1
+
+
+def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
+    """HOT entries are checked as they are read, not by ``wire.check``: what they make must pass it."""
+    rng = random.Random(26)
+    writer, reader = pair(1 << 16)
+    for event in SHAPES:  # names defined, so that garbage can name them
+        writer.write(event)
+    reader.take(PID, [])
+    entries = [bytes(writer._mm[rings.PAGE : rings.PAGE + writer._head])]
+    got: list[Event] = []
+    for _ in range(300):
+        # Real entries with bytes changed here and there, and entries of noise behind a HOT header.
+        entry = bytearray(rng.choice(entries))
+        for _ in range(rng.randint(1, 8)):
+            entry[rng.randrange(len(entry))] = rng.randrange(256)
+        noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
+        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 9))) + noise
+        start = writer._head
+        writer._head += len(garbage)
+        for i, b in enumerate(garbage):
+            writer._mm[rings.PAGE + (start + i) % writer.size] = b
+        writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+        reader.take(PID, got)
+        writer._tail = writer._head
+    assert got and reader.malformed
+    for event in got:
+        assert check(tuple(event)) == event
+
+
+def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:
+    fd = os.memfd_create("not-a-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, rings.PAGE + (1 << 12))
+    with pytest.raises(ValueError, match="shrink"):
+        RingReader(fd)  # (takes the descriptor)
+    fd = os.memfd_create("sealed-but-not-a-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, rings.PAGE + (1 << 12))
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
+    with pytest.raises(ValueError, match="mark"):
+        RingReader(fd)
+
+
+def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    try:
+        got: list[Event] = []
+        deadline = time.monotonic() + 30
+        while not any(e.kind == "proc.stdio" for e in got):
+            assert time.monotonic() < deadline
+            got += channels.read(0.05)
+        # Quiet: the reader arms the ring and sleeps; a record wakes it long before its timeout.
+        for _ in range(3):
+            got += channels.read(0.05)
+        assert reporter._ring is not None and reporter._ring._mm[rings.ASLEEP] == 1
+        emit("lock.acquired", "L", {"at": "here"})
+        assert reporter._ring._mm[rings.ASLEEP] == 0  # the writer took the wake-up: one, for the burst
+        start = time.monotonic()
+        while not any(e.kind == "lock.acquired" for e in got):
+            got += channels.read(10.0)
+        assert time.monotonic() - start < 5  # woken, not timed out (10 s)
+        assert channels.malformed == 0
+    finally:
+        uninstall_reporter()
+        channels.close()
+
+
+@pytest.fixture
+def supervisor():
+    sup = Supervisor(sample_every=None)
+    yield sup
+    sup.close()
+
+
+def read_until(sup: Supervisor, until, timeout: float = 120) -> list[Event]:
+    got: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while not until(got):
+        assert time.monotonic() < deadline, "timed out waiting for records"
+        got.extend(sup.channels.read(0.05))
+    return got
+
+
+def test_a_process_killed_right_after_a_burst_has_every_record_in_the_model(supervisor: Supervisor) -> None:
+    from helpers.workers import burst_then_killed
+
+    from mpviz import sync
+
+    n = 3000
+    lock = sync.get_context(supervisor.method).Lock(name="burst")
+    pid = supervisor.start(burst_then_killed, (lock, n), role="burst", label="burst")
+    got = read_until(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    got += supervisor.channels.flush()
+    model = Model()
+    model.apply(got)
+    proc = model.procs[pid]
+    assert proc.exit_signal == "SIGKILL"
+    assert proc.said_count("burst") == n
+    assert model.prims[lock.id].acquisitions == n
+    assert model.lost == 0
+
+
+def test_a_ring_filled_while_the_dashboard_is_stopped_never_blocks_and_counts_the_loss(
+    supervisor: Supervisor,
+) -> None:
+    from helpers.workers import flood
+
+    n = 200_000  # ~50 bytes each: ten rings' worth
+    pid = supervisor.start(flood, (n,), role="flooder", label="flooder")
+    # The dashboard reads nothing until the process has ended: it must end all the same.
+    process = supervisor.children[pid].process
+    assert wait([process.sentinel], 120), "the flooder blocked"
+    process.join(30)  # (its end is told a moment before it can be reaped)
+    assert process.exitcode == 0
+    got = read_until(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    got += supervisor.channels.flush()
+    model = Model()
+    model.apply(got)
+    flooded = [e.data["i"] for e in got if e.obj == "flood"]
+    lost = sum(e.data["n"] for e in got if e.kind == "proc.lost" and e.pid == pid)
+    assert flooded == list(range(len(flooded)))  # the first ones, in order: the ring keeps what fits
+    # Every flood record not read was counted lost; so were the few the process made after the flood
+    # (its end: ``proc.ran``), the ring still full.
+    assert lost > 0 and n <= len(flooded) + lost <= n + 3
+    assert model.lost_by[pid] == lost
+    assert supervisor.channels.malformed == 0
+
+
+def test_a_signal_handler_reporting_mid_record_keeps_both() -> None:
+    writer, reader = pair(1 << 16)
+    inner = Event(2, PID, "proc.state", "from a signal handler", {})
+    original = writer._put
+
+    def put(entry: bytes) -> None:  # a signal handler runs in the middle of this thread's own record
+        writer._put = original
+        writer.write(inner)
+        original(entry)
+
+    writer._put = put  # type: ignore[method-assign]
+    writer.write(SHAPES[0])
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert got == [SHAPES[0], inner]
+
+
+def test_a_forked_child_writes_in_a_ring_of_its_own() -> None:
+    writer, reader = pair()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        code = 0 if not writer.ours() else 1
+        writer.forget()
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert writer.ours()
+    writer.write(SHAPES[0])
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert got == [SHAPES[0]]
+
+
+def test_a_process_blocked_for_good_has_its_records_seen_while_it_waits() -> None:
+    """Nothing waits in the process to be sent: what it did before it blocked is read while it waits
+    (its records in the ring, the dashboard woken by the first of them if it slept)."""
+    from helpers.watching import watching
+    from helpers.workers import burst_then_blocked
+
+    from mpviz import sync
+
+    ctx = sync.get_context("spawn")
+    with watching() as got:
+        lock = ctx.Lock(name="held")
+        lock.acquire()
+        child = ctx.Process(target=burst_then_blocked, args=(lock, 500))
+        child.start()
+        try:
+            waits = got.wait_for("lock.wait", 1, lock.id, timeout=60)
+            assert waits[0].pid == child.pid and child.is_alive()
+            assert len([e for e in got.of("proc.state", "burst") if e.pid == child.pid]) == 500
+        finally:
+            lock.release()
+            child.join(30)
+
+
+def test_a_ring_read_while_another_process_floods_it_gives_each_record_once_in_order() -> None:
+    """The reader sees the writer's head move in whole steps (a head read half moved looked like a
+    step back: records read twice, then the rest taken for garbage)."""
+    import socket
+
+    n = 300_000
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the writer)
+        try:
+            writer = RingWriter(1 << 16)
+            assert writer.fd is not None
+            socket.send_fds(theirs, [b"r"], [writer.fd])
+            writer.handed()
+            pid = os.getpid()
+            for i in range(n):
+                writer.write(Event(i, pid, "proc.state", "flood", {"i": i}))
+                if i % 1000 == 0:
+                    writer.write(Event(i, pid, "lock.acquired", "L", {"at": "here"}))
+        finally:
+            os._exit(0)
+    _, fds, _, _ = socket.recv_fds(ours, 1, 1)
+    reader = RingReader(fds[0])
+    got: list[Event] = []
+    while os.waitpid(child, os.WNOHANG) == (0, 0):
+        reader.take(child, got)
+    reader.take_all(child, got)
+    ours.close()
+    theirs.close()
+    flood = [e.data["i"] for e in got if e.obj == "flood"]
+    lost = sum(e.data["n"] for e in got if e.kind == "proc.lost")
+    assert reader.malformed == 0
+    assert flood == sorted(set(flood))  # each once, in order
+    assert len(flood) + len([e for e in got if e.kind == "lock.acquired"]) + lost == n + n // 1000
