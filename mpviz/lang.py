@@ -140,6 +140,8 @@ def label(text: str) -> str:
 
 def cells(text: str) -> int:
     """How many terminal cells ``text`` takes: wide (CJK) characters take two."""
+    if text.isascii():  # (nearly always: a cell a character, and a headless line is made per record)
+        return len(text)
     return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 

@@ -39,6 +39,10 @@ class Rings:
         self._rings: dict[int, RingReader] = {}  # pid → its ring
         self._active: set[int] = set()
         self._empty: set[int] = set()  # active rings found empty at the last look: armed at the next
+        # Rings left with records after a take (a take is bounded): the time of the last record
+        # taken from each.  Nothing later than that may be given out yet: the rest of that ring,
+        # read at a later turn, would come out of time order.
+        self._behind: dict[int, int] = {}
         self._polled = 0
         self._fence = threading.Lock()
         self._swept = 0
@@ -67,12 +71,27 @@ class Rings:
         active from now on."""
         ring = self._rings.get(pid)
         if ring is not None:
+            start = len(into)
             if everything:
                 ring.take_all(pid, into)
             else:
                 ring.take(pid, into)
+            self._left(pid, ring, into, start)
             ring.disarm()
             self._active.add(pid)
+            self._empty.discard(pid)
+
+    def _left(self, pid: int, ring: RingReader, taken: list[Event], start: int = 0) -> None:
+        """After a take: whether ``pid``'s ring still holds records, and the time it got to."""
+        if ring.pending():
+            if len(taken) > start:
+                self._behind[pid] = taken[-1].t_ns
+        else:
+            self._behind.pop(pid, None)
+
+    def frontier(self) -> int | None:
+        """The time up to which every ring is read (None: every ring is read to its end)."""
+        return min(self._behind.values()) if self._behind else None
 
     def next_poll_s(self, now: int) -> float | None:
         """How soon :meth:`poll` has something to look at: the active rings' next look (None: no
@@ -98,6 +117,7 @@ class Rings:
             taken: list[Event] = []
             if ring.take(pid, taken):
                 self._active.add(pid)
+            self._left(pid, ring, taken)
             if taken:
                 into[pid] = taken
                 self._empty.discard(pid)
@@ -123,6 +143,8 @@ class Rings:
         if ring is not None:
             ring.take_all(pid, into)
             self._active.discard(pid)
+            self._empty.discard(pid)
+            self._behind.pop(pid, None)
             self._empty.discard(pid)
             self.malformed += ring.malformed
             ring.close()
