@@ -22,7 +22,6 @@ import errno
 import os
 import selectors
 import socket
-import stat
 import struct
 import threading
 from collections import deque
@@ -32,7 +31,7 @@ from typing import Protocol
 
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
-from mpviz.runtime.printed import Printed, printed_before_exit
+from mpviz.runtime.printed import Printed, printed_before_exit, readable_stream
 from mpviz.runtime.rings import Rings
 from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
@@ -56,15 +55,6 @@ GONE_NS = 1_000_000_000
 
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
-
-
-def _readable_stream(fd: int) -> bool:
-    """A pipe or a socket: what a process's stdout and stderr handed over must be."""
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _running(pid: int) -> bool:
@@ -434,7 +424,7 @@ class Channels:
         streams = event.data.get("streams", ())
         names = list(streams) if isinstance(streams, list | tuple) else []
         for fd, stream in zip(fds, names, strict=False):
-            if _readable_stream(fd):
+            if readable_stream(fd):
                 self.add_output(event.pid, fd, "err" if stream == "err" else "out")
             else:  # a file, a device: not what a process prints on, and a selector cannot wait on it
                 os.close(fd)

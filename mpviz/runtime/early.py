@@ -24,10 +24,10 @@ import contextlib
 import os
 import selectors
 import socket
-import stat
 import threading
 from dataclasses import dataclass, field
 
+from mpviz.runtime.printed import readable_stream
 from mpviz.runtime.trust import connection_limit
 from mpviz.telemetry import now_ns
 from mpviz.telemetry.wire import Splitter
@@ -57,14 +57,6 @@ class Taken:
     pipes: list[Pipe] = field(default_factory=list)
 
 
-def _stream(fd: int) -> bool:
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
 def _streams(chunk: bytes, fds: list[int]) -> list[int]:
     """The descriptors of a first message that are the process's streams (the first ones, as many
     as its ``proc.stdio`` names: see ``Channels._add_ring``)."""
@@ -73,7 +65,7 @@ def _streams(chunk: bytes, fds: list[int]) -> list[int]:
         return []
     streams = events[0].data.get("streams", ())
     n = len(streams) if isinstance(streams, list | tuple) else 0
-    return [fd for fd in fds[:n] if _stream(fd)]
+    return [fd for fd in fds[:n] if readable_stream(fd)]
 
 
 class EarlyReader:

@@ -9,6 +9,8 @@ is read, a moment after it was printed (see :func:`printed_before_exit`).
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from dataclasses import dataclass, field
 
 from mpviz.telemetry import Event
@@ -18,6 +20,16 @@ from mpviz.telemetry import Event
 PARTIAL_NS = 100_000_000
 # The longest printed line kept whole; the rest of a longer one is cut off.
 MAX_PRINTED_LINE = 1000
+
+
+def readable_stream(fd: int) -> bool:
+    """A pipe or a socket: what a process's stdout and stderr handed over must be (a file, a
+    device: not what a process prints on, and a selector cannot wait on it)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 @dataclass

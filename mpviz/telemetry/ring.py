@@ -224,24 +224,7 @@ class RingWriter:
         """An operation of this process, as ``mpviz.sync`` says it (its site and its thread apart, no
         record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
         child forked since this writer was made (the ring is its parent's)."""
-        if self._forks != _forks[0]:
-            return
-        with self._lock:
-            if self._busy:  # a signal handler, in the middle of this thread's own record
-                self._later.append(self._event(kind, obj, data, at, th, t_ns))
-                return
-            self._busy = True
-            try:
-                code = _HOT_CODE.get(kind)
-                if code is None or not self._hot(code, obj, data, at, th, t_ns):
-                    self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
-                while self._later:
-                    self.write_later(self._later.pop(0))
-            finally:
-                self._busy = False
-        mm = self._mm
-        if mm[ASLEEP]:
-            mm[ASLEEP] = 0
+        if self._forks == _forks[0] and self._write(kind, obj, data, at, th, t_ns, None):
             self.wake()
 
     @staticmethod
@@ -249,16 +232,20 @@ class RingWriter:
         """Wake the reader: the reporter's (it owns the connection), once the ring is handed over."""
 
     def _write(
-        self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, event: Event
+        self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, event: Event | None
     ) -> bool:
+        """The record (``event``, or its parts: this process's, if there is no event) into the ring;
+        True if the reader is asleep (and no longer marked so: the caller wakes it)."""
         with self._lock:
             if self._busy:  # a signal handler, in the middle of this thread's own record
-                self._later.append(event)
+                self._later.append(self._event(kind, obj, data, at, th, t_ns) if event is None else event)
                 return False
             self._busy = True
             try:
-                code = _HOT_CODE.get(kind) if event.pid == self.pid else None
+                code = _HOT_CODE.get(kind) if event is None or event.pid == self.pid else None
                 if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                    if event is None:
+                        event = self._event(kind, obj, data, at, th, t_ns)
                     self._put(self._marshalled(event))
                 while self._later:
                     self.write_later(self._later.pop(0))
