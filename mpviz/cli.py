@@ -227,6 +227,8 @@ def _run_settings(args: argparse.Namespace, settings: Settings, early: Early | N
 def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
     """``--step`` (a person chooses) or ``--schedule FILE`` (a schedule replayed): a scheduled run.
     ValueError for a schedule that cannot be read, or that is not of this run."""
+    if not args.step and args.schedule is None:
+        return settings  # (before any import: a run that is not scheduled never needs them)
     from dataclasses import replace
 
     from mpviz.runtime.scheduler import Turns
@@ -234,8 +236,6 @@ def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
 
     if args.step:
         return replace(settings, turns=Turns(Nobody(), args.virtual_time, seed=args.seed or 0))
-    if args.schedule is None:
-        return settings
     from mpviz.schedule import file as schedule_file
     from mpviz.schedule.replay import Replay
     from mpviz.telemetry import Malformed

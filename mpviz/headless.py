@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mpviz import lang
 from mpviz.lang import T
@@ -20,9 +20,10 @@ from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
-from mpviz.runtime.scheduler import Scheduler
-from mpviz.schedule.choice import switches
 from mpviz.telemetry import Event, now_ns
+
+if TYPE_CHECKING:
+    from mpviz.runtime.scheduler import Scheduler
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
 OK, BROKEN, USAGE = 0, 1, 2
@@ -363,6 +364,8 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
 
 def schedule_lines(scheduler: Scheduler) -> list[str]:
     """A scheduled run's decisions, where a replayed schedule stopped fitting, who ran free."""
+    from mpviz.schedule.choice import switches  # here: only a scheduled run has any
+
     n, switched = len(scheduler.steps), switches(scheduler.steps)
     lines = [SAY["schedule"](n=n, s="" if n == 1 else "s", switches=switched, es="" if switched == 1 else "es")]
     diverged = getattr(scheduler.turns.chooser, "diverged", "")

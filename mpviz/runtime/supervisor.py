@@ -12,12 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mpviz import sync
 from mpviz.lang import T
 from mpviz.lesson import Lesson
-from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import signal_exactly, zombie
@@ -25,10 +24,13 @@ from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
-from mpviz.runtime.scheduler import Scheduler, Turns
 from mpviz.sync import Pace, sites, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 from mpviz.telemetry.reporter import ENDPOINT_ENV
+
+if TYPE_CHECKING:
+    from mpviz.runtime.attach import Attachment
+    from mpviz.runtime.scheduler import Scheduler, Turns
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
 STOP_GRACE = 2.0
@@ -98,7 +100,11 @@ class Supervisor:
         self.pid = os.getpid()
         self.pace = Pace(sync.context().RawValue("d", speed), seed)
         # A scheduled run: every process waits at each operation for the scheduler's leave.
-        self.scheduler = None if scheduled is None else Scheduler(scheduled, self._ask, self._post, self.pid)
+        self.scheduler: Scheduler | None = None
+        if scheduled is not None:
+            from mpviz.runtime.scheduler import Scheduler  # here: a run that is not scheduled never needs it
+
+            self.scheduler = Scheduler(scheduled, self._ask, self._post, self.pid)
         self.children: dict[int, Child] = {}
         cap = os.environ.get(MAX_PROCESSES_ENV, "")
         self.max_processes = int(cap) if cap.isdigit() else 0
@@ -222,6 +228,8 @@ class Supervisor:
     def attach(self, pid: int) -> None:
         """Watch the running program rooted at ``pid``: its processes are sampled and read, never
         adopted, so that nothing here ever signals them (``send_signal`` and ``stop`` know only ours)."""
+        from mpviz.runtime.attach import Attachment  # here: psutil and py-spy's reader, for attaching only
+
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
