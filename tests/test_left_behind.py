@@ -133,7 +133,10 @@ def test_sigkill_of_the_dashboard_ends_a_paused_child(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP])
 def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, signum: int) -> None:
     """It shares mpviz's process group, so that nothing more is needed to start it: the terminal's
-    signals reach it too, and it ignores them.  It is not a group leader."""
+    signals reach it too, and it ignores them.  It is not a group leader.  (Headless, it is forked
+    from mpviz, and named so.)"""
+    from mpviz.runtime.guardian import NAME
+
     prog = tmp_path / "waits.py"
     prog.write_text(textwrap.dedent(LEAVER))
     out = tmp_path / "pids"
@@ -145,7 +148,7 @@ def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, sign
     )
     try:
         pids = pids_in(out)
-        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if "guardian.py" in " ".join(p.cmdline())]
+        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
         assert os.getpgid(guardian.pid) == os.getpgid(mpviz.pid) != guardian.pid
         guardian.send_signal(signum)
         mpviz.send_signal(signal.SIGKILL)

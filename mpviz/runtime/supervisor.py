@@ -19,7 +19,7 @@ from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
-from mpviz.runtime.guardian import signal_exactly, zombie
+from mpviz.runtime.guardian import Forked, signal_exactly, zombie
 from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
@@ -87,7 +87,7 @@ class Supervisor:
         main_is_here: bool = True,
         door: Door | None = None,
         program: ProgramMain | None = None,
-        guarded: subprocess.Popen[bytes] | None = None,
+        guarded: Forked | subprocess.Popen[bytes] | None = None,
         early_children: set[int] | None = None,
         scheduled: Turns | None = None,
     ) -> None:
