@@ -13,15 +13,17 @@ from __future__ import annotations
 import concurrent
 import functools
 import itertools
-import linecache
 import multiprocessing
 import os
 import re
 import sys
 from types import FrameType
-from typing import Any
 
 from mpviz.telemetry import emit
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SYNC = os.path.dirname(__file__) + os.sep
 _LIBRARIES = (
@@ -70,6 +72,8 @@ def _assigned(filename: str, lineno: int, column: int) -> str:
 
     ``lock, q = Lock(), Queue()``: the call at ``column`` (the one being made)
     gets its own variable."""
+    import linecache  # here: a process that makes no primitive never needs it (tokenize, ~1 ms)
+
     line = linecache.getline(filename, lineno)
     match = _TARGETS.match(line)
     if match is None:

@@ -24,7 +24,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import context, process
-from typing import Any
 
 from mpviz.sync import boot, turns
 from mpviz.sync.base import pass_as_theirs, unseen, works_for
@@ -33,6 +32,10 @@ from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site, site_at
 from mpviz.sync.turns import EXPIRE, resume, turn
 from mpviz.telemetry import emit, short
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
 _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
