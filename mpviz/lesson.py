@@ -11,6 +11,7 @@ primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from mpviz.lang import T, vocabulary
 from mpviz.value import Value
 
 if TYPE_CHECKING:  # the model is only read, never imported at run time
+    import random
+
     from mpviz.model import Model
 
 
@@ -308,11 +311,16 @@ class Lesson:
         self.run = run
         # The parameters, completed by prepare() (which may add its own keys).
         self.values = {**{p.name: p.default for p in self.params}, **params}
-        # The main part's own random numbers (arrival gaps), seeded like the children's.
-        import random  # here: the command line imports this module before a program's early start
-
-        self.rng = random.Random(None if seed is None else f"{seed}/main")
+        self._seed = seed
         self.directing = True
+
+    @functools.cached_property
+    def rng(self) -> random.Random:
+        """The main part's own random numbers (arrival gaps), seeded like the children's: made when
+        first used (random's import is not paid at a watched program's start, which has none)."""
+        import random
+
+        return random.Random(None if self._seed is None else f"{self._seed}/main")
 
     def direct(self) -> None:
         """The tutorial's main part: start the processes.  Runs in a thread."""
