@@ -7,7 +7,6 @@ import re
 import signal
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from mpviz import lang
@@ -21,6 +20,7 @@ from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
 from mpviz.telemetry import Event, now_ns
+from mpviz.value import Value
 
 if TYPE_CHECKING:
     from mpviz.runtime.scheduler import Scheduler
@@ -131,12 +131,16 @@ FIGURES = {
 }
 
 
-@dataclass(frozen=True)
-class AtMost:
+class AtMost(Value):
     """A program's own invariant, on what it prints: at most ``n`` printed lines match ``pattern``."""
 
+    __match_args__ = ("n", "pattern")
+    __slots__ = __match_args__
     n: int
     pattern: re.Pattern[str]
+
+    def __init__(self, n: int, pattern: re.Pattern[str]) -> None:
+        self.n, self.pattern = n, pattern
 
 
 class Printed:

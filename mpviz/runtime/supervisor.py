@@ -12,7 +12,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mpviz import sync
@@ -64,11 +63,14 @@ class Supervised(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class Child:
-    process: Supervised
-    role: str
-    label: str
+    """A child of the supervisor, and what the dashboard calls it.  (Not a dataclass: a run's start pays
+    for each one made, see mpviz.value.)"""
+
+    __slots__ = ("label", "process", "role")
+
+    def __init__(self, process: Supervised, role: str, label: str) -> None:
+        self.process, self.role, self.label = process, role, label
 
 
 class Supervisor:
