@@ -15,7 +15,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from mpviz import lang
 from mpviz.files import CannotWrite, same_file, unwritable
@@ -30,7 +29,10 @@ from mpviz.options import (
 from mpviz.program import Attached, Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from mpviz.headless import AtMost
     from mpviz.lesson import Lesson
     from mpviz.runtime import Settings

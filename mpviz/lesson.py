@@ -15,15 +15,18 @@ import functools
 import re
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mpviz.lang import T, vocabulary
 from mpviz.value import Value
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:  # the model is only read, never imported at run time
     import random
+    from typing import Any, ClassVar, Protocol
 
     from mpviz.model import Model
+else:
+    Protocol = object  # Run is the type checker's: at run time, a class nobody makes or checks
 
 
 class Param(Value):

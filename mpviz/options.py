@@ -10,12 +10,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
 
 from mpviz import lang
 from mpviz.lesson import Lesson, Param
 from mpviz.program import Program
 from mpviz.registry import lessons
+
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 USAGE_EXIT = 2
 

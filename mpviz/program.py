@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson, Run, Verdict
 from mpviz.shown import visible
 from mpviz.value import Value
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:  # the model is only read, never imported at run time
+    from typing import Any
+
     from mpviz.model import Model
 
 
