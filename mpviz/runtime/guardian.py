@@ -134,7 +134,9 @@ def _ends_within(pid: int, timeout: float) -> bool:
     except ProcessLookupError:
         return True
     try:
-        return bool(select.select([fd], [], [], timeout)[0])
+        poll = select.poll()  # (not select(): a run with a thousand processes has descriptors past 1024)
+        poll.register(fd, select.POLLIN)
+        return bool(poll.poll(max(0.0, timeout) * 1000))
     finally:
         os.close(fd)
 
