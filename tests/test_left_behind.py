@@ -162,6 +162,36 @@ def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, sign
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_the_forked_guardian_holds_nothing_of_mpviz(tmp_path: Path) -> None:
+    """Headless, the guardian is a copy of mpviz: it keeps its orders' pipe and /dev/null, and none
+    of mpviz's descriptors (its output, which a reader would wait on while the guardian lives; the
+    run's socket; the program's pipes).  Before it was forked: a new interpreter, none inherited."""
+    from mpviz.runtime.guardian import NAME
+
+    prog = tmp_path / "waits.py"
+    prog.write_text(textwrap.dedent(LEAVER))
+    out = tmp_path / "pids"
+    mpviz = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        pids_in(out)
+        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
+        held = {int(fd): os.readlink(f"/proc/{guardian.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{guardian.pid}/fd")}
+        assert sorted(held) == [0, 1, 2], held
+        assert held[0].startswith("pipe:"), held
+        assert held[1] == held[2] == os.devnull, held
+    finally:
+        mpviz.send_signal(signal.SIGTERM)
+        mpviz.communicate(timeout=60)
+        for pid in pids_in(out):
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_sigkill_of_headless_mpviz_as_the_program_starts_ends_it_all(tmp_path: Path) -> None:
     """Headless, a program's main starts at once, while mpviz still loads (runtime/program.py,
     Early): killed then, before its supervisor exists, mpviz leaves nothing behind, the processes
