@@ -205,9 +205,11 @@ class BaseProcess(process.BaseProcess):
 
         def reporting_run() -> None:
             emit("proc.start", label, facts)
-            # A scheduled run: the child's first point, before its target runs ("def" line as its site).
-            code = getattr(target or run, "__code__", None)
-            turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
+            # A scheduled run: the child's first point, before its target runs ("def" line as its site;
+            # made only then: a site is a record, and its line read from the file, tokenize imported).
+            if turns.on:
+                code = getattr(target or run, "__code__", None)
+                turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
             try:
                 run()
                 emit("proc.ran", label)  # its target returned: what is left is its exit
