@@ -1,4 +1,4 @@
-from mpviz.cli import main
+from mpviz.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

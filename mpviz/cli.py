@@ -9,11 +9,12 @@ Textual) inside the functions that need it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from mpviz import lang
 from mpviz.files import CannotWrite, same_file, unwritable
@@ -28,7 +29,10 @@ from mpviz.options import (
 from mpviz.program import Attached, Program, Watched
 from mpviz.registry import NAMES, lesson_class, lessons
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from mpviz.headless import AtMost
     from mpviz.lesson import Lesson
     from mpviz.runtime import Settings
@@ -56,6 +60,28 @@ def _front_lang(argv: list[str]) -> str | None:
     flag = argv.pop(0)
     value = flag.partition("=")[2] if "=" in flag else (argv.pop(0) if argv else "")
     return str(LANG.parse(value))
+
+
+def entry() -> NoReturn:
+    """The ``mpviz`` command as a process (the console script, ``python -m mpviz``): :func:`main`, then out.
+
+    Out at once, without the interpreter's teardown of every module mpviz
+    loaded (~10 ms of CPU, after a short program's last line): what of it
+    matters is done first, as the interpreter does it — the threads that are
+    not daemons waited for (if there is one, the interpreter does it all),
+    the exit functions run (multiprocessing's among them), the output
+    flushed (should that fail, the interpreter says so as it would)."""
+    code = main()
+    me = threading.current_thread()
+    if any(not thread.daemon for thread in threading.enumerate() if thread is not me):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        sys.exit(code)
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +253,8 @@ def _run_settings(args: argparse.Namespace, settings: Settings, early: Early | N
 def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
     """``--step`` (a person chooses) or ``--schedule FILE`` (a schedule replayed): a scheduled run.
     ValueError for a schedule that cannot be read, or that is not of this run."""
+    if not args.step and args.schedule is None:
+        return settings  # (before any import: a run that is not scheduled never needs them)
     from dataclasses import replace
 
     from mpviz.runtime.scheduler import Turns
@@ -234,8 +262,6 @@ def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
 
     if args.step:
         return replace(settings, turns=Turns(Nobody(), args.virtual_time, seed=args.seed or 0))
-    if args.schedule is None:
-        return settings
     from mpviz.schedule import file as schedule_file
     from mpviz.schedule.replay import Replay
     from mpviz.telemetry import Malformed

@@ -17,7 +17,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def unwritable(path: Path) -> str:

@@ -7,8 +7,7 @@ import re
 import signal
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mpviz import lang
 from mpviz.lang import T
@@ -20,9 +19,11 @@ from mpviz.model.waits import cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
-from mpviz.runtime.scheduler import Scheduler
-from mpviz.schedule.choice import switches
 from mpviz.telemetry import Event, now_ns
+from mpviz.value import Value
+
+if TYPE_CHECKING:
+    from mpviz.runtime.scheduler import Scheduler
 
 # Exit codes: the invariant held, it broke, the run was interrupted by a signal.
 OK, BROKEN, USAGE = 0, 1, 2
@@ -130,12 +131,16 @@ FIGURES = {
 }
 
 
-@dataclass(frozen=True)
-class AtMost:
+class AtMost(Value):
     """A program's own invariant, on what it prints: at most ``n`` printed lines match ``pattern``."""
 
+    __match_args__ = ("n", "pattern")
+    __slots__ = __match_args__
     n: int
     pattern: re.Pattern[str]
+
+    def __init__(self, n: int, pattern: re.Pattern[str]) -> None:
+        self.n, self.pattern = n, pattern
 
 
 class Printed:
@@ -367,6 +372,8 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
 
 def schedule_lines(scheduler: Scheduler) -> list[str]:
     """A scheduled run's decisions, where a replayed schedule stopped fitting, who ran free."""
+    from mpviz.schedule.choice import switches  # here: only a scheduled run has any
+
     n, switched = len(scheduler.steps), switches(scheduler.steps)
     lines = [SAY["schedule"](n=n, s="" if n == 1 else "s", switches=switched, es="" if switched == 1 else "es")]
     diverged = getattr(scheduler.turns.chooser, "diverged", "")

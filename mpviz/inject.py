@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import SupportsIndex
 
 from mpviz import sync
 from mpviz.sync import boot, shm, threads, turns
@@ -34,6 +33,10 @@ from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
 from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import SupportsIndex
 
 # multiprocessing's own helper processes: not part of the program.
 HELPERS = ("multiprocessing.resource_tracker",)

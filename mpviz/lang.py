@@ -24,9 +24,10 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from string import Formatter
+
+from mpviz.value import Value
 
 
 class Lang(StrEnum):
@@ -64,8 +65,7 @@ def use(lang: Lang | str) -> None:
     _current = Lang(lang)
 
 
-@dataclass(frozen=True)
-class T:
+class T(Value):
     """One text in English and in Chinese; ``{name}`` placeholders are filled by calling it.
 
     Extra values are ignored, so a caller may pass what only one language
@@ -73,13 +73,17 @@ class T:
     does not (ValueError when the text is made).
     """
 
+    __match_args__ = ("en", "zh")
+    __slots__ = __match_args__
     en: str
     zh: str
 
-    def __post_init__(self) -> None:
-        missing = fields(self.zh) - fields(self.en)
+    def __init__(self, en: str, zh: str) -> None:
+        missing = fields(zh) - fields(en)
         if missing:
-            raise ValueError(f"{self.zh!r} needs {', '.join(sorted(missing))}, which {self.en!r} does not")
+            raise ValueError(f"{zh!r} needs {', '.join(sorted(missing))}, which {en!r} does not")
+        self.en = en
+        self.zh = zh
 
     def __str__(self) -> str:
         return self.zh if _current is Lang.ZH else self.en

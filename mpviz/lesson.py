@@ -11,31 +11,58 @@ primitives, plays the tutorial's ``if __name__ == '__main__':`` part in
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mpviz.lang import T, vocabulary
+from mpviz.value import Value
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:  # the model is only read, never imported at run time
+    import random
+    from typing import Any, ClassVar, Protocol
+
     from mpviz.model import Model
+else:
+    Protocol = object  # Run is the type checker's: at run time, a class nobody makes or checks
 
 
-@dataclass(frozen=True)
-class Param:
-    """A number or switch of a lesson, given as ``--name`` on the command line."""
+class Param(Value):
+    """A number or switch of a lesson, given as ``--name`` on the command line.
 
+    ``above``: a lower bound the value must exceed (speed > 0); ``noun``: what a value is,
+    when "a number" says too little; ``file``: a file the lesson writes, never the run's recording.
+    """
+
+    __match_args__ = ("name", "default", "help", "low", "high", "choices", "above", "noun", "file")
+    __slots__ = __match_args__
     name: str
     default: int | float | bool | str
     help: str | T
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    above: float | None = None  # a lower bound the value must exceed (speed > 0)
-    noun: str = ""  # what a value is, when "a number" says too little
-    file: bool = False  # a file the lesson writes: never the run's recording
+    low: float | None
+    high: float | None
+    choices: tuple[str, ...]
+    above: float | None
+    noun: str
+    file: bool
+
+    def __init__(
+        self,
+        name: str,
+        default: int | float | bool | str,
+        help: str | T,
+        low: float | None = None,
+        high: float | None = None,
+        choices: tuple[str, ...] = (),
+        above: float | None = None,
+        noun: str = "",
+        file: bool = False,
+    ) -> None:
+        self.name, self.default, self.help = name, default, help
+        self.low, self.high, self.choices, self.above = low, high, choices, above
+        self.noun, self.file = noun, file
 
     @property
     def flag(self) -> str:
@@ -96,58 +123,105 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-@dataclass(frozen=True)
-class Action:
-    """Something a key does to a running lesson: calls ``Lesson.<method>()``."""
+class Action(Value):
+    """Something a key does to a running lesson: calls ``Lesson.<method>()`` (with the selected
+    process's pid if ``selected``)."""
 
+    __match_args__ = ("key", "method", "description", "help", "selected")
+    __slots__ = __match_args__
     key: str
     method: str
     description: str | T
-    help: str | T = ""
-    selected: bool = False  # the method takes the selected process's pid
+    help: str | T
+    selected: bool
+
+    def __init__(self, key: str, method: str, description: str | T, help: str | T = "", selected: bool = False) -> None:
+        self.key, self.method, self.description, self.help, self.selected = key, method, description, help, selected
 
 
-@dataclass(frozen=True)
-class Toggle:
+class Toggle(Value):
     """A key that restarts the lesson with a switch flipped (``--naive``, ``--no-lock``)."""
 
+    __match_args__ = ("key", "param", "description", "help")
+    __slots__ = __match_args__
     key: str
     param: str
     description: str | T
-    help: str | T = ""
+    help: str | T
+
+    def __init__(self, key: str, param: str, description: str | T, help: str | T = "") -> None:
+        self.key, self.param, self.description, self.help = key, param, description, help
 
 
-@dataclass(frozen=True)
-class Shot:
-    """A picture of a recorded run: the README's screenshots and the snapshot tests."""
+class Shot(Value):
+    """A picture of a recorded run: the README's screenshots and the snapshot tests.
 
+    ``at``: seconds into the recording; ``press``: keys pressed before the picture is taken;
+    ``lang``: the language of the picture.
+    """
+
+    __match_args__ = ("name", "at", "caption", "size", "press", "lang")
+    __slots__ = __match_args__
     name: str
-    at: float  # seconds into the recording
+    at: float
     caption: str
-    size: tuple[int, int] = (120, 40)
-    press: tuple[str, ...] = ()  # keys pressed before the picture is taken
-    lang: str = "en"  # the language of the picture
+    size: tuple[int, int]
+    press: tuple[str, ...]
+    lang: str
+
+    def __init__(
+        self,
+        name: str,
+        at: float,
+        caption: str,
+        size: tuple[int, int] = (120, 40),
+        press: tuple[str, ...] = (),
+        lang: str = "en",
+    ) -> None:
+        self.name, self.at, self.caption, self.size, self.press, self.lang = name, at, caption, size, press, lang
 
 
-@dataclass(frozen=True)
-class Sample:
-    """A real run of the lesson, recorded by ``scripts/record_samples.py`` for its pictures."""
+class Sample(Value):
+    """A real run of the lesson, recorded by ``scripts/record_samples.py`` for its pictures.
 
+    ``kill_holder``: kill the holder of this lock once this many wait; ``after_done``: seconds to
+    go on recording after it finished (or went wrong).
+    """
+
+    __match_args__ = ("name", "params", "seed", "shots", "kill_holder", "after_done", "limit")
+    __slots__ = __match_args__
     name: str
     params: dict[str, Any]
     seed: int
-    shots: tuple[Shot, ...] = ()
-    kill_holder: tuple[str, int] | None = None  # kill the holder of this lock once this many wait
-    after_done: float = 0.0  # seconds to go on recording after it finished (or went wrong)
-    limit: float = 60.0
+    shots: tuple[Shot, ...]
+    kill_holder: tuple[str, int] | None
+    after_done: float
+    limit: float
+
+    def __init__(
+        self,
+        name: str,
+        params: dict[str, Any],
+        seed: int,
+        shots: tuple[Shot, ...] = (),
+        kill_holder: tuple[str, int] | None = None,
+        after_done: float = 0.0,
+        limit: float = 60.0,
+    ) -> None:
+        self.name, self.params, self.seed, self.shots = name, params, seed, shots
+        self.kill_holder, self.after_done, self.limit = kill_holder, after_done, limit
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Value):
     """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet."""
 
+    __match_args__ = ("ok", "text")
+    __slots__ = __match_args__
     ok: bool | None
     text: str
+
+    def __init__(self, ok: bool | None, text: str) -> None:
+        self.ok, self.text = ok, text
 
 
 class Run(Protocol):
@@ -240,11 +314,16 @@ class Lesson:
         self.run = run
         # The parameters, completed by prepare() (which may add its own keys).
         self.values = {**{p.name: p.default for p in self.params}, **params}
-        # The main part's own random numbers (arrival gaps), seeded like the children's.
-        import random  # here: the command line imports this module before a program's early start
-
-        self.rng = random.Random(None if seed is None else f"{seed}/main")
+        self._seed = seed
         self.directing = True
+
+    @functools.cached_property
+    def rng(self) -> random.Random:
+        """The main part's own random numbers (arrival gaps), seeded like the children's: made when
+        first used (random's import is not paid at a watched program's start, which has none)."""
+        import random
+
+        return random.Random(None if self._seed is None else f"{self._seed}/main")
 
     def direct(self) -> None:
         """The tutorial's main part: start the processes.  Runs in a thread."""

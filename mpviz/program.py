@@ -17,25 +17,31 @@ when the dashboard quits.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson, Run, Verdict
 from mpviz.shown import visible
+from mpviz.value import Value
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:  # the model is only read, never imported at run time
+    from typing import Any
+
     from mpviz.model import Model
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(Value):
     """What to run: a file (``prog.py``) or a module (``-m package.module``), and its arguments."""
 
+    __match_args__ = ("target", "args", "module")
+    __slots__ = __match_args__
     target: str
-    args: tuple[str, ...] = field(default=())
-    module: bool = False
+    args: tuple[str, ...]
+    module: bool
+
+    def __init__(self, target: str, args: tuple[str, ...] = (), module: bool = False) -> None:
+        self.target, self.args, self.module = target, args, module
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> Program:

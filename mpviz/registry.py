@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import import_module
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
     from mpviz.lesson import Lesson
     from mpviz.ui.widgets.lesson_panel import LessonPanel

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Not control characters to Unicode, but they break a line or reorder what follows.
 _BREAKING = frozenset(

@@ -133,7 +133,10 @@ def test_sigkill_of_the_dashboard_ends_a_paused_child(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP])
 def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, signum: int) -> None:
     """It shares mpviz's process group, so that nothing more is needed to start it: the terminal's
-    signals reach it too, and it ignores them.  It is not a group leader."""
+    signals reach it too, and it ignores them.  It is not a group leader.  (Headless, it is forked
+    from mpviz, and named so.)"""
+    from mpviz.runtime.guardian import NAME
+
     prog = tmp_path / "waits.py"
     prog.write_text(textwrap.dedent(LEAVER))
     out = tmp_path / "pids"
@@ -145,7 +148,7 @@ def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, sign
     )
     try:
         pids = pids_in(out)
-        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if "guardian.py" in " ".join(p.cmdline())]
+        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
         assert os.getpgid(guardian.pid) == os.getpgid(mpviz.pid) != guardian.pid
         guardian.send_signal(signum)
         mpviz.send_signal(signal.SIGKILL)
@@ -154,6 +157,36 @@ def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, sign
     finally:
         mpviz.kill()
         mpviz.wait()
+        for pid in pids_in(out):
+            if not gone({pid}):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_the_forked_guardian_holds_nothing_of_mpviz(tmp_path: Path) -> None:
+    """Headless, the guardian is a copy of mpviz: it keeps its orders' pipe and /dev/null, and none
+    of mpviz's descriptors (its output, which a reader would wait on while the guardian lives; the
+    run's socket; the program's pipes).  Before it was forked: a new interpreter, none inherited."""
+    from mpviz.runtime.guardian import NAME
+
+    prog = tmp_path / "waits.py"
+    prog.write_text(textwrap.dedent(LEAVER))
+    out = tmp_path / "pids"
+    mpviz = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        pids_in(out)
+        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
+        held = {int(fd): os.readlink(f"/proc/{guardian.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{guardian.pid}/fd")}
+        assert sorted(held) == [0, 1, 2], held
+        assert held[0].startswith("pipe:"), held
+        assert held[1] == held[2] == os.devnull, held
+    finally:
+        mpviz.send_signal(signal.SIGTERM)
+        mpviz.communicate(timeout=60)
         for pid in pids_in(out):
             if not gone({pid}):
                 os.kill(pid, signal.SIGKILL)

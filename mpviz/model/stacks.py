@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import sysconfig
 from typing import Any, NamedTuple
 
 
@@ -136,7 +135,7 @@ _CALLS = {
 }
 
 
-_STDLIB = sysconfig.get_paths()["stdlib"].rstrip("/") + "/"
+_STDLIB = os.path.dirname(os.__file__).rstrip("/") + "/"  # (as sysconfig says, without its ~5 ms import)
 
 
 def _library(file: str) -> str:

@@ -8,12 +8,14 @@ it loads the rest.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 # Light, and imported here: the module's name is the function's, which must win.
 from mpviz.runtime.prepare import prepare
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
+    from typing import Any
+
     from mpviz.runtime.run import Run, Settings
     from mpviz.runtime.sampler import Sampler
     from mpviz.runtime.supervisor import Supervisor

@@ -17,8 +17,12 @@ stdin, and ``end`` once it stopped them itself.  If its stdin ends without
 process of the run, paused ones too (a paused process cannot run the
 watchdog that would end it), then removes the run's directory.
 
-It is run as a script (``python -I -S guardian.py MARK DIRECTORY``): it
-imports the standard library only, so that it starts in a few milliseconds.
+It is forked from the dashboard when the dashboard has no other thread yet
+(headless, and a watched program's early start): a copy of a process costs
+~1 ms, where a new interpreter took ~15 ms of CPU beside the program's own
+start.  Otherwise (the dashboard's threads: a lock one of them holds would
+stay held in the copy) it is run as a script (``python -I -S guardian.py
+MARK DIRECTORY``), which imports the standard library only.
 """
 
 from __future__ import annotations
@@ -29,15 +33,18 @@ import signal
 import sys
 import time
 from collections.abc import Collection
-from typing import TYPE_CHECKING, NamedTuple
 
+TYPE_CHECKING = False  # (typing's own costs the guardian's start, and a run's, ~3 ms)
 if TYPE_CHECKING:
     import subprocess
+    from typing import BinaryIO
 
 # How long the processes of a dashboard that died get for SIGTERM before SIGKILL.
 GRACE_S = 1.0
 # Processes may start others while they are ended: the sweep goes round until none is left.
 ROUNDS = 20
+# What a forked guardian is called (``ps``, ``/proc/PID/comm``): its command line is the dashboard's.
+NAME = "mpviz-guardian"
 # The terminal's signals (and a plain kill): the guardian shares mpviz's group and ignores them.
 IGNORED = (
     signal.SIGINT,
@@ -50,14 +57,19 @@ IGNORED = (
 )
 
 
-def start(mark: str | None, directory: str) -> subprocess.Popen[bytes]:
-    """A run's guardian, started (``mark``: a watched program's processes' environment entry)."""
-    import subprocess  # here: the guardian itself, run as a script, has no need of it
+def start(mark: str | None, directory: str) -> Forked | subprocess.Popen[bytes]:
+    """A run's guardian, started (``mark``: a watched program's processes' environment entry):
+    forked if this process has no other thread, else run as a script (see the module)."""
+    # Here: the guardian itself, run as a script, has no need of them.
+    import subprocess
+    import threading
 
     # Born with the terminal's signals blocked (a mask outlives fork and exec), so that one that
     # comes before main() ignores them waits and is then dropped, instead of ending it unborn.
     unblock = signal.pthread_sigmask(signal.SIG_BLOCK, IGNORED)
     try:
+        if threading.active_count() == 1:
+            return Forked(mark, directory)
         return subprocess.Popen(
             [sys.executable, "-I", "-S", os.path.abspath(__file__), mark or "", directory],
             stdin=subprocess.PIPE,
@@ -66,6 +78,67 @@ def start(mark: str | None, directory: str) -> subprocess.Popen[bytes]:
         )
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, unblock)
+
+
+class Forked:
+    """A guardian forked from this process, with what the supervisor uses of a ``subprocess.Popen``:
+    its ``pid``, its ``stdin`` (the pipe it reads its orders from), ``wait`` and ``kill``."""
+
+    def __init__(self, mark: str | None, directory: str) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                # Nothing of the dashboard's: its terminal, its socket, its other pipes.
+                os.dup2(read, 0)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+                with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
+                    comm.write(NAME)
+                code = main(["guardian", mark or "", directory], os.fdopen(0, "rb"))
+            finally:
+                os._exit(code)  # never the dashboard's way out: its atexit, its buffered output
+        os.close(read)
+        self.pid = pid
+        self.stdin: BinaryIO | None = os.fdopen(write, "wb", buffering=0)
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code, once it has ended (``subprocess.TimeoutExpired`` after ``timeout`` s)."""
+        if self.returncode is None:
+            if timeout is not None and not _ends_within(self.pid, timeout):
+                import subprocess
+
+                raise subprocess.TimeoutExpired([NAME], timeout)
+            try:
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            except ChildProcessError:  # reaped by someone else: its code is lost (as Popen says it)
+                self.returncode = 0
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+def _ends_within(pid: int, timeout: float) -> bool:
+    """Whether the child ``pid`` has ended, or ends within ``timeout`` seconds (its pidfd readable)."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        poll = select.poll()  # (not select(): a run with a thousand processes has descriptors past 1024)
+        poll.register(fd, select.POLLIN)
+        return bool(poll.poll(max(0.0, timeout) * 1000))
+    finally:
+        os.close(fd)
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -113,13 +186,13 @@ def children(pid: int) -> list[int]:
     return found
 
 
-class Seen(NamedTuple):
+class Seen:
     """A process as ``/proc`` shows it now."""
 
-    parent: int
-    start: int
-    group: int
-    session: int
+    __slots__ = ("group", "parent", "session", "start")
+
+    def __init__(self, parent: int, start: int, group: int, session: int) -> None:
+        self.parent, self.start, self.group, self.session = parent, start, group, session
 
 
 def processes() -> dict[int, Seen]:
@@ -232,14 +305,15 @@ def sweep(members: dict[int, int], mark: bytes | None, grace: float = GRACE_S) -
     return len(seen)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], orders: BinaryIO | None = None) -> int:
+    """``argv``: the script's, ``[_, MARK, DIRECTORY]``; ``orders``: what it reads them from (stdin)."""
     for signum in IGNORED:
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, IGNORED)  # what came meanwhile is dropped now
     mark = argv[1].encode() if len(argv) > 1 and argv[1] else None
     directory = argv[2] if len(argv) > 2 else ""
     members: dict[int, int] = {}
-    for line in sys.stdin.buffer:
+    for line in sys.stdin.buffer if orders is None else orders:
         words = line.split()
         if words == [b"end"]:
             return 0

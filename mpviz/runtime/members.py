@@ -33,7 +33,7 @@ import subprocess
 import threading
 
 from mpviz.runtime import guardian
-from mpviz.runtime.guardian import carries, children, parent, signal_exactly, start_time, zombie
+from mpviz.runtime.guardian import Forked, carries, children, parent, signal_exactly, start_time, zombie
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
@@ -77,7 +77,7 @@ class Members:
         self,
         mark: str | None,
         directory: str,
-        guarded: subprocess.Popen[bytes] | None = None,
+        guarded: Forked | subprocess.Popen[bytes] | None = None,
         before: set[int] | None = None,
     ) -> None:
         """``guarded``: the run's guardian, started before (a watched program's main started early),

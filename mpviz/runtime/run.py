@@ -16,18 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mpviz.lang import english
 from mpviz.lesson import Lesson, Verdict
 from mpviz.model import Model
 from mpviz.model.stacks import stacks_wanted
-from mpviz.recording.writer import Recorder, header, open_recorder
 from mpviz.runtime.program import Early
-from mpviz.runtime.scheduler import Turns
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
 from mpviz.telemetry.reporter import stacks_request
+
+if TYPE_CHECKING:
+    from mpviz.recording.writer import Recorder
+    from mpviz.runtime.scheduler import Turns  # (imported by whoever schedules a run)
 
 # How long a process has to answer a request for its stacks; how often look() asks one process.
 STACKS_WAIT_NS = 1_000_000_000
@@ -68,11 +70,20 @@ class Run:
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
         self.name = cls.called(self.values)
-        head = header(
-            cls.header_fields(self.values), settings.speed, settings.seed, settings.method, settings.turns is not None
-        )
-        files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
-        self.recorder: Recorder | None = open_recorder(settings.record, head, files)
+        self.recorder: Recorder | None = None
+        if settings.record is not None:
+            # Here: a run that is not recorded never loads the recording's modules.
+            from mpviz.recording.writer import header, open_recorder
+
+            head = header(
+                cls.header_fields(self.values),
+                settings.speed,
+                settings.seed,
+                settings.method,
+                settings.turns is not None,
+            )
+            files = [(p.flag, self.values[p.name]) for p in cls.params if p.file and self.values.get(p.name)]
+            self.recorder = open_recorder(settings.record, head, files)
         self.supervisor = Supervisor(
             settings.method,
             settings.speed,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-import psutil
-
+from mpviz.runtime.guardian import start_time
 from mpviz.telemetry import Event, now_ns
+
+if TYPE_CHECKING:
+    import psutil
 
 # Memory and threads live in files of their own (/proc/PID/statm, status). A
 # process that has not run since the last sample cannot have changed them, so
@@ -20,10 +23,16 @@ class Sampler:
 
     It never calls ``Process.wait()``: that would reap a multiprocessing child
     and steal its exit code from the supervisor.
+
+    psutil (~12 ms to import) is loaded at the first round, a second into the
+    run: a process tracked before is known by its start time meanwhile, so
+    that a short program's run never pays for it.
     """
 
     def __init__(self) -> None:
         self._procs: dict[int, psutil.Process] = {}
+        # pid → its start time: tracked, and followed by psutil from the next round on.
+        self._new: dict[int, int] = {}
         self._rounds = 0
         # pid → (CPU seconds, when), for CPU % as a share of one core since the last sample.
         self._last: dict[int, tuple[float, float]] = {}
@@ -37,6 +46,27 @@ class Sampler:
         self._later: set[int] = set()
 
     def track(self, pid: int) -> None:
+        start = start_time(pid)
+        if start is None:
+            self._gone.append(pid)  # ended already: said gone at the next round
+        else:
+            self._new[pid] = start
+
+    def _follow_new(self) -> None:
+        """The processes tracked since the last round, followed by psutil (still the processes
+        that were tracked: a pid whose start time changed names another one now)."""
+        for pid in list(self._new):
+            start = self._new.pop(pid, None)  # (another thread may be here too: status())
+            if start is None:
+                continue
+            if start_time(pid) == start:
+                self._follow(pid)
+            else:
+                self._gone.append(pid)
+
+    def _follow(self, pid: int) -> None:
+        import psutil  # here: see the class
+
         try:
             self._procs[pid] = psutil.Process(pid)
         except psutil.NoSuchProcess:
@@ -46,9 +76,12 @@ class Sampler:
             self._later.add(pid)
 
     def sample(self) -> list[Event]:
+        import psutil
+
+        self._follow_new()
         for pid in list(self._later):
             self._later.discard(pid)
-            self.track(pid)
+            self._follow(pid)
         t = now_ns()
         events = []
         every = self._rounds % SLOW_EVERY == 0
@@ -101,6 +134,9 @@ class Sampler:
 
     def status(self, pid: int) -> str:
         """A tracked process's status now ("" if it is not tracked or gone)."""
+        import psutil
+
+        self._follow_new()
         proc = self._procs.get(pid)
         try:
             return proc.status() if proc is not None else ""

@@ -4,31 +4,33 @@ and stops them, and makes sure none outlives the dashboard."""
 from __future__ import annotations
 
 import contextlib
-import multiprocessing.connection
+import ctypes
 import os
+import selectors
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mpviz import sync
 from mpviz.lang import T
 from mpviz.lesson import Lesson
-from mpviz.runtime.attach import Attachment
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
-from mpviz.runtime.guardian import signal_exactly, zombie
+from mpviz.runtime.guardian import Forked, signal_exactly, zombie
 from mpviz.runtime.members import Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
-from mpviz.runtime.scheduler import Scheduler, Turns
 from mpviz.sync import Pace, sites, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
 from mpviz.telemetry.reporter import ENDPOINT_ENV
+
+if TYPE_CHECKING:
+    from mpviz.runtime.attach import Attachment
+    from mpviz.runtime.scheduler import Scheduler, Turns
 
 # How long stop() waits for children after SIGTERM before it sends SIGKILL.
 STOP_GRACE = 2.0
@@ -61,11 +63,14 @@ class Supervised(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class Child:
-    process: Supervised
-    role: str
-    label: str
+    """A child of the supervisor, and what the dashboard calls it.  (Not a dataclass: a run's start pays
+    for each one made, see mpviz.value.)"""
+
+    __slots__ = ("label", "process", "role")
+
+    def __init__(self, process: Supervised, role: str, label: str) -> None:
+        self.process, self.role, self.label = process, role, label
 
 
 class Supervisor:
@@ -85,7 +90,7 @@ class Supervisor:
         main_is_here: bool = True,
         door: Door | None = None,
         program: ProgramMain | None = None,
-        guarded: subprocess.Popen[bytes] | None = None,
+        guarded: Forked | subprocess.Popen[bytes] | None = None,
         early_children: set[int] | None = None,
         scheduled: Turns | None = None,
     ) -> None:
@@ -96,9 +101,16 @@ class Supervisor:
         sync.use_context(method)
         self.method = method
         self.pid = os.getpid()
-        self.pace = Pace(sync.context().RawValue("d", speed), seed)
+        # Lesson time: a lesson's processes share a double with this one; a program's read the
+        # speed file, and this one keeps its own (multiprocessing's shared memory: ~3 ms to import).
+        shared = sync.context().RawValue("d", speed) if main_is_here else ctypes.c_double(speed)
+        self.pace = Pace(shared, seed)
         # A scheduled run: every process waits at each operation for the scheduler's leave.
-        self.scheduler = None if scheduled is None else Scheduler(scheduled, self._ask, self._post, self.pid)
+        self.scheduler: Scheduler | None = None
+        if scheduled is not None:
+            from mpviz.runtime.scheduler import Scheduler  # here: a run that is not scheduled never needs it
+
+            self.scheduler = Scheduler(scheduled, self._ask, self._post, self.pid)
         self.children: dict[int, Child] = {}
         cap = os.environ.get(MAX_PROCESSES_ENV, "")
         self.max_processes = int(cap) if cap.isdigit() else 0
@@ -222,6 +234,8 @@ class Supervisor:
     def attach(self, pid: int) -> None:
         """Watch the running program rooted at ``pid``: its processes are sampled and read, never
         adopted, so that nothing here ever signals them (``send_signal`` and ``stop`` know only ours)."""
+        from mpviz.runtime.attach import Attachment  # here: psutil and py-spy's reader, for attaching only
+
         with self._start_lock:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
@@ -272,7 +286,7 @@ class Supervisor:
             sentinels = [self.children[pid].process.sentinel for pid in list(pids) if self.alive(pid)]
             if not sentinels:
                 return True
-            multiprocessing.connection.wait(sentinels, 0.2)
+            ended(sentinels, 0.2)
         return False
 
     def alive(self, pid: int) -> bool:
@@ -442,6 +456,16 @@ class Supervisor:
             turns.uninstall()
 
 
+def ended(sentinels: list[int], timeout: float | None) -> list[int]:
+    """The sentinels readable within ``timeout`` s (their processes ended), as
+    ``multiprocessing.connection.wait`` answers for descriptors, without its import (~4 ms
+    beside a program's start)."""
+    with selectors.PollSelector() as selector:
+        for fd in sentinels:
+            selector.register(fd, selectors.EVENT_READ)
+        return [key.fd for key, _ in selector.select(timeout)]
+
+
 def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None) -> int | None:
     """The exit code of a child, once it has ended (None: still running).
 
@@ -449,7 +473,7 @@ def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None
     ``waitpid`` for the same child race, and the loser sees no exit code at all.
     The sentinel fires a moment before the child can be reaped, hence the retries.
     """
-    if not multiprocessing.connection.wait([process.sentinel], timeout):
+    if not ended([process.sentinel], timeout):
         return None
     deadline = time.monotonic() + 1.0
     while True:

@@ -31,13 +31,16 @@ from __future__ import annotations
 
 import importlib
 from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
-from typing import Any
 
 from mpviz.sync import process
 from mpviz.sync.boot import ORPHAN_EXIT
 from mpviz.sync.context import default_context, instrument_multiprocessing
 from mpviz.sync.pace import Pace, real_seconds, sleep
 from mpviz.sync.process import exit_data
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ORPHAN_EXIT",

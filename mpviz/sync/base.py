@@ -14,9 +14,12 @@ import weakref
 from collections.abc import Callable
 from multiprocessing import context
 from types import FunctionType, TracebackType
-from typing import Any
 
 from mpviz.telemetry import MAX_TEXT
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # multiprocessing's contexts, our own instances: the locks inside an Event, a
 # Queue or a Pool come from these, so they say nothing.  (Instances of our

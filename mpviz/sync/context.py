@@ -16,11 +16,14 @@ always ours, whoever asks: a Pool's workers are processes of the run.
 from __future__ import annotations
 
 from multiprocessing import context as mp_context
-from typing import Any
 
 from mpviz.sync import process
 from mpviz.sync.base import pass_as_theirs, plain, when_imported
 from mpviz.sync.naming import library_caller
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # multiprocessing's default context, whose start method ours shares.
 _MP_DEFAULT = mp_context._default_context

@@ -21,12 +21,15 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from mpviz.sync.base import WORK_QUEUES, unseen
 from mpviz.sync.naming import announce, name_and_site
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 _waits_done = False
 _executor_done = False

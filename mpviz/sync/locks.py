@@ -10,7 +10,6 @@ stay ours, so every path reports.
 from __future__ import annotations
 
 from multiprocessing import synchronize
-from typing import Any
 
 from mpviz.sync import turns
 from mpviz.sync.base import pass_as_theirs
@@ -18,6 +17,10 @@ from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Reporting(synchronize.SemLock):

@@ -36,12 +36,15 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from mpviz.sync.base import unseen
 from mpviz.sync.naming import name_and_site
 from mpviz.sync.sites import say
 from mpviz.telemetry import MAX_TEXT, emit, now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 _done = False
 # Calls through a proxy whose first argument is the attribute they read or write (a Namespace's).

@@ -10,31 +10,33 @@ concurrent.futures: the user's line, not ours or the library's.
 
 from __future__ import annotations
 
-import concurrent
 import functools
 import itertools
-import linecache
 import multiprocessing
 import os
-import re
 import sys
 from types import FrameType
-from typing import Any
 
 from mpviz.telemetry import emit
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SYNC = os.path.dirname(__file__) + os.sep
 _LIBRARIES = (
     os.path.dirname(multiprocessing.__file__) + os.sep,
-    # Its folder only: importing concurrent.futures would cost every child.
-    os.path.join(os.path.dirname(concurrent.__file__), "futures") + os.sep,
+    # Its folder only, beside multiprocessing's: importing concurrent.futures would cost every child.
+    os.path.join(os.path.dirname(os.path.dirname(multiprocessing.__file__)), "concurrent", "futures") + os.sep,
 )
 
+# (Patterns compiled when first used, by re's own cache: a process that makes no primitive never
+# pays for them, ~1 ms.)
 # The assignment targets at the start of a line: "lock", "self.q", "a, b", "(a, b)", "x: T".
-_TARGETS = re.compile(r"\s*\(?\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\)?\s*(?::[^=]+)?=(?!=)")
+_TARGETS = r"\s*\(?\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\)?\s*(?::[^=]+)?=(?!=)"
 
 # A with statement's one item: "with Manager() as manager:".
-_WITH_AS = re.compile(r"\s*(?:async\s+)?with\s+.*?\bas\s+([A-Za-z_]\w*)\s*:")
+_WITH_AS = r"\s*(?:async\s+)?with\s+.*?\bas\s+([A-Za-z_]\w*)\s*:"
 
 # After a fork the pid changes, so ids stay unique without resetting the count.
 _serial = itertools.count(1)
@@ -70,10 +72,14 @@ def _assigned(filename: str, lineno: int, column: int) -> str:
 
     ``lock, q = Lock(), Queue()``: the call at ``column`` (the one being made)
     gets its own variable."""
+    # Here: a process that makes no primitive never needs them (tokenize, ~1 ms).
+    import linecache
+    import re
+
     line = linecache.getline(filename, lineno)
-    match = _TARGETS.match(line)
+    match = re.match(_TARGETS, line)
     if match is None:
-        held = _WITH_AS.match(line)  # with Pool(4) as pool:
+        held = re.match(_WITH_AS, line)  # with Pool(4) as pool:
         return held.group(1) if held else ""
     targets = [target.strip().rpartition(".")[2] for target in match.group(1).split(",")]
     if len(targets) > 1 and column >= 0:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from multiprocessing import pool
-from typing import Any
 
 from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, unseen
 from mpviz.sync.naming import announce, name_and_site, new_id
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Traffic:

@@ -24,7 +24,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import context, process
-from typing import Any
 
 from mpviz.sync import boot, turns
 from mpviz.sync.base import pass_as_theirs, unseen, works_for
@@ -33,6 +32,10 @@ from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site, site_at
 from mpviz.sync.turns import EXPIRE, resume, turn
 from mpviz.telemetry import emit, short
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
 _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
@@ -202,9 +205,11 @@ class BaseProcess(process.BaseProcess):
 
         def reporting_run() -> None:
             emit("proc.start", label, facts)
-            # A scheduled run: the child's first point, before its target runs ("def" line as its site).
-            code = getattr(target or run, "__code__", None)
-            turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
+            # A scheduled run: the child's first point, before its target runs ("def" line as its site;
+            # made only then: a site is a record, and its line read from the file, tokenize imported).
+            if turns.on:
+                code = getattr(target or run, "__code__", None)
+                turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
             try:
                 run()
                 emit("proc.ran", label)  # its target returned: what is left is its exit

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import queue
 from multiprocessing import queues
-from typing import Any
 
 from mpviz.sync import turns
 from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable
@@ -18,6 +17,10 @@ from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
 from mpviz.telemetry import now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _item(obj: object) -> dict[str, Any]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from multiprocessing import sharedctypes
-from typing import Any
 
 from mpviz.sync.locks import RLock
 from mpviz.sync.naming import announce, name_and_site
+
+TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _shared(kind: str, make: Callable[[Any], Any], typecode_or_type: Any, lock: Any, ctx: Any, name: str | None) -> Any:

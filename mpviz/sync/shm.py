@@ -12,11 +12,14 @@ from __future__ import annotations
 import functools
 import sys
 from types import ModuleType
-from typing import Any
 
 from mpviz.sync.base import when_imported
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 MODULE = "multiprocessing.shared_memory"
 

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import _thread
 import functools
-import queue
+import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
+from mpviz.sync.base import when_imported
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import now_ns
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PLAIN_LOCK = _thread.allocate_lock
 _PLAIN_RLOCK = threading.RLock
@@ -41,7 +45,8 @@ def _by_the_program(depth: int = 2) -> bool:
         return False
 
 
-_LIBRARY_FILES = (threading.__file__, queue.__file__)
+# (queue's own path: the module is imported when the program imports it, see instrument_threading)
+_LIBRARY_FILES = (threading.__file__, os.path.join(os.path.dirname(threading.__file__), "queue.py"))
 
 
 def _made_by_the_program(obj: object) -> bool:
@@ -320,6 +325,8 @@ def _barrier() -> None:
 
 
 def _queue() -> None:
+    import queue
+
     from mpviz.sync.base import item_text
 
     cls = queue.Queue
@@ -413,5 +420,5 @@ def instrument_threading() -> None:
     _semaphore()
     _event()
     _barrier()
-    _queue()
+    when_imported("queue", _queue)  # (not before: most programs' processes never import it, ~1 ms)
     _thread_join()

@@ -29,11 +29,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, MutableSet
 from multiprocessing import process
-from typing import Any
 
 from mpviz.sync.sites import MPVIZ_THREADS, stamped
 from mpviz.telemetry import Event
 from mpviz.telemetry.reporter import BLOCKS, EXPIRE, GO
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BLOCKS", "EXPIRE", "GO", "asleep", "feeding", "install", "resume", "scheduled", "turn", "uninstall"]
 
@@ -131,7 +134,7 @@ def _settle() -> None:
     _feeding.clear()
 
 
-class _StartOrder(MutableSet[Any]):
+class _StartOrder(MutableSet[object]):
     """multiprocessing's set of a process's children, in the order they started.
 
     At its end a process joins its children in the set's order, which for a

@@ -15,14 +15,16 @@ is read off the line (``co_positions``).
 
 from __future__ import annotations
 
-import linecache
 import os
 import sys
 import threading
 from types import FrameType
-from typing import Any
 
 from mpviz.telemetry.record import emit
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The most frames kept of one thread (the innermost), and the longest source line.
 MOST_FRAMES = 40
@@ -40,6 +42,8 @@ MACHINERY = tuple(
 
 def _frames(frame: FrameType | None) -> list[list[Any]]:
     """Outermost first: [file, line, function, source line]."""
+    import linecache  # here: a process that is never asked for its stacks never needs it (tokenize, ~1 ms)
+
     out: list[list[Any]] = []
     size = 0
     while frame is not None and len(out) < MOST_FRAMES:
@@ -67,6 +71,8 @@ def _call(frame: FrameType) -> str:
     line, end_line, column, end_column = positions
     if line is None or line != end_line or column is None or end_column is None:
         return ""
+    import linecache
+
     text = linecache.getline(code.co_filename, line)
     return text[column:end_column][:LINE_CHARS]
 
