@@ -32,7 +32,7 @@ from mpviz.sync.base import unseen
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:

@@ -237,7 +237,7 @@ def test_a_child_forked_once_the_dashboard_is_gone_ends(tmp_path: Path) -> None:
 
     from mpviz.runtime.program import HOOK
     from mpviz.sync.boot import ORPHAN_EXIT
-    from mpviz.telemetry.reporter import ENDPOINT_ENV
+    from mpviz.telemetry.env import ENDPOINT_ENV
 
     prog = tmp_path / "forks_late.py"
     prog.write_text(FORKS_LATE)

@@ -159,6 +159,7 @@ def proc_ran(model: Model, event: Event) -> None:
     proc = model.procs.get(event.pid)
     if proc is not None:
         proc.ran = True
+        proc.ran_ns = event.t_ns
 
 
 @handles("proc.terminate")
@@ -226,14 +227,15 @@ def find_pitfalls(model: Model, now_ns: int) -> list[Anomaly]:
 
 
 def _feeders(model: Model, now_ns: int) -> list[Anomaly]:
-    """A join that waits for a child whose target returned while items it put are still in a queue."""
+    """A join that waits for a child whose target returned a while ago (its exit, a moment after,
+    is no pitfall) while items it put are still in a queue."""
     found = []
     for aid, actor in model.live_actors():
         target = actor.waiting_on or ""
         if not target.startswith("pid ") or now_ns - actor.since_ns < SETTLED_NS:
             continue
         child = model.procs.get(int(target[4:]))
-        if child is None or not child.alive or not child.ran:
+        if child is None or not child.alive or not child.ran or now_ns - child.ran_ns < SETTLED_NS:
             continue
         for prim in model.prims.values():
             n = prim.outstanding.get(child.pid, 0) if prim.family == "queue" else 0

@@ -184,6 +184,7 @@ class Proc:
     exit_code: int | None = None
     exit_signal: str | None = None
     ran: bool = False  # its target returned (what is left is its exit)
+    ran_ns: int = 0  # when
     # Ended but not yet waited for by its parent (the kernel keeps it as a zombie), and the site
     # of the line that started it (its ``proc.spawn``).
     zombie: bool = False

@@ -8,6 +8,7 @@ modules still load (:mod:`mpviz.runtime.early`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -41,13 +42,18 @@ class Door:
             f.write(struct.pack("d", speed))
 
     def close(self) -> None:
-        import shutil
-
         if self.early is not None:
             self.early.close()
             self.early = None
         self.listener.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # What the directory holds (the socket, the speed, notes of records lost), then itself:
+        # flat, so no shutil (~2.6 ms at the end of every run).
+        with contextlib.suppress(OSError), os.scandir(self.dir) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.dir)
 
 
 def _private_dir() -> str:

@@ -23,7 +23,7 @@ import mpviz._hook
 from mpviz.runtime import guardian
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import EarlyReader
-from mpviz.telemetry.reporter import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
 
@@ -99,14 +99,15 @@ class Early:
 
     def __init__(self, argv: list[str], speed: float) -> None:
         self.door = Door(speed)
-        # Its lines read as they come, stamped when they are: the channels are not there yet.
-        self.door.early = EarlyReader(self.door.listener)
         # The children this process has before the run (none, mostly): never the run's.
         self.before = set(guardian.children(os.getpid()))
         # The run's guardian first, told of main as soon as it starts: should the dashboard die
         # before its supervisor exists (it still loads), the program ends with it all the same.
+        # (Before any thread of ours: then it is forked, not a new interpreter; see guardian.py.)
         self.mark = f"{ENDPOINT_ENV}={self.door.endpoint}"
         self.guardian = guardian.start(self.mark, self.door.dir)
+        # Its lines read as they come, stamped when they are: the channels are not there yet.
+        self.door.early = EarlyReader(self.door.listener)
         self.main = ProgramMain(argv, self.door.endpoint, self.door.speed_file, None)
         start = guardian.start_time(self.main.pid)
         if start is not None and self.guardian.stdin is not None:

@@ -26,7 +26,7 @@ from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
 from mpviz.sync import Pace, sites, turns
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, short, uninstall_reporter
-from mpviz.telemetry.reporter import ENDPOINT_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV
 
 if TYPE_CHECKING:
     from mpviz.runtime.attach import Attachment

@@ -18,16 +18,18 @@ join, start, sleep …) carries:
 from __future__ import annotations
 
 import itertools
-import linecache
 import os
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import Any
 
 from mpviz.telemetry import Event, emit, record, short
 from mpviz.telemetry.record import now_ns as _now_ns
 from mpviz.telemetry.stacks import MACHINERY
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
 _PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
@@ -113,6 +115,8 @@ def site_at(code: CodeType, line: int) -> str:
 
 
 def _new_site(code: CodeType, line: int) -> str:
+    import linecache  # (here: a process that never reads a line need not import it)
+
     site_id = f"{_pid}@{next(_serial)}"
     text = linecache.getline(code.co_filename, line).strip()
     emit(

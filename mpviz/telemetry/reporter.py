@@ -55,14 +55,6 @@ def turn_answer(answer: bytes, n: int) -> bytes:
     return _REQUEST.pack(answer, n)
 
 
-# Where a process sends its records: the dashboard's socket, named in the
-# environment of a watched program (a lesson's processes get it in their config).
-ENDPOINT_ENV = "MPVIZ_ENDPOINT"
-# A watched program's speed: the path of a file holding one double, mapped by every process.
-SPEED_ENV = "MPVIZ_SPEED_FILE"
-# A scheduled run of a watched program: every process takes turns; the value seeds ``random``.
-TURNS_ENV = "MPVIZ_TURNS"
-
 # What a process keeps while the dashboard cannot take its records; past
 # this, records are dropped and counted, never waited for.
 BACKLOG_BYTES = 4 << 20

@@ -1,0 +1,10 @@
+"""The names of the environment entries a watched program's processes read (a module of its own:
+the start of a run needs them, not the reporter's imports)."""
+
+# Where a process sends its records: the dashboard's socket, named in the
+# environment of a watched program (a lesson's processes get it in their config).
+ENDPOINT_ENV = "MPVIZ_ENDPOINT"
+# A watched program's speed: the path of a file holding one double, mapped by every process.
+SPEED_ENV = "MPVIZ_SPEED_FILE"
+# A scheduled run of a watched program: every process takes turns; the value seeds ``random``.
+TURNS_ENV = "MPVIZ_TURNS"
