@@ -19,7 +19,7 @@ from mpviz.model import Model
 from mpviz.model.stats import contention, table
 from mpviz.recording.reader import Header, Stream, read_all
 from mpviz.telemetry import Event
-from mpviz.trace import TraceBuilder, write_trace
+from mpviz.trace import TraceBuilder
 
 
 def _read(path: Path, take: Callable[[Event], None]) -> tuple[Header, Stream]:
@@ -64,7 +64,7 @@ def write_trace_of(path: Path, out: Path) -> TraceBuilder:
     _read(path, builder.add)
     builder.finish()
     with written(out) as f:
-        write_trace(builder.lines(), f)
+        builder.write(f)
     return builder
 
 

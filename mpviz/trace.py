@@ -18,20 +18,27 @@ Times are microseconds from the run's first record.  The model is fed the
 records as the dashboard is, and the slices follow what it says.
 
 Written in time order (each track's slices nested, as the format's viewers
-draw them) in bounded memory, however long the run: the events are sorted in
-runs of ``RUN_EVENTS``, each run kept in a temporary file as JSON lines, and
-the runs merged as the trace is written (:class:`Runs`).
+draw them) in bounded memory, however long the run (:class:`Timeline`).  A
+slice is known only when it ends, but the builder knows the earliest moment any
+event still to come can be at: the start of a slice still open, a cause still
+waiting for its effect, or now.  Events before that moment are in place and go
+straight to a temporary file, as the trace will hold them; the few after it wait
+in memory.  A moment that keeps the rest waiting too long (a process that waits
+for the whole run, an item put and never got) becomes a *hole*: its events are
+kept aside and put in at their place in the stream once nothing more can come
+at that moment.  The trace file is then the names, then the stream and the
+holes copied as they are.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import tempfile
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from mpviz.model import Model, Prim, Proc, find_anomalies
 from mpviz.telemetry import Event
@@ -43,8 +50,10 @@ HANDOVERS = 0  # the hand-over track's slot among a process's synthetic tracks
 SLOTS = 64
 # Anomalies are looked for at most this often, in record time.
 ANOMALY_STEP_NS = 100_000_000
-# Trace events sorted and set aside at a time: a run of them is a few dozen MB in memory.
-RUN_EVENTS = 100_000
+# Events waiting to be put in place: at this many the builder settles them (more often when it has
+# more to look at), and past ``MOST_WAITING`` the moments that hold them back become holes.
+SETTLE_EVENTS = 10_000
+MOST_WAITING = 100_000
 # Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
 # are forgotten past this, so that a long run's waiting causes stay bounded.
 MAX_CAUSES = 100_000
@@ -60,61 +69,124 @@ _text = json.encoder.encode_basestring
 _line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-class Runs:
-    """Trace events as lines of JSON, kept in sorted runs of at most ``RUN_EVENTS`` set aside in
-    temporary files; given back whole and in time order (a longer slice before the ones it holds,
-    equal ones in the order they came) by merging the runs.
+# An event waiting for its place: (at, minus how long it lasts, serial number, its line of JSON).  In
+# this order: by time, a longer slice before the ones it holds, equal ones in the order they came.
+Timed = tuple[int, int, int, str]
 
-    Each line is kept behind its sort key, written as digits of a fixed width, so that the runs
-    merge as plain strings: no number is read back."""
+
+class Timeline:
+    """Trace events (each a line of JSON) put in time order as they come, in bounded memory: see
+    the module.  Times ("at") are nanoseconds from the trace's start.
+
+    Events wait in ``waiting`` until :meth:`settle` is told the moments before which nothing more
+    can come; those before the earliest go to the stream, a temporary file of lines as the trace
+    holds them (each followed by ``,\\n``).  A moment that became a hole has its events kept
+    aside, not in the stream; once it is no longer one of the moments told, nothing more can come
+    at it and its events go to a second temporary file, with the place in the stream they go at."""
 
     def __init__(self) -> None:
-        self.current: list[str] = []  # the run being made: lines behind their keys (``keyed``)
-        self._files: list[IO[str]] = []
+        self.waiting: list[Timed] = []
         self.serial = 0
+        self.settle_at = SETTLE_EVENTS  # settle when this many events wait
+        self.holes = 0  # moments that became holes, over the run
+        self._floor = 0  # every event in the stream is before it; every one still to come at or after it, or in a hole
+        self._stream = tempfile.TemporaryFile(prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        self._streamed = 0  # bytes in the stream
+        self._holes: dict[int, list[Timed]] = {}  # a moment → its events so far
+        self._hole_places: dict[int, int] = {}  # a moment → where in the stream its events go
+        self._kept = tempfile.TemporaryFile(prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        self._kept_bytes = 0
+        self._filled: list[tuple[int, int, int, int]] = []  # holes done: (place, moment, offset in _kept, bytes)
 
-    def add(self, at_ns: int, lasts_ns: int, line: str) -> None:
-        """An event ``at_ns`` from the trace's start, lasting ``lasts_ns``."""
+    def add(self, at: int, lasts: int, line: str) -> None:
+        """An event ``at`` from the trace's start, lasting ``lasts``."""
         self.serial += 1
-        self.keyed(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self.serial:012d}{line}")
+        self.waiting.append((at, -lasts, self.serial, line))
 
-    def keyed(self, line: str) -> None:
-        """A line already behind its key (made as :meth:`add` makes it, ``serial`` counted: the
-        trace's own events are, in one string)."""
-        current = self.current
-        current.append(line)
-        if len(current) >= RUN_EVENTS:
-            self._set_aside()
+    def settle(self, now: int, open_at: set[int]) -> None:
+        """Put in place what can be: nothing more will come before ``now`` but at the moments in
+        ``open_at`` (a slice still open, a cause waiting for its effect)."""
+        waiting = self.waiting
+        waiting.sort()
+        holes = self._holes
+        floor = min([at for at in open_at if at not in holes], default=now)
+        floor = min(floor, now)
+        cut = bisect_left(waiting, (floor,))
+        new: list[int] = []
+        if len(waiting) - cut > MOST_WAITING:
+            # Held back too long: the moments before the middle of what waits become holes.
+            middle = waiting[cut + (len(waiting) - cut) // 2][0]
+            new = sorted(at for at in open_at if at < middle and at not in holes)
+            for at in new:
+                holes[at] = []
+            self.holes += len(new)
+            floor = min(min([at for at in open_at if at not in holes], default=now), now)
+            cut = bisect_left(waiting, (floor,))
+        placed, self.waiting = waiting[:cut], waiting[cut:]
+        # Before the last floor: an event at a hole's moment (a slice that ended, an effect's cause).
+        late = bisect_left(placed, (self._floor,))
+        for event in placed[:late]:
+            holes[event[0]].append(event)
+        start = late
+        for at in new:  # in time order, at or after the last floor: their places are in this stream
+            begin = bisect_left(placed, (at,), start)
+            end = bisect_left(placed, (at + 1,), begin)
+            self._stream_out(placed[start:begin])
+            holes[at].extend(placed[begin:end])
+            self._hole_places[at] = self._streamed
+            start = end
+        self._stream_out(placed[start:])
+        self._floor = floor
+        for at in [at for at in holes if at not in open_at]:
+            self._fill(at)
+        self.settle_at = len(self.waiting) + max(SETTLE_EVENTS, len(open_at), len(holes))
 
-    def _set_aside(self) -> None:
-        run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
-        self.current.sort()
-        run.write("\n".join(self.current))
-        run.write("\n")
-        run.seek(0)
-        self._files.append(run)
-        self.current = []
+    def _stream_out(self, events: list[Timed]) -> None:
+        if events:
+            data = (",\n".join([event[3] for event in events]) + ",\n").encode()
+            self._stream.write(data)
+            self._streamed += len(data)
 
-    def lines(self) -> Iterator[str]:
-        """Every event's line, in order."""
-        self.current.sort()
-        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self.current):
-            yield keyed[KEY:]
+    def _fill(self, at: int) -> None:
+        """Nothing more can come at this moment: its events set aside, with their place."""
+        events = self._holes.pop(at)
+        place = self._hole_places.pop(at)
+        if events:
+            events.sort()
+            data = (",\n".join([event[3] for event in events]) + ",\n").encode()
+            self._kept.write(data)
+            self._filled.append((place, at, self._kept_bytes, len(data)))
+            self._kept_bytes += len(data)
+
+    def write(self, head: bytes, out: IO[bytes]) -> None:
+        """``head`` (lines, each followed by ``,\\n``), then every event in time order, the last
+        without its ``,\\n``; once every event is in place (``settle`` with nothing open)."""
+        if self.waiting or self._holes:
+            raise RuntimeError("the trace's events are not all in place")
+        pieces: list[tuple[IO[bytes], int, int]] = []
+        at = 0
+        for place, _, offset, size in sorted(self._filled):
+            pieces += [(self._stream, at, place - at), (self._kept, offset, size)]
+            at = place
+        pieces.append((self._stream, at, self._streamed - at))
+        left = len(head) + sum(size for _, _, size in pieces) - 2  # all but the last ",\n"
+        out.write(head[:left])
+        left -= len(head)
+        for source, offset, size in pieces:
+            source.seek(offset)
+            while size > 0 and left > 0:
+                data = source.read(min(size, COPIED))
+                size -= len(data)
+                out.write(data[:left] if len(data) > left else data)
+                left -= len(data)
 
     def close(self) -> None:
-        for run in self._files:
-            run.close()
-        self._files = []
+        self._stream.close()
+        self._kept.close()
 
 
-# A sort key's width (time, what is left of the longest duration, serial number), and that duration.
-KEY = 52
-LONGEST = 10**20 - 1
-
-
-def _read_run(run: IO[str]) -> Iterator[str]:
-    for line in run:
-        yield line[:-1]
+# Copied from the temporary files into the trace at a time.
+COPIED = 1 << 20
 
 
 @dataclass
@@ -126,11 +198,11 @@ class _Open:
 
 @dataclass
 class TraceBuilder:
-    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`lines` (JSON, for
-    a file: :func:`write_trace`) or :meth:`trace` (the whole trace, for a short run)."""
+    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`write` (the trace
+    file) or :meth:`trace` (the whole trace, for a short run)."""
 
     model: Model = field(default_factory=Model)
-    timed: Runs = field(default_factory=Runs)
+    timed: Timeline = field(default_factory=Timeline)
     slices: int = 0
     arrows: int = 0
     _handing: set[int] = field(default_factory=set)  # processes with a hand-over track
@@ -185,6 +257,8 @@ class TraceBuilder:
                 self._held(prim, t_ns)
         if t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
             self._look_for_anomalies(t_ns)
+        if len(self.timed.waiting) >= self.timed.settle_at:
+            self.timed.settle(self._at(t_ns), self._open_moments())
 
     def finish(self) -> None:
         """Every slice still open closed at the last record."""
@@ -194,20 +268,38 @@ class TraceBuilder:
             self._close_state(pid, end)
         for pid, prim_id in list(self._holds):
             self._close_hold(pid, prim_id, end)
+        self.timed.settle(self._at(end) + 1, set())
 
-    def lines(self) -> Iterator[str]:
-        """The trace's events as lines of JSON: the names of processes and tracks, then the rest in
-        time order.  Once."""
+    def write(self, out: TextIO) -> None:
+        """The trace, finished, as a file: the names of processes and tracks, then every event in
+        time order, one a line.  Once."""
+        head = "".join(f"{_line(event)},\n" for event in self._names())
+        out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
+        out.flush()
         try:
-            for event in self._names():
-                yield _line(event)
-            yield from self.timed.lines()
+            self.timed.write(head.encode(), out.buffer)
         finally:
             self.timed.close()
+        out.write("\n]}\n")
 
     def trace(self) -> dict[str, Any]:
         """The whole trace in memory (a short run's)."""
-        return {"traceEvents": [json.loads(line) for line in self.lines()], "displayTimeUnit": "ms"}
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as f:
+            self.write(f)
+            f.seek(0)
+            return {"traceEvents": json.load(f)["traceEvents"], "displayTimeUnit": "ms"}
+
+    def _open_moments(self) -> set[int]:
+        """Every moment an event still to come may be at, but now: where an open slice starts, when
+        a cause waiting for its effect was."""
+        t0 = self._t0 or 0
+        moments = {state.start_ns - t0 for state in self._states.values()}
+        moments.update(since - t0 for since in self._holds.values())
+        for causes in (self._releases, self._puts, self._sends):
+            for waiting in causes.values():
+                moments.update(t - t0 for t, _ in waiting)
+        moments.update(t - t0 for t, _ in self._sets.values())
+        return moments
 
     # --- tracks -------------------------------------------------------------------------------
 
@@ -221,10 +313,14 @@ class TraceBuilder:
         at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
         timed = self.timed
         timed.serial += 1
-        timed.keyed(
-            f"{at:020d}{LONGEST - lasts:020d}{timed.serial:012d}"
-            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
-            f'"ts":{at / 1000!r},"dur":{lasts / 1000!r}{extra}}}'
+        timed.waiting.append(
+            (
+                at,
+                -lasts,
+                timed.serial,
+                f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
+                f'"ts":{at / 1000!r},"dur":{lasts / 1000!r}{extra}}}',
+            )
         )
 
     @staticmethod
@@ -385,10 +481,14 @@ class TraceBuilder:
         at, pid = self._at(t_ns), PRIMITIVES_PID
         timed = self.timed
         timed.serial += 1
-        timed.keyed(
-            f"{at:020d}{LONGEST:020d}{timed.serial:012d}"
-            f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},'
-            f'"ts":{at / 1000!r},"args":{{"value":{value}}}}}'
+        timed.waiting.append(
+            (
+                at,
+                0,
+                timed.serial,
+                f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},'
+                f'"ts":{at / 1000!r},"args":{{"value":{value}}}}}',
+            )
         )
 
     def _look_for_anomalies(self, t_ns: int) -> None:
@@ -405,19 +505,3 @@ class TraceBuilder:
 
 def _meta(what: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"ph": "M", "name": what, "pid": pid, "tid": tid, "args": {"name": name}}
-
-
-def write_trace(lines: Iterable[str], out: IO[str]) -> None:
-    """One event a line: readable, and as valid JSON as one long line; written as they come, a
-    thousand lines at a time."""
-    out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-    batch: list[str] = []
-    first = True
-    for line in lines:
-        batch.append(line)
-        if len(batch) == 1000:
-            out.write(("" if first else ",\n") + ",\n".join(batch))
-            batch, first = [], False
-    if batch:
-        out.write(("" if first else ",\n") + ",\n".join(batch))
-    out.write("\n]}\n")

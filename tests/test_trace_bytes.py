@@ -49,14 +49,16 @@ def test_the_trace_of_a_sample_recording_is_byte_for_byte_the_same(name: str, tm
     assert _sha256(out) == SAMPLES[name]
 
 
-@pytest.mark.parametrize("run_events", [100_000, 997])
-def test_a_long_trace_is_byte_for_byte_the_same_whatever_its_runs(
-    run_events: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("settle", "most", "holes"), [(10_000, 100_000, False), (997, 100_000, False), (31, 50, True)])
+def test_a_long_trace_is_byte_for_byte_the_same_whatever_its_holes(
+    settle: int, most: int, holes: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(trace, "RUN_EVENTS", run_events)
+    monkeypatch.setattr(trace, "SETTLE_EVENTS", settle)
+    monkeypatch.setattr(trace, "MOST_WAITING", most)
     out = tmp_path / "trace.json"
     builder = write_trace_of(synthetic(tmp_path / "synthetic.jsonl", 20_000), out)
     assert (builder.slices, builder.arrows) == (12_508, 5_548)
+    assert (builder.timed.holes > 0) is holes
     assert _sha256(out) == SYNTHETIC
 
 
