@@ -54,6 +54,8 @@ ANOMALY_STEP_NS = 100_000_000
 # more to look at), and past ``MOST_WAITING`` the moments that hold them back become holes.
 SETTLE_EVENTS = 10_000
 MOST_WAITING = 100_000
+# Moments kept as written (``TraceBuilder._ts``).
+TS_TEXTS = 4096
 # Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
 # are forgotten past this, so that a long run's waiting causes stay bounded.
 MAX_CAUSES = 100_000
@@ -220,6 +222,8 @@ class TraceBuilder:
     _flows: int = 0
     _anomalies_ns: int = 0
     _seen: set[str] = field(default_factory=set)
+    _ts_texts: dict[int, str] = field(default_factory=dict)  # moments as written, recent ones
+    _counter_heads: dict[str, str] = field(default_factory=dict)  # a counter's name → its line up to its moment
 
     def feed(self, records: Iterable[Event]) -> None:
         for event in records:
@@ -241,20 +245,25 @@ class TraceBuilder:
             self._cause_and_effect(event, family, op, prim, waited)
             if prim is not None:
                 self._counters(event, family, op, prim)
-        procs, dirty_prims = model.take_dirty()
-        if procs:
-            for each in procs | {pid}:
-                proc = model.procs.get(each)
+        # What changed, read and emptied in place (the builder is the model's only reader).
+        dirty, all_procs = model.dirty_procs, model.procs
+        if dirty:
+            for each in dirty | {pid}:
+                proc = all_procs.get(each)
                 if proc is not None:
                     self._state(proc, t_ns)
+            dirty.clear()
         else:
-            proc = model.procs.get(pid)
+            proc = all_procs.get(pid)
             if proc is not None:
                 self._state(proc, t_ns)
-        for prim_id in dirty_prims:
-            prim = prims.get(prim_id)
-            if prim is not None:
-                self._held(prim, t_ns)
+        dirty_prims = model.dirty_prims
+        if dirty_prims:
+            for prim_id in dirty_prims:
+                prim = prims.get(prim_id)
+                if prim is not None:
+                    self._held(prim, t_ns)
+            dirty_prims.clear()
         if t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
             self._look_for_anomalies(t_ns)
         if len(self.timed.waiting) >= self.timed.settle_at:
@@ -319,9 +328,19 @@ class TraceBuilder:
                 -lasts,
                 timed.serial,
                 f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
-                f'"ts":{at / 1000!r},"dur":{lasts / 1000!r}{extra}}}',
+                f'"ts":{self._ts(at)},"dur":{lasts / 1000!r}{extra}}}',
             )
         )
+
+    def _ts(self, at: int) -> str:
+        """A moment as the trace writes it (microseconds): kept for a while, as most moments are
+        written more than once (a counter at a record's moment, a slice that starts there)."""
+        text = self._ts_texts.get(at)
+        if text is None:
+            if len(self._ts_texts) >= TS_TEXTS:
+                self._ts_texts.clear()
+            text = self._ts_texts[at] = repr(at / 1000)
+        return text
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -372,20 +391,22 @@ class TraceBuilder:
         self.slices += 1
 
     def _held(self, prim: Prim, t_ns: int) -> None:
+        holders = prim.holders.keys()
         holding = self._holding.get(prim.id)
         if holding is None:
             holding = self._holding[prim.id] = set()
-        elif holding == prim.holders.keys():
+        elif holding == holders:
             return  # no hold began or ended
-        for pid in prim.holders:
-            if pid not in holding:
-                holding.add(pid)
-                self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
-                if (pid, prim.id) not in self._slots:
-                    used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
-                    self._slots[pid, prim.id] = min(used, SLOTS - 1)
-        for pid in [pid for pid in holding if pid not in prim.holders]:
-            self._close_hold(pid, prim.id, t_ns)
+        # In the holders' order, as the tracks' slots are numbered in it.
+        for pid in [pid for pid in holders if pid not in holding]:
+            holding.add(pid)
+            self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
+            if (pid, prim.id) not in self._slots:
+                used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
+                self._slots[pid, prim.id] = min(used, SLOTS - 1)
+        if len(holding) > len(holders):
+            for pid in [pid for pid in holding if pid not in holders]:
+                self._close_hold(pid, prim.id, t_ns)
 
     def _close_hold(self, pid: int, prim_id: str, t_ns: int) -> None:
         since = self._holds.pop((pid, prim_id))
@@ -478,18 +499,16 @@ class TraceBuilder:
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        at, pid = self._at(t_ns), PRIMITIVES_PID
+        at = self._at(t_ns)
+        head = self._counter_heads.get(name)
+        if head is None:
+            pid = PRIMITIVES_PID
+            head = self._counter_heads[name] = (
+                f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":'
+            )
         timed = self.timed
         timed.serial += 1
-        timed.waiting.append(
-            (
-                at,
-                0,
-                timed.serial,
-                f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},'
-                f'"ts":{at / 1000!r},"args":{{"value":{value}}}}}',
-            )
-        )
+        timed.waiting.append((at, 0, timed.serial, f'{head}{self._ts(at)},"args":{{"value":{value}}}}}'))
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
