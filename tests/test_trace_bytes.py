@@ -1,11 +1,12 @@
 """The trace of a recording, byte for byte what ``mpviz export`` wrote before it was made faster
 (a file's sha256): every sample recording's, and a longer synthetic one's, with records out of order
-and its events set aside in runs of any size (so merged) or none."""
+and its events put in place with holes of any number (see mpviz.trace) or none."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,11 @@ def synthetic(path: Path, events: int) -> Path:
     lines += [json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def test_a_time_is_written_as_the_shortest_form_of_its_microseconds() -> None:
+    """``_us`` makes the text from the integer: the float's own repr, at every magnitude."""
+    rng = random.Random(1)
+    times = [0, 1, 999, 1000, 1001, 10**15 - 1, 10**15, 10**19, 2**63 - 1]
+    times += [rng.randrange(10**digits) for digits in range(1, 20) for _ in range(2000)]
+    assert [trace._us(ns) for ns in times] == [repr(ns / 1000) for ns in times]
