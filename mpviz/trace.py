@@ -253,9 +253,12 @@ class TraceBuilder:
         family, _, op = kind.partition(".")
         if family in _TRACED:  # the only records that make arrows or counters
             prim = prims.get(obj)
-            self._cause_and_effect(event, family, op, prim, waited)
-            if prim is not None:
-                self._counters(event, family, op, prim)
+            if family == "sem" or family == "lock" or family == "rlock":
+                self._acquirable(event, family, op, prim, waited)
+            else:
+                self._cause_and_effect(event, family, op, prim)
+                if prim is not None:
+                    self._counters(event, family, op, prim)
         # What changed, read and emptied in place (the builder is the model's only reader).
         dirty, all_procs = model.dirty_procs, model.procs
         if dirty:
@@ -330,7 +333,7 @@ class TraceBuilder:
 
     def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
         """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
-        at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
+        at, lasts = start_ns - self._t0, max(end_ns - start_ns, 0)  # type: ignore[operator]  # set by the first record
         timed = self.timed
         timed.serial += 1
         timed.waiting.append(
@@ -365,7 +368,7 @@ class TraceBuilder:
     def _state(self, proc: Proc, t_ns: int) -> None:
         """The process's state slice: a new one when what it waits for (or sleep, or a pause) changes."""
         blocked = False
-        if not proc.alive:
+        if proc.exited_ns is not None:  # not alive
             name = ""
         elif proc.stopped:
             name = "paused"
@@ -418,9 +421,22 @@ class TraceBuilder:
 
     # --- cause and effect ---------------------------------------------------------------------------
 
-    def _cause_and_effect(self, event: Event, family: str, op: str, prim: Prim | None, waited: bool) -> None:
-        """Arrows: ``prim`` is the record's primitive once it is applied, ``waited`` whether its process
-        was waiting on it before."""
+    def _acquirable(self, event: Event, family: str, op: str, prim: Prim | None, waited: bool) -> None:
+        """A lock's, an rlock's or a semaphore's record: its arrow, and a semaphore's value.  ``prim``
+        is the record's primitive once it is applied, ``waited`` whether its process was waiting on
+        it before."""
+        if op == "released":
+            if prim is not None and prim.waiters:
+                # A release with someone waiting hands over: to the next acquire after a wait.
+                self._cause(self._releases, event.obj, (event.t_ns, event.pid))
+        elif op == "acquired" and waited and self._releases.get(event.obj):
+            name = self.model.prim_name(event.obj)
+            self._effect(self._releases, event.obj, (event.t_ns, event.pid), f"release '{name}'", f"acquire '{name}'")
+        if family == "sem" and prim is not None and prim.value is not None:
+            self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
+
+    def _cause_and_effect(self, event: Event, family: str, op: str, prim: Prim | None) -> None:
+        """Arrows of queues, events and pipes: ``prim`` is the record's primitive once it is applied."""
         here = (event.t_ns, event.pid)
         if family == "queue":
             if op == "put":
@@ -446,13 +462,6 @@ class TraceBuilder:
             else:
                 name = self.model.prim_name(event.obj)
                 self._effect(self._sends, (event.obj, 1 - end), here, f"send on '{name}'", f"recv on '{name}'")
-        elif op == "released":  # lock, rlock, sem
-            if prim is not None and prim.waiters:
-                # A release with someone waiting hands over: to the next acquire after a wait.
-                self._cause(self._releases, event.obj, here)
-        elif op == "acquired" and waited and self._releases.get(event.obj):
-            name = self.model.prim_name(event.obj)
-            self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
 
     def _cause(self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int]) -> None:
         """A cause waits for its effect; past ``MAX_CAUSES`` waiting, the oldest key's are forgotten."""
@@ -490,17 +499,15 @@ class TraceBuilder:
     # --- counters and anomalies ----------------------------------------------------------------------
 
     def _counters(self, event: Event, family: str, op: str, prim: Prim) -> None:
-        if family == "sem":
-            if prim.value is not None:
-                self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
-        elif family == "queue":
+        """Queues' depths and events' flags (a semaphore's value: ``_acquirable``)."""
+        if family == "queue":
             if op in ("put", "get"):
                 self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
         elif family == "event" and op in ("set", "clear"):
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        at = self._at(t_ns)
+        at = t_ns - self._t0  # type: ignore[operator]  # set by the first record
         head = self._counter_heads.get(name)
         if head is None:
             pid = PRIMITIVES_PID

@@ -175,7 +175,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
         phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
-        words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
+        words = _said(proc) or STATES["holding"](names=", ".join([f"'{model.prim_name(i)}'" for i in proc.holds]))
     elif proc.elsewhere:
         phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
     elif proc.sleeping:
