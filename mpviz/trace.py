@@ -54,6 +54,8 @@ ANOMALY_STEP_NS = 100_000_000
 # more to look at), and past ``MOST_WAITING`` the moments that hold them back become holes.
 SETTLE_EVENTS = 10_000
 MOST_WAITING = 100_000
+# A slice's line up to its moment, kept for this many (name, process, track): the same few come again and again.
+SLICE_HEADS = 10_000
 # Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
 # are forgotten past this, so that a long run's waiting causes stay bounded.
 MAX_CAUSES = 100_000
@@ -235,6 +237,7 @@ class TraceBuilder:
     _anomalies_ns: int = 0
     _seen: set[str] = field(default_factory=set)
     _counter_heads: dict[str, str] = field(default_factory=dict)  # a counter's name → its line up to its moment
+    _slice_heads: dict[tuple[str, int, int], str] = field(default_factory=dict)  # (name, pid, tid) → the same
 
     def feed(self, records: Iterable[Event]) -> None:
         for event in records:
@@ -334,17 +337,15 @@ class TraceBuilder:
     def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
         """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
         at, lasts = start_ns - self._t0, max(end_ns - start_ns, 0)  # type: ignore[operator]  # set by the first record
+        head = self._slice_heads.get((name, pid, tid))
+        if head is None:
+            if len(self._slice_heads) >= SLICE_HEADS:
+                self._slice_heads.clear()
+            head = f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},"ts":'
+            self._slice_heads[name, pid, tid] = head
         timed = self.timed
         timed.serial += 1
-        timed.waiting.append(
-            (
-                at,
-                -lasts,
-                timed.serial,
-                f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
-                f'"ts":{_us(at)},"dur":{_us(lasts)}{extra}}}',
-            )
-        )
+        timed.waiting.append((at, -lasts, timed.serial, f'{head}{_us(at)},"dur":{_us(lasts)}{extra}}}'))
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
