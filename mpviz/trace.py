@@ -345,7 +345,8 @@ class TraceBuilder:
             self._slice_heads[name, pid, tid] = head
         timed = self.timed
         timed.serial += 1
-        timed.waiting.append((at, -lasts, timed.serial, f'{head}{_us(at)},"dur":{_us(lasts)}{extra}}}'))
+        dur = _us(lasts) if lasts else "0.0"  # an arrow's ends last nothing
+        timed.waiting.append((at, -lasts, timed.serial, f'{head}{_us(at)},"dur":{dur}{extra}}}'))
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -402,21 +403,24 @@ class TraceBuilder:
             holding = self._holding[prim.id] = set()
         elif holding == holders:
             return  # no hold began or ended
-        # In the holders' order, as the tracks' slots are numbered in it.
-        for pid in [pid for pid in holders if pid not in holding]:
-            holding.add(pid)
-            self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
-            if (pid, prim.id) not in self._slots:
-                used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
-                self._slots[pid, prim.id] = min(used, SLOTS - 1)
+        began = holders - holding
+        if began:
+            # In the holders' order, as the tracks' slots are numbered in it (one, nearly always).
+            for pid in began if len(began) == 1 else [pid for pid in holders if pid in began]:
+                holding.add(pid)
+                self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
+                if (pid, prim.id) not in self._slots:
+                    used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
+                    self._slots[pid, prim.id] = min(used, SLOTS - 1)
         if len(holding) > len(holders):
-            for pid in [pid for pid in holding if pid not in holders]:
+            ended = holding - holders
+            for pid in ended if len(ended) == 1 else [pid for pid in holding if pid in ended]:
                 self._close_hold(pid, prim.id, t_ns)
 
     def _close_hold(self, pid: int, prim_id: str, t_ns: int) -> None:
         since = self._holds.pop((pid, prim_id))
         self._holding[prim_id].discard(pid)
-        tid = self._synthetic(pid, self._slots[pid, prim_id])
+        tid = SYNTHETIC + pid * SLOTS + self._slots[pid, prim_id]  # _synthetic
         self._slice(pid, tid, f"holding '{self.model.prim_name(prim_id)}'", since, t_ns)
         self.slices += 1
 
