@@ -56,6 +56,8 @@ SETTLE_EVENTS = 10_000
 MOST_WAITING = 100_000
 # A slice's line up to its moment, kept for this many (name, process, track): the same few come again and again.
 SLICE_HEADS = 10_000
+# Moments kept as written (``TraceBuilder._moment``).
+MOMENTS = 4096
 # Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
 # are forgotten past this, so that a long run's waiting causes stay bounded.
 MAX_CAUSES = 100_000
@@ -238,6 +240,7 @@ class TraceBuilder:
     _seen: set[str] = field(default_factory=set)
     _counter_heads: dict[str, str] = field(default_factory=dict)  # a counter's name → its line up to its moment
     _slice_heads: dict[tuple[str, int, int], str] = field(default_factory=dict)  # (name, pid, tid) → the same
+    _moments: dict[int, str] = field(default_factory=dict)  # moments as written (``_moment``)
 
     def feed(self, records: Iterable[Event]) -> None:
         for event in records:
@@ -346,7 +349,17 @@ class TraceBuilder:
         timed = self.timed
         timed.serial += 1
         dur = _us(lasts) if lasts else "0.0"  # an arrow's ends last nothing
-        timed.waiting.append((at, -lasts, timed.serial, f'{head}{_us(at)},"dur":{dur}{extra}}}'))
+        timed.waiting.append((at, -lasts, timed.serial, f'{head}{self._moment(at)},"dur":{dur}{extra}}}'))
+
+    def _moment(self, at: int) -> str:
+        """``_us(at)``, kept for the last few thousand moments: most are written more than once (a
+        counter and an arrow's end at a record's moment, the slices that start there)."""
+        text = self._moments.get(at)
+        if text is None:
+            if len(self._moments) >= MOMENTS:
+                self._moments.clear()
+            text = self._moments[at] = _us(at)
+        return text
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -521,7 +534,7 @@ class TraceBuilder:
             )
         timed = self.timed
         timed.serial += 1
-        timed.waiting.append((at, 0, timed.serial, f'{head}{_us(at)},"args":{{"value":{value}}}}}'))
+        timed.waiting.append((at, 0, timed.serial, f'{head}{self._moment(at)},"args":{{"value":{value}}}}}'))
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
