@@ -18,13 +18,13 @@ from typing import Any
 from mpviz.files import written
 from mpviz.model import Model
 from mpviz.model.stats import contention, table
-from mpviz.recording.ahead import Ahead
+from mpviz.readahead import Ahead
 from mpviz.recording.reader import Header, Stream, read_all
 from mpviz.telemetry import Event
 from mpviz.trace import TraceBuilder
 
 # A recording at least this big is read by a process of its own, on the other CPU (see
-# mpviz.recording.ahead); a smaller one here, as that process takes a tenth of a second to start.
+# mpviz.readahead); a smaller one here, as that process takes a tenth of a second to start.
 AHEAD_BYTES = 8 * 1024 * 1024
 # Objects made and not yet freed before the cycle collector runs, while a recording is read: each
 # record makes a few that live a while (in the reader's window, the model's logs), and at the

@@ -1,4 +1,4 @@
-"""A recording read by a process of its own (``mpviz.recording.ahead``): the same records, bad
+"""A recording read by a process of its own (``mpviz.readahead``): the same records, bad
 lines and errors as read here; the process gone when its reader stops, and said when it dies."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from helpers.gallery import RECORDINGS
 
-from mpviz import insight
+from mpviz import insight, readahead
 from mpviz.insight import write_trace_of
-from mpviz.recording import ahead
-from mpviz.recording.ahead import Ahead
+from mpviz.readahead import Ahead
 from mpviz.recording.reader import REORDER, read_all
 from mpviz.telemetry import Malformed
 
@@ -28,7 +27,7 @@ def line(t: int, pid: int, kind: str, obj: str = "", **data: object) -> str:
 def test_the_records_bad_lines_and_all_are_those_read_here(tmp_path: Path) -> None:
     """Several batches, records a little out of order, bad lines among them."""
     lines = [KTV]
-    for i in range(3 * ahead.BATCH):
+    for i in range(3 * readahead.BATCH):
         lines.append(line(1_000 + i - (i % 7) * 3, 10 + i % 5, "proc.state", f"step {i % 11}", n=i, ok=i % 2 == 0))
         if i % 1500 == 1499:
             lines += ["not json", line(5_000, 10, "proc.stats", rss=-1)]
@@ -42,7 +41,7 @@ def test_the_records_bad_lines_and_all_are_those_read_here(tmp_path: Path) -> No
     finally:
         read.close()
     assert there == here and [type(e) for e in there[:3]] == [type(e) for e in here[:3]]
-    assert len(there) == 3 * ahead.BATCH
+    assert len(there) == 3 * readahead.BATCH
     assert (read.bad, read.first_bad) == (stream.bad, stream.first_bad) == (8, "line 1502: not JSON")
 
 
@@ -61,7 +60,9 @@ def test_a_recording_that_stops_being_one_stops_it_with_the_same_reason(tmp_path
 
 def test_the_process_ends_when_its_reader_stops_early(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
-    path.write_text("\n".join([KTV, *(line(1_000 + i, 10, "proc.state", "x") for i in range(20 * ahead.BATCH))]) + "\n")
+    path.write_text(
+        "\n".join([KTV, *(line(1_000 + i, 10, "proc.state", "x") for i in range(20 * readahead.BATCH))]) + "\n"
+    )
     read = Ahead(path)
     records = iter(read)
     assert next(records).t_ns == 1_000
@@ -71,7 +72,9 @@ def test_the_process_ends_when_its_reader_stops_early(tmp_path: Path) -> None:
 
 def test_a_process_that_dies_is_said(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
-    path.write_text("\n".join([KTV, *(line(1_000 + i, 10, "proc.state", "x") for i in range(20 * ahead.BATCH))]) + "\n")
+    path.write_text(
+        "\n".join([KTV, *(line(1_000 + i, 10, "proc.state", "x") for i in range(20 * readahead.BATCH))]) + "\n"
+    )
     read = Ahead(path)
     records = iter(read)
     next(records)

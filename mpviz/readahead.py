@@ -6,7 +6,7 @@ of the work: done by another process, on the other CPU, while this one feeds the
 model and the trace.
 
 That process is this module, run by the same Python (``python -m
-mpviz.recording.ahead FILE``).  It reads the recording with
+mpviz.readahead FILE``).  It reads the recording with
 :func:`~mpviz.recording.reader.read_all`, as this process would, and writes
 the records to its standard output in batches, each a length and a marshal of
 plain tuples; then the bad lines it skipped, or the reason it stopped.
