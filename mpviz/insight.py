@@ -37,8 +37,13 @@ def _read(path: Path, take: Callable[[Event], None]) -> tuple[Header, Stream | A
     header, stream = read_all(path)  # its header and first records checked here, whatever its size
     records: Stream | Ahead = stream
     if path.stat().st_size >= AHEAD_BYTES:
-        stream.close()
-        records = Ahead(path)
+        try:
+            ahead = Ahead(path)
+        except OSError:
+            pass  # no process to read it (no Python to start): read here
+        else:
+            stream.close()
+            records = ahead
     before = gc.get_threshold()
     gc.set_threshold(READING_COLLECTS_AT, *before[1:])
     try:

@@ -98,3 +98,12 @@ def test_a_trace_read_ahead_is_byte_for_byte_the_one_read_here(
     _, records = insight._read(RECORDINGS / f"{name}.jsonl", lambda _: None)
     assert isinstance(records, Ahead)
     assert hashlib.sha256(there.read_bytes()).digest() == hashlib.sha256(here.read_bytes()).digest()
+
+
+def test_without_a_python_to_start_the_recording_is_read_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(insight, "AHEAD_BYTES", 0)
+    monkeypatch.setattr(readahead.sys, "executable", str(tmp_path / "no-python"))
+    _, records = insight._read(RECORDINGS / "ktv.jsonl", lambda _: None)
+    assert not isinstance(records, Ahead) and not records.bad
+    here = tmp_path / "here.json"
+    assert write_trace_of(RECORDINGS / "ktv.jsonl", here).model.applied > 10
