@@ -18,6 +18,7 @@ same :class:`~mpviz.telemetry.Malformed`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import marshal
 import os
 import signal
@@ -33,6 +34,8 @@ from mpviz.telemetry import Event, Malformed
 
 # Records sent at a time.
 BATCH = 2000
+# Objects made and not yet freed before the cycle collector runs (700 by default).
+COLLECTS_AT = 20_000
 # A batch's length, before it.
 _LENGTH = struct.Struct("<I")
 
@@ -98,6 +101,9 @@ def main(argv: list[str]) -> int:
     """Read the recording ``argv[0]`` and send its records (see the module)."""
     # Ctrl-C is for the process that reads from this one: this one ends when its output closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Records in the reader's window and in a batch live a while: the cycle collector would run
+    # every few hundred of them, for cycles they never make.
+    gc.set_threshold(COLLECTS_AT, *gc.get_threshold()[1:])
     out = sys.stdout.buffer
     try:
         try:
