@@ -18,6 +18,7 @@ same :class:`~mpviz.telemetry.Malformed`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import marshal
 import os
@@ -38,6 +39,8 @@ BATCH = 2000
 COLLECTS_AT = 20_000
 # A batch's length, before it.
 _LENGTH = struct.Struct("<I")
+# An Event from the plain tuple sent, as it was before it was sent.
+_event = functools.partial(tuple.__new__, Event)
 
 
 class Ahead:
@@ -57,12 +60,10 @@ class Ahead:
     def __iter__(self) -> Iterator[Event]:
         out = self._proc.stdout
         assert out is not None
-        make = tuple.__new__  # an Event from a plain tuple, as it was before it was sent
         while True:
             sent = _receive(out)
             if type(sent) is list:
-                for record in sent:
-                    yield make(Event, record)
+                yield from map(_event, sent)
             elif type(sent) is dict and "error" in sent:
                 raise Malformed(sent["error"])
             elif type(sent) is dict and "bad" in sent:

@@ -33,6 +33,7 @@ holes copied as they are.
 from __future__ import annotations
 
 import json
+import operator
 import tempfile
 from bisect import bisect_left
 from collections import deque
@@ -90,6 +91,7 @@ def _us(ns: int) -> str:
 # An event waiting for its place: (at, minus how long it lasts, serial number, its line of JSON).  In
 # this order: by time, a longer slice before the ones it holds, equal ones in the order they came.
 Timed = tuple[int, int, int, str]
+_line_of = operator.itemgetter(3)
 
 
 class Timeline:
@@ -161,7 +163,7 @@ class Timeline:
 
     def _stream_out(self, events: list[Timed]) -> None:
         if events:
-            data = (",\n".join([event[3] for event in events]) + ",\n").encode()
+            data = (",\n".join(map(_line_of, events)) + ",\n").encode()
             self._stream.write(data)
             self._streamed += len(data)
 
@@ -171,7 +173,7 @@ class Timeline:
         place = self._hole_places.pop(at)
         if events:
             events.sort()
-            data = (",\n".join([event[3] for event in events]) + ",\n").encode()
+            data = (",\n".join(map(_line_of, events)) + ",\n").encode()
             self._kept.write(data)
             self._filled.append((place, at, self._kept_bytes, len(data)))
             self._kept_bytes += len(data)
