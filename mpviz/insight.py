@@ -6,6 +6,7 @@ Each reads a recording once, as a stream (``mpviz.recording``), into a model.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -17,23 +18,46 @@ from typing import Any
 from mpviz.files import written
 from mpviz.model import Model
 from mpviz.model.stats import contention, table
+from mpviz.readahead import Ahead
 from mpviz.recording.reader import Header, Stream, read_all
 from mpviz.telemetry import Event
-from mpviz.trace import TraceBuilder, write_trace
+from mpviz.trace import TraceBuilder
+
+# A recording at least this big is read by a process of its own, on the other CPU (see
+# mpviz.readahead); a smaller one here, as that process takes a tenth of a second to start.
+AHEAD_BYTES = 8 * 1024 * 1024
+# Objects made and not yet freed before the cycle collector runs, while a recording is read: each
+# record makes a few that live a while (in the reader's window, the model's logs), and at the
+# default (700) the collector ran every few hundred records, a tenth of an export.
+READING_COLLECTS_AT = 20_000
 
 
-def _read(path: Path, take: Callable[[Event], None]) -> tuple[Header, Stream]:
+def _read(path: Path, take: Callable[[Event], None]) -> tuple[Header, Stream | Ahead]:
     """Every record of the recording to ``take``; bad lines said on stderr."""
-    header, stream = read_all(path)
-    with contextlib.closing(stream):
-        for event in stream:
-            take(event)
-    if stream.bad:
+    header, stream = read_all(path)  # its header and first records checked here, whatever its size
+    records: Stream | Ahead = stream
+    if path.stat().st_size >= AHEAD_BYTES:
+        try:
+            ahead = Ahead(path)
+        except OSError:
+            pass  # no process to read it (no Python to start): read here
+        else:
+            stream.close()
+            records = ahead
+    before = gc.get_threshold()
+    gc.set_threshold(READING_COLLECTS_AT, *before[1:])
+    try:
+        with contextlib.closing(records):
+            for event in records:
+                take(event)
+    finally:
+        gc.set_threshold(*before)
+    if records.bad:
         print(
-            f"mpviz: warning: {stream.bad} bad lines skipped in {path} (the first at {stream.first_bad})",
+            f"mpviz: warning: {records.bad} bad lines skipped in {path} (the first at {records.first_bad})",
             file=sys.stderr,
         )
-    return header, stream
+    return header, records
 
 
 def stats(path: Path, as_json: bool) -> int:
@@ -64,7 +88,7 @@ def write_trace_of(path: Path, out: Path) -> TraceBuilder:
     _read(path, builder.add)
     builder.finish()
     with written(out) as f:
-        write_trace(builder.lines(), f)
+        builder.write(f)
     return builder
 
 

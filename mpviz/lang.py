@@ -89,7 +89,7 @@ class T(Value):
         return self.zh if _current is Lang.ZH else self.en
 
     def __call__(self, **values: object) -> str:
-        return str(self).format(**values)
+        return (self.zh if _current is Lang.ZH else self.en).format(**values)
 
 
 def fields(text: str) -> set[str]:

@@ -56,13 +56,18 @@ def needs_showing(value: Any) -> bool:
     if kind is str:
         return not value.isprintable()
     if kind is dict:
-        for key, item in value.items():
-            if type(key) is str and not key.isprintable():
-                return True
-            if type(item) is str:
+        try:
+            keys_printable = "".join(value).isprintable()  # every key at once
+        except TypeError:  # a key that is not text (only text is shown changed)
+            keys_printable = all(type(key) is not str or key.isprintable() for key in value)
+        if not keys_printable:
+            return True
+        for item in value.values():
+            kind = type(item)
+            if kind is str:
                 if not item.isprintable():
                     return True
-            elif type(item) in (list, dict) and needs_showing(item):
+            elif (kind is list or kind is dict) and needs_showing(item):
                 return True
         return False
     if kind is list:

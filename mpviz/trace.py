@@ -18,20 +18,28 @@ Times are microseconds from the run's first record.  The model is fed the
 records as the dashboard is, and the slices follow what it says.
 
 Written in time order (each track's slices nested, as the format's viewers
-draw them) in bounded memory, however long the run: the events are sorted in
-runs of ``RUN_EVENTS``, each run kept in a temporary file as JSON lines, and
-the runs merged as the trace is written (:class:`Runs`).
+draw them) in bounded memory, however long the run (:class:`Timeline`).  A
+slice is known only when it ends, but the builder knows the earliest moment any
+event still to come can be at: the start of a slice still open, a cause still
+waiting for its effect, or now.  Events before that moment are in place and go
+straight to a temporary file, as the trace will hold them; the few after it wait
+in memory.  A moment that keeps the rest waiting too long (a process that waits
+for the whole run, an item put and never got) becomes a *hole*: its events are
+kept aside and put in at their place in the stream once nothing more can come
+at that moment.  The trace file is then the names, then the stream and the
+holes copied as they are.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
+import operator
 import tempfile
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from mpviz.model import Model, Prim, Proc, find_anomalies
 from mpviz.telemetry import Event
@@ -43,8 +51,14 @@ HANDOVERS = 0  # the hand-over track's slot among a process's synthetic tracks
 SLOTS = 64
 # Anomalies are looked for at most this often, in record time.
 ANOMALY_STEP_NS = 100_000_000
-# Trace events sorted and set aside at a time: a run of them is a few dozen MB in memory.
-RUN_EVENTS = 100_000
+# Events waiting to be put in place: at this many the builder settles them (more often when it has
+# more to look at), and past ``MOST_WAITING`` the moments that hold them back become holes.
+SETTLE_EVENTS = 10_000
+MOST_WAITING = 100_000
+# A slice's line up to its moment, kept for this many (name, process, track): the same few come again and again.
+SLICE_HEADS = 10_000
+# Moments kept as written (``TraceBuilder._moment``).
+MOMENTS = 4096
 # Causes kept waiting for their effect (puts of items never got, releases nobody took): the oldest
 # are forgotten past this, so that a long run's waiting causes stay bounded.
 MAX_CAUSES = 100_000
@@ -59,62 +73,139 @@ _TRACED = frozenset(["lock", "rlock", "sem", "queue", "event", "pipe"])
 _text = json.encoder.encode_basestring
 _line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+# Times are written in microseconds, exact to the nanosecond, as a float's shortest form
+# (``repr(ns / 1000)``).  Made from the integer, as the same text, for any time below 10**15 ns (eleven
+# days: fifteen digits, which a float holds exactly), and twice as quickly: there are two or three a
+# record.
+_FRACTIONS = [f".{n:03d}".rstrip("0") if n else ".0" for n in range(1000)]
+_EXACT_NS = 10**15
 
-class Runs:
-    """Trace events as lines of JSON, kept in sorted runs of at most ``RUN_EVENTS`` set aside in
-    temporary files; given back whole and in time order (a longer slice before the ones it holds,
-    equal ones in the order they came) by merging the runs.
 
-    Each line is kept behind its sort key, written as digits of a fixed width, so that the runs
-    merge as plain strings: no number is read back."""
+def _us(ns: int) -> str:
+    """Nanoseconds as the trace's microseconds: ``repr(ns / 1000)``."""
+    if 0 <= ns < _EXACT_NS:
+        return f"{ns // 1000}{_FRACTIONS[ns % 1000]}"
+    return repr(ns / 1000)
+
+
+# An event waiting for its place: (at, minus how long it lasts, serial number, its line of JSON).  In
+# this order: by time, a longer slice before the ones it holds, equal ones in the order they came.
+Timed = tuple[int, int, int, str]
+_line_of = operator.itemgetter(3)
+
+
+class Timeline:
+    """Trace events (each a line of JSON) put in time order as they come, in bounded memory: see
+    the module.  Times ("at") are nanoseconds from the trace's start.
+
+    Events wait in ``waiting`` until :meth:`settle` is told the moments before which nothing more
+    can come; those before the earliest go to the stream, a temporary file of lines as the trace
+    holds them (each followed by ``,\\n``).  A moment that became a hole has its events kept
+    aside, not in the stream; once it is no longer one of the moments told, nothing more can come
+    at it and its events go to a second temporary file, with the place in the stream they go at."""
 
     def __init__(self) -> None:
-        self.current: list[str] = []  # the run being made: lines behind their keys (``keyed``)
-        self._files: list[IO[str]] = []
+        self.waiting: list[Timed] = []
         self.serial = 0
+        self.settle_at = SETTLE_EVENTS  # settle when this many events wait
+        self.holes = 0  # moments that became holes, over the run
+        self._floor = 0  # every event in the stream is before it; every one still to come at or after it, or in a hole
+        self._stream = tempfile.TemporaryFile(prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        self._streamed = 0  # bytes in the stream
+        self._holes: dict[int, list[Timed]] = {}  # a moment → its events so far
+        self._hole_places: dict[int, int] = {}  # a moment → where in the stream its events go
+        self._kept = tempfile.TemporaryFile(prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
+        self._kept_bytes = 0
+        self._filled: list[tuple[int, int, int, int]] = []  # holes done: (place, moment, offset in _kept, bytes)
 
-    def add(self, at_ns: int, lasts_ns: int, line: str) -> None:
-        """An event ``at_ns`` from the trace's start, lasting ``lasts_ns``."""
+    def add(self, at: int, lasts: int, line: str) -> None:
+        """An event ``at`` from the trace's start, lasting ``lasts``."""
         self.serial += 1
-        self.keyed(f"{at_ns:020d}{LONGEST - lasts_ns:020d}{self.serial:012d}{line}")
+        self.waiting.append((at, -lasts, self.serial, line))
 
-    def keyed(self, line: str) -> None:
-        """A line already behind its key (made as :meth:`add` makes it, ``serial`` counted: the
-        trace's own events are, in one string)."""
-        current = self.current
-        current.append(line)
-        if len(current) >= RUN_EVENTS:
-            self._set_aside()
+    def settle(self, now: int, open_at: set[int]) -> None:
+        """Put in place what can be: nothing more will come before ``now`` but at the moments in
+        ``open_at`` (a slice still open, a cause waiting for its effect)."""
+        waiting = self.waiting
+        waiting.sort()
+        holes = self._holes
+        floor = min([now, *[at for at in open_at if at not in holes]])
+        cut = bisect_left(waiting, (floor,))
+        new: list[int] = []
+        if len(waiting) - cut > MOST_WAITING:
+            # Held back too long: the moments before the middle of what waits become holes.
+            middle = waiting[cut + (len(waiting) - cut) // 2][0]
+            new = sorted(at for at in open_at if at < middle and at not in holes)
+            for at in new:
+                holes[at] = []
+            self.holes += len(new)
+            floor = min([now, *[at for at in open_at if at not in holes]])
+            cut = bisect_left(waiting, (floor,))
+        placed, self.waiting = waiting[:cut], waiting[cut:]
+        # Before the last floor: an event at a hole's moment (a slice that ended, an effect's cause).
+        late = bisect_left(placed, (self._floor,))
+        for event in placed[:late]:
+            holes[event[0]].append(event)  # a hole's, always: nothing else can come before the floor
+        start = late
+        for at in new:  # in time order, at or after the last floor: their places are in this stream
+            begin = bisect_left(placed, (at,), start)
+            end = bisect_left(placed, (at + 1,), begin)
+            self._stream_out(placed[start:begin])
+            holes[at].extend(placed[begin:end])
+            self._hole_places[at] = self._streamed
+            start = end
+        self._stream_out(placed[start:])
+        self._floor = floor
+        for at in [at for at in holes if at not in open_at]:
+            self._fill(at)
+        self.settle_at = len(self.waiting) + max(SETTLE_EVENTS, len(open_at), len(holes))
 
-    def _set_aside(self) -> None:
-        run = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="mpviz-trace-")  # noqa: SIM115 - closed by close()
-        self.current.sort()
-        run.write("\n".join(self.current))
-        run.write("\n")
-        run.seek(0)
-        self._files.append(run)
-        self.current = []
+    def _stream_out(self, events: list[Timed]) -> None:
+        if events:
+            data = (",\n".join(map(_line_of, events)) + ",\n").encode()
+            self._stream.write(data)
+            self._streamed += len(data)
 
-    def lines(self) -> Iterator[str]:
-        """Every event's line, in order."""
-        self.current.sort()
-        for keyed in heapq.merge(*(_read_run(f) for f in self._files), self.current):
-            yield keyed[KEY:]
+    def _fill(self, at: int) -> None:
+        """Nothing more can come at this moment: its events set aside, with their place."""
+        events = self._holes.pop(at)
+        place = self._hole_places.pop(at)
+        if events:
+            events.sort()
+            data = (",\n".join(map(_line_of, events)) + ",\n").encode()
+            self._kept.write(data)
+            self._filled.append((place, at, self._kept_bytes, len(data)))
+            self._kept_bytes += len(data)
+
+    def write(self, head: bytes, out: IO[bytes]) -> None:
+        """``head`` (lines, each followed by ``,\\n``), then every event in time order, the last
+        without its ``,\\n``; once every event is in place (``settle`` with nothing open)."""
+        if self.waiting or self._holes:
+            raise RuntimeError("the trace's events are not all in place")
+        pieces: list[tuple[IO[bytes], int, int]] = []
+        at = 0
+        for place, _, offset, size in sorted(self._filled):
+            pieces += [(self._stream, at, place - at), (self._kept, offset, size)]
+            at = place
+        pieces.append((self._stream, at, self._streamed - at))
+        left = len(head) + sum(size for _, _, size in pieces) - 2  # all but the last ",\n"
+        out.write(head[:left])
+        left -= len(head)
+        for source, offset, size in pieces:
+            source.seek(offset)
+            while size > 0 and left > 0:
+                data = source.read(min(size, COPIED))
+                size -= len(data)
+                out.write(data[:left] if len(data) > left else data)
+                left -= len(data)
 
     def close(self) -> None:
-        for run in self._files:
-            run.close()
-        self._files = []
+        self._stream.close()
+        self._kept.close()
 
 
-# A sort key's width (time, what is left of the longest duration, serial number), and that duration.
-KEY = 52
-LONGEST = 10**20 - 1
-
-
-def _read_run(run: IO[str]) -> Iterator[str]:
-    for line in run:
-        yield line[:-1]
+# Copied from the temporary files into the trace at a time.
+COPIED = 1 << 20
 
 
 @dataclass
@@ -126,11 +217,11 @@ class _Open:
 
 @dataclass
 class TraceBuilder:
-    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`lines` (JSON, for
-    a file: :func:`write_trace`) or :meth:`trace` (the whole trace, for a short run)."""
+    """Records in (in time order), trace events out: :meth:`finish`, then :meth:`write` (the trace
+    file) or :meth:`trace` (the whole trace, for a short run)."""
 
     model: Model = field(default_factory=Model)
-    timed: Runs = field(default_factory=Runs)
+    timed: Timeline = field(default_factory=Timeline)
     slices: int = 0
     arrows: int = 0
     _handing: set[int] = field(default_factory=set)  # processes with a hand-over track
@@ -148,6 +239,9 @@ class TraceBuilder:
     _flows: int = 0
     _anomalies_ns: int = 0
     _seen: set[str] = field(default_factory=set)
+    _counter_heads: dict[str, str] = field(default_factory=dict)  # a counter's name → its line up to its moment
+    _slice_heads: dict[tuple[str, int, int], str] = field(default_factory=dict)  # (name, pid, tid) → the same
+    _moments: dict[int, str] = field(default_factory=dict)  # moments as written (``_moment``)
 
     def feed(self, records: Iterable[Event]) -> None:
         for event in records:
@@ -166,25 +260,35 @@ class TraceBuilder:
         family, _, op = kind.partition(".")
         if family in _TRACED:  # the only records that make arrows or counters
             prim = prims.get(obj)
-            self._cause_and_effect(event, family, op, prim, waited)
-            if prim is not None:
-                self._counters(event, family, op, prim)
-        procs, dirty_prims = model.take_dirty()
-        if procs:
-            for each in procs | {pid}:
-                proc = model.procs.get(each)
+            if family == "sem" or family == "lock" or family == "rlock":
+                self._acquirable(event, family, op, prim, waited)
+            else:
+                self._cause_and_effect(event, family, op, prim)
+                if prim is not None:
+                    self._counters(event, family, op, prim)
+        # What changed, read and emptied in place (the builder is the model's only reader).
+        dirty, all_procs = model.dirty_procs, model.procs
+        if dirty:
+            for each in dirty | {pid}:
+                proc = all_procs.get(each)
                 if proc is not None:
                     self._state(proc, t_ns)
+            dirty.clear()
         else:
-            proc = model.procs.get(pid)
+            proc = all_procs.get(pid)
             if proc is not None:
                 self._state(proc, t_ns)
-        for prim_id in dirty_prims:
-            prim = prims.get(prim_id)
-            if prim is not None:
-                self._held(prim, t_ns)
+        dirty_prims = model.dirty_prims
+        if dirty_prims:
+            for prim_id in dirty_prims:
+                prim = prims.get(prim_id)
+                if prim is not None:
+                    self._held(prim, t_ns)
+            dirty_prims.clear()
         if t_ns - self._anomalies_ns >= ANOMALY_STEP_NS:
             self._look_for_anomalies(t_ns)
+        if len(self.timed.waiting) >= self.timed.settle_at:
+            self.timed.settle(self._at(t_ns), self._open_moments())
 
     def finish(self) -> None:
         """Every slice still open closed at the last record."""
@@ -194,20 +298,38 @@ class TraceBuilder:
             self._close_state(pid, end)
         for pid, prim_id in list(self._holds):
             self._close_hold(pid, prim_id, end)
+        self.timed.settle(self._at(end) + 1, set())
 
-    def lines(self) -> Iterator[str]:
-        """The trace's events as lines of JSON: the names of processes and tracks, then the rest in
-        time order.  Once."""
+    def write(self, out: TextIO) -> None:
+        """The trace, finished, as a file: the names of processes and tracks, then every event in
+        time order, one a line.  Once."""
+        head = "".join(f"{_line(event)},\n" for event in self._names())
+        out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
+        out.flush()
         try:
-            for event in self._names():
-                yield _line(event)
-            yield from self.timed.lines()
+            self.timed.write(head.encode(), out.buffer)
         finally:
             self.timed.close()
+        out.write("\n]}\n")
 
     def trace(self) -> dict[str, Any]:
         """The whole trace in memory (a short run's)."""
-        return {"traceEvents": [json.loads(line) for line in self.lines()], "displayTimeUnit": "ms"}
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as f:
+            self.write(f)
+            f.seek(0)
+            return {"traceEvents": json.load(f)["traceEvents"], "displayTimeUnit": "ms"}
+
+    def _open_moments(self) -> set[int]:
+        """Every moment an event still to come may be at, but now: where an open slice starts, when
+        a cause waiting for its effect was."""
+        t0 = self._t0 or 0
+        moments = {state.start_ns - t0 for state in self._states.values()}
+        moments.update(since - t0 for since in self._holds.values())
+        for causes in (self._releases, self._puts, self._sends):
+            for waiting in causes.values():
+                moments.update(t - t0 for t, _ in waiting)
+        moments.update(t - t0 for t, _ in self._sets.values())
+        return moments
 
     # --- tracks -------------------------------------------------------------------------------
 
@@ -218,14 +340,27 @@ class TraceBuilder:
 
     def _slice(self, pid: int, tid: int, name: str, start_ns: int, end_ns: int, extra: str = "") -> None:
         """A complete slice; ``extra``: more of its fields, as JSON (``,"args":{…}``)."""
-        at, lasts = self._at(start_ns), max(end_ns - start_ns, 0)
+        at, lasts = start_ns - self._t0, max(end_ns - start_ns, 0)  # type: ignore[operator]  # set by the first record
+        head = self._slice_heads.get((name, pid, tid))
+        if head is None:
+            if len(self._slice_heads) >= SLICE_HEADS:
+                self._slice_heads.clear()
+            head = f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},"ts":'
+            self._slice_heads[name, pid, tid] = head
         timed = self.timed
         timed.serial += 1
-        timed.keyed(
-            f"{at:020d}{LONGEST - lasts:020d}{timed.serial:012d}"
-            f'{{"ph":"X","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{tid},'
-            f'"ts":{at / 1000!r},"dur":{lasts / 1000!r}{extra}}}'
-        )
+        dur = _us(lasts) if lasts else "0.0"  # an arrow's ends last nothing
+        timed.waiting.append((at, -lasts, timed.serial, f'{head}{self._moment(at)},"dur":{dur}{extra}}}'))
+
+    def _moment(self, at: int) -> str:
+        """``_us(at)``, kept for the last few thousand moments: most are written more than once (a
+        counter and an arrow's end at a record's moment, the slices that start there)."""
+        text = self._moments.get(at)
+        if text is None:
+            if len(self._moments) >= MOMENTS:
+                self._moments.clear()
+            text = self._moments[at] = _us(at)
+        return text
 
     @staticmethod
     def _synthetic(pid: int, slot: int) -> int:
@@ -249,7 +384,7 @@ class TraceBuilder:
     def _state(self, proc: Proc, t_ns: int) -> None:
         """The process's state slice: a new one when what it waits for (or sleep, or a pause) changes."""
         blocked = False
-        if not proc.alive:
+        if proc.exited_ns is not None:  # not alive
             name = ""
         elif proc.stopped:
             name = "paused"
@@ -276,33 +411,51 @@ class TraceBuilder:
         self.slices += 1
 
     def _held(self, prim: Prim, t_ns: int) -> None:
+        holders = prim.holders.keys()
         holding = self._holding.get(prim.id)
         if holding is None:
             holding = self._holding[prim.id] = set()
-        elif holding == prim.holders.keys():
+        elif holding == holders:
             return  # no hold began or ended
-        for pid in prim.holders:
-            if pid not in holding:
+        began = holders - holding
+        if began:
+            # In the holders' order, as the tracks' slots are numbered in it (one, nearly always).
+            for pid in began if len(began) == 1 else [pid for pid in holders if pid in began]:
                 holding.add(pid)
                 self._holds[pid, prim.id] = prim.held_since.get(pid, t_ns)
                 if (pid, prim.id) not in self._slots:
                     used = self._slots_used[pid] = self._slots_used.get(pid, 0) + 1
                     self._slots[pid, prim.id] = min(used, SLOTS - 1)
-        for pid in [pid for pid in holding if pid not in prim.holders]:
-            self._close_hold(pid, prim.id, t_ns)
+        if len(holding) > len(holders):
+            ended = holding - holders
+            for pid in ended if len(ended) == 1 else [pid for pid in holding if pid in ended]:
+                self._close_hold(pid, prim.id, t_ns)
 
     def _close_hold(self, pid: int, prim_id: str, t_ns: int) -> None:
         since = self._holds.pop((pid, prim_id))
         self._holding[prim_id].discard(pid)
-        tid = self._synthetic(pid, self._slots[pid, prim_id])
+        tid = SYNTHETIC + pid * SLOTS + self._slots[pid, prim_id]  # _synthetic
         self._slice(pid, tid, f"holding '{self.model.prim_name(prim_id)}'", since, t_ns)
         self.slices += 1
 
     # --- cause and effect ---------------------------------------------------------------------------
 
-    def _cause_and_effect(self, event: Event, family: str, op: str, prim: Prim | None, waited: bool) -> None:
-        """Arrows: ``prim`` is the record's primitive once it is applied, ``waited`` whether its process
-        was waiting on it before."""
+    def _acquirable(self, event: Event, family: str, op: str, prim: Prim | None, waited: bool) -> None:
+        """A lock's, an rlock's or a semaphore's record: its arrow, and a semaphore's value.  ``prim``
+        is the record's primitive once it is applied, ``waited`` whether its process was waiting on
+        it before."""
+        if op == "released":
+            if prim is not None and prim.waiters:
+                # A release with someone waiting hands over: to the next acquire after a wait.
+                self._cause(self._releases, event.obj, (event.t_ns, event.pid))
+        elif op == "acquired" and waited and self._releases.get(event.obj):
+            name = self.model.prim_name(event.obj)
+            self._effect(self._releases, event.obj, (event.t_ns, event.pid), f"release '{name}'", f"acquire '{name}'")
+        if family == "sem" and prim is not None and prim.value is not None:
+            self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
+
+    def _cause_and_effect(self, event: Event, family: str, op: str, prim: Prim | None) -> None:
+        """Arrows of queues, events and pipes: ``prim`` is the record's primitive once it is applied."""
         here = (event.t_ns, event.pid)
         if family == "queue":
             if op == "put":
@@ -328,13 +481,6 @@ class TraceBuilder:
             else:
                 name = self.model.prim_name(event.obj)
                 self._effect(self._sends, (event.obj, 1 - end), here, f"send on '{name}'", f"recv on '{name}'")
-        elif op == "released":  # lock, rlock, sem
-            if prim is not None and prim.waiters:
-                # A release with someone waiting hands over: to the next acquire after a wait.
-                self._cause(self._releases, event.obj, here)
-        elif op == "acquired" and waited and self._releases.get(event.obj):
-            name = self.model.prim_name(event.obj)
-            self._effect(self._releases, event.obj, here, f"release '{name}'", f"acquire '{name}'")
 
     def _cause(self, causes: dict[Any, deque[tuple[int, int]]], key: Any, here: tuple[int, int]) -> None:
         """A cause waits for its effect; past ``MAX_CAUSES`` waiting, the oldest key's are forgotten."""
@@ -372,24 +518,24 @@ class TraceBuilder:
     # --- counters and anomalies ----------------------------------------------------------------------
 
     def _counters(self, event: Event, family: str, op: str, prim: Prim) -> None:
-        if family == "sem":
-            if prim.value is not None:
-                self._count(f"semaphore '{prim.name}'", event.t_ns, prim.value)
-        elif family == "queue":
+        """Queues' depths and events' flags (a semaphore's value: ``_acquirable``)."""
+        if family == "queue":
             if op in ("put", "get"):
                 self._count(f"queue '{prim.name}' depth", event.t_ns, max(prim.depth, 0))
         elif family == "event" and op in ("set", "clear"):
             self._count(f"event '{prim.name}' flag", event.t_ns, int(prim.is_set))
 
     def _count(self, name: str, t_ns: int, value: int) -> None:
-        at, pid = self._at(t_ns), PRIMITIVES_PID
+        at = t_ns - self._t0  # type: ignore[operator]  # set by the first record
+        head = self._counter_heads.get(name)
+        if head is None:
+            pid = PRIMITIVES_PID
+            head = self._counter_heads[name] = (
+                f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":'
+            )
         timed = self.timed
         timed.serial += 1
-        timed.keyed(
-            f"{at:020d}{LONGEST:020d}{timed.serial:012d}"
-            f'{{"ph":"C","name":{_text(name)},"cat":"mpviz","pid":{pid},"tid":{pid},'
-            f'"ts":{at / 1000!r},"args":{{"value":{value}}}}}'
-        )
+        timed.waiting.append((at, 0, timed.serial, f'{head}{self._moment(at)},"args":{{"value":{value}}}}}'))
 
     def _look_for_anomalies(self, t_ns: int) -> None:
         self._anomalies_ns = t_ns
@@ -397,27 +543,11 @@ class TraceBuilder:
             if anomaly.text not in self._seen:
                 self._seen.add(anomaly.text)
                 at, pid = self._at(t_ns), PRIMITIVES_PID
-                ts, name = at / 1000, _text(anomaly.text)
+                ts, name = _us(at), _text(anomaly.text)
                 self.timed.add(
-                    at, 0, f'{{"ph":"i","s":"g","name":{name},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts!r}}}'
+                    at, 0, f'{{"ph":"i","s":"g","name":{name},"cat":"mpviz","pid":{pid},"tid":{pid},"ts":{ts}}}'
                 )
 
 
 def _meta(what: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"ph": "M", "name": what, "pid": pid, "tid": tid, "args": {"name": name}}
-
-
-def write_trace(lines: Iterable[str], out: IO[str]) -> None:
-    """One event a line: readable, and as valid JSON as one long line; written as they come, a
-    thousand lines at a time."""
-    out.write('{"displayTimeUnit": "ms", "traceEvents": [\n')
-    batch: list[str] = []
-    first = True
-    for line in lines:
-        batch.append(line)
-        if len(batch) == 1000:
-            out.write(("" if first else ",\n") + ",\n".join(batch))
-            batch, first = [], False
-    if batch:
-        out.write(("" if first else ",\n") + ",\n".join(batch))
-    out.write("\n]}\n")

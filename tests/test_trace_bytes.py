@@ -1,11 +1,12 @@
 """The trace of a recording, byte for byte what ``mpviz export`` wrote before it was made faster
 (a file's sha256): every sample recording's, and a longer synthetic one's, with records out of order
-and its events set aside in runs of any size (so merged) or none."""
+and its events put in place with holes of any number (see mpviz.trace) or none."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -49,14 +50,16 @@ def test_the_trace_of_a_sample_recording_is_byte_for_byte_the_same(name: str, tm
     assert _sha256(out) == SAMPLES[name]
 
 
-@pytest.mark.parametrize("run_events", [100_000, 997])
-def test_a_long_trace_is_byte_for_byte_the_same_whatever_its_runs(
-    run_events: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("settle", "most", "holes"), [(10_000, 100_000, False), (997, 100_000, False), (31, 50, True)])
+def test_a_long_trace_is_byte_for_byte_the_same_whatever_its_holes(
+    settle: int, most: int, holes: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(trace, "RUN_EVENTS", run_events)
+    monkeypatch.setattr(trace, "SETTLE_EVENTS", settle)
+    monkeypatch.setattr(trace, "MOST_WAITING", most)
     out = tmp_path / "trace.json"
     builder = write_trace_of(synthetic(tmp_path / "synthetic.jsonl", 20_000), out)
     assert (builder.slices, builder.arrows) == (12_508, 5_548)
+    assert (builder.timed.holes > 0) is holes
     assert _sha256(out) == SYNTHETIC
 
 
@@ -101,3 +104,11 @@ def synthetic(path: Path, events: int) -> Path:
     lines += [json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def test_a_time_is_written_as_the_shortest_form_of_its_microseconds() -> None:
+    """``_us`` makes the text from the integer: the float's own repr, at every magnitude."""
+    rng = random.Random(1)
+    times = [0, 1, 999, 1000, 1001, 10**15 - 1, 10**15, 10**19, 2**63 - 1]
+    times += [rng.randrange(10**digits) for digits in range(1, 20) for _ in range(2000)]
+    assert [trace._us(ns) for ns in times] == [repr(ns / 1000) for ns in times]

@@ -27,17 +27,19 @@ from mpviz.telemetry import Event
 
 # A process's state in words, in the current language (the records stay English).
 # Records that say nothing of what the process does now: after them, what its last stack said still holds.
-NOT_ACTS = (
-    "proc.stats",
-    "proc.stack",
-    "proc.stacks",
-    "site.new",
-    "proc.thread",
-    "proc.thread_end",
-    "proc.lost",
-    "proc.spawn",
-    "prim.new",
-    "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
+NOT_ACTS = frozenset(
+    {
+        "proc.stats",
+        "proc.stack",
+        "proc.stacks",
+        "site.new",
+        "proc.thread",
+        "proc.thread_end",
+        "proc.lost",
+        "proc.spawn",
+        "prim.new",
+        "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
+    }
 )
 
 STATES = {
@@ -165,7 +167,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
         _settle_thread(model, actor, t_ns)
         return
     proc = actor
-    if not proc.alive:
+    if proc.exited_ns is not None:  # not alive
         return
     if proc.turn:  # a scheduled run holds it at a point: as good as paused
         phase, words = Phase.STOPPED, STATES["turn"](doing=proc.turn)
@@ -173,7 +175,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
         phase, words = Phase.BLOCKED, _waits(model, proc)
     elif proc.holds:
         phase = Phase.HOLDING
-        words = _said(proc) or STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in proc.holds))
+        words = _said(proc) or STATES["holding"](names=", ".join([f"'{model.prim_name(i)}'" for i in proc.holds]))
     elif proc.elsewhere:
         phase, words = (Phase.SLEEPING if proc.elsewhere_sleeps else Phase.BLOCKED), proc.elsewhere
     elif proc.sleeping:

@@ -48,6 +48,10 @@ class Phase(Enum):
     EXITED = "exited"
     SLEEPING = "sleeping"  # in time.sleep (last: a replay's checkpoints number the phases)
 
+    # Each is one object: hashed as one (Enum's own hash is a call in Python, and processes' time
+    # in each phase is kept by phase).
+    __hash__ = object.__hash__
+
 
 PHASES = list(Phase)
 
@@ -294,17 +298,42 @@ class Overlap:
     WINDOW_NS = 5_000_000_000
 
     def __init__(self) -> None:
-        self._pending: list[tuple[int, int]] = []
+        # The steps held back, in time order: a deque while they come in order (nearly always),
+        # a heap from the first that does not, until it is empty again.  A sorted deque is a heap too.
+        self._pending: deque[tuple[int, int]] | list[tuple[int, int]] = deque()
+        self._in_order = True
         self._count = 0
         self._max = 0
         self._latest = 0
 
     def step(self, t_ns: int, delta: int) -> None:
-        heapq.heappush(self._pending, (t_ns, delta))
-        self._latest = max(self._latest, t_ns)
-        while self._pending and self._pending[0][0] <= self._latest - self.WINDOW_NS:
-            self._count += heapq.heappop(self._pending)[1]
-            self._max = max(self._max, self._count)
+        pending = self._pending
+        step = (t_ns, delta)
+        if not self._in_order:
+            heapq.heappush(pending, step)  # type: ignore[arg-type]
+        elif not pending or step >= pending[-1]:
+            pending.append(step)
+        else:
+            self._pending = pending = list(pending)
+            self._in_order = False
+            heapq.heappush(pending, step)
+        if t_ns > self._latest:
+            self._latest = t_ns
+        edge = self._latest - self.WINDOW_NS
+        if pending[0][0] > edge:
+            return
+        count, most = self._count, self._max
+        if self._in_order:
+            while pending and pending[0][0] <= edge:
+                count += pending.popleft()[1]  # type: ignore[union-attr]
+                most = max(most, count)
+        else:
+            while pending and pending[0][0] <= edge:
+                count += heapq.heappop(pending)[1]  # type: ignore[arg-type]
+                most = max(most, count)
+            if not pending:
+                self._pending, self._in_order = deque(), True
+        self._count, self._max = count, most
 
     # A replay's checkpoints pickle the model: the steps as two arrays pickle far quicker than tuples.
     # Sorted first: a sorted list is a heap too, and the gaps between sorted times compress well.
@@ -316,7 +345,8 @@ class Overlap:
 
     def __setstate__(self, state: tuple[int, int, int, array[int], array[int]]) -> None:
         self._count, self._max, self._latest, gaps, deltas = state
-        self._pending = list(zip(accumulate(gaps), deltas, strict=True))
+        self._pending = deque(zip(accumulate(gaps), deltas, strict=True))
+        self._in_order = True
 
     @property
     def max(self) -> int:
@@ -563,22 +593,25 @@ class Model:
             self.apply_one(event)
 
     def apply_one(self, event: Event) -> None:
-        event = _visible(event)
+        t_ns, pid, kind, obj, data = event
+        if not obj.isprintable() or needs_showing(data):
+            event = _shown(event)
+            obj = event.obj
         if self.t0 is None:
-            self.t0 = event.t_ns
-        if event.t_ns > self.last_ns:
-            self.last_ns = event.t_ns
+            self.t0 = t_ns
+        if t_ns > self.last_ns:
+            self.last_ns = t_ns
         self.applied += 1
-        if len(self.prims) >= MAX_PRIMITIVES and event.obj not in self.prims and self._about_a_primitive(event):
-            if event.kind == "prim.new":
+        if len(self.prims) >= MAX_PRIMITIVES and obj not in self.prims and self._about_a_primitive(event):
+            if kind == "prim.new":
                 self.refused["primitives"] += 1
             return
-        handler = HANDLERS.get(event.kind)
+        handler = HANDLERS.get(kind)
         if handler is not None:
             handler(self, event)
-        if event.kind not in UNLOGGED:
+        if kind not in UNLOGGED:
             self.log.append(event)
-            proc = self.procs.get(event.pid)
+            proc = self.procs.get(pid)
             if proc is not None:
                 proc.recent.append(event)
 

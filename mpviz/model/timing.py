@@ -40,19 +40,23 @@ class Durations:
         self._buckets: dict[int, int] = {}
 
     def add(self, ns: int) -> None:
-        ns = max(0, ns)
+        if ns < 0:
+            ns = 0
         self.count += 1
         self.total += ns
-        self.max = max(self.max, ns)
-        if self._exact is not None:
-            self._exact.append(ns)
-            if len(self._exact) <= self.EXACT:
-                return
-            kept, self._exact = self._exact, None
-            for value in kept:
-                self._bucket(value)
-        else:
-            self._bucket(ns)
+        if ns > self.max:
+            self.max = ns
+        if self._exact is None:
+            # _bucket, written out: a wait's or a hold's end comes with nearly every record.
+            index = math.floor(math.log2(ns) * self.SUB) if ns > 0 else -1
+            self._buckets[index] = self._buckets.get(index, 0) + 1
+            return
+        self._exact.append(ns)
+        if len(self._exact) <= self.EXACT:
+            return
+        kept, self._exact = self._exact, None
+        for value in kept:
+            self._bucket(value)
 
     def _bucket(self, ns: int) -> None:
         index = math.floor(math.log2(ns) * self.SUB) if ns > 0 else -1
@@ -134,7 +138,12 @@ class TimeSplit:
     def move(self, activity: Activity, t_ns: int) -> None:
         if self.ended or activity is self.activity:
             return
-        self._close(t_ns)
+        # _close, written out: a process's activity changes with nearly every record of it.
+        since = self.since_ns
+        if t_ns < since:
+            t_ns = since
+        self._totals[self.activity] = self._totals.get(self.activity, 0) + t_ns - since
+        self.since_ns = t_ns
         self.activity = activity
 
     def end(self, t_ns: int) -> None:
