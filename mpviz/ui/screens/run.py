@@ -114,6 +114,7 @@ class RunScreen(Screen):
         self._home = "steps" if source.scheduled else "timeline"
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
+        self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -269,6 +270,7 @@ class RunScreen(Screen):
             return
         table = self.query_one(ProcessTable)
         table.sync(self.model, now, procs, clock=plan.full)
+        self._show_figures(table)
         self._show_alerts(now)
         self._show_status(now)
         if plan.pictures:
@@ -277,6 +279,18 @@ class RunScreen(Screen):
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if plan.later is not None:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh(plan.later)
+
+    def _show_figures(self, table: ProcessTable) -> None:
+        """Live: tell the run which processes' figures are on screen (the others are sampled less often)."""
+        controls = self.source.controls
+        if controls is None:
+            return
+        shown = table.figures_in_view()
+        if shown is not None and table.selected_pid is not None:
+            shown.add(table.selected_pid)  # the details pane's
+        if shown != self._figures_shown:
+            self._figures_shown = shown
+            controls.show(shown)
 
     def _sync_view(self, now: int) -> None:
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
