@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections import deque
+from operator import attrgetter
 from typing import ClassVar
 
 from rich.text import Text
@@ -54,6 +56,15 @@ from mpviz.ui.widgets.wait_graph import WaitGraph
 
 # The reader gathers a flood of records for this long before posting them.
 BATCH_S = 0.03
+# While the screen applies a batch, the reader reads on at this pace, gathering the next one,
+# up to this many records (about two seconds of the fastest flood measured).
+BUSY_S = 0.01
+MOST_HELD = 50_000
+# The screen applies records in slices of this long at most (checked every SLICE_RECORDS), and
+# leaves the event loop free for this long between two: a key press waits for a slice, not a batch.
+SLICE_S = 0.01
+SLICE_RECORDS = 50
+SLICE_GAP_S = 0.001
 # With nothing to read, the reader waits this long (a live run's records and its
 # closing wake it at once; a replay looks more often, see Player.read).
 READ_WAIT_S = 1.0
@@ -114,6 +125,10 @@ class RunScreen(Screen):
         self._home = "steps" if source.scheduled else "timeline"
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
+        # Records posted by the reader, not yet applied (see _apply_slice); set: all were.
+        self._pending: deque[Event] = deque()
+        self._taken = threading.Event()
+        self._taken.set()
         self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
 
     @property
@@ -187,28 +202,61 @@ class RunScreen(Screen):
     def read_records(self) -> None:
         """The one reader of the channels: records in batches, posted to the screen.
 
-        Under a flood, reads are gathered for up to BATCH_S before one message
-        goes out, so the screen's queue holds a few big batches, and a key
-        press never waits behind thousands of small ones.
+        Records are gathered for up to BATCH_S before a batch goes out, and a
+        batch goes out only once the screen has applied the one before: under
+        a flood the screen's queue holds one batch at most, however far behind
+        the screen is, and a key press waits behind none.  The screen behind
+        by MOST_HELD records, the reader stops reading until it catches up:
+        what more comes waits in the rings (and a full ring drops and counts).
         """
         worker = get_current_worker()
-        posted = self.source.model
+        model = self.source.model
+        batch: list[Event] = []
+        since = 0.0  # time.monotonic() of the batch's first records
+        swapped = False  # a replay's seek: the new model goes to the screen, with or without records
         while not worker.is_cancelled:
-            batch = self.source.read(READ_WAIT_S)
-            # A replay's seek makes a new model in read(): handed over with the records after it.
-            if not batch and self.source.model is posted:
+            free = self._taken.is_set()
+            quiet = False
+            if len(batch) >= MOST_HELD:
+                self._taken.wait(0.1)
+            else:
+                wait = READ_WAIT_S if not batch else max(0.0, since + BATCH_S - time.monotonic()) if free else BUSY_S
+                more = self.source.read(wait)
+                # A replay's seek makes a new model in read(): handed over with the records after it
+                # (what was gathered before it belongs to the model left behind).
+                if self.source.model is not model:
+                    model, batch, swapped = self.source.model, [], True
+                if more:
+                    if not batch:
+                        since = time.monotonic()
+                    batch.extend(more)
+                quiet = not more
+            if not (batch or swapped) or not self._taken.is_set():
                 continue
-            posted = self.source.model
-            until = time.monotonic() + BATCH_S
-            while time.monotonic() < until and not worker.is_cancelled:
-                more = self.source.read(max(0.0, until - time.monotonic()))
-                if not more:
-                    break
-                batch.extend(more)
-            self.post_message(RecordsArrived(batch, posted))
+            if swapped or quiet or time.monotonic() >= since + BATCH_S:
+                self._taken.clear()
+                self.post_message(RecordsArrived(batch, model))
+                batch, swapped = [], False
 
     def on_records_arrived(self, message: RecordsArrived) -> None:
-        self._take(message.events, message.model)
+        if message.model is not None and message.model is not self.model:
+            self._swap(message.model)
+        # In time order, as Model.apply would put them, before they are cut into slices.
+        self._pending.extend(sorted(message.events, key=attrgetter("t_ns")))
+        self._apply_slice()
+
+    def _apply_slice(self) -> None:
+        """Apply pending records for up to SLICE_S, then let the event loop go (a key press, a
+        redraw) before the next slice; the last slice lets the reader post its next batch."""
+        pending = self._pending
+        until = time.perf_counter() + SLICE_S
+        while pending and time.perf_counter() < until:
+            n = min(SLICE_RECORDS, len(pending))
+            self._take([pending.popleft() for _ in range(n)])
+        if pending:
+            self.set_timer(SLICE_GAP_S, self._apply_slice)
+        else:
+            self._taken.set()
 
     def _take(self, events: list, model: Model | None = None) -> None:
         if model is not None and model is not self.model:
@@ -224,6 +272,7 @@ class RunScreen(Screen):
         """A replay moved to another moment: every view starts again from the new model."""
         self.model = model
         self._unlogged.clear()
+        self._pending.clear()  # the moment left behind's
         recent = list(model.log)[-MOST_PER_BATCH:]
         log = self.query_one(EventLog)
         log.clear()
