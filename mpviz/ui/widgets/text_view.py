@@ -1,22 +1,30 @@
-"""A view of one ``rich.text.Text`` that redraws only the lines that changed.
+"""A view of one ``rich.text.Text`` that redraws only the lines that changed, and draws only those in sight.
 
 Panels, alerts and details are rebuilt every refresh, mostly to the same text,
 and where they change (a duration ticking) it is a few lines of many.  A
-Static redraws all of its lines for any change; this Line-API widget wraps
-the text into lines once, compares them with what is shown, and asks Textual
-to redraw only the lines that differ (and a layout pass only when the number
-of lines changes).  Measured with 100 processes, the panels' redraws were
-most of the dashboard's drawing cost.
+Static redraws all of its lines for any change; this Line-API widget cuts the
+text into lines once, compares them with what is shown, and asks Textual to
+redraw only the lines that differ (and a layout pass only when the number of
+lines changes).  A line is drawn (made into a strip) only when Textual asks for
+it: a panel taller than its scrolling view draws the lines in view, not those
+below it.  Measured with 100 processes, the panels' drawing was most of the
+dashboard's; then a busy panel's durations ticking, two thirds of each refresh.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+# A line of the text, as what it shows: its words, their styles, its own style.
+Key = tuple[object, ...]
 
 
 class TextView(Widget):
@@ -29,15 +37,21 @@ class TextView(Widget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._shown: Text | None = None
-        self._strips: list[Strip] = []
         self._wrapped_at = -1
-        # Each line of the text as wrapped at ``_wrapped_at``, by its text and styles.
-        self._known: dict[tuple[object, ...], list[Strip]] = {}
+        # Each line of the text, wrapped at ``_wrapped_at``: its pieces, one per row.
+        self._known: dict[Key, list[Text]] = {}
+        # The rows shown, top to bottom: (the line's key, which of its pieces), and the piece.
+        self._rows: list[tuple[tuple[Key, int], Text]] = []
+        self._strips: dict[tuple[Key, int], Strip] = {}  # rows drawn so far, by key
 
     @property
     def plain(self) -> str:
         """What it shows, as plain text before wrapping."""
         return self._shown.plain if self._shown is not None else ""
+
+    def row_text(self, y: int) -> str:
+        """The plain text of row ``y`` as shown ("" past the end)."""
+        return self._rows[y][1].plain if 0 <= y < len(self._rows) else ""
 
     def show(self, text: Text) -> None:
         if self._shown is not None and text == self._shown and text.style == self._shown.style:
@@ -46,39 +60,44 @@ class TextView(Widget):
         self._wrap(self.content_size.width, redraw=True)
 
     def _wrap(self, width: int, redraw: bool = False) -> None:
-        """The text as lines ``width`` cells wide; with ``redraw``, the changed lines redrawn.
+        """The text as rows ``width`` cells wide; with ``redraw``, the rows that changed redrawn.
 
         Each line of the text is wrapped on its own and kept: a panel whose one line
-        ticks (a duration) wraps that line again, not the thirty around it."""
+        ticks (a duration) wraps that line again, not the thirty around it; a line
+        that fits (most do) is not wrapped at all."""
         if width <= 0 or self._shown is None or not self.is_mounted:
             return
-        console = self.app.console
-        options = console.options.update_width(width)
         known = self._known if width == self._wrapped_at else {}
         self._known = {}
-        new: list[Strip] = []
+        rows: list[tuple[tuple[Key, int], Text]] = []
         for line in self._shown.split("\n", allow_blank=True):
             key = (line.plain, tuple(line.spans), line.style)
-            strips = known.get(key)
-            if strips is None:
-                lines = console.render_lines(line, options, style=self.rich_style, pad=False)
-                strips = [Strip(segments).extend_cell_length(width, self.rich_style) for segments in lines]
-            self._known[key] = strips
-            new.extend(strips)
-        old, self._strips, self._wrapped_at = self._strips, new, width
+            pieces = known.get(key)
+            if pieces is None:
+                fits = "\t" not in line.plain and cell_len(line.plain) <= width
+                pieces = [line] if fits else list(line.wrap(self.app.console, width))
+            self._known[key] = pieces
+            rows.extend(((key, i), piece) for i, piece in enumerate(pieces))
+        old = self._rows
+        if width != self._wrapped_at:
+            self._strips = {}
+        else:
+            keys = {key for key, _ in rows}
+            self._strips = {key: strip for key, strip in self._strips.items() if key in keys}
+        self._rows, self._wrapped_at = rows, width
         if not redraw:
             return
-        if len(new) != len(old):
+        if len(rows) != len(old):
             self.refresh(layout=True)
             return
-        for y, (was, now) in enumerate(zip(old, new, strict=True)):
+        for y, ((was, _), (now, _)) in enumerate(zip(old, rows, strict=True)):
             if was != now:
                 self.refresh(Region(0, y, self.size.width, 1))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width != self._wrapped_at:
             self._wrap(width)
-        return len(self._strips)
+        return len(self._rows)
 
     def on_resize(self) -> None:
         if self.content_size.width != self._wrapped_at:
@@ -86,10 +105,19 @@ class TextView(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._wrapped_at = -1  # colours from the stylesheet are part of every line
-        self._wrap(self.content_size.width, redraw=True)
+        self._strips = {}  # colours from the stylesheet are part of every row
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.content_size.width, self.rich_style)
+        if y >= len(self._rows):
+            return Strip.blank(self.content_size.width, self.rich_style)
+        key, piece = self._rows[y]
+        strip = self._strips.get(key)
+        if strip is None:
+            console, style = self.app.console, self.rich_style
+            # The piece's own style under its spans' (Text.render leaves it out of a text without spans).
+            under = style + console.get_style(piece.style, default=Style.null()) if piece.style else style
+            segments = [s for s in Segment.apply_style(piece.render(console, end=""), under) if s.text]
+            strip = Strip(segments).crop(0, self._wrapped_at).extend_cell_length(self._wrapped_at, style)
+            self._strips[key] = strip
+        return strip
