@@ -130,6 +130,7 @@ class RunScreen(Screen):
         self._taken = threading.Event()
         self._taken.set()
         self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
+        self._said = False  # records a lesson's picture may show came since the last redraw (see pacing)
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -263,9 +264,12 @@ class RunScreen(Screen):
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
+        kinds = {e.kind for e in events}
+        # What a lesson's picture may show moved: anything but psutil's figures (see pacing).
+        self._said |= bool(kinds - {"proc.stats"})
         # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
         # they cost one pass of the screen a second instead of two.
-        if any(e.kind not in UNLOGGED for e in events):
+        if kinds - UNLOGGED:
             self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
@@ -314,7 +318,8 @@ class RunScreen(Screen):
             output.show(self.model)
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
-        plan = self._pace.plan(now, bool(procs or prims), time.monotonic())
+        plan = self._pace.plan(now, bool(procs or prims), time.monotonic(), self._said)
+        self._said = False
         if plan is None:
             return
         table = self.query_one(ProcessTable)
@@ -322,8 +327,9 @@ class RunScreen(Screen):
         self._show_figures(table)
         self._show_alerts(now)
         self._show_status(now)
-        if plan.pictures:
+        if plan.panel:
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
+        if plan.pictures:
             self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if plan.later is not None:  # the drawings wait for their turn: make sure it comes
