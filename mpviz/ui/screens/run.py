@@ -286,6 +286,8 @@ class RunScreen(Screen):
             output.clear()
             output.show(model)
         self.query_one(ProcessTable).reset()
+        for view in self.query(TextView):
+            view.fit()  # the panels, the alerts, the details: as tall as the new moment's text
         self._pace.reset()
 
     def _ask_refresh(self, at_least: float = 0.0) -> None:

@@ -13,6 +13,7 @@ dashboard's; then a busy panel's durations ticking, two thirds of each refresh.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.cells import cell_len
@@ -25,6 +26,11 @@ from textual.widget import Widget
 
 # A line of the text, as what it shows: its words, their styles, its own style.
 Key = tuple[object, ...]
+# A text that gets shorter keeps its height (blank rows at its end) until it has been shorter
+# for this long: a new height is a layout of the whole screen (10 ms here, 90 under a flood on a
+# loaded machine), and a list that wraps to a row more or less from one refresh to the next (a
+# queue's items, a figure a digit longer) asked for one at every other refresh.
+SHRINK_AFTER_S = 5.0
 
 
 class TextView(Widget):
@@ -43,6 +49,9 @@ class TextView(Widget):
         # The rows shown, top to bottom: (the line's key, which of its pieces), and the piece.
         self._rows: list[tuple[tuple[Key, int], Text]] = []
         self._strips: dict[tuple[Key, int], Strip] = {}  # rows drawn so far, by key
+        self._height = 0  # rows given to the layout: at least len(_rows) (see SHRINK_AFTER_S)
+        self._shorter_since: float | None = None  # time.monotonic() since when the text is shorter
+        self._exact = False  # the next text shown sets the height, shorter or not (see fit)
 
     @property
     def plain(self) -> str:
@@ -53,11 +62,33 @@ class TextView(Widget):
         """The plain text of row ``y`` as shown ("" past the end)."""
         return self._rows[y][1].plain if 0 <= y < len(self._rows) else ""
 
+    def fit(self) -> None:
+        """The next text shown sets the height, however much shorter it is (a replay moved: no
+        height is kept from the moment left)."""
+        self._exact = True
+
     def show(self, text: Text) -> None:
         if self._shown is not None and text == self._shown and text.style == self._shown.style:
+            self._settle_height()
             return
         self._shown = text
         self._wrap(self.content_size.width, redraw=True)
+
+    def _settle_height(self) -> bool:
+        """Shrink to the text once it has been shorter for SHRINK_AFTER_S (True: a layout was asked for)."""
+        rows = len(self._rows)
+        exact, self._exact = self._exact, False
+        if rows >= self._height:
+            self._shorter_since = None
+            return False
+        now = time.monotonic()
+        if self._shorter_since is None:
+            self._shorter_since = now
+        if now - self._shorter_since < SHRINK_AFTER_S and not exact:
+            return False
+        self._height, self._shorter_since = rows, None
+        self.refresh(layout=True)
+        return True
 
     def _wrap(self, width: int, redraw: bool = False) -> None:
         """The text as rows ``width`` cells wide; with ``redraw``, the rows that changed redrawn.
@@ -78,26 +109,31 @@ class TextView(Widget):
                 pieces = [line] if fits else list(line.wrap(self.app.console, width))
             self._known[key] = pieces
             rows.extend(((key, i), piece) for i, piece in enumerate(pieces))
-        old = self._rows
-        if width != self._wrapped_at:
+        old, rewrapped = self._rows, width != self._wrapped_at
+        if rewrapped:
             self._strips = {}
         else:
             keys = {key for key, _ in rows}
             self._strips = {key: strip for key, strip in self._strips.items() if key in keys}
         self._rows, self._wrapped_at = rows, width
-        if not redraw:
+        if rewrapped or len(rows) > self._height:
+            # Another width (a layout is under way, or asked for here), or taller: as tall as the text.
+            self._height, self._shorter_since, self._exact = len(rows), None, False
+            if redraw:
+                self.refresh(layout=True)
             return
-        if len(rows) != len(old):
-            self.refresh(layout=True)
+        if not redraw or self._settle_height():
             return
-        for y, ((was, _), (now, _)) in enumerate(zip(old, rows, strict=True)):
+        for y in range(max(len(old), len(rows))):
+            was = old[y][0] if y < len(old) else None
+            now = rows[y][0] if y < len(rows) else None
             if was != now:
                 self.refresh(Region(0, y, self.size.width, 1))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width != self._wrapped_at:
             self._wrap(width)
-        return len(self._rows)
+        return self._height
 
     def on_resize(self) -> None:
         if self.content_size.width != self._wrapped_at:
