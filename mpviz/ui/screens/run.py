@@ -35,7 +35,7 @@ from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
 from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, STEPPING, common_keys, detach_key
+from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, OVER_TEXT, REPLAY_ONLY, STEPPING, common_keys, detach_key
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson, SeekTo
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
@@ -436,6 +436,8 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in OVER_TEXT and isinstance(self.app.focused, Input):
+            return None  # the screen's keys come first (see keys.common_keys): a typed character is the box's
         if action in NOT_OURS and self.lesson.detaches:
             return False
         if action in STEPPING:
@@ -693,10 +695,16 @@ def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
     cls = _SCREENS.get((lesson.name, lang.current()))
     if cls is not None:
         return cls
+    # They take precedence, as the common keys do, but for those that act on the selected process
+    # (see keys.common_keys).
     keys: list[BindingType] = [
-        Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
+        Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help), priority=not a.selected)
+        for a in lesson.actions
     ]
-    keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    keys += [
+        Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help), priority=True)
+        for t in lesson.toggles
+    ]
     if lesson.detaches:
         keys.insert(0, detach_key())
     base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})
