@@ -3,6 +3,8 @@ those of a log given all its lines at once."""
 
 from __future__ import annotations
 
+import html
+
 from textual.app import App, ComposeResult
 from textual.widgets import Log
 
@@ -66,3 +68,22 @@ async def test_the_logs_grow_line_by_line_as_if_written_at_once() -> None:
             assert app.log_view.show_vertical_scrollbar and app.log_view.show_horizontal_scrollbar
         for count, drawn in seen.items():
             assert drawn == await picture(make(), lines(count)), f"{make.__name__} with {count} lines"
+
+
+async def test_a_full_log_shows_its_newest_lines() -> None:
+    """At its most lines, a write drops the oldest and moves every line up: the view shows the
+    newest lines, as a log given the same lines at once does (Textual's Log redrew only the new
+    lines, below the view: the event log stood still at the moment it filled)."""
+    log = EventLog()
+    app = One(log)
+    async with app.run_test(size=SIZE) as pilot:
+        log.max_lines = 12
+        for start in (0, 20, 23):
+            write(log, [f"line {i}" for i in range(start, start + (20 if start == 0 else 3))])
+            await pilot.pause()
+            await pilot.pause()
+        drawn = app.export_screenshot()
+    assert "line 25" in html.unescape(drawn).replace("\xa0", " ")
+    again = EventLog()
+    again.max_lines = 12
+    assert drawn == await picture(again, [f"line {i}" for i in range(14, 26)])

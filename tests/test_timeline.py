@@ -3,9 +3,12 @@ however lanes come and go."""
 
 from __future__ import annotations
 
+import random
+
 from textual.app import App, ComposeResult
 
 from mpviz.model import Model, Phase
+from mpviz.model.state import Proc
 from mpviz.telemetry import Event
 from mpviz.ui.widgets.timeline import LABEL, Timeline, lane
 
@@ -39,6 +42,37 @@ def test_each_column_shows_the_phase_that_filled_most_of_it() -> None:
     assert lane(model.procs[7], S // 2, S, 2) == [running, Phase.BLOCKED]
     # A window before it started or after it ended is empty.
     assert lane(model.procs[7], 10 * S, S, 3) == [None, None, None]
+
+
+def weighed(proc: Proc, start: int, step: int, columns: int) -> list[Phase | None]:
+    """A lane worked out column by column, the long way: each phase's time in the column, the
+    first of the longest winning."""
+    history = list(proc.history)
+    out: list[Phase | None] = []
+    for c in range(columns):
+        begin, end = start + c * step, start + (c + 1) * step
+        spans: dict[Phase, int] = {}
+        for i, (t, phase, _) in enumerate(history):
+            until = history[i + 1][0] if i + 1 < len(history) else start + columns * step
+            overlap = min(until, end) - max(t, begin)
+            if overlap > 0 and phase is not Phase.EXITED:
+                spans[phase] = spans.get(phase, 0) + overlap
+        out.append(max(spans, key=spans.__getitem__) if spans else None)
+    return out
+
+
+def test_a_lane_is_each_column_weighed() -> None:
+    """Histories of every shape (changes far apart, hundreds in one column, a window past
+    them or before them): the lane is what weighing each column the long way gives."""
+    rng = random.Random(26)
+    for _ in range(2000):
+        proc = Proc(1)
+        t = rng.randint(0, 100)
+        for _ in range(rng.randint(0, 80)):
+            proc.history.append((t, rng.choice(list(Phase)), ""))
+            t += rng.choice([0, 1, 1, 2, 3, 5, 10, 37])
+        start, step, columns = rng.randint(-20, t + 5), rng.randint(1, 12), rng.randint(1, 30)
+        assert lane(proc, start, step, columns) == weighed(proc, start, step, columns)
 
 
 class TimelineApp(App[None]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -254,6 +254,10 @@ class Run:
 
     def signal_all(self, sig: signal.Signals) -> int:
         return self.supervisor.signal_all(sig)
+
+    def show(self, pids: Iterable[int] | None) -> None:
+        """The processes on screen (None: all): sampled every second, the others less often when idle."""
+        self.supervisor.sampler.show(pids)
 
     @property
     def speed(self) -> float:

@@ -6,6 +6,8 @@ A lesson's own keys come from its actions and toggles (see
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding, BindingType
 
 from mpviz.lang import T
@@ -75,7 +77,21 @@ KEYS = {
 
 
 def common_keys() -> list[BindingType]:
-    """The keys every lesson has, described in the current language."""
+    """The keys every lesson has, described in the current language.
+
+    Most take precedence (``priority``): the app runs the action as the key comes in, instead of
+    handing the key to the focused widget, which hands it to the screen, which hands it back to the
+    app (three trips through three queues, each behind whatever the event loop has to do: under a
+    flood of records, 195 ms at p99). Not those that act on the selected process: they must come
+    after the table's own keys typed before them (↓ then z pauses the row below). A text box with
+    focus keeps its characters (see ``RunScreen.check_action``)."""
+    return [
+        binding if binding.action.partition("(")[0] in ON_SELECTED else replace(binding, priority=True)
+        for binding in _common_keys()
+    ]
+
+
+def _common_keys() -> list[Binding]:
     return [
         Binding("question_mark", "help", str(KEYS["help"])),
         Binding("r", "restart", str(KEYS["restart"])),
@@ -126,7 +142,7 @@ def common_keys() -> list[BindingType]:
 
 def detach_key() -> BindingType:
     """``q`` for a program mpviz attached to: it detaches, the program goes on."""
-    return Binding("q", "detach", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]))
+    return Binding("q", "detach", str(KEYS["detach"]), tooltip=str(KEYS["detach_tip"]), priority=True)
 
 
 # Keys for a live run only, and for a replay only (``check_action``).
@@ -135,5 +151,9 @@ LIVE_ONLY = {"pause", "pause_all", "kill", "lesson", "flip", "step_mode", "detac
 # never for an attached program (``Lesson.detaches``).
 NOT_OURS = {"pause", "pause_all", "kill", "faster", "slower", "restart", "step_mode"}
 REPLAY_ONLY = {"replay_pause", "step", "seek", "seek_edge", "spike"}
+# Keys that act on the process selected in the table: in the order typed, after the table's own.
+ON_SELECTED = {"pause", "kill", "spike", "stacks", "until_blocked"}  # (and a lesson's own, see screen_class)
+# Keys that act even while a text box has focus (the others type into it).
+OVER_TEXT = {"seek", "seek_edge", "go_selected"}
 # Keys of a live scheduled run (step mode).
 STEPPING = {"go_row", "go_selected", "until_blocked", "free"}

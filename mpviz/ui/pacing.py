@@ -3,7 +3,11 @@
 Records ask for a redraw, at most every ``REFRESH_S``; the passing of time
 needs one a second.  The table, the alerts and the title follow at that
 pace; the drawings (the lesson's picture, the timeline, the details) at most
-every ``PICTURE_NS`` under a flood, and with every new second.
+every ``PICTURE_NS`` under a flood, and with every new second.  The lesson's
+picture is drawn again for what records said, but for the passing of time
+alone (its durations ticking) only every ``PANEL_CLOCK_NS``: in the busy KTV
+scene its durations were a third of the lines drawn each second.  A duration
+there is then at most that much behind, never ahead.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ REFRESH_S = 0.1
 # The drawings (panel, timeline, details) redraw at most this often.
 PICTURE_NS = 250_000_000
 NS = 1_000_000_000
+# The lesson's picture, when only time moves, is drawn again this often.
+PANEL_CLOCK_NS = 5 * NS
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class Plan:
 
     full: bool  # a new second (or a reset): everything that shows the passing of time
     pictures: bool  # the drawings too
+    panel: bool  # the lesson's picture among them
     later: float | None  # seconds until the drawings that had to wait are due (None: none wait)
 
 
@@ -32,24 +39,29 @@ class Pacer:
         self._last_second = -1
         self._stale = False  # the drawings are behind the model
         self._pictured_ns = 0
+        self._panel_ns: int | None = None  # when the lesson's picture was last drawn (None: due)
+        self._said = False  # records (other than psutil figures) came since it was
 
     def reset(self) -> None:
         """Redraw everything at the next redraw (a new size, another view, a seek)."""
         self._last_second = -1
+        self._panel_ns = None
 
     def wait(self, now: float, at_least: float = 0.0) -> float:
         """Seconds from ``now`` (monotonic) until a redraw asked for now may happen."""
         return max(at_least, self.refreshed_at + REFRESH_S - now, 0.001)  # Textual: no 0 s timers
 
-    def plan(self, now_ns: int, moved: bool, mono: float) -> Plan | None:
-        """A redraw at ``now_ns`` (the source's clock), ``moved``: the model changed since the last one.
+    def plan(self, now_ns: int, moved: bool, mono: float, said: bool = False) -> Plan | None:
+        """A redraw at ``now_ns`` (the source's clock), ``moved``: the model changed since the last one,
+        ``said``: by records a lesson's picture may show (anything but psutil's figures).
 
         None: nothing to draw."""
         self.refreshed_at = mono
+        self._said |= said
         second = now_ns // NS
         full = second != self._last_second
         self._stale |= moved
-        if not (moved or full):
+        if not (moved or full or self._stale):  # (stale: the drawings that had to wait are due)
             return None
         self._last_second = second
         pictures = full or (self._stale and now_ns - self._pictured_ns >= PICTURE_NS)
@@ -59,5 +71,8 @@ class Pacer:
             # just after it would be drawn in two passes (the table now, the pictures later).
             if not full:
                 self._pictured_ns = now_ns
+        panel = pictures and (self._said or self._panel_ns is None or now_ns - self._panel_ns >= PANEL_CLOCK_NS)
+        if panel:
+            self._said, self._panel_ns = False, now_ns
         later = (self._pictured_ns + PICTURE_NS - now_ns) / NS if self._stale else None
-        return Plan(full, pictures, later)
+        return Plan(full, pictures, panel, later)

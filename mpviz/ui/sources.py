@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import replace
 from typing import Any, Protocol
@@ -35,6 +36,10 @@ class Controls(Protocol):
     def send_signal(self, pid: int, sig: signal.Signals) -> bool: ...
 
     def signal_all(self, sig: signal.Signals) -> int: ...
+
+    def show(self, pids: Iterable[int] | None) -> None:
+        """The processes whose psutil figures are on screen (None: every one's may be)."""
+        ...
 
     def ask_stacks(self, pid: int) -> None:
         """Ask a process for its stacks (they come back as records)."""

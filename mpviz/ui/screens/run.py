@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections import deque
+from operator import attrgetter
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,7 +35,7 @@ from mpviz.model.state import UNLOGGED
 from mpviz.registry import panel_class
 from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, REPLAY_ONLY, STEPPING, common_keys, detach_key
+from mpviz.ui.keys import LIVE_ONLY, NOT_OURS, OVER_TEXT, REPLAY_ONLY, STEPPING, common_keys, detach_key
 from mpviz.ui.messages import LeaveLesson, LessonAction, RecordsArrived, RestartLesson, SeekTo
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.sources import Source
@@ -54,6 +56,17 @@ from mpviz.ui.widgets.wait_graph import WaitGraph
 
 # The reader gathers a flood of records for this long before posting them.
 BATCH_S = 0.03
+# While the screen applies a batch, the reader reads on at this pace, gathering the next one,
+# up to this many records (about two seconds of the fastest flood measured).
+BUSY_S = 0.01
+MOST_HELD = 50_000
+# The screen applies records in slices of this long at most (checked every SLICE_RECORDS), and
+# leaves the event loop free for this long between two: a key press waits for a slice, not a batch.
+SLICE_S = 0.01
+SLICE_RECORDS = 50
+SLICE_GAP_S = 0.001
+# The clock's refresh comes a second after the last refresh, looked for this often.
+TICK_S = 0.25
 # With nothing to read, the reader waits this long (a live run's records and its
 # closing wake it at once; a replay looks more often, see Player.read).
 READ_WAIT_S = 1.0
@@ -114,6 +127,13 @@ class RunScreen(Screen):
         self._home = "steps" if source.scheduled else "timeline"
         # Records not yet written to the event log: only the newest are kept.
         self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
+        # Records posted by the reader, not yet applied (see _apply_slice); set: all were.
+        self._pending: deque[Event] = deque()
+        self._taken = threading.Event()
+        self._taken.set()
+        self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
+        self._said = False  # records a lesson's picture may show came since the last redraw (see pacing)
+        self._looked_at = 0.0  # time.monotonic() of the last look for stacks (see _tick)
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -168,8 +188,8 @@ class RunScreen(Screen):
         # The run's processes start once the screen is drawn: from their first record on.
         self.call_after_refresh(self.source.begin)
         # Records ask for a refresh themselves; the passing of time needs one a
-        # second, unless records (the psutil samples, once a second) just did it.
-        self.set_interval(1.0, self._tick)
+        # second after the last (see _tick).
+        self.set_interval(TICK_S, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
@@ -186,43 +206,80 @@ class RunScreen(Screen):
     def read_records(self) -> None:
         """The one reader of the channels: records in batches, posted to the screen.
 
-        Under a flood, reads are gathered for up to BATCH_S before one message
-        goes out, so the screen's queue holds a few big batches, and a key
-        press never waits behind thousands of small ones.
+        Records are gathered for up to BATCH_S before a batch goes out, and a
+        batch goes out only once the screen has applied the one before: under
+        a flood the screen's queue holds one batch at most, however far behind
+        the screen is, and a key press waits behind none.  The screen behind
+        by MOST_HELD records, the reader stops reading until it catches up:
+        what more comes waits in the rings (and a full ring drops and counts).
         """
         worker = get_current_worker()
-        posted = self.source.model
+        model = self.source.model
+        batch: list[Event] = []
+        since = 0.0  # time.monotonic() of the batch's first records
+        swapped = False  # a replay's seek: the new model goes to the screen, with or without records
         while not worker.is_cancelled:
-            batch = self.source.read(READ_WAIT_S)
-            # A replay's seek makes a new model in read(): handed over with the records after it.
-            if not batch and self.source.model is posted:
+            free = self._taken.is_set()
+            quiet = False
+            if len(batch) >= MOST_HELD:
+                self._taken.wait(0.1)
+            else:
+                wait = READ_WAIT_S if not batch else max(0.0, since + BATCH_S - time.monotonic()) if free else BUSY_S
+                more = self.source.read(wait)
+                # A replay's seek makes a new model in read(): handed over with the records after it
+                # (what was gathered before it belongs to the model left behind).
+                if self.source.model is not model:
+                    model, batch, swapped = self.source.model, [], True
+                if more:
+                    if not batch:
+                        since = time.monotonic()
+                    batch.extend(more)
+                quiet = not more
+            if not (batch or swapped) or not self._taken.is_set():
                 continue
-            posted = self.source.model
-            until = time.monotonic() + BATCH_S
-            while time.monotonic() < until and not worker.is_cancelled:
-                more = self.source.read(max(0.0, until - time.monotonic()))
-                if not more:
-                    break
-                batch.extend(more)
-            self.post_message(RecordsArrived(batch, posted))
+            if swapped or quiet or time.monotonic() >= since + BATCH_S:
+                self._taken.clear()
+                self.post_message(RecordsArrived(batch, model))
+                batch, swapped = [], False
 
     def on_records_arrived(self, message: RecordsArrived) -> None:
-        self._take(message.events, message.model)
+        if message.model is not None and message.model is not self.model:
+            self._swap(message.model)
+        # In time order, as Model.apply would put them, before they are cut into slices.
+        self._pending.extend(sorted(message.events, key=attrgetter("t_ns")))
+        self._apply_slice()
+
+    def _apply_slice(self) -> None:
+        """Apply pending records for up to SLICE_S, then let the event loop go (a key press, a
+        redraw) before the next slice; the last slice lets the reader post its next batch."""
+        pending = self._pending
+        until = time.perf_counter() + SLICE_S
+        while pending and time.perf_counter() < until:
+            n = min(SLICE_RECORDS, len(pending))
+            self._take([pending.popleft() for _ in range(n)])
+        if pending:
+            self.set_timer(SLICE_GAP_S, self._apply_slice)
+        else:
+            self._taken.set()
 
     def _take(self, events: list, model: Model | None = None) -> None:
         if model is not None and model is not self.model:
             self._swap(model)
         self.model.apply(events)
         self._unlogged.extend(events)
+        kinds = {e.kind for e in events}
+        # What a lesson's picture may show moved: anything but psutil's figures (see pacing).
+        self._said |= bool(kinds - {"proc.stats"})
         # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
         # they cost one pass of the screen a second instead of two.
-        if any(e.kind not in UNLOGGED for e in events):
+        if kinds - UNLOGGED:
             self._ask_refresh()
 
     def _swap(self, model: Model) -> None:
         """A replay moved to another moment: every view starts again from the new model."""
         self.model = model
         self._unlogged.clear()
+        self._pending.clear()  # the moment left behind's
         recent = list(model.log)[-MOST_PER_BATCH:]
         log = self.query_one(EventLog)
         log.clear()
@@ -232,6 +289,8 @@ class RunScreen(Screen):
             output.clear()
             output.show(model)
         self.query_one(ProcessTable).reset()
+        for view in self.query(TextView):
+            view.fit()  # the panels, the alerts, the details: as tall as the new moment's text
         self._pace.reset()
 
     def _ask_refresh(self, at_least: float = 0.0) -> None:
@@ -240,12 +299,20 @@ class RunScreen(Screen):
             self._refresh_timer = self.set_timer(self._pace.wait(time.monotonic(), at_least), self._refresh_now)
 
     def _tick(self) -> None:
-        """Once a second: what time moves, and (live) what only stacks can tell."""
+        """What time moves, a second after the last refresh; and (live), once a second, what
+        only stacks can tell.
+
+        A second after the last refresh, not at each new second: a refresh for records moves
+        the clock's own along (in the busy KTV scene, 1.4 passes of the screen a second for
+        about one a second of records and one a second of clock, each pass costing about a
+        whole screen in Textual's compositor)."""
+        now = time.monotonic()
         controls = self.source.controls
-        if controls is not None:
+        if controls is not None and now - self._looked_at >= 1.0:
+            self._looked_at = now
             controls.look(self.model, self.source.now_ns())
             self._ask_stacks()
-        if time.monotonic() - self._pace.refreshed_at >= 0.9:
+        if now - self._pace.refreshed_at >= 1.0:
             self.refresh_views()
 
     def _refresh_now(self) -> None:
@@ -264,19 +331,34 @@ class RunScreen(Screen):
             output.show(self.model)
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
-        plan = self._pace.plan(now, bool(procs or prims), time.monotonic())
+        plan = self._pace.plan(now, bool(procs or prims), time.monotonic(), self._said)
+        self._said = False
         if plan is None:
             return
         table = self.query_one(ProcessTable)
         table.sync(self.model, now, procs, clock=plan.full)
+        self._show_figures(table)
         self._show_alerts(now)
         self._show_status(now)
-        if plan.pictures:
+        if plan.panel:
             self.query_one(LessonPanel).show(self.model, now, self.source.values)
+        if plan.pictures:
             self._sync_view(now)
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if plan.later is not None:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh(plan.later)
+
+    def _show_figures(self, table: ProcessTable) -> None:
+        """Live: tell the run which processes' figures are on screen (the others are sampled less often)."""
+        controls = self.source.controls
+        if controls is None:
+            return
+        shown = table.figures_in_view()
+        if shown is not None and table.selected_pid is not None:
+            shown.add(table.selected_pid)  # the details pane's
+        if shown != self._figures_shown:
+            self._figures_shown = shown
+            controls.show(shown)
 
     def _sync_view(self, now: int) -> None:
         """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
@@ -365,6 +447,8 @@ class RunScreen(Screen):
     # --- keys ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in OVER_TEXT and isinstance(self.app.focused, Input):
+            return None  # the screen's keys come first (see keys.common_keys): a typed character is the box's
         if action in NOT_OURS and self.lesson.detaches:
             return False
         if action in STEPPING:
@@ -622,10 +706,16 @@ def screen_class(lesson: type[Lesson]) -> type[RunScreen]:
     cls = _SCREENS.get((lesson.name, lang.current()))
     if cls is not None:
         return cls
+    # They take precedence, as the common keys do, but for those that act on the selected process
+    # (see keys.common_keys).
     keys: list[BindingType] = [
-        Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help)) for a in lesson.actions
+        Binding(a.key, f"lesson('{a.method}')", str(a.description), tooltip=str(a.help), priority=not a.selected)
+        for a in lesson.actions
     ]
-    keys += [Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help)) for t in lesson.toggles]
+    keys += [
+        Binding(t.key, f"flip('{t.param}')", str(t.description), tooltip=str(t.help), priority=True)
+        for t in lesson.toggles
+    ]
     if lesson.detaches:
         keys.insert(0, detach_key())
     base = type("RunScreen", (RunScreen,), {"BINDINGS": common_keys()})

@@ -128,9 +128,9 @@ class Details(TextView):
         """A column of the graph: the moment of the highest CPU in it."""
         lines, start, step, proc = self._graph
         at = event.get_content_offset(self)
-        if at is None or proc is None or not 0 <= at.y < len(self._strips) or at.x < LABEL:
+        if at is None or proc is None or at.x < LABEL:
             return
-        if self._strips[at.y].text.rstrip() not in lines:
+        if self.row_text(at.y).rstrip() not in lines:
             return
         begin = start + (at.x - LABEL) * step
         peak = proc.samples.peak(begin, begin + step - 1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Self
 
+from rich.cells import cell_len
 from textual.widgets import Log
 
 from mpviz import lang
@@ -28,6 +30,23 @@ class EventLog(Log, SteadyScrollView):
         # growing (the alerts) shrinks it, and its end moves past the view:
         # keep following, as a user watching the newest lines expects.
         self.scroll_end(animate=False)
+
+    def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None) -> Self:
+        super().write_lines(lines, scroll_end)
+        if self.max_lines is not None and self.line_count >= self.max_lines:
+            # Full: the oldest lines went, every line moved up one place or more, and Log redraws
+            # only the new ones (below the view, when it follows the newest): the whole view again,
+            # or it would show the lines of the moment it filled, however long after.
+            self.refresh()
+        return self
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """The widest line, here and now: Log works it out in a thread worker of its own at each
+        write (a pool thread, its answer a call into the event loop, and three messages about
+        the worker's state through the log's, the screen's and the app's queues), for the few
+        lines of a batch."""
+        if lines:
+            self._update_maximum_width(updates, max(cell_len(self._process_line(line)) for line in lines))
 
     def add(self, model: Model, events: list[Event]) -> None:
         lines = []

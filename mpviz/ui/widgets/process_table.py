@@ -306,6 +306,21 @@ class ProcessTable(SteadyScrollView, can_focus=True):
         top = round(self.scroll_offset.y)
         return {pid for pid in self._order[top : top + max(1, self.size.height - 1)] if pid != FOLD}
 
+    def figures_in_view(self) -> set[int] | None:
+        """The processes whose psutil figures the table shows now: its rows in view, and every
+        process folded into one of them (None: every process's count, sorted by CPU)."""
+        model = self._model
+        if model is None or self.sort == "cpu":
+            return None
+        pids = set()
+        for key in self._in_view():
+            pid = model.pid_of(key)
+            pids.add(pid)
+            branch = self._branches.get(pid)
+            if branch is not None and branch.mark == SHUT:
+                pids.update(below(pid, self._under))
+        return pids
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if self._model is not None and round(old) != round(new):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from itertools import groupby
 from typing import Any
 
@@ -43,31 +44,46 @@ _DIM = Style.parse("grey50")
 def lane(proc: Proc, start_ns: int, step_ns: int, columns: int) -> list[Phase | None]:
     """The phase that filled most of each column of the window, or None (not alive).
 
-    Every visible lane is drawn again each second: the columns a phase covers
-    whole are filled in one slice, and only the few a phase change falls in
-    weigh the phases that share them."""
+    Every visible lane is drawn again each second: the history before the window is
+    skipped (a bisection), the columns a phase covers whole are filled in one slice,
+    and the phases that share a column are weighed there. A process that changes
+    state hundreds of times a second (a flood) has its whole history in the last few
+    columns: those changes, one column each, take the shortest way."""
     out: list[Phase | None] = [None] * columns
-    shared: dict[int, dict[Phase, int]] = {}
+    shared: dict[int, dict[str, int]] = {}  # column → phase name → time in it (names: an Enum hashes slowly)
     end_ns = start_ns + step_ns * columns
     history = list(proc.history)
-    for i, (t, phase, _) in enumerate(history):
-        until = history[i + 1][0] if i + 1 < len(history) else end_ns
-        t, until = max(t, start_ns), min(until, end_ns)
-        if phase is Phase.EXITED or until <= t:
+    n = len(history)
+    for i in range(max(0, bisect_right(history, start_ns, key=_time) - 1), n):
+        t, phase, _ = history[i]
+        until = history[i + 1][0] if i + 1 < n else end_ns
+        if t < start_ns:
+            t = start_ns
+        if until > end_ns:
+            until = end_ns
+        if until <= t or phase is Phase.EXITED:
             continue
         first, last = (t - start_ns) // step_ns, (until - 1 - start_ns) // step_ns
+        if first == last:  # within one column
+            spans = shared.setdefault(first, {})
+            spans[phase._name_] = spans.get(phase._name_, 0) + until - t
+            continue
         whole_from = first if t == start_ns + first * step_ns else first + 1
         whole_to = last if until == start_ns + (last + 1) * step_ns else last - 1
         if whole_from <= whole_to:
             out[whole_from : whole_to + 1] = [phase] * (whole_to - whole_from + 1)
-        for c in {first, last}:
+        for c in (first, last):
             if not whole_from <= c <= whole_to:
                 c_start = start_ns + c * step_ns
                 spans = shared.setdefault(c, {})
-                spans[phase] = spans.get(phase, 0) + min(until, c_start + step_ns) - max(t, c_start)
+                spans[phase._name_] = spans.get(phase._name_, 0) + min(until, c_start + step_ns) - max(t, c_start)
     for c, spans in shared.items():
-        out[c] = max(spans, key=spans.__getitem__)
+        out[c] = Phase[max(spans, key=spans.__getitem__)]
     return out
+
+
+def _time(entry: tuple[int, Phase, str]) -> int:
+    return entry[0]
 
 
 class Timeline(SteadyScrollView):
