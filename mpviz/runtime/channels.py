@@ -131,7 +131,6 @@ class Channels:
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._held: list[Event] = []
-        self._given_ns = 0  # the time of the last record given out
         # Processes whose connection closed, by when they count as ended; and
         # those whose exit was told: the first are told only if not the second.
         self._closed: dict[int, int] = {}
@@ -535,18 +534,7 @@ class Channels:
         while split and pending[split - 1].t_ns > cut:
             split -= 1
         self._held = pending[split:]
-        return self._in_order(pending[:split])
-
-    def _in_order(self, given: list[Event]) -> list[Event]:
-        """Records given out never go back in time: one later than the window (its process
-        stamped it, then waited for a core longer than ``SETTLE_NS`` before it wrote it) takes
-        the time of the last one given.  The model, the recording and a replay see one order."""
-        if given:
-            last = self._given_ns
-            if given[0].t_ns < last:
-                given = [e if e.t_ns >= last else e._replace(t_ns=last) for e in given]
-            self._given_ns = given[-1].t_ns
-        return given
+        return pending[:split]
 
     def flush(self) -> list[Event]:
         """Everything held back, waiting in the inbox or already written, at the end of a run."""
@@ -567,7 +555,7 @@ class Channels:
         self._show_partials(now, got, everything=True)
         self.trust.say_refused(now, got, at_once=True)
         got.sort(key=lambda e: e.t_ns)
-        return self._in_order(got)
+        return got
 
     def close(self) -> None:
         with self._lock:

@@ -30,12 +30,6 @@ def flood(n: int) -> None:
         report("flood", i=i)
 
 
-def flood_together(go: Any, n: int) -> None:
-    """Wait for ``go`` (an event another flooder waits for too), then flood."""
-    go.wait()
-    flood(n)
-
-
 def modules() -> None:
     ui = sorted({m.partition(".")[0] for m in sys.modules} & {"textual", "rich"})
     report("modules", ui=",".join(ui), main=str(getattr(sys.modules.get("__mp_main__"), "__name__", "")))
