@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -71,7 +72,10 @@ def entry() -> NoReturn:
     not daemons waited for (if there is one, the interpreter does it all),
     the exit functions run (multiprocessing's among them), the output
     flushed (should that fail, the interpreter says so as it would)."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl+C in stats, export, list …: stopped, as asked, with no traceback
+        code = 128 + signal.SIGINT
     me = threading.current_thread()
     if any(not thread.daemon for thread in threading.enumerate() if thread is not me):
         sys.exit(code)

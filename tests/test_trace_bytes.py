@@ -112,3 +112,33 @@ def test_a_time_is_written_as_the_shortest_form_of_its_microseconds() -> None:
     times = [0, 1, 999, 1000, 1001, 10**15 - 1, 10**15, 10**19, 2**63 - 1]
     times += [rng.randrange(10**digits) for digits in range(1, 20) for _ in range(2000)]
     assert [trace._us(ns) for ns in times] == [repr(ns / 1000) for ns in times]
+
+
+def test_ctrl_c_in_an_export_stops_it_quietly_and_writes_nothing(tmp_path: Path) -> None:
+    """Before: Python's KeyboardInterrupt traceback, from wherever the export was."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recording = synthetic(tmp_path / "long.jsonl", 600_000)
+    out = tmp_path / "trace.json"
+    export = subprocess.Popen(
+        [sys.executable, "-m", "mpviz", "export", str(recording), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Interrupted once it is under way: a second of its CPU spent (of ten or so).
+    import psutil
+
+    deadline = time.monotonic() + 120
+    while export.poll() is None and psutil.Process(export.pid).cpu_times().user < 1.0:
+        assert time.monotonic() < deadline, "the export never got going"
+        time.sleep(0.05)
+    assert export.poll() is None, "the export ended before it could be interrupted"
+    export.send_signal(signal.SIGINT)
+    stdout, stderr = export.communicate(timeout=120)
+    assert export.returncode == 130, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert not out.exists()
