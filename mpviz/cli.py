@@ -76,6 +76,8 @@ def entry() -> NoReturn:
         code = main()
     except KeyboardInterrupt:  # Ctrl+C in stats, export, list …: stopped, as asked, with no traceback
         code = 128 + signal.SIGINT
+    except BrokenPipeError:  # ``mpviz list | head``: the reader has what it wanted
+        code = _reader_gone()
     me = threading.current_thread()
     if any(not thread.daemon for thread in threading.enumerate() if thread is not me):
         sys.exit(code)
@@ -83,9 +85,20 @@ def entry() -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     except Exception:
         sys.exit(code)
     os._exit(code)
+
+
+def _reader_gone() -> int:
+    """Our output's reader went away: nothing more to say to it (the interpreter's last flush
+    finds /dev/null, not a broken pipe); the exit of a process killed by SIGPIPE, as a shell's."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -617,6 +617,18 @@ def test_a_main_that_fails_is_not_nothing_went_wrong(tmp_path: Path, source: str
     assert "nothing went wrong" not in done.stdout
 
 
+def test_a_listing_into_a_pipe_nobody_reads_is_no_error() -> None:
+    """``mpviz list | head -1``, its reader gone before it writes.  Before: a BrokenPipeError
+    traceback and exit 1, 3 runs in 5."""
+    r, w = os.pipe()
+    os.close(r)  # nobody will read: the first write fails
+    try:
+        done = subprocess.run([sys.executable, "-m", "mpviz", "list"], stdout=w, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(w)
+    assert done.returncode == 141 and done.stderr == b"", done.stderr
+
+
 def test_stats_into_a_pipe_closed_early_is_no_error(tmp_path: Path) -> None:
     """``mpviz stats FILE | head``.  Before: "mpviz: error: cannot read FILE: Broken pipe"."""
     path = tmp_path / "many.jsonl"
