@@ -382,13 +382,15 @@ def start_times(n: int) -> dict[str, float]:
 
 
 def _read_records(endpoints, stop) -> None:  # type: ignore[no-untyped-def]
-    """The dashboard's side, reduced to reading: its channels (the socket and the rings), drained until told to stop."""
+    """The dashboard's side, reduced to reading: its channels (the socket and the rings), drained until told
+    to stop, or until the bench that started it is gone (killed, it cannot say stop: this would run for ever)."""
     from mpviz.runtime.channels import Channels
     from mpviz.telemetry import Event, now_ns
 
+    bench = os.getppid()
     channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
     endpoints.put(channels.endpoint)
-    while not stop.is_set():
+    while not stop.is_set() and os.getppid() == bench:
         channels.read(0.05)
     channels.close()
 
