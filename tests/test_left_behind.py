@@ -130,25 +130,32 @@ def test_sigkill_of_the_dashboard_ends_a_paused_child(tmp_path: Path) -> None:
         terminal.close()
 
 
+def _leaver_watched(tmp_path: Path, output: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """``LEAVER`` watched headless, its processes waiting; where it writes their pids."""
+    prog = tmp_path / "waits.py"
+    prog.write_text(textwrap.dedent(LEAVER))
+    out = tmp_path / "pids"
+    argv = [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"]
+    return subprocess.Popen(argv, stdout=output, stderr=output, cwd=tmp_path), out
+
+
+def _guardian_of(mpviz: subprocess.Popen[bytes]) -> psutil.Process:
+    """Headless mpviz's guardian: its child forked and named so."""
+    from mpviz.runtime.guardian import NAME
+
+    (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
+    return guardian
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP])
 def test_the_guardian_is_not_ended_by_the_terminals_signals(tmp_path: Path, signum: int) -> None:
     """It shares mpviz's process group, so that nothing more is needed to start it: the terminal's
     signals reach it too, and it ignores them.  It is not a group leader.  (Headless, it is forked
     from mpviz, and named so.)"""
-    from mpviz.runtime.guardian import NAME
-
-    prog = tmp_path / "waits.py"
-    prog.write_text(textwrap.dedent(LEAVER))
-    out = tmp_path / "pids"
-    mpviz = subprocess.Popen(
-        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
+    mpviz, out = _leaver_watched(tmp_path, subprocess.DEVNULL)
     try:
         pids = pids_in(out)
-        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
+        guardian = _guardian_of(mpviz)
         assert os.getpgid(guardian.pid) == os.getpgid(mpviz.pid) != guardian.pid
         guardian.send_signal(signum)
         mpviz.send_signal(signal.SIGKILL)
@@ -166,20 +173,10 @@ def test_the_forked_guardian_holds_nothing_of_mpviz(tmp_path: Path) -> None:
     """Headless, the guardian is a copy of mpviz: it keeps its orders' pipe and /dev/null, and none
     of mpviz's descriptors (its output, which a reader would wait on while the guardian lives; the
     run's socket; the program's pipes).  Before it was forked: a new interpreter, none inherited."""
-    from mpviz.runtime.guardian import NAME
-
-    prog = tmp_path / "waits.py"
-    prog.write_text(textwrap.dedent(LEAVER))
-    out = tmp_path / "pids"
-    mpviz = subprocess.Popen(
-        [sys.executable, "-m", "mpviz", "run", str(prog), "--headless", "--", str(out), "wait"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
+    mpviz, out = _leaver_watched(tmp_path, subprocess.PIPE)
     try:
         pids_in(out)
-        (guardian,) = [p for p in psutil.Process(mpviz.pid).children() if p.name() == NAME]
+        guardian = _guardian_of(mpviz)
         held = {int(fd): os.readlink(f"/proc/{guardian.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{guardian.pid}/fd")}
         assert sorted(held) == [0, 1, 2], held
         assert held[0].startswith("pipe:"), held
