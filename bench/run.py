@@ -103,6 +103,45 @@ def cpu_pct(pid_groups: dict[str, list[int]], seconds: float) -> dict[str, float
     return {name: round(100 * (cpu_seconds(pids) - before[name]) / wall, 2) for name, pids in pid_groups.items()}
 
 
+# --- what the dashboard draws (--tally) -------------------------------------------
+
+# With --tally, the dashboards measured run under bench/tally.py, which counts what they draw.
+TALLY: Path | None = None
+
+
+def dashboard(*args: str, size: tuple[int, int] = (120, 40)) -> Terminal:
+    if TALLY is None:
+        return Terminal(*args, size=size)
+    return Terminal(argv=[sys.executable, str(ROOT / "bench" / "tally.py"), str(TALLY), *args], size=size)
+
+
+def tally() -> dict[str, Any]:
+    """What the dashboard has drawn so far ({} without --tally)."""
+    if TALLY is None or not TALLY.exists():
+        return {}
+    return dict(json.loads(TALLY.read_text()))
+
+
+def drawn(before: dict[str, Any], after: dict[str, Any], scene: str) -> dict[str, float]:
+    """Passes of the screen, lines drawn and layouts per second between two tallies; each widget's
+    lines to stderr."""
+    if not before or not after:
+        return {}
+    seconds = after["t"] - before["t"]
+
+    def rate(part: str, key: str) -> float:
+        return round((after[part].get(key, 0) - before[part].get(key, 0)) / seconds, 1)
+
+    lines = {widget: rate("lines", widget) for widget in after["lines"]}
+    log("  drawn a second: " + ", ".join(f"{w} {n}" for w, n in sorted(lines.items(), key=lambda x: -x[1]) if n))
+    layouts = sum(rate("calls", key) for key in after["calls"] if key.startswith("layout by"))
+    return {
+        f"draw_passes_per_s_{scene}": rate("calls", "_compositor_refresh"),
+        f"draw_lines_per_s_{scene}": round(sum(lines.values()), 1),
+        f"layouts_per_s_{scene}": round(layouts, 1),
+    }
+
+
 # --- dashboard CPU, with the anchors watching the same processes --------------
 
 
@@ -120,7 +159,7 @@ def tracking_cpu(
 ) -> dict[str, float | None]:
     options, size = SCENES[scene]
     log(f"cpu: ktv with {n} live processes ({method}, {scene}), {warm:.0f} s warm-up, {window:.0f} s measured")
-    dash = Terminal("ktv", "--groups", str(n), *options, "--start-method", method, size=size)
+    dash = dashboard("ktv", "--groups", str(n), *options, "--start-method", method, size=size)
     others: dict[str, Terminal] = {}
     try:
         started = time.monotonic()
@@ -141,7 +180,9 @@ def tracking_cpu(
             others["naive"] = Terminal(argv=naive, size=size)
         time.sleep(warm)
         groups = {"mpviz": [dash.proc.pid]} | {name: [t.proc.pid] for name, t in others.items()}
+        before = tally()
         result = cpu_pct(groups, window)
+        drawing = drawn(before, tally(), f"{n}_{scene}")
         out: dict[str, float | None] = {
             name: result.get(name) for name in ("mpviz", "htop", "btop", "glances", "naive")
         }
@@ -157,7 +198,7 @@ def tracking_cpu(
         speed = float(options[options.index("--speed") + 1]) if "--speed" in options else 1.0
         p50, p99 = latencies(dash, 20, (b"+", f"speed ×{2 * speed:g} ·"), (b"-", f"speed ×{speed:g} ·"))
         log(f"  keys with {n} processes: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
-        return out | {"key_p50_ms": round(p50, 1), "key_p99_ms": round(p99, 1)}
+        return out | {"key_p50_ms": round(p50, 1), "key_p99_ms": round(p99, 1)} | drawing
     finally:
         for t in others.values():
             t.close()
@@ -250,7 +291,7 @@ class Recording:
 
 def flood_dashboard(tmp: Path) -> tuple[Terminal, Recording]:
     record = tmp / "flood.jsonl"
-    term = Terminal(*FLOOD, "--record", str(record))
+    term = dashboard(*FLOOD, "--record", str(record))
     rec = Recording(record)
     wait_for(lambda: term.lesson_pids() and rec.count() > 1000, 120, "the flood to start")
     return term, rec
@@ -260,16 +301,21 @@ def key_latency(tmp: Path, presses: int) -> dict[str, float]:
     term, rec = flood_dashboard(tmp)
     try:
         time.sleep(2)
-        before, t0 = rec.count(), time.monotonic()
+        before, t0, drawing = rec.count(), time.monotonic(), tally()
         # The flood runs at ×1000, the top speed: halve it, then double it back.
         p50, p99 = latencies(term, presses, (b"-", "speed ×500"), (b"+", "speed ×1000"))
         rate = (rec.count() - before) / (time.monotonic() - t0)
+        drawing = drawn(drawing, tally(), "flood")
     finally:
         term.type(b"q")
         term.proc.wait(60)
         term.close()
     log(f"keys: {presses} presses under {rate:,.0f} events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
-    return {"key_latency_p50_ms": round(p50, 1), "key_latency_p99_ms": round(p99, 1), "flood_events_per_s": round(rate)}
+    return {
+        "key_latency_p50_ms": round(p50, 1),
+        "key_latency_p99_ms": round(p99, 1),
+        "flood_events_per_s": round(rate),
+    } | drawing
 
 
 def latencies(term: Terminal, presses: int, *keys: tuple[bytes, str]) -> tuple[float, float]:
@@ -847,6 +893,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter windows: under 5 minutes in all")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--tally", action="store_true", help="count what the dashboards draw (bench/tally.py; costs a little CPU)"
+    )
+    parser.add_argument(
         "--only",
         help="comma-separated: cpu100,cpu500,cpu1000,ingest,keys,memory,start,primitives,watch,attach,startup,replay,export,explore",
     )
@@ -874,6 +923,8 @@ def main() -> int:
     quick = args.quick
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"mpviz-bench-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
+    global TALLY
+    TALLY = tmp / "tally.json" if args.tally else None
 
     from mpviz.runtime import prepare
 
@@ -894,7 +945,7 @@ def main() -> int:
                 f"glances_cpu_pct_100{suffix}": cpu["glances"],
                 f"naive_textual_cpu_pct_100{suffix}": cpu["naive"],
                 f"key_latency_p99_ms_100{suffix}": cpu["key_p99_ms"],
-            }
+            } | {key: value for key, value in cpu.items() if key.startswith(("draw_", "layouts_"))}
             mpviz = cpu["mpviz"]
             for anchor in ("htop", "btop"):
                 theirs = cpu[anchor]
