@@ -62,6 +62,8 @@ def counted(out: Path) -> None:
 
     def counting_widget(self: StylesCache, widget: Any, crop: Any) -> Any:
         drawing[0] = f"{type(widget).__name__}#{widget.id or ''}"
+        if not widget.id and widget.parent is not None:  # a scrollbar: whose
+            drawing[0] += f" of {type(widget.parent).__name__}#{widget.parent.id or ''}"
         calls[f"render {drawing[0]}"] += 1
         return render_widget(self, widget, crop)
 
@@ -174,15 +176,21 @@ def counted(out: Path) -> None:
             now = time.monotonic()
             recent = sorted(lag for when, lag in lags[-3000:] if when > now - 10)
             longest: dict[str, tuple[float, float]] = {}  # in the last 10 s, by wall time: (wall, CPU)
+            cpus: dict[str, list[float]] = {}
             for when, name, wall, cpu in calls_timed[-5000:]:
-                if when > now - 10 and wall > longest.get(name, (0.0, 0.0))[0]:
-                    longest[name] = (wall, cpu)
+                if when > now - 10:
+                    cpus.setdefault(name, []).append(cpu)
+                    if wall > longest.get(name, (0.0, 0.0))[0]:
+                        longest[name] = (wall, cpu)
+            # CPU ms of each in the last 10 s: median, 90th percentile, most
+            spread = {name: [sorted(v)[len(v) // 2], sorted(v)[int(0.9 * len(v))], max(v)] for name, v in cpus.items()}
             figures = {
                 "t": now,
                 "lines": dict(lines),
                 "calls": dict(calls),
                 "spent_s": dict(spent),
                 "longest_ms_10s": longest,
+                "cpu_ms_10s": spread,
                 "keys_ms": [
                     {k: round(1000 * (v - key["read"]), 1) for k, v in key.items() if k != "read"}
                     for key in keys[-100:]
