@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import grimp
 
+from mpviz import lang
 from mpviz.model import Model, Phase, describe, find_anomalies
+from mpviz.model.words import seconds
 from mpviz.model.anomalies import HANG_GRACE_NS
 from mpviz.telemetry import Event
 
@@ -266,6 +268,33 @@ def test_words() -> None:
     )
     assert describe(ev(1, 1, "proc.state", "eating", item="bun 3")) == "eating (item=bun 3)"
     assert describe(ev(1, 1, "proc.stats", cpu=1)) is None
+
+
+def test_a_lines_seconds_are_the_floats_to_the_millisecond_ties_included() -> None:
+    import random
+
+    rng = random.Random(7)
+    ties = [ms * 1_000_000 + 500_000 for ms in range(0, 3_000_000, 997)]
+    for ns in [0, 1, 499_999, 500_001, 999_999_999, 10**13 + 123_456_789, -5, *ties] + [
+        rng.randrange(10**12) for _ in range(20_000)
+    ]:
+        assert seconds(ns) == f"{ns / 1e9:8.3f}", ns
+
+
+def test_words_said_once_follow_a_new_name_and_the_language() -> None:
+    """The words of a primitive's record are made once and looked up after: a name given later
+    and a language switched are still said."""
+    model = Model()
+    model.apply([ev(1, 7, "lock.acquired", "7.1"), ev(2, 7, "lock.acquired", "7.1")])
+    assert model.line(ev(2, 7, "lock.acquired", "7.1")) == "   1.000        7  pid 7          acquired lock '7.1'"
+    model.apply([new(3, 7, "7.1", "lock", "ticket"), ev(4, 7, "lock.acquired", "7.1")])
+    assert model.line(ev(4, 7, "lock.acquired", "7.1")).endswith("acquired lock 'ticket'")
+    lang.use("zh")
+    try:
+        assert model.line(ev(4, 7, "lock.acquired", "7.1")).endswith("获得了锁 'ticket'")
+    finally:
+        lang.use("en")
+    assert model.line(ev(4, 7, "lock.acquired", "7.1")).endswith("acquired lock 'ticket'")
 
 
 def test_time_in_a_phase_spans_changes_of_words() -> None:

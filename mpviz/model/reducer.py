@@ -121,6 +121,7 @@ def proc_thread_end(model: Model, event: Event) -> None:
 def site_new(model: Model, event: Event) -> None:
     d = event.data
     line = d.get("line")
+    model.forget_where(event.obj)
     model.sites[event.obj] = Site(
         str(d.get("file", "")), line if type(line) is int else 0, str(d.get("func", "")), str(d.get("text", ""))
     )

@@ -547,6 +547,8 @@ class Model:
         self._numbered: dict[str, int] = {}
         # Where operations were made (``site.new``), by id; which process each thread belongs to.
         self.sites: dict[str, Site] = {}
+        self._wheres: dict[str, str] = {}  # each site in words, made once
+        self._checked: Event | None = None  # the last record applied, if it needed nothing made visible
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
         # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
@@ -597,6 +599,8 @@ class Model:
         if not obj.isprintable() or needs_showing(data):
             event = _shown(event)
             obj = event.obj
+        else:
+            self._checked = event  # its line need not look again (``_visible``)
         if self.t0 is None:
             self.t0 = t_ns
         if t_ns > self.last_ns:
@@ -679,8 +683,17 @@ class Model:
 
     def where(self, site_id: str) -> str:
         """A site in words (``consumer.py:9 in consume``), "" if unknown."""
-        site = self.sites.get(site_id)
-        return site.where if site is not None else ""
+        words = self._wheres.get(site_id)
+        if words is None:
+            site = self.sites.get(site_id)
+            if site is None:
+                return ""
+            words = self._wheres[site_id] = site.where
+        return words
+
+    def forget_where(self, site_id: str) -> None:
+        """A site said anew (its id given again, by a new process with an old pid)."""
+        self._wheres.pop(site_id, None)
 
     def by_role(self, role: str) -> list[Proc]:
         return [p for p in self.procs.values() if p.role == role]
@@ -697,21 +710,38 @@ class Model:
         prim = self.prims.get(prim_id)
         return prim.name if prim else prim_id
 
+    def _visible(self, event: Event) -> Event:
+        """The record as it may be shown (the same record, nearly always: see ``_shown``)."""
+        if event is self._checked or (event.obj.isprintable() and not needs_showing(event.data)):
+            return event
+        return _shown(event)
+
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
-        event = _visible(event)
+        event = self._visible(event)
         return describe(event, self._obj_name(event), self._where(event))
 
     def line(self, event: Event, colours: bool = False) -> str | None:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one.
         ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
-        event = _visible(event)
-        th = event.data.get("th")
-        if event.kind.startswith("run."):
+        # (Made for every record a headless run prints: the usual case is looked up inline.)
+        event = self._visible(event)
+        kind, data = event.kind, event.data
+        if kind.startswith("run."):
             who = "mpviz"
         else:
-            who = self.name_of(th if type(th) is int and th > 0 and th in self.thread_pid else event.pid)
-        return line(event, self.t0 or event.t_ns, who, self._obj_name(event), self._where(event), colours)
+            th = data.get("th")
+            actor = th if type(th) is int and th > 0 and th in self.thread_pid else event.pid
+            proc = self.procs.get(actor)
+            who = proc.name if proc is not None else self.name_of(actor)
+        if kind == "proc.seen":
+            obj = self._obj_name(event)
+        else:
+            prim = self.prims.get(event.obj)
+            obj = prim.name if prim is not None else event.obj
+        at = data.get("at")
+        where = (self._wheres.get(at) or self.where(at)) if type(at) is str else ""
+        return line(event, self.t0 or event.t_ns, who, obj, where, colours)
 
     def _obj_name(self, event: Event) -> str:
         """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
@@ -744,13 +774,6 @@ class Model:
 
 def _time(event: Event) -> int:
     return event.t_ns
-
-
-def _visible(event: Event) -> Event:
-    """The record as it may be shown (the same record, nearly always: see ``_shown``)."""
-    if event.obj.isprintable() and not needs_showing(event.data):
-        return event
-    return _shown(event)
 
 
 def _shown(event: Event) -> Event:
