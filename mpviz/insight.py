@@ -21,7 +21,7 @@ from mpviz.model.stats import contention, table
 from mpviz.readahead import Ahead
 from mpviz.recording.reader import Header, Stream, read_all
 from mpviz.telemetry import Event
-from mpviz.trace import TraceBuilder
+from mpviz.trace.builder import TraceBuilder
 
 # A recording at least this big is read by a process of its own, on the other CPU (see
 # mpviz.readahead); a smaller one here, as that process takes a tenth of a second to start.

@@ -17,7 +17,7 @@ import pytest
 from conftest import mpviz, none_alive, wait_for
 from helpers.browser import Serve
 
-from mpviz.serve import VISIT_MARK, dashboard_command, end_visits, visit_processes
+from mpviz.serve.visits import VISIT_MARK, dashboard_command, end_visits, visit_processes
 
 BAD = [
     (["--max-visitors", "0"], "argument --max-visitors: must be at least 1, not 0"),

@@ -151,7 +151,7 @@ def test_each_primitive_says_where_it_was_waited_for_and_taken() -> None:
 
 
 def test_a_trace_slice_of_a_wait_carries_its_site() -> None:
-    from mpviz.trace import TraceBuilder
+    from mpviz.trace.builder import TraceBuilder
 
     builder = TraceBuilder()
     builder.feed(

@@ -1,55 +1,32 @@
-"""``mpviz serve``: the dashboard in a browser, each visitor their own.
-
-textual-serve starts one dashboard process per open page (one websocket) and
-relays its screen and keys. What mpviz adds is that visits are bounded and
-leave nothing behind. Every visitor's dashboard starts real lesson processes,
-so a visit is ended by ending every process it started: found by a mark in
-their environment, which every descendant inherits (a lesson process whose
-dashboard died has been adopted by init and is no longer in its tree), and by
-the tree below any marked process (a program may clear its environment).
-
-Nothing a browser sends is trusted: a page's messages are checked (a bad one
-ends its visit with one line in the log), a terminal size is bounded, a
-connection that does not send its request in time is closed, and connections
-and each visitor's lesson processes are capped.
-
-Imported only when ``mpviz serve`` runs: it pulls in aiohttp and textual-serve.
-"""
+"""``mpviz serve``'s server: textual-serve's, each visit bounded (visitors at once, seconds idle,
+lesson processes) and ended once, whoever asks first; and what a page sends, checked."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import ipaddress
 import json
 import logging
 import os
-import resource
-import shlex
-import shutil
 import signal
 import socket
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
-import psutil
 from aiohttp import WSCloseCode, WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server, to_int
 
 from mpviz.runtime.supervisor import MAX_PROCESSES_ENV
+from mpviz.serve.connections import GatedSite, one_line_when_out_of_descriptors
+from mpviz.serve.visits import VISIT_MARK, end_visits
 
 log = logging.getLogger("mpviz.serve")
 
-# In the environment of every process of a visit: "<server pid>.<visit number>".
-VISIT_MARK = "MPVIZ_SERVE_VISIT"
 # Seconds a dashboard gets to stop its own lessons (as after SIGTERM in a terminal)
 # before whatever is left of its visit is killed.
 GRACE = 2.0
@@ -58,14 +35,10 @@ GRACE = 2.0
 HEARTBEAT = 15.0
 # How long closing a page waits for the browser to answer.
 CLOSE_TIMEOUT = 5.0
-PAGES = Path(__file__).with_name("web")
+PAGES = Path(__file__).parent.with_name("web")  # mpviz/web
 STOPPED = "mpviz serve has stopped."
 # The biggest terminal a page may ask for: a screen of a few hundred thousand cells, not millions.
 MAX_COLUMNS, MAX_ROWS = 500, 200
-# An HTTP connection must send its request within this (a connection that sends nothing, or a
-# byte at a time, holds a descriptor for nothing); and at most so many are open at once.
-REQUEST_TIMEOUT = 10.0
-MAX_CONNECTIONS = 256
 # Between two requests on one connection.
 KEEPALIVE = 15.0
 
@@ -77,87 +50,6 @@ class Limits:
     visitors: int = 8
     idle_timeout: int = 900
     processes: int = 64
-
-
-def dashboard_command(lang: str, args: list[str]) -> str:
-    """The shell command textual-serve runs for every visitor: this Python's mpviz dashboard."""
-    argv = [sys.executable, "-m", "mpviz"]
-    if lang != "en":
-        argv += ["--lang", lang]  # English is the dashboard's default and needs no option
-    if shutil.which("setpriv"):
-        # Should mpviz serve be killed outright (SIGKILL: no time to end its
-        # visits), the kernel sends each dashboard SIGTERM, and it stops its lessons.
-        argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
-    # exec: the visitor's process is the dashboard itself, not a shell waiting for it.
-    return "exec " + shlex.join(argv + args)
-
-
-def visit_processes(belongs: Callable[[str], bool]) -> list[psutil.Process]:
-    """Live processes whose environment, or an ancestor's, carries a visit mark that ``belongs``."""
-    # One pass over /proc of our own (not psutil.process_iter, whose shared
-    # cache is not safe to use from several threads at once).
-    table: dict[int, tuple[psutil.Process, int, str]] = {}
-    for pid in psutil.pids():
-        try:
-            proc = psutil.Process(pid)
-            with proc.oneshot():
-                if proc.status() == psutil.STATUS_ZOMBIE:
-                    continue
-                ppid = proc.ppid()
-                try:
-                    mark = proc.environ().get(VISIT_MARK, "")
-                except psutil.AccessDenied:  # another user's process: never a visitor's
-                    mark = ""
-        except psutil.NoSuchProcess:
-            continue
-        table[pid] = (proc, ppid, mark)
-    found = []
-    for proc, ppid, mark in table.values():
-        while not belongs(mark) and ppid in table:
-            _, ppid, mark = table[ppid]
-        if belongs(mark):
-            found.append(proc)
-    return found
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
-    # Polled, not psutil.wait_procs: that would reap the dashboards, which are
-    # asyncio's children, and take their exit status from it.
-    deadline = time.monotonic() + timeout
-    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def end_visits(belongs: Callable[[str], bool], grace: float) -> list[int]:
-    """End every process of the visits whose mark ``belongs``; return the pids that would not die.
-
-    The dashboards (this server's children) are asked first, with SIGTERM, to
-    stop their lessons as they do in a terminal; after ``grace`` seconds
-    whatever is left is killed, scan after scan, since a dashboard may have
-    started one more process while it died.
-    """
-    procs = visit_processes(belongs)
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if proc.ppid() == os.getpid():
-                proc.terminate()
-    _wait_gone(procs, grace)
-    for _ in range(10):
-        procs = visit_processes(belongs)
-        if not procs:
-            return []
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
-        _wait_gone(procs, 1.0)
-    return [p.pid for p in visit_processes(belongs)]
 
 
 class Visit(AppService):
@@ -247,7 +139,7 @@ class ClassroomServer(Server):
     async def _serve(self, listener: socket.socket) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        loop.set_exception_handler(_one_line_when_out_of_descriptors)
+        loop.set_exception_handler(one_line_when_out_of_descriptors)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         runner = web.AppRunner(
@@ -395,119 +287,3 @@ def _size(width: object, height: object) -> tuple[int, int]:
     columns = to_int(str(width), 80) if not isinstance(width, int) else width
     rows = to_int(str(height), 24) if not isinstance(height, int) else height
     return max(10, min(columns, MAX_COLUMNS)), max(5, min(rows, MAX_ROWS))
-
-
-def _one_line_when_out_of_descriptors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """asyncio's word when accept() finds no descriptor left (it waits a second and accepts again):
-    one line in the log, not a traceback; anything else as asyncio says it."""
-    exc = context.get("exception")
-    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-        log.warning("out of descriptors (%s): new connections wait a second", exc.strerror)
-        return
-    loop.default_exception_handler(context)
-
-
-class Gate(asyncio.Protocol):
-    """One HTTP connection, before aiohttp's: closed if it does not send its first request head within
-    ``REQUEST_TIMEOUT``, or at once past ``limit`` open (a descriptor each: ``MAX_CONNECTIONS``, or a
-    quarter of this process's descriptors, the rest left to the visitors' dashboards)."""
-
-    open = 0
-    limit = MAX_CONNECTIONS
-
-    def __init__(self, inner: asyncio.Protocol) -> None:
-        self.inner = inner
-        self.transport: asyncio.Transport | None = None
-        self.head = b""
-        self.timer: asyncio.TimerHandle | None = None
-        self.counted = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        if Gate.open >= Gate.limit:
-            transport.abort()
-            return
-        Gate.open += 1
-        self.counted = True
-        self.timer = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, transport.abort)
-        self.inner.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self.timer is not None:
-            self.head = (self.head + data)[-4096:]
-            if b"\r\n\r\n" in self.head:  # a whole request head: aiohttp's from here on
-                self.timer.cancel()
-                self.timer = None
-                self.head = b""
-        self.inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.counted:
-            Gate.open -= 1
-            self.counted = False
-            self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-
-class GatedSite(web.SockSite):
-    """aiohttp's site on our listening socket, every connection through a :class:`Gate`."""
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)  # known to the runner, which stops it at the end
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        Gate.limit = MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else max(8, min(MAX_CONNECTIONS, soft // 4))
-        factory = self._runner.server
-        assert factory is not None
-        loop = asyncio.get_running_loop()
-        # asyncio accepts up to ``backlog`` connections at a time before the gate can close any:
-        # no more than the gate lets in, or a burst of them takes every descriptor first.
-        backlog = min(self._backlog, Gate.limit)
-        self._server = await loop.create_server(lambda: Gate(factory()), sock=self._sock, backlog=backlog)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, or ValueError with one line saying why not."""
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    except socket.gaierror:
-        raise ValueError(f"--host {host!r} is not an address this machine can listen on") from None
-    try:
-        return socket.create_server((host, port), family=family)
-    except OSError as exc:
-        what = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({os.strerror(exc.errno or 0)})"
-        raise ValueError(f"port {port} on {host} {what}") from None
-
-
-def serve(host: str, port: int, limits: Limits, lang: str, dashboard_args: list[str]) -> int:
-    """``mpviz serve``: serve until stopped; 2 when it cannot listen."""
-    try:
-        listener = listen(host, port)
-    except ValueError as exc:
-        print(f"mpviz: error: {exc}", file=sys.stderr)
-        return 2
-    address, port = listener.getsockname()[:2]
-    if not ipaddress.ip_address(address).is_loopback:
-        print(
-            f"mpviz: warning: listening on {address}: anyone who reaches it can start processes on this machine",
-            file=sys.stderr,
-            flush=True,
-        )
-    url_host = f"[{address}]" if ":" in address else address
-    server = ClassroomServer(dashboard_command(lang, dashboard_args), f"http://{url_host}:{port}", limits)
-    try:
-        server.run(listener)
-    finally:
-        # However the server ended, no visitor's process outlives it.
-        end_visits(server.owns, 0)
-    return 0
