@@ -244,7 +244,7 @@ def _add_attach_parser(commands: Any) -> None:
     _add_watch_options(attach, speed=False)
 
 
-# mpviz serve: the dashboard in a browser (mpviz/serve.py, imported only when it runs).
+# mpviz serve: the dashboard in a browser (mpviz/serve/, imported only when it runs).
 SERVE_OPTIONS = (
     (
         Param("host", "127.0.0.1", "the address to listen on (anyone who reaches it can start processes here)"),

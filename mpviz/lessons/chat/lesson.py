@@ -15,7 +15,7 @@ from mpviz.sync import Queue
 from mpviz.sync.base import plain
 from mpviz.telemetry import emit
 
-# mpviz serve marks every process of a visit with this variable (mpviz/serve.py's VISIT_MARK):
+# mpviz serve marks every process of a visit with this variable (VISIT_MARK in mpviz/serve/visits.py):
 # there a connection silent this long is closed unless --idle-timeout says otherwise.
 SERVE_VISIT = "MPVIZ_SERVE_VISIT"
 SERVE_IDLE = 300.0
