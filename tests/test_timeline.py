@@ -8,7 +8,7 @@ import random
 from textual.app import App, ComposeResult
 
 from mpviz.model import Model, Phase
-from mpviz.model.state import Proc
+from mpviz.model.actors import Proc
 from mpviz.telemetry import Event
 from mpviz.ui.widgets.timeline import LABEL, Timeline, lane
 

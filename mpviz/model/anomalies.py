@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from mpviz.lang import T
 from mpviz.model import order
+from mpviz.model.actors import Actor
 from mpviz.model.pitfalls import find_pitfalls
+from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, waiting
-from mpviz.model.state import Actor, Anomaly, Model, Prim
+from mpviz.model.state import Anomaly, Model
 from mpviz.model.waits import HELD, deadlocked
 
 HANG_GRACE_NS = 1_500_000_000

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from mpviz.lang import T
 from mpviz.model.order import note_taking
+from mpviz.model.prims import Prim
 from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
-from mpviz.model.state import Model, Prim, handles
+from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
 STATES = {

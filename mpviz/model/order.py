@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections import deque
 
 from mpviz.lang import T
-from mpviz.model.state import Model, Potential, Prim, Taking
+from mpviz.model.prims import Prim
+from mpviz.model.state import Model, Potential, Taking
 
 TAKES = T(
     "{who} takes '{first}'{first_at} then '{second}'{second_at}",

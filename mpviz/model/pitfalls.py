@@ -30,7 +30,8 @@ Judged from the model alone, at a time ``now_ns``, like the anomalies.
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.state import Anomaly, Model, Proc, handles
+from mpviz.model.actors import Proc
+from mpviz.model.state import Anomaly, Model, handles
 from mpviz.telemetry import Event
 
 # How long a situation lasts before it is named (a join a moment before the last get is not one).

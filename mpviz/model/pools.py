@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from mpviz.lang import T
 from mpviz.model import events, locks, queues
+from mpviz.model.prims import Prim
 from mpviz.model.reducer import actor_id, actor_of, block, prim_of, start_waiting, stop_waiting, unblock
-from mpviz.model.state import Model, Prim, handles
+from mpviz.model.state import Model, handles
 from mpviz.model.words import proxy_name
 from mpviz.telemetry import Event
 

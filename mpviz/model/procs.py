@@ -7,10 +7,11 @@ import math
 from collections import deque
 
 from mpviz.lang import T
+from mpviz.model.actors import Phase, Proc, Said, Stats, Thread
 from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
 from mpviz.model.stacks import from_record, infer
-from mpviz.model.state import Model, Phase, Proc, Said, Stats, Thread, handles
+from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")

@@ -20,7 +20,9 @@ ends the same way.
 from __future__ import annotations
 
 from mpviz.lang import T
-from mpviz.model.state import STARTING_WORDS, Actor, Model, Phase, Prim, Proc, Site, Thread, handles
+from mpviz.model.actors import STARTING_WORDS, Actor, Phase, Proc, Site, Thread
+from mpviz.model.prims import Prim
+from mpviz.model.state import Model, handles
 from mpviz.model.timing import Activity, Durations
 from mpviz.model.words import said
 from mpviz.telemetry import Event

@@ -27,8 +27,10 @@ state a second time: this record has read them, with its system calls.
 
 from __future__ import annotations
 
+from mpviz.model.actors import Proc
+from mpviz.model.prims import Prim
 from mpviz.model.reducer import proc_of, settle, start_waiting, stop_waiting
-from mpviz.model.state import Model, Prim, Proc, handles
+from mpviz.model.state import Model, handles
 from mpviz.model.words import FAMILY_WORDS, seen
 from mpviz.telemetry import Event
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from mpviz.lang import T
-from mpviz.model.state import Model, Prim
+from mpviz.model.prims import Prim
+from mpviz.model.state import Model
 
 # Primitives that somebody holds, and that only a holder can give back.
 HELD = ("lock", "rlock", "sem")

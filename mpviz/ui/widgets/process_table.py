@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from mpviz.lang import T, words_for
 from mpviz.model import Model, Phase, Proc
-from mpviz.model.state import Thread
+from mpviz.model.actors import Thread
 from mpviz.ui.messages import SeekTo
 from mpviz.ui.theme import PHASE_STYLE, STATUS, duration, megabytes
 from mpviz.ui.widgets import history
