@@ -7,7 +7,8 @@ from rich.cells import cell_len
 from mpviz.model import Model, Phase
 from mpviz.telemetry import Event
 from mpviz.ui.widgets import history
-from mpviz.ui.widgets.process_table import COLUMNS, GAP, STATE_WIDTH, fit, layout, row_of
+from mpviz.ui.widgets.process_columns import COLUMNS, GAP, STATE_WIDTH, fit, layout
+from mpviz.ui.widgets.process_rows import row_of
 from mpviz.ui.widgets.process_tree import OPEN, SHUT, tree
 
 S = 1_000_000_000
