@@ -1,0 +1,195 @@
+"""The run screen's drawing: its views brought up to the model, no more often than the pace
+allows (:mod:`mpviz.ui.pacing`), and a second after the last refresh for the clock."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher
+
+from mpviz.lesson import Lesson
+from mpviz.model import find_anomalies
+from mpviz.runtime.scheduler import Scheduler
+from mpviz.telemetry import Event
+from mpviz.ui.pacing import Pacer
+from mpviz.ui.screens.run.words import SAY
+from mpviz.ui.sources import Source
+from mpviz.ui.widgets.contention import ContentionView
+from mpviz.ui.widgets.details import Details
+from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
+from mpviz.ui.widgets.lesson_panel import LessonPanel
+from mpviz.ui.widgets.output import OutputView
+from mpviz.ui.widgets.process_table import ProcessTable
+from mpviz.ui.widgets.stack_view import StackView
+from mpviz.ui.widgets.step_view import StepView
+from mpviz.ui.widgets.text_view import TextView
+from mpviz.ui.widgets.timeline import Timeline
+from mpviz.ui.widgets.title_bar import TitleBar, position_bar
+from mpviz.ui.widgets.wait_graph import WaitGraph
+
+# The clock's refresh comes a second after the last refresh, looked for this often.
+TICK_S = 0.25
+
+
+class Alerts(TextView):
+    """The verdict so far, and anything wrong right now (a deadlock, a hang)."""
+
+
+class DrawingScreen(Screen):
+    """The run's source and model, and the views drawn from them (see :mod:`.screen` for the whole screen)."""
+
+    _title: str  # set on mount: the title bar's left part
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+        self.model = source.model
+        self._frozen = source.frozen
+        self._refresh_timer: Timer | None = None
+        self._pace = Pacer()
+        # The view beside the picture when no other is asked for: a scheduled run's decisions, or the timeline.
+        self._home = "steps" if source.scheduled else "timeline"
+        # Records not yet written to the event log: only the newest are kept.
+        self._unlogged: deque[Event] = deque(maxlen=MOST_PER_BATCH)
+        self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
+        self._said = False  # records a lesson's picture may show came since the last redraw (see pacing)
+        self._looked_at = 0.0  # time.monotonic() of the last look for stacks (see _tick)
+
+    @property
+    def lesson(self) -> type[Lesson]:
+        return self.source.lesson
+
+    def _scheduler(self) -> Scheduler | None:
+        controls = self.source.controls
+        return controls.scheduler if controls is not None else None
+
+    def _ask_refresh(self, at_least: float = 0.0) -> None:
+        """Refresh soon, but not more often than the pace allows, however fast records come."""
+        if self._refresh_timer is None:
+            self._refresh_timer = self.set_timer(self._pace.wait(time.monotonic(), at_least), self._refresh_now)
+
+    def _tick(self) -> None:
+        """What time moves, a second after the last refresh; and (live), once a second, what
+        only stacks can tell.
+
+        A second after the last refresh, not at each new second: a refresh for records moves
+        the clock's own along (in the busy KTV scene, 1.4 passes of the screen a second for
+        about one a second of records and one a second of clock, each pass costing about a
+        whole screen in Textual's compositor)."""
+        now = time.monotonic()
+        controls = self.source.controls
+        if controls is not None and now - self._looked_at >= 1.0:
+            self._looked_at = now
+            controls.look(self.model, self.source.now_ns())
+            self._ask_stacks()
+        if now - self._pace.refreshed_at >= 1.0:
+            self.refresh_views()
+
+    def _refresh_now(self) -> None:
+        self._refresh_timer = None
+        self.refresh_views()
+
+    # --- records out --------------------------------------------------------------
+
+    def refresh_views(self) -> None:
+        """Bring the views up to the model: what moved since the last time, and every second
+        whatever shows the passing of time (see :mod:`mpviz.ui.pacing`)."""
+        if self._unlogged:
+            self.query_one(EventLog).add(self.model, list(self._unlogged))
+            self._unlogged.clear()
+        for output in self.query(OutputView):
+            output.show(self.model)
+        now = self.source.now_ns()
+        procs, prims = self.model.take_dirty()
+        plan = self._pace.plan(now, bool(procs or prims), time.monotonic(), self._said)
+        self._said = False
+        if plan is None:
+            return
+        table = self.query_one(ProcessTable)
+        table.sync(self.model, now, procs, clock=plan.full)
+        self._show_figures(table)
+        self._show_alerts(now)
+        self._show_status(now)
+        if plan.panel:
+            self.query_one(LessonPanel).show(self.model, now, self.source.values)
+        if plan.pictures:
+            self._sync_view(now)
+            self.query_one(Details).present(self.model, table.selected_pid, now)
+        if plan.later is not None:  # the drawings wait for their turn: make sure it comes
+            self._ask_refresh(plan.later)
+
+    def _show_figures(self, table: ProcessTable) -> None:
+        """Live: tell the run which processes' figures are on screen (the others are sampled less often)."""
+        controls = self.source.controls
+        if controls is None:
+            return
+        shown = table.figures_in_view()
+        if shown is not None and table.selected_pid is not None:
+            shown.add(table.selected_pid)  # the details pane's
+        if shown != self._figures_shown:
+            self._figures_shown = shown
+            controls.show(shown)
+
+    def _sync_view(self, now: int) -> None:
+        """The view beside the picture: the timeline, the wait-for graph (w) or the contention figures (s)."""
+        shown = self.query_one(ContentSwitcher).current
+        if shown == "graph":
+            self.query_one(WaitGraph).present(self.model, now, str(self.lesson.unseen))
+        elif shown == "contention":
+            self.query_one(ContentionView).present(self.model, now)
+        elif shown == "stacks":
+            pid = self.query_one(ProcessTable).selected_pid
+            self.query_one(StackView).present(self.model, pid, now, asked=self.source.controls is not None)
+        elif shown == "steps":
+            scheduler = self._scheduler()
+            self.query_one(StepView).present(self.model, free=scheduler is not None and scheduler.free_mode)
+        else:
+            self.query_one(Timeline).sync(self.model, now)
+
+    def _show_alerts(self, now: int) -> None:
+        verdict = self.source.verdict()
+        text = Text()
+        controls = self.source.controls
+        if controls is not None and controls.record_error:
+            text.append(SAY["record_error"](error=controls.record_error), style="bold red")
+        player = self.source.player
+        if player is not None and player.problem:
+            text.append(f"⚠ {player.problem}\n", style="bold red")
+        for anomaly in find_anomalies(self.model, now):
+            if anomaly.text not in verdict.text:
+                text.append(f"⚠ {anomaly.text}\n", style="bold red")
+        for refusal in self.model.refusals():
+            text.append(f"⚠ {refusal}\n", style="bold red")
+        mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
+        text.append(f"{mark} {verdict.text}", style=style)
+        alerts = self.query_one(Alerts)
+        alerts.show(text)
+        alerts.set_class(verdict.ok is False or "⚠" in text.plain, "-bad")
+
+    def _show_status(self, now: int) -> None:
+        source = self.source
+        alive = sum(1 for p in self.model.procs.values() if p.alive)
+        where = str(SAY.get(source.where) or source.where)
+        if source.player is not None:
+            where += " " + position_bar(*source.player.position())
+        attached = self.lesson.detaches and source.player is None  # a replay of one detaches nothing
+        status = SAY["attached" if attached else "status"](
+            where=where,
+            speed=round(source.speed, 3),
+            n=alive,
+            processes="process" if alive == 1 else "processes",
+        )
+        self.query_one(TitleBar).set(self._title, status)
+
+    def _ask_stacks(self) -> None:
+        """Live, with the stacks shown: ask the selected process for them."""
+        if self.query_one(ContentSwitcher).current != "stacks" or self.source.controls is None:
+            return
+        pid = self.query_one(ProcessTable).selected_pid
+        proc = self.model.procs.get(pid) if pid is not None else None
+        if proc is not None and proc.alive:
+            self.source.controls.ask_stacks(proc.pid)
