@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable
 
 from mpviz import sync
-from mpviz.sync import boot, shm, threads, turns
-from mpviz.sync.base import unseen
+from mpviz.sync import boot, threads, turns
+from mpviz.sync.base import unseen, when_imported
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 HELPERS = ("multiprocessing.resource_tracker",)
 # The forkserver itself is not shown, but what it forks is (after the fork).
 FORKSERVER = "multiprocessing.forkserver"
+SHARED_MEMORY = "multiprocessing.shared_memory"  # (mpviz.sync.shm.MODULE)
 
 _real_sleep = time.sleep
 # The shortest sleep of a watched program that is said (``proc.sleep``), in real seconds.
@@ -67,10 +68,18 @@ def install_from_env() -> None:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
     threads.instrument_threading()
-    shm.instrument_shared_memory()
+    # Shared memory's blocks once the program imports the module (most never do: then
+    # mpviz.sync.shm is one module less in each of its processes).
+    when_imported(SHARED_MEMORY, _instrument_shared_memory)
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
+
+
+def _instrument_shared_memory() -> None:
+    from mpviz.sync import shm
+
+    shm.instrument_shared_memory()
 
 
 def _connect() -> None:

@@ -165,7 +165,21 @@ def test_sigterm_sighup_sigint_stop_cleanly(sig: signal.Signals) -> None:
 
 # Modules a watched program's processes must not pay for before their first line unless the program
 # itself imports them: each costs every process of the program (spawned children too) its time.
-HEAVY = ("importlib.abc", "importlib.resources", "tempfile", "shutil", "random", "inspect", "dataclasses", "sysconfig")
+# (typing: ~3 ms to import and ~2 ms to tear down; the ring's reader and the shared memory's
+# wrapper: the dashboard's, and a program's that uses shared memory.)
+HEAVY = (
+    "importlib.abc",
+    "importlib.resources",
+    "tempfile",
+    "shutil",
+    "random",
+    "inspect",
+    "dataclasses",
+    "sysconfig",
+    "typing",
+    "mpviz.telemetry.ring_reader",
+    "mpviz.sync.shm",
+)
 
 SAYS_ITS_MODULES = """
 import multiprocessing, sys
@@ -203,10 +217,11 @@ def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path
 def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
     """Headless, a program's main starts once the command line is read (runtime/program.py,
     Early), while the rest of mpviz loads: what comes before it is on every run's path.  Before:
-    tempfile, shutil and random came with it (~6 ms), none of them needed there."""
+    tempfile, shutil and random came with it (~6 ms), none of them needed there; then typing
+    (for TYPE_CHECKING) and dataclasses (with inspect, ast, dis, tokenize), ~18 ms."""
     code = (
         "import sys, mpviz.cli, mpviz.runtime.program, mpviz.runtime.members\n"
-        "print(sorted(m for m in sys.modules if m in ('tempfile', 'shutil', 'random', 'psutil')"
+        "print(sorted(m for m in sys.modules if m in ('tempfile', 'shutil', 'random', 'psutil', 'typing', 'dataclasses')"
         " or m.startswith(('mpviz.model', 'mpviz.runtime.supervisor', 'mpviz.ui', 'textual'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)

@@ -18,7 +18,8 @@ from mpviz.runtime.channels import Channels
 from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_reporter
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.reporter import SocketReporter
-from mpviz.telemetry.ring import HEAD, RingReader, RingWriter
+from mpviz.telemetry.ring import HEAD, RingWriter
+from mpviz.telemetry.ring_reader import RingReader
 from mpviz.telemetry.wire import check
 
 PID = os.getpid()

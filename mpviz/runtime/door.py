@@ -12,8 +12,8 @@ import contextlib
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
     from mpviz.runtime.early import EarlyReader
 

@@ -25,7 +25,6 @@ import os
 import selectors
 import socket
 import threading
-from dataclasses import dataclass, field
 
 from mpviz.runtime.printed import readable_stream
 from mpviz.runtime.trust import connection_limit
@@ -37,24 +36,28 @@ READ_CHUNK = 1 << 16
 MAX_HELD = 1 << 20
 
 
-@dataclass
+# Plain classes, not dataclasses: dataclasses imports inspect (ast, dis, tokenize), ~7 ms paid
+# before a watched program started headless can start.
+
+
 class Pipe:
     """A process's stdout or stderr read so far: its chunks with when each was read."""
 
-    fd: int
-    chunks: list[tuple[int, bytes]] = field(default_factory=list)
-    held: int = 0
-    ended: bool = False  # every writer has closed it
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.chunks: list[tuple[int, bytes]] = []
+        self.held = 0
+        self.ended = False  # every writer has closed it
 
 
-@dataclass
 class Taken:
     """A connection accepted here, and its first message if it came (with its descriptors)."""
 
-    sock: socket.socket
-    chunk: bytes | None = None
-    fds: list[int] = field(default_factory=list)
-    pipes: list[Pipe] = field(default_factory=list)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.chunk: bytes | None = None
+        self.fds: list[int] = []
+        self.pipes: list[Pipe] = []
 
 
 def _streams(chunk: bytes, fds: list[int]) -> list[int]:

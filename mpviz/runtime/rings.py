@@ -1,4 +1,4 @@
-"""The dashboard's drain of the processes' rings (:mod:`mpviz.telemetry.ring`).
+"""The dashboard's drain of the processes' rings (read with :mod:`mpviz.telemetry.ring_reader`).
 
 A ring is known by the process whose connection handed it over (the
 kernel's pid of that connection), and kept until that process is known to
@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 
 from mpviz.telemetry import Event
-from mpviz.telemetry.ring import RingReader
+from mpviz.telemetry.ring_reader import RingReader
 
 # How soon an active ring is looked at again while the dashboard waits.
 POLL_S = 0.01

@@ -25,13 +25,16 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.record import Event, now_ns
 from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
 from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
 _sleep = time.sleep

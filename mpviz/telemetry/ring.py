@@ -1,11 +1,12 @@
-"""A process's ring of records in shared memory: the layout, the writer, and the reader's decoding.
+"""A process's ring of records in shared memory: the layout, and the writer (every watched process's side).
 
 Each watched process writes its records into a ring of its own, a sealed
 ``memfd`` mapped in the process and, once handed over on its connection
-(``SCM_RIGHTS``, with its first message), in the dashboard.  A record costs
-the writer a few stores in memory and no system call: the dashboard drains
-the rings.  The layout, one page of header (native words: the same interpreter at both ends) then
-the data::
+(``SCM_RIGHTS``, with its first message), in the dashboard, which reads it
+with :mod:`mpviz.telemetry.ring_reader`.  A record costs the writer a few
+stores in memory and no system call: the dashboard drains the rings.  The
+layout, one page of header (native words: the same interpreter at both ends)
+then the data::
 
     0   magic "MPVR", version          (writer, once)
     64  head: bytes ever written       (writer)
@@ -31,47 +32,44 @@ connection (the socket the dashboard waits on anyway: no other descriptor to
 hand over or to trust).  A reader that keeps finding records does not sleep:
 it looks again a few milliseconds later, and the writer pays nothing.
 
-Nothing in a ring is believed: the dashboard knows whose ring it is from the
-connection it came on (the kernel's pid), bounds ``head`` by what it has read
-and the ring's size, decodes every entry with the wire's own check, and maps
-only a sealed memfd (the writer cannot shrink it under the reader).
+Every process of a watched program imports this module (the reader's is the
+dashboard's alone): the standard library and the wire, nothing more.
 """
 
 from __future__ import annotations
 
 import ctypes
 import fcntl
-import marshal
 import mmap
 import os
-import stat
 import struct
 import threading
-from typing import Any
 
-from mpviz.telemetry.record import Event, Malformed, now_ns
-from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_RECORD_BYTES, check, encode
+from mpviz.telemetry.record import Event
+from mpviz.telemetry.wire import MAX_OBJ, MAX_RECORD_BYTES, encode
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
-# pages are given back as they are read (RELEASE_BYTES at a time), so a quiet ring costs a page or two.
+# pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
+# costs a page or two.
 RING_BYTES = 1 << 22
-RELEASE_BYTES = 1 << 16
-# A take reads this much of a ring at most: a flooding process cannot hold up the others.
-TAKE_BYTES = 1 << 18
 MIN_RING_BYTES = 1 << 12
 MAX_RING_BYTES = 1 << 26
 PAGE = 4096
 
-_MAGIC = b"MPVR\x01\x00\x00\x00"
+MAGIC = b"MPVR\x01\x00\x00\x00"
 HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
 # The header's counters are native 8-byte words, read and written through a memoryview of them
 # (``words``): each store and load is one, whole.  Not struct.pack_into: it zeroes its bytes before it
 # writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
-_HEAD, _LOST, _TAIL = HEAD // 8, LOST // 8, TAIL // 8
+HEAD_WORD, LOST_WORD, TAIL_WORD = HEAD // 8, LOST // 8, TAIL // 8
 
-_ENTRY = struct.Struct("<HB")
+ENTRY = struct.Struct("<HB")
 MARSHAL, HOT, TEXT = 0, 1, 2
-MAX_ENTRY = _ENTRY.size + MAX_RECORD_BYTES
+MAX_ENTRY = ENTRY.size + MAX_RECORD_BYTES
 
 # The frequent kinds, by number: a HOT entry names its kind by its place here.
 HOT_KINDS = tuple(
@@ -83,12 +81,11 @@ HOT_KINDS = tuple(
 )
 _HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
 # t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
-_HOT = struct.Struct("<qBHIIIqq")
-_HEADED_HOT = struct.Struct("<HB" + _HOT.format[1:])
+HOT_BODY = struct.Struct("<qBHIIIqq")
+HOT_ENTRY = struct.Struct("<HB" + HOT_BODY.format[1:])
 AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
 # What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
-_new = tuple.__new__
 MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
 # This process's forks: a writer made before the last one is a parent's, not this process's own.
@@ -126,7 +123,7 @@ MADV_REMOVE = 9  # (Linux) free the pages and their backing: the next write find
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
-class _Mapping:
+class Mapping:
     """A file's bytes mapped shared, read and written through ``view``; no descriptor kept."""
 
     def __init__(self, fd: int, length: int) -> None:
@@ -166,14 +163,14 @@ class RingWriter:
         try:
             os.ftruncate(fd, PAGE + size)
             fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-            self._map = _Mapping(fd, PAGE + size)
+            self._map = Mapping(fd, PAGE + size)
         except BaseException:
             os.close(fd)
             raise
         self._mm = self._map.view
         self._words = self._map.words
         self.fd: int | None = fd  # until handed over (then closed: see handed)
-        self._mm[: len(_MAGIC)] = _MAGIC
+        self._mm[: len(MAGIC)] = MAGIC
         self.size = size
         self._mask = size - 1
         self._head = 0
@@ -272,10 +269,10 @@ class RingWriter:
         n = len(entry)
         head = self._head
         if head + n - self._tail > self.size:
-            self._tail = self._words[_TAIL]
+            self._tail = self._words[TAIL_WORD]
             if head + n - self._tail > self.size:
                 self._lost += 1
-                self._words[_LOST] = self._lost
+                self._words[LOST_WORD] = self._lost
                 return
         start = PAGE + (head & self._mask)
         end = start + n
@@ -287,12 +284,12 @@ class RingWriter:
             mm[start:] = entry[:first]
             mm[PAGE : PAGE + n - first] = entry[first:]
         self._head = head = head + n
-        self._words[_HEAD] = head
+        self._words[HEAD_WORD] = head
 
     @staticmethod
     def _marshalled(event: Event) -> bytes:
         payload = encode(event)
-        return _ENTRY.pack(_ENTRY.size + len(payload), MARSHAL) + payload
+        return ENTRY.pack(ENTRY.size + len(payload), MARSHAL) + payload
 
     def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
         """Under the lock: the record as a HOT entry into the ring (its names defined first if new);
@@ -345,30 +342,30 @@ class RingWriter:
                         return False
                 if (flags & VALUE) and "of" not in data:
                     return False
-                if len(item) > MAX_ENTRY - _HEADED_HOT.size:
+                if len(item) > MAX_ENTRY - HOT_ENTRY.size:
                     return False
-                entry = _HEADED_HOT.pack(_HEADED_HOT.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
+                entry = HOT_ENTRY.pack(HOT_ENTRY.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
             except (TypeError, AttributeError, struct.error, UnicodeError):
                 return False  # a field of another type than the usual: the general form says it
             self._put(entry + item if item else entry)
             return True
         # No data (a lock's records): packed in place, no bytes made, unless it wraps round the end.
-        n = _HEADED_HOT.size
+        n = HOT_ENTRY.size
         head = self._head
         start = PAGE + (head & self._mask)
         if head + n - self._tail > self.size or start + n > PAGE + self.size:
             try:
-                entry = _HEADED_HOT.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+                entry = HOT_ENTRY.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
             except struct.error:
                 return False
             self._put(entry)
             return True
         try:
-            _HEADED_HOT.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
+            HOT_ENTRY.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
         except struct.error:
             return False
         self._head = head = head + n
-        self._words[_HEAD] = head
+        self._words[HEAD_WORD] = head
         return True
 
     def _text(self, text: str) -> int | None:
@@ -381,10 +378,10 @@ class RingWriter:
             return None
         payload = text.encode("utf-8", "surrogatepass")
         lost = self._lost
-        self._put(_ENTRY.pack(_ENTRY.size + len(payload), TEXT) + payload)
+        self._put(ENTRY.pack(ENTRY.size + len(payload), TEXT) + payload)
         if self._lost != lost:
             self._lost = lost  # not a record: nothing lost yet
-            self._words[_LOST] = lost
+            self._words[LOST_WORD] = lost
             return None
         self._texts[text] = n = len(self._texts)
         return n
@@ -392,178 +389,3 @@ class RingWriter:
     @property
     def lost(self) -> int:
         return self._lost
-
-
-class RingReader:
-    """The dashboard's side of one process's ring: what it handed over, checked before it is mapped."""
-
-    def __init__(self, fd: int) -> None:
-        """Takes ``fd`` (closed here, whatever happens).  ValueError: not a ring."""
-        try:
-            st = os.fstat(fd)
-            size = st.st_size - PAGE
-            if not stat.S_ISREG(st.st_mode) or size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
-                raise ValueError("not a ring: its size")
-            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
-            if not seals & fcntl.F_SEAL_SHRINK:
-                raise ValueError("not a ring: it could shrink under its reader")
-            self._map = _Mapping(fd, PAGE + size)
-        except OSError as exc:
-            raise ValueError(f"not a ring: {exc}") from None
-        finally:
-            os.close(fd)
-        self._mm = self._map.view
-        self._words = self._map.words
-        if self._mm[: len(_MAGIC)] != _MAGIC:
-            self._map.close()
-            raise ValueError("not a ring: its mark")
-        self.size = size
-        self._mask = size - 1
-        self._tail = 0
-        self._texts: list[str | None] = []
-        self.lost = 0  # as the writer says, never less than it said before
-        self.malformed = 0
-
-    def pending(self) -> bool:
-        return self._words[_HEAD] != self._tail
-
-    def arm(self) -> None:
-        """Ask to be woken by the next record.  The caller orders this store before its next look
-        at ``pending`` (a lock: a barrier), else a record written meanwhile may wake nobody."""
-        self._mm[ASLEEP] = 1
-
-    def disarm(self) -> None:
-        self._mm[ASLEEP] = 0
-
-    def take(self, pid: int, into: list[Event]) -> int:
-        """The records written since the last take (``TAKE_BYTES`` of them at most: the other rings
-        and connections get their turn), as ``pid``'s (the writer's word on whose they are is never
-        asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.  Returns how many
-        were taken."""
-        head = self._words[_HEAD]
-        n = head - self._tail
-        if n < 0 or n > self.size:
-            self.malformed += 1  # a head no writer of ours writes: skip to it
-            self._skip(head)
-            return 0
-        got = 0
-        if n:
-            whole = n <= TAKE_BYTES
-            n = min(n, TAKE_BYTES)
-            start = self._tail & self._mask
-            first = min(n, self.size - start)
-            data = bytes(self._mm[PAGE + start : PAGE + start + first])
-            if first < n:
-                data += self._mm[PAGE : PAGE + n - first]
-            got, used = self._entries(data, pid, into, whole)
-            self._release(self._tail, self._tail + used)
-            self._skip(self._tail + used)
-        lost = self._words[_LOST]
-        if lost > self.lost:
-            into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
-            self.lost = lost
-        return got
-
-    def take_all(self, pid: int, into: list[Event]) -> int:
-        """Everything the ring holds (at most a ring's worth: a writer that keeps writing cannot keep
-        this going)."""
-        got = 0
-        for _ in range(self.size // TAKE_BYTES + 1):
-            got += self.take(pid, into)
-            if not self.pending():
-                break
-        return got
-
-    def _release(self, tail: int, head: int) -> None:
-        """The whole pages read between ``tail`` and ``head`` given back, before the writer may write
-        there again (the tail is published after this)."""
-        first = -(-tail // PAGE) * PAGE
-        last = head // PAGE * PAGE
-        if last - first < RELEASE_BYTES:
-            return
-        start = first & self._mask
-        length = last - first
-        upto = min(length, self.size - start)
-        self._map.release(PAGE + start, upto)
-        if upto < length:
-            self._map.release(PAGE, length - upto)
-
-    def _skip(self, head: int) -> None:
-        self._tail = head
-        self._words[_TAIL] = head
-
-    def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
-        """The entries of ``data`` into ``into``: how many records, and how many bytes were used
-        (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
-        left for the next take)."""
-        pos, end, got = 0, len(data), 0
-        texts = self._texts
-        while end - pos >= _ENTRY.size:
-            size, tag = _ENTRY.unpack_from(data, pos)
-            if pos + size > end and not whole and size >= _ENTRY.size:
-                return got, pos  # cut by the bound of a take: the rest next time
-            if size < _ENTRY.size or pos + size > end:
-                self.malformed += 1
-                return got, end  # the rest cannot be cut into entries
-            try:
-                if tag == HOT:
-                    into.append(self._hot(data, pos, size, pid))
-                    got += 1
-                elif tag == MARSHAL:
-                    # Its pid as it says: the caller believes it or not, as for a connection's records.
-                    into.append(check(marshal.loads(data[pos + _ENTRY.size : pos + size])))
-                    got += 1
-                elif tag == TEXT and len(texts) < MAX_TEXTS:
-                    # A name too long to be one keeps its number (the writer's count), unusable.
-                    text = data[pos + _ENTRY.size : pos + min(size, _ENTRY.size + 4 * MAX_OBJ)].decode(
-                        "utf-8", "replace"
-                    )
-                    texts.append(text if size - _ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
-                else:
-                    self.malformed += 1
-            except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
-                self.malformed += 1
-            pos += size
-        if pos < end and whole:
-            self.malformed += 1  # a few bytes that cannot be an entry
-        return got, pos if not whole else end
-
-    def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
-        """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
-        every field's type is fixed by the layout, and its bounds are checked here (a time that is
-        not negative, a value within 64 bits both ways, names defined and short)."""
-        if size < _HEADED_HOT.size:
-            raise Malformed("a short entry")
-        t_ns, code, flags, obj, at, th, value, of = _HOT.unpack_from(data, pos + _ENTRY.size)
-        texts = self._texts
-        name = texts[obj]
-        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
-            raise Malformed("a HOT entry out of bounds")
-        fields: dict[str, Any] = {}
-        if flags & AT:
-            fields["at"] = texts[at]
-        if flags & TH:
-            fields["th"] = th
-        if flags & VALUE:
-            fields["value"] = value
-            fields["of"] = of
-        if flags & ITEM:
-            fields["item"] = data[pos + _HEADED_HOT.size : pos + size].decode("utf-8", "replace")
-        if flags & NONE:
-            fields["none"] = bool(flags & NONE_TRUE)
-        if flags & WAITED:
-            fields["waited"] = bool(flags & WAITED_TRUE)
-        if flags & END:
-            fields["end"] = 1 if flags & END_1 else 0
-        if flags & N:
-            fields["n"] = value
-        if flags & LOCK:
-            if of < 0:
-                raise Malformed("a HOT entry naming a name not defined")
-            fields["lock"] = texts[of]
-        if fields.get("at", "") is None or fields.get("lock", "") is None:
-            raise Malformed("a HOT entry naming a name not defined")
-        return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
-
-    def close(self) -> None:
-        self._map.close()

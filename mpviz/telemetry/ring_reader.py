@@ -1,0 +1,232 @@
+"""The dashboard's side of a process's ring (:mod:`mpviz.telemetry.ring`): its records read back.
+
+Nothing in a ring is believed: the dashboard knows whose ring it is from the
+connection it came on (the kernel's pid), bounds ``head`` by what it has read
+and the ring's size, decodes every entry with the wire's own check, and maps
+only a sealed memfd (the writer cannot shrink it under the reader).
+
+The dashboard's alone: a watched process imports the writer's module, never this one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import marshal
+import os
+import stat
+import struct
+from typing import Any
+
+from mpviz.telemetry.record import Event, Malformed, now_ns
+from mpviz.telemetry.ring import (
+    ASLEEP,
+    AT,
+    END,
+    END_1,
+    ENTRY,
+    HEAD_WORD,
+    HOT,
+    HOT_BODY,
+    HOT_ENTRY,
+    HOT_KINDS,
+    ITEM,
+    LOCK,
+    LOST_WORD,
+    MAGIC,
+    MARSHAL,
+    MAX_RING_BYTES,
+    MAX_TEXTS,
+    MIN_RING_BYTES,
+    NONE,
+    NONE_TRUE,
+    PAGE,
+    TAIL_WORD,
+    TEXT,
+    TH,
+    VALUE,
+    WAITED,
+    WAITED_TRUE,
+    Mapping,
+    N,
+)
+from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
+
+# Pages are given back as they are read, this much at a time: a quiet ring costs a page or two.
+RELEASE_BYTES = 1 << 16
+# A take reads this much of a ring at most: a flooding process cannot hold up the others.
+TAKE_BYTES = 1 << 18
+
+_new = tuple.__new__
+
+
+class RingReader:
+    """The dashboard's side of one process's ring: what it handed over, checked before it is mapped."""
+
+    def __init__(self, fd: int) -> None:
+        """Takes ``fd`` (closed here, whatever happens).  ValueError: not a ring."""
+        try:
+            st = os.fstat(fd)
+            size = st.st_size - PAGE
+            if not stat.S_ISREG(st.st_mode) or size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+                raise ValueError("not a ring: its size")
+            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+            if not seals & fcntl.F_SEAL_SHRINK:
+                raise ValueError("not a ring: it could shrink under its reader")
+            self._map = Mapping(fd, PAGE + size)
+        except OSError as exc:
+            raise ValueError(f"not a ring: {exc}") from None
+        finally:
+            os.close(fd)
+        self._mm = self._map.view
+        self._words = self._map.words
+        if self._mm[: len(MAGIC)] != MAGIC:
+            self._map.close()
+            raise ValueError("not a ring: its mark")
+        self.size = size
+        self._mask = size - 1
+        self._tail = 0
+        self._texts: list[str | None] = []
+        self.lost = 0  # as the writer says, never less than it said before
+        self.malformed = 0
+
+    def pending(self) -> bool:
+        return self._words[HEAD_WORD] != self._tail
+
+    def arm(self) -> None:
+        """Ask to be woken by the next record.  The caller orders this store before its next look
+        at ``pending`` (a lock: a barrier), else a record written meanwhile may wake nobody."""
+        self._mm[ASLEEP] = 1
+
+    def disarm(self) -> None:
+        self._mm[ASLEEP] = 0
+
+    def take(self, pid: int, into: list[Event]) -> int:
+        """The records written since the last take (``TAKE_BYTES`` of them at most: the other rings
+        and connections get their turn), as ``pid``'s (the writer's word on whose they are is never
+        asked), checked, into ``into``; and a ``proc.lost`` if it dropped more.  Returns how many
+        were taken."""
+        head = self._words[HEAD_WORD]
+        n = head - self._tail
+        if n < 0 or n > self.size:
+            self.malformed += 1  # a head no writer of ours writes: skip to it
+            self._skip(head)
+            return 0
+        got = 0
+        if n:
+            whole = n <= TAKE_BYTES
+            n = min(n, TAKE_BYTES)
+            start = self._tail & self._mask
+            first = min(n, self.size - start)
+            data = bytes(self._mm[PAGE + start : PAGE + start + first])
+            if first < n:
+                data += self._mm[PAGE : PAGE + n - first]
+            got, used = self._entries(data, pid, into, whole)
+            self._release(self._tail, self._tail + used)
+            self._skip(self._tail + used)
+        lost = self._words[LOST_WORD]
+        if lost > self.lost:
+            into.append(Event(now_ns(), pid, "proc.lost", "", {"n": min(lost - self.lost, 2**62)}))
+            self.lost = lost
+        return got
+
+    def take_all(self, pid: int, into: list[Event]) -> int:
+        """Everything the ring holds (at most a ring's worth: a writer that keeps writing cannot keep
+        this going)."""
+        got = 0
+        for _ in range(self.size // TAKE_BYTES + 1):
+            got += self.take(pid, into)
+            if not self.pending():
+                break
+        return got
+
+    def _release(self, tail: int, head: int) -> None:
+        """The whole pages read between ``tail`` and ``head`` given back, before the writer may write
+        there again (the tail is published after this)."""
+        first = -(-tail // PAGE) * PAGE
+        last = head // PAGE * PAGE
+        if last - first < RELEASE_BYTES:
+            return
+        start = first & self._mask
+        length = last - first
+        upto = min(length, self.size - start)
+        self._map.release(PAGE + start, upto)
+        if upto < length:
+            self._map.release(PAGE, length - upto)
+
+    def _skip(self, head: int) -> None:
+        self._tail = head
+        self._words[TAIL_WORD] = head
+
+    def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
+        """The entries of ``data`` into ``into``: how many records, and how many bytes were used
+        (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
+        left for the next take)."""
+        pos, end, got = 0, len(data), 0
+        texts = self._texts
+        while end - pos >= ENTRY.size:
+            size, tag = ENTRY.unpack_from(data, pos)
+            if pos + size > end and not whole and size >= ENTRY.size:
+                return got, pos  # cut by the bound of a take: the rest next time
+            if size < ENTRY.size or pos + size > end:
+                self.malformed += 1
+                return got, end  # the rest cannot be cut into entries
+            try:
+                if tag == HOT:
+                    into.append(self._hot(data, pos, size, pid))
+                    got += 1
+                elif tag == MARSHAL:
+                    # Its pid as it says: the caller believes it or not, as for a connection's records.
+                    into.append(check(marshal.loads(data[pos + ENTRY.size : pos + size])))
+                    got += 1
+                elif tag == TEXT and len(texts) < MAX_TEXTS:
+                    # A name too long to be one keeps its number (the writer's count), unusable.
+                    text = data[pos + ENTRY.size : pos + min(size, ENTRY.size + 4 * MAX_OBJ)].decode("utf-8", "replace")
+                    texts.append(text if size - ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
+                else:
+                    self.malformed += 1
+            except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
+                self.malformed += 1
+            pos += size
+        if pos < end and whole:
+            self.malformed += 1  # a few bytes that cannot be an entry
+        return got, pos if not whole else end
+
+    def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
+        """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
+        every field's type is fixed by the layout, and its bounds are checked here (a time that is
+        not negative, a value within 64 bits both ways, names defined and short)."""
+        if size < HOT_ENTRY.size:
+            raise Malformed("a short entry")
+        t_ns, code, flags, obj, at, th, value, of = HOT_BODY.unpack_from(data, pos + ENTRY.size)
+        texts = self._texts
+        name = texts[obj]
+        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
+            raise Malformed("a HOT entry out of bounds")
+        fields: dict[str, Any] = {}
+        if flags & AT:
+            fields["at"] = texts[at]
+        if flags & TH:
+            fields["th"] = th
+        if flags & VALUE:
+            fields["value"] = value
+            fields["of"] = of
+        if flags & ITEM:
+            fields["item"] = data[pos + HOT_ENTRY.size : pos + size].decode("utf-8", "replace")
+        if flags & NONE:
+            fields["none"] = bool(flags & NONE_TRUE)
+        if flags & WAITED:
+            fields["waited"] = bool(flags & WAITED_TRUE)
+        if flags & END:
+            fields["end"] = 1 if flags & END_1 else 0
+        if flags & N:
+            fields["n"] = value
+        if flags & LOCK:
+            if of < 0:
+                raise Malformed("a HOT entry naming a name not defined")
+            fields["lock"] = texts[of]
+        if fields.get("at", "") is None or fields.get("lock", "") is None:
+            raise Malformed("a HOT entry naming a name not defined")
+        return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
+
+    def close(self) -> None:
+        self._map.close()
