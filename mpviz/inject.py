@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import math
-import mmap
 import os
 import struct
 import sys
@@ -33,6 +32,7 @@ from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
 from mpviz.telemetry.env import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.ring import Mapping
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -119,11 +119,11 @@ def _follow_speed(path: str) -> None:
     """``time.sleep`` divided by the run's speed, read afresh at every call (the keys change it)."""
     try:
         with open(path, "rb") as f:
-            shared = mmap.mmap(f.fileno(), 8, prot=mmap.PROT_READ)
+            shared = Mapping(f.fileno(), 8, writable=False)  # (no descriptor left for the program to see)
     except OSError:
         return
     read = struct.Struct("d").unpack_from
-    time.sleep = Sleep(_real_sleep, lambda: read(shared)[0])
+    time.sleep = Sleep(_real_sleep, lambda: read(shared.view)[0])
 
 
 class Sleep:

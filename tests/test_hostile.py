@@ -647,3 +647,31 @@ def test_stats_into_a_pipe_closed_early_is_no_error(tmp_path: Path) -> None:
     stats.stdout.close()  # as head does once it has its lines
     err = stats.stderr.read()
     assert stats.wait(60) == 141 and err == b"", err
+
+
+DESCRIPTORS = """
+import os, time
+start = time.monotonic()
+time.sleep(2)  # at --speed 20: 0.1 s
+print("slept", round(time.monotonic() - start, 1) < 1, flush=True)
+print("open", sorted(int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) < 512), flush=True)
+"""
+
+
+def test_a_watched_program_finds_no_descriptor_of_mpviz_among_its_own(tmp_path: Path) -> None:
+    """The descriptors a program can stumble on (those below mpviz's own, high ones) are those it
+    would have plainly.  Before: the run's speed, mapped with ``mmap.mmap``, kept a duplicate
+    descriptor at the lowest free number (4) in every watched process."""
+    prog = tmp_path / "fds.py"
+    prog.write_text(DESCRIPTORS)
+    env = {k: v for k, v in os.environ.items() if k != "MPVIZ_LANG"}
+    plain = subprocess.run(
+        [sys.executable, str(prog)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+    )
+    watched = headless(prog, "--speed", "20", stdin=subprocess.DEVNULL, env=env)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    printed = [line.split("prints: ", 1)[1] for line in watched.stdout.splitlines() if "prints: " in line]
+    assert "slept True" in printed, "the speed still reaches time.sleep"
+    opened = [line for line in printed if line.startswith("open ")]
+    # (The listing's own descriptor is in both.)
+    assert opened == [line for line in plain.stdout.splitlines() if line.startswith("open ")], (opened, plain.stdout)

@@ -124,10 +124,13 @@ _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 class Mapping:
-    """A file's bytes mapped shared, read and written through ``view``; no descriptor kept."""
+    """A file's bytes mapped shared, read (and written, if ``writable``) through ``view``; no
+    descriptor kept (``mmap.mmap`` keeps a duplicate, at the lowest free number: a descriptor the
+    program would see, and could close or be given again)."""
 
-    def __init__(self, fd: int, length: int) -> None:
-        addr = _libc.mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    def __init__(self, fd: int, length: int, writable: bool = True) -> None:
+        prot = mmap.PROT_READ | mmap.PROT_WRITE if writable else mmap.PROT_READ
+        addr = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, 0)
         if addr is None or addr == _MAP_FAILED:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
