@@ -378,3 +378,28 @@ def test_every_kind_of_primitive_is_seen_under_every_start_method(tmp_path: Path
     assert len(workers) == 2 and all(p.ppid in model.procs for p in workers)
     assert model.prim("counter").family == "value"
     assert "nothing went wrong" in done.stdout
+
+
+def test_a_process_that_ends_without_a_word_is_seen_ended_at_once_with_its_code(tmp_path: Path) -> None:
+    """``os._exit(3)`` in a child, in a plain Process and in a pool's workers.  Before: each was
+    shown running for a second more, then "ended (how, nobody could tell)", and the verdict said
+    nothing went wrong."""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "ends_by_os_exit.py", "--record", str(record), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr  # the program's own: its main ended well
+    assert printed(done.stdout) == ["woke", "child code 3", "pool: BrokenProcessPool"], done.stdout[-3000:]
+    _, events = load(record)
+    model = Model()
+    model.apply(events)
+    woke = next(e.t_ns for e in events if e.kind == "proc.output" and "woke" in e.data.get("text", ""))
+    workers = [p for p in model.procs.values() if p.role == "pool"]
+    first = next(p for p in model.procs.values() if p.role == "worker")
+    # Seen ended while its parent still slept (a zombie's stat tells its code), not at the join.
+    assert first.exit_code == 3 and first.exited_ns is not None and first.exited_ns < woke
+    assert len(workers) == 2 and all(p.exit_code is not None for p in workers), [p.state for p in workers]
+    assert "nobody could tell" not in done.stdout, done.stdout[-3000:]
+    # Each end is said once, however many of its parent, its stat and itself told it.
+    ends = [line for line in done.stdout.splitlines() if "exited with code" in line and "prints:" not in line]
+    pids = [line.split()[1] for line in ends if line.split()[1].isdigit()]
+    assert len(pids) == len(set(pids)), ends
+    assert "failed: exited with code 3" in done.stdout.splitlines()[-1], done.stdout[-1500:]

@@ -84,12 +84,15 @@ def proc_exit(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     code = event.data.get("code")
     if not proc.alive:
-        # Known gone, but not how: a later word (its parent's) may say.
+        # Known gone, but not how: a later word (its parent's, its stat's) may say.  Said again
+        # (its own word, its parent's and the dashboard's can each come first), it is not news.
         if proc.exit_code is None and proc.exit_signal is None and isinstance(code, int):
             proc.exit_code = code
             proc.exit_signal = str(event.data["signal"]) if event.data.get("signal") else None
             proc.state = proc.exit_words()
             model.dirty_procs.add(proc.pid)
+        else:
+            model.said_again = True
         return
     proc.exit_code = code if isinstance(code, int) else None
     signal = event.data.get("signal")

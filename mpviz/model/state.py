@@ -95,6 +95,10 @@ class Model:
         self.sites: dict[str, Site] = {}
         self._wheres: dict[str, str] = {}  # each site in words, made once
         self._checked: Event | None = None  # the last record applied, if it needed nothing made visible
+        # A handler sets ``said_again`` for a record that told the model nothing new; the last such
+        # record makes no line.
+        self.said_again = False
+        self._again: Event | None = None
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
         # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
@@ -141,6 +145,7 @@ class Model:
             self.apply_one(event)
 
     def apply_one(self, event: Event) -> None:
+        record = event
         t_ns, pid, kind, obj, data = event
         if not obj.isprintable() or needs_showing(data):
             event = _shown(event)
@@ -159,6 +164,9 @@ class Model:
         handler = HANDLERS.get(kind)
         if handler is not None:
             handler(self, event)
+            if self.said_again:  # (a process's end, told again by another who saw it): no line, no log
+                self.said_again, self._again = False, record
+                return
         if kind not in UNLOGGED:
             self.log.append(event)
             proc = self.procs.get(pid)
@@ -271,6 +279,8 @@ class Model:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one.
         ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
         # (Made for every record a headless run prints: the usual case is looked up inline.)
+        if event is self._again:
+            return None
         event = self._visible(event)
         kind, data = event.kind, event.data
         if kind.startswith("run."):

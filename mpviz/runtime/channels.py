@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import selectors
+import signal
 import socket
 import struct
 import threading
@@ -57,14 +58,36 @@ GONE_NS = 1_000_000_000
 REST_NS = 500_000_000
 
 
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+def _stat(pid: int) -> list[bytes]:
+    """The fields of ``/proc/PID/stat`` after the name (the state first); [] if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat_line = f.read()
     except OSError:
-        return False
-    return stat_line[stat_line.rfind(b")") + 2 : stat_line.rfind(b")") + 3] not in (b"Z", b"X", b"")
+        return []
+    return stat_line[stat_line.rfind(b")") + 2 :].split()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] not in (b"Z", b"X")
+
+
+def _exit_of(pid: int) -> dict[str, object]:
+    """A ``proc.exit`` record's data for a process that ended without saying so (``os._exit``, a
+    signal): its code, while it is a zombie (field 52 of its stat, as ``waitpid`` gives it, which
+    its parent has not yet taken); None once its parent has reaped it."""
+    fields = _stat(pid)
+    if len(fields) < 50 or fields[0] != b"Z" or not fields[49].isdigit():
+        return {"code": None}
+    code = os.waitstatus_to_exitcode(int(fields[49]))
+    if code >= 0:
+        return {"code": code}
+    try:
+        return {"code": code, "signal": signal.Signals(-code).name}
+    except ValueError:
+        return {"code": code, "signal": f"signal {-code}"}
 
 
 class Tap(Protocol):
@@ -442,7 +465,9 @@ class Channels:
             still = any(c.pid == conn.pid for c in self._conns.values())
         conn.sock.close()
         if not still:
-            self._closed[conn.pid] = now_ns() + GONE_NS
+            # Ended already (a zombie, or reaped): said at once; alive (it closed its descriptors,
+            # it will connect again), given a while.
+            self._closed[conn.pid] = now_ns() + (GONE_NS if _running(conn.pid) else 0)
             self._read_lost_note(conn.pid)
             if self._tap is not None:
                 self._hung_up.append(conn.pid)
@@ -466,7 +491,10 @@ class Channels:
                 del self._closed[pid]
             elif now >= due:
                 del self._closed[pid]
-                into.append(Event(now, pid, "proc.exit", "", {"code": None}))
+                if pid in self._rings and not _running(pid):
+                    self._end_ring(pid, into)  # its last records (its own exit, if it said it) first
+                if not any(e.kind == "proc.exit" and e.pid == pid for e in into):
+                    into.append(Event(now, pid, "proc.exit", "", _exit_of(pid)))
 
     # --- what processes print ------------------------------------------------------
 

@@ -157,7 +157,9 @@ class BaseProcess(process.BaseProcess):
         if waits:
             say("proc.joined", label, {"child": self.pid, "ended": code is not None})
         resume(answer, label, "proc.joined")
-        if self._mpviz_exit is not None and code is not None and code < 0:
+        if self._mpviz_exit is not None and code:
+            # Killed, or ended by os._exit(n): the child could not say how; its parent knows now.
+            # (A code the child said itself is said again: the model takes it once.)
             self._mpviz_exit.say(code)
         self._reaped(label)
 

@@ -1,0 +1,25 @@
+"""A child ends by os._exit(3) (no word of its own) while its parent sleeps; then a pool whose
+workers all end that way, which concurrent.futures reports as BrokenProcessPool."""
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import Process
+
+
+def die(x: int = 0) -> None:
+    os._exit(3)
+
+
+if __name__ == "__main__":
+    child = Process(target=die)
+    child.start()
+    time.sleep(1.5)  # the child is a zombie all this while: ended, not yet joined
+    print("woke", flush=True)
+    child.join()
+    print("child code", child.exitcode, flush=True)
+    with ProcessPoolExecutor(2) as pool:
+        try:
+            print(list(pool.map(die, range(4))))
+        except Exception as error:
+            print("pool:", type(error).__name__, flush=True)
