@@ -118,7 +118,8 @@ FIGURES = {
     "event": T("{sets} set, {clears} cleared, {waits} waited", "set {sets} 次,clear {clears} 次,等待 {waits} 次"),
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
     "barrier": T("{passed} passed", "通过 {passed} 次"),
-    "pool": T("{tasks} tasks, {results} results", "{tasks} 个任务,{results} 个结果"),
+    "pool": T("{tasks} tasks, {results} results{failed}", "{tasks} 个任务,{results} 个结果{failed}"),
+    "failed": T(" ({n} failed)", "(其中 {n} 个失败)"),
     "manager": T("{calls} calls through {proxies}", "通过 {proxies} 调用 {calls} 次"),
     "created": T("created", "已创建"),
     "outside": T(
@@ -420,5 +421,6 @@ def figures(prim: Prim) -> str:
             passed=prim.passed,
             tasks=prim.tasks,
             results=prim.results,
+            failed=FIGURES["failed"](n=prim.failed) if prim.failed else "",
         )
     return str(FIGURES["created"])

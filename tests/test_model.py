@@ -268,6 +268,11 @@ def test_words() -> None:
     )
     assert describe(ev(1, 1, "proc.state", "eating", item="bun 3")) == "eating (item=bun 3)"
     assert describe(ev(1, 1, "proc.stats", cpu=1)) is None
+    assert describe(ev(1, 1, "pool.result", "p", ok=False, n=1, error="ValueError")) == (
+        "got 1 failed result from pool 'p' (ValueError)"
+    )
+    assert describe(ev(1, 1, "pool.result", "p", ok=True, n=2)) == "got 2 results from pool 'p'"
+    assert describe(ev(1, 1, "proc.terminate", "worker 2", child=9, signal="SIGKILL")) == "sends SIGKILL to worker 2"
 
 
 def test_a_lines_seconds_are_the_floats_to_the_millisecond_ties_included() -> None:

@@ -403,3 +403,7 @@ def test_a_process_that_ends_without_a_word_is_seen_ended_at_once_with_its_code(
     pids = [line.split()[1] for line in ends if line.split()[1].isdigit()]
     assert len(pids) == len(set(pids)), ends
     assert "failed: exited with code 3" in done.stdout.splitlines()[-1], done.stdout[-1500:]
+    # The pool's futures failed: no result came back (before: "got 1 result" four times).
+    assert done.stdout.count("got 1 failed result from pool 'pool' (BrokenProcessPool)") == 4, done.stdout[-3000:]
+    assert "4 tasks, 4 results (4 failed)" in done.stdout and "got 1 result " not in done.stdout
+    assert "proc.terminate" not in done.stdout, "a record in words, not raw"

@@ -32,6 +32,8 @@ def pool_result(model: Model, event: Event) -> None:
     n = event.data.get("n")
     prim = prim_of(model, event)
     prim.results += n if type(n) is int else 1
+    if event.data.get("ok") is False:
+        prim.failed += n if type(n) is int else 1
     prim.last_result_ns = event.t_ns
 
 

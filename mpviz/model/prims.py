@@ -130,6 +130,7 @@ class Prim:
     # (each waits on it for a task: ``waiting_on`` is the pool's id), who waits for its results.
     tasks: int = 0
     results: int = 0
+    failed: int = 0  # of the results, those that are an exception (or a cancelled future)
     workers: set[int] = field(default_factory=set)
     # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
     calls: int = 0

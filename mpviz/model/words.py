@@ -110,6 +110,7 @@ BARRIER = {
 POOL = {
     "task": T("handed {n} {tasks} of {func} to pool '{obj}'", "把 {n} 个 {func} 任务交给进程池 '{obj}'"),
     "result": T("got {n} {results} from pool '{obj}'", "从进程池 '{obj}' 取回 {n} 个结果"),
+    "failed": T("got {n} failed {results} from pool '{obj}'{error}", "从进程池 '{obj}' 取回 {n} 个失败的结果{error}"),
     "run": T("runs a task of {func} from pool '{obj}'", "运行进程池 '{obj}' 的一个 {func} 任务"),
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
     "wait": T("waits for results from pool '{obj}'", "等待进程池 '{obj}' 的结果"),
@@ -159,6 +160,7 @@ PROC = {
     "spawn": T("started as {role} by pid {ppid}", "由 pid {ppid} 启动,身份:{role}"),
     "up": T("is up", "已启动"),
     "killed": T("killed by {signal}", "被 {signal} 杀死"),
+    "terminate": T("sends {signal} to {obj}", "向 {obj} 发送 {signal}"),
     "exited": T("exited", "已退出"),
     "ended": T("ended (how, nobody could tell)", "已结束(无从得知怎样结束)"),
     "exited_code": T("exited with code {code}", "已退出,退出码 {code}"),
@@ -261,6 +263,9 @@ def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
             return ""  # a worker between two tasks: its state says it, a line each time would drown the log
         n = d.get("n", 1)
         plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
+        if op == "result" and d.get("ok") is False:  # the task raised (or its future was cancelled)
+            op, error = "failed", f" ({d['error']})" if d.get("error") else ""
+            return POOL[op](obj=obj, n=n, error=error, **plural)
         return POOL[op](obj=obj, n=n, func=d.get("func", "?"), **plural) if op in POOL else None
     if family == "pipe":
         return PIPE[op](obj=obj, item=d.get("item", ""), end=d.get("end")) if op in PIPE else None
@@ -329,6 +334,8 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
         return (str(PROC["prints"]) if d.get("stream") != "err" else "stderr: ") + text
     if op == "lost":
         return PROC["lost"](n=d.get("n"))
+    if op == "terminate":  # (obj: the child's name)
+        return PROC["terminate"](obj=obj, signal=d.get("signal") or "SIGTERM")
     if op == "seen":
         return seen(d, obj)  # obj: the joined child's name, when there is one
     if op == "signal":

@@ -99,8 +99,12 @@ def _submitting(submit: Callable[..., Any]) -> Callable[..., Any]:
 
 def _ended(future: Any) -> None:
     # In whichever thread ends it (the executor's own): said for the process, not for that thread.
-    ok = not future.cancelled() and future.exception() is None
-    emit("pool.result", future._mpviz_pool, {"ok": ok, "n": 1})
+    if future.cancelled():
+        emit("pool.result", future._mpviz_pool, {"ok": False, "n": 1, "error": "cancelled"})
+        return
+    error = future.exception()
+    facts = {"ok": True, "n": 1} if error is None else {"ok": False, "n": 1, "error": type(error).__name__}
+    emit("pool.result", future._mpviz_pool, facts)
 
 
 def _waiting(method: Callable[..., Any]) -> Callable[..., Any]:

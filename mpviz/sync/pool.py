@@ -60,8 +60,11 @@ class _Traffic:
         def get() -> Any:
             result = recv()
             if result is not None:
-                job, i, (ok, _value) = result
-                emit("pool.result", self.id, {"ok": bool(ok), "n": self._items.pop((job, i), 1)})
+                job, i, (ok, value) = result
+                facts: dict[str, object] = {"ok": bool(ok), "n": self._items.pop((job, i), 1)}
+                if not ok:
+                    facts["error"] = type(value).__name__
+                emit("pool.result", self.id, facts)
             return result
 
         return get

@@ -49,6 +49,7 @@ SAY = {
         "\n  {tasks} tasks handed out, {results} results back, {pending} pending",
         "\n  交出 {tasks} 个任务,取回 {results} 个结果,{pending} 个未完成",
     ),
+    "failed": T(" ({n} of them failed)", "(其中 {n} 个失败)"),
     "workers": T("\n  workers alive ({n}): ", "\n  活着的工作进程({n}):"),
     "calls": T("  {n} calls", "  调用 {n} 次"),
     "proxy": T("\n  {proxy}: {n} calls", "\n  {proxy}:调用 {n} 次"),
@@ -214,6 +215,8 @@ def pool_view(model: Model, prim: Prim, now_ns: int) -> Text:
     """A pool: tasks handed out and results back, and its workers."""
     text = title(prim)
     text.append(SAY["tasks"](tasks=prim.tasks, results=prim.results, pending=max(prim.tasks - prim.results, 0)))
+    if prim.failed:
+        text.append(SAY["failed"](n=prim.failed), style="bold red")
     # Its maker's live pool workers (a process with two pools at once shows both pools' workers).
     workers = [p for p in model.procs.values() if p.role == "pool" and p.alive and p.ppid in _owners(prim)]
     text.append(SAY["workers"](n=len(workers)))
