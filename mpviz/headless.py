@@ -94,6 +94,7 @@ SAY = {
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
     "stacks": T("stacks of {name} (pid {pid}), innermost last:", "{name}(pid {pid})的调用栈,最内层在最后:"),
     "processes": T("processes:", "进程:"),
+    "stopped_while": T("{state}, when mpviz stopped it ({ended})", "{state},此时 mpviz 结束了它({ended})"),
     "primitives": T("primitives:", "同步原语:"),
     "from": T(" (from {ppid})", "(由 {ppid} 启动)"),
     "at": T(" at {site}", "({site})"),
@@ -301,6 +302,8 @@ def _run(
         anomalies = [
             a.text for a in find_anomalies(model, now) if a.text not in verdict.text and a.kind not in WARNINGS
         ]
+        # What each live process was doing when mpviz stopped it (its end, by mpviz, says only how).
+        at_stop = {} if finished else {pid: proc.state for pid, proc in model.procs.items() if proc.alive}
         take(the_run.close())
 
     if the_run.record_error:
@@ -311,7 +314,7 @@ def _run(
         return PIPE_GONE
     output.write(SAY["end"](name=the_run.name, s=model.seconds(model.last_ns), n=model.applied) + "\n")
     if lesson.summary_at_end:
-        for line in summary(model):
+        for line in summary(model, at_stop):
             output.write(line + "\n")
     # The contention figures, as ``mpviz stats`` prints them.
     output.writelines(line + "\n" for line in table(contention(model, model.last_ns)))
@@ -384,12 +387,16 @@ def schedule_lines(scheduler: Scheduler) -> list[str]:
     return lines
 
 
-def summary(model: Model) -> list[str]:
-    """A line per process (how it ended) and per primitive (its figures)."""
+def summary(model: Model, at_stop: dict[int, str] | None = None) -> list[str]:
+    """A line per process (how it ended) and per primitive (its figures).  ``at_stop``: what the
+    processes alive when mpviz stopped the run were doing then, by pid."""
     lines = [str(SAY["processes"])]
     for proc in model.procs.values():
         parent = SAY["from"](ppid=proc.ppid) if proc.ppid and proc.ppid in model.procs else ""
-        lines.append(f"  {proc.pid:>7}  {lang.ljust(proc.name, 20)} {proc.state}{parent}")
+        state = proc.state
+        if at_stop and proc.pid in at_stop and not proc.alive:
+            state = SAY["stopped_while"](state=at_stop[proc.pid], ended=proc.state)
+        lines.append(f"  {proc.pid:>7}  {lang.ljust(proc.name, 20)} {state}{parent}")
     if model.prims:
         lines.append(str(SAY["primitives"]))
     for prim in model.prims.values():

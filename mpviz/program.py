@@ -99,7 +99,8 @@ PRIMITIVES = T("Primitives", "同步原语")
 SAY = {
     "processes": T("{n} {processes}", "{n} 个进程"),
     "main_ended": T("main {state}", "主进程{state}"),
-    "main_running": T("main still running", "主进程仍在运行"),
+    "main_unseen": T("main not seen yet", "还没看到主进程"),
+    "main_alive": T("main still {state}", "主进程仍在:{state}"),  # (what it does: running, waiting …)
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
     "failed": T("{name} failed: {how}", "{name} 出错:{how}"),
     "could": T(
@@ -186,7 +187,10 @@ class Watched(Lesson):
         if anomalies:
             return Verdict(False, "; ".join(a.text for a in anomalies))
         main = _main(model)
-        ended = SAY["main_ended"](state=main.state) if main is not None and not main.alive else SAY["main_running"]
+        if main is None:
+            ended = str(SAY["main_unseen"])
+        else:
+            ended = SAY["main_ended" if not main.alive else "main_alive"](state=main.state)
         count = len(model.procs)
         text = f"{cls.called(values)}: {SAY['processes'](n=count, processes='process' if count == 1 else 'processes')}, {ended}"
         if main is not None and _main_failed(main):

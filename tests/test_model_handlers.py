@@ -824,6 +824,24 @@ def test_a_stack_says_what_no_record_does_until_the_process_acts_again() -> None
     assert p.stacks == () and p.stacks_missing == "it is paused (SIGSTOP)"
 
 
+def test_the_time_a_stack_finds_spent_waiting_is_not_counted_running() -> None:
+    """Stacks are asked for once a process has been quiet a second (QUIET_NS): that second, and
+    no more, was spent where the stack finds it waiting (before: running until the answer)."""
+    m = Model()
+    frames = [["/home/me/server.py", 4, "<module>", "conn, _ = listener.accept()"]]
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            ev(1, 10, "proc.start", "main"),
+            ev(6, 10, "proc.stack", "", req=1, tid=10, name="MainThread", frames=frames, call="accept", by="self"),
+            ev(6, 10, "proc.stacks", "", req=1, threads=1),
+        ]
+    )
+    totals = m.procs[10].split.totals(8 * S)
+    assert totals.get("elsewhere") == 3 * S, totals  # from 5 s, a second before the answer, to 8 s
+    assert totals.get("running") == 4 * S, totals  # from its start, at 1 s
+
+
 @covers("proc.reaped")
 def test_a_child_ended_and_not_waited_for_is_a_zombie_until_reaped() -> None:
     m = Model()

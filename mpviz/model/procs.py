@@ -9,8 +9,8 @@ from collections import deque
 from mpviz.lang import T
 from mpviz.model.actors import Phase, Proc, Said, Stats, Thread
 from mpviz.model.pitfalls import ended_by_a_signal
-from mpviz.model.reducer import actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
-from mpviz.model.stacks import from_record, infer
+from mpviz.model.reducer import activity, actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
+from mpviz.model.stacks import QUIET_NS, from_record, infer
 from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
@@ -286,4 +286,8 @@ def proc_stacks(model: Model, event: Event) -> None:
         kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
         actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
         actor.elsewhere_sleeps = inferred.kind == "sleep"
+        if actor is proc:
+            # Its stacks were asked for once it had been quiet (no record, under 1 % of a core) for
+            # QUIET_NS: its time since then was spent where it waits, not running.
+            proc.split.move(activity(model, proc), max(proc.acted_ns, event.t_ns - QUIET_NS))
         settle(model, actor, event.t_ns)

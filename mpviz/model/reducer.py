@@ -188,7 +188,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     if proc.stopped:
         phase, words = Phase.STOPPED, STATES["paused"](words=words)
     set_state(model, proc, t_ns, phase, words)
-    proc.split.move(_activity(model, proc), t_ns)
+    proc.split.move(activity(model, proc), t_ns)
 
 
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
@@ -213,7 +213,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     model.dirty_procs.add(thread.pid)
 
 
-def _activity(model: Model, proc: Proc) -> Activity:
+def activity(model: Model, proc: Proc) -> Activity:
     """What the process spends this stretch of its time on (see ``TimeSplit``)."""
     if proc.stopped or proc.turn:
         return Activity.OTHER

@@ -54,6 +54,10 @@ DRAIN_CHUNKS = 4
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
 
+# A process already reaped when its connection closed: its parent's word on how it ended is
+# waited for this long.
+REAPED_NS = 200_000_000
+
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
 
@@ -74,11 +78,10 @@ def _running(pid: int) -> bool:
     return bool(fields) and fields[0] not in (b"Z", b"X")
 
 
-def _exit_of(pid: int) -> dict[str, object]:
+def _exit_of(fields: list[bytes]) -> dict[str, object]:
     """A ``proc.exit`` record's data for a process that ended without saying so (``os._exit``, a
-    signal): its code, while it is a zombie (field 52 of its stat, as ``waitpid`` gives it, which
-    its parent has not yet taken); None once its parent has reaped it."""
-    fields = _stat(pid)
+    signal), from its stat's ``fields``: its code, while it is a zombie (field 52, as ``waitpid``
+    gives it, which its parent has not yet taken); None once its parent has reaped it."""
     if len(fields) < 50 or fields[0] != b"Z" or not fields[49].isdigit():
         return {"code": None}
     code = os.waitstatus_to_exitcode(int(fields[49]))
@@ -158,6 +161,8 @@ class Channels:
         # those whose exit was told: the first are told only if not the second.
         self._closed: dict[int, int] = {}
         self._exited: set[int] = set()
+        self._children: set[int] = set()  # this process's own: their sentinels tell their ends
+        self._ends: dict[int, dict[str, object]] = {}  # how a zombie whose connection closed ended
         self._gone: deque[int] = deque()  # found gone by another thread (the sampler): see gone()
         self._malformed = 0  # in connections already closed
         # The processes' rings of records, each the process's whose connection handed it over.
@@ -177,6 +182,7 @@ class Channels:
         """A child of this process: its sentinel tells when it ended, ``on_exit`` its exit code."""
         with self._lock:
             self._selector.register(sentinel, selectors.EVENT_READ, pid)
+            self._children.add(pid)
 
     def add_output(self, pid: int, fd: int, stream: str) -> None:
         """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
@@ -312,6 +318,7 @@ class Channels:
             self._conns[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
         self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
+        self._ends.pop(pid, None)
         return conn
 
     def _take_early(self, into: list[Event]) -> None:
@@ -465,13 +472,23 @@ class Channels:
             still = any(c.pid == conn.pid for c in self._conns.values())
         conn.sock.close()
         if not still:
-            # Ended already (a zombie, or reaped): said at once; alive (it closed its descriptors,
-            # it will connect again), given a while.
-            self._closed[conn.pid] = now_ns() + (GONE_NS if _running(conn.pid) else 0)
+            self._closed[conn.pid] = now_ns() + self._word_due(conn.pid)
             self._read_lost_note(conn.pid)
             if self._tap is not None:
                 self._hung_up.append(conn.pid)
             # (Its ring is read to its end once the process is known to have ended: it may connect again.)
+
+    def _word_due(self, pid: int) -> int:
+        """How long to wait for a word on the end of ``pid``, whose connection closed."""
+        if pid in self._children:
+            return GONE_NS  # its sentinel, here, will tell
+        fields = _stat(pid)
+        if not fields:
+            return REAPED_NS  # reaped: its parent, in join(), is about to say how it ended
+        if fields[0] in (b"Z", b"X"):
+            self._ends[pid] = _exit_of(fields)  # (read now: its parent may reap it any moment)
+            return 0  # a zombie: ended, and its stat says how
+        return GONE_NS  # alive: it closed its descriptors, and may connect again
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
@@ -489,12 +506,14 @@ class Channels:
         for pid, due in list(self._closed.items()):
             if pid in self._exited or any(e.kind == "proc.exit" and e.pid == pid for e in into):
                 del self._closed[pid]
+                self._ends.pop(pid, None)
             elif now >= due:
                 del self._closed[pid]
                 if pid in self._rings and not _running(pid):
                     self._end_ring(pid, into)  # its last records (its own exit, if it said it) first
+                end = self._ends.pop(pid, None) or _exit_of(_stat(pid))
                 if not any(e.kind == "proc.exit" and e.pid == pid for e in into):
-                    into.append(Event(now, pid, "proc.exit", "", _exit_of(pid)))
+                    into.append(Event(now, pid, "proc.exit", "", end))
 
     # --- what processes print ------------------------------------------------------
 
@@ -535,6 +554,7 @@ class Channels:
         """A child ended: what it wrote before, then its exit."""
         with self._lock:
             self._selector.unregister(sentinel)
+            self._children.discard(pid)
             conns = [c for c in self._conns.values() if c.pid == pid]
             outputs = [o for o in self._outputs.values() if o.pid == pid]
         got: list[Event] = []
