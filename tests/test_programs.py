@@ -407,3 +407,19 @@ def test_a_process_that_ends_without_a_word_is_seen_ended_at_once_with_its_code(
     assert done.stdout.count("got 1 failed result from pool 'pool' (BrokenProcessPool)") == 4, done.stdout[-3000:]
     assert "4 tasks, 4 results (4 failed)" in done.stdout and "got 1 result " not in done.stdout
     assert "proc.terminate" not in done.stdout, "a record in words, not raw"
+
+
+def test_a_join_of_a_queue_whose_tasks_nobody_finishes_is_a_hang(tmp_path: Path) -> None:
+    """main in ``q.join()`` after the only worker took the item without ``task_done()`` and ended.
+    Before: the queue's feeder thread, waiting for main's puts, counted as a thread that could
+    still move, and the run went on until killed, "nothing went wrong so far"."""
+    done = watch(OURS / "unfinished_tasks.py", "--hang-timeout", "60", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert done.stdout.splitlines()[-1] == (
+        f"hang: main (pid {_main_pid(done.stdout)}) at unfinished_tasks.py:16 in <module> waits forever"
+        " on queue 'q': it is the only process left"
+    ), done.stdout[-2000:]
+
+
+def _main_pid(out: str) -> str:
+    return next(line.split()[1] for line in out.splitlines() if "started as main" in line)

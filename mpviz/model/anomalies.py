@@ -23,7 +23,7 @@ from mpviz.model import order
 from mpviz.model.actors import Actor
 from mpviz.model.pitfalls import find_pitfalls
 from mpviz.model.prims import Prim
-from mpviz.model.stacks import PROGRAM_WAITS, infer, waiting
+from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
 from mpviz.model.state import Anomaly, Model
 from mpviz.model.waits import HELD, deadlocked
 
@@ -282,6 +282,12 @@ def _unsure(model: Model) -> str:
         known = proc.recorded()
         for stack in proc.stacks:
             if stack.tid in known:
+                # Its records say it waits; its stack, read since, may have it in the program's
+                # own code inside that wait (a get unpickling its item): then it could act.
+                if inside_a_wait(stack):
+                    return SAY["could_act"](
+                        who=_who(model, proc.pid), thread=stack.name, what=stack.frames[-1].function
+                    )
                 continue
             inferred = infer(stack)
             if inferred is not None and inferred.kind not in PROGRAM_WAITS:

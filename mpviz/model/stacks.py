@@ -201,6 +201,14 @@ def infer(stack: ThreadStack) -> Inferred | None:
     return Inferred(_CALLS.get(name, "call"), call or user.function, user)
 
 
+def inside_a_wait(stack: ThreadStack) -> bool:
+    """Whether the thread runs the program's own code from inside a call known to block: a get
+    unpickling its item, which calls the item's ``__setstate__`` (so it is not waiting)."""
+    frames = stack.frames
+    u = _user_index(frames)
+    return any(_known(frame) is not None for frame in frames[:u])
+
+
 def _known(frame: Frame) -> tuple[str, str] | None:
     """The blocking library call a frame is in, if it is one.
 
@@ -238,15 +246,16 @@ PROGRAM_WAITS = ("lock", "queue", "pipe", "event", "cond", "join", "thread", "ma
 
 
 # The threads multiprocessing and concurrent.futures start for themselves, by a function of theirs on
-# the stack: a pool's task, result and worker handlers, an executor's manager thread.  Each waits,
-# without a timeout, for what only the program gives: more tasks, results, a worker's exit.  (Not a
-# queue's feeder: a process whose get is unpickling, slowly, in the program's own code, looks like a
-# process blocked in that get, and only its queue's feeder, not counted as blocked, keeps it from
-# being called hung: tests/programs/correct_slow_unpickle.py.)
+# the stack: a pool's task, result and worker handlers, an executor's manager thread, a queue's
+# feeder.  Each waits, without a timeout, for what only the program gives: more tasks, results, a
+# worker's exit, an item to put.  (A get whose item is being unpickled, slowly, in the program's own
+# code is not a wait: its stack says so, see ``anomalies._unsure`` and
+# tests/programs/correct_slow_unpickle.py.)
 _THEIR_THREADS = {
     ("multiprocessing/pool.py", "_handle_tasks"),
     ("multiprocessing/pool.py", "_handle_results"),
     ("multiprocessing/pool.py", "_handle_workers"),
+    ("multiprocessing/queues.py", "_feed"),
     ("concurrent/futures/process.py", "wait_result_broken_or_wakeup"),
 }
 
