@@ -121,9 +121,12 @@ class RingReader:
             n = min(n, TAKE_BYTES)
             start = self._tail & self._mask
             first = min(n, self.size - start)
-            data = bytes(self._mm[PAGE + start : PAGE + start + first])
-            if first < n:
-                data += self._mm[PAGE : PAGE + n - first]
+            # Copied once (the writer's bytes read once, whatever it does meanwhile); across the
+            # ring's end, both parts joined in the one copy.
+            if first == n:
+                data = bytes(self._mm[PAGE + start : PAGE + start + n])
+            else:
+                data = b"".join((self._mm[PAGE + start : PAGE + start + first], self._mm[PAGE : PAGE + n - first]))
             got, used = self._entries(data, pid, into, whole)
             self._release(self._tail, self._tail + used)
             self._skip(self._tail + used)
