@@ -4,6 +4,7 @@ and counts, never blocks; a killed process's last records are read; nothing in a
 from __future__ import annotations
 
 import fcntl
+import marshal
 import os
 import random
 import struct
@@ -15,12 +16,12 @@ import pytest
 from mpviz.model import Model
 from mpviz.runtime import Supervisor
 from mpviz.runtime.channels import Channels
-from mpviz.telemetry import Event, emit, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, uninstall_reporter
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.reporter import SocketReporter
 from mpviz.telemetry.ring import HEAD, RingWriter
 from mpviz.telemetry.ring_reader import RingReader
-from mpviz.telemetry.wire import check
+from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
 
 PID = os.getpid()
 
@@ -60,6 +61,138 @@ def test_every_shape_comes_out_as_it_went_in_also_across_the_end() -> None:
         reader.take(PID, got)
     assert got == SHAPES * 40
     assert reader.malformed == 0 and writer.lost == 0
+
+
+# Every kind HOT carries, with every field it can carry (each flag of the layout, both ways).
+HOT_DATA = [
+    {},
+    {"at": "7@2"},
+    {"at": "7@9", "th": 4242},
+    {"th": 1},
+    {"value": 0, "of": 4, "at": "7@2"},
+    {"value": -5, "of": 2**62},
+    {"item": "'naïve' 🎤", "none": False, "at": "7@3"},
+    {"item": "None", "none": True},
+    {"item": ""},
+    {"none": False, "at": "7@2"},
+    {"waited": True},
+    {"waited": False, "th": 3},
+    {"end": 0, "item": "x"},
+    {"end": 1},
+    {"n": 3},
+    {"n": 0, "at": "7@2"},
+    {"lock": "7@4", "at": "7@9"},
+    {"lock": "7@4", "th": 9},
+]
+EVERY_ENTRY = [
+    Event(i, PID, kind, f"7@{i % 5}", data)
+    for i, (kind, data) in enumerate((kind, data) for kind in rings.HOT_KINDS for data in HOT_DATA)
+] + SHAPES  # (and what is not HOT: a lesson's own records, an unusual field, another process's)
+
+
+def plain_reading(data: bytes, texts: list[str | None], pid: int) -> tuple[list[Event], int]:
+    """Whole entries read one field at a time, as the reader did before it was made fast (the
+    spec it must keep to): the records, and how many entries were malformed."""
+    got: list[Event] = []
+    malformed = pos = 0
+    while len(data) - pos >= rings.ENTRY.size:
+        size, tag = rings.ENTRY.unpack_from(data, pos)
+        if size < rings.ENTRY.size or pos + size > len(data):
+            return got, malformed + 1
+        entry = data[pos : pos + size]
+        try:
+            if tag == rings.HOT:
+                got.append(plain_hot(entry, texts, pid))
+            elif tag == rings.MARSHAL:
+                got.append(check(marshal.loads(entry[rings.ENTRY.size :])))
+            elif tag == rings.TEXT and len(texts) < rings.MAX_TEXTS:
+                text = entry[rings.ENTRY.size : rings.ENTRY.size + 4 * MAX_OBJ].decode("utf-8", "replace")
+                texts.append(text if size - rings.ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
+            else:
+                malformed += 1
+        except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
+            malformed += 1
+        pos += size
+    return got, malformed + (pos < len(data))
+
+
+def plain_hot(entry: bytes, texts: list[str | None], pid: int) -> Event:
+    if len(entry) < rings.HOT_ENTRY.size:
+        raise Malformed("a short entry")
+    _, _, t_ns, code, flags, obj, at, th, value, of = rings.HOT_ENTRY.unpack_from(entry)
+    name = texts[obj]
+    if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
+        raise Malformed("out of bounds")
+    fields: dict[str, object] = {}
+    if flags & rings.AT:
+        fields["at"] = texts[at]
+    if flags & rings.TH:
+        fields["th"] = th
+    if flags & rings.VALUE:
+        fields["value"] = value
+        fields["of"] = of
+    if flags & rings.ITEM:
+        fields["item"] = entry[rings.HOT_ENTRY.size :].decode("utf-8", "replace")
+    if flags & rings.NONE:
+        fields["none"] = bool(flags & rings.NONE_TRUE)
+    if flags & rings.WAITED:
+        fields["waited"] = bool(flags & rings.WAITED_TRUE)
+    if flags & rings.END:
+        fields["end"] = 1 if flags & rings.END_1 else 0
+    if flags & rings.N:
+        fields["n"] = value
+    if flags & rings.LOCK:
+        if of < 0:
+            raise Malformed("a name not defined")
+        fields["lock"] = texts[of]
+    if fields.get("at", "") is None or fields.get("lock", "") is None:
+        raise Malformed("a name not defined")
+    return Event(t_ns, pid, rings.HOT_KINDS[code], name, fields)
+
+
+def exactly(events: list[Event]) -> list[object]:
+    """Records as they must come out to the last detail: their class, their fields' order and types."""
+    return [(type(e), e[:4], [(k, type(v), v) for k, v in e.data.items()]) for e in events]
+
+
+def unread(writer: RingWriter, reader: RingReader) -> bytes:
+    """The ring's bytes the reader has not read yet (across the end, if they wrap)."""
+    start, n = reader._tail % writer.size, writer._head - reader._tail
+    data = bytes(writer._mm[rings.PAGE + start : rings.PAGE + min(writer.size, start + n)])
+    return data + bytes(writer._mm[rings.PAGE : rings.PAGE + n - len(data)])
+
+
+def test_every_kind_of_entry_comes_out_as_the_plain_reading_says_also_across_the_end() -> None:
+    """HOT entries of every kind with every field, and the rest (MARSHAL, TEXT), in takes of every
+    size, so that the ring's end cuts entries everywhere: what comes out is what went in, exactly
+    as the plain reading of the same bytes makes it (the fields' order and types too)."""
+    rng = random.Random(26)
+    writer, reader = pair()
+    texts: list[str | None] = []
+    written: list[Event] = []
+    got: list[Event] = []
+    plain: list[Event] = []
+    wrapped = 0
+    for _ in range(5):
+        events = EVERY_ENTRY[:]
+        rng.shuffle(events)
+        pos = 0
+        while pos < len(events):  # in takes of 1 to 40 records
+            chunk = events[pos : pos + rng.randint(1, 40)]
+            pos += len(chunk)
+            start = writer._head
+            for event in chunk:
+                writer.write(event)
+            written += chunk
+            wrapped += start // writer.size != (writer._head - 1) // writer.size
+            records, malformed = plain_reading(unread(writer, reader), texts, PID)
+            assert malformed == 0
+            plain += records
+            reader.take(PID, got)
+    assert writer.lost == 0 and reader.malformed == 0
+    assert wrapped >= 20  # the end of the ring cut takes (and entries) many times
+    assert got == written
+    assert exactly(got) == exactly(plain)
 
 
 def test_a_full_ring_drops_and_counts_and_never_blocks() -> None:
@@ -124,6 +257,42 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
     assert got and reader.malformed
     for event in got:
         assert check(tuple(event)) == event
+
+
+def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
+    """Entries of every kind with bytes changed here and there, and noise behind every tag: the
+    reader gives the same records, and counts the same entries malformed, as the plain reading."""
+    rng = random.Random(27)
+    writer, reader = pair(1 << 16)
+    texts: list[str | None] = []
+    for event in EVERY_ENTRY:
+        writer.write(event)
+    written = unread(writer, reader)
+    plain_reading(written, texts, PID)
+    reader.take(PID, [])
+    entries, pos = [], 0
+    while pos < len(written):
+        size = rings.ENTRY.unpack_from(written, pos)[0]
+        entries.append(written[pos : pos + size])
+        pos += size
+    for _ in range(500):
+        garbage = bytearray(b"".join(rng.choice(entries) for _ in range(rng.randint(1, 5))))
+        for _ in range(rng.randint(0, 4)):
+            garbage[rng.randrange(len(garbage))] = rng.randrange(256)
+        noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 60)))
+        garbage += struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 9))) + noise
+        start = writer._head
+        writer._head += len(garbage)
+        for i, b in enumerate(garbage):
+            writer._mm[rings.PAGE + (start + i) % writer.size] = b
+        expected, malformed = plain_reading(bytes(garbage), texts, PID)
+        got: list[Event] = []
+        before = reader.malformed
+        writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+        reader.take(PID, got)
+        writer._tail = writer._head
+        assert exactly(got) == exactly(expected)
+        assert reader.malformed - before == malformed
 
 
 def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:

@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Protocol
 
 from mpviz.runtime.door import Door
@@ -60,6 +61,12 @@ REAPED_NS = 200_000_000
 
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
+
+# A record's time, as the sort key of a batch (a C call, not a lambda: every record is sorted).
+_T_NS = itemgetter(0)
+# Kinds a process may send (not the dashboard's own), remembered as met, up to this many: a
+# ring's records are believed one by one, and the test of a kind's prefixes was most of that.
+MAX_KINDS_KNOWN = 1024
 
 
 def _stat(pid: int) -> list[bytes]:
@@ -167,6 +174,7 @@ class Channels:
         self._malformed = 0  # in connections already closed
         # The processes' rings of records, each the process's whose connection handed it over.
         self._rings = Rings()
+        self._sendable: dict[str, bool] = {}  # kind → not one only the dashboard makes
         self._resting_until = 0  # out of descriptors: the listener rests until then
 
     @property
@@ -423,11 +431,18 @@ class Channels:
     def _believe_all(self, sender: int, events: list[Event], into: list[Event]) -> None:
         """Records read from ``sender``'s ring (the pid of the connection that handed it over):
         believed as that connection's records are, and what is not is counted."""
-        believed, accept = self.trust.believed, self._accept
+        believed, accept, append = self.trust.believed, self._accept, into.append
+        sendable = self._sendable
         for event in events:
-            # (Nearly every record of a ring is its writer's own, and no dashboard's: said at once.)
-            if (event.pid == sender and not event.kind.startswith(DASHBOARD_KINDS)) or believed(sender, event, accept):
-                into.append(event)
+            # (Nearly every record of a ring is its writer's own, of a kind met before, and no
+            # dashboard's: said at once.)
+            own = sendable.get(event.kind)
+            if own is None:
+                own = not event.kind.startswith(DASHBOARD_KINDS)
+                if len(sendable) < MAX_KINDS_KNOWN:
+                    sendable[event.kind] = own
+            if (own and event.pid == sender) or believed(sender, event, accept):
+                append(event)
 
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
         for event in conn.frames.feed(chunk):
@@ -572,7 +587,7 @@ class Channels:
         pending = self._held + got
         if not pending:
             return []
-        pending.sort(key=lambda e: e.t_ns)
+        pending.sort(key=_T_NS)
         # With no connection open, no sibling's record can still be on its way: none is
         # held (a run that ended is over at once, not a settling later).
         with self._lock:
@@ -606,7 +621,7 @@ class Channels:
         now = now_ns()
         self._show_partials(now, got, everything=True)
         self.trust.say_refused(now, got, at_once=True)
-        got.sort(key=lambda e: e.t_ns)
+        got.sort(key=_T_NS)
         return got
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ import fcntl
 import marshal
 import os
 import stat
-import struct
 from typing import Any
 
 from mpviz.telemetry.record import Event, Malformed, now_ns
@@ -26,7 +25,6 @@ from mpviz.telemetry.ring import (
     ENTRY,
     HEAD_WORD,
     HOT,
-    HOT_BODY,
     HOT_ENTRY,
     HOT_KINDS,
     ITEM,
@@ -57,6 +55,12 @@ RELEASE_BYTES = 1 << 16
 TAKE_BYTES = 1 << 18
 
 _new = tuple.__new__
+_HEADER = ENTRY.size
+_HOT_SIZE = HOT_ENTRY.size
+# A HOT entry's flags beyond its site and thread: rarer, decoded by a call of their own.
+_MORE = ~(AT | TH)
+# Of those, what a queue's put or get carries: decoded in the loop too.
+_ITEM_ONLY = AT | TH | ITEM | NONE | NONE_TRUE
 
 
 class RingReader:
@@ -117,9 +121,12 @@ class RingReader:
             n = min(n, TAKE_BYTES)
             start = self._tail & self._mask
             first = min(n, self.size - start)
-            data = bytes(self._mm[PAGE + start : PAGE + start + first])
-            if first < n:
-                data += self._mm[PAGE : PAGE + n - first]
+            # Copied once (the writer's bytes read once, whatever it does meanwhile); across the
+            # ring's end, both parts joined in the one copy.
+            if first == n:
+                data = bytes(self._mm[PAGE + start : PAGE + start + n])
+            else:
+                data = b"".join((self._mm[PAGE + start : PAGE + start + first], self._mm[PAGE : PAGE + n - first]))
             got, used = self._entries(data, pid, into, whole)
             self._release(self._tail, self._tail + used)
             self._skip(self._tail + used)
@@ -160,58 +167,85 @@ class RingReader:
     def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
         """The entries of ``data`` into ``into``: how many records, and how many bytes were used
         (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
-        left for the next take)."""
+        left for the next take).
+
+        Nearly every entry of a busy ring is a HOT one: it is decoded here, without a call, its
+        header and body unpacked at once (the tag looked at first), names and unpackers bound
+        once.  Checked as it is read, to what ``wire.check`` asks of its kind: every field's type
+        is fixed by the layout, and its bounds are checked here (a time that is not negative, a
+        value within 64 bits both ways, names defined and short)."""
         pos, end, got = 0, len(data), 0
         texts = self._texts
-        while end - pos >= ENTRY.size:
-            size, tag = ENTRY.unpack_from(data, pos)
-            if pos + size > end and not whole and size >= ENTRY.size:
-                return got, pos  # cut by the bound of a take: the rest next time
-            if size < ENTRY.size or pos + size > end:
+        append = into.append
+        header = ENTRY.unpack_from
+        hot = HOT_ENTRY.unpack_from
+        kinds = HOT_KINDS
+        while end - pos >= _HEADER:
+            if data[pos + 2] == HOT and end - pos >= _HOT_SIZE:
+                size, _, t_ns, code, flags, obj, at, th, value, of = hot(data, pos)
+                stop = pos + size
+                if size >= _HOT_SIZE and stop <= end:
+                    try:
+                        name = texts[obj]
+                        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
+                            raise Malformed("a HOT entry out of bounds")
+                        if flags & AT:
+                            site = texts[at]
+                            if site is None:
+                                raise Malformed("a HOT entry naming a name not defined")
+                            fields: dict[str, Any] = {"at": site}
+                        else:
+                            fields = {}
+                        if flags & TH:
+                            fields["th"] = th
+                        if flags & _MORE:
+                            if (flags & _ITEM_ONLY) == flags:  # a queue's put or get: its item, maybe none
+                                if flags & ITEM:
+                                    fields["item"] = data[pos + _HOT_SIZE : stop].decode("utf-8", "replace")
+                                if flags & NONE:
+                                    fields["none"] = (flags & NONE_TRUE) != 0
+                            else:
+                                self._more(fields, flags, value, of, data[pos + _HOT_SIZE : stop])
+                        append(_new(Event, (t_ns, pid, kinds[code], name, fields)))
+                        got += 1
+                    except (Malformed, IndexError):
+                        self.malformed += 1
+                    pos = stop
+                    continue
+            # Any other entry; or a HOT one too short to be one, or cut by the end of ``data``.
+            size, tag = header(data, pos)
+            stop = pos + size
+            if stop > end or size < _HEADER:
+                if size >= _HEADER and not whole:
+                    return got, pos  # cut by the bound of a take: the rest next time
                 self.malformed += 1
                 return got, end  # the rest cannot be cut into entries
             try:
-                if tag == HOT:
-                    into.append(self._hot(data, pos, size, pid))
-                    got += 1
-                elif tag == MARSHAL:
+                if tag == MARSHAL:
                     # Its pid as it says: the caller believes it or not, as for a connection's records.
-                    into.append(check(marshal.loads(data[pos + ENTRY.size : pos + size])))
+                    append(check(marshal.loads(data[pos + _HEADER : stop])))
                     got += 1
                 elif tag == TEXT and len(texts) < MAX_TEXTS:
                     # A name too long to be one keeps its number (the writer's count), unusable.
-                    text = data[pos + ENTRY.size : pos + min(size, ENTRY.size + 4 * MAX_OBJ)].decode("utf-8", "replace")
-                    texts.append(text if size - ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
+                    text = data[pos + _HEADER : pos + min(size, _HEADER + 4 * MAX_OBJ)].decode("utf-8", "replace")
+                    texts.append(text if size - _HEADER <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
                 else:
-                    self.malformed += 1
-            except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
+                    self.malformed += 1  # a HOT entry too short to be one, a tag not known, a name too many
+            except (Malformed, ValueError, EOFError, TypeError):
                 self.malformed += 1
-            pos += size
+            pos = stop
         if pos < end and whole:
             self.malformed += 1  # a few bytes that cannot be an entry
         return got, pos if not whole else end
 
-    def _hot(self, data: bytes, pos: int, size: int, pid: int) -> Event:
-        """A HOT entry as its record.  Checked as it is read, to what ``wire.check`` asks of its kind:
-        every field's type is fixed by the layout, and its bounds are checked here (a time that is
-        not negative, a value within 64 bits both ways, names defined and short)."""
-        if size < HOT_ENTRY.size:
-            raise Malformed("a short entry")
-        t_ns, code, flags, obj, at, th, value, of = HOT_BODY.unpack_from(data, pos + ENTRY.size)
-        texts = self._texts
-        name = texts[obj]
-        if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
-            raise Malformed("a HOT entry out of bounds")
-        fields: dict[str, Any] = {}
-        if flags & AT:
-            fields["at"] = texts[at]
-        if flags & TH:
-            fields["th"] = th
+    def _more(self, fields: dict[str, Any], flags: int, value: int, of: int, item: bytes) -> None:
+        """A HOT entry's fields after its site and thread (a semaphore's value, a condition's lock …),
+        into ``fields``, in the layout's order."""
         if flags & VALUE:
             fields["value"] = value
             fields["of"] = of
         if flags & ITEM:
-            fields["item"] = data[pos + HOT_ENTRY.size : pos + size].decode("utf-8", "replace")
+            fields["item"] = item.decode("utf-8", "replace")
         if flags & NONE:
             fields["none"] = bool(flags & NONE_TRUE)
         if flags & WAITED:
@@ -221,12 +255,10 @@ class RingReader:
         if flags & N:
             fields["n"] = value
         if flags & LOCK:
-            if of < 0:
+            lock = self._texts[of] if of >= 0 else None
+            if lock is None:
                 raise Malformed("a HOT entry naming a name not defined")
-            fields["lock"] = texts[of]
-        if fields.get("at", "") is None or fields.get("lock", "") is None:
-            raise Malformed("a HOT entry naming a name not defined")
-        return _new(Event, (t_ns, pid, HOT_KINDS[code], name, fields))
+            fields["lock"] = lock
 
     def close(self) -> None:
         self._map.close()

@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 from mpviz.telemetry.record import Event, Malformed, short
 
+_new = tuple.__new__  # an Event made without NamedTuple's own __new__ (a Python function)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -224,7 +226,8 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
 
     ``extra(kind, key, value)`` may decide a field first (a lesson's own facts,
     for a recording): True or False, or None to leave it to the kind.  (Every
-    record a run makes passes here: plain comparisons, few calls.)"""
+    record a run makes passes here: plain comparisons, few calls; the record made
+    without a call of NamedTuple's own ``__new__``, a Python function.)"""
     if (type(value) is not tuple and type(value) is not list) or len(value) != 5:
         raise Malformed(f"not an event: {shown(value)}")
     t_ns, pid, kind, obj, data = value
@@ -253,7 +256,7 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
             if not ok:
                 name = key if type(key) is str and key.isprintable() else shown(key)
                 raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
-    return Event(t_ns, pid, kind, obj, data)
+    return _new(Event, (t_ns, pid, kind, obj, data))
 
 
 def frame_size(data: bytes | bytearray, pos: int) -> int:
