@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mpviz.ui.pacing import CLOCK_S, FIGURES_S, NS, PANEL_CLOCK_NS, PICTURE_NS, Pacer, Plan
+from mpviz.ui.pacing import NS, PANEL_CLOCK_NS, PICTURE_NS, Pacer, Plan
 
 
 def plan(pacer: Pacer, t_ns: int, moved: bool = False, said: bool = False) -> Plan | None:
@@ -47,14 +47,3 @@ def test_a_reset_draws_everything_at_the_next_redraw() -> None:
     pacer.reset()
     again = plan(pacer, 11 * NS + NS // 2)
     assert again is not None and again.full and again.pictures and again.panel
-
-
-def test_time_alone_waits_for_the_clock_and_psutil_s_figures_wait_less() -> None:
-    """Growing durations are drawn every CLOCK_S after the last redraw; figures that came, every FIGURES_S."""
-    assert FIGURES_S < CLOCK_S
-    pacer = Pacer()
-    plan(pacer, 10 * NS)  # a redraw at 10 s (monotonic 10.0)
-    assert not pacer.clock_due(10 + FIGURES_S - 0.01, figures=True)
-    assert pacer.clock_due(10 + FIGURES_S, figures=True)
-    assert not pacer.clock_due(10 + CLOCK_S - 0.01, figures=False)
-    assert pacer.clock_due(10 + CLOCK_S, figures=False)

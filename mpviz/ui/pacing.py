@@ -1,7 +1,7 @@
 """How often the run screen redraws, whatever the flow of records.
 
 Records ask for a redraw, at most every ``REFRESH_S``; the passing of time
-needs one every ``CLOCK_S`` (psutil's figures, every ``FIGURES_S``).  The table, the alerts and the title follow at that
+needs one a second.  The table, the alerts and the title follow at that
 pace; the drawings (the lesson's picture, the timeline, the details) at most
 every ``PICTURE_NS`` under a flood, and with every new second.  The lesson's
 picture is drawn again for what records said, but for the passing of time
@@ -16,11 +16,6 @@ from dataclasses import dataclass
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
-# Time alone (durations growing, the timeline moving along) is drawn this long after the last
-# redraw: the durations on screen are then at most that much behind, never ahead.
-CLOCK_S = 2.0
-# psutil's figures (which say how a process is now: running, sleeping, its CPU) wait no longer.
-FIGURES_S = 1.0
 # The drawings (panel, timeline, details) redraw at most this often.
 PICTURE_NS = 250_000_000
 NS = 1_000_000_000
@@ -55,11 +50,6 @@ class Pacer:
     def wait(self, now: float, at_least: float = 0.0) -> float:
         """Seconds from ``now`` (monotonic) until a redraw asked for now may happen."""
         return max(at_least, self.refreshed_at + REFRESH_S - now, 0.001)  # Textual: no 0 s timers
-
-    def clock_due(self, now: float, figures: bool) -> bool:
-        """Whether the clock asks for a redraw at ``now`` (monotonic): time alone ``CLOCK_S`` after
-        the last redraw, ``figures`` (psutil's, not yet drawn) ``FIGURES_S`` after it."""
-        return now - self.refreshed_at >= (FIGURES_S if figures else CLOCK_S)
 
     def plan(self, now_ns: int, moved: bool, mono: float, said: bool = False) -> Plan | None:
         """A redraw at ``now_ns`` (the source's clock), ``moved``: the model changed since the last one,

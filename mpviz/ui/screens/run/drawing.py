@@ -31,7 +31,7 @@ from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
 from mpviz.ui.widgets.wait_graph import WaitGraph
 
-# The clock's refresh (see Pacer.clock_due) is looked for this often.
+# The clock's refresh comes a second after the last refresh, looked for this often.
 TICK_S = 0.25
 
 
@@ -58,7 +58,6 @@ class DrawingScreen(Screen):
         self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
         self._said = False  # records a lesson's picture may show came since the last redraw (see pacing)
         self._looked_at = 0.0  # time.monotonic() of the last look for stacks (see _tick)
-        self._figures_wait = False  # psutil's figures came since the last refresh, not yet drawn
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -74,21 +73,20 @@ class DrawingScreen(Screen):
             self._refresh_timer = self.set_timer(self._pace.wait(time.monotonic(), at_least), self._refresh_now)
 
     def _tick(self) -> None:
-        """What time moves, two seconds after the last refresh (one when psutil's figures wait
-        to be drawn: see ``Pacer.clock_due``); and (live), once a second, what only stacks can tell.
+        """What time moves, a second after the last refresh; and (live), once a second, what
+        only stacks can tell.
 
-        After the last refresh, not at each new second: a refresh for records moves the clock's
-        own along (in the busy KTV scene, 1.4 passes of the screen a second for about one a second
-        of records and one a second of clock, each pass costing about a whole screen in Textual's
-        compositor). Every two seconds rather than every one for time alone: a quiet screen
-        costs half as many passes; what records say is drawn at once (see ``_ask_refresh``)."""
+        A second after the last refresh, not at each new second: a refresh for records moves
+        the clock's own along (in the busy KTV scene, 1.4 passes of the screen a second for
+        about one a second of records and one a second of clock, each pass costing about a
+        whole screen in Textual's compositor)."""
         now = time.monotonic()
         controls = self.source.controls
         if controls is not None and now - self._looked_at >= 1.0:
             self._looked_at = now
             controls.look(self.model, self.source.now_ns())
             self._ask_stacks()
-        if self._pace.clock_due(now, self._figures_wait):
+        if now - self._pace.refreshed_at >= 1.0:
             self.refresh_views()
 
     def _refresh_now(self) -> None:
@@ -105,7 +103,6 @@ class DrawingScreen(Screen):
             self._unlogged.clear()
         for output in self.query(OutputView):
             output.show(self.model)
-        self._figures_wait = False
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
         plan = self._pace.plan(now, bool(procs or prims), time.monotonic(), self._said)

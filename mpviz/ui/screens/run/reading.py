@@ -110,12 +110,10 @@ class ReadingScreen(DrawingScreen):
         kinds = {e.kind for e in events}
         # What a lesson's picture may show moved: anything but psutil's figures (see pacing).
         self._said |= bool(kinds - {"proc.stats"})
-        # The psutil samples (and stacks) alone wait for the clock's refresh: drawn with it they
-        # cost one pass of the screen a second instead of two.
+        # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
+        # they cost one pass of the screen a second instead of two.
         if kinds - UNLOGGED:
             self._ask_refresh()
-        elif kinds:
-            self._figures_wait = True  # drawn at most a second after the last refresh (see _tick)
 
     def _swap(self, model: Model) -> None:
         """A replay moved to another moment: every view starts again from the new model."""
