@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from typing import Any, Self
 
 from rich.cells import cell_len
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.strip import Strip
 from textual.widgets import Log
 
 from mpviz import lang
@@ -24,6 +27,8 @@ class EventLog(Log, SteadyScrollView):
     def __init__(self, compact: bool = False, **kwargs: Any) -> None:
         super().__init__(max_lines=1000, auto_scroll=True, **kwargs)
         self.compact = compact
+        # Each line drawn, by its words and style (see _render_line_strip).
+        self._drawn: LRUCache[tuple[str, Style], Strip] = LRUCache(1024)
 
     def on_resize(self) -> None:
         # Log follows new lines only while its view is at the end; a neighbour
@@ -47,6 +52,18 @@ class EventLog(Log, SteadyScrollView):
         lines of a batch."""
         if lines:
             self._update_maximum_width(updates, max(cell_len(self._process_line(line)) for line in lines))
+
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        """A line made into a strip once, kept by its words: Log keeps none without a selection, and
+        a new line scrolls every line in view, each made again from its text (with 100 processes,
+        the log's lines were half of the lines the screen drew, and the dearest to make)."""
+        if self.text_selection is not None:
+            return super()._render_line_strip(y, rich_style)
+        key = (self._lines[y], rich_style)
+        strip = self._drawn.get(key)
+        if strip is None:
+            strip = self._drawn[key] = super()._render_line_strip(y, rich_style)
+        return strip
 
     def add(self, model: Model, events: list[Event]) -> None:
         lines = []
