@@ -169,6 +169,19 @@ def test_the_docs_feeder_example_is_named_and_ends_with_exit_1(tmp_path: Path) -
             r"quick ended and main has not joined it: it stays a zombie until then \(started at zombie\.py:14",
             0,
         ),
+        (
+            "pitfall_value.py",
+            (),
+            r"'total' was read and then written outside total\.get_lock\(\) by add #\d \(at pitfall_value\.py:8 in add\)"
+            r" and add #\d \(at pitfall_value\.py:8 in add\).* Fix: `with total\.get_lock\(\): total\.value \+= 1`",
+            0,
+        ),
+        (
+            "pitfall_value.py",
+            (),
+            r"'counts' was read and then written outside counts\.get_lock\(\) by .* Fix: `with counts\.get_lock\(\): counts\[i\] \+= 1`",
+            0,
+        ),
     ],
 )
 def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
@@ -193,6 +206,7 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
         ("correct_thread_puts.py", "late"),  # a helper thread puts what main gets, after 4 s
         ("correct_timer_sets_event.py", "woke"),  # a threading.Timer in main sets what a child waits on
         ("correct_slow_unpickle.py", "took Slow"),  # the item is in the getter, being unpickled for 4 s
+        ("correct_value_locked.py", "total 1500 1500 100"),  # every read-modify-write under get_lock()
     ],
 )
 def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
@@ -202,3 +216,4 @@ def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
     assert done.returncode == 0, done.stdout[-2000:]
     assert any(line.endswith(f"prints: {printed}") for line in done.stdout.splitlines()), done.stdout[-2000:]
     assert "hang:" not in done.stdout and "deadlock:" not in done.stdout
+    assert "pitfall:" not in done.stdout, done.stdout[-2000:]

@@ -22,7 +22,10 @@ read the guidelines finds the right one:
   ``pool_stuck`` — a pool's task that never returns while the others did
   (*Process Pools*);
 * ``daemon`` — a daemonic process that tries to start children
-  (*Process.daemon*).
+  (*Process.daemon*);
+* ``unguarded`` — a Value (or an Array's item) read and then written outside
+  its ``get_lock()`` by two processes or more: ``v.value += 1`` loses updates
+  (*multiprocessing.Value*).
 
 Judged from the model alone, at a time ``now_ns``, like the anomalies.
 """
@@ -52,6 +55,7 @@ SECTIONS = {
     "pool_results": "Process Pools",
     "pool_stuck": "Process Pools",
     "daemon": "Process.daemon",
+    "unguarded": "multiprocessing.Value",
 }
 # What each pitfall is, in a line (the help screen lists them with their docs' sections).
 WHAT = {
@@ -66,6 +70,7 @@ WHAT = {
     "pool_results": T("a pool ended with results never fetched", "进程池结束时还有结果没取"),
     "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
+    "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
 }
 SAY = {
     "feeder": T(
@@ -126,6 +131,13 @@ SAY = {
         "陷阱:进程池 '{name}':{n} 个任务一直没返回,别的都返回了:{workers}。解决:会等待的任务要有超时,"
         "get(timeout=…) 让调用者不会永远等下去",
     ),
+    "unguarded": T(
+        "pitfall: '{name}' was read and then written outside {name}.get_lock() by {who}: each read and each "
+        "write takes the lock alone, so a write another process makes between them is lost "
+        "(`{example}` is a read and a write). Fix: `with {name}.get_lock(): {example}`",
+        "陷阱:{who} 在 {name}.get_lock() 之外先读后写 '{name}':读和写各自单独加锁,别的进程在两者之间写的值会丢失"
+        "(`{example}` 是一读一写)。解决:`with {name}.get_lock(): {example}`",
+    ),
     "docs": T(" (docs: {section})", "(文档:{section})"),
 }
 
@@ -153,6 +165,21 @@ def pitfall_at_start(model: Model, event: Event) -> None:
         error=str(event.data.get("error", "")),
     )
     model.pitfalls.setdefault((kind, event.pid, event.obj), Anomaly("pitfall", text, (event.pid,)))
+
+
+@handles("pitfall.unguarded")
+def pitfall_unguarded(model: Model, event: Event) -> None:
+    """A process read and then wrote a Value (or an Array's item) outside its lock (``obj``: the
+    lock's id; once per process).  Named once a second process did: a lost update needs two."""
+    shared = next((p for p in model.prims.values() if p.guard == event.obj), None)
+    if shared is None:
+        return
+    shared.unguarded.setdefault(event.pid, str(event.data.get("at", "")))
+    if len(shared.unguarded) == 2:  # (named once, by the first two: its line is printed once)
+        who = " and ".join(f"{model.name_of(pid)} ({_where(model, at)})" for pid, at in shared.unguarded.items())
+        example = f"{shared.name}.value += 1" if shared.family == "value" else f"{shared.name}[i] += 1"
+        text = _text("unguarded", name=shared.name, who=who, example=example)
+        model.pitfalls[("unguarded", shared.id)] = Anomaly("pitfall", text, tuple(shared.unguarded))
 
 
 @handles("proc.ran")

@@ -170,6 +170,10 @@ class Prim:
     last_result_ns: int = 0
     # Shared memory: its block's name, and whether it was unlinked.  Who made it (the prim.new's process).
     block: str = ""
+    # A Value's or an Array's: its lock's id, and who read and then wrote it outside that lock
+    # (pid: the site of the write).
+    guard: str = ""
+    unguarded: dict[int, str] = field(default_factory=dict)
     unlinked: bool = False
     maker: int = 0
     # Where it was waited for (any wait: an acquire, a get, a recv …) and taken, by site id: how often.

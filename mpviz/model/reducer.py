@@ -155,6 +155,8 @@ def prim_new(model: Model, event: Event) -> None:
     prim = model.add_prim(event.obj, name, family, site)
     prim.maker = event.pid
     prim.block = str(d.get("block", ""))
+    if family in ("value", "array"):
+        prim.guard = str(d.get("lock", ""))
     capacity = d.get("value")
     if family == "sem" and type(capacity) is int:
         prim.capacity = prim.value = capacity

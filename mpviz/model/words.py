@@ -358,6 +358,7 @@ UNSAID = frozenset(
         "proc.reaped",
         "turn.ask",
         "turn.offer",
+        "pitfall.unguarded",  # (the pitfall says it, with the first two processes that did it)
     )
 )
 # Records of a wait beginning: their line says where the wait is (``at``).

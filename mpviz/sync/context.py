@@ -242,6 +242,13 @@ def instrument_multiprocessing() -> None:
     when_imported("multiprocessing.managers", _instrument_managers)
     when_imported("concurrent.futures", _instrument_futures)
     when_imported("concurrent.futures.process", _instrument_executor)
+    when_imported("multiprocessing.sharedctypes", _instrument_values)
+
+
+def _instrument_values() -> None:
+    from mpviz.sync import values
+
+    values.instrument_values()
 
 
 def _instrument_managers() -> None:
