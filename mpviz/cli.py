@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mpviz import lang
-from mpviz.files import CannotWrite, same_file, unwritable
+from mpviz.files import CannotWrite, same_file, stdout_to_devnull, unwritable
 from mpviz.options import (
     AT_MOST,
     DASHBOARD_METHODS,
@@ -95,9 +95,7 @@ def entry() -> NoReturn:
 def _reader_gone() -> int:
     """Our output's reader went away: nothing more to say to it (the interpreter's last flush
     finds /dev/null, not a broken pipe); the exit of a process killed by SIGPIPE, as a shell's."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    stdout_to_devnull()
     return 128 + signal.SIGPIPE
 
 

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,11 @@ def _written(path: Path) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def stdout_to_devnull() -> None:
+    """Point the real stdout at /dev/null: its reader went away (``| head``), and the interpreter's
+    last flush must find nothing to break on (no BrokenPipeError at exit)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sys
@@ -10,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
 from mpviz import lang
+from mpviz.files import stdout_to_devnull
 from mpviz.lang import T
 from mpviz.model import Model, Prim, find_anomalies
 from mpviz.model.anomalies import WARNINGS
@@ -72,9 +72,7 @@ class Output:
     def close_quietly(self) -> None:
         """Point the real stdout at /dev/null, so the interpreter's last flush finds no broken pipe."""
         if self.gone and self._out is sys.stdout:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+            stdout_to_devnull()
 
 
 # The runner's own words, in English and in the tutorial's Chinese.
