@@ -14,6 +14,7 @@ import pytest
 from test_model import S, ev, new, spawn
 
 from mpviz.model import Model, Phase, find_anomalies
+from mpviz.model.stacks import Frame, ThreadStack, inside_a_wait
 from mpviz.model.state import HANDLERS
 from mpviz.model.timing import Activity
 from mpviz.telemetry import Event
@@ -879,6 +880,54 @@ def test_a_start_that_failed_as_the_docs_warn_is_a_pitfall_said_once() -> None:
     assert pitfall.text.endswith("(docs: Picklability)")
     m.apply([ev(2, 11, "pitfall.main_guard", "w", at=""), ev(3, 12, "pitfall.daemon", "c")])
     assert sum(a.kind == "pitfall" for a in find_anomalies(m, 3 * S)) == 3
+
+
+@covers("pitfall.unguarded")
+def test_a_value_read_then_written_outside_its_lock_by_two_processes_is_the_lost_updates_pitfall() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            spawn(0, 11, "worker", "add #0"),
+            spawn(0, 12, "worker", "add #1"),
+            new(0, 10, "10.2", "rlock", "v.lock"),
+            new(0, 10, "10.1", "value", "v", lock="10.2"),
+            ev(0, 11, "site.new", "11@1", file="/p/add.py", line=8, func="add", text="v.value += 1"),
+            ev(1, 11, "pitfall.unguarded", "10.2", at="11@1"),
+        ]
+    )
+    assert not [a for a in find_anomalies(m, 2 * S) if a.kind == "pitfall"], "one writer alone loses nothing"
+    m.apply([ev(2, 12, "pitfall.unguarded", "10.2", at="11@1"), ev(3, 11, "pitfall.unguarded", "10.2")])
+    (pitfall,) = [a for a in find_anomalies(m, 3 * S) if a.kind == "pitfall"]
+    assert pitfall.text.startswith(
+        "pitfall: 'v' was read and then written outside v.get_lock() by add #0 (at add.py:8 in add) and add #1"
+    ) and pitfall.text.endswith("Fix: `with v.get_lock(): v.value += 1` (docs: multiprocessing.Value)")
+    assert pitfall.pids == (11, 12)
+
+
+def test_a_thread_in_the_programs_own_code_inside_a_wait_is_told_from_one_in_the_wait() -> None:
+    """A get unpickling its item runs the item's code inside the get: it could act.  A stack with
+    no frame of the program's (a join at exit, from atexit) is in its wait."""
+    lib = "/usr/lib/python3.11/multiprocessing/"
+    unpickling = ThreadStack(
+        1,
+        "MainThread",
+        (
+            Frame("/p/take.py", 16, "take", "q.get()"),
+            Frame(lib + "queues.py", 103, "get", "res = self._recv_bytes()"),
+            Frame("/p/take.py", 12, "__setstate__", "time.sleep(4)"),
+        ),
+    )
+    at_exit = ThreadStack(
+        1,
+        "MainThread",
+        (
+            Frame(lib + "util.py", 357, "_exit_function", "p.join()"),
+            Frame(lib + "process.py", 149, "join", "res = self._popen.wait(timeout)"),
+            Frame(lib + "popen_fork.py", 27, "poll", "pid, sts = os.waitpid(self.pid, flag)"),
+        ),
+    )
+    assert inside_a_wait(unpickling) and not inside_a_wait(at_exit)
 
 
 @covers("proc.ran")

@@ -206,7 +206,7 @@ def inside_a_wait(stack: ThreadStack) -> bool:
     unpickling its item, which calls the item's ``__setstate__`` (so it is not waiting)."""
     frames = stack.frames
     u = _user_index(frames)
-    return any(_known(frame) is not None for frame in frames[:u])
+    return u > 0 and any(_known(frame) is not None for frame in frames[:u])
 
 
 def _known(frame: Frame) -> tuple[str, str] | None:
