@@ -399,8 +399,11 @@ def test_a_process_that_ends_without_a_word_is_seen_ended_at_once_with_its_code(
     assert len(workers) == 2 and all(p.exit_code is not None for p in workers), [p.state for p in workers]
     # How each ended, in the end (a worker its parent reaped at once is told by the parent's join,
     # which under load may come after a line that could not yet tell).
-    summary = done.stdout.split("\nprocesses:\n", 1)[1].split("\nprimitives:", 1)[0]
-    assert "nobody could tell" not in summary and summary.count("exited with code 3") == 3, summary
+    # (The executor may end a worker with SIGTERM before its task ran: told as such.)
+    summary = done.stdout.split("\nprocesses:\n", 1)[1].split("\nprimitives:", 1)[0].splitlines()
+    assert "nobody could tell" not in "\n".join(summary), summary
+    ends = [line for line in summary if " die #0 " in line or " _process_worker #" in line]
+    assert len(ends) == 3 and all(("exited with code 3" in e or "killed by SIGTERM" in e) for e in ends), summary
     # Each end is said once, however many of its parent, its stat and itself told it.
     ends = [line for line in done.stdout.splitlines() if "exited with code" in line and "prints:" not in line]
     pids = [line.split()[1] for line in ends if line.split()[1].isdigit()]
