@@ -132,7 +132,7 @@ NORMALISE = [
 MAY_NOT_PRINT: dict[str, set[str]] = {"multiprocessing_terminate.py": {"Starting worker", "Finished worker"}}
 
 # Children a program terminates right after starting them (see the processes' check).
-UNSEEN_IF_KILLED_AT_ONCE = {"multiprocessing_exitcode.py": 1}
+UNSEEN_IF_KILLED_AT_ONCE = {"multiprocessing_exitcode.py": 1, "multiprocessing_terminate.py": 1}
 
 # Lines a race prints a varying number of times: at least once, as often as it happens.  A pool
 # whose workers leave after two tasks starts new ones until it is closed: how many, the timing says.

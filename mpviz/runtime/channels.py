@@ -516,13 +516,14 @@ class Channels:
             return
         self.post(Event(now_ns(), pid, "proc.lost", "", {"n": n}))
 
-    def _overdue(self, now: int, into: list[Event]) -> None:
-        """Processes whose connection closed a while ago and of whose end nobody told."""
+    def _overdue(self, now: int, into: list[Event], everything: bool = False) -> None:
+        """Processes whose connection closed a while ago and of whose end nobody told
+        (``everything``: every one whose connection closed, the run being over)."""
         for pid, due in list(self._closed.items()):
             if pid in self._exited or any(e.kind == "proc.exit" and e.pid == pid for e in into):
                 del self._closed[pid]
                 self._ends.pop(pid, None)
-            elif now >= due:
+            elif now >= due or everything:
                 del self._closed[pid]
                 if pid in self._rings and not _running(pid):
                     self._end_ring(pid, into)  # its last records (its own exit, if it said it) first
@@ -620,6 +621,9 @@ class Channels:
             self._print(output, got)
         now = now_ns()
         self._show_partials(now, got, everything=True)
+        # The run is over and its processes stopped: a connection closed a moment ago is an end,
+        # told now, not after the wait for a word on it that no one will read.
+        self._overdue(now, got, everything=True)
         self.trust.say_refused(now, got, at_once=True)
         got.sort(key=_T_NS)
         return got
