@@ -55,10 +55,6 @@ DRAIN_CHUNKS = 4
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
 
-# A process already reaped when its connection closed: its parent's word on how it ended is
-# waited for this long.
-REAPED_NS = 200_000_000
-
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
 
@@ -494,16 +490,14 @@ class Channels:
             # (Its ring is read to its end once the process is known to have ended: it may connect again.)
 
     def _word_due(self, pid: int) -> int:
-        """How long to wait for a word on the end of ``pid``, whose connection closed."""
-        if pid in self._children:
-            return GONE_NS  # its sentinel, here, will tell
-        fields = _stat(pid)
-        if not fields:
-            return REAPED_NS  # reaped: its parent, in join(), is about to say how it ended
-        if fields[0] in (b"Z", b"X"):
-            self._ends[pid] = _exit_of(fields)  # (read now: its parent may reap it any moment)
-            return 0  # a zombie: ended, and its stat says how
-        return GONE_NS  # alive: it closed its descriptors, and may connect again
+        """How long to wait for a word on the end of ``pid``, whose connection closed: its own, its
+        parent's or its sentinel's.  A zombie's end is read now, while it is one (its parent may
+        reap it any moment): told with its code if no word comes."""
+        if pid not in self._children:
+            fields = _stat(pid)
+            if fields and fields[0] in (b"Z", b"X"):
+                self._ends[pid] = _exit_of(fields)
+        return GONE_NS
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""

@@ -14,7 +14,7 @@ def die(x: int = 0) -> None:
 if __name__ == "__main__":
     child = Process(target=die)
     child.start()
-    time.sleep(1.5)  # the child is a zombie all this while: ended, not yet joined
+    time.sleep(3)  # the child is a zombie all this while: ended, not yet joined
     print("woke", flush=True)
     child.join()
     print("child code", child.exitcode, flush=True)
