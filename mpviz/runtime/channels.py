@@ -21,7 +21,6 @@ import contextlib
 import errno
 import os
 import selectors
-import signal
 import socket
 import struct
 import threading
@@ -33,7 +32,9 @@ from typing import Protocol
 
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
+from mpviz.runtime.ends import Ends
 from mpviz.runtime.printed import Printed, printed_before_exit, readable_stream
+from mpviz.runtime.procfs import running
 from mpviz.runtime.rings import Rings
 from mpviz.runtime.trust import DASHBOARD_KINDS, Trust
 from mpviz.telemetry import Event, now_ns
@@ -50,11 +51,6 @@ SETTLE_NS = 20_000_000
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
 
-# A process whose connection closed is taken for ended after this long if no
-# exit record (its own, or its parent's) came: a killed process whose parent
-# is gone too says nothing more.
-GONE_NS = 1_000_000_000
-
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
 
@@ -63,37 +59,6 @@ _T_NS = itemgetter(0)
 # Kinds a process may send (not the dashboard's own), remembered as met, up to this many: a
 # ring's records are believed one by one, and the test of a kind's prefixes was most of that.
 MAX_KINDS_KNOWN = 1024
-
-
-def _stat(pid: int) -> list[bytes]:
-    """The fields of ``/proc/PID/stat`` after the name (the state first); [] if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat_line = f.read()
-    except OSError:
-        return []
-    return stat_line[stat_line.rfind(b")") + 2 :].split()
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not ended (a zombie has)."""
-    fields = _stat(pid)
-    return bool(fields) and fields[0] not in (b"Z", b"X")
-
-
-def _exit_of(fields: list[bytes]) -> dict[str, object]:
-    """A ``proc.exit`` record's data for a process that ended without saying so (``os._exit``, a
-    signal), from its stat's ``fields``: its code, while it is a zombie (field 52, as ``waitpid``
-    gives it, which its parent has not yet taken); None once its parent has reaped it."""
-    if len(fields) < 50 or fields[0] != b"Z" or not fields[49].isdigit():
-        return {"code": None}
-    code = os.waitstatus_to_exitcode(int(fields[49]))
-    if code >= 0:
-        return {"code": code}
-    try:
-        return {"code": code, "signal": signal.Signals(-code).name}
-    except ValueError:
-        return {"code": code, "signal": f"signal {-code}"}
 
 
 class Tap(Protocol):
@@ -160,12 +125,7 @@ class Channels:
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._held: list[Event] = []
-        # Processes whose connection closed, by when they count as ended; and
-        # those whose exit was told: the first are told only if not the second.
-        self._closed: dict[int, int] = {}
-        self._exited: set[int] = set()
-        self._children: set[int] = set()  # this process's own: their sentinels tell their ends
-        self._ends: dict[int, dict[str, object]] = {}  # how a zombie whose connection closed ended
+        self._ends = Ends()  # of processes whose connection closed, told if nobody tells them
         self._gone: deque[int] = deque()  # found gone by another thread (the sampler): see gone()
         self._malformed = 0  # in connections already closed
         # The processes' rings of records, each the process's whose connection handed it over.
@@ -186,7 +146,7 @@ class Channels:
         """A child of this process: its sentinel tells when it ended, ``on_exit`` its exit code."""
         with self._lock:
             self._selector.register(sentinel, selectors.EVENT_READ, pid)
-            self._children.add(pid)
+            self._ends.children.add(pid)
 
     def add_output(self, pid: int, fd: int, stream: str) -> None:
         """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
@@ -203,7 +163,7 @@ class Channels:
 
     def exit_told(self, pid: int) -> bool:
         """Whether a record of ``pid``'s end came already."""
-        return pid in self._exited
+        return self._ends.told(pid)
 
     def ask(self, pid: int, request: bytes) -> bool:
         """Send a request to the process ``pid`` on its connection; False if it has none (or it is full)."""
@@ -242,7 +202,7 @@ class Channels:
 
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held or self._closed or any(o.unshown for o in self._outputs.values()):
+        if self._held or self._ends.waiting() or any(o.unshown for o in self._outputs.values()):
             timeout = min(timeout, SETTLE_NS / 1e9)
         if self._resting_until:
             timeout = self._rest_over(timeout)
@@ -277,18 +237,15 @@ class Channels:
         while self._inbox:
             got.append(self._inbox.popleft())
         while self._gone:
-            pid = self._gone.popleft()
-            self._closed.setdefault(pid, now_ns() + GONE_NS)
+            self._ends.found_gone(self._gone.popleft(), now_ns())
         for sentinel, pid in exited:
             got.extend(self._child_exited(sentinel, pid))
         now = now_ns()
-        self._overdue(now, got)
-        for event in [e for e in got if e.kind == "proc.exit"]:
-            self._exited.add(event.pid)
-            if event.pid in self._rings and not _running(event.pid):
-                # (One still running was taken for ended, its connection closed a while: by the
-                # program, maybe, and made again. Its ring is still read, and let go at the close.)
-                self._end_ring(event.pid, got)
+        self._ends.overdue(now, got, self._last_records)
+        for pid in self._ends.exits(got):
+            # (One still running was taken for ended, its connection closed a while: by the
+            # program, maybe, and made again. Its ring is still read, and let go at the close.)
+            self._last_records(pid, got)
         self.trust.say_refused(now, got)
         if self._tap is not None:
             gone, self._hung_up = self._hung_up, []
@@ -321,8 +278,7 @@ class Channels:
         with self._lock:
             self._conns[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
-        self._closed.pop(pid, None)  # connected again (its first connection was cut): not gone
-        self._ends.pop(pid, None)
+        self._ends.connected(pid)
         return conn
 
     def _take_early(self, into: list[Event]) -> None:
@@ -418,11 +374,12 @@ class Channels:
             self._rings.take(pid, taken, everything)
             self._believe_all(pid, taken, into)
 
-    def _end_ring(self, pid: int, into: list[Event]) -> None:
-        """``pid`` ended: its ring's last records, and the ring let go."""
-        taken: list[Event] = []
-        self._rings.end(pid, taken)
-        self._believe_all(pid, taken, into)
+    def _last_records(self, pid: int, into: list[Event]) -> None:
+        """``pid`` ended, if it is not running: its ring's last records, and the ring let go."""
+        if pid in self._rings and not running(pid):
+            taken: list[Event] = []
+            self._rings.end(pid, taken)
+            self._believe_all(pid, taken, into)
 
     def _believe_all(self, sender: int, events: list[Event], into: list[Event]) -> None:
         """Records read from ``sender``'s ring (the pid of the connection that handed it over):
@@ -483,21 +440,11 @@ class Channels:
             still = any(c.pid == conn.pid for c in self._conns.values())
         conn.sock.close()
         if not still:
-            self._closed[conn.pid] = now_ns() + self._word_due(conn.pid)
+            self._ends.hung_up(conn.pid, now_ns())
             self._read_lost_note(conn.pid)
             if self._tap is not None:
                 self._hung_up.append(conn.pid)
             # (Its ring is read to its end once the process is known to have ended: it may connect again.)
-
-    def _word_due(self, pid: int) -> int:
-        """How long to wait for a word on the end of ``pid``, whose connection closed: its own, its
-        parent's or its sentinel's.  A zombie's end is read now, while it is one (its parent may
-        reap it any moment): told with its code if no word comes."""
-        if pid not in self._children:
-            fields = _stat(pid)
-            if fields and fields[0] in (b"Z", b"X"):
-                self._ends[pid] = _exit_of(fields)
-        return GONE_NS
 
     def _read_lost_note(self, pid: int) -> None:
         """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
@@ -509,21 +456,6 @@ class Channels:
         except (OSError, ValueError):
             return
         self.post(Event(now_ns(), pid, "proc.lost", "", {"n": n}))
-
-    def _overdue(self, now: int, into: list[Event], everything: bool = False) -> None:
-        """Processes whose connection closed a while ago and of whose end nobody told
-        (``everything``: every one whose connection closed, the run being over)."""
-        for pid, due in list(self._closed.items()):
-            if pid in self._exited or any(e.kind == "proc.exit" and e.pid == pid for e in into):
-                del self._closed[pid]
-                self._ends.pop(pid, None)
-            elif now >= due or everything:
-                del self._closed[pid]
-                if pid in self._rings and not _running(pid):
-                    self._end_ring(pid, into)  # its last records (its own exit, if it said it) first
-                end = self._ends.pop(pid, None) or _exit_of(_stat(pid))
-                if not any(e.kind == "proc.exit" and e.pid == pid for e in into):
-                    into.append(Event(now, pid, "proc.exit", "", end))
 
     # --- what processes print ------------------------------------------------------
 
@@ -564,7 +496,7 @@ class Channels:
         """A child ended: what it wrote before, then its exit."""
         with self._lock:
             self._selector.unregister(sentinel)
-            self._children.discard(pid)
+            self._ends.children.discard(pid)
             conns = [c for c in self._conns.values() if c.pid == pid]
             outputs = [o for o in self._outputs.values() if o.pid == pid]
         got: list[Event] = []
@@ -617,7 +549,7 @@ class Channels:
         self._show_partials(now, got, everything=True)
         # The run is over and its processes stopped: a connection closed a moment ago is an end,
         # told now, not after the wait for a word on it that no one will read.
-        self._overdue(now, got, everything=True)
+        self._ends.overdue(now, got, self._last_records, everything=True)
         self.trust.say_refused(now, got, at_once=True)
         got.sort(key=_T_NS)
         return got

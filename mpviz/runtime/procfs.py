@@ -1,5 +1,6 @@
 """What /proc says about a process seen from outside: what a waiting thread's system call waits on,
-which processes hold a pipe's write end, whether a process ran at all, and the rights to read it.
+which processes hold a pipe's write end, whether a process ran at all, how one ended, and the
+rights to read it.
 
 A stack says *that* a thread waits in ``Queue.get``; the system call it is
 in says *on what*: ``read`` on a pipe (the queue's), ``wait4`` for a pid
@@ -15,6 +16,7 @@ import contextlib
 import os
 import platform
 import pwd
+import signal
 from typing import NamedTuple
 
 # System call numbers, by machine: only those a thread waiting in multiprocessing sits in.
@@ -192,3 +194,34 @@ def rights_problem(pid: int, name: str, their_uid: int, our_uid: int, scope: int
         )
     how = "" if our_uid == 0 else "; attach with sudo"  # root already: sudo would change nothing
     return f"cannot attach to {who}: it cannot be read (it changed its user, or is not dumpable){how}"
+
+
+def stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/PID/stat`` after the name (the state first); [] if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat_line = f.read()
+    except OSError:
+        return []
+    return stat_line[stat_line.rfind(b")") + 2 :].split()
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] not in (b"Z", b"X")
+
+
+def exit_of(fields: list[bytes]) -> dict[str, object]:
+    """A ``proc.exit`` record's data for a process that ended without saying so (``os._exit``, a
+    signal), from its stat's ``fields``: its code, while it is a zombie (field 52, as ``waitpid``
+    gives it, which its parent has not yet taken); None once its parent has reaped it."""
+    if len(fields) < 50 or fields[0] != b"Z" or not fields[49].isdigit():
+        return {"code": None}
+    code = os.waitstatus_to_exitcode(int(fields[49]))
+    if code >= 0:
+        return {"code": code}
+    try:
+        return {"code": code, "signal": signal.Signals(-code).name}
+    except ValueError:
+        return {"code": code, "signal": f"signal {-code}"}
