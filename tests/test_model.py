@@ -7,7 +7,7 @@ import grimp
 from mpviz import lang
 from mpviz.model import Model, Phase, describe, find_anomalies
 from mpviz.model.anomalies import HANG_GRACE_NS
-from mpviz.model.words import seconds
+from mpviz.model.lines import seconds
 from mpviz.telemetry import Event
 
 S = 1_000_000_000

@@ -8,8 +8,8 @@ comes with every handler.
 from mpviz.model import events, locks, pitfalls, pools, procs, queues, seen, turns  # noqa: F401  (each fills the handler table)
 from mpviz.model.actors import Phase, Proc, Said, Stats
 from mpviz.model.anomalies import find_anomalies
+from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.state import Anomaly, Model
-from mpviz.model.words import describe, line
 
 __all__ = ["Anomaly", "Model", "Phase", "Prim", "Proc", "Said", "Stats", "describe", "find_anomalies", "line"]

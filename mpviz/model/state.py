@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from mpviz.model.actors import Actor, Proc, Site
+from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import ThreadStack
-from mpviz.model.words import describe, line, refusal
+from mpviz.model.words import refusal
 from mpviz.shown import needs_showing, shown, visible
 from mpviz.telemetry import Event
 

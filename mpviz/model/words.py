@@ -1,4 +1,5 @@
-"""Each record as one line of words, in English or the tutorial's Chinese: the headless output and the event log.
+"""What each record says, in English or the tutorial's Chinese: the phrases of the log's lines
+(:mod:`mpviz.model.lines` makes the lines) and of the views.
 
 A lesson's own words (a ``proc.state``, a note, a ``data.value`` text) are
 English in the record; :func:`spoken` gives them in the current language
@@ -63,7 +64,7 @@ def _value(data: dict[str, Any]) -> str:
     return ""
 
 
-def _details(data: dict[str, Any], skip: set[str] | None = None) -> str:
+def details(data: dict[str, Any], skip: set[str] | None = None) -> str:
     shown = [f"{k}={v}" for k, v in data.items() if v is not None and v != "" and k not in (skip or ())]
     return f" ({', '.join(shown)})" if shown else ""
 
@@ -237,7 +238,7 @@ UI_ERROR = T("mpviz: {obj} failed: {error}", "mpviz:{obj} 失败:{error}")
 YOU = T("you: {obj}{details}", "你:{obj}{details}")
 
 
-def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
+def phrase(event: Event, obj: str, colours: bool = False) -> str | None:
     kind, d = event.kind, event.data
     family, _, op = kind.partition(".")
     if family in ("lock", "rlock", "sem"):
@@ -291,7 +292,7 @@ def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
     if family == "ui":
         if op == "error":
             return UI_ERROR(obj=obj, error=d.get("error", ""))
-        return YOU(obj=lang.word(obj), details=_details(d))
+        return YOU(obj=lang.word(obj), details=details(d))
     if family == "note":
         return spoken(obj, d)[0]
     if family == "run" and op == "refused":
@@ -302,7 +303,7 @@ def _phrase(event: Event, obj: str, colours: bool = False) -> str | None:
 def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | None:
     if op == "state":
         text, used = spoken(obj, d)
-        return text + _details(d, used)
+        return text + details(d, used)
     if op == "spawn":
         return PROC["spawn"](role=lang.word(str(d.get("role", "process"))), ppid=d.get("ppid"))
     if op == "start":
@@ -341,46 +342,6 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
     if op == "signal":
         return str(PROC[obj]) if obj in ("SIGSTOP", "SIGCONT") else PROC["signal"](obj=obj)
     return None
-
-
-# Records not worth a line: samples, and what is said once (a site, a thread's name and end).
-UNSAID = frozenset(
-    (
-        "proc.stats",
-        "proc.stdio",
-        "proc.sleep",
-        "proc.slept",
-        "site.new",
-        "proc.thread",
-        "proc.thread_end",
-        "proc.stack",
-        "proc.stacks",
-        "proc.reaped",
-        "turn.ask",
-        "turn.offer",
-        "pitfall.unguarded",  # (the pitfall says it, with the first two processes that did it)
-    )
-)
-# Records of a wait beginning: their line says where the wait is (``at``).
-WAITS = frozenset(
-    (
-        "manager.wait",
-        "lock.wait",
-        "rlock.wait",
-        "sem.wait",
-        "cond.wait",
-        "event.wait",
-        "barrier.wait",
-        "queue.put_blocked",
-        "queue.get_blocked",
-        "queue.join_wait",
-        "pipe.recv_blocked",
-        "proc.join",
-    )
-)
-AT_SITE = T("{words} at {where}", "{words}({where})")
-# Fields every operation's record may carry, about where and which thread, not what.
-_WHERE_FIELDS = {"at", "th"}
 
 
 # What a process waiting at a scheduling point is about to do (a scheduled run's ``turn.*``).
@@ -436,82 +397,3 @@ def _turn(op: str, d: dict[str, Any]) -> str | None:
     if op == "go":
         return TURN["go"](doing=doing(str(d.get("op", "")), str(d.get("what", "")), str(d.get("at", ""))))
     return str(TURN[op]) if op in ("free", "stuck") else None
-
-
-def describe(event: Event, obj: str | None = None, where: str = "", colours: bool = False) -> str | None:
-    """The event in words, or None for records not worth a line (stats samples).
-
-    ``obj`` is the display name of the primitive the record is about (the
-    model's, for an id); the record's own ``obj`` if not given.  ``where``: the
-    site of the record (``prog.py:9 in f``), said for the start of a wait.
-    ``colours``: a printed line keeps its colour codes (for a terminal).
-    """
-    kind = event.kind
-    if kind in UNSAID:
-        return None
-    name = event.obj if obj is None else obj
-    key: tuple[Any, ...] | None = None
-    if kind.partition(".")[0] in _SAID_THE_SAME:
-        key = (kind, name, where, lang.current(), *event.data.items())
-        try:
-            said = _said.get(key)
-        except TypeError:  # a value that is not hashable (a list): said afresh
-            key, said = None, None
-        if said is not None:
-            return said or None  # ("": a record not worth a line)
-    words = _phrase(event, name, colours)
-    if words == "":
-        words = None
-    else:
-        words = words or f"{kind} {name}{_details(event.data, _WHERE_FIELDS)}"
-        if where and kind in WAITS:
-            words = AT_SITE(words=words, where=where)
-    if key is not None:
-        if len(_said) >= _SAID_MOST:
-            _said.clear()
-        _said[key] = words or ""
-    return words
-
-
-# The words of a primitive's record depend on nothing but the record, the names and the language:
-# said once and looked up after (a lock taken 80 000 times by one process is one sentence).
-_SAID_THE_SAME = frozenset(("lock", "rlock", "sem", "event", "queue", "cond", "barrier", "pipe"))
-_said: dict[tuple[Any, ...], str] = {}
-_SAID_MOST = 4096
-
-
-WHO = 14
-
-
-def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "", colours: bool = False) -> str | None:
-    """One log line: seconds since start, pid, actor, what happened."""
-    words = describe(event, obj, where, colours)
-    if words is None:
-        return None
-    key = (event.pid, who)
-    prefix = _prefixes.get(key)
-    if prefix is None:
-        if len(_prefixes) >= _SAID_MOST:
-            _prefixes.clear()
-        prefix = _prefixes[key] = f"  {event.pid:>7}  {lang.ljust(who, WHO)} "
-    return f"{seconds(event.t_ns - t0)}{prefix}{words}"
-
-
-_prefixes: dict[tuple[int, str], str] = {}
-
-
-def seconds(ns: int) -> str:
-    """Nanoseconds as a line's seconds, ``f"{ns / 1e9:8.3f}"``, made from the integer (a line a record)."""
-    ms, rest = divmod(ns, 1_000_000)
-    if ns < 0 or rest == 500_000:  # a tie rounds as the float does
-        return f"{ns / 1e9:8.3f}"
-    if rest > 500_000:
-        ms += 1
-    global _last_ms, _last_seconds
-    if ms != _last_ms:  # (the records of one millisecond share it: a flood's hundreds)
-        s, frac = divmod(ms, 1000)
-        _last_ms, _last_seconds = ms, f"{s:4d}.{frac:03d}"
-    return _last_seconds
-
-
-_last_ms, _last_seconds = -1, ""
