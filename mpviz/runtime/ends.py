@@ -3,10 +3,10 @@
 A process says its own end (``proc.exit``) on its way out; its parent says it
 in ``join()``; a child of the dashboard's own has a sentinel (see
 channels.py).  One that ends without a word (``os._exit``, a signal) and whose
-parent is not watched only closes its connection: it is taken for ended
-``GONE_NS`` later if no word came, with its code if it was a zombie when its
-connection closed (read then, while it is one: its parent may reap it any
-moment).  A process still alive that closed its connection (a program that
+parent is not watched only closes its connection.  If it is a zombie then,
+it has ended and its stat says how (read at once: its parent may reap it any
+moment): its end is told now.  Otherwise (reaped already, or still alive) it
+is taken for ended ``GONE_NS`` later if no word came.  A process still alive that closed its connection (a program that
 closes every descriptor) may connect again; then it is not gone.
 """
 
@@ -42,11 +42,14 @@ class Ends:
 
     def hung_up(self, pid: int, now: int) -> None:
         """``pid``'s last connection closed: ended, unless it connects again or a word comes."""
+        due = now + GONE_NS
         if pid not in self.children:
             fields = stat_fields(pid)
             if fields and fields[0] in (b"Z", b"X"):
+                # Ended, and its stat says how: told at once (with what its ring still holds first).
                 self._codes[pid] = exit_of(fields)
-        self._due[pid] = now + GONE_NS
+                due = now
+        self._due[pid] = due
 
     def found_gone(self, pid: int, now: int) -> None:
         """``pid`` found gone (by the sampler): ended, unless a word on it comes first."""
