@@ -230,6 +230,7 @@ def _run(
         output.flush()
 
     seen: set[str] = set()
+    pitfalls: set[str] = set()  # named over the run (what one warns of may have passed since)
 
     def warn(now: int) -> None:
         """Print each anomaly (a deadlock, a hang) once, when it first appears; then every stack."""
@@ -237,6 +238,9 @@ def _run(
         for anomaly in find_anomalies(model, now):
             if anomaly.text not in seen:
                 seen.add(anomaly.text)
+                if anomaly.kind == "pitfall":
+                    pitfalls.add(anomaly.text)
+                    lesson.verdict(model, now)  # (a program's verdict counts the pitfalls named over the run)
                 named |= anomaly.kind not in WARNINGS
                 output.write(f"{model.seconds(now):8.3f}  {'!':>7}  {'mpviz':<14} {anomaly.text}\n")
                 if anomaly.kind == "deadlock":
@@ -331,7 +335,7 @@ def _run(
     if failure and verdict.ok is not False:
         output.write(SAY["main_failed"](text=verdict.text, failure=failure) + "\n")
     elif verdict.ok is None:
-        output.write(lesson.stopped_early(text=verdict.text) + "\n")
+        output.write(lesson.stopped(verdict.text, len(pitfalls)) + "\n")
     else:
         output.write(verdict.text + "\n")
     scheduler = the_run.scheduler

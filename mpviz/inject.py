@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import stat
 import struct
 import sys
 import threading
@@ -31,7 +32,7 @@ from mpviz.sync.base import unseen, when_imported
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
-from mpviz.telemetry.env import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
 from mpviz.telemetry.ring import Mapping
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
@@ -87,7 +88,9 @@ def _connect() -> None:
     endpoint = boot.current.endpoint
     assert endpoint is not None
     try:
-        reporter = boot.reporter = boot.connect(endpoint, keep_stdin=True, scheduled=boot.current.turns)
+        reporter = boot.reporter = boot.connect(
+            endpoint, keep_stdin=True, scheduled=boot.current.turns, streams=_streams_to_take(endpoint)
+        )
     except (FileNotFoundError, ConnectionRefusedError):
         # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
         # could end this process, which a fork made since).  A process of the run ends with it,
@@ -105,6 +108,29 @@ def _connect() -> None:
             random.seed(f"{seed}/main")  # a scheduled run's main (a child of the program: at its bootstrap)
     emit("proc.start", "", {"ppid": os.getppid(), "argv": " ".join(_argv()[1:])[:200]})
     atexit.register(reporter.flush)
+
+
+def _streams_to_take(endpoint: str) -> tuple[int, ...]:
+    """Which of stdout (1) and stderr (2) this process prints to the dashboard on.
+
+    The program's main: both (the dashboard started it on pipes of its own).
+    Another process: those that are a pipe a process of the run prints to the
+    dashboard on (inherited: a multiprocessing child, a subprocess left to
+    print where its parent does; each such pipe is marked in the run's
+    directory: see ``boot.connect``).  One the program pointed elsewhere (a
+    subprocess whose output it captures, or sends to a file) stays where the
+    program sent it: taking it would change what the program reads."""
+    if os.environ.pop(MAIN_ENV, None) is not None:
+        return (1, 2)
+    taken = []
+    for fd in (1, 2):
+        try:
+            out = os.fstat(fd)
+            if stat.S_ISFIFO(out.st_mode) and os.path.exists(boot.pipe_mark(endpoint, out)):
+                taken.append(fd)
+        except OSError:
+            continue  # closed: nothing to print on
+    return tuple(taken)
 
 
 def _forked() -> None:

@@ -304,6 +304,12 @@ class Lesson:
         "{text};课程结束前被停止:目前没有违反不变式",
     )
 
+    @classmethod
+    def stopped(cls, text: str, pitfalls: int) -> str:
+        """The verdict's words (``text``) when the run was stopped before it finished, ``pitfalls``
+        named over the run."""
+        return cls.stopped_early(text=text)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A key's action is recorded by its English description (``ui.action``): shown in the current language.

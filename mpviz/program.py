@@ -103,6 +103,12 @@ SAY = {
     "main_alive": T("main still {state}", "主进程仍在:{state}"),  # (what it does: running, waiting …)
     "nothing": T("{text}; nothing went wrong", "{text};一切正常"),
     "failed": T("{name} failed: {how}", "{name} 出错:{how}"),
+    "pitfalls": T(
+        "{text}; it ended, but not safely: {n} {pitfalls} named above", "{text};它结束了,但不安全:上面指出了 {n} 个陷阱"
+    ),
+    "stopped_pitfalls": T(
+        "{text}; stopped before it ended: {n} {pitfalls} named above", "{text};程序结束前被停止:上面指出了 {n} 个陷阱"
+    ),
     "could": T(
         "{text}; nothing went wrong this time, but it could deadlock (the potential deadlock above)",
         "{text};这次一切正常,但它可能死锁(见上面的潜在死锁)",
@@ -136,6 +142,14 @@ class Watched(Lesson):
     def __init__(self, run: Run, seed: int | None = None, **params: Any) -> None:
         super().__init__(run, seed, **params)
         self.program: Program = self.values["program"]
+        self._pitfalls: set[str] = set()  # named over the run
+
+    @classmethod
+    def stopped(cls, text: str, pitfalls: int) -> str:
+        if pitfalls:  # (not "nothing went wrong so far")
+            n = pitfalls
+            return SAY["stopped_pitfalls"](text=text, n=n, pitfalls="pitfall" if n == 1 else "pitfalls")
+        return cls.stopped_early(text=text)
 
     @classmethod
     def prepare(cls, values: dict[str, Any]) -> dict[str, Any]:
@@ -181,9 +195,25 @@ class Watched(Lesson):
     @classmethod
     def judge(cls, model: Model, values: dict[str, Any], now_ns: int, final: bool = False) -> Verdict:
         # Here, not at the top: the command line imports this module, and every spawned child the command line.
-        from mpviz.model.anomalies import WARNINGS, find_anomalies
+        from mpviz.model.anomalies import find_anomalies
 
-        anomalies = [a for a in find_anomalies(model, now_ns) if a.kind not in WARNINGS]
+        found = find_anomalies(model, now_ns)
+        return cls._judge(model, values, found, final, sum(a.kind == "pitfall" for a in found))
+
+    def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
+        """As :meth:`judge` says, with every pitfall named over the run counted (what one warned
+        of may have passed since: a zombie reaped, a task that came back)."""
+        from mpviz.model.anomalies import find_anomalies
+
+        found = find_anomalies(model, now_ns)
+        self._pitfalls.update(a.text for a in found if a.kind == "pitfall")
+        return self._judge(model, self.values, found, final, len(self._pitfalls))
+
+    @classmethod
+    def _judge(cls, model: Model, values: dict[str, Any], found: list[Any], final: bool, pitfalls: int) -> Verdict:
+        from mpviz.model.anomalies import WARNINGS
+
+        anomalies = [a for a in found if a.kind not in WARNINGS]
         if anomalies:
             return Verdict(False, "; ".join(a.text for a in anomalies))
         main = _main(model)
@@ -207,7 +237,11 @@ class Watched(Lesson):
         ]
         if failed:
             return Verdict(True, f"{text}; {', '.join(failed)}")
-        could = any(a.kind == "potential" for a in find_anomalies(model, now_ns))
+        if pitfalls:
+            # (What the pitfall warns of may have happened: lost updates, a lost result.)
+            plural = "pitfall" if pitfalls == 1 else "pitfalls"
+            return Verdict(True, SAY["pitfalls"](text=text, n=pitfalls, pitfalls=plural))
+        could = any(a.kind == "potential" for a in found)
         return Verdict(True, SAY["could" if could else "nothing"](text=text))
 
     def exit_code(self, model: Model, verdict: Verdict, ended_by_itself: bool) -> int:

@@ -193,6 +193,8 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
     assert any(re.search(expected, line) for line in said), said or done.stdout[-2000:]
     assert all(line.endswith(tuple(f"(docs: {s})" for s in SECTIONS.values())) for line in said)
     assert all(" Fix: " in line for line in said)
+    # A program that ran into a pitfall is never told "nothing went wrong".
+    assert "nothing went wrong" not in done.stdout.splitlines()[-1], done.stdout[-500:]
 
 
 # --- no false alarm: correct programs whose every visible process waits for a while ---------------

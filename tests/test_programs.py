@@ -428,3 +428,18 @@ def test_a_join_of_a_queue_whose_tasks_nobody_finishes_is_a_hang(tmp_path: Path)
 
 def _main_pid(out: str) -> str:
     return next(line.split()[1] for line in out.splitlines() if "started as main" in line)
+
+
+def test_a_subprocess_whose_output_the_program_reads_prints_to_the_program(tmp_path: Path) -> None:
+    """Output captured (``capture_output``, ``check_output``, ``communicate``) or sent to a file by
+    the program, in main and in a multiprocessing child, reaches the program as it does plainly.
+    Before: mpviz took every Python process's stdout and stderr, and the program read ''."""
+    program = OURS / "captures_output.py"
+    plain = subprocess.run([sys.executable, str(program)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    done = watch(program, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert printed(done.stdout) == plain.stdout.splitlines(), done.stdout[-3000:]
+    # What a subprocess prints where its parent prints is shown, as its own (its stderr too).
+    err = [line for line in done.stdout.splitlines() if " stderr: warn" in line]
+    assert len(err) == 2 and all(" main " not in line for line in err), done.stdout[-3000:]

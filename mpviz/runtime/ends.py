@@ -5,8 +5,9 @@ in ``join()``; a child of the dashboard's own has a sentinel (see
 channels.py).  One that ends without a word (``os._exit``, a signal) and whose
 parent is not watched only closes its connection.  If it is a zombie then,
 it has ended and its stat says how (read at once: its parent may reap it any
-moment): its end is told now.  Otherwise (reaped already, or still alive) it
-is taken for ended ``GONE_NS`` later if no word came.  A process still alive that closed its connection (a program that
+moment): its end is told now.  Reaped already, it has ended too: its parent's
+word on how is waited for ``REAPED_NS``.  Still alive, it is taken for ended
+``GONE_NS`` later if no word came.  A process still alive that closed its connection (a program that
 closes every descriptor) may connect again; then it is not gone.
 """
 
@@ -21,6 +22,9 @@ from mpviz.telemetry import Event
 # exit record (its own, or its parent's) came: a killed process whose parent
 # is gone too says nothing more.
 GONE_NS = 1_000_000_000
+# One already reaped when its connection closed has ended: its parent's word on how (a join's) is
+# waited for this long only.
+REAPED_NS = 200_000_000
 
 
 class Ends:
@@ -42,14 +46,21 @@ class Ends:
 
     def hung_up(self, pid: int, now: int) -> None:
         """``pid``'s last connection closed: ended, unless it connects again or a word comes."""
-        due = now + GONE_NS
-        if pid not in self.children:
-            fields = stat_fields(pid)
-            if fields and fields[0] in (b"Z", b"X"):
-                # Ended, and its stat says how: told at once (with what its ring still holds first).
-                self._codes[pid] = exit_of(fields)
-                due = now
-        self._due[pid] = due
+        self._due[pid] = now + GONE_NS
+        self._look(pid, now)
+
+    def _look(self, pid: int, now: int) -> None:
+        """What ``pid``'s stat says of its end: a zombie's, told now with its code; a reaped one's,
+        after a short wait for its parent's word.  (A process closes its descriptors on its way
+        out a moment before it is a zombie: one still running is looked at again, at each read.)"""
+        if pid in self.children or pid in self._codes:
+            return
+        fields = stat_fields(pid)
+        if not fields:
+            self._due[pid] = min(self._due[pid], now + REAPED_NS)
+        elif fields[0] in (b"Z", b"X"):
+            self._codes[pid] = exit_of(fields)
+            self._due[pid] = now
 
     def found_gone(self, pid: int, now: int) -> None:
         """``pid`` found gone (by the sampler): ended, unless a word on it comes first."""
@@ -79,7 +90,9 @@ class Ends:
             if pid in self._told or pid in told_now:
                 del self._due[pid]
                 self._codes.pop(pid, None)
-            elif now >= due or everything:
+            elif not everything and now < due:
+                self._look(pid, now)
+            if pid in self._due and (now >= self._due[pid] or everything):
                 del self._due[pid]
                 last_records(pid, into)  # (its own exit, if it said it, among them)
                 end = self._codes.pop(pid, None) or exit_of(stat_fields(pid))

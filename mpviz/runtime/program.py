@@ -23,7 +23,7 @@ import mpviz._hook
 from mpviz.runtime import guardian
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import EarlyReader
-from mpviz.telemetry.env import ENDPOINT_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
 
 HOOK = os.path.dirname(os.path.abspath(mpviz._hook.__file__))
 
@@ -44,6 +44,7 @@ class ProgramMain:
         env = dict(os.environ)
         env[ENDPOINT_ENV] = endpoint
         env[SPEED_ENV] = speed_file
+        env[MAIN_ENV] = "1"
         env.pop(TURNS_ENV, None)
         if turns_seed is not None:
             env[TURNS_ENV] = str(turns_seed)

@@ -8,6 +8,7 @@ and child never share a half-written record.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -84,33 +85,48 @@ def leave() -> None:
         reporter.flush()
 
 
-def connect(endpoint: str, keep_stdin: bool = False, scheduled: bool = False) -> SocketReporter:
+STREAMS = {1: "out", 2: "err"}
+
+
+def pipe_mark(endpoint: str, pipe: os.stat_result) -> str:
+    """The mark, in the run's directory, of a pipe a process of the run prints to the dashboard
+    on (a file; the directory goes with the run)."""
+    return os.path.join(os.path.dirname(endpoint), f"pipe.{pipe.st_ino}")
+
+
+def connect(
+    endpoint: str, keep_stdin: bool = False, scheduled: bool = False, streams: tuple[int, ...] = (1, 2)
+) -> SocketReporter:
     """Report to the dashboard at ``endpoint``, and print to it.
 
-    stdout and stderr become pipes whose read ends go to the dashboard with
-    the first message: a print or a traceback never lands on the terminal the
-    dashboard draws on, and is shown as this process's output instead.
-    stdin is nothing, unless ``keep_stdin`` (a watched program's main reads
-    what is typed for it).  ``scheduled``: every operation asks the dashboard first.
+    ``streams`` (stdout 1, stderr 2) become pipes whose read ends go to the
+    dashboard with the first message: a print or a traceback never lands on
+    the terminal the dashboard draws on, and is shown as this process's
+    output instead.  stdin is nothing, unless ``keep_stdin`` (a watched
+    program's main reads what is typed for it).  ``scheduled``: every
+    operation asks the dashboard first.
     """
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    for fd, target in ((out_w, 1), (err_w, 2)):
-        os.dup2(fd, target)
-        os.close(fd)
+    ours: list[int] = []
+    for target in streams:
+        read_end, write_end = os.pipe()
+        with contextlib.suppress(OSError):  # (marked: what this process starts prints on it too)
+            os.close(os.open(pipe_mark(endpoint, os.fstat(write_end)), os.O_CREAT | os.O_WRONLY, 0o600))
+        os.dup2(write_end, target)
+        os.close(write_end)
+        ours.append(read_end)
     if not keep_stdin:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": ["out", "err"]})
+    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": [STREAMS[fd] for fd in streams]})
     try:
-        connection = SocketReporter(endpoint, (out_r, err_r), hello)
+        connection = SocketReporter(endpoint, tuple(ours), hello)
     finally:
-        os.close(out_r)
-        os.close(err_r)
+        for read_end in ours:
+            os.close(read_end)
     # Line by line, as on a terminal: a print shows when it is made.
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        if fd in streams and isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(line_buffering=True)
     install_reporter(connection)
     if scheduled:

@@ -8,3 +8,6 @@ ENDPOINT_ENV = "MPVIZ_ENDPOINT"
 SPEED_ENV = "MPVIZ_SPEED_FILE"
 # A scheduled run of a watched program: every process takes turns; the value seeds ``random``.
 TURNS_ENV = "MPVIZ_TURNS"
+# Set for a watched program's main only, and taken out of its environment by the hook before the
+# program runs: main prints to the dashboard on the pipes it was started with (see inject.py).
+MAIN_ENV = "MPVIZ_MAIN"
