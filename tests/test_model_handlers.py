@@ -435,14 +435,33 @@ def test_waiting_for_a_queue_to_drain() -> None:
     m = Model()
     m.apply([new(0, 1, "7.1", "queue", "jobs"), ev(1, 10, "queue.join_wait", "7.1")])
     p = m.procs[10]
-    assert p.phase is Phase.BLOCKED and p.waiting_on == "7.1" and p.state == "waiting for queue 'jobs' to drain"
+    assert (
+        p.phase is Phase.BLOCKED
+        and p.waiting_on == "7.1"
+        and p.state == "waiting for every item of queue 'jobs' to be marked done"
+    )
     m.take_dirty()
     m.apply([ev(2, 11, "queue.task_done", "7.1")])
     assert m.take_dirty() == (set(), {"7.1"}), "a task done redraws the queue and counts nothing"
     jobs = m.prims["7.1"]
     assert (jobs.puts, jobs.gets, jobs.depth) == (0, 0, 0)
+    assert jobs.joiners == {10}
     m.apply([ev(3, 10, "queue.joined", "7.1")])
-    assert p.phase is Phase.RUNNING and p.waiting_on is None
+    assert p.phase is Phase.RUNNING and p.waiting_on is None and not jobs.joiners
+
+
+def test_a_joinable_queues_items_got_and_not_marked_done_are_counted_by_who_got_them() -> None:
+    m = Model()
+    m.apply([new(0, 1, "7.1", "queue", "jobs")])
+    m.apply([ev(t, 10, "queue.put", "7.1", item=str(t)) for t in range(1, 5)])
+    m.apply([ev(5, 11, "queue.get", "7.1", item="1"), ev(6, 11, "queue.get", "7.1", item="2")])
+    m.apply([ev(7, 12, "queue.get", "7.1", item="3"), ev(8, 11, "queue.task_done", "7.1")])
+    assert m.prims["7.1"].undone == {11: 1, 12: 1}
+    # Any process may mark an item done: one that got none marks another's.
+    m.apply([ev(9, 10, "queue.task_done", "7.1")])
+    assert sum(m.prims["7.1"].undone.values()) == 1
+    m.apply([ev(10, 12, "queue.task_done", "7.1"), ev(11, 12, "queue.task_done", "7.1")])
+    assert m.prims["7.1"].undone == {}, "more task_done than gets counts nothing below zero"
 
 
 @covers("pipe.send", "pipe.recv", "pipe.recv_blocked")

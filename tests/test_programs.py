@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -443,3 +444,17 @@ def test_a_subprocess_whose_output_the_program_reads_prints_to_the_program(tmp_p
     # What a subprocess prints where its parent prints is shown, as its own (its stderr too).
     err = [line for line in done.stdout.splitlines() if " stderr: warn" in line]
     assert len(err) == 2 and all(" main " not in line for line in err), done.stdout[-3000:]
+
+
+def test_a_join_that_waits_for_a_missing_task_done_names_the_items_and_who_got_them(tmp_path: Path) -> None:
+    """Before: "waits forever on queue 'jobs': it is the only process left", and the queue looked
+    empty (every item got): nothing said why join() cannot return."""
+    done = watch(OURS / "missing_task_done.py", "--no-stacks", cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stdout[-3000:]
+    hang = next(line for line in done.stdout.splitlines() if "hang: " in line)
+    found = re.search(r"3 items got and never marked done \((.*)\): join\(\) waits for a task_done\(\)", hang)
+    assert found is not None, hang
+    # Who got them: the workers, each with its own count, adding up to the three odd jobs.
+    counts = [int(n) for n in re.findall(r"worker #\d got (\d)", found.group(1))]
+    assert sum(counts) == 3 and counts, hang
+    assert "waits for every item of queue 'jobs' to be marked done" in done.stdout

@@ -58,6 +58,11 @@ SAY = {
     "set_it": T("no live process can set it", "没有活着的进程能 set 它"),
     "release_it": T("no live process can release it", "没有活着的进程能释放它"),
     "only_one": T("it is the only process left", "它是唯一剩下的进程"),
+    "undone": T(
+        "{n} {items} got and never marked done ({who}): join() waits for a task_done() for each get()",
+        "{n} 项被取走却没有标记完成({who}):join() 要等每个 get() 都有一个 task_done()",
+    ),
+    "got_by": T("{who} got {n}", "{who} 取走 {n} 项"),
     "a_primitive": T("a primitive", "一个同步原语"),
     "forever": T("hang: {who} waits forever on {what}: {reason}", "卡死:{who} 在{what}上永远等下去:{reason}"),
     "on": T("{who} on {what}", "{who} 在{what}上"),
@@ -301,16 +306,24 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
         ((aid, proc),) = live
         prim = model.prims.get(proc.waiting_on or "")
         what = f"{prim.word} '{prim.name}'" if prim else str(SAY["a_primitive"])
+        reason: object = SAY["only_one"]
         if prim is not None and prim.family == "event":
             reason = SAY["set_it"]
         elif prim is not None and prim.family in HELD:
             reason = SAY["release_it"]
-        else:
-            reason = SAY["only_one"]
+        elif prim is not None and aid in prim.joiners and prim.undone:
+            reason = _undone(model, prim)
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
         return Anomaly("hang", text, (aid,))
     parts = _waits(model, live)
     return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))
+
+
+def _undone(model: Model, prim: Prim) -> str:
+    """A joinable queue's items got and not marked done, and who got them."""
+    n = sum(prim.undone.values())
+    who = ", ".join(SAY["got_by"](n=k, who=model.name_of(pid)) for pid, k in prim.undone.items())
+    return SAY["undone"](n=n, items="item" if n == 1 else "items", who=who)
 
 
 def _waits(model: Model, live: list[tuple[int, Actor]]) -> list[str]:

@@ -165,6 +165,9 @@ class Prim:
     # Queues: how many items each putter put that are still in it (gets take the oldest first).
     outstanding: dict[int, int] = field(default_factory=dict)
     put_order: deque[int] = field(default_factory=deque)
+    # Joinable queues: items each process got and has not marked done (task_done); who waits in join().
+    undone: dict[int, int] = field(default_factory=dict)
+    joiners: set[int] = field(default_factory=set)
     # Pools: when the last task went out and the last result came back.
     last_task_ns: int = 0
     last_result_ns: int = 0

@@ -4,6 +4,7 @@ is blocked putting or getting, end signals, joins) and pipes (messages each way,
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from mpviz.lang import T
 from mpviz.model.reducer import actor_id, actor_of, block, prim_of, start_waiting, stop_waiting, unblock
@@ -13,7 +14,7 @@ from mpviz.telemetry import Event
 STATES = {
     "put": T("blocked on put to '{name}' (full)", "put 阻塞:'{name}' 已满"),
     "get": T("blocked on get from '{name}'", "get 阻塞:'{name}' 是空的"),
-    "drain": T("waiting for queue '{name}' to drain", "等待队列 '{name}' 的任务全部完成"),
+    "drain": T("waiting for every item of queue '{name}' to be marked done", "等待队列 '{name}' 的任务全部完成"),
     "recv": T("blocked on recv from pipe '{name}'", "recv 阻塞:管道 '{name}'"),
 }
 
@@ -52,6 +53,7 @@ def queue_get(model: Model, event: Event) -> None:
         putter = prim.put_order.popleft()
         prim.outstanding[putter] = prim.outstanding.get(putter, 0) - 1
     _count(prim.in_flight, item, -1)
+    _count(prim.undone, event.pid, 1)
     _take(prim.contents, item)
     prim.depth_history.append((event.t_ns, max(prim.depth, 0)))
     if actor_of(model, event).blocked:
@@ -70,7 +72,7 @@ def _take(contents: deque[str], item: str) -> None:
             contents.popleft()
 
 
-def _count(counts: dict[str, int], key: str, delta: int) -> None:
+def _count(counts: dict[Any, int], key: Any, delta: int) -> None:
     n = counts.get(key, 0) + delta
     if n:
         counts[key] = n
@@ -104,17 +106,24 @@ def queue_timeout(model: Model, event: Event) -> None:
 
 @handles("queue.join_wait")
 def queue_join_wait(model: Model, event: Event) -> None:
-    block(model, event, STATES["drain"](name=prim_of(model, event).name))
+    prim = prim_of(model, event)
+    prim.joiners.add(actor_id(event))
+    block(model, event, STATES["drain"](name=prim.name))
 
 
 @handles("queue.joined")
 def queue_joined(model: Model, event: Event) -> None:
+    prim_of(model, event).joiners.discard(actor_id(event))
     unblock(model, event)
 
 
 @handles("queue.task_done")
 def queue_task_done(model: Model, event: Event) -> None:
-    prim_of(model, event)  # nothing counted: the queue is known, and drawn again
+    """An item marked done: one of those this process got (or, any process may mark one, another's)."""
+    prim = prim_of(model, event)
+    by = event.pid if prim.undone.get(event.pid, 0) > 0 else next(iter(prim.undone), None)
+    if by is not None:
+        _count(prim.undone, by, -1)
 
 
 @handles("pipe.send")
