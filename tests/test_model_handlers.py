@@ -438,7 +438,7 @@ def test_waiting_for_a_queue_to_drain() -> None:
     assert (
         p.phase is Phase.BLOCKED
         and p.waiting_on == "7.1"
-        and p.state == "waiting for every item of queue 'jobs' to be marked done"
+        and p.state == "joining queue 'jobs' (until each item is marked done)"
     )
     m.take_dirty()
     m.apply([ev(2, 11, "queue.task_done", "7.1")])

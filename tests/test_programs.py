@@ -457,4 +457,4 @@ def test_a_join_that_waits_for_a_missing_task_done_names_the_items_and_who_got_t
     # Who got them: the workers, each with its own count, adding up to the three odd jobs.
     counts = [int(n) for n in re.findall(r"worker #\d got (\d)", found.group(1))]
     assert sum(counts) == 3 and counts, hang
-    assert "waits for every item of queue 'jobs' to be marked done" in done.stdout
+    assert "joins queue 'jobs': waits until each item is marked done" in done.stdout

@@ -138,7 +138,7 @@ def test_every_wait_through_a_managers_proxy_is_a_wait_on_its_object_with_its_li
         "waiting on condition 'cond' (a Manager's) at manager_waits.py:16 in waiter",
         "blocked on get from 'inbox' (a Manager's) at manager_waits.py:17 in waiter",
         "blocked on put to 'full' (full) (a Manager's) at manager_waits.py:18 in waiter",
-        "waiting for every item of queue 'jobs' to be marked done (a Manager's) at manager_waits.py:19 in waiter",
+        "joining queue 'jobs' (until each item is marked done) (a Manager's) at manager_waits.py:19 in waiter",
         "waiting at barrier 'barrier' (a Manager's) at manager_waits.py:20 in waiter",
     ):
         assert words in said, sorted(said)

@@ -14,7 +14,7 @@ from mpviz.telemetry import Event
 STATES = {
     "put": T("blocked on put to '{name}' (full)", "put 阻塞:'{name}' 已满"),
     "get": T("blocked on get from '{name}'", "get 阻塞:'{name}' 是空的"),
-    "drain": T("waiting for every item of queue '{name}' to be marked done", "等待队列 '{name}' 的任务全部完成"),
+    "drain": T("joining queue '{name}' (until each item is marked done)", "等待队列 '{name}' 的任务全部完成"),
     "recv": T("blocked on recv from pipe '{name}'", "recv 阻塞:管道 '{name}'"),
 }
 

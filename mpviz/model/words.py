@@ -91,7 +91,7 @@ QUEUE = {
     "put_blocked": T("blocked on put: queue '{obj}' is full", "put 阻塞:队列 '{obj}' 已满"),
     "timeout": T("gave up on {op} from queue '{obj}'", "队列 '{obj}' 的 {op} 超时,不再等待"),
     "task_done": T("marked a task done on queue '{obj}'", "在队列 '{obj}' 上标记一个任务完成"),
-    "join_wait": T("waits for every item of queue '{obj}' to be marked done", "等待队列 '{obj}' 的任务全部完成"),
+    "join_wait": T("joins queue '{obj}': waits until each item is marked done", "等待队列 '{obj}' 的任务全部完成"),
     "joined": T("every item of queue '{obj}' is marked done", "队列 '{obj}' 的任务全部完成"),
 }
 COND = {
