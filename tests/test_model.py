@@ -181,7 +181,7 @@ def test_a_pools_lost_task_is_a_hang_once_every_worker_waits_for_a_task() -> Non
     assert lost.kind == "lost" and lost.pids == (1,)
     assert lost.text == (
         "hang: main (pid 1) waits for results from pool 'pool' that will never come: "
-        "1 task out, none worked on: every worker waits for a task"
+        "1 task out, and nobody works on them: every worker waits for a task"
     )
 
 

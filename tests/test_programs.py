@@ -248,10 +248,13 @@ def test_a_task_lost_with_its_worker_is_a_hang_named_with_the_line_that_waits(tm
     """The worker running square(3) is killed: the pool starts another, the task is gone, map() never returns."""
     done = watch(OURS / "lost_task.py", cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
-    assert done.stdout.splitlines()[-1].startswith("hang: main (pid ") and done.stdout.splitlines()[-1].endswith(
-        "at lost_task.py:16 in <module> waits for results from pool 'pool' that will never come: "
-        "1 task out, none worked on: every worker waits for a task"
-    )
+    verdict = done.stdout.splitlines()[-1]
+    assert re.fullmatch(
+        r"hang: main \(pid \d+\) at lost_task\.py:16 in <module> waits for results from pool 'pool' that will "
+        r"never come: 1 task out, and nobody works on them: ForkPoolWorker-\d \(pid \d+\) ended \(killed by "
+        r"SIGKILL\) while working on a task, which is lost with it; every worker waits for a task",
+        verdict,
+    ), verdict
     assert printed(done.stdout) == []
 
 

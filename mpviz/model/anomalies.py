@@ -83,10 +83,14 @@ SAY = {
     ),
     "idle": T("{who} waiting for a task from {what}", "{who} 在等{what}的任务"),
     "lost": T(
-        "hang: {who} waits for results from pool '{name}' that will never come: {n} {tasks} out, none worked on: {why}",
-        "卡死:{who} 在等进程池 '{name}' 的结果,但它们永远不会来:交出的 {n} 个任务没有谁在做:{why}",
+        "hang: {who} waits for results from pool '{name}' that will never come: {n} {tasks} out, and nobody works on them: {why}",
+        "卡死:{who} 在等进程池 '{name}' 的结果,但它们永远不会来:交出的 {n} 个任务,没有谁在做:{why}",
     ),
     "idle_workers": T("every worker waits for a task", "每个工作进程都在等任务"),
+    "died_busy": T(
+        "{who} ended ({how}) while working on a task, which is lost with it",
+        "{who} 在做任务时结束了({how}),任务随它丢失",
+    ),
     "no_workers": T("no worker is left", "已经没有工作进程了"),
 }
 
@@ -232,7 +236,11 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
         return None
     n = pending(prim)
     who = "; ".join(_who(model, actor, at=True) for actor in prim.waiters)
-    why = SAY["idle_workers"] if workers else SAY["no_workers"]
+    why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
+    died = [model.procs[pid] for pid in sorted(prim.busy) if pid in model.procs and not model.procs[pid].alive]
+    if died:
+        ends = [SAY["died_busy"](who=f"{p.name} (pid {p.pid})", how=p.exit_words()) for p in died]
+        why = f"{'; '.join(ends)}; {why}"
     text = SAY["lost"](who=who, name=prim.name, n=n, tasks="task" if n == 1 else "tasks", why=why)
     return Anomaly("lost", text, tuple(prim.waiters))
 

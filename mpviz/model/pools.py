@@ -49,6 +49,7 @@ def pool_wait_task(model: Model, event: Event) -> None:
     """A worker waits for its next task: idle, and nobody but its pool can give it one."""
     prim = prim_of(model, event)
     prim.workers.add(event.pid)
+    prim.busy.discard(event.pid)
     block(model, event, WAITING["task"](name=prim.name))
 
 
@@ -57,6 +58,8 @@ def pool_woke(model: Model, event: Event) -> None:
     prim = prim_of(model, event)
     if event.kind == "pool.woke":
         stop_waiting(prim.waiters, actor_id(event), event.t_ns, prim.timing.waited)
+    else:
+        prim.busy.add(event.pid)  # until it waits for its next one
     unblock(model, event)
 
 

@@ -132,6 +132,7 @@ class Prim:
     results: int = 0
     failed: int = 0  # of the results, those that are an exception (or a cancelled future)
     workers: set[int] = field(default_factory=set)
+    busy: set[int] = field(default_factory=set)  # workers that took a task and have not asked for the next
     # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
     calls: int = 0
     proxies: Counter[str] = field(default_factory=Counter)
