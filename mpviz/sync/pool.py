@@ -18,7 +18,7 @@ import functools
 from collections.abc import Callable, Iterable
 from multiprocessing import pool
 
-from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, unseen
+from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import announce, name_and_site, new_id
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
@@ -153,7 +153,7 @@ def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:
         pool_id = getattr(getattr(self, "_pool", None), "id", "")
         if not pool_id or _ready(self):
             return wait(self, timeout)
-        say("pool.wait", pool_id)
+        say("pool.wait", pool_id, timed(None, timeout))
         try:
             return wait(self, timeout)
         except BaseException as exc:
