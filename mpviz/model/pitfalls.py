@@ -260,8 +260,8 @@ def _feeders(model: Model, now_ns: int) -> list[Anomaly]:
     found = []
     for aid, actor in model.live_actors():
         target = actor.waiting_on or ""
-        if not target.startswith("pid ") or now_ns - actor.since_ns < SETTLED_NS:
-            continue
+        if not target.startswith("pid ") or actor.gives_up_ns is not None or now_ns - actor.since_ns < SETTLED_NS:
+            continue  # (a join with a timeout returns by itself: no pitfall)
         child = model.procs.get(int(target[4:]))
         if child is None or not child.alive or not child.ran or now_ns - child.ran_ns < SETTLED_NS:
             continue

@@ -35,6 +35,25 @@ def said(state: str, data: Mapping[str, Any]) -> str:
     return spoken(state, data)[0]
 
 
+# A wait with a timeout: it ends by itself, whatever the other processes do.
+TIMED = T("{words} (gives up after {s})", "{words}(最多等 {s})")
+
+
+def timeout_of(event: Event) -> float | None:
+    """The timeout of the wait a record begins, in seconds (None: none, it waits until another ends it)."""
+    timeout = event.data.get("timeout")
+    if (type(timeout) is int or type(timeout) is float) and 0 <= timeout < 2**53:  # (a recording's, unchecked)
+        return float(timeout)
+    return None
+
+
+def timed(words: str, timeout: float) -> str:
+    """A wait's words with its timeout: ``… (gives up after 4 s)`` (a get's 3.995 s, what is left
+    after its first glance, is 4 s)."""
+    s = f"{timeout:.0f}" if timeout >= 10 else f"{timeout:.2g}"
+    return TIMED(words=words, s=f"{s} s")
+
+
 # Each kind of primitive (a record's family) in words: ``Prim.word``, and the lines below.
 FAMILY_WORDS = {
     "lock": T("lock", "锁"),
