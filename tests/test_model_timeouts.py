@@ -157,6 +157,10 @@ def test_a_waits_line_says_when_it_gives_up() -> None:
     assert describe(Event(0, 1, "pool.wait", "p", {"timeout": 0.25}), "pool") == (
         "waits for results from pool 'pool' (gives up after 0.25 s)"
     )
+    assert describe(Event(0, 1, "pool.woke", "p", {"gave_up": True}), "pool") == (
+        "gave up waiting for results from pool 'pool'"
+    )
+    assert describe(Event(0, 1, "pool.woke", "p", {}), "pool") == "got results from pool 'pool'"
 
 
 @pytest.mark.parametrize("bad", [-1, math.nan, math.inf, "4", True])

@@ -124,7 +124,7 @@ def _waiting(method: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             if blocks:
-                say("pool.woke", pool_id)
+                say("pool.woke", pool_id, None if self.done() else {"gave_up": True})  # (its timeout)
 
     return call
 
@@ -153,7 +153,10 @@ def _waiting_for_any(wait: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             if pool_id:
-                say("pool.woke", pool_id)
+                got = (
+                    all(f.done() for f in pending) if return_when == "ALL_COMPLETED" else any(f.done() for f in pending)
+                )
+                say("pool.woke", pool_id, None if got else {"gave_up": True})  # (its timeout)
 
     return call
 
@@ -178,7 +181,7 @@ def _completing(as_completed: Callable[..., Iterator[Any]]) -> Callable[..., Ite
                 raise
             finally:
                 if pool_id:
-                    say("pool.woke", pool_id)
+                    say("pool.woke", pool_id, None if any(f.done() for f in left) else {"gave_up": True})
             left.discard(future)
             yield future
 

@@ -177,6 +177,8 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.task": {"n": count, "func": text},
     "pool.result": {"n": count, "ok": flag},
     "pool.wait": {"timeout": _seconds},
+    "pool.woke": {"gave_up": flag},
+    "pitfall.callback": {"error": text, "func": text},
     "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text},
     "manager.wait": {
         **dict.fromkeys(("typeid", "method", "proxy", "family", "manager"), text),
