@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, TextIO
 from mpviz import lang
 from mpviz.files import stdout_to_devnull
 from mpviz.lang import T
-from mpviz.model import Model, Prim, find_anomalies
+from mpviz.lesson import Verdict
+from mpviz.model import Anomaly, Model, Prim, find_anomalies
 from mpviz.model.anomalies import WARNINGS
 from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
-from mpviz.model.waits import cycle_lines, deadlocked
+from mpviz.model.waits import anyone_gives_up, cycle_lines, deadlocked
 from mpviz.runtime import Run, Settings
 from mpviz.runtime.program import Early
 from mpviz.runtime.run import STACKS_WAIT_NS
@@ -90,6 +91,11 @@ SAY = {
     ),
     "main_failed": T("{text}; stopped: main failed: {failure}", "{text};停止了:主进程出错:{failure}"),
     "stopped_by": T("stopped by {signal}", "被 {signal} 停止"),
+    "stuck": T("{text}; mpviz stopped it", "{text};mpviz 停止了它"),
+    "no_progress": T(
+        "{text}; mpviz stopped it after {s:g} s with no progress (--hang-timeout)",
+        "{text};{s:g} 秒没有进展,mpviz 停止了它(--hang-timeout)",
+    ),
     "stacks": T("stacks of {name} (pid {pid}), innermost last:", "{name}(pid {pid})的调用栈,最内层在最后:"),
     "processes": T("processes:", "进程:"),
     "stopped_while": T("{state}, when mpviz stopped it ({ended})", "{state},此时 mpviz 结束了它({ended})"),
@@ -270,6 +276,7 @@ def _run(
 
     stopped_by: Stop | None = None
     finished = False
+    stuck: list[Anomaly] = []  # what made mpviz stop the program: nothing could move any more
     ends = None if duration is None else now_ns() + int(duration * 1e9)
     try:
         the_run.begin()
@@ -285,7 +292,8 @@ def _run(
                 if stacks and lesson.stop_when_stuck and not finished:
                     print_stacks()  # a program still running when --duration stops it: where is it?
                 break
-            if lesson.stop_when_stuck and _hangs_for_good(model, now, hang_timeout):
+            stuck = _hangs_for_good(model, now, hang_timeout) if lesson.stop_when_stuck else []
+            if stuck:
                 break  # nothing can move any more: say so and stop it
             if the_run.failure(model):
                 break  # the lesson's main part failed: the lesson can never finish
@@ -300,6 +308,9 @@ def _run(
         take(the_run.drain())
         now = now_ns()
         verdict = the_run.verdict(model, now, final=finished)
+        if stuck and verdict.ok is not False:
+            # mpviz stopped it: never "nothing went wrong so far" (a stop of its own, as if the run had ended).
+            verdict = _stopped_stuck(verdict, stuck, hang_timeout)
         # (Warnings — a potential deadlock, a pitfall — end the contention table below.)
         anomalies = [
             a.text for a in find_anomalies(model, now) if a.text not in verdict.text and a.kind not in WARNINGS
@@ -357,23 +368,41 @@ def _run(
 HANG_SHOWN_NS = 2_000_000_000
 
 
-def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> bool:
+def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> list[Anomaly]:
+    """What says that nothing can move any more, when it does: mpviz then stops the program ([]: it goes on).
+
+    Never while a process waits with a timeout: its wait ends by itself, and the program with it."""
+    if anyone_gives_up(model):
+        return []
     anomalies = find_anomalies(model, now)
-    if any(a.kind == "feeder" for a in anomalies):
-        return True  # a join that waits for a child that cannot exit: it never returns
-    if hang_timeout is not None and any(a.kind == "stalled" for a in anomalies):
+    feeders = [a for a in anomalies if a.kind == "feeder"]
+    if feeders:
+        return feeders  # a join that waits for a child that cannot exit: it never returns
+    stalled = [a for a in anomalies if a.kind == "stalled"]
+    if hang_timeout is not None and stalled:
         live = [p for p in model.procs.values() if p.alive]
         quiet = now - max((p.acted_ns for p in live), default=now)
-        return quiet > hang_timeout * 1e9  # no progress for that long, though mpviz cannot be sure
+        return stalled if quiet > hang_timeout * 1e9 else []  # no progress for that long, though mpviz cannot be sure
     stuck = [a for a in anomalies if a.kind in ("deadlock", "hang", "dead-holder", "starved", "lost")]
     if not stuck:
-        return False
+        return []
     # (A manager's server waits for its callers, not on anything: it never keeps a program going.)
     live = [p for p in model.procs.values() if p.alive and p.role != "manager"]
-    return (
+    if (
         all(p.waiting_on is not None for p in live)
         and now - max((p.since_ns for p in live), default=now) > HANG_SHOWN_NS
-    )
+    ):
+        return stuck
+    return []
+
+
+def _stopped_stuck(verdict: Verdict, stuck: list[Anomaly], hang_timeout: float | None) -> Verdict:
+    """The verdict on a program mpviz stopped because nothing could move: what it saw, and that it stopped it."""
+    text = "; ".join(a.text for a in stuck if a.text not in verdict.text)
+    text = f"{verdict.text}; {text}" if text else verdict.text
+    if any(a.kind == "stalled" for a in stuck) and hang_timeout is not None:
+        return Verdict(False, SAY["no_progress"](text=text, s=hang_timeout))
+    return Verdict(False, SAY["stuck"](text=text))
 
 
 def schedule_lines(scheduler: Scheduler) -> list[str]:

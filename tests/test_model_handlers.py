@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 from test_model import S, ev, new, spawn
 
-from mpviz.model import Model, Phase, find_anomalies
+from mpviz.model import Model, Phase, describe, find_anomalies
 from mpviz.model.stacks import Frame, ThreadStack, inside_a_wait
 from mpviz.model.state import HANDLERS
 from mpviz.model.timing import Activity
@@ -988,6 +988,27 @@ def test_terminate_of_a_lock_holder_is_named() -> None:
     )
     (said,) = [a for a in find_anomalies(m, 4 * S) if a.kind == "pitfall"]
     assert "main ended keeper with SIGTERM" in said.text and "while it held 'lock': it stays held for ever" in said.text
+
+
+@covers("pitfall.callback")
+def test_a_pools_callback_that_raised_is_named_once_with_its_line() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "p", "pool", "pool"),
+            ev(0, 10, "site.new", "10@1", file="/p/prog.py", line=13, func="on_done", text="def on_done(value):"),
+            ev(1, 10, "pitfall.callback", "p", error="ValueError", func="on_done", at="10@1"),
+            ev(2, 10, "pitfall.callback", "p", error="KeyError", func="on_done", at="10@1"),
+        ]
+    )
+    (said,) = find_anomalies(m, 3 * S)
+    assert said.kind == "pitfall" and said.pids == (10,)
+    assert said.text.startswith(
+        "pitfall: on_done (at prog.py:13 in on_done), a callback of pool 'pool', raised ValueError: callbacks run in"
+        " the pool's result-handler thread, and the exception ended it, so no result of the pool comes back any more"
+    ) and said.text.endswith("Fix: catch every exception inside the callback (docs: Process Pools)")
+    assert describe(ev(1, 10, "pitfall.callback", "p", error="ValueError"), "pool") is None, "the pitfall says it"
 
 
 @covers("pool.terminate")

@@ -165,6 +165,53 @@ def test_a_lock_order_deadlock_is_named(tmp_path: Path) -> None:
     assert "alice (pid" in done.stdout and "bob (pid" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("program", "said"),
+    [
+        ("timed_get.py", ["blocked on get: queue 'inbox' is empty (gives up after 4 s)"]),
+        ("timed_event.py", ["waits for event 'go' (flag False) (gives up after 4 s)"]),
+        (
+            "timed_pool_result.py",
+            [
+                "waits for results from pool 'pool' (gives up after 5 s)",
+                "gave up waiting for results from pool 'pool'",
+                # What did go wrong: the callback's exception ended the pool's result-handler thread.
+                "pitfall: on_done (at timed_pool_result.py:13 in on_done), a callback of pool 'pool', raised "
+                "ValueError: callbacks run in the pool's result-handler thread, and the exception ended it",
+            ],
+        ),
+        ("timed_backoff.py", ["(gives up after 2 s) at timed_backoff.py:18 in move"]),
+    ],
+)
+def test_a_wait_with_a_timeout_is_no_hang_and_the_program_ends_as_it_does_plainly(
+    tmp_path: Path, program: str, said: list[str]
+) -> None:
+    """Each program's waits end by themselves (a get, an event and a join, a pool's result, a lock's
+    back-off): watched, it must end as it ends plainly, with the same lines and exit code.  Before,
+    mpviz called each a hang or a deadlock after a second or two and stopped it."""
+    plainly = subprocess.run(
+        [sys.executable, str(OURS / program)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    done = watch(OURS / program, "--no-stacks", cwd=tmp_path)
+    assert done.returncode == plainly.returncode, done.stdout[-3000:]
+    assert sorted(printed(done.stdout)) == sorted(plainly.stdout.splitlines()), done.stdout[-3000:]
+    assert all(words in done.stdout for words in said), done.stdout[-3000:]
+    for claim in ("hang", "deadlock", "mpviz stopped it", "stopped before it ended", "when mpviz stopped it"):
+        assert claim not in done.stdout, done.stdout[-3000:]
+    assert "got results from pool" not in done.stdout, "a wait that gave up got nothing"
+
+
+def test_a_program_stopped_after_hang_timeout_is_not_said_to_be_fine(tmp_path: Path) -> None:
+    """main blocked on a queue nobody feeds, beside a thread that sleeps: mpviz cannot be sure it
+    hangs, and stops it after --hang-timeout.  Before: "stopped before it ended: nothing went wrong
+    so far", exit 0."""
+    done = watch(OURS / "stalls_beside_a_sleeper.py", "--hang-timeout", "2", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-2000:]
+    last = done.stdout.splitlines()[-1]
+    assert "nothing went wrong" not in last and "no progress for " in last, last
+    assert last.endswith("; mpviz stopped it after 2 s with no progress (--hang-timeout)"), last
+
+
 def test_pool_map(tmp_path: Path) -> None:
     done = watch(OURS / "pool_map.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -120,6 +120,7 @@ class Thread:
     name: str = ""
     blocked: str = ""
     waiting_on: str | None = None
+    gives_up_ns: int | None = None  # see Proc.gives_up_ns
     holds: dict[str, int] = field(default_factory=dict)
     sleeping: bool = False
     turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
@@ -151,6 +152,9 @@ class Proc:
     blocked: str = ""
     # The id of the primitive it is blocked on, or "pid N" while it joins process N.
     waiting_on: str | None = None
+    # When that wait gives up by its timeout, on the records' clock; None: it has none, and only
+    # another process can end it.  A wait with a timeout ends by itself: it is never part of a hang.
+    gives_up_ns: int | None = None
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)

@@ -10,6 +10,9 @@
   results when its tasks out are worked on by no worker (lost);
 * an event passed before any ``set()`` (a lesson's order broke).
 
+A wait with a timeout is part of none of them: it ends by itself, and the run
+goes on (``waits.ends_by_itself``).
+
 Each is judged from the model alone, at a time ``now_ns`` on the records'
 clock; a hang only after it has lasted ``HANG_GRACE_NS`` (between a
 producer's exit and the main process's end signal there is a short moment
@@ -25,7 +28,7 @@ from mpviz.model.pitfalls import find_pitfalls
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
 from mpviz.model.state import Anomaly, Model
-from mpviz.model.waits import HELD, deadlocked
+from mpviz.model.waits import HELD, deadlocked, ends_by_itself, forever
 
 HANG_GRACE_NS = 1_500_000_000
 
@@ -182,16 +185,17 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
         if proc is None or not (proc.stopped or dead):
             continue
         waiting = len(prim.waiters)
-        if prim.family == "sem" and not waiting:
+        stuck = forever(model, prim.waiters)  # (those with a timeout give up by themselves)
+        if prim.family == "sem" and not stuck:
             # A semaphore's unit is not owed back the way a lock is: taking the
             # signal another process gave is how a semaphore signals.  Only
             # someone stuck waiting makes a dead or paused taker matter.
             continue
         what = f"{prim.word} '{prim.name}'"
         if dead:
-            said = SAY["dead_waiting"] if waiting else SAY["dead"]
-            text = said(what=what, pid=pid, name=model.name_of(holder), n=waiting)
-            found.append(Anomaly("dead-holder", text, (holder, *prim.waiters)))
+            said = SAY["dead_waiting"] if stuck else SAY["dead"]
+            text = said(what=what, pid=pid, name=model.name_of(holder), n=len(stuck))
+            found.append(Anomaly("dead-holder", text, (holder, *stuck)))
         else:
             text = SAY["paused"](what=what, pid=pid, name=proc.name, n=waiting)
             found.append(Anomaly("paused-holder", text, (holder, *prim.waiters)))
@@ -200,21 +204,25 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
 
 def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     """Consumers blocked on an empty queue that every process that ever fed it has left (seen from
-    outside: that every process holding its write end, but its getters, has left, if any held it)."""
+    outside: that every process holding its write end, but its getters, has left, if any held it).
+    A get with a timeout is none of them: it gives up by itself."""
     if prim.family != "queue" or not prim.blocked_get or prim.depth > 0 or not (prim.putters or prim.feeders_known):
         return None
     if any(model.procs[pid].alive for pid in prim.putters if pid in model.procs):
         return None
+    getters = forever(model, prim.blocked_get)
+    if not getters:
+        return None
     # Starved since the later of the last producer's exit and the last consumer's block.
     exits = [model.procs[pid].exited_ns or 0 for pid in prim.putters if pid in model.procs]
-    since = max([*prim.blocked_get.values(), *exits])
+    since = max([*(prim.blocked_get[a] for a in getters), *exits])
     if now_ns - since < HANG_GRACE_NS:
         return None
-    n = len(prim.blocked_get)
+    n = len(getters)
     consumers = "consumer" if n == 1 else "consumers"
-    who = "; ".join(_who(model, actor, at=True) for actor in prim.blocked_get)
+    who = "; ".join(_who(model, actor, at=True) for actor in getters)
     text = f"{SAY['starved'](n=n, consumers=consumers, name=prim.name)}: {who}"
-    return Anomaly("starved", text, tuple(prim.blocked_get))
+    return Anomaly("starved", text, tuple(getters))
 
 
 def pending(prim: Prim) -> int:
@@ -224,25 +232,27 @@ def pending(prim: Prim) -> int:
 
 def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     """Someone waits for a pool's results, tasks are out, and no worker works on them: they are lost
-    (a worker killed with its task, a pool terminated), and the wait never ends."""
-    if prim.family != "pool" or not prim.waiters or not pending(prim):
+    (a worker killed with its task, a pool terminated), and the wait never ends (but one with a
+    timeout: it gives up by itself)."""
+    waiters = forever(model, prim.waiters) if prim.family == "pool" else []
+    if not waiters or not pending(prim):
         return None
     workers = [model.procs[pid] for pid in prim.workers if pid in model.procs and model.procs[pid].alive]
     if any(w.waiting_on != prim.id for w in workers):
         return None  # one is working on a task
     exits = [model.procs[pid].exited_ns or 0 for pid in prim.workers if pid in model.procs]
-    since = max([*prim.waiters.values(), *(w.since_ns for w in workers), *exits])
+    since = max([*(prim.waiters[a] for a in waiters), *(w.since_ns for w in workers), *exits])
     if now_ns - since < HANG_GRACE_NS:
         return None
     n = pending(prim)
-    who = "; ".join(_who(model, actor, at=True) for actor in prim.waiters)
+    who = "; ".join(_who(model, actor, at=True) for actor in waiters)
     why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
     died = [model.procs[pid] for pid in sorted(prim.busy) if pid in model.procs and not model.procs[pid].alive]
     if died:
         ends = [SAY["died_busy"](who=f"{p.name} (pid {p.pid})", how=p.exit_words()) for p in died]
         why = f"{'; '.join(ends)}; {why}"
     text = SAY["lost"](who=who, name=prim.name, n=n, tasks="task" if n == 1 else "tasks", why=why)
-    return Anomaly("lost", text, tuple(prim.waiters))
+    return Anomaly("lost", text, tuple(waiters))
 
 
 def _given_work(model: Model, actor: object) -> bool:
@@ -261,9 +271,12 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     A thread multiprocessing started for itself (a pool's handlers) counts as
     blocked when its stack, read after the process's last record, shows it
     waiting for the program; the hang's words leave it out (see ``stacks.waiting``).
+    A wait with a timeout ends by itself: while one of them waits so, the run goes on.
     """
     live = waiting(model)
     if not live or any(model.procs[model.pid_of(i)].stopped or _given_work(model, a) for i, a in live):
+        return []
+    if any(ends_by_itself(a) for _, a in live):
         return []
     # Since the situation arose: the last one blocked, or the last one left.
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]

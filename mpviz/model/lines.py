@@ -8,7 +8,7 @@ from typing import Any
 
 from mpviz import lang
 from mpviz.lang import T
-from mpviz.model.words import details, phrase
+from mpviz.model.words import details, phrase, timed, timeout_of
 from mpviz.telemetry import Event
 
 # Records not worth a line: samples, and what is said once (a site, a thread's name and end).
@@ -27,6 +27,7 @@ UNSAID = frozenset(
         "turn.ask",
         "turn.offer",
         "pitfall.unguarded",  # (the pitfall says it, with the first two processes that did it)
+        "pitfall.callback",  # (the pitfall says it)
     )
 )
 # Records of a wait beginning: their line says where the wait is (``at``).
@@ -77,6 +78,9 @@ def describe(event: Event, obj: str | None = None, where: str = "", colours: boo
         words = None
     else:
         words = words or f"{kind} {name}{details(event.data, _WHERE_FIELDS)}"
+        timeout = timeout_of(event) if kind in WAITS or kind == "pool.wait" else None
+        if timeout is not None:
+            words = timed(words, timeout)
         if where and kind in WAITS:
             words = AT_SITE(words=words, where=where)
     if key is not None:

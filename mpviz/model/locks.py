@@ -8,6 +8,7 @@ from mpviz.model.order import note_taking
 from mpviz.model.prims import Prim
 from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
 from mpviz.model.state import Model, handles
+from mpviz.model.words import timeout_of
 from mpviz.telemetry import Event
 
 STATES = {
@@ -36,7 +37,7 @@ def acq_wait(model: Model, event: Event) -> None:
     start_waiting(prim, prim.waiters, event)
     prim.waits += 1
     actor = block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
-    note_taking(model, actor_id(event), actor.held_at, prim, actor.at)
+    note_taking(model, actor_id(event), actor.held_at, prim, actor.at, timed=timeout_of(event) is not None)
 
 
 @handles("lock.acquired", "rlock.acquired", "sem.acquired")
@@ -58,7 +59,7 @@ def acq_acquired(model: Model, event: Event) -> None:
         note_taking(model, aid, actor.held_at, prim, at if isinstance(at, str) else "")
     actor.held_at.setdefault(prim.id, at if isinstance(at, str) else "")
     actor.holds[prim.id] = actor.holds.get(prim.id, 0) + 1
-    actor.blocked, actor.waiting_on, actor.at = "", None, ""
+    actor.blocked, actor.waiting_on, actor.at, actor.gives_up_ns = "", None, "", None
     settle(model, actor, event.t_ns)
 
 

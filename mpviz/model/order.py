@@ -8,9 +8,11 @@ lock-order-inversion report name it.  Kept for the whole run:
 * an edge A → B for every lock B taken (or waited for) while A was held, with
   who took it, where it took each (sites), and what else it held then;
 * a cycle is named once, when its last edge appears, if its edges come from at
-  least two takers (one taker alone cannot deadlock with itself), and no lock
+  least two takers (one taker alone cannot deadlock with itself), no lock
   or semaphore held on every edge lets fewer in at once than there are takers
-  (a *gate*: the philosophers' waiter, a lock around both).
+  (a *gate*: the philosophers' waiter, a lock around both), and no edge was
+  only ever waited for with a timeout (such a wait gives up: the "deadlock"
+  ends by itself, so it is none, and not said).
 
 Semaphores of one unit count as locks; a condition's lock is a lock.
 """
@@ -39,8 +41,9 @@ def lock_like(prim: Prim) -> bool:
     return prim.family in ("lock", "rlock") or (prim.family == "sem" and prim.capacity == 1)
 
 
-def note_taking(model: Model, actor: int, held: dict[str, str], prim: Prim, at: str) -> None:
-    """``actor`` takes (or starts waiting for) ``prim`` at site ``at`` while it holds ``held`` (prim id → site)."""
+def note_taking(model: Model, actor: int, held: dict[str, str], prim: Prim, at: str, timed: bool | None = None) -> None:
+    """``actor`` takes (or starts waiting for) ``prim`` at site ``at`` while it holds ``held`` (prim id → site);
+    ``timed``: a wait, with a timeout or not (None: taken at once, its timeout unknown)."""
     if not held or not lock_like(prim):
         return
     for first, first_at in held.items():
@@ -50,10 +53,16 @@ def note_taking(model: Model, actor: int, held: dict[str, str], prim: Prim, at: 
         if first_prim is None or not lock_like(first_prim):
             continue
         takers = model.order.setdefault((first, prim.id), {})
-        if actor in takers:
+        known = takers.get(actor)
+        if known is not None:
+            if timed is not None and timed != known.timed:
+                # Its latest wait on this edge says how it waits: one without a timeout may now close a cycle.
+                takers[actor] = known._replace(timed=timed)
+                if not timed:
+                    _close_cycles(model, first, prim.id)
             continue
         gates = frozenset(p for p in held if p not in (first, prim.id))
-        takers[actor] = Taking(actor, first_at, at, gates)
+        takers[actor] = Taking(actor, first_at, at, gates, bool(timed))
         _close_cycles(model, first, prim.id)
 
 
@@ -94,12 +103,15 @@ def _path(model: Model, start: str, goal: str) -> list[str] | None:
 
 def _takers(model: Model, locks: tuple[str, ...]) -> tuple[Taking, ...] | None:
     """A taking for each edge of the cycle, from as many different takers as there are; None
-    when only one taker made them all, or a gate held on every edge keeps them apart."""
+    when only one taker made them all, a gate held on every edge keeps them apart, or an edge was
+    only waited for with a timeout."""
     edges = [(locks[i], locks[(i + 1) % len(locks)]) for i in range(len(locks))]
     chosen: list[Taking] = []
     used: set[int] = set()
     for edge in edges:
-        takers = list(model.order[edge].values())
+        takers = [t for t in model.order[edge].values() if not t.timed]
+        if not takers:
+            return None  # each who took it waited with a timeout: it gives up, the cycle breaks
         fresh = [t for t in takers if t.actor not in used]
         taking = (fresh or takers)[0]
         chosen.append(taking)

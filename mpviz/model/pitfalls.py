@@ -21,6 +21,9 @@ read the guidelines finds the right one:
 * ``pool_results`` — a pool terminated with results nobody fetched, and
   ``pool_stuck`` — a pool's task that never returns while the others did
   (*Process Pools*);
+* ``callback`` — a pool's callback that raised: it ended the pool's
+  result-handler thread, and no result of the pool comes back after it
+  (*Process Pools*);
 * ``daemon`` — a daemonic process that tries to start children
   (*Process.daemon*);
 * ``unguarded`` — a Value (or an Array's item) read and then written outside
@@ -54,6 +57,7 @@ SECTIONS = {
     "shm": "multiprocessing.shared_memory",
     "pool_results": "Process Pools",
     "pool_stuck": "Process Pools",
+    "callback": "Process Pools",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
 }
@@ -69,6 +73,7 @@ WHAT = {
     "shm": T("shared memory never unlinked", "从没 unlink 的共享内存"),
     "pool_results": T("a pool ended with results never fetched", "进程池结束时还有结果没取"),
     "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
+    "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
 }
@@ -130,6 +135,13 @@ SAY = {
         "wait needs a timeout, and get(timeout=…) keeps its caller from waiting for ever",
         "陷阱:进程池 '{name}':{n} 个任务一直没返回,别的都返回了:{workers}。解决:会等待的任务要有超时,"
         "get(timeout=…) 让调用者不会永远等下去",
+    ),
+    "callback": T(
+        "pitfall: {func} ({where}), a callback of pool '{name}', raised {error}: callbacks run in the pool's "
+        "result-handler thread, and the exception ended it, so no result of the pool comes back any more (a get() "
+        "with no timeout waits for ever). Fix: catch every exception inside the callback",
+        "陷阱:进程池 '{name}' 的回调 {func}({where})抛出了 {error}:回调在进程池的结果处理线程里运行,异常让这个线程结束了,"
+        "进程池再也拿不回任何结果(没有超时的 get() 会永远等下去)。解决:在回调里捕获所有异常",
     ),
     "unguarded": T(
         "pitfall: '{name}' was read and then written outside {name}.get_lock() by {who}: each read and each "
@@ -208,6 +220,17 @@ def pool_terminate(model: Model, event: Event) -> None:
         model.pitfalls.setdefault(("pool_results", prim.id), Anomaly("pitfall", text, (event.pid,)))
 
 
+@handles("pitfall.callback")
+def pitfall_callback(model: Model, event: Event) -> None:
+    prim = model.prims.get(event.obj)
+    name = prim.name if prim is not None else event.obj
+    where = _where(model, event.data.get("at"))
+    text = _text(
+        "callback", func=str(event.data.get("func", "")), where=where, name=name, error=event.data.get("error")
+    )
+    model.pitfalls.setdefault(("callback", event.obj), Anomaly("pitfall", text, (event.pid,)))
+
+
 @handles("shm.unlink")
 def shm_unlink(model: Model, event: Event) -> None:
     prim = model.prims.get(event.obj)
@@ -260,8 +283,8 @@ def _feeders(model: Model, now_ns: int) -> list[Anomaly]:
     found = []
     for aid, actor in model.live_actors():
         target = actor.waiting_on or ""
-        if not target.startswith("pid ") or now_ns - actor.since_ns < SETTLED_NS:
-            continue
+        if not target.startswith("pid ") or actor.gives_up_ns is not None or now_ns - actor.since_ns < SETTLED_NS:
+            continue  # (a join with a timeout returns by itself: no pitfall)
         child = model.procs.get(int(target[4:]))
         if child is None or not child.alive or not child.ran or now_ns - child.ran_ns < SETTLED_NS:
             continue

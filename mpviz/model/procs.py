@@ -99,9 +99,9 @@ def proc_exit(model: Model, event: Event) -> None:
     proc.exit_signal = str(signal) if signal else None
     proc.exited_ns = event.t_ns
     proc.stopped = False
-    proc.blocked, proc.waiting_on, proc.at = "", None, ""
+    proc.blocked, proc.waiting_on, proc.at, proc.gives_up_ns = "", None, "", None
     for thread in proc.threads.values():
-        thread.blocked, thread.waiting_on, thread.at = "", None, ""
+        thread.blocked, thread.waiting_on, thread.at, thread.gives_up_ns = "", None, "", None
     # A dead process waits for nothing, in none of its threads; but what it holds stays
     # held: a multiprocessing lock is not released when its holder dies.
     actors = [proc.pid, *proc.threads]

@@ -24,7 +24,7 @@ from mpviz.model.actors import STARTING_WORDS, Actor, Phase, Proc, Site, Thread
 from mpviz.model.prims import Prim
 from mpviz.model.state import Model, handles
 from mpviz.model.timing import Activity, Durations
-from mpviz.model.words import said
+from mpviz.model.words import said, timed, timeout_of
 from mpviz.telemetry import Event
 
 # A process's state in words, in the current language (the records stay English).
@@ -112,7 +112,7 @@ def proc_thread_end(model: Model, event: Event) -> None:
         return
     if thread.holds:
         thread.ended = True
-        thread.blocked, thread.waiting_on, thread.at = "", None, ""
+        thread.blocked, thread.waiting_on, thread.at, thread.gives_up_ns = "", None, "", None
         settle(model, thread, event.t_ns)
     else:
         del proc.threads[thread.tid]
@@ -261,10 +261,16 @@ def set_state(model: Model, proc: Proc, t_ns: int, phase: Phase, words: str) -> 
 
 def block(model: Model, event: Event, words: str) -> Actor:
     """The record's actor (its process, or a thread of it) is blocked on the record's primitive,
-    in these words and where the record says (``at``)."""
+    in these words and where the record says (``at``); until its timeout, if the record says one."""
     actor = actor_of(model, event)
     at = event.data.get("at")
     actor.at = at if isinstance(at, str) else ""
+    timeout = timeout_of(event)
+    if timeout is None:
+        actor.gives_up_ns = None
+    else:
+        actor.gives_up_ns = event.t_ns + int(timeout * 1e9)
+        words = timed(words, timeout)
     actor.blocked, actor.waiting_on = words, event.obj
     settle(model, actor, event.t_ns)
     return actor
@@ -282,7 +288,7 @@ def _where(model: Model, actor: Actor, words: str) -> str:
 
 def unblock(model: Model, event: Event) -> Actor:
     actor = actor_of(model, event)
-    actor.blocked, actor.waiting_on, actor.at = "", None, ""
+    actor.blocked, actor.waiting_on, actor.at, actor.gives_up_ns = "", None, "", None
     settle(model, actor, event.t_ns)
     return actor
 

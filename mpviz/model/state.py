@@ -39,6 +39,9 @@ class Taking(NamedTuple):
     first_at: str  # site ids
     second_at: str
     gates: frozenset[str]  # everything else it held then
+    # It waited for ``second`` with a timeout (known only of a wait: a lock taken at once does not
+    # say its timeout): such a wait gives up, and a cycle through it cannot last.
+    timed: bool = False
 
 
 class Potential(NamedTuple):

@@ -4,7 +4,8 @@ Nodes are processes (or threads of them) and primitives; a process *holds* a loc
 (``Prim.holders``) and *waits for* the primitive it is blocked on
 (``Proc.waiting_on``).  A deadlock is a set of live processes each waiting for
 a lock or semaphore with no free unit whose every holder is in the set: none
-of them can ever move, whatever the rest of the program does.
+of them can ever move, whatever the rest of the program does.  A wait with a
+timeout is in none: it ends by itself (see :func:`ends_by_itself`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from mpviz.lang import T
+from mpviz.model.actors import Actor
 from mpviz.model.prims import Prim
 from mpviz.model.state import Model
 
@@ -27,6 +29,28 @@ class Link(NamedTuple):
     waits: str  # a primitive id
 
 
+def ends_by_itself(actor: Actor) -> bool:
+    """It waits with a timeout: its wait ends by itself, whatever the other processes do, and the
+    run can go on.  None of the processes waiting with it is in a hang or a deadlock then (if the
+    timeouts keep expiring and the waits begin again for ever, that is another story: not told)."""
+    return actor.waiting_on is not None and actor.gives_up_ns is not None
+
+
+def forever(model: Model, waiting: dict[int, int]) -> list[int]:
+    """The actors of a primitive's table of waiters that wait with no timeout."""
+    out = []
+    for aid in waiting:
+        actor = model.actor(aid)
+        if actor is None or not ends_by_itself(actor):
+            out.append(aid)
+    return out
+
+
+def anyone_gives_up(model: Model) -> bool:
+    """A live process (or a thread of one) waits with a timeout: the run can go on by itself."""
+    return any(ends_by_itself(actor) for _, actor in model.live_actors())
+
+
 def _exhausted(prim: Prim) -> bool:
     """No unit left: a waiter can only get in when a holder lets go."""
     if prim.family == "sem":
@@ -40,7 +64,8 @@ def deadlocked(model: Model) -> list[list[Link]]:
     for aid, actor in model.live_actors():
         prim = model.prims.get(actor.waiting_on) if actor.waiting_on is not None else None
         paused = model.procs[model.pid_of(aid)].stopped
-        if not paused and prim is not None and prim.family in HELD and _exhausted(prim):
+        timed = actor.gives_up_ns is not None  # it gives up in time: no cycle through it lasts
+        if not paused and not timed and prim is not None and prim.family in HELD and _exhausted(prim):
             stuck[aid] = prim
     # Let go of whoever waits for a holder outside the set: that holder may
     # still release (or, dead, is an anomaly of its own, not a cycle).

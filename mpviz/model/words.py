@@ -35,6 +35,25 @@ def said(state: str, data: Mapping[str, Any]) -> str:
     return spoken(state, data)[0]
 
 
+# A wait with a timeout: it ends by itself, whatever the other processes do.
+TIMED = T("{words} (gives up after {s})", "{words}(最多等 {s})")
+
+
+def timeout_of(event: Event) -> float | None:
+    """The timeout of the wait a record begins, in seconds (None: none, it waits until another ends it)."""
+    timeout = event.data.get("timeout")
+    if (type(timeout) is int or type(timeout) is float) and 0 <= timeout < 2**53:  # (a recording's, unchecked)
+        return float(timeout)
+    return None
+
+
+def timed(words: str, timeout: float) -> str:
+    """A wait's words with its timeout: ``… (gives up after 4 s)`` (a get's 3.995 s, what is left
+    after its first glance, is 4 s)."""
+    s = f"{timeout:.0f}" if timeout >= 10 else f"{timeout:.2g}"
+    return TIMED(words=words, s=f"{s} s")
+
+
 # Each kind of primitive (a record's family) in words: ``Prim.word``, and the lines below.
 FAMILY_WORDS = {
     "lock": T("lock", "锁"),
@@ -116,6 +135,7 @@ POOL = {
     "done": T("finished a task of {func} from pool '{obj}'", "完成进程池 '{obj}' 的一个 {func} 任务"),
     "wait": T("waits for results from pool '{obj}'", "等待进程池 '{obj}' 的结果"),
     "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
+    "gave_up": T("gave up waiting for results from pool '{obj}'", "不再等待进程池 '{obj}' 的结果"),
 }
 MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
 MANAGER_WAIT = T("waits in {call} on {word} '{obj}' (a Manager's)", "在管理器的{word} '{obj}' 上等待:{call}")
@@ -264,6 +284,8 @@ def phrase(event: Event, obj: str, colours: bool = False) -> str | None:
             return ""  # a worker between two tasks: its state says it, a line each time would drown the log
         n = d.get("n", 1)
         plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
+        if op == "woke" and d.get("gave_up"):
+            op = "gave_up"  # its timeout: nothing came
         if op == "result" and d.get("ok") is False:  # the task raised (or its future was cancelled)
             op, error = "failed", f" ({d['error']})" if d.get("error") else ""
             return POOL[op](obj=obj, n=n, error=error, **plural)

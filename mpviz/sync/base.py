@@ -56,6 +56,20 @@ def works_for(first_argument: object) -> str:
 # item just put may still be in the putter's feeder thread.
 GLANCE = 0.005
 
+# The longest timeout a wait's record tells (a million seconds, eleven days): a longer one, or
+# one that is not a number, is said as none, a wait with no end of its own.
+LONGEST_TIMEOUT = 1e6
+
+
+def timed(facts: dict[str, Any] | None, timeout: Any) -> dict[str, Any] | None:
+    """A wait's facts, with its timeout in seconds when it has one (``None``: it has not).
+
+    The dashboard must know that a wait ends by itself: all processes blocked is no hang while
+    one of them waits with a timeout.  (A negative timeout is multiprocessing's 0.)"""
+    if not isinstance(timeout, (int, float)) or not timeout <= LONGEST_TIMEOUT:
+        return facts  # None, a NaN, too long, or not a number (the wait's own call will say so)
+    return {**(facts or {}), "timeout": max(0.0, float(timeout))}
+
 
 def readable(fd: int, seconds: float) -> bool:
     """Is there something to read on ``fd``, now or within ``seconds``?

@@ -11,7 +11,7 @@ import sys
 import threading
 from multiprocessing import synchronize
 
-from mpviz.sync.base import pass_as_theirs, plain
+from mpviz.sync.base import pass_as_theirs, plain, timed
 from mpviz.sync.locks import RLock
 from mpviz.sync.naming import announce, name_and_site, new_prim
 from mpviz.sync.sites import say
@@ -52,7 +52,7 @@ class Condition(synchronize.Condition):
         if answer != GO:
             return self._scheduled_wait(answer, timeout)
         if self._lock._semlock._is_mine():  # else multiprocessing's AssertionError, and nothing happened
-            say("cond.wait", self.id, {"lock": self._lock_id})
+            say("cond.wait", self.id, timed({"lock": self._lock_id}, timeout))
         woke = super().wait(timeout)
         say("cond.woke" if woke else "cond.timeout", self.id)
         return woke
@@ -70,7 +70,7 @@ class Condition(synchronize.Condition):
             lock._semlock.release()
             if self._lock_id:
                 say(f"{lock.family}.released", self._lock_id, t_ns=t)
-        say("cond.wait", self.id, {"lock": self._lock_id})
+        say("cond.wait", self.id, timed({"lock": self._lock_id}, 0 if answer == EXPIRE else timeout))
         try:
             woke = bool(self._wait_semaphore.acquire(True, 0 if answer == EXPIRE else timeout))
         finally:
@@ -129,11 +129,17 @@ class Event(synchronize.Event):
         if self.is_set():
             say("event.woke", self.id, {"waited": False})
             return True
-        say("event.wait", self.id)
-        woke = super().wait(0 if answer == EXPIRE else timeout)
+        if answer == EXPIRE:
+            timeout = 0  # a scheduled run: a wait for its timeout is over at once
+        say("event.wait", self.id, timed(None, timeout))
+        woke = super().wait(timeout)
         say("event.woke" if woke else "event.timeout", self.id, {"waited": True} if woke else None)
         resume(answer, self.id, "event.woke" if woke else "event.timeout")
         return woke
+
+
+# The timeout of the barrier wait this thread is in (see Barrier.wait).
+_waits = threading.local()
 
 
 class Barrier(synchronize.Barrier):
@@ -147,6 +153,7 @@ class Barrier(synchronize.Barrier):
     # threading.Barrier's
     _count: int
     _parties: int
+    _timeout: float | None
 
     def __init__(
         self,
@@ -164,12 +171,18 @@ class Barrier(synchronize.Barrier):
         # threading.Barrier.wait calls this holding the lock, just before it
         # counts the caller in: the one moment the count is exact.
         super()._enter()  # type: ignore[misc]  # threading.Barrier's, missing from typeshed
-        say("barrier.wait", self.id, {"n_waiting": self._count + 1, "parties": self._parties})
+        facts = {"n_waiting": self._count + 1, "parties": self._parties}
+        say("barrier.wait", self.id, timed(facts, getattr(_waits, "timeout", None)))
 
     def wait(self, timeout: float | None = None) -> int:
         answer = turn("barrier.wait", self.id, {"timeout": timeout})
+        if answer == EXPIRE:
+            timeout = 0  # a scheduled run: a wait for its timeout is over at once
+        # Its record is said in _enter, which threading's wait calls without the timeout: told
+        # there through this thread's own slot (threading's default, the barrier's, if none).
+        _waits.timeout = self._timeout if timeout is None else timeout
         try:
-            index = super().wait(0 if answer == EXPIRE else timeout)
+            index = super().wait(timeout)
         except threading.BrokenBarrierError:
             say("barrier.broken", self.id)
             resume(answer, self.id, "barrier.broken")

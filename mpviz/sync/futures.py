@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 
-from mpviz.sync.base import WORK_QUEUES, unseen
+from mpviz.sync.base import WORK_QUEUES, timed, unseen
 from mpviz.sync.naming import announce, name_and_site
 from mpviz.sync.sites import say
 from mpviz.telemetry import emit, now_ns
@@ -115,7 +116,7 @@ def _waiting(method: Callable[..., Any]) -> Callable[..., Any]:
         pool_id = getattr(self, "_mpviz_pool", "")
         blocks = bool(pool_id) and not self.done()
         if blocks:
-            say("pool.wait", pool_id)
+            say("pool.wait", pool_id, timed(None, timeout))
         try:
             return method(self, timeout)
         except BaseException as exc:
@@ -123,7 +124,7 @@ def _waiting(method: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             if blocks:
-                say("pool.woke", pool_id)
+                say("pool.woke", pool_id, None if self.done() else {"gave_up": True})  # (its timeout)
 
     return call
 
@@ -144,7 +145,7 @@ def _waiting_for_any(wait: Callable[..., Any]) -> Callable[..., Any]:
         blocks = pending and (return_when == "ALL_COMPLETED" or len(pending) == len(fs))
         pool_id = next((p for p in (getattr(f, "_mpviz_pool", "") for f in pending) if p), "") if blocks else ""
         if pool_id:
-            say("pool.wait", pool_id)
+            say("pool.wait", pool_id, timed(None, timeout))
         try:
             return wait(fs, timeout, return_when)
         except BaseException as exc:
@@ -152,7 +153,10 @@ def _waiting_for_any(wait: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             if pool_id:
-                say("pool.woke", pool_id)
+                got = (
+                    all(f.done() for f in pending) if return_when == "ALL_COMPLETED" else any(f.done() for f in pending)
+                )
+                say("pool.woke", pool_id, None if got else {"gave_up": True})  # (its timeout)
 
     return call
 
@@ -162,10 +166,12 @@ def _completing(as_completed: Callable[..., Iterator[Any]]) -> Callable[..., Ite
     def call(fs: Iterable[Any], timeout: float | None = None) -> Iterator[Any]:
         left = set(fs)
         them = as_completed(left, timeout)
+        # The timeout is the whole iteration's: each wait for the next gets what is left of it.
+        ends = time.monotonic() + timeout if isinstance(timeout, (int, float)) else None
         while left:
             pool_id = _pending_pool(left)  # every one left still running: the next one is waited for
             if pool_id:
-                say("pool.wait", pool_id)
+                say("pool.wait", pool_id, timed(None, None if ends is None else ends - time.monotonic()))
             try:
                 future = next(them)
             except StopIteration:
@@ -175,7 +181,7 @@ def _completing(as_completed: Callable[..., Iterator[Any]]) -> Callable[..., Ite
                 raise
             finally:
                 if pool_id:
-                    say("pool.woke", pool_id)
+                    say("pool.woke", pool_id, None if any(f.done() for f in left) else {"gave_up": True})
             left.discard(future)
             yield future
 

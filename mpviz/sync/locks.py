@@ -12,7 +12,7 @@ from __future__ import annotations
 from multiprocessing import synchronize
 
 from mpviz.sync import turns
-from mpviz.sync.base import pass_as_theirs
+from mpviz.sync.base import pass_as_theirs, timed
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
@@ -54,7 +54,7 @@ class _Reporting(synchronize.SemLock):
             if block:
                 say(f"{self.family}.timeout", self.id, self._facts())
             return False
-        say(f"{self.family}.wait", self.id, self._facts())
+        say(f"{self.family}.wait", self.id, timed(self._facts(), timeout))
         got = self._semlock.acquire(True, timeout)
         say(f"{self.family}.acquired" if got else f"{self.family}.timeout", self.id, self._facts())
         resume(answer, self.id, "acquired" if got else "timeout")

@@ -37,7 +37,7 @@ import functools
 import sys
 from collections.abc import Callable
 
-from mpviz.sync.base import unseen
+from mpviz.sync.base import timed, unseen
 from mpviz.sync.naming import name_and_site
 from mpviz.sync.sites import say
 from mpviz.telemetry import MAX_TEXT, emit, now_ns
@@ -182,6 +182,14 @@ def _may_wait(proxy: Any, method: str, args: tuple[Any, ...], kwds: dict[str, An
     return family if blocking else ""
 
 
+def _timeout(method: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+    """The timeout of a call that may wait, as its proxy passes it on (None: none)."""
+    if "timeout" in kwds:
+        return kwds["timeout"]
+    at = {"wait": 0, "acquire": 1, "get": 1, "put": 2}.get(method)  # wait(timeout), get(block, timeout) …
+    return args[at] if at is not None and len(args) > at else None
+
+
 def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callmethod)
     def call(self: Any, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
@@ -197,7 +205,8 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
             caller = sys._getframe(1)
             if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == methodname:
                 caller = caller.f_back or caller  # an AutoProxy's method (a Manager().Queue()'s get): made by exec
-            say("manager.wait", proxied_id(token), {**facts, "family": family, "manager": manager}, above=caller)
+            waits = timed({**facts, "family": family, "manager": manager}, _timeout(methodname, args, kwds))
+            say("manager.wait", proxied_id(token), waits, above=caller)
             t = None
         else:
             t = now_ns()

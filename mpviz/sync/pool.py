@@ -5,8 +5,11 @@ while its internal queues, which multiprocessing makes for itself, come
 plain (see :mod:`mpviz.sync.context`).  The parent reports ``pool.task``
 (``{"func", "n"}``: a task handed to the workers, ``n`` items for a map
 chunk) and ``pool.result`` (``{"ok", "n"}``) as they pass the pool's own
-pipes, and ``pool.wait`` / ``pool.woke`` around a wait for results
-(``get()``, ``wait()``, ``map()``, an ``imap`` iterator's next).  A worker
+pipes, and ``pool.wait`` (``{"timeout"}`` if it has one) / ``pool.woke``
+(``{"gave_up"}`` if its timeout ended it) around a wait for results
+(``get()``, ``wait()``, ``map()``, an ``imap`` iterator's next), and
+``pitfall.callback`` when a callback of the program's raises (it ends the
+pool's result-handler thread: no result comes back after it).  A worker
 reports ``pool.wait_task`` / ``pool.got_task`` around its wait for a task
 (:func:`waiting_for_work`): a task handed out that no worker works on is
 lost.  Which worker runs which task is not reported.
@@ -18,9 +21,9 @@ import functools
 from collections.abc import Callable, Iterable
 from multiprocessing import pool
 
-from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, unseen
+from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import announce, name_and_site, new_id
-from mpviz.sync.sites import say
+from mpviz.sync.sites import say, site_at
 from mpviz.telemetry import emit, now_ns
 
 TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
@@ -68,6 +71,29 @@ class _Traffic:
             return result
 
         return get
+
+
+_NO_KWDS: dict[str, Any] = {}  # (multiprocessing's default: never changed)
+
+
+def _told(pool_id: str, callback: Callable[[Any], object] | None) -> Callable[[Any], object] | None:
+    """A program's callback, whose exception is said (``pitfall.callback``) before it goes on as it would."""
+    if callback is None:
+        return None
+
+    def call(value: Any) -> object:
+        try:
+            return callback(value)
+        except BaseException as exc:
+            code = getattr(callback, "__code__", None)
+            facts = {"error": type(exc).__name__, "func": str(getattr(callback, "__qualname__", "a callback"))}
+            if code is not None:
+                facts["at"] = site_at(code, code.co_firstlineno)
+            # (Said for the process: the thread is multiprocessing's, and it ends with this.)
+            emit("pitfall.callback", pool_id, facts)
+            raise
+
+    return call
 
 
 def _task_facts(task: tuple[Any, ...]) -> dict[str, Any]:
@@ -121,6 +147,31 @@ class Pool(pool.Pool):
         self._quick_get = self._traffic.receiving(self._quick_get)
         WORK_QUEUES[self._inqueue] = self.id  # type: ignore[attr-defined]  # multiprocessing's
 
+    # A callback runs in the pool's result-handler thread: one that raises ends that thread, and
+    # no result of the pool comes back after it (multiprocessing says nothing but a traceback).
+    def apply_async(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] = (),
+        kwds: Any = _NO_KWDS,
+        callback: Callable[[Any], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> Any:
+        told = _told(self.id, callback), _told(self.id, error_callback)
+        return super().apply_async(func, args, kwds, *told)
+
+    def _map_async(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Any],
+        mapper: Callable[..., Any],
+        chunksize: int | None = None,
+        callback: Callable[[Any], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> Any:  # (map_async's and starmap_async's)
+        told = _told(self.id, callback), _told(self.id, error_callback)
+        return super()._map_async(func, iterable, mapper, chunksize, *told)  # type: ignore[misc]  # multiprocessing's
+
     def terminate(self) -> None:
         # Jobs whose results have not come back are lost with the pool (a ``with Pool()`` block's end).
         say("pool.terminate", self.id, {"outstanding": len(self._cache)})
@@ -153,14 +204,14 @@ def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:
         pool_id = getattr(getattr(self, "_pool", None), "id", "")
         if not pool_id or _ready(self):
             return wait(self, timeout)
-        say("pool.wait", pool_id)
+        say("pool.wait", pool_id, timed(None, timeout))
         try:
             return wait(self, timeout)
         except BaseException as exc:
             unseen(exc)
             raise
         finally:
-            say("pool.woke", pool_id)
+            say("pool.woke", pool_id, None if _ready(self) else {"gave_up": True})  # (its timeout)
 
     return call
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import context, process
 
 from mpviz.sync import boot, turns
-from mpviz.sync.base import pass_as_theirs, unseen, works_for
+from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site, site_at
@@ -151,7 +151,7 @@ class BaseProcess(process.BaseProcess):
             timeout = 0  # a scheduled run's join that would wait for its timeout: over at once
         waits = launch is not None and timeout != 0 and self._popen is not None and self._popen.poll() is None
         if waits:
-            say("proc.join", label, {"child": self.pid})
+            say("proc.join", label, timed({"child": self.pid}, timeout))
         super().join(timeout)
         code = None if self._popen is None else self._popen.returncode
         if waits:

@@ -12,7 +12,7 @@ import queue
 from multiprocessing import queues
 
 from mpviz.sync import turns
-from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable
+from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable, timed
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
@@ -59,10 +59,12 @@ class Queue(_Named, queues.Queue):
         except queue.Full:
             if not block:
                 raise
-            say("queue.put_blocked", self.id, {"item": item_text(obj)})
+            if answer == EXPIRE:
+                timeout = 0  # a scheduled run: a put that would wait for its timeout is over at once
+            say("queue.put_blocked", self.id, timed({"item": item_text(obj)}, timeout))
             try:
                 t = now_ns()
-                super().put(obj, True, 0 if answer == EXPIRE else timeout)
+                super().put(obj, True, timeout)
             except queue.Full:
                 say("queue.timeout", self.id, {"op": "put"})
                 resume(answer, self.id, "queue.timeout")
@@ -84,9 +86,10 @@ class Queue(_Named, queues.Queue):
             if readable(self._reader.fileno(), glance):
                 obj = super().get(True, timeout)
             else:
-                say("queue.get_blocked", self.id)
+                left = None if timeout is None else max(0.0, timeout - glance)
+                say("queue.get_blocked", self.id, timed(None, left))
                 try:
-                    obj = super().get(True, None if timeout is None else max(0.0, timeout - glance))
+                    obj = super().get(True, left)
                 except queue.Empty:
                     say("queue.timeout", self.id, {"op": "get"})
                     resume(answer, self.id, "queue.timeout")

@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from mpviz.sync.base import when_imported
+from mpviz.sync.base import timed, when_imported
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import now_ns
@@ -75,7 +75,7 @@ class _Lock:
             return True
         if not blocking:
             return False
-        say(f"{self.family}.wait", self._mpviz_id)
+        say(f"{self.family}.wait", self._mpviz_id, timed(None, None if timeout == -1 else timeout))  # (-1: none)
         if self._lock.acquire(True, timeout):
             say(f"{self.family}.acquired", self._mpviz_id)
             return True
@@ -182,7 +182,7 @@ def _condition() -> None:
             prim = _ours(self)
             if not prim:
                 return original(self, timeout)
-            say("cond.wait", prim, {"lock": _ours(self._lock)})
+            say("cond.wait", prim, timed({"lock": _ours(self._lock)}, timeout))
             woke = original(self, timeout)
             say("cond.woke" if woke else "cond.timeout", prim)
             return woke
@@ -220,7 +220,7 @@ def _semaphore() -> None:
                 return True
             if not blocking:
                 return False
-            say("sem.wait", prim, facts(self))
+            say("sem.wait", prim, timed(facts(self), timeout))
             if original(self, True, timeout):
                 say("sem.acquired", prim, facts(self))
                 return True
@@ -279,7 +279,7 @@ def _event() -> None:
             if self.is_set():
                 say("event.woke", prim, {"waited": False})
                 return True
-            say("event.wait", prim)
+            say("event.wait", prim, timed(None, timeout))
             if original(self, timeout):
                 say("event.woke", prim, {"waited": True})
                 return True
@@ -299,7 +299,8 @@ def _barrier() -> None:
             prim = _ours(self)
             if not prim:
                 return original(self, timeout)
-            say("barrier.wait", prim, {"n_waiting": self.n_waiting + 1, "parties": self.parties})
+            waits = {"n_waiting": self.n_waiting + 1, "parties": self.parties}
+            say("barrier.wait", prim, timed(waits, self._timeout if timeout is None else timeout))
             try:
                 index = original(self, timeout)
             except threading.BrokenBarrierError:
@@ -345,7 +346,7 @@ def _queue() -> None:
             except queue.Full:
                 if not block:
                     raise
-                say("queue.put_blocked", prim, {"item": item_text(item)})
+                say("queue.put_blocked", prim, timed({"item": item_text(item)}, timeout))
                 try:
                     t = now_ns()
                     original(self, item, True, timeout)
@@ -367,7 +368,7 @@ def _queue() -> None:
             except queue.Empty:
                 if not block:
                     raise
-                say("queue.get_blocked", prim)
+                say("queue.get_blocked", prim, timed(None, timeout))
                 try:
                     item = original(self, True, timeout)
                 except queue.Empty:
@@ -397,7 +398,8 @@ def _thread_join() -> None:
         def join(self: threading.Thread, timeout: float | None = None) -> None:
             waits = timeout != 0 and self.is_alive() and _by_the_program() and not self.name.startswith("mpviz-")
             if waits:
-                say("proc.join", self.name, {"child": self.native_id or 0, "thread": self.name})
+                joins = {"child": self.native_id or 0, "thread": self.name}
+                say("proc.join", self.name, timed(joins, timeout))
             original(self, timeout)
             if waits:
                 say("proc.joined", self.name, {"child": self.native_id or 0, "ended": not self.is_alive()})

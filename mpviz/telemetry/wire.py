@@ -123,6 +123,10 @@ def _refuse(v: Any) -> bool:
     return False
 
 
+def _seconds(v: Any) -> bool:
+    return number(v) and v >= 0
+
+
 def _end(v: Any) -> bool:
     return type(v) is int and v in (0, 1)
 
@@ -144,11 +148,11 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.stdio": {"streams": _texts, "ring": count},
     "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
     "proc.error": {"error": text},
-    "proc.join": {"child": count},
+    "proc.join": {"child": count, "timeout": _seconds},
     "proc.joined": {"child": count, "ended": flag},
     "proc.output": {"text": text, "stream": text, "partial": flag},
     "proc.lost": {"n": count},
-    "proc.sleep": {"s": lambda v: number(v) and v >= 0},
+    "proc.sleep": {"s": _seconds},
     # What an attached process is seen doing (its "threads": plain dicts, as any field may be).
     "proc.seen": {
         **dict.fromkeys(("kind", "what", "site", "on", "name", "label"), text),
@@ -158,20 +162,28 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "prim.new": {"kind": text, "name": _maybe(text), "site": text, "value": whole, "maxsize": whole},
     "queue.put": {"item": text, "none": flag},
     "queue.get": {"item": text, "none": flag},
-    "queue.put_blocked": {"item": text},
+    "queue.put_blocked": {"item": text, "timeout": _seconds},
+    "queue.get_blocked": {"timeout": _seconds},
     "queue.timeout": {"op": text},
     "pipe.send": {"end": _end, "item": text},
     "pipe.recv": {"end": _end, "item": text},
     "pipe.recv_blocked": {"end": _end},
+    "event.wait": {"timeout": _seconds},
     "event.woke": {"waited": flag},
-    "cond.wait": {"lock": text},
+    "cond.wait": {"lock": text, "timeout": _seconds},
     "cond.notify": {"n": whole},
-    "barrier.wait": {"n_waiting": count, "parties": count},
+    "barrier.wait": {"n_waiting": count, "parties": count, "timeout": _seconds},
     "barrier.pass": {"index": whole},
     "pool.task": {"n": count, "func": text},
     "pool.result": {"n": count, "ok": flag},
+    "pool.wait": {"timeout": _seconds},
+    "pool.woke": {"gave_up": flag},
+    "pitfall.callback": {"error": text, "func": text},
     "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text},
-    "manager.wait": {"typeid": text, "method": text, "proxy": text, "family": text, "manager": text},
+    "manager.wait": {
+        **dict.fromkeys(("typeid", "method", "proxy", "family", "manager"), text),
+        "timeout": _seconds,
+    },
     "site.new": {"file": text, "line": count, "func": text, "text": text},
     "proc.thread": {"th": count},
     "proc.thread_end": {"th": count},
@@ -184,6 +196,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
 for _family in ("lock", "rlock", "sem"):
     for _op in ("wait", "acquired", "released", "timeout"):
         FIELDS[f"{_family}.{_op}"] = {"value": whole, "of": whole}
+    FIELDS[f"{_family}.wait"]["timeout"] = _seconds
 # Any operation may say where it was made (a site's id) and by which thread (its native id).
 _ANY: dict[str, Callable[[Any], bool]] = {"at": text, "th": count}
 for _fields in FIELDS.values():
