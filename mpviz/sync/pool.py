@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from multiprocessing import pool
+from multiprocessing import context, pool
 
 from mpviz.sync.base import WORK_QUEUES, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import announce, name_and_site, new_id
@@ -205,13 +205,18 @@ def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:
         if not pool_id or _ready(self):
             return wait(self, timeout)
         say("pool.wait", pool_id, timed(None, timeout))
+        gave_up = False
         try:
-            return wait(self, timeout)
+            got = wait(self, timeout)
+            # (A result's wait() returns at its timeout, not ready; an imap's next() raises.)
+            gave_up = timeout is not None and isinstance(self, pool.ApplyResult) and not self.ready()
+            return got
         except BaseException as exc:
+            gave_up = isinstance(exc, TimeoutError | context.TimeoutError)
             unseen(exc)
             raise
         finally:
-            say("pool.woke", pool_id, None if _ready(self) else {"gave_up": True})  # (its timeout)
+            say("pool.woke", pool_id, {"gave_up": True} if gave_up else None)
 
     return call
 

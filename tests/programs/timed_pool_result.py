@@ -16,6 +16,8 @@ def on_done(value):
 
 if __name__ == "__main__":
     with multiprocessing.Pool(1) as pool:
+        for n in pool.imap(square, range(3)):  # (each next() gets its item: none gives up)
+            print(f"imap {n}")
         res = pool.apply_async(square, (3,), callback=on_done)
         try:
             print(f"got {res.get(timeout=5)}")
