@@ -478,7 +478,7 @@ def test_a_join_of_a_queue_whose_tasks_nobody_finishes_is_a_hang(tmp_path: Path)
     assert done.returncode == 1, done.stdout[-2000:]
     assert done.stdout.splitlines()[-1] == (
         f"hang: main (pid {_main_pid(done.stdout)}) at unfinished_tasks.py:16 in <module> waits forever"
-        " on queue 'q': it is the only process left"
+        " on queue 'q': 1 item got and never marked done (work #0 got 1): join() waits for a task_done() for each get()"
     ), done.stdout[-2000:]
 
 
