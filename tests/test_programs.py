@@ -513,3 +513,16 @@ def test_a_join_that_waits_for_a_missing_task_done_names_the_items_and_who_got_t
     counts = [int(n) for n in re.findall(r"worker #\d got (\d)", found.group(1))]
     assert sum(counts) == 3 and counts, hang
     assert "joins queue 'jobs': waits until each item is marked done" in done.stdout
+
+
+def test_a_hang_after_the_workers_failed_says_how_they_failed(tmp_path: Path) -> None:
+    """Before: "waits forever on queue 'q': it is the only process left", and nothing tied the
+    hang to the workers' tracebacks above it."""
+    done = watch(OURS / "children_fail_main_waits.py", "--no-stacks", cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stdout[-3000:]
+    hang = done.stdout.splitlines()[-1]
+    assert re.fullmatch(
+        r"hang: main \(pid \d+\) at children_fail_main_waits\.py:17 in <genexpr> waits forever on queue 'q': "
+        r"it is the only process left(; work #\d failed: ValueError: cannot do \d){2}",
+        hang,
+    ), hang

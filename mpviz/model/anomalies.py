@@ -61,6 +61,7 @@ SAY = {
     "set_it": T("no live process can set it", "没有活着的进程能 set 它"),
     "release_it": T("no live process can release it", "没有活着的进程能释放它"),
     "only_one": T("it is the only process left", "它是唯一剩下的进程"),
+    "failed_before": T("{who} failed: {how}", "{who} 出错:{how}"),
     "undone": T(
         "{n} {items} got and never marked done ({who}): join() waits for a task_done() for each get()",
         "{n} 项被取走却没有标记完成({who}):join() 要等每个 get() 都有一个 task_done()",
@@ -334,10 +335,23 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
             reason = SAY["release_it"]
         elif prim is not None and aid in prim.joiners and prim.undone:
             reason = _undone(model, prim)
+        if reason is SAY["only_one"]:
+            reason = "; ".join([str(reason), *_failures(model)])
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
         return Anomaly("hang", text, (aid,))
     parts = _waits(model, live)
     return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))
+
+
+def _failures(model: Model) -> list[str]:
+    """The processes of the run that ended by an error of their own (most often why the one left
+    waits: the work it waits for died with them), those that failed alike together."""
+    by_how: dict[str, list[str]] = {}
+    for proc in model.procs.values():
+        if not proc.alive and proc.role != "main" and (proc.error or (proc.exit_code or 0) > 0):
+            how = proc.error or proc.last_err or proc.exit_words()
+            by_how.setdefault(how, []).append(proc.name)
+    return [SAY["failed_before"](who=", ".join(names), how=how) for how, names in by_how.items()]
 
 
 def _undone(model: Model, prim: Prim) -> str:
