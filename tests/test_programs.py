@@ -88,7 +88,11 @@ def test_the_tutorials_ticket_rush(scratch: Path) -> None:
     no_false_alarm(done.stdout)
     assert sum("购票成功" in line for line in printed(done.stdout)) == 3
     assert json.loads((scratch / "ticket").read_text()) == {"count": 0}
-    assert "lock 'lock' at ticket.py:34: 5 acquired" in done.stdout
+    # The tutorial's check_ticket reads the file without the lock: a buyer that reads it while
+    # another writes it (open 'w' empties it first) fails with JSONDecodeError before it takes the
+    # lock, plainly as watched (rare; seen under load).  Every other buyer takes the lock once.
+    raced = done.stdout.splitlines()[-1].count("JSONDecodeError")
+    assert f"lock 'lock' at ticket.py:34: {5 - raced} acquired" in done.stdout
 
 
 def test_the_tutorials_naive_producer_consumer_hangs_and_is_named(scratch: Path) -> None:
