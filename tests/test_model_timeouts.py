@@ -146,7 +146,7 @@ def test_a_lock_held_by_the_dead_keeps_only_those_without_a_timeout_waiting_fore
     assert dead.text == "lock 't' held by dead pid 10 (buyer 0): it will never be released"
     m.apply([ev(2.5, 12, "lock.wait", "t")])
     (dead,) = find_anomalies(m, 3 * S)
-    assert dead.text == "deadlock: lock 't' held by dead pid 10 (buyer 0); 1 waiting forever"
+    assert dead.text == "deadlock: lock 't' held by dead pid 10 (buyer 0); 1 waiting forever: buyer 2 (pid 12)"
     assert dead.pids == (10, 12)
 
 

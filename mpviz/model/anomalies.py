@@ -196,6 +196,9 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
         if dead:
             said = SAY["dead_waiting"] if stuck else SAY["dead"]
             text = said(what=what, pid=pid, name=model.name_of(holder), n=len(stuck))
+            if stuck:  # who: one with where it waits, several by name
+                who = [_who(model, a, at=True) for a in stuck] if len(stuck) == 1 else [_who(model, a) for a in stuck]
+                text = f"{text}: {', '.join(who)}"
             found.append(Anomaly("dead-holder", text, (holder, *stuck)))
         else:
             text = SAY["paused"](what=what, pid=pid, name=proc.name, n=waiting)
