@@ -530,3 +530,13 @@ def test_a_hang_after_the_workers_failed_says_how_they_failed(tmp_path: Path) ->
         r"it is the only process left(; work #\d failed: ValueError: cannot do \d){2}",
         hang,
     ), hang
+
+
+def test_a_managers_queue_counts_what_every_proxy_put_and_got(tmp_path: Path) -> None:
+    """Before: "queue 'results' 0 put 0 got" for a Manager's queue that carried 12 items (its
+    puts and gets were calls through proxies, counted only as the manager's)."""
+    done = watch(OURS / "manager_queue_pool.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert printed(done.stdout) == ["collected 12 items"]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("queue 'results' "))
+    assert row.split()[2:5] == ["12", "12", "12"], row

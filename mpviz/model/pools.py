@@ -69,6 +69,9 @@ def manager_call(model: Model, event: Event) -> None:
     prim.calls += 1
     prim.proxies[proxy_name(event.data)] += 1
     prim.last_call = event
+    of = event.data.get("of")
+    if isinstance(of, str) and of and not event.data.get("error"):
+        _moved(model, event, of)
     # The end of a wait through one of its proxies (manager.wait): the call has returned.
     actor = actor_of(model, event)
     waited = model.prims.get(actor.waiting_on or "")
@@ -78,6 +81,23 @@ def manager_call(model: Model, event: Event) -> None:
             stop_waiting(table, aid, event.t_ns, waited.timing.waited)
         model.dirty_prims.add(waited.id)
         unblock(model, event)
+
+
+def _moved(model: Model, event: Event, of: str) -> None:
+    """An item put into or got from a proxied queue (``of``): counted there, as a queue's own are."""
+    queue = model.prims.get(of)
+    if queue is None:
+        queue = model.add_prim(of, str(event.data.get("proxy") or event.data.get("typeid") or "queue"), "queue")
+        queue.via = event.obj
+    if str(event.data.get("method", "")).startswith("put"):
+        queue.puts += 1
+        queue.depth += 1
+        queue.deepest = max(queue.deepest, queue.depth)
+    else:
+        queue.gets += 1
+        queue.depth = max(queue.depth - 1, 0)
+    queue.depth_history.append((event.t_ns, queue.depth))
+    model.dirty_prims.add(of)
 
 
 # A wait through a proxy, in the words of a wait on a primitive of the proxied object's family.

@@ -190,6 +190,10 @@ def _timeout(method: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
     return args[at] if at is not None and len(args) > at else None
 
 
+# A proxied queue's calls that move an item: counted as the queue's puts and gets.
+_QUEUE_OPS = frozenset(("put", "put_nowait", "get", "get_nowait"))
+
+
 def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callmethod)
     def call(self: Any, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
@@ -199,6 +203,8 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
         if methodname in _ATTRIBUTES and args and isinstance(args[0], str):
             facts["attr"] = args[0][:MAX_TEXT]  # ns.value: which attribute
         manager = manager_id(token.address)
+        if methodname in _QUEUE_OPS and _family(self) == "queue":
+            facts["of"] = proxied_id(token)  # an item into or out of that queue, counted there
         family = _may_wait(self, methodname, args, kwds)
         if family:
             # Said before it may wait, with its line; its manager.call, when it returns, ends it.
