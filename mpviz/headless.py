@@ -118,7 +118,7 @@ FIGURES = {
         "{acquisitions} acquired, {waits} waited, at most {most} holding at once",
         "获得 {acquisitions} 次,等待 {waits} 次,同时最多 {most} 个持有",
     ),
-    "cond": T("{waits} waited, {notifies} notified", "等待 {waits} 次,通知 {notifies} 次"),
+    "cond": T("{waits} waited, notified {notifies} {times}", "等待 {waits} 次,通知 {notifies} 次"),
     "queue": T("{puts} put, {gets} got, deepest {deepest}", "放入 {puts} 个,取出 {gets} 个,最多积压 {deepest} 个"),
     "event": T("{sets} set, {clears} cleared, {waits} waited", "set {sets} 次,clear {clears} 次,等待 {waits} 次"),
     "pipe": T("{puts} sent, {gets} received", "发送 {puts} 个,收到 {gets} 个"),
@@ -443,7 +443,8 @@ def figures(prim: Prim) -> str:
     if prim.via:  # an object a manager's server holds: only the calls through its proxies that could wait are seen
         return FIGURES["proxied"](waits=prim.waits)
     if prim.family == "cond":
-        return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies)
+        times = "time" if prim.notifies == 1 else "times"  # (notify() or notify_all(): each a time)
+        return FIGURES["cond"](waits=prim.waits, notifies=prim.notifies, times=times)
     if prim.family in ("lock", "rlock", "sem"):
         return FIGURES["held"](acquisitions=prim.acquisitions, waits=prim.waits, most=prim.max_holders)
     if prim.family == "manager":
