@@ -217,6 +217,48 @@ def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path
         assert not extra & set(HEAVY), f"the watched {where} imports {sorted(extra & set(HEAVY))}"
 
 
+SAYS_ITS_PATH = """
+import multiprocessing, os, sys
+
+def child(q):
+    q.put(sys.path)
+
+if __name__ == "__main__":
+    print(os.pathsep.join(sys.path))
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.SimpleQueue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(os.pathsep.join(q.get()))
+    p.join()
+"""
+
+
+def test_a_watched_program_has_the_plain_runs_path_and_its_own_sitecustomize_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mpviz's hook is first on the program's PYTHONPATH, and leaves ``sys.path`` once it ran (every
+    import by name would look there first): the program's path is the plain run's, in main and in
+    a spawned child; and a ``sitecustomize`` of the program's own, which the hook stands in front
+    of, still runs, in every process."""
+    from helpers.plainly import plainly, watched
+
+    from mpviz.runtime.program import HOOK
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("print('own sitecustomize')\n")
+    monkeypatch.setenv("PYTHONPATH", str(own))
+    prog = tmp_path / "path.py"
+    prog.write_text(SAYS_ITS_PATH)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert sorted(plain.out) == sorted(seen.out), (plain.out, seen.out)
+    # main, its spawned child (and multiprocessing's resource tracker, in both runs or neither)
+    assert seen.out.count("own sitecustomize") == plain.out.count("own sitecustomize") >= 2
+    assert not any(HOOK in line.split(os.pathsep) for line in seen.out)
+
+
 def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
     """Headless, a program's main starts once the command line is read (runtime/program.py,
     Early), while the rest of mpviz loads: what comes before it is on every run's path.  Before:
