@@ -18,7 +18,6 @@ import errno
 import fcntl
 import itertools
 import os
-import resource
 import select
 import socket
 import struct
@@ -69,8 +68,8 @@ SOCKET_RECORDS = 16
 # How long a process's last act waits for the dashboard to take what is left.
 LAST_FLUSH_S = 2.0
 
-# A process's connection is moved to a descriptor at least this high (half the limit, if that is
-# lower): a program that closes every descriptor (``os.closerange``) and opens files again gets
+# A process's connection is moved to a descriptor at least this high (under a lower limit, the highest
+# of its halves below it): a program that closes every descriptor (``os.closerange``) and opens files again gets
 # the low numbers, so the number a reporter holds does not come to name another file.
 HIGH_FD = 512
 # How often the watchdog's wait looks again at the connection it waits on (it may have been
@@ -523,18 +522,23 @@ def _high(sock: socket.socket) -> socket.socket:
 
 def _high_fd(fd: int, keep: bool = False) -> int:
     """``fd`` moved to a descriptor number of at least ``HIGH_FD`` (see there), close-on-exec; the
-    old one closed, unless ``keep``.  No descriptor that high: it stays where it is."""
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    low = HIGH_FD if soft == resource.RLIM_INFINITY else min(HIGH_FD, soft // 2)
-    if fd >= low:
-        return fd
-    try:
-        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
-    except OSError:
-        return fd
-    if not keep:
-        os.close(fd)
-    return high
+    old one closed, unless ``keep``.  No descriptor that high: it stays where it is.
+
+    Under a lower limit of descriptors, the highest of HIGH_FD / 2, / 4 … below it (the kernel
+    refuses a number past the limit: asked, not read, as ``resource`` costs each process its import)."""
+    low = HIGH_FD
+    while fd < low:
+        try:
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                return fd  # (EMFILE: none free that high)
+            low //= 2  # past the limit
+            continue
+        if not keep:
+            os.close(fd)
+        return high
+    return fd
 
 
 class _RingFile:
