@@ -167,10 +167,12 @@ def test_sigterm_sighup_sigint_stop_cleanly(sig: signal.Signals) -> None:
 # itself imports them: each costs every process of the program (spawned children too) its time.
 # (typing: ~3 ms to import and ~2 ms to tear down; the ring's reader and the shared memory's
 # wrapper: the dashboard's, and a program's that uses shared memory; ctypes, ~2 ms, and the
-# mapping that needs it: a process's first operation, or first sleep, before its first line.)
+# mapping that needs it: a process's first operation, or first sleep, before its first line; the
+# wire's check of a record, its table of every kind's fields: the reader's.)
 HEAVY = (
     "ctypes",
     "mpviz.telemetry.mapping",
+    "mpviz.telemetry.wire",
     "importlib.abc",
     "importlib.resources",
     "tempfile",

@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable
 
 from mpviz.telemetry import ring as rings
+from mpviz.telemetry.framing import WAKE, frame, frame_size, frames
 from mpviz.telemetry.record import Event, now_ns, reinstall_reporter
 from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
-from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:

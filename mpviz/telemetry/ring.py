@@ -43,8 +43,8 @@ import os
 import struct
 import threading
 
+from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
 from mpviz.telemetry.record import Event
-from mpviz.telemetry.wire import MAX_OBJ, MAX_RECORD_BYTES, encode
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
