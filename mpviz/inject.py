@@ -73,6 +73,9 @@ def install_from_env() -> None:
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
+    else:
+        # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
+        from mpviz.telemetry import mapping  # noqa: F401
 
 
 def _instrument_shared_memory() -> None:

@@ -8,6 +8,7 @@ import marshal
 import os
 import random
 import struct
+import sys
 import time
 from multiprocessing.connection import wait
 
@@ -17,6 +18,7 @@ from mpviz.model import Model
 from mpviz.runtime import Supervisor
 from mpviz.runtime.channels import Channels
 from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, record, uninstall_reporter
+from mpviz.telemetry import reporter as reporter_module
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.reporter import SOCKET_RECORDS, SocketReporter
 from mpviz.telemetry.ring import HEAD, RingWriter
@@ -314,6 +316,32 @@ def read_until_kind(channels: Channels, got: list[Event], kind: str, timeout: fl
         got += channels.read(0.05)
 
 
+@pytest.fixture
+def unloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that has not loaded the mapping (ctypes) yet, as a watched program's main or a
+    spawned child: its ring is mapped when it first writes.  (This test's process has: the reader's.)"""
+    monkeypatch.setattr(reporter_module, "MAPPING", "mpviz.telemetry.mapping, not loaded")
+
+
+def test_a_process_that_has_loaded_the_mapping_maps_its_ring_at_once() -> None:
+    """A child forked from a process that mapped its ring, or a forkserver's, pays nothing more to
+    map its own: every record goes into it from the start."""
+    assert reporter_module.MAPPING in sys.modules
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    try:
+        assert reporter._ring is not None and reporter._unmapped is None
+        emit("proc.start", "", {"ppid": 1})
+        assert reporter._socket_records == 0 and reporter._ring._head > 0
+        got: list[Event] = []
+        read_until_kind(channels, got, "proc.start")
+    finally:
+        uninstall_reporter()
+        channels.close()
+
+
 def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
     channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
     hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
@@ -342,7 +370,7 @@ def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
         channels.close()
 
 
-def test_a_ring_is_mapped_at_the_first_operation_and_wakes_a_reader_that_slept_on_it_before() -> None:
+def test_a_ring_is_mapped_at_the_first_operation_and_wakes_a_reader_that_slept_on_it_before(unloaded: None) -> None:
     """A process hands its ring over when it connects, but maps it only when it first makes an
     operation (or after ``SOCKET_RECORDS`` records): until then its records go on the connection,
     and one that never does (a child that does nothing) never loads what mapping costs (ctypes).
@@ -377,7 +405,7 @@ def test_a_ring_is_mapped_at_the_first_operation_and_wakes_a_reader_that_slept_o
         channels.close()
 
 
-def test_a_process_that_says_many_records_and_makes_no_operation_maps_its_ring_after_a_few() -> None:
+def test_a_process_that_says_many_records_and_makes_no_operation_maps_its_ring_after_a_few(unloaded: None) -> None:
     channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
     hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
     reporter = SocketReporter(channels.endpoint, (), hello)
@@ -398,7 +426,7 @@ def test_a_process_that_says_many_records_and_makes_no_operation_maps_its_ring_a
         channels.close()
 
 
-def test_a_ring_whose_descriptor_the_program_closed_leaves_the_records_on_the_connection() -> None:
+def test_a_ring_whose_descriptor_the_program_closed_leaves_the_records_on_the_connection(unloaded: None) -> None:
     """A program may close every descriptor (``os.closerange``) before its first operation, and open
     a file of its own under the ring's number: that file is neither mapped nor closed."""
     channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))

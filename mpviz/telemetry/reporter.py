@@ -21,6 +21,7 @@ import os
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -64,6 +65,7 @@ BACKLOG_BYTES = 4 << 20
 # Records a process sends on its connection before it maps its ring for the rest (its first operation
 # maps it at once): a process that says little, its start and its end, never maps it.
 SOCKET_RECORDS = 16
+MAPPING = "mpviz.telemetry.mapping"  # (the module that maps: ctypes)
 
 # How long a process's last act waits for the dashboard to take what is left.
 LAST_FLUSH_S = 2.0
@@ -142,7 +144,12 @@ class SocketReporter:
             if ring_fd is not None:
                 os.close(ring_fd)
             raise
-        if ring_fd is not None:
+        if ring_fd is not None and MAPPING in sys.modules:
+            # Mapping costs nothing more (a child forked from a process that mapped, a forkserver's):
+            # at once, and every record goes into the ring.
+            self._unmapped = _RingFile(ring_fd, ring)
+            self._map_ring()
+        elif ring_fd is not None:
             self._unmapped = _RingFile(_high_fd(ring_fd), ring)
             # mpviz.sync's operations: the first maps the ring, and the rest go straight into it.
             self.operation = self._first_operation  # type: ignore[method-assign]
