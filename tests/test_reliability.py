@@ -261,6 +261,37 @@ def test_a_watched_program_has_the_plain_runs_path_and_its_own_sitecustomize_run
     assert not any(HOOK in line.split(os.pathsep) for line in seen.out)
 
 
+SAYS_ITS_THREADS = """
+import multiprocessing, threading
+
+def child(q):
+    q.put(sorted(t.name for t in threading.enumerate()))
+
+if __name__ == "__main__":
+    print(sorted(t.name for t in threading.enumerate()), threading.active_count())
+    for method in ("fork", "spawn"):
+        ctx = multiprocessing.get_context(method)
+        q = ctx.SimpleQueue()
+        p = ctx.Process(target=child, args=(q,))
+        p.start()
+        print(method, q.get(), sorted(t.name for t in threading.enumerate()))
+        p.join()
+"""
+
+
+def test_a_watched_program_finds_only_its_own_threads(tmp_path: Path) -> None:
+    """mpviz's threads in a program's processes (each one's connection, a parent's watch on its
+    child's end) are the interpreter's, not threading's: a program that lists its threads, in main,
+    in its children, in a parent of a running child, finds what it finds plainly."""
+    from helpers.plainly import plainly, watched
+
+    prog = tmp_path / "threads.py"
+    prog.write_text(SAYS_ITS_THREADS)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert seen.out == plain.out
+
+
 def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:
     """Headless, a program's main starts once the command line is read (runtime/program.py,
     Early), while the rest of mpviz loads: what comes before it is on every run's path.  Before:

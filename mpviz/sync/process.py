@@ -16,6 +16,7 @@ close, subclassing with ``run()``) is multiprocessing's.  Besides:
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import multiprocessing
 import os
@@ -137,12 +138,13 @@ class BaseProcess(process.BaseProcess):
         if launch.watch_exit:
             self._mpviz_exit = _Exit(pid, launch.label)
             # A forkserver's child is not ours to wait for: join() reports how it ended, and a thread
-            # would only learn so (a thread's start waits for it to run: under load, milliseconds).
+            # would only learn so.
             if self._method() != "forkserver":
-                watcher = threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True)
                 # No thread to spare must not fail the start: join() still reports a death by signal.
+                # (The interpreter's thread, not threading's, whose start waits for it to run: see
+                # SocketReporter.serve.)
                 with contextlib.suppress(RuntimeError):
-                    watcher.start()
+                    _thread.start_new_thread(self._mpviz_exit.watch, ())
 
     def _method(self) -> str | None:
         """How this process starts: its class's start method, else the default one."""
