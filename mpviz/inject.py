@@ -33,7 +33,6 @@ from mpviz.sync.pace import Pace
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
 from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
-from mpviz.telemetry.ring import Mapping
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -75,6 +74,9 @@ def install_from_env() -> None:
     os.register_at_fork(after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
+    else:
+        # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
+        from mpviz.telemetry import mapping  # noqa: F401
 
 
 def _instrument_shared_memory() -> None:
@@ -143,13 +145,33 @@ def _forked() -> None:
 
 def _follow_speed(path: str) -> None:
     """``time.sleep`` divided by the run's speed, read afresh at every call (the keys change it)."""
-    try:
-        with open(path, "rb") as f:
-            shared = Mapping(f.fileno(), 8, writable=False)  # (no descriptor left for the program to see)
-    except OSError:
-        return
-    read = struct.Struct("d").unpack_from
-    time.sleep = Sleep(_real_sleep, lambda: read(shared.view)[0])
+    time.sleep = Sleep(_real_sleep, Speed(path))
+
+
+class Speed:
+    """The run's speed, as its file says now: the file mapped at the first sleep (mapping costs a
+    process ~2 ms to import, ctypes; many never sleep).  A file that cannot be read: speed 1."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._read: Callable[[], float] | None = None
+
+    def __call__(self) -> float:
+        read = self._read
+        if read is None:
+            read = self._read = self._mapped()
+        return read()
+
+    def _mapped(self) -> Callable[[], float]:
+        from mpviz.telemetry.mapping import Mapping
+
+        try:
+            with open(self._path, "rb") as f:
+                shared = Mapping(f.fileno(), 8, writable=False)  # (no descriptor left for the program to see)
+        except OSError:
+            return lambda: 1.0
+        unpack = struct.Struct("d").unpack_from
+        return lambda: unpack(shared.view)[0]
 
 
 class Sleep:

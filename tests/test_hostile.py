@@ -675,3 +675,35 @@ def test_a_watched_program_finds_no_descriptor_of_mpviz_among_its_own(tmp_path: 
     opened = [line for line in printed if line.startswith("open ")]
     # (The listing's own descriptor is in both.)
     assert opened == [line for line in plain.stdout.splitlines() if line.startswith("open ")], (opened, plain.stdout)
+
+
+LOW_LIMIT = """
+import multiprocessing, os
+lock = multiprocessing.Lock()
+print("open", sorted(int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) < 50), flush=True)
+with lock:
+    print("held", flush=True)
+"""
+
+
+def test_under_a_low_limit_of_descriptors_mpvizs_own_stay_above_half_of_it(tmp_path: Path) -> None:
+    """Under a limit of 100 descriptors, mpviz's connection and (until it is mapped) ring are at
+    64 and above: the program finds none of them below half the limit, and is watched as usual."""
+    import resource
+
+    prog = tmp_path / "low.py"
+    prog.write_text(LOW_LIMIT)
+    env = {k: v for k, v in os.environ.items() if k != "MPVIZ_LANG"}
+
+    def low() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))
+
+    plain = subprocess.run(
+        [sys.executable, str(prog)], capture_output=True, text=True, timeout=60, env=env, preexec_fn=low
+    )
+    watched = headless(prog, "--record", str(tmp_path / "run.jsonl"), env=env, preexec_fn=low)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    printed = [line.split("prints: ", 1)[1] for line in watched.stdout.splitlines() if "prints: " in line]
+    assert printed == plain.stdout.splitlines(), (printed, plain.stdout)
+    kinds = [event.kind for event in load(tmp_path / "run.jsonl")[1]]
+    assert "lock.acquired" in kinds and "lock.released" in kinds

@@ -95,7 +95,10 @@ def test_dead_holder_is_a_named_deadlock() -> None:
     )
     (anomaly,) = find_anomalies(m, int(3 * S))
     assert anomaly.kind == "dead-holder"
-    assert anomaly.text == "deadlock: lock 'ticket' held by dead pid 10 (buyer 0); 2 waiting forever: buyer 1 (pid 11), buyer 2 (pid 12)"
+    assert (
+        anomaly.text
+        == "deadlock: lock 'ticket' held by dead pid 10 (buyer 0); 2 waiting forever: buyer 1 (pid 11), buyer 2 (pid 12)"
+    )
     assert m.procs[10].state == "killed by SIGKILL"
     assert m.procs[10].phase is Phase.EXITED
 

@@ -166,8 +166,13 @@ def test_sigterm_sighup_sigint_stop_cleanly(sig: signal.Signals) -> None:
 # Modules a watched program's processes must not pay for before their first line unless the program
 # itself imports them: each costs every process of the program (spawned children too) its time.
 # (typing: ~3 ms to import and ~2 ms to tear down; the ring's reader and the shared memory's
-# wrapper: the dashboard's, and a program's that uses shared memory.)
+# wrapper: the dashboard's, and a program's that uses shared memory; ctypes, ~2 ms, and the
+# mapping that needs it: a process's first operation, or first sleep, before its first line; the
+# wire's check of a record, its table of every kind's fields: the reader's.)
 HEAVY = (
+    "ctypes",
+    "mpviz.telemetry.mapping",
+    "mpviz.telemetry.wire",
     "importlib.abc",
     "importlib.resources",
     "tempfile",
@@ -212,6 +217,79 @@ def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path
     for where, mine, theirs in zip(("main", "child"), seen.out, plain.out, strict=True):
         extra = set(mine.split()) - set(theirs.split())
         assert not extra & set(HEAVY), f"the watched {where} imports {sorted(extra & set(HEAVY))}"
+
+
+SAYS_ITS_PATH = """
+import multiprocessing, os, sys
+
+def child(q):
+    q.put(sys.path)
+
+if __name__ == "__main__":
+    print(os.pathsep.join(sys.path))
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.SimpleQueue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(os.pathsep.join(q.get()))
+    p.join()
+"""
+
+
+def test_a_watched_program_has_the_plain_runs_path_and_its_own_sitecustomize_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mpviz's hook is first on the program's PYTHONPATH, and leaves ``sys.path`` once it ran (every
+    import by name would look there first): the program's path is the plain run's, in main and in
+    a spawned child; and a ``sitecustomize`` of the program's own, which the hook stands in front
+    of, still runs, in every process."""
+    from helpers.plainly import plainly, watched
+
+    from mpviz.runtime.program import HOOK
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("print('own sitecustomize')\n")
+    monkeypatch.setenv("PYTHONPATH", str(own))
+    prog = tmp_path / "path.py"
+    prog.write_text(SAYS_ITS_PATH)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert sorted(plain.out) == sorted(seen.out), (plain.out, seen.out)
+    # main, its spawned child (and multiprocessing's resource tracker, in both runs or neither)
+    assert seen.out.count("own sitecustomize") == plain.out.count("own sitecustomize") >= 2
+    assert not any(HOOK in line.split(os.pathsep) for line in seen.out)
+
+
+SAYS_ITS_THREADS = """
+import multiprocessing, threading
+
+def child(q):
+    q.put(sorted(t.name for t in threading.enumerate()))
+
+if __name__ == "__main__":
+    print(sorted(t.name for t in threading.enumerate()), threading.active_count())
+    for method in ("fork", "spawn"):
+        ctx = multiprocessing.get_context(method)
+        q = ctx.SimpleQueue()
+        p = ctx.Process(target=child, args=(q,))
+        p.start()
+        print(method, q.get(), sorted(t.name for t in threading.enumerate()))
+        p.join()
+"""
+
+
+def test_a_watched_program_finds_only_its_own_threads(tmp_path: Path) -> None:
+    """mpviz's threads in a program's processes (each one's connection, a parent's watch on its
+    child's end) are the interpreter's, not threading's: a program that lists its threads, in main,
+    in its children, in a parent of a running child, finds what it finds plainly."""
+    from helpers.plainly import plainly, watched
+
+    prog = tmp_path / "threads.py"
+    prog.write_text(SAYS_ITS_THREADS)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert seen.out == plain.out
 
 
 def test_what_the_command_line_loads_before_a_program_starts_is_light() -> None:

@@ -8,6 +8,7 @@ import marshal
 import os
 import random
 import struct
+import sys
 import time
 from multiprocessing.connection import wait
 
@@ -16,9 +17,10 @@ import pytest
 from mpviz.model import Model
 from mpviz.runtime import Supervisor
 from mpviz.runtime.channels import Channels
-from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, record, uninstall_reporter
+from mpviz.telemetry import reporter as reporter_module
 from mpviz.telemetry import ring as rings
-from mpviz.telemetry.reporter import SocketReporter
+from mpviz.telemetry.reporter import SOCKET_RECORDS, SocketReporter
 from mpviz.telemetry.ring import HEAD, RingWriter
 from mpviz.telemetry.ring_reader import RingReader
 from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
@@ -307,6 +309,39 @@ def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:
         RingReader(fd)
 
 
+def read_until_kind(channels: Channels, got: list[Event], kind: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(e.kind == kind for e in got):
+        assert time.monotonic() < deadline, f"no {kind} record"
+        got += channels.read(0.05)
+
+
+@pytest.fixture
+def unloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that has not loaded the mapping (ctypes) yet, as a watched program's main or a
+    spawned child: its ring is mapped when it first writes.  (This test's process has: the reader's.)"""
+    monkeypatch.setattr(reporter_module, "MAPPING", "mpviz.telemetry.mapping, not loaded")
+
+
+def test_a_process_that_has_loaded_the_mapping_maps_its_ring_at_once() -> None:
+    """A child forked from a process that mapped its ring, or a forkserver's, pays nothing more to
+    map its own: every record goes into it from the start."""
+    assert reporter_module.MAPPING in sys.modules
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    try:
+        assert reporter._ring is not None and reporter._unmapped is None
+        emit("proc.start", "", {"ppid": 1})
+        assert reporter._socket_records == 0 and reporter._ring._head > 0
+        got: list[Event] = []
+        read_until_kind(channels, got, "proc.start")
+    finally:
+        uninstall_reporter()
+        channels.close()
+
+
 def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
     channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
     hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
@@ -314,10 +349,11 @@ def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
     install_reporter(reporter)
     try:
         got: list[Event] = []
-        deadline = time.monotonic() + 30
-        while not any(e.kind == "proc.stdio" for e in got):
-            assert time.monotonic() < deadline
-            got += channels.read(0.05)
+        read_until_kind(channels, got, "proc.stdio")
+        # The first operation maps the ring (see the next test).
+        assert record.operation is not None
+        record.operation("lock.wait", "L", None, "here", 0, now_ns())
+        read_until_kind(channels, got, "lock.wait")
         # Quiet: the reader arms the ring and sleeps; a record wakes it long before its timeout.
         for _ in range(3):
             got += channels.read(0.05)
@@ -332,6 +368,91 @@ def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
     finally:
         uninstall_reporter()
         channels.close()
+
+
+def test_a_ring_is_mapped_at_the_first_operation_and_wakes_a_reader_that_slept_on_it_before(unloaded: None) -> None:
+    """A process hands its ring over when it connects, but maps it only when it first makes an
+    operation (or after ``SOCKET_RECORDS`` records): until then its records go on the connection,
+    and one that never does (a child that does nothing) never loads what mapping costs (ctypes).
+    The dashboard reads the empty ring meanwhile, and sleeps on it: the first operation wakes it."""
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    try:
+        got: list[Event] = []
+        emit("proc.start", "", {"ppid": 1})
+        read_until_kind(channels, got, "proc.start")
+        for _ in range(3):
+            got += channels.read(0.05)
+        assert reporter._ring is None  # a record said: on the connection
+        assert record.operation is not None
+        record.operation("lock.acquired", "L", None, "here", 0, now_ns())
+        ring = reporter._ring
+        assert ring is not None and ring._mm[rings.ASLEEP] == 0  # the reader, armed before, woken
+        assert record.operation == ring.record  # the next ones go straight into the ring
+        start = time.monotonic()
+        while not any(e.kind == "lock.acquired" for e in got):
+            got += channels.read(10.0)
+        assert time.monotonic() - start < 5  # woken, not timed out (10 s)
+        emit("proc.state", "after")  # a record made otherwise, once the ring is mapped: there too
+        assert reporter._ring._head > 0 and reporter._socket_records == 1
+        read_until_kind(channels, got, "proc.state")
+        assert [e.kind for e in got if e.pid == PID] == ["proc.stdio", "proc.start", "lock.acquired", "proc.state"]
+        assert channels.malformed == 0
+    finally:
+        uninstall_reporter()
+        channels.close()
+
+
+def test_a_process_that_says_many_records_and_makes_no_operation_maps_its_ring_after_a_few(unloaded: None) -> None:
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    try:
+        n = SOCKET_RECORDS + 10
+        for i in range(n):
+            emit("proc.state", f"s{i}")
+        assert reporter._ring is not None and reporter._socket_records == SOCKET_RECORDS
+        got: list[Event] = []
+        deadline = time.monotonic() + 30
+        while len([e for e in got if e.kind == "proc.state"]) < n:
+            assert time.monotonic() < deadline
+            got += channels.read(0.05)
+        assert [e.obj for e in got if e.kind == "proc.state"] == [f"s{i}" for i in range(n)]
+    finally:
+        uninstall_reporter()
+        channels.close()
+
+
+def test_a_ring_whose_descriptor_the_program_closed_leaves_the_records_on_the_connection(unloaded: None) -> None:
+    """A program may close every descriptor (``os.closerange``) before its first operation, and open
+    a file of its own under the ring's number: that file is neither mapped nor closed."""
+    channels = Channels(lambda pid: Event(now_ns(), pid, "proc.exit", "", {"code": None}))
+    hello = Event(now_ns(), PID, "proc.stdio", "", {"streams": []})
+    reporter = SocketReporter(channels.endpoint, (), hello)
+    install_reporter(reporter)
+    unmapped = reporter._unmapped
+    assert unmapped is not None
+    os.close(unmapped.fd)
+    r, w = os.pipe()
+    mine = os.dup2(r, unmapped.fd)  # the program's own, under that number
+    try:
+        assert record.operation is not None
+        record.operation("lock.acquired", "L", None, "here", 0, now_ns())
+        assert reporter._ring is None and reporter._unmapped is None
+        os.fstat(mine)  # still open: the program's
+        got: list[Event] = []
+        read_until_kind(channels, got, "lock.acquired")
+        assert [e.data for e in got if e.kind == "lock.acquired"] == [{"at": "here"}]
+        emit("proc.state", "later")
+        read_until_kind(channels, got, "proc.state")
+    finally:
+        uninstall_reporter()
+        channels.close()
+        for fd in (mine, r, w):
+            os.close(fd)
 
 
 @pytest.fixture

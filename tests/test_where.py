@@ -189,9 +189,15 @@ def test_a_child_not_joined_is_a_zombie_until_its_parent_joins_it(tmp_path: Path
 
 def test_stacks_of_a_thread_from_the_process_itself() -> None:
     """A process answers for every thread but mpviz's own, innermost frame last, its call read off the line."""
+    import _thread
+    import subprocess
+    import sys
     import threading
 
+    from conftest import wait_for
+
     from mpviz.model.stacks import from_record
+    from mpviz.sync.process import _Exit
     from mpviz.telemetry import install_reporter, uninstall_reporter
     from mpviz.telemetry.stacks import report_stacks
 
@@ -205,19 +211,49 @@ def test_stacks_of_a_thread_from_the_process_itself() -> None:
     ours = threading.Thread(target=release.wait, name="mpviz-hidden")
     helper.start()
     ours.start()
+    # Threads started without threading: mpviz's (a child's exit watcher, its frames all mpviz's)
+    # is not said; the program's is, by its number.
+    sleeper = subprocess.Popen(["sleep", "60"])
+    _thread.start_new_thread(_Exit(sleeper.pid, "sleeper").watch, ())
+    raw_done = threading.Event()
+    raw = []
+
+    def raw_thread() -> None:
+        raw.append(threading.get_ident())
+        release.wait()
+        raw_done.set()
+
+    _thread.start_new_thread(raw_thread, ())
+
+    def watching() -> int | None:
+        """The exit watcher's thread, once it waits."""
+        for ident, frame in sys._current_frames().items():
+            while frame is not None and frame.f_code.co_name != "watch":
+                frame = frame.f_back
+            if frame is not None:
+                return ident
+        return None
+
     install_reporter(got.append)
     try:
+        wait_for(lambda: raw and watching(), 30)
+        watcher = watching()
         report_stacks(7)
     finally:
         uninstall_reporter()
         release.set()
         helper.join()
         ours.join()
+        sleeper.kill()
+        sleeper.wait()
+        raw_done.wait(30)
     stacks = [from_record(e.data) for e in got if e.kind == "proc.stack"]
     end = [e for e in got if e.kind == "proc.stacks"]
     assert end and end[0].data == {"req": 7, "threads": len(stacks)}
     names = {s.name for s in stacks}
     assert "helper" in names and "mpviz-hidden" not in names, "mpviz's own threads are not the program's"
+    assert f"thread {raw[0]}" in names, "a thread of the program's, started without threading"
+    assert f"thread {watcher}" not in names, "mpviz's thread started without threading is not said"
     helper_stack: ThreadStack = next(s for s in stacks if s.name == "helper")
     assert helper_stack.tid == helper.native_id
     mine = [f for f in helper_stack.frames if f.file == __file__]

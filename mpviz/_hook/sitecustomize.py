@@ -5,10 +5,17 @@ one hides, if there is one, so that the interpreter behaves as it would
 without mpviz.
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _leave_the_path() -> None:
+    """This folder off ``sys.path``, which is then the plain run's: every later import of a module
+    by name would look in it first (an empty folder there costs a process ~1 M instructions), and a
+    program that prints its path sees its own.  (Its children still get it: PYTHONPATH is unchanged.)"""
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 
 def _watch() -> None:
@@ -24,15 +31,18 @@ def _watch() -> None:
 
 def _chain() -> None:
     """Run the next ``sitecustomize`` on the path, the one this file stands in front of."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    import importlib.machinery
+
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", sys.path)
     if spec is None or spec.loader is None:
         return
+    import importlib.util  # (here: most programs have no sitecustomize of their own)
+
     module = importlib.util.module_from_spec(spec)
     sys.modules["sitecustomize"] = module
     spec.loader.exec_module(module)
 
 
+_leave_the_path()
 _watch()
 _chain()

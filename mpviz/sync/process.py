@@ -16,6 +16,7 @@ close, subclassing with ``run()``) is multiprocessing's.  Besides:
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import multiprocessing
 import os
@@ -136,10 +137,18 @@ class BaseProcess(process.BaseProcess):
         emit("proc.spawn", launch.label, facts, pid=pid)
         if launch.watch_exit:
             self._mpviz_exit = _Exit(pid, launch.label)
-            watcher = threading.Thread(target=self._mpviz_exit.watch, name=f"mpviz-exit-{pid}", daemon=True)
-            # No thread to spare must not fail the start: join() still reports a death by signal.
-            with contextlib.suppress(RuntimeError):
-                watcher.start()
+            # A forkserver's child is not ours to wait for: join() reports how it ended, and a thread
+            # would only learn so.
+            if self._method() != "forkserver":
+                # No thread to spare must not fail the start: join() still reports a death by signal.
+                # (The interpreter's thread, not threading's, whose start waits for it to run: see
+                # SocketReporter.serve.)
+                with contextlib.suppress(RuntimeError):
+                    _thread.start_new_thread(self._mpviz_exit.watch, ())
+
+    def _method(self) -> str | None:
+        """How this process starts: its class's start method, else the default one."""
+        return getattr(self, "_start_method", None) or multiprocessing.get_start_method(allow_none=True)
 
     def join(self, timeout: float | None = None) -> None:
         # Say it when join() will wait: the dashboard shows who waits for whom
@@ -196,8 +205,7 @@ class BaseProcess(process.BaseProcess):
     def _bootstrap(self, parent_sentinel: int | None = None) -> int:
         launch = self._launch()
         label = str(launch.label)
-        method = getattr(self, "_start_method", None) or multiprocessing.get_start_method(allow_none=True)
-        boot.enter(launch.setup, label, parent_sentinel, spawned=method == "spawn")
+        boot.enter(launch.setup, label, parent_sentinel, spawned=self._method() == "spawn")
         run = self.run
         target = getattr(self, "_target", None)
         facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}

@@ -86,6 +86,12 @@ def install_reporter(reporter: Reporter) -> None:
     operation = getattr(reporter, "operation", None)
 
 
+def reinstall_reporter(reporter: Reporter) -> None:
+    """``reporter``'s ``operation`` changed (it mapped its ring): taken again, if it is this process's."""
+    if _reporter is reporter:
+        install_reporter(reporter)
+
+
 def uninstall_reporter() -> None:
     install_reporter(_discard)
 

@@ -18,19 +18,19 @@ import errno
 import fcntl
 import itertools
 import os
-import resource
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 from mpviz.telemetry import ring as rings
-from mpviz.telemetry.record import Event, now_ns
+from mpviz.telemetry.framing import WAKE, frame, frame_size, frames
+from mpviz.telemetry.record import Event, now_ns, reinstall_reporter
 from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
-from mpviz.telemetry.wire import WAKE, frame, frame_size, frames
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -62,11 +62,16 @@ def turn_answer(answer: bytes, n: int) -> bytes:
 # this, records are dropped and counted, never waited for.
 BACKLOG_BYTES = 4 << 20
 
+# Records a process sends on its connection before it maps its ring for the rest (its first operation
+# maps it at once): a process that says little, its start and its end, never maps it.
+SOCKET_RECORDS = 16
+MAPPING = "mpviz.telemetry.mapping"  # (the module that maps: ctypes)
+
 # How long a process's last act waits for the dashboard to take what is left.
 LAST_FLUSH_S = 2.0
 
-# A process's connection is moved to a descriptor at least this high (half the limit, if that is
-# lower): a program that closes every descriptor (``os.closerange``) and opens files again gets
+# A process's connection is moved to a descriptor at least this high (under a lower limit, the highest
+# of its halves below it): a program that closes every descriptor (``os.closerange``) and opens files again gets
 # the low numbers, so the number a reporter holds does not come to name another file.
 HIGH_FD = 512
 # How often the watchdog's wait looks again at the connection it waits on (it may have been
@@ -119,22 +124,35 @@ class SocketReporter:
         self._waiting: dict[int, tuple[_thread.LockType, list[bytes]]] = {}
         # The process's records go into a ring of shared memory, handed over with its first message
         # (``hello``, which says so); the socket carries the rest (wake-ups, and what the dashboard asks).
+        # The ring is mapped here only when this process first writes into it (``_map_ring``): until
+        # then its records go on the socket, and a process that ends before it uses a primitive (a
+        # child that does nothing much, a pool's idle worker) never pays for the mapping (ctypes: a
+        # spawned child ~2 ms).  Its descriptor waits at a high number, as the connection's does.
         self._ring: rings.RingWriter | None = None
+        self._unmapped: _RingFile | None = None
+        self._socket_records = 0
+        ring_fd = None
         if hello is not None and ring and rings.supported():
             with contextlib.suppress(OSError):
-                self._ring = rings.RingWriter(ring)
-        if self._ring is not None and self._ring.fd is not None and hello is not None:
-            hello = hello._replace(data={**hello.data, "ring": self._ring.size})
-            fds = (*fds, self._ring.fd)
+                ring_fd = rings.ring_file(ring)
+        if ring_fd is not None and hello is not None:
+            hello = hello._replace(data={**hello.data, "ring": ring})
+            fds = (*fds, ring_fd)
         try:
             self._sock, self._id = self._connect(fds, hello)
-        finally:
-            if self._ring is not None:
-                self._ring.handed()
-        if self._ring is not None:
-            # mpviz.sync's operations straight into the ring: no record built, no call on the way.
-            self._ring.wake = self._wake  # type: ignore[method-assign]
-            self.operation = self._ring.record  # type: ignore[method-assign]
+        except BaseException:
+            if ring_fd is not None:
+                os.close(ring_fd)
+            raise
+        if ring_fd is not None and MAPPING in sys.modules:
+            # Mapping costs nothing more (a child forked from a process that mapped, a forkserver's):
+            # at once, and every record goes into the ring.
+            self._unmapped = _RingFile(ring_fd, ring)
+            self._map_ring()
+        elif ring_fd is not None:
+            self._unmapped = _RingFile(_high_fd(ring_fd), ring)
+            # mpviz.sync's operations: the first maps the ring, and the rest go straight into it.
+            self.operation = self._first_operation  # type: ignore[method-assign]
 
     def _connect(self, fds: tuple[int, ...] = (), hello: Event | None = None) -> tuple[socket.socket, tuple[int, int]]:
         """A new connection, at a high descriptor, and what identifies it (its inode)."""
@@ -208,6 +226,13 @@ class SocketReporter:
             # A child just forked, before it has a connection of its own (a finalizer run in the
             # fork): its parent's lock may be held for ever, and its parent's connection is not its own.
             return
+        if self._unmapped is not None and self._socket_records >= SOCKET_RECORDS:
+            ring = self._map_ring()
+            if ring is not None:
+                if ring.write(event):
+                    self._wake()
+                return
+        self._socket_records += 1
         data = frame(event)
         with self._lock:
             if self._backlog or self._lost:
@@ -232,6 +257,41 @@ class SocketReporter:
         them.  With a ring, its own ``record`` is this process's ``operation`` instead (see __init__)."""
         if self.pid == os.getpid():  # (not a child just forked: it has no connection of its own yet)
             self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
+
+    def _first_operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
+        """This process's first operation: its ring mapped, and the operation written there (or,
+        if the ring cannot be mapped, on the connection)."""
+        if self.pid != os.getpid():
+            return  # a child just forked: the ring is its parent's (see operation)
+        ring = self._ring or self._map_ring()
+        if ring is not None:
+            ring.record(kind, obj, data, at, th, t_ns)
+        else:
+            self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
+
+    def _map_ring(self) -> rings.RingWriter | None:
+        """Map the ring handed over at the start; from now on this process's records go there and
+        its operations straight into it (``record.operation``).  None: it cannot be (this process
+        closed its descriptor, or is out of memory): the records go on the connection, as before."""
+        if self.pid != os.getpid():
+            return None  # a child just forked: the ring is its parent's (and so may be the lock)
+        with self._lock:
+            unmapped, self._unmapped = self._unmapped, None  # (a signal handler's record meanwhile: the socket)
+            if unmapped is None:
+                return self._ring
+            ring = None
+            if unmapped.ours():
+                with contextlib.suppress(OSError):
+                    ring = rings.RingWriter(unmapped.size, unmapped.fd)
+            unmapped.close()
+            if ring is None:
+                del self.operation  # (the class's: a record made of the parts, for the connection)
+            else:
+                ring.wake = self._wake  # type: ignore[method-assign]
+                self.operation = ring.record  # type: ignore[method-assign]
+                self._ring = ring
+        reinstall_reporter(self)
+        return ring
 
     def _wake(self) -> None:
         """Wake the dashboard to read the ring: an empty frame on the connection, unless bytes wait
@@ -382,8 +442,12 @@ class SocketReporter:
         A hang-up is not proof that it is gone: the program may have closed every descriptor
         (``os.closerange``), or the dashboard refused this process (too many).  Whoever still
         listens at the run's socket answers: a new connection is the process's from then on;
-        nobody listening means the dashboard is gone."""
-        threading.Thread(target=self._serve, args=(on_hang_up,), name="mpviz-control", daemon=True).start()
+        nobody listening means the dashboard is gone.
+
+        A thread of the interpreter's (``_thread``), not of ``threading``: starting one of those waits
+        until it runs, which cost every process's start ~0.2 ms, and milliseconds under load; and a
+        program that lists its threads does not find it.  (Its stack is never said: it is mpviz's.)"""
+        _thread.start_new_thread(self._serve, (on_hang_up,))
 
     def _serve(self, on_hang_up: Callable[[], None]) -> None:
         pending = b""
@@ -448,6 +512,10 @@ class SocketReporter:
         if self._ring is not None:
             self._ring.forget()
             self._ring = None
+        if self._unmapped is not None:
+            self._unmapped.close()  # (this process's copy: the parent's stays open)
+            self._unmapped = None
+        with contextlib.suppress(AttributeError):
             del self.operation  # (the class's again: a record made of the parts, for a connection)
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
@@ -456,16 +524,57 @@ class SocketReporter:
 
 def _high(sock: socket.socket) -> socket.socket:
     """The connection moved to a descriptor number of at least ``HIGH_FD`` (see there)."""
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    low = HIGH_FD if soft == resource.RLIM_INFINITY else min(HIGH_FD, soft // 2)
-    if sock.fileno() >= low:
+    fd = _high_fd(sock.fileno(), keep=True)
+    if fd == sock.fileno():
         return sock
-    try:
-        fd = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, low)
-    except OSError:
-        return sock  # no descriptor that high: it stays where it is
     sock.close()
     return socket.socket(fileno=fd)
+
+
+def _high_fd(fd: int, keep: bool = False) -> int:
+    """``fd`` moved to a descriptor number of at least ``HIGH_FD`` (see there), close-on-exec; the
+    old one closed, unless ``keep``.  No descriptor that high: it stays where it is.
+
+    Under a lower limit of descriptors, the highest of HIGH_FD / 2, / 4 … below it (the kernel
+    refuses a number past the limit: asked, not read, as ``resource`` costs each process its import)."""
+    low = HIGH_FD
+    while fd < low:
+        try:
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                return fd  # (EMFILE: none free that high)
+            low //= 2  # past the limit
+            continue
+        if not keep:
+            os.close(fd)
+        return high
+    return fd
+
+
+class _RingFile:
+    """A ring handed over and not mapped yet: its descriptor (at a high number), which a program
+    may close (``os.closerange``) and even have given another file since, and its size."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        st = os.fstat(fd)
+        self.fd = fd
+        self.size = size
+        self._id = (st.st_dev, st.st_ino)
+
+    def ours(self) -> bool:
+        """Whether the descriptor still is the ring."""
+        try:
+            st = os.fstat(self.fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._id
+
+    def close(self) -> None:
+        """Let go of the descriptor; closed only if it still is the ring (else it is the program's now)."""
+        if self.ours():
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
 
 
 def _forget(sock: socket.socket, ours: bool) -> None:

@@ -38,15 +38,13 @@ dashboard's alone): the standard library and the wire, nothing more.
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
-import mmap
 import os
 import struct
 import threading
 
+from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
 from mpviz.telemetry.record import Event
-from mpviz.telemetry.wire import MAX_OBJ, MAX_RECORD_BYTES, encode
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -109,71 +107,49 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
     return Event(t_ns, pid, kind, str(obj), full)
 
 
-# Mapped through libc, not ``mmap.mmap``: that keeps a duplicate of the descriptor for as long as the
-# mapping lives, a low number in a watched program (which may close it and open a file of its own under
-# that number, which ours would then close), and one more descriptor per process in the dashboard.
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
-_libc.munmap.restype = ctypes.c_int
-_libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
-_libc.madvise.restype = ctypes.c_int
-_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-MADV_REMOVE = 9  # (Linux) free the pages and their backing: the next write finds a fresh zero page
-_MAP_FAILED = ctypes.c_void_p(-1).value
-
-
-class Mapping:
-    """A file's bytes mapped shared, read (and written, if ``writable``) through ``view``; no
-    descriptor kept (``mmap.mmap`` keeps a duplicate, at the lowest free number: a descriptor the
-    program would see, and could close or be given again)."""
-
-    def __init__(self, fd: int, length: int, writable: bool = True) -> None:
-        prot = mmap.PROT_READ | mmap.PROT_WRITE if writable else mmap.PROT_READ
-        addr = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, 0)
-        if addr is None or addr == _MAP_FAILED:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        self._addr, self._length = addr, length
-        self.view = memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
-        self.words = self.view[:PAGE].cast("Q")  # the header's counters
-
-    def release(self, offset: int, length: int) -> None:
-        """Give back the memory of these pages (read already): a ring costs what it holds, not its size."""
-        if self._addr:
-            _libc.madvise(self._addr + offset, length, MADV_REMOVE)
-
-    def close(self) -> None:
-        if self._addr:
-            self.words.release()
-            self.view.release()
-            _libc.munmap(self._addr, self._length)
-            self._addr = 0
-
-
 def supported() -> bool:
     return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
+
+
+def ring_file(size: int = RING_BYTES) -> int:
+    """A new ring's memory, not mapped yet: a sealed memfd (it can neither shrink nor grow) of
+    ``size`` bytes of data, its header marked.  Its reader may map it at once (an empty ring); its
+    writer maps it when it first writes (:class:`RingWriter`)."""
+    if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+        raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
+    fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, PAGE + size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        os.pwrite(fd, MAGIC, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class RingWriter:
     """A process's side of its ring.  ``write`` never blocks and never makes a system call;
     it says whether the reader is asleep and must be woken (the caller wakes it)."""
 
-    def __init__(self, size: int = RING_BYTES) -> None:
-        if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
-            raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
-        fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    def __init__(self, size: int = RING_BYTES, fd: int | None = None) -> None:
+        """A new ring (its descriptor in ``fd`` until :meth:`handed`), or the one ``fd`` holds
+        (made by :func:`ring_file`, of ``size``; the caller keeps its descriptor)."""
+        # (Here, not at the top: ctypes costs a process ~2 ms, and most write nothing for a while.)
+        from mpviz.telemetry.mapping import Mapping
+
+        made = fd is None
+        if fd is None:
+            fd = ring_file(size)
         try:
-            os.ftruncate(fd, PAGE + size)
-            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
             self._map = Mapping(fd, PAGE + size)
         except BaseException:
-            os.close(fd)
+            if made:
+                os.close(fd)
             raise
         self._mm = self._map.view
         self._words = self._map.words
-        self.fd: int | None = fd  # until handed over (then closed: see handed)
-        self._mm[: len(MAGIC)] = MAGIC
+        self.fd: int | None = fd if made else None  # until handed over (then closed: see handed)
         self.size = size
         self._mask = size - 1
         self._head = 0

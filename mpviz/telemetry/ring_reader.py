@@ -16,6 +16,7 @@ import os
 import stat
 from typing import Any
 
+from mpviz.telemetry.mapping import Mapping
 from mpviz.telemetry.record import Event, Malformed, now_ns
 from mpviz.telemetry.ring import (
     ASLEEP,
@@ -44,7 +45,6 @@ from mpviz.telemetry.ring import (
     VALUE,
     WAITED,
     WAITED_TRUE,
-    Mapping,
     N,
 )
 from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check

@@ -84,6 +84,13 @@ def _innermost(frame: FrameType | None) -> FrameType | None:
     return frame
 
 
+def _mpvizs(frame: FrameType) -> bool:
+    """Is this a thread mpviz started without ``threading`` (its outermost frame is mpviz's)?"""
+    while frame.f_back is not None:
+        frame = frame.f_back
+    return frame.f_code.co_filename.startswith(MACHINERY)
+
+
 def report_stacks(req: int) -> None:
     """Say every thread's stack but the caller's (the one answering) and mpviz's own."""
     names = {t.ident: t for t in threading.enumerate()}
@@ -91,7 +98,7 @@ def report_stacks(req: int) -> None:
     said = 0
     for ident, frame in sys._current_frames().items():
         thread = names.get(ident)
-        if ident == me or (thread is not None and thread.name.startswith(OURS)):
+        if ident == me or (thread.name.startswith(OURS) if thread is not None else _mpvizs(frame)):
             continue
         emit(
             "proc.stack",
