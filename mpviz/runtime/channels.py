@@ -209,16 +209,14 @@ class Channels:
         got: list[Event] = []
         exited: list[tuple[int, int]] = []
         self._take_early(got)
+        polled: dict[int, list[Event]] = {}
         if self._rings:
-            by_pid: dict[int, list[Event]] = {}
             now = now_ns()
-            self._rings.poll(now, by_pid)
+            self._rings.poll(now, polled)
             soon = self._rings.next_poll_s(now)
             if soon is not None:
                 timeout = min(timeout, soon)
-            for pid, taken in by_pid.items():
-                self._believe_all(pid, taken, got)
-            if got:
+            if got or any(polled.values()):
                 timeout = 0
         # What a process printed before its records: a line printed before a scheduling
         # point is read before the point is (a scheduled run's output comes in its order).
@@ -234,6 +232,15 @@ class Channels:
                 self._print(data, got)
             else:
                 exited.append((key.fd, data))
+        if polled:
+            # Believed after the connections are read: a process's records go on its connection
+            # until it maps its ring, so a parent's word on its child in the ring may follow the
+            # child's start on the connection, read only now.  (Still first in ``got``: what a
+            # process sends on its connection after a record comes after it.)
+            from_rings: list[Event] = []
+            for pid, taken in polled.items():
+                self._believe_all(pid, taken, from_rings)
+            got[:0] = from_rings
         while self._inbox:
             got.append(self._inbox.popleft())
         while self._gone:
