@@ -133,6 +133,14 @@ def hidden(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def hides_itself(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a method that takes mpviz's frames out of its exceptions itself (``except BaseException as
+    exc: unseen(exc); raise``): :func:`pass_as_theirs` leaves it unwrapped.  For the hot path (a lock's
+    acquire and release): the wrapper is one more Python call on every operation."""
+    function.__dict__["_hides_itself"] = True
+    return function
+
+
 # Our classes that pass for multiprocessing's, each by where it really is ("module:name").
 _PASSING: dict[type, str] = {}
 
@@ -167,7 +175,7 @@ def _hide_methods(cls: type) -> None:
     _HIDING.add(cls)
     for name, value in list(vars(cls).items()):
         public = not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
-        if public and isinstance(value, FunctionType):
+        if public and isinstance(value, FunctionType) and not value.__dict__.get("_hides_itself"):
             setattr(cls, name, hidden(value))
 
 

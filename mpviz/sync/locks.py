@@ -12,7 +12,7 @@ from __future__ import annotations
 from multiprocessing import synchronize
 
 from mpviz.sync import turns
-from mpviz.sync.base import pass_as_theirs
+from mpviz.sync.base import hides_itself, pass_as_theirs, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
@@ -35,6 +35,18 @@ class _Reporting(synchronize.SemLock):
     id: str
     name: str
     _semlock: Any  # multiprocessing's
+    # Each record's kind, made once per class (see __init_subclass__), not an f-string per operation.
+    _acquire = "lock.acquire"
+    _release = "lock.release"
+    _wait = "lock.wait"
+    _acquired = "lock.acquired"
+    _released = "lock.released"
+    _timeout = "lock.timeout"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for op in ("acquire", "release", "wait", "acquired", "released", "timeout"):
+            setattr(cls, f"_{op}", f"{cls.family}.{op}")
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
@@ -45,33 +57,49 @@ class _Reporting(synchronize.SemLock):
     def _facts(self) -> dict[str, Any] | None:
         return None
 
+    # On every operation: no wrapper (pass_as_theirs would add a Python call), the exception hidden here.
+    @hides_itself
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        answer = turn(f"{self.family}.acquire", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
-        if self._semlock.acquire(False):
-            say(f"{self.family}.acquired", self.id, self._facts())
-            return True
-        if not block or answer == EXPIRE:
-            if block:
-                say(f"{self.family}.timeout", self.id, self._facts())
-            return False
-        say(f"{self.family}.wait", self.id, self._facts())
-        got = self._semlock.acquire(True, timeout)
-        say(f"{self.family}.acquired" if got else f"{self.family}.timeout", self.id, self._facts())
-        resume(answer, self.id, "acquired" if got else "timeout")
-        return bool(got)
+        try:
+            answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
+            if self._semlock.acquire(False):
+                say(self._acquired, self.id, self._facts())
+                return True
+            if not block or answer == EXPIRE:
+                if block:
+                    say(self._timeout, self.id, self._facts())
+                return False
+            say(self._wait, self.id, self._facts())
+            got = self._semlock.acquire(True, timeout)
+            say(self._acquired if got else self._timeout, self.id, self._facts())
+            resume(answer, self.id, "acquired" if got else "timeout")
+            return bool(got)
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
+    @hides_itself
     def release(self) -> None:
-        if turns.on:
-            turn(f"{self.family}.release", self.id)
-        t = now_ns()
-        self._semlock.release()
-        say(f"{self.family}.released", self.id, self._facts(), t_ns=t)
+        try:
+            if turns.on:
+                turn(self._release, self.id)
+            t = now_ns()
+            self._semlock.release()
+            say(self._released, self.id, self._facts(), t_ns=t)
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    # ``with``: acquire itself (its defaults are the statement's), so the site is one frame up.
+    __enter__ = acquire
 
+    @hides_itself
     def __exit__(self, *exc: object) -> None:
-        self.release()
+        try:
+            self.release()
+        except BaseException as error:
+            unseen(error)
+            raise
 
     # multiprocessing pickles the raw semaphore only; ours (id, name …) travels beside it.
     def __getstate__(self) -> Any:
