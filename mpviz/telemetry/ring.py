@@ -83,6 +83,7 @@ _HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
 # t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
 HOT_BODY = struct.Struct("<qBHIIIqq")
 HOT_ENTRY = struct.Struct("<HB" + HOT_BODY.format[1:])
+HOT_SIZE = HOT_ENTRY.size
 AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
 # What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
@@ -175,6 +176,7 @@ class RingWriter:
         self.fd: int | None = fd  # until handed over (then closed: see handed)
         self._mm[: len(MAGIC)] = MAGIC
         self.size = size
+        self._end = PAGE + size
         self._mask = size - 1
         self._head = 0
         self._tail = 0  # the reader's, as last looked at
@@ -223,8 +225,50 @@ class RingWriter:
     def record(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
         """An operation of this process, as ``mpviz.sync`` says it (its site and its thread apart, no
         record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
-        child forked since this writer was made (the ring is its parent's)."""
-        if self._forks == _forks[0] and self._write(kind, obj, data, at, th, t_ns, None):
+        child forked since this writer was made (the ring is its parent's).
+
+        A record with no data (a lock's, an rlock's: most of a busy program's) is packed here, in
+        place, when its names are defined and it fits before the ring's end: one call, not three."""
+        if self._forks != _forks[0]:
+            return
+        code = _HOT_CODE.get(kind) if data is None else None
+        if code is None:
+            if self._write(kind, obj, data, at, th, t_ns, None):
+                self.wake()
+            return
+        with self._lock:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
+                self._later.append(self._event(kind, obj, data, at, th, t_ns))
+                return
+            self._busy = True
+            try:
+                texts = self._texts
+                o = texts.get(obj)
+                a = texts.get(at) if at else 0
+                head = self._head
+                start = PAGE + (head & self._mask)
+                n = HOT_SIZE
+                if (
+                    o is not None
+                    and a is not None
+                    and head + n - self._tail <= self.size
+                    and start + n <= self._end
+                    and 0 <= th < 1 << 32  # (HOT's field: never one that struct refuses half-way)
+                ):
+                    HOT_ENTRY.pack_into(
+                        self._mm, start, n, HOT, t_ns, code, (AT if at else 0) | (TH if th else 0), o, a, th, 0, 0
+                    )
+                    self._head = head = head + n
+                    self._words[HEAD_WORD] = head
+                elif not self._hot(code, obj, None, at, th, t_ns):
+                    self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
             self.wake()
 
     @staticmethod
