@@ -9,6 +9,7 @@ stay ours, so every path reports.
 
 from __future__ import annotations
 
+import time
 from multiprocessing import synchronize
 
 from mpviz.sync import turns
@@ -16,7 +17,8 @@ from mpviz.sync.base import hides_itself, pass_as_theirs, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
-from mpviz.telemetry import now_ns
+
+_clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 
 TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ class _Reporting(synchronize.SemLock):
     def _make_methods(self) -> None:
         """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
 
+    # Does a record carry the count (a semaphore's)?  Asked before _facts is called: a lock's records,
+    # most of a busy program's, pay no call for the None they carry.
+    _counts = False
+
     def _facts(self) -> dict[str, Any] | None:
         return None
 
@@ -63,15 +69,15 @@ class _Reporting(synchronize.SemLock):
         try:
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
-                say(self._acquired, self.id, self._facts())
+                say(self._acquired, self.id, (self._facts() if self._counts else None))
                 return True
             if not block or answer == EXPIRE:
                 if block:
-                    say(self._timeout, self.id, self._facts())
+                    say(self._timeout, self.id, (self._facts() if self._counts else None))
                 return False
-            say(self._wait, self.id, self._facts())
+            say(self._wait, self.id, (self._facts() if self._counts else None))
             got = self._semlock.acquire(True, timeout)
-            say(self._acquired if got else self._timeout, self.id, self._facts())
+            say(self._acquired if got else self._timeout, self.id, (self._facts() if self._counts else None))
             resume(answer, self.id, "acquired" if got else "timeout")
             return bool(got)
         except BaseException as exc:
@@ -83,9 +89,9 @@ class _Reporting(synchronize.SemLock):
         try:
             if turns.on:
                 turn(self._release, self.id)
-            t = now_ns()
+            t = _clock()
             self._semlock.release()
-            say(self._released, self.id, self._facts(), t_ns=t)
+            say(self._released, self.id, (self._facts() if self._counts else None), t_ns=t)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -140,6 +146,7 @@ class Semaphore(_Reporting, synchronize.Semaphore):
 
     family = "sem"
     initial: int
+    _counts = True
 
     def __init__(self, value: int = 1, *, ctx: Any = None, name: str | None = None) -> None:
         super().__init__(value, ctx=ctx)
