@@ -176,7 +176,9 @@ class RingWriter:
         self.fd: int | None = fd  # until handed over (then closed: see handed)
         self._mm[: len(MAGIC)] = MAGIC
         self.size = size
-        self._end = PAGE + size
+        # The most the ring may hold before a HOT entry, and the last place one fits before the end.
+        self._most = size - HOT_SIZE
+        self._last = PAGE + size - HOT_SIZE
         self._mask = size - 1
         self._head = 0
         self._tail = 0  # the reader's, as last looked at
@@ -247,18 +249,29 @@ class RingWriter:
                 a = texts.get(at) if at else 0
                 head = self._head
                 start = PAGE + (head & self._mask)
-                n = HOT_SIZE
-                if (
-                    o is not None
-                    and a is not None
-                    and head + n - self._tail <= self.size
-                    and start + n <= self._end
-                    and 0 <= th < 1 << 32  # (HOT's field: never one that struct refuses half-way)
-                ):
-                    HOT_ENTRY.pack_into(
-                        self._mm, start, n, HOT, t_ns, code, (AT if at else 0) | (TH if th else 0), o, a, th, 0, 0
-                    )
-                    self._head = head = head + n
+                if o is None or a is None or head - self._tail > self._most or start > self._last:
+                    packed = False  # a name to define first, a full ring, or the ring's end: _hot's care
+                else:
+                    try:
+                        HOT_ENTRY.pack_into(
+                            self._mm,
+                            start,
+                            HOT_SIZE,
+                            HOT,
+                            t_ns,
+                            code,
+                            (AT if at else 0) | (TH if th else 0),
+                            o,
+                            a,
+                            th,
+                            0,
+                            0,
+                        )
+                        packed = True
+                    except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
+                        packed = False
+                if packed:
+                    self._head = head = head + HOT_SIZE
                     self._words[HEAD_WORD] = head
                 elif not self._hot(code, obj, None, at, th, t_ns):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
