@@ -229,11 +229,12 @@ class RingWriter:
         record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
         child forked since this writer was made (the ring is its parent's).
 
-        A record with no data (a lock's, an rlock's: most of a busy program's) is packed here, in
-        place, when its names are defined and it fits before the ring's end: one call, not three."""
+        A frequent kind goes straight to ``_hot`` (not through ``_write``); one with no data (a lock's,
+        an rlock's: most of a busy program's) is packed right here when its names are defined and it
+        fits before the ring's end: a Python call is a good part of a record's cost."""
         if self._forks != _forks[0]:
             return
-        code = _HOT_CODE.get(kind) if data is None else None
+        code = _HOT_CODE.get(kind)
         if code is None:
             if self._write(kind, obj, data, at, th, t_ns, None):
                 self.wake()
@@ -244,36 +245,25 @@ class RingWriter:
                 return
             self._busy = True
             try:
-                texts = self._texts
-                o = texts.get(obj)
-                a = texts.get(at) if at else 0
-                head = self._head
-                start = PAGE + (head & self._mask)
-                if o is None or a is None or head - self._tail > self._most or start > self._last:
-                    packed = False  # a name to define first, a full ring, or the ring's end: _hot's care
-                else:
-                    try:
-                        HOT_ENTRY.pack_into(
-                            self._mm,
-                            start,
-                            HOT_SIZE,
-                            HOT,
-                            t_ns,
-                            code,
-                            (AT if at else 0) | (TH if th else 0),
-                            o,
-                            a,
-                            th,
-                            0,
-                            0,
-                        )
-                        packed = True
-                    except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
-                        packed = False
-                if packed:
-                    self._head = head = head + HOT_SIZE
-                    self._words[HEAD_WORD] = head
-                elif not self._hot(code, obj, None, at, th, t_ns):
+                packed = False
+                if data is None:
+                    texts = self._texts
+                    o = texts.get(obj)
+                    a = texts.get(at) if at else 0
+                    head = self._head
+                    start = PAGE + (head & self._mask)
+                    # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
+                    if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
+                        try:
+                            flags = (AT if at else 0) | (TH if th else 0)
+                            HOT_ENTRY.pack_into(self._mm, start, HOT_SIZE, HOT, t_ns, code, flags, o, a, th, 0, 0)
+                            packed = True
+                        except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
+                            pass
+                    if packed:
+                        self._head = head = head + HOT_SIZE
+                        self._words[HEAD_WORD] = head
+                if not packed and not self._hot(code, obj, data, at, th, t_ns):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
                 while self._later:
                     self.write_later(self._later.pop(0))
@@ -352,8 +342,9 @@ class RingWriter:
         return ENTRY.pack(ENTRY.size + len(payload), MARSHAL) + payload
 
     def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
-        """Under the lock: the record as a HOT entry into the ring (its names defined first if new);
-        False if it has a field HOT does not carry, or one of another type (the caller marshals it)."""
+        """Under the lock: the record as a HOT entry into the ring (its names defined first if new),
+        packed in place unless it wraps round the end; False if it has a field HOT does not carry, or
+        one of another type (the caller marshals it)."""
         texts = self._texts
         o = texts.get(obj)
         if o is None:
@@ -372,19 +363,19 @@ class RingWriter:
         if th:
             flags |= TH
         item = b""
-        if data:
-            try:
-                for key, v in data.items():
-                    if key == "value":
-                        flags |= VALUE
-                        value = v
-                    elif key == "of":
-                        of = v
-                    elif key == "item":
+        try:
+            if data:
+                for key, v in data.items():  # (a queue's item and none first: the most frequent)
+                    if key == "item":
                         flags |= ITEM
                         item = v.encode("utf-8", "surrogatepass")
                     elif key == "none":
                         flags |= NONE | (NONE_TRUE if v else 0)
+                    elif key == "value":
+                        flags |= VALUE
+                        value = v
+                    elif key == "of":
+                        of = v
                     elif key == "waited":
                         flags |= WAITED | (WAITED_TRUE if v else 0)
                     elif key == "end":
@@ -402,28 +393,20 @@ class RingWriter:
                         return False
                 if (flags & VALUE) and "of" not in data:
                     return False
-                if len(item) > MAX_ENTRY - HOT_ENTRY.size:
+                if len(item) > MAX_ENTRY - HOT_SIZE:
                     return False
-                entry = HOT_ENTRY.pack(HOT_ENTRY.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
-            except (TypeError, AttributeError, struct.error, UnicodeError):
-                return False  # a field of another type than the usual: the general form says it
-            self._put(entry + item if item else entry)
-            return True
-        # No data (a lock's records): packed in place, no bytes made, unless it wraps round the end.
-        n = HOT_ENTRY.size
-        head = self._head
-        start = PAGE + (head & self._mask)
-        if head + n - self._tail > self.size or start + n > PAGE + self.size:
-            try:
-                entry = HOT_ENTRY.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
-            except struct.error:
-                return False
-            self._put(entry)
-            return True
-        try:
-            HOT_ENTRY.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
-        except struct.error:
-            return False
+            n = HOT_SIZE + len(item)
+            head = self._head
+            start = PAGE + (head & self._mask)
+            if head + n - self._tail > self.size or start + n > PAGE + self.size:
+                # Full as last seen (_put looks at the reader's tail again), or round the end.
+                self._put(HOT_ENTRY.pack(n, HOT, t_ns, code, flags, o, a, th, value, of) + item)
+                return True
+            HOT_ENTRY.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, value, of)
+        except (TypeError, AttributeError, struct.error, UnicodeError):
+            return False  # a field of another type than the usual: the general form says it (nothing moved)
+        if item:
+            self._mm[start + HOT_SIZE : start + n] = item
         self._head = head = head + n
         self._words[HEAD_WORD] = head
         return True
