@@ -8,8 +8,11 @@ import marshal
 import os
 import random
 import struct
+import sys
+import threading
 import time
 from multiprocessing.connection import wait
+from typing import Any
 
 import pytest
 
@@ -445,6 +448,77 @@ def test_a_signal_handler_reporting_mid_record_keeps_both() -> None:
     got: list[Event] = []
     reader.take(PID, got)
     assert got == [SHAPES[0], inner]
+
+
+def told(event: Event) -> tuple[str, str, dict[str, Any] | None, str, int, int]:
+    """A record as mpviz.sync tells it (``RingWriter.record``): its site and thread apart, no data as None."""
+    rest = {k: v for k, v in event.data.items() if k not in ("at", "th")}
+    return event.kind, event.obj, rest or None, event.data.get("at", ""), event.data.get("th", 0), event.t_ns
+
+
+def test_operations_told_in_parts_come_out_as_the_records_they_are_also_across_the_end() -> None:
+    """``record``'s own ways (a lock's record packed in place, a queue's through ``_hot``, the rest
+    marshalled) give what ``write`` gives, round the end of the ring too."""
+    writer, reader = pair()
+    ours = [e for e in EVERY_ENTRY if e.pid == PID]
+    got: list[Event] = []
+    for _ in range(3):
+        for event in ours:
+            writer.record(*told(event))
+            reader.take(PID, got)
+    assert got == ours * 3
+    assert reader.malformed == 0 and writer.lost == 0
+
+
+def test_a_signal_handler_reporting_mid_operation_keeps_both() -> None:
+    writer, reader = pair(1 << 16)
+    first = Event(1, PID, "lock.acquired", "7@1", {"at": "7@2"})
+    writer.record(*told(first))  # its names defined: the next lock record is packed in place
+    outer = first._replace(t_ns=2)
+    inner = Event(3, PID, "lock.released", "7@1", {"at": "7@2"})
+    texts = writer._texts
+    handled: list[Event] = []
+
+    class Interrupted(dict[str, int]):
+        def get(self, key: str, default: Any = None) -> Any:  # a signal handler runs in the middle of the record
+            if not handled:
+                handled.append(inner)
+                writer.record(*told(inner))
+            return texts.get(key, default)
+
+    writer._texts = Interrupted(texts)
+    writer.record(*told(outer))
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert handled and got == [first, outer, inner]
+
+
+def test_operations_of_many_threads_are_neither_mixed_nor_lost() -> None:
+    """Threads switched as often as the interpreter can: each record whole, each thread's all there, in its order."""
+    writer, reader = pair(1 << 20)
+    n = 3000
+    ready = threading.Barrier(4)
+
+    def tell(th: int) -> None:
+        ready.wait()
+        for i in range(n):
+            writer.record("lock.acquired" if i % 2 else "lock.released", "7@1", None, "7@2", th, i)
+
+    was = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=tell, args=(th,)) for th in (11, 12, 13, 14)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(was)
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    assert reader.malformed == 0 and writer.lost == 0
+    for th in (11, 12, 13, 14):
+        assert [e.t_ns for e in got if e.data.get("th") == th] == list(range(n))
 
 
 def test_a_forked_child_writes_in_a_ring_of_its_own() -> None:
