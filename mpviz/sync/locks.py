@@ -69,15 +69,15 @@ class _Reporting(synchronize.SemLock):
         try:
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
-                say(self._acquired, self.id, (self._facts() if self._counts else None))
+                say(self._acquired, self.id, self._facts() if self._counts else None)
                 return True
             if not block or answer == EXPIRE:
                 if block:
-                    say(self._timeout, self.id, (self._facts() if self._counts else None))
+                    say(self._timeout, self.id, self._facts() if self._counts else None)
                 return False
-            say(self._wait, self.id, (self._facts() if self._counts else None))
+            say(self._wait, self.id, self._facts() if self._counts else None)
             got = self._semlock.acquire(True, timeout)
-            say(self._acquired if got else self._timeout, self.id, (self._facts() if self._counts else None))
+            say(self._acquired if got else self._timeout, self.id, self._facts() if self._counts else None)
             resume(answer, self.id, "acquired" if got else "timeout")
             return bool(got)
         except BaseException as exc:
@@ -91,7 +91,7 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            say(self._released, self.id, (self._facts() if self._counts else None), t_ns=t)
+            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -99,10 +99,16 @@ class _Reporting(synchronize.SemLock):
     # ``with``: acquire itself (its defaults are the statement's), so the site is one frame up.
     __enter__ = acquire
 
+    # ``with``'s end: release's body again, not a call to it (a Python call and a frame more to walk
+    # for the site, on the way most programs use a lock).
     @hides_itself
     def __exit__(self, *exc: object) -> None:
         try:
-            self.release()
+            if turns.on:
+                turn(self._release, self.id)
+            t = _clock()
+            self._semlock.release()
+            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
         except BaseException as error:
             unseen(error)
             raise
