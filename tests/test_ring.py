@@ -7,10 +7,14 @@ import fcntl
 import marshal
 import os
 import random
+import signal
 import struct
 import sys
+import threading
 import time
+from collections import Counter
 from multiprocessing.connection import wait
+from typing import Any
 
 import pytest
 
@@ -566,6 +570,132 @@ def test_a_signal_handler_reporting_mid_record_keeps_both() -> None:
     got: list[Event] = []
     reader.take(PID, got)
     assert got == [SHAPES[0], inner]
+
+
+def told(event: Event) -> tuple[str, str, dict[str, Any] | None, str, int, int]:
+    """A record as mpviz.sync tells it (``RingWriter.record``): its site and thread apart, no data as None."""
+    rest = {k: v for k, v in event.data.items() if k not in ("at", "th")}
+    return event.kind, event.obj, rest or None, event.data.get("at", ""), event.data.get("th", 0), event.t_ns
+
+
+def test_operations_told_in_parts_come_out_as_the_records_they_are_also_across_the_end() -> None:
+    """``record``'s own ways (a lock's record packed in place, a queue's through ``_hot``, the rest
+    marshalled) give what ``write`` gives, round the end of the ring too."""
+    writer, reader = pair()
+    ours = [e for e in EVERY_ENTRY if e.pid == PID]
+    got: list[Event] = []
+    for _ in range(3):
+        for event in ours:
+            writer.record(*told(event))
+            reader.take(PID, got)
+    assert got == ours * 3
+    assert reader.malformed == 0 and writer.lost == 0
+
+
+def test_a_signal_handler_reporting_mid_operation_keeps_both() -> None:
+    writer, reader = pair(1 << 16)
+    first = Event(1, PID, "lock.acquired", "7@1", {"at": "7@2"})
+    writer.record(*told(first))  # its names defined: the next lock record is packed in place
+    outer = first._replace(t_ns=2)
+    inner = Event(3, PID, "lock.released", "7@1", {"at": "7@2"})
+    texts = writer._texts
+    handled: list[Event] = []
+
+    class Interrupted(dict[str, int]):
+        def get(self, key: str, default: Any = None) -> Any:  # a signal handler runs in the middle of the record
+            if not handled:
+                handled.append(inner)
+                writer.record(*told(inner))
+            return texts.get(key, default)
+
+    writer._texts = Interrupted(texts)
+    writer.record(*told(outer))
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert handled and got == [first, outer, inner]
+
+
+def test_operations_of_many_threads_are_neither_mixed_nor_lost() -> None:
+    """Threads switched as often as the interpreter can: each record whole, each thread's all there, in its order."""
+    writer, reader = pair(1 << 20)
+    n = 3000
+    ready = threading.Barrier(4)
+
+    def tell(th: int) -> None:
+        ready.wait()
+        for i in range(n):
+            writer.record("lock.acquired" if i % 2 else "lock.released", "7@1", None, "7@2", th, i)
+
+    was = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=tell, args=(th,)) for th in (11, 12, 13, 14)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(was)
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    assert reader.malformed == 0 and writer.lost == 0
+    for th in (11, 12, 13, 14):
+        assert [e.t_ns for e in got if e.data.get("th") == th] == list(range(n))
+
+
+def test_a_signal_handler_operating_at_any_moment_loses_nothing_and_never_hangs() -> None:
+    """A real timer signal, up to thousands of times a second, whose handler takes and lets go a lock and
+    releases a semaphore, while the main thread takes and lets go another lock: every operation of both
+    is in the ring, whole.  (The timer is armed again as the handler ends: a handler interrupted by the
+    next one, again and again on a loaded machine, would only measure the recursion limit.)"""
+    from mpviz import sync
+
+    writer, reader = pair(1 << 22)
+
+    class Ring:
+        operation = writer.record
+
+        def __call__(self, event: Event) -> None:
+            writer.write(event)
+
+    install_reporter(Ring())
+    got: list[Event] = []
+    done = handled = released = 0
+    try:
+        main_lock, handler_lock, sem = sync.Lock(name="main"), sync.Lock(name="handler"), sync.Semaphore(0, name="s")
+
+        def handler(signum: int, frame: Any) -> None:
+            nonlocal handled, released
+            sem.release()
+            released += 1
+            with handler_lock:
+                handled += 1
+            signal.setitimer(signal.ITIMER_REAL, 1e-4)
+
+        old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 1e-4)
+        try:
+            deadline = time.monotonic() + 120
+            while handled < 1000 and time.monotonic() < deadline:
+                for _ in range(500):
+                    with main_lock:
+                        done += 1
+                reader.take_all(PID, got)  # (room for the next ones)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        # One record more after the last signal: a handler's record made in the few steps between the
+        # interrupted record's last look at _later and its end waits there for the next record.
+        with main_lock:
+            done += 1
+    finally:
+        uninstall_reporter()
+    reader.take_all(PID, got)
+    assert reader.malformed == 0 and writer.lost == 0 and handled >= 1000
+    count = Counter((e.kind, e.obj) for e in got)
+    assert count["lock.acquired", main_lock.id] == count["lock.released", main_lock.id] == done
+    assert count["lock.acquired", handler_lock.id] == count["lock.released", handler_lock.id] == handled
+    assert count["sem.released", sem.id] == released
 
 
 def test_a_forked_child_writes_in_a_ring_of_its_own() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import queue
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -230,6 +232,34 @@ def test_event_wait_return_values_and_records(records: list[Event]) -> None:
     assert e.wait() is True
     assert [r.kind for r in records] == ["event.wait", "event.timeout", "event.set", "event.woke"]
     assert records[-1].data["waited"] is False
+
+
+def test_an_error_of_a_lock_or_a_queue_reaches_the_program_without_mpviz_frames(records: list[Event]) -> None:
+    """Their hot methods hide mpviz's frames themselves (no wrapper): what a program sees of an error is
+    what it sees without mpviz."""
+    mpviz_dir = os.path.dirname(os.path.dirname(sync.__file__)) + os.sep
+    lock, held = sync.Lock(name="door"), sync.Lock(name="held")
+    held.acquire()
+    sem, q, full = sync.BoundedSemaphore(1, name="rooms"), sync.Queue(name="box"), sync.Queue(1, name="full")
+    full.put(1)
+
+    def release_in_with() -> None:
+        with lock:
+            lock.release()
+
+    failing: list[Callable[[], object]] = [
+        lock.release,
+        sem.release,
+        release_in_with,
+        lambda: held.acquire(True, "soon"),  # (multiprocessing's TypeError)
+        lambda: q.get(timeout=0.01),
+        lambda: full.put(2, block=False),
+    ]
+    for call in failing:
+        with pytest.raises((ValueError, TypeError, queue.Empty, queue.Full)) as info:
+            call()
+        files = [frame.filename for frame in traceback.extract_tb(info.value.__traceback__)]
+        assert not [f for f in files if f.startswith(mpviz_dir)], files
 
 
 def test_queue_put_get_records_items_and_end_signal(records: list[Event]) -> None:

@@ -75,15 +75,28 @@ def readable(fd: int, seconds: float) -> bool:
     """Is there something to read on ``fd``, now or within ``seconds``?
 
     A bare ``poll``: multiprocessing's own ``Connection.poll`` builds a
-    selector at every call, which costs more than a get or a recv itself."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(seconds * 1000))
+    selector at every call, which costs more than a get or a recv itself.  Its
+    poll object is kept, by descriptor number (poll takes numbers at each call:
+    one kept is right for whatever file has that number now, and after a fork)."""
+    poller = _pollers.get(fd)
+    if poller is None:
+        poller = _pollers[fd] = select.poll()
+        poller.register(fd, select.POLLIN)
+    try:
+        return bool(poller.poll(seconds * 1000))
+    except RuntimeError:  # another thread polls with it now ("concurrent poll() invocation"): one of its own
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(seconds * 1000))
+
+
+_pollers: dict[int, select.poll] = {}
 
 
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = MAX_TEXT
 _repr.maxlong = 40
+_LONG = 10**38  # an integer shorter than this has a repr shorter than maxlong: reprlib leaves it whole
 
 
 def item_text(item: object) -> str:
@@ -93,6 +106,8 @@ def item_text(item: object) -> str:
     program does.  One that cannot be made (an integer of 5000 digits has no
     text; a ``__repr__`` of the program's may raise anything) is a placeholder."""
     try:
+        if type(item) is int and -_LONG < item < _LONG:  # (the most frequent item: reprlib's answer, without it)
+            return repr(item)
         if isinstance(item, str):
             return item if len(item) <= MAX_TEXT else item[: MAX_TEXT - 1] + "…"
         if isinstance(item, (bytes, bytearray)) and len(item) > MAX_TEXT:
@@ -147,6 +162,14 @@ def hidden(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def hides_itself(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a method that takes mpviz's frames out of its exceptions itself (``except BaseException as
+    exc: unseen(exc); raise``): :func:`pass_as_theirs` leaves it unwrapped.  For the hot path (a lock's
+    acquire and release): the wrapper is one more Python call on every operation."""
+    function.__dict__["_hides_itself"] = True
+    return function
+
+
 # Our classes that pass for multiprocessing's, each by where it really is ("module:name").
 _PASSING: dict[type, str] = {}
 
@@ -181,7 +204,7 @@ def _hide_methods(cls: type) -> None:
     _HIDING.add(cls)
     for name, value in list(vars(cls).items()):
         public = not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
-        if public and isinstance(value, FunctionType):
+        if public and isinstance(value, FunctionType) and not value.__dict__.get("_hides_itself"):
             setattr(cls, name, hidden(value))
 
 

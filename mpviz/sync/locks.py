@@ -9,14 +9,16 @@ stay ours, so every path reports.
 
 from __future__ import annotations
 
+import time
 from multiprocessing import synchronize
 
 from mpviz.sync import turns
-from mpviz.sync.base import pass_as_theirs, timed
+from mpviz.sync.base import hides_itself, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
-from mpviz.telemetry import now_ns
+
+_clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 
 TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
 if TYPE_CHECKING:
@@ -35,6 +37,18 @@ class _Reporting(synchronize.SemLock):
     id: str
     name: str
     _semlock: Any  # multiprocessing's
+    # Each record's kind, made once per class (see __init_subclass__), not an f-string per operation.
+    _acquire = "lock.acquire"
+    _release = "lock.release"
+    _wait = "lock.wait"
+    _acquired = "lock.acquired"
+    _released = "lock.released"
+    _timeout = "lock.timeout"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for op in ("acquire", "release", "wait", "acquired", "released", "timeout"):
+            setattr(cls, f"_{op}", f"{cls.family}.{op}")
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
@@ -42,36 +56,62 @@ class _Reporting(synchronize.SemLock):
     def _make_methods(self) -> None:
         """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
 
+    # Does a record carry the count (a semaphore's)?  Asked before _facts is called: a lock's records,
+    # most of a busy program's, pay no call for the None they carry.
+    _counts = False
+
     def _facts(self) -> dict[str, Any] | None:
         return None
 
+    # On every operation: no wrapper (pass_as_theirs would add a Python call), the exception hidden here.
+    @hides_itself
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        answer = turn(f"{self.family}.acquire", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
-        if self._semlock.acquire(False):
-            say(f"{self.family}.acquired", self.id, self._facts())
-            return True
-        if not block or answer == EXPIRE:
-            if block:
-                say(f"{self.family}.timeout", self.id, self._facts())
-            return False
-        say(f"{self.family}.wait", self.id, timed(self._facts(), timeout))
-        got = self._semlock.acquire(True, timeout)
-        say(f"{self.family}.acquired" if got else f"{self.family}.timeout", self.id, self._facts())
-        resume(answer, self.id, "acquired" if got else "timeout")
-        return bool(got)
+        try:
+            answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
+            if self._semlock.acquire(False):
+                say(self._acquired, self.id, self._facts() if self._counts else None)
+                return True
+            if not block or answer == EXPIRE:
+                if block:
+                    say(self._timeout, self.id, self._facts() if self._counts else None)
+                return False
+            say(self._wait, self.id, timed(self._facts() if self._counts else None, timeout))
+            got = self._semlock.acquire(True, timeout)
+            say(self._acquired if got else self._timeout, self.id, self._facts() if self._counts else None)
+            resume(answer, self.id, "acquired" if got else "timeout")
+            return bool(got)
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
+    @hides_itself
     def release(self) -> None:
-        if turns.on:
-            turn(f"{self.family}.release", self.id)
-        t = now_ns()
-        self._semlock.release()
-        say(f"{self.family}.released", self.id, self._facts(), t_ns=t)
+        try:
+            if turns.on:
+                turn(self._release, self.id)
+            t = _clock()
+            self._semlock.release()
+            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    # ``with``: acquire itself (its defaults are the statement's), so the site is one frame up.
+    __enter__ = acquire
 
+    # ``with``'s end: release's body again, not a call to it (a Python call and a frame more to walk
+    # for the site, on the way most programs use a lock).
+    @hides_itself
     def __exit__(self, *exc: object) -> None:
-        self.release()
+        try:
+            if turns.on:
+                turn(self._release, self.id)
+            t = _clock()
+            self._semlock.release()
+            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+        except BaseException as error:
+            unseen(error)
+            raise
 
     # multiprocessing pickles the raw semaphore only; ours (id, name …) travels beside it.
     def __getstate__(self) -> Any:
@@ -112,6 +152,7 @@ class Semaphore(_Reporting, synchronize.Semaphore):
 
     family = "sem"
     initial: int
+    _counts = True
 
     def __init__(self, value: int = 1, *, ctx: Any = None, name: str | None = None) -> None:
         super().__init__(value, ctx=ctx)

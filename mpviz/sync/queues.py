@@ -12,7 +12,7 @@ import queue
 from multiprocessing import queues
 
 from mpviz.sync import turns
-from mpviz.sync.base import GLANCE, item_text, pass_as_theirs, plain, readable, timed
+from mpviz.sync.base import GLANCE, hides_itself, item_text, pass_as_theirs, plain, readable, timed, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
@@ -42,7 +42,9 @@ class _Named:
 
 
 class Queue(_Named, queues.Queue):
-    """``multiprocessing.Queue``: FIFO between processes."""
+    """``multiprocessing.Queue``: FIFO between processes.
+
+    ``put`` and ``get`` hide mpviz's frames themselves (no wrapper: they are on the hot path)."""
 
     _reader: Any  # multiprocessing's
 
@@ -51,52 +53,62 @@ class Queue(_Named, queues.Queue):
         joinable = isinstance(self, queues.JoinableQueue)
         self.id, self.name = new_prim("queue", name, maxsize=maxsize, joinable=joinable, simple=False)
 
+    @hides_itself
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        answer = turn("queue.put", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
-        t = now_ns()
         try:
-            super().put(obj, False)
-        except queue.Full:
-            if not block:
-                raise
-            if answer == EXPIRE:
-                timeout = 0  # a scheduled run: a put that would wait for its timeout is over at once
-            say("queue.put_blocked", self.id, timed({"item": item_text(obj)}, timeout))
+            answer = turn("queue.put", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
+            t = now_ns()
             try:
-                t = now_ns()
-                super().put(obj, True, timeout)
+                super().put(obj, False)
             except queue.Full:
-                say("queue.timeout", self.id, {"op": "put"})
-                resume(answer, self.id, "queue.timeout")
-                raise
-        feeding(self)
-        say("queue.put", self.id, _item(obj), t_ns=t)
-        resume(answer, self.id, "queue.put")
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        answer = turn("queue.get", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
-        if answer == EXPIRE:
-            timeout = 0  # a scheduled run: a get that would wait for its timeout is over at once
-        if not block:
-            obj = super().get(False)
-        else:
-            # An item just put may still be in the putter's feeder thread, so a
-            # blocking get looks a moment before it calls itself blocked.
-            glance = GLANCE if timeout is None else max(0.0, min(GLANCE, timeout))
-            if readable(self._reader.fileno(), glance):
-                obj = super().get(True, timeout)
-            else:
-                left = None if timeout is None else max(0.0, timeout - glance)
-                say("queue.get_blocked", self.id, timed(None, left))
+                if not block:
+                    raise
+                if answer == EXPIRE:
+                    timeout = 0  # a scheduled run: a put that would wait for its timeout is over at once
+                say("queue.put_blocked", self.id, timed({"item": item_text(obj)}, timeout))
                 try:
-                    obj = super().get(True, left)
-                except queue.Empty:
-                    say("queue.timeout", self.id, {"op": "get"})
+                    t = now_ns()
+                    super().put(obj, True, timeout)
+                except queue.Full:
+                    say("queue.timeout", self.id, {"op": "put"})
                     resume(answer, self.id, "queue.timeout")
                     raise
-        say("queue.get", self.id, _item(obj))
-        resume(answer, self.id, "queue.get")
-        return obj
+            feeding(self)
+            say("queue.put", self.id, _item(obj), t_ns=t)
+            resume(answer, self.id, "queue.put")
+        except BaseException as exc:
+            unseen(exc)
+            raise
+
+    @hides_itself
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        try:
+            answer = turn("queue.get", self.id, {"block": block, "timeout": timeout}) if turns.on else GO
+            if answer == EXPIRE:
+                timeout = 0  # a scheduled run: a get that would wait for its timeout is over at once
+            if not block:
+                obj = super().get(False)
+            else:
+                # An item just put may still be in the putter's feeder thread, so a
+                # blocking get looks a moment before it calls itself blocked.
+                glance = GLANCE if timeout is None else max(0.0, min(GLANCE, timeout))
+                if readable(self._reader.fileno(), glance):
+                    obj = super().get(True, timeout)
+                else:
+                    left = None if timeout is None else max(0.0, timeout - glance)
+                    say("queue.get_blocked", self.id, timed(None, left))
+                    try:
+                        obj = super().get(True, left)
+                    except queue.Empty:
+                        say("queue.timeout", self.id, {"op": "get"})
+                        resume(answer, self.id, "queue.timeout")
+                        raise
+            say("queue.get", self.id, _item(obj))
+            resume(answer, self.id, "queue.get")
+            return obj
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
 
 class JoinableQueue(Queue, queues.JoinableQueue):
@@ -125,20 +137,30 @@ class SimpleQueue(_Named, queues.SimpleQueue):
         super().__init__(ctx=plain(ctx))
         self.id, self.name = new_prim("queue", name, maxsize=0, joinable=False, simple=True)
 
+    @hides_itself
     def put(self, obj: Any) -> None:
-        turn("queue.put", self.id)
-        t = now_ns()
-        super().put(obj)
-        say("queue.put", self.id, _item(obj), t_ns=t)
+        try:
+            turn("queue.put", self.id)
+            t = now_ns()
+            super().put(obj)
+            say("queue.put", self.id, _item(obj), t_ns=t)
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
+    @hides_itself
     def get(self) -> Any:
-        answer = turn("queue.get", self.id)
-        if not readable(self._reader.fileno(), 0):
-            say("queue.get_blocked", self.id)
-        obj = super().get()
-        say("queue.get", self.id, _item(obj))
-        resume(answer, self.id, "queue.get")
-        return obj
+        try:
+            answer = turn("queue.get", self.id)
+            if not readable(self._reader.fileno(), 0):
+                say("queue.get_blocked", self.id)
+            obj = super().get()
+            say("queue.get", self.id, _item(obj))
+            resume(answer, self.id, "queue.get")
+            return obj
+        except BaseException as exc:
+            unseen(exc)
+            raise
 
 
 # What a program gets passes for multiprocessing's own (see base.pass_as_theirs).

@@ -81,6 +81,7 @@ _HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
 # t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
 HOT_BODY = struct.Struct("<qBHIIIqq")
 HOT_ENTRY = struct.Struct("<HB" + HOT_BODY.format[1:])
+HOT_SIZE = HOT_ENTRY.size
 AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
 # What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
@@ -151,6 +152,9 @@ class RingWriter:
         self._words = self._map.words
         self.fd: int | None = fd if made else None  # until handed over (then closed: see handed)
         self.size = size
+        # The most the ring may hold before a HOT entry, and the last place one fits before the end.
+        self._most = size - HOT_SIZE
+        self._last = PAGE + size - HOT_SIZE
         self._mask = size - 1
         self._head = 0
         self._tail = 0  # the reader's, as last looked at
@@ -199,8 +203,51 @@ class RingWriter:
     def record(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
         """An operation of this process, as ``mpviz.sync`` says it (its site and its thread apart, no
         record built: ``record.operation``); the reader woken (``wake``) if it sleeps.  Nothing in a
-        child forked since this writer was made (the ring is its parent's)."""
-        if self._forks == _forks[0] and self._write(kind, obj, data, at, th, t_ns, None):
+        child forked since this writer was made (the ring is its parent's).
+
+        A frequent kind goes straight to ``_hot`` (not through ``_write``); one with no data (a lock's,
+        an rlock's: most of a busy program's) is packed right here when its names are defined and it
+        fits before the ring's end: a Python call is a good part of a record's cost."""
+        if self._forks != _forks[0]:
+            return
+        code = _HOT_CODE.get(kind)
+        if code is None:
+            if self._write(kind, obj, data, at, th, t_ns, None):
+                self.wake()
+            return
+        with self._lock:
+            if self._busy:  # a signal handler, in the middle of this thread's own record
+                self._later.append(self._event(kind, obj, data, at, th, t_ns))
+                return
+            self._busy = True
+            try:
+                packed = False
+                if data is None:
+                    texts = self._texts
+                    o = texts.get(obj)
+                    a = texts.get(at) if at else 0
+                    head = self._head
+                    start = PAGE + (head & self._mask)
+                    # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
+                    if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
+                        try:
+                            flags = (AT if at else 0) | (TH if th else 0)
+                            HOT_ENTRY.pack_into(self._mm, start, HOT_SIZE, HOT, t_ns, code, flags, o, a, th, 0, 0)
+                            packed = True
+                        except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
+                            pass
+                    if packed:
+                        self._head = head = head + HOT_SIZE
+                        self._words[HEAD_WORD] = head
+                if not packed and not self._hot(code, obj, data, at, th, t_ns):
+                    self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
             self.wake()
 
     @staticmethod
@@ -271,8 +318,9 @@ class RingWriter:
         return ENTRY.pack(ENTRY.size + len(payload), MARSHAL) + payload
 
     def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
-        """Under the lock: the record as a HOT entry into the ring (its names defined first if new);
-        False if it has a field HOT does not carry, or one of another type (the caller marshals it)."""
+        """Under the lock: the record as a HOT entry into the ring (its names defined first if new),
+        packed in place unless it wraps round the end; False if it has a field HOT does not carry, or
+        one of another type (the caller marshals it)."""
         texts = self._texts
         o = texts.get(obj)
         if o is None:
@@ -291,19 +339,19 @@ class RingWriter:
         if th:
             flags |= TH
         item = b""
-        if data:
-            try:
-                for key, v in data.items():
-                    if key == "value":
-                        flags |= VALUE
-                        value = v
-                    elif key == "of":
-                        of = v
-                    elif key == "item":
+        try:
+            if data:
+                for key, v in data.items():  # (a queue's item and none first: the most frequent)
+                    if key == "item":
                         flags |= ITEM
                         item = v.encode("utf-8", "surrogatepass")
                     elif key == "none":
                         flags |= NONE | (NONE_TRUE if v else 0)
+                    elif key == "value":
+                        flags |= VALUE
+                        value = v
+                    elif key == "of":
+                        of = v
                     elif key == "waited":
                         flags |= WAITED | (WAITED_TRUE if v else 0)
                     elif key == "end":
@@ -321,28 +369,20 @@ class RingWriter:
                         return False
                 if (flags & VALUE) and "of" not in data:
                     return False
-                if len(item) > MAX_ENTRY - HOT_ENTRY.size:
+                if len(item) > MAX_ENTRY - HOT_SIZE:
                     return False
-                entry = HOT_ENTRY.pack(HOT_ENTRY.size + len(item), HOT, t_ns, code, flags, o, a, th, value, of)
-            except (TypeError, AttributeError, struct.error, UnicodeError):
-                return False  # a field of another type than the usual: the general form says it
-            self._put(entry + item if item else entry)
-            return True
-        # No data (a lock's records): packed in place, no bytes made, unless it wraps round the end.
-        n = HOT_ENTRY.size
-        head = self._head
-        start = PAGE + (head & self._mask)
-        if head + n - self._tail > self.size or start + n > PAGE + self.size:
-            try:
-                entry = HOT_ENTRY.pack(n, HOT, t_ns, code, flags, o, a, th, 0, 0)
-            except struct.error:
-                return False
-            self._put(entry)
-            return True
-        try:
-            HOT_ENTRY.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, 0, 0)
-        except struct.error:
-            return False
+            n = HOT_SIZE + len(item)
+            head = self._head
+            start = PAGE + (head & self._mask)
+            if head + n - self._tail > self.size or start + n > PAGE + self.size:
+                # Full as last seen (_put looks at the reader's tail again), or round the end.
+                self._put(HOT_ENTRY.pack(n, HOT, t_ns, code, flags, o, a, th, value, of) + item)
+                return True
+            HOT_ENTRY.pack_into(self._mm, start, n, HOT, t_ns, code, flags, o, a, th, value, of)
+        except (TypeError, AttributeError, struct.error, UnicodeError):
+            return False  # a field of another type than the usual: the general form says it (nothing moved)
+        if item:
+            self._mm[start + HOT_SIZE : start + n] = item
         self._head = head = head + n
         self._words[HEAD_WORD] = head
         return True
