@@ -39,10 +39,19 @@ class SteadyScrollBar(ScrollBar):
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical, name, thickness=thickness)
         self._drawn: tuple[object, ...] = ()
+        self._looking = False  # a look at what it draws is on its way
 
     def _moved(self) -> None:
-        # What ScrollBar.render would draw, made by its own renderer: its segments say where the
-        # thumb's ends are, to an eighth of a cell.
+        # Looked at once its view is done moving: a log's write changes its length, then its
+        # position, and the thumb in between (not at the end yet) is drawn nowhere.
+        if not self._looking:
+            self._looking = True
+            self.call_next(self._look)
+
+    def _look(self) -> None:
+        """Repainted if what ScrollBar.render would draw now, made by its own renderer, differs
+        from what it drew: the segments say where the thumb's ends are, to an eighth of a cell."""
+        self._looking = False
         length = self.size.height if self.vertical else self.size.width
         window = self.window_size if self.window_size < self.window_virtual_size else 0
         bar = self.renderer.render_bar(
