@@ -139,10 +139,18 @@ def drawn(before: dict[str, Any], after: dict[str, Any], scene: str) -> dict[str
     lines = {widget: rate("lines", widget) for widget in after["lines"]}
     log("  drawn a second: " + ", ".join(f"{w} {n}" for w, n in sorted(lines.items(), key=lambda x: -x[1]) if n))
     layouts = sum(rate("calls", key) for key in after["calls"] if key.startswith("layout by"))
+    collections = sum(rate("calls", f"gc{n}") for n in range(3))
+    spent = [after["spent_s"].get(f"gc{n}", 0) - before["spent_s"].get(f"gc{n}", 0) for n in range(3)]
+    gc_ms = 1000 * sum(spent) / seconds
+    log(
+        f"  cycle collector: {collections:.1f} runs a second ({rate('calls', 'gc2')} of all), {gc_ms:.2f} ms CPU a second"
+    )
     return {
         f"draw_passes_per_s_{scene}": rate("calls", "_compositor_refresh"),
         f"draw_lines_per_s_{scene}": round(sum(lines.values()), 1),
         f"layouts_per_s_{scene}": round(layouts, 1),
+        f"gc_runs_per_s_{scene}": round(collections, 1),
+        f"gc_ms_per_s_{scene}": round(gc_ms, 2),
     }
 
 

@@ -12,6 +12,7 @@ does with any main module, and must find nothing in it to run.)
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import threading
@@ -54,6 +55,16 @@ def counted(out: Path) -> None:
             spent[name] += cpu
             now = time.monotonic()
             calls_timed.append((now, name, round(1000 * (now - wall), 1), round(1000 * cpu, 1)))
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        """The cycle collector's runs by generation (gc0, gc1, gc2), and their CPU."""
+        if phase == "start":
+            collected.started = time.thread_time()  # type: ignore[attr-defined]
+        else:
+            calls[f"gc{info['generation']}"] += 1
+            spent[f"gc{info['generation']}"] += time.thread_time() - collected.started  # type: ignore[attr-defined]
+
+    gc.callbacks.append(collected)
 
     lags: list[tuple[float, float]] = []  # (when, seconds from a batch's posting to its handling)
     drawing = ["?"]

@@ -87,3 +87,49 @@ async def test_a_full_log_shows_its_newest_lines() -> None:
     again = EventLog()
     again.max_lines = 12
     assert drawn == await picture(again, [f"line {i}" for i in range(14, 26)])
+
+
+async def test_a_scrollbar_is_drawn_again_when_its_thumb_moves_on_screen_and_only_then() -> None:
+    """A log following its newest line, a line at a time, growing and then full: its thumb, as
+    small as it gets, stays at the bottom, and its bar is drawn as a log given the lines at once
+    draws it, but not drawn again (Textual drew it again, whole, at every write while the log
+    grew); scrolled to the top, its thumb is drawn there."""
+    log = EventLog()
+    app = One(log)
+    seen = {}
+    async with app.run_test(size=SIZE) as pilot:
+        write(log, lines(900))
+        await pilot.pause()
+        await pilot.pause()
+        bar = log.vertical_scrollbar
+        drawn = 0
+        render = bar.render
+
+        def counted() -> object:
+            nonlocal drawn
+            drawn += 1
+            return render()
+
+        bar.render = counted  # type: ignore[method-assign]
+        for count in range(901, 1101):
+            write(log, lines(count)[-1:])
+            await pilot.pause()
+            if count in (937, 1100):
+                await pilot.pause()
+                seen[count] = app.export_screenshot()
+        assert drawn == 0
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        assert drawn == 1
+        top = app.export_screenshot()
+    for count, screen in seen.items():
+        assert screen == await picture(EventLog(), lines(count)[-1000:]), f"{count} lines"
+    again = One(EventLog())
+    async with again.run_test(size=SIZE) as pilot:
+        write(again.log_view, lines(1100)[-1000:])
+        await pilot.pause()
+        again.log_view.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        assert top == again.export_screenshot()

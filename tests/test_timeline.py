@@ -143,3 +143,36 @@ async def test_the_living_come_first_when_the_lanes_do_not_fit() -> None:
         timeline.sync(model, now)
         await pilot.pause()
         assert [p.pid for p in timeline._procs] == [*range(200, 208), *alive]
+
+
+async def test_a_phase_within_a_second_is_drawn_at_the_next_second_at_the_latest() -> None:
+    """Lanes worked out at most once a second for phases alone (a flood changes them at every
+    refresh): a phase that began in this second is not drawn yet, never drawn ahead of the
+    model, and at the next second the screen is the timeline drawn anew; a new process is
+    drawn at once."""
+    events = group(100, start=1.0, wait=20.0, hold=5.0)
+    model = Model()
+    model.apply([e for e in events if e.t_ns <= 10 * S])
+    app = TimelineApp()
+    async with app.run_test(size=(LABEL + 40, 9)) as pilot:
+        timeline = app.query_one(Timeline)
+        timeline.sync(model, int(10.1 * S))
+        await pilot.pause()
+        before = app.export_screenshot()
+        model.apply([ev(10.3, 100, "lock.acquired", "door")])  # blocked → holding, within the second
+        timeline.sync(model, int(10.9 * S))
+        await pilot.pause()
+        assert app.export_screenshot() == before, "the lanes of 10.1 s until the next second"
+        model.apply(group(101, start=10.95, wait=5.0, hold=1.0)[:1])
+        timeline.sync(model, int(10.96 * S))
+        await pilot.pause()
+        assert "group 101" in " ".join(timeline.render_line(y).text for y in range(1, 4)), "a new process at once"
+        timeline.sync(model, int(11.0 * S))
+        await pilot.pause()
+        drawn = app.export_screenshot()
+        assert drawn != before
+        timeline._frame = ()
+        timeline._drawn = ()
+        timeline.sync(model, int(11.0 * S))
+        await pilot.pause()
+        assert drawn == app.export_screenshot(), "at the next second, as a fresh drawing"

@@ -290,3 +290,36 @@ def test_closing_a_live_source_lets_a_waiting_reader_go_at_once(tmp_path) -> Non
     assert returned.wait(60), "the reader still waits after the run closed"
     closing.join(60)
     assert not closing.is_alive() and pids and none_alive(pids)
+
+
+async def test_under_a_flood_the_log_is_written_with_the_drawings() -> None:
+    """Twelve processes reporting as fast as they can: a whole batch of lines waiting is written
+    only with the drawings (at most four times a second), not at the refreshes between them."""
+    from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
+
+    source = live("prodcons", speed=1000, producers=6, consumers=6, items=20_000)
+    app = make_app(source)
+    writes: list[tuple[int, bool]] = []  # each write: how many lines waited, and did the drawings come too
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            plan, add = screen._pace.plan, screen.query_one(EventLog).add
+            planned: list[object] = []
+
+            def planning(*args: object, **kwargs: object) -> object:
+                planned.append(made := plan(*args, **kwargs))  # type: ignore[arg-type]
+                return made
+
+            def adding(model: object, events: list) -> None:
+                last = planned[-1] if planned else None
+                writes.append((len(events), last is None or last.pictures))  # type: ignore[attr-defined]
+                add(model, events)  # type: ignore[arg-type]
+
+            screen._pace.plan = planning  # type: ignore[method-assign]
+            screen.query_one(EventLog).add = adding  # type: ignore[method-assign]
+            await until(pilot, lambda: sum(1 for n, _ in writes if n == MOST_PER_BATCH) >= 8, what="a flood")
+            full = [drawings for n, drawings in writes if n == MOST_PER_BATCH]
+            assert all(full), "a whole batch waiting is written with the drawings"
+            assert any(p is not None and not p.pictures for p in planned), "refreshes without them"
+    finally:
+        app.close_all()

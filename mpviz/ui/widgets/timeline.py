@@ -114,11 +114,14 @@ class Timeline(SteadyScrollView):
         if window != self.window_ns or not self.border_title:
             self.window_ns = window
             self.border_title = TITLE(s=window // NS)
-        # Look again only when the picture may move: a second has passed, or
-        # some process changed phase.
+        # Look again only when the picture may move: a second has passed, a process came, or
+        # (once a second at most) some process changed phase. A lane is worked out from up to
+        # 512 phases: under a flood, every lane at every refresh of the drawings (4 a second)
+        # was 6 ms a refresh with a dozen lanes. A column is a hundredth of the window: a phase
+        # is drawn at the next second at the latest, behind the table, never ahead of it.
         view = self.scrollable_content_region.size  # without the scrollbar, when there is one
-        drawn = (now_ns // NS, self.window_ns, model.history_changes, len(model.procs), view)
-        if drawn == self._drawn:
+        drawn = (now_ns // NS, self.window_ns, len(model.procs), view, model, model.history_changes)
+        if drawn[:-1] == self._drawn[:-1]:
             return
         self._drawn = drawn
         procs = [p for p in model.procs.values() if p.exited_ns is None or p.exited_ns >= now_ns - self.window_ns]

@@ -58,6 +58,7 @@ class DrawingScreen(Screen):
         self._figures_shown: set[int] | None = None  # told the run (see _show_figures)
         self._said = False  # records a lesson's picture may show came since the last redraw (see pacing)
         self._looked_at = 0.0  # time.monotonic() of the last look for stacks (see _tick)
+        self._output_views: list[OutputView] | None = None  # see _outputs
 
     @property
     def lesson(self) -> type[Lesson]:
@@ -98,15 +99,19 @@ class DrawingScreen(Screen):
     def refresh_views(self) -> None:
         """Bring the views up to the model: what moved since the last time, and every second
         whatever shows the passing of time (see :mod:`mpviz.ui.pacing`)."""
-        if self._unlogged:
-            self.query_one(EventLog).add(self.model, list(self._unlogged))
-            self._unlogged.clear()
-        for output in self.query(OutputView):
-            output.show(self.model)
         now = self.source.now_ns()
         procs, prims = self.model.take_dirty()
         plan = self._pace.plan(now, bool(procs or prims), time.monotonic(), self._said)
         self._said = False
+        # Under a flood (a whole batch of lines waiting, the older ones already dropped) the log
+        # is written with the drawings, at most four times a second: written at every refresh,
+        # ten a second, the log was a third of the CPU of each redraw under the prodcons flood
+        # (1.1 ms to write, 2.2 ms more of the screen's pass, bench/tally.py).
+        if self._unlogged and (plan is None or plan.pictures or len(self._unlogged) < MOST_PER_BATCH):
+            self.query_one(EventLog).add(self.model, list(self._unlogged))
+            self._unlogged.clear()
+        for output in self._outputs():
+            output.show(self.model)
         if plan is None:
             return
         table = self.query_one(ProcessTable)
@@ -121,6 +126,16 @@ class DrawingScreen(Screen):
             self.query_one(Details).present(self.model, table.selected_pid, now)
         if plan.later is not None:  # the drawings wait for their turn: make sure it comes
             self._ask_refresh(plan.later)
+
+    def _outputs(self) -> list[OutputView]:
+        """The views of what the processes print (none for most lessons), found once: a query walks
+        the whole screen, at every refresh."""
+        if self._output_views is None:
+            views = list(self.query(OutputView))
+            if not self.is_mounted:
+                return views  # not composed yet: looked for again next time
+            self._output_views = views
+        return self._output_views
 
     def _show_figures(self, table: ProcessTable) -> None:
         """Live: tell the run which processes' figures are on screen (the others are sampled less often)."""
