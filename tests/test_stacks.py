@@ -101,3 +101,20 @@ def test_a_stack_read_from_outside_names_methods_with_their_class() -> None:
     event = infer(stack(USER, Frame(synchronize, 356, "Event.wait", ""), Frame(synchronize, 261, "Condition.wait", "")))
     assert cond is not None and cond.kind == "cond"
     assert event is not None and event.kind == "event", "the outermost known call names the wait"
+
+
+def test_a_forked_childs_stack_below_its_bootstrap_is_its_parents() -> None:
+    """A forked child's stack goes on below multiprocessing's bootstrap into its parent's frames
+    from before the fork: main's ``p.start()`` is not where the child waits (its exit's join of its
+    queue's feeder thread).  Before: "waiting in Thread.join at prog.py:11 in <module>"."""
+    start = Frame("/home/me/prog.py", 11, "<module>", "p.start()")
+    fork = Frame(multiprocessing.popen_fork.__file__, 71, "_launch", "code = process_obj._bootstrap(...)")
+    boot = Frame(multiprocessing.process.__file__, 332, "_bootstrap", "threading._shutdown()")
+    join = Frame(threading.__file__, 1112, "join", "")
+    frames = (start, fork, boot, join)
+    assert user_frame(frames) is None
+    got = infer(stack(*frames))
+    assert got is not None and got.kind == "thread" and got.frame is None
+    # Above the bootstrap, the child's own line is found as always.
+    own = Frame("/home/me/prog.py", 5, "work", "q.put(x)")
+    assert user_frame((start, fork, boot, own, join)) == own

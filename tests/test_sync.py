@@ -392,3 +392,21 @@ def test_internal_locks_say_nothing(created: list[Event]) -> None:
     barrier.wait()
     assert {r.data["kind"] for r in created if r.kind == "prim.new"} == {"queue", "event", "barrier"}
     assert {r.obj for r in created if r.kind != "site.new"} == {q.id, e.id, barrier.id}
+
+
+def test_a_forked_childs_site_is_never_its_parents_line_from_before_the_fork() -> None:
+    """What a forked child does in machinery alone (its exit's join of a feeder thread) has no
+    site: its stack below multiprocessing's bootstrap is its parent's.  Before, the walk went on
+    into the parent's frames and found this test's line, the line of ``p.start()``."""
+    import mpviz.sync.process  # noqa: F401  (which marks the bootstrap)
+    from mpviz.sync import sites
+
+    # A target whose code is the standard library's (as the exit's machinery is): no user frame of its own.
+    space: dict[str, Any] = {"sites": sites}
+    exec(compile("def target(q):\n    q.put(sites.user_frame(1) is None)\n", os.__file__, "exec"), space)
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.SimpleQueue()
+    child = ctx.Process(target=space["target"], args=(results,))
+    child.start()
+    child.join(60)
+    assert results.get() is True

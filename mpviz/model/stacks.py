@@ -161,11 +161,16 @@ def _ours(file: str) -> bool:
 
 
 def _user_index(frames: tuple[Frame, ...] | list[Frame]) -> int:
-    """The index of the innermost frame outside the libraries and mpviz (-1: none)."""
+    """The index of the innermost frame outside the libraries and mpviz (-1: none).  None below a
+    child process's bootstrap: a forked child's stack goes on into its parent's frames from before
+    the fork (main's ``p.start()``), which are not the child's."""
     for i in range(len(frames) - 1, -1, -1):
         file = frames[i].file
-        if not _library(file) and not _ours(file) and not file.startswith("<frozen"):
+        library = _library(file)
+        if not library and not _ours(file) and not file.startswith("<frozen"):
             return i
+        if library == "multiprocessing/process.py" and frames[i].function == "_bootstrap":
+            return -1
     return -1
 
 

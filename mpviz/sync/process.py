@@ -30,7 +30,7 @@ from mpviz.sync import boot, turns
 from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
 from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
-from mpviz.sync.sites import say, site, site_at
+from mpviz.sync.sites import say, site, site_at, stop_at
 from mpviz.sync.turns import EXPIRE, resume, turn
 from mpviz.telemetry import emit, short
 
@@ -324,3 +324,6 @@ class ForkServerProcess(BaseProcess, context.ForkServerProcess):
 
 # What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
 pass_as_theirs(Process, ForkProcess, SpawnProcess, ForkServerProcess)
+
+# A child's own frames begin at multiprocessing's bootstrap: no site is looked for below it.
+stop_at(process.BaseProcess._bootstrap.__code__)  # type: ignore[attr-defined]  # (not in typeshed)

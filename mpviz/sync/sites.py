@@ -83,14 +83,29 @@ def in_machinery(filename: str) -> bool:
 
 
 def user_frame(depth: int = 1) -> FrameType | None:
-    """The first frame, from ``depth`` up, outside mpviz's machinery and the standard library."""
+    """The first frame, from ``depth`` up, outside mpviz's machinery and the standard library (and
+    above a child process's bootstrap: what a forked child has below it are its parent's frames)."""
     try:
         frame: FrameType | None = sys._getframe(depth)
     except ValueError:
         return None
     while frame is not None and in_machinery(frame.f_code.co_filename):
+        if frame.f_code is _root:
+            return None
         frame = frame.f_back
     return frame
+
+
+# Where a child process's own frames begin (multiprocessing's ``BaseProcess._bootstrap``, set by
+# mpviz.sync.process): a forked child's stack goes on below it into its parent's, from before the
+# fork, whose lines are not the child's (its exit's join of a feeder thread, at main's p.start()).
+_root: CodeType | None = None
+
+
+def stop_at(code: CodeType) -> None:
+    """Look for no site below the frames of ``code`` (see ``_root``)."""
+    global _root
+    _root = code
 
 
 def site(depth: int = 1) -> str:
@@ -160,6 +175,8 @@ def say(
             known = _by_instruction.get((id(code), frame.f_lasti))  # (_site_of's first step, inline)
             at = _site_of(frame) if known is None else known[1]
             break
+        if code is _root:
+            break  # (below a child's bootstrap: its parent's frames, copied by the fork)
         frame = frame.f_back
     th = _thread_of() if _get_ident() != _main else 0
     operation = record.operation
@@ -187,6 +204,8 @@ def _stamp(data: dict[str, Any], frame: FrameType | None) -> None:
             skip = in_machinery(frame.f_code.co_filename)
         if not skip:
             data["at"] = _site_of(frame)
+            break
+        if frame.f_code is _root:
             break
         frame = frame.f_back
     if _get_ident() != _main:
