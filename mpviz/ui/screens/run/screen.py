@@ -97,7 +97,10 @@ class RunScreen(ActingScreen, SteppingScreen):
         self.set_class(event.size.height < 32, "-short")
         self.set_class(event.size.width < 100, "-narrow")
         self.set_class(event.size.width < 150, "-medium")
-        self.query_one(Footer).compact = event.size.width < 140
+        footer = self.query_one(Footer)
+        footer.compact = event.size.width < 140
+        # Narrow, the keys run under the palette's key docked at the right (ctrl+p still opens it).
+        footer.show_command_palette = event.size.width >= 100
         self._pace.reset()  # redraw everything at the new size
         if self._frozen:
             self.call_after_refresh(self.refresh_views)
