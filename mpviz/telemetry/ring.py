@@ -95,7 +95,17 @@ def _forked() -> None:
     _forks[0] += 1
 
 
-os.register_at_fork(after_in_child=_forked)
+def _before_fork() -> None:
+    """The mapping (and ctypes) imported before any fork, here, in the thread that forks.
+
+    A ring is mapped by whichever thread records first, which imports the mapping then; a
+    module another thread is importing at the fork stays locked in the child for good (the
+    thread that holds its import lock is not there), and the child, which maps a ring of its own
+    at once, would wait for it for ever.  Here the fork waits for that import to end instead."""
+    import mpviz.telemetry.mapping  # noqa: F401
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_forked)
 
 
 def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
