@@ -30,7 +30,7 @@ SAMPLES = {
     "prodcons-naive": "cf2cec27216d4d8c44cf1bfe67de90e9fdb80b83116a386ee1adbfb7e831e07b",
     "prodcons": "7f7ea537e85810cb63b0d6314786ea03c8a074122872e54d5be576d8ddf926ab",
     "queue": "c2350c904607d57ef1ad621fead35e889b8189b6876544b58bf584e0fe29d56c",
-    "tickets-deadlock": "96a072cc6d491ca19d2a32d34deac2eb7692888f7e5b50e92ed1d73d1fe2e1dc",
+    "tickets-deadlock": "68da414c7ab598205509e32d766dd0a90c13a35067cc95f3d639270e03c86a26",  # its waiters named
     "tickets-oversold": "1104d1a6544c26560bcf204337cccfdf2d1d32135786ebd1598f2ef899030f80",
     "tickets": "593df4bcae88f357ab9494016eeec0e5287143055b31fa07781f6dd62bb15d33",
     "traffic": "5d84becb1378f50b0bdb571e14eb2b8a9b54d88437cdf93c28ace50eeee3cd59",
