@@ -503,6 +503,8 @@ def test_a_subprocess_whose_output_the_program_reads_prints_to_the_program(tmp_p
     # What a subprocess prints where its parent prints is shown, as its own (its stderr too).
     err = [line for line in done.stdout.splitlines() if " stderr: warn" in line]
     assert len(err) == 2 and all(" main " not in line for line in err), done.stdout[-3000:]
+    # Named by what it runs (it has no name of multiprocessing's): before, "pid 22331".
+    assert all(re.search(r" python -c \(pid \d+\) +stderr: warn$", line) for line in err), err
 
 
 def test_a_join_that_waits_for_a_missing_task_done_names_the_items_and_who_got_them(tmp_path: Path) -> None:

@@ -145,6 +145,7 @@ class Proc:
     pid: int
     role: str = "process"
     label: str = ""
+    script: str = ""  # what it runs, for one no label names (a subprocess's "child.py", "-m tool")
     ppid: int | None = None
     started_ns: int = 0
     # What the process last said it does (``report``), and what it is blocked on.
@@ -233,7 +234,9 @@ class Proc:
     @property
     def name(self) -> str:
         """Its label in the current language ("group 3"), or its pid."""
-        return lang.label(self.label) if self.label else f"pid {self.pid}"
+        if self.label:
+            return lang.label(self.label)
+        return f"{self.script} (pid {self.pid})" if self.script else f"pid {self.pid}"
 
     def recorded(self) -> dict[int, str]:
         """What its records say its threads (by native id; the main thread's is the pid) wait for or hold."""

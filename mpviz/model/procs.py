@@ -4,6 +4,7 @@ what it prints, its joins and sleeps, the records it lost, its end."""
 from __future__ import annotations
 
 import math
+import os
 from collections import deque
 
 from mpviz.lang import T
@@ -35,11 +36,27 @@ def _identify(proc: Proc, event: Event) -> None:
     data = event.data
     proc.role = str(data.get("role", proc.role))
     proc.label = str(data.get("label", proc.label))
+    argv = data.get("argv")
+    if isinstance(argv, str) and not proc.script:
+        proc.script = _script(argv)
     ppid = data.get("ppid")
     # Who started it (its proc.spawn) is its parent, even when the kernel's
     # parent is another (a forkserver's child says the forkserver).
     if isinstance(ppid, int) and (proc.ppid is None or event.kind == "proc.spawn"):
         proc.ppid = ppid
+
+
+def _script(argv: str) -> str:
+    """What a Python process runs, from its arguments: ``child.py``, ``python -m tool``,
+    ``python -c``; "" for a child multiprocessing starts (spawn, forkserver: its own records name it)."""
+    words = argv.split()
+    if not words or "multiprocessing" in argv:
+        return ""
+    if words[0] == "-m" and len(words) > 1:
+        return f"python -m {words[1]}"[:40]
+    if words[0].startswith("-"):
+        return f"python {words[0][:2]}"
+    return os.path.basename(words[0])[:40]
 
 
 @handles("proc.spawn")
