@@ -88,23 +88,22 @@ class SteadyScrollView(ScrollView):
     def vertical_scrollbar(self) -> ScrollBar:
         """The vertical scrollbar, a steady one (made when first asked for, as Textual's is)."""
         if self._vertical_scrollbar is None:
-            bar = self._vertical_scrollbar = SteadyScrollBar(
-                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
-            )
-            bar.display = False
-            self.app._start_widget(self, bar)
+            self._vertical_scrollbar = self._steady_bar(True, self.scrollbar_size_vertical)
         return self._vertical_scrollbar
 
     @property
     def horizontal_scrollbar(self) -> ScrollBar:
         """The horizontal scrollbar, a steady one."""
         if self._horizontal_scrollbar is None:
-            bar = self._horizontal_scrollbar = SteadyScrollBar(
-                vertical=False, name="horizontal", thickness=self.scrollbar_size_horizontal
-            )
-            bar.display = False
-            self.app._start_widget(self, bar)
+            self._horizontal_scrollbar = self._steady_bar(False, self.scrollbar_size_horizontal)
         return self._horizontal_scrollbar
+
+    def _steady_bar(self, vertical: bool, thickness: int) -> SteadyScrollBar:
+        """A scrollbar made and started as Textual makes its own, hidden until needed."""
+        bar = SteadyScrollBar(vertical=vertical, name="vertical" if vertical else "horizontal", thickness=thickness)
+        bar.display = False
+        self.app._start_widget(self, bar)
+        return bar
 
     def watch_virtual_size(self, old: Size, new: Size) -> None:
         if self.repaint_on_length:
