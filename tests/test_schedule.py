@@ -21,7 +21,7 @@ from mpviz.schedule.replay import Replay
 from mpviz.schedule.shrink import candidates
 from mpviz.schedule.world import World
 from mpviz.telemetry import Event, Malformed, now_ns
-from mpviz.telemetry.reporter import BLOCKS, EXPIRE, GO, turn_answer
+from mpviz.telemetry.framing import BLOCKS, EXPIRE, GO, turn_answer
 
 
 def ask(pid: int, op: str, obj: str = "", th: int = 0, **data: object) -> Event:

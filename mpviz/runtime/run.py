@@ -25,7 +25,7 @@ from mpviz.model.stacks import stacks_wanted
 from mpviz.runtime.program import Early
 from mpviz.runtime.supervisor import Supervisor
 from mpviz.telemetry import Event, emit, now_ns
-from mpviz.telemetry.reporter import stacks_request
+from mpviz.telemetry.framing import stacks_request
 
 if TYPE_CHECKING:
     from mpviz.recording.writer import Recorder

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from mpviz.runtime.takers import STEP_TIMEOUT_S, Entity, State, Takers, Turns, stopped
 from mpviz.schedule.choice import Offer, Option, Step
 from mpviz.telemetry import Event, now_ns
-from mpviz.telemetry.reporter import BLOCKS, EXPIRE, GO, turn_answer
+from mpviz.telemetry.framing import BLOCKS, EXPIRE, GO, turn_answer
 
 # Where those who schedule a run have always found them.
 __all__ = ["STEP_TIMEOUT_S", "Scheduler", "State", "Turns", "stopped"]

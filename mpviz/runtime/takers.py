@@ -20,7 +20,7 @@ from mpviz.schedule.choice import Chooser, Step
 from mpviz.schedule.world import Actor, World, actor_of
 from mpviz.sync.process import UNSCHEDULED
 from mpviz.telemetry import Event, now_ns
-from mpviz.telemetry.reporter import BLOCKS, GO
+from mpviz.telemetry.framing import BLOCKS, GO
 
 # How long a process let go has to come back to a point (or to start, once started) before it runs free.
 STEP_TIMEOUT_S = 5.0

@@ -32,7 +32,7 @@ from multiprocessing import process
 
 from mpviz.sync.sites import MPVIZ_THREADS, stamped
 from mpviz.telemetry import Event
-from mpviz.telemetry.reporter import BLOCKS, EXPIRE, GO
+from mpviz.telemetry.framing import BLOCKS, EXPIRE, GO
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:

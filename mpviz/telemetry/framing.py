@@ -1,4 +1,5 @@
-"""A record as a frame on a connection: its bytes and its bounds (what every process of a run writes).
+"""A record as a frame on a connection: its bytes and its bounds (what every process of a run writes);
+and what the dashboard asks of a process on that connection, the other way.
 
 A frame is the record's payload with its length in front (4 bytes, network
 order).  The payload is ``marshal`` of the plain tuple: fast, and unlike
@@ -93,3 +94,22 @@ def frames(data: bytes | bytearray) -> int:
         pos += HEADER + size
         n += 1 if size else 0  # (a wake-up is no record)
     return n
+
+
+# What the dashboard asks of a process, on its connection: an op byte and a request number.
+REQUEST = struct.Struct("!cI")
+STACKS = b"S"
+# The dashboard's answers to a scheduling point (``turn.ask`` number N): go on; time out now;
+# go on into a wait that blocks (then take a point again when it ends: ``mpviz.sync.turns``).
+GO, EXPIRE, BLOCKS = b"G", b"E", b"B"
+ANSWERS = (GO, EXPIRE, BLOCKS)
+
+
+def stacks_request(req: int) -> bytes:
+    """The dashboard's request for a process's stacks (answered with ``proc.stack`` records)."""
+    return REQUEST.pack(STACKS, req)
+
+
+def turn_answer(answer: bytes, n: int) -> bytes:
+    """The dashboard's answer to a process's scheduling point number ``n`` (see ``mpviz.sync.turns``)."""
+    return REQUEST.pack(answer, n)

@@ -15,19 +15,18 @@ from __future__ import annotations
 import _thread
 import contextlib
 import errno
-import fcntl
 import itertools
 import os
 import select
 import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
 
 from mpviz.telemetry import ring as rings
-from mpviz.telemetry.framing import WAKE, frame, frame_size, frames
+from mpviz.telemetry.descriptors import RingFile, forget, high, high_fd
+from mpviz.telemetry.framing import ANSWERS, GO, REQUEST, STACKS, WAKE, frame, frame_size, frames
 from mpviz.telemetry.record import Event, now_ns, reinstall_reporter
 from mpviz.telemetry.ring import event as ring_event
 from mpviz.telemetry.stacks import report_stacks
@@ -38,25 +37,6 @@ if TYPE_CHECKING:
 
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
 _sleep = time.sleep
-
-# What the dashboard asks of a process, on its connection: an op byte and a request number.
-_REQUEST = struct.Struct("!cI")
-STACKS = b"S"
-# The dashboard's answers to a scheduling point (``turn.ask`` number N): go on; time out now;
-# go on into a wait that blocks (then take a point again when it ends: ``mpviz.sync.turns``).
-GO, EXPIRE, BLOCKS = b"G", b"E", b"B"
-ANSWERS = (GO, EXPIRE, BLOCKS)
-
-
-def stacks_request(req: int) -> bytes:
-    """The dashboard's request for a process's stacks (answered with ``proc.stack`` records)."""
-    return _REQUEST.pack(STACKS, req)
-
-
-def turn_answer(answer: bytes, n: int) -> bytes:
-    """The dashboard's answer to a process's scheduling point number ``n`` (see ``mpviz.sync.turns``)."""
-    return _REQUEST.pack(answer, n)
-
 
 # What a process keeps while the dashboard cannot take its records; past
 # this, records are dropped and counted, never waited for.
@@ -70,10 +50,6 @@ MAPPING = "mpviz.telemetry.mapping"  # (the module that maps: ctypes)
 # How long a process's last act waits for the dashboard to take what is left.
 LAST_FLUSH_S = 2.0
 
-# A process's connection is moved to a descriptor at least this high (under a lower limit, the highest
-# of its halves below it): a program that closes every descriptor (``os.closerange``) and opens files again gets
-# the low numbers, so the number a reporter holds does not come to name another file.
-HIGH_FD = 512
 # How often the watchdog's wait looks again at the connection it waits on (it may have been
 # closed under it, or replaced by a new one).
 LOOK_AGAIN_MS = 1000
@@ -129,7 +105,7 @@ class SocketReporter:
         # child that does nothing much, a pool's idle worker) never pays for the mapping (ctypes: a
         # spawned child ~2 ms).  Its descriptor waits at a high number, as the connection's does.
         self._ring: rings.RingWriter | None = None
-        self._unmapped: _RingFile | None = None
+        self._unmapped: RingFile | None = None
         self._socket_records = 0
         ring_fd = None
         if hello is not None and ring and rings.supported():
@@ -147,10 +123,10 @@ class SocketReporter:
         if ring_fd is not None and MAPPING in sys.modules:
             # Mapping costs nothing more (a child forked from a process that mapped, a forkserver's):
             # at once, and every record goes into the ring.
-            self._unmapped = _RingFile(ring_fd, ring)
+            self._unmapped = RingFile(ring_fd, ring)
             self._map_ring()
         elif ring_fd is not None:
-            self._unmapped = _RingFile(_high_fd(ring_fd), ring)
+            self._unmapped = RingFile(high_fd(ring_fd), ring)
             # mpviz.sync's operations: the first maps the ring, and the rest go straight into it.
             self.operation = self._first_operation  # type: ignore[method-assign]
 
@@ -163,7 +139,7 @@ class SocketReporter:
                 # The first message, blocking: it may carry descriptors (the
                 # process's stdout and stderr) that the dashboard reads from then on.
                 socket.send_fds(sock, [frame(hello)], list(fds))
-            sock = _high(sock)
+            sock = high(sock)
             sock.setblocking(False)
             st = os.fstat(sock.fileno())
         except BaseException:
@@ -202,7 +178,7 @@ class SocketReporter:
             return None
         ours = self._ours()
         old, self._sock, self._id = self._sock, sock, ident
-        _forget(old, ours)
+        forget(old, ours)
         if self._boundary:
             # The rest of a record half sent on the old connection means nothing on a new one.
             del self._backlog[: self._boundary]
@@ -490,9 +466,9 @@ class SocketReporter:
             if not chunk:
                 return CLOSED
             pending += chunk
-            while len(pending) >= _REQUEST.size:
-                op, req = _REQUEST.unpack_from(pending)
-                pending = pending[_REQUEST.size :]
+            while len(pending) >= REQUEST.size:
+                op, req = REQUEST.unpack_from(pending)
+                pending = pending[REQUEST.size :]
                 if op == STACKS:
                     report_stacks(req)
                 elif op in ANSWERS:
@@ -519,69 +495,4 @@ class SocketReporter:
             del self.operation  # (the class's again: a record made of the parts, for a connection)
         # Closes only this process's copy of the descriptor: the parent's
         # connection stays open, and its end of file still means the parent ended.
-        _forget(self._sock, self._ours())
-
-
-def _high(sock: socket.socket) -> socket.socket:
-    """The connection moved to a descriptor number of at least ``HIGH_FD`` (see there)."""
-    fd = _high_fd(sock.fileno(), keep=True)
-    if fd == sock.fileno():
-        return sock
-    sock.close()
-    return socket.socket(fileno=fd)
-
-
-def _high_fd(fd: int, keep: bool = False) -> int:
-    """``fd`` moved to a descriptor number of at least ``HIGH_FD`` (see there), close-on-exec; the
-    old one closed, unless ``keep``.  No descriptor that high: it stays where it is.
-
-    Under a lower limit of descriptors, the highest of HIGH_FD / 2, / 4 … below it (the kernel
-    refuses a number past the limit: asked, not read, as ``resource`` costs each process its import)."""
-    low = HIGH_FD
-    while fd < low:
-        try:
-            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                return fd  # (EMFILE: none free that high)
-            low //= 2  # past the limit
-            continue
-        if not keep:
-            os.close(fd)
-        return high
-    return fd
-
-
-class _RingFile:
-    """A ring handed over and not mapped yet: its descriptor (at a high number), which a program
-    may close (``os.closerange``) and even have given another file since, and its size."""
-
-    def __init__(self, fd: int, size: int) -> None:
-        st = os.fstat(fd)
-        self.fd = fd
-        self.size = size
-        self._id = (st.st_dev, st.st_ino)
-
-    def ours(self) -> bool:
-        """Whether the descriptor still is the ring."""
-        try:
-            st = os.fstat(self.fd)
-        except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == self._id
-
-    def close(self) -> None:
-        """Let go of the descriptor; closed only if it still is the ring (else it is the program's now)."""
-        if self.ours():
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-
-
-def _forget(sock: socket.socket, ours: bool) -> None:
-    """Let go of a connection; its descriptor is closed only if it is still ours (the program may
-    have closed it, and its number may name a file of the program's by now)."""
-    if ours:
-        with contextlib.suppress(OSError):
-            sock.close()
-    else:
-        sock.detach()
+        forget(self._sock, self._ours())
