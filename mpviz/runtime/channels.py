@@ -32,13 +32,13 @@ from typing import Protocol
 
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
-from mpviz.runtime.ends import Ends
-from mpviz.runtime.printed import Printed, printed_before_exit, readable_stream
+from mpviz.runtime.ends import Ends, lost_before_its_end
+from mpviz.runtime.outputs import Outputs
+from mpviz.runtime.printed import Printed, printed_before_exit
 from mpviz.runtime.procfs import running
 from mpviz.runtime.rings import Rings
-from mpviz.runtime.trust import DASHBOARD_KINDS, Trust
+from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
-from mpviz.telemetry.reporter import lost_note
 from mpviz.telemetry.wire import Splitter
 
 # Records from different connections can arrive out of order by the time it
@@ -56,9 +56,6 @@ REST_NS = 500_000_000
 
 # A record's time, as the sort key of a batch (a C call, not a lambda: every record is sorted).
 _T_NS = itemgetter(0)
-# Kinds a process may send (not the dashboard's own), remembered as met, up to this many: a
-# ring's records are believed one by one, and the test of a kind's prefixes was most of that.
-MAX_KINDS_KNOWN = 1024
 
 
 class Tap(Protocol):
@@ -118,7 +115,7 @@ class Channels:
         self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
         self._lock = threading.Lock()
         self._conns: dict[int, _Conn] = {}  # socket fd → connection
-        self._outputs: dict[int, Printed] = {}  # pipe fd → what a process prints on it
+        self._outputs = Outputs(self._selector, self._lock, READ_CHUNK)  # the pipes processes print on
         self._inbox: deque[Event] = deque()
         self._wake_r, self._wake_w = os.pipe()
         self._shut = False
@@ -130,7 +127,6 @@ class Channels:
         self._malformed = 0  # in connections already closed
         # The processes' rings of records, each the process's whose connection handed it over.
         self._rings = Rings()
-        self._sendable: dict[str, bool] = {}  # kind → not one only the dashboard makes
         self._resting_until = 0  # out of descriptors: the listener rests until then
 
     @property
@@ -150,16 +146,11 @@ class Channels:
 
     def add_output(self, pid: int, fd: int, stream: str) -> None:
         """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
-        os.set_blocking(fd, False)
-        output = Printed(fd, pid, stream)
-        with self._lock:
-            self._selector.register(fd, selectors.EVENT_READ, output)
-            self._outputs[fd] = output
+        self._outputs.add(pid, fd, stream)
 
     def printing(self) -> set[int]:
         """The processes whose output is still open: someone may still write on it."""
-        with self._lock:
-            return {output.pid for output in self._outputs.values()}
+        return self._outputs.printing()
 
     def exit_told(self, pid: int) -> bool:
         """Whether a record of ``pid``'s end came already."""
@@ -202,7 +193,7 @@ class Channels:
 
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held or self._ends.waiting() or any(o.unshown for o in self._outputs.values()):
+        if self._held or self._ends.waiting() or self._outputs.unshown():
             timeout = min(timeout, SETTLE_NS / 1e9)
         if self._resting_until:
             timeout = self._rest_over(timeout)
@@ -229,7 +220,7 @@ class Channels:
             elif isinstance(data, _Conn):
                 self._drain(data, got)
             elif isinstance(data, Printed):
-                self._print(data, got)
+                self._outputs.read(data, got)
             else:
                 exited.append((key.fd, data))
         if polled:
@@ -239,7 +230,7 @@ class Channels:
             # process sends on its connection after a record comes after it.)
             from_rings: list[Event] = []
             for pid, taken in polled.items():
-                self._believe_all(pid, taken, from_rings)
+                self.trust.believe_all(pid, taken, from_rings, self._accept)
             got[:0] = from_rings
         while self._inbox:
             got.append(self._inbox.popleft())
@@ -313,7 +304,7 @@ class Channels:
                 output.show_partial_before(t, into)
                 output.feed(chunk, t, into)
             if pipe.ended:
-                self._end_output(output, pipe.chunks[-1][0] if pipe.chunks else now_ns(), into)
+                self._outputs.end(output, pipe.chunks[-1][0] if pipe.chunks else now_ns(), into)
         if not taken.chunk:
             self._hang_up(conn)
 
@@ -379,30 +370,14 @@ class Channels:
         if pid in self._rings:
             taken: list[Event] = []
             self._rings.take(pid, taken, everything)
-            self._believe_all(pid, taken, into)
+            self.trust.believe_all(pid, taken, into, self._accept)
 
     def _last_records(self, pid: int, into: list[Event]) -> None:
         """``pid`` ended, if it is not running: its ring's last records, and the ring let go."""
         if pid in self._rings and not running(pid):
             taken: list[Event] = []
             self._rings.end(pid, taken)
-            self._believe_all(pid, taken, into)
-
-    def _believe_all(self, sender: int, events: list[Event], into: list[Event]) -> None:
-        """Records read from ``sender``'s ring (the pid of the connection that handed it over):
-        believed as that connection's records are, and what is not is counted."""
-        believed, accept, append = self.trust.believed, self._accept, into.append
-        sendable = self._sendable
-        for event in events:
-            # (Nearly every record of a ring is its writer's own, of a kind met before, and no
-            # dashboard's: said at once.)
-            own = sendable.get(event.kind)
-            if own is None:
-                own = not event.kind.startswith(DASHBOARD_KINDS)
-                if len(sendable) < MAX_KINDS_KNOWN:
-                    sendable[event.kind] = own
-            if (own and event.pid == sender) or believed(sender, event, accept):
-                append(event)
+            self.trust.believe_all(pid, taken, into, self._accept)
 
     def _split(self, conn: _Conn, chunk: bytes, into: list[Event], fds: list[int] | None = None) -> None:
         for event in conn.frames.feed(chunk):
@@ -410,7 +385,7 @@ class Channels:
                 continue
             if event.kind == "proc.stdio" and fds:
                 fds = self._add_ring(conn.pid, event, fds, into)
-                self._add_outputs(event, fds)
+                self._outputs.add_handed(event, fds)
                 fds = None
             into.append(event)
         for fd in fds or ():
@@ -428,17 +403,6 @@ class Channels:
             self.trust.refused["rings"] += 1
         return fds
 
-    def _add_outputs(self, event: Event, fds: list[int]) -> None:
-        streams = event.data.get("streams", ())
-        names = list(streams) if isinstance(streams, list | tuple) else []
-        for fd, stream in zip(fds, names, strict=False):
-            if readable_stream(fd):
-                self.add_output(event.pid, fd, "err" if stream == "err" else "out")
-            else:  # a file, a device: not what a process prints on, and a selector cannot wait on it
-                os.close(fd)
-        for fd in fds[len(names) :]:
-            os.close(fd)
-
     def _hang_up(self, conn: _Conn) -> None:
         with self._lock:
             if self._conns.pop(conn.sock.fileno(), None) is not None:
@@ -448,54 +412,12 @@ class Channels:
         conn.sock.close()
         if not still:
             self._ends.hung_up(conn.pid, now_ns())
-            self._read_lost_note(conn.pid)
+            lost = lost_before_its_end(self.endpoint, conn.pid)
+            if lost:
+                self.post(Event(now_ns(), conn.pid, "proc.lost", "", {"n": lost}))
             if self._tap is not None:
                 self._hung_up.append(conn.pid)
             # (Its ring is read to its end once the process is known to have ended: it may connect again.)
-
-    def _read_lost_note(self, pid: int) -> None:
-        """What a process could not send before it ended (``SocketReporter.flush`` wrote it down)."""
-        path = lost_note(self.endpoint, pid)
-        try:
-            with open(path, encoding="ascii") as f:
-                n = int(f.read(20))
-            os.unlink(path)
-        except (OSError, ValueError):
-            return
-        self.post(Event(now_ns(), pid, "proc.lost", "", {"n": n}))
-
-    # --- what processes print ------------------------------------------------------
-
-    def _print(self, output: Printed, into: list[Event]) -> None:
-        # Stamped before the read: the process may write more, and end, the moment the read
-        # frees its pipe, before this thread gets on (a line stamped after its process's end
-        # is moved before the end, and would then pass lines read later: see _printed_before_exit).
-        now = now_ns()
-        try:
-            chunk = os.read(output.fd, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._end_output(output, now, into)
-            return
-        output.feed(chunk, now, into)
-
-    def _end_output(self, output: Printed, now: int, into: list[Event]) -> None:
-        """Every writer has closed it: its last line, and the pipe let go."""
-        output.end(now, into)
-        with self._lock:
-            if self._outputs.pop(output.fd, None) is not None:
-                self._selector.unregister(output.fd)
-        os.close(output.fd)
-
-    def _show_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
-        """Lines written in pieces that stopped growing a while ago: shown as they are so far.
-
-        ``everything``: the run ends, and so do those lines."""
-        for output in list(self._outputs.values()):
-            output.show_partial(now, into, everything)
 
     # --- ends ----------------------------------------------------------------------------
 
@@ -505,18 +427,17 @@ class Channels:
             self._selector.unregister(sentinel)
             self._ends.children.discard(pid)
             conns = [c for c in self._conns.values() if c.pid == pid]
-            outputs = [o for o in self._outputs.values() if o.pid == pid]
         got: list[Event] = []
         for conn in conns:
             self._drain(conn, got)
         self._ring_records(pid, got, everything=True)
-        for output in outputs:
-            self._print(output, got)
+        for output in self._outputs.of(pid):
+            self._outputs.read(output, got)
         got.append(self._on_exit(pid))
         return got
 
     def _settle(self, got: list[Event], now: int) -> list[Event]:
-        self._show_partials(now, got)
+        self._outputs.show_partials(now, got)
         printed_before_exit(got)
         pending = self._held + got
         if not pending:
@@ -545,15 +466,14 @@ class Channels:
         self._take_early(got)
         with self._lock:
             conns = list(self._conns.values())
-            outputs = list(self._outputs.values())
         for conn in conns:
             self._drain(conn, got)
         for pid in self._rings.pids():
             self._ring_records(pid, got, everything=True)
-        for output in outputs:
-            self._print(output, got)
+        for output in self._outputs.of():
+            self._outputs.read(output, got)
         now = now_ns()
-        self._show_partials(now, got, everything=True)
+        self._outputs.show_partials(now, got, everything=True)
         # The run is over and its processes stopped: a connection closed a moment ago is an end,
         # told now, not after the wait for a word on it that no one will read.
         self._ends.overdue(now, got, self._last_records, everything=True)
@@ -566,18 +486,15 @@ class Channels:
             self._shut = True
             early, self._early = self._early, None
             conns = list(self._conns.values())
-            outputs = list(self._outputs.values())
             self._conns.clear()
-            self._outputs.clear()
         self._selector.close()
+        self._outputs.close()
         if early is not None:
             early.close()
         for pid in self._rings.pids():
             self._rings.end(pid, [])
         for conn in conns:
             conn.sock.close()
-        for output in outputs:
-            os.close(output.fd)
         self.door.close()
         os.close(self._wake_r)
         os.close(self._wake_w)

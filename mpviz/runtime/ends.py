@@ -8,15 +8,18 @@ it has ended and its stat says how (read at once: its parent may reap it any
 moment): its end is told now.  Reaped already, it has ended too: its parent's
 word on how is waited for ``REAPED_NS``.  Still alive, it is taken for ended
 ``GONE_NS`` later if no word came.  A process still alive that closed its connection (a program that
-closes every descriptor) may connect again; then it is not gone.
+closes every descriptor) may connect again; then it is not gone.  What a
+process could not send before it ended is in a note of its own, taken here.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from mpviz.runtime.procfs import exit_of, stat_fields
 from mpviz.telemetry import Event
+from mpviz.telemetry.reporter import lost_note
 
 # A process whose connection closed is taken for ended after this long if no
 # exit record (its own, or its parent's) came: a killed process whose parent
@@ -98,3 +101,16 @@ class Ends:
                 end = self._codes.pop(pid, None) or exit_of(stat_fields(pid))
                 if not any(e.kind == "proc.exit" and e.pid == pid for e in into):
                     into.append(Event(now, pid, "proc.exit", "", end))
+
+
+def lost_before_its_end(endpoint: str, pid: int) -> int:
+    """How many records ``pid`` could not send before it ended (``SocketReporter.flush`` wrote
+    them down in a note, taken here); 0: none."""
+    path = lost_note(endpoint, pid)
+    try:
+        with open(path, encoding="ascii") as f:
+            n = int(f.read(20))
+        os.unlink(path)
+    except (OSError, ValueError):
+        return 0
+    return n

@@ -45,6 +45,11 @@ DASHBOARD_KINDS = (
 )
 
 
+# Kinds a process may send (not the dashboard's own), remembered as met, up to this many: a
+# ring's records are believed one by one, and the test of a kind's prefixes was most of that.
+MAX_KINDS_KNOWN = 1024
+
+
 def connection_limit() -> int:
     """How many connections the run may hold open at once, within this process's descriptors."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -73,6 +78,7 @@ class Trust:
         self.refused: Counter[str] = Counter()
         self._said: Counter[str] = Counter()
         self._said_when = 0
+        self._sendable: dict[str, bool] = {}  # kind → not one only the dashboard makes
 
     def welcome(self, pid: int, open_: int, own: int) -> bool:
         """Whether a new connection from ``pid`` is taken (and counted if not), with ``open_``
@@ -99,6 +105,21 @@ class Trust:
             return True
         self.refused["forged"] += 1
         return False
+
+    def believe_all(self, sender: int, events: list[Event], into: list[Event], accept: Callable[[], None]) -> None:
+        """Records read from ``sender``'s ring (the pid of the connection that handed it over):
+        those believed as that connection's records are go ``into``; the others are counted."""
+        believed, append, sendable = self.believed, into.append, self._sendable
+        for event in events:
+            # (Nearly every record of a ring is its writer's own, of a kind met before, and no
+            # dashboard's: said at once.)
+            own = sendable.get(event.kind)
+            if own is None:
+                own = not event.kind.startswith(DASHBOARD_KINDS)
+                if len(sendable) < MAX_KINDS_KNOWN:
+                    sendable[event.kind] = own
+            if (own and event.pid == sender) or believed(sender, event, accept):
+                append(event)
 
     def _believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool:
         if event.kind.startswith(DASHBOARD_KINDS):
