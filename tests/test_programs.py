@@ -233,7 +233,8 @@ def test_process_pool_executor_with_a_spawn_context(tmp_path: Path) -> None:
     done = watch(OURS / "executor.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert printed(done.stdout) == ["36100"]
-    assert "_process_worker #1" in done.stdout
+    # Its workers keep multiprocessing's names, as the program sees them (not "_process_worker #1").
+    assert "SpawnProcess-2" in done.stdout and "_process_worker" not in done.stdout
 
 
 def test_a_managers_dict(tmp_path: Path) -> None:
@@ -461,7 +462,7 @@ def test_a_process_that_ends_without_a_word_is_seen_ended_with_its_code(tmp_path
     # (The executor may end a worker with SIGTERM before its task ran: told as such.)
     summary = done.stdout.split("\nprocesses:\n", 1)[1].split("\nprimitives:", 1)[0].splitlines()
     assert "nobody could tell" not in "\n".join(summary), summary
-    ends = [line for line in summary if " die #0 " in line or " _process_worker #" in line]
+    ends = [line for line in summary if " die #0 " in line or "Process-" in line]
     assert len(ends) == 3 and all(("exited with code 3" in e or "killed by SIGTERM" in e) for e in ends), summary
     # Each end is said once, however many of its parent, its stat and itself told it.
     ends = [line for line in done.stdout.splitlines() if "exited with code" in line and "prints:" not in line]

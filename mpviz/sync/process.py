@@ -111,7 +111,9 @@ class BaseProcess(process.BaseProcess):
             # target; a subclass that runs its own run() by the name the program sees ("Consumer-2").
             default = type(self).__name__ + "-" + ":".join(str(i) for i in self._identity)
             target = getattr(self, "_target", None)
-            if self._name != default or target is None:
+            # A process the library starts for itself (an executor's worker) keeps multiprocessing's
+            # name, as the program sees it: its target is the library's ("_process_worker").
+            if self._name != default or target is None or self._mpviz.role in UNSCHEDULED:
                 self._mpviz.label = self._name
             else:
                 # Numbered per target in the process that starts them: buy_ticket #0, buy_ticket #1 …
