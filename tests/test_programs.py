@@ -543,3 +543,50 @@ def test_a_managers_queue_counts_what_every_proxy_put_and_got(tmp_path: Path) ->
     assert printed(done.stdout) == ["collected 12 items"]
     row = next(line for line in done.stdout.splitlines() if line.startswith("queue 'results' "))
     assert row.split()[2:5] == ["12", "12", "12"], row
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_a_line_printed_while_a_lock_is_held_is_shown_between_its_acquire_and_release(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    """Before: a process's lines were stamped when the dashboard read its pipe, a moment after the
+    print, and the release that followed the print was shown before it (every round of the
+    program's three: "released", "released", "released", then the three lines).  Buffered and
+    not (``python -u``: the text layer writes straight through)."""
+    record = tmp_path / "run.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "mpviz", "run", str(OURS / "prints_inside_a_lock.py"), "--headless"]
+    done = subprocess.run(
+        [*argv, "--record", str(record)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    _, events = load(record)
+    lines = [e for e in events if e.kind == "proc.output"]
+    assert len(lines) == 13, [e.data for e in lines]
+    for line in lines:
+        if line.data["text"] == "main: done":
+            continue
+        # The last lock record of the same process before the line is its acquire, and the first after, its release.
+        mine = [e for e in events if e.pid == line.pid and e.kind.startswith("lock.")]
+        before = [e for e in mine if e.t_ns <= line.t_ns]
+        after = [e for e in mine if e.t_ns > line.t_ns]
+        assert before and before[-1].kind == "lock.acquired", (line.data, [e.kind for e in mine])
+        assert after and after[0].kind == "lock.released", (line.data, [e.kind for e in mine])
+    # And in the log a user reads, in the same order.
+    log = [x for x in done.stdout.splitlines() if " work #" in x and ("prints:" in x or "stderr:" in x or "lock" in x)]
+    for i, x in enumerate(log):
+        if "prints:" in x or "stderr:" in x:
+            pid = x.split()[1]
+            mine_before = [y for y in log[:i] if y.split()[1] == pid and "lock 'lock'" in y]
+            assert mine_before and "acquired" in mine_before[-1], log
+
+
+def test_a_program_that_points_its_stdout_at_a_file_writes_there(tmp_path: Path) -> None:
+    """What Python prints goes into the records only while the descriptor is still the pipe to
+    the dashboard: a program that dup2s a file onto it writes into the file, as unwatched."""
+    done = watch(OURS / "redirects_its_stdout.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert printed(done.stdout) == ["back on stdout", "the file says: into the file"], done.stdout[-2000:]
+    assert (tmp_path / "out.txt").read_text() == "into the file\n"

@@ -220,6 +220,18 @@ def test_a_full_ring_drops_and_counts_and_never_blocks() -> None:
     assert got == [SHAPES[0]]
 
 
+def test_a_printed_write_a_full_ring_cannot_take_is_refused_whole_and_never_counted_lost() -> None:
+    """(Its process writes it on its pipe instead: see mpviz.sync.printing.)"""
+    writer, reader = pair()
+    wrote = [Event(i, PID, "proc.wrote", "", {"fd": 1, "text": f"line {i}\n"}) for i in range(1000)]
+    taken = [writer.take(e)[0] for e in wrote]
+    assert True in taken and False in taken
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert got == [e for e, ok in zip(wrote, taken, strict=True) if ok]  # whole, in order, no proc.lost among them
+    assert writer.take(wrote[0]) == (True, False)  # room again once read
+
+
 def test_a_ring_says_whose_its_records_are_only_by_who_handed_it_over() -> None:
     writer, reader = pair()
     writer.write(SHAPES[0])

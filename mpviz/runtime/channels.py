@@ -244,6 +244,7 @@ class Channels:
             # (One still running was taken for ended, its connection closed a while: by the
             # program, maybe, and made again. Its ring is still read, and let go at the close.)
             self._last_records(pid, got)
+        self._outputs.written(got)
         self.trust.say_refused(now, got)
         if self._tap is not None:
             gone, self._hung_up = self._hung_up, []
@@ -472,6 +473,7 @@ class Channels:
             self._ring_records(pid, got, everything=True)
         for output in self._outputs.of():
             self._outputs.read(output, got)
+        self._outputs.written(got)
         now = now_ns()
         self._outputs.show_partials(now, got, everything=True)
         # The run is over and its processes stopped: a connection closed a moment ago is an end,

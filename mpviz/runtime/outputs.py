@@ -24,6 +24,9 @@ class Outputs:
         self._lock = lock
         self._chunk = chunk  # read at most this much at a time
         self._by_fd: dict[int, Printed] = {}
+        # What processes wrote into their records (``proc.wrote``: see mpviz.sync.printing), by
+        # (pid, descriptor): its lines are made here, each stamped when it was written.
+        self._written: dict[tuple[int, int], Printed] = {}
 
     def add(self, pid: int, fd: int, stream: str) -> None:
         """A pipe ``pid`` prints on (``stream``: out or err), read as its output from now on."""
@@ -60,7 +63,25 @@ class Outputs:
 
     def unshown(self) -> bool:
         """Whether a line written in pieces waits to be shown as it is so far."""
-        return any(o.unshown for o in self._by_fd.values())
+        return any(o.unshown for o in self._by_fd.values()) or any(o.unshown for o in self._written.values())
+
+    def written(self, got: list[Event]) -> None:
+        """The writes processes made into their records (``proc.wrote``), in ``got``, replaced by the
+        lines they end (each stamped when its end was written: in order with the process's records)."""
+        if not any(event.kind == "proc.wrote" for event in got):
+            return
+        lines: list[Event] = []
+        for event in got:
+            if event.kind != "proc.wrote":
+                lines.append(event)
+                continue
+            fd = 2 if event.data.get("fd") == 2 else 1
+            output = self._written.get((event.pid, fd))
+            if output is None:
+                output = self._written[(event.pid, fd)] = Printed(-1, event.pid, "err" if fd == 2 else "out")
+            text = event.data.get("text", "")
+            output.feed(text.encode("latin-1", "replace"), event.t_ns, lines)
+        got[:] = lines
 
     def read(self, output: Printed, into: list[Event]) -> None:
         """What is waiting on one pipe, as lines; its end, if every writer closed it."""
@@ -86,12 +107,18 @@ class Outputs:
             if self._by_fd.pop(output.fd, None) is not None:
                 self._selector.unregister(output.fd)
         os.close(output.fd)
+        # Its process has ended (or closed it): what it wrote into its records is let go too, unless
+        # a line of it waits for its end (still to be read from its records, or shown at the run's end).
+        key = (output.pid, 2 if output.stream == "err" else 1)
+        written = self._written.get(key)
+        if written is not None and not written.partial and not written.shown:
+            del self._written[key]
 
     def show_partials(self, now: int, into: list[Event], everything: bool = False) -> None:
         """Lines written in pieces that stopped growing a while ago: shown as they are so far.
 
         ``everything``: the run ends, and so do those lines."""
-        for output in list(self._by_fd.values()):
+        for output in [*self._by_fd.values(), *self._written.values()]:
             output.show_partial(now, into, everything)
 
     def close(self) -> None:
@@ -99,5 +126,6 @@ class Outputs:
         with self._lock:
             outputs = list(self._by_fd.values())
             self._by_fd.clear()
+            self._written.clear()
         for output in outputs:
             os.close(output.fd)

@@ -2,8 +2,10 @@
 
 A line written in pieces (a row of dots, a prompt) is shown as it grows: a
 ``proc.output`` with ``partial`` carries the line so far, and the next one
-(partial again, or the line ended) takes its place.  A line is stamped when it
-is read, a moment after it was printed (see :func:`printed_before_exit`).
+(partial again, or the line ended) takes its place.  A line read from a pipe is
+stamped when it is read, a moment after it was printed (see
+:func:`printed_before_exit`); one a process wrote into its records (what Python
+prints: ``proc.wrote``, see ``mpviz.sync.printing``) when it was written.
 """
 
 from __future__ import annotations

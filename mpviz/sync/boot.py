@@ -15,7 +15,7 @@ import sys
 import threading
 
 from mpviz import telemetry
-from mpviz.sync import pace, turns
+from mpviz.sync import pace, printing, turns
 from mpviz.sync.pace import Pace
 from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
 from mpviz.telemetry.reporter import SocketReporter
@@ -129,6 +129,9 @@ def connect(
         if fd in streams and isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(line_buffering=True)
     install_reporter(connection)
+    # What Python prints goes into the records, in order with the operations (see printing.py).
+    for fd in streams:
+        printing.take(fd)
     if scheduled:
         turns.install(connection.take_turn)
     # Its stacks when the dashboard asks (and its turns); its end when the dashboard dies.

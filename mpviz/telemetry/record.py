@@ -78,12 +78,16 @@ _reporter: Reporter = _discard
 # reporter's ``operation`` if it has one (a process's ring), used by ``mpviz.sync``'s hot path.
 Operation = Callable[[str, str, "dict[str, Any] | None", str, int, int], None]
 operation: Operation | None = None
+# A write to stdout or stderr as a record (``proc.wrote``), if the reporter can take it now whole:
+# the reporter's ``printed`` if it has one (see mpviz.sync.printing).  False: the pipe takes it.
+printed: Callable[[Event], bool] | None = None
 
 
 def install_reporter(reporter: Reporter) -> None:
-    global _reporter, operation
+    global _reporter, operation, printed
     _reporter = reporter
     operation = getattr(reporter, "operation", None)
+    printed = getattr(reporter, "printed", None)
 
 
 def reinstall_reporter(reporter: Reporter) -> None:

@@ -228,6 +228,38 @@ class SocketReporter:
                 self._boundary = len(data) - sent
                 self._start_flusher()
 
+    def printed(self, event: Event) -> bool:
+        """A write to stdout or stderr as a record (see mpviz.sync.printing), if it can be taken now
+        whole: into the ring, or onto the connection while nothing waits to be sent on it.  False:
+        not taken (the pipe takes the write instead; nothing is lost, nothing counted lost)."""
+        if os.getpid() != self.pid:
+            return False  # a child just forked: not its connection
+        ring = self._ring
+        if ring is None and self._unmapped is not None and self._socket_records >= SOCKET_RECORDS:
+            ring = self._map_ring()
+        if ring is not None:
+            if not ring.ours():
+                return False
+            taken, asleep = ring.take(event)
+            if asleep:
+                self._wake()
+            return taken
+        self._socket_records += 1
+        data = frame(event)
+        with self._lock:
+            if self._backlog or self._lost:
+                return False
+            try:
+                sent = self._send(data)
+            except OSError:
+                return False
+            if 0 < sent < len(data):
+                # The rest of a record already half on the wire must follow it, whatever the bound.
+                self._backlog += data[sent:]
+                self._boundary = len(data) - sent
+                self._start_flusher()
+            return sent > 0
+
     def operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
         """An operation of ``mpviz.sync``, told in parts (``record.operation``): a record made of
         them.  With a ring, its own ``record`` is this process's ``operation`` instead (see __init__)."""

@@ -290,6 +290,30 @@ class RingWriter:
             return True
         return False
 
+    def take(self, event: Event) -> tuple[bool, bool]:
+        """The record into the ring whole, or not at all (what a process printed: written on its pipe
+        instead, so never lost, nor counted lost): (taken, the reader asleep — the caller wakes it)."""
+        with self._lock:
+            if self._busy:  # a signal handler's print, in the middle of this thread's own record
+                return False, False
+            self._busy = True
+            try:
+                entry = self._marshalled(event)
+                if self._head + len(entry) - self._tail > self.size:
+                    self._tail = self._words[TAIL_WORD]
+                    if self._head + len(entry) - self._tail > self.size:
+                        return False, False  # full
+                self._put(entry)
+                while self._later:
+                    self.write_later(self._later.pop(0))
+            finally:
+                self._busy = False
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            return True, True
+        return True, False
+
     def write_later(self, event: Event) -> None:
         """Under the lock: a record that waited (made by a signal handler mid-record)."""
         code = _HOT_CODE.get(event.kind)

@@ -108,6 +108,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.join": {"child": count, "timeout": _seconds},
     "proc.joined": {"child": count, "ended": flag},
     "proc.output": {"text": text, "stream": text, "partial": flag},
+    "proc.wrote": {"fd": count, "text": text},  # (made into proc.output lines by the dashboard)
     "proc.lost": {"n": count},
     "proc.sleep": {"s": _seconds},
     # What an attached process is seen doing (its "threads": plain dicts, as any field may be).
