@@ -352,6 +352,10 @@ class Lesson:
     def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
         return self.judge(model, self.values, now_ns, final)
 
+    def named(self) -> list[str]:
+        """The pitfalls named over the run that its verdict still counts (a watched program's)."""
+        return []
+
     def stop(self) -> None:
         """Called once when the run ends, before the processes are stopped."""
 

@@ -202,12 +202,17 @@ class Watched(Lesson):
 
     def verdict(self, model: Model, now_ns: int, final: bool = False) -> Verdict:
         """As :meth:`judge` says, with every pitfall named over the run counted (what one warned
-        of may have passed since: a zombie reaped, a task that came back)."""
+        of may have passed since: a zombie reaped, a lost result no longer waited for) — but for one
+        that turned out not to be (``passing``: a slow task that came back)."""
         from mpviz.model.anomalies import find_anomalies
 
         found = find_anomalies(model, now_ns)
-        self._pitfalls.update(a.text for a in found if a.kind == "pitfall")
-        return self._judge(model, self.values, found, final, len(self._pitfalls))
+        self._pitfalls.update(a.text for a in found if a.kind == "pitfall" and not a.passing)
+        now = {a.text for a in found if a.kind == "pitfall"}
+        return self._judge(model, self.values, found, final, len(self._pitfalls | now))
+
+    def named(self) -> list[str]:
+        return sorted(self._pitfalls)
 
     @classmethod
     def _judge(cls, model: Model, values: dict[str, Any], found: list[Any], final: bool, pitfalls: int) -> Verdict:

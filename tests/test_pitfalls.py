@@ -209,6 +209,9 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
         ("correct_timer_sets_event.py", "woke"),  # a threading.Timer in main sets what a child waits on
         ("correct_slow_unpickle.py", "took Slow"),  # the item is in the getter, being unpickled for 4 s
         ("correct_value_locked.py", "total 1500 1500 100"),  # every read-modify-write under get_lock()
+        # Under a lock of the program's own, or a Condition's (before: "lost updates" named, "not safely").
+        ("correct_value_own_lock.py", "counter 600"),
+        ("correct_value_under_condition.py", "final 9"),
     ],
 )
 def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
@@ -219,3 +222,24 @@ def test_a_correct_program_whose_threads_will_act_is_never_called_hung(
     assert any(line.endswith(f"prints: {printed}") for line in done.stdout.splitlines()), done.stdout[-2000:]
     assert "hang:" not in done.stdout and "deadlock:" not in done.stdout
     assert "pitfall:" not in done.stdout, done.stdout[-2000:]
+
+
+def test_a_slow_pool_task_warned_of_while_it_is_out_is_not_counted_once_it_came_back(tmp_path: Path) -> None:
+    """Before: "1 task(s) never returned while the others did" stayed counted after the task came
+    back, and the program, correct, ended "not safely: 1 pitfall named above" (and ✔ beside it)."""
+    done = watch(OURS / "correct_slow_pool_task.py", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "prints: 140" in done.stdout
+    assert "task(s) never returned while the others did" in done.stdout  # said while it was true
+    assert done.stdout.splitlines()[-1].endswith("; nothing went wrong"), done.stdout[-1000:]
+
+
+def test_a_lock_a_dead_process_held_and_another_released_is_no_failure(tmp_path: Path) -> None:
+    """A Lock has no owner: a child takes it and ends, main releases it 3 s later.  Before: "it will
+    never be released" for those 3 s (a ✘ in the dashboard); now a warning that says what is true."""
+    done = watch(OURS / "correct_lock_handoff.py", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "prints: main passed the gate" in done.stdout
+    assert "never be released" not in done.stdout
+    assert "only a release() by another process can free it now" in done.stdout
+    assert done.stdout.splitlines()[-1].endswith("; nothing went wrong"), done.stdout[-1000:]

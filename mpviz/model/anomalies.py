@@ -50,6 +50,10 @@ SAY = {
         "{what} held by dead pid {pid} ({name}): it will never be released",
         "{what} 被已死的 pid {pid}({name})持有:它永远不会被释放",
     ),
+    "dead_lock": T(
+        "{what} held by dead pid {pid} ({name}): only a release() by another process can free it now",
+        "{what} 被已死的 pid {pid}({name})持有:现在只有别的进程调用 release() 才能释放它",
+    ),
     "paused": T(
         "{what} held by paused pid {pid} ({name}); {n} waiting until it resumes",
         "{what} 被已暂停的 pid {pid}({name})持有;{n} 个进程等它继续",
@@ -120,7 +124,7 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
 
 
 # Anomalies that warn of what could go wrong, not of what went wrong: no verdict fails on them.
-WARNINGS = ("doubt", "potential", "pitfall", "stalled")
+WARNINGS = ("doubt", "potential", "pitfall", "stalled", "orphan")
 
 
 def potential_deadlocks(model: Model) -> list[Anomaly]:
@@ -193,7 +197,12 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
             # someone stuck waiting makes a dead or paused taker matter.
             continue
         what = f"{prim.word} '{prim.name}'"
-        if dead:
+        if dead and not stuck and prim.family == "lock":
+            # A Lock has no owner: another process may release it (a gate closed by one process and
+            # opened by another).  Nobody is stuck on it yet: a warning, not a failure.
+            text = SAY["dead_lock"](what=what, pid=pid, name=model.name_of(holder))
+            found.append(Anomaly("orphan", text, (holder,)))
+        elif dead:
             said = SAY["dead_waiting"] if stuck else SAY["dead"]
             text = said(what=what, pid=pid, name=model.name_of(holder), n=len(stuck))
             if stuck:  # who: one with where it waits, several by name

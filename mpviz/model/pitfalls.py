@@ -352,5 +352,5 @@ def _stuck_pools(model: Model, now_ns: int) -> list[Anomaly]:
         ]
         if inside:
             text = _text("pool_stuck", name=prim.name, n=prim.tasks - prim.results, workers="; ".join(inside))
-            found.append(Anomaly("pitfall", text, ()))
+            found.append(Anomaly("pitfall", text, (), passing=True))
     return found

@@ -54,9 +54,12 @@ class Potential(NamedTuple):
 class Anomaly(NamedTuple):
     """Something the lesson should make the user see: a deadlock, a hang."""
 
-    kind: str  # deadlock, dead-holder, paused-holder, starved, lost, hang, order, doubt
+    kind: str  # deadlock, dead-holder, orphan, paused-holder, starved, lost, hang, order, doubt …
     text: str
     pids: tuple[int, ...] = ()
+    # A pitfall that may turn out not to be one (a pool's task that has not come back yet may be
+    # slow, not stuck): told while it is found, not remembered once it is not.
+    passing: bool = False
 
 
 # Records that come every second and say nothing a log line would: kept out of the logs.

@@ -191,6 +191,9 @@ class Player:
         # The recorded run ended where the recording ends.
         return self.lesson.judge(self.model, self.params, self.now_ns(), final=self.done)
 
+    def named(self) -> list[str]:
+        return []  # (a replay's verdict counts what is found at its moment: see judge)
+
     @property
     def speed(self) -> float:
         return self._speed

@@ -132,6 +132,10 @@ class Source(Protocol):
 
     def verdict(self) -> Verdict: ...
 
+    def named(self) -> list[str]:
+        """The pitfalls named earlier in the run that its verdict still counts."""
+        ...
+
     @property
     def speed(self) -> float: ...
 
@@ -201,6 +205,9 @@ class LiveSource:
 
     def verdict(self) -> Verdict:
         return self.run.verdict(self.model)
+
+    def named(self) -> list[str]:
+        return self.run.lesson.named()
 
     @property
     def speed(self) -> float:

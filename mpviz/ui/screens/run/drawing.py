@@ -174,12 +174,20 @@ class DrawingScreen(Screen):
         player = self.source.player
         if player is not None and player.problem:
             text.append(f"⚠ {player.problem}\n", style="bold red")
-        for anomaly in find_anomalies(self.model, now):
+        found = find_anomalies(self.model, now)
+        for anomaly in found:
             if anomaly.text not in verdict.text:
                 text.append(f"⚠ {anomaly.text}\n", style="bold red")
+        # A pitfall named earlier and counted by the verdict, though not found now (a zombie since reaped).
+        shown = {a.text for a in found}
+        for named in self.source.named():
+            if named not in shown and named not in verdict.text:
+                text.append(f"⚠ {named}\n", style="bold red")
         for refusal in self.model.refusals():
             text.append(f"⚠ {refusal}\n", style="bold red")
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
+        if verdict.ok and "⚠" in text.plain:
+            mark, style = "⚠", "bold yellow"  # it ended, but not safely: never a ✔ beside a warning
         text.append(f"{mark} {verdict.text}", style=style)
         alerts = self.query_one(Alerts)
         alerts.show(text)
