@@ -10,6 +10,7 @@ stay ours, so every path reports.
 from __future__ import annotations
 
 import time
+import weakref
 from multiprocessing import synchronize
 
 from mpviz.sync import turns
@@ -23,6 +24,18 @@ _clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this
 TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
 if TYPE_CHECKING:
     from typing import Any
+
+
+# Every lock and semaphore of this process (made here, inherited, or unpickled), while it lives.
+_made: weakref.WeakSet[_Reporting] = weakref.WeakSet()
+
+
+def any_held() -> bool:
+    """Whether this thread holds one of this process's locks (or a semaphore of one: a Value changed
+    under a lock of the program's own is guarded by it, see values.py; one of four places is not)."""
+    return any(
+        lock._semlock._is_mine() and (lock.family != "sem" or getattr(lock, "initial", 0) == 1) for lock in list(_made)
+    )
 
 
 class _Reporting(synchronize.SemLock):
@@ -52,6 +65,7 @@ class _Reporting(synchronize.SemLock):
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
+        _made.add(self)
 
     def _make_methods(self) -> None:
         """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
@@ -122,6 +136,7 @@ class _Reporting(synchronize.SemLock):
         theirs, ours = state
         self.__dict__.update(ours)
         super().__setstate__(theirs)  # type: ignore[misc]  # multiprocessing's, missing from typeshed
+        _made.add(self)
 
 
 class Lock(_Reporting, synchronize.Lock):

@@ -56,6 +56,10 @@ def _unguarded(shared: Any) -> str:
     semlock = getattr(lock, "_semlock", None)
     if not lock_id or lock_id in _said or semlock is None or semlock._is_mine():
         return ""
+    from mpviz.sync.locks import any_held  # (loaded already: the Value's own lock is one)
+
+    if any_held():
+        return ""  # under a lock of the program's own (``with lock: v.value += 1``): guarded by it
     return str(lock_id)
 
 
