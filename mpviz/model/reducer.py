@@ -19,7 +19,7 @@ ends the same way.
 
 from __future__ import annotations
 
-from mpviz.lang import T
+from mpviz.lang import T, word
 from mpviz.model.actors import STARTING_WORDS, Actor, Phase, Proc, Site, Thread
 from mpviz.model.prims import Prim
 from mpviz.model.state import Model, handles
@@ -258,10 +258,14 @@ def activity(model: Model, proc: Proc) -> Activity:
 
 def _said(proc: Proc) -> str:
     """What the process last said, in words of the current language ("" if nothing)."""
-    if not proc.said:
+    state = proc.said
+    if not state:
         return ""
-    fact = proc.facts.get(proc.said)
-    return said(proc.said, fact.last if fact else {})
+    text = word(state)
+    if "{" not in text:  # (said's answer, without its calls: words that name no data, the usual)
+        return text
+    fact = proc.facts.get(state)
+    return said(state, fact.last if fact else {})
 
 
 def set_state(model: Model, proc: Proc, t_ns: int, phase: Phase, words: str) -> None:
