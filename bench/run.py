@@ -231,12 +231,15 @@ def _raw_producer(q, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def ingest(producers: int, per: int) -> dict[str, float]:
+    """Records drained and applied to the model per second, against a raw ``multiprocessing.Queue``
+    read by a bare consumer in the same run.  The figure (``ingest_per_s``): flooders that
+    ``report`` (one MARSHAL record each, the general form); beside it (``ingest_lock_per_s``),
+    flooders that take and give back a lock (two HOT records each, the form a watched program's
+    operations take), as many records in all."""
     import multiprocessing
 
+    from flooders import lock_flood
     from helpers.workers import flood
-
-    from mpviz.model import Model
-    from mpviz.runtime import Supervisor
 
     total = producers * per
     ctx = multiprocessing.get_context("spawn")
@@ -252,10 +255,39 @@ def ingest(producers: int, per: int) -> dict[str, float]:
     for p in procs:
         p.join()
 
+    ours, lost = _ingested(flood, per, producers, total, lambda batch: sum(1 for e in batch if e.obj == "flood"))
+    log(f"ingest: raw multiprocessing.Queue {raw:,.0f}/s, mpviz channels + model {ours:,.0f}/s, {lost} dropped")
+    locks, locks_lost = _ingested(
+        lock_flood, per // 2, producers, total, lambda batch: sum(1 for e in batch if e.kind in _LOCK_KINDS)
+    )
+    log(f"ingest of a lock's records: {locks:,.0f}/s, {locks_lost} dropped")
+    return {
+        "raw_queue_per_s": round(raw),
+        "ingest_per_s": round(ours),
+        "ingest_ratio": round(ours / raw, 2),
+        "ingest_dropped": lost,
+        "ingest_lock_per_s": round(locks),
+        "ingest_lock_ratio": round(locks / raw, 2),
+        "ingest_lock_dropped": locks_lost,
+    }
+
+
+_LOCK_KINDS = frozenset(("lock.acquired", "lock.released"))
+
+
+def _ingested(
+    target: Callable[[int], None], n: int, producers: int, total: int, counted: Callable[[list[Any]], int]
+) -> tuple[float, int]:
+    """``producers`` processes running ``target(n)``, their ``total`` records read by the channels and
+    applied to a model: those a batch ``counted`` per second from the first batch, and how many
+    were dropped."""
+    from mpviz.model import Model
+    from mpviz.runtime import Supervisor
+
     sup = Supervisor(sample_every=None)
     model = Model()
     for i in range(producers):
-        sup.start(flood, (per,), role="flooder", label=f"flooder {i}")
+        sup.start(target, (n,), role="flooder", label=f"flooder {i}")
     got = lost = 0
     start = 0.0
     # A flooder never waits for the reader: what its backlog cannot hold is dropped and
@@ -265,17 +297,11 @@ def ingest(producers: int, per: int) -> dict[str, float]:
         if batch and not start:
             start = time.perf_counter()
         model.apply(batch)
-        got += sum(1 for e in batch if e.obj == "flood")
+        got += counted(batch)
         lost += sum(e.data["n"] for e in batch if e.kind == "proc.lost")
-    ours = got / (time.perf_counter() - start)
+    rate = got / (time.perf_counter() - start)
     sup.close()
-    log(f"ingest: raw multiprocessing.Queue {raw:,.0f}/s, mpviz channels + model {ours:,.0f}/s, {lost} dropped")
-    return {
-        "raw_queue_per_s": round(raw),
-        "ingest_per_s": round(ours),
-        "ingest_ratio": round(ours / raw, 2),
-        "ingest_dropped": lost,
-    }
+    return rate, lost
 
 
 # --- key latency and memory under a flood of records -------------------------------

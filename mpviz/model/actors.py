@@ -86,10 +86,15 @@ class Said:
         if not self.count:
             self.first_ns = t_ns
         self.count += 1
-        self.last_ns = max(self.last_ns, t_ns)
+        if t_ns > self.last_ns:
+            self.last_ns = t_ns
         self.last = data
         for key, value in data.items():
-            if isinstance(value, bool):
+            # (A plain number first, without isinstance: a flood of reports passes here.)
+            kind = type(value)
+            if kind is int or kind is float:
+                self.sums[key] = self.sums.get(key, 0) + value
+            elif isinstance(value, bool):
                 if value:
                     self.trues[key] = self.trues.get(key, 0) + 1
             elif isinstance(value, (int, float)):
