@@ -260,7 +260,13 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     n = pending(prim)
     who = "; ".join(_who(model, actor, at=True) for actor in waiters)
     why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
-    died = [model.procs[pid] for pid in sorted(prim.busy) if pid in model.procs and not model.procs[pid].alive]
+    # (One whose target returned finished its task: an executor's worker leaves after its
+    # max_tasks_per_child-th, its result sent, and asks for no next one.)
+    died = [
+        model.procs[pid]
+        for pid in sorted(prim.busy)
+        if pid in model.procs and not model.procs[pid].alive and not model.procs[pid].ran
+    ]
     if died:
         ends = [SAY["died_busy"](who=f"{p.name} (pid {p.pid})", how=p.exit_words()) for p in died]
         why = f"{'; '.join(ends)}; {why}"
