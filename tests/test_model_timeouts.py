@@ -170,3 +170,12 @@ def test_the_wire_takes_a_timeout_of_seconds_only(bad: object) -> None:
     assert check((0, 40, "lock.wait", "dst", {"timeout": 2.5})).data == {"timeout": 2.5}
     with pytest.raises(Malformed):
         check((0, 40, "lock.wait", "dst", {"timeout": bad}))
+
+
+def test_a_paused_holder_counts_only_those_waiting_for_ever_as_waiting_until_it_resumes() -> None:
+    m = Model()
+    m.apply([spawn(0, 10, "p", "buyer 0"), spawn(0, 11, "p", "buyer 1"), spawn(0, 12, "p", "buyer 2")])
+    m.apply([ev(1, 10, "lock.acquired", "t"), ev(1.1, 11, "lock.wait", "t", timeout=5), ev(1.2, 12, "lock.wait", "t")])
+    m.apply([ev(2, 10, "proc.signal", "SIGSTOP")])
+    paused = [a for a in find_anomalies(m, 3 * S) if a.kind == "paused-holder"]
+    assert [a.text for a in paused] == ["lock 't' held by paused pid 10 (buyer 0); 1 waiting until it resumes"], paused

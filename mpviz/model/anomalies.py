@@ -189,7 +189,6 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
         dead = proc is not None and (not proc.alive or (thread is not None and thread.ended))
         if proc is None or not (proc.stopped or dead):
             continue
-        waiting = len(prim.waiters)
         stuck = forever(model, prim.waiters)  # (those with a timeout give up by themselves)
         if prim.family == "sem" and not stuck:
             # A semaphore's unit is not owed back the way a lock is: taking the
@@ -210,7 +209,8 @@ def held_by_the_gone(model: Model, prim: Prim) -> list[Anomaly]:
                 text = f"{text}: {', '.join(who)}"
             found.append(Anomaly("dead-holder", text, (holder, *stuck)))
         else:
-            text = SAY["paused"](what=what, pid=pid, name=proc.name, n=waiting)
+            # (Those with a timeout give up by themselves: not counted as waiting until it resumes.)
+            text = SAY["paused"](what=what, pid=pid, name=proc.name, n=len(stuck))
             found.append(Anomaly("paused-holder", text, (holder, *prim.waiters)))
     return found
 
