@@ -7,7 +7,7 @@ import random
 from test_model import S, ev, new, spawn
 
 from mpviz.model import Model
-from mpviz.model.stats import contention, seconds, table
+from mpviz.model.stats import _who, contention, seconds, table
 from mpviz.model.timing import Activity, Durations
 
 
@@ -167,3 +167,9 @@ def test_a_trace_slice_of_a_wait_carries_its_site() -> None:
     (wait,) = [e for e in builder.trace()["traceEvents"] if e.get("ph") == "X" and "inbox" in e["name"]]
     assert wait["name"] == "blocked on get from 'inbox'" and wait["args"] == {"site": "c.py:8 in consume"}
     assert wait["dur"] == 2_000_000.0
+
+
+def test_a_process_named_by_what_it_runs_shows_its_pid_once() -> None:
+    assert _who({"name": "prog.py (pid 7)", "pid": 7}, 40) == "prog.py (pid 7)"  # (before: "prog.py (pid 7) (7)")
+    assert _who({"name": "buyer 1", "pid": 7}, 40) == "buyer 1 (7)"
+    assert _who({"name": "a-very-long-program-name.py (pid 7)", "pid": 7}, 20) == "a-very-long… (pid 7)"

@@ -170,10 +170,12 @@ PROCESS_WIDTH = 40
 
 def _who(p: dict[str, Any], width: int) -> str:
     """``name (pid)`` in at most ``width`` characters: the name cut if need be, never the pid."""
-    if p["name"] == f"pid {p['pid']}":
-        return str(p["name"])
-    pid = f" ({p['pid']})"
     name = str(p["name"])
+    if name == f"pid {p['pid']}":
+        return name
+    pid = f" ({p['pid']})"
+    if name.endswith(f" (pid {p['pid']})"):  # named by what it runs ("prog.py (pid 7)"): the pid once
+        name, pid = name.removesuffix(f" (pid {p['pid']})"), f" (pid {p['pid']})"
     if len(name) + len(pid) > width:
         name = name[: max(1, width - len(pid) - 1)] + "…"
     return name + pid
