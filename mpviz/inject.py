@@ -68,6 +68,7 @@ def install_from_env() -> None:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
     threads.instrument_threading()
+    _tell_reaped()
     # Shared memory's blocks once the program imports the module (most never do: then
     # mpviz.sync.shm is one module less in each of its processes).
     when_imported(SHARED_MEMORY, _instrument_shared_memory)
@@ -133,6 +134,35 @@ def _streams_to_take(endpoint: str) -> tuple[int, ...]:
         except OSError:
             continue  # closed: nothing to print on
     return tuple(taken)
+
+
+def _tell_reaped() -> None:
+    """``os.waitpid`` and ``os.wait`` say how a child they reap ended (``proc.exit``): a child of
+    ``os.fork`` or ``subprocess`` ends without a word of its own on how (``sys.exit(5)``), and
+    once reaped, nobody else can tell.  (multiprocessing's children say it too: said twice, it is
+    not news.)"""
+    waitpid, wait = os.waitpid, os.wait
+
+    def _reaped(child: int, status: int) -> None:
+        if child > 0 and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
+            from mpviz.sync.process import exit_data
+
+            emit("proc.exit", "", exit_data(os.waitstatus_to_exitcode(status)), pid=child)
+
+    def _waitpid(pid: int, options: int, /) -> tuple[int, int]:
+        child, status = got = waitpid(pid, options)
+        _reaped(child, status)
+        return got
+
+    def _wait() -> tuple[int, int]:
+        child, status = got = wait()
+        _reaped(child, status)
+        return got
+
+    for ours, theirs in ((_waitpid, waitpid), (_wait, wait)):
+        ours.__name__ = ours.__qualname__ = theirs.__name__
+        ours.__module__, ours.__doc__ = theirs.__module__, theirs.__doc__
+    os.waitpid, os.wait = _waitpid, _wait
 
 
 def _forked() -> None:

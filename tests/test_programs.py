@@ -603,3 +603,18 @@ def test_an_executor_worker_that_left_after_its_last_task_is_not_said_to_have_lo
         assert printed(done.stdout) == ["recycled workers used: 4"], done.stdout[-2000:]
     else:
         assert "nobody works on them: no worker is left" in done.stdout.splitlines()[-1], done.stdout[-2000:]
+
+
+def test_a_child_of_os_fork_or_subprocess_is_seen_ended_with_the_code_its_parent_reaped(tmp_path: Path) -> None:
+    """Before: each was "ended (how, nobody could tell)" (its parent reaped it at once: no zombie
+    to read), and the verdict said nothing went wrong.  A command that is no Python is no process
+    of the run, and its parent's word on it is no forgery."""
+    done = watch(OURS / "forks_and_runs.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert printed(done.stdout) == ["forked child leaves", "forked child: 5", "python child: 3", "true: 0"]
+    summary = done.stdout.split("\nprocesses:\n", 1)[1].split("\nprocess ", 1)[0]
+    assert "nobody could tell" not in summary, summary
+    assert "forks_and_runs.py (pid " in summary and "exited with code 5" in summary, summary
+    assert "python -c (pid " in summary and "exited with code 3" in summary, summary
+    assert "refused" not in done.stdout and "forged" not in done.stdout, done.stdout[-2000:]
+    assert "nothing went wrong" not in done.stdout.splitlines()[-1]

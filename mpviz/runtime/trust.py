@@ -72,6 +72,9 @@ class Trust:
         self._refused_pids: set[int] = set()
         # Children a process said it started (child → parent): the parent may say how they ended.
         self._spawned: dict[int, int] = {}
+        # Each process's parent when it first connected (its /proc stat's; none if gone by then): a
+        # parent that reaps a child it forked or ran (os.fork, subprocess) may say how it ended too.
+        self._parents: dict[int, int] = {}
         # What was refused, by what: connections past the limit (``connections``), from processes
         # not of the run (``foreign``), records that named a process not their sender (``forged``),
         # rings that could not be read (``rings``).
@@ -95,6 +98,11 @@ class Trust:
                 self.refused["foreign"] += 1
                 return False
             self.seen.add(pid)
+            from mpviz.runtime.procfs import stat_fields  # (here: the command line loads this module early)
+
+            fields = stat_fields(pid)
+            if len(fields) > 1 and fields[1].isdigit():
+                self._parents[pid] = int(fields[1])
         return True
 
     def believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool:
@@ -103,6 +111,10 @@ class Trust:
         child's may be among them).  A record not believed is counted."""
         if self._believed(sender, event, accept):
             return True
+        if event.kind in AFTER_SPAWN and event.pid not in self.seen:
+            # A parent's word on a child that was never of the run (``ls``, run by subprocess):
+            # nothing to tell of it, and nothing forged.
+            return False
         self.refused["forged"] += 1
         return False
 
@@ -135,7 +147,14 @@ class Trust:
                     return False
             self._spawned[event.pid] = sender
             return True
-        return event.kind in AFTER_SPAWN and self._spawned.get(event.pid) == sender
+        if event.kind not in AFTER_SPAWN:
+            return False
+        if self._spawned.get(event.pid) == sender:
+            return True
+        if event.pid not in self.seen:
+            accept()  # (its connection, made at its start, may still wait in the listener's queue)
+        # Its parent as it was when it connected (or, gone before it could be read, taken at its word).
+        return event.pid in self.seen and self._parents.get(event.pid, sender) == sender
 
     def say_refused(self, now: int, into: list[Event], at_once: bool = False) -> None:
         """What was refused since it was last said, once a second at most (``at_once``: now,
