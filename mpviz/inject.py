@@ -38,8 +38,6 @@ TYPE_CHECKING = False  # (not typing's: a watched program's every process import
 if TYPE_CHECKING:
     from typing import SupportsIndex
 
-# multiprocessing's own helper processes: not part of the program.
-HELPERS = ("multiprocessing.resource_tracker",)
 # The forkserver itself is not shown, but what it forks is (after the fork).
 FORKSERVER = "multiprocessing.forkserver"
 SHARED_MEMORY = "multiprocessing.shared_memory"  # (mpviz.sync.shm.MODULE)
@@ -55,10 +53,11 @@ def _argv() -> list[str]:
 
 
 def install_from_env() -> None:
-    """Instrument this process if it belongs to a watched program (once)."""
+    """Instrument this process if it belongs to a watched program (once).  (multiprocessing's
+    helper processes never come here: the hook tells them apart before it imports mpviz.)"""
     endpoint = os.environ.get(ENDPOINT_ENV, "")
     command = " ".join(_argv())
-    if not endpoint or boot.current.endpoint or any(helper in command for helper in HELPERS):
+    if not endpoint or boot.current.endpoint:
         return
     seed = os.environ.get(TURNS_ENV, "")
     # A scheduled run (its seed: each process's random numbers, so a schedule replays the same).

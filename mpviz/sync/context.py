@@ -19,7 +19,6 @@ from multiprocessing import context as mp_context
 
 from mpviz.sync import process
 from mpviz.sync.base import pass_as_theirs, plain, when_imported
-from mpviz.sync.naming import library_caller
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ class _Factories(mp_context.BaseContext):
 
     def _internal(self) -> bool:
         """Is multiprocessing or concurrent.futures asking, for its own use?"""
+        from mpviz.sync.naming import library_caller  # (here: see BaseProcess.__init__)
+
         return bool(library_caller())
 
     def Lock(self, *, name: str | None = None) -> Any:  # noqa: N802 - multiprocessing's names

@@ -28,7 +28,6 @@ from multiprocessing import context, process
 
 from mpviz.sync import boot, turns
 from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
-from mpviz.sync.naming import library_caller
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site, site_at, stop_at
 from mpviz.sync.turns import EXPIRE, resume, turn
@@ -100,6 +99,9 @@ class BaseProcess(process.BaseProcess):
             here.guard if guard is None else guard,
             here.turns if turns is None else turns,
         )
+        # (Here: a spawned child unpickles this class before its first line, and needs no naming.)
+        from mpviz.sync.naming import library_caller
+
         work = works_for(self._args[0]) if self._args else ""
         self._mpviz = Launch(role or _ROLES.get(library_caller(), "worker"), label, setup, watch_exit, work)
 

@@ -25,7 +25,7 @@ import time
 from types import CodeType, FrameType
 
 from mpviz.telemetry import Event, emit, record, short
-from mpviz.telemetry.stacks import MACHINERY
+from mpviz.telemetry.record import MACHINERY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -25,13 +25,21 @@ import threading
 from collections.abc import Callable
 
 from mpviz.sync.base import timed, when_imported
-from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import now_ns
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
+
+
+def new_prim(family: str, name: str | None, **facts: Any) -> tuple[str, str]:
+    """``naming.new_prim``, whose module loads with the program's first primitive: a process that
+    makes none (most of a program's children) does not import it before its first line."""
+    from mpviz.sync import naming
+
+    return naming.new_prim(family, name, **facts)
+
 
 _PLAIN_LOCK = _thread.allocate_lock
 _PLAIN_RLOCK = threading.RLock

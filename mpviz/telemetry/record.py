@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 # The longest text a record carries for an item, a message or an error.
 MAX_TEXT = 200
 
+_MPVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# mpviz's machinery, in every process of a run: never a frame of the user's stack, never an
+# operation's site (a lesson's own code is: its workers are the tutorial's).  (Here, with the
+# record, not with the stacks: every process needs it for its sites, few are ever asked for stacks.)
+MACHINERY = tuple(
+    _MPVIZ + part for part in ("sync" + os.sep, "telemetry" + os.sep, "inject.py", "_hook" + os.sep, "runtime" + os.sep)
+)
+
 
 if TYPE_CHECKING:
 

@@ -29,7 +29,6 @@ from mpviz.telemetry.descriptors import RingFile, forget, high, high_fd
 from mpviz.telemetry.framing import ANSWERS, GO, REQUEST, STACKS, WAKE, frame, frame_size, frames
 from mpviz.telemetry.record import Event, now_ns, reinstall_reporter
 from mpviz.telemetry.ring import event as ring_event
-from mpviz.telemetry.stacks import report_stacks
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -502,6 +501,9 @@ class SocketReporter:
                 op, req = REQUEST.unpack_from(pending)
                 pending = pending[REQUEST.size :]
                 if op == STACKS:
+                    # (Loaded when first asked: most processes never are, and each pays for a module.)
+                    from mpviz.telemetry.stacks import report_stacks
+
                     report_stacks(req)
                 elif op in ANSWERS:
                     self._answered(req, op)

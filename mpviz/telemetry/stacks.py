@@ -15,12 +15,11 @@ is read off the line (``co_positions``).
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from types import FrameType
 
-from mpviz.telemetry.record import emit
+from mpviz.telemetry.record import MACHINERY, emit
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -32,12 +31,6 @@ LINE_CHARS = 120
 # A thread's frames, as marshal writes them, stay under this (the wire's bound is 4 KiB a record).
 MOST_BYTES = 3200
 OURS = "mpviz-"
-_MPVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# mpviz's machinery, in every process of a run: never a frame of the user's stack, never an
-# operation's site (a lesson's own code is: its workers are the tutorial's).
-MACHINERY = tuple(
-    _MPVIZ + part for part in ("sync" + os.sep, "telemetry" + os.sep, "inject.py", "_hook" + os.sep, "runtime" + os.sep)
-)
 
 
 def _frames(frame: FrameType | None) -> list[list[Any]]:
