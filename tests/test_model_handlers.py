@@ -987,7 +987,10 @@ def test_terminate_of_a_lock_holder_is_named() -> None:
         ]
     )
     (said,) = [a for a in find_anomalies(m, 4 * S) if a.kind == "pitfall"]
-    assert "main ended keeper with SIGTERM" in said.text and "while it held 'lock': it stays held for ever" in said.text
+    assert (
+        "main ended keeper with SIGTERM" in said.text
+        and "while it held 'lock': nobody can take it again unless another process releases it" in said.text
+    )
 
 
 @covers("pitfall.callback")
@@ -1009,6 +1012,32 @@ def test_a_pools_callback_that_raised_is_named_once_with_its_line() -> None:
         " the pool's result-handler thread, and the exception ended it, so no result of the pool comes back any more"
     ) and said.text.endswith("Fix: catch every exception inside the callback (docs: Process Pools)")
     assert describe(ev(1, 10, "pitfall.callback", "p", error="ValueError"), "pool") is None, "the pitfall says it"
+
+
+@covers("pitfall.fork_held")
+def test_a_childs_copy_of_a_lock_held_at_the_fork_by_another_thread_is_named_once() -> None:
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            ev(0.5, 11, "proc.spawn", "child #0", role="worker", label="child #0", ppid=10),
+            new(0, 10, "l", "lock", "cache_lock"),
+            new(1, 11, "c", "lock", "cache_lock (pid 11's copy)"),
+            ev(1, 11, "site.new", "11@1", file="/p/prog.py", line=13, func="child", text="with cache_lock:"),
+            ev(1, 11, "pitfall.fork_held", "c", of="l", at="11@1"),
+            ev(1, 11, "pitfall.fork_held", "c", of="l", at="11@1"),
+        ]
+    )
+    (said,) = find_anomalies(m, 3 * S)
+    assert said.kind == "pitfall" and said.pids == (11,)
+    assert (
+        said.text.startswith(
+            "pitfall: child #0 was forked while another thread of main held threading lock 'cache_lock': child #0's copy"
+        )
+        and "(at prog.py:13 in child: it waits for ever)" in said.text
+    ), said.text
+    assert said.text.endswith("(docs: Contexts and start methods)")
+    assert describe(ev(1, 11, "pitfall.fork_held", "c", of="l"), "cache_lock") is None, "the pitfall says it"
 
 
 @covers("pool.terminate")

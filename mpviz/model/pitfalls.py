@@ -26,6 +26,9 @@ read the guidelines finds the right one:
   (*Process Pools*);
 * ``daemon`` — a daemonic process that tries to start children
   (*Process.daemon*);
+* ``fork_held`` — a process forked while another of its parent's threads held a
+  ``threading`` lock: the child's copy stays held, and no thread of the child
+  can release it (*Contexts and start methods*);
 * ``unguarded`` — a Value (or an Array's item) read and then written outside
   its ``get_lock()`` by two processes or more: ``v.value += 1`` loses updates
   (*multiprocessing.Value*).
@@ -60,6 +63,7 @@ SECTIONS = {
     "callback": "Process Pools",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
+    "fork_held": "Contexts and start methods",
 }
 # What each pitfall is, in a line (the help screen lists them with their docs' sections).
 WHAT = {
@@ -76,6 +80,7 @@ WHAT = {
     "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
+    "fork_held": T("a fork while another thread holds a lock", "别的线程持锁时 fork"),
 }
 SAY = {
     "feeder": T(
@@ -113,6 +118,10 @@ SAY = {
     "putting": T("was putting into '{name}'", "正在往 '{name}' 放东西"),
     "getting": T("was getting from '{name}'", "正在从 '{name}' 取东西"),
     "held_then": T("it stays held for ever", "它永远被持有"),
+    # (A Lock has no owner: another process may still release it.)
+    "held_lock_then": T(
+        "nobody can take it again unless another process releases it", "除非别的进程 release() 它,谁也拿不到它了"
+    ),
     "queue_then": T("the queue may be left broken", "这个队列可能坏掉了"),
     "zombie": T(
         "pitfall: {child} ended and {parent} has not joined it: it stays a zombie until then{started}. "
@@ -149,6 +158,15 @@ SAY = {
         "(`{example}` is a read and a write). Fix: `with {name}.get_lock(): {example}`",
         "陷阱:{who} 在 {name}.get_lock() 之外先读后写 '{name}':读和写各自单独加锁,别的进程在两者之间写的值会丢失"
         "(`{example}` 是一读一写)。解决:`with {name}.get_lock(): {example}`",
+    ),
+    "fork_held": T(
+        "pitfall: {who} was forked while another thread of {parent} held threading lock '{name}': {who}'s copy "
+        "of it is held, by a thread {who} does not have, and nobody can release it ({where}: it waits for ever). "
+        "Fix: start processes with spawn or forkserver when threads hold locks, or fork only where no other "
+        "thread holds one",
+        "陷阱:{parent} 的另一个线程持有 threading 锁 '{name}' 时 fork 出了 {who}:{who} 里的这把锁的副本是被持有的,"
+        "持有它的线程在 {who} 里不存在,谁也释放不了它({where}:会永远等下去)。解决:有线程持锁时用 spawn 或 "
+        "forkserver 启动进程,或只在没有别的线程持锁时 fork",
     ),
     "docs": T(" (docs: {section})", "(文档:{section})"),
 }
@@ -192,6 +210,20 @@ def pitfall_unguarded(model: Model, event: Event) -> None:
         example = f"{shared.name}.value += 1" if shared.family == "value" else f"{shared.name}[i] += 1"
         text = _text("unguarded", name=shared.name, who=who, example=example)
         model.pitfalls[("unguarded", shared.id)] = Anomaly("pitfall", text, tuple(shared.unguarded))
+
+
+@handles("pitfall.fork_held")
+def pitfall_fork_held(model: Model, event: Event) -> None:
+    """A child's first use of a threading lock it was forked with, held by another thread of its
+    parent (``obj``: the child's copy; ``of``: the parent's lock)."""
+    copy = model.prims.get(event.obj)
+    parent_lock = model.prims.get(str(event.data.get("of", "")))
+    child = model.procs.get(event.pid)
+    name = parent_lock.name if parent_lock is not None else copy.name if copy is not None else event.obj
+    parent = model.name_of(child.ppid) if child is not None and child.ppid is not None else "its parent"
+    where = _where(model, event.data.get("at"))
+    text = _text("fork_held", who=model.name_of(event.pid), parent=parent, name=name, where=where)
+    model.pitfalls.setdefault(("fork_held", event.obj), Anomaly("pitfall", text, (event.pid,)))
 
 
 @handles("proc.ran")
@@ -238,13 +270,24 @@ def shm_unlink(model: Model, event: Event) -> None:
         prim.unlinked = True
 
 
+def _family(model: Model, prim_id: str) -> str:
+    prim = model.prims.get(prim_id)
+    return prim.family if prim is not None else ""
+
+
 def ended_by_a_signal(model: Model, proc: Proc) -> None:
     """A process killed (``terminate()``, ``kill()``, a signal): what it held or was moving is lost with it."""
     ending = model.endings.pop(proc.pid, None)
     if proc.exit_signal is None or ending is None:
         return
     killer, signal, at = ending
-    lost = [(SAY["held"](what=f"'{model.prim_name(p)}'"), SAY["held_then"]) for p in proc.holds]
+    lost = [
+        (
+            SAY["held"](what=f"'{model.prim_name(p)}'"),
+            SAY["held_lock_then" if _family(model, p) == "lock" else "held_then"],
+        )
+        for p in proc.holds
+    ]
     for prim in model.prims.values():
         if prim.family == "queue":
             if proc.pid in prim.blocked_put or prim.outstanding.get(proc.pid, 0) > 0:

@@ -114,9 +114,10 @@ class Event(synchronize.Event):
 
     def set(self) -> None:
         turn("event.set", self.id)
-        t = now_ns()
+        # Said before it is done: a waiter it wakes may end this process at once (terminate()),
+        # and a record lost then would leave a pass through the event that nothing set.
+        say("event.set", self.id)
         super().set()
-        say("event.set", self.id, t_ns=t)
 
     def clear(self) -> None:
         turn("event.clear", self.id)

@@ -76,24 +76,56 @@ class _Lock:
     def __init__(self, lock: Any, name: str | None = None) -> None:
         self._lock = lock
         self._mpviz_id, self.name = new_prim(self.family, name)
+        self._pid = os.getpid()
+        self._holder = 0  # the thread that holds it (a plain lock's: it has no owner of its own)
+
+    def _id(self) -> str:
+        """Its id in this process: a forked child's copy is a lock of its own (see :meth:`_copied`)."""
+        return self._mpviz_id if self._pid == os.getpid() else self._copied()
+
+    def _copied(self) -> str:
+        """In a child forked since it was made, at its first use there: the copy, a lock of this
+        process, said; held, if it was held when the process forked — by the thread that forked
+        (this one now: it may release it), or by another, which does not exist here: then the copy
+        stays held for ever, and that is said too (``pitfall.fork_held``)."""
+        parent, self._pid = self._mpviz_id, os.getpid()
+        self._mpviz_id, _ = new_prim(self.family, f"{self.name} (pid {self._pid}'s copy)")
+        me = threading.get_ident()
+        if self.family == "rlock":
+            mine = bool(self._lock._is_owned())
+            held = mine or not self._lock.acquire(False)
+            if not mine and not held:
+                self._lock.release()
+        else:
+            held, mine = bool(self._lock.locked()), self._holder == me
+        if held and mine:
+            say(f"{self.family}.acquired", self._mpviz_id)
+        elif held:
+            say("pitfall.fork_held", self._mpviz_id, {"of": parent})
+        return self._mpviz_id
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        lock_id = self._id()
         if self._lock.acquire(False):
-            say(f"{self.family}.acquired", self._mpviz_id)
+            self._holder = threading.get_ident()
+            say(f"{self.family}.acquired", lock_id)
             return True
         if not blocking:
             return False
-        say(f"{self.family}.wait", self._mpviz_id, timed(None, None if timeout == -1 else timeout))  # (-1: none)
+        say(f"{self.family}.wait", lock_id, timed(None, None if timeout == -1 else timeout))  # (-1: none)
         if self._lock.acquire(True, timeout):
-            say(f"{self.family}.acquired", self._mpviz_id)
+            self._holder = threading.get_ident()
+            say(f"{self.family}.acquired", lock_id)
             return True
-        say(f"{self.family}.timeout", self._mpviz_id)
+        say(f"{self.family}.timeout", lock_id)
         return False
 
     def release(self) -> None:
+        lock_id = self._id()
         t = now_ns()
         self._lock.release()
-        say(f"{self.family}.released", self._mpviz_id, t_ns=t)
+        self._holder = 0
+        say(f"{self.family}.released", lock_id, t_ns=t)
 
     __enter__ = acquire
 
@@ -121,16 +153,18 @@ class _RLock(_Lock):
         return bool(self._lock._is_owned())
 
     def _release_save(self) -> Any:
+        lock_id = self._id()
         t = now_ns()
         state = self._lock._release_save()
         for _ in range(state[0]):  # every level of a lock held again and again
-            say("rlock.released", self._mpviz_id, t_ns=t)
+            say("rlock.released", lock_id, t_ns=t)
         return state
 
     def _acquire_restore(self, state: Any) -> None:
+        lock_id = self._id()
         self._lock._acquire_restore(state)
         for _ in range(state[0]):
-            say("rlock.acquired", self._mpviz_id)
+            say("rlock.acquired", lock_id)
 
 
 def Lock() -> Any:  # noqa: N802 - threading's name
