@@ -493,3 +493,16 @@ def test_the_model_makes_no_import_circle() -> None:
         if graph.chain_exists(importer=b, imported=a)
     ]
     assert circles == []
+
+
+def test_an_end_told_again_in_a_batch_makes_no_line_whichever_record_of_the_batch_comes_last() -> None:
+    """A child's end, told by itself, then by its parent's reaping (os.waitpid): the second makes no
+    line, in the headless output or in the dashboard's log, even when other records follow it in
+    the batch (before: only the batch's last such record was remembered, and the compact log,
+    made from describe(), never asked: "closer exited" twice)."""
+    m = Model()
+    first, again = ev(1, 11, "proc.exit", "closer", code=0), ev(1.1, 11, "proc.exit", "", code=0)
+    later = ev(1.2, 10, "proc.state", "working")
+    m.apply([spawn(0, 10, "main", "main"), spawn(0, 11, "w", "closer"), first, again, later])
+    assert not m.told_again(first) and m.told_again(again) and not m.told_again(later)
+    assert m.line(first) is not None and m.line(again) is None

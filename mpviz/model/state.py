@@ -103,10 +103,10 @@ class Model:
         self.sites: dict[str, Site] = {}
         self._wheres: dict[str, str] = {}  # each site in words, made once
         self._checked: Event | None = None  # the last record applied, if it needed nothing made visible
-        # A handler sets ``said_again`` for a record that told the model nothing new; the last such
-        # record makes no line.
+        # A handler sets ``said_again`` for a record that told the model nothing new (a process's end
+        # told by its parent after itself): such records of the last batch applied make no line.
         self.said_again = False
-        self._again: Event | None = None
+        self._again: set[int] = set()  # (their ids: the batch holds them while its lines are made)
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
         # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
@@ -149,6 +149,7 @@ class Model:
 
     def apply(self, events: Iterable[Event]) -> None:
         """Apply a batch of records, in time order."""
+        self._again.clear()
         apply_one = self.apply_one
         for event in sorted(events, key=_T_NS):
             apply_one(event)
@@ -177,7 +178,10 @@ class Model:
         if handler is not None:
             handler(self, event)
             if self.said_again:  # (a process's end, told again by another who saw it): no line, no log
-                self.said_again, self._again = False, record
+                self.said_again = False
+                if len(self._again) > 10_000:  # (records applied one by one, with no batch's start)
+                    self._again.clear()
+                self._again.add(id(record))
                 return
         if kind not in UNLOGGED:
             self.log.append(event)
@@ -282,6 +286,10 @@ class Model:
             return event
         return _shown(event)
 
+    def told_again(self, event: Event) -> bool:
+        """Whether ``event``, of the last batch applied, told the model nothing new (it makes no line)."""
+        return id(event) in self._again
+
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
         event = self._visible(event)
@@ -291,7 +299,7 @@ class Model:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one.
         ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
         # (Made for every record a headless run prints: the usual case is looked up inline.)
-        if event is self._again:
+        if id(event) in self._again:
             return None
         event = self._visible(event)
         kind, data = event.kind, event.data

@@ -106,7 +106,8 @@ class ReadingScreen(DrawingScreen):
         if model is not None and model is not self.model:
             self._swap(model)
         self.model.apply(events)
-        self._unlogged.extend(events)
+        again = self.model.told_again  # (a process's end told again: no line, now or at the log's write)
+        self._unlogged.extend(e for e in events if not again(e))
         kinds = {e.kind for e in events}
         # What a lesson's picture may show moved: anything but psutil's figures (see pacing).
         self._said |= bool(kinds - {"proc.stats"})
