@@ -31,7 +31,7 @@ from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
 from mpviz.sync.pace import Pace
 from mpviz.sync.sites import say, site, site_at, stop_at
 from mpviz.sync.turns import EXPIRE, resume, turn
-from mpviz.telemetry import emit, short
+from mpviz.telemetry import emit, now_ns, short
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -127,6 +127,10 @@ class BaseProcess(process.BaseProcess):
     def start(self) -> None:
         launch = self._launch()  # before the child is made: it needs its label
         turn("proc.start", str(launch.label))
+        # Its start is stamped before the child exists: what the child says first (its start, an
+        # operation, its end) may be read before this process gets to say it started it.
+        site_id = site()
+        t = now_ns()
         try:
             super().start()
         except Exception as exc:
@@ -135,10 +139,9 @@ class BaseProcess(process.BaseProcess):
         pid = self.pid
         assert pid is not None and launch.label is not None
         facts = {"role": launch.role, "label": launch.label, "ppid": os.getpid()}
-        site_id = site()
         if site_id:
             facts["at"] = site_id  # the line that started it
-        emit("proc.spawn", launch.label, facts, pid=pid)
+        emit("proc.spawn", launch.label, facts, t_ns=t, pid=pid)
         if launch.watch_exit:
             self._mpviz_exit = _Exit(pid, launch.label)
             # A forkserver's child is not ours to wait for: join() reports how it ended, and a thread
