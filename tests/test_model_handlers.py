@@ -1011,6 +1011,31 @@ def test_a_pools_callback_that_raised_is_named_once_with_its_line() -> None:
     assert describe(ev(1, 10, "pitfall.callback", "p", error="ValueError"), "pool") is None, "the pitfall says it"
 
 
+@covers("pool.init_failed")
+def test_a_pool_whose_workers_die_in_their_initializer_is_named_with_its_line_and_error() -> None:
+    m = Model()
+    init = ev(1, 11, "pool.init_failed", "p", error="ConnectionError: no db", func="init", at="11@1")
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "p", "pool", "pool"),
+            ev(0, 11, "site.new", "11@1", file="/p/prog.py", line=5, func="init", text="raise ConnectionError()"),
+            init,
+        ]
+    )
+    assert m.prims["p"].init_failures == 1
+    assert not [a for a in find_anomalies(m, 2 * S) if a.kind == "pitfall"], "one worker: not yet a pattern"
+    m.apply([ev(2, 12, "pool.init_failed", "p", error="ConnectionError: no db", func="init", at="11@1")])
+    (said,) = [a for a in find_anomalies(m, 3 * S) if a.kind == "pitfall"]
+    assert said.text.startswith(
+        "pitfall: pool 'pool''s workers die in their initializer init (at prog.py:5 in init): ConnectionError: no db;"
+        " the pool starts new ones for ever, and no task is ever done"
+    ) and said.text.endswith("(docs: Process Pools)")
+    m.apply([ev(3, 13, "pool.wait_task", "p")])
+    assert not [a for a in find_anomalies(m, 4 * S) if a.kind == "pitfall"], "one got through: the pool works"
+    assert describe(init, "pool") is None, "the pitfall says it (the worker's error has its own line)"
+
+
 @covers("pool.terminate")
 def test_a_pool_terminated_with_results_not_back_is_named() -> None:
     m = Model()

@@ -197,6 +197,22 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
     assert "nothing went wrong" not in done.stdout.splitlines()[-1], done.stdout[-500:]
 
 
+def test_a_pool_whose_initializer_raises_names_the_initializer_not_a_missing_worker(tmp_path: Path) -> None:
+    """Each worker dies in its initializer and the pool starts another, for ever: map() never returns.
+    Before: "nobody works on them: no worker is left", and the initializer was never named."""
+    done = watch(OURS / "pitfall_pool_init.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    assert done.returncode == 1, done.stdout[-2000:]
+    init = "init (at pitfall_pool_init.py:7 in init): ConnectionError: cannot reach the database"
+    assert pitfalls(done.stdout) == [
+        f"pool 'pool''s workers die in their initializer {init}; the pool starts new ones for ever, and no task is "
+        "ever done (a map() or a get() with no timeout waits for ever). Fix: let the initializer catch what it can "
+        "recover from, and check what it needs before making the pool (docs: Process Pools)"
+    ]
+    hang = done.stdout.splitlines()[-1]
+    assert hang.startswith("hang: main") and "waits for results from pool 'pool' that will never come" in hang
+    assert hang.endswith(f"every worker dies in its initializer {init}, and the pool starts another, which dies alike")
+
+
 # --- no false alarm: correct programs whose every visible process waits for a while ---------------
 
 

@@ -100,6 +100,10 @@ SAY = {
         "{who} 在做任务时结束了({how}),任务随它丢失",
     ),
     "no_workers": T("no worker is left", "已经没有工作进程了"),
+    "init_dies": T(
+        "every worker dies in its initializer {func} ({where}): {error}, and the pool starts another, which dies alike",
+        "每个工作进程都死在 initializer {func}({where})里:{error},进程池再启动的也一样死掉",
+    ),
 }
 
 
@@ -260,6 +264,10 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     n = pending(prim)
     who = "; ".join(_who(model, actor, at=True) for actor in waiters)
     why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
+    if prim.init_failures and not prim.workers:  # (workers come and go: none ever got through its initializer)
+        func, at, error = prim.init_failure
+        where = model.where(at)
+        why = SAY["init_dies"](func=func, where=f"at {where}" if where else "where, unknown", error=error)
     # (One whose target returned finished its task: an executor's worker leaves after its
     # max_tasks_per_child-th, its result sent, and asks for no next one.)
     died = [

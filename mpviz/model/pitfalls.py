@@ -21,6 +21,8 @@ read the guidelines finds the right one:
 * ``pool_results`` — a pool terminated with results nobody fetched, and
   ``pool_stuck`` — a pool's task that never returns while the others did
   (*Process Pools*);
+* ``pool_init`` — a pool whose workers die in their initializer: the pool
+  starts new ones for ever, and no task is ever done (*Process Pools*);
 * ``callback`` — a pool's callback that raised: it ended the pool's
   result-handler thread, and no result of the pool comes back after it
   (*Process Pools*);
@@ -58,6 +60,7 @@ SECTIONS = {
     "pool_results": "Process Pools",
     "pool_stuck": "Process Pools",
     "callback": "Process Pools",
+    "pool_init": "Process Pools",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
 }
@@ -74,6 +77,7 @@ WHAT = {
     "pool_results": T("a pool ended with results never fetched", "进程池结束时还有结果没取"),
     "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
     "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
+    "pool_init": T("a pool's initializer that raises", "抛出异常的进程池 initializer"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
 }
@@ -142,6 +146,14 @@ SAY = {
         "with no timeout waits for ever). Fix: catch every exception inside the callback",
         "陷阱:进程池 '{name}' 的回调 {func}({where})抛出了 {error}:回调在进程池的结果处理线程里运行,异常让这个线程结束了,"
         "进程池再也拿不回任何结果(没有超时的 get() 会永远等下去)。解决:在回调里捕获所有异常",
+    ),
+    "pool_init": T(
+        "pitfall: pool '{name}''s workers die in their initializer {func} ({where}): {error}; the pool starts new "
+        "ones for ever, and no task is ever done (a map() or a get() with no timeout waits for ever). Fix: let the "
+        "initializer catch what it can recover from, and check what it needs before making the pool",
+        "陷阱:进程池 '{name}' 的工作进程都死在 initializer {func}({where})里:{error};进程池不停地启动新的工作进程,"
+        "却一个任务也做不完(没有超时的 map() 或 get() 会永远等下去)。解决:在 initializer 里捕获能处理的异常,"
+        "并在创建进程池之前先检查它需要的东西",
     ),
     "unguarded": T(
         "pitfall: '{name}' was read and then written outside {name}.get_lock() by {who}: each read and each "
@@ -231,6 +243,19 @@ def pitfall_callback(model: Model, event: Event) -> None:
     model.pitfalls.setdefault(("callback", event.obj), Anomaly("pitfall", text, (event.pid,)))
 
 
+@handles("pool.init_failed")
+def pool_init_failed(model: Model, event: Event) -> None:
+    """A pool's worker died in its initializer; the pool starts another in its place (see ``_dying_pools``)."""
+    prim = model.prims.get(event.obj)
+    if prim is None or prim.family != "pool":
+        return
+    prim.init_failures += 1
+    if not prim.init_failure[0]:
+        d = event.data
+        prim.init_failure = (str(d.get("func", "")), str(d.get("at", "")), str(d.get("error", "")))
+    model.dirty_prims.add(prim.id)
+
+
 @handles("shm.unlink")
 def shm_unlink(model: Model, event: Event) -> None:
     prim = model.prims.get(event.obj)
@@ -274,6 +299,7 @@ def find_pitfalls(model: Model, now_ns: int) -> list[Anomaly]:
     found.extend(_zombies(model, now_ns))
     found.extend(_leaked_memory(model))
     found.extend(_stuck_pools(model, now_ns))
+    found.extend(_dying_pools(model))
     return found
 
 
@@ -353,4 +379,17 @@ def _stuck_pools(model: Model, now_ns: int) -> list[Anomaly]:
         if inside:
             text = _text("pool_stuck", name=prim.name, n=prim.tasks - prim.results, workers="; ".join(inside))
             found.append(Anomaly("pitfall", text, (), passing=True))
+    return found
+
+
+def _dying_pools(model: Model) -> list[Anomaly]:
+    """A pool whose workers died in their initializer, two or more, and none got through it (asked
+    for a task): each one the pool starts in their place runs the same initializer."""
+    found = []
+    for prim in model.prims.values():
+        if prim.family != "pool" or prim.init_failures < 2 or prim.workers:
+            continue
+        func, at, error = prim.init_failure
+        text = _text("pool_init", name=prim.name, func=func, where=_where(model, at), error=error)
+        found.append(Anomaly("pitfall", text, ()))
     return found

@@ -133,6 +133,9 @@ class Prim:
     failed: int = 0  # of the results, those that are an exception (or a cancelled future)
     workers: set[int] = field(default_factory=set)
     busy: set[int] = field(default_factory=set)  # workers that took a task and have not asked for the next
+    # Its workers that died in its initializer (``pool.init_failed``), and the first one's function, site and error.
+    init_failures: int = 0
+    init_failure: tuple[str, str, str] = ("", "", "")
     # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
     calls: int = 0
     proxies: Counter[str] = field(default_factory=Counter)

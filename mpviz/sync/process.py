@@ -230,7 +230,12 @@ class BaseProcess(process.BaseProcess):
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
-                emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+                error = short(f"{type(exc).__name__}: {exc}")
+                if launch.pool:  # a pool's worker that died in its initializer: the pool starts another
+                    from mpviz.sync.pool import initializer_failed
+
+                    initializer_failed(launch.pool, target, self._args, exc, error)
+                emit("proc.error", label, {"error": error})
                 # The traceback multiprocessing prints goes from its _bootstrap
                 # straight to run(), as it would without this frame.
                 unseen(exc)

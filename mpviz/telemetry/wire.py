@@ -137,6 +137,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.wait": {"timeout": _seconds},
     "pool.woke": {"gave_up": flag},
     "pitfall.callback": {"error": text, "func": text},
+    "pool.init_failed": {"error": text, "func": text},
     "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text, "of": text},
     "manager.wait": {
         **dict.fromkeys(("typeid", "method", "proxy", "family", "manager"), text),
