@@ -188,6 +188,25 @@ def test_a_pools_lost_task_is_a_hang_once_every_worker_waits_for_a_task() -> Non
     )
 
 
+def test_a_pool_worker_still_in_its_initializer_will_ask_for_the_tasks_out() -> None:
+    """Before: "nobody works on them: no worker is left" while both workers ran a slow initializer."""
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            new(0, 1, "p", "pool", "pool"),
+            ev(0.1, 11, "proc.start", "ForkPoolWorker-1", role="pool", label="ForkPoolWorker-1", ppid=1, pool="p"),
+            ev(1, 1, "pool.task", "p", func="f", n=2),
+            ev(1.1, 1, "pool.wait", "p"),
+        ]
+    )
+    assert m.prims["p"].starting == {11}
+    assert find_anomalies(m, int(10 * S)) == [], "its worker is starting"
+    m.apply([ev(2, 11, "proc.exit", "ForkPoolWorker-1", code=1)])
+    (lost,) = find_anomalies(m, int(10 * S))
+    assert lost.kind == "lost" and lost.text.endswith("nobody works on them: no worker is left")
+
+
 def test_idle_pool_workers_count_as_blocked_only_when_their_pool_has_nothing_out() -> None:
     m = Model()
     m.apply(

@@ -228,6 +228,8 @@ def test_a_pool_whose_initializer_raises_names_the_initializer_not_a_missing_wor
         # Under a lock of the program's own, or a Condition's (before: "lost updates" named, "not safely").
         ("correct_value_own_lock.py", "counter 600"),
         ("correct_value_under_condition.py", "final 9"),
+        # Its workers in their initializer for 4 s (before: "no worker is left" while both were starting).
+        ("correct_slow_pool_init.py", "[1, 2, 3, 4]"),
     ],
 )
 def test_a_correct_program_whose_threads_will_act_is_never_called_hung(

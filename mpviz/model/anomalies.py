@@ -257,6 +257,8 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     workers = [model.procs[pid] for pid in prim.workers if pid in model.procs and model.procs[pid].alive]
     if any(w.waiting_on != prim.id for w in workers):
         return None  # one is working on a task
+    if not prim.dying and any(pid in model.procs and model.procs[pid].alive for pid in prim.starting):
+        return None  # one is still starting (a slow initializer): it will ask for a task
     exits = [model.procs[pid].exited_ns or 0 for pid in prim.workers if pid in model.procs]
     since = max([*(prim.waiters[a] for a in waiters), *(w.since_ns for w in workers), *exits])
     if now_ns - since < HANG_GRACE_NS:
@@ -264,7 +266,7 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     n = pending(prim)
     who = "; ".join(_who(model, actor, at=True) for actor in waiters)
     why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
-    if prim.init_failures and not prim.workers:  # (workers come and go: none ever got through its initializer)
+    if prim.dying:  # (workers come and go: none ever got through its initializer)
         func, at, error = prim.init_failure
         where = model.where(at)
         why = SAY["init_dies"](func=func, where=f"at {where}" if where else "where, unknown", error=error)

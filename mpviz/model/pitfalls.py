@@ -383,11 +383,10 @@ def _stuck_pools(model: Model, now_ns: int) -> list[Anomaly]:
 
 
 def _dying_pools(model: Model) -> list[Anomaly]:
-    """A pool whose workers died in their initializer, two or more, and none got through it (asked
-    for a task): each one the pool starts in their place runs the same initializer."""
+    """A pool whose workers die in their initializer (``Prim.dying``)."""
     found = []
     for prim in model.prims.values():
-        if prim.family != "pool" or prim.init_failures < 2 or prim.workers:
+        if prim.family != "pool" or not prim.dying:
             continue
         func, at, error = prim.init_failure
         text = _text("pool_init", name=prim.name, func=func, where=_where(model, at), error=error)

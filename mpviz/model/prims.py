@@ -133,6 +133,8 @@ class Prim:
     failed: int = 0  # of the results, those that are an exception (or a cancelled future)
     workers: set[int] = field(default_factory=set)
     busy: set[int] = field(default_factory=set)  # workers that took a task and have not asked for the next
+    # Workers started for it that have not asked for a task yet (in its initializer, if it has one).
+    starting: set[int] = field(default_factory=set)
     # Its workers that died in its initializer (``pool.init_failed``), and the first one's function, site and error.
     init_failures: int = 0
     init_failure: tuple[str, str, str] = ("", "", "")
@@ -210,6 +212,12 @@ class Prim:
                 pending = next(history, None)
             out[c] = deepest
         return out
+
+    @property
+    def dying(self) -> bool:
+        """A pool whose workers die in their initializer: two or more did, and none got through it
+        (asked for a task); each one the pool starts in their place runs the same initializer."""
+        return self.init_failures >= 2 and not self.workers
 
     @property
     def max_holders(self) -> int:

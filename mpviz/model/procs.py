@@ -73,6 +73,9 @@ def proc_spawn(model: Model, event: Event) -> None:
 def proc_start(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     _identify(proc, event)
+    pool = model.prims.get(str(event.data.get("pool", "")))
+    if pool is not None and pool.family == "pool":
+        pool.starting.add(proc.pid)  # (until it asks for a task)
     if proc.phase is Phase.STARTING:
         settle(model, proc, event.t_ns)
 

@@ -213,6 +213,8 @@ class BaseProcess(process.BaseProcess):
         run = self.run
         target = getattr(self, "_target", None)
         facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}
+        if launch.pool:
+            facts["pool"] = launch.pool  # a pool's worker, until it asks for its first task: in its initializer
 
         if launch.role in UNSCHEDULED:
             turns.uninstall()  # a pool's worker, a manager's server: multiprocessing's own, they run free
