@@ -182,6 +182,13 @@ def test_the_docs_feeder_example_is_named_and_ends_with_exit_1(tmp_path: Path) -
             r"'counts' was read and then written outside counts\.get_lock\(\) by .* Fix: `with counts\.get_lock\(\): counts\[i\] \+= 1`",
             0,
         ),
+        (
+            "pitfall_barrier.py",
+            (),
+            r"barrier 'b' needs 3 parties; stage #2 \(pid \d+\) ended \(RuntimeError: worker 2 failed to load its "
+            r"data\) before reaching it: the 2 at the barrier wait for ever\. Fix: wait\(timeout=…\)",
+            1,
+        ),
     ],
 )
 def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.actors import Actor
-from mpviz.model.pitfalls import find_pitfalls
+from mpviz.model.pitfalls import dead_parties, find_pitfalls
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
 from mpviz.model.state import Anomaly, Model
@@ -122,6 +122,8 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(lost)
     if not any(a.kind in ("deadlock", "dead-holder", "starved", "lost") for a in found):
         found.extend(nobody_left(model, now_ns))
+        if found and found[-1].kind == "hang":
+            found.extend(dead_parties(model))  # (why those at a barrier wait: a party that never came)
     found.extend(potential_deadlocks(model))
     found.extend(find_pitfalls(model, now_ns))
     return [doubted(model, a) for a in found]

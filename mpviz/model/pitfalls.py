@@ -26,6 +26,9 @@ read the guidelines finds the right one:
 * ``callback`` — a pool's callback that raised: it ended the pool's
   result-handler thread, and no result of the pool comes back after it
   (*Process Pools*);
+* ``barrier`` — a barrier's party that ended (an error, a signal) before
+  reaching it, while the others wait there with no timeout, for ever
+  (*multiprocessing.Barrier*): named with a hang, when nobody else can come;
 * ``daemon`` — a daemonic process that tries to start children
   (*Process.daemon*);
 * ``unguarded`` — a Value (or an Array's item) read and then written outside
@@ -40,6 +43,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model.actors import Proc
 from mpviz.model.state import Anomaly, Model, handles
+from mpviz.model.waits import forever
 from mpviz.telemetry import Event
 
 # How long a situation lasts before it is named (a join a moment before the last get is not one).
@@ -61,6 +65,7 @@ SECTIONS = {
     "pool_stuck": "Process Pools",
     "callback": "Process Pools",
     "pool_init": "Process Pools",
+    "barrier": "multiprocessing.Barrier",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
 }
@@ -78,6 +83,7 @@ WHAT = {
     "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
     "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
     "pool_init": T("a pool's initializer that raises", "抛出异常的进程池 initializer"),
+    "barrier": T("a barrier's party that ends before reaching it", "屏障的一方没到屏障就结束了"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
 }
@@ -155,6 +161,14 @@ SAY = {
         "却一个任务也做不完(没有超时的 map() 或 get() 会永远等下去)。解决:在 initializer 里捕获能处理的异常,"
         "并在创建进程池之前先检查它需要的东西",
     ),
+    "barrier": T(
+        "pitfall: barrier '{name}' needs {parties} parties; {dead} before reaching it: the {n} at the barrier wait "
+        "for ever. Fix: wait(timeout=…) ends every party's wait with BrokenBarrierError, or abort() the barrier when "
+        "a party fails (a try/except around its work before wait())",
+        "陷阱:屏障 '{name}' 需要 {parties} 方;{dead},没到屏障:在屏障等的 {n} 个会永远等下去。解决:wait(timeout=…) "
+        "让每一方的等待以 BrokenBarrierError 结束,或者在某一方出错时 abort() 这个屏障(在 wait() 之前的工作外面 try/except)",
+    ),
+    "party": T("{who} (pid {pid}) ended ({how})", "{who}(pid {pid})结束了({how})"),
     "unguarded": T(
         "pitfall: '{name}' was read and then written outside {name}.get_lock() by {who}: each read and each "
         "write takes the lock alone, so a write another process makes between them is lost "
@@ -391,4 +405,31 @@ def _dying_pools(model: Model) -> list[Anomaly]:
         func, at, error = prim.init_failure
         text = _text("pool_init", name=prim.name, func=func, where=_where(model, at), error=error)
         found.append(Anomaly("pitfall", text, ()))
+    return found
+
+
+def dead_parties(model: Model) -> list[Anomaly]:
+    """A barrier whose parties wait for ever, fewer than it needs, and the processes that would
+    have been the others: each ended by a failure before reaching it, running the same function as
+    one that waits there.  Asked only once every live process is blocked (a hang): nobody can come."""
+    found = []
+    for prim in model.prims.values():
+        waiting = forever(model, prim.waiters) if prim.family == "barrier" and not prim.broken else []
+        parties = prim.capacity
+        if not waiting or parties is None or len(waiting) >= parties:
+            continue
+        targets = {model.procs[model.pid_of(a)].target for a in waiting if model.pid_of(a) in model.procs} - {""}
+        dead = [
+            proc
+            for proc in model.procs.values()
+            if not proc.alive
+            and proc.target in targets
+            and proc.pid not in prim.reached
+            and (proc.error or proc.exit_signal or (proc.exit_code or 0) > 0)
+        ]
+        if not dead or len(waiting) + len(dead) > parties:
+            continue  # (more such processes than parties missing: which of them were parties, nobody can tell)
+        ends = [SAY["party"](who=p.name, pid=p.pid, how=p.error or p.exit_words()) for p in dead]
+        text = _text("barrier", name=prim.name, parties=parties, dead="; ".join(ends), n=len(waiting))
+        found.append(Anomaly("pitfall", text, (*waiting, *(p.pid for p in dead))))
     return found

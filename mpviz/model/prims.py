@@ -119,9 +119,10 @@ class Prim:
     first_pass_ns: int | None = None
     # Conditions: how often notified (``notify`` or ``notify_all``).
     notifies: int = 0
-    # Barriers: broken (until reset), and how many processes passed.
+    # Barriers: broken (until reset), how many processes passed, and every process that reached it.
     broken: bool = False
     passed: int = 0
+    reached: set[int] = field(default_factory=set)
     # Seen from outside (an attached program's stacks): who waits is known, who holds is not; a
     # queue's ``putters`` are then every process that held its write end (``feeders_known``).
     outside: bool = False

@@ -36,6 +36,9 @@ def _identify(proc: Proc, event: Event) -> None:
     data = event.data
     proc.role = str(data.get("role", proc.role))
     proc.label = str(data.get("label", proc.label))
+    target = data.get("target")
+    if isinstance(target, str):
+        proc.target = target
     argv = data.get("argv")
     if isinstance(argv, str) and not proc.script:
         proc.script = _script(argv)
