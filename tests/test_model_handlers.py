@@ -1036,6 +1036,30 @@ def test_a_pool_whose_workers_die_in_their_initializer_is_named_with_its_line_an
     assert describe(init, "pool") is None, "the pitfall says it (the worker's error has its own line)"
 
 
+@covers("pitfall.proxy_copy")
+def test_a_managers_value_changed_in_place_is_named_once_a_line() -> None:
+    m = Model()
+    copy = dict(proxy="d", typeid="dict", via="__getitem__", method="append", key="'k'", type="list")
+    m.apply(
+        [
+            spawn(0, 10, "worker", "add #0"),
+            spawn(0, 11, "worker", "add #1"),
+            ev(0, 10, "site.new", "10@1", file="/p/prog.py", line=6, func="add", text='d["k"].append(i)'),
+            ev(0, 11, "site.new", "11@1", file="/p/prog.py", line=6, func="add", text='d["k"].append(i)'),
+            ev(1, 10, "pitfall.proxy_copy", "manager m", at="10@1", **copy),
+            ev(2, 11, "pitfall.proxy_copy", "manager m", at="11@1", **copy),
+            ev(3, 11, "pitfall.proxy_copy", "manager m", at="11@1", **{**copy, "via": "get", "method": "__setitem__"}),
+        ]
+    )
+    said = sorted(a.text for a in find_anomalies(m, 4 * S) if a.kind == "pitfall")
+    assert [text.split(" gives")[0] for text in said] == [
+        "pitfall: `d.get('k')[…] = …` (at prog.py:6 in add) changes a copy: `d.get('k')`",
+        "pitfall: `d['k'].append(…)` (at prog.py:6 in add) changes a copy: `d['k']`",
+    ], "the same line in two processes: named once"
+    assert "Fix: `v = d.get('k'); v[…] = …; d['k'] = v`" in said[0] and said[0].endswith("(docs: Proxy Objects)")
+    assert describe(ev(1, 10, "pitfall.proxy_copy", "manager m", **copy), "m") is None, "the pitfall says it"
+
+
 @covers("pool.terminate")
 def test_a_pool_terminated_with_results_not_back_is_named() -> None:
     m = Model()

@@ -220,6 +220,26 @@ def test_a_pool_whose_initializer_raises_names_the_initializer_not_a_missing_wor
     assert hang.endswith(f"every worker dies in its initializer {init}, and the pool starts another, which dies alike")
 
 
+def test_a_managers_value_changed_in_place_is_named_and_a_value_written_back_never(tmp_path: Path) -> None:
+    """``d["wrong"].append(i)`` changes a copy, lost; ``lst = d["right"]; lst.append(i); d["right"] = lst``,
+    ``d[k] += [i]`` and a Manager's own list in the dict are right.  Before: "nothing went wrong"."""
+    done = watch(OURS / "pitfall_proxy_copy.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "prints: wrong [] True 0" in done.stdout and "prints: right [1, 2] [1, 2] [1, 2]" in done.stdout
+    said = pitfalls(done.stdout)
+    assert [line.split(" changes a copy")[0] for line in said] == [
+        "`d.setdefault('seen', …).append(…)` (at pitfall_proxy_copy.py:11 in add)",
+        "`d['wrong'].append(…)` (at pitfall_proxy_copy.py:10 in add)",
+        "`rows[0][…] = …` (at pitfall_proxy_copy.py:12 in add)",
+    ], "once a line, by whichever process did it first; never the right lines"
+    assert said[1].endswith(
+        ": `d['wrong']` gives the process a copy of the list that the Manager's dict 'd' holds, and the change is "
+        "lost with it (the proxy cannot know of it). Fix: `v = d['wrong']; v.append(…); d['wrong'] = v` — write the "
+        "copy back (under a lock if other processes change it too) (docs: Proxy Objects)"
+    )
+    assert done.stdout.splitlines()[-1].endswith("it ended, but not safely: 3 pitfalls named above")
+
+
 # --- no false alarm: correct programs whose every visible process waits for a while ---------------
 
 

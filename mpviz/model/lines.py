@@ -28,6 +28,7 @@ UNSAID = frozenset(
         "turn.offer",
         "pitfall.unguarded",  # (the pitfall says it, with the first two processes that did it)
         "pitfall.callback",  # (the pitfall says it)
+        "pitfall.proxy_copy",  # (the pitfall says it)
         "pool.init_failed",  # (the pitfall says it; the worker's error has its own line)
     )
 )

@@ -29,6 +29,9 @@ read the guidelines finds the right one:
 * ``barrier`` — a barrier's party that ended (an error, a signal) before
   reaching it, while the others wait there with no timeout, for ever
   (*multiprocessing.Barrier*): named with a hang, when nobody else can come;
+* ``proxy_copy`` — a list or a dict got from a manager's dict or list
+  (``d[k]``) and changed at once (``d[k].append(x)``): the change is made to
+  a copy, and lost (*Proxy Objects*);
 * ``daemon`` — a daemonic process that tries to start children
   (*Process.daemon*);
 * ``unguarded`` — a Value (or an Array's item) read and then written outside
@@ -66,6 +69,7 @@ SECTIONS = {
     "callback": "Process Pools",
     "pool_init": "Process Pools",
     "barrier": "multiprocessing.Barrier",
+    "proxy_copy": "Proxy Objects",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
 }
@@ -84,6 +88,7 @@ WHAT = {
     "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
     "pool_init": T("a pool's initializer that raises", "抛出异常的进程池 initializer"),
     "barrier": T("a barrier's party that ends before reaching it", "屏障的一方没到屏障就结束了"),
+    "proxy_copy": T("a value of a Manager's dict or list changed in place", "原地修改 Manager 字典或列表里的值"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
 }
@@ -167,6 +172,13 @@ SAY = {
         "a party fails (a try/except around its work before wait())",
         "陷阱:屏障 '{name}' 需要 {parties} 方;{dead},没到屏障:在屏障等的 {n} 个会永远等下去。解决:wait(timeout=…) "
         "让每一方的等待以 BrokenBarrierError 结束,或者在某一方出错时 abort() 这个屏障(在 wait() 之前的工作外面 try/except)",
+    ),
+    "proxy_copy": T(
+        "pitfall: `{expr}` ({where}) changes a copy: `{get}` gives the process a copy of the {type} that the "
+        "Manager's {typeid} '{proxy}' holds, and the change is lost with it (the proxy cannot know of it). "
+        "Fix: `{fix}` — write the copy back (under a lock if other processes change it too)",
+        "陷阱:`{expr}`({where})改的是副本:`{get}` 给进程的是 Manager 的 {typeid} '{proxy}' 里那个 {type} 的副本,"
+        "改动随副本丢失(代理无从知道它被改了)。解决:`{fix}` —— 把副本写回去(如果别的进程也会改它,要在锁里做)",
     ),
     "party": T("{who} (pid {pid}) ended ({how})", "{who}(pid {pid})结束了({how})"),
     "unguarded": T(
@@ -268,6 +280,36 @@ def pool_init_failed(model: Model, event: Event) -> None:
         d = event.data
         prim.init_failure = (str(d.get("func", "")), str(d.get("at", "")), str(d.get("error", "")))
     model.dirty_prims.add(prim.id)
+
+
+@handles("pitfall.proxy_copy")
+def pitfall_proxy_copy(model: Model, event: Event) -> None:
+    """A value got through a manager's proxy and changed at once (see mpviz.sync.copies): once per line."""
+    d = event.data
+    proxy, key, method = str(d.get("proxy") or "proxy"), str(d.get("key") or "k"), str(d.get("method", ""))
+    via = str(d.get("via", ""))
+    get = {"get": f"{proxy}.get({key})", "setdefault": f"{proxy}.setdefault({key}, …)"}.get(via, f"{proxy}[{key}]")
+    where = _where(model, d.get("at"))
+    text = _text(
+        "proxy_copy",
+        expr=_changed(get, method),
+        where=where,
+        get=get,
+        type=str(d.get("type", "")),
+        typeid=str(d.get("typeid", "")),
+        proxy=proxy,
+        fix=f"v = {get}; {_changed('v', method)}; {proxy}[{key}] = v",
+    )
+    model.pitfalls.setdefault(("proxy_copy", where, _changed(get, method)), Anomaly("pitfall", text, (event.pid,)))
+
+
+def _changed(value: str, method: str) -> str:
+    """A change of ``value`` by ``method``, as code."""
+    if method == "__setitem__":
+        return f"{value}[…] = …"
+    if method == "__delitem__":
+        return f"del {value}[…]"
+    return f"{value}.{method}(…)"
 
 
 @handles("shm.unlink")

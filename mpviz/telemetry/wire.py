@@ -139,6 +139,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pitfall.callback": {"error": text, "func": text},
     "pool.init_failed": {"error": text, "func": text},
     "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text, "of": text},
+    "pitfall.proxy_copy": dict.fromkeys(("proxy", "typeid", "via", "method", "key", "type"), text),
     "manager.wait": {
         **dict.fromkeys(("typeid", "method", "proxy", "family", "manager"), text),
         "timeout": _seconds,
