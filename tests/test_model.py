@@ -188,6 +188,25 @@ def test_a_pools_lost_task_is_a_hang_once_every_worker_waits_for_a_task() -> Non
     )
 
 
+def test_a_pool_worker_still_in_its_initializer_will_ask_for_the_tasks_out() -> None:
+    """Before: "nobody works on them: no worker is left" while both workers ran a slow initializer."""
+    m = Model()
+    m.apply(
+        [
+            spawn(0, 1, "main", "main"),
+            new(0, 1, "p", "pool", "pool"),
+            ev(0.1, 11, "proc.start", "ForkPoolWorker-1", role="pool", label="ForkPoolWorker-1", ppid=1, pool="p"),
+            ev(1, 1, "pool.task", "p", func="f", n=2),
+            ev(1.1, 1, "pool.wait", "p"),
+        ]
+    )
+    assert m.prims["p"].starting == {11}
+    assert find_anomalies(m, int(10 * S)) == [], "its worker is starting"
+    m.apply([ev(2, 11, "proc.exit", "ForkPoolWorker-1", code=1)])
+    (lost,) = find_anomalies(m, int(10 * S))
+    assert lost.kind == "lost" and lost.text.endswith("nobody works on them: no worker is left")
+
+
 def test_idle_pool_workers_count_as_blocked_only_when_their_pool_has_nothing_out() -> None:
     m = Model()
     m.apply(
@@ -204,6 +223,42 @@ def test_idle_pool_workers_count_as_blocked_only_when_their_pool_has_nothing_out
     assert hang.kind in ("hang", "stalled") and "worker (pid 11) waiting for a task from pool 'ex'" in hang.text
     m.apply([ev(2, 1, "pool.task", "p", func="f", n=1)])
     assert find_anomalies(m, int(10 * S)) == [], "the pool has a task out: the worker may get it"
+
+
+def _barrier(join: bool = True, failed: tuple[int, ...] = (13,), target: str = "stage") -> Model:
+    """Barrier(3): stage #0 and #1 wait there, stage #2 (and those ``failed``) failed before it,
+    main joins the first (``join``, else it runs on); every live one's stacks read since."""
+    m = Model()
+    m.apply([spawn(0, 1, "main", "main"), new(0, 1, "b", "barrier", "b")])
+    for pid in (11, 12, *failed):
+        label = f"stage #{pid - 11}"
+        m.apply([ev(0, pid, "proc.start", label, role="worker", label=label, ppid=1, target=target)])
+    m.procs[11].target = m.procs[12].target = "stage"
+    for pid in failed:
+        m.apply([ev(0.5, pid, "proc.error", "", error="RuntimeError: no data"), ev(0.5, pid, "proc.exit", "", code=1)])
+    m.apply([ev(1, 11, "barrier.wait", "b", n_waiting=0, parties=3), ev(1, 12, "barrier.wait", "b", parties=3)])
+    if join:
+        m.apply([ev(1, 1, "proc.join", "stage #0", child=11)])
+    for pid in (1, 11, 12):
+        m.apply(stacks_read(2, pid))
+    return m
+
+
+def test_a_barriers_party_that_failed_before_reaching_it_is_named_with_the_hang() -> None:
+    hang, said = find_anomalies(_barrier(), int(10 * S))
+    assert hang.kind == "hang" and said.kind == "pitfall"
+    assert said.text.startswith(
+        "pitfall: barrier 'b' needs 3 parties; stage #2 (pid 13) ended (RuntimeError: no data) before reaching it:"
+        " the 2 at the barrier wait for ever. Fix: wait(timeout=…)"
+    ) and said.text.endswith("(docs: multiprocessing.Barrier)")
+
+
+def test_a_barriers_missing_party_is_not_guessed() -> None:
+    """No party named while main runs on (it could start one yet), for a process of another
+    function, or when more failed than parties are missing (which were parties?)."""
+    assert [a.kind for a in find_anomalies(_barrier(join=False), int(10 * S))] == []
+    for m in (_barrier(target="load"), _barrier(failed=(13, 14))):
+        assert [a.kind for a in find_anomalies(m, int(10 * S))] == ["hang"], "the hang, and no more"
 
 
 def test_starved_consumers_after_the_grace_period() -> None:

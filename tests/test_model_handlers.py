@@ -1040,6 +1040,55 @@ def test_a_childs_copy_of_a_lock_held_at_the_fork_by_another_thread_is_named_onc
     assert describe(ev(1, 11, "pitfall.fork_held", "c", of="l"), "cache_lock") is None, "the pitfall says it"
 
 
+@covers("pool.init_failed")
+def test_a_pool_whose_workers_die_in_their_initializer_is_named_with_its_line_and_error() -> None:
+    m = Model()
+    init = ev(1, 11, "pool.init_failed", "p", error="ConnectionError: no db", func="init", at="11@1")
+    m.apply(
+        [
+            spawn(0, 10, "main", "main"),
+            new(0, 10, "p", "pool", "pool"),
+            ev(0, 11, "site.new", "11@1", file="/p/prog.py", line=5, func="init", text="raise ConnectionError()"),
+            init,
+        ]
+    )
+    assert m.prims["p"].init_failures == 1
+    assert not [a for a in find_anomalies(m, 2 * S) if a.kind == "pitfall"], "one worker: not yet a pattern"
+    m.apply([ev(2, 12, "pool.init_failed", "p", error="ConnectionError: no db", func="init", at="11@1")])
+    (said,) = [a for a in find_anomalies(m, 3 * S) if a.kind == "pitfall"]
+    assert said.text.startswith(
+        "pitfall: pool 'pool''s workers die in their initializer init (at prog.py:5 in init): ConnectionError: no db;"
+        " the pool starts new ones for ever, and no task is ever done"
+    ) and said.text.endswith("(docs: Process Pools)")
+    m.apply([ev(3, 13, "pool.wait_task", "p")])
+    assert not [a for a in find_anomalies(m, 4 * S) if a.kind == "pitfall"], "one got through: the pool works"
+    assert describe(init, "pool") is None, "the pitfall says it (the worker's error has its own line)"
+
+
+@covers("pitfall.proxy_copy")
+def test_a_managers_value_changed_in_place_is_named_once_a_line() -> None:
+    m = Model()
+    copy = dict(proxy="d", typeid="dict", via="__getitem__", method="append", key="'k'", type="list")
+    m.apply(
+        [
+            spawn(0, 10, "worker", "add #0"),
+            spawn(0, 11, "worker", "add #1"),
+            ev(0, 10, "site.new", "10@1", file="/p/prog.py", line=6, func="add", text='d["k"].append(i)'),
+            ev(0, 11, "site.new", "11@1", file="/p/prog.py", line=6, func="add", text='d["k"].append(i)'),
+            ev(1, 10, "pitfall.proxy_copy", "manager m", at="10@1", **copy),
+            ev(2, 11, "pitfall.proxy_copy", "manager m", at="11@1", **copy),
+            ev(3, 11, "pitfall.proxy_copy", "manager m", at="11@1", **{**copy, "via": "get", "method": "__setitem__"}),
+        ]
+    )
+    said = sorted(a.text for a in find_anomalies(m, 4 * S) if a.kind == "pitfall")
+    assert [text.split(" gives")[0] for text in said] == [
+        "pitfall: `d.get('k')[…] = …` (at prog.py:6 in add) changes a copy: `d.get('k')`",
+        "pitfall: `d['k'].append(…)` (at prog.py:6 in add) changes a copy: `d['k']`",
+    ], "the same line in two processes: named once"
+    assert "Fix: `v = d.get('k'); v[…] = …; d['k'] = v`" in said[0] and said[0].endswith("(docs: Proxy Objects)")
+    assert describe(ev(1, 10, "pitfall.proxy_copy", "manager m", **copy), "m") is None, "the pitfall says it"
+
+
 @covers("pool.terminate")
 def test_a_pool_terminated_with_results_not_back_is_named() -> None:
     m = Model()

@@ -183,6 +183,13 @@ def test_the_docs_feeder_example_is_named_and_ends_with_exit_1(tmp_path: Path) -
             r"'counts' was read and then written outside counts\.get_lock\(\) by .* Fix: `with counts\.get_lock\(\): counts\[i\] \+= 1`",
             0,
         ),
+        (
+            "pitfall_barrier.py",
+            (),
+            r"barrier 'b' needs 3 parties; stage #2 \(pid \d+\) ended \(RuntimeError: worker 2 failed to load its "
+            r"data\) before reaching it: the 2 at the barrier wait for ever\. Fix: wait\(timeout=…\)",
+            1,
+        ),
     ],
 )
 def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
@@ -196,6 +203,42 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
     assert all(" Fix: " in line for line in said)
     # A program that ran into a pitfall is never told "nothing went wrong".
     assert "nothing went wrong" not in done.stdout.splitlines()[-1], done.stdout[-500:]
+
+
+def test_a_pool_whose_initializer_raises_names_the_initializer_not_a_missing_worker(tmp_path: Path) -> None:
+    """Each worker dies in its initializer and the pool starts another, for ever: map() never returns.
+    Before: "nobody works on them: no worker is left", and the initializer was never named."""
+    done = watch(OURS / "pitfall_pool_init.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    assert done.returncode == 1, done.stdout[-2000:]
+    init = "init (at pitfall_pool_init.py:7 in init): ConnectionError: cannot reach the database"
+    assert pitfalls(done.stdout) == [
+        f"pool 'pool''s workers die in their initializer {init}; the pool starts new ones for ever, and no task is "
+        "ever done (a map() or a get() with no timeout waits for ever). Fix: let the initializer catch what it can "
+        "recover from, and check what it needs before making the pool (docs: Process Pools)"
+    ]
+    hang = done.stdout.splitlines()[-1]
+    assert hang.startswith("hang: main") and "waits for results from pool 'pool' that will never come" in hang
+    assert hang.endswith(f"every worker dies in its initializer {init}, and the pool starts another, which dies alike")
+
+
+def test_a_managers_value_changed_in_place_is_named_and_a_value_written_back_never(tmp_path: Path) -> None:
+    """``d["wrong"].append(i)`` changes a copy, lost; ``lst = d["right"]; lst.append(i); d["right"] = lst``,
+    ``d[k] += [i]`` and a Manager's own list in the dict are right.  Before: "nothing went wrong"."""
+    done = watch(OURS / "pitfall_proxy_copy.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "prints: wrong [] True 0" in done.stdout and "prints: right [1, 2] [1, 2] [1, 2]" in done.stdout
+    said = pitfalls(done.stdout)
+    assert [line.split(" changes a copy")[0] for line in said] == [
+        "`d.setdefault('seen', …).append(…)` (at pitfall_proxy_copy.py:11 in add)",
+        "`d['wrong'].append(…)` (at pitfall_proxy_copy.py:10 in add)",
+        "`rows[0][…] = …` (at pitfall_proxy_copy.py:12 in add)",
+    ], "once a line, by whichever process did it first; never the right lines"
+    assert said[1].endswith(
+        ": `d['wrong']` gives the process a copy of the list that the Manager's dict 'd' holds, and the change is "
+        "lost with it (the proxy cannot know of it). Fix: `v = d['wrong']; v.append(…); d['wrong'] = v` — write the "
+        "copy back (under a lock if other processes change it too) (docs: Proxy Objects)"
+    )
+    assert done.stdout.splitlines()[-1].endswith("it ended, but not safely: 3 pitfalls named above")
 
 
 # --- no false alarm: correct programs whose every visible process waits for a while ---------------
@@ -213,6 +256,8 @@ def test_each_pitfall_is_named_with_its_line_its_fix_and_its_section(
         # Under a lock of the program's own, or a Condition's (before: "lost updates" named, "not safely").
         ("correct_value_own_lock.py", "counter 600"),
         ("correct_value_under_condition.py", "final 9"),
+        # Its workers in their initializer for 4 s (before: "no worker is left" while both were starting).
+        ("correct_slow_pool_init.py", "[1, 2, 3, 4]"),
     ],
 )
 def test_a_correct_program_whose_threads_will_act_is_never_called_hung(

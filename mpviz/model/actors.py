@@ -151,6 +151,7 @@ class Proc:
     role: str = "process"
     label: str = ""
     script: str = ""  # what it runs, for one no label names (a subprocess's "child.py", "-m tool")
+    target: str = ""  # the function it runs (its proc.start's), multiprocessing's own for a pool's worker
     ppid: int | None = None
     started_ns: int = 0
     # What the process last said it does (``report``), and what it is blocked on.

@@ -24,7 +24,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.actors import Actor
-from mpviz.model.pitfalls import find_pitfalls
+from mpviz.model.pitfalls import dead_parties, find_pitfalls
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
 from mpviz.model.state import Anomaly, Model
@@ -100,6 +100,10 @@ SAY = {
         "{who} 在做任务时结束了({how}),任务随它丢失",
     ),
     "no_workers": T("no worker is left", "已经没有工作进程了"),
+    "init_dies": T(
+        "every worker dies in its initializer {func} ({where}): {error}, and the pool starts another, which dies alike",
+        "每个工作进程都死在 initializer {func}({where})里:{error},进程池再启动的也一样死掉",
+    ),
 }
 
 
@@ -118,6 +122,8 @@ def find_anomalies(model: Model, now_ns: int) -> list[Anomaly]:
             found.append(lost)
     if not any(a.kind in ("deadlock", "dead-holder", "starved", "lost") for a in found):
         found.extend(nobody_left(model, now_ns))
+        if found and found[-1].kind == "hang":
+            found.extend(dead_parties(model))  # (why those at a barrier wait: a party that never came)
     found.extend(potential_deadlocks(model))
     found.extend(find_pitfalls(model, now_ns))
     return [doubted(model, a) for a in found]
@@ -253,6 +259,8 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     workers = [model.procs[pid] for pid in prim.workers if pid in model.procs and model.procs[pid].alive]
     if any(w.waiting_on != prim.id for w in workers):
         return None  # one is working on a task
+    if not prim.dying and any(pid in model.procs and model.procs[pid].alive for pid in prim.starting):
+        return None  # one is still starting (a slow initializer): it will ask for a task
     exits = [model.procs[pid].exited_ns or 0 for pid in prim.workers if pid in model.procs]
     since = max([*(prim.waiters[a] for a in waiters), *(w.since_ns for w in workers), *exits])
     if now_ns - since < HANG_GRACE_NS:
@@ -260,6 +268,10 @@ def lost_work(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     n = pending(prim)
     who = "; ".join(_who(model, actor, at=True) for actor in waiters)
     why = str(SAY["idle_workers"] if workers else SAY["no_workers"])
+    if prim.dying:  # (workers come and go: none ever got through its initializer)
+        func, at, error = prim.init_failure
+        where = model.where(at)
+        why = SAY["init_dies"](func=func, where=f"at {where}" if where else "where, unknown", error=error)
     # (One whose target returned finished its task: an executor's worker leaves after its
     # max_tasks_per_child-th, its result sent, and asks for no next one.)
     died = [

@@ -52,6 +52,7 @@ def barrier_wait(model: Model, event: Event) -> None:
     parties = event.data.get("parties")
     if type(parties) is int:
         prim.capacity = parties
+    prim.reached.add(event.pid)
     start_waiting(prim, prim.waiters, event)
     block(model, event, STATES["barrier"](name=prim.name, n=len(prim.waiters), parties=prim.capacity or "?"))
 

@@ -29,6 +29,8 @@ UNSAID = frozenset(
         "pitfall.unguarded",  # (the pitfall says it, with the first two processes that did it)
         "pitfall.callback",  # (the pitfall says it)
         "pitfall.fork_held",  # (the pitfall says it)
+        "pitfall.proxy_copy",  # (the pitfall says it)
+        "pool.init_failed",  # (the pitfall says it; the worker's error has its own line)
     )
 )
 # Records of a wait beginning: their line says where the wait is (``at``).

@@ -21,9 +21,17 @@ read the guidelines finds the right one:
 * ``pool_results`` — a pool terminated with results nobody fetched, and
   ``pool_stuck`` — a pool's task that never returns while the others did
   (*Process Pools*);
+* ``pool_init`` — a pool whose workers die in their initializer: the pool
+  starts new ones for ever, and no task is ever done (*Process Pools*);
 * ``callback`` — a pool's callback that raised: it ended the pool's
   result-handler thread, and no result of the pool comes back after it
   (*Process Pools*);
+* ``barrier`` — a barrier's party that ended (an error, a signal) before
+  reaching it, while the others wait there with no timeout, for ever
+  (*multiprocessing.Barrier*): named with a hang, when nobody else can come;
+* ``proxy_copy`` — a list or a dict got from a manager's dict or list
+  (``d[k]``) and changed at once (``d[k].append(x)``): the change is made to
+  a copy, and lost (*Proxy Objects*);
 * ``daemon`` — a daemonic process that tries to start children
   (*Process.daemon*);
 * ``fork_held`` — a process forked while another of its parent's threads held a
@@ -41,6 +49,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model.actors import Proc
 from mpviz.model.state import Anomaly, Model, handles
+from mpviz.model.waits import forever
 from mpviz.telemetry import Event
 
 # How long a situation lasts before it is named (a join a moment before the last get is not one).
@@ -61,6 +70,9 @@ SECTIONS = {
     "pool_results": "Process Pools",
     "pool_stuck": "Process Pools",
     "callback": "Process Pools",
+    "pool_init": "Process Pools",
+    "barrier": "multiprocessing.Barrier",
+    "proxy_copy": "Proxy Objects",
     "daemon": "Process.daemon",
     "unguarded": "multiprocessing.Value",
     "fork_held": "Contexts and start methods",
@@ -78,6 +90,9 @@ WHAT = {
     "pool_results": T("a pool ended with results never fetched", "进程池结束时还有结果没取"),
     "pool_stuck": T("a pool's task that never returns", "一直不返回的进程池任务"),
     "callback": T("a pool's callback that raises", "抛出异常的进程池回调"),
+    "pool_init": T("a pool's initializer that raises", "抛出异常的进程池 initializer"),
+    "barrier": T("a barrier's party that ends before reaching it", "屏障的一方没到屏障就结束了"),
+    "proxy_copy": T("a value of a Manager's dict or list changed in place", "原地修改 Manager 字典或列表里的值"),
     "daemon": T("a daemonic process starting children", "守护进程启动子进程"),
     "unguarded": T("a shared Value changed outside its get_lock()", "在 get_lock() 之外修改共享 Value"),
     "fork_held": T("a fork while another thread holds a lock", "别的线程持锁时 fork"),
@@ -152,6 +167,29 @@ SAY = {
         "陷阱:进程池 '{name}' 的回调 {func}({where})抛出了 {error}:回调在进程池的结果处理线程里运行,异常让这个线程结束了,"
         "进程池再也拿不回任何结果(没有超时的 get() 会永远等下去)。解决:在回调里捕获所有异常",
     ),
+    "pool_init": T(
+        "pitfall: pool '{name}''s workers die in their initializer {func} ({where}): {error}; the pool starts new "
+        "ones for ever, and no task is ever done (a map() or a get() with no timeout waits for ever). Fix: let the "
+        "initializer catch what it can recover from, and check what it needs before making the pool",
+        "陷阱:进程池 '{name}' 的工作进程都死在 initializer {func}({where})里:{error};进程池不停地启动新的工作进程,"
+        "却一个任务也做不完(没有超时的 map() 或 get() 会永远等下去)。解决:在 initializer 里捕获能处理的异常,"
+        "并在创建进程池之前先检查它需要的东西",
+    ),
+    "barrier": T(
+        "pitfall: barrier '{name}' needs {parties} parties; {dead} before reaching it: the {n} at the barrier wait "
+        "for ever. Fix: wait(timeout=…) ends every party's wait with BrokenBarrierError, or abort() the barrier when "
+        "a party fails (a try/except around its work before wait())",
+        "陷阱:屏障 '{name}' 需要 {parties} 方;{dead},没到屏障:在屏障等的 {n} 个会永远等下去。解决:wait(timeout=…) "
+        "让每一方的等待以 BrokenBarrierError 结束,或者在某一方出错时 abort() 这个屏障(在 wait() 之前的工作外面 try/except)",
+    ),
+    "proxy_copy": T(
+        "pitfall: `{expr}` ({where}) changes a copy: `{get}` gives the process a copy of the {type} that the "
+        "Manager's {typeid} '{proxy}' holds, and the change is lost with it (the proxy cannot know of it). "
+        "Fix: `{fix}` — write the copy back (under a lock if other processes change it too)",
+        "陷阱:`{expr}`({where})改的是副本:`{get}` 给进程的是 Manager 的 {typeid} '{proxy}' 里那个 {type} 的副本,"
+        "改动随副本丢失(代理无从知道它被改了)。解决:`{fix}` —— 把副本写回去(如果别的进程也会改它,要在锁里做)",
+    ),
+    "party": T("{who} (pid {pid}) ended ({how})", "{who}(pid {pid})结束了({how})"),
     "unguarded": T(
         "pitfall: '{name}' was read and then written outside {name}.get_lock() by {who}: each read and each "
         "write takes the lock alone, so a write another process makes between them is lost "
@@ -263,6 +301,49 @@ def pitfall_callback(model: Model, event: Event) -> None:
     model.pitfalls.setdefault(("callback", event.obj), Anomaly("pitfall", text, (event.pid,)))
 
 
+@handles("pool.init_failed")
+def pool_init_failed(model: Model, event: Event) -> None:
+    """A pool's worker died in its initializer; the pool starts another in its place (see ``_dying_pools``)."""
+    prim = model.prims.get(event.obj)
+    if prim is None or prim.family != "pool":
+        return
+    prim.init_failures += 1
+    if not prim.init_failure[0]:
+        d = event.data
+        prim.init_failure = (str(d.get("func", "")), str(d.get("at", "")), str(d.get("error", "")))
+    model.dirty_prims.add(prim.id)
+
+
+@handles("pitfall.proxy_copy")
+def pitfall_proxy_copy(model: Model, event: Event) -> None:
+    """A value got through a manager's proxy and changed at once (see mpviz.sync.copies): once per line."""
+    d = event.data
+    proxy, key, method = str(d.get("proxy") or "proxy"), str(d.get("key") or "k"), str(d.get("method", ""))
+    via = str(d.get("via", ""))
+    get = {"get": f"{proxy}.get({key})", "setdefault": f"{proxy}.setdefault({key}, …)"}.get(via, f"{proxy}[{key}]")
+    where = _where(model, d.get("at"))
+    text = _text(
+        "proxy_copy",
+        expr=_changed(get, method),
+        where=where,
+        get=get,
+        type=str(d.get("type", "")),
+        typeid=str(d.get("typeid", "")),
+        proxy=proxy,
+        fix=f"v = {get}; {_changed('v', method)}; {proxy}[{key}] = v",
+    )
+    model.pitfalls.setdefault(("proxy_copy", where, _changed(get, method)), Anomaly("pitfall", text, (event.pid,)))
+
+
+def _changed(value: str, method: str) -> str:
+    """A change of ``value`` by ``method``, as code."""
+    if method == "__setitem__":
+        return f"{value}[…] = …"
+    if method == "__delitem__":
+        return f"del {value}[…]"
+    return f"{value}.{method}(…)"
+
+
 @handles("shm.unlink")
 def shm_unlink(model: Model, event: Event) -> None:
     prim = model.prims.get(event.obj)
@@ -317,6 +398,7 @@ def find_pitfalls(model: Model, now_ns: int) -> list[Anomaly]:
     found.extend(_zombies(model, now_ns))
     found.extend(_leaked_memory(model))
     found.extend(_stuck_pools(model, now_ns))
+    found.extend(_dying_pools(model))
     return found
 
 
@@ -396,4 +478,43 @@ def _stuck_pools(model: Model, now_ns: int) -> list[Anomaly]:
         if inside:
             text = _text("pool_stuck", name=prim.name, n=prim.tasks - prim.results, workers="; ".join(inside))
             found.append(Anomaly("pitfall", text, (), passing=True))
+    return found
+
+
+def _dying_pools(model: Model) -> list[Anomaly]:
+    """A pool whose workers die in their initializer (``Prim.dying``)."""
+    found = []
+    for prim in model.prims.values():
+        if prim.family != "pool" or not prim.dying:
+            continue
+        func, at, error = prim.init_failure
+        text = _text("pool_init", name=prim.name, func=func, where=_where(model, at), error=error)
+        found.append(Anomaly("pitfall", text, ()))
+    return found
+
+
+def dead_parties(model: Model) -> list[Anomaly]:
+    """A barrier whose parties wait for ever, fewer than it needs, and the processes that would
+    have been the others: each ended by a failure before reaching it, running the same function as
+    one that waits there.  Asked only once every live process is blocked (a hang): nobody can come."""
+    found = []
+    for prim in model.prims.values():
+        waiting = forever(model, prim.waiters) if prim.family == "barrier" and not prim.broken else []
+        parties = prim.capacity
+        if not waiting or parties is None or len(waiting) >= parties:
+            continue
+        targets = {model.procs[model.pid_of(a)].target for a in waiting if model.pid_of(a) in model.procs} - {""}
+        dead = [
+            proc
+            for proc in model.procs.values()
+            if not proc.alive
+            and proc.target in targets
+            and proc.pid not in prim.reached
+            and (proc.error or proc.exit_signal or (proc.exit_code or 0) > 0)
+        ]
+        if not dead or len(waiting) + len(dead) > parties:
+            continue  # (more such processes than parties missing: which of them were parties, nobody can tell)
+        ends = [SAY["party"](who=p.name, pid=p.pid, how=p.error or p.exit_words()) for p in dead]
+        text = _text("barrier", name=prim.name, parties=parties, dead="; ".join(ends), n=len(waiting))
+        found.append(Anomaly("pitfall", text, (*waiting, *(p.pid for p in dead))))
     return found

@@ -49,6 +49,7 @@ def pool_wait_task(model: Model, event: Event) -> None:
     """A worker waits for its next task: idle, and nobody but its pool can give it one."""
     prim = prim_of(model, event)
     prim.workers.add(event.pid)
+    prim.starting.discard(event.pid)
     prim.busy.discard(event.pid)
     block(model, event, WAITING["task"](name=prim.name))
 

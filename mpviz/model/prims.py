@@ -119,9 +119,10 @@ class Prim:
     first_pass_ns: int | None = None
     # Conditions: how often notified (``notify`` or ``notify_all``).
     notifies: int = 0
-    # Barriers: broken (until reset), and how many processes passed.
+    # Barriers: broken (until reset), how many processes passed, and every process that reached it.
     broken: bool = False
     passed: int = 0
+    reached: set[int] = field(default_factory=set)
     # Seen from outside (an attached program's stacks): who waits is known, who holds is not; a
     # queue's ``putters`` are then every process that held its write end (``feeders_known``).
     outside: bool = False
@@ -133,6 +134,11 @@ class Prim:
     failed: int = 0  # of the results, those that are an exception (or a cancelled future)
     workers: set[int] = field(default_factory=set)
     busy: set[int] = field(default_factory=set)  # workers that took a task and have not asked for the next
+    # Workers started for it that have not asked for a task yet (in its initializer, if it has one).
+    starting: set[int] = field(default_factory=set)
+    # Its workers that died in its initializer (``pool.init_failed``), and the first one's function, site and error.
+    init_failures: int = 0
+    init_failure: tuple[str, str, str] = ("", "", "")
     # Managers: calls through their proxies, by proxy ("d (dict)"), and the last one (pid, record).
     calls: int = 0
     proxies: Counter[str] = field(default_factory=Counter)
@@ -207,6 +213,12 @@ class Prim:
                 pending = next(history, None)
             out[c] = deepest
         return out
+
+    @property
+    def dying(self) -> bool:
+        """A pool whose workers die in their initializer: two or more did, and none got through it
+        (asked for a task); each one the pool starts in their place runs the same initializer."""
+        return self.init_failures >= 2 and not self.workers
 
     @property
     def max_holders(self) -> int:

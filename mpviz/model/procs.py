@@ -36,6 +36,9 @@ def _identify(proc: Proc, event: Event) -> None:
     data = event.data
     proc.role = str(data.get("role", proc.role))
     proc.label = str(data.get("label", proc.label))
+    target = data.get("target")
+    if isinstance(target, str):
+        proc.target = target
     argv = data.get("argv")
     if isinstance(argv, str) and not proc.script:
         proc.script = _script(argv)
@@ -73,6 +76,9 @@ def proc_spawn(model: Model, event: Event) -> None:
 def proc_start(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     _identify(proc, event)
+    pool = model.prims.get(str(event.data.get("pool", "")))
+    if pool is not None and pool.family == "pool":
+        pool.starting.add(proc.pid)  # (until it asks for a task)
     if proc.phase is Phase.STARTING:
         settle(model, proc, event.t_ns)
 

@@ -17,6 +17,10 @@ classes, reprs and pickling multiprocessing's:
 * every call through a proxy, in the process that makes it:
   ``manager.call {"typeid", "method", "proxy"}`` (``"error"``: the
   exception's name, when it raised), stamped when the call was made;
+* a value got through a proxy (``d["k"]``) and changed at once
+  (``.append(…)``): the change is lost with the copy
+  (``pitfall.proxy_copy {"proxy", "typeid", "via", "method", "key", "type"}``,
+  with its line; see :mod:`mpviz.sync.copies`);
 * a call that may wait for another process (a proxied Event's ``wait``, a
   Lock's, RLock's, Semaphore's or Condition's ``acquire`` (``with`` too), a
   Condition's or a Barrier's ``wait``, a queue's blocking ``get``, ``put`` and
@@ -38,6 +42,7 @@ import sys
 from collections.abc import Callable
 
 from mpviz.sync.base import timed, unseen
+from mpviz.sync.copies import CHANGERS, GETTERS, changed_at_once, key_words, once
 from mpviz.sync.naming import name_and_site
 from mpviz.sync.sites import say
 from mpviz.telemetry import MAX_TEXT, emit, now_ns
@@ -223,9 +228,22 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
             unseen(exc)
             raise
         say("manager.call", manager, facts, t_ns=t)
+        if methodname in GETTERS and type(result) in CHANGERS:
+            _copy_changed(self, methodname, args, result, facts)
         return result
 
     return call
+
+
+def _copy_changed(proxy: Any, via: str, args: tuple[Any, ...], value: Any, facts: dict[str, Any]) -> None:
+    """Say it if the caller changes at once the copy ``value`` a proxy's ``via`` gave it (see copies.py)."""
+    caller = sys._getframe(2)  # (its caller: a proxy's method, made by exec, or the program's own)
+    if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == via:
+        caller = caller.f_back or caller
+    method = changed_at_once(caller, via, value)
+    if method and once(caller):
+        said = {**facts, "via": via, "method": method, "key": key_words(args), "type": type(value).__name__}
+        say("pitfall.proxy_copy", manager_id(proxy._token.address), said, above=caller)
 
 
 def _reducing(reduce: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -12,7 +12,9 @@ pipes, and ``pool.wait`` (``{"timeout"}`` if it has one) / ``pool.woke``
 pool's result-handler thread: no result comes back after it).  A worker
 reports ``pool.wait_task`` / ``pool.got_task`` around its wait for a task
 (:func:`waiting_for_work`): a task handed out that no worker works on is
-lost.  Which worker runs which task is not reported.
+lost; and ``pool.init_failed`` (``{"error", "func"}``, with the initializer's
+line) when its initializer raised (:func:`initializer_failed`).  Which worker
+runs which task is not reported.
 """
 
 from __future__ import annotations
@@ -194,6 +196,27 @@ def waiting_for_work(pool_id: str, get: Callable[..., Any]) -> Callable[..., Any
             emit("pool.got_task", pool_id)
 
     return next_task
+
+
+def initializer_failed(pool_id: str, target: object, args: tuple[Any, ...], exc: BaseException, error: str) -> None:
+    """A worker of a multiprocessing pool whose initializer raised: said (``pool.init_failed``,
+    with the initializer's line) when the exception came out of the initializer itself.  The
+    worker dies before its first task, and the pool starts another in its place, which runs the
+    same initializer: a pool whose every initializer fails never does a task."""
+    if target is not pool.worker or len(args) < 3 or args[2] is None:  # type: ignore[attr-defined]
+        return  # (an executor's worker catches its initializer's error: the executor breaks, and says so)
+    init = args[2]  # worker(inqueue, outqueue, initializer, initargs, …)
+    while isinstance(init, functools.partial):
+        init = init.func
+    code = getattr(init, "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code is not code:
+        tb = tb.tb_next
+    if code is None or tb is None:
+        return  # not raised in the initializer's own frame (or one mpviz cannot tell)
+    func = str(getattr(init, "__qualname__", None) or type(init).__name__)
+    at = site_at(code, tb.tb_lineno or code.co_firstlineno)
+    emit("pool.init_failed", pool_id, {"error": error, "func": func, "at": at})
 
 
 def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:

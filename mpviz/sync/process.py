@@ -216,6 +216,8 @@ class BaseProcess(process.BaseProcess):
         run = self.run
         target = getattr(self, "_target", None)
         facts = {"role": launch.role, "label": label, "ppid": os.getppid(), "target": _name_of(target or run)}
+        if launch.pool:
+            facts["pool"] = launch.pool  # a pool's worker, until it asks for its first task: in its initializer
 
         if launch.role in UNSCHEDULED:
             turns.uninstall()  # a pool's worker, a manager's server: multiprocessing's own, they run free
@@ -233,7 +235,12 @@ class BaseProcess(process.BaseProcess):
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
-                emit("proc.error", label, {"error": short(f"{type(exc).__name__}: {exc}")})
+                error = short(f"{type(exc).__name__}: {exc}")
+                if launch.pool:  # a pool's worker that died in its initializer: the pool starts another
+                    from mpviz.sync.pool import initializer_failed
+
+                    initializer_failed(launch.pool, target, self._args, exc, error)
+                emit("proc.error", label, {"error": error})
                 # The traceback multiprocessing prints goes from its _bootstrap
                 # straight to run(), as it would without this frame.
                 unseen(exc)

@@ -101,7 +101,7 @@ def _counts(v: Any) -> bool:
 FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.stats": {"cpu": lambda v: number(v) and v >= 0, "rss": count, "threads": count, "status": text},
     "proc.spawn": {"role": text, "label": text, "ppid": _maybe(count)},
-    "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text},
+    "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text, "pool": text},
     "proc.stdio": {"streams": _texts, "ring": count},
     "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
     "proc.error": {"error": text},
@@ -138,7 +138,9 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.woke": {"gave_up": flag},
     "pitfall.callback": {"error": text, "func": text},
     "pitfall.fork_held": {"of": text},
+    "pool.init_failed": {"error": text, "func": text},
     "manager.call": {"typeid": text, "method": text, "proxy": text, "attr": text, "error": text, "of": text},
+    "pitfall.proxy_copy": dict.fromkeys(("proxy", "typeid", "via", "method", "key", "type"), text),
     "manager.wait": {
         **dict.fromkeys(("typeid", "method", "proxy", "family", "manager"), text),
         "timeout": _seconds,
