@@ -17,6 +17,8 @@ from mpviz.sync.base import hides_itself, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
+from mpviz.telemetry import record
+from mpviz.telemetry.ring import bare_kind
 
 _clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 
@@ -44,11 +46,15 @@ class _Reporting(synchronize.SemLock):
     _acquired = "lock.acquired"
     _released = "lock.released"
     _timeout = "lock.timeout"
+    # The same kinds as a ring's BARE entry has them (RingWriter.bare): a lock's records, told in one call.
+    _acquired_bits = bare_kind(_acquired)
+    _released_bits = bare_kind(_released)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for op in ("acquire", "release", "wait", "acquired", "released", "timeout"):
             setattr(cls, f"_{op}", f"{cls.family}.{op}")
+        cls._acquired_bits, cls._released_bits = bare_kind(cls._acquired), bare_kind(cls._released)
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
@@ -69,7 +75,12 @@ class _Reporting(synchronize.SemLock):
         try:
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
-                say(self._acquired, self.id, self._facts() if self._counts else None)
+                if self._counts:
+                    say(self._acquired, self.id, self._facts())
+                else:
+                    ring = record.ring
+                    if ring is None or not ring.bare(self._acquired_bits, self.id, _clock()):
+                        say(self._acquired, self.id, None, learn=True)
                 return True
             if not block or answer == EXPIRE:
                 if block:
@@ -91,7 +102,12 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+            if self._counts:
+                say(self._released, self.id, self._facts(), t_ns=t)
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(self._released_bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -108,7 +124,12 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+            if self._counts:
+                say(self._released, self.id, self._facts(), t_ns=t)
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(self._released_bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as error:
             unseen(error)
             raise

@@ -78,12 +78,25 @@ _reporter: Reporter = _discard
 # reporter's ``operation`` if it has one (a process's ring), used by ``mpviz.sync``'s hot path.
 Operation = Callable[[str, str, "dict[str, Any] | None", str, int, int], None]
 operation: Operation | None = None
+# The ring behind ``operation`` (the reporter's ``ring``: a ``RingWriter``), into which a lock's
+# records go straight (``RingWriter.bare``).  None in a child just forked, until it has a reporter of
+# its own: the ring it inherited is its parent's.
+ring: Any = None
 
 
 def install_reporter(reporter: Reporter) -> None:
-    global _reporter, operation
+    global _reporter, operation, ring
     _reporter = reporter
     operation = getattr(reporter, "operation", None)
+    ring = getattr(reporter, "ring", None) if operation is not None else None
+
+
+def _forked() -> None:
+    global ring
+    ring = None
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def reinstall_reporter(reporter: Reporter) -> None:

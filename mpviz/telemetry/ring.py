@@ -19,8 +19,9 @@ The counters are native 8-byte words, each read and written whole.  An entry is 
 then its payload; a record is never split
 from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
 wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
-kinds: acquire, release, wait, put, get …), ``TEXT`` (a name defined once per
-ring, then named by its number in ``HOT`` entries).
+kinds: acquire, release, wait, put, get …), ``BARE`` (a shorter one for those
+with no data: a lock's acquired and released), ``TEXT`` (a name defined once
+per ring, then named by its number in ``HOT`` and ``BARE`` entries).
 
 Measured before choosing (``marshal.dumps`` of a lock record's tuple 1.05 µs,
 ``struct.pack`` of the fixed layout 0.20 µs, the frame 2.0 µs), the frequent
@@ -41,6 +42,8 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
+import sys
+from _thread import get_ident
 
 from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
 from mpviz.telemetry.record import Event
@@ -64,8 +67,8 @@ HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
 # writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
 HEAD_WORD, LOST_WORD, TAIL_WORD = HEAD // 8, LOST // 8, TAIL // 8
 
-ENTRY = struct.Struct("<HB")
-MARSHAL, HOT, TEXT = 0, 1, 2
+ENTRY = struct.Struct("=HB")  # (native order: as HOT's and BARE's, the same interpreter at both ends)
+MARSHAL, HOT, TEXT, BARE = 0, 1, 2, 3
 MAX_ENTRY = ENTRY.size + MAX_RECORD_BYTES
 
 # The frequent kinds, by number: a HOT entry names its kind by its place here.
@@ -86,6 +89,25 @@ AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK =
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
 MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
+# A record of a frequent kind with no data but its site and thread (a lock's acquired and released:
+# most of a busy program's), in 20 bytes: size, tag, kind, obj, site + 1 (0: none), t_ns, th.  The
+# writer packs its first eight bytes as one native word it keeps made (``bare_kind``, ``learn``: the
+# fields OR-ed together) and its time with struct's native long: the standard "q" turns a time (a
+# two-digit int) into bytes through _PyLong_AsByteArray, ~200 instructions a field.
+BARE_FIELDS = struct.Struct("=HBBHHqI")  # the reader's view
+_LONG = "l" if struct.calcsize("l") == 8 else "q"
+BARE_ENTRY = struct.Struct("@" + _LONG.upper() + _LONG + "I")  # the writer's: word, t_ns, th
+BARE_SIZE = BARE_FIELDS.size
+assert BARE_ENTRY.size == BARE_SIZE
+_FIRST = struct.Struct("=HBBHH")  # the word's fields
+
+
+def _word(size: int = 0, tag: int = 0, kind: int = 0, obj: int = 0, site: int = 0) -> int:
+    """Fields of a BARE entry's first eight bytes, as the native word that holds them: words of
+    different fields OR-ed together make the entry's."""
+    return int.from_bytes(_FIRST.pack(size, tag, kind, obj, site), sys.byteorder)
+
+
 # This process's forks: a writer made before the last one is a parent's, not this process's own.
 _forks = [0]
 
@@ -105,6 +127,7 @@ def _before_fork() -> None:
 
 
 os.register_at_fork(before=_before_fork, after_in_child=_forked)
+_getframe = sys._getframe
 
 
 def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
@@ -115,6 +138,13 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
     if th:
         full["th"] = th
     return Event(t_ns, pid, kind, str(obj), full)
+
+
+def bare_kind(kind: str) -> int | None:
+    """A frequent kind's part of a BARE entry's first word (for :meth:`RingWriter.bare`); None if
+    the kind is not one of HOT's."""
+    code = _HOT_CODE.get(kind)
+    return None if code is None else _word(kind=code)
 
 
 def supported() -> bool:
@@ -179,6 +209,12 @@ class RingWriter:
         # instructions of ~15 000; the token ~200.
         self._token = [True]
         self._later: list[Event] = []
+        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site, by its
+        # code's id and its offset (the code kept, so that its id is not reused), as a word's part; each
+        # thread's number in records (0: the main thread), by its ident; each primitive's name, as a word's part.
+        self.places: dict[int, tuple[object, int]] = {}
+        self.threads: dict[int, int] = {}
+        self._bare: dict[str, int] = {}
 
     def handed(self) -> None:
         """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
@@ -247,13 +283,13 @@ class RingWriter:
                     # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
                     if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
                         try:
-                            flags = (AT if at else 0) | (TH if th else 0)
-                            HOT_ENTRY.pack_into(self._mm, start, HOT_SIZE, HOT, t_ns, code, flags, o, a, th, 0, 0)
+                            word = _word(BARE_SIZE, BARE, code, o, a + 1 if at else 0)
+                            BARE_ENTRY.pack_into(self._mm, start, word, t_ns, th)
                             packed = True
-                        except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
+                        except struct.error:  # (a field out of BARE's range: what it wrote is past the head, unread)
                             pass
                     if packed:
-                        self._head = head = head + HOT_SIZE
+                        self._head = head = head + BARE_SIZE
                         self._words[HEAD_WORD] = head
                 if not packed and not self._hot(code, obj, data, at, th, t_ns):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
@@ -285,6 +321,58 @@ class RingWriter:
         later = self._later
         while later:
             self.write_later(later.pop(0))
+
+    def bare(self, kind: int, obj: str, t_ns: int) -> bool:
+        """A record of a frequent kind with no data (``kind``: :func:`bare_kind`'s), made by the
+        caller's caller (a lock's acquire or release, called by the program), packed straight into the
+        ring: its site and thread as mpviz.sync told this ring (:meth:`learn`).  False if it cannot be
+        told here (a site, a thread or a name not told yet, the ring's end or full as last seen, another
+        record in progress): the caller says it the long way (``record``), and tells this ring for next
+        time.  (No look at forks: ``record.ring``, the way here, is None in a child just forked.)
+
+        On every lock operation of a watched program: one Python call, no record built."""
+        frame = _getframe(2)
+        place = self.places.get(id(frame.f_code) + (frame.f_lasti << 64))
+        th = self.threads.get(get_ident())
+        word = self._bare.get(obj)
+        if place is None or th is None or word is None:
+            return False
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            return False
+        try:
+            head = self._head
+            start = PAGE + (head & self._mask)
+            if self._later or head - self._tail > self._most or start > self._last:
+                return False  # (the long way writes what waits first, and looks at the tail again)
+            BARE_ENTRY.pack_into(self._mm, start, word | kind | place[1], t_ns, th)
+            self._head = head = head + BARE_SIZE
+            self._words[HEAD_WORD] = head
+        except struct.error:  # (a field out of range: what it wrote is past the head, unread)
+            return False
+        finally:
+            token.append(True)
+        if self._later:
+            self._catch_up()
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            self.wake()
+        return True
+
+    def learn(self, code: object, offset: int, at: str, obj: str) -> None:
+        """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
+        in the caller's frame (its ``code``, at instruction ``offset``), and its primitive's name
+        ``obj``, if this ring has defined both (not if the record waits in ``_later``).  (The thread
+        is told in ``threads`` by whoever knows when it ends.)"""
+        texts = self._texts
+        a = texts.get(at)
+        o = texts.get(obj)
+        if a is not None and o is not None:
+            self.places[id(code) + (offset << 64)] = (code, _word(site=a + 1))
+            self._bare[obj] = _word(BARE_SIZE, BARE, obj=o)
 
     @staticmethod
     def wake() -> None:
