@@ -128,6 +128,7 @@ def _before_fork() -> None:
 
 os.register_at_fork(before=_before_fork, after_in_child=_forked)
 _getframe = sys._getframe
+_pack_bare = BARE_ENTRY.pack_into
 
 
 def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
@@ -197,6 +198,11 @@ class RingWriter:
         self._mask = size - 1
         self._head = 0
         self._tail = 0  # the reader's, as last looked at
+        # Where the head is in the mapping, and the furthest a BARE entry may start there (before the
+        # end of the ring, and with room as last seen): kept with the head (``_moved``), so that ``bare``
+        # computes neither.
+        self._start = PAGE
+        self._stop = min(self._last, PAGE + self._most)
         self._lost = 0
         self._texts: dict[str, int] = {}
         self._forks = _forks[0]
@@ -289,8 +295,7 @@ class RingWriter:
                         except struct.error:  # (a field out of BARE's range: what it wrote is past the head, unread)
                             pass
                     if packed:
-                        self._head = head = head + BARE_SIZE
-                        self._words[HEAD_WORD] = head
+                        self._moved(head + BARE_SIZE)
                 if not packed and not self._hot(code, obj, data, at, th, t_ns):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
             finally:
@@ -332,23 +337,22 @@ class RingWriter:
 
         On every lock operation of a watched program: one Python call, no record built."""
         frame = _getframe(2)
-        place = self.places.get(id(frame.f_code) + (frame.f_lasti << 64))
-        th = self.threads.get(get_ident())
-        word = self._bare.get(obj)
-        if place is None or th is None or word is None:
-            return False
+        code = frame.f_code
         token = self._token
-        try:
+        try:  # (subscripts, not get: a dictionary's subscript is a step of its own for the interpreter)
+            place = self.places[id(code) + frame.f_lasti]
+            th = self.threads[get_ident()]
+            word = self._bare[obj] | kind | place[1]
             token.pop()
-        except IndexError:
+        except (KeyError, IndexError):
             return False
         try:
-            head = self._head
-            start = PAGE + (head & self._mask)
-            if self._later or head - self._tail > self._most or start > self._last:
+            start = self._start
+            if start > self._stop or place[0] is not code or self._later:
                 return False  # (the long way writes what waits first, and looks at the tail again)
-            BARE_ENTRY.pack_into(self._mm, start, word | kind | place[1], t_ns, th)
-            self._head = head = head + BARE_SIZE
+            _pack_bare(self._mm, start, word, t_ns, th)
+            self._start = start + BARE_SIZE
+            self._head = head = self._head + BARE_SIZE
             self._words[HEAD_WORD] = head
         except struct.error:  # (a field out of range: what it wrote is past the head, unread)
             return False
@@ -371,7 +375,7 @@ class RingWriter:
         a = texts.get(at)
         o = texts.get(obj)
         if a is not None and o is not None:
-            self.places[id(code) + (offset << 64)] = (code, _word(site=a + 1))
+            self.places[id(code) + offset] = (code, _word(site=a + 1))
             self._bare[obj] = _word(BARE_SIZE, BARE, obj=o)
 
     @staticmethod
@@ -437,7 +441,14 @@ class RingWriter:
             first = PAGE + self.size - start
             mm[start:] = entry[:first]
             mm[PAGE : PAGE + n - first] = entry[first:]
-        self._head = head = head + n
+        self._moved(head + n)
+
+    def _moved(self, head: int) -> None:
+        """With the token: the head moved to ``head`` (its place in the mapping, and how far ``bare``
+        may go, with it), and then told the reader."""
+        self._head = head
+        start = self._start = PAGE + (head & self._mask)
+        self._stop = min(self._last, start + self._tail + self._most - head)
         self._words[HEAD_WORD] = head
 
     @staticmethod
@@ -511,8 +522,7 @@ class RingWriter:
             return False  # a field of another type than the usual: the general form says it (nothing moved)
         if item:
             self._mm[start + HOT_SIZE : start + n] = item
-        self._head = head = head + n
-        self._words[HEAD_WORD] = head
+        self._moved(head + n)
         return True
 
     def _text(self, text: str) -> int | None:
