@@ -46,18 +46,22 @@ class _Reporting(synchronize.SemLock):
     _acquired = "lock.acquired"
     _released = "lock.released"
     _timeout = "lock.timeout"
-    # The same kinds as a ring's BARE entry has them (RingWriter.bare): a lock's records, told in one call.
-    _acquired_bits = bare_kind(_acquired)
-    _released_bits = bare_kind(_released)
+    # The same kinds as a ring's BARE entry has them (RingWriter.bare: a lock's records told in one
+    # call), None for a semaphore's (they carry its count).  The instance's own (see _say).
+    _acquired_bits: int | None
+    _released_bits: int | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for op in ("acquire", "release", "wait", "acquired", "released", "timeout"):
             setattr(cls, f"_{op}", f"{cls.family}.{op}")
-        cls._acquired_bits, cls._released_bits = bare_kind(cls._acquired), bare_kind(cls._released)
 
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
+        # On the instance, which pickles them with it: in 3.11 an instance's own attribute is one
+        # specialised step, a class's is looked up through the class (~250 instructions).
+        self._acquired_bits = None if self._counts else bare_kind(self._acquired)
+        self._released_bits = None if self._counts else bare_kind(self._released)
 
     def _make_methods(self) -> None:
         """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
@@ -75,12 +79,10 @@ class _Reporting(synchronize.SemLock):
         try:
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
-                if self._counts:
-                    say(self._acquired, self.id, self._facts())
-                else:
-                    ring = record.ring
-                    if ring is None or not ring.bare(self._acquired_bits, self.id, _clock()):
-                        say(self._acquired, self.id, None, learn=True)
+                bits = self._acquired_bits
+                ring = record.ring
+                if bits is None or ring is None or not ring.bare(bits, self.id, _clock()):
+                    say(self._acquired, self.id, self._facts() if self._counts else None, learn=bits is not None)
                 return True
             if not block or answer == EXPIRE:
                 if block:
@@ -102,12 +104,10 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            if self._counts:
-                say(self._released, self.id, self._facts(), t_ns=t)
-            else:
-                ring = record.ring
-                if ring is None or not ring.bare(self._released_bits, self.id, t):
-                    say(self._released, self.id, None, t_ns=t, learn=True)
+            bits = self._released_bits
+            ring = record.ring
+            if bits is None or ring is None or not ring.bare(bits, self.id, t):
+                say(self._released, self.id, self._facts() if self._counts else None, t_ns=t, learn=bits is not None)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -124,12 +124,10 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            if self._counts:
-                say(self._released, self.id, self._facts(), t_ns=t)
-            else:
-                ring = record.ring
-                if ring is None or not ring.bare(self._released_bits, self.id, t):
-                    say(self._released, self.id, None, t_ns=t, learn=True)
+            bits = self._released_bits
+            ring = record.ring
+            if bits is None or ring is None or not ring.bare(bits, self.id, t):
+                say(self._released, self.id, self._facts() if self._counts else None, t_ns=t, learn=bits is not None)
         except BaseException as error:
             unseen(error)
             raise
