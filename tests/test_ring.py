@@ -798,3 +798,52 @@ def test_a_ring_read_while_another_process_floods_it_gives_each_record_once_in_o
     assert reader.malformed == 0
     assert flood == sorted(set(flood))  # each once, in order
     assert len(flood) + len([e for e in got if e.kind == "lock.acquired"]) + lost == n + n // 1000
+
+
+def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> None:
+    """``RingWriter.bare`` (a lock's records in one call) from the main thread, then from threads one
+    after another, which the system gives the same ident: each record with its own site and thread,
+    as the long way says them (a thread's end takes it out of what the ring was told)."""
+    from mpviz import sync
+
+    writer, reader = pair(1 << 20)
+
+    class Ring:
+        operation = writer.record
+        ring = writer
+
+        def __call__(self, event: Event) -> None:
+            writer.write(event)
+
+    install_reporter(Ring())
+    tids: list[int] = []
+    try:
+        lock = sync.Lock(name="l")
+
+        def work() -> None:
+            for _ in range(3):
+                with lock:
+                    pass
+
+        def thread() -> None:
+            tids.append(threading.get_native_id())
+            work()
+
+        work()
+        for _ in range(3):
+            t = threading.Thread(target=thread)
+            t.start()
+            t.join(60)
+        told_places = len(writer.places)
+    finally:
+        uninstall_reporter()
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    ours = [e for e in got if e.obj == lock.id and e.kind.startswith("lock.")]
+    assert [e.kind for e in ours] == ["lock.acquired", "lock.released"] * 12
+    assert [e.data.get("th") for e in ours] == [None] * 6 + [tid for tid in tids for _ in range(6)]
+    (site,) = {e.data["at"] for e in ours}
+    (new,) = [e for e in got if e.kind == "site.new" and e.obj == site]
+    assert new.data["text"] == "with lock:"
+    assert told_places == 2  # the with's acquire and its release: the rest went straight
+    assert reader.malformed == 0 and writer.lost == 0
