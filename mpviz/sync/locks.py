@@ -80,9 +80,12 @@ class _Reporting(synchronize.SemLock):
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
                 bits = self._acquired_bits
-                ring = record.ring
-                if bits is None or ring is None or not ring.bare(bits, self.id, _clock()):
-                    say(self._acquired, self.id, self._facts() if self._counts else None, learn=bits is not None)
+                if bits is None:
+                    say(self._acquired, self.id, self._facts())  # a semaphore's: its count
+                else:
+                    ring = record.ring
+                    if ring is None or not ring.bare(bits, self.id, _clock()):
+                        say(self._acquired, self.id, None, learn=True)
                 return True
             if not block or answer == EXPIRE:
                 if block:
@@ -105,9 +108,12 @@ class _Reporting(synchronize.SemLock):
             t = _clock()
             self._semlock.release()
             bits = self._released_bits
-            ring = record.ring
-            if bits is None or ring is None or not ring.bare(bits, self.id, t):
-                say(self._released, self.id, self._facts() if self._counts else None, t_ns=t, learn=bits is not None)
+            if bits is None:
+                say(self._released, self.id, self._facts(), t_ns=t)  # a semaphore's: its count
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -125,9 +131,12 @@ class _Reporting(synchronize.SemLock):
             t = _clock()
             self._semlock.release()
             bits = self._released_bits
-            ring = record.ring
-            if bits is None or ring is None or not ring.bare(bits, self.id, t):
-                say(self._released, self.id, self._facts() if self._counts else None, t_ns=t, learn=bits is not None)
+            if bits is None:
+                say(self._released, self.id, self._facts(), t_ns=t)  # a semaphore's: its count
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as error:
             unseen(error)
             raise

@@ -448,7 +448,8 @@ class RingWriter:
         may go, with it), and then told the reader."""
         self._head = head
         start = self._start = PAGE + (head & self._mask)
-        self._stop = min(self._last, start + self._tail + self._most - head)
+        stop = start + self._tail + self._most - head
+        self._stop = stop if stop < self._last else self._last
         self._words[HEAD_WORD] = head
 
     @staticmethod
@@ -522,7 +523,12 @@ class RingWriter:
             return False  # a field of another type than the usual: the general form says it (nothing moved)
         if item:
             self._mm[start + HOT_SIZE : start + n] = item
-        self._moved(head + n)
+        # (_moved's body: a Python call is a good part of a queue record's cost)
+        self._head = head = head + n
+        self._start = start = start + n
+        stop = start + self._tail + self._most - head
+        self._stop = stop if stop < self._last else self._last
+        self._words[HEAD_WORD] = head
         return True
 
     def _text(self, text: str) -> int | None:
