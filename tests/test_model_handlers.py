@@ -1022,7 +1022,7 @@ def test_a_childs_copy_of_a_lock_held_at_the_fork_by_another_thread_is_named_onc
             spawn(0, 10, "main", "main"),
             ev(0.5, 11, "proc.spawn", "child #0", role="worker", label="child #0", ppid=10),
             new(0, 10, "l", "lock", "cache_lock"),
-            new(1, 11, "c", "lock", "cache_lock (pid 11's copy)"),
+            new(1, 11, "c", "lock", "cache_lock", copy_of="l"),
             ev(1, 11, "site.new", "11@1", file="/p/prog.py", line=13, func="child", text="with cache_lock:"),
             ev(1, 11, "pitfall.fork_held", "c", of="l", at="11@1"),
             ev(1, 11, "pitfall.fork_held", "c", of="l", at="11@1"),

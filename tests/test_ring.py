@@ -109,6 +109,8 @@ def plain_reading(data: bytes, texts: list[str | None], pid: int) -> tuple[list[
         try:
             if tag == rings.HOT:
                 got.append(plain_hot(entry, texts, pid))
+            elif tag == rings.BARE:
+                got.append(plain_bare(entry, texts, pid))
             elif tag == rings.MARSHAL:
                 got.append(check(marshal.loads(entry[rings.ENTRY.size :])))
             elif tag == rings.TEXT and len(texts) < rings.MAX_TEXTS:
@@ -156,6 +158,21 @@ def plain_hot(entry: bytes, texts: list[str | None], pid: int) -> Event:
     return Event(t_ns, pid, rings.HOT_KINDS[code], name, fields)
 
 
+def plain_bare(entry: bytes, texts: list[str | None], pid: int) -> Event:
+    if len(entry) != rings.BARE_SIZE:
+        raise Malformed("not a BARE entry's size")
+    _, _, code, obj, at, t_ns, th = rings.BARE_FIELDS.unpack(entry)
+    name = texts[obj]
+    fields: dict[str, object] = {}
+    if at:
+        fields["at"] = texts[at - 1]
+    if th:
+        fields["th"] = th
+    if t_ns < 0 or name is None or fields.get("at", "") is None:
+        raise Malformed("out of bounds")
+    return Event(t_ns, pid, rings.HOT_KINDS[code], name, fields)
+
+
 def exactly(events: list[Event]) -> list[object]:
     """Records as they must come out to the last detail: their class, their fields' order and types."""
     return [(type(e), e[:4], [(k, type(v), v) for k, v in e.data.items()]) for e in events]
@@ -187,8 +204,11 @@ def test_every_kind_of_entry_comes_out_as_the_plain_reading_says_also_across_the
             chunk = events[pos : pos + rng.randint(1, 40)]
             pos += len(chunk)
             start = writer._head
-            for event in chunk:
-                writer.write(event)
+            for event in chunk:  # as a record, or told in parts as mpviz.sync tells it (BARE if it has no data)
+                if event.pid == PID and rng.random() < 0.5:
+                    writer.record(*told(event))
+                else:
+                    writer.write(event)
             written += chunk
             wrapped += start // writer.size != (writer._head - 1) // writer.size
             records, malformed = plain_reading(unread(writer, reader), texts, PID)
@@ -255,6 +275,7 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
     writer, reader = pair(1 << 16)
     for event in SHAPES:  # names defined, so that garbage can name them
         writer.write(event)
+    writer.record(*told(SHAPES[1]))  # (a BARE entry)
     reader.take(PID, [])
     entries = [bytes(writer._mm[rings.PAGE : rings.PAGE + writer._head])]
     got: list[Event] = []
@@ -264,7 +285,7 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
         for _ in range(rng.randint(1, 8)):
             entry[rng.randrange(len(entry))] = rng.randrange(256)
         noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
-        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 9))) + noise
+        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 9))) + noise
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
@@ -285,6 +306,8 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
     texts: list[str | None] = []
     for event in EVERY_ENTRY:
         writer.write(event)
+        if event.pid == PID and not event.data.keys() - {"at", "th"}:
+            writer.record(*told(event))  # (a BARE entry)
     written = unread(writer, reader)
     plain_reading(written, texts, PID)
     reader.take(PID, [])
@@ -298,7 +321,7 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
         for _ in range(rng.randint(0, 4)):
             garbage[rng.randrange(len(garbage))] = rng.randrange(256)
         noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 60)))
-        garbage += struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 9))) + noise
+        garbage += struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 9))) + noise
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
@@ -666,6 +689,7 @@ def test_a_signal_handler_operating_at_any_moment_loses_nothing_and_never_hangs(
 
     class Ring:
         operation = writer.record
+        ring = writer  # (a lock's records straight into it: RingWriter.bare)
 
         def __call__(self, event: Event) -> None:
             writer.write(event)
@@ -682,8 +706,10 @@ def test_a_signal_handler_operating_at_any_moment_loses_nothing_and_never_hangs(
             released += 1
             with handler_lock:
                 handled += 1
-            signal.setitimer(signal.ITIMER_REAL, 1e-4)
+            if running:  # (a signal caught as the timer is stopped runs this after: no timer again)
+                signal.setitimer(signal.ITIMER_REAL, 1e-4)
 
+        running = True
         old = signal.signal(signal.SIGALRM, handler)
         signal.setitimer(signal.ITIMER_REAL, 1e-4)
         try:
@@ -694,6 +720,7 @@ def test_a_signal_handler_operating_at_any_moment_loses_nothing_and_never_hangs(
                         done += 1
                 reader.take_all(PID, got)  # (room for the next ones)
         finally:
+            running = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
         # One record more after the last signal: a handler's record made in the few steps between the
@@ -783,3 +810,52 @@ def test_a_ring_read_while_another_process_floods_it_gives_each_record_once_in_o
     assert reader.malformed == 0
     assert flood == sorted(set(flood))  # each once, in order
     assert len(flood) + len([e for e in got if e.kind == "lock.acquired"]) + lost == n + n // 1000
+
+
+def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> None:
+    """``RingWriter.bare`` (a lock's records in one call) from the main thread, then from threads one
+    after another, which the system gives the same ident: each record with its own site and thread,
+    as the long way says them (a thread's end takes it out of what the ring was told)."""
+    from mpviz import sync
+
+    writer, reader = pair(1 << 20)
+
+    class Ring:
+        operation = writer.record
+        ring = writer
+
+        def __call__(self, event: Event) -> None:
+            writer.write(event)
+
+    install_reporter(Ring())
+    tids: list[int] = []
+    try:
+        lock = sync.Lock(name="l")
+
+        def work() -> None:
+            for _ in range(3):
+                with lock:
+                    pass
+
+        def thread() -> None:
+            tids.append(threading.get_native_id())
+            work()
+
+        work()
+        for _ in range(3):
+            t = threading.Thread(target=thread)
+            t.start()
+            t.join(60)
+        told_places = len(writer.places)
+    finally:
+        uninstall_reporter()
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    ours = [e for e in got if e.obj == lock.id and e.kind.startswith("lock.")]
+    assert [e.kind for e in ours] == ["lock.acquired", "lock.released"] * 12
+    assert [e.data.get("th") for e in ours] == [None] * 6 + [tid for tid in tids for _ in range(6)]
+    (site,) = {e.data["at"] for e in ours}
+    (new,) = [e for e in got if e.kind == "site.new" and e.obj == site]
+    assert new.data["text"] == "with lock:"
+    assert told_places == 2  # the with's acquire and its release: the rest went straight
+    assert reader.malformed == 0 and writer.lost == 0

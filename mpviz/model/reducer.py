@@ -152,7 +152,9 @@ def prim_new(model: Model, event: Event) -> None:
             prim.maker = event.pid
             model.dirty_prims.add(prim.id)
         return
-    prim = model.add_prim(event.obj, name, family, site)
+    # A forked child's copy of a threading lock (``copy_of``): a lock of its own, called as the
+    # program calls it (each process's copy is the one it means by that name).
+    prim = model.add_prim(event.obj, name, family, site, copy=bool(d.get("copy_of")))
     prim.maker = event.pid
     prim.block = str(d.get("block", ""))
     if family in ("value", "array"):

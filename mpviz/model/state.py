@@ -193,8 +193,11 @@ class Model:
     def _about_a_primitive(event: Event) -> bool:
         return event.kind.partition(".")[0] in PRIM_FAMILIES
 
-    def add_prim(self, prim_id: str, name: str, family: str, site: str = "") -> Prim:
-        """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it."""
+    def add_prim(self, prim_id: str, name: str, family: str, site: str = "", copy: bool = False) -> Prim:
+        """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it;
+        a ``copy`` (a forked child's of its parent's threading lock) keeps the name it copies."""
+        if copy and name in self._named:
+            return self.prims.setdefault(prim_id, Prim(prim_id, name, family, site))
         prim = self.prims[prim_id] = Prim(prim_id, self._unique(name), family, site)
         self._named[prim.name] = prim_id
         return prim

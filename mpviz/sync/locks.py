@@ -18,6 +18,8 @@ from mpviz.sync.base import hides_itself, pass_as_theirs, timed, unseen
 from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
+from mpviz.telemetry import record
+from mpviz.telemetry.ring import bare_kind
 
 _clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 
@@ -57,6 +59,10 @@ class _Reporting(synchronize.SemLock):
     _acquired = "lock.acquired"
     _released = "lock.released"
     _timeout = "lock.timeout"
+    # The same kinds as a ring's BARE entry has them (RingWriter.bare: a lock's records told in one
+    # call), None for a semaphore's (they carry its count).  The instance's own (see _say).
+    _acquired_bits: int | None
+    _released_bits: int | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,6 +72,10 @@ class _Reporting(synchronize.SemLock):
     def _say(self, name: str | None, **facts: Any) -> None:
         self.id, self.name = new_prim(self.family, name, **facts)
         _made.add(self)
+        # On the instance, which pickles them with it: in 3.11 an instance's own attribute is one
+        # specialised step, a class's is looked up through the class (~250 instructions).
+        self._acquired_bits = None if self._counts else bare_kind(self._acquired)
+        self._released_bits = None if self._counts else bare_kind(self._released)
 
     def _make_methods(self) -> None:
         """multiprocessing binds the raw semaphore's methods here; ours stay (see the module's doc)."""
@@ -83,7 +93,13 @@ class _Reporting(synchronize.SemLock):
         try:
             answer = turn(self._acquire, self.id, {"block": block, "timeout": timeout}) if turns.on else GO
             if self._semlock.acquire(False):
-                say(self._acquired, self.id, self._facts() if self._counts else None)
+                bits = self._acquired_bits
+                if bits is None:
+                    say(self._acquired, self.id, self._facts())  # a semaphore's: its count
+                else:
+                    ring = record.ring
+                    if ring is None or not ring.bare(bits, self.id, _clock()):
+                        say(self._acquired, self.id, None, learn=True)
                 return True
             if not block or answer == EXPIRE:
                 if block:
@@ -105,7 +121,13 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+            bits = self._released_bits
+            if bits is None:
+                say(self._released, self.id, self._facts(), t_ns=t)  # a semaphore's: its count
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as exc:
             unseen(exc)
             raise
@@ -122,7 +144,13 @@ class _Reporting(synchronize.SemLock):
                 turn(self._release, self.id)
             t = _clock()
             self._semlock.release()
-            say(self._released, self.id, self._facts() if self._counts else None, t_ns=t)
+            bits = self._released_bits
+            if bits is None:
+                say(self._released, self.id, self._facts(), t_ns=t)  # a semaphore's: its count
+            else:
+                ring = record.ring
+                if ring is None or not ring.bare(bits, self.id, t):
+                    say(self._released, self.id, None, t_ns=t, learn=True)
         except BaseException as error:
             unseen(error)
             raise

@@ -60,6 +60,7 @@ class _Ending:
     def __init__(self, tid: int) -> None:
         self.tid = tid
         self.pid = _pid
+        self.ident = _get_ident()
 
     def __del__(self) -> None:
         # A forked child drops the other threads' holdings inside os.fork(), before any
@@ -67,6 +68,9 @@ class _Ending:
         # thread may have held at the fork, would hang it. Those threads were never its own.
         if self.tid and self.pid == os.getpid():  # (tid 0: a forked child's main thread now)
             _named.discard(self.tid)
+            ring = record.ring
+            if ring is not None:  # (before its ident can be another thread's)
+                ring.threads.pop(self.ident, None)
             emit("proc.thread_end", "", {"th": self.tid})
 
 
@@ -156,16 +160,20 @@ def say(
     *,
     t_ns: int | None = None,
     above: FrameType | None = None,
+    learn: bool = False,
 ) -> None:
     """Report an operation, with its site and (not the main thread) its thread.
 
     ``above``: the frame to look for the site from (a caller's, not this one's).
+    ``learn``: an operation ``RingWriter.bare`` could not tell (a lock's): its
+    ring is told its site, thread and primitive for next time.
     On every operation of every watched process: kept short (the frame walk
     and the lookups inline, the pid and the main thread's id kept, not asked;
     with a ring, no record built: ``record.operation``)."""
     at = ""
     # Whoever called the primitive's method, or further up.
     frame: FrameType | None = _getframe(2) if above is None else above
+    caller = frame
     while frame is not None:  # (_stamp's walk, inline: this is the hot path)
         code = frame.f_code
         skip = _skipped.get(code.co_filename)
@@ -182,6 +190,8 @@ def say(
     operation = record.operation
     if operation is not None:
         operation(kind, obj, data, at, th, _now_ns() if t_ns is None else t_ns)
+        if learn and frame is caller and frame is not None:
+            _tell(frame, at, obj, th)
         return
     data = {} if data is None else data
     if at:
@@ -189,6 +199,18 @@ def say(
     if th:
         data["th"] = th
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
+
+
+def _tell(frame: FrameType, at: str, obj: str, th: int) -> None:
+    """Tell this process's ring what ``RingWriter.bare`` needs to write the operation just said
+    itself next time: its site (the caller's own frame: ``bare`` looks no further), its primitive, and
+    its thread if its end will be told (the main thread; one that said its name, by ``_Ending``)."""
+    ring = record.ring
+    if ring is not None:
+        ring.learn(frame.f_code, frame.f_lasti, at, obj)
+        tid = _get_ident()
+        if th or tid == _main:
+            ring.threads[tid] = th
 
 
 def stamped(kind: str, obj: str, data: dict[str, Any], depth: int = 2) -> Event:

@@ -89,7 +89,7 @@ class _Lock:
         (this one now: it may release it), or by another, which does not exist here: then the copy
         stays held for ever, and that is said too (``pitfall.fork_held``)."""
         parent, self._pid = self._mpviz_id, os.getpid()
-        self._mpviz_id, _ = new_prim(self.family, f"{self.name} (pid {self._pid}'s copy)")
+        self._mpviz_id, _ = new_prim(self.family, self.name, copy_of=parent)
         me = threading.get_ident()
         if self.family == "rlock":
             mine = bool(self._lock._is_owned())

@@ -89,13 +89,26 @@ operation: Operation | None = None
 # A write to stdout or stderr as a record (``proc.wrote``), if the reporter can take it now whole:
 # the reporter's ``printed`` if it has one (see mpviz.sync.printing).  False: the pipe takes it.
 printed: Callable[[Event], bool] | None = None
+# The ring behind ``operation`` (the reporter's ``ring``: a ``RingWriter``), into which a lock's
+# records go straight (``RingWriter.bare``).  None in a child just forked, until it has a reporter of
+# its own: the ring it inherited is its parent's.
+ring: Any = None
 
 
 def install_reporter(reporter: Reporter) -> None:
-    global _reporter, operation, printed
+    global _reporter, operation, printed, ring
     _reporter = reporter
     operation = getattr(reporter, "operation", None)
     printed = getattr(reporter, "printed", None)
+    ring = getattr(reporter, "ring", None) if operation is not None else None
+
+
+def _forked() -> None:
+    global ring
+    ring = None
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def reinstall_reporter(reporter: Reporter) -> None:

@@ -265,6 +265,12 @@ class SocketReporter:
         if self.pid == os.getpid():  # (not a child just forked: it has no connection of its own yet)
             self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
 
+    @property
+    def ring(self) -> rings.RingWriter | None:
+        """The ring this process's operations go into, once mapped (``record.ring``: a lock's records
+        go straight there)."""
+        return self._ring
+
     def _first_operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
         """This process's first operation: its ring mapped, and the operation written there (or,
         if the ring cannot be mapped, on the connection)."""

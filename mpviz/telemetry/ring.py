@@ -19,8 +19,9 @@ The counters are native 8-byte words, each read and written whole.  An entry is 
 then its payload; a record is never split
 from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
 wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
-kinds: acquire, release, wait, put, get …), ``TEXT`` (a name defined once per
-ring, then named by its number in ``HOT`` entries).
+kinds: acquire, release, wait, put, get …), ``BARE`` (a shorter one for those
+with no data: a lock's acquired and released), ``TEXT`` (a name defined once
+per ring, then named by its number in ``HOT`` and ``BARE`` entries).
 
 Measured before choosing (``marshal.dumps`` of a lock record's tuple 1.05 µs,
 ``struct.pack`` of the fixed layout 0.20 µs, the frame 2.0 µs), the frequent
@@ -41,7 +42,9 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-import threading
+import sys
+import time
+from _thread import get_ident
 
 from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
 from mpviz.telemetry.record import Event
@@ -53,6 +56,11 @@ if TYPE_CHECKING:
 # A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
 # pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
 # costs a page or two.
+# How often a print waits for another thread's record to end before it goes on the pipe, and how
+# (the interpreter's own sleep, taken before a watched program's --speed replaces it: it lets go of
+# the GIL, so the other thread can finish).
+TAKE_TRIES = 20
+_let_others_run = time.sleep
 RING_BYTES = 1 << 22
 MIN_RING_BYTES = 1 << 12
 MAX_RING_BYTES = 1 << 26
@@ -65,8 +73,8 @@ HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
 # writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
 HEAD_WORD, LOST_WORD, TAIL_WORD = HEAD // 8, LOST // 8, TAIL // 8
 
-ENTRY = struct.Struct("<HB")
-MARSHAL, HOT, TEXT = 0, 1, 2
+ENTRY = struct.Struct("=HB")  # (native order: as HOT's and BARE's, the same interpreter at both ends)
+MARSHAL, HOT, TEXT, BARE = 0, 1, 2, 3
 MAX_ENTRY = ENTRY.size + MAX_RECORD_BYTES
 
 # The frequent kinds, by number: a HOT entry names its kind by its place here.
@@ -87,6 +95,25 @@ AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK =
 _HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
 MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
+# A record of a frequent kind with no data but its site and thread (a lock's acquired and released:
+# most of a busy program's), in 20 bytes: size, tag, kind, obj, site + 1 (0: none), t_ns, th.  The
+# writer packs its first eight bytes as one native word it keeps made (``bare_kind``, ``learn``: the
+# fields OR-ed together) and its time with struct's native long: the standard "q" turns a time (a
+# two-digit int) into bytes through _PyLong_AsByteArray, ~200 instructions a field.
+BARE_FIELDS = struct.Struct("=HBBHHqI")  # the reader's view
+_LONG = "l" if struct.calcsize("l") == 8 else "q"
+BARE_ENTRY = struct.Struct("@" + _LONG.upper() + _LONG + "I")  # the writer's: word, t_ns, th
+BARE_SIZE = BARE_FIELDS.size
+assert BARE_ENTRY.size == BARE_SIZE
+_FIRST = struct.Struct("=HBBHH")  # the word's fields
+
+
+def _word(size: int = 0, tag: int = 0, kind: int = 0, obj: int = 0, site: int = 0) -> int:
+    """Fields of a BARE entry's first eight bytes, as the native word that holds them: words of
+    different fields OR-ed together make the entry's."""
+    return int.from_bytes(_FIRST.pack(size, tag, kind, obj, site), sys.byteorder)
+
+
 # This process's forks: a writer made before the last one is a parent's, not this process's own.
 _forks = [0]
 
@@ -106,6 +133,8 @@ def _before_fork() -> None:
 
 
 os.register_at_fork(before=_before_fork, after_in_child=_forked)
+_getframe = sys._getframe
+_pack_bare = BARE_ENTRY.pack_into
 
 
 def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
@@ -116,6 +145,13 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
     if th:
         full["th"] = th
     return Event(t_ns, pid, kind, str(obj), full)
+
+
+def bare_kind(kind: str) -> int | None:
+    """A frequent kind's part of a BARE entry's first word (for :meth:`RingWriter.bare`); None if
+    the kind is not one of HOT's."""
+    code = _HOT_CODE.get(kind)
+    return None if code is None else _word(kind=code)
 
 
 def supported() -> bool:
@@ -168,15 +204,29 @@ class RingWriter:
         self._mask = size - 1
         self._head = 0
         self._tail = 0  # the reader's, as last looked at
+        # Where the head is in the mapping, and the furthest a BARE entry may start there (before the
+        # end of the ring, and with room as last seen): kept with the head (``_moved``), so that ``bare``
+        # computes neither.
+        self._start = PAGE
+        self._stop = min(self._last, PAGE + self._most)
         self._lost = 0
         self._texts: dict[str, int] = {}
         self._forks = _forks[0]
         self.pid = os.getpid()
-        # Reentrant: a signal handler of the program may report while this thread is mid-record;
-        # its record then waits in ``_later`` and follows this one.
-        self._lock = threading.RLock()
-        self._busy = False
+        # Who writes holds the token: taken by a list's pop, given back by its append, each one step
+        # of the interpreter (no thread switch, no signal handler in the middle).  A record that finds
+        # it taken (another thread's, or this thread's own interrupted by a signal handler) never waits:
+        # it goes into ``_later``, which whoever holds the token writes before its own record and again
+        # after it gives the token back (``_catch_up``).  An RLock and a flag cost a record ~2 300
+        # instructions of ~15 000; the token ~200.
+        self._token = [True]
         self._later: list[Event] = []
+        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site, by its
+        # code's id and its offset (the code kept, so that its id is not reused), as a word's part; each
+        # thread's number in records (0: the main thread), by its ident; each primitive's name, as a word's part.
+        self.places: dict[int, tuple[object, int]] = {}
+        self.threads: dict[int, int] = {}
+        self._bare: dict[str, int] = {}
 
     def handed(self) -> None:
         """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
@@ -187,7 +237,7 @@ class RingWriter:
 
     def forget(self) -> None:
         """In a child just forked: let go of the parent's ring (this process's mapping of it)."""
-        self._lock = threading.RLock()
+        self._token = [True]  # (another thread of the parent may have held it at the fork)
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -225,12 +275,16 @@ class RingWriter:
             if self._write(kind, obj, data, at, th, t_ns, None):
                 self.wake()
             return
-        with self._lock:
-            if self._busy:  # a signal handler, in the middle of this thread's own record
-                self._later.append(self._event(kind, obj, data, at, th, t_ns))
-                return
-            self._busy = True
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:  # another record in progress: this one follows it
+            self._later.append(self._event(kind, obj, data, at, th, t_ns))
+            self._catch_up()
+        else:
             try:
+                if self._later:
+                    self._write_later()
                 packed = False
                 if data is None:
                     texts = self._texts
@@ -241,24 +295,94 @@ class RingWriter:
                     # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
                     if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
                         try:
-                            flags = (AT if at else 0) | (TH if th else 0)
-                            HOT_ENTRY.pack_into(self._mm, start, HOT_SIZE, HOT, t_ns, code, flags, o, a, th, 0, 0)
+                            word = _word(BARE_SIZE, BARE, code, o, a + 1 if at else 0)
+                            BARE_ENTRY.pack_into(self._mm, start, word, t_ns, th)
                             packed = True
-                        except struct.error:  # (a field out of HOT's range: what it wrote is past the head, unread)
+                        except struct.error:  # (a field out of BARE's range: what it wrote is past the head, unread)
                             pass
                     if packed:
-                        self._head = head = head + HOT_SIZE
-                        self._words[HEAD_WORD] = head
+                        self._moved(head + BARE_SIZE)
                 if not packed and not self._hot(code, obj, data, at, th, t_ns):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
-                while self._later:
-                    self.write_later(self._later.pop(0))
             finally:
-                self._busy = False
+                token.append(True)
+            if self._later:
+                self._catch_up()
         mm = self._mm
         if mm[ASLEEP]:
             mm[ASLEEP] = 0
             self.wake()
+
+    def _catch_up(self) -> None:
+        """The records waiting in ``_later`` written, unless another holds the token: it will (it
+        looks at ``_later`` after it gives the token back, and so does this)."""
+        token = self._token
+        while self._later:
+            try:
+                token.pop()
+            except IndexError:
+                return
+            try:
+                self._write_later()
+            finally:
+                token.append(True)
+
+    def _write_later(self) -> None:
+        """With the token: the records waiting in ``_later``, in their order."""
+        later = self._later
+        while later:
+            self.write_later(later.pop(0))
+
+    def bare(self, kind: int, obj: str, t_ns: int) -> bool:
+        """A record of a frequent kind with no data (``kind``: :func:`bare_kind`'s), made by the
+        caller's caller (a lock's acquire or release, called by the program), packed straight into the
+        ring: its site and thread as mpviz.sync told this ring (:meth:`learn`).  False if it cannot be
+        told here (a site, a thread or a name not told yet, the ring's end or full as last seen, another
+        record in progress): the caller says it the long way (``record``), and tells this ring for next
+        time.  (No look at forks: ``record.ring``, the way here, is None in a child just forked.)
+
+        On every lock operation of a watched program: one Python call, no record built."""
+        frame = _getframe(2)
+        code = frame.f_code
+        token = self._token
+        try:  # (subscripts, not get: a dictionary's subscript is a step of its own for the interpreter)
+            place = self.places[id(code) + frame.f_lasti]
+            th = self.threads[get_ident()]
+            word = self._bare[obj] | kind | place[1]
+            token.pop()
+        except (KeyError, IndexError):
+            return False
+        try:
+            start = self._start
+            if start > self._stop or place[0] is not code or self._later:
+                return False  # (the long way writes what waits first, and looks at the tail again)
+            _pack_bare(self._mm, start, word, t_ns, th)
+            self._start = start + BARE_SIZE
+            self._head = head = self._head + BARE_SIZE
+            self._words[HEAD_WORD] = head
+        except struct.error:  # (a field out of range: what it wrote is past the head, unread)
+            return False
+        finally:
+            token.append(True)
+        if self._later:
+            self._catch_up()
+        mm = self._mm
+        if mm[ASLEEP]:
+            mm[ASLEEP] = 0
+            self.wake()
+        return True
+
+    def learn(self, code: object, offset: int, at: str, obj: str) -> None:
+        """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
+        in the caller's frame (its ``code``, at instruction ``offset``), and its primitive's name
+        ``obj``, if this ring has defined both (not if the record waits in ``_later``).  (The thread
+        is told in ``threads`` by whoever knows when it ends.)"""
+        texts = self._texts
+        a = texts.get(at)
+        o = texts.get(obj)
+        if a is not None and o is not None:
+            self.places[id(code) + offset] = (code, _word(site=a + 1))
+            self._bare[obj] = _word(BARE_SIZE, BARE, obj=o)
 
     @staticmethod
     def wake() -> None:
@@ -269,21 +393,25 @@ class RingWriter:
     ) -> bool:
         """The record (``event``, or its parts: this process's, if there is no event) into the ring;
         True if the reader is asleep (and no longer marked so: the caller wakes it)."""
-        with self._lock:
-            if self._busy:  # a signal handler, in the middle of this thread's own record
-                self._later.append(self._event(kind, obj, data, at, th, t_ns) if event is None else event)
-                return False
-            self._busy = True
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:  # another record in progress: this one follows it
+            self._later.append(self._event(kind, obj, data, at, th, t_ns) if event is None else event)
+            self._catch_up()
+        else:
             try:
+                if self._later:
+                    self._write_later()
                 code = _HOT_CODE.get(kind) if event is None or event.pid == self.pid else None
                 if code is None or not self._hot(code, obj, data, at, th, t_ns):
                     if event is None:
                         event = self._event(kind, obj, data, at, th, t_ns)
                     self._put(self._marshalled(event))
-                while self._later:
-                    self.write_later(self._later.pop(0))
             finally:
-                self._busy = False
+                token.append(True)
+            if self._later:
+                self._catch_up()
         mm = self._mm
         if mm[ASLEEP]:
             mm[ASLEEP] = 0
@@ -292,22 +420,34 @@ class RingWriter:
 
     def take(self, event: Event) -> tuple[bool, bool]:
         """The record into the ring whole, or not at all (what a process printed: written on its pipe
-        instead, so never lost, nor counted lost): (taken, the reader asleep — the caller wakes it)."""
-        with self._lock:
-            if self._busy:  # a signal handler's print, in the middle of this thread's own record
-                return False, False
-            self._busy = True
+        instead, so never lost, nor counted lost): (taken, the reader asleep — the caller wakes it).
+
+        Another thread's record in progress is waited for a moment (a print is no hot path, and one
+        that went on the pipe would send the stream's later lines there too, to stay in order); a
+        signal handler's print in the middle of this thread's own record is not: the token never
+        comes back while it waits."""
+        token = self._token
+        for _ in range(TAKE_TRIES):
             try:
-                entry = self._marshalled(event)
+                token.pop()
+                break
+            except IndexError:
+                _let_others_run(0)
+        else:
+            return False, False
+        try:
+            if self._later:
+                self._write_later()
+            entry = self._marshalled(event)
+            if self._head + len(entry) - self._tail > self.size:
+                self._tail = self._words[TAIL_WORD]
                 if self._head + len(entry) - self._tail > self.size:
-                    self._tail = self._words[TAIL_WORD]
-                    if self._head + len(entry) - self._tail > self.size:
-                        return False, False  # full
-                self._put(entry)
-                while self._later:
-                    self.write_later(self._later.pop(0))
-            finally:
-                self._busy = False
+                    return False, False  # full
+            self._put(entry)
+        finally:
+            token.append(True)
+        if self._later:
+            self._catch_up()
         mm = self._mm
         if mm[ASLEEP]:
             mm[ASLEEP] = 0
@@ -315,7 +455,7 @@ class RingWriter:
         return True, False
 
     def write_later(self, event: Event) -> None:
-        """Under the lock: a record that waited (made by a signal handler mid-record)."""
+        """With the token: a record that waited (made by a signal handler mid-record, or by another thread)."""
         code = _HOT_CODE.get(event.kind)
         data = event.data
         if code is None or event.pid != self.pid or not self._hot(code, event.obj, data, "", 0, event.t_ns):
@@ -325,7 +465,7 @@ class RingWriter:
         return event(kind, obj, data, at, th, t_ns, self.pid)
 
     def _put(self, entry: bytes) -> None:
-        """Under the lock: an entry into the ring, or dropped and counted if there is no room."""
+        """With the token: an entry into the ring, or dropped and counted if there is no room."""
         n = len(entry)
         head = self._head
         if head + n - self._tail > self.size:
@@ -343,7 +483,15 @@ class RingWriter:
             first = PAGE + self.size - start
             mm[start:] = entry[:first]
             mm[PAGE : PAGE + n - first] = entry[first:]
-        self._head = head = head + n
+        self._moved(head + n)
+
+    def _moved(self, head: int) -> None:
+        """With the token: the head moved to ``head`` (its place in the mapping, and how far ``bare``
+        may go, with it), and then told the reader."""
+        self._head = head
+        start = self._start = PAGE + (head & self._mask)
+        stop = start + self._tail + self._most - head
+        self._stop = stop if stop < self._last else self._last
         self._words[HEAD_WORD] = head
 
     @staticmethod
@@ -352,7 +500,7 @@ class RingWriter:
         return ENTRY.pack(ENTRY.size + len(payload), MARSHAL) + payload
 
     def _hot(self, code: int, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> bool:
-        """Under the lock: the record as a HOT entry into the ring (its names defined first if new),
+        """With the token: the record as a HOT entry into the ring (its names defined first if new),
         packed in place unless it wraps round the end; False if it has a field HOT does not carry, or
         one of another type (the caller marshals it)."""
         texts = self._texts
@@ -417,12 +565,16 @@ class RingWriter:
             return False  # a field of another type than the usual: the general form says it (nothing moved)
         if item:
             self._mm[start + HOT_SIZE : start + n] = item
+        # (_moved's body: a Python call is a good part of a queue record's cost)
         self._head = head = head + n
+        self._start = start = start + n
+        stop = start + self._tail + self._most - head
+        self._stop = stop if stop < self._last else self._last
         self._words[HEAD_WORD] = head
         return True
 
     def _text(self, text: str) -> int | None:
-        """Under the lock: a name's number in this ring, defined (a TEXT entry) the first time; None if
+        """With the token: a name's number in this ring, defined (a TEXT entry) the first time; None if
         it cannot be (too many, too long, or no room: the record then goes as MARSHAL)."""
         known = self._texts.get(text)
         if known is not None:

@@ -21,6 +21,8 @@ from mpviz.telemetry.record import Event, Malformed, now_ns
 from mpviz.telemetry.ring import (
     ASLEEP,
     AT,
+    BARE,
+    BARE_FIELDS,
     END,
     END_1,
     ENTRY,
@@ -57,6 +59,7 @@ TAKE_BYTES = 1 << 18
 _new = tuple.__new__
 _HEADER = ENTRY.size
 _HOT_SIZE = HOT_ENTRY.size
+_BARE_SIZE = BARE_FIELDS.size
 # A HOT entry's flags beyond its site and thread: rarer, decoded by a call of their own.
 _MORE = ~(AT | TH)
 # Of those, what a queue's put or get carries: decoded in the loop too.
@@ -179,6 +182,7 @@ class RingReader:
         append = into.append
         header = ENTRY.unpack_from
         hot = HOT_ENTRY.unpack_from
+        bare = BARE_FIELDS.unpack_from
         kinds = HOT_KINDS
         while end - pos >= _HEADER:
             if data[pos + 2] == HOT and end - pos >= _HOT_SIZE:
@@ -211,6 +215,23 @@ class RingReader:
                     except (Malformed, IndexError):
                         self.malformed += 1
                     pos = stop
+                    continue
+            if data[pos + 2] == BARE and end - pos >= _BARE_SIZE:  # a lock's record: its site and thread alone
+                size, _, code, obj, at, t_ns, th = bare(data, pos)
+                if size == _BARE_SIZE:
+                    try:
+                        name = texts[obj]
+                        site = texts[at - 1] if at else ""
+                        if t_ns < 0 or name is None or site is None:
+                            raise Malformed("a BARE entry out of bounds")
+                        fields = {"at": site} if at else {}
+                        if th:
+                            fields["th"] = th
+                        append(_new(Event, (t_ns, pid, kinds[code], name, fields)))
+                        got += 1
+                    except (Malformed, IndexError):
+                        self.malformed += 1
+                    pos += size
                     continue
             # Any other entry; or a HOT one too short to be one, or cut by the end of ``data``.
             size, tag = header(data, pos)

@@ -117,7 +117,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "child": _maybe(count),
         "feeders": _counts,
     },
-    "prim.new": {"kind": text, "name": _maybe(text), "site": text, "value": whole, "maxsize": whole},
+    "prim.new": {"kind": text, "name": _maybe(text), "site": text, "value": whole, "maxsize": whole, "copy_of": text},
     "queue.put": {"item": text, "none": flag},
     "queue.get": {"item": text, "none": flag},
     "queue.put_blocked": {"item": text, "timeout": _seconds},
