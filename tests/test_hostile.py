@@ -91,7 +91,8 @@ def test_a_record_naming_another_process_is_refused(tmp_path: Path, victim: subp
     record = tmp_path / "run.jsonl"
     done = headless(prog, "--record", str(record), args=(str(victim.pid),))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "refused 6 records that named a process other than their sender" in done.stdout
+    # (The ghost's spawn is not believed, and not counted: a pid gone or never there, nobody can tell.)
+    assert "refused 5 records that named a process other than their sender" in done.stdout
     _, events = load(record)
     pids = {e.pid for e in events if not e.kind.startswith("run.")}
     assert victim.pid not in pids and 4_000_000 not in pids and 0 not in pids

@@ -93,7 +93,7 @@ class Channels:
         self,
         on_exit: Callable[[int], Event],
         on_connect: Callable[[int], bool] = lambda pid: True,
-        vouch: Callable[[int], bool] = lambda pid: True,
+        vouch: Callable[[int], bool | None] = lambda pid: True,
         door: Door | None = None,
         tap: Tap | None = None,
     ) -> None:

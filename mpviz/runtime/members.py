@@ -134,6 +134,10 @@ class Members:
         if self.mark is not None and carries(pid, self.mark):
             self._escaped = True
             return self.add(pid)
+        if start_time(pid) != start:
+            # Ended while its ancestry was read (a pool's worker that dies in its initializer, a
+            # hundred a second): nothing says it was not the run's; heard, never signalled.
+            return None
         return False
 
     def _descends(self, pid: int) -> bool:

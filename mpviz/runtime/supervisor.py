@@ -337,14 +337,16 @@ class Supervisor:
             self.sampler.track(pid)
         return True
 
-    def _vouch(self, pid: int) -> bool:
-        """Whether a record about another process (a parent's ``proc.spawn``) names one of the run.
+    def _vouch(self, pid: int) -> bool | None:
+        """Whether a record about another process (a parent's ``proc.spawn``) names one of the run
+        (None: nobody can tell, it is gone).
         It is watched from now on: should it never connect (refused, or past the limits), the
         sampler finding it gone still ends it in the model."""
         if pid in self.children:
             return True
-        if not self.members.admit(pid):
-            return False
+        member = self.members.admit(pid)
+        if not member:
+            return member  # (None: gone already, a pool's worker dead in its initializer, or no such pid)
         self.grandchildren.add(pid)
         self.sampler.track(pid)
         return True

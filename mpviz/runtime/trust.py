@@ -63,7 +63,7 @@ class Trust:
     False refuses it (not a process of the run).  ``vouch(pid)`` says whether a child a
     process says it started is of the run."""
 
-    def __init__(self, on_connect: Callable[[int], bool], vouch: Callable[[int], bool]) -> None:
+    def __init__(self, on_connect: Callable[[int], bool], vouch: Callable[[int], bool | None]) -> None:
         self._on_connect = on_connect
         self._vouch = vouch
         self.limit = connection_limit()
@@ -109,13 +109,11 @@ class Trust:
         """A record is its sender's own; or a parent's word on a child of the run it started
         (``proc.spawn``, then ``AFTER_SPAWN``).  ``accept``: take the connections waiting (a
         child's may be among them).  A record not believed is counted."""
-        if self._believed(sender, event, accept):
+        believed = self._believed(sender, event, accept)
+        if believed:
             return True
-        if event.kind in AFTER_SPAWN and event.pid not in self.seen:
-            # A parent's word on a child that was never of the run (``ls``, run by subprocess):
-            # nothing to tell of it, and nothing forged.
-            return False
-        self.refused["forged"] += 1
+        if believed is False:
+            self.refused["forged"] += 1
         return False
 
     def believe_all(self, sender: int, events: list[Event], into: list[Event], accept: Callable[[], None]) -> None:
@@ -133,18 +131,22 @@ class Trust:
             if (own and event.pid == sender) or believed(sender, event, accept):
                 append(event)
 
-    def _believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool:
+    def _believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool | None:
+        """True: believed; False: forged; None: nobody can tell (a word on a process gone before it
+        connected, or never of the run): not believed, and not counted as forged."""
         if event.kind.startswith(DASHBOARD_KINDS):
             return False
         if event.pid == sender:
             return True
         if event.kind == "proc.spawn" and event.pid > 1:
-            if event.pid not in self.seen and not self._vouch(event.pid):
-                # Gone already (a pool's worker ends quickly)?  Then it connected, if it was
-                # real: its connection may still wait in the listener's queue.
-                accept()
-                if event.pid not in self.seen:
-                    return False
+            if event.pid not in self.seen:
+                vouched = self._vouch(event.pid)
+                if not vouched:
+                    # Gone already (a pool's worker ends quickly)?  Then it connected, if it was
+                    # real: its connection may still wait in the listener's queue.
+                    accept()
+                    if event.pid not in self.seen:
+                        return vouched  # (None: gone, a worker dead before it connected, or none such)
             self._spawned[event.pid] = sender
             return True
         if event.kind not in AFTER_SPAWN:
@@ -153,8 +155,10 @@ class Trust:
             return True
         if event.pid not in self.seen:
             accept()  # (its connection, made at its start, may still wait in the listener's queue)
+            if event.pid not in self.seen:
+                return None  # a child never of the run (``ls``, run by subprocess): nothing to tell of it
         # Its parent as it was when it connected (or, gone before it could be read, taken at its word).
-        return event.pid in self.seen and self._parents.get(event.pid, sender) == sender
+        return self._parents.get(event.pid, sender) == sender
 
     def say_refused(self, now: int, into: list[Event], at_once: bool = False) -> None:
         """What was refused since it was last said, once a second at most (``at_once``: now,
