@@ -23,14 +23,14 @@ SAMPLES = {
     "ktv-program": "2a049207b6219450928010f3a67f00b26b15947ef9a4b34ab7f64d6a3da8bebe",
     "ktv": "0ca301271d27e307e908204d7f283cb3b4298e26b6e56d20a67b453874c3747e",
     "philosophers-waiter": "5a1b2d9153c7064be4c951b258e91cf233302c0707651114aab26f29e5abf969",
-    "philosophers": "a70fa3e467ba721db0878b3007ef07e616521e6cb8448e112711c993997f8866",
+    "philosophers": "1a77b19d6d7bf0e14d191c859916041d01cfdfd62a5f239db1895446831bce57",  # a Lock held by the dead: another may release it
     "pingpong-race": "371495c07d97111a4e65c34ef60e8dbc3c8793cd452a440f134f07b5018c583e",
     "pingpong": "cd89c58d507a47cbef3f6f5a519a5c7fedbacbe968341ecffaee70a88c295d9f",
     "printlock": "6db8a90d6bd1e094026bd6ee54e760a6fd0130a7b6ef5b20cf45b78cfb8eb244",
     "prodcons-naive": "cf2cec27216d4d8c44cf1bfe67de90e9fdb80b83116a386ee1adbfb7e831e07b",
     "prodcons": "7f7ea537e85810cb63b0d6314786ea03c8a074122872e54d5be576d8ddf926ab",
     "queue": "c2350c904607d57ef1ad621fead35e889b8189b6876544b58bf584e0fe29d56c",
-    "tickets-deadlock": "68da414c7ab598205509e32d766dd0a90c13a35067cc95f3d639270e03c86a26",  # its waiters named
+    "tickets-deadlock": "7246e8c86cf1ebf9645786af1e99ac492e53d76ea0837cca1fc19cc4bec9ffb9",  # its waiters named; a Lock another may release
     "tickets-oversold": "1104d1a6544c26560bcf204337cccfdf2d1d32135786ebd1598f2ef899030f80",
     "tickets": "593df4bcae88f357ab9494016eeec0e5287143055b31fa07781f6dd62bb15d33",
     "traffic": "5d84becb1378f50b0bdb571e14eb2b8a9b54d88437cdf93c28ace50eeee3cd59",
