@@ -256,6 +256,8 @@ def test_a_managers_value_changed_in_place_is_named_and_a_value_written_back_nev
         # Under a lock of the program's own, or a Condition's (before: "lost updates" named, "not safely").
         ("correct_value_own_lock.py", "counter 600"),
         ("correct_value_under_condition.py", "final 9"),
+        # main held a threading lock when it forked: the child's copy is its main thread's to release.
+        ("correct_fork_then_a_thread_takes_the_lock.py", "done"),
         # Its workers in their initializer for 4 s (before: "no worker is left" while both were starting).
         ("correct_slow_pool_init.py", "[1, 2, 3, 4]"),
     ],

@@ -618,3 +618,26 @@ def test_a_child_of_os_fork_or_subprocess_is_seen_ended_with_the_code_its_parent
     assert "python -c (pid " in summary and "exited with code 3" in summary, summary
     assert "refused" not in done.stdout and "forged" not in done.stdout, done.stdout[-2000:]
     assert "nothing went wrong" not in done.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_lines_written_in_pieces_or_all_at_once_are_whole_and_in_their_place(tmp_path: Path, unbuffered: bool) -> None:
+    """Before (review): unbuffered, what one write could not put in the records whole was lost
+    (the text layer writes straight to the raw one, which has no buffer to write the rest); a
+    line's first pieces, sent before the process's ring was mapped, came as a line of their own
+    after the rest; a child's unended last line came at the end of the run."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "mpviz", "run", str(OURS / "prints_in_pieces.py"), "--headless"]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    lines = printed(done.stdout)
+    pieces = ",".join(str(i) for i in range(30)) + ", done"
+    assert lines[0] == pieces, lines[:3]
+    assert [line[:4] for line in lines[1:41]] == [f"{i:04d}" for i in range(40)], lines[1:41]
+    assert lines[41:] == ["child partial", "main: joined"], lines[41:]
+    log = done.stdout.splitlines()
+    partial = next(i for i, line in enumerate(log) if line.endswith("prints: child partial"))
+    exited = next(i for i, line in enumerate(log) if " child #0 " in line and line.endswith(" exited"))
+    assert partial < exited, log[partial - 2 : exited + 2]

@@ -8,12 +8,15 @@ guards the selector).
 
 from __future__ import annotations
 
+import operator
 import os
 import selectors
 import threading
 
 from mpviz.runtime.printed import Printed, readable_stream
 from mpviz.telemetry import Event, now_ns
+
+_T_NS = operator.itemgetter(0)  # a record's time
 
 
 class Outputs:
@@ -67,21 +70,37 @@ class Outputs:
 
     def written(self, got: list[Event]) -> None:
         """The writes processes made into their records (``proc.wrote``), in ``got``, replaced by the
-        lines they end (each stamped when its end was written: in order with the process's records)."""
-        if not any(event.kind == "proc.wrote" for event in got):
+        lines they end (each stamped when its end was written: in order with the process's records);
+        and a process's line left unended when it exited, ended there."""
+        wrote: list[Event] = []
+        exits: list[Event] = []
+        for event in got:
+            kind = event.kind
+            if kind == "proc.wrote":
+                wrote.append(event)
+            elif kind == "proc.exit":
+                exits.append(event)
+        if not wrote and not (exits and self._written):
             return
         lines: list[Event] = []
-        for event in got:
-            if event.kind != "proc.wrote":
-                lines.append(event)
-                continue
-            fd = 2 if event.data.get("fd") == 2 else 1
-            output = self._written.get((event.pid, fd))
-            if output is None:
-                output = self._written[(event.pid, fd)] = Printed(-1, event.pid, "err" if fd == 2 else "out")
-            text = event.data.get("text", "")
-            output.feed(text.encode("latin-1", "replace"), event.t_ns, lines)
-        got[:] = lines
+        if wrote:
+            got[:] = [event for event in got if event.kind != "proc.wrote"]
+            # In the order they were written: a batch puts a process's ring before its connection,
+            # where its first records went (a line's first pieces among them).
+            for event in sorted(wrote, key=_T_NS):
+                fd = 2 if event.data.get("fd") == 2 else 1
+                output = self._written.get((event.pid, fd))
+                if output is None:
+                    output = self._written[(event.pid, fd)] = Printed(-1, event.pid, "err" if fd == 2 else "out")
+                text = event.data.get("text", "")
+                output.feed(text.encode("latin-1", "replace"), event.t_ns, lines)
+        for event in exits:
+            # Its last line, unended: ended where the process left it (as its pipe's end ends a line).
+            for fd in (1, 2):
+                output = self._written.pop((event.pid, fd), None)
+                if output is not None:
+                    output.end(output.since_ns, lines)
+        got.extend(lines)
 
     def read(self, output: Printed, into: list[Event]) -> None:
         """What is waiting on one pipe, as lines; its end, if every writer closed it."""
@@ -108,7 +127,7 @@ class Outputs:
                 self._selector.unregister(output.fd)
         os.close(output.fd)
         # Its process has ended (or closed it): what it wrote into its records is let go too, unless
-        # a line of it waits for its end (still to be read from its records, or shown at the run's end).
+        # a line of it waits for its end (still to be read from its records, or ended at its exit).
         key = (output.pid, 2 if output.stream == "err" else 1)
         written = self._written.get(key)
         if written is not None and not written.partial and not written.shown:

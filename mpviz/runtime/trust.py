@@ -98,11 +98,12 @@ class Trust:
                 self.refused["foreign"] += 1
                 return False
             self.seen.add(pid)
-            from mpviz.runtime.procfs import stat_fields  # (here: the command line loads this module early)
+        # Its parent now (at each connection: a pid used again in the run is another process).
+        from mpviz.runtime.procfs import stat_fields  # (here: the command line loads this module early)
 
-            fields = stat_fields(pid)
-            if len(fields) > 1 and fields[1].isdigit():
-                self._parents[pid] = int(fields[1])
+        fields = stat_fields(pid)
+        if len(fields) > 1 and fields[1].isdigit():
+            self._parents[pid] = int(fields[1])
         return True
 
     def believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool:

@@ -55,7 +55,8 @@ class FileIO(io.FileIO):
             if done is not None:  # refused: this stream's writes go on the pipe from now on
                 self._on_pipe = os.getpid()
                 if done:
-                    return done  # (a partial write: the buffer writes the rest, on the pipe now)
+                    # The rest on the pipe, here: under ``python -u`` no buffer would write it.
+                    return done + super().write(memoryview(data)[done:])
         return super().write(b)
 
     def _recorded(self, data: bytes) -> int | None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from mpviz.sync.base import timed, when_imported
 from mpviz.sync.sites import in_machinery, say
-from mpviz.telemetry import now_ns
+from mpviz.telemetry import emit, now_ns
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -90,16 +90,21 @@ class _Lock:
         stays held for ever, and that is said too (``pitfall.fork_held``)."""
         parent, self._pid = self._mpviz_id, os.getpid()
         self._mpviz_id, _ = new_prim(self.family, self.name, copy_of=parent)
-        me = threading.get_ident()
+        forker = threading.main_thread().ident  # (the thread that forked: this process's main thread now)
+        times = 1
         if self.family == "rlock":
-            mine = bool(self._lock._is_owned())
-            held = mine or not self._lock.acquire(False)
-            if not mine and not held:
-                self._lock.release()
+            import re  # (here: a child's first use of a lock it was forked with, seldom)
+
+            # Its owner and depth, as the C RLock shows them (it has no other way before 3.14).
+            shown = re.search(r"owner=(\d+) count=(\d+)", repr(self._lock))
+            owner, times = (int(shown[1]), int(shown[2])) if shown else (0, 0)
+            held, mine = times > 0, owner == forker
         else:
-            held, mine = bool(self._lock.locked()), self._holder == me
+            held, mine = bool(self._lock.locked()), self._holder == forker
         if held and mine:
-            say(f"{self.family}.acquired", self._mpviz_id)
+            for _ in range(times):  # (an RLock the forking thread holds again and again)
+                # By the main thread (no ``th``), whichever thread uses it first here.
+                emit(f"{self.family}.acquired", self._mpviz_id)
         elif held:
             say("pitfall.fork_held", self._mpviz_id, {"of": parent})
         return self._mpviz_id
@@ -123,8 +128,12 @@ class _Lock:
     def release(self) -> None:
         lock_id = self._id()
         t = now_ns()
-        self._lock.release()
-        self._holder = 0
+        holder, self._holder = self._holder, 0  # (before: the next holder may take it at once)
+        try:
+            self._lock.release()
+        except BaseException:
+            self._holder = holder
+            raise
         say(f"{self.family}.released", lock_id, t_ns=t)
 
     __enter__ = acquire

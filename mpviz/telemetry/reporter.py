@@ -234,7 +234,9 @@ class SocketReporter:
         if os.getpid() != self.pid:
             return False  # a child just forked: not its connection
         ring = self._ring
-        if ring is None and self._unmapped is not None and self._socket_records >= SOCKET_RECORDS:
+        if ring is None and self._unmapped is not None:
+            # Mapped at the first print: a line's pieces must come in one stream, the ring, in the
+            # order written (the connection's records may be read in a later batch than the ring's).
             ring = self._map_ring()
         if ring is not None:
             if not ring.ours():
@@ -256,8 +258,9 @@ class SocketReporter:
                 # The rest of a record already half on the wire must follow it, whatever the bound.
                 self._backlog += data[sent:]
                 self._boundary = len(data) - sent
-                self._start_flusher()
-            return sent > 0
+                with contextlib.suppress(RuntimeError):  # (no new thread at the interpreter's end)
+                    self._start_flusher()
+            return sent > 0  # (half sent is taken: the pipe must not say it twice)
 
     def operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
         """An operation of ``mpviz.sync``, told in parts (``record.operation``): a record made of

@@ -56,14 +56,14 @@ if TYPE_CHECKING:
 # A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
 # pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
 # costs a page or two.
+RING_BYTES = 1 << 22
+MIN_RING_BYTES = 1 << 12
+MAX_RING_BYTES = 1 << 26
 # How often a print waits for another thread's record to end before it goes on the pipe, and how
 # (the interpreter's own sleep, taken before a watched program's --speed replaces it: it lets go of
 # the GIL, so the other thread can finish).
 TAKE_TRIES = 20
 _let_others_run = time.sleep
-RING_BYTES = 1 << 22
-MIN_RING_BYTES = 1 << 12
-MAX_RING_BYTES = 1 << 26
 PAGE = 4096
 
 MAGIC = b"MPVR\x01\x00\x00\x00"
@@ -73,7 +73,9 @@ HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
 # writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
 HEAD_WORD, LOST_WORD, TAIL_WORD = HEAD // 8, LOST // 8, TAIL // 8
 
-ENTRY = struct.Struct("=HB")  # (native order: as HOT's and BARE's, the same interpreter at both ends)
+ENTRY = struct.Struct(
+    "=HB"
+)  # (native order, no padding: the same bytes as HOT's "<" on the little-endian machines it runs on)
 MARSHAL, HOT, TEXT, BARE = 0, 1, 2, 3
 MAX_ENTRY = ENTRY.size + MAX_RECORD_BYTES
 
