@@ -561,3 +561,17 @@ def test_an_end_told_again_in_a_batch_makes_no_line_whichever_record_of_the_batc
     m.apply([spawn(0, 10, "main", "main"), spawn(0, 11, "w", "closer"), first, again, later])
     assert not m.told_again(first) and m.told_again(again) and not m.told_again(later)
     assert m.line(first) is not None and m.line(again) is None
+
+
+def test_a_record_applied_after_one_told_again_is_never_taken_for_it() -> None:
+    """Records applied one by one (the headless run's way), each told-again one freed once applied:
+    before, only its id was kept, and a later record given the same id (a printed line) lost its
+    line."""
+    m = Model()
+    m.apply([spawn(0, 10, "main", "main"), spawn(0, 11, "w", "child")])
+    m.apply_one(ev(1, 11, "proc.exit", "child", code=0))
+    for i in range(2000):
+        m.apply_one(ev(2 + i / 1000, 11, "proc.exit", "", code=0))  # told again, then freed
+        line = ev(2 + i / 1000, 10, "proc.output", "", stream="out", text=f"line {i}")
+        m.apply_one(line)
+        assert not m.told_again(line) and m.line(line) is not None, i

@@ -106,7 +106,8 @@ class Model:
         # A handler sets ``said_again`` for a record that told the model nothing new (a process's end
         # told by its parent after itself): such records of the last batch applied make no line.
         self.said_again = False
-        self._again: set[int] = set()  # (their ids: the batch holds them while its lines are made)
+        # (By id, each kept with its record: an id alone could be a later record's once it is freed.)
+        self._again: dict[int, Event] = {}
         self.thread_pid: dict[int, int] = {}
         self.thread_names: dict[int, str] = {}  # kept when a thread ends: its records still name it
         # The lock order (first, second) → taker → its taking, and the cycles in it (lock ids → cycle).
@@ -181,7 +182,7 @@ class Model:
                 self.said_again = False
                 if len(self._again) > 10_000:  # (records applied one by one, with no batch's start)
                     self._again.clear()
-                self._again.add(id(record))
+                self._again[id(record)] = record
                 return
         if kind not in UNLOGGED:
             self.log.append(event)
@@ -291,7 +292,7 @@ class Model:
 
     def told_again(self, event: Event) -> bool:
         """Whether ``event``, of the last batch applied, told the model nothing new (it makes no line)."""
-        return id(event) in self._again
+        return self._again.get(id(event)) is event
 
     def describe(self, event: Event) -> str | None:
         """The record in words, primitives by their display names, a wait with where it waits."""
@@ -302,7 +303,7 @@ class Model:
         """The record as one log line (the headless output, the event log): by its thread, if not the main one.
         ``colours``: a printed line keeps its colour codes (headless, on a terminal)."""
         # (Made for every record a headless run prints: the usual case is looked up inline.)
-        if id(event) in self._again:
+        if self._again.get(id(event)) is event:
             return None
         event = self._visible(event)
         kind, data = event.kind, event.data
