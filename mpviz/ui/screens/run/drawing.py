@@ -31,8 +31,14 @@ from mpviz.ui.widgets.timeline import Timeline
 from mpviz.ui.widgets.title_bar import TitleBar, position_bar
 from mpviz.ui.widgets.wait_graph import WaitGraph
 
-# The clock's refresh comes a second after the last refresh, looked for this often.
-TICK_S = 0.25
+# The clock's refresh comes this long after the last refresh (and, live, the look for stacks this
+# long after the last): the tick is set for the first of the two due, not polled.
+TICK_S = 1.0
+# A tick is never set sooner than this (a refresh just missed, a timer fired a little early).
+TICK_LEAST_S = 0.05
+# The look for stacks may come this much early, with the clock's tick, rather than wake the event
+# loop on its own: with no records the two keep one pace, one wake-up a second.
+LOOK_EARLY_S = 0.25
 
 
 class Alerts(TextView):
@@ -83,12 +89,20 @@ class DrawingScreen(Screen):
         whole screen in Textual's compositor)."""
         now = time.monotonic()
         controls = self.source.controls
-        if controls is not None and now - self._looked_at >= 1.0:
+        refresh = now - self._pace.refreshed_at >= TICK_S
+        if controls is not None and now - self._looked_at >= TICK_S - (LOOK_EARLY_S if refresh else 0.0):
             self._looked_at = now
             controls.look(self.model, self.source.now_ns())
             self._ask_stacks()
-        if now - self._pace.refreshed_at >= 1.0:
+        if refresh:
             self.refresh_views()
+        # Set for when the next is due, rather than polled four times a second (three wake-ups of
+        # the event loop a second for nothing). A refresh in between moves the clock's due time:
+        # the tick then finds nothing due and is set again.
+        due = self._pace.refreshed_at + TICK_S
+        if controls is not None:
+            due = min(due, self._looked_at + TICK_S)
+        self.set_timer(max(due - time.monotonic(), TICK_LEAST_S), self._tick)
 
     def _refresh_now(self) -> None:
         self._refresh_timer = None
