@@ -1,7 +1,8 @@
 """How often the run screen redraws, whatever the flow of records.
 
-Records ask for a redraw, at most every ``REFRESH_S``; the passing of time
-needs one a second.  The table, the alerts and the title follow at that
+Records ask for a redraw, at most every ``REFRESH_S``, and ``GATHER_S`` after
+the first of them (those that follow closely are drawn with it); the passing
+of time needs one a second.  The table, the alerts and the title follow at that
 pace; the drawings (the lesson's picture, the timeline, the details) at most
 every ``PICTURE_NS`` under a flood, and with every new second.  The lesson's
 picture is drawn again for what records said, but for the passing of time
@@ -16,6 +17,11 @@ from dataclasses import dataclass
 
 # The screen redraws at most this often, whatever the flow of records.
 REFRESH_S = 0.1
+# A redraw for records waits this long after the first of them, for those that follow closely: in
+# the busy KTV scene a group's process ends 40 to 100 ms after it leaves the room, and the two
+# drawn at once cost one pass of the screen instead of two (about 5 ms of the dashboard's main
+# thread each, a full pass being 7 to 10).  What the screen shows is at most this much later.
+GATHER_S = 0.1
 # The drawings (panel, timeline, details) redraw at most this often.
 PICTURE_NS = 250_000_000
 NS = 1_000_000_000

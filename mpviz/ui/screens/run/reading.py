@@ -16,6 +16,7 @@ from mpviz.model import Model
 from mpviz.model.state import UNLOGGED
 from mpviz.telemetry import Event
 from mpviz.ui.messages import RecordsArrived
+from mpviz.ui.pacing import GATHER_S
 from mpviz.ui.screens.run.drawing import DrawingScreen
 from mpviz.ui.sources import Source
 from mpviz.ui.widgets.event_log import MOST_PER_BATCH, EventLog
@@ -112,9 +113,10 @@ class ReadingScreen(DrawingScreen):
         # What a lesson's picture may show moved: anything but psutil's figures (see pacing).
         self._said |= bool(kinds - {"proc.stats"})
         # The psutil samples (and stacks) alone wait for the tick: drawn with the passing second
-        # they cost one pass of the screen a second instead of two.
+        # they cost one pass of the screen a second instead of two.  Other records wait a little
+        # for those that follow them (see GATHER_S).
         if kinds - UNLOGGED:
-            self._ask_refresh()
+            self._ask_refresh(GATHER_S)
 
     def _swap(self, model: Model) -> None:
         """A replay moved to another moment: every view starts again from the new model."""

@@ -91,7 +91,7 @@ class RunScreen(ActingScreen, SteppingScreen):
         self.call_after_refresh(self.source.begin)
         # Records ask for a refresh themselves; the passing of time needs one a
         # second after the last (see _tick).
-        self.set_interval(TICK_S, self._tick)
+        self._tick_timer = self._later(TICK_S, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < 32, "-short")
