@@ -245,7 +245,6 @@ class SocketReporter:
             if asleep:
                 self._wake()
             return taken
-        self._socket_records += 1
         data = frame(event)
         with self._lock:
             if self._backlog or self._lost:
