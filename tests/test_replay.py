@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from pathlib import Path
@@ -216,3 +217,28 @@ async def test_scrub_keys_move_the_replay(tmp_path: Path) -> None:
         assert "0:01 / 0:16" in screen.query_one(TitleBar).plain
         assert screen.model is source.model
     source.close()
+
+
+async def test_a_refresh_due_while_the_screen_is_removed_draws_nothing() -> None:
+    """Leaving a run (quitting, or back to the menu) removes the screen's widgets before the screen:
+    a refresh or tick due in between must not look for them (it ended a CI run with NoMatches)."""
+    app = make_app(ReplaySource(RECORDINGS / "ktv.jsonl", speed=64))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        screen = app.screen
+        loop = asyncio.get_running_loop()
+        without_table = 0
+
+        def due() -> None:  # a timer due at every turn of the loop until the screen is gone
+            nonlocal without_table
+            without_table += not screen.query(ProcessTable)
+            screen._pace._last_second = -1  # the clock's full redraw is due
+            screen._call(screen.refresh_views)
+            if screen.is_attached:
+                loop.call_soon(due)
+
+        due()
+        await screen.remove()
+        await pilot.pause(0.1)
+        assert without_table, "a refresh came while the screen had lost its widgets"
+    # run_test raises here what the app met, as it did in CI (NoMatches: ProcessTable)

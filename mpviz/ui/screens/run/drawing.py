@@ -89,8 +89,10 @@ class DrawingScreen(Screen):
         return asyncio.get_running_loop().call_later(delay, self._call, callback)
 
     def _call(self, callback: Callable[[], None]) -> None:
-        if not self.is_attached:
-            return  # the screen is gone (see on_unmount)
+        # Gone (see on_unmount), or going: a screen being removed loses its widgets before it is
+        # detached itself, and a timer due in between would find no table to draw.
+        if not self.is_attached or self._pruning or self._closing:
+            return
         try:
             callback()
         except Exception as error:  # as a Textual timer does: the app shows it and ends
