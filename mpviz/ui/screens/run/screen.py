@@ -108,6 +108,8 @@ class RunScreen(ActingScreen, SteppingScreen):
     # Here rather than with the reader in reading.py: Textual calls the handler of each class of
     # the MRO that has one, and bench/tally.py wraps RunScreen's (a base class's would run twice).
     def on_records_arrived(self, message: RecordsArrived) -> None:
+        if self._pruning:
+            return  # the screen is being removed: its views are going (see DrawingScreen._call)
         if message.model is not None and message.model is not self.model:
             self._swap(message.model)
         # In time order, as Model.apply would put them, before they are cut into slices.
