@@ -14,7 +14,7 @@ import pytest
 from test_programs import OURS, no_false_alarm, printed, watch
 
 from mpviz.model import Model
-from mpviz.model.pitfalls import SECTIONS
+from mpviz.model.pitfall_words import SECTIONS
 from mpviz.telemetry import Event
 
 BANK = """

@@ -24,7 +24,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.actors import Actor
-from mpviz.model.pitfalls import dead_parties, find_pitfalls
+from mpviz.model.pitfalls_found import dead_parties, find_pitfalls
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
 from mpviz.model.state import Anomaly, Model

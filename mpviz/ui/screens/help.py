@@ -10,7 +10,7 @@ from textual.widgets import Markdown
 
 from mpviz.lang import T
 from mpviz.lesson import Lesson
-from mpviz.model.pitfalls import SECTIONS, WHAT
+from mpviz.model.pitfall_words import SECTIONS, WHAT
 
 LEGEND = T(
     """\
