@@ -389,7 +389,7 @@ def _hangs_for_good(model: Model, now: int, hang_timeout: float | None) -> list[
     # (A manager's server waits for its callers, not on anything: it never keeps a program going.)
     live = [p for p in model.procs.values() if p.alive and p.role != "manager"]
     if (
-        all(p.waiting_on is not None for p in live)
+        all(p.waiting_on is not None or p.elsewhere for p in live)
         and now - max((p.since_ns for p in live), default=now) > HANG_SHOWN_NS
     ):
         return stuck

@@ -240,7 +240,7 @@ def _barrier(join: bool = True, failed: tuple[int, ...] = (13,), target: str = "
     if join:
         m.apply([ev(1, 1, "proc.join", "stage #0", child=11)])
     for pid in (1, 11, 12):
-        m.apply(stacks_read(2, pid))
+        m.apply(stacks_read(2, pid, running=pid == 1 and not join))
     return m
 
 
@@ -452,11 +452,12 @@ def test_a_semaphore_with_a_free_unit_is_no_deadlock() -> None:
     assert [a.kind for a in find_anomalies(m, 3 * S)] == []  # 62 holds a unit and is free to release it
 
 
-def stacks_read(t: float, pid: int) -> list[Event]:
-    """The stacks of ``pid``'s one thread, read at ``t``: in the wait its records say."""
-    frames = [["/home/me/prog.py", 9, "<module>", "e.wait()"]]
+def stacks_read(t: float, pid: int, running: bool = False) -> list[Event]:
+    """The stacks of ``pid``'s one thread, read at ``t``: in the wait its records say (``running``: in
+    a loop of its own)."""
+    frames = [["/home/me/prog.py", 9, "<module>", "n += 1" if running else "e.wait()"]]
     return [
-        ev(t, pid, "proc.stack", "", req=1, tid=pid, name="MainThread", frames=frames, by="self"),
+        ev(t, pid, "proc.stack", "", req=1, tid=pid, name="MainThread", frames=frames, by="self", running=running),
         ev(t, pid, "proc.stacks", "", req=1, threads=1),
     ]
 

@@ -276,3 +276,60 @@ def test_a_forked_child_never_speaks_for_its_parents_threads(tmp_path: Path) -> 
     assert len(said) == 1
     ends = [e.pid for e in events if e.kind == "proc.thread_end" and e.data.get("th") == said[0].data["th"]]
     assert ends == [said[0].pid]
+
+
+def test_a_process_in_a_loop_of_its_own_is_running_never_waiting(tmp_path: Path) -> None:
+    """Its stack's innermost frame is the program's own line, in no call: it runs. Before, it was
+    "waiting in spin at busy_loop.py:10" beside psutil's 100 % CPU."""
+    record = tmp_path / "run.jsonl"
+    done = watch(OURS / "busy_loop.py", "--duration", "5", "--record", str(record), cwd=tmp_path)
+    states = summary(done.stdout)
+    assert states["spinner"].startswith("running"), states
+    stacks = done.stdout.split("stacks of spinner", 1)[1]
+    assert "thread 'MainThread'" in stacks and ": running spin at busy_loop.py:" in stacks, stacks[:600]
+    model = model_of(record, until="proc.signal")
+    spinner = next(p for p in model.procs.values() if p.name == "spinner")
+    totals = spinner.split.totals(model.last_ns)
+    assert totals["running"] > 3 * totals["elsewhere"], totals
+
+
+def test_a_holder_waiting_in_a_subprocess_is_no_progress_never_a_hang(tmp_path: Path) -> None:
+    """The holder's own line says where it waits, beside what it holds; its wait may end by itself:
+    mpviz cannot call it a hang, and stops the program after --hang-timeout.  Before: "holding 'lock'"
+    alone, then "hang: … nobody can wake them", and headless never stopped it."""
+    done = watch(OURS / "holds_in_subprocess.py", "--hang-timeout", "3", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    states = summary(done.stdout)
+    assert re.match(
+        r"holding 'lock', waiting in subprocess\.run at holds_in_subprocess\.py:11 in build", states["builder"]
+    )
+    assert "hang:" not in done.stdout, done.stdout[-3000:]
+    last = done.stdout.splitlines()[-1]
+    assert "no progress for " in last and "'MainThread' is in subprocess.run, which may still end by itself" in last
+    assert last.endswith("; mpviz stopped it after 3 s with no progress (--hang-timeout)"), last
+
+
+def test_a_child_blocked_in_a_socket_while_main_joins_it_is_no_progress(tmp_path: Path) -> None:
+    """A wait no primitive sees (a recv) and main's join: no progress, named with
+    the lines; headless stops it after --hang-timeout.  Before, it ran until --duration or for ever."""
+    done = watch(OURS / "recv_join.py", "--hang-timeout", "3", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    last = done.stdout.splitlines()[-1]
+    assert "no progress for " in last, last
+    assert re.search(r"listener \(pid \d+\) waiting in sock\.recv\(1024\) at recv_join\.py:8 in listen", last)
+    assert "mpviz stopped it after 3 s with no progress" in last, last
+
+
+def test_a_process_that_stops_itself_holding_a_lock_is_paused_and_named(tmp_path: Path) -> None:
+    """A SIGSTOP that mpviz did not send (its own, kill -STOP, Ctrl+Z) is seen by psutil's status: the
+    holder is paused, the lock held by a paused process, and the run makes no progress.  Before:
+    "holding 'lock'" and "nothing went wrong so far" until killed."""
+    done = watch(OURS / "stops_itself.py", "--hang-timeout", "3", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    states = summary(done.stdout)
+    assert states["holder"].startswith("paused (holding 'lock')"), states
+    last = done.stdout.splitlines()[-1]
+    assert re.fullmatch(r"lock 'lock' held by paused pid \d+ \(holder\); 1 waiting until it resumes", last), last
+    assert re.search(
+        r"no progress for \d+ s: .* holder \(pid \d+\) is stopped \(SIGSTOP\): only a SIGCONT", done.stdout
+    )

@@ -164,6 +164,8 @@ class Proc:
     gives_up_ns: int | None = None
     holds: dict[str, int] = field(default_factory=dict)
     stopped: bool = False
+    stopped_ns: int = 0  # when ``stopped`` last changed (a SIGSTOP said, or psutil's status seen)
+    stopped_outside: bool = False  # stopped by no pause of mpviz's (its own SIGSTOP, kill -STOP, Ctrl+Z)
     sleeping: bool = False  # in a sleep of its own (``proc.sleep`` … ``proc.slept``)
     turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what its main thread waits for now

@@ -26,7 +26,7 @@ from mpviz.model import order
 from mpviz.model.actors import Actor
 from mpviz.model.pitfalls_found import dead_parties, find_pitfalls
 from mpviz.model.prims import Prim
-from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, waiting
+from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, machinery_wait, waiting
 from mpviz.model.state import Anomaly, Model
 from mpviz.model.waits import HELD, deadlocked, ends_by_itself, forever
 
@@ -80,14 +80,21 @@ SAY = {
         "{s} 秒没有进展:{text} —— 但{why},所以 mpviz 不能断定它卡死了",
     ),
     "no_stacks": T("the stacks of {who} cannot be read ({why})", "读不到 {who} 的调用栈({why})"),
+    "holding": T("{what}, holding {names}", "{what},持有 {names}"),
+    "stopped": T(
+        "{who} is stopped (SIGSTOP): only a SIGCONT from outside resumes it",
+        "{who} 被停住了(SIGSTOP):只有外面发来的 SIGCONT 能让它继续",
+    ),
+    "in_threads": T("{n} live processes ({k} threads)", "活着的 {n} 个进程({k} 个线程)"),
+    "processes": T("{n} live processes", "活着的 {n} 个进程"),
     "not_read": T("the stacks of {who} are not read yet", "还没读到 {who} 的调用栈"),
     "could_act": T(
         "{who}'s thread '{thread}' is in {what}, which may still end by itself",
         "{who} 的线程 '{thread}' 在 {what} 里,它自己可能还会结束",
     ),
     "all": T(
-        "hang: all {n} live processes are blocked, nobody can wake them: {parts}",
-        "卡死:活着的 {n} 个进程全都阻塞了,没有谁能唤醒它们:{parts}",
+        "hang: all {n} are blocked, nobody can wake them: {parts}",
+        "卡死:{n}全都阻塞了,没有谁能唤醒它们:{parts}",
     ),
     "idle": T("{who} waiting for a task from {what}", "{who} 在等{what}的任务"),
     "lost": T(
@@ -297,30 +304,39 @@ def _given_work(model: Model, actor: object) -> bool:
 def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
     """Every live process is blocked on a primitive: none of them can set, put, send or release.
 
-    A process asleep, computing, or blocked on anything mpviz does not see
-    (a socket) counts as able to move; so does a paused one (it may be resumed).
+    A process asleep or computing counts as able to move.  One that waits in a
+    call no record tells of (a socket, a subprocess, by its stack), or a paused
+    one (it may be resumed), leaves it unsure: no progress, not a hang.
     A thread multiprocessing started for itself (a pool's handlers) counts as
     blocked when its stack, read after the process's last record, shows it
     waiting for the program; the hang's words leave it out (see ``stacks.waiting``).
     A wait with a timeout ends by itself: while one of them waits so, the run goes on.
     """
     live = waiting(model)
-    if not live or any(model.procs[model.pid_of(i)].stopped or _given_work(model, a) for i, a in live):
+    if not live or any(_given_work(model, a) for _, a in live):
         return []
+    paused = sorted({pid for i, _ in live if model.procs[pid := model.pid_of(i)].stopped})
+    if any(not model.procs[pid].stopped_outside for pid in paused):
+        return []  # paused by the user (the dashboard's pause): it resumes when they say
     if any(ends_by_itself(a) for _, a in live):
         return []
     # Since the situation arose: the last one blocked, or the last one left.
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
     if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
         return []
-    blocked = [(i, a) for i, a in live if a.waiting_on is not None]
-    unsure = _unsure(model)
+    # (multiprocessing's own threads, waiting for the program, are left out of the words)
+    blocked = [(i, a) for i, a in live if a.waiting_on is not None or (a.elsewhere and not _machinery(model, i))]
+    unsure = SAY["stopped"](who=_who(model, paused[0])) if paused else _unsure(model)
     if unsure:
         # What each one waits on, and no more: neither "hang" nor "forever" (a thread may still act).
         seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
         text = "; ".join(_waits(model, blocked))
         return [Anomaly("stalled", SAY["stalled"](s=seconds, text=text, why=unsure), tuple(i for i, _ in blocked))]
     return [_hang(model, blocked)]
+
+
+def _machinery(model: Model, aid: int) -> bool:
+    return machinery_wait(model.procs[model.pid_of(aid)], aid) is not None
 
 
 def _unsure(model: Model) -> str:
@@ -336,7 +352,9 @@ def _unsure(model: Model) -> str:
             return SAY["no_stacks"](who=_who(model, proc.pid), why=proc.stacks_missing)
         if proc.stacks_ns <= proc.acted_ns:
             return SAY["not_read"](who=_who(model, proc.pid))
-        known = proc.recorded()
+        # (Threads its records say wait; one that only holds may be anywhere: its stack says.)
+        known = {proc.pid} if proc.blocked else set()
+        known.update(tid for tid, thread in proc.threads.items() if thread.blocked)
         for stack in proc.stacks:
             if stack.tid in known:
                 # Its records say it waits; its stack, read since, may have it in the program's
@@ -370,7 +388,9 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
         return Anomaly("hang", text, (aid,))
     parts = _waits(model, live)
-    return Anomaly("hang", SAY["all"](n=len(live), parts="; ".join(parts)), tuple(aid for aid, _ in live))
+    pids = {model.pid_of(aid) for aid, _ in live}
+    n = SAY["processes"](n=len(pids)) if len(pids) == len(live) else SAY["in_threads"](n=len(pids), k=len(live))
+    return Anomaly("hang", SAY["all"](n=n, parts="; ".join(parts)), tuple(aid for aid, _ in live))
 
 
 def _failures(model: Model) -> list[str]:
@@ -392,17 +412,26 @@ def _undone(model: Model, prim: Prim) -> str:
 
 
 def _waits(model: Model, live: list[tuple[int, Actor]]) -> list[str]:
-    """What each of ``live`` waits on, in words (where it waits, and on what)."""
+    """What each of ``live`` waits on, in words (where it waits, and on what, and what it holds
+    meanwhile: often what another of them waits for)."""
     parts = []
     for aid, actor in live:
-        waits = actor.waiting_on or ""
-        prim = model.prims.get(waits)
-        if prim is not None and prim.family == "pool" and model.pid_of(aid) in prim.workers:
-            parts.append(SAY["idle"](who=_who(model, aid), what=f"{prim.word} '{prim.name}'"))
-        elif prim is not None:
-            parts.append(SAY["on"](who=_who(model, aid, at=True), what=f"{prim.word} '{prim.name}'"))
-        elif waits.startswith("pid "):
-            parts.append(SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:]))))
-        else:
-            parts.append(_who(model, aid, at=True))
+        part = _wait(model, aid, actor)
+        if actor.holds:
+            part = SAY["holding"](what=part, names=", ".join(f"'{model.prim_name(i)}'" for i in actor.holds))
+        parts.append(part)
     return parts
+
+
+def _wait(model: Model, aid: int, actor: Actor) -> str:
+    waits = actor.waiting_on or ""
+    prim = model.prims.get(waits)
+    if prim is not None and prim.family == "pool" and model.pid_of(aid) in prim.workers:
+        return SAY["idle"](who=_who(model, aid), what=f"{prim.word} '{prim.name}'")
+    if prim is not None:
+        return SAY["on"](who=_who(model, aid, at=True), what=f"{prim.word} '{prim.name}'")
+    if waits.startswith("pid "):
+        return SAY["joining"](who=_who(model, aid, at=True), name=model.name_of(int(waits[4:])))
+    if actor.elsewhere:  # (by its stack: a socket, a subprocess, a C call)
+        return f"{_who(model, aid)} {actor.elsewhere}"
+    return _who(model, aid, at=True)

@@ -149,11 +149,14 @@ def proc_signal(model: Model, event: Event) -> None:
     proc = proc_of(model, event)
     if not proc.alive:
         return
-    if event.obj == "SIGSTOP":
-        proc.stopped = True
-    elif event.obj == "SIGCONT":
-        proc.stopped = False
-    settle(model, proc, event.t_ns)
+    if event.obj not in ("SIGSTOP", "SIGCONT"):
+        return
+    _stop(model, proc, event.obj == "SIGSTOP", event.t_ns, outside=False)
+
+
+def _stop(model: Model, proc: Proc, stopped: bool, t_ns: int, outside: bool) -> None:
+    proc.stopped, proc.stopped_ns, proc.stopped_outside = stopped, t_ns, stopped and outside
+    settle(model, proc, t_ns)
     model.dirty_prims.update(proc.holds)
 
 
@@ -182,6 +185,11 @@ def proc_stats(model: Model, event: Event) -> None:
     if stats != old:
         proc.stats = stats
         model.dirty_procs.add(proc.pid)
+    # Stopped by anyone (a SIGSTOP of its own, kill -STOP, Ctrl+Z), not only by mpviz's pause: psutil
+    # says so.  (A sample read before a SIGSTOP that came after it says nothing of it.)
+    stopped = stats.status == "stopped"
+    if stopped != proc.stopped and event.t_ns > proc.stopped_ns:
+        _stop(model, proc, stopped, event.t_ns, outside=True)
 
 
 def _amount(value: object, default: int) -> int:
@@ -274,6 +282,15 @@ def proc_stack(model: Model, event: Event) -> None:
         model.stacks_coming.setdefault((event.pid, req), []).append(from_record(event.data))
 
 
+# A process using this much of a core (psutil's last sample) computes: a call its stack is in
+# (``math.sqrt``, a C loop) is not one it waits in.
+BUSY_CPU = 50.0
+
+
+def _busy(proc: Proc) -> bool:
+    return proc.stats is not None and proc.stats.cpu >= BUSY_CPU
+
+
 @handles("proc.stacks")
 def proc_stacks(model: Model, event: Event) -> None:
     """A process's stacks, every thread's (or why none could be read); what a thread waits in,
@@ -305,6 +322,12 @@ def proc_stacks(model: Model, event: Event) -> None:
                 model.thread_names.setdefault(stack.tid, stack.name)
         if actor.blocked:
             continue  # its records say what it waits for: they know better than a stack
+        if inferred.kind == "running" or (inferred.kind == "call" and _busy(proc)):
+            # Its own code, or a call while the process keeps a core busy: it runs, it waits in nothing.
+            if actor.elsewhere:
+                actor.elsewhere, actor.elsewhere_sleeps = "", False
+                settle(model, actor, event.t_ns)
+            continue
         where = inferred.frame.site if inferred.frame is not None else ""
         kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
         actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)

@@ -48,6 +48,7 @@ STATES = {
     "running": T("running", "运行中"),
     "sleeping": T("sleeping", "睡眠中"),
     "holding": T("holding {names}", "持有 {names}"),
+    "holding_in": T("holding {names}, {elsewhere}", "持有 {names},{elsewhere}"),
     "paused": T("paused ({words})", "已暂停({words})"),
     "at": T("{words} at {where}", "{words}({where})"),
     "turn": T("waits its turn: {doing}", "等轮到它:{doing}"),
@@ -199,8 +200,7 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
     elif proc.blocked:
         phase, words = _BLOCKED, _waits(model, proc)
     elif proc.holds:
-        phase = _HOLDING
-        words = _said(proc) or STATES["holding"](names=", ".join([f"'{model.prim_name(i)}'" for i in proc.holds]))
+        phase, words = _HOLDING, _holding(model, proc) if proc.elsewhere else _said(proc) or _holding(model, proc)
     elif proc.elsewhere:
         phase, words = (_SLEEPING if proc.elsewhere_sleeps else _BLOCKED), proc.elsewhere
     elif proc.sleeping:
@@ -220,10 +220,7 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     elif thread.blocked:
         phase, words = _BLOCKED, _waits(model, thread)
     elif thread.holds:
-        phase, words = (
-            _HOLDING,
-            STATES["holding"](names=", ".join(f"'{model.prim_name(i)}'" for i in thread.holds)),
-        )
+        phase, words = _HOLDING, _holding(model, thread)
     elif thread.elsewhere:
         phase, words = (_SLEEPING if thread.elsewhere_sleeps else _BLOCKED), thread.elsewhere
     elif thread.sleeping:
@@ -233,6 +230,14 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
     if (phase, words) != (thread.phase, thread.state):
         thread.phase, thread.state, thread.since_ns = phase, words, t_ns
     model.dirty_procs.add(thread.pid)
+
+
+def _holding(model: Model, actor: Proc | Thread) -> str:
+    """What it holds, and (by its last stack) the call it waits in while it holds them."""
+    names = ", ".join(f"'{model.prim_name(i)}'" for i in actor.holds)
+    if actor.elsewhere:
+        return STATES["holding_in"](names=names, elsewhere=actor.elsewhere)
+    return STATES["holding"](names=names)
 
 
 def activity(model: Model, proc: Proc) -> Activity:

@@ -8,6 +8,7 @@ process cannot answer or is only attached to).  Either way it arrives as
     data = {"req": n, "tid": native thread id, "name": thread name,
             "frames": [[file, line, function, source line], …]  (outermost first),
             "call": the call being made in the innermost frame, if known,
+            "running": the innermost frame is running its own code, in no call (self only),
             "by": "self" or "py-spy"}
 
 and a ``proc.stacks`` record that ends a request: ``{"req": n, "threads": k}``
@@ -46,12 +47,13 @@ class ThreadStack(NamedTuple):
     name: str
     frames: tuple[Frame, ...]  # outermost first
     call: str = ""  # what the innermost frame is calling, when the process said
+    running: bool = False  # the innermost frame runs the program's own code, in no call (the process said)
 
 
 class Inferred(NamedTuple):
     """What a stack says a thread waits in (``kind``), in words (``what``), and the user's frame."""
 
-    kind: str  # lock, queue, pipe, event, cond, join, manager, sleep, socket, subprocess, select, thread, call
+    kind: str  # lock, queue, pipe, event, cond, join, manager, sleep, socket, subprocess, select, thread, call, running
     what: str  # "multiprocessing Lock.acquire", "socket recv", "q.get()"
     frame: Frame | None  # the first frame outside the libraries (None: the stack is all library)
 
@@ -198,6 +200,8 @@ def infer(stack: ThreadStack) -> Inferred | None:
             if kind == "manager" and user is not None and (call := _last_call(user.text)):
                 what = f"{what}: {call}"  # which proxy, which method: the user's line says
             return Inferred(kind, what, user)
+    if stack.running:  # its innermost frame runs Python code, in no call: it waits in nothing
+        return Inferred("running", frames[-1].function, user)
     if user is None or u < len(frames) - 1:
         inner = frames[u + 1] if user is not None else frames[-1]
         return Inferred("call", inner.function, user)
@@ -243,7 +247,13 @@ def from_record(data: dict[str, Any]) -> ThreadStack:
         if isinstance(f, (list, tuple)) and len(f) >= 3 and type(f[1]) is int
     )
     tid = data.get("tid")
-    return ThreadStack(tid if type(tid) is int else 0, str(data.get("name", "")), frames, str(data.get("call", "")))
+    return ThreadStack(
+        tid if type(tid) is int else 0,
+        str(data.get("name", "")),
+        frames,
+        str(data.get("call", "")),
+        data.get("running") is True,
+    )
 
 
 # Waits that only the program itself can end: a thread in one cannot move by itself.
@@ -279,10 +289,16 @@ def machinery_wait(proc: Any, aid: int) -> Inferred | None:
 def waiting(model: Any) -> list[tuple[int, Any]] | None:
     """The live actors a hang is judged on when every one of them waits (None if one may move): each
     is in a wait a record says, or is a thread of multiprocessing's own that waits for the program
-    (by its last stack).  A manager's server is none of them: it only answers its callers."""
+    (by its last stack), or waits, by its last stack, in a call no record tells of (a socket's recv,
+    a subprocess): nothing the program does, so no hang for sure, but no progress either (see
+    ``anomalies._unsure``).  A manager's server is none of them: it only answers its callers."""
     live = [(i, a) for i, a in model.live_actors() if model.procs[model.pid_of(i)].role != "manager"]
     for aid, actor in live:
-        if actor.waiting_on is None and (actor.holds or machinery_wait(model.procs[model.pid_of(aid)], aid) is None):
+        if actor.waiting_on is not None or (actor.elsewhere and not actor.elsewhere_sleeps):
+            continue
+        if model.procs[model.pid_of(aid)].stopped_outside:
+            continue  # stopped, not by mpviz: it does nothing until resumed (see ``anomalies.nobody_left``)
+        if actor.holds or machinery_wait(model.procs[model.pid_of(aid)], aid) is None:
             return None
     return live
 
@@ -327,7 +343,8 @@ def thread_heading(stack: ThreadStack, known: str = "") -> str:
     if inferred is None:
         return head
     where = f" at {inferred.frame.site}" if inferred.frame is not None else ""
-    return f"{head}: in {inferred.what}{where}"
+    doing = "running" if inferred.kind == "running" else "in"
+    return f"{head}: {doing} {inferred.what}{where}"
 
 
 class Folded(NamedTuple):

@@ -10,7 +10,8 @@ does not, and the dashboard says so (``mpviz.runtime``).
 mpviz's own threads (``mpviz-*``) are left out: they are not the program's.
 Each thread's record stays under the wire's bound: the innermost frames are
 kept, the outermost dropped first, and the call the innermost frame is making
-is read off the line (``co_positions``).
+is read off the line (``co_positions``); a thread whose innermost frame is in
+none (a loop of the program's own) is said to be running.
 """
 
 from __future__ import annotations
@@ -70,6 +71,24 @@ def _call(frame: FrameType) -> str:
     return text[column:end_column][:LINE_CHARS]
 
 
+# The instructions a thread can be inside of while it waits in C code (a blocking call, a with's
+# ``__enter__``, a for's ``__next__``, an import): elsewhere, its innermost frame is the program's own
+# Python code, running (a thread interrupted for the GIL stops at a jump back or a RESUME).  A call
+# not started yet (3.11's PRECALL) is one too: its specialised forms make the call themselves.
+_CALLING = ("CALL", "PRECALL", "BEFORE_WITH", "BEFORE_ASYNC_WITH", "FOR_ITER", "IMPORT_NAME", "SEND")
+
+
+def _in_a_call(frame: FrameType) -> bool:
+    """Whether the frame's current instruction is one that calls out (see _CALLING)."""
+    from dis import opname
+
+    try:
+        name = opname[frame.f_code.co_code[frame.f_lasti]]
+    except IndexError:
+        return True  # unknown: as before, the line says what it waits in
+    return name.startswith(_CALLING)
+
+
 def _innermost(frame: FrameType | None) -> FrameType | None:
     """The innermost frame that is not mpviz's machinery (whose call the thread is making)."""
     while frame is not None and frame.f_code.co_filename.startswith(MACHINERY):
@@ -102,6 +121,7 @@ def report_stacks(req: int) -> None:
                 "name": thread.name if thread is not None else f"thread {ident}",
                 "frames": _frames(frame),
                 "call": _call(inner) if (inner := _innermost(frame)) is not None else "",
+                "running": inner is not None and not _in_a_call(inner),
                 "by": "self",
             },
         )
