@@ -273,3 +273,37 @@ def test_a_pool_or_a_manager_the_program_ends_is_no_failure(tmp_path: Path, name
         rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
     )
     assert not left_behind(tmp_path)
+
+
+def test_explore_finds_a_lost_update_through_a_manager_dict_and_its_replay_loses_it_every_time(tmp_path: Path) -> None:
+    """Every call through a proxy is a point, before it is sent: two processes' ``d["n"]`` reads can
+    both come before either's write.  Before: the calls were only said, each process's read and write
+    went at one turn, and explore said '100 runs, no failure' of a program that fails 2 runs in 3."""
+    shutil.copy(OURS / "manager_dict_race.py", tmp_path)
+    found = run("explore", "manager_dict_race.py", "--seed", "7", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert re.match(
+        r"explore manager_dict_race\.py: run \d+ of 100 failed: .*main exited with code 1\n", found.stdout
+    ), found.stdout
+    steps = (tmp_path / "manager_dict_race.schedule").read_text()
+    assert '"op": "proxy.__getitem__", "what": "d"' in steps and '"op": "proxy.__setitem__", "what": "d"' in steps
+    for _ in range(3):
+        again = run(
+            "run", "manager_dict_race.py", "--headless", "--schedule", "manager_dict_race.schedule", cwd=tmp_path
+        )
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "main exited with code 1" in again.stdout and "nothing went wrong" not in again.stdout
+        assert "no longer fits" not in again.stdout
+    assert not left_behind(tmp_path)
+
+
+def test_a_manager_lock_around_the_same_counter_is_scheduled_and_never_fails(tmp_path: Path) -> None:
+    """A proxied Lock's acquire is that lock's point: who holds it is known, so the other waits at its
+    acquire instead of in the server, unseen (which would run free after --step-timeout)."""
+    shutil.copy(OURS / "manager_dict_locked.py", tmp_path)
+    done = run("explore", "manager_dict_locked.py", "--seed", "7", "--runs", "15", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(
+        r"explore manager_dict_locked\.py: 15 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
+    )
+    assert not left_behind(tmp_path)
