@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -306,4 +307,75 @@ def test_a_manager_lock_around_the_same_counter_is_scheduled_and_never_fails(tmp
     assert re.fullmatch(
         r"explore manager_dict_locked\.py: 15 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
     )
+    assert not left_behind(tmp_path)
+
+
+NOT_AGAIN = "this replay did not: the failure does not depend on the order alone (randomness, time, the outside world)"
+
+
+def test_a_failure_no_order_decides_is_checked_and_not_promised_to_replay(tmp_path: Path) -> None:
+    """Explore replays its schedule before it offers it.  Before: it printed 'replay it: …' for a
+    failure of os.urandom's, and the replays that passed said 'nothing went wrong'."""
+    shutil.copy(OURS / "fails_first_time.py", tmp_path)
+    found = run("explore", "fails_first_time.py", "--seed", "1", "--runs", "10", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr  # a run did fail
+    lines = found.stdout.splitlines()
+    assert (
+        lines[0]
+        == "explore fails_first_time.py: run 1 of 10 failed: fails_first_time.py: 2 processes, main exited with code 1"
+    )
+    assert lines[2] == (
+        "replayed 3 times: it failed the same way 0 of 3: the failure does not depend on the order alone "
+        "(randomness, time, the outside world)"
+    )
+    assert (
+        lines[3]
+        == "a replay may not fail: mpviz run fails_first_time.py --headless --schedule fails_first_time.schedule"
+    )
+    assert "replay it" not in found.stdout
+    head = json.loads((tmp_path / "fails_first_time.schedule").read_text().splitlines()[0])
+    assert head["failure"] in lines[0] and head["failure_kind"] == "invariant"
+    # The replay whose run does not fail says that the schedule's did, never a bare "nothing went wrong".
+    again = run("run", "fails_first_time.py", "--headless", "--schedule", "fails_first_time.schedule", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    verdict = next(line for line in again.stdout.splitlines() if line.startswith("fails_first_time.py: 2 processes"))
+    assert verdict == (
+        "fails_first_time.py: 2 processes, main done; nothing went wrong; the schedule's run failed: "
+        f"fails_first_time.py: 2 processes, main exited with code 1; {NOT_AGAIN}"
+    )
+    # One that fails as the schedule's run did says nothing more.
+    (tmp_path / "ran").unlink()
+    failing = run("run", "fails_first_time.py", "--headless", "--schedule", "fails_first_time.schedule", cwd=tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "main exited with code 1" in failing.stdout and "this replay did not" not in failing.stdout
+    assert not left_behind(tmp_path)
+
+
+def test_the_dashboard_s_verdict_of_a_replay_that_did_not_fail_says_the_schedule_s_run_did(tmp_path: Path) -> None:
+    """The dashboard's verdict is the run's (LiveSource.verdict, drawn by the run screen's alerts)."""
+    from mpviz.program import Program, Watched
+    from mpviz.runtime import Settings
+    from mpviz.runtime.scheduler import Turns
+    from mpviz.schedule import file as schedule_file
+    from mpviz.schedule.replay import Replay
+    from mpviz.ui.sources import LiveSource
+
+    shutil.copy(OURS / "fails_first_time.py", tmp_path)
+    found = run("explore", "fails_first_time.py", "--seed", "1", "--runs", "3", "--shrink", "0", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr
+    schedule = schedule_file.read(tmp_path / "fails_first_time.schedule")
+    turns = Turns(Replay(schedule.steps, True, *schedule.failure), seed=schedule.seed or 0)
+    program = Program(str(tmp_path / "fails_first_time.py"))
+    source = LiveSource.start(Settings(Watched, {"program": program}, turns=turns))
+    try:
+        source.begin()
+        deadline = time.monotonic() + 120
+        while not source.run.finished(source.model) and time.monotonic() < deadline:
+            source.model.apply(source.read(0.1))
+        assert source.run.finished(source.model), "the replay ended"
+        verdict = source.verdict()
+        assert verdict.ok is not False and verdict.text.endswith(NOT_AGAIN), verdict.text
+        assert "the schedule's run failed: fails_first_time.py: 2 processes, main exited with code 1" in verdict.text
+    finally:
+        source.close()
     assert not left_behind(tmp_path)
