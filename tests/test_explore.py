@@ -286,6 +286,9 @@ def test_explore_finds_a_lost_update_through_a_manager_dict_and_its_replay_loses
     assert re.match(
         r"explore manager_dict_race\.py: run \d+ of 100 failed: .*main exited with code 1\n", found.stdout
     ), found.stdout
+    assert (
+        "replayed 3 times: it failed the same way each time\nreplay it: mpviz run manager_dict_race.py" in found.stdout
+    )
     steps = (tmp_path / "manager_dict_race.schedule").read_text()
     assert '"op": "proxy.__getitem__", "what": "d"' in steps and '"op": "proxy.__setitem__", "what": "d"' in steps
     for _ in range(3):
