@@ -298,7 +298,7 @@ def _scheduled(args: argparse.Namespace, settings: Settings) -> Settings:
             raise ValueError(f"{args.schedule} was made with other {', '.join(differ)}: give the same options")
     seed = schedule.seed or 0
     method = schedule.start_method or settings.method
-    turns = Turns(Replay(schedule.steps), schedule.virtual_time, seed=seed)
+    turns = Turns(Replay(schedule.steps, True, *schedule.failure), schedule.virtual_time, seed=seed)
     if settings.lesson is Watched:
         return replace(settings, turns=turns)
     return replace(settings, turns=turns, seed=seed if settings.seed is None else settings.seed, method=method)

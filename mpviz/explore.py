@@ -13,8 +13,11 @@ points, from the seed and the run's number.  A run fails when:
 * nobody can go on for ``STUCK_S`` while mpviz names nothing.
 
 At the first failure the schedule is shrunk to fewer switches
-(:mod:`mpviz.schedule.shrink`), written (:mod:`mpviz.schedule.file`) and the
-command that replays it printed.  A run in which a process did not come back
+(:mod:`mpviz.schedule.shrink`), written (:mod:`mpviz.schedule.file`), replayed
+``CHECKS`` times to see that it fails the same way each time, and the command
+that replays it printed; when a replay did not fail so, the failure does not
+depend on the order alone (randomness, time, the outside world) and explore
+says so instead of promising a replay.  A run in which a process did not come back
 to a point in time (it talks to another through something mpviz does not
 see) cannot be scheduled: explore says so and stops.
 """
@@ -48,6 +51,8 @@ from mpviz.telemetry import now_ns
 NOTHING, FAILED, UNSCHEDULABLE = 0, 1, 3
 # How long nobody may move, once everyone was let go into its wait, before the run counts as hung.
 STUCK_S = 5.0
+# How many times a failing schedule is replayed before it is offered: each must fail the same way.
+CHECKS = 3
 
 
 @dataclass
@@ -223,6 +228,7 @@ def _found(settings: Settings, search: Search, limits: Limits, found: Outcome, r
         **header(cls.header_fields(values), settings.speed, search.seed, settings.method),
         "virtual_time": limits.virtual_time,
         "failure": outcome.failure,
+        "failure_kind": outcome.kind,
         "found": f"mpviz explore: run {run + 1}, PCT depth {search.depth}, seed {search.seed}",
     }
     schedule_file.write(path, head, steps)
@@ -232,8 +238,27 @@ def _found(settings: Settings, search: Search, limits: Limits, found: Outcome, r
         else ""
     )
     out.write(f"schedule: {_n(len(steps), 'decision')}, {_n(switches(steps), 'switch')}{shrunk}, written to {path}\n")
-    out.write(f"replay it: {search.replay.replace('{file}', shlex.quote(str(path)))}\n")
+    command = search.replay.replace("{file}", shlex.quote(str(path)))
+    same = _checked(settings, search, limits, outcome)
+    if same == CHECKS:
+        out.write(f"replayed {CHECKS} times: it failed the same way each time\n")
+        out.write(f"replay it: {command}\n")
+    else:
+        out.write(
+            f"replayed {CHECKS} times: it failed the same way {same} of {CHECKS}: the failure does not depend on "
+            "the order alone (randomness, time, the outside world)\n"
+        )
+        out.write(f"a replay may not fail: {command}\n")
     return FAILED
+
+
+def _checked(settings: Settings, search: Search, limits: Limits, outcome: Outcome) -> int:
+    """How many of ``CHECKS`` strict replays of the failing run's schedule failed the same way."""
+    same = 0
+    for _ in range(CHECKS):
+        again = run_once(settings, Replay(outcome.steps), search.seed, limits)
+        same += bool(again.failure) and again.kind == outcome.kind and not again.notes
+    return same
 
 
 def _n(n: int, thing: str) -> str:

@@ -307,7 +307,7 @@ def _run(
         # every record already made (some wait in the ordering window).
         take(the_run.drain())
         now = now_ns()
-        verdict = the_run.verdict(model, now, final=finished)
+        verdict = the_run.verdict(model, now, final=finished, printed=bool(printed.broken) if at_most else None)
         if stuck and verdict.ok is not False:
             # mpviz stopped it: never "nothing went wrong so far" (a stop of its own, as if the run had ended).
             verdict = _stopped_stuck(verdict, stuck, hang_timeout)

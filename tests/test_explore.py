@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -272,4 +273,112 @@ def test_a_pool_or_a_manager_the_program_ends_is_no_failure(tmp_path: Path, name
     assert re.fullmatch(
         rf"explore {re.escape(name)}: 10 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
     )
+    assert not left_behind(tmp_path)
+
+
+def test_explore_finds_a_lost_update_through_a_manager_dict_and_its_replay_loses_it_every_time(tmp_path: Path) -> None:
+    """Every call through a proxy is a point, before it is sent: two processes' ``d["n"]`` reads can
+    both come before either's write.  Before: the calls were only said, each process's read and write
+    went at one turn, and explore said '100 runs, no failure' of a program that fails 2 runs in 3."""
+    shutil.copy(OURS / "manager_dict_race.py", tmp_path)
+    found = run("explore", "manager_dict_race.py", "--seed", "7", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert re.match(
+        r"explore manager_dict_race\.py: run \d+ of 100 failed: .*main exited with code 1\n", found.stdout
+    ), found.stdout
+    assert (
+        "replayed 3 times: it failed the same way each time\nreplay it: mpviz run manager_dict_race.py" in found.stdout
+    )
+    steps = (tmp_path / "manager_dict_race.schedule").read_text()
+    assert '"op": "proxy.__getitem__", "what": "d"' in steps and '"op": "proxy.__setitem__", "what": "d"' in steps
+    for _ in range(3):
+        again = run(
+            "run", "manager_dict_race.py", "--headless", "--schedule", "manager_dict_race.schedule", cwd=tmp_path
+        )
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "main exited with code 1" in again.stdout and "nothing went wrong" not in again.stdout
+        assert "no longer fits" not in again.stdout
+    assert not left_behind(tmp_path)
+
+
+def test_a_manager_lock_around_the_same_counter_is_scheduled_and_never_fails(tmp_path: Path) -> None:
+    """A proxied Lock's acquire is that lock's point: who holds it is known, so the other waits at its
+    acquire instead of in the server, unseen (which would run free after --step-timeout)."""
+    shutil.copy(OURS / "manager_dict_locked.py", tmp_path)
+    done = run("explore", "manager_dict_locked.py", "--seed", "7", "--runs", "15", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(
+        r"explore manager_dict_locked\.py: 15 runs, no failure; \d+ distinct interleavings .*\n", done.stdout
+    )
+    assert not left_behind(tmp_path)
+
+
+NOT_AGAIN = "this replay did not: the failure does not depend on the order alone (randomness, time, the outside world)"
+
+
+def test_a_failure_no_order_decides_is_checked_and_not_promised_to_replay(tmp_path: Path) -> None:
+    """Explore replays its schedule before it offers it.  Before: it printed 'replay it: …' for a
+    failure of os.urandom's, and the replays that passed said 'nothing went wrong'."""
+    shutil.copy(OURS / "fails_first_time.py", tmp_path)
+    found = run("explore", "fails_first_time.py", "--seed", "1", "--runs", "10", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr  # a run did fail
+    lines = found.stdout.splitlines()
+    assert (
+        lines[0]
+        == "explore fails_first_time.py: run 1 of 10 failed: fails_first_time.py: 2 processes, main exited with code 1"
+    )
+    assert lines[2] == (
+        "replayed 3 times: it failed the same way 0 of 3: the failure does not depend on the order alone "
+        "(randomness, time, the outside world)"
+    )
+    assert (
+        lines[3]
+        == "a replay may not fail: mpviz run fails_first_time.py --headless --schedule fails_first_time.schedule"
+    )
+    assert "replay it" not in found.stdout
+    head = json.loads((tmp_path / "fails_first_time.schedule").read_text().splitlines()[0])
+    assert head["failure"] in lines[0] and head["failure_kind"] == "invariant"
+    # The replay whose run does not fail says that the schedule's did, never a bare "nothing went wrong".
+    again = run("run", "fails_first_time.py", "--headless", "--schedule", "fails_first_time.schedule", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    verdict = next(line for line in again.stdout.splitlines() if line.startswith("fails_first_time.py: 2 processes"))
+    assert verdict == (
+        "fails_first_time.py: 2 processes, main done; nothing went wrong; the schedule's run failed: "
+        f"fails_first_time.py: 2 processes, main exited with code 1; {NOT_AGAIN}"
+    )
+    # One that fails as the schedule's run did says nothing more.
+    (tmp_path / "ran").unlink()
+    failing = run("run", "fails_first_time.py", "--headless", "--schedule", "fails_first_time.schedule", cwd=tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "main exited with code 1" in failing.stdout and "this replay did not" not in failing.stdout
+    assert not left_behind(tmp_path)
+
+
+def test_the_dashboard_s_verdict_of_a_replay_that_did_not_fail_says_the_schedule_s_run_did(tmp_path: Path) -> None:
+    """The dashboard's verdict is the run's (LiveSource.verdict, drawn by the run screen's alerts)."""
+    from mpviz.program import Program, Watched
+    from mpviz.runtime import Settings
+    from mpviz.runtime.scheduler import Turns
+    from mpviz.schedule import file as schedule_file
+    from mpviz.schedule.replay import Replay
+    from mpviz.ui.sources import LiveSource
+
+    shutil.copy(OURS / "fails_first_time.py", tmp_path)
+    found = run("explore", "fails_first_time.py", "--seed", "1", "--runs", "3", "--shrink", "0", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr
+    schedule = schedule_file.read(tmp_path / "fails_first_time.schedule")
+    turns = Turns(Replay(schedule.steps, True, *schedule.failure), seed=schedule.seed or 0)
+    program = Program(str(tmp_path / "fails_first_time.py"))
+    source = LiveSource.start(Settings(Watched, {"program": program}, turns=turns))
+    try:
+        source.begin()
+        deadline = time.monotonic() + 120
+        while not source.run.finished(source.model) and time.monotonic() < deadline:
+            source.model.apply(source.read(0.1))
+        assert source.run.finished(source.model), "the replay ended"
+        verdict = source.verdict()
+        assert verdict.ok is not False and verdict.text.endswith(NOT_AGAIN), verdict.text
+        assert "the schedule's run failed: fails_first_time.py: 2 processes, main exited with code 1" in verdict.text
+    finally:
+        source.close()
     assert not left_behind(tmp_path)

@@ -24,6 +24,7 @@ from mpviz.model import Model
 from mpviz.model.stacks import stacks_wanted
 from mpviz.runtime.program import Early
 from mpviz.runtime.supervisor import Supervisor
+from mpviz.schedule.replay import Replay, not_again
 from mpviz.telemetry import Event, emit, now_ns
 from mpviz.telemetry.framing import stacks_request
 
@@ -206,9 +207,27 @@ class Run:
         gone = {pid for pid in self.supervisor.channels.printing() if pid in model.procs and not model.procs[pid].alive}
         return not gone or now - self._over_ns >= LAST_WORDS_NS
 
-    def verdict(self, model: Model, now: int | None = None, final: bool | None = None) -> Verdict:
+    def verdict(
+        self, model: Model, now: int | None = None, final: bool | None = None, printed: bool | None = None
+    ) -> Verdict:
+        """The lesson's verdict; that of a replayed schedule's run that did not fail as the schedule's
+        did, final, says so (never a bare "nothing went wrong").  ``printed``: whether the printed lines
+        broke the caller's --at-most (None: nobody judged them: the dashboard)."""
         now = now_ns() if now is None else now
-        return self.lesson.verdict(model, now, self.finished(model, now) if final is None else final)
+        final = self.finished(model, now) if final is None else final
+        verdict = self.lesson.verdict(model, now, final)
+        chooser = self.settings.turns.chooser if self.settings.turns is not None else None
+        if not final or not isinstance(chooser, Replay):
+            return verdict
+        failed = (
+            verdict.ok is False
+            or bool(self.failure(model))
+            or bool(printed)
+            or self.lesson.exit_code(model, verdict, ended_by_itself=True) != 0
+            or any(p.error or (p.exit_code or 0) > 0 for p in model.procs.values())  # a child's failure too
+        )
+        said = not_again(chooser, failed, printed is not None)
+        return Verdict(verdict.ok, f"{verdict.text}; {said}") if said else verdict
 
     def failure(self, model: Model) -> str:
         """Why the lesson's main part failed ("" if it has not): the lesson cannot finish then."""

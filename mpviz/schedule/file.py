@@ -22,6 +22,7 @@ from typing import Any
 
 from mpviz.recording.reader import MAX_RECORD_LINE, Header, check_event, open_regular, read_header
 from mpviz.schedule.choice import Step
+from mpviz.shown import visible
 from mpviz.telemetry import Malformed
 
 # The most decisions a schedule may hold, and the longest text of one of its fields.
@@ -39,6 +40,14 @@ class Schedule:
     def seed(self) -> int | None:
         seed = self.header.raw.get("seed")
         return seed if type(seed) is int else None
+
+    @property
+    def failure(self) -> tuple[str, str]:
+        """How the schedule's run failed, and the kind of failure, as explore wrote them ("" if not said)."""
+        failure, kind = self.header.raw.get("failure"), self.header.raw.get("failure_kind")
+        # (Shown on a terminal, from a file: made safe, and short.)
+        failure = visible(failure[:MOST_TEXT]) if isinstance(failure, str) else ""
+        return failure, kind if isinstance(kind, str) else ""
 
     @property
     def virtual_time(self) -> bool:

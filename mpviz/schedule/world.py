@@ -4,7 +4,10 @@ The scheduler (``mpviz.runtime.scheduler``) feeds every record of a run to a
 :class:`World`, in each connection's order, and asks it about each process
 waiting at a scheduling point: would its operation (a ``turn.ask`` record)
 block now?  Who holds each lock, each semaphore's value, each queue's depth,
-each pipe end's messages, each event's flag, which processes ended.  Only one
+each pipe end's messages, each event's flag, which processes ended; and the
+objects a Manager's server holds that the program's processes call through
+their proxies (named after the proxy), with who holds a proxied Lock or RLock
+(its acquire and release, from the proxy's ``manager.call`` after the point).  Only one
 process runs between two points, and each process's records come before its
 next point on its own connection, so the answer is exact at every decision.
 """
@@ -46,11 +49,18 @@ class World:
         self.names: dict[str, str] = {}  # primitive id → its name (for words)
         self.alive: set[int] = set()  # processes started and not ended, and threads that said so
         self.ended: set[int] = set()
+        self.calling: dict[Actor, str] = {}  # a call through a proxy let go: its proxied object, by caller
 
     def apply(self, event: Event) -> None:
         kind, data = event.kind, event.data
         if kind == "prim.new":
             self._new(event.obj, data)
+            return
+        if kind == "turn.ask":
+            self._asked(event)
+            return
+        if kind == "manager.call":
+            self._called(event)
             return
         family, _, step = kind.partition(".")
         prim = self.prims.get(event.obj)
@@ -82,6 +92,40 @@ class World:
         prim.value = value if type(value) is int else 1
         prim.maxsize = maxsize if type(maxsize) is int else 0
         prim.parties = parties if type(parties) is int else 0
+
+    def _asked(self, ask: Event) -> None:
+        """A point: before a call through a proxy (its data names the proxy), the proxied object is
+        known by that name, and its call's outcome will be this caller's next ``manager.call``."""
+        who = actor_of(ask)
+        self.calling.pop(who, None)
+        proxy = ask.data.get("proxy")
+        if not isinstance(proxy, str):
+            return
+        if ask.obj not in self.prims:
+            family = ask.data.get("family")
+            self.prims[ask.obj] = Prim(family if family in ("lock", "rlock") else "proxy")
+        self.names[ask.obj] = proxy
+        self.calling[who] = ask.obj
+
+    def _called(self, event: Event) -> None:
+        """A call through a proxy returned: a proxied lock's acquire took it if nobody else held it
+        (the scheduler let it go knowing), its release gave it back."""
+        who = actor_of(event)
+        prim = self.prims.get(self.calling.pop(who, ""))
+        if prim is None or prim.family not in ("lock", "rlock") or event.data.get("error"):
+            return
+        method = event.data.get("method")
+        if method == "acquire" and not self._taken(prim, who, prim.family):
+            prim.holders[who] += 1
+        elif method == "release" and prim.holders[who] > 0:
+            prim.holders[who] -= 1
+            prim.holders += Counter()  # (drops the zeros)
+
+    @staticmethod
+    def _taken(prim: Prim, who: Actor, family: str) -> bool:
+        """Would ``who``'s acquire of ``prim`` block: another holds it, or (a Lock) ``who`` does."""
+        others = any(n > 0 and a != who for a, n in prim.holders.items())
+        return others or (family == "lock" and prim.holders.get(who, 0) > 0)
 
     def _proc(self, event: Event, step: str) -> None:
         if step in ("spawn", "start"):
@@ -147,9 +191,7 @@ class World:
         if verb == "acquire":
             if family == "sem":
                 return prim.value <= 0
-            others = [a for a, n in prim.holders.items() if n > 0 and a != actor_of(ask)]
-            mine = prim.holders.get(actor_of(ask), 0) > 0
-            return bool(others) or (family == "lock" and mine)
+            return self._taken(prim, actor_of(ask), family)
         if op == "queue.get":
             return prim.depth <= 0
         if op == "queue.put":

@@ -21,6 +21,14 @@ classes, reprs and pickling multiprocessing's:
   (``.append(…)``): the change is lost with the copy
   (``pitfall.proxy_copy {"proxy", "typeid", "via", "method", "key", "type"}``,
   with its line; see :mod:`mpviz.sync.copies`);
+* in a scheduled run, every call through a proxy is a scheduling point
+  (:func:`_point`), taken before the call is sent: the server answers the
+  program's processes in the order the schedule lets them call, so that two
+  processes' ``d["n"]`` reads can both come before either's write (a lost
+  update).  A proxied Lock's or RLock's acquire and release are that lock's
+  (the scheduler knows who holds it); any other call never blocks as far as
+  the scheduler knows (a proxied queue's ``get`` that waits in the server
+  waits there, unseen, and runs free after ``--step-timeout``);
 * a call that may wait for another process (a proxied Event's ``wait``, a
   Lock's, RLock's, Semaphore's or Condition's ``acquire`` (``with`` too), a
   Condition's or a Barrier's ``wait``, a queue's blocking ``get``, ``put`` and
@@ -41,10 +49,12 @@ import functools
 import sys
 from collections.abc import Callable
 
+from mpviz.sync import turns
 from mpviz.sync.base import timed, unseen
 from mpviz.sync.copies import CHANGERS, GETTERS, changed_at_once, key_words, once
 from mpviz.sync.naming import name_and_site
-from mpviz.sync.sites import say
+from mpviz.sync.sites import say, site_above
+from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import MAX_TEXT, emit, now_ns
 
 TYPE_CHECKING = False  # (not typing's: a watched program's processes import this module)
@@ -211,11 +221,14 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
         if methodname in _QUEUE_OPS and _family(self) == "queue":
             facts["of"] = proxied_id(token)  # an item into or out of that queue, counted there
         family = _may_wait(self, methodname, args, kwds)
+        caller = sys._getframe(1)
+        if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == methodname:
+            caller = caller.f_back or caller  # a proxy's method (a dict's __getitem__, a queue's get): made by exec
+        answer = _point(self, methodname, args, kwds, caller) if turns.on else GO
+        if answer == EXPIRE:
+            return False  # a timed acquire that would block: it times out at once (a scheduled run's every timed wait)
         if family:
             # Said before it may wait, with its line; its manager.call, when it returns, ends it.
-            caller = sys._getframe(1)
-            if caller.f_code.co_filename == "<string>" and caller.f_code.co_name == methodname:
-                caller = caller.f_back or caller  # an AutoProxy's method (a Manager().Queue()'s get): made by exec
             waits = timed({**facts, "family": family, "manager": manager}, _timeout(methodname, args, kwds))
             say("manager.wait", proxied_id(token), waits, above=caller)
             t = None
@@ -225,14 +238,43 @@ def _calling(callmethod: Callable[..., Any]) -> Callable[..., Any]:
             result = callmethod(self, methodname, args, kwds)
         except BaseException as exc:
             say("manager.call", manager, {**facts, "error": type(exc).__name__}, t_ns=t)
+            resume(answer, proxied_id(token), "manager.call")
             unseen(exc)
             raise
         say("manager.call", manager, facts, t_ns=t)
+        resume(answer, proxied_id(token), "manager.call")
         if methodname in GETTERS and type(result) in CHANGERS:
             _copy_changed(self, methodname, args, result, facts)
         return result
 
     return call
+
+
+# The proxied objects whose holder the scheduler keeps (World), by typeid: their acquire and release are
+# that lock's points.  (A Semaphore's value, a Condition's lock the scheduler cannot know from the calls.)
+_HELD = {"Lock": "lock", "RLock": "rlock"}
+
+
+def _point(proxy: Any, method: str, args: tuple[Any, ...], kwds: dict[str, Any], caller: Any) -> bytes:
+    """The scheduling point before a call through ``proxy``: ``lock.acquire`` / ``release`` for a
+    proxied Lock or RLock (``block`` and ``timeout`` as the call's); ``proxy.METHOD`` for any other
+    call (``proxy.__getitem__`` on "d"), which the scheduler never holds back."""
+    token = proxy._token
+    typeid = str(token.typeid)
+    data: dict[str, Any] = {"proxy": getattr(proxy, "_mpviz_name", "") or typeid}
+    at = site_above(caller)
+    if at:
+        data["at"] = at  # the program's line (the proxy's method, made by exec, has none)
+    family = _HELD.get(typeid, "")
+    if family and method in ("acquire", "release"):
+        data["family"] = family
+        if method == "acquire":
+            data["block"] = bool(kwds.get("blocking", args[0] if args else True))
+            timeout = _timeout(method, args, kwds)
+            if timeout is not None and timeout >= 0:
+                data["timeout"] = float(timeout)
+        return turn(f"{family}.{method}", proxied_id(token), data)
+    return turn(f"proxy.{method}", proxied_id(token), data)
 
 
 def _copy_changed(proxy: Any, via: str, args: tuple[Any, ...], value: Any, facts: dict[str, Any]) -> None:

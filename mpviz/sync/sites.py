@@ -118,6 +118,16 @@ def site(depth: int = 1) -> str:
     return "" if frame is None else _site_of(frame)
 
 
+def site_above(frame: FrameType | None) -> str:
+    """The site of an operation called from ``frame`` (or further up, outside the machinery): a
+    site given by its caller's frame (a proxy's method made by exec has none of its own)."""
+    while frame is not None and in_machinery(frame.f_code.co_filename):
+        if frame.f_code is _root:
+            return ""
+        frame = frame.f_back
+    return "" if frame is None else _site_of(frame)
+
+
 def _site_of(frame: FrameType) -> str:
     # By instruction first (its offset is at hand; its line must be looked up), then by line.
     code = frame.f_code
