@@ -31,8 +31,8 @@ from mpviz.telemetry.record import Event
 from mpviz.telemetry.ring_layout import (
     ASLEEP,
     AT,
-    BARE,
     BARE_ENTRY,
+    BARE_FIRST,
     BARE_SIZE,
     END,
     END_1,
@@ -61,7 +61,6 @@ from mpviz.telemetry.ring_layout import (
     WAITED,
     WAITED_TRUE,
     N,
-    word,
 )
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
@@ -112,10 +111,10 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
 
 
 def bare_kind(kind: str) -> int | None:
-    """A frequent kind's part of a BARE entry's first word (for :meth:`RingWriter.bare`); None if
-    the kind is not one of HOT's."""
+    """A frequent kind's BARE entry's first word (for :meth:`RingWriter.bare`); None if the kind is
+    not one of HOT's."""
     code = HOT_CODE.get(kind)
-    return None if code is None else word(kind=code)
+    return None if code is None else BARE_FIRST[code]
 
 
 def supported() -> bool:
@@ -185,12 +184,11 @@ class RingWriter:
         # instructions of ~15 000; the token ~200.
         self._token = [True]
         self._later: list[Event] = []
-        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site, by its
-        # code's id and its offset (the code kept, so that its id is not reused), as a word's part; each
-        # thread's number in records (0: the main thread), by its ident; each primitive's name, as a word's part.
+        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site (its
+        # number + 1), by its code's id and its offset (the code kept, so that its id is not reused); each
+        # thread's number in records (0: the main thread), by its ident.  (A primitive's name: ``_texts``.)
         self.places: dict[int, tuple[object, int]] = {}
         self.threads: dict[int, int] = {}
-        self._bare: dict[str, int] = {}
 
     def handed(self) -> None:
         """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
@@ -259,8 +257,7 @@ class RingWriter:
                     # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
                     if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
                         try:
-                            first = word(BARE_SIZE, BARE, code, o, a + 1 if at else 0)
-                            BARE_ENTRY.pack_into(self._mm, start, first, t_ns, th)
+                            BARE_ENTRY.pack_into(self._mm, start, BARE_FIRST[code], o, a + 1 if at else 0, t_ns, th)
                             packed = True
                         except struct.error:  # (a field out of BARE's range: what it wrote is past the head, unread)
                             pass
@@ -312,7 +309,7 @@ class RingWriter:
         try:  # (subscripts, not get: a dictionary's subscript is a step of its own for the interpreter)
             place = self.places[id(code) + frame.f_lasti]
             th = self.threads[get_ident()]
-            word = self._bare[obj] | kind | place[1]
+            o = self._texts[obj]
             token.pop()
         except (KeyError, IndexError):
             return False
@@ -320,7 +317,7 @@ class RingWriter:
             start = self._start
             if start > self._stop or place[0] is not code or self._later:
                 return False  # (the long way writes what waits first, and looks at the tail again)
-            _pack_bare(self._mm, start, word, t_ns, th)
+            _pack_bare(self._mm, start, kind, o, place[1], t_ns, th)
             self._start = start + BARE_SIZE
             self._head = head = self._head + BARE_SIZE
             self._words[HEAD_WORD] = head
@@ -336,17 +333,14 @@ class RingWriter:
             self.wake()
         return True
 
-    def learn(self, code: object, offset: int, at: str, obj: str) -> None:
+    def learn(self, code: object, offset: int, at: str) -> None:
         """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
-        in the caller's frame (its ``code``, at instruction ``offset``), and its primitive's name
-        ``obj``, if this ring has defined both (not if the record waits in ``_later``).  (The thread
-        is told in ``threads`` by whoever knows when it ends.)"""
-        texts = self._texts
-        a = texts.get(at)
-        o = texts.get(obj)
-        if a is not None and o is not None:
-            self.places[id(code) + offset] = (code, word(site=a + 1))
-            self._bare[obj] = word(BARE_SIZE, BARE, obj=o)
+        in the caller's frame (its ``code``, at instruction ``offset``), if this ring has defined it
+        (not if the record waits in ``_later``).  (Its primitive's name is defined by that record
+        too; its thread is told in ``threads`` by whoever knows when it ends.)"""
+        a = self._texts.get(at)
+        if a is not None:
+            self.places[id(code) + offset] = (code, a + 1)
 
     @staticmethod
     def wake() -> None:

@@ -70,18 +70,14 @@ MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
 # A record of a frequent kind with no data but its site and thread (a lock's acquired and released:
 # most of a busy program's), in 20 bytes: size, tag, kind, obj, site + 1 (0: none), t_ns, th.  The
-# writer packs its first eight bytes as one native word it keeps made (``word``: the fields OR-ed
-# together) and its time with struct's native long: the standard "q" turns a time (a two-digit int)
-# into bytes through _PyLong_AsByteArray, ~200 instructions a field.
+# writer packs its first four bytes as one native word it keeps made (``BARE_FIRST``, by kind) and its
+# time with struct's native long: the standard "q" turns a time (a two-digit int) into bytes through
+# _PyLong_AsByteArray, ~200 instructions a field.  (Not the first eight bytes as one word, obj and site
+# OR-ed in: two ORs of 64-bit ints cost more than two native shorts packed, ~340 instructions an entry.)
 BARE_FIELDS = struct.Struct("=HBBHHqI")  # the reader's view
 _LONG = "l" if struct.calcsize("l") == 8 else "q"
-BARE_ENTRY = struct.Struct("@" + _LONG.upper() + _LONG + "I")  # the writer's: word, t_ns, th
+BARE_ENTRY = struct.Struct("@IHH" + _LONG + "I")  # the writer's: first word, obj, site + 1, t_ns, th
 BARE_SIZE = BARE_FIELDS.size
 assert BARE_ENTRY.size == BARE_SIZE
-_FIRST = struct.Struct("=HBBHH")  # the word's fields
-
-
-def word(size: int = 0, tag: int = 0, kind: int = 0, obj: int = 0, site: int = 0) -> int:
-    """Fields of a BARE entry's first eight bytes, as the native word that holds them: words of
-    different fields OR-ed together make the entry's."""
-    return int.from_bytes(_FIRST.pack(size, tag, kind, obj, site), sys.byteorder)
+_FIRST = struct.Struct("=HBB")  # the first word's fields
+BARE_FIRST = tuple(int.from_bytes(_FIRST.pack(BARE_SIZE, BARE, code), sys.byteorder) for code in range(len(HOT_KINDS)))
