@@ -19,7 +19,6 @@ dashboard's alone): the standard library and the wire, nothing more.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import sys
@@ -34,43 +33,29 @@ from mpviz.telemetry.ring_layout import (
     BARE_ENTRY,
     BARE_FIRST,
     BARE_SIZE,
-    END,
-    END_1,
     ENTRY,
     HEAD_WORD,
     HOT,
     HOT_CODE,
     HOT_ENTRY,
     HOT_SIZE,
-    ITEM,
-    LOCK,
     LOST_WORD,
-    MAGIC,
     MARSHAL,
-    MAX_ENTRY,
-    MAX_RING_BYTES,
     MAX_TEXTS,
-    MIN_RING_BYTES,
-    NONE,
-    NONE_TRUE,
     PAGE,
+    RING_BYTES,
     TAIL_WORD,
     TEXT,
     TH,
-    VALUE,
-    WAITED,
-    WAITED_TRUE,
-    N,
+    hot_fields,
+    ring_file,
 )
+from mpviz.telemetry.ring_layout import supported as supported  # (the reporter's: it asks this module)
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
-# A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
-# pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
-# costs a page or two.
-RING_BYTES = 1 << 22
 # How often a print waits for another thread's record to end before it goes on the pipe, and how
 # (the interpreter's own sleep, taken before a watched program's --speed replaces it: it lets go of
 # the GIL, so the other thread can finish).
@@ -115,27 +100,6 @@ def bare_kind(kind: str) -> int | None:
     not one of HOT's."""
     code = HOT_CODE.get(kind)
     return None if code is None else BARE_FIRST[code]
-
-
-def supported() -> bool:
-    return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
-
-
-def ring_file(size: int = RING_BYTES) -> int:
-    """A new ring's memory, not mapped yet: a sealed memfd (it can neither shrink nor grow) of
-    ``size`` bytes of data, its header marked.  Its reader may map it at once (an empty ring); its
-    writer maps it when it first writes (:class:`RingWriter`)."""
-    if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
-        raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
-    fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    try:
-        os.ftruncate(fd, PAGE + size)
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-        os.pwrite(fd, MAGIC, 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 class RingWriter:
@@ -481,36 +445,16 @@ class RingWriter:
         item = b""
         try:
             if data:
-                for key, v in data.items():  # (a queue's item and none first: the most frequent)
-                    if key == "item":
-                        flags |= ITEM
-                        item = v.encode("utf-8", "surrogatepass")
-                    elif key == "none":
-                        flags |= NONE | (NONE_TRUE if v else 0)
-                    elif key == "value":
-                        flags |= VALUE
-                        value = v
-                    elif key == "of":
-                        of = v
-                    elif key == "waited":
-                        flags |= WAITED | (WAITED_TRUE if v else 0)
-                    elif key == "end":
-                        flags |= END | (END_1 if v else 0)
-                    elif key == "n":
-                        flags |= N
-                        value = v
-                    elif key == "lock":
-                        flags |= LOCK
-                        lock = self._text(v)
-                        if lock is None:
-                            return False
-                        of = lock
-                    else:
+                fields = hot_fields(data)
+                if fields is None:
+                    return False
+                carried, value, of, item, lock = fields
+                flags |= carried
+                if lock is not None:
+                    known = self._text(lock)
+                    if known is None:
                         return False
-                if (flags & VALUE) and "of" not in data:
-                    return False
-                if len(item) > MAX_ENTRY - HOT_SIZE:
-                    return False
+                    of = known
             n = HOT_SIZE + len(item)
             head = self._head
             start = PAGE + (head & self._mask)

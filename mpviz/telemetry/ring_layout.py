@@ -1,4 +1,4 @@
-"""A process's ring of records in shared memory: its layout, what its writer and its reader both know.
+"""A process's ring of records in shared memory: its memory and layout, what its writer and its reader both know.
 
 The writer (:mod:`mpviz.telemetry.ring`, in every watched process) and the
 reader (:mod:`mpviz.telemetry.ring_reader`, the dashboard's) each import this
@@ -29,11 +29,21 @@ The standard library and the wire's bounds, nothing more: every process of a wat
 
 from __future__ import annotations
 
+import fcntl
+import os
 import struct
 import sys
 
 from mpviz.telemetry.framing import MAX_RECORD_BYTES
 
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
+
+# A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
+# pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
+# costs a page or two.
+RING_BYTES = 1 << 22
 # The bounds of a ring's data (a power of two between them): the reader refuses a ring outside them.
 MIN_RING_BYTES = 1 << 12
 MAX_RING_BYTES = 1 << 26
@@ -68,6 +78,43 @@ HOT_SIZE = HOT_ENTRY.size
 AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
 MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
 
+
+def hot_fields(data: dict[str, Any]) -> tuple[int, int, int, bytes, str | None] | None:
+    """What a HOT entry carries of a record's data: its flags, value, of, the item's text as bytes,
+    and the name of a lock (a condition's: its number goes in ``of`` once the writer has defined it);
+    None if the data has a field HOT does not carry.  (A field of another type raises: TypeError,
+    AttributeError or UnicodeError; the writer then marshals the record.)"""
+    flags = value = of = 0
+    item = b""
+    lock = None
+    for key, v in data.items():  # (a queue's item and none first: the most frequent)
+        if key == "item":
+            flags |= ITEM
+            item = v.encode("utf-8", "surrogatepass")
+        elif key == "none":
+            flags |= NONE | (NONE_TRUE if v else 0)
+        elif key == "value":
+            flags |= VALUE
+            value = v
+        elif key == "of":
+            of = v
+        elif key == "waited":
+            flags |= WAITED | (WAITED_TRUE if v else 0)
+        elif key == "end":
+            flags |= END | (END_1 if v else 0)
+        elif key == "n":
+            flags |= N
+            value = v
+        elif key == "lock":
+            flags |= LOCK
+            lock = v
+        else:
+            return None
+    if ((flags & VALUE) and "of" not in data) or len(item) > MAX_ENTRY - HOT_SIZE:
+        return None
+    return flags, value, of, item, lock
+
+
 # A record of a frequent kind with no data but its site and thread (a lock's acquired and released:
 # most of a busy program's), in 20 bytes: size, tag, kind, obj, site + 1 (0: none), t_ns, th.  The
 # writer packs its first four bytes as one native word it keeps made (``BARE_FIRST``, by kind) and its
@@ -81,3 +128,24 @@ BARE_SIZE = BARE_FIELDS.size
 assert BARE_ENTRY.size == BARE_SIZE
 _FIRST = struct.Struct("=HBB")  # the first word's fields
 BARE_FIRST = tuple(int.from_bytes(_FIRST.pack(BARE_SIZE, BARE, code), sys.byteorder) for code in range(len(HOT_KINDS)))
+
+
+def supported() -> bool:
+    return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
+
+
+def ring_file(size: int = RING_BYTES) -> int:
+    """A new ring's memory, not mapped yet: a sealed memfd (it can neither shrink nor grow) of
+    ``size`` bytes of data, its header marked.  Its reader may map it at once (an empty ring); its
+    writer maps it when it first writes (``ring.RingWriter``)."""
+    if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
+        raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
+    fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, PAGE + size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        os.pwrite(fd, MAGIC, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
