@@ -23,9 +23,10 @@ from mpviz.runtime import Supervisor
 from mpviz.runtime.channels import Channels
 from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, record, uninstall_reporter
 from mpviz.telemetry import reporter as reporter_module
-from mpviz.telemetry import ring as rings
+from mpviz.telemetry import ring_layout as layout
 from mpviz.telemetry.reporter import SOCKET_RECORDS, SocketReporter
-from mpviz.telemetry.ring import HEAD, RingWriter
+from mpviz.telemetry.ring import RingWriter
+from mpviz.telemetry.ring_layout import HEAD
 from mpviz.telemetry.ring_reader import RingReader
 from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
 
@@ -92,7 +93,7 @@ HOT_DATA = [
 ]
 EVERY_ENTRY = [
     Event(i, PID, kind, f"7@{i % 5}", data)
-    for i, (kind, data) in enumerate((kind, data) for kind in rings.HOT_KINDS for data in HOT_DATA)
+    for i, (kind, data) in enumerate((kind, data) for kind in layout.HOT_KINDS for data in HOT_DATA)
 ] + SHAPES  # (and what is not HOT: a lesson's own records, an unusual field, another process's)
 
 
@@ -101,21 +102,21 @@ def plain_reading(data: bytes, texts: list[str | None], pid: int) -> tuple[list[
     spec it must keep to): the records, and how many entries were malformed."""
     got: list[Event] = []
     malformed = pos = 0
-    while len(data) - pos >= rings.ENTRY.size:
-        size, tag = rings.ENTRY.unpack_from(data, pos)
-        if size < rings.ENTRY.size or pos + size > len(data):
+    while len(data) - pos >= layout.ENTRY.size:
+        size, tag = layout.ENTRY.unpack_from(data, pos)
+        if size < layout.ENTRY.size or pos + size > len(data):
             return got, malformed + 1
         entry = data[pos : pos + size]
         try:
-            if tag == rings.HOT:
+            if tag == layout.HOT:
                 got.append(plain_hot(entry, texts, pid))
-            elif tag == rings.BARE:
+            elif tag == layout.BARE:
                 got.append(plain_bare(entry, texts, pid))
-            elif tag == rings.MARSHAL:
-                got.append(check(marshal.loads(entry[rings.ENTRY.size :])))
-            elif tag == rings.TEXT and len(texts) < rings.MAX_TEXTS:
-                text = entry[rings.ENTRY.size : rings.ENTRY.size + 4 * MAX_OBJ].decode("utf-8", "replace")
-                texts.append(text if size - rings.ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
+            elif tag == layout.MARSHAL:
+                got.append(check(marshal.loads(entry[layout.ENTRY.size :])))
+            elif tag == layout.TEXT and len(texts) < layout.MAX_TEXTS:
+                text = entry[layout.ENTRY.size : layout.ENTRY.size + 4 * MAX_OBJ].decode("utf-8", "replace")
+                texts.append(text if size - layout.ENTRY.size <= 4 * MAX_OBJ and len(text) <= MAX_OBJ else None)
             else:
                 malformed += 1
         except (Malformed, ValueError, EOFError, TypeError, IndexError, struct.error):
@@ -125,43 +126,43 @@ def plain_reading(data: bytes, texts: list[str | None], pid: int) -> tuple[list[
 
 
 def plain_hot(entry: bytes, texts: list[str | None], pid: int) -> Event:
-    if len(entry) < rings.HOT_ENTRY.size:
+    if len(entry) < layout.HOT_ENTRY.size:
         raise Malformed("a short entry")
-    _, _, t_ns, code, flags, obj, at, th, value, of = rings.HOT_ENTRY.unpack_from(entry)
+    _, _, t_ns, code, flags, obj, at, th, value, of = layout.HOT_ENTRY.unpack_from(entry)
     name = texts[obj]
     if t_ns < 0 or name is None or value < -MAX_INT or of < -MAX_INT:
         raise Malformed("out of bounds")
     fields: dict[str, object] = {}
-    if flags & rings.AT:
+    if flags & layout.AT:
         fields["at"] = texts[at]
-    if flags & rings.TH:
+    if flags & layout.TH:
         fields["th"] = th
-    if flags & rings.VALUE:
+    if flags & layout.VALUE:
         fields["value"] = value
         fields["of"] = of
-    if flags & rings.ITEM:
-        fields["item"] = entry[rings.HOT_ENTRY.size :].decode("utf-8", "replace")
-    if flags & rings.NONE:
-        fields["none"] = bool(flags & rings.NONE_TRUE)
-    if flags & rings.WAITED:
-        fields["waited"] = bool(flags & rings.WAITED_TRUE)
-    if flags & rings.END:
-        fields["end"] = 1 if flags & rings.END_1 else 0
-    if flags & rings.N:
+    if flags & layout.ITEM:
+        fields["item"] = entry[layout.HOT_ENTRY.size :].decode("utf-8", "replace")
+    if flags & layout.NONE:
+        fields["none"] = bool(flags & layout.NONE_TRUE)
+    if flags & layout.WAITED:
+        fields["waited"] = bool(flags & layout.WAITED_TRUE)
+    if flags & layout.END:
+        fields["end"] = 1 if flags & layout.END_1 else 0
+    if flags & layout.N:
         fields["n"] = value
-    if flags & rings.LOCK:
+    if flags & layout.LOCK:
         if of < 0:
             raise Malformed("a name not defined")
         fields["lock"] = texts[of]
     if fields.get("at", "") is None or fields.get("lock", "") is None:
         raise Malformed("a name not defined")
-    return Event(t_ns, pid, rings.HOT_KINDS[code], name, fields)
+    return Event(t_ns, pid, layout.HOT_KINDS[code], name, fields)
 
 
 def plain_bare(entry: bytes, texts: list[str | None], pid: int) -> Event:
-    if len(entry) != rings.BARE_SIZE:
+    if len(entry) != layout.BARE_SIZE:
         raise Malformed("not a BARE entry's size")
-    _, _, code, obj, at, t_ns, th = rings.BARE_FIELDS.unpack(entry)
+    _, _, code, obj, at, t_ns, th = layout.BARE_FIELDS.unpack(entry)
     name = texts[obj]
     fields: dict[str, object] = {}
     if at:
@@ -170,7 +171,7 @@ def plain_bare(entry: bytes, texts: list[str | None], pid: int) -> Event:
         fields["th"] = th
     if t_ns < 0 or name is None or fields.get("at", "") is None:
         raise Malformed("out of bounds")
-    return Event(t_ns, pid, rings.HOT_KINDS[code], name, fields)
+    return Event(t_ns, pid, layout.HOT_KINDS[code], name, fields)
 
 
 def exactly(events: list[Event]) -> list[object]:
@@ -181,8 +182,8 @@ def exactly(events: list[Event]) -> list[object]:
 def unread(writer: RingWriter, reader: RingReader) -> bytes:
     """The ring's bytes the reader has not read yet (across the end, if they wrap)."""
     start, n = reader._tail % writer.size, writer._head - reader._tail
-    data = bytes(writer._mm[rings.PAGE + start : rings.PAGE + min(writer.size, start + n)])
-    return data + bytes(writer._mm[rings.PAGE : rings.PAGE + n - len(data)])
+    data = bytes(writer._mm[layout.PAGE + start : layout.PAGE + min(writer.size, start + n)])
+    return data + bytes(writer._mm[layout.PAGE : layout.PAGE + n - len(data)])
 
 
 def test_every_kind_of_entry_comes_out_as_the_plain_reading_says_also_across_the_end() -> None:
@@ -277,7 +278,7 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
         writer.write(event)
     writer.record(*told(SHAPES[1]))  # (a BARE entry)
     reader.take(PID, [])
-    entries = [bytes(writer._mm[rings.PAGE : rings.PAGE + writer._head])]
+    entries = [bytes(writer._mm[layout.PAGE : layout.PAGE + writer._head])]
     got: list[Event] = []
     for _ in range(300):
         # Real entries with bytes changed here and there, and entries of noise behind a HOT header.
@@ -289,7 +290,7 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
-            writer._mm[rings.PAGE + (start + i) % writer.size] = b
+            writer._mm[layout.PAGE + (start + i) % writer.size] = b
         writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
         reader.take(PID, got)
         writer._tail = writer._head
@@ -313,7 +314,7 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
     reader.take(PID, [])
     entries, pos = [], 0
     while pos < len(written):
-        size = rings.ENTRY.unpack_from(written, pos)[0]
+        size = layout.ENTRY.unpack_from(written, pos)[0]
         entries.append(written[pos : pos + size])
         pos += size
     for _ in range(500):
@@ -325,7 +326,7 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
-            writer._mm[rings.PAGE + (start + i) % writer.size] = b
+            writer._mm[layout.PAGE + (start + i) % writer.size] = b
         expected, malformed = plain_reading(bytes(garbage), texts, PID)
         got: list[Event] = []
         before = reader.malformed
@@ -338,11 +339,11 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
 
 def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:
     fd = os.memfd_create("not-a-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.ftruncate(fd, rings.PAGE + (1 << 12))
+    os.ftruncate(fd, layout.PAGE + (1 << 12))
     with pytest.raises(ValueError, match="shrink"):
         RingReader(fd)  # (takes the descriptor)
     fd = os.memfd_create("sealed-but-not-a-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.ftruncate(fd, rings.PAGE + (1 << 12))
+    os.ftruncate(fd, layout.PAGE + (1 << 12))
     fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
     with pytest.raises(ValueError, match="mark"):
         RingReader(fd)
@@ -396,9 +397,9 @@ def test_the_reader_asleep_is_woken_once_then_not_while_awake() -> None:
         # Quiet: the reader arms the ring and sleeps; a record wakes it long before its timeout.
         for _ in range(3):
             got += channels.read(0.05)
-        assert reporter._ring is not None and reporter._ring._mm[rings.ASLEEP] == 1
+        assert reporter._ring is not None and reporter._ring._mm[layout.ASLEEP] == 1
         emit("lock.acquired", "L", {"at": "here"})
-        assert reporter._ring._mm[rings.ASLEEP] == 0  # the writer took the wake-up: one, for the burst
+        assert reporter._ring._mm[layout.ASLEEP] == 0  # the writer took the wake-up: one, for the burst
         start = time.monotonic()
         while not any(e.kind == "lock.acquired" for e in got):
             got += channels.read(10.0)
@@ -428,7 +429,7 @@ def test_a_ring_is_mapped_at_the_first_operation_and_wakes_a_reader_that_slept_o
         assert record.operation is not None
         record.operation("lock.acquired", "L", None, "here", 0, now_ns())
         ring = reporter._ring
-        assert ring is not None and ring._mm[rings.ASLEEP] == 0  # the reader, armed before, woken
+        assert ring is not None and ring._mm[layout.ASLEEP] == 0  # the reader, armed before, woken
         assert record.operation == ring.record  # the next ones go straight into the ring
         start = time.monotonic()
         while not any(e.kind == "lock.acquired" for e in got):

@@ -201,7 +201,7 @@ def say(
     if operation is not None:
         operation(kind, obj, data, at, th, _now_ns() if t_ns is None else t_ns)
         if learn and frame is caller and frame is not None:
-            _tell(frame, at, obj, th)
+            _tell(frame, at, th)
         return
     data = {} if data is None else data
     if at:
@@ -211,13 +211,14 @@ def say(
     emit(kind, obj, data, t_ns=t_ns, pid=_pid)
 
 
-def _tell(frame: FrameType, at: str, obj: str, th: int) -> None:
+def _tell(frame: FrameType, at: str, th: int) -> None:
     """Tell this process's ring what ``RingWriter.bare`` needs to write the operation just said
-    itself next time: its site (the caller's own frame: ``bare`` looks no further), its primitive, and
-    its thread if its end will be told (the main thread; one that said its name, by ``_Ending``)."""
+    itself next time: its site (the caller's own frame: ``bare`` looks no further), and its thread if
+    its end will be told (the main thread; one that said its name, by ``_Ending``).  (Its primitive's
+    name the ring defined as it wrote the record.)"""
     ring = record.ring
     if ring is not None:
-        ring.learn(frame.f_code, frame.f_lasti, at, obj)
+        ring.learn(frame.f_code, frame.f_lasti, at)
         tid = _get_ident()
         if th or tid == _main:
             ring.threads[tid] = th

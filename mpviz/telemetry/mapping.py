@@ -14,7 +14,7 @@ import ctypes
 import mmap
 import os
 
-from mpviz.telemetry.ring import PAGE
+from mpviz.telemetry.ring_layout import PAGE
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p

@@ -1,31 +1,11 @@
-"""A process's ring of records in shared memory: the layout, and the writer (every watched process's side).
+"""A process's ring of records in shared memory: the writer (every watched process's side).
 
 Each watched process writes its records into a ring of its own, a sealed
 ``memfd`` mapped in the process and, once handed over on its connection
 (``SCM_RIGHTS``, with its first message), in the dashboard, which reads it
 with :mod:`mpviz.telemetry.ring_reader`.  A record costs the writer a few
 stores in memory and no system call: the dashboard drains the rings.  The
-layout, one page of header (native words: the same interpreter at both ends)
-then the data::
-
-    0   magic "MPVR", version          (writer, once)
-    64  head: bytes ever written       (writer)
-    72  lost: records dropped, full    (writer)
-    128 tail: bytes ever read          (reader)
-    192 asleep: 1 while the reader waits for a wake-up (reader sets, writer clears)
-    4096 … the data, a power of two bytes
-
-The counters are native 8-byte words, each read and written whole.  An entry is ``u16 size, u8 tag``
-then its payload; a record is never split
-from its header, but the data wraps around the end.  Tags: ``MARSHAL`` (the
-wire's payload, any record), ``HOT`` (a fixed ``struct`` for the frequent
-kinds: acquire, release, wait, put, get …), ``BARE`` (a shorter one for those
-with no data: a lock's acquired and released), ``TEXT`` (a name defined once
-per ring, then named by its number in ``HOT`` and ``BARE`` entries).
-
-Measured before choosing (``marshal.dumps`` of a lock record's tuple 1.05 µs,
-``struct.pack`` of the fixed layout 0.20 µs, the frame 2.0 µs), the frequent
-kinds go as ``HOT`` and the rest as ``MARSHAL``.
+ring's layout (its header, its entries' forms) is :mod:`mpviz.telemetry.ring_layout`'s.
 
 Wake-ups are batched: the reader sets ``asleep`` in a ring it found empty,
 and the writer that finds it set clears it and sends one empty frame on its
@@ -39,82 +19,48 @@ dashboard's alone): the standard library and the wire, nothing more.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import sys
 import time
 from _thread import get_ident
 
-from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
+from mpviz.telemetry.framing import MAX_OBJ, encode
 from mpviz.telemetry.record import Event
+from mpviz.telemetry.ring_layout import (
+    ASLEEP,
+    AT,
+    BARE_ENTRY,
+    BARE_FIRST,
+    BARE_SIZE,
+    ENTRY,
+    HEAD_WORD,
+    HOT,
+    HOT_CODE,
+    HOT_ENTRY,
+    HOT_SIZE,
+    LOST_WORD,
+    MARSHAL,
+    MAX_TEXTS,
+    PAGE,
+    RING_BYTES,
+    TAIL_WORD,
+    TEXT,
+    TH,
+    hot_fields,
+    ring_file,
+)
+from mpviz.telemetry.ring_layout import supported as supported  # (the reporter's: it asks this module)
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
-# A ring's data: 4 MiB (about 100 000 lock records) holds a burst while the dashboard is busy; its
-# pages are given back as they are read (ring_reader.RELEASE_BYTES at a time), so a quiet ring
-# costs a page or two.
-RING_BYTES = 1 << 22
-MIN_RING_BYTES = 1 << 12
-MAX_RING_BYTES = 1 << 26
 # How often a print waits for another thread's record to end before it goes on the pipe, and how
 # (the interpreter's own sleep, taken before a watched program's --speed replaces it: it lets go of
 # the GIL, so the other thread can finish).
 TAKE_TRIES = 20
 _let_others_run = time.sleep
-PAGE = 4096
-
-MAGIC = b"MPVR\x01\x00\x00\x00"
-HEAD, LOST, TAIL, ASLEEP = 64, 72, 128, 192
-# The header's counters are native 8-byte words, read and written through a memoryview of them
-# (``words``): each store and load is one, whole.  Not struct.pack_into: it zeroes its bytes before it
-# writes them, so a reader could see a head of 0 for a moment (measured: records read twice, or lost).
-HEAD_WORD, LOST_WORD, TAIL_WORD = HEAD // 8, LOST // 8, TAIL // 8
-
-ENTRY = struct.Struct(
-    "=HB"
-)  # (native order, no padding: the same bytes as HOT's "<" on the little-endian machines it runs on)
-MARSHAL, HOT, TEXT, BARE = 0, 1, 2, 3
-MAX_ENTRY = ENTRY.size + MAX_RECORD_BYTES
-
-# The frequent kinds, by number: a HOT entry names its kind by its place here.
-HOT_KINDS = tuple(
-    [f"{family}.{op}" for family in ("lock", "rlock", "sem") for op in ("wait", "acquired", "released", "timeout")]
-    + ["queue.put", "queue.get", "queue.put_blocked", "queue.get_blocked", "queue.task_done"]
-    + ["event.wait", "event.woke", "event.set", "event.clear", "event.timeout"]
-    + ["cond.wait", "cond.woke", "cond.timeout", "cond.notify", "cond.notify_all"]
-    + ["pipe.send", "pipe.recv", "pipe.recv_blocked"]
-)
-_HOT_CODE = {kind: i for i, kind in enumerate(HOT_KINDS)}
-# t_ns, kind, flags (which fields), obj, at, th, value, of; then the item's text (flag ITEM), to the entry's end.
-HOT_BODY = struct.Struct("<qBHIIIqq")
-HOT_ENTRY = struct.Struct("<HB" + HOT_BODY.format[1:])
-HOT_SIZE = HOT_ENTRY.size
-AT, TH, VALUE, ITEM, NONE, NONE_TRUE, WAITED, WAITED_TRUE, END, END_1, N, LOCK = (1 << i for i in range(12))
-# What a HOT entry can carry of a record's data; a record with anything else goes as MARSHAL.
-_HOT_FIELDS = frozenset(("at", "th", "value", "of", "item", "none", "waited", "end", "n", "lock"))
-MAX_TEXTS = 1 << 14  # names a ring may define (each at most MAX_OBJ characters)
-
-# A record of a frequent kind with no data but its site and thread (a lock's acquired and released:
-# most of a busy program's), in 20 bytes: size, tag, kind, obj, site + 1 (0: none), t_ns, th.  The
-# writer packs its first eight bytes as one native word it keeps made (``bare_kind``, ``learn``: the
-# fields OR-ed together) and its time with struct's native long: the standard "q" turns a time (a
-# two-digit int) into bytes through _PyLong_AsByteArray, ~200 instructions a field.
-BARE_FIELDS = struct.Struct("=HBBHHqI")  # the reader's view
-_LONG = "l" if struct.calcsize("l") == 8 else "q"
-BARE_ENTRY = struct.Struct("@" + _LONG.upper() + _LONG + "I")  # the writer's: word, t_ns, th
-BARE_SIZE = BARE_FIELDS.size
-assert BARE_ENTRY.size == BARE_SIZE
-_FIRST = struct.Struct("=HBBHH")  # the word's fields
-
-
-def _word(size: int = 0, tag: int = 0, kind: int = 0, obj: int = 0, site: int = 0) -> int:
-    """Fields of a BARE entry's first eight bytes, as the native word that holds them: words of
-    different fields OR-ed together make the entry's."""
-    return int.from_bytes(_FIRST.pack(size, tag, kind, obj, site), sys.byteorder)
-
 
 # This process's forks: a writer made before the last one is a parent's, not this process's own.
 _forks = [0]
@@ -150,31 +96,10 @@ def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_
 
 
 def bare_kind(kind: str) -> int | None:
-    """A frequent kind's part of a BARE entry's first word (for :meth:`RingWriter.bare`); None if
-    the kind is not one of HOT's."""
-    code = _HOT_CODE.get(kind)
-    return None if code is None else _word(kind=code)
-
-
-def supported() -> bool:
-    return hasattr(os, "memfd_create") and hasattr(fcntl, "F_ADD_SEALS")
-
-
-def ring_file(size: int = RING_BYTES) -> int:
-    """A new ring's memory, not mapped yet: a sealed memfd (it can neither shrink nor grow) of
-    ``size`` bytes of data, its header marked.  Its reader may map it at once (an empty ring); its
-    writer maps it when it first writes (:class:`RingWriter`)."""
-    if size & (size - 1) or not MIN_RING_BYTES <= size <= MAX_RING_BYTES:
-        raise ValueError(f"a ring's size is a power of two in [{MIN_RING_BYTES}, {MAX_RING_BYTES}]")
-    fd = os.memfd_create("mpviz-ring", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    try:
-        os.ftruncate(fd, PAGE + size)
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-        os.pwrite(fd, MAGIC, 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    """A frequent kind's BARE entry's first word (for :meth:`RingWriter.bare`); None if the kind is
+    not one of HOT's."""
+    code = HOT_CODE.get(kind)
+    return None if code is None else BARE_FIRST[code]
 
 
 class RingWriter:
@@ -223,12 +148,11 @@ class RingWriter:
         # instructions of ~15 000; the token ~200.
         self._token = [True]
         self._later: list[Event] = []
-        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site, by its
-        # code's id and its offset (the code kept, so that its id is not reused), as a word's part; each
-        # thread's number in records (0: the main thread), by its ident; each primitive's name, as a word's part.
+        # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site (its
+        # number + 1), by its code's id and its offset (the code kept, so that its id is not reused); each
+        # thread's number in records (0: the main thread), by its ident.  (A primitive's name: ``_texts``.)
         self.places: dict[int, tuple[object, int]] = {}
         self.threads: dict[int, int] = {}
-        self._bare: dict[str, int] = {}
 
     def handed(self) -> None:
         """The ring is the dashboard's to read now: this process's descriptor of it is closed (a
@@ -253,7 +177,7 @@ class RingWriter:
         """Put the record in the ring (or drop and count it if the ring is full).  True: the reader is
         asleep (the caller wakes it, after this call: the lock's release orders the two)."""
         t_ns, pid, kind, obj, data = event
-        if pid != self.pid or kind not in _HOT_CODE or not ({"at", "th"} & data.keys()):
+        if pid != self.pid or kind not in HOT_CODE or not ({"at", "th"} & data.keys()):
             return self._write(kind, obj, data, "", 0, t_ns, event)
         rest = dict(data)
         at = rest.pop("at", "")
@@ -272,7 +196,7 @@ class RingWriter:
         fits before the ring's end: a Python call is a good part of a record's cost."""
         if self._forks != _forks[0]:
             return
-        code = _HOT_CODE.get(kind)
+        code = HOT_CODE.get(kind)
         if code is None:
             if self._write(kind, obj, data, at, th, t_ns, None):
                 self.wake()
@@ -297,8 +221,7 @@ class RingWriter:
                     # (Else a name to define first, a full ring, or the ring's end: _hot's care.)
                     if o is not None and a is not None and head - self._tail <= self._most and start <= self._last:
                         try:
-                            word = _word(BARE_SIZE, BARE, code, o, a + 1 if at else 0)
-                            BARE_ENTRY.pack_into(self._mm, start, word, t_ns, th)
+                            BARE_ENTRY.pack_into(self._mm, start, BARE_FIRST[code], o, a + 1 if at else 0, t_ns, th)
                             packed = True
                         except struct.error:  # (a field out of BARE's range: what it wrote is past the head, unread)
                             pass
@@ -350,7 +273,7 @@ class RingWriter:
         try:  # (subscripts, not get: a dictionary's subscript is a step of its own for the interpreter)
             place = self.places[id(code) + frame.f_lasti]
             th = self.threads[get_ident()]
-            word = self._bare[obj] | kind | place[1]
+            o = self._texts[obj]
             token.pop()
         except (KeyError, IndexError):
             return False
@@ -358,7 +281,7 @@ class RingWriter:
             start = self._start
             if start > self._stop or place[0] is not code or self._later:
                 return False  # (the long way writes what waits first, and looks at the tail again)
-            _pack_bare(self._mm, start, word, t_ns, th)
+            _pack_bare(self._mm, start, kind, o, place[1], t_ns, th)
             self._start = start + BARE_SIZE
             self._head = head = self._head + BARE_SIZE
             self._words[HEAD_WORD] = head
@@ -374,17 +297,14 @@ class RingWriter:
             self.wake()
         return True
 
-    def learn(self, code: object, offset: int, at: str, obj: str) -> None:
+    def learn(self, code: object, offset: int, at: str) -> None:
         """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
-        in the caller's frame (its ``code``, at instruction ``offset``), and its primitive's name
-        ``obj``, if this ring has defined both (not if the record waits in ``_later``).  (The thread
-        is told in ``threads`` by whoever knows when it ends.)"""
-        texts = self._texts
-        a = texts.get(at)
-        o = texts.get(obj)
-        if a is not None and o is not None:
-            self.places[id(code) + offset] = (code, _word(site=a + 1))
-            self._bare[obj] = _word(BARE_SIZE, BARE, obj=o)
+        in the caller's frame (its ``code``, at instruction ``offset``), if this ring has defined it
+        (not if the record waits in ``_later``).  (Its primitive's name is defined by that record
+        too; its thread is told in ``threads`` by whoever knows when it ends.)"""
+        a = self._texts.get(at)
+        if a is not None:
+            self.places[id(code) + offset] = (code, a + 1)
 
     @staticmethod
     def wake() -> None:
@@ -405,7 +325,7 @@ class RingWriter:
             try:
                 if self._later:
                     self._write_later()
-                code = _HOT_CODE.get(kind) if event is None or event.pid == self.pid else None
+                code = HOT_CODE.get(kind) if event is None or event.pid == self.pid else None
                 if code is None or not self._hot(code, obj, data, at, th, t_ns):
                     if event is None:
                         event = self._event(kind, obj, data, at, th, t_ns)
@@ -458,7 +378,7 @@ class RingWriter:
 
     def write_later(self, event: Event) -> None:
         """With the token: a record that waited (made by a signal handler mid-record, or by another thread)."""
-        code = _HOT_CODE.get(event.kind)
+        code = HOT_CODE.get(event.kind)
         data = event.data
         if code is None or event.pid != self.pid or not self._hot(code, event.obj, data, "", 0, event.t_ns):
             self._put(self._marshalled(event))
@@ -525,36 +445,16 @@ class RingWriter:
         item = b""
         try:
             if data:
-                for key, v in data.items():  # (a queue's item and none first: the most frequent)
-                    if key == "item":
-                        flags |= ITEM
-                        item = v.encode("utf-8", "surrogatepass")
-                    elif key == "none":
-                        flags |= NONE | (NONE_TRUE if v else 0)
-                    elif key == "value":
-                        flags |= VALUE
-                        value = v
-                    elif key == "of":
-                        of = v
-                    elif key == "waited":
-                        flags |= WAITED | (WAITED_TRUE if v else 0)
-                    elif key == "end":
-                        flags |= END | (END_1 if v else 0)
-                    elif key == "n":
-                        flags |= N
-                        value = v
-                    elif key == "lock":
-                        flags |= LOCK
-                        lock = self._text(v)
-                        if lock is None:
-                            return False
-                        of = lock
-                    else:
+                fields = hot_fields(data)
+                if fields is None:
+                    return False
+                carried, value, of, item, lock = fields
+                flags |= carried
+                if lock is not None:
+                    known = self._text(lock)
+                    if known is None:
                         return False
-                if (flags & VALUE) and "of" not in data:
-                    return False
-                if len(item) > MAX_ENTRY - HOT_SIZE:
-                    return False
+                    of = known
             n = HOT_SIZE + len(item)
             head = self._head
             start = PAGE + (head & self._mask)

@@ -18,7 +18,7 @@ from typing import Any
 
 from mpviz.telemetry.mapping import Mapping
 from mpviz.telemetry.record import Event, Malformed, now_ns
-from mpviz.telemetry.ring import (
+from mpviz.telemetry.ring_layout import (
     ASLEEP,
     AT,
     BARE,
