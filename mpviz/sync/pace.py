@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import time
 
-from mpviz.sync.sites import say
-from mpviz.sync.turns import asleep
-
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
@@ -46,6 +43,9 @@ def sleep(seconds: float) -> None:
     Said as ``proc.sleep`` … ``proc.slept``, so that a process's time splits
     into sleeping and running (the contention figures).  In a scheduled run a
     sleep is a point and takes no time (:mod:`mpviz.sync.turns`)."""
+    from mpviz.sync.sites import say  # (here: every process unpickles a Pace, few sleep in lesson time)
+    from mpviz.sync.turns import asleep
+
     remaining = float(seconds)
     if asleep(remaining) or remaining <= 0:
         return
