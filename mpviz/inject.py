@@ -29,7 +29,6 @@ from collections.abc import Callable
 from mpviz import sync
 from mpviz.sync import boot
 from mpviz.sync.base import unseen, when_imported
-from mpviz.sync.pace import Pace
 from mpviz.telemetry import emit
 from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
 
@@ -60,7 +59,9 @@ def install_from_env() -> None:
         return
     seed = os.environ.get(TURNS_ENV, "")
     # A scheduled run (its seed: each process's random numbers, so a schedule replays the same).
-    boot.current = boot.Setup(endpoint, Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
+    boot.current = (
+        boot.Setup(endpoint, boot.Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
+    )
     speed_file = os.environ.get(SPEED_ENV)
     if speed_file:
         _follow_speed(speed_file)

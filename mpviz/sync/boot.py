@@ -17,8 +17,7 @@ import threading
 from collections.abc import Callable
 
 from mpviz import telemetry
-from mpviz.sync import pace, printing
-from mpviz.sync.pace import Pace
+from mpviz.sync import printing
 from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
 from mpviz.telemetry.record import in_machinery
 from mpviz.telemetry.reporter import SocketReporter
@@ -30,6 +29,23 @@ if TYPE_CHECKING:
 # Exit code of a lesson process whose dashboard has died.
 ORPHAN_EXIT = 70
 TURNS = "mpviz.sync.turns"  # (a scheduled run's module)
+
+
+class Pace:
+    """How fast lesson time runs, and the seed of each process's ``random`` (``mpviz.sync.pace``'s
+    sleep follows it; here, with the setup that carries it: every child unpickles one).
+
+    ``speed`` is a shared double (a ``RawValue``) so the dashboard can change it
+    while the lesson runs; every ``sleep`` in every process follows it.
+    (A plain class, as every class here: dataclasses costs each process ~10 ms to import.)
+    """
+
+    def __init__(self, speed: Any = None, seed: int | None = None) -> None:
+        self.speed = speed
+        self.seed = seed
+
+    def factor(self) -> float:
+        return 1.0 if self.speed is None else max(self.speed.value, 1e-6)
 
 
 class Setup:
@@ -81,7 +97,6 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool =
     turns = sys.modules.get(TURNS)  # (loaded only where a run is scheduled: here, or in a parent forked from)
     if not setup.turns and turns is not None:
         turns.uninstall()  # a forked child's parent took turns through its own connection
-    pace.current = setup.pace
     if setup.pace.seed is not None:
         import random  # here: only a lesson with a seed needs it
 

@@ -29,12 +29,13 @@ from multiprocessing import context, process
 
 from mpviz.sync import boot
 from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
-from mpviz.sync.pace import Pace
 from mpviz.telemetry import emit, now_ns, short
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
+
+    from mpviz.sync.boot import Pace
 
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
 _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
