@@ -27,10 +27,8 @@ import time
 from collections.abc import Callable
 
 from mpviz import sync
-from mpviz.sync import boot, threads, turns
+from mpviz.sync import boot
 from mpviz.sync.base import unseen, when_imported
-from mpviz.sync.pace import Pace
-from mpviz.sync.sites import in_machinery, say
 from mpviz.telemetry import emit
 from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
 
@@ -61,22 +59,34 @@ def install_from_env() -> None:
         return
     seed = os.environ.get(TURNS_ENV, "")
     # A scheduled run (its seed: each process's random numbers, so a schedule replays the same).
-    boot.current = boot.Setup(endpoint, Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
+    boot.current = (
+        boot.Setup(endpoint, boot.Pace(seed=int(seed)), turns=True) if seed.isdigit() else boot.Setup(endpoint)
+    )
     speed_file = os.environ.get(SPEED_ENV)
     if speed_file:
         _follow_speed(speed_file)
     sync.instrument_multiprocessing()
-    threads.instrument_threading()
+    boot.defer_threading()
     _tell_reaped()
     # Shared memory's blocks once the program imports the module (most never do: then
     # mpviz.sync.shm is one module less in each of its processes).
     when_imported(SHARED_MEMORY, _instrument_shared_memory)
-    os.register_at_fork(after_in_child=_forked)
+    os.register_at_fork(before=_before_fork, after_in_child=_forked)
     if FORKSERVER not in command:
         _connect()
     else:
         # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
         from mpviz.telemetry import mapping  # noqa: F401
+
+
+def _before_fork() -> None:
+    """What a process loads only when it first needs it (its sites, its turns), loaded before a fork, in
+    the thread that forks: a module another thread is importing at the fork stays locked in the child
+    for good, which would wait for it for ever at its first operation (as mpviz.telemetry.ring's).
+    The child gets them loaded, for nothing."""
+    from mpviz.sync import sites, turns  # noqa: F401
+
+    boot.load_threading()  # (and its module lock: see there)
 
 
 def _instrument_shared_memory() -> None:
@@ -228,6 +238,10 @@ class Sleep:
                 # What the builtin makes of it (an error, mostly: NaN too), unsaid: no sleep of infinity is said.
                 return self._real(seconds)  # type: ignore[arg-type]
             # A scheduled run: the program's own sleeps are points, and take no time.
+            # (turns and sites: loaded at the first sleep, not before every process's first line.)
+            from mpviz.sync import turns
+            from mpviz.sync.sites import in_machinery, say
+
             if turns.on and not in_machinery(sys._getframe(1).f_code.co_filename) and turns.asleep(float(seconds)):
                 return None
             speed = self._speed()

@@ -33,9 +33,8 @@ import importlib
 from multiprocessing import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 
 from mpviz.sync import process
-from mpviz.sync.boot import ORPHAN_EXIT
+from mpviz.sync.boot import ORPHAN_EXIT, Pace
 from mpviz.sync.context import default_context, instrument_multiprocessing
-from mpviz.sync.pace import Pace, real_seconds, sleep
 from mpviz.sync.process import exit_data
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
@@ -101,7 +100,7 @@ START_METHODS = ("fork", "spawn", "forkserver")
 # Those are imported when first asked for (below): a watched program's
 # process imports this package before its first line, and pays only for
 # what it uses.
-_PRIMITIVES = {
+_LATER = {
     "Barrier": "events",
     "BoundedSemaphore": "locks",
     "Condition": "events",
@@ -113,11 +112,14 @@ _PRIMITIVES = {
     "RLock": "locks",
     "Semaphore": "locks",
     "SimpleQueue": "queues",
+    # Lesson time, loaded with the first sleep (a program's process never has one).
+    "real_seconds": "pace",
+    "sleep": "pace",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _PRIMITIVES.get(name)
+    module = _LATER.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"mpviz.sync.{module}"), name)

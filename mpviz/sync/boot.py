@@ -8,20 +8,44 @@ and child never share a half-written record.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import io
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 from mpviz import telemetry
-from mpviz.sync import pace, printing, turns
-from mpviz.sync.pace import Pace
+from mpviz.sync import printing
 from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry.record import in_machinery
 from mpviz.telemetry.reporter import SocketReporter
+
+TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Exit code of a lesson process whose dashboard has died.
 ORPHAN_EXIT = 70
+TURNS = "mpviz.sync.turns"  # (a scheduled run's module)
+
+
+class Pace:
+    """How fast lesson time runs, and the seed of each process's ``random`` (``mpviz.sync.pace``'s
+    sleep follows it; here, with the setup that carries it: every child unpickles one).
+
+    ``speed`` is a shared double (a ``RawValue``) so the dashboard can change it
+    while the lesson runs; every ``sleep`` in every process follows it.
+    (A plain class, as every class here: dataclasses costs each process ~10 ms to import.)
+    """
+
+    def __init__(self, speed: Any = None, seed: int | None = None) -> None:
+        self.speed = speed
+        self.seed = seed
+
+    def factor(self) -> float:
+        return 1.0 if self.speed is None else max(self.speed.value, 1e-6)
 
 
 class Setup:
@@ -70,9 +94,9 @@ def enter(setup: Setup, label: str, parent_sentinel: int | None, spawned: bool =
         # SIGHUP + SIGCONT to the now orphaned group, so it cannot linger stopped.
         os.setpgid(0, 0)
         _start_watchdog(parent_sentinel, spawned)
-    if not setup.turns:
+    turns = sys.modules.get(TURNS)  # (loaded only where a run is scheduled: here, or in a parent forked from)
+    if not setup.turns and turns is not None:
         turns.uninstall()  # a forked child's parent took turns through its own connection
-    pace.current = setup.pace
     if setup.pace.seed is not None:
         import random  # here: only a lesson with a seed needs it
 
@@ -133,6 +157,8 @@ def connect(
     for fd in streams:
         printing.take(fd)
     if scheduled:
+        from mpviz.sync import turns
+
         turns.install(connection.take_turn)
     # Its stacks when the dashboard asks (and its turns); its end when the dashboard dies.
     connection.serve(_orphaned)
@@ -166,3 +192,87 @@ def _start_watchdog(parent_sentinel: int | None, spawned: bool) -> None:
         os._exit(ORPHAN_EXIT)
 
     threading.Thread(target=watch, name="mpviz-watchdog", daemon=True).start()
+
+
+# --- threading, as a watched program uses it --------------------------------------------------------
+#
+# The program's threading primitives report (mpviz.sync.threads), and must from its first line: but
+# most processes of a program (a child that computes) make none, and loading that module (and its
+# sites) before each one's first line cost it ~2 M instructions.  So until the first is made, threading
+# holds small stand-ins: ``Lock`` and ``RLock`` (factories: they stay), and the ``__init__`` of the
+# classes whose instances report, which loads the module, puts their own ``__init__`` back for it to
+# wrap, and goes on into the wrapper.  (A Thread makes an Event: the first thread loads it too.)
+
+_PLAIN_LOCK = _thread.allocate_lock
+_PLAIN_RLOCK = threading.RLock  # (threading's own: before it is replaced)
+_DEFERRED = ("Condition", "Semaphore", "Event", "Barrier")
+# threading's classes' own ``__init__``, while the stand-ins are in their place.
+_own_inits: dict[type, Callable[..., None]] = {}
+_loading = _thread.allocate_lock()
+_first_calls: set[Any] = set()  # (the stand-ins' code: frames mpviz.sync.threads passes over)
+
+
+def Lock() -> Any:  # noqa: N802 - threading's name
+    """``threading.Lock()``: the program's reports, the standard library's stays plain."""
+    try:
+        plain = in_machinery(sys._getframe(1).f_code.co_filename)
+    except ValueError:  # (called from no Python frame)
+        plain = True
+    if plain:
+        return _PLAIN_LOCK()
+    from mpviz.sync import threads
+
+    return threads.programs_lock()
+
+
+def RLock() -> Any:  # noqa: N802 - threading's name
+    try:
+        plain = in_machinery(sys._getframe(1).f_code.co_filename)
+    except ValueError:
+        plain = True
+    if plain:
+        return _PLAIN_RLOCK()
+    from mpviz.sync import threads
+
+    return threads.programs_rlock()
+
+
+def defer_threading() -> None:
+    """threading's stand-ins in place (see above), once; and the module loaded with ``queue``, whose
+    ``Queue`` it wraps (the first one a program makes must report: its ``__init__`` comes first)."""
+    if threading.Lock is Lock:
+        return
+    threading.Lock, threading.RLock = Lock, RLock  # type: ignore[assignment]
+    for name in _DEFERRED:
+        cls = getattr(threading, name)
+        _own_inits[cls] = cls.__init__
+        cls.__init__ = _stand_in(cls)
+    from mpviz.sync.base import when_imported
+
+    when_imported("queue", load_threading)
+
+
+def _stand_in(cls: type) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        load_threading()
+        cls.__init__(self, *args, **kwargs)  # type: ignore[misc]  # (its wrapper, now)
+
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    _first_calls.add(__init__.__code__)
+    return __init__
+
+
+def load_threading() -> None:
+    """mpviz.sync.threads loaded and its wrappers installed (once), threading's own ``__init__`` put
+    back first for it to wrap.  Under a lock: an object another thread makes meanwhile waits for it."""
+    if not _own_inits:
+        return
+    with _loading:
+        if not _own_inits:
+            return
+        from mpviz.sync import threads
+
+        for cls, init in _own_inits.items():
+            cls.__init__ = init  # type: ignore[misc]
+        threads.instrument_threading(_first_calls)
+        _own_inits.clear()

@@ -21,26 +21,27 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import context, process
 
-from mpviz.sync import boot, turns
+from mpviz.sync import boot
 from mpviz.sync.base import pass_as_theirs, timed, unseen, works_for
-from mpviz.sync.pace import Pace
-from mpviz.sync.sites import say, site, site_at, stop_at
-from mpviz.sync.turns import EXPIRE, resume, turn
 from mpviz.telemetry import emit, now_ns, short
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
+    from mpviz.sync.boot import Pace
+
 # A process made by multiprocessing or concurrent.futures for its own use has this role.
 _ROLES = {"multiprocessing/pool.py": "pool", "multiprocessing/managers.py": "manager", "futures/process.py": "pool"}
 # Their code is the library's, waiting in the library's own queues: in a scheduled run they run free.
 UNSCHEDULED = ("pool", "manager")
+TURNS = "mpviz.sync.turns"  # (a scheduled run's module)
 
 
 # How many processes of each target this process has started (their labels' numbers).
@@ -125,6 +126,9 @@ class BaseProcess(process.BaseProcess):
         return self._mpviz
 
     def start(self) -> None:
+        from mpviz.sync.sites import site  # (a spawned child unpickles this class: it loads what it calls)
+        from mpviz.sync.turns import turn
+
         launch = self._launch()  # before the child is made: it needs its label
         turn("proc.start", str(launch.label))
         # Its start is stamped before the child exists: what the child says first (its start, an
@@ -160,6 +164,9 @@ class BaseProcess(process.BaseProcess):
     def join(self, timeout: float | None = None) -> None:
         # Say it when join() will wait: the dashboard shows who waits for whom
         # (a main stuck joining a child that hangs is part of the hang).
+        from mpviz.sync.sites import say
+        from mpviz.sync.turns import EXPIRE, resume, turn
+
         launch = self._mpviz
         label = str(launch.label) if launch is not None else self.name
         answer = turn("proc.join", label, {"child": self.pid or 0, "timeout": timeout})
@@ -180,11 +187,15 @@ class BaseProcess(process.BaseProcess):
         self._reaped(label)
 
     def terminate(self) -> None:
+        from mpviz.sync.turns import turn
+
         turn("proc.terminate", self.name, {"child": self.pid or 0})
         self._ending("SIGTERM")
         super().terminate()
 
     def kill(self) -> None:
+        from mpviz.sync.turns import turn
+
         turn("proc.kill", self.name, {"child": self.pid or 0})
         self._ending("SIGKILL")
         super().kill()
@@ -192,6 +203,8 @@ class BaseProcess(process.BaseProcess):
     def _ending(self, signal_name: str) -> None:
         """Say who ends which child, and where (what it held, or was putting, may be lost with it)."""
         if self._popen is not None and self._popen.returncode is None:
+            from mpviz.sync.sites import say
+
             label = str(self._mpviz.label) if self._mpviz is not None else self.name
             say("proc.terminate", label, {"child": self.pid, "signal": signal_name})
 
@@ -219,16 +232,20 @@ class BaseProcess(process.BaseProcess):
         if launch.pool:
             facts["pool"] = launch.pool  # a pool's worker, until it asks for its first task: in its initializer
 
-        if launch.role in UNSCHEDULED:
+        # (turns: loaded only where a run is scheduled, or was in the parent this process was forked from)
+        turns = sys.modules.get(TURNS)
+        if launch.role in UNSCHEDULED and turns is not None:
             turns.uninstall()  # a pool's worker, a manager's server: multiprocessing's own, they run free
 
         def reporting_run() -> None:
             emit("proc.start", label, facts)
             # A scheduled run: the child's first point, before its target runs ("def" line as its site;
             # made only then: a site is a record, and its line read from the file, tokenize imported).
-            if turns.on:
+            if turns is not None and turns.on:
+                from mpviz.sync.sites import site_at
+
                 code = getattr(target or run, "__code__", None)
-                turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
+                turns.turn("proc.run", label, {"at": site_at(code, code.co_firstlineno)} if code is not None else None)
             try:
                 run()
                 emit("proc.ran", label)  # its target returned: what is left is its exit
@@ -273,6 +290,8 @@ def _pitfall(label: str, exc: Exception) -> None:
     """A start that failed the way the docs warn it can: said, with the line (the error is raised as it is)."""
     for kind, error, words in _PITFALLS:
         if isinstance(exc, error) and words in str(exc).lower():
+            from mpviz.sync.sites import say
+
             say(f"pitfall.{kind}", label, {"error": short(f"{type(exc).__name__}: {exc}")})
             return
 
@@ -338,6 +357,3 @@ class ForkServerProcess(BaseProcess, context.ForkServerProcess):
 
 # What a program gets passes for multiprocessing's own (see base.pass_as_theirs).
 pass_as_theirs(Process, ForkProcess, SpawnProcess, ForkServerProcess)
-
-# A child's own frames begin at multiprocessing's bootstrap: no site is looked for below it.
-stop_at(process.BaseProcess._bootstrap.__code__)  # type: ignore[attr-defined]  # (not in typeshed)

@@ -22,19 +22,17 @@ import os
 import sys
 import threading
 import time
+from multiprocessing import process
 from types import CodeType, FrameType
 
 from mpviz.telemetry import Event, emit, record, short
-from mpviz.telemetry.record import MACHINERY
+from mpviz.telemetry.record import in_machinery as in_machinery  # (the record's: see there)
+from mpviz.telemetry.record import skipped as _skipped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
-_PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
-
-_skipped: dict[str, bool] = {}
 _sites: dict[tuple[CodeType, int], str] = {}  # (code, line) → site id
 # (id of the code, instruction offset) → (the code, kept alive so that its id is not reused, site id).
 # By id, not by the code: a code object's hash is computed anew at each lookup, over its constants
@@ -74,18 +72,6 @@ class _Ending:
             emit("proc.thread_end", "", {"th": self.tid})
 
 
-def in_machinery(filename: str) -> bool:
-    """Is this file mpviz's machinery or the standard library's (never an operation's site)?"""
-    skip = _skipped.get(filename)
-    if skip is None:
-        skip = _skipped[filename] = (
-            filename.startswith(MACHINERY)
-            or (filename.startswith(_STDLIB) and not filename.startswith(_PACKAGES))
-            or filename.startswith("<frozen")
-        )
-    return skip
-
-
 def user_frame(depth: int = 1) -> FrameType | None:
     """The first frame, from ``depth`` up, outside mpviz's machinery and the standard library (and
     above a child process's bootstrap: what a forked child has below it are its parent's frames)."""
@@ -100,16 +86,10 @@ def user_frame(depth: int = 1) -> FrameType | None:
     return frame
 
 
-# Where a child process's own frames begin (multiprocessing's ``BaseProcess._bootstrap``, set by
-# mpviz.sync.process): a forked child's stack goes on below it into its parent's, from before the
-# fork, whose lines are not the child's (its exit's join of a feeder thread, at main's p.start()).
-_root: CodeType | None = None
-
-
-def stop_at(code: CodeType) -> None:
-    """Look for no site below the frames of ``code`` (see ``_root``)."""
-    global _root
-    _root = code
+# Where a child process's own frames begin (multiprocessing's ``BaseProcess._bootstrap``): a forked
+# child's stack goes on below it into its parent's, from before the fork, whose lines are not the
+# child's (its exit's join of a feeder thread, at main's p.start()).
+_root: CodeType = process.BaseProcess._bootstrap.__code__  # type: ignore[attr-defined]  # (not in typeshed)
 
 
 def site(depth: int = 1) -> str:

@@ -22,7 +22,8 @@ import functools
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import CodeType
 
 from mpviz.sync.base import timed, when_imported
 from mpviz.sync.sites import in_machinery, say
@@ -42,7 +43,12 @@ def new_prim(family: str, name: str | None, **facts: Any) -> tuple[str, str]:
 
 
 _PLAIN_LOCK = _thread.allocate_lock
-_PLAIN_RLOCK = threading.RLock
+# threading's own RLock (its C one), not ``threading.RLock``: that is the watched process's factory
+# (mpviz.inject) by the time this module loads.
+_PLAIN_RLOCK: Callable[[], Any] = threading._CRLock or threading._PyRLock  # type: ignore[attr-defined]
+# Frames passed over when looking for who made an object: the first calls (mpviz.inject's) that
+# load this module and go on into the wrappers it installs.
+_FIRST_CALLS: set[CodeType] = set()
 
 
 def _by_the_program(depth: int = 2) -> bool:
@@ -61,6 +67,8 @@ def _made_by_the_program(obj: object) -> bool:
     """Was ``obj`` (being initialised) made by the program's own code?  A subclass's ``__init__`` in
     the standard library calling its base's (``BoundedSemaphore`` → ``Semaphore``) is passed over."""
     frame = sys._getframe(2)
+    while frame.f_code in _FIRST_CALLS and frame.f_back is not None:
+        frame = frame.f_back
     while frame.f_back is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is obj:
         if frame.f_code.co_filename not in _LIBRARY_FILES:
             return True  # the program's own subclass
@@ -176,13 +184,13 @@ class _RLock(_Lock):
             say("rlock.acquired", lock_id)
 
 
-def Lock() -> Any:  # noqa: N802 - threading's name
-    """``threading.Lock()``: the program's report, the standard library's stay plain."""
-    return _Lock(_PLAIN_LOCK()) if _by_the_program() else _PLAIN_LOCK()
+def programs_lock() -> Any:
+    """A ``threading.Lock()`` the program made (mpviz.inject's factory tells who made it): it reports."""
+    return _Lock(_PLAIN_LOCK())
 
 
-def RLock() -> Any:  # noqa: N802 - threading's name
-    return _RLock(_PLAIN_RLOCK()) if _by_the_program() else _PLAIN_RLOCK()
+def programs_rlock() -> Any:
+    return _RLock(_PLAIN_RLOCK())
 
 
 def _wraps(cls: type, name: str) -> Callable[[Callable[..., Any]], None]:
@@ -461,14 +469,17 @@ def _thread_join() -> None:
 _done = False
 
 
-def instrument_threading() -> None:
-    """From now on, in this process, the program's threading and queue primitives report (once)."""
+def instrument_threading(first_calls: Iterable[CodeType] = ()) -> None:
+    """From now on, in this process, the program's threading and queue primitives report (once).
+
+    ``threading.Lock`` and ``RLock`` are mpviz.inject's factories, which call :func:`programs_lock`
+    and :func:`programs_rlock`; it calls this at the first ``Condition``, ``Semaphore``, ``Event``
+    or ``Barrier`` made, through ``first_calls``: frames passed over when looking for who made it."""
     global _done
     if _done:
         return
     _done = True
-    threading.Lock = Lock  # type: ignore[assignment]
-    threading.RLock = RLock  # type: ignore[assignment]
+    _FIRST_CALLS.update(first_calls)
     _condition()
     _semaphore()
     _event()

@@ -38,6 +38,24 @@ _MPVIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 MACHINERY = tuple(
     _MPVIZ + part for part in ("sync" + os.sep, "telemetry" + os.sep, "inject.py", "_hook" + os.sep, "runtime" + os.sep)
 )
+_STDLIB = os.path.dirname(os.__file__) + os.sep  # (sysconfig would cost every process its import)
+_PACKAGES = tuple(_STDLIB + folder + os.sep for folder in ("site-packages", "dist-packages"))
+# Files already told apart (in_machinery), read directly on the sites' hot path.
+skipped: dict[str, bool] = {}
+
+
+def in_machinery(filename: str) -> bool:
+    """Is this file mpviz's machinery or the standard library's (never an operation's site)?
+    (Here, beside MACHINERY: a watched process's ``threading.Lock`` asks it of its caller before
+    mpviz.sync's sites are loaded.)"""
+    skip = skipped.get(filename)
+    if skip is None:
+        skip = skipped[filename] = (
+            filename.startswith(MACHINERY)
+            or (filename.startswith(_STDLIB) and not filename.startswith(_PACKAGES))
+            or filename.startswith("<frozen")
+        )
+    return skip
 
 
 if TYPE_CHECKING:
