@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from mpviz.model.actors import Actor, Proc, Site
+from mpviz.model.collector import paused
 from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import ThreadStack
@@ -152,8 +153,9 @@ class Model:
         """Apply a batch of records, in time order."""
         self._again.clear()
         apply_one = self.apply_one
-        for event in sorted(events, key=_T_NS):
-            apply_one(event)
+        with paused():  # (a batch of records, alive at once: see collector.py)
+            for event in sorted(events, key=_T_NS):
+                apply_one(event)
 
     def apply_one(self, event: Event) -> None:
         # (Every record of a run passes here, a flood's hundreds of thousands a second: plain steps,

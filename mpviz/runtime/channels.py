@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mpviz.model.collector import paused
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
 from mpviz.runtime.ends import Ends, lost_before_its_end
@@ -190,20 +191,30 @@ class Channels:
         if self._resting_until:
             timeout = self._rest_over(timeout)
         got: list[Event] = []
-        exited: list[tuple[int, int]] = []
         self._take_early(got)
         polled: dict[int, list[Event]] = {}
         if self._rings:
             now = now_ns()
-            self._rings.poll(now, polled)
+            with paused():  # (the collector, while records are made: see model/collector.py)
+                self._rings.poll(now, polled)
             soon = self._rings.next_poll_s(now)
             if soon is not None:
                 timeout = min(timeout, soon)
             if got or any(polled.values()):
                 timeout = 0
+        ready = self._selector.select(timeout)
+        with paused():
+            return self._gather(ready, got, polled)
+
+    def _gather(
+        self, ready: list[tuple[selectors.SelectorKey, int]], got: list[Event], polled: dict[int, list[Event]]
+    ) -> list[Event]:
+        """What the descriptors found ``ready`` hold, the rings' records ``polled`` and what was
+        posted, into ``got``: those old enough, sorted."""
+        exited: list[tuple[int, int]] = []
         # What a process printed before its records: a line printed before a scheduling
         # point is read before the point is (a scheduled run's output comes in its order).
-        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, Printed)):
+        for key, _ in sorted(ready, key=lambda ready: not isinstance(ready[0].data, Printed)):
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
