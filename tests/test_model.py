@@ -576,3 +576,23 @@ def test_a_record_applied_after_one_told_again_is_never_taken_for_it() -> None:
         line = ev(2 + i / 1000, 10, "proc.output", "", stream="out", text=f"line {i}")
         m.apply_one(line)
         assert not m.told_again(line) and m.line(line) is not None, i
+
+
+def test_what_is_held_said_by_the_names_of_now_in_the_language_of_now() -> None:
+    """The words for what a process holds are made once per set of primitives (reducer._holding):
+    a primitive named after it was taken, or another language, makes them anew."""
+    m = Model()
+    m.apply([ev(1, 10, "lock.acquired", "L1"), ev(2, 10, "lock.acquired", "L2"), ev(3, 10, "lock.released", "L2")])
+    assert m.procs[10].state == "holding 'L1'"  # before its prim.new: said by its id
+    m.apply([new(4, 10, "L1", "lock", "books"), ev(5, 10, "lock.acquired", "L2")])
+    assert m.procs[10].state == "holding 'books', 'L2'"
+    m.apply([ev(6, 10, "lock.released", "L2")])
+    assert m.procs[10].state == "holding 'books'"
+    lang.use("zh")
+    try:
+        m.apply([ev(7, 10, "lock.acquired", "L2")])
+        assert m.procs[10].state == "持有 'books', 'L2'"
+    finally:
+        lang.use("en")
+    m.apply([ev(8, 10, "lock.released", "L2")])
+    assert m.procs[10].state == "holding 'books'"

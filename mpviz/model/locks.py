@@ -42,40 +42,72 @@ def acq_wait(model: Model, event: Event) -> None:
 
 @handles("lock.acquired", "rlock.acquired", "sem.acquired")
 def acq_acquired(model: Model, event: Event) -> None:
-    prim = prim_of(model, event)
-    _acq_facts(prim, event)
-    aid = actor_id(event)
-    stop_waiting(prim.waiters, aid, event.t_ns, prim.timing.waited)
+    # (A watched program's every acquire passes here: ``prim_of``, ``_acq_facts``, ``actor_id``
+    # and ``stop_waiting`` written out, the usual case first.)
+    t_ns, pid, _, obj, data = event
+    prim = model.prims.get(obj)
+    if prim is None:
+        prim = prim_of(model, event)
+    else:
+        model.dirty_prims.add(prim.id)
+    value = data.get("value")
+    if isinstance(value, int):
+        prim.value = value
+    capacity = data.get("of")
+    if isinstance(capacity, int):
+        prim.capacity = capacity
+    th = data.get("th")
+    aid = th if type(th) is int and th > 0 else pid
+    since = prim.waiters.pop(aid, None)
+    if since is not None:
+        prim.timing.waited.add(t_ns - since)
     prim.acquisitions += 1
-    at = event.data.get("at")
+    at = data.get("at")
     if isinstance(at, str):
         prim.hold_sites[at] += 1
-    if aid not in prim.holders:
-        prim.overlap.step(event.t_ns, +1)
-        prim.held_since[aid] = event.t_ns
-    prim.holders[aid] = prim.holders.get(aid, 0) + 1
+    else:
+        at = ""
+    holders = prim.holders
+    if aid not in holders:
+        prim.overlap.step(t_ns, +1)
+        prim.held_since[aid] = t_ns
+        holders[aid] = 1
+    else:
+        holders[aid] += 1
     actor = actor_of(model, event)
-    if actor.waiting_on != prim.id:  # taken at once (a wait said so already)
-        note_taking(model, aid, actor.held_at, prim, at if isinstance(at, str) else "")
-    actor.held_at.setdefault(prim.id, at if isinstance(at, str) else "")
+    held_at = actor.held_at
+    if held_at and actor.waiting_on != prim.id:  # taken at once (a wait said so already)
+        note_taking(model, aid, held_at, prim, at)
+    held_at.setdefault(prim.id, at)
     actor.holds[prim.id] = actor.holds.get(prim.id, 0) + 1
     actor.blocked, actor.waiting_on, actor.at, actor.gives_up_ns = "", None, "", None
-    settle(model, actor, event.t_ns)
+    settle(model, actor, t_ns)
 
 
 @handles("lock.released", "rlock.released", "sem.released")
 def acq_released(model: Model, event: Event) -> None:
-    prim = prim_of(model, event)
-    _acq_facts(prim, event)
-    aid = actor_id(event)
+    t_ns, pid, _, obj, data = event
+    prim = model.prims.get(obj)
+    if prim is None:
+        prim = prim_of(model, event)
+    else:
+        model.dirty_prims.add(prim.id)
+    value = data.get("value")
+    if isinstance(value, int):
+        prim.value = value
+    capacity = data.get("of")
+    if isinstance(capacity, int):
+        prim.capacity = capacity
+    th = data.get("th")
+    aid = th if type(th) is int and th > 0 else pid
     if aid in prim.holders:
-        _drop_hold(model, aid, prim, event.t_ns)
+        _drop_hold(model, aid, prim, t_ns)
     elif prim.family == "lock":
         # A multiprocessing Lock has no owner: anyone may release it, and
         # then its holder holds nothing.
-        earlier = [holder for holder, since in prim.held_since.items() if since < event.t_ns]
+        earlier = [holder for holder, since in prim.held_since.items() if since < t_ns]
         if earlier:
-            _drop_hold(model, earlier[0], prim, event.t_ns, everything=True)
+            _drop_hold(model, earlier[0], prim, t_ns, everything=True)
 
 
 def _drop_hold(model: Model, holder: int, prim: Prim, t_ns: int, everything: bool = False) -> None:

@@ -19,7 +19,7 @@ ends the same way.
 
 from __future__ import annotations
 
-from mpviz.lang import T, word
+from mpviz.lang import T, current, word
 from mpviz.model.actors import STARTING_WORDS, Actor, Phase, Proc, Site, Thread
 from mpviz.model.prims import Prim
 from mpviz.model.state import Model, handles
@@ -55,6 +55,8 @@ STATES = {
 }
 # The longest a thread's name is kept.
 NAME_CHARS = 60
+# The most sets of held primitives whose words are kept (see ``_holding``).
+HOLDING_WORDS_KEPT = 1000
 
 
 def proc_of(model: Model, event: Event) -> Proc:
@@ -233,11 +235,23 @@ def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:
 
 
 def _holding(model: Model, actor: Proc | Thread) -> str:
-    """What it holds, and (by its last stack) the call it waits in while it holds them."""
-    names = ", ".join(f"'{model.prim_name(i)}'" for i in actor.holds)
+    """What it holds, and (by its last stack) the call it waits in while it holds them.
+
+    (What it holds alone is made once for a set of primitives in a language, kept on the model:
+    every acquire and every release says it again.  The model forgets them when a primitive is
+    made or named anew.)"""
     if actor.elsewhere:
+        names = ", ".join(f"'{model.prim_name(i)}'" for i in actor.holds)
         return STATES["holding_in"](names=names, elsewhere=actor.elsewhere)
-    return STATES["holding"](names=names)
+    key = (current(), *actor.holds)
+    words = model.holding_words.get(key)
+    if words is None:
+        if len(model.holding_words) >= HOLDING_WORDS_KEPT:
+            model.holding_words.clear()
+        words = model.holding_words[key] = STATES["holding"](
+            names=", ".join([f"'{model.prim_name(i)}'" for i in actor.holds])
+        )
+    return words
 
 
 def activity(model: Model, proc: Proc) -> Activity:

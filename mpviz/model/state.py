@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from mpviz.model.actors import Actor, Proc, Site
+from mpviz.model.collector import paused
 from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import ThreadStack
@@ -102,6 +103,8 @@ class Model:
         # Where operations were made (``site.new``), by id; which process each thread belongs to.
         self.sites: dict[str, Site] = {}
         self._wheres: dict[str, str] = {}  # each site in words, made once
+        # What an actor holds, in words, by (language, the primitives' ids): see reducer._holding.
+        self.holding_words: dict[tuple[object, ...], str] = {}
         self._checked: Event | None = None  # the last record applied, if it needed nothing made visible
         # A handler sets ``said_again`` for a record that told the model nothing new (a process's end
         # told by its parent after itself): such records of the last batch applied make no line.
@@ -152,8 +155,9 @@ class Model:
         """Apply a batch of records, in time order."""
         self._again.clear()
         apply_one = self.apply_one
-        for event in sorted(events, key=_T_NS):
-            apply_one(event)
+        with paused():  # (a batch of records, alive at once: see collector.py)
+            for event in sorted(events, key=_T_NS):
+                apply_one(event)
 
     def apply_one(self, event: Event) -> None:
         # (Every record of a run passes here, a flood's hundreds of thousands a second: plain steps,
@@ -197,6 +201,7 @@ class Model:
     def add_prim(self, prim_id: str, name: str, family: str, site: str = "", copy: bool = False) -> Prim:
         """A new primitive, its name made unique ("lock", "lock#2") so that :meth:`prim` finds it;
         a ``copy`` (a forked child's of its parent's threading lock) keeps the name it copies."""
+        self.holding_words.clear()  # (an id held before its primitive was made is shown by its name now)
         if copy and name in self._named:
             return self.prims.setdefault(prim_id, Prim(prim_id, name, family, site))
         prim = self.prims[prim_id] = Prim(prim_id, self._unique(name), family, site)
@@ -207,6 +212,7 @@ class Model:
         """A primitive made by a record that came before its ``prim.new`` (a pool's workers
         report before the pool has said it exists): its name, kind and site now."""
         del self._named[prim.name]
+        self.holding_words.clear()  # (said by its id until now)
         prim.name, prim.family, prim.site = self._unique(name), family, site
         self._named[prim.name] = prim.id
 

@@ -27,9 +27,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Protocol
 
+from mpviz.model.collector import paused
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
 from mpviz.runtime.ends import Ends, lost_before_its_end
@@ -37,14 +37,10 @@ from mpviz.runtime.outputs import Outputs
 from mpviz.runtime.printed import Printed, printed_before_exit
 from mpviz.runtime.procfs import running
 from mpviz.runtime.rings import Rings
+from mpviz.runtime.settling import BY_TIME, SETTLE_NS, Settling
 from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
 from mpviz.telemetry.wire import Splitter
-
-# Records from different connections can arrive out of order by the time it
-# takes a process to get from an operation to its write.  A batch holds back
-# records younger than this, so that a late sibling can join them and be sorted in.
-SETTLE_NS = 20_000_000
 
 # At most this much is read from one connection before the others get a turn:
 # a process flooding its connection cannot starve the rest.
@@ -53,9 +49,6 @@ DRAIN_CHUNKS = 4
 
 # Out of descriptors: the listener rests this long before it accepts again.
 REST_NS = 500_000_000
-
-# A record's time, as the sort key of a batch (a C call, not a lambda: every record is sorted).
-_T_NS = itemgetter(0)
 
 
 class Tap(Protocol):
@@ -121,7 +114,7 @@ class Channels:
         self._shut = False
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._held: list[Event] = []
+        self._settling = Settling()  # records held back a moment, to be given out in time order
         self._ends = Ends()  # of processes whose connection closed, told if nobody tells them
         self._gone: deque[int] = deque()  # found gone by another thread (the sampler): see gone()
         self._malformed = 0  # in connections already closed
@@ -193,25 +186,35 @@ class Channels:
 
     def read(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
-        if self._held or self._ends.waiting() or self._outputs.unshown():
+        if self._settling or self._ends.waiting() or self._outputs.unshown():
             timeout = min(timeout, SETTLE_NS / 1e9)
         if self._resting_until:
             timeout = self._rest_over(timeout)
         got: list[Event] = []
-        exited: list[tuple[int, int]] = []
         self._take_early(got)
         polled: dict[int, list[Event]] = {}
         if self._rings:
             now = now_ns()
-            self._rings.poll(now, polled)
+            with paused():  # (the collector, while records are made: see model/collector.py)
+                self._rings.poll(now, polled)
             soon = self._rings.next_poll_s(now)
             if soon is not None:
                 timeout = min(timeout, soon)
             if got or any(polled.values()):
                 timeout = 0
+        ready = self._selector.select(timeout)
+        with paused():
+            return self._gather(ready, got, polled)
+
+    def _gather(
+        self, ready: list[tuple[selectors.SelectorKey, int]], got: list[Event], polled: dict[int, list[Event]]
+    ) -> list[Event]:
+        """What the descriptors found ``ready`` hold, the rings' records ``polled`` and what was
+        posted, into ``got``: those old enough, sorted."""
+        exited: list[tuple[int, int]] = []
         # What a process printed before its records: a line printed before a scheduling
         # point is read before the point is (a scheduled run's output comes in its order).
-        for key, _ in sorted(self._selector.select(timeout), key=lambda ready: not isinstance(ready[0].data, Printed)):
+        for key, _ in sorted(ready, key=lambda ready: not isinstance(ready[0].data, Printed)):
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
@@ -440,10 +443,8 @@ class Channels:
     def _settle(self, got: list[Event], now: int) -> list[Event]:
         self._outputs.show_partials(now, got)
         printed_before_exit(got)
-        pending = self._held + got
-        if not pending:
+        if not got and not self._settling:
             return []
-        pending.sort(key=_T_NS)
         # With no connection open, no sibling's record can still be on its way: none is
         # held (a run that ended is over at once, not a settling later).
         with self._lock:
@@ -453,17 +454,12 @@ class Channels:
         frontier = self._rings.frontier()
         if frontier is not None:
             cut = min(cut, frontier)
-        split = len(pending)
-        while split and pending[split - 1].t_ns > cut:
-            split -= 1
-        self._held = pending[split:]
-        return pending[:split]
+        return self._settling.give(got, cut)
 
     def flush(self) -> list[Event]:
         """Everything held back, waiting in the inbox or already written, at the end of a run."""
-        got = self._held + list(self._inbox)
+        got = self._settling.take_all() + list(self._inbox)
         self._inbox.clear()
-        self._held = []
         self._take_early(got)
         with self._lock:
             conns = list(self._conns.values())
@@ -480,7 +476,7 @@ class Channels:
         # told now, not after the wait for a word on it that no one will read.
         self._ends.overdue(now, got, self._last_records, everything=True)
         self.trust.say_refused(now, got, at_once=True)
-        got.sort(key=_T_NS)
+        got.sort(key=BY_TIME)
         return got
 
     def close(self) -> None:
