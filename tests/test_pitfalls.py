@@ -139,6 +139,12 @@ def test_the_docs_feeder_example_is_named_and_ends_with_exit_1(tmp_path: Path) -
             1,
         ),
         (
+            "pool_lambda.py",
+            (),
+            r"a task of <lambda> could not be sent to pool 'pool' \(at pool_lambda\.py:8 in <module>\): PicklingError",
+            1,
+        ),
+        (
             "pitfall_terminate.py",
             (),
             r"main ended keeper with SIGTERM \(at pitfall_terminate\.py:20 in <module>\) while it held 'lock': "
@@ -311,3 +317,16 @@ def test_threading_locks_free_at_a_fork_or_held_by_the_thread_that_forks_are_no_
     assert printed(done.stdout) == ["child took the free lock", "child took its copy again", "done 0"]
     no_false_alarm(done.stdout)
     assert done.stdout.splitlines()[-1].endswith("; nothing went wrong"), done.stdout[-1000:]
+
+
+def test_a_pool_task_that_cannot_be_pickled_fails_as_plainly_and_is_no_result(tmp_path: Path) -> None:
+    """The traceback is the plain one (no mpviz frame between the pool's thread and the pickler), and
+    the wait that ends in the error is not said to have got results."""
+    done = watch(OURS / "pool_lambda.py", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-2000:]
+    traceback = [line for line in done.stdout.splitlines() if " stderr: " in line]
+    assert any("multiprocessing/pool.py" in line and "in _handle_tasks" in line for line in traceback), traceback
+    assert not any("mpviz" in line.split(" stderr: ", 1)[1] for line in traceback), traceback
+    assert "got an error instead of results from pool 'pool'" in done.stdout
+    assert "got results from pool" not in done.stdout
+    assert "pitfall.pickle" not in done.stdout, "the pitfall says it, not its raw record"

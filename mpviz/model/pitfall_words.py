@@ -66,6 +66,14 @@ SAY = {
         "陷阱:{child} 启动不了({where}):{error}。spawn 和 forkserver 下目标函数和参数要 pickle 才能传给子进程,"
         "lambda 和局部函数不行。解决:用模块顶层定义的函数和能 pickle 的参数",
     ),
+    "pickle_task": T(
+        "pitfall: a task of {child} could not be sent to pool '{pool}' ({where}): {error}. A pool's tasks are pickled "
+        "to reach its workers, whatever the start method, and a lambda or a local function cannot be. Fix: a function "
+        "defined at the top of a module, and arguments that pickle",
+        "陷阱:{child} 的任务发不到进程池 '{pool}'({where}):{error}。无论哪种启动方式,进程池的任务都要 pickle "
+        "才能传给工作进程,lambda 和局部函数不行。解决:用模块顶层定义的函数和能 pickle 的参数",
+    ),
+    "pool_made": T("the pool made at {where}", "进程池在 {where} 创建"),
     "daemon": T(
         "pitfall: {who}, a daemonic process, tried to start {child} ({where}): a daemonic process may not have "
         "children. Fix: make it not daemonic, or start the children from its parent",
@@ -157,8 +165,9 @@ SAY = {
 }
 
 
-def pitfall_text(kind: str, **values: object) -> str:
-    return SAY[kind](**values) + SAY["docs"](section=SECTIONS[kind])
+def pitfall_text(kind: str, said: str = "", **values: object) -> str:
+    """The pitfall ``kind`` in words (those of ``said``, one of its forms, if given), with its docs' section."""
+    return SAY[said or kind](**values) + SAY["docs"](section=SECTIONS[kind])
 
 
 def where_of(model: Model, at: object) -> str:

@@ -59,11 +59,21 @@ from mpviz.telemetry import Event
 @handles("pitfall.main_guard", "pitfall.pickle", "pitfall.daemon")
 def pitfall_at_start(model: Model, event: Event) -> None:
     kind = event.kind.partition(".")[2]
+    where = where_of(model, event.data.get("at"))
+    pool = model.prims.get(str(event.data.get("pool", "")))
+    if kind == "pickle" and pool is not None:
+        # A pool's task (said by its task handler thread): where the program waits for its results, if
+        # it does yet, else where it made the pool.
+        waiting = [model.actor(aid) for aid in pool.waiters]
+        at = next((actor.at for actor in waiting if actor is not None and actor.at), "")
+        where = where_of(model, at) if at else SAY["pool_made"](where=pool.site or "?")
     text = pitfall_text(
         kind,
+        "pickle_task" if pool is not None else "",
         who=model.name_of(event.pid),
         child=event.obj,
-        where=where_of(model, event.data.get("at")),
+        pool=pool.name if pool is not None else "",
+        where=where,
         error=str(event.data.get("error", "")),
     )
     model.pitfalls.setdefault((kind, event.pid, event.obj), Anomaly("pitfall", text, (event.pid,)))

@@ -136,6 +136,7 @@ POOL = {
     "wait": T("waits for results from pool '{obj}'", "等待进程池 '{obj}' 的结果"),
     "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
     "gave_up": T("gave up waiting for results from pool '{obj}'", "不再等待进程池 '{obj}' 的结果"),
+    "woke_failed": T("got an error instead of results from pool '{obj}'", "从进程池 '{obj}' 拿到的是错误,不是结果"),
 }
 MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
 MANAGER_WAIT = T("waits in {call} on {word} '{obj}' (a Manager's)", "在管理器的{word} '{obj}' 上等待:{call}")
@@ -286,6 +287,8 @@ def phrase(event: Event, obj: str, colours: bool = False) -> str | None:
         plural = {"tasks": "task" if n == 1 else "tasks", "results": "result" if n == 1 else "results"}
         if op == "woke" and d.get("gave_up"):
             op = "gave_up"  # its timeout: nothing came
+        elif op == "woke" and d.get("failed"):
+            op = "woke_failed"  # a task raised, or could not be sent: get() raises it
         if op == "result" and d.get("ok") is False:  # the task raised (or its future was cancelled)
             op, error = "failed", f" ({d['error']})" if d.get("error") else ""
             return POOL[op](obj=obj, n=n, error=error, **plural)

@@ -20,6 +20,7 @@ runs which task is not reported.
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Callable, Iterable
 from multiprocessing import context, pool
 
@@ -53,7 +54,14 @@ class _Traffic:
             facts = _task_facts(task)
             self._items[task[0], task[1]] = facts["n"]
             t = now_ns()
-            send(task)
+            try:
+                send(task)
+            except BaseException as exc:  # (a task that cannot be pickled: the program sees it without us)
+                if isinstance(exc, pickle.PicklingError | AttributeError | TypeError):
+                    error = f"{type(exc).__name__}: {exc}"
+                    emit("pitfall.pickle", facts["func"], {"error": error, "pool": self.id})
+                unseen(exc)
+                raise
             # Said for the process, not for the pool's task handler thread that sends it: that
             # thread is multiprocessing's, handing out what the program gave, never a thread of
             # the program's that could wait or hold (a hang's "every thread waits" counts it not).
@@ -228,18 +236,21 @@ def _waiting(wait: Callable[..., Any]) -> Callable[..., Any]:
         if not pool_id or _ready(self):
             return wait(self, timeout)
         say("pool.wait", pool_id, timed(None, timeout))
-        gave_up = False
+        gave_up = failed = False
         try:
             got = wait(self, timeout)
             # (A result's wait() returns at its timeout, not ready; an imap's next() raises.)
-            gave_up = timeout is not None and isinstance(self, pool.ApplyResult) and not self.ready()
+            if isinstance(self, pool.ApplyResult):
+                gave_up = timeout is not None and not self.ready()
+                failed = self.ready() and not self.successful()  # get() raises the task's error
             return got
         except BaseException as exc:
             gave_up = isinstance(exc, TimeoutError | context.TimeoutError)
+            failed = not gave_up
             unseen(exc)
             raise
         finally:
-            say("pool.woke", pool_id, {"gave_up": True} if gave_up else None)
+            say("pool.woke", pool_id, {"gave_up": True} if gave_up else {"failed": True} if failed else None)
 
     return call
 

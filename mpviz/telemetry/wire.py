@@ -135,7 +135,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "pool.task": {"n": count, "func": text},
     "pool.result": {"n": count, "ok": flag},
     "pool.wait": {"timeout": _seconds},
-    "pool.woke": {"gave_up": flag},
+    "pool.woke": {"gave_up": flag, "failed": flag},
     "pitfall.callback": {"error": text, "func": text},
     "pitfall.fork_held": {"of": text},
     "pool.init_failed": {"error": text, "func": text},
