@@ -330,3 +330,12 @@ def test_a_pool_task_that_cannot_be_pickled_fails_as_plainly_and_is_no_result(tm
     assert "got an error instead of results from pool 'pool'" in done.stdout
     assert "got results from pool" not in done.stdout
     assert "pitfall.pickle" not in done.stdout, "the pitfall says it, not its raw record"
+
+
+def test_a_pitfall_every_worker_falls_into_alike_is_said_once(tmp_path: Path) -> None:
+    """Each spawned worker re-runs the module and starts its own pool: the same words from many
+    processes (22 times before) are one pitfall."""
+    done = watch(OURS / "no_guard_pool.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    said = [line for line in pitfalls(done.stdout) if "while the main module was being imported" in line]
+    assert len(said) == 1, said
+    assert done.stdout.count(" was started (at no_guard_pool.py:12 in <module>) while the main module") >= 1

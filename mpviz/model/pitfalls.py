@@ -76,7 +76,14 @@ def pitfall_at_start(model: Model, event: Event) -> None:
         where=where,
         error=str(event.data.get("error", "")),
     )
-    model.pitfalls.setdefault((kind, event.pid, event.obj), Anomaly("pitfall", text, (event.pid,)))
+    # Said once for the same words: every spawned worker of a pool made without the main guard falls
+    # into it the same way (the same name, the same line), and says so.
+    key = (kind, text)
+    said = model.pitfalls.get(key)
+    if said is None:
+        model.pitfalls[key] = Anomaly("pitfall", text, (event.pid,))
+    elif event.pid not in said.pids:
+        model.pitfalls[key] = said._replace(pids=(*said.pids, event.pid))
 
 
 @handles("pitfall.unguarded")
