@@ -100,9 +100,11 @@ SAY = {
     ),
     "started": T(" (started {where})", "({where} 启动)"),
     "shm": T(
-        "pitfall: shared memory '{name}' ({block}, made {where}) was never unlinked: it outlives the program. "
-        "Fix: unlink() it once, when every process is done with it",
-        "陷阱:共享内存 '{name}'({block},{where} 创建)从没 unlink:程序结束后它还在。解决:所有进程用完后 unlink() 一次",
+        "pitfall: shared memory '{name}' ({block}, made {where}) was never unlinked: it stays in /dev/shm while the "
+        "program runs, and only multiprocessing's resource tracker removes it, at the program's end, warning of a "
+        "leak. Fix: unlink() it once, when every process is done with it",
+        "陷阱:共享内存 '{name}'({block},{where} 创建)从没 unlink:程序运行期间它一直留在 /dev/shm,"
+        "只有 multiprocessing 的 resource tracker 会在程序结束时删掉它,并警告有泄漏。解决:所有进程用完后 unlink() 一次",
     ),
     "pool_results": T(
         "pitfall: pool '{name}' was terminated ({where}) with {n} task(s) whose results nobody fetched: they are lost. "

@@ -1,8 +1,8 @@
 """``multiprocessing.shared_memory.SharedMemory`` in a watched program: who made a block, where, and its unlink.
 
-A block made (``create=True``) and never unlinked outlives the program: the
-resource tracker warns of it at shutdown ("leaked shared_memory objects"),
-and the model names the line that made it.  The class stays the standard
+A block made (``create=True``) and never unlinked stays in /dev/shm while the
+program runs: only the resource tracker removes it, at shutdown, warning of it
+("leaked shared_memory objects"); the model names the line that made it.  The class stays the standard
 library's: its ``__init__`` and ``unlink`` are wrapped, once, in a watched
 program's processes (``mpviz.inject``).
 """

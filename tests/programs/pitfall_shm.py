@@ -1,4 +1,4 @@
-"""Shared memory made and closed, never unlinked: it outlives the program."""
+"""Shared memory made and closed, never unlinked: it stays until the resource tracker removes it at the end."""
 
 from multiprocessing import shared_memory
 
