@@ -335,3 +335,13 @@ def test_a_process_that_stops_itself_holding_a_lock_is_paused_and_named(tmp_path
     assert re.search(
         r"no progress for \d+ s: .* holder \(pid \d+\) is stopped \(SIGSTOP\): only a SIGCONT", done.stdout
     )
+
+
+def test_a_hang_says_which_processes_failed_before_it(tmp_path: Path) -> None:
+    """Why the waiters wait for ever: the one that would have set the event failed first (a signal
+    counts too). Before, the hang listed the waiters only."""
+    done = watch(OURS / "setter_died.py", "--no-stacks", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("hang: all 3 live processes are blocked"), last
+    assert last.endswith("; setter failed: KeyError: 'port'"), last

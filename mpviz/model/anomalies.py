@@ -383,22 +383,24 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
             reason = SAY["release_it"]
         elif prim is not None and aid in prim.joiners and prim.undone:
             reason = _undone(model, prim)
-        if reason is SAY["only_one"]:
-            reason = "; ".join([str(reason), *_failures(model)])
+        if reason in (SAY["only_one"], SAY["set_it"], SAY["release_it"]):
+            reason = "; ".join([str(reason), *_failures(model)])  # (often why: the one that would have)
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
         return Anomaly("hang", text, (aid,))
     parts = _waits(model, live)
     pids = {model.pid_of(aid) for aid, _ in live}
     n = SAY["processes"](n=len(pids)) if len(pids) == len(live) else SAY["in_threads"](n=len(pids), k=len(live))
+    # The processes that failed before: often the one that would have set, released or put.
+    parts.extend(_failures(model))
     return Anomaly("hang", SAY["all"](n=n, parts="; ".join(parts)), tuple(aid for aid, _ in live))
 
 
 def _failures(model: Model) -> list[str]:
-    """The processes of the run that ended by an error of their own (most often why the one left
-    waits: the work it waits for died with them), those that failed alike together."""
+    """The processes of the run that ended by an error of their own or a signal (most often why the
+    ones left wait: the work they wait for died with them), those that failed alike together."""
     by_how: dict[str, list[str]] = {}
     for proc in model.procs.values():
-        if not proc.alive and proc.role != "main" and (proc.error or (proc.exit_code or 0) > 0):
+        if not proc.alive and proc.role != "main" and (proc.error or proc.exit_signal or (proc.exit_code or 0) > 0):
             how = proc.error or proc.last_err or proc.exit_words()
             by_how.setdefault(how, []).append(proc.name)
     return [SAY["failed_before"](who=", ".join(names), how=how) for how, names in by_how.items()]
