@@ -262,7 +262,8 @@ def _run(
         pids = [p.pid for p in model.procs.values() if p.alive and p.pid != the_run.supervisor.pid]
         for pid in pids:
             the_run.ask_stacks(pid)
-        ends = asked + STACKS_WAIT_NS
+        # (and a little more: a process that does not answer is said not to once its time is up)
+        ends = asked + STACKS_WAIT_NS + STACKS_WAIT_NS // 2
         while now_ns() < ends and any(model.procs[pid].stacks_ns < asked for pid in pids if pid in model.procs):
             take(the_run.read(0.1))
         for pid in pids:

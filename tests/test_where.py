@@ -345,3 +345,12 @@ def test_a_hang_says_which_processes_failed_before_it(tmp_path: Path) -> None:
     last = done.stdout.splitlines()[-1]
     assert last.startswith("hang: all 3 live processes are blocked"), last
     assert last.endswith("; setter failed: KeyError: 'port'"), last
+
+
+def test_a_process_that_cannot_answer_for_its_stacks_is_said_so_not_left_out(tmp_path: Path) -> None:
+    """Headless prints every live process's stacks when --duration stops it: one busy in C code that
+    holds the GIL cannot answer, and the output says so (it was left out silently)."""
+    done = watch(OURS / "holds_the_gil.py", "--duration", "4", cwd=tmp_path)
+    stacks = done.stdout.split("stacks of regex (pid", 1)
+    assert len(stacks) == 2, done.stdout[-3000:]
+    assert "no stack: it did not answer within a second: busy in C code that holds the GIL" in stacks[1][:400]
