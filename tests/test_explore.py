@@ -382,3 +382,10 @@ def test_the_dashboard_s_verdict_of_a_replay_that_did_not_fail_says_the_schedule
     finally:
         source.close()
     assert not left_behind(tmp_path)
+
+
+def test_a_decision_at_a_call_through_a_proxy_reads_as_the_program_wrote_it() -> None:
+    from mpviz.model.words import doing
+
+    assert doing("proxy.__getitem__", "d", "race.py:6") == "call d[…] through its manager at race.py:6"
+    assert doing("proxy.append", "items") == "call items.append() through its manager"

@@ -395,6 +395,7 @@ TURN_OPS = {
     "barrier.reset": T("reset barrier '{what}'", "重置屏障 '{what}'"),
     "resume": T("go on after its wait", "等完了,继续"),
 }
+TURN_PROXY = T("call {call} through its manager", "通过管理器调用 {call}")
 TURN = {
     "go": T("goes: {doing}", "轮到它:{doing}"),
     "free": T(
@@ -413,6 +414,9 @@ def doing(op: str, what: str, at: str = "") -> str:
         words = TURN_OPS[verb](word=lang.words_for(family, FAMILY_WORDS), what=what)
     elif op in TURN_OPS:
         words = TURN_OPS[op](what=what)
+    elif family == "proxy" and verb:  # a call through a Manager's proxy, as the program wrote it
+        call = CALLS.get(verb, "{0}.{1}()").format(what or "?", verb)
+        words = TURN_PROXY(call=call)
     else:
         words = f"{op} '{what}'" if what else op
     return TURN["at"](doing=words, at=at) if at else words
