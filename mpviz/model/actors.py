@@ -131,10 +131,11 @@ class Thread:
     turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what it waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
-    # What its last stack says it waits in, when no record of it does (a socket, a C call), and
-    # whether that is a sleep.
+    # What its last stack says it waits in, when no record of it does (a socket, a C call), whether
+    # that is a sleep, and whether it is outside what the program's own waits are (see stacks.waiting).
     elsewhere: str = ""
     elsewhere_sleeps: bool = False
+    elsewhere_outside: bool = False
     state: str = ""
     phase: Phase = Phase.RUNNING
     since_ns: int = 0
@@ -170,9 +171,11 @@ class Proc:
     turn: str = ""  # a scheduled run: what it waits at a point to do, in words ("" while it may run)
     at: str = ""  # the site of what its main thread waits for now
     held_at: dict[str, str] = field(default_factory=dict)  # what it holds → the site it took it at
-    # What its main thread's last stack says it waits in, when no record of it does, and whether it sleeps.
+    # What its main thread's last stack says it waits in, when no record of it does, whether it sleeps,
+    # and whether it is outside what the program's own waits are (see stacks.waiting).
     elsewhere: str = ""
     elsewhere_sleeps: bool = False
+    elsewhere_outside: bool = False
     # Its other threads that ever waited for or held something, by native id.
     threads: dict[int, Thread] = field(default_factory=dict)
     # Its last stacks (every thread's, innermost frame last), when they were read, or why they could not be.

@@ -11,7 +11,7 @@ from mpviz.lang import T
 from mpviz.model.actors import Phase, Proc, Said, Stats, Thread
 from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import activity, actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
-from mpviz.model.stacks import QUIET_NS, from_record, infer
+from mpviz.model.stacks import PROGRAM_WAITS, QUIET_NS, from_record, infer
 from mpviz.model.state import Model, handles
 from mpviz.telemetry import Event
 
@@ -325,13 +325,16 @@ def proc_stacks(model: Model, event: Event) -> None:
         if inferred.kind == "running" or (inferred.kind == "call" and _busy(proc)):
             # Its own code, or a call while the process keeps a core busy: it runs, it waits in nothing.
             if actor.elsewhere:
-                actor.elsewhere, actor.elsewhere_sleeps = "", False
+                actor.elsewhere, actor.elsewhere_sleeps, actor.elsewhere_outside = "", False, False
                 settle(model, actor, event.t_ns)
             continue
         where = inferred.frame.site if inferred.frame is not None else ""
         kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
         actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
         actor.elsewhere_sleeps = inferred.kind == "sleep"
+        # A socket, a subprocess, a select, a C call: nothing the program's waits are. (A wait of
+        # threading's or the standard library's own, unrecorded, may have a timeout: a Timer's.)
+        actor.elsewhere_outside = inferred.kind not in (*PROGRAM_WAITS, "sleep")
         if actor is proc:
             # Its stacks were asked for once it had been quiet (no record, under 1 % of a core) for
             # QUIET_NS: its time since then was spent where it waits, not running.

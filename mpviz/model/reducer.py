@@ -72,7 +72,7 @@ def proc_of(model: Model, event: Event) -> Proc:
     if event.kind not in NOT_ACTS:
         proc.acted_ns = event.t_ns
         if proc.elsewhere and actor_id(event) == event.pid:
-            proc.elsewhere, proc.elsewhere_sleeps = "", False
+            proc.elsewhere, proc.elsewhere_sleeps, proc.elsewhere_outside = "", False, False
     return proc
 
 
@@ -93,7 +93,7 @@ def actor_of(model: Model, event: Event) -> Actor:
         thread = proc.threads[aid] = Thread(aid, proc.pid, since_ns=event.t_ns)
         model.thread_pid[aid] = proc.pid
     if thread.elsewhere and event.kind not in NOT_ACTS:
-        thread.elsewhere, thread.elsewhere_sleeps = "", False
+        thread.elsewhere, thread.elsewhere_sleeps, thread.elsewhere_outside = "", False, False
     return thread
 
 

@@ -60,7 +60,7 @@ def proc_seen(model: Model, event: Event) -> None:
     # Running, or not Python (whatever it does, its stack cannot say: not a wait, never part of a hang).
     proc.seen = words if kind in ("running", "foreign") else ""
     proc.blocked, proc.waiting_on = "", None
-    proc.elsewhere, proc.elsewhere_sleeps = "", False
+    proc.elsewhere, proc.elsewhere_sleeps, proc.elsewhere_outside = "", False, False
     if kind == "join" and child is not None:
         proc.blocked, proc.waiting_on = words, f"pid {child}"  # a process, as a watched join: see Proc.waiting_on
     elif prim is not None:

@@ -294,7 +294,7 @@ def waiting(model: Any) -> list[tuple[int, Any]] | None:
     ``anomalies._unsure``).  A manager's server is none of them: it only answers its callers."""
     live = [(i, a) for i, a in model.live_actors() if model.procs[model.pid_of(i)].role != "manager"]
     for aid, actor in live:
-        if actor.waiting_on is not None or (actor.elsewhere and not actor.elsewhere_sleeps):
+        if actor.waiting_on is not None or actor.elsewhere_outside:
             continue
         if model.procs[model.pid_of(aid)].stopped_outside:
             continue  # stopped, not by mpviz: it does nothing until resumed (see ``anomalies.nobody_left``)
