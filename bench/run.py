@@ -145,8 +145,13 @@ def drawn(before: dict[str, Any], after: dict[str, Any], scene: str) -> dict[str
     log(
         f"  cycle collector: {collections:.1f} runs a second ({rate('calls', 'gc2')} of all), {gc_ms:.2f} ms CPU a second"
     )
+    # The CPU of one pass of the screen (thread time, in Textual's compositor): load-independent, unlike the
+    # % of a core beside the anchors.
+    passes = after["calls"].get("_compositor_refresh", 0) - before["calls"].get("_compositor_refresh", 0)
+    pass_s = after["spent_s"].get("_compositor_refresh", 0) - before["spent_s"].get("_compositor_refresh", 0)
     return {
         f"draw_passes_per_s_{scene}": rate("calls", "_compositor_refresh"),
+        f"draw_ms_per_pass_{scene}": round(1000 * pass_s / passes, 2) if passes else 0.0,
         f"draw_lines_per_s_{scene}": round(sum(lines.values()), 1),
         f"layouts_per_s_{scene}": round(layouts, 1),
         f"gc_runs_per_s_{scene}": round(collections, 1),

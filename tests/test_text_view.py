@@ -7,6 +7,7 @@ import time
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 
 from mpviz.ui.widgets import text_view
 from mpviz.ui.widgets.text_view import TextView
@@ -62,3 +63,34 @@ async def test_a_line_is_drawn_as_rich_draws_it() -> None:
         assert first.text == "plain bold".ljust(20)
         assert all(segment.style is not None and segment.style.italic for segment in list(first)[:2])
         assert [view.row_text(y).strip() for y in (1, 2)] == ["a line long enough", "to wrap at twenty"]
+
+
+class InPanel(App[None]):
+    """A text view in a scrolling view of fixed size, as a lesson's panel holds one."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield TextView()
+
+
+async def test_in_a_scrolling_view_it_shrinks_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """There a shorter text moves nothing else on the screen: the height waits for SHRINK_IN_SCROLL_S."""
+    monkeypatch.setattr(text_view, "SHRINK_AFTER_S", 0.05)
+    monkeypatch.setattr(text_view, "SHRINK_IN_SCROLL_S", 3600)
+    app = InPanel()
+    async with app.run_test(size=(30, 12)) as pilot:
+        view = app.query_one(TextView)
+        view.show(text(5))
+        await pilot.pause()
+        assert view.size.height == 5
+        shorter_since = time.monotonic()
+        while time.monotonic() < shorter_since + 0.5:  # ten times SHRINK_AFTER_S
+            view.show(text(4))
+            await pilot.pause(0.05)
+        assert view.size.height == 5 and view.row_text(4) == ""
+        monkeypatch.setattr(text_view, "SHRINK_IN_SCROLL_S", 0.3)
+        deadline = time.monotonic() + 30
+        while view.size.height != 4:
+            assert time.monotonic() < deadline, "it never shrank"
+            view.show(text(4))
+            await pilot.pause(0.05)

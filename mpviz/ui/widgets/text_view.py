@@ -20,6 +20,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -31,6 +32,11 @@ Key = tuple[object, ...]
 # loaded machine), and a list that wraps to a row more or less from one refresh to the next (a
 # queue's items, a figure a digit longer) asked for one at every other refresh.
 SHRINK_AFTER_S = 5.0
+# In a scrolling view of fixed size (a lesson's panel), a shorter text leaves blank rows inside
+# that view and moves nothing else on the screen, but a new height is still a layout of the whole
+# screen (16 ms in the busy KTV scene, where the waiting line shortens as each group leaves: a
+# layout every 14 s, 5 % of the dashboard's CPU). There the height waits this long.
+SHRINK_IN_SCROLL_S = 60.0
 
 
 class TextView(Widget):
@@ -84,11 +90,17 @@ class TextView(Widget):
         now = time.monotonic()
         if self._shorter_since is None:
             self._shorter_since = now
-        if now - self._shorter_since < SHRINK_AFTER_S and not exact:
+        wait = SHRINK_IN_SCROLL_S if self._in_scroll() else SHRINK_AFTER_S
+        if now - self._shorter_since < wait and not exact:
             return False
         self._height, self._shorter_since = rows, None
         self.refresh(layout=True)
         return True
+
+    def _in_scroll(self) -> bool:
+        """In a scrolling view whose own size does not follow its content."""
+        parent = self.parent
+        return isinstance(parent, ScrollableContainer) and not parent.styles.auto_dimensions
 
     def _wrap(self, width: int, redraw: bool = False) -> None:
         """The text as rows ``width`` cells wide; with ``redraw``, the rows that changed redrawn.

@@ -37,9 +37,12 @@ from mpviz.ui.widgets.wait_graph import WaitGraph
 TICK_S = 1.0
 # A tick is never set sooner than this (a refresh just missed, a timer fired a little early).
 TICK_LEAST_S = 0.05
-# The look for stacks may come this much early, with the clock's tick, rather than wake the event
-# loop on its own: with no records the two keep one pace, one wake-up a second.
-LOOK_EARLY_S = 0.25
+# The look for stacks may come this much early or late, with the clock's tick, rather than wake the
+# event loop on its own: the two keep one pace, one wake-up a second.  Half a second either way
+# brings them together from any step apart; with a quarter early only (before), once a refresh for
+# records had put them out of step (the clock's tick is a second after the last refresh), they
+# stayed apart: 2.0 ticks a second for 1.0 refresh, in both scenes of bench/run.py --only cpu100.
+LOOK_SLACK_S = 0.5
 
 
 class Alerts(TextView):
@@ -114,18 +117,20 @@ class DrawingScreen(Screen):
         now = time.monotonic()
         controls = self.source.controls
         refresh = now - self._pace.refreshed_at >= TICK_S
-        if controls is not None and now - self._looked_at >= TICK_S - (LOOK_EARLY_S if refresh else 0.0):
-            self._looked_at = now
-            controls.look(self.model, self.source.now_ns())
-            self._ask_stacks()
         if refresh:
             self.refresh_views()
+        if controls is not None and now - self._looked_at >= TICK_S - (LOOK_SLACK_S if refresh else 0.0):
+            # Stamped as the refresh is, when they come together: stamped before it, the look fell
+            # due a few ms before the clock, and its tick found the clock not yet due.
+            self._looked_at = self._pace.refreshed_at if refresh else now
+            controls.look(self.model, self.source.now_ns())
+            self._ask_stacks()
         # Set for when the next is due, rather than polled four times a second by an interval timer
         # (three wake-ups a second for nothing, each about 0.2 ms). A refresh in between moves the
         # clock's due time: the tick then finds nothing due and is set again.
         due = self._pace.refreshed_at + TICK_S
-        if controls is not None:
-            due = min(due, self._looked_at + TICK_S)
+        if controls is not None and self._looked_at + TICK_S < due - LOOK_SLACK_S:
+            due = self._looked_at + TICK_S  # the clock is far off (records keep the screen drawn)
         self._tick_timer = self._later(max(due - time.monotonic(), TICK_LEAST_S), self._tick)
 
     def _refresh_now(self) -> None:
