@@ -208,6 +208,10 @@ def test_a_wait_with_a_timeout_is_no_hang_and_the_program_ends_as_it_does_plainl
         gave_up = [i for i, line in enumerate(lines) if "gave up waiting for results" in line]
         got = [i for i, line in enumerate(lines) if "got results from pool" in line]
         assert len(gave_up) == 1 and all(i < gave_up[0] for i in got), done.stdout[-3000:]
+        # The callback's traceback, as the program's thread prints it, has no frame of mpviz's.
+        traceback = [line.split(" stderr: ", 1)[1] for line in lines if " stderr: " in line]
+        assert any("in on_done" in line for line in traceback), traceback
+        assert not any("mpviz" in line for line in traceback), traceback
 
 
 def test_a_program_stopped_after_hang_timeout_is_not_said_to_be_fine(tmp_path: Path) -> None:

@@ -101,6 +101,7 @@ def _told(pool_id: str, callback: Callable[[Any], object] | None) -> Callable[[A
                 facts["at"] = site_at(code, code.co_firstlineno)
             # (Said for the process: the thread is multiprocessing's, and it ends with this.)
             emit("pitfall.callback", pool_id, facts)
+            unseen(exc)  # (its traceback as the program's own, without this frame)
             raise
 
     return call
