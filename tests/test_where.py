@@ -354,3 +354,12 @@ def test_a_process_that_cannot_answer_for_its_stacks_is_said_so_not_left_out(tmp
     stacks = done.stdout.split("stacks of regex (pid", 1)
     assert len(stacks) == 2, done.stdout[-3000:]
     assert "no stack: it did not answer within a second: busy in C code that holds the GIL" in stacks[1][:400]
+
+
+def test_an_idle_server_waiting_for_clients_is_never_no_progress(tmp_path: Path) -> None:
+    """A server in accept() is idle by design: its workers' waits for work make no "no progress",
+    and headless never stops it for that (only --duration does)."""
+    done = watch(OURS / "idle_server.py", "--hang-timeout", "2", "--duration", "6", "--no-stacks", cwd=tmp_path)
+    assert "no progress" not in done.stdout, done.stdout[-3000:]
+    last = done.stdout.splitlines()[-1]
+    assert "waiting in socket accept at idle_server.py:20" in last and last.endswith("nothing went wrong so far"), last

@@ -291,6 +291,14 @@ def _busy(proc: Proc) -> bool:
     return proc.stats is not None and proc.stats.cpu >= BUSY_CPU
 
 
+# Waits a stack shows that say nothing is stuck: a sleep, the user's input, a read of stdin.
+NOT_STUCK = ("sleep", "input", "read")
+
+
+def _accepting(what: str) -> bool:
+    return what.rstrip("()").endswith("accept")  # ("socket accept", "srv.accept()")
+
+
 @handles("proc.stacks")
 def proc_stacks(model: Model, event: Event) -> None:
     """A process's stacks, every thread's (or why none could be read); what a thread waits in,
@@ -332,9 +340,11 @@ def proc_stacks(model: Model, event: Event) -> None:
         kind = "sleep" if inferred.kind == "sleep" else "wait" if where else "unknown"
         actor.elsewhere = ELSEWHERE[kind](what=inferred.what, where=where)
         actor.elsewhere_sleeps = inferred.kind == "sleep"
-        # A socket, a subprocess, a select, a C call: nothing the program's waits are. (A wait of
-        # threading's or the standard library's own, unrecorded, may have a timeout: a Timer's.)
-        actor.elsewhere_outside = inferred.kind not in (*PROGRAM_WAITS, "sleep")
+        # A socket, a subprocess, a select, a C call: nothing the program's waits are, toward "no
+        # progress". Not a wait of threading's or the standard library's own, unrecorded, which may
+        # have a timeout (a Timer's); not one for the user (input(), a read of stdin); nor a server's
+        # accept(), its idle state.
+        actor.elsewhere_outside = inferred.kind not in (*PROGRAM_WAITS, *NOT_STUCK) and not _accepting(inferred.what)
         if actor is proc:
             # Its stacks were asked for once it had been quiet (no record, under 1 % of a core) for
             # QUIET_NS: its time since then was spent where it waits, not running.
