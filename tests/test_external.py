@@ -131,8 +131,14 @@ NORMALISE = [
 # if it gets that far (a watched child starts a millisecond later, and loses that race more often).
 MAY_NOT_PRINT: dict[str, set[str]] = {"multiprocessing_terminate.py": {"Starting worker", "Finished worker"}}
 
-# Children a program terminates right after starting them (see the processes' check).
-UNSEEN_IF_KILLED_AT_ONCE = {"multiprocessing_exitcode.py": 1, "multiprocessing_terminate.py": 1}
+# Children a program terminates right after starting them (see the processes' check); and a pool
+# worker given no task, which the pool may terminate at its end before the worker ever ran (seen
+# once in CI, on a loaded machine: the other worker took the three files).
+UNSEEN_IF_KILLED_AT_ONCE = {
+    "multiprocessing_exitcode.py": 1,
+    "multiprocessing_terminate.py": 1,
+    "multiprocessing_wordcount.py": 1,
+}
 
 # Lines a race prints a varying number of times: at least once, as often as it happens.  A pool
 # whose workers leave after two tasks starts new ones until it is closed: how many, the timing says.

@@ -334,8 +334,9 @@ def test_a_pool_task_that_cannot_be_pickled_fails_as_plainly_and_is_no_result(tm
 
 def test_a_pitfall_every_worker_falls_into_alike_is_said_once(tmp_path: Path) -> None:
     """Each spawned worker re-runs the module and starts its own pool: the same words from many
-    processes (22 times before) are one pitfall."""
-    done = watch(OURS / "no_guard_pool.py", "--no-stacks", cwd=tmp_path, timeout=90)
+    processes (22 times before) are one pitfall.  (The pool replaces its failing workers for ever,
+    plainly too: --duration ends it.)"""
+    done = watch(OURS / "no_guard_pool.py", "--duration", "8", "--no-stacks", cwd=tmp_path, timeout=120)
     said = [line for line in pitfalls(done.stdout) if "while the main module was being imported" in line]
     assert len(said) == 1, said
     assert done.stdout.count(" was started (at no_guard_pool.py:12 in <module>) while the main module") >= 1
