@@ -6,7 +6,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model.order import note_taking
 from mpviz.model.prims import Prim
-from mpviz.model.reducer import actor_id, actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
+from mpviz.model.reducer import actor_of, block, done_waiting, prim_of, settle, start_waiting, stop_waiting
 from mpviz.model.state import Model, handles
 from mpviz.model.words import timeout_of
 from mpviz.telemetry import Event
@@ -21,30 +21,11 @@ STATES = {
 handles("lock.timeout", "rlock.timeout", "sem.timeout", "cond.woke", "cond.timeout")(done_waiting)
 
 
-def _acq_facts(prim: Prim, event: Event) -> None:
-    value = event.data.get("value")
-    if isinstance(value, int):
-        prim.value = value
-    capacity = event.data.get("of")
-    if isinstance(capacity, int):
-        prim.capacity = capacity
-
-
-@handles("lock.wait", "rlock.wait", "sem.wait")
-def acq_wait(model: Model, event: Event) -> None:
-    prim = prim_of(model, event)
-    _acq_facts(prim, event)
-    start_waiting(prim, prim.waiters, event)
-    prim.waits += 1
-    actor = block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
-    note_taking(model, actor_id(event), actor.held_at, prim, actor.at, timed=timeout_of(event) is not None)
-
-
-@handles("lock.acquired", "rlock.acquired", "sem.acquired")
-def acq_acquired(model: Model, event: Event) -> None:
-    # (A watched program's every acquire passes here: ``prim_of``, ``_acq_facts``, ``actor_id``
-    # and ``stop_waiting`` written out, the usual case first.)
-    t_ns, pid, _, obj, data = event
+def _lock_of(model: Model, event: Event) -> tuple[Prim, int]:
+    """The record's lock or semaphore (marked changed, its value and capacity as the record says),
+    and its actor: ``prim_of`` and ``actor_id`` written out in one call, since a watched program's
+    every wait, acquire and release passes here."""
+    _, pid, _, obj, data = event
     prim = model.prims.get(obj)
     if prim is None:
         prim = prim_of(model, event)
@@ -57,7 +38,23 @@ def acq_acquired(model: Model, event: Event) -> None:
     if isinstance(capacity, int):
         prim.capacity = capacity
     th = data.get("th")
-    aid = th if type(th) is int and th > 0 else pid
+    return prim, th if type(th) is int and th > 0 else pid
+
+
+@handles("lock.wait", "rlock.wait", "sem.wait")
+def acq_wait(model: Model, event: Event) -> None:
+    prim, aid = _lock_of(model, event)
+    start_waiting(prim, prim.waiters, event)
+    prim.waits += 1
+    actor = block(model, event, STATES["acquire"](word=prim.word, name=prim.name))
+    note_taking(model, aid, actor.held_at, prim, actor.at, timed=timeout_of(event) is not None)
+
+
+@handles("lock.acquired", "rlock.acquired", "sem.acquired")
+def acq_acquired(model: Model, event: Event) -> None:
+    # (A watched program's every acquire passes here: ``stop_waiting`` written out, the usual case first.)
+    t_ns, _, _, _, data = event
+    prim, aid = _lock_of(model, event)
     since = prim.waiters.pop(aid, None)
     if since is not None:
         prim.timing.waited.add(t_ns - since)
@@ -86,20 +83,8 @@ def acq_acquired(model: Model, event: Event) -> None:
 
 @handles("lock.released", "rlock.released", "sem.released")
 def acq_released(model: Model, event: Event) -> None:
-    t_ns, pid, _, obj, data = event
-    prim = model.prims.get(obj)
-    if prim is None:
-        prim = prim_of(model, event)
-    else:
-        model.dirty_prims.add(prim.id)
-    value = data.get("value")
-    if isinstance(value, int):
-        prim.value = value
-    capacity = data.get("of")
-    if isinstance(capacity, int):
-        prim.capacity = capacity
-    th = data.get("th")
-    aid = th if type(th) is int and th > 0 else pid
+    t_ns = event.t_ns
+    prim, aid = _lock_of(model, event)
     if aid in prim.holders:
         _drop_hold(model, aid, prim, t_ns)
     elif prim.family == "lock":
