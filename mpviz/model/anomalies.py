@@ -420,7 +420,7 @@ def _waits(model: Model, live: list[tuple[int, Actor]]) -> list[str]:
     for aid, actor in live:
         part = _wait(model, aid, actor)
         if actor.holds:
-            part = SAY["holding"](what=part, names=", ".join(f"'{model.prim_name(i)}'" for i in actor.holds))
+            part = SAY["holding"](what=part, names=model.quoted_names(actor.holds))
         parts.append(part)
     return parts
 

@@ -241,16 +241,13 @@ def _holding(model: Model, actor: Proc | Thread) -> str:
     every acquire and every release says it again.  The model forgets them when a primitive is
     made or named anew.)"""
     if actor.elsewhere:
-        names = ", ".join(f"'{model.prim_name(i)}'" for i in actor.holds)
-        return STATES["holding_in"](names=names, elsewhere=actor.elsewhere)
+        return STATES["holding_in"](names=model.quoted_names(actor.holds), elsewhere=actor.elsewhere)
     key = (current(), *actor.holds)
     words = model.holding_words.get(key)
     if words is None:
         if len(model.holding_words) >= HOLDING_WORDS_KEPT:
             model.holding_words.clear()
-        words = model.holding_words[key] = STATES["holding"](
-            names=", ".join([f"'{model.prim_name(i)}'" for i in actor.holds])
-        )
+        words = model.holding_words[key] = STATES["holding"](names=model.quoted_names(actor.holds))
     return words
 
 

@@ -290,6 +290,10 @@ class Model:
         prim = self.prims.get(prim_id)
         return prim.name if prim else prim_id
 
+    def quoted_names(self, prim_ids: Iterable[str]) -> str:
+        """Primitives' names as the words say what is held: ``'fork', 'knife'``."""
+        return ", ".join(f"'{self.prim_name(i)}'" for i in prim_ids)
+
     def _visible(self, event: Event) -> Event:
         """The record as it may be shown (the same record, nearly always: see ``_shown``)."""
         if event is self._checked or (event.obj.isprintable() and not needs_showing(event.data)):
