@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,24 @@ time.sleep(0.2)
 print("alive after the run:", second.poll() is None)
 second.kill()
 """
+
+
+def test_a_child_gone_while_its_connection_is_taken_is_heard_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child of the run that raised at once and was reaped (its parent's ``join``) between the
+    reading of its start and its adding, while its connection waited on a loaded machine: nothing
+    says it was not the run's, so its records are heard.  Before: it was refused as "not of the
+    run", and its failure was lost (CI: ``raises.py`` said "nothing went wrong")."""
+    from mpviz.runtime import members
+
+    run = members.Members.__new__(members.Members)
+    run.root, run.mark, run._known, run._lock, run._before = 100, None, {}, threading.Lock(), set()
+    run._tell = lambda line: None  # type: ignore[method-assign]
+    monkeypatch.setattr(members, "parent", lambda pid: 100)
+    starts = iter([5, None])  # read once alive, gone when added
+    monkeypatch.setattr(members, "start_time", lambda pid: next(starts))
+    assert run.admit(4242) is None
+    monkeypatch.setattr(members, "start_time", lambda pid: 5)
+    assert run.admit(4243) is True, "a child still there is a member"
 
 
 def test_a_pid_reused_by_another_process_is_not_signalled(tmp_path: Path) -> None:

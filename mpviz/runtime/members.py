@@ -129,11 +129,13 @@ class Members:
         with self._lock:
             if self._known.get(pid) == start:
                 return True
+        # (``add`` fails only for a process gone since its start was read: a child that raised
+        # at once and was reaped while its connection waited to be taken.  Heard, not refused.)
         if self._descends(pid):
-            return self.add(pid)
+            return self.add(pid) or None
         if self.mark is not None and carries(pid, self.mark):
             self._escaped = True
-            return self.add(pid)
+            return self.add(pid) or None
         if start_time(pid) != start:
             # Ended while its ancestry was read (a pool's worker that dies in its initializer, a
             # hundred a second): nothing says it was not the run's; heard, never signalled.
