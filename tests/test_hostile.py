@@ -557,7 +557,8 @@ def test_records_a_process_could_not_send_are_counted_exactly(tmp_path: Path) ->
     """A dashboard that takes nothing: the process's backlog fills, then it drops.  What it says
     it lost at its end plus what did arrive is every record it made.  Before: a record half sent
     put the count of the backlog off ("1 records lost" for thousands)."""
-    from mpviz.telemetry.reporter import SocketReporter, lost_note
+    from mpviz.telemetry.backlog import lost_note
+    from mpviz.telemetry.reporter import SocketReporter
 
     path = str(tmp_path / "records")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from mpviz.runtime.procfs import exit_of, stat_fields
 from mpviz.telemetry import Event
-from mpviz.telemetry.reporter import lost_note
+from mpviz.telemetry.backlog import lost_note
 
 # A process whose connection closed is taken for ended after this long if no
 # exit record (its own, or its parent's) came: a killed process whose parent

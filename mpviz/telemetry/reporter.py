@@ -15,7 +15,6 @@ from __future__ import annotations
 import _thread
 import contextlib
 import errno
-import itertools
 import os
 import select
 import socket
@@ -26,20 +25,19 @@ from collections.abc import Callable
 
 from mpviz.telemetry import ring as rings
 from mpviz.telemetry.descriptors import RingFile, forget, high, high_fd
-from mpviz.telemetry.framing import ANSWERS, GO, REQUEST, STACKS, WAKE, frame, frame_size, frames
-from mpviz.telemetry.record import Event, now_ns, reinstall_reporter
+from mpviz.telemetry.framing import ANSWERS, GO, REQUEST, STACKS, WAKE, frame
+from mpviz.telemetry.record import Event, reinstall_reporter
 from mpviz.telemetry.ring import event as ring_event
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
+    from mpviz.telemetry.backlog import Backlog
+    from mpviz.telemetry.turn_taking import Turns
+
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
 _sleep = time.sleep
-
-# What a process keeps while the dashboard cannot take its records; past
-# this, records are dropped and counted, never waited for.
-BACKLOG_BYTES = 4 << 20
 
 # Records a process sends on its connection before it maps its ring for the rest (its first operation
 # maps it at once): a process that says little, its start and its end, never maps it.
@@ -56,15 +54,6 @@ LOOK_AGAIN_MS = 1000
 # What ``SocketReporter.wait_hang_up`` saw: the dashboard closed the connection, or this
 # process's descriptor of it was closed (or now names another file).
 CLOSED, CUT = "closed", "cut"
-
-
-def lost_note(endpoint: str, pid: int, n: int | None = None) -> str:
-    """The note of records a process could not send before it ended (written if ``n``); its path."""
-    path = os.path.join(os.path.dirname(endpoint), f"lost.{pid}")
-    if n:
-        with contextlib.suppress(OSError), open(path, "w", encoding="ascii") as f:
-            f.write(str(n))
-    return path
 
 
 class SocketReporter:
@@ -87,16 +76,10 @@ class SocketReporter:
         # Reentrant: a signal handler of the program may use a primitive while
         # this very thread is in the middle of a record.
         self._lock = threading.RLock()
-        self._backlog = bytearray()
-        # Where the first whole record of the backlog starts: before it, the rest of one
-        # already begun on the wire.
-        self._boundary = 0
-        self._lost = 0
-        self._flusher: threading.Thread | None = None
-        # Scheduling points waiting for the dashboard's answer: their number → (a lock held until
-        # the answer comes, the answer).
-        self._turns = itertools.count(1)
-        self._waiting: dict[int, tuple[_thread.LockType, list[bytes]]] = {}
+        # What the socket could not take yet (made at the first write it refuses).
+        self._backlog: Backlog | None = None
+        # A scheduled run's points waiting for the dashboard's answer (made at the first).
+        self._turns: Turns | None = None
         # The process's records go into a ring of shared memory, handed over with its first message
         # (``hello``, which says so); the socket carries the rest (wake-ups, and what the dashboard asks).
         # The ring is mapped here only when this process first writes into it (``_map_ring``): until
@@ -178,11 +161,8 @@ class SocketReporter:
         ours = self._ours()
         old, self._sock, self._id = self._sock, sock, ident
         forget(old, ours)
-        if self._boundary:
-            # The rest of a record half sent on the old connection means nothing on a new one.
-            del self._backlog[: self._boundary]
-            self._boundary = 0
-            self._lost += 1
+        if self._backlog is not None:
+            self._backlog.reconnected()
         return True
 
     def reconnect(self) -> bool | None:
@@ -210,8 +190,8 @@ class SocketReporter:
         self._socket_records += 1
         data = frame(event)
         with self._lock:
-            if self._backlog or self._lost:
-                self._keep(data)
+            if self._backlog:
+                self._backlog.keep(data)
                 return
             try:
                 sent = self._send(data)
@@ -220,12 +200,9 @@ class SocketReporter:
             except OSError:
                 return  # the dashboard is gone; the watchdog ends this process shortly
             if sent == 0:
-                self._keep(data)
+                self._kept().keep(data)
             elif sent < len(data):
-                # The rest of a record already half on the wire must follow it, whatever the bound.
-                self._backlog += data[sent:]
-                self._boundary = len(data) - sent
-                self._start_flusher()
+                self._kept().rest(data, sent)
 
     def printed(self, event: Event) -> bool:
         """A write to stdout or stderr as a record (see mpviz.sync.printing), if it can be taken now
@@ -247,18 +224,14 @@ class SocketReporter:
             return taken
         data = frame(event)
         with self._lock:
-            if self._backlog or self._lost:
+            if self._backlog:
                 return False
             try:
                 sent = self._send(data)
             except OSError:
                 return False
             if 0 < sent < len(data):
-                # The rest of a record already half on the wire must follow it, whatever the bound.
-                self._backlog += data[sent:]
-                self._boundary = len(data) - sent
-                with contextlib.suppress(RuntimeError):  # (no new thread at the interpreter's end)
-                    self._start_flusher()
+                self._kept().rest(data, sent)
             return sent > 0  # (half sent is taken: the pipe must not say it twice)
 
     def operation(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> None:
@@ -312,66 +285,22 @@ class SocketReporter:
         """Wake the dashboard to read the ring: an empty frame on the connection, unless bytes wait
         to be sent on it already (the dashboard reads the ring whenever it reads the connection)."""
         with self._lock:
-            if self._backlog or self._lost:
+            if self._backlog:
                 return
             try:
                 sent = self._send(WAKE)
             except OSError:
                 return  # full (it has a wake-up to read already), or the dashboard is gone
             if 0 < sent < len(WAKE):
-                self._backlog += WAKE[sent:]
-                self._boundary = len(WAKE) - sent
-                self._start_flusher()
+                self._kept().rest(WAKE, sent)
 
-    def _keep(self, data: bytes) -> None:
-        """Under the lock: a whole record into the backlog, or dropped and counted if it is full."""
-        if len(self._backlog) + len(data) > BACKLOG_BYTES:
-            self._lost += 1
-        else:
-            self._backlog += data
-        self._start_flusher()
+    def _kept(self) -> Backlog:
+        """Under the lock: the backlog, made at the first write the socket refuses."""
+        if self._backlog is None:
+            from mpviz.telemetry.backlog import Backlog
 
-    def _start_flusher(self) -> None:
-        if self._flusher is None:
-            self._flusher = threading.Thread(target=self._flush, name="mpviz-flush", daemon=True)
-            self._flusher.start()
-
-    def _flush(self) -> None:
-        """The helper thread: send the backlog as the socket takes it, then end."""
-        while True:
-            with self._lock:
-                if self._lost and not self._backlog:
-                    self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
-                    self._lost = 0
-                if not self._backlog:
-                    self._flusher = None
-                    return
-                try:
-                    sent = self._send(self._backlog)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:
-                    self._backlog.clear()
-                    self._boundary = 0
-                    self._flusher = None
-                    return
-                self._sent(sent)
-                sock = self._sock
-            if sent == 0:
-                with contextlib.suppress(OSError, ValueError):
-                    select.select([], [sock], [], 1.0)
-
-    def _sent(self, n: int) -> None:
-        """Under the lock: ``n`` bytes of the backlog went out; where its first whole record starts now."""
-        pos = self._boundary
-        while pos < n:
-            pos += frame_size(self._backlog, pos)
-        self._boundary = pos - n
-        del self._backlog[:n]
-
-    def _unsent(self) -> int:
-        """Under the lock: the records of the backlog not wholly sent (one begun counts)."""
-        return (1 if self._boundary else 0) + frames(self._backlog[self._boundary :])
+            self._backlog = Backlog(self)
+        return self._backlog
 
     def flush(self, timeout: float = LAST_FLUSH_S) -> None:
         """Send what is left, waiting at most ``timeout`` s for each part: a process's last act.
@@ -380,74 +309,36 @@ class SocketReporter:
         that multiprocessing joins at the very end) still go out; the process's
         exit closes it."""
         with self._lock:
-            if not self._backlog and not self._lost:
-                return
-            try:
-                self._sock.settimeout(timeout)
-                while self._backlog:
-                    self._sent(self._send(self._backlog))
-                if self._lost:
-                    self._sock.sendall(frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost})))
-            except OSError:
-                # The dashboard is gone, or stopped: what is left goes with the
-                # process.  Say how much in a note beside the socket, which the
-                # dashboard reads when this connection closes.
-                lost_note(self.path, os.getpid(), self._lost + self._unsent())
-            finally:
-                self._backlog.clear()
-                self._boundary = 0
-                self._lost = 0
-                with contextlib.suppress(OSError):
-                    self._sock.setblocking(False)
+            if self._backlog:
+                self._backlog.last(timeout)
 
     def take_turn(self, ask: Event) -> bytes:
-        """A scheduling point: send ``ask`` (a ``turn.ask`` record) after every record before it,
-        and wait for the dashboard's answer, which the control thread hands over.
-
-        Sent whole, waiting for the socket: this thread waits for the answer anyway, and
-        the ask must never be dropped.  The dashboard gone: go on (the watchdog ends us)."""
+        """A scheduling point: ``ask`` (a ``turn.ask`` record) sent, and the dashboard's answer
+        waited for (see :mod:`mpviz.telemetry.turn_taking`)."""
         if os.getpid() != self.pid:
             return GO  # a child just forked, before it has a connection of its own (see __call__)
-        held = _thread.allocate_lock()
-        held.acquire()
-        answer: list[bytes] = []
+        if self._turns is None:
+            from mpviz.telemetry.turn_taking import Turns
+
+            self._turns = Turns(self)
+        return self._turns.take(ask)
+
+    def send_whole(self, data: bytes) -> bool:
+        """``data`` sent after every record before it, waiting for the socket: a scheduling
+        point's ask, which must never be dropped (its thread waits for the answer anyway).
+        False: the dashboard is gone."""
         with self._lock:
-            n = next(self._turns)
-            ask.data["n"] = n
-            self._waiting[n] = (held, answer)
             try:
                 self._sock.setblocking(True)
-                if self._lost:
-                    self._backlog += frame(Event(now_ns(), os.getpid(), "proc.lost", "", {"n": self._lost}))
-                    self._lost = 0
                 if self._backlog:
-                    self._sock.sendall(self._backlog)
-                    self._backlog.clear()
-                    self._boundary = 0
-                self._sock.sendall(frame(ask))
+                    self._backlog.send_all()
+                self._sock.sendall(data)
             except OSError:
-                del self._waiting[n]
-                return GO
+                return False
             finally:
                 with contextlib.suppress(OSError):
                     self._sock.setblocking(False)
-        held.acquire()
-        return answer[0] if answer else GO
-
-    def _answered(self, n: int, answer: bytes) -> None:
-        with self._lock:
-            waiting = self._waiting.pop(n, None)
-        if waiting is not None:
-            held, slot = waiting
-            slot.append(answer)
-            held.release()
-
-    def _let_go(self) -> None:
-        """The dashboard is gone: nobody will answer; every waiting point goes on."""
-        with self._lock:
-            waiting, self._waiting = self._waiting, {}
-        for held, _ in waiting.values():
-            held.release()
+        return True
 
     def serve(self, on_hang_up: Callable[[], None]) -> None:
         """Answer the dashboard on this connection, in a thread of its own: a stack request
@@ -471,7 +362,8 @@ class SocketReporter:
             why = self._requests(pending)
             pending = b""
             # The answers of the points waiting now would come on the connection that is gone.
-            self._let_go()
+            if self._turns is not None:
+                self._turns.let_go()
             if pause:
                 _sleep(pause)
             connected = self.reconnect()
@@ -513,8 +405,8 @@ class SocketReporter:
                     from mpviz.telemetry.stacks import report_stacks
 
                     report_stacks(req)
-                elif op in ANSWERS:
-                    self._answered(req, op)
+                elif op in ANSWERS and self._turns is not None:
+                    self._turns.answered(req, op)
 
     def forked(self) -> None:
         """In a child just forked: forget the parent's connection (without closing the parent's end).
@@ -522,11 +414,8 @@ class SocketReporter:
         The lock may have been held by another thread of the parent at the
         fork: a new one.  The caller connects a new reporter for the child."""
         self._lock = threading.RLock()
-        self._backlog.clear()
-        self._boundary = 0
-        self._lost = 0
-        self._flusher = None
-        self._waiting = {}  # the parent's threads' points: not this process's
+        self._backlog = None
+        self._turns = None  # the parent's threads' points: not this process's
         if self._ring is not None:
             self._ring.forget()
             self._ring = None
