@@ -12,6 +12,7 @@ a manager's proxy: no frame of mpviz in them), and more lines than a pipe holds.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -63,7 +64,9 @@ def test_a_line_in_pieces_grows_in_place(tmp_path: Path) -> None:
     _, seen = both("in_pieces.py", tmp_path)
     dots = [e for e in seen.records if e.kind == "proc.output" and e.data["text"].startswith(".")]
     partial = [e.data["text"] for e in dots if e.data.get("partial") and e.data["stream"] == "out"]
-    assert partial[:2] == [". ", ". . "]
+    # Each piece as it came; on a loaded machine two pieces may be read in one go (". . " first).
+    assert partial and all(a != b and b.startswith(a) for a, b in itertools.pairwise(partial)), partial
+    assert ". . . . . ".startswith(partial[-1]), partial
     model = Model()
     main = dots[0].pid
     for event in seen.records:
