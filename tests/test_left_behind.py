@@ -269,8 +269,8 @@ import os, subprocess, sys, tempfile
 from mpviz.runtime import guardian, members
 assert members.become_subreaper()
 read = []
-stat, carries = guardian._stat, guardian.carries
-guardian._stat = lambda pid: read.append(pid) or stat(pid)
+stat, carries = guardian.stat_fields, guardian.carries
+guardian.stat_fields = lambda pid: read.append(pid) or stat(pid)
 guardian.carries = lambda pid, mark: read.append(pid) or carries(pid, mark)
 run = members.Members("MPVIZ_ENDPOINT=" + sys.argv[1], tempfile.mkdtemp())
 main = subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[3]])

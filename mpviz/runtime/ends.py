@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from mpviz.runtime.procfs import exit_of, stat_fields
+from mpviz.runtime.guardian import stat_fields
+from mpviz.runtime.procfs import exit_of
 from mpviz.telemetry import Event
 from mpviz.telemetry.backlog import lost_note
 

@@ -141,30 +141,31 @@ def _ends_within(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of ``/proc/PID/stat`` after the process's name (which may hold anything)."""
+def stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/PID/stat`` after the process's name (which may hold anything), the
+    state first; [] if it is gone.  (The one reading of it but the sampler's, which must tell a
+    process gone from descriptors run out.)"""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
     except OSError:
-        return None
-    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+        return []
+    return raw[raw.rfind(b")") + 2 :].split()
 
 
 def start_time(pid: int) -> int | None:
     """When the process started (clock ticks since boot); None if there is no such process."""
-    fields = _stat(pid)
-    return int(fields[19]) if fields and len(fields) > 19 else None
+    fields = stat_fields(pid)
+    return int(fields[19]) if len(fields) > 19 else None
 
 
 def parent(pid: int) -> int | None:
-    fields = _stat(pid)
-    return int(fields[1]) if fields and len(fields) > 1 else None
+    fields = stat_fields(pid)
+    return int(fields[1]) if len(fields) > 1 else None
 
 
 def zombie(pid: int) -> bool:
-    fields = _stat(pid)
-    return fields is not None and fields[:1] == ["Z"]
+    return stat_fields(pid)[:1] == [b"Z"]
 
 
 def carries(pid: int, mark: bytes) -> bool:
@@ -200,8 +201,8 @@ def processes() -> dict[int, Seen]:
     found: dict[int, Seen] = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
-            fields = _stat(int(name))
-            if fields and len(fields) > 19:
+            fields = stat_fields(int(name))
+            if len(fields) > 19:
                 found[int(name)] = Seen(int(fields[1]), int(fields[19]), int(fields[2]), int(fields[3]))
     return found
 

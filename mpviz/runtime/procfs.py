@@ -19,6 +19,8 @@ import pwd
 import signal
 from typing import NamedTuple
 
+from mpviz.runtime.guardian import stat_fields
+
 # System call numbers, by machine: only those a thread waiting in multiprocessing sits in.
 SYSCALLS = {
     "x86_64": {0: "read", 61: "wait4", 202: "futex"},
@@ -194,16 +196,6 @@ def rights_problem(pid: int, name: str, their_uid: int, our_uid: int, scope: int
         )
     how = "" if our_uid == 0 else "; attach with sudo"  # root already: sudo would change nothing
     return f"cannot attach to {who}: it cannot be read (it changed its user, or is not dumpable){how}"
-
-
-def stat_fields(pid: int) -> list[bytes]:
-    """The fields of ``/proc/PID/stat`` after the name (the state first); [] if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat_line = f.read()
-    except OSError:
-        return []
-    return stat_line[stat_line.rfind(b")") + 2 :].split()
 
 
 def running(pid: int) -> bool:

@@ -15,6 +15,7 @@ import resource
 from collections import Counter
 from collections.abc import Callable
 
+from mpviz.runtime.guardian import parent
 from mpviz.telemetry import Event
 
 # Connections open at once, over the run and per process (a process has one; a
@@ -99,11 +100,9 @@ class Trust:
                 return False
             self.seen.add(pid)
         # Its parent now (at each connection: a pid used again in the run is another process).
-        from mpviz.runtime.procfs import stat_fields  # (here: the command line loads this module early)
-
-        fields = stat_fields(pid)
-        if len(fields) > 1 and fields[1].isdigit():
-            self._parents[pid] = int(fields[1])
+        up = parent(pid)
+        if up is not None:
+            self._parents[pid] = up
         return True
 
     def believed(self, sender: int, event: Event, accept: Callable[[], None]) -> bool:
