@@ -213,15 +213,17 @@ class Sample(Value):
 
 
 class Verdict(Value):
-    """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet."""
+    """Whether the lesson's invariant held; ``ok`` is None while it cannot be told yet.  ``warns``:
+    it held, but not cleanly (a child failed, a pitfall was met): never shown with a ✔."""
 
-    __match_args__ = ("ok", "text")
+    __match_args__ = ("ok", "text", "warns")
     __slots__ = __match_args__
     ok: bool | None
     text: str
+    warns: bool
 
-    def __init__(self, ok: bool | None, text: str) -> None:
-        self.ok, self.text = ok, text
+    def __init__(self, ok: bool | None, text: str, warns: bool = False) -> None:
+        self.ok, self.text, self.warns = ok, text, warns
 
 
 class Run(Protocol):

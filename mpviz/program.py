@@ -241,11 +241,11 @@ class Watched(Lesson):
             if _failed(p) and p is not main
         ]
         if failed:
-            return Verdict(True, f"{text}; {', '.join(failed)}")
+            return Verdict(True, f"{text}; {', '.join(failed)}", warns=True)
         if pitfalls:
             # (What the pitfall warns of may have happened: lost updates, a lost result.)
             plural = "pitfall" if pitfalls == 1 else "pitfalls"
-            return Verdict(True, SAY["pitfalls"](text=text, n=pitfalls, pitfalls=plural))
+            return Verdict(True, SAY["pitfalls"](text=text, n=pitfalls, pitfalls=plural), warns=True)
         could = any(a.kind == "potential" for a in found)
         return Verdict(True, SAY["could" if could else "nothing"](text=text))
 

@@ -351,6 +351,28 @@ def test_a_child_that_raises(tmp_path: Path) -> None:
     )
 
 
+async def test_a_child_that_raises_is_never_a_tick_in_the_dashboard(tmp_path: Path) -> None:
+    """The program ended well (main's code 0), but a child failed: a warning beside the verdict,
+    never a ✔.  Before: "✔ raises.py: 2 processes, main done; fail #0 failed: ValueError: …"."""
+    from helpers.dashboard import until
+
+    from mpviz.ui.app import make_app
+    from mpviz.ui.screens.run.drawing import Alerts
+    from mpviz.ui.sources import ReplaySource
+
+    record = tmp_path / "run.jsonl"
+    assert watch(OURS / "raises.py", "--record", str(record), cwd=tmp_path).returncode == 0
+    source = ReplaySource(record, speed=64)
+    app = make_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: source.done, what="the recording played to its end")
+        alerts = app.screen.query_one(Alerts)
+        await until(pilot, lambda: "fail #0 failed" in alerts.plain, what="the final verdict shown")
+        last = alerts.plain.splitlines()[-1]
+        assert last.startswith("⚠ raises.py: 2 processes, main done; fail #0 failed: ValueError"), alerts.plain
+        assert alerts.has_class("-bad")
+
+
 def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None:
     """mpviz stopped (SIGSTOP) while the program floods it with records: the program runs to its end,
     what could not be sent is dropped and counted, and said once mpviz goes on."""

@@ -227,7 +227,7 @@ class Run:
             or any(p.error or (p.exit_code or 0) > 0 for p in model.procs.values())  # a child's failure too
         )
         said = not_again(chooser, failed, printed is not None)
-        return Verdict(verdict.ok, f"{verdict.text}; {said}") if said else verdict
+        return Verdict(verdict.ok, f"{verdict.text}; {said}", verdict.warns) if said else verdict
 
     def failure(self, model: Model) -> str:
         """Why the lesson's main part failed ("" if it has not): the lesson cannot finish then."""

@@ -229,12 +229,13 @@ class DrawingScreen(Screen):
         for refusal in self.model.refusals():
             text.append(f"⚠ {refusal}\n", style="bold red")
         mark, style = {True: ("✔", "green3"), False: ("✘", "bold red"), None: ("…", "")}[verdict.ok]
-        if verdict.ok and "⚠" in text.plain:
+        warned = verdict.warns or "⚠" in text.plain
+        if verdict.ok and warned:
             mark, style = "⚠", "bold yellow"  # it ended, but not safely: never a ✔ beside a warning
         text.append(f"{mark} {verdict.text}", style=style)
         alerts = self.query_one(Alerts)
         alerts.show(text)
-        alerts.set_class(verdict.ok is False or "⚠" in text.plain, "-bad")
+        alerts.set_class(verdict.ok is False or warned, "-bad")
 
     def _show_status(self, now: int) -> None:
         source = self.source
