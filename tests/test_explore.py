@@ -47,11 +47,11 @@ def scratch(tmp_path: Path) -> Path:
 def left_behind(folder: Path) -> list[str]:
     """Processes still running a program from ``folder`` (none may be, once mpviz ended)."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
+    # (By its path or its working folder: a folder's name alone may be another test run's, as it was
+    # in a run beside another pytest with the same test.)
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
         with_it = " ".join(proc.info["cmdline"] or ())
-        if str(folder) in with_it or (
-            proc.info["cmdline"] and any(f"{folder.name}" in a for a in proc.info["cmdline"])
-        ):
+        if str(folder) in with_it or proc.info["cwd"] == str(folder):
             found.append(with_it)
     return found
 
