@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -471,6 +472,23 @@ def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
             best = min(best, (time.perf_counter() - start) / n * 1e6)
         return round(best, 2)
 
+    def spent(op: Callable[[], object]) -> tuple[float, float, float]:
+        """µs, CPU µs (the process's, every thread: a queue's feeder too) and context switches (every thread's,
+        voluntary or not) per call of ``op``, each the least of five rounds.  The last two hardly depend on the
+        load of a shared machine, where the time does: they say what a change costs when the time is noise."""
+        wall = cpu = switches = float("inf")
+        for _ in range(5):
+            before, cpu_before = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
+            start = time.perf_counter()
+            for _ in range(n):
+                op()
+            wall = min(wall, (time.perf_counter() - start) / n * 1e6)
+            cpu = min(cpu, (time.process_time() - cpu_before) / n * 1e6)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            made = after.ru_nvcsw - before.ru_nvcsw + after.ru_nivcsw - before.ru_nivcsw
+            switches = min(switches, made / n)
+        return round(wall, 2), round(cpu, 2), round(switches, 2)
+
     def lock_cycle(lock: Any) -> Callable[[], object]:
         return lambda: (lock.acquire(), lock.release())
 
@@ -483,13 +501,18 @@ def primitive_costs(n: int, tmp: Path) -> dict[str, float]:
         reporter = SocketReporter(endpoint, (), hello, ring=(1 << 20) if ring else 0)
         install_reporter(reporter)
         out[f"sync_lock{suffix}_us"] = us(lock_cycle(ours.Lock(name="bench")))
-        out[f"sync_queue{suffix}_us"] = us(round_trip(ours.Queue(name="bench")))
+        if ring:
+            wall, cpu, switches = spent(round_trip(ours.Queue(name="bench")))
+            out |= {"sync_queue_us": wall, "sync_queue_cpu_us": cpu, "sync_queue_switches": switches}
+        else:
+            out["sync_queue_socket_us"] = us(round_trip(ours.Queue(name="bench")))
         uninstall_reporter()
         reporter.flush()
     out["mp_lock_us"] = us(lock_cycle(theirs.Lock()))
-    out["mp_queue_us"] = us(round_trip(theirs.Queue()))
+    out["mp_queue_us"], out["mp_queue_cpu_us"], out["mp_queue_switches"] = spent(round_trip(theirs.Queue()))
     out["sync_lock_ratio"] = round(out["sync_lock_us"] / out["mp_lock_us"], 1)
     out["sync_queue_ratio"] = round(out["sync_queue_us"] / out["mp_queue_us"], 2)
+    out["sync_queue_cpu_ratio"] = round(out["sync_queue_cpu_us"] / out["mp_queue_cpu_us"], 2)
     stop.set()
     reader.join(30)
     log(f"primitives: {out}")

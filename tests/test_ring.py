@@ -860,3 +860,61 @@ def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> N
     assert new.data["text"] == "with lock:"
     assert told_places == 2  # the with's acquire and its release: the rest went straight
     assert reader.malformed == 0 and writer.lost == 0
+
+
+def test_a_queues_records_written_straight_carry_their_item_site_and_thread() -> None:
+    """``RingWriter.item`` (a put's or a get's record in one call) from the main thread, then from
+    threads one after another: each record with its item's text, whether it is None, its own site
+    and its thread, as the long way says them."""
+    from mpviz import sync
+    from mpviz.sync.base import item_text
+
+    writer, reader = pair(1 << 20)
+
+    class Ring:
+        operation = writer.record
+        ring = writer
+
+        def __call__(self, event: Event) -> None:
+            writer.write(event)
+
+    install_reporter(Ring())
+    items: list[object] = [1, None, "é" * 500, b"\x00", ("t", 2)]
+    tids: list[int] = []
+    q = sync.Queue(name="q")
+    try:
+
+        def work() -> None:
+            for item in items:
+                q.put(item)
+                assert q.get(timeout=60) == item
+
+        def thread() -> None:
+            tids.append(threading.get_native_id())
+            work()
+
+        work()
+        for _ in range(2):
+            t = threading.Thread(target=thread)
+            t.start()
+            t.join(60)
+        told_places = len(writer.places)
+    finally:
+        uninstall_reporter()
+        q.close()
+        q.join_thread()
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    ours = [e for e in got if e.obj == q.id and e.kind.startswith("queue.")]
+    assert [e.kind for e in ours] == ["queue.put", "queue.get"] * len(items) * 3
+    said = [{"item": item_text(item), "none": item is None} for item in items for _ in range(2)] * 3
+    assert [{k: e.data[k] for k in ("item", "none")} for e in ours] == said
+    per_thread = 2 * len(items)
+    assert [e.data.get("th") for e in ours] == [None] * per_thread + [tid for tid in tids for _ in range(per_thread)]
+    put_site, get_site = ours[0].data["at"], ours[1].data["at"]
+    assert put_site != get_site
+    assert [e.data["at"] for e in ours] == [put_site, get_site] * len(items) * 3
+    texts = {e.obj: e.data["text"] for e in got if e.kind == "site.new"}
+    assert texts[put_site] == "q.put(item)" and texts[get_site] == "assert q.get(timeout=60) == item"
+    assert told_places == 2  # the put's and the get's: the rest went straight
+    assert reader.malformed == 0 and writer.lost == 0
