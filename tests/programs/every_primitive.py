@@ -42,3 +42,7 @@ if __name__ == "__main__":
         counter.value += 1
     with ctx.Pool(2) as pool:
         print(pool.map(double, range(6)))
+        # Each worker ends on its own: the with's terminate() could end one a loaded machine had not
+        # yet run (one worker did all six), gone before it was seen.
+        pool.close()
+        pool.join()
