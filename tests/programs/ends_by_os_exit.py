@@ -4,7 +4,11 @@ workers all end that way, which concurrent.futures reports as BrokenProcessPool.
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import Process
+from multiprocessing import Barrier, Process
+
+
+def meet(barrier) -> None:
+    barrier.wait()
 
 
 def die(x: int = 0) -> None:
@@ -18,7 +22,10 @@ if __name__ == "__main__":
     print("woke", flush=True)
     child.join()
     print("child code", child.exitcode, flush=True)
-    with ProcessPoolExecutor(2) as pool:
+    both = Barrier(2)
+    # Both workers up before either dies: the executor ends the other at the first death, and a
+    # loaded machine may not have run it yet (gone before it was seen).
+    with ProcessPoolExecutor(2, initializer=meet, initargs=(both,)) as pool:
         try:
             print(list(pool.map(die, range(4))))
         except Exception as error:
