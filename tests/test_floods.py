@@ -104,6 +104,8 @@ def test_a_flooding_program_headless(tmp_path: Path) -> None:
     said = [line for line in log if line.endswith(("acquired lock 'lock'", "released lock 'lock'"))]
     assert len(said) == SHOWN, said[-3:]
     at = next(i for i, line in enumerate(log) if line.endswith("prints: done"))
-    assert log[at - 1].endswith(f": acquired lock 'lock' ×{1000 - SHOWN // 2}, released lock 'lock' ×{1000 - SHOWN // 2}")
+    assert log[at - 1].endswith(
+        f": acquired lock 'lock' ×{1000 - SHOWN // 2}, released lock 'lock' ×{1000 - SHOWN // 2}"
+    )
     assert f"… {2000 - SHOWN} more, " in log[at - 1]
     assert any(re.match(r"lock 'lock' +1000 ", line) for line in log), log[-12:]

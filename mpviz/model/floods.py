@@ -48,104 +48,94 @@ TIMES = T("{words} ×{n}", "{words} ×{n}")
 
 
 class Tally:
-    """One actor's records counted, not said: how many of each (kind, primitive), from when to when."""
+    """One actor's streak: how long it is, and the records counted, not said: how many of each kind,
+    of each primitive (by id), the first and the last."""
 
-    __slots__ = ("counts", "first_ns", "last_ns", "n", "sample")
+    __slots__ = ("counts", "first", "last", "n", "streak")
 
-    def __init__(self, event: Event) -> None:
-        self.counts: dict[tuple[str, str], int] = {}
-        self.first_ns = event.t_ns
-        self.last_ns = event.t_ns
+    def __init__(self) -> None:
+        self.streak = 0
+        self.counts: dict[str, dict[str, int]] = {}  # primitive → kind → how many
         self.n = 0
-        self.sample = event  # (a record of the actor: who it is, when its line is made)
+        self.first: Event | None = None
+        self.last: Event | None = None
+
+    def said(self, model: Model, now_ns: int) -> str:
+        """What was counted, as one line stamped ``now_ns`` (the line it comes before: the log stays in
+        time order); the counts start again."""
+        first, last = self.first, self.last
+        assert first is not None and last is not None
+        t0 = first.t_ns if model.t0 is None else model.t0
+        parts = []
+        for obj, kinds in self.counts.items():
+            prim = model.prims.get(obj)
+            name = prim.name if prim is not None else obj
+            for kind, n in kinds.items():
+                family, _, op = kind.partition(".")
+                if op in WORDS:  # acquired, released: of a lock, an rlock or a semaphore
+                    words = WORDS[op](word=prim.word if prim is not None else family, obj=name)
+                else:
+                    words = WORDS[kind](obj=name)
+                parts.append(TIMES(words=words, n=n))
+        span = seconds(first.t_ns - t0).strip(), seconds(last.t_ns - t0).strip()
+        text = COUNTED(n=self.n, first=span[0], last=span[1], what=", ".join(parts))
+        self.counts, self.n, self.first, self.last = {}, 0, None, None
+        return said(now_ns - t0, last.pid, model.who(last), text)
 
 
 class Floods:
     """Which records of a headless run are counted instead of said, and the lines that say the counts."""
 
     def __init__(self) -> None:
-        self._streaks: dict[tuple[int, object], int] = {}  # by actor: (pid, thread)
-        self._tallies: dict[tuple[int, object], Tally] = {}
+        # By actor: its pid, or (pid, thread) for a record that names its thread.
+        self._tallies: dict[object, Tally] = {}
 
     def take(self, model: Model, events: Iterable[Event], colours: bool = False) -> list[str]:
         """Apply each record to ``model``, in the order given; the lines they make (``colours``: a
         printed line keeps its colour codes)."""
-        lines = []
-        counts, apply_one, line = self.counts, model.apply_one, model.line
+        # (Every record of a flood passes here: its count written out, no call but the model's.)
+        lines: list[str] = []
+        tallies, apply_one, line = self._tallies, model.apply_one, model.line
         for event in events:
             apply_one(event)
-            if counts(event):  # (a flood's record past its first lines: counted, its line never made)
-                if self.full(event):
-                    lines.append(self.said(model, event))
-                continue
+            kind = event.kind
+            if kind in FLOODING:
+                data = event.data
+                actor: object = event.pid if "th" not in data else (event.pid, data["th"])
+                tally = tallies.get(actor)
+                if tally is None:
+                    tally = tallies[actor] = Tally()
+                tally.streak += 1
+                if tally.streak > SHOWN:  # counted, its line never made
+                    kinds = tally.counts.get(event.obj)
+                    if kinds is None:
+                        kinds = tally.counts[event.obj] = {}
+                    kinds[kind] = kinds.get(kind, 0) + 1
+                    if tally.first is None:
+                        tally.first = event
+                    tally.last = event
+                    tally.n += 1
+                    if tally.n >= SAID_EVERY:
+                        lines.append(tally.said(model, event.t_ns))
+                    continue
             text = line(event, colours=colours)
-            if text is not None:
-                if event.kind not in FLOODING:
-                    counted = self.before(model, event)
-                    if counted is not None:
-                        lines.append(counted)
-                lines.append(text)
+            if text is None:
+                continue
+            if tallies and kind not in FLOODING:
+                # A line of another kind: what its actor counted is said first; it ends the streak, unless a wait.
+                data = event.data
+                actor = event.pid if "th" not in data else (event.pid, data["th"])
+                tally = tallies.get(actor)
+                if tally is not None:
+                    if tally.n:
+                        lines.append(tally.said(model, event.t_ns))
+                    if kind not in WAITS:
+                        del tallies[actor]
+            lines.append(text)
         return lines
-
-    def counts(self, event: Event) -> bool:
-        """Whether ``event`` is counted, not said (its actor's streak of flooding lines is past ``SHOWN``)."""
-        kind = event.kind
-        if kind not in FLOODING:
-            return False
-        actor = (event.pid, event.data.get("th"))
-        n = self._streaks.get(actor, 0) + 1
-        self._streaks[actor] = n
-        if n <= SHOWN:
-            return False
-        tally = self._tallies.get(actor)
-        if tally is None:
-            tally = self._tallies[actor] = Tally(event)
-        key = (kind, event.obj)
-        counts = tally.counts
-        counts[key] = counts.get(key, 0) + 1
-        tally.last_ns = event.t_ns
-        tally.n += 1
-        return True
-
-    def full(self, event: Event) -> bool:
-        """Whether the actor of ``event``, just counted, has counted ``SAID_EVERY``: time to say so."""
-        tally = self._tallies.get((event.pid, event.data.get("th")))
-        return tally is not None and tally.n >= SAID_EVERY
-
-    def before(self, model: Model, event: Event) -> str | None:
-        """The line of what ``event``'s actor had counted, said before ``event``'s own line (None: nothing
-        counted).  A line other than a wait ends the actor's streak."""
-        actor = (event.pid, event.data.get("th"))
-        if event.kind not in WAITS and event.kind not in FLOODING:
-            self._streaks.pop(actor, None)
-        tally = self._tallies.pop(actor, None)
-        return None if tally is None else _said(model, tally, event.t_ns)
-
-    def said(self, model: Model, event: Event) -> str:
-        """The line of what ``event``'s actor counted, ``event`` the last (its streak goes on)."""
-        return _said(model, self._tallies.pop((event.pid, event.data.get("th"))), event.t_ns)
 
     def rest(self, model: Model) -> list[str]:
         """The lines of everything still counted, at the end of the run."""
-        lines = [_said(model, tally, model.last_ns) for tally in self._tallies.values()]
+        lines = [tally.said(model, model.last_ns) for tally in self._tallies.values() if tally.n]
         self._tallies.clear()
         return lines
-
-
-def _said(model: Model, tally: Tally, now_ns: int) -> str:
-    """A tally as one line, stamped ``now_ns`` (the line it comes before: the log stays in time order)."""
-    t0 = tally.first_ns if model.t0 is None else model.t0
-    parts = []
-    for (kind, obj), n in tally.counts.items():
-        prim = model.prims.get(obj)
-        name = prim.name if prim is not None else obj
-        family, _, op = kind.partition(".")
-        if op in WORDS:  # acquired, released: of a lock, an rlock or a semaphore
-            words = WORDS[op](word=prim.word if prim is not None else family, obj=name)
-        else:
-            words = WORDS[kind](obj=name)
-        parts.append(TIMES(words=words, n=n))
-    first, last = seconds(tally.first_ns - t0).strip(), seconds(tally.last_ns - t0).strip()
-    text = COUNTED(n=tally.n, first=first, last=last, what=", ".join(parts))
-    sample = tally.sample
-    return said(now_ns - t0, sample.pid, model.who(sample), text)
