@@ -14,6 +14,7 @@ from mpviz.lang import T
 from mpviz.lesson import Verdict
 from mpviz.model import Anomaly, Model, Prim, find_anomalies
 from mpviz.model.anomalies import WARNINGS
+from mpviz.model.collector import paused
 from mpviz.model.floods import Floods
 from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
@@ -226,7 +227,8 @@ def _run(
 
     def take(events: list[Event]) -> None:
         printed.take(events)
-        lines = floods.take(model, events, keep_colour)
+        with paused():  # (the collector, while the batch is applied: see model/collector.py)
+            lines = floods.take(model, events, keep_colour)
         if lines:
             lines.append("")
             output.write("\n".join(lines))  # (one write a batch: a write a line cost a fifth of a flood's time)
@@ -279,7 +281,10 @@ def _run(
     try:
         the_run.begin()
         while not finished:
-            take(the_run.read(0.1))
+            # The collector paused from the read to the batch applied, not only inside each: its
+            # first pass after the read would walk every record of the batch, still alive.
+            with paused():
+                take(the_run.read(0.1))
             if the_run.record_error or output.gone:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
