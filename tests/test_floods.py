@@ -80,8 +80,13 @@ def test_each_actor_floods_alone_and_a_long_flood_is_said_as_it_goes() -> None:
     assert len(ones) == 2 * SHOWN
     counts = [line for line in lines if "…" in line]
     assert len(counts) == 2 and all(f"… {SAID_EVERY} more, " in line for line in counts), counts
+    # A queue's end signal is said, whatever the flood, after the counts before it.
+    pill = floods.take(model, [ev(2, 11, "queue.put", "L", item="None", none=True)])
+    assert (
+        len(pill) == 2 and "… 5 more, " in pill[0] and pill[1].endswith("put 'None' into queue 'lock' (end signal)")
+    ), pill
     rest = floods.rest(model)
-    assert len(rest) == 2 and counted(rest) == 2 * 5
+    assert len(rest) == 1 and counted(rest) == 5
     assert floods.rest(model) == []
 
 

@@ -13,7 +13,8 @@ still applied to the model: the figures at the end count them all.
 A streak is broken by any other line of the actor (it printed, started a
 child, ended …) — not by a wait, which a contended lock's flood is full of:
 the wait is said, the counts before it first.  A program that prints a line
-at each step never floods.
+at each step never floods.  A queue's end signal (``None`` put or got) is
+always said.
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ class Floods:
                 if tally is None:
                     tally = tallies[actor] = Tally()
                 tally.streak += 1
-                if tally.streak > SHOWN:  # counted, its line never made
+                if data.get("none"):  # a queue's end signal: always said, after the counts before it
+                    if tally.n:
+                        lines.append(tally.said(model, event.t_ns))
+                elif tally.streak > SHOWN:  # counted, its line never made
                     kinds = tally.counts.get(event.obj)
                     if kinds is None:
                         kinds = tally.counts[event.obj] = {}
