@@ -14,6 +14,8 @@ from mpviz.lang import T
 from mpviz.lesson import Verdict
 from mpviz.model import Anomaly, Model, Prim, find_anomalies
 from mpviz.model.anomalies import WARNINGS
+from mpviz.model.collector import paused
+from mpviz.model.floods import Floods
 from mpviz.model.stacks import stack_lines
 from mpviz.model.stats import contention, table
 from mpviz.model.waits import anyone_gives_up, cycle_lines, deadlocked
@@ -216,6 +218,7 @@ def _run(
     printed = Printed(at_most)
     # The model is this loop's own: records go from the run straight into it.
     model = Model()
+    floods = Floods()  # (a flood of frequent operations: its first lines, then counted)
     lesson = the_run.lesson
     # Colour codes that a program prints are kept for a terminal, stripped for a file.
     keep_colour = out.isatty()
@@ -224,12 +227,8 @@ def _run(
 
     def take(events: list[Event]) -> None:
         printed.take(events)
-        lines = []
-        for event in events:
-            model.apply_one(event)
-            text = model.line(event, colours=keep_colour)
-            if text is not None:
-                lines.append(text)
+        with paused():  # (the collector, while the batch is applied: see model/collector.py)
+            lines = floods.take(model, events, keep_colour)
         if lines:
             lines.append("")
             output.write("\n".join(lines))  # (one write a batch: a write a line cost a fifth of a flood's time)
@@ -282,7 +281,10 @@ def _run(
     try:
         the_run.begin()
         while not finished:
-            take(the_run.read(0.1))
+            # The collector paused from the read to the batch applied, not only inside each: its
+            # first pass after the read would walk every record of the batch, still alive.
+            with paused():
+                take(the_run.read(0.1))
             if the_run.record_error or output.gone:
                 break  # the recording, or the reader of the output, is gone: stop
             now = now_ns()
@@ -326,6 +328,7 @@ def _run(
     if output.gone:
         output.close_quietly()
         return PIPE_GONE
+    output.writelines(line + "\n" for line in floods.rest(model))
     output.write(SAY["end"](name=the_run.name, s=model.seconds(model.last_ns), n=model.applied) + "\n")
     if lesson.summary_at_end:
         for line in summary(model, at_stop):

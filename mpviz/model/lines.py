@@ -111,13 +111,18 @@ def line(event: Event, t0: int, who: str, obj: str | None = None, where: str = "
     words = describe(event, obj, where, colours)
     if words is None:
         return None
-    key = (event.pid, who)
+    return said(event.t_ns - t0, event.pid, who, words)
+
+
+def said(ns: int, pid: int, who: str, words: str) -> str:
+    """A log line of ``words``: ``ns`` since the start, pid, actor."""
+    key = (pid, who)
     prefix = _prefixes.get(key)
     if prefix is None:
         if len(_prefixes) >= _SAID_MOST:
             _prefixes.clear()
-        prefix = _prefixes[key] = f"  {event.pid:>7}  {lang.ljust(who, WHO)} "
-    return f"{seconds(event.t_ns - t0)}{prefix}{words}"
+        prefix = _prefixes[key] = f"  {pid:>7}  {lang.ljust(who, WHO)} "
+    return f"{seconds(ns)}{prefix}{words}"
 
 
 _prefixes: dict[tuple[int, str], str] = {}

@@ -317,13 +317,7 @@ class Model:
             return None
         event = self._visible(event)
         kind, data = event.kind, event.data
-        if kind.startswith("run."):
-            who = "mpviz"
-        else:
-            th = data.get("th")
-            actor = th if type(th) is int and th > 0 and th in self.thread_pid else event.pid
-            proc = self.procs.get(actor)
-            who = proc.name if proc is not None else self.name_of(actor)
+        who = self.who(event)
         if kind == "proc.seen":
             obj = self._obj_name(event)
         else:
@@ -332,6 +326,15 @@ class Model:
         at = data.get("at")
         where = (self._wheres.get(at) or self.where(at)) if type(at) is str else ""
         return line(event, self.t0 or event.t_ns, who, obj, where, colours)
+
+    def who(self, event: Event) -> str:
+        """Who a record's line names: its thread, if not the main one, else its process; mpviz for a ``run.`` record."""
+        if event.kind.startswith("run."):
+            return "mpviz"
+        th = event.data.get("th")
+        actor = th if type(th) is int and th > 0 and th in self.thread_pid else event.pid
+        proc = self.procs.get(actor)
+        return proc.name if proc is not None else self.name_of(actor)
 
     def _obj_name(self, event: Event) -> str:
         """What the record is about, by its display name: a primitive, or the child a join seen from outside waits for."""
