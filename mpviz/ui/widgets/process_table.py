@@ -85,13 +85,18 @@ class ProcessTable(OrderedRows, can_focus=True):
         self._relayout()
 
     def _line(self, values: Row | None, style: Style | None, state_style: Style | None = None) -> Strip:
-        segments = [Segment(" ")]
+        """A row's line, each cell given its whole style as it is made, and the line's width known:
+        ``Strip.apply_style`` made every segment again and measured the line again, two thirds of
+        the cost of a row (about 100 µs a row here, a row a second for each process in view)."""
+        base = style or None  # (a null style adds nothing: the cells keep their own)
+        gap = Segment(" " * GAP, base)
+        segments = [Segment(" ", base)]
         for key, width in zip(self._layout.keys, self._layout.widths, strict=True):
             text = str(LABELS[key]) if values is None else values[INDEX[key]]
             cell_style = state_style if key == "state" and state_style is not None else None
-            segments.append(Segment(fit(text, width, key in RIGHT), cell_style))
-            segments.append(Segment(" " * GAP))
-        return Strip(segments).apply_style(style) if style else Strip(segments)
+            segments.append(Segment(fit(text, width, key in RIGHT), base + cell_style if base else cell_style))
+            segments.append(gap)
+        return Strip(segments, 1 + self._layout.width)  # fit: each cell exactly its width
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
