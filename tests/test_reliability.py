@@ -6,9 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -88,6 +90,39 @@ def test_grandchildren_report_on_connections_of_their_own(supervisor: Supervisor
     grandchild = spawned[0].pid
     assert any(e.kind == "proc.start" and e.pid == grandchild for e in got)
     assert any(e.kind == "proc.exit" and e.pid == grandchild and e.data["code"] == 0 for e in got)
+
+
+def test_a_child_ended_while_it_is_being_started_is_no_orphan_to_reap(
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sampler's round (the dashboard, its run's subreaper, adopts the run's orphans and reaps
+    those that ended) comes while a child is being started, on a loaded machine, and the child has
+    ended already (it raised at once): it is the dashboard's child before it is the supervisor's.
+    Before: the round took it for an orphan and reaped it, and its exit code was lost (multiprocessing
+    asks ``waitpid`` again and hears nothing): its exit said no code, a program's main exited 0."""
+    from mpviz import sync
+    from mpviz.runtime.guardian import zombie
+
+    supervisor.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+    process_class = sync.get_context(supervisor.method).Process
+    start = process_class.start
+    rounds: list[threading.Thread] = []
+
+    def start_then_a_round(process: Any) -> None:
+        start(process)
+        wait_for(lambda: zombie(process.pid), timeout=60, what="the child to end at once")
+        # The sampler's thread, now: before, its round ran at once; now it waits for the start to end.
+        # (The join's timeout only lets a round that does not wait do its harm; a round that waits
+        # finishes once the start is over.)
+        rounds.append(threading.Thread(target=supervisor._sample_round))
+        rounds[0].start()
+        rounds[0].join(1.0)
+
+    monkeypatch.setattr(process_class, "start", start_then_a_round)
+    pid = supervisor.start(sys.exit, (3,), role="raiser", label="raiser")
+    rounds[0].join(60)
+    got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    assert [e.data.get("code") for e in got if e.kind == "proc.exit" and e.pid == pid] == [3]
 
 
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:

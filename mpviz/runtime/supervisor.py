@@ -145,16 +145,17 @@ class Supervisor:
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
         self.sampler.track(self.pid)
+        if program is not None:
+            # Taken over before anything is read: its first records find it named.  (And before the
+            # sampler starts: a main started early, and failed at once, is no orphan to reap.)
+            self._program = program
+            self.adopt(program, "main", "main", program.outputs)
         self._sampling: threading.Thread | None = None
         if sample_every:
             self._sampling = threading.Thread(
                 target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
             )
             self._sampling.start()
-        if program is not None:
-            # Taken over before anything is read: its first records find it named.
-            self._program = program
-            self.adopt(program, "main", "main", program.outputs)
 
     def _ask(self, pid: int, request: bytes) -> bool:
         return self.channels.ask(pid, request)
@@ -180,13 +181,20 @@ class Supervisor:
     def adopt(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None = None) -> int:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
         with self._start_lock:
-            self.children[process.pid] = Child(process, role, label)
-            self.members.add(process.pid)
-            self.grandchildren.discard(process.pid)  # it may have connected before it was ours
-            self.channels.add_child(process.pid, process.sentinel)
-            for fd, stream in (outputs or {}).items():
-                self.channels.add_output(process.pid, fd, stream)
-            self.sampler.track(process.pid)
+            self._watch(process, role, label, outputs)
+        return self._said_started(process, role, label)
+
+    def _watch(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None) -> None:
+        """(``_start_lock`` held: see _sample_round.)"""
+        self.children[process.pid] = Child(process, role, label)
+        self.members.add(process.pid)
+        self.grandchildren.discard(process.pid)  # it may have connected before it was ours
+        self.channels.add_child(process.pid, process.sentinel)
+        for fd, stream in (outputs or {}).items():
+            self.channels.add_output(process.pid, fd, stream)
+        self.sampler.track(process.pid)
+
+    def _said_started(self, process: Supervised, role: str, label: str) -> int:
         started = getattr(process, "started_ns", None)  # a program's main started before we were here
         emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid, t_ns=started)
         return process.pid
@@ -228,8 +236,10 @@ class Supervisor:
             if taken is not None and taken.argv == argv and not stdin_pipe:
                 return taken.pid  # started before us, and taken over already
             seed = None if self.scheduler is None else self.scheduler.turns.seed
-            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
-        return self.adopt(self._program, "main", "main", self._program.outputs)
+            self._program = program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
+            # Watched before the lock is let go: a main that failed at once is no orphan (_sample_round).
+            self._watch(program, "main", "main", program.outputs)
+        return self._said_started(program, "main", "main")
 
     def attach(self, pid: int) -> None:
         """Watch the running program rooted at ``pid``: its processes are sampled and read, never
@@ -359,15 +369,23 @@ class Supervisor:
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
+            self._sample_round()
+
+    def _sample_round(self) -> None:
+        # Under the start lock: a child being started (a lesson's, a program's main) is this process's
+        # child before it is in ``children``, and one that ended at once (a child that raised) would be
+        # taken for an orphan of the run and reaped here, its exit code lost to its Popen: the run
+        # then waited for a process long gone (multiprocessing), or said it exited 0 (subprocess).
+        with self._start_lock:
             self.members.adopt(set(self.children))
-            self.channels.post_many(self.sampler.sample())
-            # A process started by a lesson process is not our child: no
-            # sentinel tells us it ended.  Its parent reports that; should the
-            # parent be killed first, the sampler finding it gone does.
-            for pid in self.sampler.take_gone():
-                if pid in self.grandchildren:
-                    self.grandchildren.discard(pid)
-                    self.channels.gone(pid)
+        self.channels.post_many(self.sampler.sample())
+        # A process started by a lesson process is not our child: no
+        # sentinel tells us it ended.  Its parent reports that; should the
+        # parent be killed first, the sampler finding it gone does.
+        for pid in self.sampler.take_gone():
+            if pid in self.grandchildren:
+                self.grandchildren.discard(pid)
+                self.channels.gone(pid)
 
     # --- signals -------------------------------------------------------------
 
