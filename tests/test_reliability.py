@@ -125,6 +125,34 @@ def test_a_child_ended_while_it_is_being_started_is_no_orphan_to_reap(
     assert [e.data.get("code") for e in got if e.kind == "proc.exit" and e.pid == pid] == [3]
 
 
+def test_a_run_that_stops_ends_none_of_the_next_runs_processes() -> None:
+    """A lesson restarted: the run left stops in a thread while the new one starts, in the same
+    process, whose children are all the dashboard's (its subreaper's) children.  Before: the run
+    stopping took the new run's processes, and its guardian, for orphans of its own, and killed them."""
+    from helpers.workers import sleep_forever
+
+    from mpviz.runtime.guardian import start_time, zombie
+
+    old = Supervisor(sample_every=None)
+    new = Supervisor(sample_every=None)
+    open_ = [old, new]
+    try:
+        for run in open_:
+            run.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+        left = old.start(sleep_forever, (), role="old", label="old")
+        started = new.start(sleep_forever, (), role="new", label="new")
+        open_.remove(old)
+        old.close()
+        assert not old.alive(left), "the run that stopped ended its own"
+        guard = new.members._guardian.pid
+        assert new.members.is_member(started) and not zombie(started), "the new run's process lives on"
+        assert start_time(guard) is not None and not zombie(guard), "and its guardian"
+    finally:
+        for run in open_:
+            run.close()
+    assert not new.alive(started)
+
+
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
     import textual  # noqa: F401 - the dashboard has it loaded; its children must not
     from helpers.workers import modules

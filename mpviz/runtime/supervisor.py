@@ -20,7 +20,7 @@ from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import Forked, signal_exactly, zombie
-from mpviz.runtime.members import Members
+from mpviz.runtime.members import STARTING, Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
@@ -200,7 +200,7 @@ class Supervisor:
         return process.pid
 
     def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
-        with self._start_lock:
+        with self._start_lock, STARTING:  # (STARTING: another run of this process adopts none of it)
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
             if self.max_processes and len(self.pids()) >= self.max_processes:
@@ -228,7 +228,7 @@ class Supervisor:
 
     def start_program(self, argv: list[str], stdin_pipe: bool) -> int:
         """Start a watched program's main: its records and its output come to the channels."""
-        with self._start_lock:
+        with self._start_lock, STARTING:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
