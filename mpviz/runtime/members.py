@@ -97,6 +97,8 @@ class Members:
         self._known: dict[int, int] = {}
         self._lock = threading.Lock()
         self._adopting = is_subreaper()
+        # A program attached to: none of its processes descends from this one (see watch_only).
+        self._watching_only = False
         # A process of the run that connected from outside the dashboard's tree (it carries the
         # mark, and a service of the machine started it): the end looks at every process then.
         self._escaped = False
@@ -179,7 +181,7 @@ class Members:
     def adopt(self, started: set[int]) -> None:
         """A subreaper's round: orphans of the run that became this process's children are members
         (they end with the run), and reaped once they end (nobody else will)."""
-        if not self._adopting:
+        if not self._adopting or self._watching_only:
             return
         with STARTING:
             theirs = self._theirs()
@@ -191,6 +193,12 @@ class Members:
                         os.waitpid(pid, os.WNOHANG)
                 else:
                     self.add(pid)
+
+    def watch_only(self) -> None:
+        """The run watches a program it did not start (attached): it has no orphans, and the children
+        this process starts meanwhile are its own (py-spy, run at each read of stacks: reaped by a round
+        before its ``subprocess.run`` could, it said exit code 0, and its failure was read as a dump)."""
+        self._watching_only = True
 
     def _theirs(self) -> set[int]:
         """(``STARTING`` held.)  The processes of this process's other runs: their members and guardians."""

@@ -250,6 +250,7 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             self._attachment = Attachment(pid, self.channels.post_many, self.sampler.track)
+            self.members.watch_only()
         self._attachment.start()
 
     def read_stacks(self, pid: int, req: int) -> bool:
