@@ -158,13 +158,22 @@ class Members:
         return False
 
     def _descends(self, pid: int) -> bool:
-        for _ in range(MAX_DEPTH):
-            up = parent(pid)
-            if up == self.root:
-                return True
-            if up is None or up <= 1:
-                return False
-            pid = up
+        # Walked again if an ancestor ended while it was read (a lesson's process that started the
+        # one connecting, and left): its descendants were handed to this process meanwhile, when it
+        # is the run's subreaper, and the next walk finds them.
+        for _ in range(2):
+            at = pid
+            for _ in range(MAX_DEPTH):
+                up = parent(at)
+                if up == self.root:
+                    return True
+                if up is None:
+                    break  # gone while read: walked again
+                if up <= 1:
+                    return False
+                at = up
+            else:
+                return False  # deeper than any run goes
         return False
 
     def is_member(self, pid: int) -> bool:
