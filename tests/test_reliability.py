@@ -153,6 +153,29 @@ def test_a_run_that_stops_ends_none_of_the_next_runs_processes() -> None:
     assert not new.alive(started)
 
 
+def test_a_child_that_connects_while_it_is_being_started_is_a_child_only(
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child's connection is taken while its start() is not over (a loaded machine: the thread that
+    starts it paused after the fork), and start() ends while it is admitted.  Before: it was a child
+    and a grandchild at once, in ``pids()`` twice (pause-all signalled it twice)."""
+    from helpers.workers import sleep_forever
+
+    pid = supervisor.start(sleep_forever, (), role="child", label="child")
+    child = supervisor.children.pop(pid)  # as it was before start() put it there
+    admit = supervisor.members.admit
+
+    def admitted_while_start_ends(pid: int) -> bool | None:
+        member = admit(pid)
+        supervisor.children[pid] = child  # start() ends now: the child is put there,
+        supervisor.grandchildren.discard(pid)  # and taken out of the grandchildren (none yet)
+        return member
+
+    monkeypatch.setattr(supervisor.members, "admit", admitted_while_start_ends)
+    assert supervisor._connected(pid) is True
+    assert supervisor.pids().count(pid) == 1 and pid not in supervisor.grandchildren
+
+
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
     import textual  # noqa: F401 - the dashboard has it loaded; its children must not
     from helpers.workers import modules

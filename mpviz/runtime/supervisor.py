@@ -344,8 +344,7 @@ class Supervisor:
         if member is False:
             return False
         if member and pid != self.pid:
-            self.grandchildren.add(pid)
-            self.sampler.track(pid)
+            self._grandchild(pid)
         return True
 
     def _vouch(self, pid: int) -> bool | None:
@@ -358,9 +357,19 @@ class Supervisor:
         member = self.members.admit(pid)
         if not member:
             return member  # (None: gone already, a pool's worker dead in its initializer, or no such pid)
-        self.grandchildren.add(pid)
-        self.sampler.track(pid)
+        self._grandchild(pid)
         return True
+
+    def _grandchild(self, pid: int) -> None:
+        """A process of the run not started here (the channels' thread), watched from now on."""
+        self.grandchildren.add(pid)
+        # A child of ours whose start() ended while it was admitted: start() takes it out of the
+        # grandchildren once it is among the children, perhaps before it was added here (then it
+        # was counted twice: signalled twice by pause-all, said gone by the sampler).  Added first,
+        # looked for second: one of the two sees the other.
+        if pid in self.children:
+            self.grandchildren.discard(pid)
+        self.sampler.track(pid)
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
