@@ -180,6 +180,7 @@ def test_a_child_gone_while_its_connection_is_taken_is_heard_not_refused(monkeyp
 
     run = members.Members.__new__(members.Members)
     run.root, run.mark, run._known, run._lock, run._before = 100, None, {}, threading.Lock(), set()
+    run._adopted = set()
     run._tell = lambda line: None  # type: ignore[method-assign]
     monkeypatch.setattr(members, "parent", lambda pid: 100)
     starts = iter([5, None])  # read once alive, gone when added
@@ -738,6 +739,7 @@ def test_a_child_whose_parent_ends_while_its_ancestry_is_read_is_of_the_run(monk
 
     run = members.Members.__new__(members.Members)
     run.root, run.mark, run._known, run._lock, run._before = 100, None, {}, threading.Lock(), set()
+    run._adopted = set()
     run._tell = lambda line: None  # type: ignore[method-assign]
     monkeypatch.setattr(members, "start_time", lambda pid: 5)
     # The first walk: 4242's parent is 300, gone when asked; the second: 4242 is the dashboard's child.

@@ -176,6 +176,31 @@ def test_a_child_that_connects_while_it_is_being_started_is_a_child_only(
     assert supervisor.pids().count(pid) == 1 and pid not in supervisor.grandchildren
 
 
+def test_an_orphan_the_next_run_adopted_first_still_ends_with_the_run_that_stops() -> None:
+    """A lesson restarted: a process of the run that stops, orphaned (its parent ended first), is
+    handed to the dashboard and adopted by whichever run's round comes first.  Adopted by the new run,
+    it is still ended with the run that stops (not left to live, unseen, until the new one ends)."""
+    from mpviz.runtime.guardian import start_time, zombie
+
+    old = Supervisor(sample_every=None)
+    new = Supervisor(sample_every=None)
+    open_ = [old, new]
+    orphan = subprocess.Popen(["sleep", "600"])  # (a child of the dashboard neither run started)
+    try:
+        for run in open_:
+            run.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+        new.members.adopt(set(new.children))
+        assert new.members.is_member(orphan.pid), "adopted by the new run first"
+        open_.remove(old)
+        old.close()
+        assert start_time(orphan.pid) is None or zombie(orphan.pid), "ended with the run that stopped"
+    finally:
+        for run in open_:
+            run.close()
+        orphan.kill()
+        orphan.wait(30)
+
+
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:
     import textual  # noqa: F401 - the dashboard has it loaded; its children must not
     from helpers.workers import modules

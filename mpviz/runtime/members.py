@@ -95,6 +95,8 @@ class Members:
         self.root = os.getpid()
         self.mark = mark.encode() if mark else None
         self._known: dict[int, int] = {}
+        # Those of them adopted (orphans): any run of this process may have left them, and may end them.
+        self._adopted: set[int] = set()
         self._lock = threading.Lock()
         self._adopting = is_subreaper()
         # A program attached to: none of its processes descends from this one (see watch_only).
@@ -127,6 +129,7 @@ class Members:
             if self._known.get(pid) == start:
                 return True
             self._known[pid] = start
+            self._adopted.discard(pid)  # (its pid, an orphan's once: another process now)
             self._tell(f"{pid} {start}\n")
         return True
 
@@ -200,8 +203,9 @@ class Members:
                 if zombie(pid):
                     with contextlib.suppress(ChildProcessError):
                         os.waitpid(pid, os.WNOHANG)
-                else:
-                    self.add(pid)
+                elif self.add(pid):
+                    with self._lock:
+                        self._adopted.add(pid)
 
     def watch_only(self) -> None:
         """The run watches a program it did not start (attached): it has no orphans, and the children
@@ -210,12 +214,14 @@ class Members:
         self._watching_only = True
 
     def _theirs(self) -> set[int]:
-        """(``STARTING`` held.)  The processes of this process's other runs: their members and guardians."""
+        """(``STARTING`` held.)  The processes of this process's other runs: those they started or
+        admitted, and their guardians.  (Not the orphans they adopted: an orphan left by a run that
+        stops may be adopted by the next one first, and is still ended with the run it came from.)"""
         found: set[int] = set()
         for run in list(_runs):
             if run is not self:
                 with run._lock:
-                    found.update(run._known)
+                    found.update(pid for pid in run._known if pid not in run._adopted)
                 found.add(run._guardian.pid)
         return found
 
