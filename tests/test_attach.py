@@ -505,3 +505,26 @@ def _napping(pid: int) -> bool:
     """In its sleep, past its start: the same system call, twice in a row."""
     first = procfs.calls(pid)
     return first is not None and wait_for(lambda: procfs.calls(pid), every=0.01) == first
+
+
+def test_a_child_of_the_dashboard_that_ended_is_not_reaped_as_an_orphan_while_attached() -> None:
+    """Attached, the dashboard (a subreaper) runs py-spy for each read of stacks, and its sampler's
+    round adopts the run's orphans and reaps those that ended.  Before: a py-spy that had ended, not yet
+    waited for by its ``subprocess.run``, was reaped by the round: its exit code read 0, its failure
+    read as a dump ("py-spy said something that is not JSON")."""
+    from mpviz.runtime import Supervisor
+    from mpviz.runtime.guardian import zombie
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    sup = Supervisor(sample_every=None, main_is_here=False)
+    try:
+        sup.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+        sup.attach(sleeper.pid)
+        failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])  # as a py-spy that failed
+        wait_for(lambda: zombie(failed.pid), timeout=60, what="the child to end")
+        sup._sample_round()
+        assert failed.wait(60) == 3
+    finally:
+        sup.close()
+        sleeper.kill()
+        sleeper.wait(30)

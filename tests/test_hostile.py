@@ -180,6 +180,7 @@ def test_a_child_gone_while_its_connection_is_taken_is_heard_not_refused(monkeyp
 
     run = members.Members.__new__(members.Members)
     run.root, run.mark, run._known, run._lock, run._before = 100, None, {}, threading.Lock(), set()
+    run._adopted = set()
     run._tell = lambda line: None  # type: ignore[method-assign]
     monkeypatch.setattr(members, "parent", lambda pid: 100)
     starts = iter([5, None])  # read once alive, gone when added
@@ -728,3 +729,22 @@ def test_under_a_low_limit_of_descriptors_mpvizs_own_stay_above_half_of_it(tmp_p
     assert printed == plain.stdout.splitlines(), (printed, plain.stdout)
     kinds = [event.kind for event in load(tmp_path / "run.jsonl")[1]]
     assert "lock.acquired" in kinds and "lock.released" in kinds
+
+
+def test_a_child_whose_parent_ends_while_its_ancestry_is_read_is_of_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lesson's process starts one and leaves while the dashboard reads the new one's ancestry:
+    the parent is gone when its own parent is asked for, and the new process has been handed to the
+    dashboard (its run's subreaper) meanwhile.  Before: "not of the run", its connection refused."""
+    from mpviz.runtime import members
+
+    run = members.Members.__new__(members.Members)
+    run.root, run.mark, run._known, run._lock, run._before = 100, None, {}, threading.Lock(), set()
+    run._adopted = set()
+    run._tell = lambda line: None  # type: ignore[method-assign]
+    monkeypatch.setattr(members, "start_time", lambda pid: 5)
+    # The first walk: 4242's parent is 300, gone when asked; the second: 4242 is the dashboard's child.
+    parents = iter([300, None, 100])
+    monkeypatch.setattr(members, "parent", lambda pid: next(parents))
+    assert run.admit(4242) is True
+    monkeypatch.setattr(members, "parent", lambda pid: {4243: 1}.get(pid))
+    assert run.admit(4243) is False, "a process of no run's tree is still refused"

@@ -6,9 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -88,6 +90,115 @@ def test_grandchildren_report_on_connections_of_their_own(supervisor: Supervisor
     grandchild = spawned[0].pid
     assert any(e.kind == "proc.start" and e.pid == grandchild for e in got)
     assert any(e.kind == "proc.exit" and e.pid == grandchild and e.data["code"] == 0 for e in got)
+
+
+def test_a_child_ended_while_it_is_being_started_is_no_orphan_to_reap(
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sampler's round (the dashboard, its run's subreaper, adopts the run's orphans and reaps
+    those that ended) comes while a child is being started, on a loaded machine, and the child has
+    ended already (it raised at once): it is the dashboard's child before it is the supervisor's.
+    Before: the round took it for an orphan and reaped it, and its exit code was lost (multiprocessing
+    asks ``waitpid`` again and hears nothing): its exit said no code, a program's main exited 0."""
+    from mpviz import sync
+    from mpviz.runtime.guardian import zombie
+
+    supervisor.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+    process_class = sync.get_context(supervisor.method).Process
+    start = process_class.start
+    rounds: list[threading.Thread] = []
+
+    def start_then_a_round(process: Any) -> None:
+        start(process)
+        wait_for(lambda: zombie(process.pid), timeout=60, what="the child to end at once")
+        # The sampler's thread, now: before, its round ran at once; now it waits for the start to end.
+        # (The join's timeout only lets a round that does not wait do its harm; a round that waits
+        # finishes once the start is over.)
+        rounds.append(threading.Thread(target=supervisor._sample_round))
+        rounds[0].start()
+        rounds[0].join(1.0)
+
+    monkeypatch.setattr(process_class, "start", start_then_a_round)
+    pid = supervisor.start(sys.exit, (3,), role="raiser", label="raiser")
+    rounds[0].join(60)
+    got = collect(supervisor, lambda got: any(e.kind == "proc.exit" and e.pid == pid for e in got))
+    assert [e.data.get("code") for e in got if e.kind == "proc.exit" and e.pid == pid] == [3]
+
+
+def test_a_run_that_stops_ends_none_of_the_next_runs_processes() -> None:
+    """A lesson restarted: the run left stops in a thread while the new one starts, in the same
+    process, whose children are all the dashboard's (its subreaper's) children.  Before: the run
+    stopping took the new run's processes, and its guardian, for orphans of its own, and killed them."""
+    from helpers.workers import sleep_forever
+
+    from mpviz.runtime.guardian import start_time, zombie
+
+    old = Supervisor(sample_every=None)
+    new = Supervisor(sample_every=None)
+    open_ = [old, new]
+    try:
+        for run in open_:
+            run.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+        left = old.start(sleep_forever, (), role="old", label="old")
+        started = new.start(sleep_forever, (), role="new", label="new")
+        open_.remove(old)
+        old.close()
+        assert not old.alive(left), "the run that stopped ended its own"
+        guard = new.members._guardian.pid
+        assert new.members.is_member(started) and not zombie(started), "the new run's process lives on"
+        assert start_time(guard) is not None and not zombie(guard), "and its guardian"
+    finally:
+        for run in open_:
+            run.close()
+    assert not new.alive(started)
+
+
+def test_a_child_that_connects_while_it_is_being_started_is_a_child_only(
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child's connection is taken while its start() is not over (a loaded machine: the thread that
+    starts it paused after the fork), and start() ends while it is admitted.  Before: it was a child
+    and a grandchild at once, in ``pids()`` twice (pause-all signalled it twice)."""
+    from helpers.workers import sleep_forever
+
+    pid = supervisor.start(sleep_forever, (), role="child", label="child")
+    child = supervisor.children.pop(pid)  # as it was before start() put it there
+    admit = supervisor.members.admit
+
+    def admitted_while_start_ends(pid: int) -> bool | None:
+        member = admit(pid)
+        supervisor.children[pid] = child  # start() ends now: the child is put there,
+        supervisor.grandchildren.discard(pid)  # and taken out of the grandchildren (none yet)
+        return member
+
+    monkeypatch.setattr(supervisor.members, "admit", admitted_while_start_ends)
+    assert supervisor._connected(pid) is True
+    assert supervisor.pids().count(pid) == 1 and pid not in supervisor.grandchildren
+
+
+def test_an_orphan_the_next_run_adopted_first_still_ends_with_the_run_that_stops() -> None:
+    """A lesson restarted: a process of the run that stops, orphaned (its parent ended first), is
+    handed to the dashboard and adopted by whichever run's round comes first.  Adopted by the new run,
+    it is still ended with the run that stops (not left to live, unseen, until the new one ends)."""
+    from mpviz.runtime.guardian import start_time, zombie
+
+    old = Supervisor(sample_every=None)
+    new = Supervisor(sample_every=None)
+    open_ = [old, new]
+    orphan = subprocess.Popen(["sleep", "600"])  # (a child of the dashboard neither run started)
+    try:
+        for run in open_:
+            run.members._adopting = True  # as the dashboard is (a subreaper); pytest is not
+        new.members.adopt(set(new.children))
+        assert new.members.is_member(orphan.pid), "adopted by the new run first"
+        open_.remove(old)
+        old.close()
+        assert start_time(orphan.pid) is None or zombie(orphan.pid), "ended with the run that stopped"
+    finally:
+        for run in open_:
+            run.close()
+        orphan.kill()
+        orphan.wait(30)
 
 
 def test_lesson_children_never_import_textual(supervisor: Supervisor) -> None:

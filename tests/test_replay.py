@@ -113,17 +113,22 @@ async def test_the_event_log_keeps_following_when_it_shrinks() -> None:
     """The alerts growing (a deadlock's warning) or the terminal shrinking make the log shorter:
     its newest lines stay in view."""
     source = ReplaySource(RECORDINGS / "chat.jsonl", speed=2.0)
+    # Paused, and stepped (n): the lines come when the test asks.  Played, the recording (2 s at
+    # this speed) could end on a loaded machine before the log shrank, and nothing came after.
+    source.toggle_pause()
     app = make_app(source)
     async with app.run_test(size=(120, 48)) as pilot:
         log = app.screen.query_one(EventLog)
         deadline = time.monotonic() + 60
         while log.line_count <= log.size.height + 5:
-            assert time.monotonic() < deadline, "too few lines to scroll"
-            await pilot.pause(0.05)
+            assert time.monotonic() < deadline and not source.done, "too few lines to scroll"
+            await pilot.press("n")
+            await pilot.pause(0.05)  # (the pace of the steps: the log is written at the next refresh)
         await pilot.resize_terminal(120, 40)
         seen = log.line_count
         while log.line_count < seen + 3:  # more lines come after the log shrank
-            assert time.monotonic() < deadline, "nothing came after the log shrank"
+            assert time.monotonic() < deadline and not source.done, "nothing came after the log shrank"
+            await pilot.press("n")
             await pilot.pause(0.05)
         await pilot.pause()
         assert log.is_vertical_scroll_end, "the log still shows its newest lines"

@@ -176,7 +176,7 @@ def test_quit_after_the_dashboard_was_stopped_and_continued(terminal) -> None:
 def test_a_storm_of_pause_all_while_processes_start(terminal) -> None:
     """Z twenty times a second while forty processes start: no crash (the supervisor's
     list of processes changing under it), and q ends everything."""
-    term = terminal("run", "ktv", "--groups", "40", "--speed", "0.2")
+    term = terminal("run", "ktv", "--groups", "40", "--speed", "0.02")
     drawn(term, b"Processes")
     deadline = time.monotonic() + 120
     while len(term.lesson_pids()) < 40 and time.monotonic() < deadline and term.proc.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from pathlib import Path
 
 import psutil
 from conftest import ROOT, none_alive
@@ -211,9 +212,12 @@ async def test_a_watched_program_gets_a_typed_line_and_its_print_shows(tmp_path)
         app.close_all()
 
 
-async def test_a_line_written_in_pieces_grows_in_place() -> None:
+async def test_a_line_written_in_pieces_grows_in_place(tmp_path: Path) -> None:
     """Five dots 0.3 s apart, then 'done': one row of the printed pane that grows, never a row per piece."""
-    program = Program(str(ROOT / "tests" / "programs" / "in_pieces.py"))
+    # The row waits after two dots until the test has seen them: a loaded machine that redrew
+    # late saw the whole row, done, and never two dots.
+    gate = tmp_path / "seen"
+    program = Program(str(ROOT / "tests" / "programs" / "in_pieces.py"), (str(gate),))
     source = LiveSource.start(Settings(Watched, {"program": program}))
     app = make_app(source)
     try:
@@ -222,6 +226,7 @@ async def test_a_line_written_in_pieces_grows_in_place() -> None:
             dotted = lambda: [row for row in text_of(output).splitlines() if row.startswith("main") and ". " in row]  # noqa: E731
             await until(pilot, lambda: dotted() and dotted()[0].rstrip().endswith(". ."), what="two dots")
             assert len(dotted()) == 1
+            gate.touch()
             await until(pilot, lambda: "main again" in text_of(output), what="the program's next line")
             assert [row.split(maxsplit=1)[1].rstrip() for row in dotted()] == [". . . . . done"]
     finally:

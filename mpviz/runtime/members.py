@@ -31,6 +31,7 @@ import ctypes
 import os
 import subprocess
 import threading
+import weakref
 
 from mpviz.runtime import guardian
 from mpviz.runtime.guardian import Forked, carries, children, parent, signal_exactly, start_time, zombie
@@ -40,6 +41,15 @@ PR_GET_CHILD_SUBREAPER = 37
 
 # How far up the parents a connecting process is followed to find the dashboard.
 MAX_DEPTH = 64
+
+# One process may hold several runs at once (a lesson restarted: the run left stops in a thread while
+# the new one starts its processes), and each child it starts, for any of them, is its child.  Held
+# while a run's child is started and made a member (a lesson's process, a program's main, a guardian),
+# and while a run adopts its orphans or gathers its processes at the end: no run takes another's
+# child, half started or a member, for an orphan of its own (and ends it, or reaps it).
+STARTING = threading.RLock()
+# The runs of this process not yet closed.
+_runs: weakref.WeakSet[Members] = weakref.WeakSet()
 
 # Descriptors a child forked from the dashboard must not keep (the guardians' pipes: their end of
 # file is how a guardian learns that the dashboard died).
@@ -85,16 +95,23 @@ class Members:
         self.root = os.getpid()
         self.mark = mark.encode() if mark else None
         self._known: dict[int, int] = {}
+        # Those of them adopted (orphans): any run of this process may have left them, and may end them.
+        self._adopted: set[int] = set()
         self._lock = threading.Lock()
-        # The children this process had before the run: not the run's (multiprocessing's helpers).
-        # (Not those it has now, if the run began before: orphans of its program are its children.)
-        self._before = set(children(self.root)) if before is None else set(before)
         self._adopting = is_subreaper()
+        # A program attached to: none of its processes descends from this one (see watch_only).
+        self._watching_only = False
         # A process of the run that connected from outside the dashboard's tree (it carries the
         # mark, and a service of the machine started it): the end looks at every process then.
         self._escaped = False
-        self._guardian = guarded or guardian.start(mark, directory)
-        self._before.add(self._guardian.pid)
+        with STARTING:
+            # The children this process had before the run: not the run's (multiprocessing's helpers,
+            # another run's processes).  (Not those it has now, if the run began before: orphans of its
+            # program are its children.)
+            self._before = set(children(self.root)) if before is None else set(before)
+            self._guardian = guarded or guardian.start(mark, directory)
+            self._before.add(self._guardian.pid)
+            _runs.add(self)
         assert self._guardian.stdin is not None
         self._tell_fd = self._guardian.stdin.fileno()
         os.set_blocking(self._tell_fd, False)
@@ -112,6 +129,7 @@ class Members:
             if self._known.get(pid) == start:
                 return True
             self._known[pid] = start
+            self._adopted.discard(pid)  # (its pid, an orphan's once: another process now)
             self._tell(f"{pid} {start}\n")
         return True
 
@@ -143,13 +161,22 @@ class Members:
         return False
 
     def _descends(self, pid: int) -> bool:
-        for _ in range(MAX_DEPTH):
-            up = parent(pid)
-            if up == self.root:
-                return True
-            if up is None or up <= 1:
-                return False
-            pid = up
+        # Walked again if an ancestor ended while it was read (a lesson's process that started the
+        # one connecting, and left): its descendants were handed to this process meanwhile, when it
+        # is the run's subreaper, and the next walk finds them.
+        for _ in range(2):
+            at = pid
+            for _ in range(MAX_DEPTH):
+                up = parent(at)
+                if up == self.root:
+                    return True
+                if up is None:
+                    break  # gone while read: walked again
+                if up <= 1:
+                    return False
+                at = up
+            else:
+                return False  # deeper than any run goes
         return False
 
     def is_member(self, pid: int) -> bool:
@@ -166,16 +193,37 @@ class Members:
     def adopt(self, started: set[int]) -> None:
         """A subreaper's round: orphans of the run that became this process's children are members
         (they end with the run), and reaped once they end (nobody else will)."""
-        if not self._adopting:
+        if not self._adopting or self._watching_only:
             return
-        for pid in children(self.root):
-            if pid in started or pid in self._before:
-                continue
-            if zombie(pid):
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-            else:
-                self.add(pid)
+        with STARTING:
+            theirs = self._theirs()
+            for pid in children(self.root):
+                if pid in started or pid in self._before or pid in theirs:
+                    continue
+                if zombie(pid):
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(pid, os.WNOHANG)
+                elif self.add(pid):
+                    with self._lock:
+                        self._adopted.add(pid)
+
+    def watch_only(self) -> None:
+        """The run watches a program it did not start (attached): it has no orphans, and the children
+        this process starts meanwhile are its own (py-spy, run at each read of stacks: reaped by a round
+        before its ``subprocess.run`` could, it said exit code 0, and its failure was read as a dump)."""
+        self._watching_only = True
+
+    def _theirs(self) -> set[int]:
+        """(``STARTING`` held.)  The processes of this process's other runs: those they started or
+        admitted, and their guardians.  (Not the orphans they adopted: an orphan left by a run that
+        stops may be adopted by the next one first, and is still ended with the run it came from.)"""
+        found: set[int] = set()
+        for run in list(_runs):
+            if run is not self:
+                with run._lock:
+                    found.update(pid for pid in run._known if pid not in run._adopted)
+                found.add(run._guardian.pid)
+        return found
 
     def everyone(self, started: set[int]) -> dict[int, int]:
         """Every process of the run alive now (pid → start time): members, their descendants,
@@ -186,15 +234,18 @@ class Members:
         machine and its environment).  Every process is looked at, for the mark and for the
         groups and sessions the members lead, when this process is not the subreaper (an
         orphan went to init) or a process of the run connected from outside the tree."""
-        self.adopt(started)
-        with self._lock:
-            known = dict(self._known)
-        if self._adopting and not self._escaped:
-            return guardian.in_tree(self.root, known, exclude=self._before)
-        return guardian.of_run(known, self.mark, exclude=self._before)
+        with STARTING:
+            self.adopt(started)
+            with self._lock:
+                known = dict(self._known)
+            exclude = self._before | self._theirs()
+            if self._adopting and not self._escaped:
+                return guardian.in_tree(self.root, known, exclude=exclude)
+            return guardian.of_run(known, self.mark, exclude=exclude)
 
     def close(self) -> None:
         """The run has ended in order: the guardian has nothing to do."""
+        _runs.discard(self)
         self._tell("end\n")
         _not_inherited.discard(self._tell_fd)
         with contextlib.suppress(OSError):

@@ -20,7 +20,7 @@ from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import Forked, signal_exactly, zombie
-from mpviz.runtime.members import Members
+from mpviz.runtime.members import STARTING, Members
 from mpviz.runtime.prepare import prepare
 from mpviz.runtime.program import ProgramMain
 from mpviz.runtime.sampler import Sampler
@@ -145,16 +145,17 @@ class Supervisor:
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
         self.sampler.track(self.pid)
+        if program is not None:
+            # Taken over before anything is read: its first records find it named.  (And before the
+            # sampler starts: a main started early, and failed at once, is no orphan to reap.)
+            self._program = program
+            self.adopt(program, "main", "main", program.outputs)
         self._sampling: threading.Thread | None = None
         if sample_every:
             self._sampling = threading.Thread(
                 target=self._sample, args=(sample_every,), name="mpviz-sampler", daemon=True
             )
             self._sampling.start()
-        if program is not None:
-            # Taken over before anything is read: its first records find it named.
-            self._program = program
-            self.adopt(program, "main", "main", program.outputs)
 
     def _ask(self, pid: int, request: bytes) -> bool:
         return self.channels.ask(pid, request)
@@ -180,19 +181,26 @@ class Supervisor:
     def adopt(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None = None) -> int:
         """Watch a child started elsewhere (a program's main): its exit, its stats, what it prints on ``outputs``."""
         with self._start_lock:
-            self.children[process.pid] = Child(process, role, label)
-            self.members.add(process.pid)
-            self.grandchildren.discard(process.pid)  # it may have connected before it was ours
-            self.channels.add_child(process.pid, process.sentinel)
-            for fd, stream in (outputs or {}).items():
-                self.channels.add_output(process.pid, fd, stream)
-            self.sampler.track(process.pid)
+            self._watch(process, role, label, outputs)
+        return self._said_started(process, role, label)
+
+    def _watch(self, process: Supervised, role: str, label: str, outputs: dict[int, str] | None) -> None:
+        """(``_start_lock`` held: see _sample_round.)"""
+        self.children[process.pid] = Child(process, role, label)
+        self.members.add(process.pid)
+        self.grandchildren.discard(process.pid)  # it may have connected before it was ours
+        self.channels.add_child(process.pid, process.sentinel)
+        for fd, stream in (outputs or {}).items():
+            self.channels.add_output(process.pid, fd, stream)
+        self.sampler.track(process.pid)
+
+    def _said_started(self, process: Supervised, role: str, label: str) -> int:
         started = getattr(process, "started_ns", None)  # a program's main started before we were here
         emit("proc.spawn", label, {"role": role, "label": label, "ppid": self.pid}, pid=process.pid, t_ns=started)
         return process.pid
 
     def start(self, target: Callable[..., Any], args: tuple[Any, ...] = (), *, role: str, label: str) -> int:
-        with self._start_lock:
+        with self._start_lock, STARTING:  # (STARTING: another run of this process adopts none of it)
             if self.stopping:
                 raise RuntimeError("the lesson is stopping")
             if self.max_processes and len(self.pids()) >= self.max_processes:
@@ -220,7 +228,7 @@ class Supervisor:
 
     def start_program(self, argv: list[str], stdin_pipe: bool) -> int:
         """Start a watched program's main: its records and its output come to the channels."""
-        with self._start_lock:
+        with self._start_lock, STARTING:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             stdin = -1 if stdin_pipe else None  # subprocess.PIPE is -1
@@ -228,8 +236,10 @@ class Supervisor:
             if taken is not None and taken.argv == argv and not stdin_pipe:
                 return taken.pid  # started before us, and taken over already
             seed = None if self.scheduler is None else self.scheduler.turns.seed
-            self._program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
-        return self.adopt(self._program, "main", "main", self._program.outputs)
+            self._program = program = ProgramMain(argv, self.channels.endpoint, self.speed_file, stdin, seed)
+            # Watched before the lock is let go: a main that failed at once is no orphan (_sample_round).
+            self._watch(program, "main", "main", program.outputs)
+        return self._said_started(program, "main", "main")
 
     def attach(self, pid: int) -> None:
         """Watch the running program rooted at ``pid``: its processes are sampled and read, never
@@ -240,6 +250,7 @@ class Supervisor:
             if self.stopping:
                 raise RuntimeError("the run is stopping")
             self._attachment = Attachment(pid, self.channels.post_many, self.sampler.track)
+            self.members.watch_only()
         self._attachment.start()
 
     def read_stacks(self, pid: int, req: int) -> bool:
@@ -333,8 +344,7 @@ class Supervisor:
         if member is False:
             return False
         if member and pid != self.pid:
-            self.grandchildren.add(pid)
-            self.sampler.track(pid)
+            self._grandchild(pid)
         return True
 
     def _vouch(self, pid: int) -> bool | None:
@@ -347,9 +357,19 @@ class Supervisor:
         member = self.members.admit(pid)
         if not member:
             return member  # (None: gone already, a pool's worker dead in its initializer, or no such pid)
-        self.grandchildren.add(pid)
-        self.sampler.track(pid)
+        self._grandchild(pid)
         return True
+
+    def _grandchild(self, pid: int) -> None:
+        """A process of the run not started here (the channels' thread), watched from now on."""
+        self.grandchildren.add(pid)
+        # A child of ours whose start() ended while it was admitted: start() takes it out of the
+        # grandchildren once it is among the children, perhaps before it was added here (then it
+        # was counted twice: signalled twice by pause-all, said gone by the sampler).  Added first,
+        # looked for second: one of the two sees the other.
+        if pid in self.children:
+            self.grandchildren.discard(pid)
+        self.sampler.track(pid)
 
     def _exit_record(self, pid: int) -> Event:
         child = self.children[pid]
@@ -359,15 +379,23 @@ class Supervisor:
 
     def _sample(self, every: float) -> None:
         while not self._stopping.wait(every):
+            self._sample_round()
+
+    def _sample_round(self) -> None:
+        # Under the start lock: a child being started (a lesson's, a program's main) is this process's
+        # child before it is in ``children``, and one that ended at once (a child that raised) would be
+        # taken for an orphan of the run and reaped here, its exit code lost to its Popen: the run
+        # then waited for a process long gone (multiprocessing), or said it exited 0 (subprocess).
+        with self._start_lock:
             self.members.adopt(set(self.children))
-            self.channels.post_many(self.sampler.sample())
-            # A process started by a lesson process is not our child: no
-            # sentinel tells us it ended.  Its parent reports that; should the
-            # parent be killed first, the sampler finding it gone does.
-            for pid in self.sampler.take_gone():
-                if pid in self.grandchildren:
-                    self.grandchildren.discard(pid)
-                    self.channels.gone(pid)
+        self.channels.post_many(self.sampler.sample())
+        # A process started by a lesson process is not our child: no
+        # sentinel tells us it ended.  Its parent reports that; should the
+        # parent be killed first, the sampler finding it gone does.
+        for pid in self.sampler.take_gone():
+            if pid in self.grandchildren:
+                self.grandchildren.discard(pid)
+                self.channels.gone(pid)
 
     # --- signals -------------------------------------------------------------
 
