@@ -12,10 +12,10 @@ driver's exit event wakes it through a pipe.  Everything else is Textual's.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import selectors
 import threading
-import time
 from codecs import getincrementaldecoder
 from typing import Any
 
@@ -68,8 +68,11 @@ class TerminalDriver(LinuxDriver):
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
         # How long after input the parser may still hold an Escape it is timing.
-        settle_s = max(1.0, 4 * constants.ESCAPE_DELAY)
-        last_input = 0.0
+        # Counted in polls that found nothing, not in seconds: each lasted POLL_S at least, and a
+        # thread kept from the CPU past a window of seconds (a loaded machine) slept with an Escape
+        # read and never said, until the next key.
+        settle_polls = math.ceil(max(1.0, 4 * constants.ESCAPE_DELAY) / POLL_S)
+        quiet = settle_polls  # polls since the last input
 
         def process(selector_events: list[tuple[selectors.SelectorKey, int]], final: bool = False) -> bool:
             got = False
@@ -91,9 +94,8 @@ class TerminalDriver(LinuxDriver):
 
         try:
             while not self.exit_event.is_set():
-                timeout = POLL_S if time.monotonic() - last_input < settle_s else None
-                if process(selector.select(timeout)):
-                    last_input = time.monotonic()
+                timeout = POLL_S if quiet < settle_polls else None
+                quiet = 0 if process(selector.select(timeout)) else quiet + 1
             selector.unregister(self.fileno)
             process(selector.select(POLL_S), final=True)
         finally:
