@@ -194,7 +194,7 @@ class ActingScreen(ReadingScreen):
         views = self.query_one(ContentSwitcher)
         views.current = self._home if views.current == name else name
         self._pace.reset()
-        self.call_after_refresh(self.refresh_views)  # once the view has its size
+        self.call_after_refresh(self._call, self.refresh_views)  # once the view has its size
 
     @on(LessonAction)
     def _lesson_action(self, message: LessonAction) -> None:

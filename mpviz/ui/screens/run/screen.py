@@ -84,7 +84,7 @@ class RunScreen(ActingScreen, SteppingScreen):
         if self._frozen:
             self._take(self.source.read(0))
             # Drawn once, after layout, so every widget knows its size.
-            self.call_after_refresh(self.refresh_views)
+            self.call_after_refresh(self._call, self.refresh_views)
             return
         self.read_records()
         # The run's processes start once the screen is drawn: from their first record on.
@@ -103,7 +103,7 @@ class RunScreen(ActingScreen, SteppingScreen):
         footer.show_command_palette = event.size.width >= 100
         self._pace.reset()  # redraw everything at the new size
         if self._frozen:
-            self.call_after_refresh(self.refresh_views)
+            self.call_after_refresh(self._call, self.refresh_views)
 
     # Here rather than with the reader in reading.py: Textual calls the handler of each class of
     # the MRO that has one, and bench/tally.py wraps RunScreen's (a base class's would run twice).
