@@ -109,6 +109,25 @@ async def test_command_palette_opens_a_lesson() -> None:
         app.close_all()
 
 
+async def test_enter_on_the_home_screen_before_anything_is_highlighted_opens_the_first_lesson() -> None:
+    """An Enter before the list has highlighted a lesson (at once, on a loaded machine) opens the one
+    the screen describes from the start.  Before: it did nothing (CI: 'waiting for 5 lesson processes')."""
+    from textual.widgets import OptionList
+
+    from mpviz.registry import NAMES
+    from mpviz.ui.screens.run.screen import RunScreen
+
+    app = make_app()
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.screen.query_one(OptionList).highlighted = None
+            app.screen.action_start()  # type: ignore[attr-defined]
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), what="a lesson opened")
+            assert app.screen.source.name == NAMES[0]
+    finally:
+        app.close_all()
+
+
 async def test_the_event_log_keeps_following_when_it_shrinks() -> None:
     """The alerts growing (a deadlock's warning) or the terminal shrinking make the log shorter:
     its newest lines stay in view."""

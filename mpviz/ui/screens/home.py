@@ -94,10 +94,11 @@ class HomeScreen(Screen):
 
     def action_start(self) -> None:
         lessons = self.query_one(OptionList)
-        if lessons.highlighted is not None:
-            option = lessons.get_option_at_index(lessons.highlighted)
-            if option.id:
-                self.post_message(OpenLesson(option.id))
+        # None before the list has highlighted anything (an Enter at once): the first lesson, the one
+        # the screen describes from the start.
+        option = lessons.get_option_at_index(lessons.highlighted or 0)
+        if option.id:
+            self.post_message(OpenLesson(option.id))
 
 
 _HOMES: dict[str, type[HomeScreen]] = {}
