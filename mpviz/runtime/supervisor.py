@@ -6,18 +6,18 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import selectors
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mpviz import sync
 from mpviz.lang import T
 from mpviz.lesson import Lesson
 from mpviz.runtime.channels import Channels
+from mpviz.runtime.children import Child, Supervised, ended, reap
 from mpviz.runtime.door import Door
 from mpviz.runtime.guardian import Forked, signal_exactly, zombie
 from mpviz.runtime.members import STARTING, Members
@@ -42,35 +42,6 @@ TOO_MANY = T(
     "at most {n} processes at once here (mpviz serve --max-processes): no more started",
     "这里最多同时运行 {n} 个进程(mpviz serve --max-processes):不再启动新的",
 )
-
-
-class Supervised(Protocol):
-    """A child of the supervisor: a lesson's process, or a watched program's main."""
-
-    @property
-    def pid(self) -> int: ...
-
-    @property
-    def sentinel(self) -> int: ...
-
-    @property
-    def exitcode(self) -> int | None: ...
-
-    def join(self, timeout: float | None = None) -> None: ...
-
-    def kill(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class Child:
-    """A child of the supervisor, and what the dashboard calls it.  (Not a dataclass: a run's start pays
-    for each one made, see mpviz.value.)"""
-
-    __slots__ = ("label", "process", "role")
-
-    def __init__(self, process: Supervised, role: str, label: str) -> None:
-        self.process, self.role, self.label = process, role, label
 
 
 class Supervisor:
@@ -484,31 +455,3 @@ class Supervisor:
         uninstall_reporter()
         if self.scheduler is not None:
             turns.uninstall()
-
-
-def ended(sentinels: list[int], timeout: float | None) -> list[int]:
-    """The sentinels readable within ``timeout`` s (their processes ended), as
-    ``multiprocessing.connection.wait`` answers for descriptors, without its import (~4 ms
-    beside a program's start)."""
-    with selectors.PollSelector() as selector:
-        for fd in sentinels:
-            selector.register(fd, selectors.EVENT_READ)
-        return [key.fd for key, _ in selector.select(timeout)]
-
-
-def reap(process: Supervised, lock: threading.Lock, timeout: float | None = None) -> int | None:
-    """The exit code of a child, once it has ended (None: still running).
-
-    Waits on the sentinel, then asks under ``lock``: two threads calling
-    ``waitpid`` for the same child race, and the loser sees no exit code at all.
-    The sentinel fires a moment before the child can be reaped, hence the retries.
-    """
-    if not ended([process.sentinel], timeout):
-        return None
-    deadline = time.monotonic() + 1.0
-    while True:
-        with lock:
-            code = process.exitcode
-        if code is not None or time.monotonic() > deadline:
-            return code
-        time.sleep(0.001)
