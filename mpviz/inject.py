@@ -76,7 +76,7 @@ def install_from_env() -> None:
         _connect()
     else:
         # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
-        from mpviz.telemetry import mapping  # noqa: F401
+        from mpviz.telemetry import mapping, ring  # noqa: F401
 
 
 def _before_fork() -> None:

@@ -19,7 +19,7 @@ from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, resume, turn
 from mpviz.telemetry import record
-from mpviz.telemetry.ring import bare_kind
+from mpviz.telemetry.ring_straight import bare_kind
 
 _clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 

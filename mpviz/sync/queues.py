@@ -18,7 +18,7 @@ from mpviz.sync.naming import new_prim
 from mpviz.sync.sites import say
 from mpviz.sync.turns import EXPIRE, GO, feeding, resume, turn
 from mpviz.telemetry import now_ns, record
-from mpviz.telemetry.ring import hot_kind
+from mpviz.telemetry.ring_straight import hot_kind
 
 _clock = time.monotonic_ns  # (telemetry.now_ns's, without its Python call: this is the hot path)
 

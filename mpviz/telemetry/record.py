@@ -113,6 +113,16 @@ printed: Callable[[Event], bool] | None = None
 ring: Any = None
 
 
+def operation_event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
+    """An operation told in parts (``operation``, ``RingWriter.record``), as the record it is."""
+    full = {} if data is None else dict(data)
+    if at:
+        full["at"] = at
+    if th:
+        full["th"] = th
+    return Event(t_ns, pid, kind, str(obj), full)
+
+
 def install_reporter(reporter: Reporter) -> None:
     global _reporter, operation, printed, ring
     _reporter = reporter
@@ -121,9 +131,16 @@ def install_reporter(reporter: Reporter) -> None:
     ring = getattr(reporter, "ring", None) if operation is not None else None
 
 
+# This process's forks: a ring's writer made before the last one is a parent's, not this process's own
+# (mpviz.telemetry.ring).  Counted here, by the first hook a child runs: the writer's module is loaded
+# late, and its own hook would run after the hook that gives the child its ring, and disown that ring.
+forks = 0
+
+
 def _forked() -> None:
-    global ring
+    global ring, forks
     ring = None
+    forks += 1
 
 
 os.register_at_fork(after_in_child=_forked)

@@ -23,17 +23,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from mpviz.telemetry import ring as rings
+from mpviz.telemetry import ring_layout
 from mpviz.telemetry.descriptors import RingFile, forget, high, high_fd
 from mpviz.telemetry.framing import ANSWERS, GO, REQUEST, STACKS, WAKE, frame
-from mpviz.telemetry.record import Event, reinstall_reporter
-from mpviz.telemetry.ring import event as ring_event
+from mpviz.telemetry.record import Event, operation_event, reinstall_reporter
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
     from mpviz.telemetry.backlog import Backlog
+    from mpviz.telemetry.ring import RingWriter
     from mpviz.telemetry.turn_taking import Turns
 
 # Taken before a watched program's time.sleep is scaled by the run's speed (mpviz.inject).
@@ -56,6 +56,16 @@ LOOK_AGAIN_MS = 1000
 CLOSED, CUT = "closed", "cut"
 
 
+def _before_fork() -> None:
+    """The ring's writer and the ctypes it maps with, loaded before a fork in the thread that forks:
+    a module another thread is importing at the fork stays locked in the child for good, and the
+    child, which maps a ring of its own at its first record, would wait for it for ever."""
+    from mpviz.telemetry import mapping, ring  # noqa: F401
+
+
+os.register_at_fork(before=_before_fork)
+
+
 class SocketReporter:
     """A process's reporter: its own connection to the dashboard's socket.
 
@@ -69,7 +79,7 @@ class SocketReporter:
     """
 
     def __init__(
-        self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None, ring: int = rings.RING_BYTES
+        self, path: str, fds: tuple[int, ...] = (), hello: Event | None = None, ring: int = ring_layout.RING_BYTES
     ) -> None:
         self.path = path
         self.pid = os.getpid()  # a forked child finds a reporter that is not its own
@@ -86,13 +96,13 @@ class SocketReporter:
         # then its records go on the socket, and a process that ends before it uses a primitive (a
         # child that does nothing much, a pool's idle worker) never pays for the mapping (ctypes: a
         # spawned child ~2 ms).  Its descriptor waits at a high number, as the connection's does.
-        self._ring: rings.RingWriter | None = None
+        self._ring: RingWriter | None = None
         self._unmapped: RingFile | None = None
         self._socket_records = 0
         ring_fd = None
-        if hello is not None and ring and rings.supported():
+        if hello is not None and ring and ring_layout.supported():
             with contextlib.suppress(OSError):
-                ring_fd = rings.ring_file(ring)
+                ring_fd = ring_layout.ring_file(ring)
         if ring_fd is not None and hello is not None:
             hello = hello._replace(data={**hello.data, "ring": ring})
             fds = (*fds, ring_fd)
@@ -238,10 +248,10 @@ class SocketReporter:
         """An operation of ``mpviz.sync``, told in parts (``record.operation``): a record made of
         them.  With a ring, its own ``record`` is this process's ``operation`` instead (see __init__)."""
         if self.pid == os.getpid():  # (not a child just forked: it has no connection of its own yet)
-            self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
+            self(operation_event(kind, obj, data, at, th, t_ns, self.pid))
 
     @property
-    def ring(self) -> rings.RingWriter | None:
+    def ring(self) -> RingWriter | None:
         """The ring this process's operations go into, once mapped (``record.ring``: a lock's records
         go straight there)."""
         return self._ring
@@ -255,14 +265,18 @@ class SocketReporter:
         if ring is not None:
             ring.record(kind, obj, data, at, th, t_ns)
         else:
-            self(ring_event(kind, obj, data, at, th, t_ns, self.pid))
+            self(operation_event(kind, obj, data, at, th, t_ns, self.pid))
 
-    def _map_ring(self) -> rings.RingWriter | None:
+    def _map_ring(self) -> RingWriter | None:
         """Map the ring handed over at the start; from now on this process's records go there and
         its operations straight into it (``record.operation``).  None: it cannot be (this process
         closed its descriptor, or is out of memory): the records go on the connection, as before."""
         if self.pid != os.getpid():
             return None  # a child just forked: the ring is its parent's (and so may be the lock)
+        # (The writer, loaded here: a process that never writes into its ring never loads it.  A fork
+        # meanwhile in another thread: see _before_fork.)
+        from mpviz.telemetry.ring import RingWriter
+
         with self._lock:
             unmapped, self._unmapped = self._unmapped, None  # (a signal handler's record meanwhile: the socket)
             if unmapped is None:
@@ -270,7 +284,7 @@ class SocketReporter:
             ring = None
             if unmapped.ours():
                 with contextlib.suppress(OSError):
-                    ring = rings.RingWriter(unmapped.size, unmapped.fd)
+                    ring = RingWriter(unmapped.size, unmapped.fd)
             unmapped.close()
             if ring is None:
                 del self.operation  # (the class's: a record made of the parts, for the connection)

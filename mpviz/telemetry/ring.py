@@ -13,20 +13,21 @@ connection (the socket the dashboard waits on anyway: no other descriptor to
 hand over or to trust).  A reader that keeps finding records does not sleep:
 it looks again a few milliseconds later, and the writer pays nothing.
 
-Every process of a watched program imports this module (the reader's is the
-dashboard's alone): the standard library and the wire, nothing more.
+A watched process loads this module when it first maps its ring, at its first
+record into it (the reporter's ``_map_ring``; before a fork, in the thread that
+forks): the standard library and the wire, nothing more.  The reader's module
+is the dashboard's alone.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-import sys
 import time
-from _thread import get_ident
 
+from mpviz.telemetry import record
 from mpviz.telemetry.framing import MAX_OBJ, encode
-from mpviz.telemetry.record import Event
+from mpviz.telemetry.record import Event, operation_event
 from mpviz.telemetry.ring_layout import (
     ASLEEP,
     AT,
@@ -39,13 +40,9 @@ from mpviz.telemetry.ring_layout import (
     HOT_CODE,
     HOT_ENTRY,
     HOT_SIZE,
-    ITEM,
     LOST_WORD,
     MARSHAL,
-    MAX_ENTRY,
     MAX_TEXTS,
-    NONE,
-    NONE_TRUE,
     PAGE,
     RING_BYTES,
     TAIL_WORD,
@@ -54,9 +51,9 @@ from mpviz.telemetry.ring_layout import (
     hot_fields,
     ring_file,
 )
-from mpviz.telemetry.ring_layout import supported as supported  # (the reporter's: it asks this module)
+from mpviz.telemetry.ring_straight import Straight
 
-TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
+TYPE_CHECKING = False  # (not typing's: loaded in a watched program's processes)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -66,58 +63,8 @@ if TYPE_CHECKING:
 TAKE_TRIES = 20
 _let_others_run = time.sleep
 
-# This process's forks: a writer made before the last one is a parent's, not this process's own.
-_forks = [0]
 
-
-def _forked() -> None:
-    _forks[0] += 1
-
-
-def _before_fork() -> None:
-    """The mapping (and ctypes) imported before any fork, here, in the thread that forks.
-
-    A ring is mapped by whichever thread records first, which imports the mapping then; a
-    module another thread is importing at the fork stays locked in the child for good (the
-    thread that holds its import lock is not there), and the child, which maps a ring of its own
-    at once, would wait for it for ever.  Here the fork waits for that import to end instead."""
-    import mpviz.telemetry.mapping  # noqa: F401
-
-
-os.register_at_fork(before=_before_fork, after_in_child=_forked)
-_getframe = sys._getframe
-_pack_bare = BARE_ENTRY.pack_into
-
-
-def event(kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int, pid: int) -> Event:
-    """An operation told in parts (``RingWriter.record``), as the record it is."""
-    full = {} if data is None else dict(data)
-    if at:
-        full["at"] = at
-    if th:
-        full["th"] = th
-    return Event(t_ns, pid, kind, str(obj), full)
-
-
-def bare_kind(kind: str) -> int | None:
-    """A frequent kind's BARE entry's first word (for :meth:`RingWriter.bare`); None if the kind is
-    not one of HOT's."""
-    code = HOT_CODE.get(kind)
-    return None if code is None else BARE_FIRST[code]
-
-
-def hot_kind(kind: str) -> int:
-    """A frequent kind's code in a HOT entry (for :meth:`RingWriter.item`); KeyError if the kind is
-    not one of HOT's."""
-    return HOT_CODE[kind]
-
-
-# What a HOT entry of a queue's put or get carries (ITEM, NONE): its flags, by the item's being None.
-_ITEM_FLAGS = (ITEM | NONE, ITEM | NONE | NONE_TRUE)
-_pack_hot = HOT_ENTRY.pack_into
-
-
-class RingWriter:
+class RingWriter(Straight):
     """A process's side of its ring.  ``write`` never blocks and never makes a system call;
     it says whether the reader is asleep and must be woken (the caller wakes it)."""
 
@@ -153,7 +100,7 @@ class RingWriter:
         self._stop = min(self._last, PAGE + self._most)
         self._lost = 0
         self._texts: dict[str, int] = {}
-        self._forks = _forks[0]
+        self._forks = record.forks
         self.pid = os.getpid()
         # Who writes holds the token: taken by a list's pop, given back by its append, each one step
         # of the interpreter (no thread switch, no signal handler in the middle).  A record that finds
@@ -186,7 +133,7 @@ class RingWriter:
 
     def ours(self) -> bool:
         """False in a child forked since this writer was made: the parent's ring is not mapped there."""
-        return self._forks == _forks[0]
+        return self._forks == record.forks
 
     def write(self, event: Event) -> bool:
         """Put the record in the ring (or drop and count it if the ring is full).  True: the reader is
@@ -209,7 +156,7 @@ class RingWriter:
         A frequent kind goes straight to ``_hot`` (not through ``_write``); one with no data (a lock's,
         an rlock's: most of a busy program's) is packed right here when its names are defined and it
         fits before the ring's end: a Python call is a good part of a record's cost."""
-        if self._forks != _forks[0]:
+        if self._forks != record.forks:
             return
         code = HOT_CODE.get(kind)
         if code is None:
@@ -272,101 +219,6 @@ class RingWriter:
         later = self._later
         while later:
             self.write_later(later.pop(0))
-
-    def bare(self, kind: int, obj: str, t_ns: int) -> bool:
-        """A record of a frequent kind with no data (``kind``: :func:`bare_kind`'s), made by the
-        caller's caller (a lock's acquire or release, called by the program), packed straight into the
-        ring: its site and thread as mpviz.sync told this ring (:meth:`learn`).  False if it cannot be
-        told here (a site, a thread or a name not told yet, the ring's end or full as last seen, another
-        record in progress): the caller says it the long way (``record``), and tells this ring for next
-        time.  (No look at forks: ``record.ring``, the way here, is None in a child just forked.)
-
-        On every lock operation of a watched program: one Python call, no record built."""
-        frame = _getframe(2)
-        code = frame.f_code
-        token = self._token
-        try:  # (subscripts, not get: a dictionary's subscript is a step of its own for the interpreter)
-            place = self.places[id(code) + frame.f_lasti]
-            th = self.threads[get_ident()]
-            o = self._texts[obj]
-            token.pop()
-        except (KeyError, IndexError):
-            return False
-        try:
-            start = self._start
-            if start > self._stop or place[0] is not code or self._later:
-                return False  # (the long way writes what waits first, and looks at the tail again)
-            _pack_bare(self._mm, start, kind, o, place[1], t_ns, th)
-            self._start = start + BARE_SIZE
-            self._head = head = self._head + BARE_SIZE
-            self._words[HEAD_WORD] = head
-        except struct.error:  # (a field out of range: what it wrote is past the head, unread)
-            return False
-        finally:
-            token.append(True)
-        if self._later:
-            self._catch_up()
-        mm = self._mm
-        if mm[ASLEEP]:
-            mm[ASLEEP] = 0
-            self.wake()
-        return True
-
-    def item(self, kind: int, obj: str, text: str, none: bool, t_ns: int) -> bool:
-        """A queue's put or get (``kind``: :func:`hot_kind`'s) with its item's ``text`` and whether
-        the item is None, made by the caller's caller, packed straight into the ring as a HOT entry:
-        its site and thread as mpviz.sync told this ring (:meth:`learn`), as :meth:`bare` does.  False
-        if it cannot be told here (the same cases as ``bare``'s, an entry that does not fit before the
-        ring's end, a text too long): the caller says it the long way, and tells this ring for next time.
-
-        On every put and get of a watched program: the long way (``say``: the walk up the stack for the
-        site, then the record's data read field by field) costs ~3 µs, half a plain round trip's time;
-        and all of it is taken from the queue's feeder thread, which waits for the interpreter meanwhile."""
-        frame = _getframe(2)
-        code = frame.f_code
-        token = self._token
-        try:
-            place = self.places[id(code) + frame.f_lasti]
-            th = self.threads[get_ident()]
-            o = self._texts[obj]
-            token.pop()
-        except (KeyError, IndexError):
-            return False
-        try:
-            item = text.encode("utf-8", "surrogatepass")
-            size = len(item)
-            start = self._start
-            # (_stop is the furthest an entry of HOT_SIZE may start: this one is longer by its item.)
-            if start + size > self._stop or size > MAX_ENTRY - HOT_SIZE or place[0] is not code or self._later:
-                return False
-            n = HOT_SIZE + size
-            flags = _ITEM_FLAGS[1 if none else 0] | (AT | TH if th else AT)
-            _pack_hot(self._mm, start, n, HOT, t_ns, kind, flags, o, place[1] - 1, th, 0, 0)
-            if size:
-                self._mm[start + HOT_SIZE : start + n] = item
-            self._start = start + n
-            self._head = head = self._head + n
-            self._words[HEAD_WORD] = head
-        except (struct.error, UnicodeError):  # (a field out of range: what it wrote is past the head, unread)
-            return False
-        finally:
-            token.append(True)
-        if self._later:
-            self._catch_up()
-        mm = self._mm
-        if mm[ASLEEP]:
-            mm[ASLEEP] = 0
-            self.wake()
-        return True
-
-    def learn(self, code: object, offset: int, at: str) -> None:
-        """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
-        in the caller's frame (its ``code``, at instruction ``offset``), if this ring has defined it
-        (not if the record waits in ``_later``).  (Its primitive's name is defined by that record
-        too; its thread is told in ``threads`` by whoever knows when it ends.)"""
-        a = self._texts.get(at)
-        if a is not None:
-            self.places[id(code) + offset] = (code, a + 1)
 
     @staticmethod
     def wake() -> None:
@@ -446,7 +298,7 @@ class RingWriter:
             self._put(self._marshalled(event))
 
     def _event(self, kind: str, obj: str, data: dict[str, Any] | None, at: str, th: int, t_ns: int) -> Event:
-        return event(kind, obj, data, at, th, t_ns, self.pid)
+        return operation_event(kind, obj, data, at, th, t_ns, self.pid)
 
     def _put(self, entry: bytes) -> None:
         """With the token: an entry into the ring, or dropped and counted if there is no room."""
