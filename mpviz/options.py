@@ -203,7 +203,7 @@ def _add_lang_option(parser: Any) -> None:
 def program_parser() -> Parser:
     parser = Parser(
         prog="mpviz run",
-        usage="mpviz run PROG.py [options] [-- ARGS ...]  |  mpviz run -m MODULE [options] [-- ARGS ...]",
+        usage="mpviz run PROG.py [ARGS ...] [options] [-- ARGS ...]  |  mpviz run -m MODULE [options] [-- ARGS ...]",
         description=(
             "Watch any Python program, unmodified: its processes at any depth, its locks, queues and "
             "events named after their variables, what each process prints, and the deadlock or hang named."
@@ -217,15 +217,29 @@ def program_parser() -> Parser:
 
 
 def program_args(argv: list[str], explore: bool = False) -> tuple[argparse.Namespace, Program]:
-    """``run PROG.py [options] [-- ARGS]``: mpviz's options before ``--``, the program's after."""
+    """``run PROG.py [options] [ARGS] [-- ARGS]``: mpviz's options before ``--``, the program's after;
+    before it, words that are no option of mpviz's are the program's too (``mpviz run prog.py 4``
+    runs ``python prog.py 4``, as ``mpviz prog.py 4`` does).  An option mpviz does not know is
+    refused, not handed over: a mistyped ``--headles`` would open the dashboard on a program
+    given a flag it never asked for."""
     ours, rest = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = explore_program_parser() if explore else program_parser()
-    args = parser.parse_args(ours)
+    args, extra = parser.parse_known_args(ours)
+    options = [word for word in extra if word.startswith("-")]
+    if options:
+        parser.error(
+            f"unrecognized arguments: {' '.join(options)} (the program's own options go after '--': "
+            f"{parser.prog} PROG.py [options] -- {' '.join(options)})"
+        )
+    if args.module is not None and args.target is not None:  # ``-m pkg.mod a b``: "a" is the module's
+        extra.insert(0, args.target)
+        args.target = None
     if (args.target is None) == (args.module is None):
         parser.error("name a program file or -m MODULE")
+    given = (*extra, *rest)
     if args.module is not None:
-        return args, Program(args.module, tuple(rest), module=True)
-    return args, Program(args.target, tuple(rest))
+        return args, Program(args.module, given, module=True)
+    return args, Program(args.target, given)
 
 
 PID = Param("pid", 0, "the process id of the program's main (or of any process of it)", low=1, noun="a process id")

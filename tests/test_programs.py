@@ -448,6 +448,32 @@ def test_a_module_and_bad_names(tmp_path: Path) -> None:
     assert (nosuch.returncode, nosuch.stderr) == (2, "mpviz: error: no lesson or file 'nosuch.py'\n")
 
 
+def test_a_programs_arguments_need_no_dashes(tmp_path: Path) -> None:
+    """``mpviz run prog.py 4 --headless`` runs ``python prog.py 4``, as ``mpviz prog.py 4`` would
+    (words before ``--`` that are no option of mpviz's go first); ``-m MODULE a`` gives "a" to the
+    module; an option mpviz does not know is refused with where the program's own options go."""
+    (tmp_path / "args.py").write_text("import sys\nprint('args', *sys.argv[1:])\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "hello.py").write_text("import sys\nprint('hello', *sys.argv[1:])\n")
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mpviz", "run", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+
+    done = run("args.py", "4", "five", "--headless", "--", "--six")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["args 4 five --six"]
+    done = run("-m", "pkg.hello", "a", "--headless", "b")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert printed(done.stdout) == ["hello a b"]
+    refused = run("args.py", "4", "--verbose", "--headless")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("mpviz: error: unrecognized arguments: --verbose (the program's own options go ")
+    assert "-- --verbose" in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_every_kind_of_primitive_is_seen_under_every_start_method(tmp_path: Path, method: str) -> None:
     record = tmp_path / "run.jsonl"
