@@ -165,6 +165,17 @@ def test_a_waits_line_says_when_it_gives_up() -> None:
     assert describe(Event(0, 1, "pool.woke", "p", {}), "pool") == "got results from pool 'pool'"
 
 
+def test_a_pool_terminated_is_said_in_words_with_the_tasks_it_loses() -> None:
+    # (It was shown as its record: "pool.terminate pool (outstanding=0)".)
+    assert describe(Event(0, 1, "pool.terminate", "p", {"outstanding": 0}), "pool") == "terminates pool 'pool'"
+    assert describe(Event(0, 1, "pool.terminate", "p", {"outstanding": 1}), "pool") == (
+        "terminates pool 'pool' with 1 task not done"
+    )
+    assert describe(Event(0, 1, "pool.terminate", "p", {"outstanding": 3}), "pool") == (
+        "terminates pool 'pool' with 3 tasks not done"
+    )
+
+
 @pytest.mark.parametrize("bad", [-1, math.nan, math.inf, "4", True])
 def test_the_wire_takes_a_timeout_of_seconds_only(bad: object) -> None:
     assert check((0, 40, "lock.wait", "dst", {"timeout": 2.5})).data == {"timeout": 2.5}

@@ -29,6 +29,7 @@ def _watch() -> None:
     if any(helper in command for helper in HELPERS):
         return
     import time as _t
+
     _a = _t.perf_counter()
     try:
         from mpviz.inject import install_from_env
@@ -40,7 +41,7 @@ def _watch() -> None:
     _c = _t.perf_counter()
     if "spawn_main" in command or "forkserver" in command:
         with open("/tmp/start6-x/hook.out", "a") as f:
-            f.write(f"import {(_b-_a)*1000:.3f} install {(_c-_b)*1000:.3f}\n")
+            f.write(f"import {(_b - _a) * 1000:.3f} install {(_c - _b) * 1000:.3f}\n")
 
 
 def _chain() -> None:

@@ -137,7 +137,10 @@ POOL = {
     "woke": T("got results from pool '{obj}'", "拿到进程池 '{obj}' 的结果"),
     "gave_up": T("gave up waiting for results from pool '{obj}'", "不再等待进程池 '{obj}' 的结果"),
     "woke_failed": T("got an error instead of results from pool '{obj}'", "从进程池 '{obj}' 拿到的是错误,不是结果"),
+    "terminate": T("terminates pool '{obj}'{left}", "终止进程池 '{obj}'{left}"),
 }
+# A pool terminated with tasks handed out and not done (their results are lost).
+NOT_DONE = T(" with {n} {tasks} not done", "(还有 {n} 个任务没做完)")
 MANAGER = T("{call} through manager '{obj}'{error}", "通过管理器 '{obj}' 调用 {call}{error}")
 MANAGER_WAIT = T("waits in {call} on {word} '{obj}' (a Manager's)", "在管理器的{word} '{obj}' 上等待:{call}")
 RAISED = T(" (raised {error})", "(抛出 {error})")
@@ -289,6 +292,12 @@ def phrase(event: Event, obj: str, colours: bool = False) -> str | None:
             op = "gave_up"  # its timeout: nothing came
         elif op == "woke" and d.get("failed"):
             op = "woke_failed"  # a task raised, or could not be sent: get() raises it
+        if op == "terminate":
+            left = d.get("outstanding")
+            not_done = (
+                NOT_DONE(n=left, tasks="task" if left == 1 else "tasks") if isinstance(left, int) and left else ""
+            )
+            return POOL[op](obj=obj, left=not_done)
         if op == "result" and d.get("ok") is False:  # the task raised (or its future was cancelled)
             op, error = "failed", f" ({d['error']})" if d.get("error") else ""
             return POOL[op](obj=obj, n=n, error=error, **plural)
