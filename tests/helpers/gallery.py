@@ -63,6 +63,14 @@ PROGRAMS = [
         "w: the wait-for graph of the same moment: main joins the consumer, the consumer waits on 'inbox'",
     ),
     Picture(
+        "where-graph-80x24",
+        "unfed-consumer",
+        1.74,
+        (80, 24),
+        ("w",),
+        "w at 80×24: the graph takes the primitives' place (the timeline has no room there)",
+    ),
+    Picture(
         "pymotw-prodcons-160x50",
         "pymotw-prodcons",
         0.3,

@@ -193,6 +193,9 @@ class ActingScreen(ReadingScreen):
         """Show ``name`` beside the picture, or the home view (the timeline, a scheduled run's steps) again."""
         views = self.query_one(ContentSwitcher)
         views.current = self._home if views.current == name else name
+        # (Where the views give way to the rest, a program on a short terminal, the one asked for
+        # takes the primitives' place until it is asked for again: a key never shows nothing.)
+        self.set_class(views.current != self._home, "-viewing")
         self._pace.reset()
         self.call_after_refresh(self._call, self.refresh_views)  # once the view has its size
 
