@@ -28,20 +28,12 @@ def _watch() -> None:
     command = " ".join(getattr(sys, "orig_argv", sys.argv))
     if any(helper in command for helper in HELPERS):
         return
-    import time as _t
-
-    _a = _t.perf_counter()
     try:
         from mpviz.inject import install_from_env
     except ImportError as exc:  # another interpreter than mpviz's: it runs unwatched
         print(f"mpviz: this process is not watched: {exc}", file=sys.stderr)
         return
-    _b = _t.perf_counter()
     install_from_env()
-    _c = _t.perf_counter()
-    if "spawn_main" in command or "forkserver" in command:
-        with open("/tmp/start6-x/hook.out", "a") as f:
-            f.write(f"import {(_b - _a) * 1000:.3f} install {(_c - _b) * 1000:.3f}\n")
 
 
 def _chain() -> None:
