@@ -464,8 +464,7 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
 
         def read_again() -> set[int]:
             """A round once each napper has run since the last: the nappers it read again."""
-            ran = {pid: procfs.ran(pid) for pid in napping}
-            wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run")
+            _each_ran(napping)
             return {e.pid for e in ours.round() if e.kind == "proc.stacks"} & napping
 
         # They ran, but are back in the same sleep: where they were. (A napper caught waking up at
@@ -478,8 +477,12 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
         spinning = _children_of(spinners.pid, 3)
         theirs = attach.Attachment(spinners.pid, lambda events: None, lambda pid: None)
         assert spinning <= {e.pid for e in theirs.round() if e.kind == "proc.stacks"}, "new: read at once"
+        # (Each spinner given the time to run since its read: three spinners on two loaded cores
+        # may not all get one between two rounds, and one that did not run is rightly not read.)
+        _each_ran(spinning)
         second = {e.pid for e in theirs.round() if e.kind == "proc.stacks"}
         assert len(second) == 2 and second <= spinning, "a round's worth, of those that ran"
+        _each_ran(spinning)
         third = {e.pid for e in theirs.round() if e.kind == "proc.stacks"}
         assert spinning - second <= third, "then the one left unread the longest"
     finally:
@@ -487,6 +490,12 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
             if parent is not None:
                 os.killpg(parent.pid, signal.SIGKILL)
                 parent.wait(30)
+
+
+def _each_ran(pids: set[int]) -> None:
+    """Once each of ``pids`` has run since now."""
+    ran = {pid: procfs.ran(pid) for pid in pids}
+    wait_for(lambda: all(procfs.ran(pid) != before for pid, before in ran.items()), what="each to run")
 
 
 def _children_of(pid: int, n: int) -> set[int]:
