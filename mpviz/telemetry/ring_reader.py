@@ -43,6 +43,7 @@ from mpviz.telemetry.ring_layout import (
     PAGE,
     SAID,
     SAID_ENTRY,
+    SAID_KIND,
     TAIL_WORD,
     TEXT,
     TH,
@@ -51,7 +52,7 @@ from mpviz.telemetry.ring_layout import (
     WAITED_TRUE,
     N,
 )
-from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check, check_said
+from mpviz.telemetry.wire import MAX_INT, MAX_ITEMS, MAX_OBJ, check, check_fields
 
 # Pages are given back as they are read, this much at a time: a quiet ring costs a page or two.
 RELEASE_BYTES = 1 << 16
@@ -245,9 +246,12 @@ class RingReader:
                 if size >= _SAID_SIZE and stop <= end:
                     try:
                         name = texts[obj]
-                        if t_ns < 0 or name is None:
+                        fields = loads(data[pos + _SAID_SIZE : stop])
+                        if t_ns < 0 or name is None or type(fields) is not dict or len(fields) > MAX_ITEMS:
                             raise Malformed("a SAID entry out of bounds")
-                        append(check_said(t_ns, pid, name, loads(data[pos + _SAID_SIZE : stop])))
+                        if fields:  # (its data checked as wire.check checks a record's: a call saved here)
+                            check_fields(SAID_KIND, fields, None)
+                        append(_new(Event, (t_ns, pid, SAID_KIND, name, fields)))
                         got += 1
                     except (Malformed, IndexError, ValueError, EOFError, TypeError):
                         self.malformed += 1

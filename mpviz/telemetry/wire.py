@@ -212,22 +212,13 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
     if len(kind) > MAX_KIND or len(obj) > MAX_OBJ or len(data) > MAX_ITEMS:
         raise Malformed(f"{shown(kind)}: too long to be a record")
     if data:
-        _check_fields(kind, data, extra)
+        check_fields(kind, data, extra)
     return _new(Event, (t_ns, pid, kind, obj, data))
 
 
-def check_said(t_ns: int, pid: int, obj: str, data: Any) -> Event:
-    """A ``proc.state`` from a ring's SAID entry as a record, checked as :func:`check` checks one: its
-    time, pid and name are bounded by the layout and the reader, its data is what is checked here."""
-    if type(data) is not dict or len(data) > MAX_ITEMS:
-        raise Malformed(f"not an event: {shown(data)}")
-    if data:
-        _check_fields("proc.state", data, None)
-    return _new(Event, (t_ns, pid, "proc.state", obj, data))
-
-
-def _check_fields(kind: str, data: dict[Any, Any], extra: Callable[[str, str, Any], bool | None] | None) -> None:
-    """Every field of a record's data, by its kind (see :func:`check`)."""
+def check_fields(kind: str, data: dict[Any, Any], extra: Callable[[str, str, Any], bool | None] | None) -> None:
+    """Every field of a record's data, by its kind (see :func:`check`); Malformed if one is not what
+    it must be.  (A ring's reader checks a SAID entry's data here: its other fields are the layout's.)"""
     fields = FIELDS.get(kind, _ANY)
     for key, field_value in data.items():
         ok = None if extra is None else extra(kind, key, field_value)
