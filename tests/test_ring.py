@@ -349,6 +349,26 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
         assert reader.malformed - before == malformed
 
 
+def test_a_report_goes_as_its_data_alone_its_name_by_number() -> None:
+    """A process's ``proc.state`` (what ``report`` says) is a SAID entry: its data alone marshalled,
+    its name defined once and then named by its number; it comes out as it went in."""
+    writer, reader = pair()
+    events = [Event(now_ns() + i, PID, "proc.state", "flood", {"i": i}) for i in range(3)]
+    for event in events:
+        writer.write(event)
+    entries = unread(writer, reader)
+    tags, pos = [], 0
+    while pos < len(entries):
+        size, tag = layout.ENTRY.unpack_from(entries, pos)
+        tags.append(tag)
+        pos += size
+    assert tags == [layout.TEXT] + [layout.SAID] * 3
+    assert len(entries) == 3 + len("flood") + 3 * (layout.SAID_SIZE + len(marshal.dumps({"i": 0})))
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert exactly(got) == exactly(events)
+
+
 def test_a_reports_entry_is_checked_as_its_whole_record_would_be() -> None:
     """A SAID entry (a ``proc.state``, its data alone marshalled) of a hostile writer: its data is
     refused as ``wire.check`` refuses it in a whole record, and what passes comes out as it went in."""
