@@ -3,6 +3,7 @@ and counts, never blocks; a killed process's last records are read; nothing in a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import marshal
 import os
@@ -24,6 +25,7 @@ from mpviz.runtime.channels import Channels
 from mpviz.telemetry import Event, Malformed, emit, install_reporter, now_ns, record, uninstall_reporter
 from mpviz.telemetry import reporter as reporter_module
 from mpviz.telemetry import ring_layout as layout
+from mpviz.telemetry.framing import encode
 from mpviz.telemetry.reporter import SOCKET_RECORDS, SocketReporter
 from mpviz.telemetry.ring import RingWriter
 from mpviz.telemetry.ring_layout import HEAD
@@ -112,6 +114,8 @@ def plain_reading(data: bytes, texts: list[str | None], pid: int) -> tuple[list[
                 got.append(plain_hot(entry, texts, pid))
             elif tag == layout.BARE:
                 got.append(plain_bare(entry, texts, pid))
+            elif tag == layout.SAID:
+                got.append(plain_said(entry, texts, pid))
             elif tag == layout.MARSHAL:
                 got.append(check(marshal.loads(entry[layout.ENTRY.size :])))
             elif tag == layout.TEXT and len(texts) < layout.MAX_TEXTS:
@@ -172,6 +176,14 @@ def plain_bare(entry: bytes, texts: list[str | None], pid: int) -> Event:
     if t_ns < 0 or name is None or fields.get("at", "") is None:
         raise Malformed("out of bounds")
     return Event(t_ns, pid, layout.HOT_KINDS[code], name, fields)
+
+
+def plain_said(entry: bytes, texts: list[str | None], pid: int) -> Event:
+    if len(entry) < layout.SAID_SIZE:
+        raise Malformed("a short entry")
+    _, _, t_ns, obj = layout.SAID_ENTRY.unpack_from(entry)
+    # As a MARSHAL entry of the whole record is checked (its name, if not defined, is no text).
+    return check((t_ns, pid, "proc.state", texts[obj], marshal.loads(entry[layout.SAID_SIZE :])))
 
 
 def exactly(events: list[Event]) -> list[object]:
@@ -286,7 +298,7 @@ def test_whatever_a_ring_holds_what_comes_out_passes_the_wire_check() -> None:
         for _ in range(rng.randint(1, 8)):
             entry[rng.randrange(len(entry))] = rng.randrange(256)
         noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
-        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 9))) + noise
+        garbage = bytes(entry) + struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 4, 9))) + noise
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
@@ -322,7 +334,7 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
         for _ in range(rng.randint(0, 4)):
             garbage[rng.randrange(len(garbage))] = rng.randrange(256)
         noise = bytes(rng.randrange(256) for _ in range(rng.randint(0, 60)))
-        garbage += struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 9))) + noise
+        garbage += struct.pack("<HB", 3 + len(noise), rng.choice((0, 1, 2, 3, 4, 9))) + noise
         start = writer._head
         writer._head += len(garbage)
         for i, b in enumerate(garbage):
@@ -335,6 +347,85 @@ def test_on_garbage_the_reader_says_what_the_plain_reading_says() -> None:
         writer._tail = writer._head
         assert exactly(got) == exactly(expected)
         assert reader.malformed - before == malformed
+
+
+def test_a_report_goes_as_its_data_alone_its_name_by_number() -> None:
+    """A process's ``proc.state`` (what ``report`` says) is a SAID entry: its data alone marshalled,
+    its name defined once and then named by its number; it comes out as it went in."""
+    writer, reader = pair()
+    events = [Event(now_ns() + i, PID, "proc.state", "flood", {"i": i}) for i in range(3)]
+    for event in events:
+        writer.write(event)
+    entries = unread(writer, reader)
+    tags, pos = [], 0
+    while pos < len(entries):
+        size, tag = layout.ENTRY.unpack_from(entries, pos)
+        tags.append(tag)
+        pos += size
+    assert tags == [layout.TEXT] + [layout.SAID] * 3
+    assert len(entries) == 3 + len("flood") + 3 * (layout.SAID_SIZE + len(marshal.dumps({"i": 0})))
+    got: list[Event] = []
+    reader.take(PID, got)
+    assert exactly(got) == exactly(events)
+
+
+def test_a_reports_entry_is_checked_as_its_whole_record_would_be() -> None:
+    """A SAID entry (a ``proc.state``, its data alone marshalled) of a hostile writer: its data is
+    refused as ``wire.check`` refuses it in a whole record, and what passes comes out as it went in."""
+    writer, reader = pair(1 << 16)
+    writer.write(Event(1, PID, "proc.state", "singing", {}))  # (its name defined)
+    datas: list[Any] = [
+        {"room": 2, "song": "…", "loud": True, "pi": 3.5, "none": None, "list": [1, "a"]},
+        {"th": -1},  # a thread's number is a count
+        {"at": 7},  # a site is text
+        {"room": 2**64},  # a number past 64 bits
+        {"pi": float("nan")},
+        {"x": b"bytes"},
+        {"x": {1, 2}},
+        {1: "a key that is not text"},
+        {f"k{i}": i for i in range(100)},  # more fields than a record holds
+        ["not", "a dict"],
+        "text",
+    ]
+    entries = b""
+    for i, data in enumerate(datas):
+        payload = marshal.dumps(data)
+        entries += layout.SAID_ENTRY.pack(layout.SAID_SIZE + len(payload), layout.SAID, 10 + i, 0) + payload
+    start = writer._head
+    for i, b in enumerate(entries):
+        writer._mm[layout.PAGE + (start + i) % writer.size] = b
+    writer._head += len(entries)
+    writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+    got: list[Event] = []
+    reader.take(PID, got)
+    whole = []
+    for i, data in enumerate(datas):
+        with contextlib.suppress(Malformed):
+            whole.append(check((10 + i, PID, "proc.state", "singing", data)))
+    assert [e.t_ns for e in whole] == [10]  # (the first alone passes)
+    assert exactly(got[1:]) == exactly(whole)
+    assert reader.malformed == len(datas) - 1
+
+
+def test_a_report_comes_out_as_its_whole_record_marshalled_would_also_near_the_bound() -> None:
+    """What a SAID entry cannot carry (data marshal does not take, a record near the wire's bound,
+    another process's) goes marshalled whole: every report comes out as ``encode`` makes it."""
+    writer, reader = pair(1 << 16)
+    names = ["singing", "naïve 🎤" * 50]
+    events = [
+        Event(now_ns() + i, pid, "proc.state", name, data)
+        for i, (pid, name, data) in enumerate(
+            [(PID, name, {"song": "x" * n}) for name in names for n in range(3950, 4100)]
+            + [(PID, "singing", {"at": object()}), (PID, "singing", {"s": "é" * 2000}), (PID + 1, "singing", {})]
+        )
+    ]
+    got: list[Event] = []
+    for event in events:
+        writer.write(event)
+        reader.take(PID, got)
+    assert exactly(got) == exactly([check(marshal.loads(encode(e))) for e in events])
+    assert any("truncated" in e.data for e in got) and any(len(e.data.get("song", "")) > 4000 for e in got)
+    assert reader.malformed == 0 and writer.lost == 0
 
 
 def test_a_ring_that_could_shrink_under_its_reader_is_refused() -> None:

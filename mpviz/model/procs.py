@@ -85,14 +85,15 @@ def proc_start(model: Model, event: Event) -> None:
 
 @handles("proc.state")
 def proc_state(model: Model, event: Event) -> None:
+    t_ns, _, _, obj, data = event  # (once: every report of a lesson passes here)
     proc = proc_of(model, event)
-    proc.said = event.obj
-    fact = proc.facts.get(event.obj)
+    proc.said = obj
+    fact = proc.facts.get(obj)
     if fact is None:
-        fact = proc.facts[event.obj] = Said()
-    fact.add(event.t_ns, event.data)
-    model.counts[event.obj] += 1
-    settle(model, proc, event.t_ns)
+        fact = proc.facts[obj] = Said()
+    fact.add(t_ns, data)
+    model.counts[obj] += 1
+    settle(model, proc, t_ns)
 
 
 @handles("proc.error")

@@ -211,8 +211,16 @@ def settle(model: Model, actor: Actor, t_ns: int) -> None:
         phase, words = _RUNNING, _said(proc) or proc.seen or str(STATES["running"])
     if proc.stopped:
         phase, words = _STOPPED, STATES["paused"](words=words)
-    set_state(model, proc, t_ns, phase, words)
-    proc.split.move(activity(model, proc), t_ns)
+    # (Nearly every record of a busy process leaves its state and its activity as they were: then
+    # neither set_state nor TimeSplit.move is called, each of their first steps written out here.)
+    if phase is proc.phase and words == proc.state:
+        model.dirty_procs.add(proc.pid)
+    else:
+        set_state(model, proc, t_ns, phase, words)
+    doing = activity(model, proc)
+    split = proc.split
+    if doing is not split.activity:
+        split.move(doing, t_ns)
 
 
 def _settle_thread(model: Model, thread: Thread, t_ns: int) -> None:

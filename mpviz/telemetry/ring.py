@@ -21,12 +21,13 @@ is the dashboard's alone.
 
 from __future__ import annotations
 
+import marshal
 import os
 import struct
 import time
 
 from mpviz.telemetry import record
-from mpviz.telemetry.framing import MAX_OBJ, encode
+from mpviz.telemetry.framing import MAX_OBJ, MAX_RECORD_BYTES, encode
 from mpviz.telemetry.record import Event, operation_event
 from mpviz.telemetry.ring_layout import (
     ASLEEP,
@@ -45,6 +46,11 @@ from mpviz.telemetry.ring_layout import (
     MAX_TEXTS,
     PAGE,
     RING_BYTES,
+    SAID,
+    SAID_ENTRY,
+    SAID_KIND,
+    SAID_OVER,
+    SAID_SIZE,
     TAIL_WORD,
     TEXT,
     TH,
@@ -239,8 +245,13 @@ class RingWriter(Straight):
             try:
                 if self._later:
                     self._write_later()
-                code = HOT_CODE.get(kind) if event is None or event.pid == self.pid else None
-                if code is None or not self._hot(code, obj, data, at, th, t_ns):
+                own = event is None or event.pid == self.pid
+                code = HOT_CODE.get(kind) if own else None
+                if code is not None:
+                    done = self._hot(code, obj, data, at, th, t_ns)
+                else:
+                    done = own and kind == SAID_KIND and not at and not th and self._said(obj, data, t_ns)
+                if not done:
                     if event is None:
                         event = self._event(kind, obj, data, at, th, t_ns)
                     self._put(self._marshalled(event))
@@ -387,6 +398,27 @@ class RingWriter(Straight):
         stop = start + self._tail + self._most - head
         self._stop = stop if stop < self._last else self._last
         self._words[HEAD_WORD] = head
+        return True
+
+    def _said(self, obj: str, data: dict[str, Any] | None, t_ns: int) -> bool:
+        """With the token: a ``proc.state`` of this process's as a SAID entry (its name defined first if
+        new); False if it cannot be one (its data not a dict marshal takes, too big, a name that cannot
+        be defined, a time out of the layout's range: the caller marshals the record, which says why)."""
+        if type(data) is not dict or type(t_ns) is not int:
+            return False
+        o = self._texts.get(obj)
+        if o is None:
+            o = self._text(obj)
+            if o is None:
+                return False
+        try:
+            payload = marshal.dumps(data)
+            entry = SAID_ENTRY.pack(SAID_SIZE + len(payload), SAID, t_ns, o)
+        except (ValueError, struct.error):
+            return False
+        if len(payload) + 4 * len(obj) > MAX_RECORD_BYTES - SAID_OVER:
+            return False
+        self._put(entry + payload)
         return True
 
     def _text(self, text: str) -> int | None:

@@ -41,6 +41,9 @@ from mpviz.telemetry.ring_layout import (
     NONE,
     NONE_TRUE,
     PAGE,
+    SAID,
+    SAID_ENTRY,
+    SAID_KIND,
     TAIL_WORD,
     TEXT,
     TH,
@@ -49,7 +52,7 @@ from mpviz.telemetry.ring_layout import (
     WAITED_TRUE,
     N,
 )
-from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
+from mpviz.telemetry.wire import MAX_INT, MAX_ITEMS, MAX_OBJ, check, check_fields
 
 # Pages are given back as they are read, this much at a time: a quiet ring costs a page or two.
 RELEASE_BYTES = 1 << 16
@@ -60,6 +63,7 @@ _new = tuple.__new__
 _HEADER = ENTRY.size
 _HOT_SIZE = HOT_ENTRY.size
 _BARE_SIZE = BARE_FIELDS.size
+_SAID_SIZE = SAID_ENTRY.size
 # A HOT entry's flags beyond its site and thread: rarer, decoded by a call of their own.
 _MORE = ~(AT | TH)
 # Of those, what a queue's put or get carries: decoded in the loop too.
@@ -183,9 +187,12 @@ class RingReader:
         header = ENTRY.unpack_from
         hot = HOT_ENTRY.unpack_from
         bare = BARE_FIELDS.unpack_from
+        said = SAID_ENTRY.unpack_from
+        loads = marshal.loads
         kinds = HOT_KINDS
         while end - pos >= _HEADER:
-            if data[pos + 2] == HOT and end - pos >= _HOT_SIZE:
+            tag = data[pos + 2]
+            if tag == HOT and end - pos >= _HOT_SIZE:
                 size, _, t_ns, code, flags, obj, at, th, value, of = hot(data, pos)
                 stop = pos + size
                 if size >= _HOT_SIZE and stop <= end:
@@ -216,7 +223,7 @@ class RingReader:
                         self.malformed += 1
                     pos = stop
                     continue
-            if data[pos + 2] == BARE and end - pos >= _BARE_SIZE:  # a lock's record: its site and thread alone
+            if tag == BARE and end - pos >= _BARE_SIZE:  # a lock's record: its site and thread alone
                 size, _, code, obj, at, t_ns, th = bare(data, pos)
                 if size == _BARE_SIZE:
                     try:
@@ -233,7 +240,24 @@ class RingReader:
                         self.malformed += 1
                     pos += size
                     continue
-            # Any other entry; or a HOT one too short to be one, or cut by the end of ``data``.
+            if tag == SAID and end - pos >= _SAID_SIZE:  # a lesson's report: its data alone marshalled
+                size, _, t_ns, obj = said(data, pos)
+                stop = pos + size
+                if size >= _SAID_SIZE and stop <= end:
+                    try:
+                        name = texts[obj]
+                        fields = loads(data[pos + _SAID_SIZE : stop])
+                        if t_ns < 0 or name is None or type(fields) is not dict or len(fields) > MAX_ITEMS:
+                            raise Malformed("a SAID entry out of bounds")
+                        if fields:  # (its data checked as wire.check checks a record's: a call saved here)
+                            check_fields(SAID_KIND, fields, None)
+                        append(_new(Event, (t_ns, pid, SAID_KIND, name, fields)))
+                        got += 1
+                    except (Malformed, IndexError, ValueError, EOFError, TypeError):
+                        self.malformed += 1
+                    pos = stop
+                    continue
+            # Any other entry; or a HOT, BARE or SAID one too short to be one, or cut by the end of ``data``.
             size, tag = header(data, pos)
             stop = pos + size
             if stop > end or size < _HEADER:

@@ -212,25 +212,31 @@ def check(value: Any, extra: Callable[[str, str, Any], bool | None] | None = Non
     if len(kind) > MAX_KIND or len(obj) > MAX_OBJ or len(data) > MAX_ITEMS:
         raise Malformed(f"{shown(kind)}: too long to be a record")
     if data:
-        fields = FIELDS.get(kind, _ANY)
-        for key, field_value in data.items():
-            ok = None if extra is None else extra(kind, key, field_value)
-            if ok is None:
-                test = fields.get(key) if type(key) is str else _refuse
-                if test is not None:
-                    ok = test(field_value)
-                else:  # plain, the commonest first, without a call (every record of a flood passes here)
-                    of = type(field_value)
-                    if of is int:
-                        ok = -MAX_INT <= field_value <= MAX_INT
-                    elif of is str:
-                        ok = len(field_value) <= MAX_STRING
-                    else:
-                        ok = plain(field_value)
-            if not ok:
-                name = key if type(key) is str and key.isprintable() else shown(key)
-                raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
+        check_fields(kind, data, extra)
     return _new(Event, (t_ns, pid, kind, obj, data))
+
+
+def check_fields(kind: str, data: dict[Any, Any], extra: Callable[[str, str, Any], bool | None] | None) -> None:
+    """Every field of a record's data, by its kind (see :func:`check`); Malformed if one is not what
+    it must be.  (A ring's reader checks a SAID entry's data here: its other fields are the layout's.)"""
+    fields = FIELDS.get(kind, _ANY)
+    for key, field_value in data.items():
+        ok = None if extra is None else extra(kind, key, field_value)
+        if ok is None:
+            test = fields.get(key) if type(key) is str else _refuse
+            if test is not None:
+                ok = test(field_value)
+            else:  # plain, the commonest first, without a call (every record of a flood passes here)
+                of = type(field_value)
+                if of is int:
+                    ok = -MAX_INT <= field_value <= MAX_INT
+                elif of is str:
+                    ok = len(field_value) <= MAX_STRING
+                else:
+                    ok = plain(field_value)
+        if not ok:
+            name = key if type(key) is str and key.isprintable() else shown(key)
+            raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
 
 
 class Splitter:
