@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 from mpviz import lang
@@ -41,8 +42,32 @@ class Stop(Exception):
         self.signum = signum
 
 
-def _raise_stop(signum: int, frame: object) -> None:
-    raise Stop(signum)
+class _Stopping:
+    """The handler of SIGTERM, SIGHUP and SIGINT: a :class:`Stop` raised in the main thread, at once;
+    but while records are read and applied (:meth:`held`), only once they are.  (Raised in the middle,
+    it cut a batch in two: records already taken from the processes' rings, never applied, and the
+    verdict said what the run had not: a refused connection missing, a client's end not counted.)"""
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: int | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self._holding:
+            self._pending = signum
+            return
+        raise Stop(signum)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            signum, self._pending = self._pending, None
+            if signum is not None:
+                raise Stop(signum)
 
 
 class Output:
@@ -222,8 +247,9 @@ def _run(
     lesson = the_run.lesson
     # Colour codes that a program prints are kept for a terminal, stripped for a file.
     keep_colour = out.isatty()
+    stopping = _Stopping()
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, _raise_stop)
+        signal.signal(signum, stopping)
 
     def take(events: list[Event]) -> None:
         printed.take(events)
@@ -264,7 +290,8 @@ def _run(
         # (and a little more: a process that does not answer is said not to once its time is up)
         ends = asked + STACKS_WAIT_NS + STACKS_WAIT_NS // 2
         while now_ns() < ends and any(model.procs[pid].stacks_ns < asked for pid in pids if pid in model.procs):
-            take(the_run.read(0.1))
+            with stopping.held():
+                take(the_run.read(0.1))
         for pid in pids:
             proc = model.procs.get(pid)
             if proc is None or proc.stacks_ns < asked:
@@ -283,7 +310,7 @@ def _run(
         while not finished:
             # The collector paused from the read to the batch applied, not only inside each: its
             # first pass after the read would walk every record of the batch, still alive.
-            with paused():
+            with stopping.held(), paused():
                 take(the_run.read(0.1))
             if the_run.record_error or output.gone:
                 break  # the recording, or the reader of the output, is gone: stop
