@@ -199,12 +199,8 @@ class RingWriter(Straight):
                     self._put(self._marshalled(self._event(kind, obj, data, at, th, t_ns)))
             finally:
                 token.append(True)
-            if self._later:
-                self._catch_up()
-        mm = self._mm
-        if mm[ASLEEP]:
-            mm[ASLEEP] = 0
-            self.wake()
+        if self._later or self._mm[ASLEEP]:
+            self._after_writing()
 
     def _catch_up(self) -> None:
         """The records waiting in ``_later`` written, unless another holds the token: it will (it

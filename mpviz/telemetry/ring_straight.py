@@ -108,12 +108,8 @@ class Straight:
             return False
         finally:
             token.append(True)
-        if self._later:
-            self._catch_up()
-        mm = self._mm
-        if mm[ASLEEP]:
-            mm[ASLEEP] = 0
-            self.wake()
+        if self._later or self._mm[ASLEEP]:
+            self._after_writing()
         return True
 
     def item(self, kind: int, obj: str, text: str, none: bool, t_ns: int) -> bool:
@@ -155,13 +151,20 @@ class Straight:
             return False
         finally:
             token.append(True)
+        if self._later or self._mm[ASLEEP]:
+            self._after_writing()
+        return True
+
+    def _after_writing(self) -> None:
+        """After an entry written past ``_write`` (``bare``, ``item``, ``record``): the records that waited
+        for the token written, and the reader woken if it sleeps.  Called only when one of the two
+        is so: the caller looks, in one step, and most operations find neither."""
         if self._later:
             self._catch_up()
         mm = self._mm
         if mm[ASLEEP]:
             mm[ASLEEP] = 0
             self.wake()
-        return True
 
     def learn(self, code: object, offset: int, at: str) -> None:
         """What :meth:`bare` needs of an operation just written the long way: its site ``at``, found
