@@ -45,6 +45,11 @@ def test_ktv_never_more_groups_inside_than_rooms(tmp_path: Path, method: str) ->
     assert waited, "some groups had to wait at the door"
     assert code == 0
     assert "9 of 9 groups sang; at most 3 inside at once (rooms: 3): invariant held" in out
+    # Main (the dashboard's process) started every group: then it waits for keys, it does not run.
+    main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
+    idle = [e for e in events if e.kind == "proc.idle" and e.pid == main]
+    last_spawn = max(e.t_ns for e in events if e.kind == "proc.spawn")
+    assert len(idle) == 1 and idle[0].t_ns >= last_spawn and idle[0].data == {"keys": False}, "headless: no keys"
 
 
 def test_traffic_every_pass_follows_a_set(tmp_path: Path) -> None:

@@ -68,6 +68,22 @@ def test_what_a_process_says_is_its_state_and_a_fact_kept_for_the_run() -> None:
     assert m.said("sent") == 2 and p.said_count("sent") == 2 and p.first_said("sent") == S
 
 
+@covers("proc.idle")
+def test_a_lesson_main_with_its_part_done_is_idle_not_running_until_it_acts_again() -> None:
+    m = Model()
+    m.apply(
+        [ev(1, 1, "proc.start", "main", role="main", label="main", ppid=0), ev(2, 1, "proc.idle", "main", keys=True)]
+    )
+    p = m.procs[1]
+    assert p.phase is Phase.SLEEPING and p.state == "idle: its part is done; waits for your keys"
+    assert m.describe(list(m.log)[-1]) == "idle: its part is done; waits for your keys"
+    assert find_anomalies(m, 3 * S) == [], "idle is no wait of the program's: never a hang"
+    m.apply([ev(3, 1, "proc.state", "adds a group")])  # a key's action: it runs again
+    assert p.phase is Phase.RUNNING and p.state == "adds a group"
+    m.apply([ev(4, 1, "proc.idle", "main")])
+    assert p.state == "idle: its part is done", "no keys: its part done, no more"
+
+
 @covers("proc.error")
 def test_an_error_is_kept_with_its_process() -> None:
     m = Model()

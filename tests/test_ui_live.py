@@ -52,8 +52,15 @@ async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
         async with app.run_test(size=SIZE) as pilot:
             model = source.model
             await until(pilot, lambda: len(model.by_role("group")) == 1, what="the first group")
+            # Main started its group: it waits for keys (it is this process, which waits), never "running".
+            main = model.procs[source.run.supervisor.pid]
+            idle = "idle: its part is done; waits for your keys"
+            await until(pilot, lambda: main.state == idle, what="main idle")
+            assert main.phase is Phase.SLEEPING
             await pilot.press("a")
             await until(pilot, lambda: len(model.by_role("group")) == 2, what="the added group")
+            await until(pilot, lambda: main.state == idle, what="main idle again after the key's action")
+            assert len([e for e in model.log if e.kind == "proc.idle"]) == 2
             new = model.by_role("group")[1]
             assert psutil.pid_exists(new.pid)
             assert psutil.Process(new.pid).ppid() == source.run.supervisor.pid

@@ -13,6 +13,7 @@ from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import activity, actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
 from mpviz.model.stacks import PROGRAM_WAITS, QUIET_NS, from_record, infer
 from mpviz.model.state import Model, handles
+from mpviz.model.words import idle
 from mpviz.telemetry import Event
 
 JOINING = T("waiting for {name} to end (join)", "等待 {name} 结束(join)")
@@ -205,6 +206,15 @@ def proc_sleep(model: Model, event: Event) -> None:
     at = event.data.get("at")
     actor.at = at if actor.sleeping and isinstance(at, str) else ""
     settle(model, actor, event.t_ns)
+
+
+@handles("proc.idle")
+def proc_idle(model: Model, event: Event) -> None:
+    """The lesson's main part started everyone and has nothing to do until a key asks (it is the
+    dashboard's own process: neither running nor part of a hang).  Its next record ends it."""
+    proc = proc_of(model, event)
+    proc.elsewhere, proc.elsewhere_sleeps, proc.elsewhere_outside = idle(event.data), True, False
+    settle(model, proc, event.t_ns)
 
 
 @handles("proc.output")

@@ -199,7 +199,17 @@ PROC = {
     "SIGSTOP": T("paused (SIGSTOP)", "已暂停(SIGSTOP)"),
     "SIGCONT": T("resumed (SIGCONT)", "已继续(SIGCONT)"),
     "signal": T("got {obj}", "收到 {obj}"),
+    # A lesson's main part with nothing left to do (``proc.idle``): it waits for the user's keys, if any.
+    "idle": T("idle: its part is done", "空闲:它那部分已做完"),
+    "idle_keys": T("idle: its part is done; waits for your keys", "空闲:它那部分已做完,等你按键"),
 }
+
+
+def idle(data: Mapping[str, Any]) -> str:
+    """A ``proc.idle`` record in words."""
+    return str(PROC["idle_keys" if data.get("keys") is True else "idle"])
+
+
 # What a process is seen doing from outside (``proc.seen``: an attached program's stacks).
 SEEN = {
     "running": T("running", "运行中"),
@@ -358,6 +368,8 @@ def _proc(op: str, obj: str, d: dict[str, Any], colours: bool = False) -> str | 
         return PROC["join"](obj=lang.label(obj), child=d.get("child"))
     if op == "joined":
         return PROC["joined" if d.get("ended") else "join_gave_up"](obj=lang.label(obj))
+    if op == "idle":
+        return idle(d)
     if op == "ran":
         return ""  # its target returned: its exit, a moment later, says it
     if op == "output":

@@ -65,8 +65,11 @@ class Run:
     parameters (a bad --db file, a program that is not there).
     """
 
-    def __init__(self, settings: Settings, sample_every: float | None = 1.0, early: Early | None = None) -> None:
-        """``early``: a watched program's main started already (headless), taken over here."""
+    def __init__(
+        self, settings: Settings, sample_every: float | None = 1.0, early: Early | None = None, keys: bool = False
+    ) -> None:
+        """``early``: a watched program's main started already (headless), taken over here.
+        ``keys``: someone can press the lesson's keys (the dashboard; not a headless run)."""
         self.settings = settings
         cls = self.cls = settings.lesson
         self.values = cls.prepare(dict(settings.params))
@@ -97,6 +100,7 @@ class Run:
             early.before if early is not None else None,
             settings.turns,
         )
+        self.supervisor.keys = keys and bool(cls.actions)
         self.scheduler = self.supervisor.scheduler
         self.lesson = cls(self.supervisor, seed=settings.seed, **self.values)
         self._closed = False
@@ -244,6 +248,7 @@ class Run:
         if action is not None:
             emit("ui.action", english(action.description))  # records are English
         self._until_stopped(partial(getattr(self.lesson, method), *args))
+        self.supervisor.idle()  # its part done again (when its first part is)
 
     def _until_stopped(self, action: Callable[[], object]) -> None:
         """Do a key's action, waiting for it only while the run goes on.

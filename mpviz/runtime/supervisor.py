@@ -112,6 +112,8 @@ class Supervisor:
         sites.forget()  # the main part's sites, said again for this run's model
         if self.scheduler is not None:
             turns.install(self.scheduler.take_here)  # a lesson's main part takes turns too
+        self._main_is_here = main_is_here
+        self.keys = False  # whether someone can press a key that makes the lesson's main part act
         if main_is_here:  # a lesson's main part runs in this process
             emit("proc.start", "main", {"role": "main", "label": "main", "ppid": os.getppid()})
         self.sampler = Sampler()
@@ -301,10 +303,21 @@ class Supervisor:
             # table and the log), not printed over the dashboard.
             if not self.stopping:
                 emit("proc.error", "main", {"error": short(f"{type(exc).__name__}: {exc}")})
+        else:
+            lesson.directing = False
+            self.idle()
         finally:
             lesson.directing = False
             if self.scheduler is not None:
                 self.scheduler.left(self.pid)
+
+    def idle(self) -> None:
+        """Say that the lesson's main part has done its part (started everyone) and has nothing to
+        do until a key asks: it is this process, which then only waits, and must not show as
+        running.  (Its next record, a key's action, makes it run again.)"""
+        lesson = self.lesson
+        if self._main_is_here and lesson is not None and not lesson.directing and not self.stopping:
+            emit("proc.idle", "main", {"keys": self.keys})
 
     def _connected(self, pid: int) -> bool:
         """A process connected (the channels' thread, the kernel's word for its pid): False if it

@@ -184,7 +184,9 @@ class LiveSource:
         running = (
             settings if turns is None else replace(settings, turns=replace(turns, chooser=deepcopy(turns.chooser)))
         )
-        return cls(Run(running), settings)  # ValueError (a bad --db file, no such program) before any process starts
+        return cls(
+            Run(running, keys=True), settings
+        )  # ValueError (a bad --db file, no such program) before any process starts
 
     def begin(self) -> None:
         # Not before: a short program would be over before the first picture of it.
