@@ -244,6 +244,10 @@ class Run(Protocol):
 
     def alive(self, pid: int) -> bool: ...
 
+    def idle(self) -> None:
+        """Say that main's part is done (its ``directing`` False): from now on it only watches and waits for keys."""
+        ...
+
     def send_signal(self, pid: int, sig: signal.Signals) -> bool:
         """Signal one lesson process (main ending a wait that would never end); False if it is gone."""
         ...

@@ -71,6 +71,13 @@ def test_traffic_every_pass_follows_a_set(tmp_path: Path) -> None:
         assert any(s < woke.t_ns for s in sets)
     assert code == 0
     assert "6 of 6 cars passed" in out and "invariant held" in out
+    # Main sleeps between arrivals, as the tutorial's does: asleep then, each sleep ended, before each car.
+    main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
+    naps = [e.kind for e in events if e.pid == main and e.kind in ("proc.sleep", "proc.slept")]
+    assert naps and naps == ["proc.sleep", "proc.slept"] * (len(naps) // 2)
+    cars = [e.t_ns for e in events if e.kind == "proc.spawn" and e.data["role"] == "car"]
+    slept = [e.t_ns for e in events if e.pid == main and e.kind == "proc.slept"]
+    assert all(any(t <= car for t in slept) for car in cars[1:])
 
 
 def test_prodcons_every_item_consumed_once_and_consumers_exit(tmp_path: Path) -> None:

@@ -78,9 +78,11 @@ def test_a_lesson_main_with_its_part_done_is_idle_not_running_until_it_acts_agai
     assert p.phase is Phase.SLEEPING and p.state == "idle: its part is done; waits for your keys"
     assert m.describe(list(m.log)[-1]) == "idle: its part is done; waits for your keys"
     assert find_anomalies(m, 3 * S) == [], "idle is no wait of the program's: never a hang"
-    m.apply([ev(3, 1, "proc.state", "adds a group")])  # a key's action: it runs again
+    m.apply([ev(3, 1, "data.value", "file", count=2)])  # what main sees of the lesson's data: no act of its own
+    assert p.phase is Phase.SLEEPING and p.state.startswith("idle")
+    m.apply([ev(4, 1, "proc.state", "adds a group")])  # a key's action: it runs again
     assert p.phase is Phase.RUNNING and p.state == "adds a group"
-    m.apply([ev(4, 1, "proc.idle", "main")])
+    m.apply([ev(5, 1, "proc.idle", "main")])
     assert p.state == "idle: its part is done", "no keys: its part done, no more"
 
 

@@ -47,6 +47,10 @@ def test_with_the_lock_fifty_buyers_never_oversell(tmp_path: Path) -> None:
         assert holders <= 1
     assert "20 sold, 0 left in the file, 20 in stock: sold + left == stock, invariant held" in out
     assert not list(tmp_path.glob(".ticket.*.tmp")), "no stray temp files"
+    # Main started its buyers: then it only watches the file for the dashboard, idle, not running.
+    main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
+    idle = [e.t_ns for e in events if e.kind == "proc.idle" and e.pid == main]
+    assert len(idle) == 1 and idle[0] >= max(e.t_ns for e in events if e.kind == "proc.spawn")
 
 
 def test_without_the_lock_tickets_oversell_and_mpviz_says_so(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ NOT_ACTS = frozenset(
         "proc.spawn",
         "prim.new",
         "proc.seen",  # an attached process's state read off the stacks that came with it: they still hold
+        "data.value",  # what a lesson's main sees of the lesson's data (the ticket file): it does not act on it
     }
 )
 

@@ -245,12 +245,19 @@ class Supervisor:
         if turns.asleep(seconds):  # a scheduled run: a point, and no time
             return not self.stopping
         remaining = float(seconds)
-        while remaining > 0:
-            step = min(remaining / max(self.speed, 1e-6), 0.1)
-            if self._stopping.wait(step):
-                return False
-            remaining -= step * self.speed
-        return not self.stopping
+        if remaining <= 0:
+            return not self.stopping
+        # Main sleeps as the tutorial's does (time.sleep between arrivals): shown asleep, not running.
+        emit("proc.sleep", "", {"s": remaining})
+        try:
+            while remaining > 0:
+                step = min(remaining / max(self.speed, 1e-6), 0.1)
+                if self._stopping.wait(step):
+                    return False
+                remaining -= step * self.speed
+            return not self.stopping
+        finally:
+            emit("proc.slept")
 
     def sleep_real(self, seconds: float) -> bool:
         with self._away():

@@ -204,6 +204,7 @@ class Tickets(Lesson):
         for _ in range(self.values["buyers"]):
             self.add_buyer()
         self.directing = False
+        self.run.idle()  # (what follows is the dashboard's watch on the file, not the tutorial's main)
         # Keep showing what the file really holds, until the lesson stops; and
         # once no buyer is left, say so with a last look ("settled").
         last, settled = stock, False
