@@ -312,6 +312,9 @@ def test_notifies_are_counted_as_notifies() -> None:
     c = m.prims["c"]
     assert c.notifies == 2 and c.sets == 0
     assert not m.procs, "a notify blocks and wakes nobody: the waiter's own cond.woke does"
+    assert c.lost_notify == (10, None), "nobody waited: the last notify was lost"
+    m.apply([ev(3, 11, "cond.wait", "c"), ev(4, 10, "cond.notify", "c", n=1, at="s1")])
+    assert c.lost_notify is None, "this one found a waiter"
 
 
 # --- events and barriers ------------------------------------------------------------------------

@@ -169,6 +169,14 @@ def test_a_lock_order_deadlock_is_named(tmp_path: Path) -> None:
     assert "alice (pid" in done.stdout and "bob (pid" in done.stdout
 
 
+def test_a_hang_on_a_condition_notified_while_nobody_waited_says_so(tmp_path: Path) -> None:
+    done = watch(OURS / "lost_notify.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    hang = next(line for line in done.stdout.splitlines() if line.startswith("hang: "))
+    assert "waiter #0 (pid" in hang and "on condition 'ready'" in hang
+    assert "main notified condition 'ready' at lost_notify.py:15 in <module> while nobody waited" in hang
+
+
 @pytest.mark.parametrize(
     ("program", "said"),
     [

@@ -24,6 +24,7 @@ from __future__ import annotations
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.actors import Actor
+from mpviz.model.pitfall_words import where_of
 from mpviz.model.pitfalls_found import dead_parties, find_pitfalls
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import PROGRAM_WAITS, infer, inside_a_wait, machinery_wait, waiting
@@ -66,6 +67,11 @@ SAY = {
     "release_it": T("no live process can release it", "没有活着的进程能释放它"),
     "only_one": T("it is the only process left", "它是唯一剩下的进程"),
     "failed_before": T("{who} failed: {how}", "{who} 出错:{how}"),
+    "lost_notify": T(
+        "{who} notified condition '{name}' {where} while nobody waited: notify() is not kept for a later "
+        "wait() (wait for a predicate: wait_for())",
+        "{who} {where}通知了条件变量 '{name}',当时没有人在等:notify() 不会留给之后的 wait()(用 wait_for() 等一个条件)",
+    ),
     "undone": T(
         "{n} {items} got and never marked done ({who}): join() waits for a task_done() for each get()",
         "{n} 项被取走却没有标记完成({who}):join() 要等每个 get() 都有一个 task_done()",
@@ -383,6 +389,8 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
             reason = SAY["release_it"]
         elif prim is not None and aid in prim.joiners and prim.undone:
             reason = _undone(model, prim)
+        elif prim is not None and prim.lost_notify is not None:
+            reason = "; ".join(_lost_notifies(model, live))
         if reason in (SAY["only_one"], SAY["set_it"], SAY["release_it"]):
             reason = "; ".join([str(reason), *_failures(model)])  # (often why: the one that would have)
         text = SAY["forever"](who=_who(model, aid, at=True), what=what, reason=reason)
@@ -392,6 +400,7 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
     n = SAY["processes"](n=len(pids)) if len(pids) == len(live) else SAY["in_threads"](n=len(pids), k=len(live))
     # The processes that failed before: often the one that would have set, released or put.
     parts.extend(_failures(model))
+    parts.extend(_lost_notifies(model, live))
     return Anomaly("hang", SAY["all"](n=n, parts="; ".join(parts)), tuple(aid for aid, _ in live))
 
 
@@ -404,6 +413,17 @@ def _failures(model: Model) -> list[str]:
             how = proc.error or proc.last_err or proc.exit_words()
             by_how.setdefault(how, []).append(proc.name)
     return [SAY["failed_before"](who=", ".join(names), how=how) for how, names in by_how.items()]
+
+
+def _lost_notifies(model: Model, live: list[tuple[int, Actor]]) -> list[str]:
+    """The conditions waited on for ever that were notified while nobody waited: why they wait."""
+    said = []
+    for prim_id in dict.fromkeys(actor.waiting_on for _, actor in live if actor.waiting_on):
+        prim = model.prims.get(prim_id)
+        if prim is not None and prim.lost_notify is not None:
+            pid, at = prim.lost_notify
+            said.append(SAY["lost_notify"](who=model.name_of(pid), name=prim.name, where=where_of(model, at)))
+    return said
 
 
 def _undone(model: Model, prim: Prim) -> str:

@@ -125,4 +125,7 @@ def cond_wait(model: Model, event: Event) -> None:
 
 @handles("cond.notify", "cond.notify_all")
 def cond_notify(model: Model, event: Event) -> None:
-    prim_of(model, event).notifies += 1
+    prim = prim_of(model, event)
+    prim.notifies += 1
+    # (One that found a waiter: a wait later left waiting is not for want of it.)
+    prim.lost_notify = None if prim.waiters else (event.pid, event.data.get("at"))

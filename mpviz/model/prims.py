@@ -117,8 +117,10 @@ class Prim:
     clears: int = 0
     first_set_ns: int | None = None
     first_pass_ns: int | None = None
-    # Conditions: how often notified (``notify`` or ``notify_all``).
+    # Conditions: how often notified (``notify`` or ``notify_all``); the last notify that found
+    # nobody waiting (who, and its site): not kept for a later wait(), often why one waits for ever.
     notifies: int = 0
+    lost_notify: tuple[int, object] | None = None
     # Barriers: broken (until reset), how many processes passed, and every process that reached it.
     broken: bool = False
     passed: int = 0
