@@ -54,6 +54,11 @@ SAY = {
     "calls": T("  {n} calls", "  调用 {n} 次"),
     "proxy": T("\n  {proxy}: {n} calls", "\n  {proxy}:调用 {n} 次"),
     "last": T("\n  last: ", "\n  最近:"),
+    "parties": T("  parties {parties}  passed {passed}", "  需要 {parties} 方  已通过 {passed} 次"),
+    "broken": T("  broken: every wait() raises BrokenBarrierError", "  已破坏:每个 wait() 都抛出 BrokenBarrierError"),
+    "at_barrier": T("at the barrier", "在屏障前"),
+    "notifies": T("  {n} notify()", "  notify() {n} 次"),
+    "lost_notify": T("\n  the last notify() found nobody waiting: lost", "\n  最近一次 notify() 时没有人在等:丢了"),
 }
 
 
@@ -97,7 +102,8 @@ def actor_names(model: Model, actors: dict[int, int], now_ns: int, limit: int = 
 
 def title(prim: Prim) -> Text:
     """``Lock 'ticket'`` and where it was made, if known."""
-    text = Text.assemble((f"{prim.word[:1].upper()}{prim.word[1:]} '{prim.name}'", "bold"))
+    word = "RLock" if prim.word == "rlock" else f"{prim.word[:1].upper()}{prim.word[1:]}"
+    text = Text.assemble((f"{word} '{prim.name}'", "bold"))
     if prim.site:
         text.append(f"  {prim.site}", style="dim")
     return text
@@ -248,6 +254,28 @@ def manager_view(model: Model, prim: Prim, now_ns: int) -> Text:
     return text
 
 
+def barrier_view(model: Model, prim: Prim, now_ns: int) -> Text:
+    """A barrier: how many parties it needs, how often it let them through, who waits at it."""
+    text = title(prim)
+    text.append(SAY["parties"](parties=prim.capacity or "?", passed=prim.passed), style="dim")
+    if prim.broken:
+        text.append(str(SAY["broken"]), style="bold red")
+    text.append("\n")
+    text.append_text(waiters(model, prim, now_ns, what=SAY["at_barrier"]))
+    return text
+
+
+def condition_view(model: Model, prim: Prim, now_ns: int) -> Text:
+    """A condition: how often notified (and whether the last notify was lost), who waits in wait()."""
+    text = title(prim)
+    text.append(SAY["notifies"](n=prim.notifies), style="dim")
+    if prim.lost_notify is not None:
+        text.append(str(SAY["lost_notify"]), style="bold yellow")
+    text.append("\n")
+    text.append_text(waiters(model, prim, now_ns, what=SAY["blocked_wait"]))
+    return text
+
+
 VIEWS: dict[str, Callable[[Model, Prim, int], Text]] = {
     "lock": lock_view,
     "rlock": lock_view,
@@ -257,6 +285,8 @@ VIEWS: dict[str, Callable[[Model, Prim, int], Text]] = {
     "pipe": pipe_view,
     "pool": pool_view,
     "manager": manager_view,
+    "barrier": barrier_view,
+    "cond": condition_view,
 }
 
 
