@@ -169,6 +169,14 @@ def test_a_lock_order_deadlock_is_named(tmp_path: Path) -> None:
     assert "alice (pid" in done.stdout and "bob (pid" in done.stdout
 
 
+def test_a_consumer_starved_by_a_producer_that_failed_is_told_why(tmp_path: Path) -> None:
+    done = watch(OURS / "failed_producer.py", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    hang = next(line for line in done.stdout.splitlines() if line.startswith("hang: "))
+    assert hang.startswith("hang: 1 consumer blocked on get from empty queue 'results' and no producer left: main")
+    assert hang.endswith("; adder #0 failed: ValueError: cannot handle 7"), hang
+
+
 def test_a_hang_on_a_condition_notified_while_nobody_waited_says_so(tmp_path: Path) -> None:
     done = watch(OURS / "lost_notify.py", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr

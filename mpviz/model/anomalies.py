@@ -21,6 +21,8 @@ that is not one).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mpviz.lang import T
 from mpviz.model import order
 from mpviz.model.actors import Actor
@@ -253,7 +255,9 @@ def starved_queue(model: Model, prim: Prim, now_ns: int) -> Anomaly | None:
     n = len(getters)
     consumers = "consumer" if n == 1 else "consumers"
     who = "; ".join(_who(model, actor, at=True) for actor in getters)
-    text = f"{SAY['starved'](n=n, consumers=consumers, name=prim.name)}: {who}"
+    # Why no producer is left, when one of them died of a failure (its last error is why).
+    why = "".join(f"; {failed}" for failed in _failures(model, prim.putters))
+    text = f"{SAY['starved'](n=n, consumers=consumers, name=prim.name)}: {who}{why}"
     return Anomaly("starved", text, tuple(getters))
 
 
@@ -404,11 +408,13 @@ def _hang(model: Model, live: list[tuple[int, Actor]]) -> Anomaly:
     return Anomaly("hang", SAY["all"](n=n, parts="; ".join(parts)), tuple(aid for aid, _ in live))
 
 
-def _failures(model: Model) -> list[str]:
-    """The processes of the run that ended by an error of their own or a signal (most often why the
-    ones left wait: the work they wait for died with them), those that failed alike together."""
+def _failures(model: Model, among: Iterable[int] | None = None) -> list[str]:
+    """The processes of the run (or of ``among``) that ended by an error of their own or a signal
+    (most often why the ones left wait: the work they wait for died with them), those that failed
+    alike together."""
     by_how: dict[str, list[str]] = {}
-    for proc in model.procs.values():
+    procs = model.procs.values() if among is None else [model.procs[p] for p in among if p in model.procs]
+    for proc in procs:
         if not proc.alive and proc.role != "main" and (proc.error or proc.exit_signal or (proc.exit_code or 0) > 0):
             how = proc.error or proc.last_err or proc.exit_words()
             by_how.setdefault(how, []).append(proc.name)
