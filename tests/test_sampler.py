@@ -129,3 +129,28 @@ def test_a_pid_taken_by_another_process_is_not_sampled_as_the_first(children: li
     sampler._procs[pid].start -= 1  # as if the process tracked had started before this one
     sampler.sample()
     assert sampler.take_gone() == [pid] and sampler.status(pid) == ""
+
+
+def test_a_pid_tracked_anew_during_a_round_stays_tracked(
+    children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The round read the pid's old entry; meanwhile a connection's thread tracked the process that now
+    # has the pid (track() in another thread).  The old one's end must not forget the new one.
+    from mpviz.runtime import sampler as module
+
+    pid = start(children, SLEEPER)
+    sampler = Sampler()
+    sampler.track(pid)
+    sampler._procs[pid].start -= 1  # the process the round knows of started before this one
+    real, calls = module.read_stat, []
+
+    def read_during_a_track(of: int) -> module.Stat:
+        calls.append(of)
+        if len(calls) == 1:
+            sampler.track(of)  # (the other thread, between the round's look at the entry and its read)
+        return real(of)
+
+    monkeypatch.setattr(module, "read_stat", read_during_a_track)
+    sampler.sample()
+    assert len(calls) == 2
+    assert sampler.take_gone() == [] and sampler.status(pid) == "sleeping", "the new process is still followed"

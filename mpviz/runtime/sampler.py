@@ -149,7 +149,10 @@ class Sampler:
                 if stat.start != tracked.start:
                     raise Gone
             except Gone:
-                self._forget(pid, t, events)
+                # (Unless the pid was tracked anew meanwhile, by a connection's thread: another
+                # process now has it, and is followed from here on.)
+                if self._procs.get(pid) is tracked:
+                    self._forget(pid, t, events)
                 continue
             except OSError:  # out of file descriptors for a moment: this one waits for the next round
                 continue
