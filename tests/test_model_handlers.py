@@ -75,8 +75,8 @@ def test_a_lesson_main_with_its_part_done_is_idle_not_running_until_it_acts_agai
         [ev(1, 1, "proc.start", "main", role="main", label="main", ppid=0), ev(2, 1, "proc.idle", "main", keys=True)]
     )
     p = m.procs[1]
-    assert p.phase is Phase.SLEEPING and p.state == "idle: its part is done; waits for your keys"
-    assert m.describe(list(m.log)[-1]) == "idle: its part is done; waits for your keys"
+    assert p.phase is Phase.SLEEPING and p.state == "idle: waits for your keys"
+    assert m.describe(list(m.log)[-1]) == "idle: waits for your keys"
     assert find_anomalies(m, 3 * S) == [], "idle is no wait of the program's: never a hang"
     m.apply([ev(3, 1, "data.value", "file", count=2)])  # what main sees of the lesson's data: no act of its own
     assert p.phase is Phase.SLEEPING and p.state.startswith("idle")

@@ -54,7 +54,7 @@ async def test_add_group_adds_a_row_with_a_real_pid_and_its_stats() -> None:
             await until(pilot, lambda: len(model.by_role("group")) == 1, what="the first group")
             # Main started its group: it waits for keys (it is this process, which waits), never "running".
             main = model.procs[source.run.supervisor.pid]
-            idle = "idle: its part is done; waits for your keys"
+            idle = "idle: waits for your keys"
             await until(pilot, lambda: main.state == idle, what="main idle")
             assert main.phase is Phase.SLEEPING
             await pilot.press("a")

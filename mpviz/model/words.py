@@ -201,7 +201,7 @@ PROC = {
     "signal": T("got {obj}", "收到 {obj}"),
     # A lesson's main part with nothing left to do (``proc.idle``): it waits for the user's keys, if any.
     "idle": T("idle: its part is done", "空闲:它那部分已做完"),
-    "idle_keys": T("idle: its part is done; waits for your keys", "空闲:它那部分已做完,等你按键"),
+    "idle_keys": T("idle: waits for your keys", "空闲:等你按键"),
 }
 
 
