@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -30,7 +31,7 @@ from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import ThreadStack
 from mpviz.model.words import refusal
-from mpviz.shown import needs_showing, shown, visible
+from mpviz.shown import needs_showing, none_need_showing, shown, visible
 from mpviz.telemetry import Event
 
 
@@ -156,8 +157,80 @@ class Model:
         self._again.clear()
         apply_one = self.apply_one
         with paused():  # (a batch of records, alive at once: see collector.py)
-            for event in sorted(events, key=_T_NS):
+            # Each run of records of one process, kind and object, one after another: of a kind that
+            # ``REPEATS`` knows, the run's records after its first are applied together (as one by
+            # one: see ``_repeat``).  A flood of reports comes in such runs, a few to a few hundred.
+            # (A loop of our own, not itertools.groupby: a record of any other kind costs a look-up
+            # here, not a group's making.)
+            ordered = iter(sorted(events, key=_T_NS))
+            for first in ordered:
+                event: Event | None = first
+                while event is not None:
+                    kind = event[2]
+                    repeats = REPEATS.get(kind)
+                    if repeats is None:
+                        apply_one(event)
+                        break
+                    run, pid, obj, event = [event], event[1], event[3], None
+                    for after in ordered:
+                        if after[1] == pid and after[3] == obj and after[2] == kind:
+                            run.append(after)
+                        else:
+                            event = after  # (the next run's first)
+                            break
+                    self._repeat(run, repeats)
+
+    def _repeat(self, run: list[Event], repeats: Repeats) -> None:
+        """A run of records of one process, kind and object: the first applied as any, then those
+        after it, if its kind's ``repeats.ready`` says they may be, by ``repeats.again`` — with
+        exactly the effects each would have applied alone (tests/test_model_repeats.py compares)."""
+        apply_one = self.apply_one
+        first = run[0]
+        apply_one(first)
+        if len(run) == 1:
+            return
+        proc = None
+        if first.obj.isprintable() and first.kind not in UNLOGGED and not self._about_a_primitive(first):
+            proc = repeats.ready(self, first)
+        if proc is None:
+            for event in islice(run, 1, None):
                 apply_one(event)
+            return
+        rest = run[1:]
+        if none_need_showing(list(map(_DATA, rest))):  # (the usual: nothing to show differently)
+            self._again_plain(rest, proc, repeats)
+            return
+        # Those whose texts need showing are applied as any, where they stand (their records change).
+        plain: list[Event] = []
+        after = islice(run, 1, None)
+        for event in after:
+            data = event[4]
+            if not data or not needs_showing(data):
+                plain.append(event)
+                continue
+            self._again_plain(plain, proc, repeats)
+            plain = []
+            apply_one(event)
+            proc = repeats.ready(self, event)
+            if proc is None:  # (no longer: the rest applied as any)
+                for event in after:
+                    apply_one(event)
+                return
+        self._again_plain(plain, proc, repeats)
+
+    def _again_plain(self, run: list[Event], proc: Proc, repeats: Repeats) -> None:
+        """What ``apply_one`` does for each of ``run`` (records that need nothing made visible, not
+        about a primitive, logged, one after another of ``proc``), and their kind's ``again``."""
+        if not run:
+            return
+        repeats.again(self, proc, run)
+        last = run[-1]
+        self.applied += len(run)
+        if last.t_ns > self.last_ns:  # (in time order: the last is the latest)
+            self.last_ns = last.t_ns
+        self._checked = last
+        self.log.extend(run)
+        proc.recent.extend(run)
 
     def apply_one(self, event: Event) -> None:
         # (Every record of a run passes here, a flood's hundreds of thousands a second: plain steps,
@@ -367,6 +440,7 @@ class Model:
 
 # A record's time, as the sort key of a batch (a C call, not a function of ours: every record is sorted).
 _T_NS = itemgetter(0)
+_DATA = itemgetter(4)
 
 
 def _shown(event: Event) -> Event:
@@ -386,6 +460,23 @@ def _shown(event: Event) -> Event:
 # replay's seek) goes at once.
 Handler = Callable[[Model, Event], None]
 HANDLERS: dict[str, Handler] = {}
+
+
+class Repeats(NamedTuple):
+    """How a kind's records that one process sends one after another, of one object, are applied
+    together: a flood's reports, without the calls each would cost alone.
+
+    ``ready(model, event)``, once ``event`` (the run's first, or one made visible) is applied as
+    any: the process, if each record after it, alike but for its time and data, would change
+    nothing but what ``again`` changes; else None.  ``again(model, proc, run)``: what the kind's
+    handler does for each of ``run`` then, in order.  What every record does (counted, logged …)
+    is the model's own."""
+
+    ready: Callable[[Model, Event], Proc | None]
+    again: Callable[[Model, Proc, list[Event]], None]
+
+
+REPEATS: dict[str, Repeats] = {}
 
 
 def handles(*kinds: str) -> Callable[[Handler], Handler]:
