@@ -76,25 +76,29 @@ def mp(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def flood(seed: int) -> list[list[Event]]:
+    """Three processes' reports (numbers, floats, flags, texts), each in stretches of 1 to 40 of one
+    state, the stretches of two of them mixed record by record; now and then another record, a
+    process started late; in batches cut anywhere."""
     rng = random.Random(seed)
-    events, t = (
-        [ev(0, 10, "proc.spawn", "a", role="worker", ppid=1), ev(0, 11, "proc.spawn", "b", role="worker", ppid=1)],
-        1.0,
-    )
+    events, t = [ev(0, 10, "proc.spawn", "a", role="worker", ppid=1), ev(0, 11, "proc.spawn", "b", ppid=1)], 1.0
     for _ in range(60):
-        pid, state_ = rng.choice((10, 11)), rng.choice(("flood", "flood", "other"))
-        for _ in range(rng.randint(1, 40)):
+        stretches = [
+            (pid, rng.choice(("flood", "flood", "other")), rng.randint(1, 40)) for pid in rng.sample((10, 11, 12), 2)
+        ]
+        said = [(pid, state_) for pid, state_, n in stretches for _ in range(n)]
+        rng.shuffle(said)
+        for pid, state_ in said:
             t += 0.001
-            events.append(
-                ev(t, pid, "proc.state", state_, i=rng.randint(0, 9), x=rng.random(), ok=rng.random() < 0.5, who="w")
-            )
+            data = {"i": rng.randint(0, 9), "x": rng.random(), "ok": rng.random() < 0.5, "who": "w"}
+            events.append(ev(t, pid, "proc.state", state_, **data))
+        if rng.random() < 0.2:
+            events.append(ev(t, rng.choice((10, 11)), "proc.stats", cpu=1.0, rss=1 << 20, threads=1, status="running"))
     cuts = sorted(rng.sample(range(1, len(events)), 8))
     return [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_flood_of_reports(seed: int, mp: pytest.MonkeyPatch) -> None:
-    """Two processes' runs of 1 to 40 reports (numbers, floats, flags, texts), batches cut anywhere."""
     batches = flood(seed)
     # (Most went the quick way: the comparison is not of two slow paths.)
     assert same(batches, mp) > sum(map(len, batches)) // 2
@@ -112,6 +116,14 @@ def test_texts_that_need_showing_inside_a_run(mp: pytest.MonkeyPatch) -> None:
         ev(1 + i / 100, 10, "proc.state", "got", text="\x1b[2J" if i in (0, 5, 6, 19) else "ok", i=i) for i in range(20)
     ]
     batch += [ev(2 + i / 100, 10, "proc.state", "bad\x07", i=i) for i in range(5)]
+    assert same([batch], mp) > 0
+
+
+def test_reports_of_processes_between_each_other(mp: pytest.MonkeyPatch) -> None:
+    """One's report between two of another's, a state changed and said back, a text to show among them."""
+    said = [(10, "x", "ok"), (11, "y", "ok"), (10, "x", "ok"), (10, "x", "\x1b[2J"), (10, "x", "ok"), (11, "y", "ok")]
+    said += [(10, "z", "ok"), (11, "y", "ok"), (10, "x", "ok"), (10, "x", "ok"), (11, "x", "ok"), (10, "x", "ok")]
+    batch = [ev(1 + i / 100, pid, "proc.state", state_, text=text, i=i) for i, (pid, state_, text) in enumerate(said)]
     assert same([batch], mp) > 0
 
 

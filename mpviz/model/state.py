@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -157,9 +156,8 @@ class Model:
         self._again.clear()
         apply_one = self.apply_one
         with paused():  # (a batch of records, alive at once: see collector.py)
-            # Each run of records of one process, kind and object, one after another: of a kind that
-            # ``REPEATS`` knows, the run's records after its first are applied together (as one by
-            # one: see ``_repeat``).  A flood of reports comes in such runs, a few to a few hundred.
+            # Each run of records of a kind that ``REPEATS`` knows, one after another (a flood of
+            # reports, of one process or several): applied together (as one by one: see ``_repeat``).
             # (A loop of our own, not itertools.groupby: a record of any other kind costs a look-up
             # here, not a group's making.)
             ordered = iter(sorted(events, key=_T_NS))
@@ -171,9 +169,9 @@ class Model:
                     if repeats is None:
                         apply_one(event)
                         break
-                    run, pid, obj, event = [event], event[1], event[3], None
+                    run, event = [event], None
                     for after in ordered:
-                        if after[1] == pid and after[3] == obj and after[2] == kind:
+                        if after[2] == kind:
                             run.append(after)
                         else:
                             event = after  # (the next run's first)
@@ -181,46 +179,43 @@ class Model:
                     self._repeat(run, repeats)
 
     def _repeat(self, run: list[Event], repeats: Repeats) -> None:
-        """A run of records of one process, kind and object: the first applied as any, then those
-        after it, if its kind's ``repeats.ready`` says they may be, by ``repeats.again`` — with
-        exactly the effects each would have applied alone (tests/test_model_repeats.py compares)."""
+        """A run of records of one kind: each process's first, and any that is not its last one's
+        object again, applied as any; the others (its kind's ``repeats.ready`` said of its last
+        they may be) by ``repeats.again``, before its next record applied as any — with exactly the
+        effects each would have applied alone, in order (tests/test_model_repeats.py compares)."""
         apply_one = self.apply_one
         first = run[0]
-        apply_one(first)
-        if len(run) == 1:
-            return
-        proc = None
-        if first.obj.isprintable() and first.kind not in UNLOGGED and not self._about_a_primitive(first):
-            proc = repeats.ready(self, first)
-        if proc is None:
-            for event in islice(run, 1, None):
+        if len(run) == 1 or first.kind in UNLOGGED or self._about_a_primitive(first):
+            for event in run:
                 apply_one(event)
             return
-        rest = run[1:]
-        if none_need_showing(list(map(_DATA, rest))):  # (the usual: nothing to show differently)
-            self._again_plain(rest, proc, repeats)
-            return
-        # Those whose texts need showing are applied as any, where they stand (their records change).
-        plain: list[Event] = []
-        after = islice(run, 1, None)
-        for event in after:
-            data = event[4]
-            if not data or not needs_showing(data):
-                plain.append(event)
+        # (The usual: no record's data has anything to show differently, seen in one look.)
+        plain = none_need_showing(list(map(_DATA, run)))
+        log = self.log.append
+        # By process: the object it may say again, itself, and its records said again, to be applied.
+        ready: dict[int, tuple[str, Proc, list[Event]]] = {}
+        for event in run:
+            pid = event[1]
+            said = ready.get(pid)
+            if said is not None and said[0] == event[3] and (plain or not (event[4] and needs_showing(event[4]))):
+                said[2].append(event)
+                log(event)  # (the log in the records' order: the rest of what it does is the process's own)
+                self._checked = event
                 continue
-            self._again_plain(plain, proc, repeats)
-            plain = []
+            if said is not None:
+                del ready[pid]
+                self._again_plain(said[2], said[1], repeats)
             apply_one(event)
-            proc = repeats.ready(self, event)
-            if proc is None:  # (no longer: the rest applied as any)
-                for event in after:
-                    apply_one(event)
-                return
-        self._again_plain(plain, proc, repeats)
+            obj = event[3]
+            proc = repeats.ready(self, event) if obj.isprintable() else None
+            if proc is not None:
+                ready[pid] = (obj, proc, [])
+        for _, proc, again in ready.values():
+            self._again_plain(again, proc, repeats)
 
     def _again_plain(self, run: list[Event], proc: Proc, repeats: Repeats) -> None:
         """What ``apply_one`` does for each of ``run`` (records that need nothing made visible, not
-        about a primitive, logged, one after another of ``proc``), and their kind's ``again``."""
+        about a primitive, of ``proc``) but log it, and their kind's ``again``."""
         if not run:
             return
         repeats.again(self, proc, run)
@@ -228,8 +223,6 @@ class Model:
         self.applied += len(run)
         if last.t_ns > self.last_ns:  # (in time order: the last is the latest)
             self.last_ns = last.t_ns
-        self._checked = last
-        self.log.extend(run)
         proc.recent.extend(run)
 
     def apply_one(self, event: Event) -> None:
@@ -463,14 +456,14 @@ HANDLERS: dict[str, Handler] = {}
 
 
 class Repeats(NamedTuple):
-    """How a kind's records that one process sends one after another, of one object, are applied
+    """How a kind's records that a process sends again and again, of one object, are applied
     together: a flood's reports, without the calls each would cost alone.
 
-    ``ready(model, event)``, once ``event`` (the run's first, or one made visible) is applied as
-    any: the process, if each record after it, alike but for its time and data, would change
-    nothing but what ``again`` changes; else None.  ``again(model, proc, run)``: what the kind's
-    handler does for each of ``run`` then, in order.  What every record does (counted, logged …)
-    is the model's own."""
+    ``ready(model, event)``, once ``event`` is applied as any: its process, if each record of the
+    same kind and object that it sends next, alike but for its time and data, would change nothing
+    but what ``again`` changes, whatever records of this kind of other processes come between;
+    else None.  ``again(model, proc, run)``: what the kind's handler does for each of ``run`` then,
+    in order.  What every record does (counted, logged …) is the model's own."""
 
     ready: Callable[[Model, Event], Proc | None]
     again: Callable[[Model, Proc, list[Event]], None]
