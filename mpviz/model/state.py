@@ -9,8 +9,10 @@ What a record does to the model is its kind's handler, in the table
 :data:`HANDLERS` that this module owns and knows nothing else of: the handler
 modules (``procs.py``, ``locks.py``, ``queues.py``, ``events.py``,
 ``pools.py``, with the steps they share in ``reducer.py``) fill it with
-:func:`handles` as ``mpviz.model`` imports them.  They import this module and
-it imports none of them, so the model's modules make no import circle.  The
+:func:`handles` as ``mpviz.model`` imports them (and :data:`REPEATS`, for a
+kind whose records a flood sends again and again: how they are applied
+together).  They import this module and it imports none of them, so the
+model's modules make no import circle.  The
 readers that need more than the state (``find_anomalies``, the contention
 figures of ``stats.py``, the wait-for graph) are functions of a model in
 modules of their own, for the same reason.
