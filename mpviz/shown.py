@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import chain
 
 TYPE_CHECKING = False  # (typing's import is not paid before a watched program starts)
 if TYPE_CHECKING:
@@ -75,6 +76,28 @@ def needs_showing(value: Any) -> bool:
             if needs_showing(item):
                 return True
     return False
+
+
+# What :func:`none_need_showing` looks at no further than its type.
+_NUMBERS = frozenset((int, float, bool, type(None)))
+_NUMBERS_TEXTS = _NUMBERS | {str}
+
+
+def none_need_showing(datas: list[dict[Any, Any]]) -> bool:
+    """Whether :func:`needs_showing` would say False of each of these records' data: True only if
+    every key and text is printable and every other value a number.  (A run of a flood's records
+    at once, in C's loops, not a call each: False for a list, a dict or a key that is not text,
+    which :func:`needs_showing` may still pass.)"""
+    try:
+        if not "".join(chain.from_iterable(datas)).isprintable():
+            return False
+    except TypeError:  # a key that is not text
+        return False
+    values = list(chain.from_iterable(map(dict.values, datas)))
+    types = set(map(type, values))
+    if types <= _NUMBERS:
+        return True
+    return types <= _NUMBERS_TEXTS and "".join([v for v in values if type(v) is str]).isprintable()
 
 
 def shown(value: Any) -> Any:

@@ -30,7 +30,7 @@ from mpviz.telemetry.reporter import SOCKET_RECORDS, SocketReporter
 from mpviz.telemetry.ring import RingWriter
 from mpviz.telemetry.ring_layout import HEAD
 from mpviz.telemetry.ring_reader import RingReader
-from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, check
+from mpviz.telemetry.wire import MAX_INT, MAX_OBJ, MAX_STRING, check, check_fields, plain_fields
 
 PID = os.getpid()
 
@@ -387,15 +387,7 @@ def test_a_reports_entry_is_checked_as_its_whole_record_would_be() -> None:
         ["not", "a dict"],
         "text",
     ]
-    entries = b""
-    for i, data in enumerate(datas):
-        payload = marshal.dumps(data)
-        entries += layout.SAID_ENTRY.pack(layout.SAID_SIZE + len(payload), layout.SAID, 10 + i, 0) + payload
-    start = writer._head
-    for i, b in enumerate(entries):
-        writer._mm[layout.PAGE + (start + i) % writer.size] = b
-    writer._head += len(entries)
-    writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+    said_raw(writer, datas)
     got: list[Event] = []
     reader.take(PID, got)
     whole = []
@@ -405,6 +397,69 @@ def test_a_reports_entry_is_checked_as_its_whole_record_would_be() -> None:
     assert [e.t_ns for e in whole] == [10]  # (the first alone passes)
     assert exactly(got[1:]) == exactly(whole)
     assert reader.malformed == len(datas) - 1
+
+
+def said_raw(writer: RingWriter, datas: list[Any]) -> None:
+    """SAID entries of these data (each marshalled as it is), times 10, 11 …, name 0, as a hostile writer writes them."""
+    entries = b""
+    for i, data in enumerate(datas):
+        payload = marshal.dumps(data)
+        entries += layout.SAID_ENTRY.pack(layout.SAID_SIZE + len(payload), layout.SAID, 10 + i, 0) + payload
+    start = writer._head
+    for i, b in enumerate(entries):
+        writer._mm[layout.PAGE + (start + i) % writer.size] = b
+    writer._head += len(entries)
+    writer._mm[HEAD : HEAD + 8] = writer._head.to_bytes(8, "little")
+
+
+def test_a_bad_report_among_good_ones_is_taken_out_alone() -> None:
+    """A take's reports are checked at once (``wire.plain_fields``): one bad among plain ones — a
+    number or a text just past its bound, a thread or site of the wrong type, a key not text — is
+    refused and counted, the others come out in order."""
+    bad: list[dict[Any, Any]] = [
+        {"i": MAX_INT + 1},
+        {"i": -MAX_INT - 1},
+        {"s": "x" * (MAX_STRING + 1)},
+        {"i": 1, "s": "x" * (MAX_STRING + 1)},
+        {"i": MAX_INT + 1, "s": "ok"},
+        {"th": -1},
+        {"at": 7},
+        {1: 2},
+    ]
+    for one in bad:
+        writer, reader = pair(1 << 16)
+        writer.write(Event(1, PID, "proc.state", "singing", {}))  # (its name defined)
+        good = [{"i": MAX_INT, "s": "x" * MAX_STRING}, {"i": -MAX_INT}, {}, {"th": 5, "at": "s1"}]
+        said_raw(writer, [*good[:2], one, *good[2:]])
+        got: list[Event] = []
+        assert reader.take(PID, got) == 1 + len(good), one
+        assert [e.data for e in got[1:]] == good
+        assert [e.t_ns for e in got[1:]] == [10, 11, 13, 14]
+        assert reader.malformed == 1
+
+
+def test_reports_data_looked_at_at_once_never_pass_what_one_by_one_is_refused() -> None:
+    """``plain_fields`` says a take's reports pass only if each would pass ``check_fields``; and says
+    so of whole numbers and texts within their bounds."""
+    datas: list[dict[Any, Any]] = [
+        *(
+            {},
+            {"i": 1},
+            {"i": MAX_INT},
+            {"i": MAX_INT + 1},
+            {"i": -MAX_INT - 1},
+            {"s": "x"},
+            {"s": "x" * (MAX_STRING + 1)},
+        ),
+        *({"th": 3}, {"th": -1}, {"at": "s"}, {"at": 7}, {1: 2}, {"f": 1.5}, {"f": float("nan")}, {"b": True}),
+        *({"n": None}, {"l": [1]}, {"d": {"k": 2**70}}),
+    ]
+    for a in datas:
+        for b in datas:
+            if plain_fields("proc.state", [a, b]):
+                check_fields("proc.state", a, None)  # (Malformed, if not)
+                check_fields("proc.state", b, None)
+    assert plain_fields("proc.state", [{}, {"i": -MAX_INT, "s": "x" * MAX_STRING}, {"i": MAX_INT, "t": ""}])
 
 
 def test_a_report_comes_out_as_its_whole_record_marshalled_would_also_near_the_bound() -> None:

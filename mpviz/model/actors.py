@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import accumulate
@@ -82,23 +82,26 @@ class Said:
     sums: dict[str, float] = field(default_factory=dict)
     trues: dict[str, int] = field(default_factory=dict)
 
-    def add(self, t_ns: int, data: dict[str, Any]) -> None:
+    def add(self, records: Sequence[Event]) -> None:
+        """What each of these reports of the state says, in turn (a run of them: one call, not one each)."""
         if not self.count:
-            self.first_ns = t_ns
-        self.count += 1
-        if t_ns > self.last_ns:
-            self.last_ns = t_ns
-        self.last = data
-        for key, value in data.items():
-            # (A plain number first, without isinstance: a flood of reports passes here.)
-            kind = type(value)
-            if kind is int or kind is float:
-                self.sums[key] = self.sums.get(key, 0) + value
-            elif isinstance(value, bool):
-                if value:
-                    self.trues[key] = self.trues.get(key, 0) + 1
-            elif isinstance(value, (int, float)):
-                self.sums[key] = self.sums.get(key, 0) + value
+            self.first_ns = records[0].t_ns
+        self.count += len(records)
+        sums = self.sums
+        for t_ns, _, _, _, data in records:
+            if t_ns > self.last_ns:
+                self.last_ns = t_ns
+            for key, value in data.items():
+                # (A plain number first, without isinstance: a flood of reports passes here.)
+                kind = type(value)
+                if kind is int or kind is float:
+                    sums[key] = sums.get(key, 0) + value
+                elif isinstance(value, bool):
+                    if value:
+                        self.trues[key] = self.trues.get(key, 0) + 1
+                elif isinstance(value, (int, float)):
+                    sums[key] = sums.get(key, 0) + value
+        self.last = records[-1].data
 
 
 class Site(NamedTuple):

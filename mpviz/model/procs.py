@@ -7,12 +7,12 @@ import math
 import os
 from collections import deque
 
-from mpviz.lang import T
+from mpviz.lang import T, word
 from mpviz.model.actors import Phase, Proc, Said, Stats, Thread
 from mpviz.model.pitfalls import ended_by_a_signal
 from mpviz.model.reducer import activity, actor_of, block, proc_of, set_state, settle, stop_waiting, unblock
 from mpviz.model.stacks import PROGRAM_WAITS, QUIET_NS, from_record, infer
-from mpviz.model.state import Model, handles
+from mpviz.model.state import REPEATS, Model, Repeats, handles
 from mpviz.model.words import idle
 from mpviz.telemetry import Event
 
@@ -86,15 +86,37 @@ def proc_start(model: Model, event: Event) -> None:
 
 @handles("proc.state")
 def proc_state(model: Model, event: Event) -> None:
-    t_ns, _, _, obj, data = event  # (once: every report of a lesson passes here)
+    t_ns, _, _, obj, _ = event  # (once: every report of a lesson passes here)
     proc = proc_of(model, event)
     proc.said = obj
     fact = proc.facts.get(obj)
     if fact is None:
         fact = proc.facts[obj] = Said()
-    fact.add(t_ns, data)
+    fact.add((event,))
     model.counts[obj] += 1
     settle(model, proc, t_ns)
+
+
+def _said_again(model: Model, event: Event) -> Proc | None:
+    """After a report applied: its process, if the same state said again at once changes its facts,
+    counts and when it acted alone — nothing ``settle`` reads changes (its words name no data: the
+    data is not in them), nor its stack's word (none left to clear)."""
+    proc = model.procs.get(event.pid)
+    if proc is None or proc.said != event.obj or proc.elsewhere or "{" in word(event.obj):
+        return None
+    return proc
+
+
+def _states_again(model: Model, proc: Proc, run: list[Event]) -> None:
+    """``proc_state`` of each of ``run`` (reports of ``proc`` of the state it said last), ``settle``
+    left out: it would find the state as it is (see ``_said_again``)."""
+    state = run[0].obj
+    proc.facts[state].add(run)
+    model.counts[state] += len(run)
+    proc.acted_ns = run[-1].t_ns
+
+
+REPEATS["proc.state"] = Repeats(_said_again, _states_again)
 
 
 @handles("proc.error")

@@ -9,8 +9,10 @@ What a record does to the model is its kind's handler, in the table
 :data:`HANDLERS` that this module owns and knows nothing else of: the handler
 modules (``procs.py``, ``locks.py``, ``queues.py``, ``events.py``,
 ``pools.py``, with the steps they share in ``reducer.py``) fill it with
-:func:`handles` as ``mpviz.model`` imports them.  They import this module and
-it imports none of them, so the model's modules make no import circle.  The
+:func:`handles` as ``mpviz.model`` imports them (and :data:`REPEATS`, for a
+kind whose records a flood sends again and again: how they are applied
+together).  They import this module and it imports none of them, so the
+model's modules make no import circle.  The
 readers that need more than the state (``find_anomalies``, the contention
 figures of ``stats.py``, the wait-for graph) are functions of a model in
 modules of their own, for the same reason.
@@ -30,7 +32,7 @@ from mpviz.model.lines import describe, line
 from mpviz.model.prims import Prim
 from mpviz.model.stacks import ThreadStack
 from mpviz.model.words import refusal
-from mpviz.shown import needs_showing, shown, visible
+from mpviz.shown import needs_showing, none_need_showing, shown, visible
 from mpviz.telemetry import Event
 
 
@@ -156,8 +158,74 @@ class Model:
         self._again.clear()
         apply_one = self.apply_one
         with paused():  # (a batch of records, alive at once: see collector.py)
-            for event in sorted(events, key=_T_NS):
+            # Each run of records of a kind that ``REPEATS`` knows, one after another (a flood of
+            # reports, of one process or several): applied together (as one by one: see ``_repeat``).
+            # (A loop of our own, not itertools.groupby: a record of any other kind costs a look-up
+            # here, not a group's making.)
+            ordered = iter(sorted(events, key=_T_NS))
+            for first in ordered:
+                event: Event | None = first
+                while event is not None:
+                    kind = event[2]
+                    repeats = REPEATS.get(kind)
+                    if repeats is None:
+                        apply_one(event)
+                        break
+                    run, event = [event], None
+                    for after in ordered:
+                        if after[2] == kind:
+                            run.append(after)
+                        else:
+                            event = after  # (the next run's first)
+                            break
+                    self._repeat(run, repeats)
+
+    def _repeat(self, run: list[Event], repeats: Repeats) -> None:
+        """A run of records of one kind: each process's first, and any that is not its last one's
+        object again, applied as any; the others (its kind's ``repeats.ready`` said of its last
+        they may be) by ``repeats.again``, before its next record applied as any — with exactly the
+        effects each would have applied alone, in order (tests/test_model_repeats.py compares)."""
+        apply_one = self.apply_one
+        first = run[0]
+        if len(run) == 1 or first.kind in UNLOGGED or self._about_a_primitive(first):
+            for event in run:
                 apply_one(event)
+            return
+        # (The usual: no record's data has anything to show differently, seen in one look.)
+        plain = none_need_showing(list(map(_DATA, run)))
+        log = self.log.append
+        # By process: the object it may say again, itself, and its records said again, to be applied.
+        ready: dict[int, tuple[str, Proc, list[Event]]] = {}
+        for event in run:
+            pid = event[1]
+            said = ready.get(pid)
+            if said is not None and said[0] == event[3] and (plain or not (event[4] and needs_showing(event[4]))):
+                said[2].append(event)
+                log(event)  # (the log in the records' order: the rest of what it does is the process's own)
+                self._checked = event
+                continue
+            if said is not None:
+                del ready[pid]
+                self._again_plain(said[2], said[1], repeats)
+            apply_one(event)
+            obj = event[3]
+            proc = repeats.ready(self, event) if obj.isprintable() else None
+            if proc is not None:
+                ready[pid] = (obj, proc, [])
+        for _, proc, again in ready.values():
+            self._again_plain(again, proc, repeats)
+
+    def _again_plain(self, run: list[Event], proc: Proc, repeats: Repeats) -> None:
+        """What ``apply_one`` does for each of ``run`` (records that need nothing made visible, not
+        about a primitive, of ``proc``) but log it, and their kind's ``again``."""
+        if not run:
+            return
+        repeats.again(self, proc, run)
+        last = run[-1]
+        self.applied += len(run)
+        if last.t_ns > self.last_ns:  # (in time order: the last is the latest)
+            self.last_ns = last.t_ns
+        proc.recent.extend(run)
 
     def apply_one(self, event: Event) -> None:
         # (Every record of a run passes here, a flood's hundreds of thousands a second: plain steps,
@@ -367,6 +435,7 @@ class Model:
 
 # A record's time, as the sort key of a batch (a C call, not a function of ours: every record is sorted).
 _T_NS = itemgetter(0)
+_DATA = itemgetter(4)
 
 
 def _shown(event: Event) -> Event:
@@ -386,6 +455,23 @@ def _shown(event: Event) -> Event:
 # replay's seek) goes at once.
 Handler = Callable[[Model, Event], None]
 HANDLERS: dict[str, Handler] = {}
+
+
+class Repeats(NamedTuple):
+    """How a kind's records that a process sends again and again, of one object, are applied
+    together: a flood's reports, without the calls each would cost alone.
+
+    ``ready(model, event)``, once ``event`` is applied as any: its process, if each record of the
+    same kind and object that it sends next, alike but for its time and data, would change nothing
+    but what ``again`` changes, whatever records of this kind of other processes come between;
+    else None.  ``again(model, proc, run)``: what the kind's handler does for each of ``run`` then,
+    in order.  What every record does (counted, logged …) is the model's own."""
+
+    ready: Callable[[Model, Event], Proc | None]
+    again: Callable[[Model, Proc, list[Event]], None]
+
+
+REPEATS: dict[str, Repeats] = {}
 
 
 def handles(*kinds: str) -> Callable[[Handler], Handler]:

@@ -14,6 +14,7 @@ import fcntl
 import marshal
 import os
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from mpviz.telemetry.mapping import Mapping
@@ -52,7 +53,7 @@ from mpviz.telemetry.ring_layout import (
     WAITED_TRUE,
     N,
 )
-from mpviz.telemetry.wire import MAX_INT, MAX_ITEMS, MAX_OBJ, check, check_fields
+from mpviz.telemetry.wire import MAX_INT, MAX_ITEMS, MAX_OBJ, check, check_fields, plain_fields
 
 # Pages are given back as they are read, this much at a time: a quiet ring costs a page or two.
 RELEASE_BYTES = 1 << 16
@@ -174,7 +175,28 @@ class RingReader:
     def _entries(self, data: bytes, pid: int, into: list[Event], whole: bool) -> tuple[int, int]:
         """The entries of ``data`` into ``into``: how many records, and how many bytes were used
         (``whole``: ``data`` ends where the writer's last entry ends; else the entry it cuts is
-        left for the next take).
+        left for the next take).  The data of its SAID entries (reports) are checked at once, after
+        (see ``wire.plain_fields``); one by one, the bad ones taken out, if they may not pass."""
+        start, said = len(into), list[dict[Any, Any]]()
+        got, used = self._decode(data, pid, into, whole, said.append)
+        if said and not plain_fields(SAID_KIND, said):
+            kept = []
+            for event in into[start:]:
+                if event[2] is SAID_KIND and event[4]:
+                    try:
+                        check_fields(SAID_KIND, event[4], None)
+                    except Malformed:
+                        self.malformed += 1
+                        got -= 1
+                        continue
+                kept.append(event)
+            into[start:] = kept
+        return got, used
+
+    def _decode(
+        self, data: bytes, pid: int, into: list[Event], whole: bool, said_fields: Callable[[dict[Any, Any]], None]
+    ) -> tuple[int, int]:
+        """``_entries``, the data of each SAID entry given to ``said_fields`` unchecked.
 
         Nearly every entry of a busy ring is a HOT one: it is decoded here, without a call, its
         header and body unpacked at once (the tag looked at first), names and unpackers bound
@@ -249,8 +271,7 @@ class RingReader:
                         fields = loads(data[pos + _SAID_SIZE : stop])
                         if t_ns < 0 or name is None or type(fields) is not dict or len(fields) > MAX_ITEMS:
                             raise Malformed("a SAID entry out of bounds")
-                        if fields:  # (its data checked as wire.check checks a record's: a call saved here)
-                            check_fields(SAID_KIND, fields, None)
+                        said_fields(fields)  # (checked as wire.check checks a record's data: see _entries)
                         append(_new(Event, (t_ns, pid, SAID_KIND, name, fields)))
                         got += 1
                     except (Malformed, IndexError, ValueError, EOFError, TypeError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable
+from itertools import chain
 
 from mpviz.telemetry.framing import (  # (encode and frame: the format's names, here too)
     _LENGTH,
@@ -237,6 +238,30 @@ def check_fields(kind: str, data: dict[Any, Any], extra: Callable[[str, str, Any
         if not ok:
             name = key if type(key) is str and key.isprintable() else shown(key)
             raise Malformed(f"{kind} {name[:40]} {shown(field_value)} is not what it must be")
+
+
+def plain_fields(kind: str, datas: list[dict[Any, Any]]) -> bool:
+    """Whether :func:`check_fields` (with no ``extra``) would pass each of these records' data, all
+    of ``kind``: True only if every key is text the kind has no test of, and every value text short
+    enough or a whole number in range.  (A ring's take of a flood's reports, looked at at once in C's
+    loops, not a call each: False for a float, a flag, a list …, which :func:`check_fields` may
+    still pass: ask it of each.)"""
+    keys = list(chain.from_iterable(datas))
+    if not set(map(type, keys)) <= _STR or not FIELDS.get(kind, _ANY).keys().isdisjoint(keys):
+        return False
+    values = list(chain.from_iterable(map(dict.values, datas)))
+    types = set(map(type, values))
+    if types <= _INT:
+        return not values or (min(values) >= -MAX_INT and max(values) <= MAX_INT)
+    if not types <= _INT_STR:
+        return False
+    ints = [v for v in values if type(v) is int]
+    if ints and (min(ints) < -MAX_INT or max(ints) > MAX_INT):
+        return False
+    return max(len(v) for v in values if type(v) is str) <= MAX_STRING
+
+
+_STR, _INT, _INT_STR = frozenset((str,)), frozenset((int,)), frozenset((int, str))
 
 
 class Splitter:
