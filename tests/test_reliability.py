@@ -330,6 +330,54 @@ def test_a_watched_programs_processes_import_nothing_heavy_of_their_own(tmp_path
         assert not extra & set(HEAVY), f"the watched {where} imports {sorted(extra & set(HEAVY))}"
 
 
+SAYS_WHAT_IT_COLLECTS = """
+import gc, multiprocessing, sys
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def collects():
+    # A class that exists before the first line (loaded by the hook, watched), one of the program's.
+    listed = {id(o) for o in gc.get_objects()}
+    Cycle()
+    start_up = sys.modules["multiprocessing.process"].BaseProcess
+    return [gc.get_freeze_count() > 0, id(start_up) in listed, id(Cycle) in listed, gc.collect() > 0]
+
+
+def child(q):
+    q.put(collects())
+
+
+if __name__ == "__main__":
+    print(*collects())
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.SimpleQueue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(*q.get())
+    p.join()
+"""
+
+
+def test_what_a_watched_process_has_before_its_first_line_is_set_aside_from_the_collector(tmp_path: Path) -> None:
+    """In a watched program's main and in a spawned child, what exists before the program's first
+    line (the interpreter's start-up, the modules mpviz's hook loads) is frozen (``gc.freeze``): the
+    collector no longer goes over it again and again and in full at the exit (~12 M instructions of
+    a spawned child's start).  What the program makes (its classes, a cycle it drops) is collected
+    as plainly."""
+    from helpers.plainly import plainly, watched
+
+    prog = tmp_path / "collects.py"
+    prog.write_text(SAYS_WHAT_IT_COLLECTS)
+    plain, seen = plainly([str(prog)], tmp_path), watched([str(prog)], tmp_path, tmp_path / "run.jsonl")
+    assert plain.code == seen.code == 0, seen.mpviz_out + seen.mpviz_err
+    assert plain.out == ["False True True True"] * 2, plain.out
+    assert seen.out == ["True False True True"] * 2, seen.out
+
+
 SAYS_ITS_PATH = """
 import multiprocessing, os, sys
 
