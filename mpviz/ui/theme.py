@@ -60,5 +60,12 @@ def duration(ns: int) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
+def duration_lasts(ns: int) -> int:
+    """How much longer than ``ns`` a duration reads as ``duration(ns)`` does (at least 1 ns)."""
+    ns = max(0, ns)
+    unit = 1_000_000_000 if ns < 60_000_000_000 else 60_000_000_000
+    return (ns // unit + 1) * unit - ns
+
+
 def megabytes(rss: int) -> str:
     return f"{rss / 1048576:.1f}M"

@@ -14,7 +14,9 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from mpviz.lang import T
-from mpviz.model import Model, Proc
+from mpviz.model import Model, Phase, Proc
+from mpviz.ui.theme import duration_lasts
+from mpviz.ui.widgets import history
 from mpviz.ui.widgets.process_columns import INDEX, WHO_WIDTH, layout
 from mpviz.ui.widgets.process_rows import Row, children_lines, row_of, shown_threads, thread_row
 from mpviz.ui.widgets.process_tree import SHUT, Branch, below, tree
@@ -58,6 +60,9 @@ class OrderedRows(SteadyScrollView):
         self._model: Model | None = None
         self._now_ns = 0
         self._stale: set[int] = set()  # rows out of sight whose process changed since they were made
+        # pid → when its row, made last at _now_ns, reads otherwise by the clock alone (a duration, a
+        # sparkline's column): until then a second passing leaves it as it is, unless a record came.
+        self._due: dict[int, int] = {}
         self._width, self._who = 120, WHO_WIDTH[0]
         self._layout = layout(self._width)
 
@@ -74,7 +79,11 @@ class OrderedRows(SteadyScrollView):
         moved = False
         in_view = self._in_view()
         if pids is not None:
-            pids = pids | in_view if clock else set(pids)
+            if clock:  # the rows in view whose times read otherwise now (the others' text is what it was)
+                due = self._due.get
+                pids = pids | {pid for pid in in_view if due(pid, 0) <= now_ns}
+            else:
+                pids = set(pids)
             if len(self._rows) != len(model.procs):
                 pids.update(pid for pid in model.procs if pid not in self._rows)
             # A folded row adds up the figures of the processes under it.
@@ -134,7 +143,9 @@ class OrderedRows(SteadyScrollView):
         under = None
         if branch is not None and branch.mark == SHUT:
             under = [model.procs[p] for p in below(pid, self._under) if p in model.procs]
-        row = row_of(model, model.procs[pid], self._now_ns, branch, under)
+        proc = model.procs[pid]
+        row = row_of(model, proc, self._now_ns, branch, under)
+        self._due[pid] = self._changes_at(proc)
         if self._rows.get(pid) == row:
             return False
         self._rows[pid] = row
@@ -143,6 +154,15 @@ class OrderedRows(SteadyScrollView):
             self._who = cell_len(row[INDEX["who"]])
             self._relayout()
         return True
+
+    def _changes_at(self, proc: Proc) -> int:
+        """When the row of ``proc`` (and of its threads), made at ``_now_ns``, reads otherwise by the
+        clock alone: the next column of its sparklines, or a duration's next figure."""
+        now = self._now_ns
+        due = (now // history.STEP_NS + 1) * history.STEP_NS
+        since = [proc.since_ns] if proc.phase is not Phase.EXITED else []
+        since += [proc.threads[tid].since_ns for tid in self._threads.get(proc.pid, ()) if tid in proc.threads]
+        return min([due, *(now + duration_lasts(now - ns) for ns in since)])
 
     def _row(self, pid: int) -> Row:
         """The row of ``pid``, made now if it was left stale out of sight."""
@@ -281,6 +301,7 @@ class OrderedRows(SteadyScrollView):
         self._order, self._index, self._rows, self._strips = [], {}, {}, {}
         self._branches, self._under, self._folded_into, self._threads = {}, {}, {}, {}
         self._alive, self._cpu, self._arranged, self._folded = {}, {}, 0, 0
+        self._due = {}
         self._stale = set()
         self._who = WHO_WIDTH[0]
         self._relayout()
