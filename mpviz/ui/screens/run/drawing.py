@@ -16,7 +16,6 @@ from mpviz.lesson import Lesson
 from mpviz.model import find_anomalies
 from mpviz.runtime.scheduler import Scheduler
 from mpviz.telemetry import Event
-from mpviz.ui.compositor import SparseCompositor
 from mpviz.ui.pacing import Pacer
 from mpviz.ui.screens.run.words import SAY
 from mpviz.ui.sources import Source
@@ -57,7 +56,6 @@ class DrawingScreen(Screen):
 
     def __init__(self, source: Source) -> None:
         super().__init__()
-        self._compositor = SparseCompositor()  # a pass draws the widgets refreshed, not the box around them
         self.source = source
         self.model = source.model
         self._frozen = source.frozen
