@@ -60,7 +60,7 @@ class Scripted:
 
 def record_stepped(name: str, lesson: str, params: dict, seed: int, choices: tuple[str, ...]) -> None:
     settings = Settings(lesson_class(lesson), params, seed=seed, record=OUT / f"{name}.jsonl")
-    run = Run(replace(settings, turns=Turns(Scripted(choices), seed=seed)))
+    run = Run(replace(settings, turns=Turns(Scripted(choices), seed=seed)), keys=True)
     model = Model()
     run.begin()
     ends = time.monotonic() + 60
@@ -90,7 +90,8 @@ def kill_holder(run: Run, model: Model, lock: str, waiting: int) -> bool:
 
 
 def record(cls: type[Lesson], sample: Sample) -> None:
-    run = Run(Settings(cls, dict(sample.params), seed=sample.seed, record=OUT / f"{sample.name}.jsonl"))
+    # keys: the pictures are the dashboard's, where a lesson's keys can be pressed (main says it waits for them).
+    run = Run(Settings(cls, dict(sample.params), seed=sample.seed, record=OUT / f"{sample.name}.jsonl"), keys=True)
     model = Model()
     act = sample.kill_holder
     run.begin()

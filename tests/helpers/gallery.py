@@ -95,7 +95,7 @@ STEPS = [
     Picture(
         "tickets-step",
         "tickets-step",
-        2.4,
+        2.0,
         (120, 40),
         (),
         "tickets --no-lock --step: buyers 0 and 1 both read 3; whoever writes first, one ticket is sold twice",
