@@ -14,6 +14,7 @@ import pytest
 from conftest import load, mpviz, none_alive, wait_for
 
 from mpviz.lessons.tickets.workers import read_count, write_count
+from mpviz.model import Model, Phase
 from mpviz.runtime import Supervisor
 
 
@@ -256,3 +257,19 @@ def test_printlock_lock_and_join_make_it_serial(tmp_path: Path) -> None:
     assert all(e.data.get("code") == 0 for e in events if e.kind == "proc.exit"), "every exit code is known"
     last = out.splitlines()[-1]
     assert "without a lock the lines interleave" in last and "should be serial" not in last
+    # Main joins the workers one after the other, as the tutorial's does: meanwhile it is shown
+    # waiting for that worker to end, not running, and each join ends only once its worker exited.
+    main = next(e.pid for e in events if e.kind == "proc.start" and e.obj == "main")
+    joins = [e for e in events if e.pid == main and e.kind in ("proc.join", "proc.joined")]
+    assert joins and [e.kind for e in joins] == ["proc.join", "proc.joined"] * (len(joins) // 2)
+    # (Those that ended while main joined another are not joined: their join would not wait.)
+    joined = {labels[e.data["child"]] for e in joins}
+    assert {"join 0", "join 1", "join 2"} <= joined and joined & {"none 0", "none 1", "none 2"}
+    exits = {e.pid: e.t_ns for e in events if e.kind == "proc.exit"}
+    for join, joined in zip(joins[::2], joins[1::2], strict=True):
+        child = join.data["child"]
+        assert joined.data == {"child": child, "ended": True} and exits[child] <= joined.t_ns
+        model = Model()
+        model.apply(e for e in events if e.t_ns <= (join.t_ns + joined.t_ns) // 2)
+        shown = model.procs[main]
+        assert shown.phase is Phase.BLOCKED and shown.state == f"waiting for {labels[child]} to end (join)"

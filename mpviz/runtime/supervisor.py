@@ -268,9 +268,24 @@ class Supervisor:
         return contextlib.nullcontext() if self.scheduler is None else self.scheduler.away(self.pid)
 
     def wait_exit(self, pids: list[int]) -> bool:
-        """Block until every one of ``pids`` has exited (True) or the run stops (False)."""
+        """Block until every one of ``pids`` has exited (True) or the run stops (False): the lesson's
+        main joins them one after the other, as the tutorial's ``for p in ps: p.join()`` does, and
+        says so as ``Process.join`` does (while it waits it is joining, not running)."""
         with self._away():
-            return self._wait_exit(pids)
+            for pid in pids:
+                child = self.children.get(pid)
+                if child is None or not self.alive(pid):
+                    continue
+                said = self._main_is_here
+                if said:
+                    emit("proc.join", child.label, {"child": pid})
+                try:
+                    if not self._wait_exit([pid]):
+                        return False
+                finally:
+                    if said:
+                        emit("proc.joined", child.label, {"child": pid, "ended": not self.alive(pid)})
+            return True
 
     def _wait_exit(self, pids: list[int]) -> bool:
         while not self.stopping:
