@@ -8,6 +8,7 @@ import pickle
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -282,6 +283,29 @@ def test_queue_get_on_empty_reports_blocked(records: list[Event]) -> None:
     with pytest.raises(queue.Empty):
         q.get(timeout=0.05)
     assert [r.kind for r in records] == ["queue.get_blocked", "queue.timeout"]
+
+
+@pytest.mark.parametrize("make", [sync.Queue, sync.JoinableQueue])
+def test_a_put_that_waited_for_room_is_said_when_the_room_came(records: list[Event], make: Any) -> None:
+    # Its time is when it got the room, not when it began to wait: the model then shows the
+    # putter blocked all that while (it did not run), and the put still comes before its get.
+    q = make(1, name="box")
+    q.put("item 0")
+    room = threading.Timer(0.3, q.get)
+    began = time.monotonic_ns()
+    room.start()
+    q.put("item 1")
+    room.join(10)
+    assert q.get(timeout=5) == "item 1"
+    blocked = next(r for r in records if r.kind == "queue.put_blocked")
+    put = next(r for r in records if r.kind == "queue.put" and r.data["item"] == "item 1")
+    got = next(r for r in records if r.kind == "queue.get" and r.data["item"] == "item 1")
+    assert blocked.t_ns < began + 300_000_000 <= put.t_ns < got.t_ns
+    q.put("item 2")
+    with pytest.raises(queue.Full):
+        q.put("item 3", timeout=0.05)  # no room comes: it gives up as multiprocessing's does
+    assert q.get(timeout=5) == "item 2" and q.empty()
+    assert [r.data["op"] for r in records if r.kind == "queue.timeout"] == ["put"]
 
 
 def test_joinable_queue_task_done_and_join(records: list[Event]) -> None:

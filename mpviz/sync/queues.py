@@ -79,8 +79,7 @@ class Queue(_Named, queues.Queue):
                     timeout = 0  # a scheduled run: a put that would wait for its timeout is over at once
                 say("queue.put_blocked", self.id, timed({"item": item_text(obj)}, timeout))
                 try:
-                    t = now_ns()
-                    super().put(obj, True, timeout)
+                    t = self._put_once_room(obj, timeout)
                 except queue.Full:
                     say("queue.timeout", self.id, {"op": "put"})
                     resume(answer, self.id, "queue.timeout")
@@ -93,6 +92,24 @@ class Queue(_Named, queues.Queue):
         except BaseException as exc:
             unseen(exc)
             raise
+
+    def _put_once_room(self, obj: Any, timeout: float | None) -> int:
+        """A put that found the queue full: it waits for room on multiprocessing's own semaphore, and
+        returns when the room came (the put's time: the process waited until then, it did not run;
+        and still before any get of the item).  The room is given back and taken at once by a put
+        that cannot wait; another putter may take it meanwhile: then it waits again."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._sem.acquire(True, left):  # type: ignore[attr-defined]  # multiprocessing's
+                raise queue.Full
+            t = _clock()
+            self._sem.release()  # type: ignore[attr-defined]
+            try:
+                super().put(obj, False)
+            except queue.Full:
+                continue
+            return t
 
     @hides_itself
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
