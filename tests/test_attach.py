@@ -475,6 +475,8 @@ def test_only_processes_that_moved_are_read_again_and_at_most_a_rounds_worth(
         monkeypatch.setattr(attach, "READS_PER_ROUND", 2)
         spinners = _parent_of(3, "while True: pass")
         spinning = _children_of(spinners.pid, 3)
+        # (Their parent read still on its way into its wait would be read again: it moved since.)
+        wait_for(lambda: _napping(spinners.pid), what="the spinners' parent in its wait")
         theirs = attach.Attachment(spinners.pid, lambda events: None, lambda pid: None)
         assert spinning <= {e.pid for e in theirs.round() if e.kind == "proc.stacks"}, "new: read at once"
         # (Each spinner given the time to run since its read: three spinners on two loaded cores
