@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mpviz.ui.pacing import NS, PANEL_CLOCK_NS, PICTURE_NS, Pacer, Plan
+from mpviz.ui.pacing import NS, PICTURE_NS, Pacer, Plan
 
 
 def plan(pacer: Pacer, t_ns: int, moved: bool = False, said: bool = False) -> Plan | None:
@@ -18,11 +18,11 @@ def test_every_new_second_brings_the_clock_and_the_drawings() -> None:
     assert tick is not None and tick.full and tick.pictures
 
 
-def test_the_lesson_s_picture_follows_time_alone_every_panel_clock() -> None:
-    """Its durations only: once every PANEL_CLOCK_NS, though the other drawings follow every second."""
+def test_the_lesson_s_picture_follows_time_alone_every_second() -> None:
+    """Its durations: every second, as the table's (drawn every 5 s, a wait of 4 s read "0s" there)."""
     pacer = Pacer()
     drawn = [t for t in range(10, 30) if (p := plan(pacer, t * NS)) is not None and p.panel]
-    assert drawn == list(range(10, 30, PANEL_CLOCK_NS // NS))
+    assert drawn == list(range(10, 30))
 
 
 def test_what_records_say_is_drawn_at_once_and_psutil_s_figures_wait() -> None:
@@ -35,15 +35,17 @@ def test_what_records_say_is_drawn_at_once_and_psutil_s_figures_wait() -> None:
     assert soon is not None and not soon.pictures and not soon.panel and soon.later
     turn = plan(pacer, 10 * NS + 2 * PICTURE_NS)
     assert turn is not None and turn.pictures and turn.panel
-    # A sample of CPU moves a row, not the lesson's picture: that waits for the panel's clock.
-    sampled = plan(pacer, 11 * NS, moved=True)
+    # A sample of CPU moves a row, not the lesson's picture: that waits for the next second.
+    sampled = plan(pacer, 10 * NS + 3 * PICTURE_NS, moved=True)
     assert sampled is not None and sampled.pictures and not sampled.panel
+    tick = plan(pacer, 11 * NS)
+    assert tick is not None and tick.panel
 
 
 def test_a_reset_draws_everything_at_the_next_redraw() -> None:
     pacer = Pacer()
     plan(pacer, 10 * NS)
-    assert (p := plan(pacer, 11 * NS)) is not None and not p.panel
+    assert plan(pacer, 10 * NS + NS // 2) is None
     pacer.reset()
-    again = plan(pacer, 11 * NS + NS // 2)
+    again = plan(pacer, 10 * NS + NS // 2 + 1)
     assert again is not None and again.full and again.pictures and again.panel

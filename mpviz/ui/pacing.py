@@ -5,10 +5,11 @@ the first of them (those that follow closely are drawn with it); the passing
 of time needs one a second.  The table, the alerts and the title follow at that
 pace; the drawings (the lesson's picture, the timeline, the details) at most
 every ``PICTURE_NS`` under a flood, and with every new second.  The lesson's
-picture is drawn again for what records said, but for the passing of time
-alone (its durations ticking) only every ``PANEL_CLOCK_NS``: in the busy KTV
-scene its durations were a third of the lines drawn each second.  A duration
-there is then at most that much behind, never ahead.
+picture is drawn again for what records said and with every new second (its
+durations), not for psutil's figures alone, which it does not show.  (It was
+drawn every 5 s for time alone: a wait of 5 s read "1s" there while the table
+beside it said 5 s.  Only the lines that change are drawn again, see
+``TextView``: in the busy KTV scene a few lines a second.)
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ GATHER_S = 0.1
 # The drawings (panel, timeline, details) redraw at most this often.
 PICTURE_NS = 250_000_000
 NS = 1_000_000_000
-# The lesson's picture, when only time moves, is drawn again this often.
-PANEL_CLOCK_NS = 5 * NS
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,11 @@ class Pacer:
         self._last_second = -1
         self._stale = False  # the drawings are behind the model
         self._pictured_ns = 0
-        self._panel_ns: int | None = None  # when the lesson's picture was last drawn (None: due)
-        self._said = False  # records (other than psutil figures) came since it was
+        self._said = False  # records (other than psutil figures) came since the lesson's picture was drawn
 
     def reset(self) -> None:
         """Redraw everything at the next redraw (a new size, another view, a seek)."""
         self._last_second = -1
-        self._panel_ns = None
 
     def wait(self, now: float, at_least: float = 0.0) -> float:
         """Seconds from ``now`` (monotonic) until a redraw asked for now may happen."""
@@ -77,8 +74,8 @@ class Pacer:
             # just after it would be drawn in two passes (the table now, the pictures later).
             if not full:
                 self._pictured_ns = now_ns
-        panel = pictures and (self._said or self._panel_ns is None or now_ns - self._panel_ns >= PANEL_CLOCK_NS)
+        panel = pictures and (self._said or full)
         if panel:
-            self._said, self._panel_ns = False, now_ns
+            self._said = False
         later = (self._pictured_ns + PICTURE_NS - now_ns) / NS if self._stale else None
         return Plan(full, pictures, panel, later)
