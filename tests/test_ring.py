@@ -1008,6 +1008,60 @@ def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> N
     assert reader.malformed == 0 and writer.lost == 0
 
 
+def test_functions_alike_each_have_their_own_site_written_straight() -> None:
+    """Two functions of the same instructions have their lock's acquire and release at the same
+    offsets: ``bare`` finds a site by its offset, then, for a code other than the first told there,
+    by the code's id (``RingWriter.elsewhere``).  Each record carries its own function's site, and
+    after each function's first round every record went straight."""
+    from mpviz import sync
+
+    writer, reader = pair(1 << 20)
+
+    class Ring:
+        operation = writer.record
+        ring = writer
+
+        def __call__(self, event: Event) -> None:
+            writer.write(event)
+
+    learnt: list[int] = []  # the offsets of the records said the long way (the ring is told their site)
+    learn = writer.learn
+    writer.learn = lambda code, offset, at: (learnt.append(offset), learn(code, offset, at))[1]  # type: ignore[method-assign]
+    install_reporter(Ring())
+    try:
+        lock = sync.Lock(name="l")
+
+        def first() -> None:
+            with lock:
+                pass
+
+        def second() -> None:
+            with lock:
+                pass
+
+        assert first.__code__.co_code == second.__code__.co_code  # (the same offsets)
+        for _ in range(4):
+            first()
+            second()
+        told = (dict(writer.places), dict(writer.elsewhere))
+    finally:
+        uninstall_reporter()
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    ours = [e for e in got if e.obj == lock.id and e.kind.startswith("lock.")]
+    assert [e.kind for e in ours] == ["lock.acquired", "lock.released"] * 8
+    lines = {e.obj: e.data["line"] for e in got if e.kind == "site.new"}
+    line = first.__code__.co_firstlineno + 1
+    assert [lines[e.data["at"]] for e in ours] == [line, line, line + 4, line + 4] * 4
+    places, elsewhere = told
+    assert {code for code, _ in places.values()} == {first.__code__}
+    assert len(places) == 2  # the with's acquire and its release, in the first function
+    assert {code for code, _ in elsewhere.values()} == {second.__code__}
+    assert len(elsewhere) == 2  # the same two in the second
+    assert len(learnt) == 4 and learnt[:2] == learnt[2:]  # each function's first round: the rest went straight
+    assert reader.malformed == 0 and writer.lost == 0
+
+
 def test_a_queues_records_written_straight_carry_their_item_site_and_thread() -> None:
     """``RingWriter.item`` (a put's or a get's record in one call) from the main thread, then from
     threads one after another: each record with its item's text, whether it is None, its own site

@@ -117,9 +117,11 @@ class RingWriter(Straight):
         self._token = [True]
         self._later: list[Event] = []
         # What mpviz.sync told this ring (``learn``), for ``bare``: a user's instruction's site (its
-        # number + 1), by its code's id and its offset (the code kept, so that its id is not reused); each
-        # thread's number in records (0: the main thread), by its ident.  (A primitive's name: ``_texts``.)
+        # number + 1) with its code, by its offset alone (the first code told one there), else by its
+        # code's id and its offset (the code kept, so that its id is not reused); each thread's number in
+        # records (0: the main thread), by its ident.  (A primitive's name: ``_texts``.)
         self.places: dict[int, tuple[object, int]] = {}
+        self.elsewhere: dict[int, tuple[object, int]] = {}
         self.threads: dict[int, int] = {}
 
     def handed(self) -> None:
