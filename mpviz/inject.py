@@ -126,13 +126,18 @@ def _instrument_shared_memory() -> None:
     shm.instrument_shared_memory()
 
 
-def _connect() -> None:
-    """Report and print to the dashboard from this process; end when the dashboard ends."""
+def _connect(when_asked: bool = False) -> None:
+    """Report and print to the dashboard from this process; end when the dashboard ends.
+    (``when_asked``: see ``boot.connect``.)"""
     endpoint = boot.current.endpoint
     assert endpoint is not None
     try:
         reporter = boot.reporter = boot.connect(
-            endpoint, keep_stdin=True, scheduled=boot.current.turns, streams=_streams_to_take(endpoint)
+            endpoint,
+            keep_stdin=True,
+            scheduled=boot.current.turns,
+            streams=_streams_to_take(endpoint),
+            when_asked=when_asked,
         )
     except (FileNotFoundError, ConnectionRefusedError):
         # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
@@ -206,11 +211,13 @@ def _tell_reaped() -> None:
 
 
 def _forked() -> None:
-    """In a child just forked: a connection and pipes of its own, not its parent's."""
-    if boot.reporter is not None:
-        boot.reporter.forked()
+    """In a child just forked: a connection and pipes of its own, not its parent's.  The forkserver's
+    own children answer the dashboard from its first question on (see ``boot._on_asked``)."""
+    parent = boot.reporter
+    if parent is not None:
+        parent.forked()
         boot.reporter = None
-    _connect()
+    _connect(when_asked=parent is None and FORKSERVER in " ".join(_argv()))
 
 
 def _follow_speed(path: str) -> None:

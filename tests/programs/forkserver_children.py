@@ -1,0 +1,25 @@
+"""Two children of a forkserver: one says how many threads it has, the other waits on a queue nobody
+feeds while main joins it."""
+
+import os
+from multiprocessing import Process, Queue, set_start_method
+
+
+def count():
+    print("threads:", len(os.listdir("/proc/self/task")))
+
+
+def consume(inbox):
+    item = inbox.get()  # nobody puts anything
+    print("ate", item)
+
+
+if __name__ == "__main__":
+    set_start_method("forkserver")
+    counter = Process(target=count, name="counter")
+    counter.start()
+    counter.join()
+    inbox = Queue()
+    consumer = Process(target=consume, args=(inbox,), name="consumer")
+    consumer.start()
+    consumer.join()
