@@ -30,7 +30,7 @@ from mpviz import sync
 from mpviz.sync import boot
 from mpviz.sync.base import unseen, when_imported
 from mpviz.telemetry import emit
-from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, PIPES_ENV, SPEED_ENV, TURNS_ENV
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _connect(when_asked: bool = False) -> None:
             endpoint,
             keep_stdin=True,
             scheduled=boot.current.turns,
-            streams=_streams_to_take(endpoint),
+            streams=_streams_to_take(),
             when_asked=when_asked,
         )
     except (FileNotFoundError, ConnectionRefusedError):
@@ -158,23 +158,24 @@ def _connect(when_asked: bool = False) -> None:
     atexit.register(reporter.flush)
 
 
-def _streams_to_take(endpoint: str) -> tuple[int, ...]:
+def _streams_to_take() -> tuple[int, ...]:
     """Which of stdout (1) and stderr (2) this process prints to the dashboard on.
 
     The program's main: both (the dashboard started it on pipes of its own).
     Another process: those that are a pipe a process of the run prints to the
     dashboard on (inherited: a multiprocessing child, a subprocess left to
-    print where its parent does; each such pipe is marked in the run's
-    directory: see ``boot.connect``).  One the program pointed elsewhere (a
+    print where its parent does; each such pipe is marked in the environment
+    it inherited: see ``boot.connect``).  One the program pointed elsewhere (a
     subprocess whose output it captures, or sends to a file) stays where the
     program sent it: taking it would change what the program reads."""
     if os.environ.pop(MAIN_ENV, None) is not None:
         return (1, 2)
+    marked = os.environ.get(PIPES_ENV, "").split()
     taken = []
     for fd in (1, 2):
         try:
             out = os.fstat(fd)
-            if stat.S_ISFIFO(out.st_mode) and os.path.exists(boot.pipe_mark(endpoint, out)):
+            if stat.S_ISFIFO(out.st_mode) and str(out.st_ino) in marked:
                 taken.append(fd)
         except OSError:
             continue  # closed: nothing to print on
