@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 # The forkserver itself is not shown, but what it forks is (after the fork).
 FORKSERVER = "multiprocessing.forkserver"
+SPAWNED = "--multiprocessing-fork"  # (the command line of a child multiprocessing spawned)
 SHARED_MEMORY = "multiprocessing.shared_memory"  # (mpviz.sync.shm.MODULE)
 
 _real_sleep = time.sleep
@@ -73,7 +74,7 @@ def install_from_env() -> None:
     when_imported(SHARED_MEMORY, _instrument_shared_memory)
     os.register_at_fork(before=_before_fork, after_in_child=_forked)
     if FORKSERVER not in command:
-        _connect()
+        _connect(when_asked=SPAWNED in command)
     else:
         # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
         from mpviz.telemetry import mapping, ring  # noqa: F401
@@ -213,7 +214,8 @@ def _tell_reaped() -> None:
 
 def _forked() -> None:
     """In a child just forked: a connection and pipes of its own, not its parent's.  The forkserver's
-    own children answer the dashboard from its first question on (see ``boot._on_asked``)."""
+    own children, as spawned ones, answer the dashboard from its first question on (see
+    ``boot._on_asked``)."""
     parent = boot.reporter
     if parent is not None:
         parent.forked()

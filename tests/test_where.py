@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from conftest import load
 from test_programs import OURS, printed, watch
 
@@ -365,15 +366,16 @@ def test_an_idle_server_waiting_for_clients_is_never_no_progress(tmp_path: Path)
     assert "waiting in socket accept at idle_server.py:20" in last and last.endswith("nothing went wrong so far"), last
 
 
-def test_a_forkserver_child_answers_from_the_dashboards_first_question_on(tmp_path: Path) -> None:
-    """A forkserver's child makes the thread that answers the dashboard only when the dashboard first
-    asks it something (a signal comes with the request): until then it has its main thread alone, as
-    plainly (before: two, each child's start paying for the second).  One that waits for ever still
-    answers for its stacks."""
-    done = watch(OURS / "forkserver_children.py", cwd=tmp_path)
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_child_answers_from_the_dashboards_first_question_on(tmp_path: Path, method: str) -> None:
+    """A forkserver's child, or a spawned one, makes the thread that answers the dashboard only when
+    the dashboard first asks it something (a signal comes with the request): until then it has its
+    main thread alone, as plainly (before: two, each child's start paying for the second).  One that
+    waits for ever still answers for its stacks."""
+    done = watch(OURS / "lazy_children.py", cwd=tmp_path, args=(method,))
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     assert printed(done.stdout) == ["threads: 1"], done.stdout[-3000:]
     hang = next(line for line in done.stdout.splitlines() if "mpviz" in line and "hang:" in line)
-    assert re.search(r"consumer \(pid \d+\) at forkserver_children\.py:13 in consume on queue 'inbox'", hang), hang
+    assert re.search(r"consumer \(pid \d+\) at lazy_children\.py:14 in consume on queue 'inbox'", hang), hang
     stacks = done.stdout.split("stacks of consumer", 1)[1]
     assert 'File "' in stacks and "item = inbox.get()  # nobody puts anything" in stacks, stacks[:1000]

@@ -184,14 +184,15 @@ def _orphaned() -> None:
     os._exit(ORPHAN_EXIT)
 
 
-# A forkserver's child answers the dashboard (its stacks; its end when the dashboard dies) from a
-# thread started when the dashboard first asks it something, woken by a signal (ASK_SIGNAL), which
-# the dashboard sends with its first request: a child that ends before that never makes one.  That
-# thread, started as it connects, cost each such child ~1.2 ms of CPU of the ~3.6 ms that watching
-# it cost, and 7 context switches (perf stat: a watched program starting 120 children that do
-# nothing), and started at its bootstrap no less.  Until then the guardian ends it if the dashboard
-# dies.  Its main thread runs the handler, between two steps of Python: one stuck in C code that
-# holds the interpreter answers no sooner than it did before (not at all).
+# A forkserver's child, or a spawned one, answers the dashboard (its stacks; its end when the
+# dashboard dies) from a thread started when the dashboard first asks it something, woken by a
+# signal (ASK_SIGNAL), which the dashboard sends with its first request: a child that ends before
+# that never makes one.  That thread, started as it connects, cost each forkserver child ~1.2 ms of
+# CPU of the ~3.6 ms that watching it cost, and 7 context switches, each spawned one ~2.4 ms and 10
+# (perf stat: a watched program starting 120 children that do nothing), and started at its
+# bootstrap no less.  Until then the guardian ends it if the dashboard dies.  Its main thread runs
+# the handler, between two steps of Python: one stuck in C code that holds the interpreter answers
+# no sooner than it did before (not at all).
 _asked = False  # the dashboard's signal came
 _unanswered: SocketReporter | None = None  # this process's connection, until then
 

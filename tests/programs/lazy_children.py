@@ -1,7 +1,8 @@
-"""Two children of a forkserver: one says how many threads it has, the other waits on a queue nobody
-feeds while main joins it."""
+"""Two children (of a forkserver, or spawned: the start method is the first argument): one says how
+many threads it has, the other waits on a queue nobody feeds while main joins it."""
 
 import os
+import sys
 from multiprocessing import Process, Queue, set_start_method
 
 
@@ -15,7 +16,7 @@ def consume(inbox):
 
 
 if __name__ == "__main__":
-    set_start_method("forkserver")
+    set_start_method(sys.argv[1])
     counter = Process(target=count, name="counter")
     counter.start()
     counter.join()
