@@ -30,7 +30,7 @@ from mpviz import sync
 from mpviz.sync import boot
 from mpviz.sync.base import unseen, when_imported
 from mpviz.telemetry import emit
-from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, SPEED_ENV, TURNS_ENV
+from mpviz.telemetry.env import ENDPOINT_ENV, MAIN_ENV, PIPES_ENV, SPEED_ENV, TURNS_ENV
 
 TYPE_CHECKING = False  # (not typing's: a watched program's every process imports this module)
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 # The forkserver itself is not shown, but what it forks is (after the fork).
 FORKSERVER = "multiprocessing.forkserver"
+SPAWNED = "--multiprocessing-fork"  # (the command line of a child multiprocessing spawned)
 SHARED_MEMORY = "multiprocessing.shared_memory"  # (mpviz.sync.shm.MODULE)
 
 _real_sleep = time.sleep
@@ -73,7 +74,7 @@ def install_from_env() -> None:
     when_imported(SHARED_MEMORY, _instrument_shared_memory)
     os.register_at_fork(before=_before_fork, after_in_child=_forked)
     if FORKSERVER not in command:
-        _connect()
+        _connect(when_asked=SPAWNED in command)
     else:
         # Loaded once here, where it costs one process: the forkserver's children map their rings at once.
         from mpviz.telemetry import mapping, ring  # noqa: F401
@@ -126,13 +127,18 @@ def _instrument_shared_memory() -> None:
     shm.instrument_shared_memory()
 
 
-def _connect() -> None:
-    """Report and print to the dashboard from this process; end when the dashboard ends."""
+def _connect(when_asked: bool = False) -> None:
+    """Report and print to the dashboard from this process; end when the dashboard ends.
+    (``when_asked``: see ``boot.connect``.)"""
     endpoint = boot.current.endpoint
     assert endpoint is not None
     try:
         reporter = boot.reporter = boot.connect(
-            endpoint, keep_stdin=True, scheduled=boot.current.turns, streams=_streams_to_take(endpoint)
+            endpoint,
+            keep_stdin=True,
+            scheduled=boot.current.turns,
+            streams=_streams_to_take(),
+            when_asked=when_asked,
         )
     except (FileNotFoundError, ConnectionRefusedError):
         # Nobody listens at the run's socket: the dashboard is gone (killed before its guardian
@@ -153,23 +159,24 @@ def _connect() -> None:
     atexit.register(reporter.flush)
 
 
-def _streams_to_take(endpoint: str) -> tuple[int, ...]:
+def _streams_to_take() -> tuple[int, ...]:
     """Which of stdout (1) and stderr (2) this process prints to the dashboard on.
 
     The program's main: both (the dashboard started it on pipes of its own).
     Another process: those that are a pipe a process of the run prints to the
     dashboard on (inherited: a multiprocessing child, a subprocess left to
-    print where its parent does; each such pipe is marked in the run's
-    directory: see ``boot.connect``).  One the program pointed elsewhere (a
+    print where its parent does; each such pipe is marked in the environment
+    it inherited: see ``boot.connect``).  One the program pointed elsewhere (a
     subprocess whose output it captures, or sends to a file) stays where the
     program sent it: taking it would change what the program reads."""
     if os.environ.pop(MAIN_ENV, None) is not None:
         return (1, 2)
+    marked = os.environ.get(PIPES_ENV, "").split()
     taken = []
     for fd in (1, 2):
         try:
             out = os.fstat(fd)
-            if stat.S_ISFIFO(out.st_mode) and os.path.exists(boot.pipe_mark(endpoint, out)):
+            if stat.S_ISFIFO(out.st_mode) and str(out.st_ino) in marked:
                 taken.append(fd)
         except OSError:
             continue  # closed: nothing to print on
@@ -206,11 +213,14 @@ def _tell_reaped() -> None:
 
 
 def _forked() -> None:
-    """In a child just forked: a connection and pipes of its own, not its parent's."""
-    if boot.reporter is not None:
-        boot.reporter.forked()
+    """In a child just forked: a connection and pipes of its own, not its parent's.  The forkserver's
+    own children, as spawned ones, answer the dashboard from its first question on (see
+    ``boot._on_asked``)."""
+    parent = boot.reporter
+    if parent is not None:
+        parent.forked()
         boot.reporter = None
-    _connect()
+    _connect(when_asked=parent is None and FORKSERVER in " ".join(_argv()))
 
 
 def _follow_speed(path: str) -> None:

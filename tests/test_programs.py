@@ -576,6 +576,15 @@ def test_a_subprocess_whose_output_the_program_reads_prints_to_the_program(tmp_p
     assert all(re.search(r" python -c \(pid \d+\) +stderr: warn$", line) for line in err), err
 
 
+def test_the_pipes_the_processes_print_on_are_marked_in_their_environment(tmp_path: Path) -> None:
+    """Which pipe a process prints to the dashboard on (and what it starts may take over) is said in
+    the environment it hands down, under every start method.  Before: a file in the run's directory
+    for each, made by each process as it started (~0.1 ms of a forkserver's child)."""
+    done = watch(OURS / "pipe_marks.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert printed(done.stdout) == [f"{who} True []" for who in ("main", "fork", "spawn", "forkserver")]
+
+
 def test_a_join_that_waits_for_a_missing_task_done_names_the_items_and_who_got_them(tmp_path: Path) -> None:
     """Before: "waits forever on queue 'jobs': it is the only process left", and the queue looked
     empty (every item got): nothing said why join() cannot return."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from conftest import load
-from test_programs import OURS, watch
+from test_programs import OURS, printed, watch
 
 from mpviz.model import Model, Phase
 from mpviz.model.stacks import ThreadStack
@@ -363,3 +364,18 @@ def test_an_idle_server_waiting_for_clients_is_never_no_progress(tmp_path: Path)
     assert "no progress" not in done.stdout, done.stdout[-3000:]
     last = done.stdout.splitlines()[-1]
     assert "waiting in socket accept at idle_server.py:20" in last and last.endswith("nothing went wrong so far"), last
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_child_answers_from_the_dashboards_first_question_on(tmp_path: Path, method: str) -> None:
+    """A forkserver's child, or a spawned one, makes the thread that answers the dashboard only when
+    the dashboard first asks it something (a signal comes with the request): until then it has its
+    main thread alone, as plainly (before: two, each child's start paying for the second).  One that
+    waits for ever still answers for its stacks."""
+    done = watch(OURS / "lazy_children.py", cwd=tmp_path, args=(method,))
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
+    assert printed(done.stdout) == ["threads: 1"], done.stdout[-3000:]
+    hang = next(line for line in done.stdout.splitlines() if "mpviz" in line and "hang:" in line)
+    assert re.search(r"consumer \(pid \d+\) at lazy_children\.py:14 in consume on queue 'inbox'", hang), hang
+    stacks = done.stdout.split("stacks of consumer", 1)[1]
+    assert 'File "' in stacks and "item = inbox.get()  # nobody puts anything" in stacks, stacks[:1000]

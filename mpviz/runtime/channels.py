@@ -40,6 +40,7 @@ from mpviz.runtime.rings import Rings
 from mpviz.runtime.settling import BY_TIME, SETTLE_NS, Settling
 from mpviz.runtime.trust import Trust
 from mpviz.telemetry import Event, now_ns
+from mpviz.telemetry.framing import ASK_SIGNAL
 from mpviz.telemetry.wire import Splitter
 
 # At most this much is read from one connection before the others get a turn:
@@ -66,6 +67,9 @@ class _Conn:
     sock: socket.socket
     pid: int  # the peer's, from the kernel (SO_PEERCRED)
     fresh: bool = True  # its first read may carry descriptors
+    # It answers once woken (its first record said so): the first request goes with the signal that
+    # wakes it (telemetry.framing.ASK_SIGNAL).
+    woken: bool = False
     frames: Splitter = field(default_factory=Splitter)
 
 
@@ -89,8 +93,10 @@ class Channels:
         vouch: Callable[[int], bool | None] = lambda pid: True,
         door: Door | None = None,
         tap: Tap | None = None,
+        signal: Callable[[int, int], bool] = lambda pid, sig: False,
     ) -> None:
         self._on_exit = on_exit
+        self._signal = signal  # a process of the run signalled (the run's members': see ask)
         self.trust = Trust(on_connect, vouch)
         self._tap = tap
         self._hung_up: list[int] = []  # processes whose last connection closed, for the tap
@@ -157,6 +163,9 @@ class Channels:
         for conn in conns:
             with contextlib.suppress(OSError):
                 sent |= conn.sock.send(request) == len(request)
+            if sent and conn.woken:
+                conn.woken = False  # (once: from then on it reads its connection)
+                self._signal(conn.pid, ASK_SIGNAL)
         return sent
 
     def post(self, event: Event) -> None:
@@ -387,6 +396,8 @@ class Channels:
         for event in conn.frames.feed(chunk):
             if not self.trust.believed(conn.pid, event, self._accept):
                 continue
+            if event.kind == "proc.stdio" and event.data.get("woken"):
+                conn.woken = True
             if event.kind == "proc.stdio" and fds:
                 fds = self._add_ring(conn.pid, event, fds, into)
                 self._outputs.add_handed(event, fds)

@@ -91,7 +91,14 @@ class Supervisor:
         # Processes started by lesson processes (the chat server's connections, a
         # program's processes): every process of the run connects to the channels.
         self.grandchildren: set[int] = set()
-        self.channels = Channels(self._exit_record, self._connected, self._vouch, door or Door(speed), self.scheduler)
+        self.channels = Channels(
+            self._exit_record,
+            self._connected,
+            self._vouch,
+            door or Door(speed),
+            self.scheduler,
+            lambda pid, sig: self.members.signal(pid, sig),
+        )
         # Who may be signalled: the processes of the run, by pid and start time.  A watched
         # program's processes carry the socket's path in their environment: the run's mark.
         directory = os.path.dirname(self.channels.endpoint)

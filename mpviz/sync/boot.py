@@ -9,9 +9,9 @@ and child never share a half-written record.
 from __future__ import annotations
 
 import _thread
-import contextlib
 import io
 import os
+import signal  # (loaded already: multiprocessing's process module imports it)
 import sys
 import threading
 from collections.abc import Callable
@@ -19,6 +19,8 @@ from collections.abc import Callable
 from mpviz import telemetry
 from mpviz.sync import printing
 from mpviz.telemetry import install_reporter, now_ns, uninstall_reporter
+from mpviz.telemetry.env import PIPES_ENV
+from mpviz.telemetry.framing import ASK_SIGNAL
 from mpviz.telemetry.record import in_machinery
 from mpviz.telemetry.reporter import SocketReporter
 
@@ -112,14 +114,12 @@ def leave() -> None:
 STREAMS = {1: "out", 2: "err"}
 
 
-def pipe_mark(endpoint: str, pipe: os.stat_result) -> str:
-    """The mark, in the run's directory, of a pipe a process of the run prints to the dashboard
-    on (a file; the directory goes with the run)."""
-    return os.path.join(os.path.dirname(endpoint), f"pipe.{pipe.st_ino}")
-
-
 def connect(
-    endpoint: str, keep_stdin: bool = False, scheduled: bool = False, streams: tuple[int, ...] = (1, 2)
+    endpoint: str,
+    keep_stdin: bool = False,
+    scheduled: bool = False,
+    streams: tuple[int, ...] = (1, 2),
+    when_asked: bool = False,
 ) -> SocketReporter:
     """Report to the dashboard at ``endpoint``, and print to it.
 
@@ -128,21 +128,32 @@ def connect(
     the terminal the dashboard draws on, and is shown as this process's
     output instead.  stdin is nothing, unless ``keep_stdin`` (a watched
     program's main reads what is typed for it).  ``scheduled``: every
-    operation asks the dashboard first.
+    operation asks the dashboard first.  ``when_asked``: the thread that
+    answers the dashboard starts only when it first asks (see ``_on_asked``).
     """
+    global _unanswered
     ours: list[int] = []
+    marks = os.environ.get(PIPES_ENV, "").split()
     for target in streams:
         read_end, write_end = os.pipe()
-        with contextlib.suppress(OSError):  # (marked: what this process starts prints on it too)
-            os.close(os.open(pipe_mark(endpoint, os.fstat(write_end)), os.O_CREAT | os.O_WRONLY, 0o600))
+        marks.append(str(os.fstat(write_end).st_ino))
         os.dup2(write_end, target)
         os.close(write_end)
         ours.append(read_end)
+    if streams:
+        # Marked in the environment, which what this process starts inherits: a process started on
+        # one prints to the dashboard too (see mpviz.inject).  (Marked by a file each in the run's
+        # directory, they cost each process's start two files made, ~0.1 ms of a forkserver's child.)
+        os.environ[PIPES_ENV] = " ".join(marks)
     if not keep_stdin:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", {"streams": [STREAMS[fd] for fd in streams]})
+    woken = when_asked and not scheduled and _wait_to_be_asked()  # (before the hello: it says so)
+    said: dict[str, Any] = {"streams": [STREAMS[fd] for fd in streams]}
+    if woken:
+        said["woken"] = 1
+    hello = telemetry.Event(now_ns(), os.getpid(), "proc.stdio", "", said)
     try:
         connection = SocketReporter(endpoint, tuple(ours), hello)
     finally:
@@ -161,12 +172,58 @@ def connect(
 
         turns.install(connection.take_turn)
     # Its stacks when the dashboard asks (and its turns); its end when the dashboard dies.
-    connection.serve(_orphaned)
+    if woken:
+        _unanswered = connection
+        _answer()  # (asked already: the signal came before the connection was made)
+    else:
+        connection.serve(_orphaned)
     return connection
 
 
 def _orphaned() -> None:
     os._exit(ORPHAN_EXIT)
+
+
+# A forkserver's child, or a spawned one, answers the dashboard (its stacks; its end when the
+# dashboard dies) from a thread started when the dashboard first asks it something, woken by a
+# signal (ASK_SIGNAL), which the dashboard sends with its first request: a child that ends before
+# that never makes one.  That thread, started as it connects, cost each forkserver child ~1.2 ms of
+# CPU of the ~3.6 ms that watching it cost, and 7 context switches, each spawned one ~2.4 ms and 10
+# (perf stat: a watched program starting 120 children that do nothing), and started at its
+# bootstrap no less.  Until then the guardian ends it if the dashboard dies.  Its main thread runs
+# the handler, between two steps of Python: one stuck in C code that holds the interpreter answers
+# no sooner than it did before (not at all).
+_asked = False  # the dashboard's signal came
+_unanswered: SocketReporter | None = None  # this process's connection, until then
+
+
+def _wait_to_be_asked() -> bool:
+    """The dashboard's signal handled here from now on; False if the program handles it (or
+    this is not the main thread, where handlers are set): then answer at once, as before."""
+    global _asked, _unanswered
+    _asked, _unanswered = False, None  # (a forked child's parent's)
+    try:
+        if signal.getsignal(ASK_SIGNAL) not in (signal.SIG_DFL, _on_asked):
+            return False
+        signal.signal(ASK_SIGNAL, _on_asked)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _on_asked(signum: int, frame: object) -> None:
+    global _asked
+    _asked = True
+    _answer()
+
+
+def _answer() -> None:
+    """Once asked: this process's connection answered from now on (once)."""
+    global _unanswered
+    if _asked:
+        connection, _unanswered = _unanswered, None
+        if connection is not None and connection.pid == os.getpid():
+            connection.serve(_orphaned)
 
 
 def _start_watchdog(parent_sentinel: int | None, spawned: bool) -> None:

@@ -11,3 +11,8 @@ TURNS_ENV = "MPVIZ_TURNS"
 # Set for a watched program's main only, and taken out of its environment by the hook before the
 # program runs: main prints to the dashboard on the pipes it was started with (see inject.py).
 MAIN_ENV = "MPVIZ_MAIN"
+
+# The pipes the run's processes print to the dashboard on, by inode number (space-separated): each
+# process adds its own to those it inherited.  A process started on one of them (a multiprocessing
+# child, a subprocess left to print where its parent does) prints to the dashboard on a pipe of its own.
+PIPES_ENV = "MPVIZ_PIPES"

@@ -19,6 +19,7 @@ every kind's fields costs each process ~1 M instructions).
 from __future__ import annotations
 
 import marshal
+import signal  # (loaded already: multiprocessing's process module imports it)
 import struct
 
 from mpviz.telemetry.record import Event, short
@@ -103,6 +104,13 @@ STACKS = b"S"
 # go on into a wait that blocks (then take a point again when it ends: ``mpviz.sync.turns``).
 GO, EXPIRE, BLOCKS = b"G", b"E", b"B"
 ANSWERS = (GO, EXPIRE, BLOCKS)
+
+
+# A process that answers only once asked (a forkserver's child: see ``SocketReporter.serve_when_asked``)
+# says so in its first record (``proc.stdio``, "woken": 1); the dashboard sends it this signal with its
+# first request.  One of the real-time signals, which programs seldom use; a process whose program
+# handles it already answers at once, as any other.
+ASK_SIGNAL = signal.SIGRTMAX - 7
 
 
 def stacks_request(req: int) -> bytes:

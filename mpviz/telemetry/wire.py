@@ -103,7 +103,7 @@ FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "proc.stats": {"cpu": lambda v: number(v) and v >= 0, "rss": count, "threads": count, "status": text},
     "proc.spawn": {"role": text, "label": text, "ppid": _maybe(count)},
     "proc.start": {"role": text, "label": text, "ppid": _maybe(count), "argv": text, "pool": text},
-    "proc.stdio": {"streams": _texts, "ring": count},
+    "proc.stdio": {"streams": _texts, "ring": count, "woken": count},
     "proc.exit": {"code": _maybe(whole), "signal": _maybe(text)},
     "proc.error": {"error": text},
     "proc.join": {"child": count, "timeout": _seconds},
