@@ -419,9 +419,12 @@ def test_the_program_never_waits_for_a_stopped_dashboard(tmp_path: Path) -> None
     assert "records lost" in (tmp_path / "out.txt").read_text()
 
 
-def test_sigkill_of_mpviz_leaves_no_process_of_the_program(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_sigkill_of_mpviz_leaves_no_process_of_the_program(tmp_path: Path, method: str) -> None:
+    # (A spawned or a forkserver's child that the dashboard never asked anything has no thread
+    # that would see the dashboard gone: the guardian ends it.)
     mpviz = subprocess.Popen(
-        [sys.executable, "-m", "mpviz", "run", str(OURS / "sleepers.py"), "--headless"],
+        [sys.executable, "-m", "mpviz", "run", str(OURS / "sleepers.py"), method, "--headless"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
