@@ -513,6 +513,21 @@ def test_a_thread_that_could_still_act_keeps_it_from_being_a_hang() -> None:
     assert find_anomalies(m, 5 * S) == []
 
 
+def test_a_waiter_whose_wake_up_may_still_be_on_its_way_is_not_hung() -> None:
+    """A threading.Timer of main sets the event the child waits on, and ends; the child's wake-up, from
+    its own ring, comes a moment later.  Before it did, every live process waited: called a hang
+    (the child's wait began 4 s before, the Timer's set was not counted)."""
+    m = Model()
+    m.apply([spawn(0, 77, "main", "main"), spawn(0, 78, "process", "child"), new(0, 77, "77.1", "event", "e")])
+    m.apply([ev(0.1, 77, "proc.join", "child", child=78), ev(0.1, 78, "event.wait", "77.1"), *stacks_read(0.2, 78)])
+    m.apply([ev(4, 77, "proc.thread", "Thread-1", th=79), ev(4, 77, "event.set", "77.1", th=79)])
+    m.apply([ev(4, 77, "proc.thread_end", "", th=79), *stacks_read(4.01, 77)])
+    assert find_anomalies(m, 4 * S + HANG_GRACE_NS - 1) == []
+    m.apply([ev(4.02, 78, "event.woke", "77.1", waited=True), ev(4.03, 78, "proc.exit", "child", code=0)])
+    m.apply([ev(4.04, 77, "proc.joined", "child", child=78, ended=True)])
+    assert find_anomalies(m, 10 * S) == []
+
+
 def test_printed_lines_are_kept_per_process_and_in_order() -> None:
     m = Model()
     m.apply([spawn(0, 90, "main", "main"), ev(1, 90, "proc.output", "", stream="out", text="person 0 进来唱歌了")])

@@ -330,16 +330,20 @@ def nobody_left(model: Model, now_ns: int) -> list[Anomaly]:
         return []  # paused by the user (the dashboard's pause): it resumes when they say
     if any(ends_by_itself(a) for _, a in live):
         return []
-    # Since the situation arose: the last one blocked, or the last one left.
+    # Since the situation arose: the last one blocked, the last one left, or the last change of what
+    # one waits on (an event set by a thread that then ended, a Timer's: the waiter's wake-up, from
+    # another process's ring, may still be on its way).
     exits = [p.exited_ns for p in model.procs.values() if p.exited_ns is not None]
-    if now_ns - max([a.since_ns for _, a in live] + exits) < HANG_GRACE_NS:
+    changes = [prim.changed_ns or 0 for _, a in live if (prim := model.prims.get(a.waiting_on or "")) is not None]
+    arose = max([a.since_ns for _, a in live] + exits + changes)
+    if now_ns - arose < HANG_GRACE_NS:
         return []
     # (multiprocessing's own threads, waiting for the program, are left out of the words)
     blocked = [(i, a) for i, a in live if a.waiting_on is not None or (a.elsewhere and not _machinery(model, i))]
     unsure = SAY["stopped"](who=_who(model, paused[0])) if paused else _unsure(model)
     if unsure:
         # What each one waits on, and no more: neither "hang" nor "forever" (a thread may still act).
-        seconds = (now_ns - max([a.since_ns for _, a in live] + exits)) // 1_000_000_000
+        seconds = (now_ns - arose) // 1_000_000_000
         text = "; ".join(_waits(model, blocked))
         return [Anomaly("stalled", SAY["stalled"](s=seconds, text=text, why=unsure), tuple(i for i, _ in blocked))]
     return [_hang(model, blocked)]
