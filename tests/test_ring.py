@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -834,14 +835,7 @@ def test_a_signal_handler_operating_at_any_moment_loses_nothing_and_never_hangs(
 
     writer, reader = pair(1 << 22)
 
-    class Ring:
-        operation = writer.record
-        ring = writer  # (a lock's records straight into it: RingWriter.bare)
-
-        def __call__(self, event: Event) -> None:
-            writer.write(event)
-
-    install_reporter(Ring())
+    install_reporter(_straight(writer))
     got: list[Event] = []
     done = handled = released = 0
     try:
@@ -959,13 +953,9 @@ def test_a_ring_read_while_another_process_floods_it_gives_each_record_once_in_o
     assert len(flood) + len([e for e in got if e.kind == "lock.acquired"]) + lost == n + n // 1000
 
 
-def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> None:
-    """``RingWriter.bare`` (a lock's records in one call) from the main thread, then from threads one
-    after another, which the system gives the same ident: each record with its own site and thread,
-    as the long way says them (a thread's end takes it out of what the ring was told)."""
-    from mpviz import sync
-
-    writer, reader = pair(1 << 20)
+def _straight(writer: RingWriter) -> Callable[[Event], None]:
+    """A reporter that writes into ``writer``, and lets a lock's records go straight into it
+    (``RingWriter.bare``)."""
 
     class Ring:
         operation = writer.record
@@ -974,7 +964,18 @@ def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> N
         def __call__(self, event: Event) -> None:
             writer.write(event)
 
-    install_reporter(Ring())
+    return Ring()
+
+
+def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> None:
+    """``RingWriter.bare`` (a lock's records in one call) from the main thread, then from threads one
+    after another, which the system gives the same ident: each record with its own site and thread,
+    as the long way says them (a thread's end takes it out of what the ring was told)."""
+    from mpviz import sync
+
+    writer, reader = pair(1 << 20)
+
+    install_reporter(_straight(writer))
     tids: list[int] = []
     try:
         lock = sync.Lock(name="l")
@@ -1017,17 +1018,10 @@ def test_functions_alike_each_have_their_own_site_written_straight() -> None:
 
     writer, reader = pair(1 << 20)
 
-    class Ring:
-        operation = writer.record
-        ring = writer
-
-        def __call__(self, event: Event) -> None:
-            writer.write(event)
-
     learnt: list[int] = []  # the offsets of the records said the long way (the ring is told their site)
     learn = writer.learn
     writer.learn = lambda code, offset, at: (learnt.append(offset), learn(code, offset, at))[1]  # type: ignore[method-assign]
-    install_reporter(Ring())
+    install_reporter(_straight(writer))
     try:
         lock = sync.Lock(name="l")
 
@@ -1071,14 +1065,7 @@ def test_a_queues_records_written_straight_carry_their_item_site_and_thread() ->
 
     writer, reader = pair(1 << 20)
 
-    class Ring:
-        operation = writer.record
-        ring = writer
-
-        def __call__(self, event: Event) -> None:
-            writer.write(event)
-
-    install_reporter(Ring())
+    install_reporter(_straight(writer))
     items: list[object] = [1, None, "é" * 500, b"\x00", ("t", 2)]
     tids: list[int] = []
     q = sync.Queue(name="q")
