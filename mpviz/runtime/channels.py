@@ -18,7 +18,6 @@ time order within a short window.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import selectors
 import socket
@@ -33,6 +32,7 @@ from mpviz.model.collector import paused
 from mpviz.runtime.door import Door
 from mpviz.runtime.early import Taken
 from mpviz.runtime.ends import Ends, lost_before_its_end
+from mpviz.runtime.listening import Listening
 from mpviz.runtime.outputs import Outputs
 from mpviz.runtime.printed import Printed, printed_before_exit
 from mpviz.runtime.procfs import running
@@ -47,9 +47,6 @@ from mpviz.telemetry.wire import Splitter
 # a process flooding its connection cannot starve the rest.
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 4
-
-# Out of descriptors: the listener rests this long before it accepts again.
-REST_NS = 500_000_000
 
 
 class Tap(Protocol):
@@ -104,15 +101,15 @@ class Channels:
         # before, or a new one): see door.py.
         self.door = door or Door()
         self.endpoint = self.door.endpoint
-        self._listener = self.door.listener
         # What was read before the channels existed (a program started early), taken at the first read.
         self._early = self.door.early
         self.door.early = None
         # One selector for the life of the channels: waiting costs nothing per
         # process, however many there are.
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
         self._lock = threading.Lock()
+        self._listening = Listening(self.door.listener, self._selector, self._lock, self.trust, self._take)
+        self._accept = self._listening.accept
         self._conns: dict[int, _Conn] = {}  # socket fd → connection
         self._outputs = Outputs(self._selector, self._lock, READ_CHUNK)  # the pipes processes print on
         self._inbox: deque[Event] = deque()
@@ -126,7 +123,6 @@ class Channels:
         self._malformed = 0  # in connections already closed
         # The processes' rings of records, each the process's whose connection handed it over.
         self._rings = Rings()
-        self._resting_until = 0  # out of descriptors: the listener rests until then
 
     @property
     def malformed(self) -> int:
@@ -197,8 +193,7 @@ class Channels:
         """Wait up to ``timeout`` s for records; return those old enough, sorted."""
         if self._settling or self._ends.waiting() or self._outputs.unshown():
             timeout = min(timeout, SETTLE_NS / 1e9)
-        if self._resting_until:
-            timeout = self._rest_over(timeout)
+        timeout = self._listening.wait(timeout)
         got: list[Event] = []
         self._take_early(got)
         polled: dict[int, list[Event]] = {}
@@ -227,7 +222,7 @@ class Channels:
             data = key.data
             if data is None:
                 os.read(self._wake_r, 65536)
-            elif data is self._listener:
+            elif data is self._listening.listener:
                 self._accept()
             elif isinstance(data, _Conn):
                 self._drain(data, got)
@@ -262,21 +257,6 @@ class Channels:
             gone, self._hung_up = self._hung_up, []
             self._tap.records(got, gone)
         return self._settle(got, now)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    # Out of descriptors: the listener would be ready again at once, for ever.
-                    # It rests a moment; the process waiting meanwhile is not stalled (its
-                    # connect is done), its records wait in its socket.
-                    self._rest()
-                return
-            self._take(sock)
 
     def _take(self, sock: socket.socket) -> _Conn | None:
         """A connection accepted: read from now on, if its process is welcome."""
@@ -327,23 +307,6 @@ class Channels:
             open_ = len(self._conns)
             own = sum(1 for c in self._conns.values() if c.pid == pid) if open_ else 0
         return self.trust.welcome(pid, open_, own)
-
-    def _rest(self) -> None:
-        self.trust.refused["connections"] += 1
-        if not self._resting_until:
-            with self._lock:
-                self._selector.unregister(self._listener)
-        self._resting_until = now_ns() + REST_NS
-
-    def _rest_over(self, timeout: float) -> float:
-        """The listener back once its rest is over; how long a read may wait meanwhile."""
-        left = self._resting_until - now_ns()
-        if left > 0:
-            return min(timeout, left / 1e9)
-        self._resting_until = 0
-        with self._lock:
-            self._selector.register(self._listener, selectors.EVENT_READ, self._listener)
-        return timeout
 
     def _drain(self, conn: _Conn, into: list[Event]) -> None:
         """Read what is waiting on one connection, and its process's ring: the ring's records go
