@@ -967,6 +967,13 @@ def _straight(writer: RingWriter) -> Callable[[Event], None]:
     return Ring()
 
 
+def _lock_records(reader: RingReader, lock_id: str) -> tuple[list[Event], list[Event]]:
+    """Every record the ring holds, and those of the lock ``lock_id``'s operations among them."""
+    got: list[Event] = []
+    reader.take_all(PID, got)
+    return got, [e for e in got if e.obj == lock_id and e.kind.startswith("lock.")]
+
+
 def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> None:
     """``RingWriter.bare`` (a lock's records in one call) from the main thread, then from threads one
     after another, which the system gives the same ident: each record with its own site and thread,
@@ -997,9 +1004,7 @@ def test_a_locks_records_written_straight_carry_their_own_site_and_thread() -> N
         told_places = len(writer.places)
     finally:
         uninstall_reporter()
-    got: list[Event] = []
-    reader.take_all(PID, got)
-    ours = [e for e in got if e.obj == lock.id and e.kind.startswith("lock.")]
+    got, ours = _lock_records(reader, lock.id)
     assert [e.kind for e in ours] == ["lock.acquired", "lock.released"] * 12
     assert [e.data.get("th") for e in ours] == [None] * 6 + [tid for tid in tids for _ in range(6)]
     (site,) = {e.data["at"] for e in ours}
@@ -1040,9 +1045,7 @@ def test_functions_alike_each_have_their_own_site_written_straight() -> None:
         told = (dict(writer.places), dict(writer.elsewhere))
     finally:
         uninstall_reporter()
-    got: list[Event] = []
-    reader.take_all(PID, got)
-    ours = [e for e in got if e.obj == lock.id and e.kind.startswith("lock.")]
+    got, ours = _lock_records(reader, lock.id)
     assert [e.kind for e in ours] == ["lock.acquired", "lock.released"] * 8
     lines = {e.obj: e.data["line"] for e in got if e.kind == "site.new"}
     line = first.__code__.co_firstlineno + 1
